@@ -1,0 +1,103 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt as _;
+
+use super::unique;
+use crate::{BlobPath, BlobStore, PutMode, StoreError};
+
+/// Runs every blob case.
+pub async fn run_all(store: Arc<dyn BlobStore>) {
+    let store = store.as_ref();
+    put_then_get_round_trips(store).await;
+    large_content_streams_intact(store).await;
+    create_only_refuses_to_overwrite(store).await;
+    delete_removes(store).await;
+    list_by_prefix(store).await;
+    invalid_input_is_refused(store).await;
+}
+
+fn path(value: String) -> BlobPath {
+    BlobPath::parse(value).expect("valid test path")
+}
+
+async fn read_all(store: &dyn BlobStore, path: &BlobPath) -> Vec<u8> {
+    let (_, stream) = store.get(path).await.expect("get");
+    let chunks: Vec<Bytes> = stream.try_collect().await.expect("read stream");
+    chunks.concat()
+}
+
+pub async fn put_then_get_round_trips(store: &dyn BlobStore) {
+    let path = path(format!("{}/doc.pdf", unique("b")));
+    let metadata = BTreeMap::from([("owner".to_owned(), "abc".to_owned()), ("kind".to_owned(), "extract".to_owned())]);
+    let put = store
+        .put(&path, Bytes::from_static(b"%PDF-1.7 content"), "application/pdf", metadata.clone(), PutMode::Overwrite)
+        .await
+        .expect("put");
+    let (info, _) = store.get(&path).await.expect("get");
+    assert_eq!(info.content_type, "application/pdf", "content type is kept");
+    assert_eq!(info.size, 16, "size is reported");
+    assert_eq!(info.metadata, metadata, "metadata is kept");
+    assert_eq!(info.etag, put.etag, "get reports the ETag of the put");
+    assert_eq!(read_all(store, &path).await, b"%PDF-1.7 content");
+    let second = store
+        .put(&path, Bytes::from_static(b"v2"), "text/plain", BTreeMap::new(), PutMode::Overwrite)
+        .await
+        .expect("overwrite");
+    assert_ne!(second.etag, put.etag, "an overwrite yields a new ETag");
+    assert_eq!(read_all(store, &path).await, b"v2");
+}
+
+pub async fn large_content_streams_intact(store: &dyn BlobStore) {
+    let path = path(format!("{}/large.bin", unique("b")));
+    let content: Vec<u8> = (0..(3 * 1024 * 1024 + 17)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    store
+        .put(&path, Bytes::from(content.clone()), "application/octet-stream", BTreeMap::new(), PutMode::Overwrite)
+        .await
+        .expect("put large");
+    let read = read_all(store, &path).await;
+    assert_eq!(read.len(), content.len(), "every byte comes back");
+    assert!(read == content, "the content comes back unchanged");
+}
+
+pub async fn create_only_refuses_to_overwrite(store: &dyn BlobStore) {
+    let path = path(format!("{}/once.txt", unique("b")));
+    store
+        .put(&path, Bytes::from_static(b"first"), "text/plain", BTreeMap::new(), PutMode::CreateOnly)
+        .await
+        .expect("first create-only put");
+    let second = store.put(&path, Bytes::from_static(b"second"), "text/plain", BTreeMap::new(), PutMode::CreateOnly).await;
+    assert!(matches!(second, Err(StoreError::Conflict)), "create-only on an existing blob conflicts, got {second:?}");
+    assert_eq!(read_all(store, &path).await, b"first", "a refused put changes nothing");
+}
+
+pub async fn delete_removes(store: &dyn BlobStore) {
+    let path = path(format!("{}/gone.txt", unique("b")));
+    store.put(&path, Bytes::from_static(b"x"), "text/plain", BTreeMap::new(), PutMode::Overwrite).await.expect("put");
+    store.delete(&path).await.expect("delete");
+    assert!(matches!(store.get(&path).await, Err(StoreError::NotFound)), "a deleted blob is NotFound");
+    assert!(matches!(store.delete(&path).await, Err(StoreError::NotFound)), "deleting twice is NotFound");
+}
+
+pub async fn list_by_prefix(store: &dyn BlobStore) {
+    let root = unique("l");
+    for name in ["b/2.txt", "a/1.txt", "b/1.txt"] {
+        let p = path(format!("{root}/{name}"));
+        store.put(&p, Bytes::from_static(b"x"), "text/plain", BTreeMap::new(), PutMode::Overwrite).await.expect("put");
+    }
+    let other = path(format!("{root}x/1.txt"));
+    store.put(&other, Bytes::from_static(b"x"), "text/plain", BTreeMap::new(), PutMode::Overwrite).await.expect("put");
+    let listed: Vec<_> =
+        store.list(&format!("{root}/b/")).await.expect("list").into_iter().map(|i| i.path.as_str().to_owned()).collect();
+    assert_eq!(listed, [format!("{root}/b/1.txt"), format!("{root}/b/2.txt")], "only the prefix, in path order");
+    assert_eq!(store.list(&format!("{root}/")).await.expect("list").len(), 3, "a folder prefix excludes siblings");
+}
+
+pub async fn invalid_input_is_refused(store: &dyn BlobStore) {
+    let path = path(format!("{}/meta.txt", unique("b")));
+    let bad = BTreeMap::from([("bad key".to_owned(), "v".to_owned())]);
+    let result = store.put(&path, Bytes::from_static(b"x"), "text/plain", bad, PutMode::Overwrite).await;
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "metadata names are identifiers, got {result:?}");
+    assert!(matches!(store.get(&path).await, Err(StoreError::NotFound)), "a refused put writes nothing");
+}

@@ -1,0 +1,229 @@
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use rusqlite::{OptionalExtension, params};
+use tokio::io::AsyncReadExt as _;
+
+use super::{EmbeddedStore, new_etag, sql_error};
+use crate::blob::{BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, check_metadata};
+use crate::document::ETag;
+use crate::error::{StoreError, StoreResult};
+
+const CHUNK: usize = 64 * 1024;
+
+/// Files younger than this are never treated as orphans: a put may be between
+/// its rename and its commit.
+const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+
+type BlobRow = (String, String, String, i64, String, String);
+
+fn row_to_blob(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlobRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+fn into_info((path, _file, content_type, size, etag, metadata): BlobRow) -> StoreResult<BlobInfo> {
+    Ok(BlobInfo {
+        path: BlobPath::parse(path)?,
+        content_type,
+        size: u64::try_from(size).unwrap_or(0),
+        etag: ETag::new(etag),
+        metadata: serde_json::from_str(&metadata).map_err(StoreError::backend)?,
+    })
+}
+
+impl EmbeddedStore {
+    fn data_file(&self, file: &str) -> std::path::PathBuf {
+        self.inner.blob_dir.join("data").join(file)
+    }
+
+    /// Deletes blob files that no row references (left by a crash mid-put).
+    pub(super) async fn purge_orphan_blob_files(&self) -> StoreResult<usize> {
+        let referenced: std::collections::HashSet<String> = self
+            .with_conn(|conn| {
+                let mut statement = conn.prepare("SELECT file FROM blobs").map_err(sql_error)?;
+                let files = statement.query_map([], |row| row.get(0)).map_err(sql_error)?;
+                files.collect::<Result<_, _>>().map_err(sql_error)
+            })
+            .await?;
+        let blob_dir = self.inner.blob_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut removed = 0;
+            for sub in ["data", "tmp"] {
+                let Ok(entries) = std::fs::read_dir(blob_dir.join(sub)) else { continue };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let old = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+                        .is_some_and(|age| age > ORPHAN_GRACE);
+                    if old && (sub == "tmp" || !referenced.contains(&name)) && std::fs::remove_file(entry.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+            removed
+        })
+        .await
+        .map_err(StoreError::backend)
+    }
+}
+
+#[async_trait]
+impl BlobStore for EmbeddedStore {
+    #[tracing::instrument(name = "blob.put", skip_all, fields(backend = "embedded", size = content.len()))]
+    async fn put(
+        &self,
+        path: &BlobPath,
+        content: Bytes,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        check_metadata(&metadata)?;
+        let file = new_etag();
+        let (tmp, data) = (self.inner.blob_dir.join("tmp").join(&file), self.data_file(&file));
+        let size = content.len();
+        // Durable file first, then the row that makes it visible.
+        tokio::task::spawn_blocking({
+            let (tmp, data) = (tmp.clone(), data.clone());
+            move || -> std::io::Result<()> {
+                let mut out = std::fs::File::create(&tmp)?;
+                out.write_all(&content)?;
+                out.sync_all()?;
+                std::fs::rename(&tmp, &data)?;
+                if let Some(dir) = data.parent() {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                Ok(())
+            }
+        })
+        .await
+        .map_err(StoreError::backend)?
+        .map_err(StoreError::backend)?;
+
+        let etag = new_etag();
+        let info = BlobInfo {
+            path: path.clone(),
+            content_type: content_type.to_owned(),
+            size: size as u64,
+            etag: ETag::new(etag.clone()),
+            metadata: metadata.clone(),
+        };
+        let (key, content_type, metadata_json) =
+            (path.as_str().to_owned(), content_type.to_owned(), serde_json::to_string(&metadata).map_err(StoreError::backend)?);
+        let new_file = file.clone();
+        let committed = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
+                let previous: Option<String> = tx
+                    .query_row("SELECT file FROM blobs WHERE path = ?1", params![key], |row| row.get(0))
+                    .optional()
+                    .map_err(sql_error)?;
+                if previous.is_some() && mode == PutMode::CreateOnly {
+                    return Err(StoreError::Conflict);
+                }
+                tx.execute(
+                    "INSERT INTO blobs (path, file, content_type, size, etag, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (path) DO UPDATE SET file = excluded.file, content_type = excluded.content_type,
+                       size = excluded.size, etag = excluded.etag, metadata = excluded.metadata",
+                    params![key, new_file, content_type, i64::try_from(size).unwrap_or(i64::MAX), etag, metadata_json],
+                )
+                .map_err(sql_error)?;
+                tx.commit().map_err(sql_error)?;
+                Ok(previous)
+            })
+            .await;
+        match committed {
+            Ok(previous) => {
+                if let Some(previous) = previous {
+                    let _ = tokio::fs::remove_file(self.data_file(&previous)).await;
+                }
+                Ok(info)
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&data).await;
+                Err(error)
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "blob.get", skip_all, fields(backend = "embedded"))]
+    async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
+        let key = path.as_str().to_owned();
+        let row = self
+            .with_conn(move |conn| {
+                conn.query_row(
+                    "SELECT path, file, content_type, size, etag, metadata FROM blobs WHERE path = ?1",
+                    params![key],
+                    row_to_blob,
+                )
+                .optional()
+                .map_err(sql_error)
+            })
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // Open before answering: once open, a concurrent overwrite or delete
+        // cannot take the content away from this reader.
+        let file = tokio::fs::File::open(self.data_file(&row.1)).await.map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => StoreError::NotFound,
+            _ => StoreError::backend(error),
+        })?;
+        let info = into_info(row)?;
+        let stream = futures::stream::try_unfold(file, |mut file| async move {
+            let mut buffer = vec![0; CHUNK];
+            let read = file.read(&mut buffer).await.map_err(StoreError::backend)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            buffer.truncate(read);
+            Ok(Some((Bytes::from(buffer), file)))
+        });
+        Ok((info, Box::pin(stream)))
+    }
+
+    #[tracing::instrument(name = "blob.delete", skip_all, fields(backend = "embedded"))]
+    async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
+        let key = path.as_str().to_owned();
+        let file = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
+                let file: Option<String> = tx
+                    .query_row("SELECT file FROM blobs WHERE path = ?1", params![key], |row| row.get(0))
+                    .optional()
+                    .map_err(sql_error)?;
+                tx.execute("DELETE FROM blobs WHERE path = ?1", params![key]).map_err(sql_error)?;
+                tx.commit().map_err(sql_error)?;
+                file.ok_or(StoreError::NotFound)
+            })
+            .await?;
+        let _ = tokio::fs::remove_file(self.data_file(&file)).await;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "blob.list", skip_all, fields(backend = "embedded"))]
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>> {
+        let prefix = prefix.to_owned();
+        let rows = self
+            .with_conn(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT path, file, content_type, size, etag, metadata FROM blobs
+                         WHERE substr(path, 1, length(?1)) = ?1 ORDER BY path",
+                    )
+                    .map_err(sql_error)?;
+                let rows = statement.query_map(params![prefix], row_to_blob).map_err(sql_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_error)
+            })
+            .await?;
+        rows.into_iter().map(into_info).collect()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        tokio::fs::metadata(self.inner.blob_dir.join("data")).await.map(drop).map_err(StoreError::unavailable)
+    }
+}

@@ -1,0 +1,272 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use serde_json::Value;
+
+use super::{EmbeddedStore, new_etag, sql_error};
+use crate::document::{
+    BatchOp, BatchResult, Cursor, Document, DocumentStore, ETag, NewDocument, Order, Page, Query, check_batch, check_key,
+};
+use crate::error::{StoreError, StoreResult};
+
+/// Column list shared by every SELECT, in the order `row_to_document` reads it.
+const COLUMNS: &str = "pk, id, body, etag, ttl_ms";
+
+fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<i64>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn into_document((partition, id, body, etag, ttl_ms): (String, String, String, String, Option<i64>)) -> StoreResult<Document> {
+    Ok(Document {
+        partition,
+        id,
+        body: serde_json::from_str(&body).map_err(StoreError::backend)?,
+        etag: ETag::new(etag),
+        ttl: ttl_ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    })
+}
+
+/// SQL value for a JSON scalar, as `json_extract` returns it.
+fn sql_value(value: &Value) -> SqlValue {
+    match value {
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Number(n) => n.as_i64().map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)), SqlValue::Integer),
+        Value::String(s) => SqlValue::Text(s.clone()),
+        Value::Null | Value::Array(_) | Value::Object(_) => SqlValue::Null,
+    }
+}
+
+/// `json_extract` of a validated field path.
+fn extract(field: &str) -> String {
+    format!("json_extract(body, '$.{field}')")
+}
+
+/// The current, unexpired row's ETag.
+fn current_etag(tx: &Transaction<'_>, collection: &str, partition: &str, id: &str, now: i64) -> StoreResult<Option<String>> {
+    tx.query_row(
+        "SELECT etag FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
+         AND (expires_at_ms IS NULL OR expires_at_ms > ?4)",
+        params![collection, partition, id, now],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql_error)
+}
+
+fn write(tx: &Transaction<'_>, collection: &str, doc: &NewDocument, now: i64) -> StoreResult<ETag> {
+    let etag = new_etag();
+    let ttl_ms = doc.ttl.map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    let expires = ttl_ms.map(|ttl| now.saturating_add(ttl));
+    tx.execute(
+        "INSERT INTO documents (collection, pk, id, body, etag, ttl_ms, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (collection, pk, id) DO UPDATE SET
+           body = excluded.body, etag = excluded.etag, ttl_ms = excluded.ttl_ms, expires_at_ms = excluded.expires_at_ms",
+        params![collection, doc.partition, doc.id, doc.body.to_string(), etag, ttl_ms, expires],
+    )
+    .map_err(sql_error)?;
+    Ok(ETag::new(etag))
+}
+
+/// One operation inside an open transaction; the caller commits or rolls back.
+fn apply(tx: &Transaction<'_>, collection: &str, partition: &str, op: &BatchOp, now: i64) -> StoreResult<Option<ETag>> {
+    match op {
+        BatchOp::Create(doc) => {
+            if current_etag(tx, collection, &doc.partition, &doc.id, now)?.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            write(tx, collection, doc, now).map(Some)
+        }
+        BatchOp::Replace { doc, if_match } => match current_etag(tx, collection, &doc.partition, &doc.id, now)? {
+            None => Err(StoreError::NotFound),
+            Some(etag) if etag != if_match.as_str() => Err(StoreError::PreconditionFailed),
+            Some(_) => write(tx, collection, doc, now).map(Some),
+        },
+        BatchOp::Upsert { doc, if_match } => {
+            if let Some(expected) = if_match {
+                match current_etag(tx, collection, &doc.partition, &doc.id, now)? {
+                    None => return Err(StoreError::NotFound),
+                    Some(etag) if etag != expected.as_str() => return Err(StoreError::PreconditionFailed),
+                    Some(_) => {}
+                }
+            }
+            write(tx, collection, doc, now).map(Some)
+        }
+        BatchOp::Delete { id, if_match } => {
+            match current_etag(tx, collection, partition, id, now)? {
+                None => return Err(StoreError::NotFound),
+                Some(etag) if if_match.as_ref().is_some_and(|expected| expected.as_str() != etag) => {
+                    return Err(StoreError::PreconditionFailed);
+                }
+                Some(_) => {}
+            }
+            tx.execute("DELETE FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3", params![collection, partition, id])
+                .map_err(sql_error)?;
+            Ok(None)
+        }
+    }
+}
+
+impl EmbeddedStore {
+    /// Runs operations in one immediate transaction: all or nothing.
+    async fn transact(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
+        let (collection, partition, now) = (collection.to_owned(), partition.to_owned(), self.now_ms());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
+            let results = ops.iter().map(|op| apply(&tx, &collection, &partition, op, now)).collect::<StoreResult<Vec<_>>>()?;
+            tx.commit().map_err(sql_error)?;
+            Ok(results)
+        })
+        .await
+    }
+
+    async fn single(&self, collection: &str, partition: &str, op: BatchOp) -> StoreResult<ETag> {
+        let mut results = self.transact(collection, partition, vec![op]).await?;
+        results.pop().flatten().ok_or_else(|| StoreError::Invalid("operation produced no version".into()))
+    }
+}
+
+#[async_trait]
+impl DocumentStore for EmbeddedStore {
+    #[tracing::instrument(name = "store.get", skip_all, fields(backend = "embedded", collection))]
+    async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
+        check_key("partition", partition)?;
+        check_key("id", id)?;
+        let (collection, partition, id, now) = (collection.to_owned(), partition.to_owned(), id.to_owned(), self.now_ms());
+        let row = self
+            .with_conn(move |conn| {
+                conn.query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
+                         AND (expires_at_ms IS NULL OR expires_at_ms > ?4)"
+                    ),
+                    params![collection, partition, id, now],
+                    row_to_document,
+                )
+                .optional()
+                .map_err(sql_error)
+            })
+            .await?;
+        row.map(into_document).transpose()
+    }
+
+    #[tracing::instrument(name = "store.create", skip_all, fields(backend = "embedded", collection))]
+    async fn create(&self, collection: &str, doc: NewDocument) -> StoreResult<ETag> {
+        doc.check()?;
+        let partition = doc.partition.clone();
+        self.single(collection, &partition, BatchOp::Create(doc)).await
+    }
+
+    #[tracing::instrument(name = "store.replace", skip_all, fields(backend = "embedded", collection))]
+    async fn replace(&self, collection: &str, doc: NewDocument, if_match: &ETag) -> StoreResult<ETag> {
+        doc.check()?;
+        let partition = doc.partition.clone();
+        self.single(collection, &partition, BatchOp::Replace { doc, if_match: if_match.clone() }).await
+    }
+
+    #[tracing::instrument(name = "store.upsert", skip_all, fields(backend = "embedded", collection))]
+    async fn upsert(&self, collection: &str, doc: NewDocument, if_match: Option<&ETag>) -> StoreResult<ETag> {
+        doc.check()?;
+        let partition = doc.partition.clone();
+        self.single(collection, &partition, BatchOp::Upsert { doc, if_match: if_match.cloned() }).await
+    }
+
+    #[tracing::instrument(name = "store.delete", skip_all, fields(backend = "embedded", collection))]
+    async fn delete(&self, collection: &str, partition: &str, id: &str, if_match: Option<&ETag>) -> StoreResult<()> {
+        check_key("partition", partition)?;
+        let op = BatchOp::Delete { id: id.to_owned(), if_match: if_match.cloned() };
+        op.check(partition)?;
+        self.transact(collection, partition, vec![op]).await.map(drop)
+    }
+
+    #[tracing::instrument(name = "store.query", skip_all, fields(backend = "embedded", collection))]
+    async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
+        check_key("partition", partition)?;
+        let cursor = query.check()?;
+        let now = self.now_ms();
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM documents WHERE collection = ? AND pk = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)"
+        );
+        let mut args: Vec<SqlValue> = vec![collection.to_owned().into(), partition.to_owned().into(), now.into()];
+        for filter in &query.filters {
+            sql.push_str(&format!(" AND {} {} ?", extract(&filter.field), filter.op.sql()));
+            args.push(sql_value(&filter.value));
+        }
+        let (sort, direction) = match &query.order_by {
+            Some((field, order)) => (Some(extract(field)), *order),
+            None => (None, Order::Ascending),
+        };
+        let (cmp, dir) = match direction {
+            Order::Ascending => (">", "ASC"),
+            Order::Descending => ("<", "DESC"),
+        };
+        if let Some(sort) = &sort {
+            // Documents without the sort field are not part of an ordered query
+            // (as in Cosmos DB without a composite index on it).
+            sql.push_str(&format!(" AND {sort} IS NOT NULL"));
+        }
+        if let Some(cursor) = &cursor {
+            match (&sort, &cursor.sort_value) {
+                (Some(sort), Some(value)) => {
+                    sql.push_str(&format!(" AND ({sort} {cmp} ? OR ({sort} = ? AND id {cmp} ?))"));
+                    args.extend([sql_value(value), sql_value(value), cursor.id.clone().into()]);
+                }
+                (None, None) => {
+                    sql.push_str(&format!(" AND id {cmp} ?"));
+                    args.push(cursor.id.clone().into());
+                }
+                _ => return Err(StoreError::Invalid("the continuation token belongs to another query".into())),
+            }
+        }
+        match &sort {
+            Some(sort) => sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir}")),
+            None => sql.push_str(&format!(" ORDER BY id {dir}")),
+        }
+        sql.push_str(" LIMIT ?");
+        args.push(i64::from(query.page_size + 1).into());
+
+        let rows = self
+            .with_conn(move |conn| {
+                let mut statement = conn.prepare_cached(&sql).map_err(sql_error)?;
+                let rows = statement
+                    .query_map(params_from_iter(args), row_to_document)
+                    .map_err(sql_error)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sql_error)?;
+                Ok(rows)
+            })
+            .await?;
+        let mut items = rows.into_iter().map(into_document).collect::<StoreResult<Vec<_>>>()?;
+        let more = items.len() > query.page_size as usize;
+        items.truncate(query.page_size as usize);
+        let order_field = query.order_by.as_ref().map(|(field, _)| field.as_str());
+        let continuation = if more { items.last().map(|last| Cursor::after(last, order_field).encode()) } else { None };
+        Ok(Page { items, continuation })
+    }
+
+    #[tracing::instrument(name = "store.batch", skip_all, fields(backend = "embedded", collection, operations = ops.len()))]
+    async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
+        check_batch(partition, &ops)?;
+        self.transact(collection, partition, ops).await
+    }
+
+    #[tracing::instrument(name = "store.purge_expired", skip_all, fields(backend = "embedded"))]
+    async fn purge_expired(&self) -> StoreResult<u64> {
+        let now = self.now_ms();
+        let documents = self
+            .with_conn(move |conn| {
+                conn.execute("DELETE FROM documents WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1", params![now])
+                    .map_err(sql_error)
+            })
+            .await?;
+        let messages = self.purge_expired_messages(now).await?;
+        let files = self.purge_orphan_blob_files().await?;
+        Ok(u64::try_from(documents + messages + files).unwrap_or(u64::MAX))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.with_conn(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_error)).await
+    }
+}

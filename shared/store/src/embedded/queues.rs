@@ -1,0 +1,152 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::{EmbeddedStore, new_etag, sql_error};
+use crate::error::{StoreError, StoreResult};
+use crate::queue::{MESSAGE_TIME_TO_LIVE, QueueName, QueueStore, ReceivedMessage, check_message};
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn time_of(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn queue_exists(conn: &rusqlite::Connection, queue: &str) -> StoreResult<bool> {
+    conn.query_row("SELECT 1 FROM queues WHERE name = ?1", params![queue], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(sql_error)
+}
+
+impl EmbeddedStore {
+    pub(super) async fn purge_expired_messages(&self, now: i64) -> StoreResult<usize> {
+        self.with_conn(move |conn| conn.execute("DELETE FROM messages WHERE expires_at_ms <= ?1", params![now]).map_err(sql_error))
+            .await
+    }
+}
+
+#[async_trait]
+impl QueueStore for EmbeddedStore {
+    async fn ensure(&self, queue: &QueueName) -> StoreResult<()> {
+        let name = queue.as_str().to_owned();
+        self.with_conn(move |conn| {
+            conn.execute("INSERT OR IGNORE INTO queues (name) VALUES (?1)", params![name]).map(drop).map_err(sql_error)
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "queue.send", skip_all, fields(backend = "embedded", queue = %queue))]
+    async fn send(&self, queue: &QueueName, text: &str, delay: Option<Duration>) -> StoreResult<String> {
+        check_message(text)?;
+        let (name, text, now) = (queue.as_str().to_owned(), text.to_owned(), self.now_ms());
+        let id = uuid::Uuid::new_v4().to_string();
+        let message_id = id.clone();
+        self.with_conn(move |conn| {
+            if !queue_exists(conn, &name)? {
+                return Err(StoreError::NotFound);
+            }
+            let visible = now.saturating_add(delay.map_or(0, millis));
+            conn.execute(
+                "INSERT INTO messages (queue, id, seq, text, dequeue_count, inserted_at_ms, expires_at_ms, visible_at_ms)
+                 VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages), ?3, 0, ?4, ?5, ?6)",
+                params![name, message_id, text, now, now.saturating_add(millis(MESSAGE_TIME_TO_LIVE)), visible],
+            )
+            .map(drop)
+            .map_err(sql_error)
+        })
+        .await?;
+        self.inner.queue_activity.notify_waiters();
+        Ok(id)
+    }
+
+    #[tracing::instrument(name = "queue.receive", skip_all, fields(backend = "embedded", queue = %queue))]
+    async fn receive(&self, queue: &QueueName, max: u32, visibility: Duration) -> StoreResult<Vec<ReceivedMessage>> {
+        if max == 0 || max > 32 {
+            return Err(StoreError::Invalid("receive takes 1-32 messages at a time".into()));
+        }
+        let (name, now) = (queue.as_str().to_owned(), self.now_ms());
+        let visible_at = now.saturating_add(millis(visibility));
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
+            if !queue_exists(&tx, &name)? {
+                return Err(StoreError::NotFound);
+            }
+            let candidates: Vec<(String, String, i64, i64, i64)> = {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT id, text, dequeue_count, inserted_at_ms, expires_at_ms FROM messages
+                         WHERE queue = ?1 AND visible_at_ms <= ?2 AND expires_at_ms > ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
+                    )
+                    .map_err(sql_error)?;
+                let rows = statement
+                    .query_map(params![name, now, max], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+                    .map_err(sql_error)?;
+                rows.collect::<Result<_, _>>().map_err(sql_error)?
+            };
+            let mut received = Vec::with_capacity(candidates.len());
+            for (id, text, dequeue_count, inserted, expires) in candidates {
+                let pop_receipt = new_etag();
+                tx.execute(
+                    "UPDATE messages SET pop_receipt = ?1, dequeue_count = dequeue_count + 1, visible_at_ms = ?2
+                     WHERE queue = ?3 AND id = ?4",
+                    params![pop_receipt, visible_at, name, id],
+                )
+                .map_err(sql_error)?;
+                received.push(ReceivedMessage {
+                    id,
+                    pop_receipt,
+                    text,
+                    dequeue_count: u32::try_from(dequeue_count + 1).unwrap_or(u32::MAX),
+                    inserted_at: time_of(inserted),
+                    expires_at: time_of(expires),
+                    next_visible: time_of(visible_at),
+                });
+            }
+            tx.commit().map_err(sql_error)?;
+            Ok(received)
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "queue.release", skip_all, fields(backend = "embedded", queue = %queue))]
+    async fn release(&self, queue: &QueueName, id: &str, pop_receipt: &str, delay: Duration) -> StoreResult<String> {
+        let (name, id, receipt, now) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned(), self.now_ms());
+        let new_receipt = new_etag();
+        let returned = new_receipt.clone();
+        self.with_conn(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE messages SET pop_receipt = ?1, visible_at_ms = ?2 WHERE queue = ?3 AND id = ?4 AND pop_receipt = ?5",
+                    params![new_receipt, now.saturating_add(millis(delay)), name, id, receipt],
+                )
+                .map_err(sql_error)?;
+            if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await?;
+        self.inner.queue_activity.notify_waiters();
+        Ok(returned)
+    }
+
+    #[tracing::instrument(name = "queue.delete", skip_all, fields(backend = "embedded", queue = %queue))]
+    async fn delete(&self, queue: &QueueName, id: &str, pop_receipt: &str) -> StoreResult<()> {
+        let (name, id, receipt) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned());
+        self.with_conn(move |conn| {
+            let changed = conn
+                .execute("DELETE FROM messages WHERE queue = ?1 AND id = ?2 AND pop_receipt = ?3", params![name, id, receipt])
+                .map_err(sql_error)?;
+            if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        DocumentStore::ping(self).await
+    }
+}
+
+use crate::document::DocumentStore;
