@@ -1,1 +1,22 @@
+//! The Azure Functions custom-handler protocol and runtime.
+//!
+//! - [`envelope`]: the invocation request and response as the host sends and
+//!   reads them, with its encoding traps decoded at the edge;
+//! - [`function`]: functions declared once, in Rust (name, trigger, handler);
+//! - [`manifest`]: `function.json` and `host.json` generated from them;
+//! - [`runtime`]: the router serving them, with a span per request and invocation;
+//! - [`ncrontab`]: timer schedules; [`problem`]: RFC 9457 errors;
+//!   [`output`]: output values the host's base64 decoding cannot corrupt.
 
+pub mod envelope;
+pub mod function;
+pub mod manifest;
+pub mod ncrontab;
+pub mod output;
+pub mod problem;
+pub mod runtime;
+pub mod telemetry;
+
+pub use function::{AuthLevel, Function, HttpFunction, InvocationError, Outcome, QueueInvocation, TimerInvocation, Trigger};
+pub use problem::{FieldViolation, Problem};
+pub use runtime::{FailureSink, InvocationFailure, Runtime};

@@ -1,0 +1,265 @@
+//! Functions are declared once, in Rust: a name, a trigger and a handler.
+//! The router and the generated `function.json` files both come from these
+//! declarations, so they cannot drift apart.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::envelope::{QueueMessageMetadata, RetryContext, TimerInfo};
+use crate::ncrontab::Schedule;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The binding names the generated manifests use.
+pub const QUEUE_BINDING: &str = "message";
+pub const TIMER_BINDING: &str = "timer";
+/// The app setting (prefix) naming the storage account of queue triggers.
+pub const DEFAULT_QUEUE_CONNECTION: &str = "AzureWebJobsStorage";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthLevel {
+    /// No function key; the portal authenticates citizens itself.
+    Anonymous,
+    Function,
+    Admin,
+}
+
+impl AuthLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::Function => "function",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// What starts a function.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// `route` is relative to `/api` and uses `{param}` / `{*rest}`, which both
+    /// the Functions host and axum understand.
+    Http { methods: Vec<Method>, route: String, auth: AuthLevel },
+    Queue { queue: String, connection: String },
+    Timer { schedule: Schedule, run_on_startup: bool },
+}
+
+/// The outcome of a successful queue or timer invocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Lines for the host's invocation log (Application Insights traces).
+    pub logs: Vec<String>,
+    pub outputs: Map<String, Value>,
+    pub return_value: Value,
+}
+
+impl Outcome {
+    pub fn done() -> Self {
+        Self::default()
+    }
+
+    #[must_use]
+    pub fn log(mut self, line: impl Into<String>) -> Self {
+        self.logs.push(line.into());
+        self
+    }
+
+    #[must_use]
+    pub fn returning(mut self, value: Value) -> Self {
+        self.return_value = value;
+        self
+    }
+}
+
+/// Why an invocation failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    /// Transient (a store throttled, a gateway timed out): the handler answers
+    /// non-2xx, so the host retries the message and poisons it after
+    /// `maxDequeueCount` tries.
+    #[error("retryable failure: {0}")]
+    Retryable(#[source] BoxError),
+    /// The message can never succeed (it is malformed, it names nothing): the
+    /// failure is recorded and the message acknowledged.
+    #[error("permanent failure: {0}")]
+    Permanent(#[source] BoxError),
+}
+
+impl InvocationError {
+    pub fn retryable(error: impl Into<BoxError>) -> Self {
+        Self::Retryable(error.into())
+    }
+
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        Self::Permanent(error.into())
+    }
+}
+
+/// One queue invocation with its typed message.
+#[derive(Debug, Clone)]
+pub struct QueueInvocation<M> {
+    pub message: M,
+    pub meta: QueueMessageMetadata,
+    pub invocation_id: String,
+    pub retry: Option<RetryContext>,
+}
+
+/// One timer invocation.
+#[derive(Debug, Clone)]
+pub struct TimerInvocation {
+    pub info: TimerInfo,
+    pub invocation_id: String,
+}
+
+pub(crate) type QueueHandlerFn =
+    Arc<dyn Fn(QueueInvocation<String>) -> BoxFuture<'static, Result<Outcome, InvocationError>> + Send + Sync>;
+pub(crate) type TimerHandlerFn = Arc<dyn Fn(TimerInvocation) -> BoxFuture<'static, Result<Outcome, InvocationError>> + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) enum FunctionHandler {
+    Http(MethodRouter),
+    Queue(QueueHandlerFn),
+    Timer(TimerHandlerFn),
+}
+
+/// A declared function with its handler.
+#[derive(Clone)]
+pub struct Function {
+    pub name: String,
+    pub trigger: Trigger,
+    pub(crate) handler: FunctionHandler,
+}
+
+impl fmt::Debug for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Function").field("name", &self.name).field("trigger", &self.trigger).finish_non_exhaustive()
+    }
+}
+
+impl Function {
+    /// An HTTP function, built method by method with [`HttpFunction`].
+    pub fn http(name: &str, route: &str, auth: AuthLevel) -> HttpFunction {
+        HttpFunction { name: name.to_owned(), route: route.to_owned(), auth, methods: Vec::new(), router: MethodRouter::new() }
+    }
+
+    /// A queue-triggered function whose message is JSON of type `M`. A message
+    /// that does not parse as `M` is a permanent failure.
+    pub fn queue<M, F, Fut>(name: &str, queue: &str, handler: F) -> Self
+    where
+        M: DeserializeOwned + Send + 'static,
+        F: Fn(QueueInvocation<M>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Outcome, InvocationError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased: QueueHandlerFn = Arc::new(move |raw: QueueInvocation<String>| {
+            let handler = Arc::clone(&handler);
+            Box::pin(async move {
+                let message: M = serde_json::from_str(&raw.message).map_err(|error| {
+                    InvocationError::permanent(format!("the message does not match the expected schema: {error}"))
+                })?;
+                handler(QueueInvocation { message, meta: raw.meta, invocation_id: raw.invocation_id, retry: raw.retry }).await
+            })
+        });
+        Self {
+            name: name.to_owned(),
+            trigger: Trigger::Queue { queue: queue.to_owned(), connection: DEFAULT_QUEUE_CONNECTION.to_owned() },
+            handler: FunctionHandler::Queue(erased),
+        }
+    }
+
+    /// A timer-triggered function on a six-field NCRONTAB schedule (UTC).
+    ///
+    /// # Panics
+    /// If `schedule` is not valid NCRONTAB: schedules are constants in code,
+    /// and the declaration tests parse every one of them.
+    pub fn timer<F, Fut>(name: &str, schedule: &str, handler: F) -> Self
+    where
+        F: Fn(TimerInvocation) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Outcome, InvocationError>> + Send + 'static,
+    {
+        let schedule = Schedule::parse(schedule).unwrap_or_else(|error| panic!("function {name}: {error}"));
+        let handler = Arc::new(handler);
+        let erased: TimerHandlerFn = Arc::new(move |invocation| {
+            let handler = Arc::clone(&handler);
+            Box::pin(async move { handler(invocation).await })
+        });
+        Self { name: name.to_owned(), trigger: Trigger::Timer { schedule, run_on_startup: false }, handler: FunctionHandler::Timer(erased) }
+    }
+
+    /// The HTTP path the function answers under (`/api/...`), or the invoke
+    /// path (`/{name}`) for other triggers.
+    pub fn path(&self) -> String {
+        match &self.trigger {
+            Trigger::Http { route, .. } => format!("/api/{route}"),
+            _ => format!("/{}", self.name),
+        }
+    }
+}
+
+/// Builder for an HTTP function: each method adds both the declaration and
+/// the handler.
+pub struct HttpFunction<S = ()> {
+    name: String,
+    route: String,
+    auth: AuthLevel,
+    methods: Vec<Method>,
+    router: MethodRouter<S>,
+}
+
+impl<S> fmt::Debug for HttpFunction<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpFunction").field("name", &self.name).field("route", &self.route).finish_non_exhaustive()
+    }
+}
+
+macro_rules! method {
+    ($fn:ident, $method:ident) => {
+        #[must_use]
+        pub fn $fn<H, T>(mut self, handler: H) -> Self
+        where
+            H: Handler<T, S>,
+            T: 'static,
+        {
+            self.methods.push(Method::$method);
+            self.router = self.router.$fn(handler);
+            self
+        }
+    };
+}
+
+impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
+    method!(get, GET);
+    method!(post, POST);
+    method!(put, PUT);
+    method!(patch, PATCH);
+    method!(delete, DELETE);
+
+    /// Gives the handlers their state.
+    pub fn with_state<S2>(self, state: S) -> HttpFunction<S2> {
+        HttpFunction { name: self.name, route: self.route, auth: self.auth, methods: self.methods, router: self.router.with_state(state) }
+    }
+}
+
+impl HttpFunction<()> {
+    pub fn build(self) -> Function {
+        Function {
+            name: self.name,
+            trigger: Trigger::Http { methods: self.methods, route: self.route, auth: self.auth },
+            handler: FunctionHandler::Http(self.router),
+        }
+    }
+}
+
+impl From<HttpFunction<()>> for Function {
+    fn from(function: HttpFunction<()>) -> Self {
+        function.build()
+    }
+}

@@ -1,0 +1,292 @@
+//! The custom-handler runtime: one axum router for everything the Functions
+//! host sends. `GET /` answers the readiness probe; HTTP functions answer under
+//! `/api/...` (forwarded as they came); queue and timer functions answer the
+//! invocation envelope at `POST /{FunctionName}`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Instrument as _;
+
+use crate::envelope::{EnvelopeError, InvocationRequest, InvocationResponse};
+use crate::function::{
+    Function, FunctionHandler, InvocationError, Outcome, QUEUE_BINDING, QueueHandlerFn, QueueInvocation, TIMER_BINDING,
+    TimerHandlerFn, TimerInvocation, Trigger,
+};
+use crate::problem::Problem;
+
+pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+
+/// Envelopes may carry large base64 payloads (axum's default is 2 MiB).
+pub const INVOKE_BODY_LIMIT: usize = 100 * 1024 * 1024;
+
+/// A permanent invocation failure, for operators to find and act on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InvocationFailure {
+    pub function: String,
+    pub invocation_id: String,
+    pub message_id: Option<String>,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Where permanent failures are recorded before they are acknowledged.
+#[async_trait]
+pub trait FailureSink: Send + Sync + std::fmt::Debug {
+    async fn record(&self, failure: InvocationFailure);
+}
+
+/// Records failures in the log only (tests, tools).
+#[derive(Debug, Default)]
+pub struct LogFailures;
+
+#[async_trait]
+impl FailureSink for LogFailures {
+    async fn record(&self, failure: InvocationFailure) {
+        tracing::error!(function = %failure.function, invocation_id = %failure.invocation_id, reason = %failure.reason, "permanent failure");
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeclarationError {
+    #[error("function name '{0}' must be 1-127 letters, digits, '-' or '_', starting with a letter")]
+    BadName(String),
+    #[error("function '{0}' is declared twice")]
+    DuplicateName(String),
+    #[error("functions '{0}' and '{1}' both answer {2} {3}")]
+    DuplicateRoute(String, String, String, String),
+    #[error("HTTP function '{0}' declares no method")]
+    NoMethod(String),
+}
+
+/// The declared functions of the capabilities this process serves.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    functions: Vec<Function>,
+    failures: Arc<dyn FailureSink>,
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=127).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Runtime {
+    pub fn new(functions: Vec<Function>, failures: Arc<dyn FailureSink>) -> Result<Self, DeclarationError> {
+        let mut names = BTreeSet::new();
+        let mut routes: HashMap<(String, String), String> = HashMap::new();
+        for function in &functions {
+            if !valid_name(&function.name) {
+                return Err(DeclarationError::BadName(function.name.clone()));
+            }
+            if !names.insert(function.name.to_ascii_lowercase()) {
+                return Err(DeclarationError::DuplicateName(function.name.clone()));
+            }
+            if let Trigger::Http { methods, route, .. } = &function.trigger {
+                if methods.is_empty() {
+                    return Err(DeclarationError::NoMethod(function.name.clone()));
+                }
+                for method in methods {
+                    let key = (method.to_string(), route.clone());
+                    if let Some(other) = routes.insert(key, function.name.clone()) {
+                        return Err(DeclarationError::DuplicateRoute(other, function.name.clone(), method.to_string(), route.clone()));
+                    }
+                }
+            }
+        }
+        Ok(Self { functions, failures })
+    }
+
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    /// The router serving every declared function.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new().route("/", get(|| async { "ready" }));
+        // Routes that share a path (different methods, different functions)
+        // are merged into one method router.
+        let mut http: Vec<(String, axum::routing::MethodRouter)> = Vec::new();
+        let mut function_names: HashMap<String, Vec<String>> = HashMap::new();
+        for function in &self.functions {
+            let path = function.path();
+            function_names.entry(path.clone()).or_default().push(function.name.clone());
+            match &function.handler {
+                FunctionHandler::Http(method_router) => match http.iter_mut().find(|(p, _)| *p == path) {
+                    Some((_, existing)) => *existing = std::mem::take(existing).merge(method_router.clone()),
+                    None => http.push((path, method_router.clone())),
+                },
+                FunctionHandler::Queue(handler) => {
+                    let (name, handler, failures) = (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
+                    router = router.route(
+                        &path,
+                        post(move |headers: HeaderMap, body: Bytes| invoke_queue(name, handler, failures, headers, body))
+                            .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                    );
+                }
+                FunctionHandler::Timer(handler) => {
+                    let (name, handler, failures) = (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
+                    router = router.route(
+                        &path,
+                        post(move |headers: HeaderMap, body: Bytes| invoke_timer(name, handler, failures, headers, body))
+                            .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                    );
+                }
+            }
+        }
+        for (path, method_router) in http {
+            router = router.route(&path, method_router.fallback(|| async { Problem::method_not_allowed() }));
+        }
+        let function_names = Arc::new(function_names);
+        router
+            .fallback(|| async { Problem::not_found("no function answers this path") })
+            .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                Problem::internal().into_response()
+            }))
+            .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| request_span(request, &function_names)).on_response(
+                |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
+                    span.record("status", response.status().as_u16());
+                    tracing::info!(parent: span, status = response.status().as_u16(), duration_ms = latency.as_millis() as u64, "request finished");
+                },
+            ))
+    }
+}
+
+fn request_span(request: &Request, function_names: &HashMap<String, Vec<String>>) -> tracing::Span {
+    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let function = matched.as_ref().and_then(|path| function_names.get(path)).map(|names| names.join("|")).unwrap_or_default();
+    let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = matched.as_deref().unwrap_or("unmatched"),
+        function = %function,
+        invocation_id = %invocation_id,
+        status = tracing::field::Empty,
+    )
+}
+
+fn invocation_id(headers: &HeaderMap) -> String {
+    headers
+        .get(INVOCATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+fn envelope_problem(error: &EnvelopeError) -> Response {
+    tracing::warn!(error = %error, "malformed invocation envelope");
+    Problem::bad_request(error.to_string()).into_response()
+}
+
+async fn invoke_queue(
+    name: String,
+    handler: QueueHandlerFn,
+    failures: Arc<dyn FailureSink>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let invocation_id = invocation_id(&headers);
+    let parsed = InvocationRequest::parse(&body).and_then(|request| {
+        Ok((request.queue_message_text(QUEUE_BINDING)?, request.queue_metadata()?, request.retry_context()))
+    });
+    let (text, meta, retry) = match parsed {
+        Ok(parts) => parts,
+        Err(error) => return envelope_problem(&error),
+    };
+    let message_id = meta.id.clone();
+    let span = tracing::info_span!("invocation", function = %name, invocation_id = %invocation_id, trigger = "queue",
+        message_id = %meta.id, dequeue_count = meta.dequeue_count);
+    let started = Instant::now();
+    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).instrument(span.clone()).await;
+    finish(&name, &invocation_id, Some(message_id), result, failures.as_ref(), started).instrument(span).await
+}
+
+async fn invoke_timer(
+    name: String,
+    handler: TimerHandlerFn,
+    failures: Arc<dyn FailureSink>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let invocation_id = invocation_id(&headers);
+    let info = match InvocationRequest::parse(&body).and_then(|request| request.timer_info(TIMER_BINDING)) {
+        Ok(info) => info,
+        Err(error) => return envelope_problem(&error),
+    };
+    let span = tracing::info_span!("invocation", function = %name, invocation_id = %invocation_id, trigger = "timer",
+        past_due = info.is_past_due);
+    let started = Instant::now();
+    let result = handler(TimerInvocation { info, invocation_id: invocation_id.clone() }).instrument(span.clone()).await;
+    finish(&name, &invocation_id, None, result, failures.as_ref(), started).instrument(span).await
+}
+
+/// Maps a handler's result to what the host understands: 200 with the
+/// response envelope (done, or permanently failed and recorded) or 500 (retry).
+async fn finish(
+    name: &str,
+    invocation_id: &str,
+    message_id: Option<String>,
+    result: Result<Outcome, InvocationError>,
+    failures: &dyn FailureSink,
+    started: Instant,
+) -> Response {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(outcome) => {
+            tracing::info!(duration_ms, "invocation succeeded");
+            let response =
+                InvocationResponse { outputs: outcome.outputs, logs: outcome.logs, return_value: outcome.return_value };
+            (StatusCode::OK, axum::Json(response)).into_response()
+        }
+        Err(InvocationError::Retryable(error)) => {
+            tracing::warn!(duration_ms, error = %error_chain(error.as_ref()), "invocation failed; the host will retry");
+            Problem::internal().into_response()
+        }
+        Err(InvocationError::Permanent(error)) => {
+            let reason = error_chain(error.as_ref());
+            tracing::error!(duration_ms, error = %reason, "invocation failed permanently; recorded and acknowledged");
+            failures
+                .record(InvocationFailure {
+                    function: name.to_owned(),
+                    invocation_id: invocation_id.to_owned(),
+                    message_id,
+                    reason: reason.clone(),
+                    at: OffsetDateTime::now_utc(),
+                })
+                .await;
+            let response = InvocationResponse {
+                outputs: serde_json::Map::new(),
+                logs: vec![format!("permanent failure, not retried: {reason}")],
+                return_value: Value::Null,
+            };
+            (StatusCode::OK, axum::Json(response)).into_response()
+        }
+    }
+}
+
+/// An error and all its sources, for the log.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,29 @@
+//! Structured logs: JSON lines (the default, what Azure collects) or
+//! human-readable text for a terminal.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Installs the global subscriber once. `filter` is an `EnvFilter` directive
+/// such as `info,portal=debug`. Returns false if one was already installed.
+pub fn init(format: LogFormat, filter: &str) -> bool {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_span_events(FmtSpan::NONE)
+            .try_init()
+            .is_ok(),
+        LogFormat::Text => builder.compact().try_init().is_ok(),
+    }
+}

@@ -1,0 +1,215 @@
+//! The runtime, in process: every request kind the Functions host sends.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use portal_host::envelope::host_side::{QueueMessageProperties, queue_invocation, timer_invocation};
+use portal_host::envelope::{InvocationResponse, TimerInfo};
+use portal_host::runtime::DeclarationError;
+use portal_host::{AuthLevel, FailureSink, Function, InvocationError, InvocationFailure, Outcome, Runtime};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+#[derive(Debug, Default)]
+struct Recorded(Mutex<Vec<InvocationFailure>>);
+
+#[async_trait::async_trait]
+impl FailureSink for Recorded {
+    async fn record(&self, failure: InvocationFailure) {
+        self.0.lock().expect("lock").push(failure);
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Credit {
+    #[serde(rename = "amountCzk")]
+    amount_czk: u32,
+}
+
+fn functions() -> Vec<Function> {
+    vec![
+        Function::http("Echo", "echo/{name}", AuthLevel::Anonymous)
+            .get(|axum::extract::Path(name): axum::extract::Path<String>| async move { format!("hello {name}") })
+            .build(),
+        Function::http("Boom", "boom", AuthLevel::Anonymous).get(|| async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            "unreachable"
+        }).build(),
+        Function::queue("PurchaseCredit", "purchase-credit", |invocation: portal_host::QueueInvocation<Credit>| async move {
+            match invocation.message.amount_czk {
+                0 => Err(InvocationError::permanent("amount must be positive")),
+                500 => Err(InvocationError::retryable("payment gateway timed out")),
+                amount => Ok(Outcome::done().log(format!("bought {amount} CZK, try {}", invocation.meta.dequeue_count))),
+            }
+        }),
+        Function::timer("Tick", "0 */5 * * * *", |invocation| async move {
+            Ok(Outcome::done().returning(json!({"pastDue": invocation.info.is_past_due})))
+        }),
+    ]
+}
+
+fn app() -> (axum::Router, Arc<Recorded>) {
+    let failures = Arc::new(Recorded::default());
+    let runtime = Runtime::new(functions(), failures.clone()).expect("valid declarations");
+    (runtime.router(), failures)
+}
+
+async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Option<String>, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+    (status, content_type, body)
+}
+
+fn post(path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        .header("X-Azure-Functions-InvocationId", "fa4fcd1a-a965-431e-8f10-a15c07b4fe2a")
+        .body(body.into())
+        .expect("request")
+}
+
+fn queue_body(text: &str, dequeue_count: u32) -> Vec<u8> {
+    let properties = QueueMessageProperties {
+        id: "m-1".into(),
+        pop_receipt: "r-1".into(),
+        dequeue_count,
+        insertion_time: datetime!(2026-11-23 08:00 UTC),
+        expiration_time: datetime!(2026-11-30 08:00 UTC),
+        next_visible_time: datetime!(2026-11-23 08:00:10 UTC),
+    };
+    serde_json::to_vec(&queue_invocation("PurchaseCredit", "message", text, &properties, datetime!(2026-11-23 08:00 UTC)))
+        .expect("serialise")
+}
+
+#[tokio::test]
+async fn readiness_probe_answers_at_once() {
+    let (router, _) = app();
+    let (status, _, body) = send(&router, Request::get("/").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"ready".as_slice()));
+}
+
+#[tokio::test]
+async fn http_functions_answer_under_api() {
+    let (router, _) = app();
+    let (status, _, body) = send(&router, Request::get("/api/echo/Jana").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, String::from_utf8_lossy(&body).as_ref()), (StatusCode::OK, "hello Jana"));
+    let (status, content_type, _) = send(&router, post("/api/echo/Jana", "")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+}
+
+#[tokio::test]
+async fn unknown_functions_get_a_404_problem() {
+    let (router, _) = app();
+    for request in [post("/NoSuchFunction", "{}"), Request::get("/api/nothing").body(Body::empty()).expect("request")] {
+        let (status, content_type, body) = send(&router, request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+        let problem: Value = serde_json::from_slice(&body).expect("problem JSON");
+        assert_eq!((problem["status"].as_u64(), problem["type"].as_str()), (Some(404), Some("/problems/not-found")));
+    }
+}
+
+#[tokio::test]
+async fn a_timer_envelope_gets_a_valid_response_envelope() {
+    let (router, _) = app();
+    let info = TimerInfo { schedule: None, schedule_status: None, is_past_due: true };
+    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC))).expect("serialise");
+    let (status, content_type, body) = send(&router, post("/Tick", body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let response: InvocationResponse = serde_json::from_slice(&body).expect("response envelope");
+    assert_eq!(response.return_value, json!({"pastDue": true}));
+    let raw: Value = serde_json::from_slice(&body).expect("json");
+    assert!(raw.get("Outputs").is_some() && raw.get("Logs").is_some() && raw.get("ReturnValue").is_some(), "{raw}");
+}
+
+#[tokio::test]
+async fn malformed_envelopes_get_400_and_the_server_keeps_serving() {
+    let (router, _) = app();
+    for (path, body) in [
+        ("/Tick", "{not json"),
+        ("/Tick", r#"{"Data":{},"Metadata":{}}"#),
+        ("/PurchaseCredit", r#"{"Data":{"message":"\"x\""},"Metadata":{"Id":"\"m\"","DequeueCount":"lots"}}"#),
+    ] {
+        let (status, content_type, body) = send(&router, post(path, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    }
+    let (status, _, _) = send(&router, Request::get("/").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK, "still serving");
+}
+
+#[tokio::test]
+async fn queue_messages_arrive_typed() {
+    let (router, failures) = app();
+    let (status, _, body) = send(&router, post("/PurchaseCredit", queue_body(r#"{"amountCzk":200}"#, 2))).await;
+    assert_eq!(status, StatusCode::OK);
+    let response: InvocationResponse = serde_json::from_slice(&body).expect("response envelope");
+    assert_eq!(response.logs, ["bought 200 CZK, try 2"]);
+    assert!(failures.0.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn retryable_failures_answer_500_without_internal_text() {
+    let (router, failures) = app();
+    let (status, content_type, body) = send(&router, post("/PurchaseCredit", queue_body(r#"{"amountCzk":500}"#, 1))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "non-2xx makes the host retry");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert!(!String::from_utf8_lossy(&body).contains("gateway"), "no internal text in a 5xx body");
+    assert!(failures.0.lock().expect("lock").is_empty(), "a retryable failure is not recorded as final");
+}
+
+#[tokio::test]
+async fn permanent_failures_are_recorded_and_acknowledged() {
+    let (router, failures) = app();
+    for text in [r#"{"amountCzk":0}"#, r#"{"amount":"lots"}"#, "not json at all"] {
+        let (status, _, body) = send(&router, post("/PurchaseCredit", queue_body(text, 1))).await;
+        assert_eq!(status, StatusCode::OK, "acknowledged so the host does not retry: {text}");
+        let response: InvocationResponse = serde_json::from_slice(&body).expect("response envelope");
+        assert!(response.logs[0].starts_with("permanent failure"), "{:?}", response.logs);
+    }
+    let recorded = failures.0.lock().expect("lock").clone();
+    assert_eq!(recorded.len(), 3);
+    assert_eq!(recorded[0].function, "PurchaseCredit");
+    assert_eq!(recorded[0].message_id.as_deref(), Some("m-1"));
+    assert_eq!(recorded[0].invocation_id, "fa4fcd1a-a965-431e-8f10-a15c07b4fe2a");
+    assert!(recorded[1].reason.contains("expected schema"), "{}", recorded[1].reason);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_a_500_problem_and_the_server_survives() {
+    let (router, _) = app();
+    let (status, content_type, body) = send(&router, Request::get("/api/boom").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert!(!String::from_utf8_lossy(&body).contains("boom"));
+    let (status, _, _) = send(&router, Request::get("/api/echo/x").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn bad_declarations_are_refused() {
+    let sink = Arc::new(Recorded::default());
+    let twice = vec![
+        Function::timer("Tick", "0 0 * * * *", |_| async { Ok(Outcome::done()) }),
+        Function::timer("tick", "0 0 * * * *", |_| async { Ok(Outcome::done()) }),
+    ];
+    assert_eq!(Runtime::new(twice, sink.clone()).err(), Some(DeclarationError::DuplicateName("tick".into())));
+    let same_route = vec![
+        Function::http("A", "x", AuthLevel::Anonymous).get(|| async { "a" }).build(),
+        Function::http("B", "x", AuthLevel::Anonymous).get(|| async { "b" }).build(),
+    ];
+    assert!(matches!(Runtime::new(same_route, sink.clone()), Err(DeclarationError::DuplicateRoute(..))));
+    let bad_name = vec![Function::timer("has space", "0 0 * * * *", |_| async { Ok(Outcome::done()) })];
+    assert!(matches!(Runtime::new(bad_name, sink.clone()), Err(DeclarationError::BadName(_))));
+    let no_method = vec![Function::http("A", "x", AuthLevel::Anonymous).build()];
+    assert!(matches!(Runtime::new(no_method, sink), Err(DeclarationError::NoMethod(_))));
+}
