@@ -1,1 +1,298 @@
+//! Typed configuration, read once at start-up from environment variables (app
+//! settings in Azure, `local.settings.json` under Core Tools). Nothing else in
+//! the portal reads the environment. A missing or malformed setting stops
+//! start-up with its name.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+/// Every setting the binary reads, with its local default. The list is the
+/// source of truth for `local.settings.example.json` and the Bicep app settings;
+/// tests keep them in step.
+pub const SETTINGS: &[Setting] = &[
+    Setting { name: "PORTAL_ENVIRONMENT", example: "local", about: "local | test | preproduction | production" },
+    Setting { name: "PORTAL_STORE", example: "embedded", about: "embedded (SQLite + files) | azure (Cosmos DB, Blob, Queue)" },
+    Setting { name: "PORTAL_DATA_DIR", example: ".portal", about: "embedded store: data directory" },
+    Setting { name: "PORTAL_CAPABILITIES", example: "", about: "comma-separated capabilities to serve; empty = all" },
+    Setting { name: "PORTAL_TIMERS_ENABLED", example: "true", about: "false in the secondary region: timers run in the primary only" },
+    Setting { name: "PORTAL_LOG", example: "info", about: "log filter (tracing EnvFilter syntax)" },
+    Setting { name: "PORTAL_LOG_FORMAT", example: "json", about: "json | text" },
+    Setting { name: "PORTAL_COSMOS_ENDPOINT", example: "", about: "azure store: Cosmos DB account endpoint" },
+    Setting { name: "PORTAL_COSMOS_DATABASE", example: "portal", about: "azure store: Cosmos DB database" },
+    Setting { name: "PORTAL_BLOB_CONTAINER_URL", example: "", about: "azure store: blob container URL for citizens' content" },
+    Setting {
+        name: "AzureWebJobsStorage__queueServiceUri",
+        example: "",
+        about: "azure store: queue service URL; the host's queue triggers read the same account",
+    },
+    Setting { name: "PORTAL_AZURE_CREDENTIAL", example: "managed-identity", about: "managed-identity | developer-tools" },
+    Setting { name: "AZURE_CLIENT_ID", example: "", about: "client id of a user-assigned managed identity, if used" },
+    Setting { name: "FUNCTIONS_CUSTOMHANDLER_PORT", example: "", about: "set by the Functions host: the port `portal serve` binds" },
+    Setting { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", example: "", about: "where traces go in Azure (secret)" },
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub example: &'static str,
+    pub about: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("setting {0} is required but missing")]
+    Missing(&'static str),
+    #[error("setting {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Test,
+    Preproduction,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Test => "test",
+            Self::Preproduction => "preproduction",
+            Self::Production => "production",
+        }
+    }
+
+    /// Development conveniences (the development identity provider, demo data)
+    /// exist only here.
+    pub fn is_local(self) -> bool {
+        self == Self::Local
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AzureCredential {
+    /// The function app's managed identity (user-assigned if a client id is set).
+    ManagedIdentity { client_id: Option<String> },
+    /// Azure CLI / azd sign-in on a developer's laptop.
+    DeveloperTools,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzureStoreSettings {
+    pub cosmos_endpoint: String,
+    pub cosmos_database: String,
+    pub blob_container_url: String,
+    pub queue_service_url: String,
+    pub credential: AzureCredential,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// SQLite + files under `data_dir`, or in memory.
+    Embedded { data_dir: PathBuf, in_memory: bool },
+    Azure(AzureStoreSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub store: StoreSettings,
+    /// `None` serves every capability.
+    pub capabilities: Option<Vec<String>>,
+    pub timers_enabled: bool,
+    pub handler_port: Option<u16>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub app_insights: Option<SecretString>,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map). Empty values count
+    /// as unset, as in `local.settings.json`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+
+        let environment = match get("PORTAL_ENVIRONMENT").as_deref() {
+            None | Some("local") => Environment::Local,
+            Some("test") => Environment::Test,
+            Some("preproduction") => Environment::Preproduction,
+            Some("production") => Environment::Production,
+            Some(other) => return Err(invalid("PORTAL_ENVIRONMENT", format!("'{other}' is not local, test, preproduction or production"))),
+        };
+        let store = match get("PORTAL_STORE").as_deref() {
+            None | Some("embedded") => StoreSettings::Embedded {
+                data_dir: PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| ".portal".into())),
+                in_memory: false,
+            },
+            Some("azure") => StoreSettings::Azure(AzureStoreSettings {
+                cosmos_endpoint: url("PORTAL_COSMOS_ENDPOINT", required("PORTAL_COSMOS_ENDPOINT")?)?,
+                cosmos_database: get("PORTAL_COSMOS_DATABASE").unwrap_or_else(|| "portal".into()),
+                blob_container_url: url("PORTAL_BLOB_CONTAINER_URL", required("PORTAL_BLOB_CONTAINER_URL")?)?,
+                queue_service_url: url(
+                    "AzureWebJobsStorage__queueServiceUri",
+                    required("AzureWebJobsStorage__queueServiceUri")?.trim_end_matches('/').to_owned(),
+                )?,
+                credential: match get("PORTAL_AZURE_CREDENTIAL").as_deref() {
+                    None | Some("managed-identity") => AzureCredential::ManagedIdentity { client_id: get("AZURE_CLIENT_ID") },
+                    Some("developer-tools") => AzureCredential::DeveloperTools,
+                    Some(other) => {
+                        return Err(invalid("PORTAL_AZURE_CREDENTIAL", format!("'{other}' is not managed-identity or developer-tools")));
+                    }
+                },
+            }),
+            Some(other) => return Err(invalid("PORTAL_STORE", format!("'{other}' is not embedded or azure"))),
+        };
+        if !environment.is_local() && matches!(store, StoreSettings::Embedded { .. }) && environment != Environment::Test {
+            return Err(invalid("PORTAL_STORE", format!("the {} environment needs the azure store", environment.as_str())));
+        }
+        let capabilities = get("PORTAL_CAPABILITIES").map(|list| parse_list(&list));
+        let timers_enabled = match get("PORTAL_TIMERS_ENABLED").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid("PORTAL_TIMERS_ENABLED", format!("'{other}' is not true or false"))),
+        };
+        let handler_port = get("FUNCTIONS_CUSTOMHANDLER_PORT")
+            .map(|port| port.parse::<u16>().map_err(|_| invalid("FUNCTIONS_CUSTOMHANDLER_PORT", format!("'{port}' is not a port"))))
+            .transpose()?;
+        let log_format = match get("PORTAL_LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => return Err(invalid("PORTAL_LOG_FORMAT", format!("'{other}' is not json or text"))),
+        };
+        Ok(Self {
+            environment,
+            store,
+            capabilities,
+            timers_enabled,
+            handler_port,
+            log_filter: get("PORTAL_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            app_insights: get("APPLICATIONINSIGHTS_CONNECTION_STRING").map(SecretString::from),
+        })
+    }
+}
+
+/// `a, b,,c` → `[a, b, c]`.
+pub fn parse_list(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn invalid(name: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name, reason }
+}
+
+fn url(name: &'static str, value: String) -> Result<String, ConfigError> {
+    if value.starts_with("https://") || value.starts_with("http://localhost") || value.starts_with("http://127.0.0.1") {
+        Ok(value)
+    } else {
+        Err(invalid(name, "must be an https:// URL".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_safe_local_run() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.environment, Environment::Local);
+        assert_eq!(s.store, StoreSettings::Embedded { data_dir: PathBuf::from(".portal"), in_memory: false });
+        assert!(s.timers_enabled && s.capabilities.is_none() && s.handler_port.is_none());
+    }
+
+    #[test]
+    fn the_azure_store_names_each_missing_setting() {
+        let error = settings(&[("PORTAL_STORE", "azure")]).expect_err("incomplete");
+        assert_eq!(error, ConfigError::Missing("PORTAL_COSMOS_ENDPOINT"));
+        assert_eq!(error.to_string(), "setting PORTAL_COSMOS_ENDPOINT is required but missing");
+        let error = settings(&[("PORTAL_STORE", "azure"), ("PORTAL_COSMOS_ENDPOINT", "https://c.documents.azure.com:443/")])
+            .expect_err("incomplete");
+        assert_eq!(error, ConfigError::Missing("PORTAL_BLOB_CONTAINER_URL"));
+    }
+
+    #[test]
+    fn production_needs_azure_and_valid_values() {
+        let error = settings(&[("PORTAL_ENVIRONMENT", "production")]).expect_err("embedded in production");
+        assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_STORE", .. }));
+        let s = settings(&[
+            ("PORTAL_ENVIRONMENT", "production"),
+            ("PORTAL_STORE", "azure"),
+            ("PORTAL_COSMOS_ENDPOINT", "https://c.documents.azure.com:443/"),
+            ("PORTAL_BLOB_CONTAINER_URL", "https://s.blob.core.windows.net/citizens"),
+            ("AzureWebJobsStorage__queueServiceUri", "https://s.queue.core.windows.net/"),
+            ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001"),
+            ("PORTAL_TIMERS_ENABLED", "false"),
+            ("PORTAL_CAPABILITIES", "ops, databox,,"),
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"),
+        ])
+        .expect("complete");
+        let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
+        assert_eq!(azure.queue_service_url, "https://s.queue.core.windows.net", "no trailing slash");
+        assert_eq!(azure.credential, AzureCredential::ManagedIdentity { client_id: Some("00000000-0000-0000-0000-000000000001".into()) });
+        assert_eq!(s.capabilities, Some(vec!["ops".to_owned(), "databox".to_owned()]));
+        assert_eq!((s.timers_enabled, s.handler_port), (false, Some(40123)));
+    }
+
+    #[test]
+    fn malformed_values_name_the_setting() {
+        for (name, value) in [
+            ("PORTAL_ENVIRONMENT", "prod"),
+            ("PORTAL_STORE", "postgres"),
+            ("PORTAL_TIMERS_ENABLED", "yes"),
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "99999"),
+            ("PORTAL_LOG_FORMAT", "xml"),
+        ] {
+            let error = settings(&[(name, value)]).expect_err(name);
+            assert!(matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name), "{error}");
+        }
+        let error = settings(&[
+            ("PORTAL_STORE", "azure"),
+            ("PORTAL_COSMOS_ENDPOINT", "ftp://nope"),
+        ])
+        .expect_err("bad url");
+        assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_COSMOS_ENDPOINT", .. }));
+    }
+
+    #[test]
+    fn the_example_settings_file_lists_every_setting() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../local.settings.example.json");
+        let text = std::fs::read_to_string(&path).expect("local.settings.example.json");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let values = json["Values"].as_object().expect("Values");
+        for setting in SETTINGS {
+            assert_eq!(
+                values.get(setting.name).and_then(|v| v.as_str()),
+                Some(setting.example),
+                "{} must be listed with its example value",
+                setting.name
+            );
+        }
+        let known: Vec<&str> = SETTINGS.iter().map(|s| s.name).chain(["FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"]).collect();
+        for name in values.keys() {
+            assert!(known.contains(&name.as_str()), "{name} is listed but the binary does not read it");
+        }
+    }
+}

@@ -145,8 +145,9 @@ impl fmt::Debug for Function {
 }
 
 impl Function {
-    /// An HTTP function, built method by method with [`HttpFunction`].
-    pub fn http(name: &str, route: &str, auth: AuthLevel) -> HttpFunction {
+    /// An HTTP function, built method by method with [`HttpFunction`]; its
+    /// handlers may take a state `S`, given with [`HttpFunction::with_state`].
+    pub fn http<S: Clone + Send + Sync + 'static>(name: &str, route: &str, auth: AuthLevel) -> HttpFunction<S> {
         HttpFunction { name: name.to_owned(), route: route.to_owned(), auth, methods: Vec::new(), router: MethodRouter::new() }
     }
 

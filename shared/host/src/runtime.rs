@@ -77,6 +77,7 @@ pub enum DeclarationError {
 pub struct Runtime {
     functions: Vec<Function>,
     failures: Arc<dyn FailureSink>,
+    timers_enabled: bool,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -108,7 +109,17 @@ impl Runtime {
                 }
             }
         }
-        Ok(Self { functions, failures })
+        Ok(Self { functions, failures, timers_enabled: true })
+    }
+
+    /// In a secondary region timers must not run (their lock is per storage
+    /// account, so both regions would run them): invocations are acknowledged
+    /// and skipped, in case the host's own `AzureWebJobs.<Name>.Disabled`
+    /// setting is missing.
+    #[must_use]
+    pub fn with_timers_enabled(mut self, enabled: bool) -> Self {
+        self.timers_enabled = enabled;
+        self
     }
 
     pub fn functions(&self) -> &[Function] {
@@ -136,6 +147,21 @@ impl Runtime {
                         &path,
                         post(move |headers: HeaderMap, body: Bytes| invoke_queue(name, handler, failures, headers, body))
                             .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                    );
+                }
+                FunctionHandler::Timer(handler) if !self.timers_enabled => {
+                    let _ = handler;
+                    let name = function.name.clone();
+                    router = router.route(
+                        &path,
+                        post(move || async move {
+                            tracing::info!(function = %name, "timers are disabled in this region; invocation skipped");
+                            let response = InvocationResponse {
+                                logs: vec!["skipped: timers are disabled in this region (PORTAL_TIMERS_ENABLED=false)".into()],
+                                ..InvocationResponse::default()
+                            };
+                            axum::Json(response)
+                        }),
                     );
                 }
                 FunctionHandler::Timer(handler) => {

@@ -213,3 +213,15 @@ fn bad_declarations_are_refused() {
     let no_method = vec![Function::http("A", "x", AuthLevel::Anonymous).build()];
     assert!(matches!(Runtime::new(no_method, sink), Err(DeclarationError::NoMethod(_))));
 }
+
+#[tokio::test]
+async fn timers_can_be_switched_off_for_a_secondary_region() {
+    let runtime = Runtime::new(functions(), Arc::new(Recorded::default())).expect("valid").with_timers_enabled(false);
+    let info = TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
+    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC))).expect("serialise");
+    let (status, _, body) = send(&runtime.router(), post("/Tick", body)).await;
+    assert_eq!(status, StatusCode::OK, "acknowledged, so the host does not report a failure");
+    let response: InvocationResponse = serde_json::from_slice(&body).expect("response envelope");
+    assert_eq!(response.return_value, Value::Null, "the handler did not run");
+    assert!(response.logs[0].starts_with("skipped"), "{:?}", response.logs);
+}
