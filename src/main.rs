@@ -1,1 +1,144 @@
-fn main() {}
+//! `portal`: wiring only. See `lib.rs` for the parts.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use portal::app::{self, AppError, Stores};
+use portal::cli::{self, Command};
+use portal::local_host::LocalHost;
+use portal::{package, server};
+use portal_config::{LogFormat, Settings, StoreSettings};
+use portal_host::telemetry;
+use portal_store::SystemClock;
+use tokio::net::TcpListener;
+
+/// sysexits: bad usage, bad configuration, failure.
+const EXIT_USAGE: u8 = 64;
+const EXIT_CONFIG: u8 = 78;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("portal: {error}\n\n{}", cli::USAGE);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("portal {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let mut settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("portal: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let format = match (&command, settings.log_format) {
+        (Command::Local { .. }, None) => telemetry::LogFormat::Text,
+        (_, Some(LogFormat::Text)) => telemetry::LogFormat::Text,
+        _ => telemetry::LogFormat::Json,
+    };
+    telemetry::init(format, &settings.log_filter);
+
+    let result = match command {
+        Command::Local { port, data_dir, in_memory } => {
+            if let StoreSettings::Embedded { data_dir: dir, in_memory: memory } = &mut settings.store {
+                if let Some(data_dir) = data_dir {
+                    *dir = data_dir;
+                }
+                *memory = in_memory;
+            }
+            run_local(&settings, port).await
+        }
+        Command::Serve { capabilities } => run_serve(&settings, capabilities).await,
+        Command::Package { out, capabilities } => run_package(&settings, &out, capabilities).await,
+        Command::Help | Command::Version => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %portal_host::runtime::error_chain(&error), "portal stopped");
+            eprintln!("portal: {}", portal_host::runtime::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AppError {
+    let context = context.into();
+    move |source| AppError::Io { context, source }
+}
+
+async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
+    let clock = Arc::new(SystemClock);
+    let stores = Stores::open(settings, clock.clone()).await?;
+    let runtime = app::runtime(&stores, settings, settings.capabilities.as_deref())?;
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
+    let address = listener.local_addr().map_err(io_error("no local address"))?;
+    let base = format!("http://{address}");
+    let host =
+        Arc::new(LocalHost::new(&base, &runtime, stores.queues.clone(), stores.documents.clone(), clock).map_err(
+            |error| AppError::Io { context: error.to_string(), source: std::io::Error::other("local host") },
+        )?);
+    let where_data = match &settings.store {
+        StoreSettings::Embedded { in_memory: true, .. } => "in memory (gone when the portal stops)".to_owned(),
+        StoreSettings::Embedded { data_dir, .. } => format!("in {}", data_dir.display()),
+        StoreSettings::Azure(_) => "in Azure".to_owned(),
+    };
+    println!("Portál občana (local mode) listening on {base}");
+    println!("  data: {where_data}; timers and queues run by the local host");
+    println!("  try:  curl {base}/api/health");
+    println!("        curl {base}/api/ready");
+    println!("  stop: Ctrl-C (in-flight work finishes first)");
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let local_host = tokio::spawn(Arc::clone(&host).run(stopped, stores.queue_activity.clone()));
+    let shutdown = async move {
+        server::shutdown_signal().await;
+        let _ = stop.send(true);
+        // The local host finishes its round (it talks to the handler) before
+        // the server stops taking requests.
+        let _ = local_host.await;
+    };
+    server::serve(listener, runtime.router(), shutdown).await.map_err(io_error("the server failed"))?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn run_serve(settings: &Settings, capabilities: Option<Vec<String>>) -> Result<(), AppError> {
+    let port = settings.handler_port.ok_or(portal_config::ConfigError::Missing("FUNCTIONS_CUSTOMHANDLER_PORT"))?;
+    let capabilities = capabilities.or_else(|| settings.capabilities.clone());
+    let stores = Stores::open(settings, Arc::new(SystemClock)).await?;
+    let runtime = app::runtime(&stores, settings, capabilities.as_deref())?;
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
+    tracing::info!(port, functions = runtime.functions().len(), store = stores.kind, "custom handler ready");
+    server::serve(listener, runtime.router(), server::shutdown_signal()).await.map_err(io_error("the server failed"))
+}
+
+async fn run_package(
+    settings: &Settings,
+    out: &std::path::Path,
+    capabilities: Option<Vec<String>>,
+) -> Result<(), AppError> {
+    // Declarations only: the handlers are never called, so a throwaway store does.
+    let clock = Arc::new(SystemClock);
+    let stores = Stores::embedded(portal_store::embedded::EmbeddedStore::in_memory(clock.clone())?, clock);
+    let runtime = app::runtime(&stores, settings, capabilities.as_deref())?;
+    let executable = std::env::current_exe().map_err(io_error("cannot find this executable"))?;
+    let names = package::write(out, &runtime, capabilities.as_deref(), &executable)
+        .map_err(io_error(format!("cannot write the package to {}", out.display())))?;
+    println!("wrote {} functions to {}: {}", names.len(), out.display(), names.join(", "));
+    Ok(())
+}

@@ -54,7 +54,10 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn check(name: &'static str, ping: impl std::future::Future<Output = Result<(), StoreError>>) -> (&'static str, bool) {
+async fn check(
+    name: &'static str,
+    ping: impl std::future::Future<Output = Result<(), StoreError>>,
+) -> (&'static str, bool) {
     match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
         Ok(Ok(())) => (name, true),
         Ok(Err(error)) => {
@@ -77,7 +80,8 @@ async fn ready(State(ops): State<Arc<Ops>>) -> Response {
     let checks = [checks.0, checks.1, checks.2];
     let failed: Vec<&str> = checks.iter().filter(|(_, ok)| !ok).map(|(name, _)| *name).collect();
     if failed.is_empty() {
-        let body: serde_json::Map<String, serde_json::Value> = checks.iter().map(|(name, _)| ((*name).to_owned(), json!("ok"))).collect();
+        let body: serde_json::Map<String, serde_json::Value> =
+            checks.iter().map(|(name, _)| ((*name).to_owned(), json!("ok"))).collect();
         Json(json!({"status": "ready", "checks": body})).into_response()
     } else {
         Problem::unavailable(format!("not ready: {}", failed.join(", "))).into_response()

@@ -14,14 +14,21 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use tower::ServiceExt as _;
 
-
 fn ops(store: EmbeddedStore) -> Ops {
     let store = Arc::new(store);
-    Ops { documents: store.clone(), blobs: store.clone(), queues: store, store_kind: "embedded", version: "0.1.0", environment: "local" }
+    Ops {
+        documents: store.clone(),
+        blobs: store.clone(),
+        queues: store,
+        store_kind: "embedded",
+        version: "0.1.0",
+        environment: "local",
+    }
 }
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(Request::get(path).body(Body::empty()).expect("request")).await.expect("infallible");
+    let response =
+        router.clone().oneshot(Request::get(path).body(Body::empty()).expect("request")).await.expect("infallible");
     let status = response.status();
     let body = response.into_body().collect().await.expect("body").to_bytes();
     (status, serde_json::from_slice(&body).expect("JSON body"))
@@ -70,7 +77,10 @@ impl BlobStore for DownBlobs {
 }
 
 fn down() -> StoreError {
-    StoreError::Unavailable(Box::new(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "secret internal host 10.1.2.3")))
+    StoreError::Unavailable(Box::new(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "secret internal host 10.1.2.3",
+    )))
 }
 
 #[tokio::test]

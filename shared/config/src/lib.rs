@@ -13,23 +13,47 @@ use secrecy::SecretString;
 /// tests keep them in step.
 pub const SETTINGS: &[Setting] = &[
     Setting { name: "PORTAL_ENVIRONMENT", example: "local", about: "local | test | preproduction | production" },
-    Setting { name: "PORTAL_STORE", example: "embedded", about: "embedded (SQLite + files) | azure (Cosmos DB, Blob, Queue)" },
+    Setting {
+        name: "PORTAL_STORE",
+        example: "embedded",
+        about: "embedded (SQLite + files) | azure (Cosmos DB, Blob, Queue)",
+    },
     Setting { name: "PORTAL_DATA_DIR", example: ".portal", about: "embedded store: data directory" },
     Setting { name: "PORTAL_CAPABILITIES", example: "", about: "comma-separated capabilities to serve; empty = all" },
-    Setting { name: "PORTAL_TIMERS_ENABLED", example: "true", about: "false in the secondary region: timers run in the primary only" },
+    Setting {
+        name: "PORTAL_TIMERS_ENABLED",
+        example: "true",
+        about: "false in the secondary region: timers run in the primary only",
+    },
     Setting { name: "PORTAL_LOG", example: "info", about: "log filter (tracing EnvFilter syntax)" },
-    Setting { name: "PORTAL_LOG_FORMAT", example: "json", about: "json | text" },
+    Setting {
+        name: "PORTAL_LOG_FORMAT",
+        example: "",
+        about: "json | text; default json under the host, text in local mode",
+    },
     Setting { name: "PORTAL_COSMOS_ENDPOINT", example: "", about: "azure store: Cosmos DB account endpoint" },
     Setting { name: "PORTAL_COSMOS_DATABASE", example: "portal", about: "azure store: Cosmos DB database" },
-    Setting { name: "PORTAL_BLOB_CONTAINER_URL", example: "", about: "azure store: blob container URL for citizens' content" },
+    Setting {
+        name: "PORTAL_BLOB_CONTAINER_URL",
+        example: "",
+        about: "azure store: blob container URL for citizens' content",
+    },
     Setting {
         name: "AzureWebJobsStorage__queueServiceUri",
         example: "",
         about: "azure store: queue service URL; the host's queue triggers read the same account",
     },
-    Setting { name: "PORTAL_AZURE_CREDENTIAL", example: "managed-identity", about: "managed-identity | developer-tools" },
+    Setting {
+        name: "PORTAL_AZURE_CREDENTIAL",
+        example: "managed-identity",
+        about: "managed-identity | developer-tools",
+    },
     Setting { name: "AZURE_CLIENT_ID", example: "", about: "client id of a user-assigned managed identity, if used" },
-    Setting { name: "FUNCTIONS_CUSTOMHANDLER_PORT", example: "", about: "set by the Functions host: the port `portal serve` binds" },
+    Setting {
+        name: "FUNCTIONS_CUSTOMHANDLER_PORT",
+        example: "",
+        about: "set by the Functions host: the port `portal serve` binds",
+    },
     Setting { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", example: "", about: "where traces go in Azure (secret)" },
 ];
 
@@ -99,7 +123,10 @@ pub struct AzureStoreSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {
     /// SQLite + files under `data_dir`, or in memory.
-    Embedded { data_dir: PathBuf, in_memory: bool },
+    Embedded {
+        data_dir: PathBuf,
+        in_memory: bool,
+    },
     Azure(AzureStoreSettings),
 }
 
@@ -112,7 +139,8 @@ pub struct Settings {
     pub timers_enabled: bool,
     pub handler_port: Option<u16>,
     pub log_filter: String,
-    pub log_format: LogFormat,
+    /// `None`: JSON under the host, text in local mode.
+    pub log_format: Option<LogFormat>,
     pub app_insights: Option<SecretString>,
 }
 
@@ -134,7 +162,12 @@ impl Settings {
             Some("test") => Environment::Test,
             Some("preproduction") => Environment::Preproduction,
             Some("production") => Environment::Production,
-            Some(other) => return Err(invalid("PORTAL_ENVIRONMENT", format!("'{other}' is not local, test, preproduction or production"))),
+            Some(other) => {
+                return Err(invalid(
+                    "PORTAL_ENVIRONMENT",
+                    format!("'{other}' is not local, test, preproduction or production"),
+                ));
+            }
         };
         let store = match get("PORTAL_STORE").as_deref() {
             None | Some("embedded") => StoreSettings::Embedded {
@@ -150,17 +183,28 @@ impl Settings {
                     required("AzureWebJobsStorage__queueServiceUri")?.trim_end_matches('/').to_owned(),
                 )?,
                 credential: match get("PORTAL_AZURE_CREDENTIAL").as_deref() {
-                    None | Some("managed-identity") => AzureCredential::ManagedIdentity { client_id: get("AZURE_CLIENT_ID") },
+                    None | Some("managed-identity") => {
+                        AzureCredential::ManagedIdentity { client_id: get("AZURE_CLIENT_ID") }
+                    }
                     Some("developer-tools") => AzureCredential::DeveloperTools,
                     Some(other) => {
-                        return Err(invalid("PORTAL_AZURE_CREDENTIAL", format!("'{other}' is not managed-identity or developer-tools")));
+                        return Err(invalid(
+                            "PORTAL_AZURE_CREDENTIAL",
+                            format!("'{other}' is not managed-identity or developer-tools"),
+                        ));
                     }
                 },
             }),
             Some(other) => return Err(invalid("PORTAL_STORE", format!("'{other}' is not embedded or azure"))),
         };
-        if !environment.is_local() && matches!(store, StoreSettings::Embedded { .. }) && environment != Environment::Test {
-            return Err(invalid("PORTAL_STORE", format!("the {} environment needs the azure store", environment.as_str())));
+        if !environment.is_local()
+            && matches!(store, StoreSettings::Embedded { .. })
+            && environment != Environment::Test
+        {
+            return Err(invalid(
+                "PORTAL_STORE",
+                format!("the {} environment needs the azure store", environment.as_str()),
+            ));
         }
         let capabilities = get("PORTAL_CAPABILITIES").map(|list| parse_list(&list));
         let timers_enabled = match get("PORTAL_TIMERS_ENABLED").as_deref() {
@@ -169,11 +213,15 @@ impl Settings {
             Some(other) => return Err(invalid("PORTAL_TIMERS_ENABLED", format!("'{other}' is not true or false"))),
         };
         let handler_port = get("FUNCTIONS_CUSTOMHANDLER_PORT")
-            .map(|port| port.parse::<u16>().map_err(|_| invalid("FUNCTIONS_CUSTOMHANDLER_PORT", format!("'{port}' is not a port"))))
+            .map(|port| {
+                port.parse::<u16>()
+                    .map_err(|_| invalid("FUNCTIONS_CUSTOMHANDLER_PORT", format!("'{port}' is not a port")))
+            })
             .transpose()?;
         let log_format = match get("PORTAL_LOG_FORMAT").as_deref() {
-            None | Some("json") => LogFormat::Json,
-            Some("text") => LogFormat::Text,
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
             Some(other) => return Err(invalid("PORTAL_LOG_FORMAT", format!("'{other}' is not json or text"))),
         };
         Ok(Self {
@@ -228,8 +276,9 @@ mod tests {
         let error = settings(&[("PORTAL_STORE", "azure")]).expect_err("incomplete");
         assert_eq!(error, ConfigError::Missing("PORTAL_COSMOS_ENDPOINT"));
         assert_eq!(error.to_string(), "setting PORTAL_COSMOS_ENDPOINT is required but missing");
-        let error = settings(&[("PORTAL_STORE", "azure"), ("PORTAL_COSMOS_ENDPOINT", "https://c.documents.azure.com:443/")])
-            .expect_err("incomplete");
+        let error =
+            settings(&[("PORTAL_STORE", "azure"), ("PORTAL_COSMOS_ENDPOINT", "https://c.documents.azure.com:443/")])
+                .expect_err("incomplete");
         assert_eq!(error, ConfigError::Missing("PORTAL_BLOB_CONTAINER_URL"));
     }
 
@@ -251,7 +300,10 @@ mod tests {
         .expect("complete");
         let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
         assert_eq!(azure.queue_service_url, "https://s.queue.core.windows.net", "no trailing slash");
-        assert_eq!(azure.credential, AzureCredential::ManagedIdentity { client_id: Some("00000000-0000-0000-0000-000000000001".into()) });
+        assert_eq!(
+            azure.credential,
+            AzureCredential::ManagedIdentity { client_id: Some("00000000-0000-0000-0000-000000000001".into()) }
+        );
         assert_eq!(s.capabilities, Some(vec!["ops".to_owned(), "databox".to_owned()]));
         assert_eq!((s.timers_enabled, s.handler_port), (false, Some(40123)));
     }
@@ -268,11 +320,8 @@ mod tests {
             let error = settings(&[(name, value)]).expect_err(name);
             assert!(matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name), "{error}");
         }
-        let error = settings(&[
-            ("PORTAL_STORE", "azure"),
-            ("PORTAL_COSMOS_ENDPOINT", "ftp://nope"),
-        ])
-        .expect_err("bad url");
+        let error =
+            settings(&[("PORTAL_STORE", "azure"), ("PORTAL_COSMOS_ENDPOINT", "ftp://nope")]).expect_err("bad url");
         assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_COSMOS_ENDPOINT", .. }));
     }
 
@@ -290,7 +339,8 @@ mod tests {
                 setting.name
             );
         }
-        let known: Vec<&str> = SETTINGS.iter().map(|s| s.name).chain(["FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"]).collect();
+        let known: Vec<&str> =
+            SETTINGS.iter().map(|s| s.name).chain(["FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"]).collect();
         for name in values.keys() {
             assert!(known.contains(&name.as_str()), "{name} is listed but the binary does not read it");
         }

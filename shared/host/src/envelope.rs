@@ -181,7 +181,8 @@ impl InvocationRequest {
             Value::String(text) => serde_json::from_str(text)?,
             other => other.clone(),
         };
-        serde_json::from_value(value).map_err(|_| EnvelopeError::WrongShape { binding: name.to_owned(), expected: "TimerInfo" })
+        serde_json::from_value(value)
+            .map_err(|_| EnvelopeError::WrongShape { binding: name.to_owned(), expected: "TimerInfo" })
     }
 
     /// The non-forwarded HTTP request in binding `name`.
@@ -233,7 +234,15 @@ pub mod host_side {
     /// `2026-11-20T09:15:02+00:00`: second precision, explicit offset.
     pub fn dotnet_offset_time(t: OffsetDateTime) -> String {
         let t = t.to_offset(time::UtcOffset::UTC);
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
     }
 
     /// The queue message properties the host puts in `Metadata`.

@@ -47,9 +47,19 @@ impl AuthLevel {
 pub enum Trigger {
     /// `route` is relative to `/api` and uses `{param}` / `{*rest}`, which both
     /// the Functions host and axum understand.
-    Http { methods: Vec<Method>, route: String, auth: AuthLevel },
-    Queue { queue: String, connection: String },
-    Timer { schedule: Schedule, run_on_startup: bool },
+    Http {
+        methods: Vec<Method>,
+        route: String,
+        auth: AuthLevel,
+    },
+    Queue {
+        queue: String,
+        connection: String,
+    },
+    Timer {
+        schedule: Schedule,
+        run_on_startup: bool,
+    },
 }
 
 /// The outcome of a successful queue or timer invocation.
@@ -121,11 +131,12 @@ pub struct TimerInvocation {
 
 pub(crate) type QueueHandlerFn =
     Arc<dyn Fn(QueueInvocation<String>) -> BoxFuture<'static, Result<Outcome, InvocationError>> + Send + Sync>;
-pub(crate) type TimerHandlerFn = Arc<dyn Fn(TimerInvocation) -> BoxFuture<'static, Result<Outcome, InvocationError>> + Send + Sync>;
+pub(crate) type TimerHandlerFn =
+    Arc<dyn Fn(TimerInvocation) -> BoxFuture<'static, Result<Outcome, InvocationError>> + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) enum FunctionHandler {
-    Http(MethodRouter),
+    Http(Box<MethodRouter>),
     Queue(QueueHandlerFn),
     Timer(TimerHandlerFn),
 }
@@ -148,7 +159,13 @@ impl Function {
     /// An HTTP function, built method by method with [`HttpFunction`]; its
     /// handlers may take a state `S`, given with [`HttpFunction::with_state`].
     pub fn http<S: Clone + Send + Sync + 'static>(name: &str, route: &str, auth: AuthLevel) -> HttpFunction<S> {
-        HttpFunction { name: name.to_owned(), route: route.to_owned(), auth, methods: Vec::new(), router: MethodRouter::new() }
+        HttpFunction {
+            name: name.to_owned(),
+            route: route.to_owned(),
+            auth,
+            methods: Vec::new(),
+            router: MethodRouter::new(),
+        }
     }
 
     /// A queue-triggered function whose message is JSON of type `M`. A message
@@ -166,7 +183,8 @@ impl Function {
                 let message: M = serde_json::from_str(&raw.message).map_err(|error| {
                     InvocationError::permanent(format!("the message does not match the expected schema: {error}"))
                 })?;
-                handler(QueueInvocation { message, meta: raw.meta, invocation_id: raw.invocation_id, retry: raw.retry }).await
+                handler(QueueInvocation { message, meta: raw.meta, invocation_id: raw.invocation_id, retry: raw.retry })
+                    .await
             })
         });
         Self {
@@ -192,7 +210,11 @@ impl Function {
             let handler = Arc::clone(&handler);
             Box::pin(async move { handler(invocation).await })
         });
-        Self { name: name.to_owned(), trigger: Trigger::Timer { schedule, run_on_startup: false }, handler: FunctionHandler::Timer(erased) }
+        Self {
+            name: name.to_owned(),
+            trigger: Trigger::Timer { schedule, run_on_startup: false },
+            handler: FunctionHandler::Timer(erased),
+        }
     }
 
     /// The HTTP path the function answers under (`/api/...`), or the invoke
@@ -245,7 +267,13 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
 
     /// Gives the handlers their state.
     pub fn with_state<S2>(self, state: S) -> HttpFunction<S2> {
-        HttpFunction { name: self.name, route: self.route, auth: self.auth, methods: self.methods, router: self.router.with_state(state) }
+        HttpFunction {
+            name: self.name,
+            route: self.route,
+            auth: self.auth,
+            methods: self.methods,
+            router: self.router.with_state(state),
+        }
     }
 }
 
@@ -254,7 +282,7 @@ impl HttpFunction<()> {
         Function {
             name: self.name,
             trigger: Trigger::Http { methods: self.methods, route: self.route, auth: self.auth },
-            handler: FunctionHandler::Http(self.router),
+            handler: FunctionHandler::Http(Box::new(self.router)),
         }
     }
 }

@@ -17,6 +17,8 @@ pub mod problem;
 pub mod runtime;
 pub mod telemetry;
 
-pub use function::{AuthLevel, Function, HttpFunction, InvocationError, Outcome, QueueInvocation, TimerInvocation, Trigger};
+pub use function::{
+    AuthLevel, Function, HttpFunction, InvocationError, Outcome, QueueInvocation, TimerInvocation, Trigger,
+};
 pub use problem::{FieldViolation, Problem};
 pub use runtime::{FailureSink, InvocationFailure, Runtime};

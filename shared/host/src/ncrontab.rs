@@ -67,7 +67,8 @@ fn parse_field(spec: &FieldSpec, text: &str) -> Result<u64, String> {
     for item in text.split(',') {
         let (range, step) = match item.split_once('/') {
             Some((range, step)) => {
-                let step: u32 = step.parse().map_err(|_| format!("step '{step}' in the {} field is not a number", spec.name))?;
+                let step: u32 =
+                    step.parse().map_err(|_| format!("step '{step}' in the {} field is not a number", spec.name))?;
                 if step == 0 {
                     return Err(format!("step 0 in the {} field", spec.name));
                 }
@@ -105,7 +106,10 @@ impl Schedule {
         let error = |reason: String| ScheduleError { schedule: text.to_owned(), reason };
         let parts: Vec<&str> = text.split_whitespace().collect();
         if parts.len() != 6 {
-            return Err(error(format!("expected 6 fields (second minute hour day month day-of-week), found {}", parts.len())));
+            return Err(error(format!(
+                "expected 6 fields (second minute hour day month day-of-week), found {}",
+                parts.len()
+            )));
         }
         let mut masks = [0_u64; 6];
         for ((mask, spec), part) in masks.iter_mut().zip(&FIELDS).zip(&parts) {
@@ -121,7 +125,10 @@ impl Schedule {
             weekdays: masks[5],
         };
         // Reject schedules that never fire, such as 30 February.
-        let probe = Date::from_calendar_date(2000, Month::January, 1).map_err(|e| error(e.to_string()))?.midnight().assume_utc();
+        let probe = Date::from_calendar_date(2000, Month::January, 1)
+            .map_err(|e| error(e.to_string()))?
+            .midnight()
+            .assume_utc();
         if schedule.next_after(probe).is_none() {
             return Err(error("it never fires".into()));
         }
@@ -141,7 +148,11 @@ impl Schedule {
         let has = |mask: u64, value: u8| mask & (1 << value) != 0;
         while t <= limit {
             if !has(self.months, u8::from(t.month())) {
-                let (year, month) = if t.month() == Month::December { (t.year() + 1, Month::January) } else { (t.year(), t.month().next()) };
+                let (year, month) = if t.month() == Month::December {
+                    (t.year() + 1, Month::January)
+                } else {
+                    (t.year(), t.month().next())
+                };
                 t = Date::from_calendar_date(year, month, 1).ok()?.midnight().assume_utc();
                 continue;
             }

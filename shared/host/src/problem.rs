@@ -37,7 +37,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: impl Into<String>) -> Self {
-        Self { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: None, errors: Vec::new() }
+        Self {
+            kind: format!("/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: None,
+            errors: Vec::new(),
+        }
     }
 
     #[must_use]
@@ -52,7 +58,8 @@ impl Problem {
 
     /// 422 with every violated rule, field by field.
     pub fn validation(errors: Vec<FieldViolation>) -> Self {
-        let mut problem = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The input breaks one or more rules");
+        let mut problem =
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The input breaks one or more rules");
         problem.errors = errors;
         problem
     }
@@ -70,8 +77,8 @@ impl Problem {
             .with_detail(format!("the limit is {limit_bytes} bytes"))
     }
 
-    /// 500. Says nothing of the cause: that goes to the log with the request's
-    /// invocation id.
+    /// A 500 that says nothing of the cause; the cause goes to the log, under
+    /// the request's invocation id.
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side")
             .with_detail("The error has been logged. Please try again later.")

@@ -104,7 +104,12 @@ impl Runtime {
                 for method in methods {
                     let key = (method.to_string(), route.clone());
                     if let Some(other) = routes.insert(key, function.name.clone()) {
-                        return Err(DeclarationError::DuplicateRoute(other, function.name.clone(), method.to_string(), route.clone()));
+                        return Err(DeclarationError::DuplicateRoute(
+                            other,
+                            function.name.clone(),
+                            method.to_string(),
+                            route.clone(),
+                        ));
                     }
                 }
             }
@@ -138,15 +143,18 @@ impl Runtime {
             function_names.entry(path.clone()).or_default().push(function.name.clone());
             match &function.handler {
                 FunctionHandler::Http(method_router) => match http.iter_mut().find(|(p, _)| *p == path) {
-                    Some((_, existing)) => *existing = std::mem::take(existing).merge(method_router.clone()),
-                    None => http.push((path, method_router.clone())),
+                    Some((_, existing)) => *existing = std::mem::take(existing).merge((**method_router).clone()),
+                    None => http.push((path, (**method_router).clone())),
                 },
                 FunctionHandler::Queue(handler) => {
-                    let (name, handler, failures) = (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
+                    let (name, handler, failures) =
+                        (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
                     router = router.route(
                         &path,
-                        post(move |headers: HeaderMap, body: Bytes| invoke_queue(name, handler, failures, headers, body))
-                            .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                        post(move |headers: HeaderMap, body: Bytes| {
+                            invoke_queue(name, handler, failures, headers, body)
+                        })
+                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
                     );
                 }
                 FunctionHandler::Timer(handler) if !self.timers_enabled => {
@@ -157,7 +165,9 @@ impl Runtime {
                         post(move || async move {
                             tracing::info!(function = %name, "timers are disabled in this region; invocation skipped");
                             let response = InvocationResponse {
-                                logs: vec!["skipped: timers are disabled in this region (PORTAL_TIMERS_ENABLED=false)".into()],
+                                logs: vec![
+                                    "skipped: timers are disabled in this region (PORTAL_TIMERS_ENABLED=false)".into(),
+                                ],
                                 ..InvocationResponse::default()
                             };
                             axum::Json(response)
@@ -165,11 +175,14 @@ impl Runtime {
                     );
                 }
                 FunctionHandler::Timer(handler) => {
-                    let (name, handler, failures) = (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
+                    let (name, handler, failures) =
+                        (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
                     router = router.route(
                         &path,
-                        post(move |headers: HeaderMap, body: Bytes| invoke_timer(name, handler, failures, headers, body))
-                            .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                        post(move |headers: HeaderMap, body: Bytes| {
+                            invoke_timer(name, handler, failures, headers, body)
+                        })
+                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
                     );
                 }
             }
@@ -186,7 +199,6 @@ impl Runtime {
             }))
             .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| request_span(request, &function_names)).on_response(
                 |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
-                    span.record("status", response.status().as_u16());
                     tracing::info!(parent: span, status = response.status().as_u16(), duration_ms = latency.as_millis() as u64, "request finished");
                 },
             ))
@@ -195,7 +207,8 @@ impl Runtime {
 
 fn request_span(request: &Request, function_names: &HashMap<String, Vec<String>>) -> tracing::Span {
     let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let function = matched.as_ref().and_then(|path| function_names.get(path)).map(|names| names.join("|")).unwrap_or_default();
+    let function =
+        matched.as_ref().and_then(|path| function_names.get(path)).map(|names| names.join("|")).unwrap_or_default();
     let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     tracing::info_span!(
         "request",
@@ -203,7 +216,6 @@ fn request_span(request: &Request, function_names: &HashMap<String, Vec<String>>
         route = matched.as_deref().unwrap_or("unmatched"),
         function = %function,
         invocation_id = %invocation_id,
-        status = tracing::field::Empty,
     )
 }
 
@@ -238,7 +250,9 @@ async fn invoke_queue(
     let span = tracing::info_span!("invocation", function = %name, invocation_id = %invocation_id, trigger = "queue",
         message_id = %meta.id, dequeue_count = meta.dequeue_count);
     let started = Instant::now();
-    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).instrument(span.clone()).await;
+    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry })
+        .instrument(span.clone())
+        .await;
     finish(&name, &invocation_id, Some(message_id), result, failures.as_ref(), started).instrument(span).await
 }
 

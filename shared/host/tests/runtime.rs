@@ -34,19 +34,27 @@ fn functions() -> Vec<Function> {
         Function::http("Echo", "echo/{name}", AuthLevel::Anonymous)
             .get(|axum::extract::Path(name): axum::extract::Path<String>| async move { format!("hello {name}") })
             .build(),
-        Function::http("Boom", "boom", AuthLevel::Anonymous).get(|| async {
-            if std::hint::black_box(true) {
-                panic!("boom");
-            }
-            "unreachable"
-        }).build(),
-        Function::queue("PurchaseCredit", "purchase-credit", |invocation: portal_host::QueueInvocation<Credit>| async move {
-            match invocation.message.amount_czk {
-                0 => Err(InvocationError::permanent("amount must be positive")),
-                500 => Err(InvocationError::retryable("payment gateway timed out")),
-                amount => Ok(Outcome::done().log(format!("bought {amount} CZK, try {}", invocation.meta.dequeue_count))),
-            }
-        }),
+        Function::http("Boom", "boom", AuthLevel::Anonymous)
+            .get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("boom");
+                }
+                "unreachable"
+            })
+            .build(),
+        Function::queue(
+            "PurchaseCredit",
+            "purchase-credit",
+            |invocation: portal_host::QueueInvocation<Credit>| async move {
+                match invocation.message.amount_czk {
+                    0 => Err(InvocationError::permanent("amount must be positive")),
+                    500 => Err(InvocationError::retryable("payment gateway timed out")),
+                    amount => {
+                        Ok(Outcome::done().log(format!("bought {amount} CZK, try {}", invocation.meta.dequeue_count)))
+                    }
+                }
+            },
+        ),
         Function::timer("Tick", "0 */5 * * * *", |invocation| async move {
             Ok(Outcome::done().returning(json!({"pastDue": invocation.info.is_past_due})))
         }),
@@ -84,8 +92,14 @@ fn queue_body(text: &str, dequeue_count: u32) -> Vec<u8> {
         expiration_time: datetime!(2026-11-30 08:00 UTC),
         next_visible_time: datetime!(2026-11-23 08:00:10 UTC),
     };
-    serde_json::to_vec(&queue_invocation("PurchaseCredit", "message", text, &properties, datetime!(2026-11-23 08:00 UTC)))
-        .expect("serialise")
+    serde_json::to_vec(&queue_invocation(
+        "PurchaseCredit",
+        "message",
+        text,
+        &properties,
+        datetime!(2026-11-23 08:00 UTC),
+    ))
+    .expect("serialise")
 }
 
 #[tokio::test]
@@ -121,7 +135,8 @@ async fn unknown_functions_get_a_404_problem() {
 async fn a_timer_envelope_gets_a_valid_response_envelope() {
     let (router, _) = app();
     let info = TimerInfo { schedule: None, schedule_status: None, is_past_due: true };
-    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC))).expect("serialise");
+    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC)))
+        .expect("serialise");
     let (status, content_type, body) = send(&router, post("/Tick", body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type.as_deref(), Some("application/json"));
@@ -160,7 +175,8 @@ async fn queue_messages_arrive_typed() {
 #[tokio::test]
 async fn retryable_failures_answer_500_without_internal_text() {
     let (router, failures) = app();
-    let (status, content_type, body) = send(&router, post("/PurchaseCredit", queue_body(r#"{"amountCzk":500}"#, 1))).await;
+    let (status, content_type, body) =
+        send(&router, post("/PurchaseCredit", queue_body(r#"{"amountCzk":500}"#, 1))).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "non-2xx makes the host retry");
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     assert!(!String::from_utf8_lossy(&body).contains("gateway"), "no internal text in a 5xx body");
@@ -187,7 +203,8 @@ async fn permanent_failures_are_recorded_and_acknowledged() {
 #[tokio::test]
 async fn a_panicking_handler_gets_a_500_problem_and_the_server_survives() {
     let (router, _) = app();
-    let (status, content_type, body) = send(&router, Request::get("/api/boom").body(Body::empty()).expect("request")).await;
+    let (status, content_type, body) =
+        send(&router, Request::get("/api/boom").body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     assert!(!String::from_utf8_lossy(&body).contains("boom"));
@@ -218,7 +235,8 @@ fn bad_declarations_are_refused() {
 async fn timers_can_be_switched_off_for_a_secondary_region() {
     let runtime = Runtime::new(functions(), Arc::new(Recorded::default())).expect("valid").with_timers_enabled(false);
     let info = TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
-    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC))).expect("serialise");
+    let body = serde_json::to_vec(&timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC)))
+        .expect("serialise");
     let (status, _, body) = send(&runtime.router(), post("/Tick", body)).await;
     assert_eq!(status, StatusCode::OK, "acknowledged, so the host does not report a failure");
     let response: InvocationResponse = serde_json::from_slice(&body).expect("response envelope");

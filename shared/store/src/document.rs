@@ -80,7 +80,11 @@ impl NewDocument {
 /// Ids and partition keys: 1–255 characters, none of `/ \ ? #` (Cosmos DB's rules,
 /// applied everywhere so that local data always fits in Azure).
 pub(crate) fn check_key(what: &str, value: &str) -> StoreResult<()> {
-    if value.is_empty() || value.len() > 255 || value.contains(['/', '\\', '?', '#']) || value.chars().any(char::is_control) {
+    if value.is_empty()
+        || value.len() > 255
+        || value.contains(['/', '\\', '?', '#'])
+        || value.chars().any(char::is_control)
+    {
         return Err(StoreError::Invalid(format!(
             "{what} must be 1-255 characters without '/', '\\', '?', '#' or control characters"
         )));
@@ -259,7 +263,9 @@ impl BatchOp {
             Self::Create(doc) | Self::Replace { doc, .. } | Self::Upsert { doc, .. } => {
                 doc.check()?;
                 if doc.partition != partition {
-                    return Err(StoreError::Invalid("every operation of a batch must be in the batch's partition".into()));
+                    return Err(StoreError::Invalid(
+                        "every operation of a batch must be in the batch's partition".into(),
+                    ));
                 }
                 Ok(())
             }

@@ -81,7 +81,13 @@ fn crash_writer(dir: &str) -> ! {
         let store = EmbeddedStore::open(std::path::Path::new(dir), Arc::new(portal_store::SystemClock)).expect("open");
         for batch in 0_u64.. {
             let ops = (0..10)
-                .map(|i| portal_store::BatchOp::Create(NewDocument::new("crash", format!("b{batch:06}-{i}"), json!({"batch": batch}))))
+                .map(|i| {
+                    portal_store::BatchOp::Create(NewDocument::new(
+                        "crash",
+                        format!("b{batch:06}-{i}"),
+                        json!({"batch": batch}),
+                    ))
+                })
                 .collect();
             store.batch("c", "crash", ops).await.expect("batch");
             println!("committed {batch}");

@@ -41,7 +41,18 @@ fn the_local_host_encodes_queue_messages_as_the_real_host_does() {
     };
     let ours = queue_invocation("PurchaseCredit", "msg", &text, &properties, datetime!(2026-11-20 09:15:03 UTC));
     assert_eq!(ours.data, captured.data, "Data is byte-compatible with the capture");
-    for key in ["DequeueCount", "ExpirationTime", "Id", "InsertionTime", "NextVisibleTime", "PopReceipt", "id", "type", "subject", "amountCzk"] {
+    for key in [
+        "DequeueCount",
+        "ExpirationTime",
+        "Id",
+        "InsertionTime",
+        "NextVisibleTime",
+        "PopReceipt",
+        "id",
+        "type",
+        "subject",
+        "amountCzk",
+    ] {
         assert_eq!(ours.metadata.get(key), captured.metadata.get(key), "Metadata.{key}");
     }
     // Known difference: the host re-formats ISO dates in the copied message
@@ -65,7 +76,10 @@ fn queue_invocations_round_trip_any_text() {
         let parsed = InvocationRequest::parse(&wire).expect("parse");
         assert_eq!(parsed.queue_message_text("message").expect("text"), text, "{text:?}");
         let meta = parsed.queue_metadata().expect("metadata");
-        assert_eq!((meta.id.as_str(), meta.pop_receipt.as_deref(), meta.dequeue_count), ("id-1", Some("pop\"quoted"), 4));
+        assert_eq!(
+            (meta.id.as_str(), meta.pop_receipt.as_deref(), meta.dequeue_count),
+            ("id-1", Some("pop\"quoted"), 4)
+        );
     }
 }
 
@@ -83,8 +97,9 @@ fn timer_fixture_and_round_trip() {
     assert_eq!(parsed.timer_info("timer").expect("timer"), info);
     assert_eq!(parsed.metadata.keys().collect::<Vec<_>>(), ["sys"], "a timer's Metadata holds only sys");
 
-    let unmonitored: TimerInfo = serde_json::from_value(json!({"Schedule": {"AdjustForDST": true}, "ScheduleStatus": null, "IsPastDue": true}))
-        .expect("null ScheduleStatus");
+    let unmonitored: TimerInfo =
+        serde_json::from_value(json!({"Schedule": {"AdjustForDST": true}, "ScheduleStatus": null, "IsPastDue": true}))
+            .expect("null ScheduleStatus");
     assert!(unmonitored.is_past_due && unmonitored.schedule_status.is_none());
 }
 
@@ -125,8 +140,12 @@ fn retry_context_is_read_when_present() {
 #[test]
 fn malformed_envelopes_say_what_is_wrong() {
     assert!(matches!(InvocationRequest::parse(b"{not json"), Err(EnvelopeError::NotJson(_))));
-    let request: InvocationRequest = serde_json::from_value(json!({"Data": {}, "Metadata": {"Id": "\"x\"", "DequeueCount": "many"}})).expect("parse");
-    assert!(matches!(request.queue_message_text("message"), Err(EnvelopeError::MissingBinding(name)) if name == "message"));
+    let request: InvocationRequest =
+        serde_json::from_value(json!({"Data": {}, "Metadata": {"Id": "\"x\"", "DequeueCount": "many"}}))
+            .expect("parse");
+    assert!(
+        matches!(request.queue_message_text("message"), Err(EnvelopeError::MissingBinding(name)) if name == "message")
+    );
     assert!(matches!(request.queue_metadata(), Err(EnvelopeError::BadMetadata("DequeueCount"))));
     let timer: InvocationRequest = serde_json::from_value(json!({"Data": {"timer": 5}})).expect("parse");
     assert!(matches!(timer.timer_info("timer"), Err(EnvelopeError::WrongShape { .. })));

@@ -51,7 +51,8 @@ pub async fn put_then_get_round_trips(store: &dyn BlobStore) {
 
 pub async fn large_content_streams_intact(store: &dyn BlobStore) {
     let path = path(format!("{}/large.bin", unique("b")));
-    let content: Vec<u8> = (0..(3 * 1024 * 1024 + 17)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let content: Vec<u8> =
+        (0..(3 * 1024 * 1024 + 17)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     store
         .put(&path, Bytes::from(content.clone()), "application/octet-stream", BTreeMap::new(), PutMode::Overwrite)
         .await
@@ -67,7 +68,8 @@ pub async fn create_only_refuses_to_overwrite(store: &dyn BlobStore) {
         .put(&path, Bytes::from_static(b"first"), "text/plain", BTreeMap::new(), PutMode::CreateOnly)
         .await
         .expect("first create-only put");
-    let second = store.put(&path, Bytes::from_static(b"second"), "text/plain", BTreeMap::new(), PutMode::CreateOnly).await;
+    let second =
+        store.put(&path, Bytes::from_static(b"second"), "text/plain", BTreeMap::new(), PutMode::CreateOnly).await;
     assert!(matches!(second, Err(StoreError::Conflict)), "create-only on an existing blob conflicts, got {second:?}");
     assert_eq!(read_all(store, &path).await, b"first", "a refused put changes nothing");
 }
@@ -88,8 +90,13 @@ pub async fn list_by_prefix(store: &dyn BlobStore) {
     }
     let other = path(format!("{root}x/1.txt"));
     store.put(&other, Bytes::from_static(b"x"), "text/plain", BTreeMap::new(), PutMode::Overwrite).await.expect("put");
-    let listed: Vec<_> =
-        store.list(&format!("{root}/b/")).await.expect("list").into_iter().map(|i| i.path.as_str().to_owned()).collect();
+    let listed: Vec<_> = store
+        .list(&format!("{root}/b/"))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|i| i.path.as_str().to_owned())
+        .collect();
     assert_eq!(listed, [format!("{root}/b/1.txt"), format!("{root}/b/2.txt")], "only the prefix, in path order");
     assert_eq!(store.list(&format!("{root}/")).await.expect("list").len(), 3, "a folder prefix excludes siblings");
 }

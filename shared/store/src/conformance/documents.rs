@@ -65,7 +65,10 @@ pub async fn upsert_creates_and_honours_if_match(store: &dyn DocumentStore, coll
     let second = store.upsert(collection, doc(&partition, "a", json!({"v": 2})), None).await.expect("upsert replaces");
     let stale = store.upsert(collection, doc(&partition, "a", json!({"v": 3})), Some(&first)).await;
     assert!(matches!(stale, Err(StoreError::PreconditionFailed)), "upsert with stale ETag must fail, got {stale:?}");
-    store.upsert(collection, doc(&partition, "a", json!({"v": 4})), Some(&second)).await.expect("upsert with current ETag");
+    store
+        .upsert(collection, doc(&partition, "a", json!({"v": 4})), Some(&second))
+        .await
+        .expect("upsert with current ETag");
     let got = store.get(collection, &partition, "a").await.expect("get").expect("exists");
     assert_eq!(got.body, json!({"v": 4}));
 }
@@ -75,7 +78,10 @@ pub async fn delete_removes_and_honours_if_match(store: &dyn DocumentStore, coll
     let etag = store.create(collection, doc(&partition, "a", json!({"v": 1}))).await.expect("create");
     let stale = ETag::new("\"not-the-etag\"");
     let refused = store.delete(collection, &partition, "a", Some(&stale)).await;
-    assert!(matches!(refused, Err(StoreError::PreconditionFailed)), "delete with stale ETag must fail, got {refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::PreconditionFailed)),
+        "delete with stale ETag must fail, got {refused:?}"
+    );
     store.delete(collection, &partition, "a", Some(&etag)).await.expect("delete");
     assert!(store.get(collection, &partition, "a").await.expect("get").is_none(), "deleted document is gone");
     let again = store.delete(collection, &partition, "a", None).await;
@@ -94,7 +100,10 @@ pub async fn concurrent_writers_with_one_etag_exactly_one_wins(store: &dyn Docum
         let wins = [&left, &right].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: exactly one writer wins, got {left:?} / {right:?}");
         let loser = if left.is_ok() { &right } else { &left };
-        assert!(matches!(loser, Err(StoreError::PreconditionFailed)), "the loser sees PreconditionFailed, got {loser:?}");
+        assert!(
+            matches!(loser, Err(StoreError::PreconditionFailed)),
+            "the loser sees PreconditionFailed, got {loser:?}"
+        );
         let winner = if left.is_ok() { "left" } else { "right" };
         let got = store.get(collection, &partition, "a").await.expect("get").expect("exists");
         assert_eq!(got.body["writer"], winner, "the stored body is the winner's");
@@ -123,7 +132,10 @@ pub async fn query_filters_orders_and_pages(store: &dyn DocumentStore, collectio
     }
     store.create(collection, doc(&partition, "unranked", json!({"kind": "even"}))).await.expect("create");
 
-    let evens = store.query(collection, &partition, Query::default().filter("kind", FilterOp::Eq, "even")).await.expect("query");
+    let evens = store
+        .query(collection, &partition, Query::default().filter("kind", FilterOp::Eq, "even"))
+        .await
+        .expect("query");
     let ids: Vec<_> = evens.items.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["d00", "d02", "d04", "d06", "d08", "unranked"], "equality filter, id order by default");
 
@@ -172,12 +184,21 @@ pub async fn ttl_hides_and_purges_expired_documents(store: &dyn DocumentStore, c
     assert_eq!(got.ttl, Some(Duration::from_secs(60)), "the TTL is reported");
     clock.advance(Duration::from_secs(61));
     assert!(store.get(collection, &partition, "short").await.expect("get").is_none(), "expired document is invisible");
-    let ids: Vec<_> =
-        store.query(collection, &partition, Query::default()).await.expect("query").items.into_iter().map(|d| d.id).collect();
+    let ids: Vec<_> = store
+        .query(collection, &partition, Query::default())
+        .await
+        .expect("query")
+        .items
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
     assert_eq!(ids, ["keep"], "queries skip expired documents");
     store.purge_expired().await.expect("purge");
     assert!(store.get(collection, &partition, "short").await.expect("get").is_none());
-    store.create(collection, doc(&partition, "short", json!({"k": "new"}))).await.expect("an expired id can be created again");
+    store
+        .create(collection, doc(&partition, "short", json!({"k": "new"})))
+        .await
+        .expect("an expired id can be created again");
 }
 
 pub async fn batch_is_all_or_nothing(store: &dyn DocumentStore, collection: &str) {
@@ -192,7 +213,10 @@ pub async fn batch_is_all_or_nothing(store: &dyn DocumentStore, collection: &str
     let result = store.batch(collection, &partition, failing).await;
     assert!(matches!(result, Err(StoreError::Conflict)), "the failing operation's error is returned, got {result:?}");
     for id in ["a", "b"] {
-        assert!(store.get(collection, &partition, id).await.expect("get").is_none(), "{id} must not exist after a failed batch");
+        assert!(
+            store.get(collection, &partition, id).await.expect("get").is_none(),
+            "{id} must not exist after a failed batch"
+        );
     }
 
     let stale = vec![
@@ -201,7 +225,10 @@ pub async fn batch_is_all_or_nothing(store: &dyn DocumentStore, collection: &str
     ];
     let result = store.batch(collection, &partition, stale).await;
     assert!(matches!(result, Err(StoreError::PreconditionFailed)), "stale ETag fails the batch, got {result:?}");
-    assert!(store.get(collection, &partition, "a").await.expect("get").is_none(), "nothing of a failed batch is written");
+    assert!(
+        store.get(collection, &partition, "a").await.expect("get").is_none(),
+        "nothing of a failed batch is written"
+    );
 
     let good = vec![
         BatchOp::Create(doc(&partition, "a", json!({"v": "a"}))),
@@ -224,10 +251,14 @@ pub async fn invalid_input_is_refused(store: &dyn DocumentStore, collection: &st
     assert!(matches!(not_object, Err(StoreError::Invalid(_))), "a non-object body is invalid, got {not_object:?}");
     let bad_id = store.create(collection, doc(&partition, "a/b", json!({}))).await;
     assert!(matches!(bad_id, Err(StoreError::Invalid(_))), "an id with '/' is invalid, got {bad_id:?}");
-    let bad_field = store.query(collection, &partition, Query::default().filter("x') OR 1=1 --", FilterOp::Eq, 1)).await;
+    let bad_field =
+        store.query(collection, &partition, Query::default().filter("x') OR 1=1 --", FilterOp::Eq, 1)).await;
     assert!(matches!(bad_field, Err(StoreError::Invalid(_))), "a field path must be an identifier, got {bad_field:?}");
     let bad_token = store.query(collection, &partition, Query::default().after(Some("garbage".into()))).await;
-    assert!(matches!(bad_token, Err(StoreError::Invalid(_))), "a foreign continuation token is invalid, got {bad_token:?}");
+    assert!(
+        matches!(bad_token, Err(StoreError::Invalid(_))),
+        "a foreign continuation token is invalid, got {bad_token:?}"
+    );
     let empty = store.batch(collection, &partition, vec![]).await;
     assert!(matches!(empty, Err(StoreError::Invalid(_))), "an empty batch is invalid, got {empty:?}");
     let other = vec![BatchOp::Create(doc(&unique("p"), "a", json!({})))];

@@ -45,7 +45,8 @@ pub async fn texts_survive_unchanged(store: &dyn QueueStore) {
     for text in texts {
         store.send(&queue, text, None).await.expect("send");
     }
-    let mut got: Vec<String> = store.receive(&queue, 32, LEASE).await.expect("receive").into_iter().map(|m| m.text).collect();
+    let mut got: Vec<String> =
+        store.receive(&queue, 32, LEASE).await.expect("receive").into_iter().map(|m| m.text).collect();
     got.sort();
     let mut want: Vec<String> = texts.iter().map(|t| (*t).to_owned()).collect();
     want.sort();

@@ -61,7 +61,10 @@ impl EmbeddedStore {
                         .ok()
                         .and_then(|modified| SystemTime::now().duration_since(modified).ok())
                         .is_some_and(|age| age > ORPHAN_GRACE);
-                    if old && (sub == "tmp" || !referenced.contains(&name)) && std::fs::remove_file(entry.path()).is_ok() {
+                    if old
+                        && (sub == "tmp" || !referenced.contains(&name))
+                        && std::fs::remove_file(entry.path()).is_ok()
+                    {
                         removed += 1;
                     }
                 }
@@ -114,8 +117,11 @@ impl BlobStore for EmbeddedStore {
             etag: ETag::new(etag.clone()),
             metadata: metadata.clone(),
         };
-        let (key, content_type, metadata_json) =
-            (path.as_str().to_owned(), content_type.to_owned(), serde_json::to_string(&metadata).map_err(StoreError::backend)?);
+        let (key, content_type, metadata_json) = (
+            path.as_str().to_owned(),
+            content_type.to_owned(),
+            serde_json::to_string(&metadata).map_err(StoreError::backend)?,
+        );
         let new_file = file.clone();
         let committed = self
             .with_conn(move |conn| {

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{EmbeddedStore, new_etag, sql_error};
 use crate::document::{
-    BatchOp, BatchResult, Cursor, Document, DocumentStore, ETag, NewDocument, Order, Page, Query, check_batch, check_key,
+    BatchOp, BatchResult, Cursor, Document, DocumentStore, ETag, NewDocument, Order, Page, Query, check_batch,
+    check_key,
 };
 use crate::error::{StoreError, StoreResult};
 
@@ -18,7 +19,9 @@ fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String,
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
-fn into_document((partition, id, body, etag, ttl_ms): (String, String, String, String, Option<i64>)) -> StoreResult<Document> {
+fn into_document(
+    (partition, id, body, etag, ttl_ms): (String, String, String, String, Option<i64>),
+) -> StoreResult<Document> {
     Ok(Document {
         partition,
         id,
@@ -32,7 +35,9 @@ fn into_document((partition, id, body, etag, ttl_ms): (String, String, String, S
 fn sql_value(value: &Value) -> SqlValue {
     match value {
         Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
-        Value::Number(n) => n.as_i64().map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)), SqlValue::Integer),
+        Value::Number(n) => {
+            n.as_i64().map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)), SqlValue::Integer)
+        }
         Value::String(s) => SqlValue::Text(s.clone()),
         Value::Null | Value::Array(_) | Value::Object(_) => SqlValue::Null,
     }
@@ -44,7 +49,13 @@ fn extract(field: &str) -> String {
 }
 
 /// The current, unexpired row's ETag.
-fn current_etag(tx: &Transaction<'_>, collection: &str, partition: &str, id: &str, now: i64) -> StoreResult<Option<String>> {
+fn current_etag(
+    tx: &Transaction<'_>,
+    collection: &str,
+    partition: &str,
+    id: &str,
+    now: i64,
+) -> StoreResult<Option<String>> {
     tx.query_row(
         "SELECT etag FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
          AND (expires_at_ms IS NULL OR expires_at_ms > ?4)",
@@ -102,8 +113,11 @@ fn apply(tx: &Transaction<'_>, collection: &str, partition: &str, op: &BatchOp, 
                 }
                 Some(_) => {}
             }
-            tx.execute("DELETE FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3", params![collection, partition, id])
-                .map_err(sql_error)?;
+            tx.execute(
+                "DELETE FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3",
+                params![collection, partition, id],
+            )
+            .map_err(sql_error)?;
             Ok(None)
         }
     }
@@ -115,7 +129,8 @@ impl EmbeddedStore {
         let (collection, partition, now) = (collection.to_owned(), partition.to_owned(), self.now_ms());
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
-            let results = ops.iter().map(|op| apply(&tx, &collection, &partition, op, now)).collect::<StoreResult<Vec<_>>>()?;
+            let results =
+                ops.iter().map(|op| apply(&tx, &collection, &partition, op, now)).collect::<StoreResult<Vec<_>>>()?;
             tx.commit().map_err(sql_error)?;
             Ok(results)
         })
@@ -134,7 +149,8 @@ impl DocumentStore for EmbeddedStore {
     async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
         check_key("partition", partition)?;
         check_key("id", id)?;
-        let (collection, partition, id, now) = (collection.to_owned(), partition.to_owned(), id.to_owned(), self.now_ms());
+        let (collection, partition, id, now) =
+            (collection.to_owned(), partition.to_owned(), id.to_owned(), self.now_ms());
         let row = self
             .with_conn(move |conn| {
                 conn.query_row(
@@ -257,8 +273,11 @@ impl DocumentStore for EmbeddedStore {
         let now = self.now_ms();
         let documents = self
             .with_conn(move |conn| {
-                conn.execute("DELETE FROM documents WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1", params![now])
-                    .map_err(sql_error)
+                conn.execute(
+                    "DELETE FROM documents WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1",
+                    params![now],
+                )
+                .map_err(sql_error)
             })
             .await?;
         let messages = self.purge_expired_messages(now).await?;

@@ -92,7 +92,12 @@ impl EmbeddedStore {
         Self::build(conn, blob_dir, clock, Some(temp))
     }
 
-    fn build(conn: Connection, blob_dir: PathBuf, clock: Arc<dyn Clock>, temp: Option<tempfile::TempDir>) -> StoreResult<Self> {
+    fn build(
+        conn: Connection,
+        blob_dir: PathBuf,
+        clock: Arc<dyn Clock>,
+        temp: Option<tempfile::TempDir>,
+    ) -> StoreResult<Self> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_error)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_error)?;

@@ -25,8 +25,10 @@ fn queue_exists(conn: &rusqlite::Connection, queue: &str) -> StoreResult<bool> {
 
 impl EmbeddedStore {
     pub(super) async fn purge_expired_messages(&self, now: i64) -> StoreResult<usize> {
-        self.with_conn(move |conn| conn.execute("DELETE FROM messages WHERE expires_at_ms <= ?1", params![now]).map_err(sql_error))
-            .await
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM messages WHERE expires_at_ms <= ?1", params![now]).map_err(sql_error)
+        })
+        .await
     }
 }
 
@@ -115,7 +117,8 @@ impl QueueStore for EmbeddedStore {
 
     #[tracing::instrument(name = "queue.release", skip_all, fields(backend = "embedded", queue = %queue))]
     async fn release(&self, queue: &QueueName, id: &str, pop_receipt: &str, delay: Duration) -> StoreResult<String> {
-        let (name, id, receipt, now) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned(), self.now_ms());
+        let (name, id, receipt, now) =
+            (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned(), self.now_ms());
         let new_receipt = new_etag();
         let returned = new_receipt.clone();
         self.with_conn(move |conn| {
@@ -137,7 +140,10 @@ impl QueueStore for EmbeddedStore {
         let (name, id, receipt) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned());
         self.with_conn(move |conn| {
             let changed = conn
-                .execute("DELETE FROM messages WHERE queue = ?1 AND id = ?2 AND pop_receipt = ?3", params![name, id, receipt])
+                .execute(
+                    "DELETE FROM messages WHERE queue = ?1 AND id = ?2 AND pop_receipt = ?3",
+                    params![name, id, receipt],
+                )
                 .map_err(sql_error)?;
             if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         })

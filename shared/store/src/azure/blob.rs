@@ -1,0 +1,188 @@
+//! [`BlobStore`] on Azure Blob Storage with `azure_storage_blob`: one container,
+//! block blobs named by [`BlobPath`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use async_trait::async_trait;
+use azure_core::http::headers::Headers;
+use azure_core::http::{Etag, Url};
+use azure_storage_blob::models::{
+    BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, BlockBlobClientUploadOptions, ListBlobsIncludeItem,
+};
+use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
+use bytes::Bytes;
+use futures::{StreamExt as _, TryStreamExt as _};
+
+use super::{AzureSettings, SharedClients, storage_error};
+use crate::blob::{BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, check_metadata};
+use crate::document::ETag;
+use crate::error::{StoreError, StoreResult};
+
+/// Blobs in one Blob Storage container.
+pub struct AzureBlobStore {
+    container: BlobContainerClient,
+}
+
+impl fmt::Debug for AzureBlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureBlobStore").field("container", &self.container.url().as_str()).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the storage service answered without {0}")]
+struct MissingProperty(&'static str);
+
+/// The blob size from a download's headers: the total of a ranged answer,
+/// else the content length.
+fn blob_size(headers: &Headers) -> Option<u64> {
+    headers
+        .get_optional_str(&"content-range".into())
+        .and_then(|range| range.rsplit_once('/'))
+        .and_then(|(_, total)| total.parse().ok())
+        .or_else(|| headers.get_optional_str(&"content-length".into()).and_then(|len| len.parse().ok()))
+}
+
+fn etag_of(etag: Option<&Etag>) -> StoreResult<ETag> {
+    etag.map(|etag| ETag::new(etag.to_string())).ok_or_else(|| StoreError::backend(MissingProperty("an ETag")))
+}
+
+impl AzureBlobStore {
+    /// The container at `settings.blob_container_url`.
+    pub async fn connect(settings: &AzureSettings) -> StoreResult<Self> {
+        let shared = SharedClients::build(settings).await?;
+        Self::connect_with(settings, &shared)
+    }
+
+    pub(crate) fn connect_with(settings: &AzureSettings, shared: &SharedClients) -> StoreResult<Self> {
+        let url = Url::parse(&settings.blob_container_url)
+            .map_err(|_| StoreError::Invalid(format!("'{}' is not a container URL", settings.blob_container_url)))?;
+        let options =
+            BlobContainerClientOptions { client_options: shared.client_options.clone(), ..Default::default() };
+        let container = BlobContainerClient::new(url, Some(shared.credential.clone()), Some(options))
+            .map_err(StoreError::backend)?;
+        Ok(Self { container })
+    }
+
+    /// Creates the container if it is missing. For emulators and tests; in
+    /// Azure the infrastructure templates create it.
+    #[tracing::instrument(name = "store.ensure_container", skip_all, fields(backend = "azure_blob"))]
+    pub async fn ensure_container(&self) -> StoreResult<()> {
+        match self.container.create(None).await.map_err(storage_error) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for AzureBlobStore {
+    #[tracing::instrument(
+        name = "store.blob.put",
+        skip_all,
+        fields(backend = "azure_blob", path = %path, bytes = content.len())
+    )]
+    async fn put(
+        &self,
+        path: &BlobPath,
+        content: Bytes,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        check_metadata(&metadata)?;
+        let size = content.len() as u64;
+        let options = BlockBlobClientUploadOptions {
+            blob_content_type: Some(content_type.to_owned()),
+            metadata: Some(metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>()),
+            if_none_match: matches!(mode, PutMode::CreateOnly).then(|| Etag::from("*")),
+            ..Default::default()
+        };
+        let blob = self.container.blob_client(path.as_str());
+        let uploaded = match blob.upload(content.into(), Some(options)).await.map_err(storage_error) {
+            Ok(uploaded) => uploaded,
+            // If-None-Match: * on an existing blob: 409 BlobAlreadyExists or 412.
+            Err(StoreError::PreconditionFailed) => return Err(StoreError::Conflict),
+            Err(error) => return Err(error),
+        };
+        Ok(BlobInfo {
+            path: path.clone(),
+            content_type: content_type.to_owned(),
+            size,
+            etag: etag_of(uploaded.etag.as_ref())?,
+            metadata,
+        })
+    }
+
+    #[tracing::instrument(name = "store.blob.get", skip_all, fields(backend = "azure_blob", path = %path))]
+    async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
+        let blob = self.container.blob_client(path.as_str());
+        let download = blob.download(Some(BlobClientDownloadOptions::default())).await.map_err(storage_error)?;
+        let info = BlobInfo {
+            path: path.clone(),
+            content_type: download.properties.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+            size: blob_size(&download.headers)
+                .or(download.properties.content_length)
+                .ok_or_else(|| StoreError::backend(MissingProperty("a content length")))?,
+            etag: etag_of(download.properties.etag.as_ref())?,
+            metadata: download.properties.metadata.clone().into_iter().collect(),
+        };
+        let stream: BlobStream = Box::pin(download.body.map(|chunk| chunk.map_err(storage_error)));
+        Ok((info, stream))
+    }
+
+    #[tracing::instrument(name = "store.blob.delete", skip_all, fields(backend = "azure_blob", path = %path))]
+    async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
+        self.container.blob_client(path.as_str()).delete(None).await.map(drop).map_err(storage_error)
+    }
+
+    #[tracing::instrument(name = "store.blob.list", skip_all, fields(backend = "azure_blob", prefix = %prefix))]
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>> {
+        let options = BlobContainerClientListBlobsOptions {
+            include: Some(vec![ListBlobsIncludeItem::Metadata]),
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            ..Default::default()
+        };
+        let mut blobs = self.container.list_blobs(Some(options)).map_err(storage_error)?;
+        let mut listed = Vec::new();
+        while let Some(item) = blobs.try_next().await.map_err(storage_error)? {
+            let Some(name) = item.name else { continue };
+            // Names this store did not write (not a BlobPath) are not ours to list.
+            let Ok(path) = BlobPath::parse(name) else {
+                continue;
+            };
+            let properties = item.properties.unwrap_or_default();
+            listed.push(BlobInfo {
+                path,
+                content_type: properties.content_type.unwrap_or_else(|| "application/octet-stream".into()),
+                size: properties.content_length.unwrap_or(0),
+                etag: etag_of(properties.etag.as_ref())?,
+                metadata: item.metadata.and_then(|m| m.values).unwrap_or_default().into_iter().collect(),
+            });
+        }
+        listed.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(listed)
+    }
+
+    #[tracing::instrument(name = "store.ping", skip_all, fields(backend = "azure_blob"))]
+    async fn ping(&self) -> StoreResult<()> {
+        self.container.get_properties(None).await.map(drop).map_err(storage_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_comes_from_the_range_total_or_the_length() {
+        let mut headers = Headers::new();
+        headers.insert("content-length", "4194304");
+        headers.insert("content-range", "bytes 0-4194303/10000000");
+        assert_eq!(blob_size(&headers), Some(10_000_000));
+        let mut headers = Headers::new();
+        headers.insert("content-length", "12");
+        assert_eq!(blob_size(&headers), Some(12));
+    }
+}

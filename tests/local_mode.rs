@@ -1,0 +1,139 @@
+//! The real binary in local mode, as a new user runs it: starts, answers,
+//! survives bad input, and stops cleanly on SIGTERM.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Portal {
+    child: Child,
+    base: String,
+}
+
+impl Portal {
+    fn start(args: &[&str], data_dir: Option<&std::path::Path>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
+        command.args(args).stdout(Stdio::piped()).stderr(Stdio::null()).env_remove("PORTAL_STORE");
+        if let Some(dir) = data_dir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().expect("start portal");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("a line").expect("read");
+        let base = first.split_whitespace().last().expect("address").to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "prints where it listens: {first}");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, base }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        self.child.wait().expect("wait")
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("client")
+}
+
+#[tokio::test]
+async fn local_mode_answers_and_keeps_serving() {
+    let portal = Portal::start(&["--port", "0", "--in-memory"], None);
+    let http = client();
+    let root = http.get(&portal.base).send().await.expect("GET /");
+    assert_eq!(root.status(), 200, "the readiness probe");
+    let health = http.get(format!("{}/api/health", portal.base)).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+    let ready = http.get(format!("{}/api/ready", portal.base)).send().await.expect("ready");
+    assert_eq!(ready.status(), 200);
+
+    let timer = r#"{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"Housekeeping","UtcNow":"2026-11-23T08:00:00Z","RandGuid":"0b8f2f55-9d7e-4c1e-8a0b-6d1f5e2a7c33"}}}"#;
+    let response = http
+        .post(format!("{}/Housekeeping", portal.base))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(timer)
+        .send()
+        .await
+        .expect("timer");
+    assert_eq!(response.status(), 200);
+    let envelope: serde_json::Value = response.json().await.expect("JSON");
+    assert!(envelope["Outputs"].is_object() && envelope["Logs"].is_array(), "{envelope}");
+    assert_eq!(envelope["ReturnValue"]["purged"], 0);
+
+    let malformed =
+        http.post(format!("{}/Housekeeping", portal.base)).body("{not json").send().await.expect("malformed");
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    let still = http.get(format!("{}/api/health", portal.base)).send().await.expect("health again");
+    assert_eq!(still.status(), 200, "the server keeps serving");
+
+    let status = portal.terminate();
+    assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+}
+
+#[tokio::test]
+async fn local_mode_keeps_data_in_the_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let portal = Portal::start(&["local", "--port", "0", "--data-dir", "state"], Some(dir.path()));
+    let ready = client().get(format!("{}/api/ready", portal.base)).send().await.expect("ready");
+    assert_eq!(ready.status(), 200);
+    assert!(portal.terminate().success());
+    assert!(dir.path().join("state/portal.db").is_file(), "the embedded store lives under --data-dir");
+    assert!(dir.path().join("state/blobs").is_dir());
+}
+
+#[test]
+fn package_writes_a_deployable_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("app");
+    let status = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .args(["package", "--out", out.to_str().expect("utf-8"), "--capabilities", "ops"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run package");
+    assert!(status.success());
+    let host: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("host.json")).expect("host.json")).expect("JSON");
+    assert_eq!(
+        host["customHandler"]["description"]["arguments"],
+        serde_json::json!(["serve", "--capabilities", "ops"])
+    );
+    for name in ["Health", "Ready", "Version", "Housekeeping"] {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(name).join("function.json")).expect("function.json"))
+                .expect("JSON");
+        assert!(manifest["bindings"].as_array().is_some_and(|b| !b.is_empty()), "{name}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out.join("portal")).expect("executable").permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "the executable keeps its run bit");
+    }
+    let again = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .args(["package", "--out", out.to_str().expect("utf-8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run package");
+    assert!(!again.success(), "a non-empty folder is not overwritten");
+}
+
+#[test]
+fn serve_without_a_port_names_the_missing_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("serve")
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .env("PORTAL_STORE", "embedded")
+        .env("PORTAL_DATA_DIR", tempfile::tempdir().expect("tempdir").path())
+        .output()
+        .expect("run serve");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
