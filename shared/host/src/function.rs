@@ -82,6 +82,22 @@ impl Outcome {
         self
     }
 
+    /// Adds a string value for output binding `binding`, protected against the
+    /// host's base64 decoding ([`crate::output`]); repeated calls for one binding
+    /// make an array (several queue messages).
+    #[must_use]
+    pub fn output_text(mut self, binding: &str, text: &str) -> Self {
+        let value = crate::output::protected_text(text);
+        match self.outputs.get_mut(binding) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(existing) => *existing = Value::Array(vec![existing.take(), value]),
+            None => {
+                self.outputs.insert(binding.to_owned(), value);
+            }
+        }
+        self
+    }
+
     #[must_use]
     pub fn returning(mut self, value: Value) -> Self {
         self.return_value = value;

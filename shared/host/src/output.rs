@@ -42,6 +42,14 @@ mod tests {
     }
 
     #[test]
+    fn outcome_outputs_are_protected_and_collect_into_arrays() {
+        let outcome = crate::Outcome::done().output_text("events", "abcd").output_text("events", "test1234");
+        let values = outcome.outputs["events"].as_array().expect("two messages make an array");
+        let decoded: Vec<Vec<u8>> = values.iter().map(host_decode).collect();
+        assert_eq!(decoded, [b"abcd".to_vec(), b"test1234".to_vec()]);
+    }
+
+    #[test]
     fn protected_values_arrive_unchanged() {
         for text in ["abcd", "test1234", "", "Výpis z rejstříku trestů", "{\"id\":\"1\"}", "a\nb"] {
             assert_eq!(host_decode(&protected_text(text)), text.as_bytes(), "{text:?}");

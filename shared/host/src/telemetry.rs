@@ -22,7 +22,9 @@ pub fn init(format: LogFormat, filter: &str) -> bool {
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .with_span_events(FmtSpan::NONE)
+            // Each span's close carries its busy and idle time: the duration of
+            // every request, invocation and store call.
+            .with_span_events(FmtSpan::CLOSE)
             .try_init()
             .is_ok(),
         LogFormat::Text => builder.compact().try_init().is_ok(),
