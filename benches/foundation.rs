@@ -50,7 +50,7 @@ fn measure(ops: usize, mut round: impl FnMut(usize)) -> Duration {
 
 fn report(name: &str, per_op: Duration) {
     let ns = per_op.as_nanos();
-    let per_second = if ns == 0 { 0 } else { 1_000_000_000 / ns };
+    let per_second = 1_000_000_000_u128.checked_div(ns).unwrap_or(0);
     println!("| {name} | {:.2} µs | {per_second} |", ns as f64 / 1000.0);
 }
 
@@ -67,13 +67,25 @@ fn main() {
     println!("| case | time per operation (median of {ROUNDS} rounds) | operations per second |");
     println!("|---|---|---|");
 
-    let envelope = serde_json::to_vec(&queue_invocation("PurchaseCredit", "message", MESSAGE, &properties(), datetime!(2026-11-20 09:15:03 UTC)))
-        .expect("serialise");
+    let envelope = serde_json::to_vec(&queue_invocation(
+        "PurchaseCredit",
+        "message",
+        MESSAGE,
+        &properties(),
+        datetime!(2026-11-20 09:15:03 UTC),
+    ))
+    .expect("serialise");
     report(
         "queue envelope: encode as the host does + serialise",
         measure(20_000, |n| {
             for _ in 0..n {
-                let request = queue_invocation("PurchaseCredit", "message", MESSAGE, &properties(), datetime!(2026-11-20 09:15:03 UTC));
+                let request = queue_invocation(
+                    "PurchaseCredit",
+                    "message",
+                    MESSAGE,
+                    &properties(),
+                    datetime!(2026-11-20 09:15:03 UTC),
+                );
                 black_box(serde_json::to_vec(&request).expect("serialise"));
             }
         }),
@@ -83,14 +95,21 @@ fn main() {
         measure(20_000, |n| {
             for _ in 0..n {
                 let request = InvocationRequest::parse(black_box(&envelope)).expect("parse");
-                black_box((request.queue_message_text("message").expect("text"), request.queue_metadata().expect("meta")));
+                black_box((
+                    request.queue_message_text("message").expect("text"),
+                    request.queue_metadata().expect("meta"),
+                ));
             }
         }),
     );
 
-    let functions = vec![Function::queue("PurchaseCredit", "purchase-credit", |invocation: QueueInvocation<Purchase>| async move {
-        Ok(Outcome::done().log(format!("{} CZK", invocation.message.amount_czk)))
-    })];
+    let functions = vec![Function::queue(
+        "PurchaseCredit",
+        "purchase-credit",
+        |invocation: QueueInvocation<Purchase>| async move {
+            Ok(Outcome::done().log(format!("{} CZK", invocation.message.amount_czk)))
+        },
+    )];
     let router = Runtime::new(functions, Arc::new(LogFailures)).expect("runtime").router();
     report(
         "queue invocation through the router (in process, typed handler, response envelope)",

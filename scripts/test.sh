@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need (npm emulators from the
-# lockfile in tests/emulators, certificates made on the fly), starts Azurite and
-# the Cosmos DB emulator on free ports, runs every test of the workspace (the
+# lockfiles in tests/emulators and tests/oidc, certificates and keys made on the
+# fly), starts Azurite, the Cosmos DB emulator and an OpenID Connect provider
+# configured like NIA on free ports, runs every test of the workspace (the
 # emulator conformance runs are required, not skipped), and stops the emulators
 # whatever happens.
 #
@@ -17,15 +18,20 @@ for tool in cargo node npm openssl python3; do
 done
 
 EMULATORS="$(mktemp -d "${TMPDIR:-/tmp}/portal-emulators.XXXXXX")"
+OIDC="$(mktemp -d "${TMPDIR:-/tmp}/portal-oidc.XXXXXX")"
 cleanup() {
   scripts/emulators.sh stop "$EMULATORS" || true
-  rm -rf "$EMULATORS"
+  scripts/oidc-provider.sh stop "$OIDC" || true
+  rm -rf "$EMULATORS" "$OIDC"
 }
 trap cleanup EXIT INT TERM
 
 scripts/emulators.sh start "$EMULATORS"
+scripts/oidc-provider.sh start "$OIDC"
 # shellcheck disable=SC1091
 source "$EMULATORS/env"
+# shellcheck disable=SC1091
+source "$OIDC/env"
 export PORTAL_REQUIRE_EMULATORS=1
 
 echo "test: cargo test --workspace $*" >&2

@@ -5,15 +5,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use portal_config::{Settings, StoreSettings};
+use portal_config::{IdentityProvider, KeyEncryption, Settings, StoreSettings};
+use portal_crypto::{CitizenKeys, KeyVaultWrapper, KeyWrapper, LocalKeyFile, Sealer};
 use portal_host::runtime::DeclarationError;
 use portal_host::{FailureSink, Function, InvocationFailure, Runtime};
+use portal_identity::LoginProvider;
+use portal_identity::jose::DecryptionKey;
+use portal_identity::oidc::{OidcSettings, Provider};
+use portal_security::{AccessLog, Authenticator, RateLimiter, SessionTimes, Sessions};
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, StoreError};
 use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
-pub const CAPABILITIES: &[&str] = &["ops"];
+pub const CAPABILITIES: &[&str] = &["ops", "identity"];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -32,6 +37,81 @@ pub enum AppError {
     Declaration(#[from] DeclarationError),
     #[error("{context}")]
     Io { context: String, source: std::io::Error },
+    #[error("cannot open the key-encryption key")]
+    Keys(#[from] portal_crypto::WrapError),
+    #[error("the OpenID Connect decryption key in {path} is unusable")]
+    DecryptionKey { path: String, source: portal_identity::jose::JoseError },
+}
+
+/// Everything the capabilities share: stores, the citizens' keys, sessions,
+/// the access log.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub stores: Stores,
+    pub sealer: Sealer,
+    pub sessions: Sessions,
+    pub access_log: AccessLog,
+    pub authenticator: Arc<Authenticator>,
+    /// Keeps the temporary key folder of an in-memory run alive.
+    _temp_keys: Option<Arc<tempfile::TempDir>>,
+}
+
+/// Requests per minute (and burst) per session for state-changing requests.
+const WRITES_PER_MINUTE: u32 = 120;
+/// Login attempts per minute (and burst) per client address.
+const LOGINS_PER_MINUTE: u32 = 20;
+
+impl Services {
+    pub async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
+        let stores = Stores::open(settings, clock.clone()).await?;
+        Self::with_stores(stores, settings).await
+    }
+
+    pub async fn with_stores(stores: Stores, settings: &Settings) -> Result<Self, AppError> {
+        let clock = stores.clock.clone();
+        let mut temp_keys = None;
+        let wrapper: Arc<dyn KeyWrapper> = match (&settings.key_encryption, &settings.store) {
+            (KeyEncryption::KeyVault { vault_url, key_name }, StoreSettings::Azure(azure)) => {
+                let credential = azure_credential(&azure.credential).build()?;
+                Arc::new(KeyVaultWrapper::new(vault_url, key_name, credential, None)?)
+            }
+            (KeyEncryption::KeyVault { .. }, StoreSettings::Embedded { .. }) => {
+                return Err(AppError::Config(portal_config::ConfigError::Invalid {
+                    name: "PORTAL_KEY_VAULT_URL",
+                    reason: "Key Vault goes with the azure store; the embedded store uses local key files".into(),
+                }));
+            }
+            (KeyEncryption::LocalFiles, StoreSettings::Embedded { in_memory: false, data_dir }) => {
+                Arc::new(LocalKeyFile::open(data_dir.join("keys"))?)
+            }
+            (KeyEncryption::LocalFiles, _) => {
+                let dir = tempfile::Builder::new().prefix("portal-keys-").tempdir().map_err(|source| AppError::Io {
+                    context: "cannot create a temporary key folder".into(),
+                    source,
+                })?;
+                let wrapper = Arc::new(LocalKeyFile::open(dir.path())?);
+                temp_keys = Some(Arc::new(dir));
+                wrapper
+            }
+        };
+        let sealer = Sealer::new(Arc::new(CitizenKeys::new(stores.documents.clone(), wrapper, clock.clone())));
+        let sessions = Sessions::new(stores.documents.clone(), clock.clone(), SessionTimes::default());
+        let access_log = AccessLog::new(stores.documents.clone(), clock.clone());
+        let authenticator = Arc::new(Authenticator {
+            sessions: sessions.clone(),
+            writes: Arc::new(RateLimiter::new(WRITES_PER_MINUTE, WRITES_PER_MINUTE, clock)),
+        });
+        Ok(Self { stores, sealer, sessions, access_log, authenticator, _temp_keys: temp_keys })
+    }
+}
+
+fn azure_credential(credential: &portal_config::AzureCredential) -> portal_store::azure::AzureCredential {
+    match credential {
+        portal_config::AzureCredential::ManagedIdentity { client_id } => {
+            portal_store::azure::AzureCredential::ManagedIdentity { client_id: client_id.clone() }
+        }
+        portal_config::AzureCredential::DeveloperTools => portal_store::azure::AzureCredential::DeveloperTools,
+    }
 }
 
 /// The three stores, whichever backend holds them.
@@ -86,8 +166,6 @@ impl Stores {
 }
 
 fn azure_settings(settings: &portal_config::AzureStoreSettings) -> portal_store::azure::AzureSettings {
-    use portal_config::AzureCredential as Config;
-    use portal_store::azure::AzureCredential;
     portal_store::azure::AzureSettings {
         cosmos_endpoint: settings.cosmos_endpoint.clone(),
         cosmos_database: settings.cosmos_database.clone(),
@@ -95,10 +173,7 @@ fn azure_settings(settings: &portal_config::AzureStoreSettings) -> portal_store:
         cosmos_region: None,
         blob_container_url: settings.blob_container_url.clone(),
         queue_service_url: settings.queue_service_url.clone(),
-        credential: match &settings.credential {
-            Config::ManagedIdentity { client_id } => AzureCredential::ManagedIdentity { client_id: client_id.clone() },
-            Config::DeveloperTools => AzureCredential::DeveloperTools,
-        },
+        credential: azure_credential(&settings.credential),
         extra_ca_certificate: None,
         emulator: false,
     }
@@ -124,7 +199,12 @@ impl FailureSink for StoredFailures {
 }
 
 /// The functions of the chosen capabilities (all when `selected` is `None`).
-pub fn functions(stores: &Stores, settings: &Settings, selected: Option<&[String]>) -> Result<Vec<Function>, AppError> {
+pub fn functions(
+    services: &Services,
+    settings: &Settings,
+    selected: Option<&[String]>,
+) -> Result<Vec<Function>, AppError> {
+    let stores = &services.stores;
     if let Some(selected) = selected
         && let Some(unknown) = selected.iter().find(|name| !CAPABILITIES.contains(&name.as_str()))
     {
@@ -142,11 +222,67 @@ pub fn functions(stores: &Stores, settings: &Settings, selected: Option<&[String
             environment: settings.environment.as_str(),
         }));
     }
+    if wanted("identity") {
+        let clock = stores.clock.clone();
+        functions.extend(portal_identity::functions(portal_identity::Identity {
+            provider: login_provider(settings, clock.clone())?,
+            documents: stores.documents.clone(),
+            sessions: services.sessions.clone(),
+            access_log: services.access_log.clone(),
+            sealer: services.sealer.clone(),
+            clock: clock.clone(),
+            logins: Arc::new(RateLimiter::new(LOGINS_PER_MINUTE, LOGINS_PER_MINUTE, clock)),
+        }));
+    }
     Ok(functions)
 }
 
+fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginProvider, AppError> {
+    use secrecy::ExposeSecret as _;
+    let IdentityProvider::Nia(oidc) = &settings.identity else { return Ok(LoginProvider::Development) };
+    let decryption_key = match &oidc.decryption_key_file {
+        None => None,
+        Some(path) => {
+            let shown = path.display().to_string();
+            let pem = std::fs::read_to_string(path)
+                .map_err(|source| AppError::Io { context: format!("cannot read {shown}"), source })?;
+            Some(Arc::new(
+                DecryptionKey::from_pem(&pem).map_err(|source| AppError::DecryptionKey { path: shown, source })?,
+            ))
+        }
+    };
+    let settings = OidcSettings {
+        discovery_url: oidc.discovery_url.clone(),
+        client_id: oidc.client_id.clone(),
+        client_secret: oidc.client_secret.expose_secret().to_owned(),
+        redirect_url: oidc.redirect_url.clone(),
+        post_logout_redirect_url: oidc.post_logout_redirect_url.clone(),
+        decryption_key,
+    };
+    Ok(LoginProvider::Oidc(Arc::new(Provider::new(settings, clock))))
+}
+
+/// The served functions and what their requests need in their extensions.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub runtime: Runtime,
+    authenticator: Arc<Authenticator>,
+}
+
+impl App {
+    /// The router: every function, with the `Citizen` extractor wired in.
+    pub fn router(&self) -> axum::Router {
+        self.runtime.router().layer(axum::Extension(self.authenticator.clone()))
+    }
+}
+
+/// The app serving the chosen capabilities.
+pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<App, AppError> {
+    Ok(App { runtime: runtime(services, settings, selected)?, authenticator: services.authenticator.clone() })
+}
+
 /// The runtime serving the chosen capabilities.
-pub fn runtime(stores: &Stores, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
-    let failures = Arc::new(StoredFailures { documents: stores.documents.clone() });
-    Ok(Runtime::new(functions(stores, settings, selected)?, failures)?.with_timers_enabled(settings.timers_enabled))
+pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
+    let failures = Arc::new(StoredFailures { documents: services.stores.documents.clone() });
+    Ok(Runtime::new(functions(services, settings, selected)?, failures)?.with_timers_enabled(settings.timers_enabled))
 }

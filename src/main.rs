@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use portal::app::{self, AppError, Stores};
+use portal::app::{self, AppError, Services, Stores};
 use portal::cli::{self, Command};
 use portal::local_host::LocalHost;
 use portal::{package, server};
@@ -81,14 +81,16 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AppErr
 
 async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
     let clock = Arc::new(SystemClock);
-    let stores = Stores::open(settings, clock.clone()).await?;
-    let runtime = app::runtime(&stores, settings, settings.capabilities.as_deref())?;
+    let services = Services::open(settings, clock.clone()).await?;
+    let stores = services.stores.clone();
+    let app = app::app(&services, settings, settings.capabilities.as_deref())?;
+    let runtime = &app.runtime;
     let listener =
         TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
     let address = listener.local_addr().map_err(io_error("no local address"))?;
     let base = format!("http://{address}");
     let host =
-        Arc::new(LocalHost::new(&base, &runtime, stores.queues.clone(), stores.documents.clone(), clock).map_err(
+        Arc::new(LocalHost::new(&base, runtime, stores.queues.clone(), stores.documents.clone(), clock).map_err(
             |error| AppError::Io { context: error.to_string(), source: std::io::Error::other("local host") },
         )?);
     let where_data = match &settings.store {
@@ -100,6 +102,12 @@ async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
     println!("  data: {where_data}; timers and queues run by the local host");
     println!("  try:  curl {base}/api/health");
     println!("        curl {base}/api/ready");
+    if matches!(settings.identity, portal_config::IdentityProvider::Development) {
+        println!(
+            "  log in: open {base}/api/auth/dev (development identity provider: demo citizens, a SIMULATOR, not NIA)"
+        );
+        println!("          then {base}/api/me shows who you are");
+    }
     println!("  stop: Ctrl-C (in-flight work finishes first)");
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -111,7 +119,7 @@ async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
         // the server stops taking requests.
         let _ = local_host.await;
     };
-    server::serve(listener, runtime.router(), shutdown).await.map_err(io_error("the server failed"))?;
+    server::serve(listener, app.router(), shutdown).await.map_err(io_error("the server failed"))?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
@@ -119,12 +127,17 @@ async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
 async fn run_serve(settings: &Settings, capabilities: Option<Vec<String>>) -> Result<(), AppError> {
     let port = settings.handler_port.ok_or(portal_config::ConfigError::Missing("FUNCTIONS_CUSTOMHANDLER_PORT"))?;
     let capabilities = capabilities.or_else(|| settings.capabilities.clone());
-    let stores = Stores::open(settings, Arc::new(SystemClock)).await?;
-    let runtime = app::runtime(&stores, settings, capabilities.as_deref())?;
+    let services = Services::open(settings, Arc::new(SystemClock)).await?;
+    let app = app::app(&services, settings, capabilities.as_deref())?;
     let listener =
         TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
-    tracing::info!(port, functions = runtime.functions().len(), store = stores.kind, "custom handler ready");
-    server::serve(listener, runtime.router(), server::shutdown_signal()).await.map_err(io_error("the server failed"))
+    tracing::info!(
+        port,
+        functions = app.runtime.functions().len(),
+        store = services.stores.kind,
+        "custom handler ready"
+    );
+    server::serve(listener, app.router(), server::shutdown_signal()).await.map_err(io_error("the server failed"))
 }
 
 async fn run_package(
@@ -135,7 +148,11 @@ async fn run_package(
     // Declarations only: the handlers are never called, so a throwaway store does.
     let clock = Arc::new(SystemClock);
     let stores = Stores::embedded(portal_store::embedded::EmbeddedStore::in_memory(clock.clone())?, clock);
-    let runtime = app::runtime(&stores, settings, capabilities.as_deref())?;
+    let mut local = settings.clone();
+    local.store = StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
+    local.key_encryption = portal_config::KeyEncryption::LocalFiles;
+    let services = Services::with_stores(stores, &local).await?;
+    let runtime = app::runtime(&services, settings, capabilities.as_deref())?;
     let executable = std::env::current_exe().map_err(io_error("cannot find this executable"))?;
     let names = package::write(out, &runtime, capabilities.as_deref(), &executable)
         .map_err(io_error(format!("cannot write the package to {}", out.display())))?;

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 struct Portal {
     child: Child,
     base: String,
+    /// What it printed on start.
+    banner: Vec<String>,
 }
 
 impl Portal {
@@ -22,9 +24,18 @@ impl Portal {
         let first = lines.next().expect("a line").expect("read");
         let base = first.split_whitespace().last().expect("address").to_owned();
         assert!(base.starts_with("http://127.0.0.1:"), "prints where it listens: {first}");
+        let mut banner = vec![first];
+        for line in lines.by_ref() {
+            let line = line.expect("read");
+            let last = line.contains("stop:");
+            banner.push(line);
+            if last {
+                break;
+            }
+        }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child, base }
+        Self { child, base, banner }
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -74,6 +85,36 @@ async fn local_mode_answers_and_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_new_user_logs_in_as_a_demo_citizen_with_the_printed_url() {
+    let portal = Portal::start(&["--port", "0", "--in-memory"], None);
+    let login_line = portal.banner.iter().find(|l| l.contains("log in:")).expect("the banner says how to log in");
+    let page_url = login_line.split_whitespace().find(|w| w.starts_with("http")).expect("a URL").to_owned();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let page = http.get(&page_url).send().await.expect("login page").text().await.expect("html");
+    assert!(page.contains("Jana") && page.contains("SIMULATOR"), "the page lists demo citizens: {page}");
+    let login = http
+        .post(format!("{}/api/auth/dev/login", portal.base))
+        .form(&[("citizen", "jana"), ("loa", "substantial")])
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let me: serde_json::Value = http
+        .get(format!("{}/api/me", portal.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["profile"]["familyName"], "Nováková");
+    assert_eq!(me["loa"], "substantial");
+    assert!(portal.terminate().success());
+}
+
+#[tokio::test]
 async fn local_mode_keeps_data_in_the_data_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let portal = Portal::start(&["local", "--port", "0", "--data-dir", "state"], Some(dir.path()));
@@ -82,6 +123,7 @@ async fn local_mode_keeps_data_in_the_data_directory() {
     assert!(portal.terminate().success());
     assert!(dir.path().join("state/portal.db").is_file(), "the embedded store lives under --data-dir");
     assert!(dir.path().join("state/blobs").is_dir());
+    assert!(dir.path().join("state/keys").is_dir(), "the local key-encryption key lives beside the data");
 }
 
 #[test]

@@ -50,6 +50,35 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting { name: "AZURE_CLIENT_ID", example: "", about: "client id of a user-assigned managed identity, if used" },
     Setting {
+        name: "PORTAL_IDENTITY_PROVIDER",
+        example: "development",
+        about: "development (demo citizens, local environment only) | nia (OpenID Connect)",
+    },
+    Setting { name: "PORTAL_OIDC_DISCOVERY_URL", example: "", about: "nia: the provider's discovery document URL" },
+    Setting { name: "PORTAL_OIDC_CLIENT_ID", example: "", about: "nia: the portal's client id" },
+    Setting {
+        name: "PORTAL_OIDC_CLIENT_SECRET",
+        example: "",
+        about: "nia: the client secret (secret; client_secret_post)",
+    },
+    Setting { name: "PORTAL_OIDC_REDIRECT_URL", example: "", about: "nia: https://<portal>/api/auth/callback" },
+    Setting {
+        name: "PORTAL_OIDC_POST_LOGOUT_REDIRECT_URL",
+        example: "",
+        about: "nia: where the provider sends the citizen after logout",
+    },
+    Setting {
+        name: "PORTAL_OIDC_DECRYPTION_KEY_FILE",
+        example: "",
+        about: "nia: PKCS#8 PEM of the portal's key for encrypted ID tokens (secret)",
+    },
+    Setting {
+        name: "PORTAL_KEY_VAULT_URL",
+        example: "",
+        about: "Key Vault holding the key-encryption key; empty = local key files",
+    },
+    Setting { name: "PORTAL_KEY_NAME", example: "citizen-kek", about: "name of the key-encryption key in Key Vault" },
+    Setting {
         name: "FUNCTIONS_CUSTOMHANDLER_PORT",
         example: "",
         about: "set by the Functions host: the port `portal serve` binds",
@@ -131,6 +160,34 @@ pub enum StoreSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub discovery_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_url: String,
+    pub post_logout_redirect_url: Option<String>,
+    pub decryption_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum IdentityProvider {
+    /// Demo citizens on a login page; refused outside the local environment.
+    Development,
+    Nia(OidcSettings),
+}
+
+/// Where the key-encryption key of the citizens' data keys lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyEncryption {
+    /// Key files under the data directory (local mode).
+    LocalFiles,
+    KeyVault {
+        vault_url: String,
+        key_name: String,
+    },
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
     pub store: StoreSettings,
@@ -142,6 +199,8 @@ pub struct Settings {
     /// `None`: JSON under the host, text in local mode.
     pub log_format: Option<LogFormat>,
     pub app_insights: Option<SecretString>,
+    pub identity: IdentityProvider,
+    pub key_encryption: KeyEncryption,
 }
 
 impl Settings {
@@ -224,8 +283,41 @@ impl Settings {
             Some("text") => Some(LogFormat::Text),
             Some(other) => return Err(invalid("PORTAL_LOG_FORMAT", format!("'{other}' is not json or text"))),
         };
+        let identity = match get("PORTAL_IDENTITY_PROVIDER").as_deref() {
+            None if environment.is_local() => IdentityProvider::Development,
+            Some("development") if environment.is_local() => IdentityProvider::Development,
+            Some("development") => {
+                return Err(invalid(
+                    "PORTAL_IDENTITY_PROVIDER",
+                    "the development identity provider runs only in the local environment".into(),
+                ));
+            }
+            None | Some("nia") => IdentityProvider::Nia(OidcSettings {
+                discovery_url: url("PORTAL_OIDC_DISCOVERY_URL", required("PORTAL_OIDC_DISCOVERY_URL")?)?,
+                client_id: required("PORTAL_OIDC_CLIENT_ID")?,
+                client_secret: SecretString::from(required("PORTAL_OIDC_CLIENT_SECRET")?),
+                redirect_url: url("PORTAL_OIDC_REDIRECT_URL", required("PORTAL_OIDC_REDIRECT_URL")?)?,
+                post_logout_redirect_url: get("PORTAL_OIDC_POST_LOGOUT_REDIRECT_URL"),
+                decryption_key_file: get("PORTAL_OIDC_DECRYPTION_KEY_FILE").map(PathBuf::from),
+            }),
+            Some(other) => {
+                return Err(invalid("PORTAL_IDENTITY_PROVIDER", format!("'{other}' is not development or nia")));
+            }
+        };
+        let key_encryption = match get("PORTAL_KEY_VAULT_URL") {
+            Some(vault_url) => KeyEncryption::KeyVault {
+                vault_url: url("PORTAL_KEY_VAULT_URL", vault_url)?,
+                key_name: get("PORTAL_KEY_NAME").unwrap_or_else(|| "citizen-kek".into()),
+            },
+            None if matches!(store, StoreSettings::Azure(_)) => {
+                return Err(ConfigError::Missing("PORTAL_KEY_VAULT_URL"));
+            }
+            None => KeyEncryption::LocalFiles,
+        };
         Ok(Self {
             environment,
+            identity,
+            key_encryption,
             store,
             capabilities,
             timers_enabled,
@@ -296,6 +388,11 @@ mod tests {
             ("PORTAL_TIMERS_ENABLED", "false"),
             ("PORTAL_CAPABILITIES", "ops, databox,,"),
             ("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"),
+            ("PORTAL_KEY_VAULT_URL", "https://kv.vault.azure.net/"),
+            ("PORTAL_OIDC_DISCOVERY_URL", "https://nia.identita.gov.cz/fpsts/oidc/openid-configuration"),
+            ("PORTAL_OIDC_CLIENT_ID", "portal"),
+            ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
+            ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
         ])
         .expect("complete");
         let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
@@ -306,6 +403,21 @@ mod tests {
         );
         assert_eq!(s.capabilities, Some(vec!["ops".to_owned(), "databox".to_owned()]));
         assert_eq!((s.timers_enabled, s.handler_port), (false, Some(40123)));
+        assert!(matches!(s.identity, IdentityProvider::Nia(_)));
+        assert_eq!(
+            s.key_encryption,
+            KeyEncryption::KeyVault { vault_url: "https://kv.vault.azure.net/".into(), key_name: "citizen-kek".into() }
+        );
+    }
+
+    #[test]
+    fn the_development_identity_provider_is_local_only() {
+        assert!(matches!(settings(&[]).expect("local").identity, IdentityProvider::Development));
+        let error = settings(&[("PORTAL_ENVIRONMENT", "test"), ("PORTAL_IDENTITY_PROVIDER", "development")])
+            .expect_err("not local");
+        assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_IDENTITY_PROVIDER", .. }), "{error}");
+        let error = settings(&[("PORTAL_ENVIRONMENT", "test")]).expect_err("nia needs its settings");
+        assert_eq!(error, ConfigError::Missing("PORTAL_OIDC_DISCOVERY_URL"));
     }
 
     #[test]

@@ -1,0 +1,304 @@
+//! The development identity provider and "my data": profile, access log,
+//! export, erasure by crypto-shredding (on the embedded store and on the Cosmos
+//! DB emulator), CSRF, bearer tokens, rate limits and key rotation.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::{Extension, Router};
+use base64::Engine as _;
+use http_body_util::BodyExt as _;
+use portal_crypto::{CitizenKeys, CryptoError, LocalKeyFile, Sealer};
+use portal_host::runtime::LogFailures;
+use portal_identity::{Identity, LoginProvider, functions, rewrap_data_keys};
+use portal_security::{AccessLog, Authenticator, RateLimiter, SessionTimes, Sessions};
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{DocumentStore, ManualClock};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tower::ServiceExt as _;
+
+struct Portal {
+    router: Router,
+    sealer: Sealer,
+    documents: Arc<dyn DocumentStore>,
+    keys: Arc<LocalKeyFile>,
+    identity: Identity,
+    _dir: tempfile::TempDir,
+}
+
+fn portal_on(documents: Arc<dyn DocumentStore>, logins_per_minute: u32) -> Portal {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
+    let sealer = Sealer::new(Arc::new(CitizenKeys::new(documents.clone(), keys.clone(), clock.clone())));
+    let sessions = Sessions::new(documents.clone(), clock.clone(), SessionTimes::default());
+    let identity = Identity {
+        provider: LoginProvider::Development,
+        documents: documents.clone(),
+        sessions: sessions.clone(),
+        access_log: AccessLog::new(documents.clone(), clock.clone()),
+        sealer: sealer.clone(),
+        clock: clock.clone(),
+        logins: Arc::new(RateLimiter::new(logins_per_minute, logins_per_minute, clock.clone())),
+    };
+    let authenticator = Arc::new(Authenticator { sessions, writes: Arc::new(RateLimiter::new(100, 100, clock)) });
+    let router = portal_host::Runtime::new(functions(identity.clone()), Arc::new(LogFailures))
+        .expect("declarations")
+        .router()
+        .layer(Extension(authenticator));
+    Portal { router, sealer, documents, keys, identity, _dir: dir }
+}
+
+fn portal() -> Portal {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    portal_on(Arc::new(EmbeddedStore::in_memory(clock).expect("store")), 100)
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+    )
+}
+
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn dev_login(router: &Router, citizen: &str, loa: &str) -> (StatusCode, Option<Login>) {
+    let form = format!("citizen={citizen}&loa={loa}&returnTo=%2Fapi%2Fme");
+    let request = Request::post("/api/auth/dev/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .expect("request");
+    let (status, headers, _) = call(router, request).await;
+    let Some(set) = headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()) else { return (status, None) };
+    assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/api/me"));
+    let cookie = set.split(';').next().expect("pair").to_owned();
+    let session =
+        Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
+    let (_, _, body) = call(router, session).await;
+    (status, Some(Login { cookie, csrf: body["csrfToken"].as_str().expect("csrf").to_owned() }))
+}
+
+fn get(path: &str, login: &Login) -> Request<Body> {
+    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
+}
+
+#[tokio::test]
+async fn the_development_provider_lists_demo_citizens_and_logs_them_in() {
+    let portal = portal();
+    let (status, _, page) =
+        call(&portal.router, Request::get("/api/auth/dev").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().expect("html").to_owned();
+    assert!(page.contains("SIMULATOR") && page.contains("Nováková") && page.contains("Šťastná Žďárská"), "{page}");
+
+    let (status, login) = dev_login(&portal.router, "jana", "high").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let login = login.expect("a session");
+    let (status, _, me) = call(&portal.router, get("/api/me", &login)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((me["loa"].as_str(), me["profile"]["givenName"].as_str()), (Some("high"), Some("Jana")));
+    assert_eq!(me["subject"], "DEMO%2Fjana-novakova");
+
+    let (status, login) = dev_login(&portal.router, "jiri", "low").await;
+    assert_eq!((status, login.is_none()), (StatusCode::FORBIDDEN, true), "low is refused, as by the real portal");
+    let (status, _, problem) =
+        call(&portal.router, Request::get("/api/me").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem["type"], "/problems/unauthorized");
+}
+
+#[tokio::test]
+async fn the_access_log_lists_every_touch_in_order() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    for _ in 0..2 {
+        assert_eq!(call(&portal.router, get("/api/me", &login)).await.0, StatusCode::OK);
+    }
+    let (status, _, log) = call(&portal.router, get("/api/me/access-log", &login)).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap_or(""), e["resourceType"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(actions, [("login", "session"), ("read", "profile"), ("read", "profile")]);
+    let (_, _, profiles) =
+        call(&portal.router, get("/api/me/access-log?resourceType=profile&newestFirst=true&pageSize=1", &login)).await;
+    assert_eq!(profiles["items"].as_array().map(Vec::len), Some(1));
+    assert!(profiles["continuation"].is_string(), "more pages follow");
+    let (status, _, problem) = call(&portal.router, get("/api/me/access-log?pageSize=0", &login)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "pageSize");
+
+    let (_, other) = dev_login(&portal.router, "jiri", "substantial").await;
+    let (_, _, theirs) = call(&portal.router, get("/api/me/access-log", &other.expect("session"))).await;
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(1), "Jiří sees only his own login");
+}
+
+#[tokio::test]
+async fn export_holds_everything_and_is_logged() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "ludmila", "high").await;
+    let login = login.expect("session");
+    let (status, headers, export) = call(&portal.router, get("/api/me/export", &login)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap_or("").contains("attachment"));
+    assert_eq!(export["profile"]["familyName"], "Šťastná Žďárská");
+    assert!(export["profile"]["email"].is_null(), "she has no e-mail");
+    assert_eq!(export["accessLog"][0]["action"], "login");
+    let (_, _, log) = call(&portal.router, get("/api/me/access-log?newestFirst=true", &login)).await;
+    assert_eq!(log["items"][0]["action"], "export", "the export itself is in the log");
+}
+
+async fn erasure_makes_records_undecryptable(portal: Portal) {
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    let subject = "DEMO%2Fjana-novakova";
+    let stored = portal.documents.get("profiles", subject, "profile").await.expect("get").expect("profile stored");
+    let sealed =
+        base64::engine::general_purpose::STANDARD.decode(stored.body["sealed"].as_str().expect("sealed")).expect("b64");
+    assert!(portal.sealer.decrypt(subject, "profile", "claims", &sealed).await.is_ok(), "readable before erasure");
+    let another = portal.sealer.encrypt(subject, "doc-1", "content", b"a document of hers").await.expect("seal");
+
+    let delete = |body: &'static str, csrf: Option<&str>| {
+        let mut request = Request::delete("/api/me")
+            .header(header::COOKIE, &login.cookie)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.body(Body::from(body)).expect("request")
+    };
+    assert_eq!(call(&portal.router, delete("{}", None)).await.0, StatusCode::FORBIDDEN, "CSRF token required");
+    let (status, _, problem) = call(&portal.router, delete("{}", Some(&login.csrf))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "confirmation required");
+    assert_eq!(problem["errors"][0]["field"], "confirm");
+    let (status, _, _) = call(&portal.router, delete(r#"{"confirm":"DELETE MY DATA"}"#, Some(&login.csrf))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    for ciphertext in [&sealed, &another] {
+        let result = portal.sealer.decrypt(subject, "doc-1", "content", ciphertext).await;
+        assert!(matches!(result, Err(CryptoError::Shredded)), "no record of hers decrypts any more: {result:?}");
+    }
+    assert!(portal.documents.get("profiles", subject, "profile").await.expect("get").is_none());
+    assert_eq!(call(&portal.router, get("/api/me", &login)).await.0, StatusCode::UNAUTHORIZED, "the session ended");
+    let log = portal
+        .identity
+        .access_log
+        .list(&portal_security::SubjectId::parse(subject).expect("id"), &Default::default(), 50, None)
+        .await;
+    let entries = log.expect("the access log survives erasure").items;
+    assert_eq!(entries.last().map(|e| e.action), Some(portal_security::Action::Delete));
+}
+
+#[tokio::test]
+async fn erasure_shreds_every_record_on_the_embedded_store() {
+    erasure_makes_records_undecryptable(portal()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_shreds_every_record_on_the_cosmos_emulator() {
+    let endpoint = match std::env::var("PORTAL_TEST_COSMOS_ENDPOINT") {
+        Ok(value) if !value.is_empty() => value,
+        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("PORTAL_TEST_COSMOS_ENDPOINT is not set")
+        }
+        _ => return println!("emulator not configured: skipping"),
+    };
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let settings = portal_store::azure::AzureSettings {
+        cosmos_endpoint: endpoint,
+        cosmos_database: format!("identity-{}", &uuid_like()),
+        cosmos_key: Some(
+            "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==".into(),
+        ),
+        cosmos_region: None,
+        blob_container_url: String::new(),
+        queue_service_url: String::new(),
+        credential: portal_store::azure::AzureCredential::EmulatorToken,
+        extra_ca_certificate: None,
+        emulator: true,
+    };
+    let store = portal_store::azure::CosmosDocumentStore::connect(&settings, clock).await.expect("connect");
+    store.ensure_collections(&["sessions", "profiles", "keys", "access-log", "logins"]).await.expect("containers");
+    erasure_makes_records_undecryptable(portal_on(Arc::new(store), 100)).await;
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos())
+}
+
+#[tokio::test]
+async fn bearer_tokens_need_a_session_and_csrf_to_be_issued() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jiri", "substantial").await;
+    let login = login.expect("session");
+    let no_csrf =
+        Request::post("/api/auth/token").header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request");
+    assert_eq!(call(&portal.router, no_csrf).await.0, StatusCode::FORBIDDEN);
+    let issue = Request::post("/api/auth/token")
+        .header(header::COOKIE, &login.cookie)
+        .header("x-csrf-token", &login.csrf)
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, token) = call(&portal.router, issue).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let bearer = format!("Bearer {}", token["token"].as_str().expect("token"));
+    let me = Request::get("/api/me").header(header::AUTHORIZATION, &bearer).body(Body::empty()).expect("request");
+    let (status, _, me) = call(&portal.router, me).await;
+    assert_eq!((status, me["profile"]["givenName"].as_str()), (StatusCode::OK, Some("Jiří")));
+    let forged =
+        Request::get("/api/me").header(header::AUTHORIZATION, "Bearer forged").body(Body::empty()).expect("request");
+    assert_eq!(call(&portal.router, forged).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_per_client_address() {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let portal = portal_on(Arc::new(EmbeddedStore::in_memory(clock).expect("store")), 2);
+    for _ in 0..2 {
+        assert_eq!(dev_login(&portal.router, "jana", "high").await.0, StatusCode::SEE_OTHER);
+    }
+    let request = Request::post("/api/auth/dev/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("citizen=jana&loa=high"))
+        .expect("request");
+    let (status, headers, problem) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(headers.get(header::RETRY_AFTER).is_some());
+    let elsewhere = Request::post("/api/auth/dev/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", "198.51.100.7")
+        .body(Body::from("citizen=jana&loa=high"))
+        .expect("request");
+    assert_eq!(call(&portal.router, elsewhere).await.0, StatusCode::SEE_OTHER, "another address has its own budget");
+}
+
+#[tokio::test]
+async fn rotating_the_key_encryption_key_rewraps_data_keys_once() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    portal.keys.rotate().expect("rotate");
+    let first = rewrap_data_keys(&portal.identity).await.expect("rewrap");
+    assert_eq!(first.return_value["rewrapped"], 1);
+    let second = rewrap_data_keys(&portal.identity).await.expect("rewrap again");
+    assert_eq!(
+        (second.return_value["rewrapped"].as_u64(), second.return_value["alreadyCurrent"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (status, _, me) = call(&portal.router, get("/api/me", &login)).await;
+    assert_eq!((status, me["profile"]["givenName"].as_str()), (StatusCode::OK, Some("Jana")), "old data still opens");
+}

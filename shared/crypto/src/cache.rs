@@ -1,0 +1,74 @@
+//! The bounded, expiring cache of unwrapped data keys.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::keyring::CitizenKey;
+
+/// Owner → unwrapped key, at most `capacity` entries, each for `ttl` after it
+/// was loaded. The TTL is the same for every entry, so the entry loaded first
+/// expires first and eviction is first-in, first-out. Keys are zeroized when
+/// the last holder drops them ([`DataKey`](crate::DataKey) does it on drop).
+#[derive(Debug)]
+pub(crate) struct KeyCache {
+    capacity: usize,
+    ttl: Duration,
+    entries: HashMap<String, Entry>,
+    /// Insertion order; stale positions (replaced or removed entries) are skipped.
+    order: VecDeque<(String, u64)>,
+    next_seq: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: CitizenKey,
+    expires: OffsetDateTime,
+    seq: u64,
+}
+
+impl KeyCache {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
+        Self { capacity, ttl, entries: HashMap::new(), order: VecDeque::new(), next_seq: 0 }
+    }
+
+    pub fn get(&mut self, owner: &str, now: OffsetDateTime) -> Option<CitizenKey> {
+        let entry = self.entries.get(owner)?;
+        if entry.expires > now {
+            return Some(entry.key.clone());
+        }
+        self.entries.remove(owner);
+        None
+    }
+
+    pub fn insert(&mut self, owner: &str, key: CitizenKey, now: OffsetDateTime) {
+        if self.capacity == 0 || self.ttl.is_zero() {
+            return;
+        }
+        if !self.entries.contains_key(owner) {
+            while self.entries.len() >= self.capacity {
+                let Some((oldest, seq)) = self.order.pop_front() else { break };
+                if self.entries.get(&oldest).is_some_and(|entry| entry.seq == seq) {
+                    self.entries.remove(&oldest);
+                }
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.insert(owner.to_owned(), Entry { key, expires: now + self.ttl, seq });
+        self.order.push_back((owner.to_owned(), seq));
+        if self.order.len() > 2 * self.capacity + 16 {
+            let entries = &self.entries;
+            self.order.retain(|(owner, seq)| entries.get(owner).is_some_and(|entry| entry.seq == *seq));
+        }
+    }
+
+    pub fn remove(&mut self, owner: &str) {
+        self.entries.remove(owner);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}

@@ -1,0 +1,571 @@
+//! [`CitizenKeys`]: each citizen's wrapped data key in the document store, a
+//! cache of unwrapped keys, crypto-shredding and KEK rotation.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use portal_store::{BatchOp, Clock, Document, DocumentStore, NewDocument, Query, StoreError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::cache::KeyCache;
+use crate::error::CryptoError;
+use crate::key::{DataKey, KeyWrapper, WrappedKey};
+
+/// The collection that holds wrapped data keys, tombstones and the index.
+pub const KEYS_COLLECTION: &str = "keys";
+/// The id of a citizen's wrapped data key, in the partition named by the owner.
+pub const DATA_KEY_ID: &str = "data-key";
+/// The id of the tombstone left by [`CitizenKeys::shred`] (no key material).
+pub const TOMBSTONE_ID: &str = "data-key-shredded";
+/// Index partitions are `index-00` … `index-63`; owners may not start with this.
+pub const INDEX_PREFIX: &str = "index-";
+const INDEX_BUCKETS: u8 = 64;
+const INDEX_PAGE_SIZE: u32 = 200;
+/// How often a read-modify-write is retried when another writer got there first.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Cache settings of a [`CitizenKeys`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyringOptions {
+    /// How many unwrapped keys are kept (10,000 by default).
+    pub cache_capacity: usize,
+    /// How long an unwrapped key is kept after it was loaded (10 minutes by
+    /// default). Also the longest a shredded key stays usable on *other*
+    /// instances, whose caches `shred` cannot reach.
+    pub cache_ttl: Duration,
+}
+
+impl Default for KeyringOptions {
+    fn default() -> Self {
+        Self { cache_capacity: 10_000, cache_ttl: Duration::from_secs(600) }
+    }
+}
+
+impl KeyringOptions {
+    #[must_use]
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+}
+
+/// A citizen's current data key, its version and the KEK that wraps it.
+/// Cheap to clone; the key bytes are shared and zeroized with the last clone.
+#[derive(Clone)]
+pub struct CitizenKey {
+    key: Arc<DataKey>,
+    version: u32,
+    kek_id: Arc<str>,
+    kek_version: Arc<str>,
+}
+
+impl CitizenKey {
+    pub fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    /// The data-key version (1 for a citizen's first key, n+1 after a shred of n).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    pub fn kek_id(&self) -> &str {
+        &self.kek_id
+    }
+
+    pub fn kek_version(&self) -> &str {
+        &self.kek_version
+    }
+}
+
+impl fmt::Debug for CitizenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CitizenKey")
+            .field("version", &self.version)
+            .field("kek_id", &self.kek_id)
+            .field("kek_version", &self.kek_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Equal when the key material and the data-key version are equal.
+impl PartialEq for CitizenKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.key == other.key
+    }
+}
+
+/// What the keyring has done since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyringStats {
+    /// Calls to [`KeyWrapper::wrap`] (new keys and rewraps).
+    pub wraps: u64,
+    /// Calls to [`KeyWrapper::unwrap`]: what Key Vault is billed and throttled on.
+    pub unwraps: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Keys in the cache now.
+    pub cached_keys: usize,
+}
+
+/// The outcome of one [`CitizenKeys::rewrap_all`] pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RewrapReport {
+    /// Keys now wrapped under the newest KEK version.
+    pub rewrapped: u64,
+    /// Keys that already were.
+    pub already_current: u64,
+    /// Index entries without a key: shredded citizens, or a crash between
+    /// writing the index entry and the key.
+    pub missing: u64,
+    /// Keys that could not be rewrapped for a reason retrying will not fix
+    /// (logged); the pass went on with the others.
+    pub failed: u64,
+}
+
+/// Each citizen's data key: stored wrapped in collection [`KEYS_COLLECTION`],
+/// partition = the citizen's subject id, id [`DATA_KEY_ID`]; unwrapped on
+/// demand through the [`KeyWrapper`] and cached (bounded, with a TTL on the
+/// injected [`Clock`]) so the key service sees a few operations a second, not
+/// one per request.
+pub struct CitizenKeys {
+    store: Arc<dyn DocumentStore>,
+    wrapper: Arc<dyn KeyWrapper>,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<KeyCache>,
+    wraps: AtomicU64,
+    unwraps: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+}
+
+impl fmt::Debug for CitizenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CitizenKeys")
+            .field("store", &self.store)
+            .field("wrapper", &self.wrapper)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stored form of a wrapped data key.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyRecord {
+    kek_id: String,
+    kek_version: String,
+    /// The wrapped key, standard base64.
+    wrapped: String,
+    data_key_version: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    rewrapped: Option<OffsetDateTime>,
+}
+
+impl KeyRecord {
+    fn read(doc: &Document) -> Result<Self, CryptoError> {
+        serde_json::from_value(doc.body.clone()).map_err(CryptoError::corrupt)
+    }
+
+    fn wrapped_key(&self) -> Result<WrappedKey, CryptoError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&self.wrapped).map_err(CryptoError::corrupt)?;
+        Ok(WrappedKey { kek_id: self.kek_id.clone(), kek_version: self.kek_version.clone(), bytes })
+    }
+
+    fn document(&self, owner: &str) -> Result<NewDocument, CryptoError> {
+        let body = serde_json::to_value(self).map_err(CryptoError::corrupt)?;
+        Ok(NewDocument::new(owner, DATA_KEY_ID, body))
+    }
+}
+
+/// The stored form of a shredded key: which versions are gone, and when. No key material.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Tombstone {
+    shredded_through: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    shredded: OffsetDateTime,
+}
+
+impl Tombstone {
+    fn read(doc: &Document) -> Result<Self, CryptoError> {
+        serde_json::from_value(doc.body.clone()).map_err(CryptoError::corrupt)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct IndexEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RewrapOutcome {
+    Rewrapped,
+    AlreadyCurrent,
+    Missing,
+}
+
+impl CitizenKeys {
+    pub fn new(store: Arc<dyn DocumentStore>, wrapper: Arc<dyn KeyWrapper>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_options(store, wrapper, clock, KeyringOptions::default())
+    }
+
+    pub fn with_options(
+        store: Arc<dyn DocumentStore>,
+        wrapper: Arc<dyn KeyWrapper>,
+        clock: Arc<dyn Clock>,
+        options: KeyringOptions,
+    ) -> Self {
+        Self {
+            store,
+            wrapper,
+            clock,
+            cache: Mutex::new(KeyCache::new(options.cache_capacity, options.cache_ttl)),
+            wraps: AtomicU64::new(0),
+            unwraps: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+        }
+    }
+
+    pub fn stats(&self) -> KeyringStats {
+        KeyringStats {
+            wraps: self.wraps.load(Ordering::Relaxed),
+            unwraps: self.unwraps.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            cached_keys: self.lock_cache().len(),
+        }
+    }
+
+    /// The owner's current data key, created on first use. The create is
+    /// create-only: when two first requests race, the loser reads the winner's
+    /// key, so both agree on one key.
+    pub async fn data_key(&self, owner: &str) -> Result<CitizenKey, CryptoError> {
+        check_owner(owner)?;
+        if let Some(key) = self.cached(owner, None) {
+            return Ok(key);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
+                let record = KeyRecord::read(&doc)?;
+                let key = self.unwrap_record(&record).await?;
+                self.remember(owner, &key);
+                return Ok(key);
+            }
+            match self.create_key(owner).await {
+                Ok(key) => {
+                    self.remember(owner, &key);
+                    return Ok(key);
+                }
+                Err(CryptoError::Store(StoreError::Conflict)) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(CryptoError::Contended)
+    }
+
+    /// The owner's data key of `version`, for opening a ciphertext. Never creates one.
+    pub(crate) async fn data_key_version(&self, owner: &str, version: u32) -> Result<CitizenKey, CryptoError> {
+        check_owner(owner)?;
+        if let Some(key) = self.cached(owner, Some(version)) {
+            return Ok(key);
+        }
+        if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
+            let record = KeyRecord::read(&doc)?;
+            if record.data_key_version == version {
+                let key = self.unwrap_record(&record).await?;
+                self.remember(owner, &key);
+                return Ok(key);
+            }
+        }
+        match self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await? {
+            Some(doc) if version <= Tombstone::read(&doc)?.shredded_through => Err(CryptoError::Shredded),
+            _ => Err(CryptoError::UnknownKey),
+        }
+    }
+
+    /// Erasure by crypto-shredding: deletes the owner's wrapped data key and
+    /// records a tombstone (in one transactional batch), then evicts the key
+    /// from this instance's cache. Every ciphertext sealed under it fails with
+    /// [`CryptoError::Shredded`] from then on; a later `encrypt` for the same
+    /// owner creates a new key (version n+1). Idempotent.
+    ///
+    /// Other instances may still hold the key in their caches for up to the
+    /// cache TTL, and backups of the store hold the wrapped key until they
+    /// expire; see the crate docs.
+    #[tracing::instrument(skip_all)]
+    pub async fn shred(&self, owner: &str) -> Result<(), CryptoError> {
+        check_owner(owner)?;
+        self.evict(owner);
+        for _ in 0..MAX_ATTEMPTS {
+            let key_doc = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await?;
+            let tomb_doc = self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await?;
+            let shredded_before = match &tomb_doc {
+                Some(doc) => Tombstone::read(doc)?.shredded_through,
+                None => 0,
+            };
+            let Some(key_doc) = key_doc else {
+                if tomb_doc.is_some() {
+                    return Ok(());
+                }
+                // Nothing to destroy; record the erasure anyway.
+                let tombstone = self.tombstone(owner, 0)?;
+                match self.store.create(KEYS_COLLECTION, tombstone).await {
+                    Ok(_) | Err(StoreError::Conflict) => return Ok(()),
+                    Err(error) => return Err(error.into()),
+                }
+            };
+            // Read leniently: a corrupt record must still be destroyable.
+            let key_version = key_doc.body.get("dataKeyVersion").and_then(serde_json::Value::as_u64);
+            let key_version = key_version.and_then(|v| u32::try_from(v).ok()).unwrap_or(shredded_before + 1);
+            let tombstone = self.tombstone(owner, shredded_before.max(key_version))?;
+            let write_tombstone = match tomb_doc {
+                Some(doc) => BatchOp::Replace { doc: tombstone, if_match: doc.etag },
+                None => BatchOp::Create(tombstone),
+            };
+            let delete_key = BatchOp::Delete { id: DATA_KEY_ID.into(), if_match: Some(key_doc.etag) };
+            match self.store.batch(KEYS_COLLECTION, owner, vec![write_tombstone, delete_key]).await {
+                Ok(_) => {
+                    self.evict(owner);
+                    tracing::info!(data_key_version = key_version, "shredded a citizen's data key");
+                    return Ok(());
+                }
+                Err(StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(CryptoError::Contended)
+    }
+
+    /// KEK rotation: rewraps every data key not yet wrapped under the KEK's
+    /// current version, while the portal keeps serving. Walks the index
+    /// partitions (the store has no cross-partition scan); each key is
+    /// replaced only if its ETag still matches, so a concurrent shred or rewrap
+    /// is never overwritten. Safe to rerun after a failure or crash: keys
+    /// already rewrapped count as `already_current`. No data is re-encrypted.
+    ///
+    /// Errors that a retry may fix (store or key service unavailable,
+    /// throttling) end the pass with that error; the timer's next run continues.
+    #[tracing::instrument(skip_all)]
+    pub async fn rewrap_all(&self) -> Result<RewrapReport, CryptoError> {
+        let current = self.wrapper.current_version().await?;
+        let mut report = RewrapReport::default();
+        for bucket in 0..INDEX_BUCKETS {
+            let partition = index_partition(bucket);
+            let mut continuation = None;
+            loop {
+                let query = Query::default().page_size(INDEX_PAGE_SIZE).after(continuation);
+                let page = self.store.query(KEYS_COLLECTION, &partition, query).await?;
+                for entry in &page.items {
+                    match self.rewrap_one(&entry.id, &current).await {
+                        Ok(RewrapOutcome::Rewrapped) => report.rewrapped += 1,
+                        Ok(RewrapOutcome::AlreadyCurrent) => report.already_current += 1,
+                        Ok(RewrapOutcome::Missing) => report.missing += 1,
+                        Err(error) if error.is_retryable() => return Err(error),
+                        Err(error) => {
+                            report.failed += 1;
+                            tracing::error!(bucket, error = %chain(&error), "could not rewrap a data key");
+                        }
+                    }
+                }
+                continuation = page.continuation;
+                if continuation.is_none() {
+                    break;
+                }
+            }
+        }
+        tracing::info!(
+            kek_version = %current,
+            rewrapped = report.rewrapped,
+            already_current = report.already_current,
+            missing = report.missing,
+            failed = report.failed,
+            "rewrap pass finished"
+        );
+        Ok(report)
+    }
+
+    async fn rewrap_one(&self, owner: &str, current: &str) -> Result<RewrapOutcome, CryptoError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? else {
+                return Ok(RewrapOutcome::Missing);
+            };
+            let record = KeyRecord::read(&doc)?;
+            if record.kek_id == self.wrapper.kek_id() && record.kek_version == current {
+                return Ok(RewrapOutcome::AlreadyCurrent);
+            }
+            let key = self.unwrap_record(&record).await?;
+            let wrapped = self.wrap(key.data_key()).await?;
+            let rewrapped = KeyRecord {
+                kek_id: wrapped.kek_id,
+                kek_version: wrapped.kek_version,
+                wrapped: base64::engine::general_purpose::STANDARD.encode(&wrapped.bytes),
+                data_key_version: record.data_key_version,
+                created: record.created,
+                rewrapped: Some(self.clock.now()),
+            };
+            match self.store.replace(KEYS_COLLECTION, rewrapped.document(owner)?, &doc.etag).await {
+                Ok(_) => return Ok(RewrapOutcome::Rewrapped),
+                Err(StoreError::PreconditionFailed | StoreError::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(CryptoError::Contended)
+    }
+
+    /// A new key for `owner`: the index entry first (so a crash in between
+    /// leaves an entry rewrap skips, never a key rewrap cannot find), then the
+    /// key, create-only. [`StoreError::Conflict`] when another request won.
+    async fn create_key(&self, owner: &str) -> Result<CitizenKey, CryptoError> {
+        let version = match self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await? {
+            Some(doc) => Tombstone::read(&doc)?.shredded_through.checked_add(1).ok_or(CryptoError::Contended)?,
+            None => 1,
+        };
+        let key = DataKey::generate()?;
+        let wrapped = self.wrap(&key).await?;
+        let now = self.clock.now();
+        let entry = serde_json::to_value(IndexEntry { created: now }).map_err(CryptoError::corrupt)?;
+        match self
+            .store
+            .create(KEYS_COLLECTION, NewDocument::new(index_partition(bucket_of(owner)), owner, entry))
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let record = KeyRecord {
+            kek_id: wrapped.kek_id,
+            kek_version: wrapped.kek_version,
+            wrapped: base64::engine::general_purpose::STANDARD.encode(&wrapped.bytes),
+            data_key_version: version,
+            created: now,
+            rewrapped: None,
+        };
+        self.store.create(KEYS_COLLECTION, record.document(owner)?).await?;
+        Ok(CitizenKey {
+            key: Arc::new(key),
+            version,
+            kek_id: record.kek_id.into(),
+            kek_version: record.kek_version.into(),
+        })
+    }
+
+    async fn unwrap_record(&self, record: &KeyRecord) -> Result<CitizenKey, CryptoError> {
+        let wrapped = record.wrapped_key()?;
+        self.unwraps.fetch_add(1, Ordering::Relaxed);
+        let key = self.wrapper.unwrap(&wrapped).await?;
+        Ok(CitizenKey {
+            key: Arc::new(key),
+            version: record.data_key_version,
+            kek_id: record.kek_id.as_str().into(),
+            kek_version: record.kek_version.as_str().into(),
+        })
+    }
+
+    async fn wrap(&self, key: &DataKey) -> Result<WrappedKey, CryptoError> {
+        self.wraps.fetch_add(1, Ordering::Relaxed);
+        Ok(self.wrapper.wrap(key).await?)
+    }
+
+    fn tombstone(&self, owner: &str, shredded_through: u32) -> Result<NewDocument, CryptoError> {
+        let body = serde_json::to_value(Tombstone { shredded_through, shredded: self.clock.now() })
+            .map_err(CryptoError::corrupt)?;
+        Ok(NewDocument::new(owner, TOMBSTONE_ID, body))
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, KeyCache> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached key of `owner` (of `version`, if given).
+    fn cached(&self, owner: &str, version: Option<u32>) -> Option<CitizenKey> {
+        let key = self.lock_cache().get(owner, self.clock.now()).filter(|key| version.is_none_or(|v| key.version == v));
+        let counter = if key.is_some() { &self.cache_hits } else { &self.cache_misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        key
+    }
+
+    fn remember(&self, owner: &str, key: &CitizenKey) {
+        let now = self.clock.now();
+        self.lock_cache().insert(owner, key.clone(), now);
+    }
+
+    fn evict(&self, owner: &str) {
+        self.lock_cache().remove(owner);
+    }
+}
+
+/// Owners name partitions and index entries: 1–255 bytes, none of `/ \ ? #`
+/// or control characters (Cosmos DB's rules), and not an index partition.
+fn check_owner(owner: &str) -> Result<(), CryptoError> {
+    if owner.is_empty() || owner.len() > 255 {
+        return Err(CryptoError::InvalidOwner("must be 1-255 bytes"));
+    }
+    if owner.contains(['/', '\\', '?', '#']) || owner.chars().any(char::is_control) {
+        return Err(CryptoError::InvalidOwner("must not contain '/', '\\', '?', '#' or control characters"));
+    }
+    if owner.starts_with(INDEX_PREFIX) {
+        return Err(CryptoError::InvalidOwner("must not start with 'index-'"));
+    }
+    Ok(())
+}
+
+/// A stable bucket: the first byte of SHA-256(owner) mod 64.
+fn bucket_of(owner: &str) -> u8 {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, owner.as_bytes());
+    digest.as_ref()[0] % INDEX_BUCKETS
+}
+
+fn index_partition(bucket: u8) -> String {
+    format!("{INDEX_PREFIX}{bucket:02}")
+}
+
+/// An error and its sources, `outer: inner: innermost`.
+fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_stable_and_in_range() {
+        assert_eq!(bucket_of("citizen-1"), bucket_of("citizen-1"));
+        assert!((0..1000).all(|n| bucket_of(&format!("c{n}")) < INDEX_BUCKETS));
+        assert_eq!(index_partition(3), "index-03");
+        let used: std::collections::HashSet<u8> = (0..1000).map(|n| bucket_of(&format!("c{n}"))).collect();
+        assert_eq!(used.len(), 64);
+    }
+
+    #[test]
+    fn owners_must_fit_partition_rules_and_not_look_like_the_index() {
+        assert!(check_owner("b5f6c0de-1234").is_ok());
+        for bad in ["", "a/b", "a#b", "a\nb", "index-01", &"x".repeat(256)] {
+            assert!(matches!(check_owner(bad), Err(CryptoError::InvalidOwner(_))), "{bad:?}");
+        }
+    }
+}

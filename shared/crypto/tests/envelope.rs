@@ -1,0 +1,363 @@
+//! The sealer and keyring over the embedded store, a local key file and a
+//! manual clock: property tests of the format as seen by capabilities, then
+//! the keyring's concurrency, cache, shredding and rotation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use portal_crypto::{
+    CitizenKeys, CryptoError, DATA_KEY_ID, DataKey, KEYS_COLLECTION, KeyWrapper, KeyringOptions, LocalKeyFile,
+    RewrapReport, Sealer, TOMBSTONE_ID, WrapError, WrappedKey,
+};
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{DocumentStore, ManualClock, NewDocument};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use time::macros::datetime;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn DocumentStore>,
+    kek: Arc<LocalKeyFile>,
+    sealer: Sealer,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(|kek| kek, KeyringOptions::default())
+    }
+
+    fn with(wrap: impl FnOnce(Arc<dyn KeyWrapper>) -> Arc<dyn KeyWrapper>, options: KeyringOptions) -> Self {
+        let dir = tempfile::Builder::new().prefix("portal-crypto-").tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 08:00 UTC)));
+        let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        let kek = Arc::new(LocalKeyFile::open(dir.path().join("keys")).expect("key file"));
+        let wrapper = wrap(kek.clone());
+        let keys = CitizenKeys::with_options(store.clone(), wrapper, clock.clone(), options);
+        Self { _dir: dir, clock, store, kek, sealer: Sealer::new(Arc::new(keys)) }
+    }
+
+    /// Another instance of the portal: same store and KEK, its own empty cache.
+    fn other_instance(&self) -> Sealer {
+        Sealer::new(Arc::new(CitizenKeys::new(self.store.clone(), self.kek.clone(), self.clock.clone())))
+    }
+
+    async fn stored_key(&self, owner: &str) -> Option<serde_json::Value> {
+        self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await.expect("get").map(|doc| doc.body)
+    }
+}
+
+fn runner() -> TestRunner {
+    TestRunner::new(Config { cases: 64, failure_persistence: None, ..Config::default() })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+// ---- properties -----------------------------------------------------------
+
+#[test]
+fn encrypt_then_decrypt_returns_arbitrary_bytes() {
+    let rt = runtime();
+    let f = Fixture::new();
+    let strategy =
+        (proptest::collection::vec(any::<u8>(), 0..4096), "[a-z0-9-]{1,20}", any::<String>(), any::<String>());
+    runner()
+        .run(&strategy, |(plaintext, owner, document_id, field)| {
+            let sealed = rt.block_on(f.sealer.encrypt(&owner, &document_id, &field, &plaintext)).expect("encrypt");
+            let opened = rt.block_on(f.sealer.decrypt(&owner, &document_id, &field, &sealed)).expect("decrypt");
+            prop_assert_eq!(opened, plaintext);
+            Ok(())
+        })
+        .expect("property holds");
+}
+
+#[test]
+fn any_flipped_bit_in_header_nonce_body_or_tag_fails() {
+    let rt = runtime();
+    let f = Fixture::new();
+    let strategy = (proptest::collection::vec(any::<u8>(), 0..512), any::<prop::sample::Index>(), 0..8u8);
+    runner()
+        .run(&strategy, |(plaintext, position, bit)| {
+            let mut sealed = rt.block_on(f.sealer.encrypt("citizen-a", "doc-1", "body", &plaintext)).expect("encrypt");
+            let at = position.index(sealed.len());
+            sealed[at] ^= 1 << bit;
+            let result = rt.block_on(f.sealer.decrypt("citizen-a", "doc-1", "body", &sealed));
+            prop_assert!(result.is_err(), "byte {} bit {} flipped and still opened", at, bit);
+            Ok(())
+        })
+        .expect("property holds");
+}
+
+#[test]
+fn every_bit_of_a_header_is_covered() {
+    let rt = runtime();
+    let f = Fixture::new();
+    let sealed = rt.block_on(f.sealer.encrypt("citizen-a", "doc-1", "body", b"birth number")).expect("encrypt");
+    // magic 3 + version 1 + "local" 2+5 + "1" 2+1 + data-key version 4 + nonce 12
+    let header_len = 30;
+    for bit in 0..header_len * 8 {
+        let mut altered = sealed.clone();
+        altered[bit / 8] ^= 1 << (bit % 8);
+        assert!(rt.block_on(f.sealer.decrypt("citizen-a", "doc-1", "body", &altered)).is_err(), "bit {bit}");
+    }
+}
+
+#[test]
+fn another_owner_document_or_field_fails() {
+    let rt = runtime();
+    let f = Fixture::new();
+    rt.block_on(f.sealer.encrypt("citizen-b", "x", "y", b"B has a key too")).expect("encrypt");
+    let strategy = (proptest::collection::vec(any::<u8>(), 0..256), 0..4usize, "[a-z0-9-]{1,12}");
+    runner()
+        .run(&strategy, |(plaintext, which, other)| {
+            let sealed = rt.block_on(f.sealer.encrypt("citizen-a", "doc-1", "body", &plaintext)).expect("encrypt");
+            let (owner, document_id, field) = match which {
+                0 => ("citizen-b", "doc-1", "body"),
+                1 => ("citizen-a", other.as_str(), "body"),
+                2 => ("citizen-a", "doc-1", other.as_str()),
+                _ => ("citizen-a", "doc-1body", ""),
+            };
+            prop_assume!((owner, document_id, field) != ("citizen-a", "doc-1", "body"));
+            let result = rt.block_on(f.sealer.decrypt(owner, document_id, field, &sealed));
+            // Citizen B's key is another key and the AAD differs: authentication fails.
+            prop_assert!(matches!(result, Err(CryptoError::Tampered)), "{:?}", result);
+            Ok(())
+        })
+        .expect("property holds");
+}
+
+#[test]
+fn garbage_is_an_error_never_a_panic() {
+    let rt = runtime();
+    let f = Fixture::new();
+    rt.block_on(f.sealer.encrypt("citizen-a", "doc-1", "body", b"x")).expect("encrypt");
+    runner()
+        .run(&proptest::collection::vec(any::<u8>(), 0..128), |mut bytes| {
+            prop_assert!(rt.block_on(f.sealer.decrypt("citizen-a", "doc-1", "body", &bytes)).is_err());
+            // Also with a valid-looking start.
+            let mut prefixed = b"PCE\x01".to_vec();
+            prefixed.append(&mut bytes);
+            prop_assert!(rt.block_on(f.sealer.decrypt("citizen-a", "doc-1", "body", &prefixed)).is_err());
+            Ok(())
+        })
+        .expect("property holds");
+}
+
+// ---- keyring ----------------------------------------------------------------
+
+/// Makes the first two wraps wait for each other, so two first requests for
+/// the same citizen both get as far as the create-only write.
+#[derive(Debug)]
+struct RacingWrapper {
+    inner: Arc<dyn KeyWrapper>,
+    barrier: tokio::sync::Barrier,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl KeyWrapper for RacingWrapper {
+    fn kek_id(&self) -> &str {
+        self.inner.kek_id()
+    }
+    async fn current_version(&self) -> Result<String, WrapError> {
+        self.inner.current_version().await
+    }
+    async fn wrap(&self, key: &DataKey) -> Result<WrappedKey, WrapError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
+            self.barrier.wait().await;
+        }
+        self.inner.wrap(key).await
+    }
+    async fn unwrap(&self, wrapped: &WrappedKey) -> Result<DataKey, WrapError> {
+        self.inner.unwrap(wrapped).await
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_first_requests_agree_on_one_key() {
+    let f = Fixture::with(
+        |inner| Arc::new(RacingWrapper { inner, barrier: tokio::sync::Barrier::new(2), calls: AtomicUsize::new(0) }),
+        KeyringOptions::default(),
+    );
+    let keys = f.sealer.keys();
+    let (a, b) = tokio::join!(keys.data_key("citizen-new"), keys.data_key("citizen-new"));
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert_eq!(a, b);
+    assert_eq!(a.version(), 1);
+    let stats = keys.stats();
+    assert_eq!((stats.wraps, stats.unwraps), (2, 1), "both wrapped, the loser read the winner's key");
+
+    let sealed = f.sealer.encrypt("citizen-new", "d", "f", b"same key").await.expect("encrypt");
+    let opened = f.other_instance().decrypt("citizen-new", "d", "f", &sealed).await.expect("decrypt");
+    assert_eq!(opened, b"same key");
+}
+
+#[tokio::test]
+async fn the_cache_saves_unwraps_and_expires_after_ten_minutes() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("citizen-a", "doc-1", "body", b"hello").await.expect("encrypt");
+    assert_eq!(f.sealer.keys().stats().unwraps, 0, "a new key is cached as created");
+
+    let other = f.other_instance();
+    for _ in 0..10 {
+        other.decrypt("citizen-a", "doc-1", "body", &sealed).await.expect("decrypt");
+        other.encrypt("citizen-a", "doc-2", "body", b"more").await.expect("encrypt");
+    }
+    let stats = other.keys().stats();
+    assert_eq!((stats.unwraps, stats.cache_misses, stats.cache_hits), (1, 1, 19));
+
+    f.clock.advance(Duration::from_secs(599));
+    other.decrypt("citizen-a", "doc-1", "body", &sealed).await.expect("decrypt");
+    assert_eq!(other.keys().stats().unwraps, 1);
+
+    f.clock.advance(Duration::from_secs(1));
+    other.decrypt("citizen-a", "doc-1", "body", &sealed).await.expect("decrypt");
+    assert_eq!(other.keys().stats().unwraps, 2, "expired after the TTL");
+}
+
+#[tokio::test]
+async fn the_cache_is_bounded() {
+    let f = Fixture::with(|kek| kek, KeyringOptions::default().with_cache_capacity(2));
+    let keys = f.sealer.keys();
+    for owner in ["c1", "c2", "c3"] {
+        keys.data_key(owner).await.expect("key");
+    }
+    assert_eq!(keys.stats().cached_keys, 2);
+    keys.data_key("c3").await.expect("cached");
+    assert_eq!(keys.stats().unwraps, 0);
+    keys.data_key("c1").await.expect("evicted first");
+    assert_eq!(keys.stats().unwraps, 1);
+    assert_eq!(keys.stats().cached_keys, 2);
+}
+
+#[tokio::test]
+async fn a_shredded_key_opens_nothing_and_never_having_a_key_is_different() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("citizen-a", "doc-1", "body", b"to be forgotten").await.expect("encrypt");
+    let other = f.other_instance();
+    assert!(matches!(other.decrypt("citizen-z", "doc-1", "body", &sealed).await, Err(CryptoError::UnknownKey)));
+
+    f.sealer.keys().shred("citizen-a").await.expect("shred");
+    f.sealer.keys().shred("citizen-a").await.expect("shred is idempotent");
+    assert!(matches!(f.sealer.decrypt("citizen-a", "doc-1", "body", &sealed).await, Err(CryptoError::Shredded)));
+    assert!(matches!(other.decrypt("citizen-a", "doc-1", "body", &sealed).await, Err(CryptoError::Shredded)));
+    assert!(f.stored_key("citizen-a").await.is_none());
+    let tombstone = f.store.get(KEYS_COLLECTION, "citizen-a", TOMBSTONE_ID).await.expect("get").expect("tombstone");
+    let mut fields: Vec<&str> = tombstone.body.as_object().expect("object").keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["shredded", "shreddedThrough"], "no key material in the tombstone");
+
+    // The citizen comes back: a new key, version 2; the old data stays gone.
+    let again = f.sealer.encrypt("citizen-a", "doc-1", "body", b"new life").await.expect("encrypt");
+    assert_eq!(f.sealer.keys().data_key("citizen-a").await.expect("key").version(), 2);
+    assert_eq!(other.decrypt("citizen-a", "doc-1", "body", &again).await.expect("decrypt"), b"new life");
+    assert!(matches!(other.decrypt("citizen-a", "doc-1", "body", &sealed).await, Err(CryptoError::Shredded)));
+
+    f.sealer.keys().shred("never-seen").await.expect("shredding nobody records the erasure");
+    assert!(matches!(f.sealer.keys().data_key("index-07").await, Err(CryptoError::InvalidOwner(_))));
+}
+
+#[tokio::test]
+async fn rotating_the_kek_rewraps_every_key_and_old_data_still_opens() {
+    let f = Fixture::new();
+    let mut sealed = Vec::new();
+    for owner in ["c1", "c2", "c3"] {
+        sealed.push((owner, f.sealer.encrypt(owner, "doc", "body", owner.as_bytes()).await.expect("encrypt")));
+    }
+    f.sealer.keys().shred("c3").await.expect("shred");
+    let report = f.sealer.keys().rewrap_all().await.expect("rewrap");
+    assert_eq!(report, RewrapReport { rewrapped: 0, already_current: 2, missing: 1, failed: 0 });
+
+    assert_eq!(f.kek.rotate().expect("rotate"), "2");
+    let report = f.sealer.keys().rewrap_all().await.expect("rewrap");
+    assert_eq!(report, RewrapReport { rewrapped: 2, already_current: 0, missing: 1, failed: 0 });
+    for owner in ["c1", "c2"] {
+        let stored = f.stored_key(owner).await.expect("key");
+        assert_eq!(stored["kekVersion"], "2");
+        assert_eq!(stored["dataKeyVersion"], 1);
+        assert!(stored["rewrapped"].is_string());
+    }
+
+    let other = f.other_instance();
+    for (owner, ciphertext) in &sealed[..2] {
+        assert_eq!(other.decrypt(owner, "doc", "body", ciphertext).await.expect("decrypt"), owner.as_bytes());
+    }
+    let new = other.encrypt("c4", "doc", "body", b"x").await.expect("encrypt");
+    assert_eq!(&new[..14], b"PCE\x01\x00\x05local\x00\x012", "new keys are wrapped under version 2");
+
+    let report = f.sealer.keys().rewrap_all().await.expect("second pass");
+    assert_eq!(report, RewrapReport { rewrapped: 0, already_current: 3, missing: 1, failed: 0 });
+}
+
+#[tokio::test]
+async fn an_index_entry_without_a_key_is_skipped() {
+    let f = Fixture::new();
+    f.sealer.encrypt("c1", "doc", "body", b"x").await.expect("encrypt");
+    // A crash after the index entry was written and before the key was.
+    let mut partition = None;
+    for bucket in 0..64 {
+        let candidate = format!("index-{bucket:02}");
+        if f.store.get(KEYS_COLLECTION, &candidate, "c1").await.expect("get").is_some() {
+            partition = Some(candidate);
+        }
+    }
+    let partition = partition.expect("c1 is indexed");
+    let entry = NewDocument::new(partition, "ghost", serde_json::json!({ "created": "2026-03-01T08:00:00Z" }));
+    f.store.create(KEYS_COLLECTION, entry).await.expect("index entry");
+    f.kek.rotate().expect("rotate");
+    let report = f.sealer.keys().rewrap_all().await.expect("rewrap");
+    assert_eq!(report, RewrapReport { rewrapped: 1, already_current: 0, missing: 1, failed: 0 });
+}
+
+#[tokio::test]
+async fn a_corrupted_wrapped_key_is_an_error_not_a_panic() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"x").await.expect("encrypt");
+    let doc = f.store.get(KEYS_COLLECTION, "c1", DATA_KEY_ID).await.expect("get").expect("key");
+    let mut body = doc.body.clone();
+    body["wrapped"] = serde_json::Value::from("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    f.store.replace(KEYS_COLLECTION, NewDocument::new("c1", DATA_KEY_ID, body), &doc.etag).await.expect("replace");
+    let result = f.other_instance().decrypt("c1", "doc", "body", &sealed).await;
+    assert!(matches!(result, Err(CryptoError::KeyWrapper(WrapError::Rejected))), "{result:?}");
+    let mut body = doc.body;
+    body["wrapped"] = serde_json::Value::from("not base64!");
+    let current = f.store.get(KEYS_COLLECTION, "c1", DATA_KEY_ID).await.expect("get").expect("key");
+    f.store.replace(KEYS_COLLECTION, NewDocument::new("c1", DATA_KEY_ID, body), &current.etag).await.expect("replace");
+    let result = f.other_instance().decrypt("c1", "doc", "body", &sealed).await;
+    assert!(matches!(result, Err(CryptoError::CorruptKeyRecord(_))), "{result:?}");
+    f.sealer.keys().shred("c1").await.expect("a corrupt key can still be shredded");
+}
+
+/// A key service that is down.
+#[derive(Debug)]
+struct Unavailable;
+
+#[async_trait]
+impl KeyWrapper for Unavailable {
+    fn kek_id(&self) -> &str {
+        "down"
+    }
+    async fn current_version(&self) -> Result<String, WrapError> {
+        Err(WrapError::Unavailable("down".into()))
+    }
+    async fn wrap(&self, _key: &DataKey) -> Result<WrappedKey, WrapError> {
+        Err(WrapError::Unavailable("down".into()))
+    }
+    async fn unwrap(&self, _wrapped: &WrappedKey) -> Result<DataKey, WrapError> {
+        Err(WrapError::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_key_service_outage_is_retryable() {
+    let f = Fixture::with(|_| Arc::new(Unavailable), KeyringOptions::default());
+    let error = f.sealer.encrypt("c1", "doc", "body", b"x").await.expect_err("down");
+    assert!(error.is_retryable(), "{error:?}");
+    assert!(f.sealer.keys().rewrap_all().await.expect_err("down").is_retryable());
+    assert!(f.stored_key("c1").await.is_none());
+}

@@ -1,0 +1,142 @@
+//! The `Citizen` extractor: every capability's way to know who is asking.
+//!
+//! Credentials: the `__Host-portal_session` cookie (browsers) or
+//! `Authorization: Bearer <token>` (mobile apps). A cookie-authenticated
+//! state-changing request must carry the session's CSRF token in
+//! `X-CSRF-Token`. The minimal level of assurance is the extractor's type:
+//! [`Citizen`] (substantial) or [`CitizenHigh`] (high).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portal_host::Problem;
+
+use crate::rate_limit::RateLimiter;
+use crate::sessions::{Session, Sessions};
+use crate::subject::{Loa, SubjectId};
+
+pub const SESSION_COOKIE: &str = "__Host-portal_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// What the extractor needs, put in every request's extensions by the app.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    pub sessions: Sessions,
+    /// Limits state-changing requests per session.
+    pub writes: Arc<RateLimiter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Cookie,
+    Bearer,
+}
+
+/// A logged-in citizen with at least a substantial level of assurance.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub subject: SubjectId,
+    pub loa: Loa,
+    pub credential: Credential,
+    pub session: Session,
+}
+
+/// A logged-in citizen with a high level of assurance.
+#[derive(Debug, Clone)]
+pub struct CitizenHigh(pub Citizen);
+
+fn unauthorized() -> Response {
+    let mut response = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Log in to continue")
+        .with_detail("no valid session or bearer token")
+        .into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn forbidden(kind: &str, detail: &str) -> Response {
+    Problem::new(StatusCode::FORBIDDEN, kind, "Not allowed").with_detail(detail.to_owned()).into_response()
+}
+
+/// The value of a cookie in the `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+fn state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen, Response> {
+    let Some(auth) = parts.extensions.get::<Arc<Authenticator>>() else {
+        tracing::error!("the Authenticator extension is missing: the app was wired without it");
+        return Err(Problem::internal().into_response());
+    };
+    let (credential, session) = if let Some(token) = bearer(&parts.headers) {
+        (Credential::Bearer, auth.sessions.resolve_bearer(token).await)
+    } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
+        (Credential::Cookie, auth.sessions.resolve(secret).await)
+    } else {
+        return Err(unauthorized());
+    };
+    let session = match session {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(unauthorized()),
+        Err(error) => {
+            tracing::error!(error = %error, "session lookup failed");
+            return Err(Problem::unavailable("sessions").into_response());
+        }
+    };
+    if state_changing(&parts.method) {
+        // Bearer tokens are not sent by browsers on their own, so only cookie
+        // sessions need the synchronizer token.
+        if credential == Credential::Cookie {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !crate::same_secret(sent, &session.csrf_token) {
+                tracing::warn!("state-changing request without a valid CSRF token");
+                return Err(forbidden("csrf", "the X-CSRF-Token header is missing or wrong"));
+            }
+        }
+        if let Err(retry_after) = auth.writes.check(&session.key) {
+            return Err(RateLimiter::too_many(retry_after));
+        }
+    }
+    if session.loa < minimum {
+        return Err(forbidden(
+            "level-of-assurance",
+            &format!("this needs a login with level of assurance '{}' or higher", minimum.as_str()),
+        ));
+    }
+    Ok(Citizen { subject: session.subject.clone(), loa: session.loa, credential, session })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Citizen {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        authenticate(parts, Loa::Substantial).await
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CitizenHigh {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        authenticate(parts, Loa::High).await.map(CitizenHigh)
+    }
+}

@@ -1,0 +1,284 @@
+//! Sessions and bearer tokens. The secrets (cookie value, bearer token) are
+//! random, handed to the client once, and stored only as their SHA-256, so a
+//! copy of the store cannot be replayed as a login.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portal_store::{Clock, DocumentStore, ETag, NewDocument, StoreError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::subject::{Loa, SubjectId};
+use crate::{digest_hex, random_secret};
+
+pub const COLLECTION: &str = "sessions";
+const SESSION_ID: &str = "session";
+const TOKEN_ID: &str = "token";
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    /// Ends a session nobody used for this long.
+    pub idle: Duration,
+    /// Ends every session this long after login.
+    pub absolute: Duration,
+    /// Lifetime of a bearer token for the mobile apps.
+    pub bearer: Duration,
+    /// `last_seen` is written back at most this often (not on every request).
+    pub touch_every: Duration,
+}
+
+impl Default for SessionTimes {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(15 * 60),
+            absolute: Duration::from_secs(8 * 3600),
+            bearer: Duration::from_secs(10 * 60),
+            touch_every: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub subject: SubjectId,
+    pub loa: Loa,
+    /// `nia` or `development`.
+    pub provider: String,
+    /// Sent back by the client in `X-CSRF-Token` on state-changing requests.
+    pub csrf_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The partition of this session's record (SHA-256 of its secret).
+    #[serde(skip)]
+    pub key: String,
+}
+
+/// What a login produced: the secret for the cookie and the stored session.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub secret: String,
+    pub session: Session,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BearerToken {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenRecord {
+    session_key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    documents: Arc<dyn DocumentStore>,
+    clock: Arc<dyn Clock>,
+    times: SessionTimes,
+}
+
+fn session_partition(secret: &str) -> String {
+    format!("s-{}", digest_hex(secret))
+}
+
+fn token_partition(token: &str) -> String {
+    format!("t-{}", digest_hex(token))
+}
+
+fn ttl_until(now: OffsetDateTime, end: OffsetDateTime) -> Duration {
+    Duration::try_from(end - now).unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+}
+
+impl Sessions {
+    pub fn new(documents: Arc<dyn DocumentStore>, clock: Arc<dyn Clock>, times: SessionTimes) -> Self {
+        Self { documents, clock, times }
+    }
+
+    pub fn times(&self) -> SessionTimes {
+        self.times
+    }
+
+    /// Starts a session after a successful login.
+    pub async fn create(&self, subject: SubjectId, loa: Loa, provider: &str) -> Result<NewSession, SessionError> {
+        let now = self.clock.now();
+        let secret = random_secret();
+        let key = session_partition(&secret);
+        let session = Session {
+            subject,
+            loa,
+            provider: provider.to_owned(),
+            csrf_token: random_secret(),
+            created_at: now,
+            last_seen: now,
+            expires_at: now + self.times.absolute,
+            key: key.clone(),
+        };
+        let body = serde_json::to_value(&session).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let doc = NewDocument::new(key, SESSION_ID, body).with_ttl(self.times.idle);
+        self.documents.create(COLLECTION, doc).await?;
+        Ok(NewSession { secret, session })
+    }
+
+    async fn load(&self, key: &str) -> Result<Option<(Session, ETag)>, SessionError> {
+        let Some(doc) = self.documents.get(COLLECTION, key, SESSION_ID).await? else { return Ok(None) };
+        let Ok(mut session) = serde_json::from_value::<Session>(doc.body) else {
+            tracing::warn!("an unreadable session record was ignored");
+            return Ok(None);
+        };
+        session.key = key.to_owned();
+        Ok(Some((session, doc.etag)))
+    }
+
+    /// The live session for a cookie secret, touched if it has been idle for
+    /// a while; `None` if it is unknown, idle too long or past its absolute end.
+    pub async fn resolve(&self, secret: &str) -> Result<Option<Session>, SessionError> {
+        self.resolve_key(&session_partition(secret)).await
+    }
+
+    async fn resolve_key(&self, key: &str) -> Result<Option<Session>, SessionError> {
+        let Some((mut session, etag)) = self.load(key).await? else { return Ok(None) };
+        let now = self.clock.now();
+        if now >= session.expires_at || now - session.last_seen >= self.times.idle {
+            return Ok(None);
+        }
+        if now - session.last_seen >= self.times.touch_every {
+            session.last_seen = now;
+            let ttl = self.times.idle.min(ttl_until(now, session.expires_at));
+            let body = serde_json::to_value(&session).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let doc = NewDocument::new(key, SESSION_ID, body).with_ttl(ttl);
+            match self.documents.replace(COLLECTION, doc, &etag).await {
+                // Another request touched it first, or it was revoked meanwhile.
+                Ok(_) | Err(StoreError::PreconditionFailed) => {}
+                Err(StoreError::NotFound) => return Ok(None),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(Some(session))
+    }
+
+    /// Ends a session; its bearer tokens die with it.
+    pub async fn revoke(&self, session: &Session) -> Result<(), SessionError> {
+        match self.documents.delete(COLLECTION, &session.key, SESSION_ID, None).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A short-lived bearer token for the mobile apps, bound to `session`.
+    pub async fn issue_bearer(&self, session: &Session) -> Result<BearerToken, SessionError> {
+        let now = self.clock.now();
+        let token = random_secret();
+        let expires_at = (now + self.times.bearer).min(session.expires_at);
+        let record = TokenRecord { session_key: session.key.clone(), expires_at };
+        let body = serde_json::to_value(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let doc = NewDocument::new(token_partition(&token), TOKEN_ID, body).with_ttl(ttl_until(now, expires_at));
+        self.documents.create(COLLECTION, doc).await?;
+        Ok(BearerToken { token, expires_at })
+    }
+
+    /// The session behind a bearer token, if both are still alive.
+    pub async fn resolve_bearer(&self, token: &str) -> Result<Option<Session>, SessionError> {
+        let Some(doc) = self.documents.get(COLLECTION, &token_partition(token), TOKEN_ID).await? else {
+            return Ok(None);
+        };
+        let Ok(record) = serde_json::from_value::<TokenRecord>(doc.body) else { return Ok(None) };
+        if self.clock.now() >= record.expires_at {
+            return Ok(None);
+        }
+        self.resolve_key(&record.session_key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portal_store::ManualClock;
+    use portal_store::embedded::EmbeddedStore;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn sessions() -> (Sessions, Arc<ManualClock>, Arc<EmbeddedStore>) {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        (Sessions::new(store.clone(), clock.clone(), SessionTimes::default()), clock, store)
+    }
+
+    fn jana() -> SubjectId {
+        SubjectId::parse("jana-pseudonym").expect("valid")
+    }
+
+    #[tokio::test]
+    async fn a_session_resolves_by_its_secret_only() {
+        let (sessions, _, store) = sessions();
+        let new = sessions.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        let found = sessions.resolve(&new.secret).await.expect("resolve").expect("live");
+        assert_eq!((found.subject, found.loa), (jana(), Loa::Substantial));
+        assert!(sessions.resolve("guessed").await.expect("resolve").is_none());
+        let stored = portal_store::DocumentStore::get(store.as_ref(), COLLECTION, &new.session.key, SESSION_ID)
+            .await
+            .expect("get")
+            .expect("stored");
+        assert!(!stored.body.to_string().contains(&new.secret), "the secret itself is never stored");
+        assert!(!new.session.key.contains(&new.secret));
+    }
+
+    #[tokio::test]
+    async fn idle_sessions_end_after_15_minutes_and_activity_keeps_them() {
+        let (sessions, clock, _) = sessions();
+        let new = sessions.create(jana(), Loa::High, "nia").await.expect("create");
+        for _ in 0..6 {
+            clock.advance(Duration::from_secs(10 * 60));
+            assert!(sessions.resolve(&new.secret).await.expect("resolve").is_some(), "used every 10 minutes");
+        }
+        clock.advance(Duration::from_secs(15 * 60));
+        assert!(sessions.resolve(&new.secret).await.expect("resolve").is_none(), "idle for 15 minutes");
+    }
+
+    #[tokio::test]
+    async fn every_session_ends_after_8_hours() {
+        let (sessions, clock, _) = sessions();
+        let new = sessions.create(jana(), Loa::High, "nia").await.expect("create");
+        for _ in 0..47 {
+            clock.advance(Duration::from_secs(10 * 60));
+            assert!(sessions.resolve(&new.secret).await.expect("resolve").is_some());
+        }
+        clock.advance(Duration::from_secs(10 * 60));
+        assert!(sessions.resolve(&new.secret).await.expect("resolve").is_none(), "8 hours after login");
+    }
+
+    #[tokio::test]
+    async fn bearer_tokens_expire_and_die_with_their_session() {
+        let (sessions, clock, _) = sessions();
+        let new = sessions.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        let bearer = sessions.issue_bearer(&new.session).await.expect("token");
+        assert!(sessions.resolve_bearer(&bearer.token).await.expect("resolve").is_some());
+        clock.advance(Duration::from_secs(11 * 60));
+        assert!(sessions.resolve_bearer(&bearer.token).await.expect("resolve").is_none(), "expired");
+
+        let live = sessions.resolve(&new.secret).await.expect("resolve");
+        assert!(live.is_some(), "the session outlives its token");
+        let bearer = sessions.issue_bearer(&new.session).await.expect("token");
+        sessions.revoke(&new.session).await.expect("logout");
+        assert!(sessions.resolve_bearer(&bearer.token).await.expect("resolve").is_none(), "revoked with the session");
+    }
+}
