@@ -281,6 +281,14 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
     method!(patch, PATCH);
     method!(delete, DELETE);
 
+    /// Lets this function read bodies up to `bytes` (uploads); the runtime's
+    /// default is [`crate::runtime::HTTP_BODY_LIMIT`].
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.router = self.router.layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+
     /// Gives the handlers their state.
     pub fn with_state<S2>(self, state: S) -> HttpFunction<S2> {
         HttpFunction {

@@ -32,6 +32,12 @@ pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
 /// Envelopes may carry large base64 payloads (axum's default is 2 MiB).
 pub const INVOKE_BODY_LIMIT: usize = 100 * 1024 * 1024;
 
+/// HTTP functions: the largest body a handler may read unless it sets its own
+/// limit (uploads do), and how long a request may take before it is answered
+/// 503 (Front Door cuts at 240 s; a citizen should not wait that long).
+pub const HTTP_BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A permanent invocation failure, for operators to find and act on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InvocationFailure {
@@ -188,7 +194,16 @@ impl Runtime {
             }
         }
         for (path, method_router) in http {
-            router = router.route(&path, method_router.fallback(|| async { Problem::method_not_allowed() }));
+            router = router.route(
+                &path,
+                method_router
+                    .fallback(|| async { Problem::method_not_allowed() })
+                    .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
+                    .layer::<_, std::convert::Infallible>(tower_http::timeout::TimeoutLayer::with_status_code(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        HTTP_TIMEOUT,
+                    )),
+            );
         }
         let function_names = Arc::new(function_names);
         router

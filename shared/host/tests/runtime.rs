@@ -243,3 +243,29 @@ async fn timers_can_be_switched_off_for_a_secondary_region() {
     assert_eq!(response.return_value, Value::Null, "the handler did not run");
     assert!(response.logs[0].starts_with("skipped"), "{:?}", response.logs);
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_http_handlers_are_cut_off() {
+    let functions = vec![
+        Function::http("Slow", "slow", AuthLevel::Anonymous)
+            .get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                "late"
+            })
+            .build(),
+    ];
+    let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
+    let (status, _, _) = send(&router, Request::get("/api/slow").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the request timeout answers for the handler");
+}
+
+#[tokio::test]
+async fn oversized_http_bodies_are_refused() {
+    let functions = vec![
+        Function::http("Echo", "echo", AuthLevel::Anonymous).post(|body: axum::body::Bytes| async move { body.len().to_string() }).build(),
+    ];
+    let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
+    let big = vec![b'x'; portal_host::runtime::HTTP_BODY_LIMIT + 1];
+    let (status, _, _) = send(&router, Request::post("/api/echo").body(Body::from(big)).expect("request")).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
