@@ -18,7 +18,7 @@ use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, Sto
 use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
-pub const CAPABILITIES: &[&str] = &["ops", "identity"];
+pub const CAPABILITIES: &[&str] = &["ops", "identity", "databox"];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -234,7 +234,82 @@ pub fn functions(
             logins: Arc::new(RateLimiter::new(LOGINS_PER_MINUTE, LOGINS_PER_MINUTE, clock)),
         }));
     }
+    if wanted("databox") {
+        functions.extend(portal_databox::functions(databox(services, settings)?));
+    }
     Ok(functions)
+}
+
+fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::Databox, AppError> {
+    use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
+    use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
+    use portal_databox::payments::{NotConnected, SimulatedCreditSystem, SimulatedPaymentGateway};
+    use portal_databox::{Databox, DataboxSettings, NoDirectory, SimulatedBoxDirectory};
+    let stores = &services.stores;
+    let clock = stores.clock.clone();
+    let databox_settings = DataboxSettings {
+        archive_after_days: settings.archive_after_days,
+        max_message_bytes: settings.max_message_bytes,
+        simulated: matches!(settings.isds, portal_config::IsdsSettings::Simulator),
+        ..DataboxSettings::default()
+    };
+    let base = |isds: Arc<dyn portal_databox::isds::Isds>,
+                directory: Arc<dyn portal_databox::BoxDirectory>,
+                payments: Arc<dyn portal_databox::payments::PaymentGateway>,
+                credit: Arc<dyn portal_databox::payments::CreditSystem>,
+                simulated_payments| Databox {
+        isds,
+        directory,
+        payments,
+        credit,
+        documents: stores.documents.clone(),
+        blobs: stores.blobs.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: clock.clone(),
+        settings: databox_settings.clone(),
+        simulated_payments,
+    };
+    Ok(match &settings.isds {
+        portal_config::IsdsSettings::Simulator => {
+            let simulator = Arc::new(IsdsSimulator::seeded(
+                clock.clone(),
+                SimulatorSettings { max_message_bytes: settings.max_message_bytes, ..SimulatorSettings::default() },
+            ));
+            let gateway = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+            base(
+                simulator.clone(),
+                Arc::new(SimulatedBoxDirectory(simulator.clone())),
+                gateway.clone(),
+                Arc::new(SimulatedCreditSystem::new(simulator)),
+                Some(gateway),
+            )
+        }
+        portal_config::IsdsSettings::Soap { url, login } => {
+            use secrecy::ExposeSecret as _;
+            let read = |path: &std::path::Path| {
+                std::fs::read_to_string(path)
+                    .map_err(|source| AppError::Io { context: format!("cannot read {}", path.display()), source })
+            };
+            let login = match login {
+                portal_config::IsdsLogin::Password { user, password } => SoapLogin::Password {
+                    user: user.clone(),
+                    password: secrecy::SecretString::from(password.expose_secret().to_owned()),
+                },
+                portal_config::IsdsLogin::Certificate { cert_file, key_file } => SoapLogin::Certificate {
+                    cert_pem: read(cert_file)?,
+                    key_pem: secrecy::SecretString::from(read(key_file)?),
+                },
+            };
+            let config = SoapConfig { base_url: url.clone(), login, timeouts: SoapTimeouts::default() };
+            let isds = SoapIsds::new(config).map_err(|error| AppError::Io {
+                context: format!("the ISDS client cannot be built: {error}"),
+                source: std::io::Error::other("isds"),
+            })?;
+            base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(NotConnected), Arc::new(NotConnected), None)
+        }
+    })
 }
 
 fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginProvider, AppError> {

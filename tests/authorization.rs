@@ -1,16 +1,18 @@
 //! Authorization walks over every declared route, so new routes join
 //! automatically: anonymous requests to anything not explicitly public get
-//! 401, and every route that takes a resource id must prove that citizen A's
-//! session on citizen B's resource gets 404 (broken object level authorization).
+//! 401, and every route that takes a resource id must prove that one citizen's
+//! session on another citizen's resource gets 404 (broken object level
+//! authorization) before the walk passes.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use portal::app::{self, Services, Stores};
 use portal_host::Trigger;
-use portal_store::SystemClock;
 use portal_store::embedded::EmbeddedStore;
+use portal_store::{NewDocument, SystemClock};
+use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 /// Routes anyone may call, with why.
@@ -22,27 +24,21 @@ const PUBLIC: &[(&str, &str)] = &[
     ("auth/callback", "the provider's redirect back"),
     ("auth/dev", "the development provider's page (404 outside local mode)"),
     ("auth/dev/login", "the development provider's login (404 outside local mode)"),
+    ("databox/jobs/archive", "operators' job status: authLevel function, the host demands a function key"),
 ];
 
-/// For each route with a resource id: how to create citizen B's resource and
-/// the path that names it. Empty today: no route takes a resource id yet. A new
-/// route with `{id}` fails `every_route_with_a_resource_id_has_a_bola_probe`
-/// until its probe is added here.
-type Probe = fn() -> String;
-const BOLA_PROBES: &[(&str, Probe)] = &[];
-
-async fn app() -> app::App {
+async fn app() -> (app::App, Services) {
     let clock = Arc::new(SystemClock);
     let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock);
     let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
     settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
     let services = Services::with_stores(stores, &settings).await.expect("services");
-    app::app(&services, &settings, None).expect("app")
+    (app::app(&services, &settings, None).expect("app"), services)
 }
 
 #[tokio::test]
 async fn every_non_public_route_refuses_anonymous_requests() {
-    let app = app().await;
+    let (app, _) = app().await;
     let router = app.router();
     let mut checked = 0;
     for function in app.runtime.functions() {
@@ -51,31 +47,129 @@ async fn every_non_public_route_refuses_anonymous_requests() {
             continue;
         }
         for method in methods {
-            let path = format!("/api/{}", route.replace('{', "x-").replace('}', ""));
+            let path = format!("/api/{}", route.replace("{folder}", "received").replace('{', "x").replace('}', ""));
             let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
             let status = router.clone().oneshot(request).await.expect("infallible").status();
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} ({}) answered anonymously", function.name);
             checked += 1;
         }
     }
-    assert!(checked >= 6, "the walk covered the citizen routes ({checked})");
+    assert!(checked >= 20, "the walk covered the citizen routes ({checked})");
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login(router: &axum::Router, citizen: &str) -> Session {
+    let request = Request::post("/api/auth/dev/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("citizen={citizen}&loa=high")))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let cookie =
+        response.headers()[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let session =
+        Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
+    let body = axum::body::to_bytes(router.clone().oneshot(session).await.expect("infallible").into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let csrf = serde_json::from_slice::<Value>(&body).expect("json")["csrfToken"].as_str().expect("csrf").to_owned();
+    Session { cookie, csrf }
+}
+
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    who: &Session,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf);
+    let body = match body {
+        Some(json) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = router.clone().oneshot(request.body(body).expect("request")).await.expect("infallible");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 #[tokio::test]
-async fn every_route_with_a_resource_id_has_a_bola_probe() {
-    let app = app().await;
+async fn one_citizen_never_reaches_another_citizens_resources() {
+    let (app, services) = app().await;
+    let router = app.router();
+    let (owner, intruder) = (login(&router, "jana").await, login(&router, "jiri").await);
+
+    // The owner's resources, created through the API (or the store, where the
+    // API cannot make one for a demo citizen).
+    let (_, received) = call(&router, "GET", "/api/databox/messages?folder=received&pageSize=100", &owner, None).await;
+    let message = received["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["status"].as_u64().is_some_and(|s| (4..=7).contains(&s))))
+        .and_then(|m| m["id"].as_str())
+        .expect("the owner has a readable message")
+        .to_owned();
+    let (status, purchase) =
+        call(&router, "POST", "/api/databox/credit/purchases", &owner, Some(json!({"amountCzk": 100}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let purchase = purchase["paymentId"].as_str().expect("id").to_owned();
+    services
+        .stores
+        .documents
+        .create(
+            "databox",
+            NewDocument::new("DEMO%2Fjana-novakova", "box-request-r1", json!({"type": "box-request", "id": "r1"})),
+        )
+        .await
+        .expect("a box request of the owner");
+
+    // Route → how the intruder asks for the owner's resource.
+    let probes: Vec<(&str, &str, String, Option<Value>)> = vec![
+        ("databox/messages/{folder}/{id}", "GET", format!("/api/databox/messages/received/{message}"), None),
+        (
+            "databox/messages/{folder}/{id}/attachments/{index}",
+            "GET",
+            format!("/api/databox/messages/received/{message}/attachments/0"),
+            None,
+        ),
+        ("databox/messages/{folder}/{id}/zfo", "GET", format!("/api/databox/messages/received/{message}/zfo"), None),
+        ("databox/messages/received/{id}/read", "POST", format!("/api/databox/messages/received/{message}/read"), None),
+        ("databox/box-requests/{id}", "GET", "/api/databox/box-requests/r1".to_owned(), None),
+        ("databox/credit/purchases/{id}", "GET", format!("/api/databox/credit/purchases/{purchase}"), None),
+        (
+            "databox/credit/purchases/{id}/simulated-payment",
+            "POST",
+            format!("/api/databox/credit/purchases/{purchase}/simulated-payment"),
+            Some(json!({"paid": true})),
+        ),
+    ];
     for function in app.runtime.functions() {
         let Trigger::Http { route, .. } = &function.trigger else { continue };
         if route.contains('{') {
             assert!(
-                BOLA_PROBES.iter().any(|(probed, _)| probed == route),
+                probes.iter().any(|(probed, ..)| probed == route),
                 "route {route} ({}) takes a resource id but has no BOLA probe in tests/authorization.rs",
                 function.name
             );
         }
     }
-    for (route, probe) in BOLA_PROBES {
-        let path = probe();
-        assert!(!path.is_empty(), "{route}");
+    for (route, method, path, body) in &probes {
+        let (status, problem) = call(&router, method, path, &intruder, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{route}: another citizen's resource must look absent: {problem}");
+    }
+    // The owner still reaches each (the probes name real resources).
+    for (route, method, path, body) in probes.iter().filter(|(_, method, ..)| *method == "GET") {
+        let (status, _) = call(&router, method, path, &owner, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{route}: the owner reaches it");
     }
 }

@@ -79,6 +79,22 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting { name: "PORTAL_KEY_NAME", example: "citizen-kek", about: "name of the key-encryption key in Key Vault" },
     Setting {
+        name: "PORTAL_ISDS",
+        example: "simulator",
+        about: "simulator (local and test only) | soap (the ISDS web services)",
+    },
+    Setting { name: "PORTAL_ISDS_URL", example: "", about: "soap: base URL of the ISDS web services (…/DS/)" },
+    Setting { name: "PORTAL_ISDS_USER", example: "", about: "soap: user name for password login" },
+    Setting { name: "PORTAL_ISDS_PASSWORD", example: "", about: "soap: password (secret)" },
+    Setting { name: "PORTAL_ISDS_CERT_FILE", example: "", about: "soap: PEM client certificate for certificate login" },
+    Setting { name: "PORTAL_ISDS_KEY_FILE", example: "", about: "soap: PEM private key of that certificate (secret)" },
+    Setting {
+        name: "PORTAL_ARCHIVE_AFTER_DAYS",
+        example: "80",
+        about: "archive data messages delivered this many days ago (1-89; ISDS deletes at 90)",
+    },
+    Setting { name: "PORTAL_MAX_MESSAGE_MB", example: "100", about: "largest data message ISDS accepts, in MB" },
+    Setting {
         name: "FUNCTIONS_CUSTOMHANDLER_PORT",
         example: "",
         about: "set by the Functions host: the port `portal serve` binds",
@@ -188,6 +204,22 @@ pub enum KeyEncryption {
 }
 
 #[derive(Debug, Clone)]
+pub enum IsdsLogin {
+    Password { user: String, password: SecretString },
+    Certificate { cert_file: PathBuf, key_file: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub enum IsdsSettings {
+    /// The deterministic simulator; refused outside the local and test environments.
+    Simulator,
+    Soap {
+        url: String,
+        login: IsdsLogin,
+    },
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
     pub store: StoreSettings,
@@ -201,6 +233,9 @@ pub struct Settings {
     pub app_insights: Option<SecretString>,
     pub identity: IdentityProvider,
     pub key_encryption: KeyEncryption,
+    pub isds: IsdsSettings,
+    pub archive_after_days: u32,
+    pub max_message_bytes: u64,
 }
 
 impl Settings {
@@ -314,10 +349,54 @@ impl Settings {
             }
             None => KeyEncryption::LocalFiles,
         };
+        let simulators_allowed = matches!(environment, Environment::Local | Environment::Test);
+        let isds = match get("PORTAL_ISDS").as_deref() {
+            None if simulators_allowed => IsdsSettings::Simulator,
+            Some("simulator") if simulators_allowed => IsdsSettings::Simulator,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_ISDS",
+                    "the ISDS simulator runs only in the local and test environments".into(),
+                ));
+            }
+            None | Some("soap") => IsdsSettings::Soap {
+                url: url("PORTAL_ISDS_URL", required("PORTAL_ISDS_URL")?)?,
+                login: match (get("PORTAL_ISDS_CERT_FILE"), get("PORTAL_ISDS_KEY_FILE")) {
+                    (Some(cert), Some(key)) => IsdsLogin::Certificate { cert_file: cert.into(), key_file: key.into() },
+                    _ => IsdsLogin::Password {
+                        user: required("PORTAL_ISDS_USER")?,
+                        password: SecretString::from(required("PORTAL_ISDS_PASSWORD")?),
+                    },
+                },
+            },
+            Some(other) => return Err(invalid("PORTAL_ISDS", format!("'{other}' is not simulator or soap"))),
+        };
+        let archive_after_days = match get("PORTAL_ARCHIVE_AFTER_DAYS") {
+            None => 80,
+            Some(text) => match text.parse::<u32>() {
+                Ok(days) if (1..=89).contains(&days) => days,
+                _ => {
+                    return Err(invalid(
+                        "PORTAL_ARCHIVE_AFTER_DAYS",
+                        format!("'{text}' is not a number of days from 1 to 89"),
+                    ));
+                }
+            },
+        };
+        let max_message_bytes = match get("PORTAL_MAX_MESSAGE_MB") {
+            None => 100_000_000,
+            Some(text) => match text.parse::<u64>() {
+                Ok(mb) if (1..=1000).contains(&mb) => mb * 1_000_000,
+                _ => return Err(invalid("PORTAL_MAX_MESSAGE_MB", format!("'{text}' is not a size from 1 to 1000 MB"))),
+            },
+        };
         Ok(Self {
             environment,
             identity,
             key_encryption,
+            isds,
+            archive_after_days,
+            max_message_bytes,
             store,
             capabilities,
             timers_enabled,
@@ -393,6 +472,9 @@ mod tests {
             ("PORTAL_OIDC_CLIENT_ID", "portal"),
             ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
             ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_ISDS_URL", "https://ws1.mojedatovaschranka.cz/DS/"),
+            ("PORTAL_ISDS_USER", "portal"),
+            ("PORTAL_ISDS_PASSWORD", "s3cret"),
         ])
         .expect("complete");
         let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
@@ -408,6 +490,16 @@ mod tests {
             s.key_encryption,
             KeyEncryption::KeyVault { vault_url: "https://kv.vault.azure.net/".into(), key_name: "citizen-kek".into() }
         );
+    }
+
+    #[test]
+    fn the_isds_simulator_is_refused_in_production() {
+        let error =
+            settings(&[("PORTAL_ENVIRONMENT", "production"), ("PORTAL_ISDS", "simulator")]).expect_err("simulator");
+        assert!(matches!(error, ConfigError::Invalid { .. }), "{error}");
+        assert!(matches!(settings(&[]).expect("local").isds, IsdsSettings::Simulator));
+        let error = settings(&[("PORTAL_ARCHIVE_AFTER_DAYS", "95")]).expect_err("too late");
+        assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_ARCHIVE_AFTER_DAYS", .. }));
     }
 
     #[test]

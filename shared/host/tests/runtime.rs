@@ -262,7 +262,9 @@ async fn slow_http_handlers_are_cut_off() {
 #[tokio::test]
 async fn oversized_http_bodies_are_refused() {
     let functions = vec![
-        Function::http("Echo", "echo", AuthLevel::Anonymous).post(|body: axum::body::Bytes| async move { body.len().to_string() }).build(),
+        Function::http("Echo", "echo", AuthLevel::Anonymous)
+            .post(|body: axum::body::Bytes| async move { body.len().to_string() })
+            .build(),
     ];
     let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
     let big = vec![b'x'; portal_host::runtime::HTTP_BODY_LIMIT + 1];

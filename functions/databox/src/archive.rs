@@ -1,0 +1,327 @@
+//! Timer `ArchiveExpiringMessages`: before ISDS deletes a message's content
+//! (90 days after delivery), copy it into the citizen's portal archive:
+//! envelope, ZFO and attachments, sealed with the citizen's key, in blob
+//! storage, with metadata in the document store.
+//!
+//! Idempotent and resumable without bookkeeping: a message is archived when
+//! its metadata document `archived-<id>` exists, and that document is written
+//! last (create-only), after the blobs (written to fixed paths, so a retry
+//! overwrites rather than duplicates) and after the event to Documents (whose
+//! id is fixed, so consumers drop a repeat). A run killed anywhere leaves at
+//! most orphaned blobs that the next run overwrites: no duplicate, no gap.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{BlobPath, NewDocument, PutMode, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::events::{self, Event};
+use crate::isds::{Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus, SignedMessage};
+use crate::{COLLECTION, Databox, index};
+
+pub const JOB: &str = "ArchiveExpiringMessages";
+/// Daily at 02:00 UTC.
+pub const SCHEDULE: &str = "0 0 2 * * *";
+const JOBS_COLLECTION: &str = "jobs";
+const STATUS_PARTITION: &str = "archive";
+
+/// What an archived message's metadata document holds (the envelope sealed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchivedFile {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub blob: String,
+}
+
+/// Progress of one run, readable at the job status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveReport {
+    pub citizens_done: u64,
+    pub citizens_failed: u64,
+    pub messages_archived: u64,
+    pub messages_already_archived: u64,
+    pub bytes: u64,
+    /// Which citizens failed (fingerprints, not ids) and why; retried next run.
+    pub failures: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Isds(#[from] IsdsError),
+    #[error(transparent)]
+    Crypto(#[from] portal_crypto::CryptoError),
+    #[error(transparent)]
+    Link(#[from] crate::LinkError),
+}
+
+impl ArchiveError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_retryable(),
+            Self::Isds(e) => e.is_retryable(),
+            Self::Crypto(e) => e.is_retryable(),
+            Self::Link(_) => false,
+        }
+    }
+}
+
+/// A folder per citizen that names no one: the SHA-256 of the subject.
+pub fn citizen_folder(subject: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
+    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn archived_id(message: &str) -> String {
+    format!("archived-{message}")
+}
+
+/// One run over every citizen with a linked box and archiving on.
+pub async fn run(databox: &Databox) -> Result<ArchiveReport, ArchiveError> {
+    let started = databox.clock.now();
+    let mut report = ArchiveReport { started_at: Some(started), ..ArchiveReport::default() };
+    save_report(databox, &report).await?;
+    for subject in index::all(databox.documents.as_ref()).await? {
+        match archive_citizen(databox, &subject, &mut report).await {
+            Ok(()) => report.citizens_done += 1,
+            Err(error) => {
+                report.citizens_failed += 1;
+                let who = &citizen_folder(&subject)[..12];
+                tracing::warn!(citizen = who, error = %error, "archiving failed for one citizen; retried next run");
+                report.failures.push(format!("{who}: {error}"));
+            }
+        }
+        if (report.citizens_done + report.citizens_failed).is_multiple_of(100) {
+            save_report(databox, &report).await?;
+        }
+    }
+    report.finished_at = Some(databox.clock.now());
+    save_report(databox, &report).await?;
+    tracing::info!(
+        citizens = report.citizens_done,
+        failed = report.citizens_failed,
+        archived = report.messages_archived,
+        bytes = report.bytes,
+        "archive run finished"
+    );
+    Ok(report)
+}
+
+async fn save_report(databox: &Databox, report: &ArchiveReport) -> Result<(), StoreError> {
+    let body = serde_json::to_value(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    databox.documents.upsert(JOBS_COLLECTION, NewDocument::new(STATUS_PARTITION, "latest", body), None).await.map(drop)
+}
+
+/// The latest run's progress.
+pub async fn latest(databox: &Databox) -> Result<Option<ArchiveReport>, StoreError> {
+    let doc = databox.documents.get(JOBS_COLLECTION, STATUS_PARTITION, "latest").await?;
+    Ok(doc.and_then(|doc| serde_json::from_value(doc.body).ok()))
+}
+
+async fn archive_citizen(databox: &Databox, subject: &str, report: &mut ArchiveReport) -> Result<(), ArchiveError> {
+    if !databox.auto_archive(subject).await? {
+        return Ok(());
+    }
+    let subject_id = SubjectId::parse(subject).map_err(|_| StoreError::Invalid("bad subject in the index".into()))?;
+    let box_id = databox.box_of(&subject_id).await?;
+    let due_before = databox.clock.now() - time::Duration::days(i64::from(databox.settings.archive_after_days));
+    let statuses = vec![
+        MessageStatus::Delivered,
+        MessageStatus::DeemedDelivered,
+        MessageStatus::AcceptedByLogin,
+        MessageStatus::Read,
+    ];
+    let mut offset = 1;
+    let mut archived_now = 0;
+    loop {
+        let query = ListQuery { from: None, to: Some(due_before), statuses: statuses.clone(), offset, limit: 100 };
+        let page = databox.isds.list_messages(&box_id, Direction::Received, &query).await?;
+        let count = page.len() as u32;
+        for envelope in page {
+            if envelope.delivery_time.is_none_or(|delivered| delivered > due_before) {
+                continue;
+            }
+            if databox.documents.get(COLLECTION, subject, &archived_id(envelope.id.as_str())).await?.is_some() {
+                report.messages_already_archived += 1;
+                continue;
+            }
+            let message = match databox.isds.download_message(&box_id, Direction::Received, &envelope.id).await {
+                Ok(message) => message,
+                // Deleted by ISDS meanwhile: nothing left to archive.
+                Err(IsdsError::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            report.bytes += archive_message(databox, &subject_id, &message).await?;
+            report.messages_archived += 1;
+            archived_now += 1;
+        }
+        if count < 100 {
+            break;
+        }
+        offset += count;
+    }
+    if archived_now > 0 {
+        let event = Event::new(
+            events::ARCHIVE_FINISHED,
+            &format!("{subject}:{}", databox.clock.now().date()),
+            subject,
+            databox.clock.now(),
+            json!({"archived": archived_now}),
+        );
+        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+    }
+    Ok(())
+}
+
+/// Stores one message in the archive; returns the bytes stored. Safe to call
+/// again for the same message until its metadata document exists.
+pub async fn archive_message(
+    databox: &Databox,
+    subject: &SubjectId,
+    message: &SignedMessage,
+) -> Result<u64, ArchiveError> {
+    let owner = subject.as_str();
+    let id = message.envelope.id.as_str();
+    let folder = format!("databox/{}/{id}", citizen_folder(owner));
+    let document = archived_id(id);
+    let mut bytes = 0;
+    let mut files = Vec::new();
+    let zfo_path = format!("{folder}/message.zfo");
+    bytes += put_sealed(
+        databox,
+        owner,
+        &document,
+        "zfo",
+        &zfo_path,
+        &message.zfo,
+        "application/vnd.software602.filler.form-xml-zip",
+    )
+    .await?;
+    for (i, attachment) in message.attachments.iter().enumerate() {
+        let path = format!("{folder}/attachment-{i}");
+        bytes += put_sealed(
+            databox,
+            owner,
+            &document,
+            &format!("attachment-{i}"),
+            &path,
+            &attachment.content,
+            &attachment.mime_type,
+        )
+        .await?;
+        files.push(ArchivedFile {
+            name: attachment.name.clone(),
+            mime_type: attachment.mime_type.clone(),
+            size: attachment.content.len() as u64,
+            blob: path,
+        });
+    }
+    let envelope = serde_json::to_vec(&message.envelope).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let sealed_envelope = databox.sealer.encrypt(owner, &document, "envelope", &envelope).await?;
+    let sealed_files = databox
+        .sealer
+        .encrypt(
+            owner,
+            &document,
+            "files",
+            &serde_json::to_vec(&files).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        )
+        .await?;
+    let now = databox.clock.now();
+    let event = Event::new(
+        events::MESSAGE_ARCHIVED,
+        &format!("{owner}:{id}"),
+        owner,
+        now,
+        json!({"messageId": id, "folder": "archived", "source": "databox"}),
+    );
+    events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event).await?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body = json!({
+        "type": "archived-message",
+        "schemaVersion": 1,
+        "messageId": id,
+        "archivedAtNanos": i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+        "deliveredAt": message.envelope.delivery_time.map(|t| t.unix_timestamp()),
+        "zfo": zfo_path,
+        "envelope": b64.encode(sealed_envelope),
+        "files": b64.encode(sealed_files),
+    });
+    match databox.documents.create(COLLECTION, NewDocument::new(owner, document.clone(), body)).await {
+        Ok(_) | Err(StoreError::Conflict) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let entry = AccessEntry::new(
+        Actor::System { job: JOB.into() },
+        Action::Create,
+        "data-message",
+        id,
+        "archived before ISDS deletes it",
+    );
+    databox.access_log.record(subject, entry).await?;
+    Ok(bytes)
+}
+
+async fn put_sealed(
+    databox: &Databox,
+    owner: &str,
+    document: &str,
+    field: &str,
+    path: &str,
+    content: &Bytes,
+    content_type: &str,
+) -> Result<u64, ArchiveError> {
+    let sealed = databox.sealer.encrypt(owner, document, field, content).await?;
+    let size = sealed.len() as u64;
+    let path = BlobPath::parse(path)?;
+    let metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
+    databox.blobs.put(&path, Bytes::from(sealed), content_type, metadata, PutMode::Overwrite).await?;
+    Ok(size)
+}
+
+/// An archived message: envelope and file list, opened with the owner's key.
+pub async fn load(
+    databox: &Databox,
+    subject: &SubjectId,
+    id: &str,
+) -> Result<Option<(MessageEnvelope, Vec<ArchivedFile>, String)>, ArchiveError> {
+    let document = archived_id(id);
+    let Some(doc) = databox.documents.get(COLLECTION, subject.as_str(), &document).await? else { return Ok(None) };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let field = |name: &str| {
+        b64.decode(doc.body[name].as_str().unwrap_or_default()).map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    let envelope = databox.sealer.decrypt(subject.as_str(), &document, "envelope", &field("envelope")?).await?;
+    let files = databox.sealer.decrypt(subject.as_str(), &document, "files", &field("files")?).await?;
+    let envelope = serde_json::from_slice(&envelope).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let files = serde_json::from_slice(&files).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(Some((envelope, files, doc.body["zfo"].as_str().unwrap_or_default().to_owned())))
+}
+
+/// The content of an archived blob, opened.
+pub async fn open_blob(
+    databox: &Databox,
+    subject: &SubjectId,
+    id: &str,
+    field: &str,
+    path: &str,
+) -> Result<Vec<u8>, ArchiveError> {
+    use futures::TryStreamExt as _;
+    let (_, stream) = databox.blobs.get(&BlobPath::parse(path)?).await?;
+    let chunks: Vec<Bytes> = stream.try_collect().await?;
+    Ok(databox.sealer.decrypt(subject.as_str(), &archived_id(id), field, &chunks.concat()).await?)
+}

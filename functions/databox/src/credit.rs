@@ -1,0 +1,205 @@
+//! Buying credit for commercial messages.
+//!
+//! `POST /api/databox/credit/purchases` records a purchase and a payment
+//! intent. When the gateway settles it, a message on `purchase-credit` runs
+//! [`purchase_credit`]: it asks the gateway (the source of truth), tops up the
+//! box through the credit system (idempotent by the payment id), and writes in
+//! one batch the purchase's final state, a ledger entry and the receipt. The
+//! batch is create-only on the ledger entry, so a replayed or duplicated
+//! message never credits twice, and the ledger always balances: the sum of
+//! entries equals the credit bought.
+
+use portal_host::{InvocationError, Outcome};
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{BatchOp, ETag, NewDocument, Query, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::events::{self, Event};
+use crate::payments::{CreditError, PaymentError, PaymentStatus};
+use crate::{COLLECTION, Databox};
+
+pub const QUEUE: &str = "purchase-credit";
+
+/// The queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurchaseMessage {
+    pub payment_id: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PurchaseState {
+    Pending,
+    Credited,
+    Declined,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purchase {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payment_id: String,
+    pub box_id: String,
+    pub amount_hellers: i64,
+    pub state: PurchaseState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub settled_at: Option<OffsetDateTime>,
+}
+
+pub fn purchase_id(payment_id: &str) -> String {
+    format!("purchase-{payment_id}")
+}
+
+fn ledger_id(payment_id: &str) -> String {
+    format!("ledger-{payment_id}")
+}
+
+fn receipt_id(payment_id: &str) -> String {
+    format!("receipt-{payment_id}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PurchaseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Credit(#[from] CreditError),
+    #[error("no such purchase")]
+    Unknown,
+}
+
+impl PurchaseError {
+    fn into_invocation(self) -> InvocationError {
+        let retryable = match &self {
+            Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
+            Self::Payment(PaymentError::Unavailable(_)) | Self::Credit(CreditError::Unavailable(_)) => true,
+            Self::Payment(PaymentError::Unknown) | Self::Credit(CreditError::Refused(_)) | Self::Unknown => false,
+        };
+        if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
+    }
+}
+
+async fn load(databox: &Databox, subject: &str, payment_id: &str) -> Result<(Purchase, ETag), PurchaseError> {
+    let doc =
+        databox.documents.get(COLLECTION, subject, &purchase_id(payment_id)).await?.ok_or(PurchaseError::Unknown)?;
+    let purchase = serde_json::from_value(doc.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok((purchase, doc.etag))
+}
+
+/// The queue function `PurchaseCredit`: one settlement, idempotent.
+pub async fn purchase_credit(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome, InvocationError> {
+    settle(databox, message).await.map_err(PurchaseError::into_invocation)
+}
+
+async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome, PurchaseError> {
+    let subject = message.subject.as_str();
+    let (purchase, etag) = load(databox, subject, &message.payment_id).await?;
+    if purchase.state != PurchaseState::Pending {
+        return Ok(Outcome::done().log(format!("purchase already {:?}; nothing to do", purchase.state)));
+    }
+    let status = databox.payments.status(&message.payment_id).await?;
+    let now = databox.clock.now();
+    let final_state = match status {
+        PaymentStatus::Pending => {
+            // Not settled yet: try again later (the host retries the message).
+            return Err(PurchaseError::Store(StoreError::Throttled { retry_after: None }));
+        }
+        PaymentStatus::Paid => PurchaseState::Credited,
+        PaymentStatus::Declined => PurchaseState::Declined,
+        PaymentStatus::Expired => PurchaseState::Expired,
+    };
+    let box_id = crate::isds::BoxId::parse(&purchase.box_id).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    if final_state == PurchaseState::Credited {
+        databox.credit.top_up(&box_id, purchase.amount_hellers, &message.payment_id).await?;
+    }
+    let settled = Purchase { state: final_state, settled_at: Some(now), ..purchase.clone() };
+    let mut ops = vec![BatchOp::Replace {
+        doc: NewDocument::new(
+            subject,
+            purchase_id(&message.payment_id),
+            serde_json::to_value(&settled).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        ),
+        if_match: etag,
+    }];
+    if final_state == PurchaseState::Credited {
+        ops.push(BatchOp::Create(NewDocument::new(
+            subject,
+            ledger_id(&message.payment_id),
+            json!({"type": "credit-ledger", "paymentId": message.payment_id, "boxId": purchase.box_id,
+                   "amountHellers": purchase.amount_hellers, "at": now.unix_timestamp()}),
+        )));
+        ops.push(BatchOp::Create(NewDocument::new(
+            subject,
+            receipt_id(&message.payment_id),
+            json!({"type": "credit-receipt", "paymentId": message.payment_id, "boxId": purchase.box_id,
+                   "amountHellers": purchase.amount_hellers, "issuedAt": now.unix_timestamp(),
+                   "simulated": databox.settings.simulated}),
+        )));
+    }
+    match databox.documents.batch(COLLECTION, subject, ops).await {
+        Ok(_) => {}
+        // Another delivery of the same message settled it first.
+        Err(StoreError::PreconditionFailed | StoreError::Conflict) => {
+            return Ok(Outcome::done().log("settled concurrently by another delivery"));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let (kind, queue_data) = match final_state {
+        PurchaseState::Credited => (
+            events::CREDIT_PURCHASE_CONFIRMED,
+            json!({"paymentId": message.payment_id, "amountHellers": purchase.amount_hellers}),
+        ),
+        _ => (events::CREDIT_PURCHASE_DECLINED, json!({"paymentId": message.payment_id, "reason": final_state})),
+    };
+    let event = Event::new(kind, &message.payment_id, subject, now, queue_data);
+    events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+    if final_state == PurchaseState::Credited {
+        let receipt = Event::new(
+            events::RECEIPT_ISSUED,
+            &message.payment_id,
+            subject,
+            now,
+            json!({"paymentId": message.payment_id}),
+        );
+        events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &receipt).await?;
+    }
+    if let Ok(subject_id) = SubjectId::parse(subject) {
+        let entry = AccessEntry::new(
+            Actor::System { job: "PurchaseCredit".into() },
+            Action::Update,
+            "credit-purchase",
+            &message.payment_id,
+            "settling a credit purchase",
+        );
+        databox.access_log.record(&subject_id, entry).await?;
+    }
+    Ok(Outcome::done().log(format!("purchase {:?}", final_state)))
+}
+
+/// The sum of the citizen's ledger entries, in hellers.
+pub async fn ledger_total(databox: &Databox, subject: &str) -> Result<i64, StoreError> {
+    let mut total = 0;
+    let mut continuation = None;
+    loop {
+        let query = Query::default()
+            .filter("type", portal_store::FilterOp::Eq, "credit-ledger")
+            .page_size(500)
+            .after(continuation.take());
+        let page = databox.documents.query(COLLECTION, subject, query).await?;
+        total += page.items.iter().filter_map(|d| d.body["amountHellers"].as_i64()).sum::<i64>();
+        match page.continuation {
+            Some(next) => continuation = Some(next),
+            None => return Ok(total),
+        }
+    }
+}

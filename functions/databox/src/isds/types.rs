@@ -1,0 +1,333 @@
+use std::fmt;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// `dbID`: exactly 7 characters, lowercase letters and digits.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BoxId(String);
+
+impl BoxId {
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        if value.len() == 7 && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("a data box id is exactly 7 characters: lowercase letters and digits")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BoxId {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<BoxId> for String {
+    fn from(value: BoxId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Debug for BoxId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BoxId({})", self.0)
+    }
+}
+
+impl fmt::Display for BoxId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `dmID`: 1–20 characters (digits in practice).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageId(String);
+
+impl MessageId {
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        if (1..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("a message id is 1-20 letters or digits")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<MessageId> for String {
+    fn from(value: MessageId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Received,
+    Sent,
+}
+
+/// `dmMessageStatus` 1–10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum MessageStatus {
+    /// 1 podána
+    Submitted = 1,
+    /// 2 stamped by the time-stamping authority
+    Stamped = 2,
+    /// 3 a virus was found; the infected document was removed
+    Infected = 3,
+    /// 4 dodána: in the box (`dmDeliveryTime`)
+    Delivered = 4,
+    /// 5 doručena fikcí: deemed delivered after 10 days (`dmAcceptanceTime`)
+    DeemedDelivered = 5,
+    /// 6 doručena přihlášením: delivered by a login (`dmAcceptanceTime`)
+    AcceptedByLogin = 6,
+    /// 7 přečtena
+    Read = 7,
+    /// 8 nedoručitelná
+    Undeliverable = 8,
+    /// 9 content deleted (90 days after delivery); envelope only
+    ContentDeleted = 9,
+    /// 10 stored in the data vault
+    InVault = 10,
+}
+
+impl TryFrom<u8> for MessageStatus {
+    type Error = String;
+    fn try_from(code: u8) -> Result<Self, Self::Error> {
+        Ok(match code {
+            1 => Self::Submitted,
+            2 => Self::Stamped,
+            3 => Self::Infected,
+            4 => Self::Delivered,
+            5 => Self::DeemedDelivered,
+            6 => Self::AcceptedByLogin,
+            7 => Self::Read,
+            8 => Self::Undeliverable,
+            9 => Self::ContentDeleted,
+            10 => Self::InVault,
+            other => return Err(format!("unknown dmMessageStatus {other}")),
+        })
+    }
+}
+
+impl From<MessageStatus> for u8 {
+    fn from(status: MessageStatus) -> Self {
+        status as u8
+    }
+}
+
+/// The envelope (`gMessageEnvelope` plus the delivery fields of `tRecord`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEnvelope {
+    pub id: MessageId,
+    pub sender_box: BoxId,
+    pub sender_name: String,
+    pub sender_address: Option<String>,
+    pub recipient_box: BoxId,
+    pub recipient_name: String,
+    pub recipient_address: Option<String>,
+    /// dmAnnotation (Věc), ≤ 255.
+    pub subject: String,
+    pub sender_ref_number: Option<String>,
+    pub sender_ident: Option<String>,
+    pub recipient_ref_number: Option<String>,
+    pub recipient_ident: Option<String>,
+    pub to_hands: Option<String>,
+    pub personal_delivery: bool,
+    pub allow_subst_delivery: bool,
+    pub status: MessageStatus,
+    /// `dmType`: `V` public, `K` commercial, …
+    pub message_type: Option<String>,
+    /// dodání: when it landed in the box.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivery_time: Option<OffsetDateTime>,
+    /// doručení: the legal moment of delivery (login or deemed).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acceptance_time: Option<OffsetDateTime>,
+    /// `dmAttachmentSize`, in kB.
+    pub attachment_size_kb: u64,
+}
+
+/// `dmFileMetaType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileMetaType {
+    Main,
+    Enclosure,
+    Signature,
+    Meta,
+}
+
+impl FileMetaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Main => "main",
+            Self::Enclosure => "enclosure",
+            Self::Signature => "signature",
+            Self::Meta => "meta",
+        }
+    }
+}
+
+/// One `dmFile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// `dmFileDescr`: the file name; ISDS takes the format from its extension.
+    pub name: String,
+    pub mime_type: String,
+    pub meta_type: FileMetaType,
+    pub content: Bytes,
+}
+
+/// A downloaded message: envelope, attachments and the signed ZFO as ISDS
+/// returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMessage {
+    pub envelope: MessageEnvelope,
+    pub attachments: Vec<Attachment>,
+    pub zfo: Bytes,
+}
+
+/// A message to send, already validated by [`crate::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub recipient: BoxId,
+    pub subject: String,
+    pub sender_ref_number: Option<String>,
+    pub sender_ident: Option<String>,
+    pub recipient_ref_number: Option<String>,
+    pub recipient_ident: Option<String>,
+    pub to_hands: Option<String>,
+    pub personal_delivery: bool,
+    /// `K` for a commercial message (paid from credit), else public.
+    pub commercial: bool,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// Only these statuses; empty = all.
+    pub statuses: Vec<MessageStatus>,
+    /// ISDS numbers records from 1.
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateChange {
+    pub id: MessageId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub status: MessageStatus,
+}
+
+/// `dbState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BoxState {
+    /// 1: the only state that can receive messages.
+    Accessible,
+    /// 2 (and 6, which ISDS reports as 2): temporarily inaccessible.
+    TemporarilyInaccessible,
+    /// 3
+    NotYetActive,
+    /// 4
+    PermanentlyInaccessible,
+    /// 5
+    Removed,
+}
+
+impl BoxState {
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => Self::Accessible,
+            2 | 6 => Self::TemporarilyInaccessible,
+            3 => Self::NotYetActive,
+            4 => Self::PermanentlyInaccessible,
+            5 => Self::Removed,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Accessible => 1,
+            Self::TemporarilyInaccessible => 2,
+            Self::NotYetActive => 3,
+            Self::PermanentlyInaccessible => 4,
+            Self::Removed => 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoxInfo {
+    pub id: BoxId,
+    /// `dbType` code: 10 OVM, 20 PO, 30 PFO, 40 FO, …
+    pub box_type: u8,
+    pub state: BoxState,
+    pub owner_name: String,
+    pub address: Option<String>,
+    /// Whether it accepts commercial messages.
+    pub open_addressing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditInfo {
+    /// `currentCredit`, in hellers (1/100 CZK).
+    pub current_hellers: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultInfo {
+    /// `actDTType`: 0 none, 1 prepaid, 3 contractual, 4 trial, 6 special offer.
+    pub vault_type: u8,
+    pub capacity: Option<u32>,
+    pub used: Option<u32>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub valid_from: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub valid_to: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoxSearch {
+    Id(BoxId),
+    /// Part of the owner's name; ISDS wants at least 3 characters.
+    Name(String),
+}

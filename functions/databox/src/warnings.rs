@@ -1,0 +1,105 @@
+//! Timer `WarnBeforeDeemedDelivery`: a message nobody has opened by day 7 of
+//! its 10 days warns the citizen, because on day 10 it counts as delivered
+//! (fikce doručení) whether read or not. Each message warns once: a marker
+//! document is written after the event (whose id is fixed, so a repeat after a
+//! crash is dropped by the consumer).
+
+use portal_security::SubjectId;
+use portal_store::{NewDocument, StoreError};
+use serde_json::json;
+
+use crate::events::{self, Event};
+use crate::isds::{Direction, ListQuery, MessageStatus};
+use crate::{COLLECTION, Databox, index};
+
+pub const JOB: &str = "WarnBeforeDeemedDelivery";
+/// Hourly, at minute 20.
+pub const SCHEDULE: &str = "0 20 * * * *";
+/// Warn from this many days after delivery.
+pub const WARN_AFTER_DAYS: i64 = 7;
+/// ISDS deems a message delivered this many days after delivery.
+pub const DEEMED_AFTER_DAYS: i64 = 10;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningReport {
+    pub citizens: u64,
+    pub warned: u64,
+    pub failed: u64,
+}
+
+pub async fn run(databox: &Databox) -> Result<WarningReport, StoreError> {
+    let mut report = WarningReport::default();
+    let now = databox.clock.now();
+    for subject in index::all(databox.documents.as_ref()).await? {
+        report.citizens += 1;
+        let Ok(subject_id) = SubjectId::parse(&subject) else { continue };
+        match warn_citizen(databox, &subject_id, now).await {
+            Ok(warned) => report.warned += warned,
+            Err(error) => {
+                report.failed += 1;
+                tracing::warn!(error = %error, "deemed-delivery check failed for one citizen; retried next run");
+            }
+        }
+    }
+    tracing::info!(
+        citizens = report.citizens,
+        warned = report.warned,
+        failed = report.failed,
+        "deemed-delivery warnings done"
+    );
+    Ok(report)
+}
+
+async fn warn_citizen(
+    databox: &Databox,
+    subject: &SubjectId,
+    now: time::OffsetDateTime,
+) -> Result<u64, crate::archive::ArchiveError> {
+    let box_id = databox.box_of(subject).await?;
+    let window_start = now - time::Duration::days(DEEMED_AFTER_DAYS);
+    let warn_before = now - time::Duration::days(WARN_AFTER_DAYS);
+    let query = ListQuery {
+        from: Some(window_start),
+        to: Some(warn_before),
+        statuses: vec![MessageStatus::Delivered],
+        offset: 1,
+        limit: 1000,
+    };
+    let mut warned = 0;
+    for envelope in databox.isds.list_messages(&box_id, Direction::Received, &query).await? {
+        let Some(delivered) = envelope.delivery_time else { continue };
+        if envelope.status != MessageStatus::Delivered || delivered > warn_before || delivered <= window_start {
+            continue;
+        }
+        let marker = format!("warned-{}", envelope.id);
+        if databox.documents.get(COLLECTION, subject.as_str(), &marker).await?.is_some() {
+            continue;
+        }
+        let deemed_at = delivered + time::Duration::days(DEEMED_AFTER_DAYS);
+        let event = Event::new(
+            events::DEEMED_DELIVERY_WARNING,
+            &format!("{}:{}", box_id, envelope.id),
+            subject.as_str(),
+            now,
+            json!({
+                "messageId": envelope.id.as_str(),
+                "sender": envelope.sender_name,
+                "subject": envelope.subject,
+                "deemedDeliveredAt": deemed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            }),
+        );
+        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        let doc = NewDocument::new(
+            subject.as_str(),
+            marker,
+            json!({"type": "deemed-delivery-warning", "messageId": envelope.id.as_str()}),
+        )
+        .with_ttl(std::time::Duration::from_secs(120 * 24 * 3600));
+        match databox.documents.create(COLLECTION, doc).await {
+            Ok(_) | Err(StoreError::Conflict) => warned += 1,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(warned)
+}

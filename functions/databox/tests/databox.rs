@@ -1,0 +1,567 @@
+//! The data box capability in process, on the ISDS simulator: the mailbox as a
+//! citizen uses it, sending with ISDS's rules, archiving (twice, and after a
+//! crash), buying credit (a message replayed 100 times) and deemed-delivery
+//! warnings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::{Extension, Router};
+use http_body_util::BodyExt as _;
+use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
+use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
+use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageStatus};
+use portal_databox::payments::{SimulatedCreditSystem, SimulatedPaymentGateway};
+use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, credit, functions, warnings};
+use portal_host::runtime::LogFailures;
+use portal_security::{AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{Clock, DocumentStore, FilterOp, ManualClock, Query, QueueName, QueueStore};
+use serde_json::Value;
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+/// SIMULATOR directory: the demo citizens' boxes.
+#[derive(Debug)]
+struct SimulatedDirectory(Arc<IsdsSimulator>);
+
+#[async_trait::async_trait]
+impl BoxDirectory for SimulatedDirectory {
+    async fn box_of(&self, subject: &SubjectId) -> Option<BoxId> {
+        self.0.box_of_person(&subject.as_str().replace("%2F", "/"))
+    }
+}
+
+struct Portal {
+    router: Router,
+    databox: Databox,
+    isds: Arc<IsdsSimulator>,
+    gateway: Arc<SimulatedPaymentGateway>,
+    store: Arc<EmbeddedStore>,
+    clock: Arc<ManualClock>,
+    sessions: Sessions,
+    _keys: tempfile::TempDir,
+}
+
+fn portal_with(
+    settings: DataboxSettings,
+    store_dir: Option<&std::path::Path>,
+    keys_dir: Option<&std::path::Path>,
+) -> Portal {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let store = Arc::new(match store_dir {
+        Some(dir) => EmbeddedStore::open(dir, clock.clone()).expect("store"),
+        None => EmbeddedStore::in_memory(clock.clone()).expect("store"),
+    });
+    let temp = tempfile::tempdir().expect("tempdir");
+    let keys = Arc::new(LocalKeyFile::open(keys_dir.unwrap_or(temp.path())).expect("keys"));
+    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+    let isds = Arc::new(IsdsSimulator::seeded(
+        clock.clone(),
+        SimulatorSettings { max_message_bytes: settings.max_message_bytes, ..SimulatorSettings::default() },
+    ));
+    let gateway = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+    let databox = Databox {
+        isds: isds.clone(),
+        directory: Arc::new(SimulatedDirectory(isds.clone())),
+        payments: gateway.clone(),
+        credit: Arc::new(SimulatedCreditSystem::new(isds.clone())),
+        documents: store.clone(),
+        blobs: store.clone(),
+        queues: store.clone(),
+        sealer,
+        access_log: AccessLog::new(store.clone(), clock.clone()),
+        clock: clock.clone(),
+        settings,
+        simulated_payments: Some(gateway.clone()),
+    };
+    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
+    let authenticator = Arc::new(Authenticator {
+        sessions: sessions.clone(),
+        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
+    });
+    let router = portal_host::Runtime::new(functions(databox.clone()), Arc::new(LogFailures))
+        .expect("declarations")
+        .router()
+        .layer(Extension(authenticator));
+    Portal { router, databox, isds, gateway, store, clock, sessions, _keys: temp }
+}
+
+fn portal() -> Portal {
+    portal_with(DataboxSettings::default(), None, None)
+}
+
+const JANA: &str = "DEMO%2Fjana-novakova";
+
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login(portal: &Portal, subject: &str) -> Login {
+    let new = portal
+        .sessions
+        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
+        .await
+        .expect("session");
+    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+fn get(path: &str, login: &Login) -> Request<Body> {
+    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
+}
+
+/// A multipart body with text fields and files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "portal-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (name, mime, content) in files {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend(content);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn send_request(login: &Login, fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Request<Body> {
+    let (content_type, body) = multipart(fields, files);
+    Request::post("/api/databox/messages")
+        .header(header::COOKIE, &login.cookie)
+        .header("x-csrf-token", &login.csrf)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_citizen_reads_and_downloads_messages() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let (status, _, body) =
+        call(&portal.router, get("/api/databox/messages?folder=received&pageSize=100", &jana)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let list = json(&body);
+    assert_eq!(list["simulated"], true, "simulator data is labelled");
+    let items = list["items"].as_array().expect("items");
+    assert!(items.len() >= 8, "messages in many statuses: {}", items.len());
+    let (_, _, sent) = call(&portal.router, get("/api/databox/messages?folder=sent", &jana)).await;
+    assert!(!json(&sent)["items"].as_array().expect("items").is_empty(), "sent messages too");
+
+    let readable = items.iter().find(|m| m["status"].as_u64() == Some(4)).expect("a delivered, unopened message");
+    let id = readable["id"].as_str().expect("id");
+    let (status, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/received/{id}"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    let detail = json(&detail);
+    assert!(detail["attachments"].as_array().is_some_and(|a| !a.is_empty()), "{detail}");
+    let (status, headers, content) =
+        call(&portal.router, get(&format!("/api/databox/messages/received/{id}/attachments/0"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().expect("ascii").starts_with("attachment;"));
+    assert!(!content.is_empty());
+    let (status, headers, zfo) =
+        call(&portal.router, get(&format!("/api/databox/messages/received/{id}/zfo"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/vnd.software602.filler.form-xml-zip");
+    assert!(zfo.starts_with(b"SIMULATED-ZFO"), "the simulator's ZFO says what it is");
+
+    let (status, _, _) =
+        call(&portal.router, get("/api/databox/messages/received/99999999999/attachments/0", &jana)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another box's or an unknown message");
+
+    let reads = portal
+        .databox
+        .access_log
+        .list(&SubjectId::parse(JANA).expect("id"), &portal_security::AccessFilter::default(), 100, None)
+        .await
+        .expect("log");
+    let kinds: Vec<&str> = reads.items.iter().map(|e| e.resource_type.as_str()).collect();
+    for kind in ["data-message-list", "data-message", "data-message-attachment", "data-message-zfo"] {
+        assert!(kinds.contains(&kind), "{kind} reads are in the access log: {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn sending_follows_the_isds_rules_field_by_field() {
+    let portal = portal_with(DataboxSettings { max_message_bytes: 10_000, ..DataboxSettings::default() }, None, None);
+    let jana = login(&portal, JANA).await;
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let good = [("recipient", "simmuhl"), ("subject", "Žádost o vydání rozhodnutí")];
+    let (status, _, body) =
+        call(&portal.router, send_request(&jana, &good, &[("zadost.pdf", "application/pdf", pdf.clone())])).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let (_, _, sent) = call(&portal.router, get("/api/databox/messages?folder=sent&pageSize=100", &jana)).await;
+    assert!(
+        json(&sent)["items"].as_array().expect("items").iter().any(|m| m["id"] == id.as_str()),
+        "it is in the sent folder"
+    );
+
+    type Files<'a> = Vec<(&'a str, &'a str, Vec<u8>)>;
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Files<'a>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![("recipient", "abc"), ("subject", "x")], vec![("a.pdf", "application/pdf", pdf.clone())], "recipient"),
+        (good.to_vec(), vec![("setup.exe", "application/x-msdownload", b"MZ".to_vec())], "attachments[0].name"),
+        (good.to_vec(), (0..51).map(|_| ("a.txt", "text/plain", b"x".to_vec())).collect(), "attachments"),
+        (good.to_vec(), vec![("big.pdf", "application/pdf", vec![b'x'; 20_000])], "attachments"),
+        (good.to_vec(), vec![], "attachments"),
+    ];
+    for (fields, files, field) in cases {
+        let (status, headers, body) = call(&portal.router, send_request(&jana, &fields, &files)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let problem = json(&body);
+        assert!(problem["errors"].as_array().expect("errors").iter().any(|e| e["field"] == field), "{problem}");
+    }
+    let refused = [("recipient", "zz9zz9z"), ("subject", "x")];
+    let (status, _, body) =
+        call(&portal.router, send_request(&jana, &refused, &[("a.pdf", "application/pdf", pdf)])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown box is refused by ISDS");
+    assert!(json(&body)["detail"].as_str().unwrap_or("").contains("ISDS code"), "{}", String::from_utf8_lossy(&body));
+}
+
+/// The messages of Jana's box that the archive must take now.
+async fn due(portal: &Portal) -> Vec<String> {
+    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
+    let due_before = portal.clock.now() - time::Duration::days(80);
+    let statuses = vec![
+        MessageStatus::Delivered,
+        MessageStatus::DeemedDelivered,
+        MessageStatus::AcceptedByLogin,
+        MessageStatus::Read,
+    ];
+    let query = ListQuery { from: None, to: Some(due_before), statuses, offset: 1, limit: 1000 };
+    let mut ids: Vec<String> = portal
+        .isds
+        .list_messages(&jana_box, Direction::Received, &query)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|m| m.delivery_time.is_some_and(|t| t <= due_before))
+        .map(|m| m.id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn archived(store: &dyn DocumentStore) -> Vec<String> {
+    let query = Query::default().filter("type", FilterOp::Eq, "archived-message").page_size(1000);
+    let mut ids: Vec<String> = store
+        .query("databox", JANA, query)
+        .await
+        .expect("query")
+        .items
+        .into_iter()
+        .map(|d| d.body["messageId"].as_str().unwrap_or("").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn the_archive_takes_each_due_message_exactly_once() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    // Linking happens at first use.
+    assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
+    let expected = due(&portal).await;
+    assert!(!expected.is_empty(), "the seed has a message past the archive age");
+
+    let first = archive::run(&portal.databox).await.expect("first run");
+    assert_eq!(first.messages_archived as usize, expected.len());
+    assert_eq!(archived(portal.store.as_ref()).await, expected);
+    let second = archive::run(&portal.databox).await.expect("second run");
+    assert_eq!(
+        (second.messages_archived, second.messages_already_archived as usize),
+        (0, expected.len()),
+        "nothing twice"
+    );
+    assert_eq!(archived(portal.store.as_ref()).await, expected);
+
+    let (status, _, body) = call(&portal.router, get("/api/databox/messages?folder=archived", &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["items"].as_array().map(Vec::len), Some(expected.len()), "the archived folder shows them");
+    let id = &expected[0];
+    let (status, _, zfo) = call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/zfo"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(zfo.starts_with(b"SIMULATED-ZFO"), "the archived ZFO opens with the citizen's key");
+    let (status, _, _) =
+        call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _, report) =
+        call(&portal.router, Request::get("/api/databox/jobs/archive").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&report)["citizensDone"], 1);
+
+    // Blobs hold only ciphertext.
+    let blobs = portal_store::BlobStore::list(portal.store.as_ref(), "databox/").await.expect("list");
+    assert!(!blobs.is_empty());
+    let events = drain(portal.store.as_ref(), "document-filed").await;
+    assert!(
+        events.iter().filter(|e| e["type"] == "document.archived-data-message").count() >= expected.len(),
+        "Documents hears of each"
+    );
+}
+
+async fn drain(queues: &dyn QueueStore, name: &str) -> Vec<Value> {
+    let queue = QueueName::parse(name).expect("name");
+    let mut out = Vec::new();
+    loop {
+        let batch = match queues.receive(&queue, 32, Duration::from_secs(60)).await {
+            Ok(batch) => batch,
+            Err(_) => return out,
+        };
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_message_replayed_100_times_credits_once() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
+    let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+
+    let request = Request::post("/api/databox/credit/purchases")
+        .header(header::COOKIE, &jana.cookie)
+        .header("x-csrf-token", &jana.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"amountCzk":200}"#))
+        .expect("request");
+    let (status, _, body) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let payment_id = json(&body)["paymentId"].as_str().expect("id").to_owned();
+    let message = credit::PurchaseMessage { payment_id: payment_id.clone(), subject: JANA.into() };
+    assert!(
+        credit::purchase_credit(&portal.databox, &message).await.is_err(),
+        "an unpaid purchase is retried later, not credited"
+    );
+
+    portal.gateway.settle(&payment_id, true).expect("settle");
+    let runs = futures::future::join_all((0..100).map(|_| credit::purchase_credit(&portal.databox, &message))).await;
+    assert!(runs.iter().all(Result::is_ok), "every replay is acknowledged");
+    let after = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+    assert_eq!(after - before, 20_000, "credited exactly once");
+    assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 20_000, "the ledger balances");
+    let events = drain(portal.store.as_ref(), "send-notification").await;
+    assert_eq!(events.iter().filter(|e| e["type"] == "databox.credit-purchase-confirmed").count(), 1);
+
+    let bad = Request::post("/api/databox/credit/purchases")
+        .header(header::COOKIE, &jana.cookie)
+        .header("x-csrf-token", &jana.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"amountCzk":137}"#))
+        .expect("request");
+    let (status, _, body) = call(&portal.router, bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&body)["errors"][0]["field"], "amountCzk");
+}
+
+#[tokio::test]
+async fn a_declined_or_expired_payment_credits_nothing() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
+    let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let request = Request::post("/api/databox/credit/purchases")
+            .header(header::COOKIE, &jana.cookie)
+            .header("x-csrf-token", &jana.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"amountCzk":100}"#))
+            .expect("request");
+        ids.push(json(&call(&portal.router, request).await.2)["paymentId"].as_str().expect("id").to_owned());
+    }
+    portal.gateway.settle(&ids[0], false).expect("decline");
+    portal.clock.advance(Duration::from_secs(31 * 60));
+    let jana = login(&portal, JANA).await;
+    for id in &ids {
+        let message = credit::PurchaseMessage { payment_id: id.clone(), subject: JANA.into() };
+        credit::purchase_credit(&portal.databox, &message).await.expect("settled");
+        let (_, _, purchase) = call(&portal.router, get(&format!("/api/databox/credit/purchases/{id}"), &jana)).await;
+        assert!(
+            matches!(json(&purchase)["state"].as_str(), Some("declined" | "expired")),
+            "{}",
+            String::from_utf8_lossy(&purchase)
+        );
+    }
+    assert_eq!(portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers, before);
+    assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 0);
+    let events = drain(portal.store.as_ref(), "send-notification").await;
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "databox.credit-purchase-declined").count(),
+        2,
+        "the citizen is told"
+    );
+}
+
+#[tokio::test]
+async fn unopened_messages_warn_once_before_deemed_delivery() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
+    let first = warnings::run(&portal.databox).await.expect("run");
+    assert!(first.warned >= 1, "the seed has a message unopened for 7 days: {first:?}");
+    let second = warnings::run(&portal.databox).await.expect("run again");
+    assert_eq!(second.warned, 0, "each message warns once");
+    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let warnings: Vec<&Value> = events.iter().filter(|e| e["type"] == "databox.deemed-delivery-warning").collect();
+    assert_eq!(warnings.len() as u64, first.warned);
+    assert!(warnings[0]["data"]["deemedDeliveredAt"].is_string());
+    let mut ids: Vec<&str> = warnings.iter().filter_map(|e| e["id"].as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), warnings.len(), "event ids are unique per message");
+}
+
+/// A blob store that reports every put on stdout, so the parent of a child
+/// process knows when to kill it mid-run.
+#[derive(Debug)]
+struct ReportingBlobs(Arc<EmbeddedStore>);
+
+#[async_trait::async_trait]
+impl portal_store::BlobStore for ReportingBlobs {
+    async fn put(
+        &self,
+        path: &portal_store::BlobPath,
+        content: bytes::Bytes,
+        content_type: &str,
+        metadata: std::collections::BTreeMap<String, String>,
+        mode: portal_store::PutMode,
+    ) -> portal_store::StoreResult<portal_store::BlobInfo> {
+        let info = self.0.put(path, content, content_type, metadata, mode).await?;
+        println!("blob-put {path}");
+        Ok(info)
+    }
+    async fn get(
+        &self,
+        path: &portal_store::BlobPath,
+    ) -> portal_store::StoreResult<(portal_store::BlobInfo, portal_store::BlobStream)> {
+        portal_store::BlobStore::get(self.0.as_ref(), path).await
+    }
+    async fn delete(&self, path: &portal_store::BlobPath) -> portal_store::StoreResult<()> {
+        portal_store::BlobStore::delete(self.0.as_ref(), path).await
+    }
+    async fn list(&self, prefix: &str) -> portal_store::StoreResult<Vec<portal_store::BlobInfo>> {
+        self.0.list(prefix).await
+    }
+    async fn ping(&self) -> portal_store::StoreResult<()> {
+        portal_store::BlobStore::ping(self.0.as_ref()).await
+    }
+}
+
+/// Child mode of [`killing_the_archive_midway_leaves_no_duplicate_and_no_gap`]:
+/// archives with more due messages than the seed has, reporting each blob.
+async fn archive_child(data: &std::path::Path, keys: &std::path::Path) {
+    let mut portal =
+        portal_with(DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() }, Some(data), Some(keys));
+    portal.databox.blobs = Arc::new(ReportingBlobs(portal.store.clone()));
+    let jana = login(&portal, JANA).await;
+    assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
+    archive::run(&portal.databox).await.expect("run");
+    println!("run-finished");
+}
+
+#[tokio::test]
+async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
+    use std::io::BufRead as _;
+    if let (Ok(data), Ok(keys)) =
+        (std::env::var("PORTAL_ARCHIVE_CHILD_DATA"), std::env::var("PORTAL_ARCHIVE_CHILD_KEYS"))
+    {
+        archive_child(std::path::Path::new(&data), std::path::Path::new(&keys)).await;
+        return;
+    }
+    let (data, keys) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "killing_the_archive_midway_leaves_no_duplicate_and_no_gap",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PORTAL_ARCHIVE_CHILD_DATA", data.path())
+        .env("PORTAL_ARCHIVE_CHILD_KEYS", keys.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the archiving child");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut puts = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("read");
+        assert_ne!(line, "run-finished", "the child finished before it could be killed");
+        if line.starts_with("blob-put ") {
+            puts += 1;
+            // Several messages in, in the middle of one (after its ZFO, before its attachments).
+            if puts == 7 {
+                break;
+            }
+        }
+    }
+    child.kill().expect("SIGKILL mid-run");
+    child.wait().expect("reap");
+
+    // The next run, in this process, on the same data and keys.
+    let portal = portal_with(
+        DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() },
+        Some(data.path()),
+        Some(keys.path()),
+    );
+    let before = archived(portal.store.as_ref()).await;
+    let expected = {
+        let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
+        let due_before = portal.clock.now() - time::Duration::days(1);
+        let statuses = vec![
+            MessageStatus::Delivered,
+            MessageStatus::DeemedDelivered,
+            MessageStatus::AcceptedByLogin,
+            MessageStatus::Read,
+        ];
+        let query = ListQuery { from: None, to: Some(due_before), statuses, offset: 1, limit: 1000 };
+        let mut ids: Vec<String> = portal
+            .isds
+            .list_messages(&jana_box, Direction::Received, &query)
+            .await
+            .expect("list")
+            .into_iter()
+            .filter(|m| m.delivery_time.is_some_and(|t| t <= due_before))
+            .map(|m| m.id.as_str().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert!(before.len() < expected.len(), "the kill interrupted the run ({} of {})", before.len(), expected.len());
+    let report = archive::run(&portal.databox).await.expect("the next run");
+    assert_eq!(report.messages_already_archived as usize, before.len(), "what was archived is not archived again");
+    let after = archived(portal.store.as_ref()).await;
+    assert_eq!(after, expected, "every due message exactly once: no duplicate, no gap");
+    let jana = login(&portal, JANA).await;
+    for id in &after {
+        let (status, _, _) =
+            call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
+        assert_eq!(status, StatusCode::OK, "{id} opens whole");
+    }
+}
