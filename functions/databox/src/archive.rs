@@ -121,6 +121,17 @@ pub async fn run(databox: &Databox) -> Result<ArchiveReport, ArchiveError> {
     Ok(report)
 }
 
+/// Archives one citizen's due messages now (on their request), the same way
+/// the timer does.
+pub async fn run_for(databox: &Databox, subject: &SubjectId) -> Result<ArchiveReport, ArchiveError> {
+    databox.box_of(subject).await?;
+    let mut report = ArchiveReport { started_at: Some(databox.clock.now()), ..ArchiveReport::default() };
+    archive_citizen(databox, subject.as_str(), &mut report).await?;
+    report.citizens_done = 1;
+    report.finished_at = Some(databox.clock.now());
+    Ok(report)
+}
+
 async fn save_report(databox: &Databox, report: &ArchiveReport) -> Result<(), StoreError> {
     let body = serde_json::to_value(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
     databox.documents.upsert(JOBS_COLLECTION, NewDocument::new(STATUS_PARTITION, "latest", body), None).await.map(drop)

@@ -90,6 +90,10 @@ pub fn functions(databox: Shared) -> Vec<Function> {
         .post(settle_simulated_payment)
         .with_state(s.clone())
         .build(),
+        Function::http("ArchiveMyMessages", "databox/archive", AuthLevel::Anonymous)
+            .post(archive_now)
+            .with_state(s.clone())
+            .build(),
         Function::http("ArchiveJobStatus", "databox/jobs/archive", AuthLevel::Function)
             .get(archive_status)
             .with_state(s.clone())
@@ -699,10 +703,51 @@ async fn send(
     {
         return response;
     }
-    match result {
-        Ok(id) => (StatusCode::CREATED, Json(with_simulated(&databox, json!({"id": id.as_str(), "folder": "sent"}))))
-            .into_response(),
-        Err(error) => isds_problem(&error),
+    let id = match result {
+        Ok(id) => id,
+        Err(error) => return isds_problem(&error),
+    };
+    if message.commercial {
+        warn_if_credit_low(&databox, &citizen, &box_id).await;
+    }
+    (StatusCode::CREATED, Json(with_simulated(&databox, json!({"id": id.as_str(), "folder": "sent"})))).into_response()
+}
+
+/// After credit was spent: a `credit-low` event when the balance falls under
+/// the threshold (once a day per box; the event id says so).
+async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, box_id: &BoxId) {
+    let Ok(credit) = databox.isds.credit_info(box_id).await else { return };
+    if credit.current_hellers >= databox.settings.credit_low_hellers {
+        return;
+    }
+    let now = databox.clock.now();
+    let event = crate::events::Event::new(
+        crate::events::CREDIT_LOW,
+        &format!("{box_id}:{}", now.date()),
+        citizen.subject.as_str(),
+        now,
+        json!({"creditHellers": credit.current_hellers, "thresholdHellers": databox.settings.credit_low_hellers}),
+    );
+    if let Err(error) =
+        crate::events::publish(databox.queues.as_ref(), crate::events::NOTIFICATIONS_QUEUE, &event).await
+    {
+        tracing::warn!(error = %error, "the credit-low event could not be published");
+    }
+}
+
+/// Archive my due messages now (the timer does it daily).
+async fn archive_now(State(databox): State<Shared>, citizen: Citizen) -> Response {
+    match archive::run_for(&databox, &citizen.subject).await {
+        Ok(report) => Json(report).into_response(),
+        Err(archive::ArchiveError::Link(error)) => link_problem(&error),
+        Err(error) => {
+            tracing::error!(error = %error, "archiving on request failed");
+            if error.is_retryable() {
+                Problem::unavailable("archiving").into_response()
+            } else {
+                Problem::internal().into_response()
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Timer `WarnBeforeDeemedDelivery`: a message nobody has opened by day 7 of
+//! Timer `WarnBeforeDeemedDelivery` (hourly): announces new messages once,
+//! and warns about a message nobody has opened by day 7 of
 //! its 10 days warns the citizen, because on day 10 it counts as delivered
 //! (fikce doručení) whether read or not. Each message warns once: a marker
 //! document is written after the event (whose id is fixed, so a repeat after a
@@ -66,6 +67,7 @@ async fn warn_citizen(
         offset: 1,
         limit: 1000,
     };
+    announce_new_messages(databox, subject, &box_id, now).await?;
     let mut warned = 0;
     for envelope in databox.isds.list_messages(&box_id, Direction::Received, &query).await? {
         let Some(delivered) = envelope.delivery_time else { continue };
@@ -102,4 +104,43 @@ async fn warn_citizen(
         }
     }
     Ok(warned)
+}
+
+/// A new message event for every received message delivered in the last 10
+/// days that has not been announced yet (marker `announced-<id>`, written after
+/// the event, whose id is fixed).
+async fn announce_new_messages(
+    databox: &Databox,
+    subject: &SubjectId,
+    box_id: &crate::isds::BoxId,
+    now: time::OffsetDateTime,
+) -> Result<(), crate::archive::ArchiveError> {
+    let query = ListQuery {
+        from: Some(now - time::Duration::days(DEEMED_AFTER_DAYS)),
+        to: Some(now),
+        statuses: vec![MessageStatus::Delivered],
+        offset: 1,
+        limit: 1000,
+    };
+    for envelope in databox.isds.list_messages(box_id, Direction::Received, &query).await? {
+        let marker = format!("announced-{}", envelope.id);
+        if databox.documents.get(COLLECTION, subject.as_str(), &marker).await?.is_some() {
+            continue;
+        }
+        let event = Event::new(
+            events::NEW_MESSAGE,
+            &format!("{}:{}", box_id, envelope.id),
+            subject.as_str(),
+            now,
+            json!({"messageId": envelope.id.as_str(), "sender": envelope.sender_name, "subject": envelope.subject}),
+        );
+        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        let doc = NewDocument::new(subject.as_str(), marker, json!({"type": "new-message-announced"}))
+            .with_ttl(std::time::Duration::from_secs(120 * 24 * 3600));
+        match databox.documents.create(COLLECTION, doc).await {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }

@@ -436,6 +436,67 @@ async fn unopened_messages_warn_once_before_deemed_delivery() {
     let mut ids: Vec<&str> = warnings.iter().filter_map(|e| e["id"].as_str()).collect();
     ids.dedup();
     assert_eq!(ids.len(), warnings.len(), "event ids are unique per message");
+    let announced = events.iter().filter(|e| e["type"] == "databox.new-message").count();
+    assert!(announced >= 1, "new messages are announced");
+
+    // A new message from an authority is announced at the next run, once.
+    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
+    let notice = portal_databox::isds::OutgoingMessage {
+        recipient: jana_box,
+        subject: "Výzva k doplnění podání".into(),
+        sender_ref_number: None,
+        sender_ident: None,
+        recipient_ref_number: None,
+        recipient_ident: None,
+        to_hands: None,
+        personal_delivery: false,
+        commercial: false,
+        attachments: vec![portal_databox::isds::Attachment {
+            name: "vyzva.pdf".into(),
+            mime_type: "application/pdf".into(),
+            meta_type: portal_databox::isds::FileMetaType::Main,
+            content: bytes::Bytes::from_static(b"%PDF-1.4 simulated"),
+        }],
+    };
+    let sender = BoxId::parse(portal_databox::isds::simulator::MUNICIPAL_OFFICE_BOX).expect("box");
+    portal.isds.deliver_incoming(&sender, &notice).expect("deliver");
+    warnings::run(&portal.databox).await.expect("run");
+    warnings::run(&portal.databox).await.expect("run");
+    let events = drain(portal.store.as_ref(), "send-notification").await;
+    assert_eq!(events.iter().filter(|e| e["type"] == "databox.new-message").count(), 1, "announced exactly once");
+}
+
+#[tokio::test]
+async fn spending_credit_below_the_threshold_tells_the_citizen() {
+    let portal = portal_with(DataboxSettings { credit_low_hellers: 4_500, ..DataboxSettings::default() }, None, None);
+    let jana = login(&portal, JANA).await;
+    let fields =
+        [("recipient", portal_databox::isds::simulator::COMPANY_BOX), ("subject", "Reklamace"), ("commercial", "true")];
+    let (status, _, body) =
+        call(&portal.router, send_request(&jana, &fields, &[("reklamace.txt", "text/plain", b"Dobry den".to_vec())]))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let low: Vec<&Value> = events.iter().filter(|e| e["type"] == "databox.credit-low").collect();
+    assert_eq!(low.len(), 1, "50 Kč less 10 Kč is under 45 Kč: {events:?}");
+    assert_eq!(low[0]["data"]["creditHellers"], 4_000);
+}
+
+#[tokio::test]
+async fn a_citizen_can_archive_now_and_sees_the_archived_folder() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let request = Request::post("/api/databox/archive")
+        .header(header::COOKIE, &jana.cookie)
+        .header("x-csrf-token", &jana.csrf)
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let archived_now = json(&body)["messagesArchived"].as_u64().expect("count");
+    assert!(archived_now >= 1);
+    let (_, _, list) = call(&portal.router, get("/api/databox/messages?folder=archived", &jana)).await;
+    assert_eq!(json(&list)["items"].as_array().map(|a| a.len() as u64), Some(archived_now));
 }
 
 /// A blob store that reports every put on stdout, so the parent of a child
