@@ -752,8 +752,9 @@ async fn archive_now(State(databox): State<Shared>, citizen: Citizen) -> Respons
 }
 
 /// A request to create a data box for a natural person: a submission the
-/// citizen can follow. The authority's processing is out of the portal; the
-/// request is recorded (and, with the simulator, approved at once).
+/// citizen can follow at `GET /api/databox/box-requests/{id}`. It is recorded
+/// as `submitted`; handing it to the Digital and Information Agency and
+/// following its decision is not built yet (no such interface is described).
 async fn request_box(State(databox): State<Shared>, citizen: Citizen) -> Response {
     if let Ok(id) = databox.box_of(&citizen.subject).await {
         return Problem::new(StatusCode::CONFLICT, "box-exists", "You already have a data box")
