@@ -240,10 +240,11 @@ async fn sending_follows_the_isds_rules_field_by_field() {
     assert!(json(&body)["detail"].as_str().unwrap_or("").contains("ISDS code"), "{}", String::from_utf8_lossy(&body));
 }
 
-/// The messages of Jana's box that the archive must take now.
-async fn due(portal: &Portal) -> Vec<String> {
+/// The messages of Jana's box that an archive taking messages delivered at
+/// least `days` ago must take now.
+async fn due(portal: &Portal, days: i64) -> Vec<String> {
     let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
-    let due_before = portal.clock.now() - time::Duration::days(80);
+    let due_before = portal.clock.now() - time::Duration::days(days);
     let statuses = vec![
         MessageStatus::Delivered,
         MessageStatus::DeemedDelivered,
@@ -284,7 +285,7 @@ async fn the_archive_takes_each_due_message_exactly_once() {
     let jana = login(&portal, JANA).await;
     // Linking happens at first use.
     assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
-    let expected = due(&portal).await;
+    let expected = due(&portal, 80).await;
     assert!(!expected.is_empty(), "the seed has a message past the archive age");
 
     let first = archive::run(&portal.databox).await.expect("first run");
@@ -592,28 +593,7 @@ async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
         Some(keys.path()),
     );
     let before = archived(portal.store.as_ref()).await;
-    let expected = {
-        let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
-        let due_before = portal.clock.now() - time::Duration::days(1);
-        let statuses = vec![
-            MessageStatus::Delivered,
-            MessageStatus::DeemedDelivered,
-            MessageStatus::AcceptedByLogin,
-            MessageStatus::Read,
-        ];
-        let query = ListQuery { from: None, to: Some(due_before), statuses, offset: 1, limit: 1000 };
-        let mut ids: Vec<String> = portal
-            .isds
-            .list_messages(&jana_box, Direction::Received, &query)
-            .await
-            .expect("list")
-            .into_iter()
-            .filter(|m| m.delivery_time.is_some_and(|t| t <= due_before))
-            .map(|m| m.id.as_str().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let expected = due(&portal, 1).await;
     assert!(before.len() < expected.len(), "the kill interrupted the run ({} of {})", before.len(), expected.len());
     let report = archive::run(&portal.databox).await.expect("the next run");
     assert_eq!(report.messages_already_archived as usize, before.len(), "what was archived is not archived again");
