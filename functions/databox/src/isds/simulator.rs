@@ -105,14 +105,8 @@ const MIN_SEARCH_CHARS: usize = 3;
 const DEFAULT_LIST_LIMIT: usize = 1000;
 const FIRST_MESSAGE_NUMBER: u64 = 1_000_000_001;
 
-/// Vyhláška 194/2009 Sb., příloha 3, with the 2024 additions.
-const ALLOWED_EXTENSIONS: &[&str] = &[
-    "pdf", "xml", "fo", "zfo", "html", "htm", "odt", "ods", "odp", "txt", "rtf", "doc", "docx", "xls", "xlsx", "ppt",
-    "pptx", "jpg", "jpeg", "png", "tif", "tiff", "gif", "mpeg", "mpg", "wav", "mp2", "mp3", "isdoc", "isdocx", "edi",
-    "dwg", "shp", "shx", "dbf", "prj", "qpj", "cpg", "dgn", "gml", "gfs", "xsd", "p7s", "p7m", "p7f", "p7c", "cer",
-    "crt", "der", "tsr", "tst", "zip", "asice", "asics", "json", "mp4", "m4a", "m4v", "heic", "heif",
-];
-const BLACKLISTED_MIME_TYPES: &[&str] = &["application/x-zip-compressed", "application/x-msdownload"];
+// The formats and MIME blacklist are the validator's: one list of ISDS's rules.
+use crate::validate::{ALLOWED_EXTENSIONS, BLOCKED_MIME_TYPES as BLACKLISTED_MIME_TYPES};
 
 mod code {
     pub const NOT_PERMITTED: &str = "1004";
