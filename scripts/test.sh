@@ -2,9 +2,10 @@
 # The one test command: installs what the tests need (npm emulators from the
 # lockfiles in tests/emulators and tests/oidc, certificates and keys made on the
 # fly), starts Azurite, the Cosmos DB emulator and an OpenID Connect provider
-# configured like NIA on free ports, runs every test of the workspace (the
-# emulator conformance runs are required, not skipped), and stops the emulators
-# whatever happens.
+# configured like NIA on free ports, checks bicep/ with checkov and the
+# workflows with actionlint (tools in a local venv under .test-env/), runs every
+# test of the workspace (the emulator conformance runs are required, not
+# skipped), and stops the emulators whatever happens.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p portal  # extra arguments go to `cargo test`
@@ -33,6 +34,9 @@ source "$EMULATORS/env"
 # shellcheck disable=SC1091
 source "$OIDC/env"
 export PORTAL_REQUIRE_EMULATORS=1
+
+echo "test: infrastructure checks (checkov on bicep/, actionlint on the workflows)" >&2
+scripts/check-infra.sh
 
 echo "test: cargo test --workspace $*" >&2
 cargo test --workspace --locked "$@"

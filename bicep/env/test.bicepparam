@@ -1,0 +1,39 @@
+// The test environment: smallest sizes, both regions (failover and the release procedure are rehearsed here),
+// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password) live in the Key Vault only.
+using '../main.bicep'
+
+param environmentName = 'test'
+param primaryLocation = 'germanywestcentral'
+param primaryRegionCode = 'gwc'
+param secondaryLocation = 'swedencentral'
+param secondaryRegionCode = 'sdc'
+param activeRegion = 'primary'
+
+param zoneRedundant = false
+param planSku = 'EP1'
+param primaryMinimumInstances = 1
+param secondaryMinimumInstances = 1
+param maximumInstances = 4
+
+param cosmosAutoscaleMaxThroughput = 1000
+param cosmosBackupTier = 'Continuous7Days'
+param keyVaultSku = 'standard'
+param kekKeyType = 'RSA'
+param kekKeySize = 3072
+param logRetentionDays = 30
+param logDailyQuotaGb = 5
+
+param oidcDiscoveryUrl = 'https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration'
+param oidcClientId = 'portal-obcana-test'
+param isdsUrl = 'https://ws1.czebox.cz/DS/'
+param isdsUser = 'portal-test'
+
+param wafApiRequestsPerMinute = 1000
+param wafAuthRequestsPerMinute = 60
+
+// Set by the release pipeline from the azure/login identity (its object id).
+param deployerPrincipalId = readEnvironmentVariable('DEPLOYER_PRINCIPAL_ID', '')
+
+param tags = {
+  costCenter: 'portal-obcana'
+}
