@@ -428,6 +428,7 @@ var portalSettings = {
   PORTAL_OIDC_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=oidc-client-secret)'
   PORTAL_OIDC_REDIRECT_URL: 'https://${publicHost}/api/auth/callback'
   PORTAL_OIDC_POST_LOGOUT_REDIRECT_URL: oidcPostLogoutRedirectUrl
+  PORTAL_OIDC_DECRYPTION_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=oidc-decryption-key)'
   PORTAL_KEY_VAULT_URL: keyVault.outputs.uri
   PORTAL_KEY_NAME: kekName
   PORTAL_ISDS: 'soap'

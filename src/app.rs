@@ -39,7 +39,7 @@ pub enum AppError {
     Io { context: String, source: std::io::Error },
     #[error("cannot open the key-encryption key")]
     Keys(#[from] portal_crypto::WrapError),
-    #[error("the OpenID Connect decryption key in {path} is unusable")]
+    #[error("the OpenID Connect decryption key from {path} is unusable")]
     DecryptionKey { path: String, source: portal_identity::jose::JoseError },
 }
 
@@ -315,9 +315,13 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
 fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginProvider, AppError> {
     use secrecy::ExposeSecret as _;
     let IdentityProvider::Nia(oidc) = &settings.identity else { return Ok(LoginProvider::Development) };
-    let decryption_key = match &oidc.decryption_key_file {
-        None => None,
-        Some(path) => {
+    let decryption_key = match (&oidc.decryption_key_pem, &oidc.decryption_key_file) {
+        (Some(pem), _) => Some(Arc::new(
+            DecryptionKey::from_pem(pem.expose_secret())
+                .map_err(|source| AppError::DecryptionKey { path: "PORTAL_OIDC_DECRYPTION_KEY".into(), source })?,
+        )),
+        (None, None) => None,
+        (None, Some(path)) => {
             let shown = path.display().to_string();
             let pem = std::fs::read_to_string(path)
                 .map_err(|source| AppError::Io { context: format!("cannot read {shown}"), source })?;

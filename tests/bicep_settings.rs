@@ -23,9 +23,8 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     (
         "PORTAL_OIDC_DECRYPTION_KEY_FILE",
-        "a path to a PEM file: a Linux function app gets Key Vault material only as app settings (or PKCS#12 \
-         certificates), and a file share would need an account key. NOT DONE: the binary needs a setting that takes \
-         the key itself, set from a Key Vault reference (docs/operations.md)",
+        "a path to a PEM file, for laptops: Azure sets PORTAL_OIDC_DECRYPTION_KEY (the PEM itself) from a Key Vault \
+         reference, since a file share would need an account key",
     ),
     (
         "PORTAL_ISDS_CERT_FILE",
@@ -233,14 +232,19 @@ fn azure_gets_the_production_adapters_and_secrets_from_key_vault() {
     }
     assert_eq!(host.get("FUNCTIONS_WORKER_RUNTIME").map(String::as_str), Some("'custom'"));
     assert_eq!(host.get("AzureWebJobsStorage__credential").map(String::as_str), Some("'managedidentity'"));
-    for secret in ["PORTAL_OIDC_CLIENT_SECRET", "PORTAL_ISDS_PASSWORD"] {
+    for secret in ["PORTAL_OIDC_CLIENT_SECRET", "PORTAL_ISDS_PASSWORD", "PORTAL_OIDC_DECRYPTION_KEY"] {
         let value = portal.get(secret).unwrap_or_else(|| panic!("{secret} in portalSettings"));
         assert!(value.starts_with("'@Microsoft.KeyVault("), "{secret} must be a Key Vault reference, not {value}");
     }
     for name in objects.values().flat_map(|object| object.keys()) {
         assert!(
-            !name.contains("KEY") || name == "PORTAL_KEY_NAME" || name == "PORTAL_KEY_VAULT_URL",
-            "{name}: no keys in app settings"
+            !name.contains("KEY")
+                || name == "PORTAL_KEY_NAME"
+                || name == "PORTAL_KEY_VAULT_URL"
+                || objects
+                    .values()
+                    .any(|o| o.get(name.as_str()).is_some_and(|v| v.starts_with("'@Microsoft.KeyVault("))),
+            "{name}: no keys in app settings, only Key Vault references"
         );
     }
 }

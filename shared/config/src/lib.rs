@@ -68,6 +68,11 @@ pub const SETTINGS: &[Setting] = &[
         about: "nia: where the provider sends the citizen after logout",
     },
     Setting {
+        name: "PORTAL_OIDC_DECRYPTION_KEY",
+        example: "",
+        about: "nia: the same key as PKCS#8 PEM text, in Azure a Key Vault reference (secret; wins over the file)",
+    },
+    Setting {
         name: "PORTAL_OIDC_DECRYPTION_KEY_FILE",
         example: "",
         about: "nia: PKCS#8 PEM of the portal's key for encrypted ID tokens (secret)",
@@ -183,6 +188,8 @@ pub struct OidcSettings {
     pub redirect_url: String,
     pub post_logout_redirect_url: Option<String>,
     pub decryption_key_file: Option<PathBuf>,
+    /// The key as PEM text (a Key Vault reference in Azure); wins over the file.
+    pub decryption_key_pem: Option<SecretString>,
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +341,7 @@ impl Settings {
                 redirect_url: url("PORTAL_OIDC_REDIRECT_URL", required("PORTAL_OIDC_REDIRECT_URL")?)?,
                 post_logout_redirect_url: get("PORTAL_OIDC_POST_LOGOUT_REDIRECT_URL"),
                 decryption_key_file: get("PORTAL_OIDC_DECRYPTION_KEY_FILE").map(PathBuf::from),
+                decryption_key_pem: get("PORTAL_OIDC_DECRYPTION_KEY").map(SecretString::from),
             }),
             Some(other) => {
                 return Err(invalid("PORTAL_IDENTITY_PROVIDER", format!("'{other}' is not development or nia")));
