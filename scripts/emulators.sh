@@ -17,20 +17,10 @@ WAIT_SECONDS="${EMULATORS_WAIT_SECONDS:-60}"
 
 die() { echo "emulators: $*" >&2; exit 1; }
 
-usage() { die "usage: $0 start|stop DIR"; }
+# shellcheck source=scripts/lib/services.sh
+source "$ROOT/scripts/lib/services.sh"
 
-# Installs tests/emulators/node_modules from the lockfile unless it already
-# matches it (a stamp holds the lockfile's hash from the last install).
-install_packages() {
-  local want stamp="$PKG/node_modules/.portal-lockfile.sha256"
-  want="$(sha256sum "$PKG/package-lock.json" | cut -d' ' -f1)"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return
-  fi
-  echo "emulators: installing npm packages from the lockfile" >&2
-  (cd "$PKG" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed in $PKG"
-  echo "$want" >"$stamp"
-}
+usage() { die "usage: $0 start|stop DIR"; }
 
 make_certificates() {
   local dir="$1"
@@ -53,53 +43,6 @@ make_certificates() {
   chmod 600 "$dir/ca.key" "$dir/leaf.key"
 }
 
-# Prints N free TCP ports on 127.0.0.1, all distinct.
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-PY
-}
-
-port_open() {
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
-PY
-}
-
-is_running() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-wait_for() {
-  local name="$1" pidfile="$2" log="$3"
-  shift 3
-  local deadline=$((SECONDS + WAIT_SECONDS)) port
-  for port in "$@"; do
-    until port_open "$port"; do
-      if ! is_running "$pidfile"; then
-        echo "emulators: $name exited before listening on port $port; last log lines:" >&2
-        tail -n 30 "$log" >&2 || true
-        return 1
-      fi
-      if ((SECONDS >= deadline)); then
-        echo "emulators: $name did not listen on port $port within ${WAIT_SECONDS}s; last log lines:" >&2
-        tail -n 30 "$log" >&2 || true
-        return 1
-      fi
-      sleep 0.2
-    done
-  done
-}
-
 start() {
   local dir="$1"
   mkdir -p "$dir"
@@ -111,7 +54,7 @@ start() {
   command -v openssl >/dev/null || die "openssl is not installed"
   command -v python3 >/dev/null || die "python3 is not installed"
   command -v npm >/dev/null || die "npm is not installed"
-  install_packages
+  npm_ci_from_lockfile "$PKG" emulators
   make_certificates "$dir"
 
   local blob queue table cosmos
@@ -131,8 +74,8 @@ start() {
   (cd "$PKG" && exec node "$PKG/cosmos-server.js" "$cosmos") >"$dir/cosmos.log" 2>&1 &
   echo $! >"$dir/cosmos.pid"
 
-  if ! wait_for azurite "$dir/azurite.pid" "$dir/azurite.log" "$blob" "$queue" \
-    || ! wait_for cosmosdb-server "$dir/cosmos.pid" "$dir/cosmos.log" "$cosmos"; then
+  if ! wait_for azurite "$dir/azurite.pid" "$dir/azurite.log" "$WAIT_SECONDS" "$blob" "$queue" \
+    || ! wait_for cosmosdb-server "$dir/cosmos.pid" "$dir/cosmos.log" "$WAIT_SECONDS" "$cosmos"; then
     stop "$dir"
     exit 1
   fi
@@ -146,26 +89,11 @@ EOF
   echo "emulators: azurite (blob $blob, queue $queue, table $table) and cosmosdb-server ($cosmos) are up; source $dir/env" >&2
 }
 
-stop_one() {
-  local pidfile="$1" pid
-  [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
-
 stop() {
   local dir="$1"
   [[ -d "$dir" ]] || return 0
-  stop_one "$dir/azurite.pid"
-  stop_one "$dir/cosmos.pid"
+  stop_pidfile "$dir/azurite.pid"
+  stop_pidfile "$dir/cosmos.pid"
   rm -f "$dir/env"
 }
 

@@ -20,20 +20,10 @@ REDIRECT_URI="https://portal.test/api/auth/callback"
 
 die() { echo "oidc-provider: $*" >&2; exit 1; }
 
-usage() { die "usage: $0 start|stop DIR"; }
+# shellcheck source=scripts/lib/services.sh
+source "$ROOT/scripts/lib/services.sh"
 
-# Installs tests/oidc/node_modules from the lockfile unless it already matches
-# it (a stamp holds the lockfile's hash from the last install).
-install_packages() {
-  local want stamp="$PKG/node_modules/.portal-lockfile.sha256"
-  want="$(sha256sum "$PKG/package-lock.json" | cut -d' ' -f1)"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return
-  fi
-  echo "oidc-provider: installing npm packages from the lockfile" >&2
-  (cd "$PKG" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed in $PKG"
-  echo "$want" >"$stamp"
-}
+usage() { die "usage: $0 start|stop DIR"; }
 
 # The portal's id_token encryption key pair: the private key (PKCS#8 PEM) stays
 # in DIR for the relying party; the public half is registered as the client's
@@ -101,45 +91,6 @@ write_accounts() {
 EOF
 }
 
-free_port() {
-  python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-}
-
-port_open() {
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
-PY
-}
-
-is_running() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-wait_for() {
-  local pidfile="$1" log="$2" port="$3"
-  local deadline=$((SECONDS + WAIT_SECONDS))
-  until port_open "$port"; do
-    if ! is_running "$pidfile"; then
-      echo "oidc-provider: exited before listening on port $port; last log lines:" >&2
-      tail -n 30 "$log" >&2 || true
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      echo "oidc-provider: did not listen on port $port within ${WAIT_SECONDS}s; last log lines:" >&2
-      tail -n 30 "$log" >&2 || true
-      return 1
-    fi
-    sleep 0.2
-  done
-}
-
 start() {
   local dir="$1"
   mkdir -p "$dir"
@@ -151,17 +102,17 @@ start() {
   command -v openssl >/dev/null || die "openssl is not installed"
   command -v python3 >/dev/null || die "python3 is not installed"
   command -v npm >/dev/null || die "npm is not installed"
-  install_packages
+  npm_ci_from_lockfile "$PKG" oidc-provider
   make_encryption_key "$dir"
   write_client "$dir"
   write_accounts "$dir"
 
   local port
-  port="$(free_port)"
+  port="$(free_ports 1)"
   (cd "$PKG" && exec node "$PKG/provider.js" "$port" "$dir") >"$dir/oidc-provider.log" 2>&1 &
   echo $! >"$dir/oidc-provider.pid"
 
-  if ! wait_for "$dir/oidc-provider.pid" "$dir/oidc-provider.log" "$port"; then
+  if ! wait_for oidc-provider "$dir/oidc-provider.pid" "$dir/oidc-provider.log" "$WAIT_SECONDS" "$port"; then
     stop "$dir"
     exit 1
   fi
@@ -184,21 +135,9 @@ EOF
 }
 
 stop() {
-  local dir="$1" pidfile pid
+  local dir="$1"
   [[ -d "$dir" ]] || return 0
-  pidfile="$dir/oidc-provider.pid"
-  if [[ -f "$pidfile" ]]; then
-    pid="$(cat "$pidfile")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
-  fi
+  stop_pidfile "$dir/oidc-provider.pid"
   rm -f "$dir/env"
 }
 
