@@ -86,6 +86,10 @@ pub fn citizen_folder(subject: &str) -> String {
     digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The field the ZFO is sealed under. It is `content` because Documents opens
+/// the same blob as the filed document's content (`portal_events::FiledDocument`).
+pub const ZFO_FIELD: &str = "content";
+
 fn archived_id(message: &str) -> String {
     format!("archived-{message}")
 }
@@ -216,7 +220,7 @@ pub async fn archive_message(
         databox,
         owner,
         &document,
-        "zfo",
+        ZFO_FIELD,
         &zfo_path,
         &message.zfo,
         "application/vnd.software602.filler.form-xml-zip",
@@ -253,12 +257,24 @@ pub async fn archive_message(
         )
         .await?;
     let now = databox.clock.now();
+    let filed = portal_events::FiledDocument {
+        document_id: document.clone(),
+        title: format!("Datová zpráva: {} (od {})", message.envelope.subject, message.envelope.sender_name),
+        kind: "data-message".into(),
+        source: "databox".into(),
+        source_ref: id.to_owned(),
+        media_type: "application/vnd.software602.filler.form-xml-zip".into(),
+        file_name: format!("datova-zprava-{id}.zfo"),
+        size: message.zfo.len() as u64,
+        content: portal_events::SealedContent::Blob { path: zfo_path.clone() },
+        simulated: databox.settings.simulated,
+    };
     let event = Event::new(
         events::MESSAGE_ARCHIVED,
         &format!("{owner}:{id}"),
         owner,
         now,
-        json!({"messageId": id, "folder": "archived", "source": "databox"}),
+        serde_json::to_value(&filed).map_err(|e| StoreError::Invalid(e.to_string()))?,
     );
     events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event).await?;
     let b64 = base64::engine::general_purpose::STANDARD;

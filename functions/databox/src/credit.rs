@@ -8,6 +8,11 @@
 //! batch is create-only on the ledger entry, so a replayed or duplicated
 //! message never credits twice, and the ledger always balances: the sum of
 //! entries equals the credit bought.
+//!
+//! The events (the notification, the receipt for Documents) go out after the
+//! batch, with ids fixed by the payment id. A delivery that finds the purchase
+//! settled already publishes them again: a crash between the batch and the
+//! events loses nothing, and the consumers drop the duplicates by id.
 
 use portal_host::{InvocationError, Outcome};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
@@ -76,6 +81,8 @@ pub enum PurchaseError {
     Credit(#[from] CreditError),
     #[error("no such purchase")]
     Unknown,
+    #[error("the receipt cannot be sealed")]
+    Seal(#[from] portal_crypto::CryptoError),
 }
 
 impl PurchaseError {
@@ -84,6 +91,7 @@ impl PurchaseError {
             Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
             Self::Payment(PaymentError::Unavailable(_)) | Self::Credit(CreditError::Unavailable(_)) => true,
             Self::Payment(PaymentError::Unknown) | Self::Credit(CreditError::Refused(_)) | Self::Unknown => false,
+            Self::Seal(e) => e.is_retryable(),
         };
         if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
     }
@@ -105,7 +113,8 @@ async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome,
     let subject = message.subject.as_str();
     let (purchase, etag) = load(databox, subject, &message.payment_id).await?;
     if purchase.state != PurchaseState::Pending {
-        return Ok(Outcome::done().log(format!("purchase already {:?}; nothing to do", purchase.state)));
+        announce(databox, subject, &purchase).await?;
+        return Ok(Outcome::done().log(format!("purchase already {:?}; events published again", purchase.state)));
     }
     let status = databox.payments.status(&message.payment_id).await?;
     let now = databox.clock.now();
@@ -149,30 +158,13 @@ async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome,
     match databox.documents.batch(COLLECTION, subject, ops).await {
         Ok(_) => {}
         // Another delivery of the same message settled it first.
+        // Another delivery of the same message settled it first; it publishes the events.
         Err(StoreError::PreconditionFailed | StoreError::Conflict) => {
             return Ok(Outcome::done().log("settled concurrently by another delivery"));
         }
         Err(error) => return Err(error.into()),
     }
-    let (kind, queue_data) = match final_state {
-        PurchaseState::Credited => (
-            events::CREDIT_PURCHASE_CONFIRMED,
-            json!({"paymentId": message.payment_id, "amountHellers": purchase.amount_hellers}),
-        ),
-        _ => (events::CREDIT_PURCHASE_DECLINED, json!({"paymentId": message.payment_id, "reason": final_state})),
-    };
-    let event = Event::new(kind, &message.payment_id, subject, now, queue_data);
-    events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
-    if final_state == PurchaseState::Credited {
-        let receipt = Event::new(
-            events::RECEIPT_ISSUED,
-            &message.payment_id,
-            subject,
-            now,
-            json!({"paymentId": message.payment_id}),
-        );
-        events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &receipt).await?;
-    }
+    announce(databox, subject, &settled).await?;
     if let Ok(subject_id) = SubjectId::parse(subject) {
         let entry = AccessEntry::new(
             Actor::System { job: "PurchaseCredit".into() },
@@ -184,6 +176,73 @@ async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome,
         databox.access_log.record(&subject_id, entry).await?;
     }
     Ok(Outcome::done().log(format!("purchase {:?}", final_state)))
+}
+
+/// Tells the citizen how a settled purchase ended and, when credited, files the
+/// receipt in Documents. Safe to repeat: the event ids are fixed.
+async fn announce(databox: &Databox, subject: &str, purchase: &Purchase) -> Result<(), PurchaseError> {
+    let at = purchase.settled_at.unwrap_or(purchase.created_at);
+    let payment = purchase.payment_id.as_str();
+    let (kind, data) = match purchase.state {
+        PurchaseState::Pending => return Ok(()),
+        PurchaseState::Credited => {
+            (events::CREDIT_PURCHASE_CONFIRMED, json!({"paymentId": payment, "amountHellers": purchase.amount_hellers}))
+        }
+        state => (events::CREDIT_PURCHASE_DECLINED, json!({"paymentId": payment, "reason": state})),
+    };
+    let event = Event::new(kind, payment, subject, at, data);
+    events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+    if purchase.state == PurchaseState::Credited {
+        let receipt = receipt_document(databox, subject, purchase).await?;
+        let data = serde_json::to_value(&receipt).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let event = Event::new(events::RECEIPT_ISSUED, payment, subject, at, data);
+        events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event).await?;
+    }
+    Ok(())
+}
+
+/// The receipt as a plain-text document, sealed for Documents.
+async fn receipt_document(
+    databox: &Databox,
+    subject: &str,
+    purchase: &Purchase,
+) -> Result<portal_events::FiledDocument, PurchaseError> {
+    use base64::Engine as _;
+    let at = purchase.settled_at.unwrap_or(purchase.created_at);
+    let date = at
+        .format(&time::macros::format_description!("[day].[month].[year] [hour]:[minute] UTC"))
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let amount = format!("{},{:02} Kč", purchase.amount_hellers / 100, purchase.amount_hellers % 100);
+    let mut text = String::new();
+    if databox.settings.simulated {
+        text.push_str("SIMULÁTOR: platba i kredit jsou simulované, nejde o skutečnou platbu.\n\n");
+    }
+    text.push_str(&format!(
+        "Potvrzení o nákupu kreditu datové schránky\n\n\
+         Číslo platby: {payment}\n\
+         Datová schránka: {box_id}\n\
+         Částka: {amount}\n\
+         Připsáno: {date}\n\n\
+         Kredit slouží k placení poštovních datových zpráv.\n",
+        payment = purchase.payment_id,
+        box_id = purchase.box_id,
+    ));
+    let document_id = receipt_id(&purchase.payment_id);
+    let sealed = databox.sealer.encrypt(subject, &document_id, "content", text.as_bytes()).await?;
+    Ok(portal_events::FiledDocument {
+        document_id,
+        title: format!("Potvrzení o nákupu kreditu {amount}"),
+        kind: "receipt".into(),
+        source: "databox".into(),
+        source_ref: purchase.payment_id.clone(),
+        media_type: "text/plain; charset=utf-8".into(),
+        file_name: format!("potvrzeni-kredit-{}.txt", purchase.payment_id),
+        size: text.len() as u64,
+        content: portal_events::SealedContent::Inline {
+            sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
+        },
+        simulated: databox.settings.simulated,
+    })
 }
 
 /// The sum of the citizen's ledger entries, in hellers.

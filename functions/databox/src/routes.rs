@@ -370,7 +370,7 @@ async fn open(databox: &Databox, citizen: &Citizen, folder: Folder, id: &Message
                     .map_err(|_| Problem::internal().into_response())?;
             opened.push((file.name.clone(), file.mime_type.clone(), Bytes::from(content)));
         }
-        let zfo = archive::open_blob(databox, &citizen.subject, id.as_str(), "zfo", &zfo_path)
+        let zfo = archive::open_blob(databox, &citizen.subject, id.as_str(), archive::ZFO_FIELD, &zfo_path)
             .await
             .map_err(|_| Problem::internal().into_response())?;
         return Ok(Opened { envelope, files: opened, zfo: Bytes::from(zfo) });

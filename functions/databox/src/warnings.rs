@@ -135,6 +135,28 @@ async fn announce_new_messages(
             json!({"messageId": envelope.id.as_str(), "sender": envelope.sender_name, "subject": envelope.subject}),
         );
         events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        if let Some(delivered) = envelope.delivery_time {
+            // The day the message counts as delivered unless the citizen logs in first.
+            let entry = portal_events::CalendarEntry {
+                entry_id: format!("deemed-{}-{}", box_id, envelope.id),
+                kind: "deemed-delivery".into(),
+                title: format!("Doručení fikcí, pokud zprávu nepřevezmete dříve: {}", envelope.subject),
+                date: (delivered + time::Duration::days(DEEMED_AFTER_DAYS)).date(),
+                document: None,
+                source: "databox".into(),
+                source_ref: envelope.id.as_str().to_owned(),
+                cancelled: false,
+            };
+            let data = serde_json::to_value(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let event = Event::new(
+                events::DEEMED_DELIVERY_DATE,
+                &format!("{}:{}", box_id, envelope.id),
+                subject.as_str(),
+                now,
+                data,
+            );
+            events::publish(databox.queues.as_ref(), events::CALENDAR_QUEUE, &event).await?;
+        }
         let doc = NewDocument::new(subject.as_str(), marker, json!({"type": "new-message-announced"}))
             .with_ttl(std::time::Duration::from_secs(120 * 24 * 3600));
         match databox.documents.create(COLLECTION, doc).await {

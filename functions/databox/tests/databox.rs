@@ -368,8 +368,27 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
     let after = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
     assert_eq!(after - before, 20_000, "credited exactly once");
     assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 20_000, "the ledger balances");
+    // Replays publish again (a crash after settling must not lose the events), always with the same id, on which
+    // the consumers deduplicate.
     let events = drain(portal.store.as_ref(), "send-notification").await;
-    assert_eq!(events.iter().filter(|e| e["type"] == "databox.credit-purchase-confirmed").count(), 1);
+    let confirmed: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "databox.credit-purchase-confirmed")
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(confirmed.len(), 1, "one confirmation, whatever the number of replays: {confirmed:?}");
+    let receipts = drain(portal.store.as_ref(), "document-filed").await;
+    let ids: std::collections::BTreeSet<&str> = receipts.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert_eq!(ids.len(), 1, "one receipt: {ids:?}");
+    let filed: portal_events::FiledDocument =
+        serde_json::from_value(receipts[0]["data"].clone()).expect("a FiledDocument");
+    let portal_events::SealedContent::Inline { sealed } = &filed.content else { panic!("inline receipt") };
+    use base64::Engine as _;
+    let sealed = base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64");
+    let text = portal.databox.sealer.decrypt(JANA, &filed.document_id, "content", &sealed).await.expect("opens");
+    let text = String::from_utf8(text).expect("utf-8");
+    assert!(text.contains("200,00 Kč") && text.contains(&payment_id) && text.contains("SIMULÁTOR"), "{text}");
+    assert_eq!(filed.size, text.len() as u64);
 
     let bad = Request::post("/api/databox/credit/purchases")
         .header(header::COOKIE, &jana.cookie)

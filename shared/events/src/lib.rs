@@ -1,0 +1,248 @@
+//! Events: how capabilities talk to each other. A capability never calls
+//! another one; it publishes an [`Event`] on the queue of the capability that
+//! acts on it. Every event has an `id` that is the same whenever the same fact
+//! is published again (a replay, a retried job), so consumers deduplicate on
+//! it.
+//!
+//! Shape (JSON, one queue message):
+//! ```json
+//! {"id": "databox.new-message:<box>:<message>", "type": "databox.new-message",
+//!  "subject": "<citizen subject id>", "occurredAt": "2026-11-23T08:00:00Z", "data": {...}}
+//! ```
+//!
+//! Three queues take events, one per consuming capability:
+//! - [`NOTIFICATIONS_QUEUE`]: anything a citizen should be told; `data` is
+//!   rendered by the notification templates for the event's `type`.
+//! - [`DOCUMENTS_QUEUE`]: a document to file; `data` is a [`FiledDocument`].
+//! - [`CALENDAR_QUEUE`]: a dated entry for the calendar; `data` is a
+//!   [`CalendarEntry`].
+//! - [`DATA_MESSAGES_QUEUE`]: a data message to send from the citizen's box;
+//!   `data` is an [`OutgoingDataMessage`].
+
+use portal_store::{QueueName, QueueStore, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+
+/// Notifications consume these (e-mail, SMS, in-portal inbox).
+pub const NOTIFICATIONS_QUEUE: &str = "send-notification";
+/// Documents files what arrives here (archived messages, receipts, extracts).
+pub const DOCUMENTS_QUEUE: &str = "document-filed";
+/// The calendar files dated entries from here (expiries, deadlines).
+pub const CALENDAR_QUEUE: &str = "calendar-entry";
+/// The data box sends data messages on a citizen's behalf from here (a
+/// petition handed over to its addressee).
+pub const DATA_MESSAGES_QUEUE: &str = "send-data-message";
+
+/// The event kinds, `<capability>.<fact>`. The part before the dot is the
+/// notification category citizens set preferences for.
+pub mod kinds {
+    pub const NEW_MESSAGE: &str = "databox.new-message";
+    pub const DEEMED_DELIVERY_WARNING: &str = "databox.deemed-delivery-warning";
+    pub const ARCHIVE_FINISHED: &str = "databox.archive-finished";
+    pub const CREDIT_LOW: &str = "databox.credit-low";
+    pub const CREDIT_PURCHASE_CONFIRMED: &str = "databox.credit-purchase-confirmed";
+    pub const CREDIT_PURCHASE_DECLINED: &str = "databox.credit-purchase-declined";
+    pub const MESSAGE_ARCHIVED: &str = "document.archived-data-message";
+    pub const RECEIPT_ISSUED: &str = "document.credit-receipt";
+    pub const DEEMED_DELIVERY_DATE: &str = "calendar.deemed-delivery";
+    pub const EXPIRY_REMINDER: &str = "calendar.expiry-reminder";
+    pub const DEADLINE_REMINDER: &str = "calendar.deadline-reminder";
+    pub const DOCUMENT_FILED: &str = "documents.filed";
+    pub const CONTACT_VERIFICATION: &str = "account.contact-verification";
+    pub const SEND_DATA_MESSAGE: &str = "databox.send-on-behalf";
+    pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
+    pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    #[serde(default)]
+    pub data: Value,
+}
+
+impl Event {
+    /// An event whose id is `<kind>:<key>`.
+    pub fn new(kind: &str, key: &str, subject: &str, occurred_at: OffsetDateTime, data: Value) -> Self {
+        Self { id: format!("{kind}:{key}"), kind: kind.to_owned(), subject: subject.to_owned(), occurred_at, data }
+    }
+
+    /// The notification category: the part of the kind before the first dot.
+    pub fn category(&self) -> &str {
+        self.kind.split_once('.').map_or(self.kind.as_str(), |(category, _)| category)
+    }
+
+    /// `data` read as `T`.
+    pub fn data_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.data)
+    }
+}
+
+/// Publishes `event` to `queue`, creating the queue if its consumer has not
+/// yet (in Azure, Bicep creates every queue; locally, the first publisher may
+/// come before any consumer).
+pub async fn publish(queues: &dyn QueueStore, queue: &str, event: &Event) -> Result<(), StoreError> {
+    let queue = QueueName::parse(queue)?;
+    let text = serde_json::to_string(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    match queues.send(&queue, &text, None).await {
+        Err(StoreError::NotFound) => {
+            queues.ensure(&queue).await?;
+            queues.send(&queue, &text, None).await.map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
+/// A document another capability hands to Documents (on [`DOCUMENTS_QUEUE`]).
+///
+/// The producer seals the content itself with the citizen's key, for
+/// `(owner = event subject, document = document_id, field = "content")`, so
+/// the plain content never sits in a queue. Small contents travel inline;
+/// larger ones are written to blob storage first and referenced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FiledDocument {
+    /// Stable for the same fact (e.g. `extract-<job>`): filing twice files once.
+    pub document_id: String,
+    pub title: String,
+    /// What it is: `data-message`, `extract`, `receipt`, ...
+    pub kind: String,
+    /// The capability it came from: `databox`, `registers`, ...
+    pub source: String,
+    /// The source's own reference (message id, job id, payment id).
+    pub source_ref: String,
+    pub media_type: String,
+    pub file_name: String,
+    /// Plain size in bytes.
+    pub size: u64,
+    pub content: SealedContent,
+    /// True when a simulator produced it (shown to the citizen).
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SealedContent {
+    /// Base64 of the sealed bytes.
+    Inline { sealed: String },
+    /// A blob holding the sealed bytes, which Documents adopts as it is.
+    Blob { path: String },
+}
+
+/// Contents up to this size (sealed, before base64) may travel inline; the
+/// Azure queue limit is 64 KiB of text per message.
+pub const INLINE_CONTENT_LIMIT: usize = 40 * 1024;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// A dated entry another capability puts in the citizen's calendar (on
+/// [`CALENDAR_QUEUE`]). Publishing the same `entry_id` again replaces it;
+/// `cancelled: true` removes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarEntry {
+    /// Stable for the same fact (e.g. `deemed-<box>-<message>`).
+    pub entry_id: String,
+    /// `document-expiry`, `deemed-delivery`, `petition-deadline`, `filing-deadline`.
+    pub kind: String,
+    pub title: String,
+    #[serde(with = "iso_date")]
+    pub date: Date,
+    /// For `document-expiry`: `id-card`, `passport`, `driving-licence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    pub source: String,
+    pub source_ref: String,
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// A data message another capability asks the data box to send from the
+/// citizen's (the event subject's) own box, e.g. a petition with its list of
+/// signatures to the petition's addressee. The data box answers with a
+/// notification event (`databox.sent-on-behalf` with the ISDS message id, or
+/// `databox.not-sent-on-behalf` with the reason) whose `data.requestId` is this
+/// request's id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutgoingDataMessage {
+    /// Stable for the same request: sending twice sends once.
+    pub request_id: String,
+    /// The recipient's data box id (7 characters).
+    pub recipient_box_id: String,
+    /// The message's subject (dmAnnotation, at most 255 characters).
+    pub subject: String,
+    /// Who asked (e.g. `petitions`), for the citizen's sent folder and the log.
+    pub source: String,
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// One attachment, sealed by the producer with the citizen's key for
+/// `(owner = event subject, document = sealed_document, field = sealed_field)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutgoingAttachment {
+    pub file_name: String,
+    pub media_type: String,
+    pub sealed_document: String,
+    pub sealed_field: String,
+    pub content: SealedContent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn event_round_trips_and_names_its_category() {
+        let event = Event::new(
+            kinds::NEW_MESSAGE,
+            "abc:1",
+            "DEMO%2Fjana",
+            datetime!(2026-11-23 08:00 UTC),
+            serde_json::json!({"messageId": "1"}),
+        );
+        let text = serde_json::to_string(&event).expect("serialize");
+        assert!(text.contains(r#""type":"databox.new-message""#), "{text}");
+        assert!(text.contains(r#""occurredAt":"2026-11-23T08:00:00Z""#), "{text}");
+        let back: Event = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, event);
+        assert_eq!(back.id, "databox.new-message:abc:1");
+        assert_eq!(back.category(), "databox");
+    }
+
+    #[test]
+    fn payload_contracts_have_their_documented_shape() {
+        let filed = FiledDocument {
+            document_id: "receipt-p1".into(),
+            title: "Receipt".into(),
+            kind: "receipt".into(),
+            source: "databox".into(),
+            source_ref: "p1".into(),
+            media_type: "text/plain".into(),
+            file_name: "receipt.txt".into(),
+            size: 3,
+            content: SealedContent::Inline { sealed: "AAA".into() },
+            simulated: true,
+        };
+        let value = serde_json::to_value(&filed).expect("serialize");
+        assert_eq!(value["content"], serde_json::json!({"kind": "inline", "sealed": "AAA"}));
+        assert_eq!(value["documentId"], "receipt-p1");
+        let entry: CalendarEntry = serde_json::from_value(serde_json::json!({
+            "entryId": "e1", "kind": "document-expiry", "title": "Řidičský průkaz", "date": "2026-12-23",
+            "document": "driving-licence", "source": "registers", "sourceRef": "EA123"
+        }))
+        .expect("parse");
+        assert_eq!(entry.date, date!(2026 - 12 - 23));
+        assert!(!entry.cancelled);
+    }
+}
