@@ -122,6 +122,34 @@ param isdsUrl string
 @description('ISDS: user name of the portal\'s system account (password login; the password is the Key Vault secret isds-password).')
 param isdsUser string
 
+@description('SMTP relay for e-mail notifications (implicit TLS on smtpPort, or STARTTLS; the password is the Key Vault secret smtp-password).')
+param smtpHost string
+
+@description('SMTP port: 465 for implicit TLS, 587 for STARTTLS.')
+param smtpPort int = 465
+
+@description('SMTP TLS mode.')
+@allowed([
+  'implicit'
+  'starttls'
+])
+param smtpTls string = 'implicit'
+
+@description('SMTP user name of the portal. Empty = the relay authenticates by network.')
+param smtpUser string = ''
+
+@description('The From of every e-mail.')
+param smtpFrom string = 'Portál občana <noreply@obcan.portal.gov.cz>'
+
+@description('Largest document a citizen uploads, MB.')
+@minValue(1)
+@maxValue(500)
+param documentsMaxUploadMb int = 20
+
+@description('Storage for each citizen\'s own uploads, MB (documents the state files do not count).')
+@minValue(1)
+param documentsQuotaMb int = 200
+
 @description('Capabilities the apps serve (comma-separated); empty = all.')
 param capabilities string = ''
 
@@ -149,6 +177,18 @@ param deployerPrincipalId string = ''
 
 @description('Tags of every resource.')
 param tags object = {}
+
+@description('Alerts: who is notified by e-mail (the operators\' shared mailbox). Empty = alerts fire without notifying anyone.')
+param alertEmailAddress string = ''
+
+@description('Alerts: fire when more than this percentage of HTTP requests answer 5xx within 15 minutes.')
+@minValue(1)
+@maxValue(100)
+param alertServerErrorPercent int = 5
+
+@description('Alerts: fire when the p95 duration of an HTTP function exceeds this many milliseconds within 15 minutes.')
+@minValue(100)
+param alertLatencyP95Ms int = 3000
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names
@@ -250,6 +290,81 @@ var cosmosContainers = [
   {
     name: 'jobs'
   }
+  {
+    name: 'documents'
+    compositeIndexes: [
+      [
+        {
+          path: '/doc/type'
+          order: 'ascending'
+        }
+        {
+          path: '/doc/createdAtNanos'
+          order: 'descending'
+        }
+      ]
+      [
+        {
+          path: '/doc/createdAtNanos'
+          order: 'descending'
+        }
+        {
+          path: '/id'
+          order: 'descending'
+        }
+      ]
+    ]
+  }
+  {
+    name: 'calendar'
+    compositeIndexes: [
+      [
+        {
+          path: '/doc/type'
+          order: 'ascending'
+        }
+        {
+          path: '/doc/date'
+          order: 'ascending'
+        }
+      ]
+      [
+        {
+          path: '/doc/date'
+          order: 'ascending'
+        }
+        {
+          path: '/id'
+          order: 'ascending'
+        }
+      ]
+    ]
+  }
+  {
+    name: 'notifications'
+    compositeIndexes: [
+      [
+        {
+          path: '/doc/type'
+          order: 'ascending'
+        }
+        {
+          path: '/doc/sortKey'
+          order: 'descending'
+        }
+      ]
+      [
+        {
+          path: '/doc/sortKey'
+          order: 'descending'
+        }
+        {
+          path: '/id'
+          order: 'descending'
+        }
+      ]
+    ]
+  }
 ]
 
 // Queues the portal sends to or triggers on, each with the poison queue the host moves a message to after 5 tries.
@@ -260,6 +375,10 @@ var queueNames = [
   'send-notification-poison'
   'document-filed'
   'document-filed-poison'
+  'calendar-entry'
+  'calendar-entry-poison'
+  'notification-retry'
+  'notification-retry-poison'
 ]
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -437,6 +556,18 @@ var portalSettings = {
   PORTAL_ISDS_PASSWORD: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-password)'
   PORTAL_ARCHIVE_AFTER_DAYS: string(archiveAfterDays)
   PORTAL_MAX_MESSAGE_MB: string(maxMessageMb)
+  PORTAL_PUBLIC_URL: 'https://${publicHost}'
+  PORTAL_DOCUMENTS_MAX_UPLOAD_MB: string(documentsMaxUploadMb)
+  PORTAL_DOCUMENTS_QUOTA_MB: string(documentsQuotaMb)
+  PORTAL_DOCUMENTS_ALLOWED_TYPES: 'application/pdf,image/jpeg,image/png,text/plain'
+  PORTAL_SMTP_HOST: smtpHost
+  PORTAL_SMTP_PORT: string(smtpPort)
+  PORTAL_SMTP_TLS: smtpTls
+  PORTAL_SMTP_USER: smtpUser
+  PORTAL_SMTP_PASSWORD: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=smtp-password)'
+  PORTAL_SMTP_FROM: smtpFrom
+  // No SMS gateway is contracted yet (docs/operations.md): the SMS channel is off and the preferences say so.
+  PORTAL_SMS: 'not-connected'
   // Not a credential here: Application Insights has local authentication off, ingestion needs the app's Entra ID token.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.outputs.connectionString
 }
@@ -460,7 +591,12 @@ var timersOn = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'false'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'false'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'false'
+  'AzureWebJobs.SendReminders.Disabled': 'false'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
+  'AzureWebJobs.FileDocument.Disabled': 'false'
+  'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
+  'AzureWebJobs.SendNotification.Disabled': 'false'
+  'AzureWebJobs.RetryNotification.Disabled': 'false'
 }
 
 // The standby region serves HTTP and consumes queues (handlers are idempotent), but runs no timer.
@@ -470,7 +606,12 @@ var timersOff = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'true'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
+  'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
+  'AzureWebJobs.FileDocument.Disabled': 'false'
+  'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
+  'AzureWebJobs.SendNotification.Disabled': 'false'
+  'AzureWebJobs.RetryNotification.Disabled': 'false'
 }
 
 // A staging slot only waits for a release and its smoke test: no timers, no queue consumption.
@@ -480,7 +621,12 @@ var stagingSlotSettings = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'true'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
+  'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'true'
+  'AzureWebJobs.FileDocument.Disabled': 'true'
+  'AzureWebJobs.FileCalendarEntry.Disabled': 'true'
+  'AzureWebJobs.SendNotification.Disabled': 'true'
+  'AzureWebJobs.RetryNotification.Disabled': 'true'
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
@@ -490,7 +636,12 @@ var stickySettingNames = [
   'AzureWebJobs.RewrapDataKeys.Disabled'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled'
+  'AzureWebJobs.SendReminders.Disabled'
   'AzureWebJobs.PurchaseCredit.Disabled'
+  'AzureWebJobs.FileDocument.Disabled'
+  'AzureWebJobs.FileCalendarEntry.Disabled'
+  'AzureWebJobs.SendNotification.Disabled'
+  'AzureWebJobs.RetryNotification.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]
 
@@ -626,6 +777,23 @@ module route 'modules/avm/res/cdn/profile/afd-endpoint/route/main.bicep' = {
     patternsToMatch: [
       '/api/*'
     ]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Alerts on the portal's own telemetry (5xx share, p95 latency, poison queues, failed timer runs)
+// ---------------------------------------------------------------------------------------------------------------------
+
+module alerts 'modules/ptn/portal-alerts/main.bicep' = {
+  name: 'portal-alerts'
+  params: {
+    namePrefix: baseName
+    location: primaryLocation
+    tags: allTags
+    workspaceResourceId: logs.outputs.resourceId
+    alertEmailAddress: alertEmailAddress
+    serverErrorPercent: alertServerErrorPercent
+    latencyP95Ms: alertLatencyP95Ms
   }
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need (npm emulators from the
 # lockfiles in tests/emulators and tests/oidc, certificates and keys made on the
-# fly), starts Azurite, the Cosmos DB emulator and an OpenID Connect provider
-# configured like NIA on free ports, checks bicep/ with checkov and the
-# workflows with actionlint (tools in a local venv under .test-env/), runs every
+# fly), starts Azurite, the Cosmos DB emulator, maildev (SMTP over TLS) and an
+# OpenID Connect provider configured like NIA on free ports, installs the
+# independent checkers the tests call (Python's icalendar, in .test-env/test),
+# checks bicep/ with checkov and the workflows with actionlint (tools in a local
+# venv under .test-env/infra), runs every
 # test of the workspace (the emulator conformance runs are required, not
 # skipped), and stops the emulators whatever happens.
 #
@@ -34,6 +36,18 @@ source "$EMULATORS/env"
 # shellcheck disable=SC1091
 source "$OIDC/env"
 export PORTAL_REQUIRE_EMULATORS=1
+
+# The independent checkers, in a venv reinstalled only when its pins or the interpreter change.
+TEST_VENV="$ROOT/.test-env/test"
+want="$( { sha256sum scripts/requirements-test.txt | cut -d' ' -f1; python3 -c 'import sys; print(sys.version)'; } | sha256sum)"
+if [[ ! -x "$TEST_VENV/bin/python" || "$(cat "$TEST_VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+  echo "test: installing the independent checkers into .test-env/test (first run or new pins)" >&2
+  rm -rf "$TEST_VENV"
+  python3 -m venv "$TEST_VENV"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$TEST_VENV/bin/pip" install --no-input --quiet -r scripts/requirements-test.txt
+  echo "$want" >"$TEST_VENV/.requirements.sha256"
+fi
+export PORTAL_TEST_PYTHON="$TEST_VENV/bin/python"
 
 echo "test: infrastructure checks (checkov on bicep/, actionlint on the workflows)" >&2
 scripts/check-infra.sh

@@ -32,6 +32,10 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
          Files: the same gap as PORTAL_OIDC_DECRYPTION_KEY_FILE",
     ),
     ("PORTAL_ISDS_KEY_FILE", "certificate login, see PORTAL_ISDS_CERT_FILE"),
+    (
+        "PORTAL_SMTP_CA_FILE",
+        "an extra root for private relays and tests; the production relay has a certificate from a public CA",
+    ),
 ];
 
 /// Settings Bicep sets that the binary does not read (a `*` stands for any text).
@@ -144,33 +148,30 @@ fn matches(pattern: &str, name: &str) -> bool {
 }
 
 /// Names of the functions declared with `Function::<kind>("Name"` in the capability crates.
+/// The names of the declared functions with this trigger kind (`timer` or `queue`), from the app itself: every
+/// capability, as `portal package` would write them.
 fn declared_functions(kind: &str) -> BTreeSet<String> {
-    fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("readable folder").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                rust_files(&path, files);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    rust_files(&root().join("functions"), &mut files);
-    let needle = format!("Function::{kind}(");
-    let mut names = BTreeSet::new();
-    for file in files {
-        let text = read(&file);
-        for (at, _) in text.match_indices(&needle) {
-            let rest = text[at + needle.len()..].trim_start();
-            if let Some(rest) = rest.strip_prefix('"')
-                && let Some(end) = rest.find('"')
-            {
-                names.insert(rest[..end].to_owned());
-            }
-        }
-    }
-    names
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    runtime.block_on(async {
+        use std::sync::Arc;
+        let clock = Arc::new(portal_store::SystemClock);
+        let store = portal_store::embedded::EmbeddedStore::in_memory(clock.clone()).expect("store");
+        let stores = portal::app::Stores::embedded(store, clock);
+        let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
+        settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
+        let services = portal::app::Services::with_stores(stores, &settings).await.expect("services");
+        let runtime = portal::app::runtime(&services, &settings, None).expect("runtime");
+        runtime
+            .functions()
+            .iter()
+            .filter(|function| match &function.trigger {
+                portal_host::Trigger::Timer { .. } => kind == "timer",
+                portal_host::Trigger::Queue { .. } => kind == "queue",
+                portal_host::Trigger::Http { .. } => false,
+            })
+            .map(|function| function.name.clone())
+            .collect()
+    })
 }
 
 #[test]

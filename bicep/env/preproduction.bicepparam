@@ -27,6 +27,7 @@ param oidcDiscoveryUrl = 'https://tnia.identita.gov.cz/fpsts/oidc/openid-configu
 param oidcClientId = 'portal-obcana-preproduction'
 param isdsUrl = 'https://ws1.czebox.cz/DS/'
 param isdsUser = 'portal-preproduction'
+param smtpHost = 'smtp.preproduction.portal.gov.cz'
 
 param wafApiRequestsPerMinute = 1000
 param wafAuthRequestsPerMinute = 60

@@ -27,6 +27,7 @@ param oidcDiscoveryUrl = 'https://nia.identita.gov.cz/fpsts/oidc/openid-configur
 param oidcClientId = 'portal-obcana'
 param isdsUrl = 'https://ws1.mojedatovaschranka.cz/DS/'
 param isdsUser = 'portal-obcana'
+param smtpHost = 'smtp.portal.gov.cz'
 
 // Many citizens share an address (mobile carriers' NAT, offices): keep the per-address limits generous.
 param wafApiRequestsPerMinute = 3000

@@ -1,5 +1,5 @@
 // The test environment: smallest sizes, both regions (failover and the release procedure are rehearsed here),
-// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password) live in the Key Vault only.
+// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password, smtp-password) live in the Key Vault only.
 using '../main.bicep'
 
 param environmentName = 'test'
@@ -27,6 +27,7 @@ param oidcDiscoveryUrl = 'https://tnia.identita.gov.cz/fpsts/oidc/openid-configu
 param oidcClientId = 'portal-obcana-test'
 param isdsUrl = 'https://ws1.czebox.cz/DS/'
 param isdsUser = 'portal-test'
+param smtpHost = 'smtp.test.portal.gov.cz'
 
 param wafApiRequestsPerMinute = 1000
 param wafAuthRequestsPerMinute = 60

@@ -100,6 +100,42 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting { name: "PORTAL_MAX_MESSAGE_MB", example: "100", about: "largest data message ISDS accepts, in MB" },
     Setting {
+        name: "PORTAL_PUBLIC_URL",
+        example: "http://localhost:7071",
+        about: "the portal's public address, for links in e-mails, share links and calendar feeds",
+    },
+    Setting { name: "PORTAL_DOCUMENTS_MAX_UPLOAD_MB", example: "20", about: "largest document a citizen uploads, MB" },
+    Setting { name: "PORTAL_DOCUMENTS_QUOTA_MB", example: "200", about: "storage for a citizen's own uploads, MB" },
+    Setting {
+        name: "PORTAL_DOCUMENTS_ALLOWED_TYPES",
+        example: "application/pdf,image/jpeg,image/png,text/plain",
+        about: "media types citizens may upload (comma-separated; the content is checked against the type)",
+    },
+    Setting {
+        name: "PORTAL_SMTP_HOST",
+        example: "",
+        about: "SMTP relay for e-mail; empty = the SIMULATOR mailer (local and test only)",
+    },
+    Setting { name: "PORTAL_SMTP_PORT", example: "465", about: "SMTP port (465 implicit TLS, 587 STARTTLS)" },
+    Setting { name: "PORTAL_SMTP_TLS", example: "implicit", about: "implicit | starttls (plain SMTP is refused)" },
+    Setting { name: "PORTAL_SMTP_USER", example: "", about: "SMTP user name; empty = no authentication" },
+    Setting { name: "PORTAL_SMTP_PASSWORD", example: "", about: "SMTP password (secret)" },
+    Setting {
+        name: "PORTAL_SMTP_FROM",
+        example: "Portál občana <noreply@obcan.portal.gov.cz>",
+        about: "the From of every e-mail",
+    },
+    Setting {
+        name: "PORTAL_SMTP_CA_FILE",
+        example: "",
+        about: "PEM of an extra root certificate the relay's certificate chains to (private relays, tests)",
+    },
+    Setting {
+        name: "PORTAL_SMS",
+        example: "simulator",
+        about: "simulator (local and test only) | not-connected (no SMS gateway contract yet: the SMS channel is off)",
+    },
+    Setting {
         name: "FUNCTIONS_CUSTOMHANDLER_PORT",
         example: "",
         about: "set by the Functions host: the port `portal serve` binds",
@@ -226,6 +262,49 @@ pub enum IsdsSettings {
     },
 }
 
+/// How e-mail leaves the portal.
+#[derive(Debug, Clone)]
+pub enum MailSettings {
+    /// SIMULATOR: nothing is sent; local and test environments only.
+    Simulator,
+    Smtp(SmtpSettings),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS, required: a relay that does not offer it is refused.
+    StartTls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    pub from: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsSettings {
+    /// SIMULATOR; local and test environments only.
+    Simulator,
+    /// No SMS gateway is contracted yet: the SMS channel is off and says so.
+    NotConnected,
+}
+
+/// The documents capability's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLimits {
+    pub max_upload_bytes: u64,
+    pub quota_bytes: u64,
+    pub allowed_types: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -243,6 +322,11 @@ pub struct Settings {
     pub isds: IsdsSettings,
     pub archive_after_days: u32,
     pub max_message_bytes: u64,
+    /// The portal's public address without a trailing slash.
+    pub public_url: String,
+    pub documents: DocumentLimits,
+    pub mail: MailSettings,
+    pub sms: SmsSettings,
 }
 
 impl Settings {
@@ -398,7 +482,77 @@ impl Settings {
                 _ => return Err(invalid("PORTAL_MAX_MESSAGE_MB", format!("'{text}' is not a size from 1 to 1000 MB"))),
             },
         };
+        let public_url = match get("PORTAL_PUBLIC_URL") {
+            Some(value) => url("PORTAL_PUBLIC_URL", value.trim_end_matches('/').to_owned())?,
+            None if environment.is_local() => "http://localhost:7071".to_owned(),
+            None => return Err(ConfigError::Missing("PORTAL_PUBLIC_URL")),
+        };
+        let megabytes = |name: &'static str, default: u64, max: u64| match get(name) {
+            None => Ok(default * 1_048_576),
+            Some(text) => match text.parse::<u64>() {
+                Ok(mb) if (1..=max).contains(&mb) => Ok(mb * 1_048_576),
+                _ => Err(invalid(name, format!("'{text}' is not a size from 1 to {max} MB"))),
+            },
+        };
+        let allowed_types = get("PORTAL_DOCUMENTS_ALLOWED_TYPES")
+            .map(|list| parse_list(&list))
+            .unwrap_or_else(|| ["application/pdf", "image/jpeg", "image/png", "text/plain"].map(str::to_owned).into());
+        if let Some(bad) = allowed_types.iter().find(|t| !t.contains('/') || t.contains(';')) {
+            return Err(invalid("PORTAL_DOCUMENTS_ALLOWED_TYPES", format!("'{bad}' is not a media type")));
+        }
+        let documents = DocumentLimits {
+            max_upload_bytes: megabytes("PORTAL_DOCUMENTS_MAX_UPLOAD_MB", 20, 500)?,
+            quota_bytes: megabytes("PORTAL_DOCUMENTS_QUOTA_MB", 200, 100_000)?,
+            allowed_types,
+        };
+        let smtp_port = match get("PORTAL_SMTP_PORT") {
+            None => 465,
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| invalid("PORTAL_SMTP_PORT", format!("'{port}' is not a port")))?,
+        };
+        let smtp_tls = match get("PORTAL_SMTP_TLS").as_deref() {
+            None | Some("implicit") => SmtpTls::Implicit,
+            Some("starttls") => SmtpTls::StartTls,
+            Some(other) => {
+                return Err(invalid(
+                    "PORTAL_SMTP_TLS",
+                    format!("'{other}' is not implicit or starttls (plain SMTP is not offered)"),
+                ));
+            }
+        };
+        let mail = match get("PORTAL_SMTP_HOST") {
+            None if simulators_allowed => MailSettings::Simulator,
+            None => return Err(ConfigError::Missing("PORTAL_SMTP_HOST")),
+            Some(host) => MailSettings::Smtp(SmtpSettings {
+                host,
+                port: smtp_port,
+                tls: smtp_tls,
+                user: get("PORTAL_SMTP_USER"),
+                password: get("PORTAL_SMTP_PASSWORD").map(SecretString::from),
+                from: get("PORTAL_SMTP_FROM").unwrap_or_else(|| "Portál občana <noreply@obcan.portal.gov.cz>".into()),
+                ca_file: get("PORTAL_SMTP_CA_FILE").map(PathBuf::from),
+            }),
+        };
+        let sms = match get("PORTAL_SMS").as_deref() {
+            None if simulators_allowed => SmsSettings::Simulator,
+            Some("simulator") if simulators_allowed => SmsSettings::Simulator,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_SMS",
+                    "the SMS simulator runs only in the local and test environments".into(),
+                ));
+            }
+            None | Some("not-connected") => SmsSettings::NotConnected,
+            Some(other) => return Err(invalid("PORTAL_SMS", format!("'{other}' is not simulator or not-connected"))),
+        };
         Ok(Self {
+            public_url,
+            documents,
+            mail,
+            sms,
             environment,
             identity,
             key_encryption,
@@ -483,6 +637,10 @@ mod tests {
             ("PORTAL_ISDS_URL", "https://ws1.mojedatovaschranka.cz/DS/"),
             ("PORTAL_ISDS_USER", "portal"),
             ("PORTAL_ISDS_PASSWORD", "s3cret"),
+            ("PORTAL_PUBLIC_URL", "https://obcan.example/"),
+            ("PORTAL_SMTP_HOST", "smtp.example"),
+            ("PORTAL_SMTP_TLS", "starttls"),
+            ("PORTAL_SMTP_PORT", "587"),
         ])
         .expect("complete");
         let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
@@ -494,6 +652,10 @@ mod tests {
         assert_eq!(s.capabilities, Some(vec!["ops".to_owned(), "databox".to_owned()]));
         assert_eq!((s.timers_enabled, s.handler_port), (false, Some(40123)));
         assert!(matches!(s.identity, IdentityProvider::Nia(_)));
+        assert_eq!(s.public_url, "https://obcan.example", "no trailing slash");
+        let MailSettings::Smtp(smtp) = &s.mail else { panic!("smtp") };
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+        assert_eq!(s.sms, SmsSettings::NotConnected, "no SMS simulator outside local and test");
         assert_eq!(
             s.key_encryption,
             KeyEncryption::KeyVault { vault_url: "https://kv.vault.azure.net/".into(), key_name: "citizen-kek".into() }
@@ -528,6 +690,11 @@ mod tests {
             ("PORTAL_TIMERS_ENABLED", "yes"),
             ("FUNCTIONS_CUSTOMHANDLER_PORT", "99999"),
             ("PORTAL_LOG_FORMAT", "xml"),
+            ("PORTAL_SMTP_TLS", "none"),
+            ("PORTAL_DOCUMENTS_QUOTA_MB", "0"),
+            ("PORTAL_DOCUMENTS_ALLOWED_TYPES", "pdf"),
+            ("PORTAL_SMS", "twilio"),
+            ("PORTAL_PUBLIC_URL", "ftp://x"),
         ] {
             let error = settings(&[(name, value)]).expect_err(name);
             assert!(matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name), "{error}");
