@@ -1,0 +1,298 @@
+//! A calendar item as stored: an own event (`event-<uuid>`) or a system entry
+//! (`entry-<entry id>`), one document in the citizen's partition with
+//! `type: "calendar-item"`. Dates and kinds stay readable (they are what the
+//! store queries and the timer checks); what the citizen or the source wrote
+//! (title, description, place) is sealed with the citizen's key, bound to the
+//! document id and the field `content`.
+
+use base64::Engine as _;
+use portal_store::{Document, FilterOp, Order, Query};
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
+
+use crate::{COLLECTION, Calendar, CalendarError};
+
+/// `type` of an item document.
+pub const ITEM_TYPE: &str = "calendar-item";
+/// `type` of what remains of a cancelled system entry for a while, so an older
+/// message delivered late cannot bring it back.
+pub const CANCELLED_TYPE: &str = "calendar-entry-cancelled";
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// `YYYY-MM-DD`.
+pub fn format_date(date: Date) -> String {
+    date.format(DATE_FORMAT).unwrap_or_default()
+}
+
+/// `YYYY-MM-DD`, strictly.
+pub fn parse_date(text: &str) -> Option<Date> {
+    if text.len() != 10 {
+        return None;
+    }
+    Date::parse(text, DATE_FORMAT).ok()
+}
+
+/// Whether the item is the citizen's own or came from another capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Own,
+    System,
+}
+
+/// The stored document of an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredItem {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub origin: Origin,
+    /// `event` for own events; the entry's kind (`document-expiry`, ...) otherwise.
+    pub kind: String,
+    /// The first day (Czech calendar date).
+    #[serde(with = "iso_date")]
+    pub date: Date,
+    /// The last day, inclusive (equal to `date` for one-day items).
+    #[serde(with = "iso_date")]
+    pub end_date: Date,
+    pub all_day: bool,
+    /// Timed events: start and end in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub start: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
+    /// Own events: one reminder this many days before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_days_before: Option<u32>,
+    /// System entries: the entry id the source gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Document expiry: `id-card`, `passport`, `driving-licence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// System entries: the event that last set this entry, and when it
+    /// happened (an older event never overwrites a newer one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub occurred_at: Option<OffsetDateTime>,
+    /// Base64 of the sealed [`Content`].
+    pub sealed: String,
+    /// The reminder schedule documents written for this item.
+    #[serde(default)]
+    pub reminders: Vec<crate::reminders::ReminderRef>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The sealed part of an item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Content {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// An item with its content opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub stored: StoredItem,
+    pub content: Content,
+}
+
+/// The document id of a system entry. The characters a store id cannot hold
+/// (and `%` and `|`, so the mapping stays one-to-one and reminder ids stay
+/// readable) are percent-encoded.
+pub fn entry_doc_id(entry_id: &str) -> String {
+    let mut id = String::from("entry-");
+    for c in entry_id.chars() {
+        match c {
+            '/' | '\\' | '?' | '#' | '%' | '|' => id.push_str(&format!("%{:02X}", c as u32)),
+            c => id.push(c),
+        }
+    }
+    id
+}
+
+/// Whether a path id can name an item at all (anything else is a 404).
+pub fn is_item_id(id: &str) -> bool {
+    (id.starts_with("event-") || id.starts_with("entry-"))
+        && id.len() <= 255
+        && !id.contains(['/', '\\', '?', '#'])
+        && !id.chars().any(char::is_control)
+}
+
+/// A new own event's id.
+pub fn new_event_id() -> String {
+    format!("event-{}", uuid::Uuid::new_v4().simple())
+}
+
+impl StoredItem {
+    pub fn from_document(doc: &Document) -> Result<Self, CalendarError> {
+        serde_json::from_value(doc.body.clone()).map_err(|e| CalendarError::Corrupt(e.to_string()))
+    }
+
+    pub fn to_body(&self) -> Result<serde_json::Value, CalendarError> {
+        serde_json::to_value(self).map_err(|e| CalendarError::Corrupt(e.to_string()))
+    }
+}
+
+impl Calendar {
+    /// Seals an item's content for `(owner, doc_id, "content")`.
+    pub async fn seal(&self, owner: &str, doc_id: &str, content: &Content) -> Result<String, CalendarError> {
+        let plain = serde_json::to_vec(content).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
+        let sealed = self.sealer.encrypt(owner, doc_id, "content", &plain).await?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+    }
+
+    /// Opens what [`seal`](Self::seal) made.
+    pub async fn open(&self, owner: &str, doc_id: &str, sealed: &str) -> Result<Content, CalendarError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))?;
+        let plain = self.sealer.decrypt(owner, doc_id, "content", &bytes).await?;
+        serde_json::from_slice(&plain).map_err(|e| CalendarError::Corrupt(e.to_string()))
+    }
+
+    /// One item of the owner, opened; `None` if there is none (or the id
+    /// names a cancelled entry).
+    pub async fn load_item(&self, owner: &str, id: &str) -> Result<Option<(Item, portal_store::ETag)>, CalendarError> {
+        let Some(doc) = self.documents.get(COLLECTION, owner, id).await? else { return Ok(None) };
+        if doc.body["type"] != ITEM_TYPE {
+            return Ok(None);
+        }
+        let stored = StoredItem::from_document(&doc)?;
+        let content = self.open(owner, id, &stored.sealed).await?;
+        Ok(Some((Item { id: doc.id, stored, content }, doc.etag)))
+    }
+
+    /// The owner's items that touch the days `from..=to`, opened, in date order.
+    pub async fn items_between(&self, owner: &str, from: Date, to: Date) -> Result<Vec<Item>, CalendarError> {
+        let mut items = Vec::new();
+        let mut continuation = None;
+        loop {
+            let query = Query::default()
+                .filter("type", FilterOp::Eq, ITEM_TYPE)
+                .filter("endDate", FilterOp::Ge, format_date(from))
+                .filter("date", FilterOp::Le, format_date(to))
+                .order_by("date", Order::Ascending)
+                .page_size(500)
+                .after(continuation.take());
+            let page = self.documents.query(COLLECTION, owner, query).await?;
+            for doc in &page.items {
+                let stored = StoredItem::from_document(doc)?;
+                let content = self.open(owner, &doc.id, &stored.sealed).await?;
+                items.push(Item { id: doc.id.clone(), stored, content });
+            }
+            match page.continuation {
+                Some(next) => continuation = Some(next),
+                None => break,
+            }
+        }
+        items.sort_by(|a, b| (a.stored.date, a.stored.start, &a.id).cmp(&(b.stored.date, b.stored.start, &b.id)));
+        Ok(items)
+    }
+}
+
+/// The item as the API shows it.
+pub fn item_json(item: &Item) -> serde_json::Value {
+    let s = &item.stored;
+    let mut value = serde_json::json!({
+        "id": item.id,
+        "origin": s.origin,
+        "kind": s.kind,
+        "title": item.content.title,
+        "date": format_date(s.date),
+        "endDate": format_date(s.end_date),
+        "allDay": s.all_day,
+        "editable": s.origin == Origin::Own,
+    });
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let optional = [
+        ("start", s.start.and_then(|t| t.format(rfc3339).ok())),
+        ("end", s.end.and_then(|t| t.format(rfc3339).ok())),
+        ("description", item.content.description.clone()),
+        ("location", item.content.location.clone()),
+        ("document", s.document.clone()),
+        ("source", s.source.clone()),
+        ("entryId", s.entry_id.clone()),
+    ];
+    for (name, field) in optional {
+        if let Some(field) = field {
+            value[name] = serde_json::Value::from(field);
+        }
+    }
+    if let Some(days) = s.remind_days_before {
+        value["remindDaysBefore"] = serde_json::Value::from(days);
+    }
+    value
+}
+
+/// The calendar date in Europe/Prague at `now`: UTC+1, and UTC+2 from the
+/// last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (the
+/// EU rule), so no time-zone database is needed.
+pub fn prague_date(now: OffsetDateTime) -> Date {
+    let utc = now.to_offset(UtcOffset::UTC);
+    let year = utc.year();
+    let summer = match (last_sunday(year, Month::March), last_sunday(year, Month::October)) {
+        (Some(start), Some(end)) => {
+            let start = start.midnight().assume_utc() + Duration::hours(1);
+            let end = end.midnight().assume_utc() + Duration::hours(1);
+            utc >= start && utc < end
+        }
+        _ => false,
+    };
+    (utc + Duration::hours(if summer { 2 } else { 1 })).date()
+}
+
+fn last_sunday(year: i32, month: Month) -> Option<Date> {
+    let last = Date::from_calendar_date(year, month, time::util::days_in_month(month, year)).ok()?;
+    last.checked_sub(Duration::days(i64::from(last.weekday().number_days_from_sunday())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn prague_dates_follow_summer_time() {
+        assert_eq!(prague_date(datetime!(2026-01-15 23:30 UTC)), date!(2026 - 01 - 16));
+        assert_eq!(prague_date(datetime!(2026-01-15 22:30 UTC)), date!(2026 - 01 - 15));
+        assert_eq!(prague_date(datetime!(2026-07-15 22:30 UTC)), date!(2026 - 07 - 16));
+        assert_eq!(prague_date(datetime!(2026-07-15 21:30 UTC)), date!(2026 - 07 - 15));
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(prague_date(datetime!(2026-03-28 22:30 UTC)), date!(2026 - 03 - 28));
+        assert_eq!(prague_date(datetime!(2026-10-24 22:30 UTC)), date!(2026 - 10 - 25));
+    }
+
+    #[test]
+    fn entry_ids_map_one_to_one_onto_store_ids() {
+        assert_eq!(entry_doc_id("deemed-ab12cd3-1"), "entry-deemed-ab12cd3-1");
+        assert_eq!(entry_doc_id("a/b|c%"), "entry-a%2Fb%7Cc%25");
+        assert_ne!(entry_doc_id("a%2Fb"), entry_doc_id("a/b"));
+        assert!(is_item_id(&entry_doc_id("a/b?c#d")));
+        assert!(!is_item_id("counter"));
+        assert!(!is_item_id("feed"));
+    }
+
+    #[test]
+    fn dates_parse_strictly() {
+        assert_eq!(parse_date("2026-12-23"), Some(date!(2026 - 12 - 23)));
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("2026-1-3"), None);
+        assert_eq!(format_date(date!(2026 - 01 - 03)), "2026-01-03");
+    }
+}
