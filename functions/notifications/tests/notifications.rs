@@ -1,0 +1,707 @@
+//! The notifications capability in process, on the embedded store with a
+//! manual clock and simulated channels: events become inbox entries and
+//! e-mails/SMS as the citizen's preferences and verified contacts allow;
+//! replays send once; retries go through the retry queue with backoff and
+//! end in the poison queue; contacts are verified by code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::{Extension, Router};
+use http_body_util::BodyExt as _;
+use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
+use portal_events::{Event, kinds};
+use portal_host::InvocationError;
+use portal_host::envelope::host_side::{self, QueueMessageProperties};
+use portal_host::runtime::LogFailures;
+use portal_notifications::dispatch::{self, POISON_QUEUE, RETRY_QUEUE};
+use portal_notifications::{
+    COLLECTION, ChannelError, NotificationSettings, Notifications, SimulatedMailer, SimulatedSms, functions,
+};
+use portal_security::{AccessFilter, AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{Clock, DocumentStore, ManualClock, QueueName, QueueStore};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+struct Portal {
+    router: Router,
+    notifications: Notifications,
+    mailer: Arc<SimulatedMailer>,
+    sms: Arc<SimulatedSms>,
+    store: Arc<EmbeddedStore>,
+    clock: Arc<ManualClock>,
+    sessions: Sessions,
+    _keys: tempfile::TempDir,
+}
+
+fn portal() -> Portal {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
+    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+    let mailer = Arc::new(SimulatedMailer::new());
+    let sms = Arc::new(SimulatedSms::new());
+    let notifications = Notifications {
+        documents: store.clone(),
+        queues: store.clone(),
+        sealer,
+        access_log: AccessLog::new(store.clone(), clock.clone()),
+        clock: clock.clone(),
+        mailer: mailer.clone(),
+        sms: sms.clone(),
+        settings: NotificationSettings::default(),
+    };
+    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
+    let authenticator = Arc::new(Authenticator {
+        sessions: sessions.clone(),
+        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
+    });
+    let router = portal_host::Runtime::new(functions(notifications.clone()), Arc::new(LogFailures))
+        .expect("declarations")
+        .router()
+        .layer(Extension(authenticator));
+    Portal { router, notifications, mailer, sms, store, clock, sessions, _keys: keys_dir }
+}
+
+const JANA: &str = "DEMO%2Fjana-novakova";
+const PETR: &str = "DEMO%2Fpetr-svoboda";
+
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login(portal: &Portal, subject: &str) -> Login {
+    let new = portal
+        .sessions
+        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
+        .await
+        .expect("session");
+    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn get(path: &str, login: &Login) -> Request<Body> {
+    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
+}
+
+fn write(method: &str, path: &str, login: &Login, body: Option<Value>) -> Request<Body> {
+    let builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, &login.cookie)
+        .header("x-csrf-token", &login.csrf);
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request"),
+        None => builder.body(Body::empty()).expect("request"),
+    }
+}
+
+/// Delivers a queue message the way the Functions host does: the envelope,
+/// POSTed to `/{function}`.
+async fn deliver(portal: &Portal, function: &str, text: &str) -> (StatusCode, Value) {
+    let now = portal.clock.now();
+    let properties = QueueMessageProperties {
+        id: uuid::Uuid::new_v4().to_string(),
+        pop_receipt: "receipt".into(),
+        dequeue_count: 1,
+        insertion_time: now,
+        expiration_time: now + time::Duration::days(7),
+        next_visible_time: now + time::Duration::minutes(10),
+    };
+    let envelope = host_side::queue_invocation(function, "message", text, &properties, now);
+    let request = Request::post(format!("/{function}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
+        .expect("request");
+    let (status, _, body) = call(&portal.router, request).await;
+    (status, body)
+}
+
+async fn send_event(portal: &Portal, event: &Event) -> Value {
+    let (status, body) = deliver(portal, "SendNotification", &serde_json::to_string(event).expect("event")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Receives every visible retry message and delivers it to `RetryNotification`
+/// as the host would, deleting it on success. Returns how many there were.
+async fn drain_retries(portal: &Portal) -> usize {
+    let queue = QueueName::parse(RETRY_QUEUE).expect("queue");
+    let messages = match portal.store.receive(&queue, 16, Duration::from_secs(600)).await {
+        Ok(messages) => messages,
+        Err(portal_store::StoreError::NotFound) => return 0,
+        Err(error) => panic!("receive: {error}"),
+    };
+    for message in &messages {
+        let (status, body) = deliver(portal, "RetryNotification", &message.text).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        QueueStore::delete(portal.store.as_ref(), &queue, &message.id, &message.pop_receipt).await.expect("delete");
+    }
+    messages.len()
+}
+
+fn new_message(subject: &str, key: &str) -> Event {
+    Event::new(
+        kinds::NEW_MESSAGE,
+        key,
+        subject,
+        datetime!(2026-11-23 07:59 UTC),
+        json!({"messageId": "4711", "sender": "Finanční úřad <Praha>", "subject": "Výzva k podání přiznání"}),
+    )
+}
+
+fn expiry(subject: &str) -> Event {
+    Event::new(
+        kinds::EXPIRY_REMINDER,
+        "id-card:2026-12-23:30",
+        subject,
+        datetime!(2026-11-23 06:00 UTC),
+        json!({"document": "id-card", "date": "2026-12-23", "daysLeft": 30}),
+    )
+}
+
+/// The six digits of the last code the simulated channels carried.
+fn last_code(text: &str) -> String {
+    let digits: Vec<char> = text.chars().collect();
+    digits
+        .windows(6)
+        .map(|w| w.iter().collect::<String>())
+        .find(|w| w.chars().all(|c| c.is_ascii_digit()))
+        .expect("a six-digit code in the text")
+}
+
+async fn verify_email(portal: &Portal, login: &Login, address: &str) {
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/email", login, Some(json!({"address": address})))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let mail = portal.mailer.sent().last().cloned().expect("a code e-mail");
+    assert_eq!(mail.to.as_str(), address);
+    let code = last_code(&mail.text);
+    assert_eq!(body["simulatedCode"], code.as_str(), "the simulator hands the code back, labelled");
+    let (status, _, body) =
+        call(&portal.router, write("POST", "/api/me/contacts/email/verify", login, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn verify_phone(portal: &Portal, login: &Login, number: &str) {
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/phone", login, Some(json!({"number": number})))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let sms = portal.sms.sent().last().cloned().expect("a code SMS");
+    let code = last_code(&sms.text);
+    let (status, _, body) =
+        call(&portal.router, write("POST", "/api/me/contacts/phone/verify", login, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn set_preferences(portal: &Portal, login: &Login, change: Value) {
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/notification-preferences", login, Some(change))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn detail(portal: &Portal, login: &Login, event: &Event) -> Value {
+    let id = dispatch::notification_id(&event.id);
+    let (status, _, body) = call(&portal.router, get(&format!("/api/notifications/{id}"), login)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    let codes_sent = portal.mailer.sent().len();
+
+    send_event(&portal, &new_message(JANA, "BOX1:4711")).await;
+    send_event(&portal, &new_message(PETR, "BOX2:4712")).await;
+
+    let mails = portal.mailer.sent();
+    assert_eq!(mails.len(), codes_sent + 1, "one e-mail: Jana's; Petr has no verified e-mail");
+    let mail = mails.last().expect("mail");
+    assert_eq!(mail.to.as_str(), "jana@example.cz");
+    assert_eq!(mail.subject, "Nová zpráva v datové schránce");
+    assert_eq!(mail.from, "Portál občana <noreply@portal.gov.cz>");
+    assert!(mail.text.contains("Finanční úřad <Praha>"), "{}", mail.text);
+    assert!(mail.text.contains("http://localhost:7071/datova-schranka"), "{}", mail.text);
+    assert!(mail.html.contains("Finanční úřad &lt;Praha&gt;") && !mail.html.contains("<Praha>"), "{}", mail.html);
+    let id = dispatch::notification_id("databox.new-message:BOX1:4711");
+    assert_eq!(mail.message_id, format!("<{id}.email@portal.gov.cz>"));
+
+    let (status, _, inbox) = call(&portal.router, get("/api/notifications", &jana)).await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    let items = inbox["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["title"], "Nová zpráva v datové schránce");
+    assert_eq!(items[0]["read"], false);
+    assert_eq!(items[0]["id"], id.as_str());
+    let jana_detail = detail(&portal, &jana, &new_message(JANA, "BOX1:4711")).await;
+    assert_eq!(jana_detail["delivery"]["inbox"]["status"], "delivered");
+    assert_eq!(jana_detail["delivery"]["email"]["status"], "sent");
+    assert_eq!(jana_detail["delivery"]["email"]["attempts"], 1);
+    assert_eq!(jana_detail["delivery"]["email"]["simulated"], true);
+    assert_eq!(jana_detail["delivery"]["sms"]["status"], "skipped", "SMS is off by default");
+
+    let (_, _, petr_inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    assert_eq!(petr_inbox["items"].as_array().map(Vec::len), Some(1), "the inbox is always on");
+    let petr_detail = detail(&portal, &petr, &new_message(PETR, "BOX2:4712")).await;
+    assert_eq!(petr_detail["delivery"]["email"]["status"], "skipped");
+    assert_eq!(petr_detail["delivery"]["email"]["reason"], "no verified contact");
+
+    // The stored document keeps title and body sealed.
+    let stored = portal.store.get(COLLECTION, JANA, &id).await.expect("get").expect("stored");
+    let raw = stored.body.to_string();
+    assert!(!raw.contains("Finanční") && !raw.contains("Nová zpráva"), "sealed at rest: {raw}");
+    let contact = portal.store.get(COLLECTION, JANA, "contact-email").await.expect("get").expect("contact");
+    assert!(!contact.body.to_string().contains("jana@example.cz"), "contacts are sealed at rest");
+
+    // Unread filter and marking as read.
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/notifications/{id}/read"), &jana, None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, unread) = call(&portal.router, get("/api/notifications?unread=true", &jana)).await;
+    assert_eq!(unread["items"].as_array().map(Vec::len), Some(0));
+    let (_, _, all) = call(&portal.router, get("/api/notifications", &jana)).await;
+    assert_eq!(all["items"][0]["read"], true);
+
+    let log = portal
+        .notifications
+        .access_log
+        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
+        .await
+        .expect("log");
+    let kinds: Vec<&str> = log.items.iter().map(|e| e.resource_type.as_str()).collect();
+    for kind in ["contact", "notification", "notification-list", "notification-contact"] {
+        assert!(kinds.contains(&kind), "{kind} is in the access log: {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_event_sends_each_channel_once_and_sms_carries_no_subject_or_sender() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    verify_phone(&portal, &jana, "+420 601 123 456").await;
+    set_preferences(&portal, &jana, json!({"categories": {"databox": {"sms": true}}})).await;
+    let (mails, texts) = (portal.mailer.sent().len(), portal.sms.sent().len());
+
+    let event = new_message(JANA, "BOX1:4711");
+    // Ten deliveries at once (interleaved at every store call), then more one by one.
+    futures::future::join_all((0..10).map(|_| send_event(&portal, &event))).await;
+    for _ in 0..3 {
+        send_event(&portal, &event).await;
+    }
+    portal.clock.advance(Duration::from_secs(10 * 60));
+    drain_retries(&portal).await; // any "check after the lease" messages of the concurrent ones
+    let jana = login(&portal, JANA).await;
+    assert_eq!(portal.mailer.sent().len(), mails + 1, "one e-mail for ten deliveries");
+    assert_eq!(portal.sms.sent().len(), texts + 1, "one SMS for ten deliveries");
+    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &jana)).await;
+    assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "one inbox entry");
+
+    let sms = portal.sms.sent().last().cloned().expect("sms");
+    assert_eq!(sms.to.as_str(), "+420601123456");
+    assert!(sms.text.chars().count() <= 160, "{}", sms.text);
+    for personal in ["Finanční", "Praha", "Výzva", "přiznání", "4711"] {
+        assert!(!sms.text.contains(personal), "the SMS carries {personal}: {}", sms.text);
+    }
+    assert!(sms.text.contains("datové schránce"), "{}", sms.text);
+    let detail = detail(&portal, &jana, &event).await;
+    assert_eq!(detail["delivery"]["sms"]["status"], "delivered", "the simulator reports delivery");
+}
+
+#[tokio::test]
+async fn preferences_have_defaults_and_refuse_unknown_fields_by_name() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let (status, _, body) = call(&portal.router, get("/api/me/notification-preferences", &jana)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["inbox"]["alwaysOn"], true);
+    assert!(body["note"].as_str().is_some_and(|n| n.contains("vždy")), "{body}");
+    for category in ["databox", "calendar", "documents", "registers", "petitions", "account"] {
+        assert_eq!(body["categories"][category], json!({"email": true, "sms": false}), "{category}");
+    }
+    assert_eq!(body["channels"]["email"]["contactVerified"], false);
+
+    let refused = [
+        (json!({"categories": {"weather": {"email": true}}}), "categories.weather"),
+        (json!({"categories": {"databox": {"fax": true}}}), "categories.databox.fax"),
+        (json!({"categories": {"databox": {"inbox": false}}}), "categories.databox.inbox"),
+        (json!({"categories": {"databox": {"email": "yes"}}}), "categories.databox.email"),
+        (json!({"inbox": false}), "inbox"),
+        (json!({"colour": "blue"}), "colour"),
+    ];
+    for (change, field) in refused {
+        let (status, headers, body) =
+            call(&portal.router, write("PUT", "/api/me/notification-preferences", &jana, Some(change.clone()))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{change}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let fields: Vec<&str> =
+            body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+        assert_eq!(fields, [field], "{change}");
+    }
+    let (status, _, _) = call(
+        &portal.router,
+        Request::put("/api/me/notification-preferences")
+            .header(header::COOKIE, &jana.cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"categories": {}}"#))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a write without the CSRF token is refused");
+
+    set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true, "email": false}}})).await;
+    let (_, _, body) = call(&portal.router, get("/api/me/notification-preferences", &jana)).await;
+    assert_eq!(body["categories"]["calendar"], json!({"email": false, "sms": true}));
+    assert_eq!(body["categories"]["databox"], json!({"email": true, "sms": false}), "others unchanged");
+
+    // A category switched off sends no e-mail even with a verified address.
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    let before = portal.mailer.sent().len();
+    send_event(&portal, &expiry(JANA)).await;
+    assert_eq!(portal.mailer.sent().len(), before);
+    let detail = detail(&portal, &jana, &expiry(JANA)).await;
+    assert_eq!(detail["delivery"]["email"]["status"], "skipped");
+    assert_eq!(detail["title"], "Blíží se konec platnosti dokladu: občanský průkaz");
+}
+
+#[tokio::test]
+async fn contacts_are_verified_by_code_with_limits() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@"})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "address");
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+447911123456"}))))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("EU member states")), "{body}");
+    let (status, _, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+42060112345"}))))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("9 digits")), "{body}");
+    let (status, _, _) =
+        call(&portal.router, write("PUT", "/api/me/contacts/fax", &jana, Some(json!({"address": "x"})))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(portal.mailer.sent().is_empty() && portal.sms.sent().is_empty(), "nothing sent for bad input");
+
+    // A code to the new address, five wrong tries lock it, even the right one then fails.
+    let (status, _, body) = call(
+        &portal.router,
+        write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let code = last_code(&portal.mailer.sent()[0].text);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for tries_left in (0..5).rev() {
+        let (status, _, body) =
+            call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": wrong}))))
+                .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["field"], "code");
+        if tries_left > 0 {
+            assert!(
+                body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains(&format!("{tries_left} tries left")))
+            );
+        }
+    }
+    let (status, _, body) =
+        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "locked: {body}");
+    assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("request a new one")), "{body}");
+    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    assert_eq!(contacts["email"]["verified"], false, "{contacts}");
+    assert_eq!(contacts["email"]["pending"]["address"], "jana@example.cz");
+
+    // A new code, the right one: verified.
+    let (status, _, _) = call(
+        &portal.router,
+        write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let code = last_code(&portal.mailer.sent()[1].text);
+    let (status, _, body) =
+        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    assert_eq!(contacts["email"]["address"], "jana@example.cz");
+    assert_eq!(contacts["email"]["verified"], true);
+    assert_eq!(contacts["phone"], Value::Null);
+    let (status, _, _) =
+        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a code works once");
+
+    // Expiry: a code older than 15 minutes no longer works.
+    let (status, _, _) =
+        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))))
+            .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let code = last_code(&portal.sms.sent()[0].text);
+    assert!(!portal.sms.sent()[0].text.contains("jana"), "the SMS carries the code only");
+    portal.clock.advance(Duration::from_secs(15 * 60 + 1));
+    let jana = login(&portal, JANA).await; // sessions idle out after 15 minutes
+    let (status, _, body) =
+        call(&portal.router, write("POST", "/api/me/contacts/phone/verify", &jana, Some(json!({"code": code})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("expired")), "{body}");
+    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    assert_eq!(contacts["phone"], Value::Null, "an expired pending number is not shown");
+
+    // Sends per hour: 3 so far; two more pass, the sixth is refused with Retry-After.
+    portal.clock.advance(Duration::from_secs(60));
+    for _ in 0..2 {
+        let (status, _, _) = call(
+            &portal.router,
+            write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let (status, headers, body) =
+        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))))
+            .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let retry_after: u64 = headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+
+    // Removing a contact.
+    let (status, _, _) = call(&portal.router, write("DELETE", "/api/me/contacts/email", &jana, None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    assert_eq!(contacts["email"], Value::Null);
+    let (status, _, _) = call(&portal.router, write("DELETE", "/api/me/contacts/email", &jana, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_sms_failing_twice_is_delivered_on_the_third_attempt_through_the_retry_queue() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    verify_phone(&portal, &jana, "+420601123456").await;
+    set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true}}})).await;
+    let before = portal.sms.attempts();
+    portal.sms.fail_next(2, ChannelError::Temporary("the gateway timed out".into()));
+
+    let event = expiry(JANA);
+    send_event(&portal, &event).await;
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["sms"]["status"], "retrying", "{status}");
+    assert_eq!(status["delivery"]["sms"]["attempts"], 1);
+    assert_eq!(status["delivery"]["sms"]["reason"], "the gateway timed out");
+
+    assert_eq!(drain_retries(&portal).await, 0, "the retry waits its delay (1 min)");
+    portal.clock.advance(Duration::from_secs(61));
+    assert_eq!(drain_retries(&portal).await, 1);
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["sms"]["status"], "retrying");
+    assert_eq!(status["delivery"]["sms"]["attempts"], 2);
+
+    portal.clock.advance(Duration::from_secs(4 * 60));
+    assert_eq!(drain_retries(&portal).await, 0, "the second retry waits 5 min");
+    portal.clock.advance(Duration::from_secs(61));
+    assert_eq!(drain_retries(&portal).await, 1);
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["sms"]["status"], "delivered", "{status}");
+    assert_eq!(status["delivery"]["sms"]["attempts"], 3);
+    assert_eq!(portal.sms.attempts() - before, 3);
+    let sms = portal.sms.sent().last().cloned().expect("sms");
+    assert!(sms.text.contains("občanského průkazu") && sms.text.contains("23. 12. 2026"), "{}", sms.text);
+
+    // Replaying the original and the retries changes nothing.
+    send_event(&portal, &event).await;
+    portal.clock.advance(Duration::from_secs(3 * 3600));
+    assert_eq!(drain_retries(&portal).await, 0);
+    assert_eq!(portal.sms.attempts() - before, 3);
+}
+
+#[tokio::test]
+async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    verify_phone(&portal, &jana, "+420601123456").await;
+    set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true}}})).await;
+    portal.sms.fail_next(100, ChannelError::Temporary("the gateway timed out".into()));
+
+    let event = expiry(JANA);
+    send_event(&portal, &event).await;
+    for wait in [60, 5 * 60, 30 * 60, 2 * 3600] {
+        portal.clock.advance(Duration::from_secs(wait + 1));
+        assert_eq!(drain_retries(&portal).await, 1, "one retry after {wait} s");
+    }
+    portal.clock.advance(Duration::from_secs(24 * 3600));
+    assert_eq!(drain_retries(&portal).await, 0, "no retry after the last attempt");
+    let jana = login(&portal, JANA).await; // sessions idle out after 15 minutes
+    let status = detail(&portal, &jana, &event).await;
+    let sms = &status["delivery"]["sms"];
+    assert_eq!(sms["status"], "failed", "{status}");
+    assert_eq!(sms["attempts"], 5);
+    assert!(sms["reason"].as_str().is_some_and(|r| r.contains("the gateway timed out")), "{sms}");
+    assert_eq!(status["delivery"]["inbox"]["status"], "delivered", "the inbox has it anyway");
+
+    let poison = QueueName::parse(POISON_QUEUE).expect("queue");
+    let messages = portal.store.receive(&poison, 16, Duration::from_secs(60)).await.expect("poison");
+    assert_eq!(messages.len(), 1);
+    let message: Value = serde_json::from_str(&messages[0].text).expect("json");
+    assert_eq!(message["event"]["id"], event.id.as_str());
+    assert_eq!(message["channel"], "sms");
+    assert_eq!(message["attempts"], 5);
+    assert!(message["reason"].as_str().is_some_and(|r| r.contains("timed out")), "{message}");
+}
+
+#[tokio::test]
+async fn a_permanent_channel_failure_is_not_retried() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    portal.mailer.fail_next(1, ChannelError::Permanent("the mail server refused the message (SMTP 550)".into()));
+    let event = new_message(JANA, "BOX1:1");
+    send_event(&portal, &event).await;
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["email"]["status"], "failed");
+    assert_eq!(status["delivery"]["email"]["attempts"], 1);
+    portal.clock.advance(Duration::from_secs(3 * 3600));
+    assert_eq!(drain_retries(&portal).await, 0);
+    let jana = login(&portal, JANA).await;
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["email"]["status"], "failed", "still failed, never retried");
+    assert!(status["delivery"]["email"]["reason"].as_str().is_some_and(|r| r.contains("SMTP 550")), "{status}");
+}
+
+#[tokio::test]
+async fn another_citizens_notification_is_not_found() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let event = new_message(JANA, "BOX1:4711");
+    send_event(&portal, &event).await;
+    let id = dispatch::notification_id(&event.id);
+    let (status, _, body) = call(&portal.router, get(&format!("/api/notifications/{id}"), &petr)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/notifications/{id}/read"), &petr, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    assert_eq!(inbox["items"].as_array().map(Vec::len), Some(0));
+    for bad in ["contact-email", "preferences", "..%2F..", "ZZ"] {
+        let (status, _, _) = call(&portal.router, get(&format!("/api/notifications/{bad}"), &jana)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let (status, _, _) = call(&portal.router, Request::get("/api/notifications").body(Body::empty()).expect("r")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_inbox_pages_newest_first() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    for i in 0..5 {
+        send_event(&portal, &new_message(JANA, &format!("BOX1:{i}"))).await;
+        portal.clock.advance(Duration::from_secs(1));
+    }
+    let (_, _, first) = call(&portal.router, get("/api/notifications?pageSize=2", &jana)).await;
+    assert_eq!(first["items"][0]["id"], dispatch::notification_id("databox.new-message:BOX1:4").as_str());
+    let mut seen: Vec<String> = first["items"].as_array().expect("items").iter().map(|i| i["id"].to_string()).collect();
+    let mut continuation = first["continuation"].as_str().map(str::to_owned);
+    while let Some(token) = continuation {
+        let (status, _, page) =
+            call(&portal.router, get(&format!("/api/notifications?pageSize=2&continuation={token}"), &jana)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(page["items"].as_array().expect("items").iter().map(|i| i["id"].to_string()));
+        continuation = page["continuation"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen.len(), 5);
+    let (status, _, body) = call(&portal.router, get("/api/notifications?continuation=garbage", &jana)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["errors"][0]["field"], "continuation");
+    let (status, _, _) = call(&portal.router, get("/api/notifications?pageSize=0", &jana)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn invalid_messages_fail_permanently_and_unknown_kinds_get_a_generic_text() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let mut bad = new_message(JANA, "x");
+    bad.subject = "a/b".into();
+    let result = dispatch::send_notification(&portal.notifications, &bad).await;
+    assert!(matches!(&result, Err(InvocationError::Permanent(e)) if e.to_string().contains("subject")), "{result:?}");
+    bad.subject = JANA.into();
+    bad.id = String::new();
+    assert!(matches!(
+        dispatch::send_notification(&portal.notifications, &bad).await,
+        Err(InvocationError::Permanent(_))
+    ));
+    // Through the host protocol: not an event at all → acknowledged (200), recorded as permanent.
+    let (status, _) = deliver(&portal, "SendNotification", r#"{"hello": "world"}"#).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let odd = Event::new("weather.storm", "1", JANA, datetime!(2026-11-23 08:00 UTC), json!({"where": "Brno"}));
+    send_event(&portal, &odd).await;
+    let status = detail(&portal, &jana, &odd).await;
+    assert_eq!(status["title"], "Nové oznámení");
+    assert_eq!(status["category"], "other");
+}
+
+#[tokio::test]
+async fn a_crash_after_sending_sends_at_most_once_more() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    let event = new_message(JANA, "BOX1:4711");
+    send_event(&portal, &event).await;
+    let sent = portal.mailer.sent().len();
+
+    // As if the process died after the relay took the mail but before `sent`
+    // was recorded: the channel still says `sending`.
+    let id = dispatch::notification_id(&event.id);
+    let doc = portal.store.get(COLLECTION, JANA, &id).await.expect("get").expect("doc");
+    let mut body = doc.body.clone();
+    body["channels"]["email"]["status"] = json!("sending");
+    body["channels"]["email"]["sendingSince"] = json!("2026-11-23T08:00:00Z");
+    portal
+        .store
+        .replace(COLLECTION, portal_store::NewDocument::new(JANA, &id, body), &doc.etag)
+        .await
+        .expect("replace");
+
+    // The redelivered message, inside the lease: nothing is sent now, a check is scheduled.
+    send_event(&portal, &event).await;
+    assert_eq!(portal.mailer.sent().len(), sent);
+    assert_eq!(drain_retries(&portal).await, 0, "the check waits for the lease to end");
+    portal.clock.advance(Duration::from_secs(5 * 60));
+    assert_eq!(drain_retries(&portal).await, 1);
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "at worst one duplicate");
+    for _ in 0..5 {
+        send_event(&portal, &event).await;
+    }
+    portal.clock.advance(Duration::from_secs(3600));
+    assert_eq!(drain_retries(&portal).await, 0);
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "and no more");
+    let jana = login(&portal, JANA).await;
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["email"]["status"], "sent");
+}
