@@ -8,8 +8,8 @@ use portal::cli::{self, Command};
 use portal::local_host::LocalHost;
 use portal::{package, server};
 use portal_config::{LogFormat, Settings, StoreSettings};
-use portal_host::telemetry;
 use portal_store::SystemClock;
+use portal_telemetry as telemetry;
 use tokio::net::TcpListener;
 
 /// sysexits: bad usage, bad configuration, failure.
@@ -48,7 +48,45 @@ async fn main() -> ExitCode {
         (_, Some(LogFormat::Text)) => telemetry::LogFormat::Text,
         _ => telemetry::LogFormat::Json,
     };
-    telemetry::init(format, &settings.log_filter);
+    // With APPLICATIONINSIGHTS_CONNECTION_STRING, spans also go to Application
+    // Insights (requests, dependencies, traces); `package` only writes files.
+    let export = match (&command, &settings.app_insights) {
+        (Command::Package { .. }, _) | (_, None) => None,
+        (_, Some(connection_string)) => Some(telemetry::Export {
+            connection_string: connection_string.clone(),
+            service_name: "portal".into(),
+            service_version: env!("CARGO_PKG_VERSION").into(),
+            // In Azure the component takes Entra ID tokens only: the same
+            // identity as the stores'. Locally, the instrumentation key.
+            credential: match &settings.store {
+                StoreSettings::Azure(azure) => {
+                    let credential = match &azure.credential {
+                        portal_config::AzureCredential::ManagedIdentity { client_id } => {
+                            portal_store::azure::AzureCredential::ManagedIdentity { client_id: client_id.clone() }
+                        }
+                        portal_config::AzureCredential::DeveloperTools => {
+                            portal_store::azure::AzureCredential::DeveloperTools
+                        }
+                    };
+                    match credential.build() {
+                        Ok(credential) => Some(credential),
+                        Err(error) => {
+                            eprintln!("portal: {}", portal_host::runtime::error_chain(&error));
+                            return ExitCode::from(EXIT_CONFIG);
+                        }
+                    }
+                }
+                StoreSettings::Embedded { .. } => None,
+            },
+        }),
+    };
+    let telemetry = match telemetry::init(format, &settings.log_filter, export.as_ref()) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("portal: {}", portal_host::runtime::error_chain(&error));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
 
     let result = match command {
         Command::Local { port, data_dir, in_memory } => {
@@ -64,14 +102,18 @@ async fn main() -> ExitCode {
         Command::Package { out, capabilities } => run_package(&settings, &out, capabilities).await,
         Command::Help | Command::Version => Ok(()),
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %portal_host::runtime::error_chain(&error), "portal stopped");
             eprintln!("portal: {}", portal_host::runtime::error_chain(&error));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The server has stopped (SIGTERM, Ctrl-C or a failure): send the spans
+    // still queued before the process exits.
+    telemetry.shutdown().await;
+    code
 }
 
 fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AppError {

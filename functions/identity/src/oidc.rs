@@ -111,12 +111,48 @@ impl Provider {
         &self.settings
     }
 
+    /// One HTTP call to the identity provider, in its own span: telemetry
+    /// export makes it a dependency (`HTTP`, the provider's host, the status;
+    /// see `portal_telemetry::conventions`). Neither the URL's query nor the
+    /// body is recorded.
+    async fn call(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, OidcError> {
+        use tracing::Instrument as _;
+        let host = url::Url::parse(&self.settings.discovery_url).ok().and_then(|url| url.host_str().map(str::to_owned));
+        let span = tracing::info_span!(
+            "nia.call",
+            nia_operation = operation,
+            otel.kind = "client",
+            dependency.type = "HTTP",
+            server.address = host.as_deref().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = request.send().instrument(span.clone()).await;
+        match &result {
+            Ok(response) => {
+                span.record("dependency.result", response.status().as_u16());
+                if !response.status().is_success() {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+            Err(_) => {
+                span.record("dependency.result", "connection failed");
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        result.map_err(OidcError::Unreachable)
+    }
+
     /// The discovery document, fetched once.
     pub async fn metadata(&self) -> Result<Metadata, OidcError> {
         if let Some(metadata) = self.metadata.read().await.clone() {
             return Ok(metadata);
         }
-        let response = self.http.get(&self.settings.discovery_url).send().await.map_err(OidcError::Unreachable)?;
+        let response = self.call("discovery", self.http.get(&self.settings.discovery_url)).await?;
         if !response.status().is_success() {
             return Err(OidcError::Refused(format!("discovery answered {}", response.status())));
         }
@@ -168,8 +204,7 @@ impl Provider {
         if let Some(verifier) = pkce_verifier {
             form.push(("code_verifier", verifier));
         }
-        let response =
-            self.http.post(&metadata.token_endpoint).form(&form).send().await.map_err(OidcError::Unreachable)?;
+        let response = self.call("token", self.http.post(&metadata.token_endpoint).form(&form)).await?;
         let status = response.status();
         let body: Value = response.json().await.map_err(OidcError::Unreachable)?;
         if !status.is_success() {
@@ -191,7 +226,7 @@ impl Provider {
             }
         }
         let metadata = self.metadata().await?;
-        let response = self.http.get(&metadata.jwks_uri).send().await.map_err(OidcError::Unreachable)?;
+        let response = self.call("jwks", self.http.get(&metadata.jwks_uri)).await?;
         let keys: JwkSet = response.json().await.map_err(OidcError::Unreachable)?;
         *self.jwks.write().await = (keys.clone(), Some(self.clock.now()));
         Ok(keys)

@@ -7,7 +7,11 @@
 //! - `GET /api/version`: what is running;
 //! - timer `Housekeeping`: purges expired records (TTL documents such as
 //!   sessions and idempotency markers, expired queue messages, orphaned blob
-//!   files) where the backend does not do it itself.
+//!   files) where the backend does not do it itself, and reports the depth of
+//!   every poison queue (`<queue>-poison`, where the Functions host moves a
+//!   message that failed five times): one `poison queue depth` log line per
+//!   queue, which the poison-queue alert reads (Azure Storage has no
+//!   per-queue metric).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,11 +96,47 @@ async fn version(State(ops): State<Arc<Ops>>) -> Json<serde_json::Value> {
     Json(json!({"version": ops.version, "environment": ops.environment, "store": ops.store_kind}))
 }
 
-/// One run of the `Housekeeping` timer; safe to run twice (purging is idempotent).
+/// The message of the log line that reports one poison queue's depth; the
+/// poison-queue alert (bicep `portal-alerts`) searches for it.
+pub const POISON_DEPTH_MESSAGE: &str = "poison queue depth";
+
+/// One run of the `Housekeeping` timer; safe to run twice (purging is
+/// idempotent, counting changes nothing).
 pub async fn run_housekeeping(ops: &Ops, invocation: TimerInvocation) -> Result<Outcome, InvocationError> {
     let purged = ops.documents.purge_expired().await.map_err(|error| {
         if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
     })?;
+    let poisoned = poison_depths(ops.queues.as_ref()).await;
     tracing::info!(purged, past_due = invocation.info.is_past_due, "housekeeping done");
-    Ok(Outcome::done().log(format!("purged {purged} expired records")).returning(json!({"purged": purged})))
+    let mut outcome = Outcome::done().log(format!("purged {purged} expired records"));
+    for (queue, depth) in &poisoned {
+        outcome = outcome.log(format!("{queue}: {depth} poison messages"));
+    }
+    let poison: serde_json::Map<String, serde_json::Value> =
+        poisoned.into_iter().map(|(queue, depth)| (queue, json!(depth))).collect();
+    Ok(outcome.returning(json!({"purged": purged, "poison": poison})))
+}
+
+/// The depth of every `*-poison` queue, each also logged as
+/// [`POISON_DEPTH_MESSAGE`] with `queue` and `depth`. A queue that cannot be
+/// counted is logged and skipped: counting must not fail the purge.
+pub async fn poison_depths(queues: &dyn QueueStore) -> Vec<(String, u64)> {
+    let names = match queues.list_queues().await {
+        Ok(names) => names,
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot list the queues; poison-queue depth not reported this run");
+            return Vec::new();
+        }
+    };
+    let mut depths = Vec::new();
+    for queue in names.into_iter().filter(|queue| queue.as_str().ends_with("-poison")) {
+        match queues.approximate_count(&queue).await {
+            Ok(depth) => {
+                tracing::info!(queue = %queue, depth, "{}", POISON_DEPTH_MESSAGE);
+                depths.push((queue.as_str().to_owned(), depth));
+            }
+            Err(error) => tracing::warn!(queue = %queue, error = %error, "cannot count a poison queue"),
+        }
+    }
+    depths
 }

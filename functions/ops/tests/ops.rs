@@ -9,7 +9,9 @@ use portal_host::runtime::LogFailures;
 use portal_host::{Runtime, TimerInvocation};
 use portal_ops::{Ops, functions, run_housekeeping};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{BlobStore, DocumentStore, ManualClock, NewDocument, StoreError, StoreResult};
+use portal_store::{
+    BlobStore, DocumentStore, ManualClock, NewDocument, QueueName, QueueStore, StoreError, StoreResult,
+};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use tower::ServiceExt as _;
@@ -108,11 +110,36 @@ async fn housekeeping_purges_expired_records_and_is_idempotent() {
         invocation_id: "i".into(),
     };
     let first = run_housekeeping(&ops, invocation()).await.expect("run");
-    assert_eq!(first.return_value, json!({"purged": 0}), "nothing has expired yet");
+    assert_eq!(first.return_value, json!({"purged": 0, "poison": {}}), "nothing has expired yet");
     clock.advance(Duration::from_secs(901));
     let second = run_housekeeping(&ops, invocation()).await.expect("run");
-    assert_eq!(second.return_value, json!({"purged": 1}));
+    assert_eq!(second.return_value, json!({"purged": 1, "poison": {}}));
     let third = run_housekeeping(&ops, invocation()).await.expect("run twice");
-    assert_eq!(third.return_value, json!({"purged": 0}), "a second run changes nothing");
+    assert_eq!(third.return_value, json!({"purged": 0, "poison": {}}), "a second run changes nothing");
     assert!(DocumentStore::get(&store, "sessions", "sessions", "keep").await.expect("get").is_some());
+}
+
+#[tokio::test]
+async fn housekeeping_reports_the_depth_of_every_poison_queue() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let store = EmbeddedStore::in_memory(clock).expect("store");
+    let queue = |name: &str| QueueName::parse(name).expect("queue name");
+    for name in ["file-document", "file-document-poison", "send-notification-poison"] {
+        QueueStore::ensure(&store, &queue(name)).await.expect("ensure");
+    }
+    QueueStore::send(&store, &queue("file-document"), "not poison", None).await.expect("send");
+    for text in ["a", "b"] {
+        QueueStore::send(&store, &queue("file-document-poison"), text, None).await.expect("send");
+    }
+    let invocation = TimerInvocation {
+        info: TimerInfo { schedule: None, schedule_status: None, is_past_due: false },
+        invocation_id: "i".into(),
+    };
+    let outcome = run_housekeeping(&ops(store), invocation).await.expect("run");
+    assert_eq!(
+        outcome.return_value["poison"],
+        json!({"file-document-poison": 2, "send-notification-poison": 0}),
+        "only poison queues, each with its depth"
+    );
+    assert!(outcome.logs.iter().any(|line| line == "file-document-poison: 2 poison messages"), "{:?}", outcome.logs);
 }

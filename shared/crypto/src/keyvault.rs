@@ -122,6 +122,13 @@ fn invalid(message: &'static str) -> WrapError {
     WrapError::backend(io::Error::new(io::ErrorKind::InvalidData, message))
 }
 
+/// The vault's host name in a key id (`https://<vault>.vault.azure.net/keys/<name>`):
+/// the target of the call in telemetry.
+fn vault_host(kek_id: &str) -> &str {
+    let rest = kek_id.split_once("://").map_or(kek_id, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
 /// Which call failed, for [`map_error`].
 #[derive(Debug, Clone, Copy)]
 enum Operation<'a> {
@@ -136,11 +143,21 @@ enum Operation<'a> {
 /// (401, 403 for a missing role or a disabled version, …) needs an operator.
 fn map_error(error: azure_core::Error, operation: Operation<'_>, kek_id: &str) -> WrapError {
     use azure_core::error::ErrorKind;
+    // Every failure of a Key Vault call is a failed dependency (see `portal_telemetry::conventions`).
+    let span = tracing::Span::current();
+    span.record("otel.status_code", "ERROR");
     let status = match error.kind() {
         ErrorKind::HttpResponse { status, .. } => u16::from(*status),
-        ErrorKind::Connection | ErrorKind::Io | ErrorKind::Credential => return WrapError::unavailable(error),
-        _ => return WrapError::backend(error),
+        ErrorKind::Connection | ErrorKind::Io | ErrorKind::Credential => {
+            span.record("dependency.result", "connection failed");
+            return WrapError::unavailable(error);
+        }
+        _ => {
+            span.record("dependency.result", "error");
+            return WrapError::backend(error);
+        }
     };
+    span.record("dependency.result", status);
     match (status, operation) {
         (408 | 429 | 500..=599, _) => WrapError::unavailable(error),
         (404, Operation::Unwrap { version }) => {
@@ -158,7 +175,14 @@ impl KeyWrapper for KeyVaultWrapper {
         &self.kek_id
     }
 
-    #[tracing::instrument(skip_all, fields(kek = %self.kek_id))]
+    #[tracing::instrument(skip_all, fields(
+        kek = %self.kek_id,
+        otel.kind = "client",
+        dependency.type = "Azure Key Vault",
+        server.address = vault_host(&self.kek_id),
+        dependency.result = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    ))]
     async fn current_version(&self) -> Result<String, WrapError> {
         let key = self
             .client
@@ -170,7 +194,14 @@ impl KeyWrapper for KeyVaultWrapper {
         self.version_of(&id)
     }
 
-    #[tracing::instrument(skip_all, fields(kek = %self.kek_id))]
+    #[tracing::instrument(skip_all, fields(
+        kek = %self.kek_id,
+        otel.kind = "client",
+        dependency.type = "Azure Key Vault",
+        server.address = vault_host(&self.kek_id),
+        dependency.result = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    ))]
     async fn wrap(&self, key: &DataKey) -> Result<WrappedKey, WrapError> {
         let result = self
             .client
@@ -181,7 +212,15 @@ impl KeyWrapper for KeyVaultWrapper {
         self.wrapped_from(result)
     }
 
-    #[tracing::instrument(skip_all, fields(kek = %self.kek_id, kek_version = %wrapped.kek_version))]
+    #[tracing::instrument(skip_all, fields(
+        kek = %self.kek_id,
+        kek_version = %wrapped.kek_version,
+        otel.kind = "client",
+        dependency.type = "Azure Key Vault",
+        server.address = vault_host(&self.kek_id),
+        dependency.result = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    ))]
     async fn unwrap(&self, wrapped: &WrappedKey) -> Result<DataKey, WrapError> {
         // An empty version would make Key Vault use the latest one.
         if wrapped.kek_id != self.kek_id || wrapped.kek_version.is_empty() {

@@ -18,7 +18,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use tracing::Instrument as _;
 
 use crate::envelope::{EnvelopeError, InvocationRequest, InvocationResponse};
 use crate::function::{
@@ -143,10 +142,16 @@ impl Runtime {
         // Routes that share a path (different methods, different functions)
         // are merged into one method router.
         let mut http: Vec<(String, axum::routing::MethodRouter)> = Vec::new();
-        let mut function_names: HashMap<String, Vec<String>> = HashMap::new();
+        let mut function_names: HashMap<String, RouteFunctions> = HashMap::new();
         for function in &self.functions {
             let path = function.path();
-            function_names.entry(path.clone()).or_default().push(function.name.clone());
+            let entry = function_names.entry(path.clone()).or_default();
+            entry.names.push(function.name.clone());
+            entry.trigger = match &function.trigger {
+                Trigger::Http { .. } => None,
+                Trigger::Queue { .. } => Some("queue"),
+                Trigger::Timer { .. } => Some("timer"),
+            };
             match &function.handler {
                 FunctionHandler::Http(method_router) => match http.iter_mut().find(|(p, _)| *p == path) {
                     Some((_, existing)) => *existing = std::mem::take(existing).merge((**method_router).clone()),
@@ -214,24 +219,64 @@ impl Runtime {
             }))
             .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| request_span(request, &function_names)).on_response(
                 |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
-                    tracing::info!(parent: span, status = response.status().as_u16(), duration_ms = latency.as_millis() as u64, "request finished");
+                    let status = response.status().as_u16();
+                    span.record("http.response.status_code", status);
+                    if response.status().is_server_error() {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    tracing::info!(parent: span, status, duration_ms = latency.as_millis() as u64, "request finished");
                 },
             ))
     }
 }
 
-fn request_span(request: &Request, function_names: &HashMap<String, Vec<String>>) -> tracing::Span {
+/// The functions answering one path, and the trigger when the path is a
+/// queue or timer function's invoke path.
+#[derive(Debug, Default)]
+struct RouteFunctions {
+    names: Vec<String>,
+    trigger: Option<&'static str>,
+}
+
+/// The span of one HTTP request or one queue/timer invocation, whatever the
+/// handler does inside it. Telemetry export makes it an Application Insights
+/// request (`otel.kind = "server"`) named by the function, with the status
+/// answered; the store and outside-system calls made inside are its
+/// dependencies. An invocation is one span, not a request span around an
+/// invocation span, so that each run counts once.
+fn request_span(request: &Request, function_names: &HashMap<String, RouteFunctions>) -> tracing::Span {
     let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let function =
-        matched.as_ref().and_then(|path| function_names.get(path)).map(|names| names.join("|")).unwrap_or_default();
+    let route = matched.as_ref().and_then(|path| function_names.get(path));
+    let function = route.map(|route| route.names.join("|")).unwrap_or_default();
+    let name = if function.is_empty() { "unmatched" } else { function.as_str() };
     let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route = matched.as_deref().unwrap_or("unmatched"),
-        function = %function,
-        invocation_id = %invocation_id,
-    )
+    let empty = tracing::field::Empty;
+    match route.and_then(|route| route.trigger) {
+        Some(trigger) => tracing::info_span!(
+            "invocation",
+            function = %function,
+            invocation_id = %invocation_id,
+            trigger,
+            message_id = empty,
+            dequeue_count = empty,
+            past_due = empty,
+            otel.name = %name,
+            otel.kind = "server",
+            otel.status_code = empty,
+            http.response.status_code = empty,
+        ),
+        None => tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = matched.as_deref().unwrap_or("unmatched"),
+            function = %function,
+            invocation_id = %invocation_id,
+            otel.name = %name,
+            otel.kind = "server",
+            otel.status_code = empty,
+            http.response.status_code = empty,
+        ),
+    }
 }
 
 fn invocation_id(headers: &HeaderMap) -> String {
@@ -262,13 +307,13 @@ async fn invoke_queue(
         Err(error) => return envelope_problem(&error),
     };
     let message_id = meta.id.clone();
-    let span = tracing::info_span!("invocation", function = %name, invocation_id = %invocation_id, trigger = "queue",
-        message_id = %meta.id, dequeue_count = meta.dequeue_count);
+    // The invocation's span is the one the router opened for this request.
+    let span = tracing::Span::current();
+    span.record("message_id", meta.id.as_str());
+    span.record("dequeue_count", meta.dequeue_count);
     let started = Instant::now();
-    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry })
-        .instrument(span.clone())
-        .await;
-    finish(&name, &invocation_id, Some(message_id), result, failures.as_ref(), started).instrument(span).await
+    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).await;
+    finish(&name, &invocation_id, Some(message_id), result, failures.as_ref(), started).await
 }
 
 async fn invoke_timer(
@@ -283,11 +328,11 @@ async fn invoke_timer(
         Ok(info) => info,
         Err(error) => return envelope_problem(&error),
     };
-    let span = tracing::info_span!("invocation", function = %name, invocation_id = %invocation_id, trigger = "timer",
-        past_due = info.is_past_due);
+    // The invocation's span is the one the router opened for this request.
+    tracing::Span::current().record("past_due", info.is_past_due);
     let started = Instant::now();
-    let result = handler(TimerInvocation { info, invocation_id: invocation_id.clone() }).instrument(span.clone()).await;
-    finish(&name, &invocation_id, None, result, failures.as_ref(), started).instrument(span).await
+    let result = handler(TimerInvocation { info, invocation_id: invocation_id.clone() }).await;
+    finish(&name, &invocation_id, None, result, failures.as_ref(), started).await
 }
 
 /// Maps a handler's result to what the host understands: 200 with the
@@ -313,6 +358,8 @@ async fn finish(
             Problem::internal().into_response()
         }
         Err(InvocationError::Permanent(error)) => {
+            // Acknowledged to the host (200) but a failed run all the same.
+            tracing::Span::current().record("otel.status_code", "ERROR");
             let reason = error_chain(error.as_ref());
             tracing::error!(duration_ms, error = %reason, "invocation failed permanently; recorded and acknowledged");
             failures

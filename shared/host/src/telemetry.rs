@@ -1,5 +1,7 @@
 //! Structured logs: JSON lines (the default, what Azure collects) or
-//! human-readable text for a terminal.
+//! human-readable text for a terminal. Logs only, for tools and tests: the
+//! `portal` binary uses `portal-telemetry`, which writes the same logs and
+//! also exports spans to Application Insights.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;

@@ -18,6 +18,7 @@ mod document;
 pub mod embedded;
 mod error;
 mod queue;
+mod telemetry;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -82,6 +82,14 @@ pub trait QueueStore: Send + Sync + fmt::Debug {
     /// Removes a message; [`StoreError::NotFound`] if the receipt is stale.
     async fn delete(&self, queue: &QueueName, id: &str, pop_receipt: &str) -> StoreResult<()>;
 
+    /// About how many messages the queue holds, invisible (leased or delayed)
+    /// ones included; [`StoreError::NotFound`] if the queue does not exist.
+    /// Azure's figure may lag behind, never below the real count.
+    async fn approximate_count(&self, queue: &QueueName) -> StoreResult<u64>;
+
+    /// Every queue of the account, by name (operators' views: poison-queue depth).
+    async fn list_queues(&self) -> StoreResult<Vec<QueueName>>;
+
     async fn ping(&self) -> StoreResult<()>;
 }
 

@@ -222,7 +222,21 @@ impl SoapIsds {
     }
 
     /// One SOAP exchange; logs the operation, the ISDS status code and the
-    /// duration, never the content.
+    /// duration, never the content. Its span is what telemetry export makes a
+    /// dependency (`HTTP`, the ISDS host, the ISDS status code; see
+    /// `portal_telemetry::conventions`).
+    #[tracing::instrument(
+        name = "isds.call",
+        skip_all,
+        fields(
+            soap_operation = operation,
+            otel.kind = "client",
+            dependency.type = "HTTP",
+            server.address = self.base.host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn call(
         &self,
         service: Service,
@@ -236,9 +250,11 @@ impl SoapIsds {
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(reply) => {
+                tracing::Span::current().record("dependency.result", reply.status.code.as_str());
                 tracing::debug!(soap_operation = operation, status_code = %reply.status.code, elapsed_ms, "ISDS answered")
             }
             Err(error) => {
+                tracing::Span::current().record("otel.status_code", "ERROR");
                 tracing::warn!(soap_operation = operation, elapsed_ms, error = %LoggedError(error), "ISDS call failed");
             }
         }

@@ -67,7 +67,18 @@ impl AzureBlobStore {
 
     /// Creates the container if it is missing. For emulators and tests; in
     /// Azure the infrastructure templates create it.
-    #[tracing::instrument(name = "store.ensure_container", skip_all, fields(backend = "azure_blob"))]
+    #[tracing::instrument(
+        name = "store.ensure_container",
+        skip_all,
+        fields(
+            backend = "azure_blob",
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     pub async fn ensure_container(&self) -> StoreResult<()> {
         match self.container.create(None).await.map_err(storage_error) {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
@@ -81,7 +92,14 @@ impl BlobStore for AzureBlobStore {
     #[tracing::instrument(
         name = "store.blob.put",
         skip_all,
-        fields(backend = "azure_blob", path = %path, bytes = content.len())
+        fields(
+            backend = "azure_blob", path = %path, bytes = content.len(),
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     )]
     async fn put(
         &self,
@@ -115,7 +133,18 @@ impl BlobStore for AzureBlobStore {
         })
     }
 
-    #[tracing::instrument(name = "store.blob.get", skip_all, fields(backend = "azure_blob", path = %path))]
+    #[tracing::instrument(
+        name = "store.blob.get",
+        skip_all,
+        fields(
+            backend = "azure_blob", path = %path,
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
         let blob = self.container.blob_client(path.as_str());
         let download = blob.download(Some(BlobClientDownloadOptions::default())).await.map_err(storage_error)?;
@@ -132,12 +161,34 @@ impl BlobStore for AzureBlobStore {
         Ok((info, stream))
     }
 
-    #[tracing::instrument(name = "store.blob.delete", skip_all, fields(backend = "azure_blob", path = %path))]
+    #[tracing::instrument(
+        name = "store.blob.delete",
+        skip_all,
+        fields(
+            backend = "azure_blob", path = %path,
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
         self.container.blob_client(path.as_str()).delete(None).await.map(drop).map_err(storage_error)
     }
 
-    #[tracing::instrument(name = "store.blob.list", skip_all, fields(backend = "azure_blob", prefix = %prefix))]
+    #[tracing::instrument(
+        name = "store.blob.list",
+        skip_all,
+        fields(
+            backend = "azure_blob", prefix = %prefix,
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>> {
         let options = BlobContainerClientListBlobsOptions {
             include: Some(vec![ListBlobsIncludeItem::Metadata]),
@@ -165,7 +216,18 @@ impl BlobStore for AzureBlobStore {
         Ok(listed)
     }
 
-    #[tracing::instrument(name = "store.ping", skip_all, fields(backend = "azure_blob"))]
+    #[tracing::instrument(
+        name = "store.ping",
+        skip_all,
+        fields(
+            backend = "azure_blob",
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn ping(&self) -> StoreResult<()> {
         self.container.get_properties(None).await.map(drop).map_err(storage_error)
     }

@@ -193,7 +193,8 @@ struct MissingCollection(String);
 
 /// Maps a Cosmos DB failure to a [`StoreError`].
 fn cosmos_error(error: CosmosError) -> StoreError {
-    match u16::from(error.status().status_code()) {
+    let status = u16::from(error.status().status_code());
+    let mapped = match status {
         404 => StoreError::NotFound,
         409 => StoreError::Conflict,
         412 => StoreError::PreconditionFailed,
@@ -206,18 +207,22 @@ fn cosmos_error(error: CosmosError) -> StoreError {
         }
         408 | 410 | 449 | 500..=599 => StoreError::unavailable(error),
         _ => StoreError::backend(error),
-    }
+    };
+    crate::telemetry::record_error(&status.to_string(), &mapped);
+    mapped
 }
 
 fn status_error(status: u16) -> StoreError {
-    match status {
+    let mapped = match status {
         404 => StoreError::NotFound,
         409 => StoreError::Conflict,
         412 => StoreError::PreconditionFailed,
         429 => StoreError::Throttled { retry_after: None },
         400 => StoreError::Invalid("Cosmos DB rejected a batch operation".into()),
         _ => StoreError::backend(BatchOperationFailed(status)),
-    }
+    };
+    crate::telemetry::record_error(&status.to_string(), &mapped);
+    mapped
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -387,7 +392,18 @@ impl CosmosDocumentStore {
     /// Creates the database and one container per name (partition key `/pk`,
     /// per-item TTL on) where missing. For emulators and tests; in Azure the
     /// infrastructure templates create them.
-    #[tracing::instrument(name = "store.ensure_collections", skip_all, fields(backend = "cosmos", count = names.len()))]
+    #[tracing::instrument(
+        name = "store.ensure_collections",
+        skip_all,
+        fields(
+            backend = "cosmos", count = names.len(),
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     pub async fn ensure_collections(&self, names: &[&str]) -> StoreResult<()> {
         match self.client.create_database(&self.database_name, None).await {
             Ok(_) => {}
@@ -618,7 +634,18 @@ impl CosmosDocumentStore {
 
 #[async_trait]
 impl DocumentStore for CosmosDocumentStore {
-    #[tracing::instrument(name = "store.get", skip_all, fields(backend = "cosmos", collection = %collection))]
+    #[tracing::instrument(
+        name = "store.get",
+        skip_all,
+        fields(
+            backend = "cosmos", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
         check_key("partition", partition)?;
         check_key("id", id)?;
@@ -627,14 +654,36 @@ impl DocumentStore for CosmosDocumentStore {
         Ok(self.read_item(&container, partition, id).await?.filter(|item| item.live_at(now)).map(ItemIn::into_document))
     }
 
-    #[tracing::instrument(name = "store.create", skip_all, fields(backend = "cosmos", collection = %collection))]
+    #[tracing::instrument(
+        name = "store.create",
+        skip_all,
+        fields(
+            backend = "cosmos", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn create(&self, collection: &str, doc: NewDocument) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
         self.single(collection, &partition, BatchOp::Create(doc)).await?.ok_or_else(|| StoreError::backend(MissingEtag))
     }
 
-    #[tracing::instrument(name = "store.replace", skip_all, fields(backend = "cosmos", collection = %collection))]
+    #[tracing::instrument(
+        name = "store.replace",
+        skip_all,
+        fields(
+            backend = "cosmos", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn replace(&self, collection: &str, doc: NewDocument, if_match: &ETag) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
@@ -643,7 +692,18 @@ impl DocumentStore for CosmosDocumentStore {
             .ok_or_else(|| StoreError::backend(MissingEtag))
     }
 
-    #[tracing::instrument(name = "store.upsert", skip_all, fields(backend = "cosmos", collection = %collection))]
+    #[tracing::instrument(
+        name = "store.upsert",
+        skip_all,
+        fields(
+            backend = "cosmos", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn upsert(&self, collection: &str, doc: NewDocument, if_match: Option<&ETag>) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
@@ -652,7 +712,18 @@ impl DocumentStore for CosmosDocumentStore {
             .ok_or_else(|| StoreError::backend(MissingEtag))
     }
 
-    #[tracing::instrument(name = "store.delete", skip_all, fields(backend = "cosmos", collection = %collection))]
+    #[tracing::instrument(
+        name = "store.delete",
+        skip_all,
+        fields(
+            backend = "cosmos", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, collection: &str, partition: &str, id: &str, if_match: Option<&ETag>) -> StoreResult<()> {
         check_key("partition", partition)?;
         let op = BatchOp::Delete { id: id.to_owned(), if_match: if_match.cloned() };
@@ -663,7 +734,14 @@ impl DocumentStore for CosmosDocumentStore {
     #[tracing::instrument(
         name = "store.query",
         skip_all,
-        fields(backend = "cosmos", collection = %collection, items = tracing::field::Empty)
+        fields(
+            backend = "cosmos", collection = %collection, items = tracing::field::Empty,
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     )]
     async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
         check_key("partition", partition)?;
@@ -703,7 +781,14 @@ impl DocumentStore for CosmosDocumentStore {
     #[tracing::instrument(
         name = "store.batch",
         skip_all,
-        fields(backend = "cosmos", collection = %collection, operations = ops.len())
+        fields(
+            backend = "cosmos", collection = %collection, operations = ops.len(),
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     )]
     async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
         check_batch(partition, &ops)?;
@@ -713,12 +798,34 @@ impl DocumentStore for CosmosDocumentStore {
     }
 
     /// Cosmos DB deletes expired items itself (per-item `ttl`).
-    #[tracing::instrument(name = "store.purge_expired", skip_all, fields(backend = "cosmos"))]
+    #[tracing::instrument(
+        name = "store.purge_expired",
+        skip_all,
+        fields(
+            backend = "cosmos",
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn purge_expired(&self) -> StoreResult<u64> {
         Ok(0)
     }
 
-    #[tracing::instrument(name = "store.ping", skip_all, fields(backend = "cosmos"))]
+    #[tracing::instrument(
+        name = "store.ping",
+        skip_all,
+        fields(
+            backend = "cosmos",
+            otel.kind = "client",
+            dependency.type = "Azure DocumentDB",
+            db.namespace = %self.database_name,
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn ping(&self) -> StoreResult<()> {
         self.database.read(None).await.map(drop).map_err(cosmos_error)
     }

@@ -143,10 +143,18 @@ pub(crate) fn storage_error(error: azure_core::Error) -> StoreError {
             });
             (u16::from(*status), error_code.clone(), retry_after)
         }
-        ErrorKind::Connection | ErrorKind::Io => return StoreError::unavailable(error),
-        _ => return StoreError::backend(error),
+        ErrorKind::Connection | ErrorKind::Io => {
+            let mapped = StoreError::unavailable(error);
+            crate::telemetry::record_error("connection failed", &mapped);
+            return mapped;
+        }
+        _ => {
+            let mapped = StoreError::backend(error);
+            crate::telemetry::record_error("error", &mapped);
+            return mapped;
+        }
     };
-    match (status, code.as_deref()) {
+    let mapped = match (status, code.as_deref()) {
         (404, _) | (400, Some("PopReceiptMismatch")) => StoreError::NotFound,
         (409, _) => StoreError::Conflict,
         (412, _) => StoreError::PreconditionFailed,
@@ -160,7 +168,9 @@ pub(crate) fn storage_error(error: azure_core::Error) -> StoreError {
         }
         (408 | 500..=599, _) => StoreError::unavailable(error),
         _ => StoreError::backend(error),
-    }
+    };
+    crate::telemetry::record_error(&status.to_string(), &mapped);
+    mapped
 }
 
 #[cfg(test)]

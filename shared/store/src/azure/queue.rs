@@ -11,7 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::http::Url;
 use azure_storage_queue::models::{
-    QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions, QueueMessage, QueueServiceClientListQueuesOptions,
+    QueueClientGetPropertiesResultHeaders as _, QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions,
+    QueueMessage, QueueServiceClientListQueuesOptions,
 };
 use azure_storage_queue::{QueueClient, QueueServiceClient, QueueServiceClientOptions};
 use base64::Engine as _;
@@ -92,7 +93,59 @@ impl AzureQueueStore {
 
 #[async_trait]
 impl QueueStore for AzureQueueStore {
-    #[tracing::instrument(name = "store.queue.ensure", skip_all, fields(backend = "azure_queue", queue = %queue))]
+    #[tracing::instrument(
+        name = "store.queue.count",
+        skip_all,
+        fields(
+            backend = "azure_queue", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn approximate_count(&self, queue: &QueueName) -> StoreResult<u64> {
+        let response = self.queue(queue)?.get_properties(None).await.map_err(storage_error)?;
+        let count = response.approximate_messages_count().map_err(StoreError::backend)?;
+        Ok(count.map_or(0, |count| u64::try_from(count).unwrap_or(0)))
+    }
+
+    #[tracing::instrument(
+        name = "store.queue.list",
+        skip_all,
+        fields(
+            backend = "azure_queue",
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn list_queues(&self) -> StoreResult<Vec<QueueName>> {
+        let mut pages = self.service.list_queues(None).map_err(storage_error)?.into_pages();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(storage_error)?.into_model().map_err(StoreError::backend)?;
+            // Queues this code could not have created (other tools' names) are skipped.
+            names.extend(page.queue_items.into_iter().filter_map(|item| QueueName::parse(item.name?).ok()));
+        }
+        Ok(names)
+    }
+
+    #[tracing::instrument(
+        name = "store.queue.ensure",
+        skip_all,
+        fields(
+            backend = "azure_queue", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn ensure(&self, queue: &QueueName) -> StoreResult<()> {
         match self.queue(queue)?.create(None).await.map_err(storage_error) {
             // 409 QueueAlreadyExists: there, with other metadata. Fine.
@@ -101,7 +154,18 @@ impl QueueStore for AzureQueueStore {
         }
     }
 
-    #[tracing::instrument(name = "store.queue.send", skip_all, fields(backend = "azure_queue", queue = %queue))]
+    #[tracing::instrument(
+        name = "store.queue.send",
+        skip_all,
+        fields(
+            backend = "azure_queue", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn send(&self, queue: &QueueName, text: &str, delay: Option<Duration>) -> StoreResult<String> {
         check_message(text)?;
         let message = QueueMessage { message_text: Some(encode(text)) };
@@ -125,7 +189,14 @@ impl QueueStore for AzureQueueStore {
     #[tracing::instrument(
         name = "store.queue.receive",
         skip_all,
-        fields(backend = "azure_queue", queue = %queue, received = tracing::field::Empty)
+        fields(
+            backend = "azure_queue", queue = %queue, received = tracing::field::Empty,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     )]
     async fn receive(&self, queue: &QueueName, max: u32, visibility: Duration) -> StoreResult<Vec<ReceivedMessage>> {
         if max == 0 {
@@ -164,7 +235,18 @@ impl QueueStore for AzureQueueStore {
             .collect()
     }
 
-    #[tracing::instrument(name = "store.queue.release", skip_all, fields(backend = "azure_queue", queue = %queue))]
+    #[tracing::instrument(
+        name = "store.queue.release",
+        skip_all,
+        fields(
+            backend = "azure_queue", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn release(&self, queue: &QueueName, id: &str, pop_receipt: &str, delay: Duration) -> StoreResult<String> {
         if id.is_empty() || pop_receipt.is_empty() {
             return Err(StoreError::NotFound);
@@ -174,7 +256,18 @@ impl QueueStore for AzureQueueStore {
         required(response.headers().get_optional_string(&"x-ms-popreceipt".into()), "a new pop receipt")
     }
 
-    #[tracing::instrument(name = "store.queue.delete", skip_all, fields(backend = "azure_queue", queue = %queue))]
+    #[tracing::instrument(
+        name = "store.queue.delete",
+        skip_all,
+        fields(
+            backend = "azure_queue", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, queue: &QueueName, id: &str, pop_receipt: &str) -> StoreResult<()> {
         if id.is_empty() || pop_receipt.is_empty() {
             return Err(StoreError::NotFound);
@@ -182,7 +275,18 @@ impl QueueStore for AzureQueueStore {
         self.queue(queue)?.delete_message(id, pop_receipt, None).await.map(drop).map_err(storage_error)
     }
 
-    #[tracing::instrument(name = "store.ping", skip_all, fields(backend = "azure_queue"))]
+    #[tracing::instrument(
+        name = "store.ping",
+        skip_all,
+        fields(
+            backend = "azure_queue",
+            otel.kind = "client",
+            dependency.type = "Azure queue",
+            server.address = self.service.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn ping(&self) -> StoreResult<()> {
         let options = QueueServiceClientListQueuesOptions { maxresults: Some(1), ..Default::default() };
         let mut pages = self.service.list_queues(Some(options)).map_err(storage_error)?.into_pages();

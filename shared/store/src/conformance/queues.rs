@@ -15,6 +15,7 @@ pub async fn run_all(store: Arc<dyn QueueStore>) {
     delayed_messages_stay_hidden(store).await;
     receive_takes_at_most_max(store).await;
     missing_queue_is_not_found(store).await;
+    counts_and_lists_queues(store).await;
 }
 
 async fn fresh(store: &dyn QueueStore) -> QueueName {
@@ -91,4 +92,22 @@ pub async fn missing_queue_is_not_found(store: &dyn QueueStore) {
     let queue = QueueName::parse(unique("missing")).expect("valid queue name");
     let result = store.send(&queue, "x", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "sending to a missing queue is NotFound, got {result:?}");
+}
+
+pub async fn counts_and_lists_queues(store: &dyn QueueStore) {
+    let queue = fresh(store).await;
+    assert_eq!(store.approximate_count(&queue).await.expect("count"), 0, "a new queue is empty");
+    store.send(&queue, "one", None).await.expect("send");
+    store.send(&queue, "two", Some(Duration::from_secs(60))).await.expect("send");
+    assert_eq!(store.approximate_count(&queue).await.expect("count"), 2, "delayed messages count");
+    let received = store.receive(&queue, 1, LEASE).await.expect("receive");
+    assert_eq!(store.approximate_count(&queue).await.expect("count"), 2, "leased messages count");
+    store.delete(&queue, &received[0].id, &received[0].pop_receipt).await.expect("delete");
+    assert_eq!(store.approximate_count(&queue).await.expect("count"), 1, "deleted messages do not count");
+    let listed = store.list_queues().await.expect("list");
+    assert!(listed.contains(&queue), "{queue} is listed among {listed:?}");
+    let missing = QueueName::parse(unique("missing")).expect("valid queue name");
+    let result = store.approximate_count(&missing).await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "counting a missing queue is NotFound, got {result:?}");
+    assert!(!store.list_queues().await.expect("list").contains(&missing), "a missing queue is not listed");
 }

@@ -78,7 +78,18 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl BlobStore for EmbeddedStore {
-    #[tracing::instrument(name = "blob.put", skip_all, fields(backend = "embedded", size = content.len()))]
+    #[tracing::instrument(
+        name = "blob.put",
+        skip_all,
+        fields(
+            backend = "embedded", size = content.len(),
+            otel.kind = "client",
+            dependency.type = "File system",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn put(
         &self,
         path: &BlobPath,
@@ -158,7 +169,18 @@ impl BlobStore for EmbeddedStore {
         }
     }
 
-    #[tracing::instrument(name = "blob.get", skip_all, fields(backend = "embedded"))]
+    #[tracing::instrument(
+        name = "blob.get",
+        skip_all,
+        fields(
+            backend = "embedded",
+            otel.kind = "client",
+            dependency.type = "File system",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
         let key = path.as_str().to_owned();
         let row = self
@@ -192,7 +214,18 @@ impl BlobStore for EmbeddedStore {
         Ok((info, Box::pin(stream)))
     }
 
-    #[tracing::instrument(name = "blob.delete", skip_all, fields(backend = "embedded"))]
+    #[tracing::instrument(
+        name = "blob.delete",
+        skip_all,
+        fields(
+            backend = "embedded",
+            otel.kind = "client",
+            dependency.type = "File system",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
         let key = path.as_str().to_owned();
         let file = self
@@ -211,7 +244,18 @@ impl BlobStore for EmbeddedStore {
         Ok(())
     }
 
-    #[tracing::instrument(name = "blob.list", skip_all, fields(backend = "embedded"))]
+    #[tracing::instrument(
+        name = "blob.list",
+        skip_all,
+        fields(
+            backend = "embedded",
+            otel.kind = "client",
+            dependency.type = "File system",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>> {
         let prefix = prefix.to_owned();
         let rows = self

@@ -145,7 +145,18 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl DocumentStore for EmbeddedStore {
-    #[tracing::instrument(name = "store.get", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.get",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
         check_key("partition", partition)?;
         check_key("id", id)?;
@@ -168,28 +179,72 @@ impl DocumentStore for EmbeddedStore {
         row.map(into_document).transpose()
     }
 
-    #[tracing::instrument(name = "store.create", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.create",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn create(&self, collection: &str, doc: NewDocument) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
         self.single(collection, &partition, BatchOp::Create(doc)).await
     }
 
-    #[tracing::instrument(name = "store.replace", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.replace",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn replace(&self, collection: &str, doc: NewDocument, if_match: &ETag) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
         self.single(collection, &partition, BatchOp::Replace { doc, if_match: if_match.clone() }).await
     }
 
-    #[tracing::instrument(name = "store.upsert", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.upsert",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn upsert(&self, collection: &str, doc: NewDocument, if_match: Option<&ETag>) -> StoreResult<ETag> {
         doc.check()?;
         let partition = doc.partition.clone();
         self.single(collection, &partition, BatchOp::Upsert { doc, if_match: if_match.cloned() }).await
     }
 
-    #[tracing::instrument(name = "store.delete", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.delete",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, collection: &str, partition: &str, id: &str, if_match: Option<&ETag>) -> StoreResult<()> {
         check_key("partition", partition)?;
         let op = BatchOp::Delete { id: id.to_owned(), if_match: if_match.cloned() };
@@ -197,7 +252,18 @@ impl DocumentStore for EmbeddedStore {
         self.transact(collection, partition, vec![op]).await.map(drop)
     }
 
-    #[tracing::instrument(name = "store.query", skip_all, fields(backend = "embedded", collection))]
+    #[tracing::instrument(
+        name = "store.query",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
         check_key("partition", partition)?;
         let cursor = query.check()?;
@@ -262,13 +328,35 @@ impl DocumentStore for EmbeddedStore {
         Ok(Page { items, continuation })
     }
 
-    #[tracing::instrument(name = "store.batch", skip_all, fields(backend = "embedded", collection, operations = ops.len()))]
+    #[tracing::instrument(
+        name = "store.batch",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection, operations = ops.len(),
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
         check_batch(partition, &ops)?;
         self.transact(collection, partition, ops).await
     }
 
-    #[tracing::instrument(name = "store.purge_expired", skip_all, fields(backend = "embedded"))]
+    #[tracing::instrument(
+        name = "store.purge_expired",
+        skip_all,
+        fields(
+            backend = "embedded",
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn purge_expired(&self) -> StoreResult<u64> {
         let now = self.now_ms();
         let documents = self

@@ -134,12 +134,31 @@ impl EmbeddedStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut conn)
         })
         .await
-        .map_err(StoreError::backend)?
+        .map_err(StoreError::backend)
+        .and_then(|result| result);
+        // Back on the calling task, inside the call's span.
+        if let Err(error) = &result {
+            crate::telemetry::record_error(error_code(error), error);
+        }
+        result
+    }
+}
+
+/// A result code for a failed embedded call (there is no status to report).
+fn error_code(error: &StoreError) -> &'static str {
+    match error {
+        StoreError::NotFound => "NotFound",
+        StoreError::Conflict => "Conflict",
+        StoreError::PreconditionFailed => "PreconditionFailed",
+        StoreError::Throttled { .. } => "Throttled",
+        StoreError::Invalid(_) => "Invalid",
+        StoreError::Unavailable(_) => "Unavailable",
+        StoreError::Backend(_) => "Error",
     }
 }
 

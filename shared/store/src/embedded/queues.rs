@@ -34,6 +34,62 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl QueueStore for EmbeddedStore {
+    #[tracing::instrument(
+        name = "queue.count",
+        skip_all,
+        fields(
+            backend = "embedded", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn approximate_count(&self, queue: &QueueName) -> StoreResult<u64> {
+        let (name, now) = (queue.as_str().to_owned(), self.now_ms());
+        self.with_conn(move |conn| {
+            if !queue_exists(conn, &name)? {
+                return Err(StoreError::NotFound);
+            }
+            conn.query_row(
+                "SELECT count(*) FROM messages WHERE queue = ?1 AND expires_at_ms > ?2",
+                params![name, now],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| u64::try_from(count).unwrap_or(0))
+            .map_err(sql_error)
+        })
+        .await
+    }
+
+    #[tracing::instrument(
+        name = "queue.list",
+        skip_all,
+        fields(
+            backend = "embedded",
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn list_queues(&self) -> StoreResult<Vec<QueueName>> {
+        let names = self
+            .with_conn(|conn| {
+                let mut statement = conn.prepare("SELECT name FROM queues ORDER BY name").map_err(sql_error)?;
+                let names = statement
+                    .query_map([], |row| row.get::<_, String>(0))
+                    .map_err(sql_error)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sql_error)?;
+                Ok(names)
+            })
+            .await?;
+        names.into_iter().map(QueueName::parse).collect()
+    }
+
     async fn ensure(&self, queue: &QueueName) -> StoreResult<()> {
         let name = queue.as_str().to_owned();
         self.with_conn(move |conn| {
@@ -42,7 +98,18 @@ impl QueueStore for EmbeddedStore {
         .await
     }
 
-    #[tracing::instrument(name = "queue.send", skip_all, fields(backend = "embedded", queue = %queue))]
+    #[tracing::instrument(
+        name = "queue.send",
+        skip_all,
+        fields(
+            backend = "embedded", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn send(&self, queue: &QueueName, text: &str, delay: Option<Duration>) -> StoreResult<String> {
         check_message(text)?;
         let (name, text, now) = (queue.as_str().to_owned(), text.to_owned(), self.now_ms());
@@ -66,7 +133,18 @@ impl QueueStore for EmbeddedStore {
         Ok(id)
     }
 
-    #[tracing::instrument(name = "queue.receive", skip_all, fields(backend = "embedded", queue = %queue))]
+    #[tracing::instrument(
+        name = "queue.receive",
+        skip_all,
+        fields(
+            backend = "embedded", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn receive(&self, queue: &QueueName, max: u32, visibility: Duration) -> StoreResult<Vec<ReceivedMessage>> {
         if max == 0 || max > 32 {
             return Err(StoreError::Invalid("receive takes 1-32 messages at a time".into()));
@@ -115,7 +193,18 @@ impl QueueStore for EmbeddedStore {
         .await
     }
 
-    #[tracing::instrument(name = "queue.release", skip_all, fields(backend = "embedded", queue = %queue))]
+    #[tracing::instrument(
+        name = "queue.release",
+        skip_all,
+        fields(
+            backend = "embedded", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn release(&self, queue: &QueueName, id: &str, pop_receipt: &str, delay: Duration) -> StoreResult<String> {
         let (name, id, receipt, now) =
             (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned(), self.now_ms());
@@ -135,7 +224,18 @@ impl QueueStore for EmbeddedStore {
         Ok(returned)
     }
 
-    #[tracing::instrument(name = "queue.delete", skip_all, fields(backend = "embedded", queue = %queue))]
+    #[tracing::instrument(
+        name = "queue.delete",
+        skip_all,
+        fields(
+            backend = "embedded", queue = %queue,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn delete(&self, queue: &QueueName, id: &str, pop_receipt: &str) -> StoreResult<()> {
         let (name, id, receipt) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned());
         self.with_conn(move |conn| {
