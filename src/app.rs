@@ -18,7 +18,7 @@ use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, Sto
 use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
-pub const CAPABILITIES: &[&str] = &["ops", "identity", "databox"];
+pub const CAPABILITIES: &[&str] = &["ops", "identity", "databox", "documents", "calendar", "notifications"];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -39,6 +39,8 @@ pub enum AppError {
     Io { context: String, source: std::io::Error },
     #[error("cannot open the key-encryption key")]
     Keys(#[from] portal_crypto::WrapError),
+    #[error("the e-mail settings are unusable: {0}")]
+    Mail(String),
     #[error("the OpenID Connect decryption key from {path} is unusable")]
     DecryptionKey { path: String, source: portal_identity::jose::JoseError },
 }
@@ -237,6 +239,39 @@ pub fn functions(
     if wanted("databox") {
         functions.extend(portal_databox::functions(databox(services, settings)?));
     }
+    if wanted("documents") {
+        functions.extend(portal_documents::functions(portal_documents::Documents {
+            documents: stores.documents.clone(),
+            blobs: stores.blobs.clone(),
+            queues: stores.queues.clone(),
+            sealer: services.sealer.clone(),
+            access_log: services.access_log.clone(),
+            clock: stores.clock.clone(),
+            settings: portal_documents::DocumentsSettings {
+                max_upload_bytes: settings.documents.max_upload_bytes,
+                allowed_types: settings.documents.allowed_types.clone(),
+                quota_bytes: settings.documents.quota_bytes,
+                public_base_url: settings.public_url.clone(),
+                ..portal_documents::DocumentsSettings::default()
+            },
+        }));
+    }
+    if wanted("calendar") {
+        functions.extend(portal_calendar::functions(portal_calendar::Calendar {
+            documents: stores.documents.clone(),
+            queues: stores.queues.clone(),
+            sealer: services.sealer.clone(),
+            access_log: services.access_log.clone(),
+            clock: stores.clock.clone(),
+            settings: portal_calendar::CalendarSettings {
+                public_base_url: settings.public_url.clone(),
+                ..portal_calendar::CalendarSettings::default()
+            },
+        }));
+    }
+    if wanted("notifications") {
+        functions.extend(portal_notifications::functions(notifications(services, settings)?));
+    }
     Ok(functions)
 }
 
@@ -309,6 +344,62 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
             })?;
             base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(NotConnected), Arc::new(NotConnected), None)
         }
+    })
+}
+
+fn notifications(services: &Services, settings: &Settings) -> Result<portal_notifications::Notifications, AppError> {
+    use portal_notifications::{Mailer, SimulatedMailer, SimulatedSms, SmsGateway, SmsNotConnected, SmtpMailer};
+    let mailer: Arc<dyn Mailer> = match &settings.mail {
+        portal_config::MailSettings::Simulator => {
+            tracing::warn!("SIMULATOR: e-mail is not sent anywhere (PORTAL_SMTP_HOST is empty)");
+            Arc::new(SimulatedMailer::new())
+        }
+        portal_config::MailSettings::Smtp(smtp) => {
+            let extra_root_ca_pem =
+                match &smtp.ca_file {
+                    None => None,
+                    Some(path) => Some(std::fs::read_to_string(path).map_err(|source| AppError::Io {
+                        context: format!("cannot read {}", path.display()),
+                        source,
+                    })?),
+                };
+            let tls = match smtp.tls {
+                portal_config::SmtpTls::Implicit => portal_notifications::SmtpTls::Implicit,
+                portal_config::SmtpTls::StartTls => portal_notifications::SmtpTls::StartTls,
+            };
+            let config = portal_notifications::SmtpSettings {
+                username: smtp.user.clone(),
+                password: smtp.password.clone(),
+                extra_root_ca_pem,
+                ..portal_notifications::SmtpSettings::new(smtp.host.clone(), smtp.port, tls)
+            };
+            Arc::new(SmtpMailer::new(&config).map_err(|error| AppError::Mail(error.to_string()))?)
+        }
+    };
+    let sms: Arc<dyn SmsGateway> = match settings.sms {
+        portal_config::SmsSettings::Simulator => Arc::new(SimulatedSms::new()),
+        portal_config::SmsSettings::NotConnected => Arc::new(SmsNotConnected),
+    };
+    let from_address = match &settings.mail {
+        portal_config::MailSettings::Smtp(smtp) => smtp.from.clone(),
+        portal_config::MailSettings::Simulator => "Portál občana <noreply@obcan.portal.gov.cz>".into(),
+    };
+    let notification_settings = portal_notifications::NotificationSettings {
+        from_address,
+        portal_url: settings.public_url.clone(),
+        ..portal_notifications::NotificationSettings::default()
+    };
+    notification_settings.check().map_err(AppError::Mail)?;
+    let stores = &services.stores;
+    Ok(portal_notifications::Notifications {
+        documents: stores.documents.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: stores.clock.clone(),
+        mailer,
+        sms,
+        settings: notification_settings,
     })
 }
 

@@ -25,6 +25,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("auth/dev", "the development provider's page (404 outside local mode)"),
     ("auth/dev/login", "the development provider's login (404 outside local mode)"),
     ("databox/jobs/archive", "operators' job status: authLevel function, the host demands a function key"),
+    ("calendar/feed/{token}", "the iCalendar feed: the secret token is the credential; a rotated one answers 404"),
+    ("shared/{token}", "a share link: the secret token is the credential; unknown, expired and revoked answer 404"),
 ];
 
 async fn app() -> (app::App, Services) {
@@ -104,6 +106,51 @@ async fn call(
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// Delivers a queue message the way the Functions host does: the envelope, POSTed to `/{function}`.
+async fn deliver(router: &axum::Router, function: &str, text: &str) {
+    use portal_host::envelope::host_side::{self, QueueMessageProperties};
+    let now = time::OffsetDateTime::now_utc();
+    let properties = QueueMessageProperties {
+        id: "probe".into(),
+        pop_receipt: "receipt".into(),
+        dequeue_count: 1,
+        insertion_time: now,
+        expiration_time: now + time::Duration::days(7),
+        next_visible_time: now + time::Duration::minutes(10),
+    };
+    let envelope = host_side::queue_invocation(function, "message", text, &properties, now);
+    let request = Request::post(format!("/{function}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
+        .expect("request");
+    let status = router.clone().oneshot(request).await.expect("infallible").status();
+    assert_eq!(status, StatusCode::OK, "{function} accepted the message");
+}
+
+/// Uploads a file as `who` (multipart, as a browser sends it); returns the document id.
+async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &str, content: &[u8]) -> String {
+    let boundary = "portal-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: {media_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = Request::post("/api/documents")
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::CREATED, "upload: {json}");
+    json["id"].as_str().expect("document id").to_owned()
+}
+
 #[tokio::test]
 async fn one_citizen_never_reaches_another_citizens_resources() {
     let (app, services) = app().await;
@@ -132,6 +179,26 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         )
         .await
         .expect("a box request of the owner");
+    let document = upload(&router, &owner, "smlouva.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n").await;
+    let (status, share) =
+        call(&router, "POST", &format!("/api/documents/{document}/shares"), &owner, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{share}");
+    let share = share["id"].as_str().expect("share id").to_owned();
+    let (status, event) =
+        call(&router, "POST", "/api/calendar/events", &owner, Some(json!({"title": "Lékař", "date": "2026-12-01"})))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{event}");
+    let event = event["id"].as_str().expect("event id").to_owned();
+    deliver(
+        &router,
+        "SendNotification",
+        &json!({"id": "databox.new-message:probe", "type": "databox.new-message", "subject": "DEMO%2Fjana-novakova",
+                "occurredAt": "2026-11-23T08:00:00Z", "data": {"messageId": "1", "sender": "Úřad", "subject": "Věc"}})
+        .to_string(),
+    )
+    .await;
+    let (_, inbox) = call(&router, "GET", "/api/notifications", &owner, None).await;
+    let notification = inbox["items"][0]["id"].as_str().unwrap_or_else(|| panic!("a notification: {inbox}")).to_owned();
 
     // Route → how the intruder asks for the owner's resource.
     let probes: Vec<(&str, &str, String, Option<Value>)> = vec![
@@ -152,10 +219,33 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
             format!("/api/databox/credit/purchases/{purchase}/simulated-payment"),
             Some(json!({"paid": true})),
         ),
+        ("documents/{id}", "GET", format!("/api/documents/{document}"), None),
+        ("calendar/events/{id}", "GET", format!("/api/calendar/events/{event}"), None),
+        ("notifications/{id}", "GET", format!("/api/notifications/{notification}"), None),
+        ("notifications/{id}/read", "POST", format!("/api/notifications/{notification}/read"), None),
+        ("me/contacts/{contact}", "DELETE", "/api/me/contacts/nothing-such".to_owned(), None),
+        ("me/contacts/{contact}/verify", "POST", "/api/me/contacts/nothing-such/verify".to_owned(), None),
+        ("documents/{id}/content", "GET", format!("/api/documents/{document}/content"), None),
+        ("documents/{id}/shares", "GET", format!("/api/documents/{document}/shares"), None),
+        ("documents/{id}/shares/{shareId}", "DELETE", format!("/api/documents/{document}/shares/{share}"), None),
     ];
+    for (method, path, body) in [
+        ("PATCH", format!("/api/documents/{document}"), Some(json!({"title": "cizí"}))),
+        ("DELETE", format!("/api/documents/{document}"), None),
+        ("POST", format!("/api/documents/{document}/shares"), Some(json!({}))),
+        ("PUT", format!("/api/calendar/events/{event}"), Some(json!({"title": "cizí", "date": "2026-12-02"}))),
+        ("DELETE", format!("/api/calendar/events/{event}"), None),
+    ] {
+        let (status, problem) = call(&router, method, &path, &intruder, body).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: another citizen's document must look absent: {problem}"
+        );
+    }
     for function in app.runtime.functions() {
         let Trigger::Http { route, .. } = &function.trigger else { continue };
-        if route.contains('{') {
+        if route.contains('{') && !PUBLIC.iter().any(|(public, _)| public == route) {
             assert!(
                 probes.iter().any(|(probed, ..)| probed == route),
                 "route {route} ({}) takes a resource id but has no BOLA probe in tests/authorization.rs",

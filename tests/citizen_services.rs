@@ -1,0 +1,415 @@
+//! Documents, calendar and notifications together, as a citizen meets them in
+//! local mode: the whole app on one store, its queues and timers driven by the
+//! local host (the same envelopes the Functions host sends), a manual clock,
+//! and e-mail through a real SMTP server over TLS (maildev, started by the test
+//! command; `PORTAL_TEST_SMTP_*` and `PORTAL_TEST_MAILDEV_URL`).
+//!
+//! Without those variables the e-mail tests skip with a note, unless
+//! `PORTAL_REQUIRE_EMULATORS=1`, which turns a missing variable into a failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use portal::app::{self, Services, Stores};
+use portal::local_host::LocalHost;
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{Clock, ManualClock};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+fn test_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("PORTAL_REQUIRE_EMULATORS=1 but {name} is not set (run scripts/test.sh)")
+        }
+        _ => {
+            eprintln!("skipped: {name} is not set (scripts/test.sh starts maildev and sets it)");
+            None
+        }
+    }
+}
+
+/// Where maildev listens: SMTP over implicit TLS and its REST API.
+struct Maildev {
+    smtp: portal_config::SmtpSettings,
+    api: String,
+}
+
+fn maildev() -> Option<Maildev> {
+    let port = test_var("PORTAL_TEST_SMTP_PORT")?.parse().expect("a port");
+    let ca_file = test_var("PORTAL_TEST_SMTP_CA_FILE")?;
+    let api = test_var("PORTAL_TEST_MAILDEV_URL")?;
+    Some(Maildev {
+        smtp: portal_config::SmtpSettings {
+            // The name in maildev's certificate.
+            host: test_var("PORTAL_TEST_SMTP_SERVER_NAME")?,
+            port,
+            tls: portal_config::SmtpTls::Implicit,
+            user: None,
+            password: None,
+            from: "Portál občana <noreply@obcan.portal.gov.cz>".into(),
+            ca_file: Some(ca_file.into()),
+        },
+        api,
+    })
+}
+
+struct Portal {
+    router: axum::Router,
+    host: LocalHost,
+    queues: Arc<dyn portal_store::QueueStore>,
+    clock: Arc<ManualClock>,
+}
+
+async fn portal(start: OffsetDateTime, mail: Option<&Maildev>) -> Portal {
+    let clock = Arc::new(ManualClock::new(start));
+    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock.clone());
+    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
+    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
+    settings.documents.max_upload_bytes = 1_048_576;
+    if let Some(mail) = mail {
+        settings.mail = portal_config::MailSettings::Smtp(mail.smtp.clone());
+    }
+    let services = Services::with_stores(stores.clone(), &settings).await.expect("services");
+    let app = app::app(&services, &settings, None).expect("app");
+    let router = app.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let served = router.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await });
+    let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
+        .expect("local host");
+    host.prepare().await.expect("queues");
+    // The first round only records when each timer is next due.
+    host.fire_due_timers().await.expect("timers");
+    Portal { router, host, queues: stores.queues.clone(), clock }
+}
+
+impl Portal {
+    /// Delivers queue messages until every queue is empty (a consumer may
+    /// publish to another queue), retrying what is retried after its visibility
+    /// timeout.
+    async fn settle(&self) {
+        for _ in 0..20 {
+            let mut received = 0;
+            for function in self.host.queue_functions().to_vec() {
+                let delivery = self.host.deliver(&function).await.expect("deliver");
+                assert_eq!(delivery.poisoned, 0, "{}: nothing goes to poison", function.name);
+                received += delivery.received;
+            }
+            if received == 0 {
+                return;
+            }
+            self.clock.advance(Duration::from_secs(11));
+        }
+        panic!("the queues did not settle");
+    }
+
+    async fn call(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec())
+    }
+
+    async fn login(&self, citizen: &str) -> Session {
+        let request = Request::post("/api/auth/dev/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("citizen={citizen}&loa=substantial")))
+            .expect("request");
+        let (_, headers, _) = self.call(request).await;
+        let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+        let request = Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty());
+        let (_, _, body) = self.call(request.expect("request")).await;
+        let csrf = json(&body)["csrfToken"].as_str().expect("csrf").to_owned();
+        Session { cookie, csrf }
+    }
+
+    async fn json_call(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, &who.cookie)
+            .header("x-csrf-token", &who.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("request");
+        let (status, _, body) = self.call(request).await;
+        (status, json(&body))
+    }
+
+    /// Runs a timer function now, as the host does when its schedule comes.
+    async fn run_timer(&self, name: &str) -> Value {
+        use portal_host::envelope::host_side;
+        let info = portal_host::envelope::TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
+        let envelope = host_side::timer_invocation(name, "timer", &info, self.clock.now());
+        let request = Request::post(format!("/{name}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
+            .expect("request");
+        let (status, _, body) = self.call(request).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {}", String::from_utf8_lossy(&body));
+        json(&body)
+    }
+
+    /// Registers and verifies `address` as the citizen's e-mail, reading the
+    /// code from the mailbox.
+    async fn verify_email(&self, who: &Session, address: &str, maildev: &Maildev) {
+        let (status, body) =
+            self.json_call("PUT", "/api/me/contacts/email", who, Some(json!({"address": address}))).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let mails = mails_to(maildev, address).await;
+        let code_mail = mails.iter().find(|m| m["subject"] == "Ověřovací kód pro Portál občana").expect("the code");
+        let text = code_mail["text"].as_str().expect("text");
+        let code: String = text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|word| word.len() == 6)
+            .unwrap_or_else(|| panic!("a 6-digit code in {text}"))
+            .to_owned();
+        let (status, body) =
+            self.json_call("POST", "/api/me/contacts/email/verify", who, Some(json!({"code": code}))).await;
+        assert!(status.is_success(), "verified: {status} {body}");
+    }
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+/// The e-mails maildev received for `address`.
+async fn mails_to(maildev: &Maildev, address: &str) -> Vec<Value> {
+    let all: Vec<Value> =
+        reqwest::get(format!("{}/email", maildev.api)).await.expect("maildev").json().await.expect("JSON");
+    all.into_iter()
+        .filter(|mail| {
+            mail["to"].as_array().is_some_and(|to| to.iter().any(|r| r["address"].as_str() == Some(address)))
+        })
+        .collect()
+}
+
+fn unique_address(who: &str) -> String {
+    format!("{who}.{}@example.cz", uuid::Uuid::new_v4().simple())
+}
+
+fn multipart(name: &str, media_type: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "citizen-services-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: {media_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A minimal but valid one-page PDF.
+fn pdf() -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ];
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+#[tokio::test]
+async fn a_citizen_uploads_downloads_and_shares_a_pdf_and_is_refused_clearly() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    let jana = portal.login("jana").await;
+    let upload = |name: &str, media_type: &str, content: &[u8]| {
+        let (content_type, body) = multipart(name, media_type, content);
+        Request::post("/api/documents")
+            .header(header::COOKIE, &jana.cookie)
+            .header("x-csrf-token", &jana.csrf)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request")
+    };
+
+    let original = pdf();
+    let (status, _, body) = portal.call(upload("smlouva o nájmu.pdf", "application/pdf", &original)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let id = json(&body)["id"].as_str().expect("id").to_owned();
+
+    let (status, list) = portal.json_call("GET", "/api/documents", &jana, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list["items"].as_array().expect("items").iter().any(|d| d["id"] == id.as_str()), "listed: {list}");
+
+    let request = Request::get(format!("/api/documents/{id}/content")).header(header::COOKIE, &jana.cookie);
+    let (status, headers, downloaded) = portal.call(request.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(downloaded, original, "byte-identical");
+
+    let (status, share) = portal
+        .json_call("POST", &format!("/api/documents/{id}/shares"), &jana, Some(json!({"expiresInHours": 48})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{share}");
+    let url = share["url"].as_str().expect("url");
+    let path = &url[url.find("/api/").expect("an /api/ URL")..];
+    let (status, _, shared) = portal.call(Request::get(path).body(Body::empty()).expect("request")).await;
+    assert_eq!((status, shared), (StatusCode::OK, original.clone()), "the link works without a session");
+
+    // Refusals name the field and the rule, and leave nothing behind.
+    let (status, headers, body) = portal.call(upload("velky.pdf", "application/pdf", &vec![b'%'; 1_100_000])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(json(&body)["errors"][0]["field"], "file", "{}", String::from_utf8_lossy(&body));
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    let (status, headers, body) = portal.call(upload("faktura.pdf", "application/pdf", png)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let problem = json(&body);
+    assert_eq!(problem["errors"][0]["field"], "file");
+    assert!(problem["errors"][0]["rule"].as_str().expect("rule").contains("application/pdf"), "{problem}");
+    let (_, list) = portal.json_call("GET", "/api/documents", &jana, None).await;
+    assert_eq!(list["items"].as_array().expect("items").len(), 1, "the refused uploads left nothing: {list}");
+}
+
+#[tokio::test]
+async fn a_driving_licence_expiring_in_30_days_sends_exactly_one_reminder_email() {
+    let Some(maildev) = maildev() else { return };
+    // The day before: the entry arrives (as the registers capability sends it) 31 days ahead of the expiry.
+    let portal = portal(datetime!(2026-11-22 12:00 UTC), Some(&maildev)).await;
+    let jana = portal.login("jana").await;
+    let address = unique_address("jana");
+    portal.verify_email(&jana, &address, &maildev).await;
+    let entry = json!({
+        "id": "registers.identity-document:EA123456", "type": "registers.identity-document",
+        "subject": "DEMO%2Fjana-novakova", "occurredAt": "2026-11-22T12:00:00Z",
+        "data": {"entryId": "expiry-driving-licence-EA123456", "kind": "document-expiry",
+                 "title": "Řidičský průkaz EA123456", "date": "2026-12-23", "document": "driving-licence",
+                 "source": "registers", "sourceRef": "EA123456"}
+    });
+    let queue = portal_store::QueueName::parse(portal_events::CALENDAR_QUEUE).expect("name");
+    portal.queues.send(&queue, &entry.to_string(), None).await.expect("send");
+    portal.settle().await;
+
+    // 30 days before, at 07:00 UTC: the scheduled run, then a second run of the same timer.
+    portal.clock.set(datetime!(2026-11-23 07:00 UTC));
+    let (runs, _) = portal.host.fire_due_timers().await.expect("timers");
+    assert!(
+        runs.iter().any(|run| run.function == "SendReminders" && run.succeeded),
+        "the schedule fired SendReminders: {runs:?}"
+    );
+    portal.run_timer("SendReminders").await;
+    portal.settle().await;
+
+    let reminders: Vec<Value> = mails_to(&maildev, &address)
+        .await
+        .into_iter()
+        .filter(|mail| mail["subject"].as_str().is_some_and(|s| s.contains("platnosti dokladu")))
+        .collect();
+    assert_eq!(reminders.len(), 1, "exactly one reminder e-mail: {reminders:#?}");
+    let text = reminders[0]["text"].as_str().expect("text");
+    assert!(text.contains("řidičského průkazu") && text.contains("23. 12. 2026"), "{text}");
+
+    // The same reminder is in the in-portal inbox, once (a new session: the day-old one has expired).
+    let jana = portal.login("jana").await;
+    let (_, inbox) = portal.json_call("GET", "/api/notifications", &jana, None).await;
+    let in_portal = inbox["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["title"].as_str().is_some_and(|t| t.contains("platnosti dokladu")))
+        .count();
+    assert_eq!(in_portal, 1, "{inbox}");
+}
+
+#[tokio::test]
+async fn the_calendar_feed_works_without_a_session_until_it_is_rotated() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    let jana = portal.login("jana").await;
+    let (status, _) = portal
+        .json_call(
+            "POST",
+            "/api/calendar/events",
+            &jana,
+            Some(json!({"title": "Lékař; kontrola", "date": "2026-12-01"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, feed) = portal.json_call("POST", "/api/calendar/feed", &jana, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{feed}");
+    let url = feed["url"].as_str().expect("url").to_owned();
+    let path = |url: &str| url[url.find("/api/").expect("an /api/ URL")..].to_owned();
+    let (status, headers, ics) = portal.call(Request::get(path(&url)).body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().expect("type").starts_with("text/calendar"));
+    let ics = String::from_utf8(ics).expect("utf-8");
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.contains("SUMMARY:Lékař\\; kontrola\r\n"), "{ics}");
+
+    let (status, rotated) = portal.json_call("POST", "/api/calendar/feed", &jana, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = portal.call(Request::get(path(&url)).body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the old URL stops working");
+    let new_url = rotated["url"].as_str().expect("url");
+    let (status, _, _) = portal.call(Request::get(path(new_url)).body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK, "the new URL works");
+}
+
+#[tokio::test]
+async fn a_new_data_message_leads_to_an_in_portal_notification_and_an_email() {
+    let Some(maildev) = maildev() else { return };
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), Some(&maildev)).await;
+    let jana = portal.login("jana").await;
+    let address = unique_address("jana");
+    portal.verify_email(&jana, &address, &maildev).await;
+    // Opening the mailbox links Jana's box (the simulator has new messages in it).
+    let (status, received) =
+        portal.json_call("GET", "/api/databox/messages?folder=received&pageSize=100", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{received}");
+
+    // The hourly timer announces new messages; the notifications consumer delivers them. Twice: nothing doubles.
+    for _ in 0..2 {
+        portal.run_timer("WarnBeforeDeemedDelivery").await;
+        portal.settle().await;
+    }
+
+    let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
+    let announced: Vec<&str> = inbox["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["title"] == "Nová zpráva v datové schránce")
+        .filter_map(|n| n["body"].as_str())
+        .collect();
+    assert!(!announced.is_empty(), "the simulator's new messages are announced in the portal: {inbox}");
+    let mails: Vec<Value> = mails_to(&maildev, &address)
+        .await
+        .into_iter()
+        .filter(|mail| mail["subject"] == "Nová zpráva v datové schránce")
+        .collect();
+    assert_eq!(mails.len(), announced.len(), "one e-mail per announced message: {mails:#?}");
+    for body in &announced {
+        let first_line = body.lines().next().expect("a line");
+        assert!(
+            mails.iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains(first_line))),
+            "an e-mail says: {first_line}"
+        );
+    }
+}
