@@ -1,0 +1,183 @@
+//! My data (Údaje): what the population register (ROB) holds about the
+//! citizen, and for entrepreneurs what the register of persons (ROS) holds.
+//!
+//! The answer is cached briefly ([`crate::RegistersSettings::cache_ttl`],
+//! 5 minutes by default) so that moving around the portal does not ask the
+//! registers again and again: one document `cache-registers` in the
+//! citizen's partition, the data sealed with their key, expiring by TTL.
+//! Every fetch goes to the access log, cache hits included.
+//!
+//! **Calendar.** Each identity document with an expiry date becomes a
+//! `CalendarEntry` (kind `document-expiry`) on the calendar's queue whenever
+//! the data is fetched fresh from the register (not on cache hits). Its
+//! entry id is fixed by document type and number, so a new fetch replaces
+//! the entry rather than adding one; [`refresh_calendar`] does the same at
+//! login.
+
+use base64::Engine as _;
+use portal_events::{CalendarEntry, Event};
+use portal_security::{AccessEntry, AccessOutcome, Action, Actor, SubjectId};
+use portal_store::{NewDocument, StoreError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::gateway::{EntrepreneurRecord, GatewayError, PersonRecord, RequestId};
+use crate::{COLLECTION, Registers};
+
+const CACHE_ID: &str = "cache-registers";
+const CACHE_FIELD: &str = "registers";
+/// The event kind of the calendar entries this capability publishes.
+pub const DOCUMENT_EXPIRY: &str = "registers.document-expiry";
+
+/// The citizen's register data, as `GET /api/me/registers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MyRegisters {
+    pub person: PersonRecord,
+    /// Only for entrepreneurs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrepreneur: Option<EntrepreneurRecord>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub fetched_at: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MyDataError {
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] portal_crypto::CryptoError),
+}
+
+/// Who is reading, for the access log.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    Citizen,
+    /// A job or a login hook, by name.
+    System(&'static str),
+}
+
+/// The citizen's data: from the cache if fresh, else from the registers
+/// (then cached, and the calendar fed). Returns the data and whether it came
+/// from the cache.
+pub async fn my_registers(
+    registers: &Registers,
+    subject: &SubjectId,
+    reader: Reader,
+) -> Result<(MyRegisters, bool), MyDataError> {
+    if let Some(cached) = cached(registers, subject).await {
+        log(registers, subject, &reader, "zobrazení mých údajů z registrů (z mezipaměti portálu)", true).await?;
+        return Ok((cached, true));
+    }
+    let fresh = fetch_fresh(registers, subject, &reader).await?;
+    Ok((fresh, false))
+}
+
+/// Asks the registers again, caches the answer and sends the identity
+/// documents' expiry dates to the calendar. Call it at login so reminders
+/// follow the register (the access log names `job`).
+pub async fn refresh_calendar(registers: &Registers, subject: &SubjectId) -> Result<usize, MyDataError> {
+    let fresh = fetch_fresh(registers, subject, &Reader::System("RefreshCalendar")).await?;
+    Ok(fresh.person.identity_documents.iter().filter(|d| d.expires_on.is_some()).count())
+}
+
+async fn fetch_fresh(registers: &Registers, subject: &SubjectId, reader: &Reader) -> Result<MyRegisters, MyDataError> {
+    let request = RequestId::random();
+    let person = registers.gateway.person(&request, subject).await;
+    let entrepreneur = match &person {
+        Ok(_) => match registers.gateway.entrepreneur(&request, subject).await {
+            Ok(record) => Ok(Some(record)),
+            Err(GatewayError::NotFound) => Ok(None),
+            Err(error) => Err(error),
+        },
+        Err(_) => Ok(None),
+    };
+    let ok = person.is_ok() && entrepreneur.is_ok();
+    log(registers, subject, reader, "zobrazení mých údajů z registru obyvatel a registru osob", ok).await?;
+    let data = MyRegisters { person: person?, entrepreneur: entrepreneur?, fetched_at: registers.clock.now() };
+    publish_expiries(registers, subject, &data.person).await?;
+    if let Err(error) = store_cache(registers, subject, &data).await {
+        // The data is served anyway; the next request asks the registers again.
+        tracing::warn!(error = %error, "the register data could not be cached");
+    }
+    Ok(data)
+}
+
+async fn log(
+    registers: &Registers,
+    subject: &SubjectId,
+    reader: &Reader,
+    purpose: &str,
+    ok: bool,
+) -> Result<(), StoreError> {
+    let actor = match reader {
+        Reader::Citizen => Actor::Citizen,
+        Reader::System(job) => Actor::System { job: (*job).to_owned() },
+    };
+    let mut entry = AccessEntry::new(actor, Action::Read, "register-data", "rob", purpose);
+    if !ok {
+        entry = entry.with_outcome(AccessOutcome::Failed);
+    }
+    registers.access_log.record(subject, entry).await
+}
+
+/// The cached data, if there is a readable, unexpired copy.
+async fn cached(registers: &Registers, subject: &SubjectId) -> Option<MyRegisters> {
+    let doc = match registers.documents.get(COLLECTION, subject.as_str(), CACHE_ID).await {
+        Ok(doc) => doc?,
+        Err(error) => {
+            tracing::warn!(error = %error, "the register cache could not be read; asking the registers");
+            return None;
+        }
+    };
+    let sealed = base64::engine::general_purpose::STANDARD.decode(doc.body["sealed"].as_str()?).ok()?;
+    let plain = registers.sealer.decrypt(subject.as_str(), CACHE_ID, CACHE_FIELD, &sealed).await.ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+async fn store_cache(registers: &Registers, subject: &SubjectId, data: &MyRegisters) -> Result<(), MyDataError> {
+    let plain = serde_json::to_vec(data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let sealed = registers.sealer.encrypt(subject.as_str(), CACHE_ID, CACHE_FIELD, &plain).await?;
+    let body = serde_json::json!({
+        "type": "registers-cache",
+        "sealed": base64::engine::general_purpose::STANDARD.encode(sealed),
+    });
+    let doc = NewDocument::new(subject.as_str(), CACHE_ID, body).with_ttl(registers.settings.cache_ttl);
+    registers.documents.upsert(COLLECTION, doc, None).await?;
+    Ok(())
+}
+
+/// The calendar entries of a person's identity documents.
+pub fn expiry_entries(person: &PersonRecord) -> Vec<CalendarEntry> {
+    person
+        .identity_documents
+        .iter()
+        .filter_map(|document| {
+            let date = document.expires_on?;
+            let number: String = document.number.chars().filter(char::is_ascii_alphanumeric).collect();
+            Some(CalendarEntry {
+                entry_id: format!("document-expiry-{}-{number}", document.kind.as_str()),
+                kind: "document-expiry".into(),
+                title: format!("Končí platnost dokladu: {} č. {}", document.kind.czech_name(), document.number),
+                date,
+                document: Some(document.kind.as_str().to_owned()),
+                source: "registers".into(),
+                source_ref: document.number.clone(),
+                cancelled: false,
+            })
+        })
+        .collect()
+}
+
+async fn publish_expiries(registers: &Registers, subject: &SubjectId, person: &PersonRecord) -> Result<(), StoreError> {
+    let now = registers.clock.now();
+    for entry in expiry_entries(person) {
+        let key = format!("{}:{}", entry.entry_id, entry.date);
+        let data = serde_json::to_value(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let event = Event::new(DOCUMENT_EXPIRY, &key, subject.as_str(), now, data);
+        portal_events::publish(registers.queues.as_ref(), portal_events::CALENDAR_QUEUE, &event).await?;
+    }
+    Ok(())
+}
