@@ -5,7 +5,9 @@
 # OpenID Connect provider configured like NIA on free ports, installs the
 # independent checkers the tests call (Python's icalendar, in .test-env/test),
 # checks bicep/ with checkov and the workflows with actionlint (tools in a local
-# venv under .test-env/infra), runs every
+# venv under .test-env/infra), checks the dependencies with cargo deny
+# (scripts/deny.sh: advisories from ../shared/advisory-db, licences, bans,
+# sources), runs every
 # test of the workspace (the emulator conformance runs are required, not
 # skipped), and stops the emulators whatever happens.
 #
@@ -49,8 +51,9 @@ if [[ ! -x "$TEST_VENV/bin/python" || "$(cat "$TEST_VENV/.requirements.sha256" 2
 fi
 export PORTAL_TEST_PYTHON="$TEST_VENV/bin/python"
 
-echo "test: infrastructure checks (checkov on bicep/, actionlint on the workflows)" >&2
+echo "test: infrastructure and supply-chain checks (checkov on bicep/, actionlint on the workflows, cargo deny)" >&2
 scripts/check-infra.sh
+scripts/deny.sh
 
 echo "test: cargo test --workspace $*" >&2
 cargo test --workspace --locked "$@"
