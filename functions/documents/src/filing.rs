@@ -207,7 +207,7 @@ async fn file(documents: &Documents, event: &Event) -> Result<Outcome, FilingErr
         );
     }
 
-    let meta = Meta { title: filing.title.as_str().to_owned(), file_name: filing.file_name.clone() };
+    let meta = Meta { title: filing.title.as_str().to_owned(), file_name: filing.file_name.clone(), tags: Vec::new() };
     let sealed_meta = documents.seal_meta(owner, &filing.id, &meta).await?;
     let now = documents.clock.now();
     let stored = StoredDocument {
@@ -219,7 +219,6 @@ async fn file(documents: &Documents, event: &Event) -> Result<Outcome, FilingErr
         media_type: filing.media_type.clone(),
         size: plain_size,
         quota_bytes: 0,
-        tags: Vec::new(),
         tag_index: BTreeMap::new(),
         blob: path.as_str().to_owned(),
         adopted_blob,

@@ -136,8 +136,13 @@ impl Tags {
         Self::parse(value.split(',').map(str::trim).filter(|t| !t.is_empty()))
     }
 
-    fn index(&self) -> BTreeMap<String, bool> {
-        self.0.iter().map(|tag| (tag_key(tag), true)).collect()
+    /// The tag index: one field per tag, named by the tag's blind index.
+    async fn index(&self, sealer: &portal_crypto::Sealer, owner: &str) -> Result<BTreeMap<String, bool>, LibraryError> {
+        let mut index = BTreeMap::new();
+        for tag in &self.0 {
+            index.insert(tag_key(sealer, owner, tag).await?, true);
+        }
+        Ok(index)
     }
 }
 
@@ -147,12 +152,12 @@ pub(crate) fn is_tag(value: &str) -> bool {
 }
 
 /// The field of the tag index that says a document has `tag`: the store
-/// filters on scalar fields with identifier names, so a tag (any letters, any
-/// case) becomes `t` and 12 bytes of the SHA-256 of its lower case, in hex.
-pub(crate) fn tag_key(tag: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, tag.to_lowercase().as_bytes());
-    let hex: String = digest.as_ref().iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("t{hex}")
+/// filters on scalar fields with identifier names, and a tag is the citizen's
+/// own words, so it becomes `t` and the citizen's blind index of its lower
+/// case ([`portal_crypto::Sealer::blind_index`]): findable by equality,
+/// unreadable without the citizen's key, and dead once the key is shredded.
+pub(crate) async fn tag_key(sealer: &portal_crypto::Sealer, owner: &str, tag: &str) -> Result<String, LibraryError> {
+    Ok(format!("t{}", sealer.blind_index(owner, "document-tags", tag.to_lowercase().as_bytes()).await?))
 }
 
 /// A document's metadata as stored (`doc-<id>` in the owner's partition).
@@ -173,7 +178,7 @@ pub(crate) struct StoredDocument {
     pub size: u64,
     /// What the document counts toward the upload quota (0 for filed ones).
     pub quota_bytes: u64,
-    pub tags: Vec<String>,
+    /// Blind indexes of the tags (the tags themselves are sealed in `meta`).
     pub tag_index: BTreeMap<String, bool>,
     /// The blob with the sealed content.
     pub blob: String,
@@ -202,6 +207,8 @@ pub(crate) const DOCUMENT_RECORD: &str = "document";
 pub(crate) struct Meta {
     pub title: String,
     pub file_name: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A document as the API shows it.
@@ -326,7 +333,7 @@ impl Documents {
             file_name: meta.file_name,
             media_type: stored.media_type.clone(),
             size: stored.size,
-            tags: stored.tags.clone(),
+            tags: meta.tags,
             kind: stored.kind.clone(),
             source: stored.source.clone(),
             source_ref: stored.source_ref.clone(),
@@ -400,7 +407,8 @@ impl Documents {
         let id = DocumentId::new_upload();
         let path = Self::blob_path(owner, &id)?;
         let sealed = self.sealer.encrypt(owner, id.as_str(), "content", &upload.content).await?;
-        let meta = Meta { title: upload.title.0, file_name: upload.file_name };
+        let tag_index = upload.tags.index(&self.sealer, owner).await?;
+        let meta = Meta { title: upload.title.0, file_name: upload.file_name, tags: upload.tags.0 };
         let sealed_meta = self.seal_meta(owner, &id, &meta).await?;
         let blob_metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
         self.blobs
@@ -417,8 +425,7 @@ impl Documents {
             media_type: upload.media_type,
             size,
             quota_bytes: size,
-            tag_index: upload.tags.index(),
-            tags: upload.tags.0,
+            tag_index,
             blob: path.as_str().to_owned(),
             adopted_blob: false,
             meta: sealed_meta,
@@ -486,7 +493,7 @@ impl Documents {
             query = query.filter("kind", FilterOp::Eq, kind);
         }
         if let Some(tag) = tag {
-            query = query.filter(format!("tagIndex.{}", tag_key(tag)), FilterOp::Eq, true);
+            query = query.filter(format!("tagIndex.{}", tag_key(&self.sealer, owner, tag).await?), FilterOp::Eq, true);
         }
         let page = self.documents.query(COLLECTION, owner, query).await?;
         let mut items = Vec::with_capacity(page.items.len());
@@ -512,14 +519,16 @@ impl Documents {
                 return Err(LibraryError::Changed);
             }
             let document_id = DocumentId::parse(&stored.id).map_err(corrupt)?;
-            if let Some(title) = &change.title {
+            if change.title.is_some() || change.tags.is_some() {
                 let mut meta = self.open_meta(owner, &stored).await?;
-                meta.title = title.0.clone();
+                if let Some(title) = &change.title {
+                    meta.title = title.0.clone();
+                }
+                if let Some(tags) = &change.tags {
+                    stored.tag_index = tags.index(&self.sealer, owner).await?;
+                    meta.tags = tags.0.clone();
+                }
                 stored.meta = self.seal_meta(owner, &document_id, &meta).await?;
-            }
-            if let Some(tags) = &change.tags {
-                stored.tag_index = tags.index();
-                stored.tags = tags.0.clone();
             }
             stored.updated_at = Some(self.clock.now());
             let body = serde_json::to_value(&stored).map_err(corrupt)?;
@@ -600,7 +609,6 @@ mod tests {
     fn tags_allow_czech_letters_and_refuse_the_rest() {
         let tags = Tags::parse_list("zdraví, Řidičák,auto_2026,,auto-2026 ,ZDRAVÍ").expect("valid");
         assert_eq!(tags.0, ["zdraví", "Řidičák", "auto_2026", "auto-2026"], "case-insensitive duplicates dropped");
-        assert_eq!(tag_key("ZDRAVÍ"), tag_key("zdraví"), "the index ignores case");
         assert!(Tags::parse(["s mezerou"]).is_err());
         assert!(Tags::parse(["tečka."]).is_err());
         assert!(Tags::parse([""]).is_err());

@@ -234,6 +234,7 @@ async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
         .expect("get")
         .expect("stored");
     assert!(!stored.body.to_string().contains("Nájemní"), "title and file name are sealed: {}", stored.body);
+    assert!(!stored.body.to_string().contains("bydlení"), "tags are sealed, indexed blindly: {}", stored.body);
     let blob = BlobPath::parse(stored.body["blob"].as_str().expect("blob")).expect("path");
     assert!(!blob.as_str().contains("jana"), "the blob path carries no pseudonym: {blob}");
     let (_, stream) = BlobStore::get(portal.store.as_ref(), &blob).await.expect("blob");

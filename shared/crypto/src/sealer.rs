@@ -36,6 +36,21 @@ impl Sealer {
         format::seal(key.data_key(), &header, &Binding { owner, document_id, field }, plaintext)
     }
 
+    /// A keyed, deterministic token for `value` ("blind index"), so sealed data
+    /// can be found by equality without storing it in clear: HMAC-SHA256 under
+    /// a key derived from the owner's current data key and `purpose`, cut to
+    /// 16 bytes, in hex. Equal values give equal tokens for the same owner and
+    /// purpose; tokens say nothing without the data key, and once the key is
+    /// shredded nobody can compute or test them again.
+    pub async fn blind_index(&self, owner: &str, purpose: &str, value: &[u8]) -> Result<String, CryptoError> {
+        use aws_lc_rs::hmac;
+        let key = self.keys.data_key(owner).await?;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, key.data_key().expose_secret());
+        let derived = hmac::sign(&root, format!("portal blind index v1\0{purpose}").as_bytes());
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()), value);
+        Ok(tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Opens a ciphertext made by [`encrypt`](Self::encrypt) with the same
     /// owner, document id and field. [`CryptoError::Shredded`] once the
     /// owner's key was destroyed; [`CryptoError::Tampered`] if anything was
@@ -54,5 +69,34 @@ impl Sealer {
         }
         let key = self.keys.data_key_version(owner, header.data_key_version).await?;
         format::open(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use portal_store::SystemClock;
+    use portal_store::embedded::EmbeddedStore;
+
+    use super::*;
+    use crate::LocalKeyFile;
+
+    #[tokio::test]
+    async fn blind_indexes_match_per_owner_and_purpose_and_die_with_the_key() {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
+        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let a = sealer.blind_index("jana", "tags", b"zdravi").await.expect("index");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, sealer.blind_index("jana", "tags", b"zdravi").await.expect("index"), "deterministic");
+        assert_ne!(a, sealer.blind_index("jana", "tags", b"auto").await.expect("index"), "per value");
+        assert_ne!(a, sealer.blind_index("jiri", "tags", b"zdravi").await.expect("index"), "per owner");
+        assert_ne!(a, sealer.blind_index("jana", "titles", b"zdravi").await.expect("index"), "per purpose");
+        sealer.keys().shred("jana").await.expect("shred");
+        let after = sealer.blind_index("jana", "tags", b"zdravi").await.expect("a new key");
+        assert_ne!(a, after, "after shredding, the old tokens cannot be recomputed");
     }
 }
