@@ -15,7 +15,7 @@ use std::sync::Arc;
 use portal_crypto::Sealer;
 use portal_host::Function;
 use portal_security::{AccessLog, RateLimiter, Sessions};
-use portal_store::{Clock, DocumentStore};
+use portal_store::{Clock, DocumentStore, QueueStore};
 
 /// Where logins come from.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub enum LoginProvider {
 pub struct Identity {
     pub provider: LoginProvider,
     pub documents: Arc<dyn DocumentStore>,
+    /// Where the signed-in event goes (`portal_events::SIGNED_IN_QUEUE`).
+    pub queues: Arc<dyn QueueStore>,
     pub sessions: Sessions,
     pub access_log: AccessLog,
     pub sealer: Sealer,

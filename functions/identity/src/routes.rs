@@ -260,9 +260,28 @@ async fn start_session(
         return store_problem(&error);
     }
     tracing::info!(provider, loa = loa.as_str(), "login succeeded");
+    announce_sign_in(id, &subject).await;
     let mut response = Redirect::to(return_to).into_response();
     response.headers_mut().append(header::SET_COOKIE, session_cookie(&new.secret, id.sessions.times().absolute));
     response
+}
+
+/// Tells the capabilities that refresh a citizen's data at sign-in (registers:
+/// identity documents for the expiry reminders). Once a day at most: the id
+/// holds the date, and consumers drop repeats. A failure here must not fail the
+/// login: it is logged, and the next day's sign-in tries again.
+async fn announce_sign_in(id: &Identity, subject: &SubjectId) {
+    let now = id.clock.now();
+    let event = portal_events::Event::new(
+        portal_events::kinds::SIGNED_IN,
+        &format!("{}:{}", subject.as_str(), now.date()),
+        subject.as_str(),
+        now,
+        json!({}),
+    );
+    if let Err(error) = portal_events::publish(id.queues.as_ref(), portal_events::SIGNED_IN_QUEUE, &event).await {
+        tracing::warn!(error = %error, "the signed-in event could not be published");
+    }
 }
 
 async fn logout(State(id): State<Shared>, citizen: Citizen) -> Response {

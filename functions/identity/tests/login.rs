@@ -165,6 +165,7 @@ fn portal(env: &Env, proxy: &Proxy) -> Portal {
     let identity = Identity {
         provider: LoginProvider::Oidc(Arc::new(Provider::new(settings, clock.clone()))),
         documents: store.clone(),
+        queues: store.clone(),
         sessions: sessions.clone(),
         access_log: AccessLog::new(store.clone(), clock.clone()),
         sealer,

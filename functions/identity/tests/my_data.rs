@@ -37,6 +37,8 @@ fn portal_on(documents: Arc<dyn DocumentStore>, logins_per_minute: u32) -> Porta
     let identity = Identity {
         provider: LoginProvider::Development,
         documents: documents.clone(),
+        // The signed-in events go to a queue of their own (no consumer here).
+        queues: Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("queue store")),
         sessions: sessions.clone(),
         access_log: AccessLog::new(documents.clone(), clock.clone()),
         sealer: sealer.clone(),

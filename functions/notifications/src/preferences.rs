@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::channel::Channel;
 
-pub const CATEGORIES: [&str; 6] = ["databox", "calendar", "documents", "registers", "petitions", "account"];
+pub const CATEGORIES: [&str; 7] = ["databox", "calendar", "documents", "registers", "filings", "petitions", "account"];
 pub const DOCUMENT_ID: &str = "preferences";
 
 /// The notification category of an event category (`databox.new-message` →

@@ -234,6 +234,47 @@ pub fn render(event: &Event) -> Rendered {
                 "/dokumenty",
             )
         }
+        kinds::EXTRACT_READY => {
+            let title = text(data, "title").unwrap_or("výpis");
+            known(
+                format!("Připraveno: {title}"),
+                format!("Váš {} je připraven v dokumentech.", lowercase_first(title)),
+                format!("{SMS_PREFIX} požadovaný výpis je připraven v dokumentech."),
+                "/dokumenty",
+            )
+        }
+        kinds::EXTRACT_FAILED => {
+            let title = text(data, "title").unwrap_or("výpis");
+            let reason = text(data, "reason").map(|r| format!(" {r}")).unwrap_or_default();
+            known(
+                format!("Nepodařilo se získat: {title}"),
+                format!(
+                    "Váš {} se nepodařilo získat z registrů.{reason} Zkuste o něj požádat znovu později.",
+                    lowercase_first(title)
+                ),
+                format!("{SMS_PREFIX} výpis se nepodařilo získat, zkuste to později."),
+                "/vypisy",
+            )
+        }
+        kinds::DATA_MESSAGE_SENT => {
+            let subject = text(data, "subject").map(|s| format!(" „{s}“")).unwrap_or_default();
+            known(
+                "Datová zpráva odeslána".into(),
+                format!("Z vaší datové schránky jsme odeslali zprávu{subject}. Najdete ji mezi odeslanými zprávami."),
+                format!("{SMS_PREFIX} z vaší datové schránky byla odeslána zpráva."),
+                "/datova-schranka",
+            )
+        }
+        kinds::DATA_MESSAGE_NOT_SENT => {
+            let subject = text(data, "subject").map(|s| format!(" „{s}“")).unwrap_or_default();
+            let reason = text(data, "reason").map(|r| format!(" Důvod: {r}")).unwrap_or_default();
+            known(
+                "Datovou zprávu se nepodařilo odeslat".into(),
+                format!("Zprávu{subject} se z vaší datové schránky nepodařilo odeslat.{reason}"),
+                format!("{SMS_PREFIX} datovou zprávu se nepodařilo odeslat, podrobnosti po přihlášení."),
+                "/datova-schranka",
+            )
+        }
         kinds::CONTACT_VERIFICATION => known(
             "Kontakt pro oznámení ověřen".into(),
             "Kontaktní údaj pro zasílání oznámení byl ověřen. Oznámení si nastavíte v Portálu občana.".into(),
@@ -248,6 +289,12 @@ pub fn render(event: &Event) -> Rendered {
             known: false,
         },
     }
+}
+
+/// "Výpis z rejstříku trestů" → "výpis z rejstříku trestů", for the middle of a sentence.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -330,6 +377,10 @@ mod tests {
             event(kinds::DEADLINE_REMINDER, json!({"title": "Podání daňového přiznání", "date": "2026-11-30"})),
             event(kinds::DOCUMENT_FILED, json!({"title": "Výpis z rejstříku trestů"})),
             event(kinds::CONTACT_VERIFICATION, json!({})),
+            event(kinds::EXTRACT_READY, json!({"title": "Výpis z rejstříku trestů"})),
+            event(kinds::EXTRACT_FAILED, json!({"title": "Výpis z rejstříku trestů", "reason": "Registr neodpovídá."})),
+            event(kinds::DATA_MESSAGE_SENT, json!({"subject": "Petice"})),
+            event(kinds::DATA_MESSAGE_NOT_SENT, json!({"subject": "Petice", "reason": "Schránka neexistuje."})),
         ];
         for case in &cases {
             let rendered = render(case);

@@ -30,6 +30,9 @@ pub const NOTIFICATIONS_QUEUE: &str = "send-notification";
 pub const DOCUMENTS_QUEUE: &str = "document-filed";
 /// The calendar files dated entries from here (expiries, deadlines).
 pub const CALENDAR_QUEUE: &str = "calendar-entry";
+/// Registers refresh what they know of a citizen who just signed in (identity
+/// documents for the calendar's expiry reminders). `data` is empty.
+pub const SIGNED_IN_QUEUE: &str = "citizen-signed-in";
 /// The data box sends data messages on a citizen's behalf from here (a
 /// petition handed over to its addressee).
 pub const DATA_MESSAGES_QUEUE: &str = "send-data-message";
@@ -50,6 +53,10 @@ pub mod kinds {
     pub const DEADLINE_REMINDER: &str = "calendar.deadline-reminder";
     pub const DOCUMENT_FILED: &str = "documents.filed";
     pub const CONTACT_VERIFICATION: &str = "account.contact-verification";
+    /// Once a day per citizen at most (the id holds the date).
+    pub const SIGNED_IN: &str = "account.signed-in";
+    pub const EXTRACT_READY: &str = "registers.extract-ready";
+    pub const EXTRACT_FAILED: &str = "registers.extract-failed";
     pub const SEND_DATA_MESSAGE: &str = "databox.send-on-behalf";
     pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
     pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
@@ -245,4 +252,60 @@ mod tests {
         assert_eq!(entry.date, date!(2026 - 12 - 23));
         assert!(!entry.cancelled);
     }
+}
+
+/// Filings (podání) recorded in the citizen's list of filings: another
+/// capability tells the registers capability (which owns the list) that the
+/// citizen filed something or that a filing's status changed; `data` is a
+/// [`FilingRecord`]. Consumed by `RecordFiling`.
+pub const FILINGS_QUEUE: &str = "filing-recorded";
+
+/// The event kind on [`FILINGS_QUEUE`].
+pub const FILING_RECORDED: &str = "filings.recorded";
+
+/// The agency (úřad) a filing went to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilingAgency {
+    pub name: String,
+    /// The agency's data box id (7 characters), when known: a reminder
+    /// (urgence) can then be sent from the citizen's box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_id: Option<String>,
+}
+
+/// One fact about a filing made through another capability (a data box
+/// request, a petition handed over), on [`FILINGS_QUEUE`] with the citizen as
+/// the event subject. Publish one per status change with the same
+/// `filing_id`: the consumer upserts the filing and appends a status it has
+/// not recorded yet, so replays and reordering are harmless (a late older
+/// status never replaces a newer one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilingRecord {
+    /// Stable for the same filing, e.g. `databox-request-<id>`, `petition-<id>`:
+    /// 1-100 characters of letters, digits, `-`, `_`, `.`.
+    pub filing_id: String,
+    /// `data-box-request`, `petition-hand-over`, ...
+    pub kind: String,
+    /// What the citizen sees in the list (Czech).
+    pub title: String,
+    pub agency: FilingAgency,
+    /// `submitted`, `accepted`, `in-progress`, `decided` or `rejected`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_note: Option<String>,
+    /// When the status came about.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The agency's deadline to answer, if the producer knows it better than
+    /// the registers capability's table of legal deadlines by kind.
+    #[serde(with = "iso_date::option", default, skip_serializing_if = "Option::is_none")]
+    pub legal_deadline: Option<Date>,
+    /// The capability it came from: `databox`, `petitions`, ...
+    pub source: String,
+    /// The source's own reference (request id, petition id).
+    pub source_ref: String,
+    #[serde(default)]
+    pub simulated: bool,
 }
