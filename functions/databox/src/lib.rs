@@ -8,6 +8,7 @@ pub mod credit;
 pub mod events;
 pub mod index;
 pub mod isds;
+pub mod on_behalf;
 pub mod payments;
 mod routes;
 pub mod validate;

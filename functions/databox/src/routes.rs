@@ -27,6 +27,7 @@ pub fn functions(databox: Shared) -> Vec<Function> {
     let s = databox;
     let upload_limit = usize::try_from(s.settings.max_message_bytes).unwrap_or(usize::MAX).saturating_add(1_000_000);
     let (archive_state, warn_state, credit_state) = (s.clone(), s.clone(), s.clone());
+    let on_behalf_state = s.clone();
     vec![
         Function::http("ListDataMessages", "databox/messages", AuthLevel::Anonymous)
             .get(list)
@@ -128,6 +129,14 @@ pub fn functions(databox: Shared) -> Vec<Function> {
             let databox = credit_state.clone();
             async move { credit::purchase_credit(&databox, &invocation.message).await }
         }),
+        Function::queue(
+            crate::on_behalf::FUNCTION,
+            portal_events::DATA_MESSAGES_QUEUE,
+            move |invocation: QueueInvocation<portal_events::Event>| {
+                let databox = on_behalf_state.clone();
+                async move { crate::on_behalf::send_on_behalf(&databox, &invocation.message).await }
+            },
+        ),
     ]
 }
 

@@ -1,0 +1,297 @@
+//! Queue `SendDataMessageOnBehalf` on [`DATA_MESSAGES_QUEUE`]: another
+//! capability asks the data box to send a data message from the citizen's own
+//! box (today: a petition with its extract of signatures to its addressee).
+//! The request ([`OutgoingDataMessage`]) carries attachments sealed with the
+//! citizen's key; they are opened here, checked by the same rules as a
+//! citizen's own send ([`crate::validate`]) and sent through the ISDS port.
+//! The citizen is told by `databox.sent-on-behalf` (with the ISDS message id)
+//! or `databox.not-sent-on-behalf` (with the reason), ids fixed by the request.
+//!
+//! **Exactly once per request id**, in the citizen's partition:
+//! 1. `sent-<request>` exists → sent already: only the event is published again;
+//! 2. `sending-<request>` exists → an earlier delivery may have reached ISDS
+//!    and crashed before recording it: the box's sent messages are searched
+//!    for one with the same recipient, subject and sender reference number
+//!    (`senderRefNumber` = the request id, hashed when longer than ISDS's 50
+//!    characters); if found it is recorded, not sent again;
+//! 3. otherwise `sending-<request>` is written, then ISDS is called, then
+//!    `sent-<request>` is written with the message id, then the event.
+//!
+//! A crash at any point followed by a redelivery leaves one message in ISDS.
+
+use bytes::Bytes;
+use futures::TryStreamExt as _;
+use portal_events::{Event, NOTIFICATIONS_QUEUE, OutgoingDataMessage, SealedContent, kinds, publish};
+use portal_host::{InvocationError, Outcome};
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{BlobPath, NewDocument, StoreError};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::isds::{Direction, IsdsError, ListQuery, MessageId};
+use crate::validate::{self, MAX_REFERENCE, SendRequest};
+use crate::{COLLECTION, Databox, LinkError};
+
+pub const FUNCTION: &str = "SendDataMessageOnBehalf";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnBehalfError {
+    #[error("the event is not a request to send a data message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] portal_crypto::CryptoError),
+    #[error(transparent)]
+    Isds(#[from] IsdsError),
+}
+
+impl OnBehalfError {
+    fn into_invocation(self) -> InvocationError {
+        let retryable = match &self {
+            Self::Malformed(_) => false,
+            Self::Store(error) => error.is_retryable() || matches!(error, StoreError::PreconditionFailed),
+            Self::Crypto(error) => error.is_retryable(),
+            // The sending marker makes a retry after a protocol failure safe.
+            Self::Isds(error) => matches!(error, IsdsError::Unavailable(_) | IsdsError::Protocol(_)),
+        };
+        if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sender reference number (`dmSenderRefNumber`, ≤ 50 characters) that
+/// marks the message in ISDS: the request id, or a hash of it when too long.
+pub fn sender_ref_number(request_id: &str) -> String {
+    if request_id.chars().count() <= MAX_REFERENCE && !request_id.chars().any(char::is_control) {
+        request_id.to_owned()
+    } else {
+        format!("req-{}", &sha256_hex(request_id)[..40])
+    }
+}
+
+/// The markers' key: the request id when it can be part of a store id, else its hash.
+fn marker_key(request_id: &str) -> String {
+    let safe = request_id.len() <= 200
+        && request_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if safe { request_id.to_owned() } else { sha256_hex(request_id) }
+}
+
+pub fn sent_id(request_id: &str) -> String {
+    format!("sent-{}", marker_key(request_id))
+}
+
+pub fn sending_id(request_id: &str) -> String {
+    format!("sending-{}", marker_key(request_id))
+}
+
+/// The queue function: one request, exactly one message.
+pub async fn send_on_behalf(databox: &Databox, event: &Event) -> Result<Outcome, InvocationError> {
+    run(databox, event).await.map_err(OnBehalfError::into_invocation)
+}
+
+async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError> {
+    let subject = SubjectId::parse(&event.subject).map_err(|e| OnBehalfError::Malformed(e.to_string()))?;
+    let request: OutgoingDataMessage = event.data_as().map_err(|e| OnBehalfError::Malformed(e.to_string()))?;
+    if request.request_id.trim().is_empty() {
+        return Err(OnBehalfError::Malformed("an empty request id".into()));
+    }
+    let owner = subject.as_str();
+    if let Some(sent) = databox.documents.get(COLLECTION, owner, &sent_id(&request.request_id)).await? {
+        let message_id = sent.body["messageId"].as_str().unwrap_or_default().to_owned();
+        announce_sent(databox, &subject, &request, &message_id).await?;
+        return Ok(Outcome::done().log("sent before; the event is published again"));
+    }
+    let box_id = match databox.box_of(&subject).await {
+        Ok(id) => id,
+        Err(LinkError::NoBox) => {
+            return not_sent(databox, &subject, &request, "no data box is linked to you", None).await;
+        }
+        Err(LinkError::Store(error)) => return Err(error.into()),
+    };
+    let mut files = Vec::with_capacity(request.attachments.len());
+    for attachment in &request.attachments {
+        let sealed = match &attachment.content {
+            SealedContent::Inline { sealed } => {
+                use base64::Engine as _;
+                match base64::engine::general_purpose::STANDARD.decode(sealed) {
+                    Ok(bytes) => bytes,
+                    Err(_) => return Err(OnBehalfError::Malformed("an attachment is not base64".into())),
+                }
+            }
+            SealedContent::Blob { path } => {
+                let path = BlobPath::parse(path.clone()).map_err(|e| OnBehalfError::Malformed(e.to_string()))?;
+                let (_, stream) = databox.blobs.get(&path).await?;
+                let chunks: Vec<Bytes> = stream.try_collect().await?;
+                chunks.concat()
+            }
+        };
+        let plain =
+            match databox.sealer.decrypt(owner, &attachment.sealed_document, &attachment.sealed_field, &sealed).await {
+                Ok(plain) => plain,
+                Err(error) if error.is_retryable() => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(error = %error, "an attachment to send on the citizen's behalf cannot be opened");
+                    let reason = "an attachment cannot be opened with your key";
+                    return not_sent(databox, &subject, &request, reason, None).await;
+                }
+            };
+        files.push((attachment.file_name.clone(), attachment.media_type.clone(), Bytes::from(plain)));
+    }
+    let reference = sender_ref_number(&request.request_id);
+    let send_request = SendRequest {
+        recipient: Some(request.recipient_box_id.clone()),
+        subject: Some(request.subject.clone()),
+        sender_ref_number: Some(reference.clone()),
+        files,
+        ..SendRequest::default()
+    };
+    let message = match validate::check(send_request, databox.settings.max_message_bytes) {
+        Ok(message) => message,
+        Err(errors) => {
+            let errors = serde_json::to_value(&errors).unwrap_or_default();
+            return not_sent(databox, &subject, &request, "the message breaks ISDS's rules", Some(errors)).await;
+        }
+    };
+
+    let sending = sending_id(&request.request_id);
+    if let Some(marker) = databox.documents.get(COLLECTION, owner, &sending).await? {
+        // An earlier delivery got this far: did ISDS take the message?
+        let since = marker.body["at"]
+            .as_str()
+            .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| databox.clock.now() - time::Duration::days(1));
+        let query = ListQuery {
+            from: Some(since - time::Duration::hours(1)),
+            to: None,
+            statuses: Vec::new(),
+            offset: 1,
+            limit: 1000,
+        };
+        let found = databox.isds.list_messages(&box_id, Direction::Sent, &query).await?.into_iter().find(|m| {
+            m.sender_ref_number.as_deref() == Some(reference.as_str())
+                && m.subject == message.subject
+                && m.recipient_box == message.recipient
+        });
+        if let Some(envelope) = found {
+            record_sent(databox, &subject, &request, &envelope.id).await?;
+            return Ok(Outcome::done().log("an earlier delivery had sent it; recorded"));
+        }
+    }
+    let now = databox.clock.now();
+    let marker = NewDocument::new(
+        owner,
+        &sending,
+        json!({"type": "sending-on-behalf", "requestId": request.request_id,
+               "at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
+    );
+    databox.documents.upsert(COLLECTION, marker, None).await?;
+    match databox.isds.send_message(&box_id, &message).await {
+        Ok(id) => {
+            record_sent(databox, &subject, &request, &id).await?;
+            Ok(Outcome::done().log("sent"))
+        }
+        Err(IsdsError::Refused { code, message }) => {
+            let reason = format!("ISDS refused the message: {message} (ISDS code {code})");
+            not_sent(databox, &subject, &request, &reason, None).await
+        }
+        Err(IsdsError::Invalid(rule)) => {
+            not_sent(databox, &subject, &request, &format!("the message breaks ISDS's rules: {rule}"), None).await
+        }
+        Err(IsdsError::NotFound) => not_sent(databox, &subject, &request, "ISDS does not know the box", None).await,
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Records the sent message (create-only), logs it for the citizen, tells them.
+async fn record_sent(
+    databox: &Databox,
+    subject: &SubjectId,
+    request: &OutgoingDataMessage,
+    message_id: &MessageId,
+) -> Result<(), OnBehalfError> {
+    let now = databox.clock.now();
+    let doc = NewDocument::new(
+        subject.as_str(),
+        sent_id(&request.request_id),
+        json!({"type": "sent-on-behalf", "requestId": request.request_id, "messageId": message_id.as_str(),
+               "source": request.source, "recipient": request.recipient_box_id,
+               "sentAt": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
+    );
+    match databox.documents.create(COLLECTION, doc).await {
+        Ok(_) => {
+            let entry = AccessEntry::new(
+                Actor::System { job: FUNCTION.into() },
+                Action::Create,
+                "data-message",
+                message_id.as_str(),
+                &format!("odeslání datové zprávy z vaší schránky na váš pokyn ({})", request.source),
+            );
+            databox.access_log.record(subject, entry).await?;
+        }
+        Err(StoreError::Conflict) => {}
+        Err(error) => return Err(error.into()),
+    }
+    announce_sent(databox, subject, request, message_id.as_str()).await
+}
+
+async fn announce_sent(
+    databox: &Databox,
+    subject: &SubjectId,
+    request: &OutgoingDataMessage,
+    message_id: &str,
+) -> Result<(), OnBehalfError> {
+    let event = Event::new(
+        kinds::DATA_MESSAGE_SENT,
+        &request.request_id,
+        subject.as_str(),
+        databox.clock.now(),
+        json!({"requestId": request.request_id, "messageId": message_id, "source": request.source,
+               "recipient": request.recipient_box_id, "subject": request.subject,
+               "simulated": databox.settings.simulated}),
+    );
+    publish(databox.queues.as_ref(), NOTIFICATIONS_QUEUE, &event).await?;
+    Ok(())
+}
+
+/// Tells the citizen the message was not sent; the request is done.
+async fn not_sent(
+    databox: &Databox,
+    subject: &SubjectId,
+    request: &OutgoingDataMessage,
+    reason: &str,
+    errors: Option<Value>,
+) -> Result<Outcome, OnBehalfError> {
+    let event = Event::new(
+        kinds::DATA_MESSAGE_NOT_SENT,
+        &request.request_id,
+        subject.as_str(),
+        databox.clock.now(),
+        json!({"requestId": request.request_id, "source": request.source, "recipient": request.recipient_box_id,
+               "subject": request.subject, "reason": reason, "errors": errors}),
+    );
+    publish(databox.queues.as_ref(), NOTIFICATIONS_QUEUE, &event).await?;
+    tracing::warn!(source = %request.source, reason, "a data message requested by another capability was not sent");
+    Ok(Outcome::done().log(format!("not sent: {reason}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_request_ids_are_hashed_to_fit_isds() {
+        let short = "petition-0123456789abcdef0123456789abcdef";
+        assert_eq!(sender_ref_number(short), short);
+        let long = "x".repeat(51);
+        let hashed = sender_ref_number(&long);
+        assert_eq!(hashed.chars().count(), 44);
+        assert_ne!(hashed, sender_ref_number(&"x".repeat(52)));
+        assert_eq!(sent_id(short), format!("sent-{short}"));
+        assert_eq!(sending_id("a/b").len(), "sending-".len() + 64, "not store-safe: hashed");
+    }
+}

@@ -1,0 +1,159 @@
+//! The catalogue: one entry per petition that was ever published, in one
+//! partition, so the public list, the officials' list, the statistics and the
+//! `ClosePetitions` timer each read one partition instead of scanning all.
+//!
+//! The petition document is the truth; its entry follows every state change
+//! (written after it, and repaired by the next change or by any operation
+//! that finds the petition already in the state it wants). The entry's
+//! `signatures` is a snapshot that orders the list by count; it is refreshed
+//! after every signature and withdrawal under the entry's ETag, reading the
+//! counters after the entry, so when signing pauses the snapshot equals the
+//! exact count. The counts shown anywhere are always read from the counters.
+
+use portal_store::{Document, FilterOp, NewDocument, Order, Page, Query, StoreError};
+use serde_json::{Value, json};
+
+use crate::model::{COLLECTION, Petition, PetitionId, State, format_date, rfc3339_opt};
+use crate::service::{MAX_ATTEMPTS, PetitionService, ServiceError, corrupt};
+
+pub const PARTITION: &str = "catalogue";
+pub const ENTRY_TYPE: &str = "catalogue-entry";
+
+fn nanos(at: Option<time::OffsetDateTime>) -> i64 {
+    at.and_then(|at| i64::try_from(at.unix_timestamp_nanos()).ok()).unwrap_or(0)
+}
+
+/// The entry for `petition`, with the snapshot `signatures`.
+pub fn entry_body(petition: &Petition, signatures: u64) -> Value {
+    json!({
+        "type": ENTRY_TYPE,
+        "id": petition.id,
+        "state": petition.state.as_str(),
+        "public": petition.state.is_public(),
+        "title": petition.title,
+        "summary": petition.summary,
+        "addressee": petition.addressee,
+        "publishedAt": rfc3339_opt(petition.published_at),
+        "publishedAtNanos": nanos(petition.published_at),
+        "endsOn": format_date(petition.ends_on),
+        "endsOnDay": petition.ends_on.to_julian_day(),
+        "closedAt": rfc3339_opt(petition.closed_at),
+        "handedOverAt": rfc3339_opt(petition.handed_over_at),
+        "senate": petition.senate,
+        "senateThresholdReached": petition.senate_threshold_reached_at.is_some(),
+        "flagged": petition.flagged_at.is_some(),
+        "signatures": signatures,
+        "shards": petition.shards,
+    })
+}
+
+/// Writes the entry from the petition, keeping the signature snapshot.
+pub async fn sync(service: &PetitionService, petition: &Petition) -> Result<(), ServiceError> {
+    let documents = &service.petitions.documents;
+    for _ in 0..MAX_ATTEMPTS {
+        let existing = documents.get(COLLECTION, PARTITION, &petition.id).await?;
+        let signatures = existing.as_ref().and_then(|d| d.body["signatures"].as_u64()).unwrap_or(0);
+        let body = entry_body(petition, signatures);
+        if existing.as_ref().is_some_and(|d| d.body == body) {
+            return Ok(());
+        }
+        let doc = NewDocument::new(PARTITION, &petition.id, body);
+        let written = match &existing {
+            Some(existing) => documents.replace(COLLECTION, doc, &existing.etag).await,
+            None => documents.create(COLLECTION, doc).await,
+        };
+        match written {
+            Ok(_) => return Ok(()),
+            Err(StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ServiceError::Contended)
+}
+
+/// Refreshes the signature snapshot and returns the exact count read.
+pub async fn refresh_count(service: &PetitionService, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
+    let documents = &service.petitions.documents;
+    let mut count = 0;
+    for _ in 0..10 {
+        // The entry first, then the counters: a write under this ETag then
+        // carries a count no older than the entry it replaces.
+        let existing = documents.get(COLLECTION, PARTITION, id.as_str()).await?;
+        count = service.count(id, shards).await?;
+        let Some(existing) = existing else { return Ok(count) };
+        if existing.body["signatures"].as_u64() == Some(count) {
+            return Ok(count);
+        }
+        let mut body = existing.body.clone();
+        body["signatures"] = Value::from(count);
+        match documents.replace(COLLECTION, NewDocument::new(PARTITION, id.as_str(), body), &existing.etag).await {
+            Ok(_) => return Ok(count),
+            Err(StoreError::PreconditionFailed | StoreError::NotFound) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // Other signers kept refreshing it; the last of them leaves it exact.
+    Ok(count)
+}
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    Signatures,
+}
+
+/// A page of entries.
+pub async fn page(
+    service: &PetitionService,
+    filters: Vec<(&str, Value)>,
+    sort: Sort,
+    page_size: u32,
+    continuation: Option<String>,
+) -> Result<Page, StoreError> {
+    let mut query = Query::default().filter("type", FilterOp::Eq, ENTRY_TYPE).page_size(page_size).after(continuation);
+    for (field, value) in filters {
+        query = query.filter(field, FilterOp::Eq, value);
+    }
+    query = match sort {
+        Sort::Newest => query.order_by("publishedAtNanos", Order::Descending),
+        Sort::Signatures => query.order_by("signatures", Order::Descending),
+    };
+    service.petitions.documents.query(COLLECTION, PARTITION, query).await
+}
+
+/// Every entry (for statistics), page by page.
+pub async fn all(service: &PetitionService) -> Result<Vec<Document>, StoreError> {
+    let mut out = Vec::new();
+    let mut continuation = None;
+    loop {
+        let page = page(service, Vec::new(), Sort::Newest, 1000, continuation.take()).await?;
+        out.extend(page.items);
+        match page.continuation {
+            Some(next) => continuation = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Published petitions whose end date (Prague) is before `today_julian`.
+pub async fn due_for_closing(service: &PetitionService, today_julian: i32) -> Result<Vec<PetitionId>, ServiceError> {
+    let mut out = Vec::new();
+    let mut continuation = None;
+    loop {
+        let query = Query::default()
+            .filter("type", FilterOp::Eq, ENTRY_TYPE)
+            .filter("state", FilterOp::Eq, State::Published.as_str())
+            .filter("endsOnDay", FilterOp::Lt, today_julian)
+            .page_size(500)
+            .after(continuation.take());
+        let page = service.petitions.documents.query(COLLECTION, PARTITION, query).await?;
+        for doc in &page.items {
+            out.push(PetitionId::parse(&doc.id).ok_or_else(|| corrupt("a catalogue entry with a bad id"))?);
+        }
+        match page.continuation {
+            Some(next) => continuation = Some(next),
+            None => return Ok(out),
+        }
+    }
+}

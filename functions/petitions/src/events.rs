@@ -1,0 +1,89 @@
+//! Events this capability publishes. The kinds start with `petitions.`, the
+//! notification category citizens set preferences for; ids are fixed by the
+//! fact, so a repeat after a crash or a replayed request is dropped by the
+//! consumer.
+
+use portal_events::{CALENDAR_QUEUE, CalendarEntry, Event, NOTIFICATIONS_QUEUE, publish};
+use portal_store::StoreError;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::model::{Petition, format_date};
+
+/// The creator's petition was closed (by them or at its end date).
+pub const CLOSED: &str = "petitions.closed";
+/// An official blocked signing (§6a(5)); `data.reason` says why.
+pub const BLOCKED: &str = "petitions.blocked";
+pub const UNBLOCKED: &str = "petitions.unblocked";
+/// The petition went to the addressee's data box (the data box confirms
+/// the sending itself with `databox.sent-on-behalf`).
+pub const HANDED_OVER: &str = "petitions.handed-over";
+/// A petition to the Senate passed the threshold of signatures.
+pub const SENATE_THRESHOLD_REACHED: &str = "petitions.senate-threshold-reached";
+/// Calendar entries: the petition's end date and the addressee's 30 days.
+pub const END_DATE: &str = "calendar.petition-deadline";
+pub const ANSWER_DEADLINE: &str = "calendar.filing-deadline";
+
+fn data(petition: &Petition, extra: Value) -> Value {
+    let mut value = json!({"petitionId": petition.id, "title": petition.title, "addressee": petition.addressee.name});
+    if let (Some(object), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    value
+}
+
+/// Tells the creator something about their petition.
+pub async fn notify(
+    queues: &dyn portal_store::QueueStore,
+    kind: &str,
+    key: &str,
+    petition: &Petition,
+    at: OffsetDateTime,
+    extra: Value,
+) -> Result<(), StoreError> {
+    let event = Event::new(kind, key, &petition.creator, at, data(petition, extra));
+    publish(queues, NOTIFICATIONS_QUEUE, &event).await
+}
+
+/// A dated entry in the creator's calendar.
+pub async fn calendar(
+    queues: &dyn portal_store::QueueStore,
+    kind: &str,
+    key: &str,
+    petition: &Petition,
+    at: OffsetDateTime,
+    entry: &CalendarEntry,
+) -> Result<(), StoreError> {
+    let data = serde_json::to_value(entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let event = Event::new(kind, key, &petition.creator, at, data);
+    publish(queues, CALENDAR_QUEUE, &event).await
+}
+
+/// At most `max` characters (calendar titles are ≤ 200).
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+/// The end date of a published petition, as a calendar entry.
+pub fn end_date_entry(petition: &Petition, cancelled: bool) -> CalendarEntry {
+    CalendarEntry {
+        entry_id: format!("petition-{}-end", petition.id),
+        kind: "petition-deadline".into(),
+        title: clip(&format!("Konec sběru podpisů petice: {}", petition.title), 200),
+        date: petition.ends_on,
+        document: None,
+        source: "petitions".into(),
+        source_ref: petition.id.clone(),
+        cancelled,
+    }
+}
+
+/// `YYYY-MM-DD` of an instant's Prague date, for event data.
+pub fn day(at: OffsetDateTime) -> String {
+    format_date(crate::model::prague_date(at))
+}

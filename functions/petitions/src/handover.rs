@@ -1,0 +1,184 @@
+//! Handing a closed petition over to its addressee (§6a: the petition with
+//! the extract of signatures goes from the creator's data box to the
+//! addressee's).
+//!
+//! The petitions capability never talks to ISDS: it builds the extract PDF,
+//! seals it with the creator's key (`owner` = creator, `document` =
+//! `petition-<id>-extract`, `field` = `content`) and publishes an
+//! [`OutgoingDataMessage`] on [`DATA_MESSAGES_QUEUE`] whose request id is fixed
+//! by the petition (`petition-<id>`), so the data box sends it once however
+//! often it is published. Then the petition is recorded `handed-over` with
+//! the date, and the creator's calendar gets the addressee's 30-day answer
+//! deadline and the citizen's list of filings (on `filing-recorded`) the
+//! hand-over as a filing with that deadline. A crash before the state write
+//! repeats the same request (sent
+//! once); a hand-over asked again after the state write publishes only the
+//! calendar entry and the notification again (fixed ids), never the message.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use portal_events::{
+    CalendarEntry, DATA_MESSAGES_QUEUE, Event, FILING_RECORDED, FILINGS_QUEUE, FilingAgency, FilingRecord,
+    INLINE_CONTENT_LIMIT, OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds, publish,
+};
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{BlobPath, PutMode};
+use serde_json::json;
+
+use crate::events::{self, clip};
+use crate::extract;
+use crate::model::{Petition, PetitionId, State, format_date, prague_date};
+use crate::service::{PetitionService, ServiceError, corrupt};
+
+/// Days the addressee has to answer (zákon 85/1990 Sb., §5(4)).
+pub const ANSWER_DAYS: i64 = 30;
+pub const CONTENT_FIELD: &str = "content";
+
+pub fn request_id(id: &PetitionId) -> String {
+    format!("petition-{id}")
+}
+
+pub fn extract_document(id: &PetitionId) -> String {
+    format!("petition-{id}-extract")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOverRefusal {
+    NotFound,
+    NotClosed(State),
+}
+
+impl PetitionService {
+    /// Hands the creator's closed petition over (idempotent).
+    pub async fn hand_over(
+        &self,
+        id: &PetitionId,
+        creator: &SubjectId,
+    ) -> Result<Result<Petition, HandOverRefusal>, ServiceError> {
+        let p = &self.petitions;
+        let Some((petition, _)) = self.load(id).await? else { return Ok(Err(HandOverRefusal::NotFound)) };
+        if petition.creator != creator.as_str() || petition.state == State::Draft {
+            return Ok(Err(HandOverRefusal::NotFound));
+        }
+        match petition.state {
+            State::HandedOver => {
+                self.announce_hand_over(&petition).await?;
+                return Ok(Ok(petition));
+            }
+            State::Closed => {}
+            other => return Ok(Err(HandOverRefusal::NotClosed(other))),
+        }
+        let now = p.clock.now();
+        let extract = self.extract(&petition).await?;
+        let pdf = extract::pdf(&extract, now);
+        let document = extract_document(id);
+        let sealed = p.sealer.encrypt(creator.as_str(), &document, CONTENT_FIELD, &pdf).await?;
+        let content = if sealed.len() <= INLINE_CONTENT_LIMIT {
+            SealedContent::Inline { sealed: base64::engine::general_purpose::STANDARD.encode(&sealed) }
+        } else {
+            let path = BlobPath::parse(format!("petitions/{id}/hand-over-extract"))?;
+            p.blobs
+                .put(&path, Bytes::from(sealed), "application/octet-stream", BTreeMap::new(), PutMode::Overwrite)
+                .await?;
+            SealedContent::Blob { path: path.as_str().to_owned() }
+        };
+        let request = request_id(id);
+        let message = OutgoingDataMessage {
+            request_id: request.clone(),
+            recipient_box_id: petition.addressee.box_id.clone(),
+            subject: clip(&format!("Petice: {}", petition.title), 255),
+            source: "petitions".into(),
+            attachments: vec![OutgoingAttachment {
+                file_name: format!("petice-{id}.pdf"),
+                media_type: "application/pdf".into(),
+                sealed_document: document,
+                sealed_field: CONTENT_FIELD.into(),
+                content,
+            }],
+        };
+        let event = Event::new(
+            kinds::SEND_DATA_MESSAGE,
+            &request,
+            creator.as_str(),
+            now,
+            serde_json::to_value(&message).map_err(corrupt)?,
+        );
+        publish(p.queues.as_ref(), DATA_MESSAGES_QUEUE, &event).await?;
+        let changed = self
+            .update(id, |petition| match petition.state {
+                State::Closed => {
+                    petition.state = State::HandedOver;
+                    petition.handed_over_at = Some(now);
+                    Ok(())
+                }
+                State::HandedOver => Ok(()),
+                other => Err(HandOverRefusal::NotClosed(other)),
+            })
+            .await?;
+        let petition = match changed {
+            Ok(Some(petition)) => petition,
+            Ok(None) => return Ok(Err(HandOverRefusal::NotFound)),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let entry = AccessEntry::new(
+            Actor::Citizen,
+            Action::Export,
+            "petition-extract",
+            id.as_str(),
+            "předání petice s výpisem podpisů adresátovi do datové schránky",
+        );
+        p.access_log.record(creator, entry).await?;
+        tracing::info!(petition = %id, signatures = extract.signers.len(), "petition handed over to the data box");
+        self.announce_hand_over(&petition).await?;
+        Ok(Ok(petition))
+    }
+
+    /// The 30-day answer deadline in the creator's calendar and the
+    /// notification; ids fixed by the petition.
+    async fn announce_hand_over(&self, petition: &Petition) -> Result<(), ServiceError> {
+        let at = petition.handed_over_at.ok_or_else(|| corrupt("handed over without a date"))?;
+        let due = prague_date(at) + time::Duration::days(ANSWER_DAYS);
+        let entry = CalendarEntry {
+            entry_id: format!("petition-{}-answer", petition.id),
+            kind: "filing-deadline".into(),
+            title: clip(&format!("Lhůta pro odpověď na petici: {}", petition.title), 200),
+            date: due,
+            document: None,
+            source: "petitions".into(),
+            source_ref: petition.id.clone(),
+            cancelled: false,
+        };
+        let queues = self.petitions.queues.as_ref();
+        events::calendar(queues, events::ANSWER_DEADLINE, &petition.id, petition, at, &entry).await?;
+        let data = json!({"handedOverAt": crate::model::rfc3339(at), "answerDue": format_date(due)});
+        events::notify(queues, events::HANDED_OVER, &petition.id, petition, at, data).await?;
+        // The citizen's list of filings (podání), kept by the registers capability.
+        let filing = FilingRecord {
+            filing_id: format!("petition-{}", petition.id),
+            kind: "petition-hand-over".into(),
+            title: clip(&format!("Petice: {}", petition.title), 200),
+            agency: FilingAgency {
+                name: petition.addressee.name.clone(),
+                box_id: Some(petition.addressee.box_id.clone()),
+            },
+            status: "submitted".into(),
+            status_note: None,
+            at,
+            legal_deadline: Some(due),
+            source: "petitions".into(),
+            source_ref: petition.id.clone(),
+            simulated: false,
+        };
+        let event = Event::new(
+            FILING_RECORDED,
+            &format!("petition-{}:submitted", petition.id),
+            &petition.creator,
+            at,
+            serde_json::to_value(&filing).map_err(corrupt)?,
+        );
+        publish(queues, FILINGS_QUEUE, &event).await?;
+        Ok(())
+    }
+}

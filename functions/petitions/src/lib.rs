@@ -1,0 +1,197 @@
+//! The `petitions` capability: ePetice (zákon 85/1990 Sb., o právu petičním,
+//! §6a). Citizens write a petition, publish it, collect declarations of
+//! support (the electronic replacement of a signature) from citizens logged in
+//! with a level of assurance of at least substantial, close it, download the
+//! extract of signatures (§4(1) data: name, surname, residence, with the
+//! §4(2) data of the petition) and hand it over to the addressee's data box.
+//! Officials of the Ministry of the Interior list petitions, see the ones the
+//! burst detector flagged, block a petition that breaks §1(3)/(4) (§6a(5)) and
+//! export statistics.
+//!
+//! **Unlinkable signatures.** A signature is stored under the signer id
+//! `base64url(HMAC-SHA256(signer key, petition id ‖ 0x00 ‖ subject))`: the
+//! store's create-only write on that id is what allows one signature per
+//! person per petition, also under concurrent requests, and without the key
+//! (Key Vault) the records can be linked neither to a person nor across
+//! petitions. The signer's name and residence are sealed with a data key of
+//! the petition (`owner = "petition-<id>"`), which only the extract opens.
+//!
+//! **Exact counts.** Each petition has [`PetitionsSettings::counter_shards`]
+//! counter documents in its own partition. A signature is created (or
+//! deleted) in one transactional batch with an `If-Match` increment (or
+//! decrement) of the counter shard its signer id falls into, retried when
+//! another signer raced it; the count is the sum of the shards, so it equals
+//! the number of signature documents at every moment. Sharding spreads the
+//! write contention of a busy petition (a single counter would serialise
+//! every signature on one document's ETag). The shards also carry the `open`
+//! flag: closing or blocking rewrites every shard in the same batch as the
+//! petition, so a signature whose batch was prepared before the block fails
+//! its precondition and then sees the petition closed: signing stops at once.
+//!
+//! Storage (collection [`COLLECTION`]):
+//! - partition `petition-<id>`: the petition (`petition`), its counter shards
+//!   (`counter-NN`) and its signatures (`sig-<signer id>`);
+//! - partition [`catalogue::PARTITION`]: one entry per published petition,
+//!   for the public list, the officials' list, statistics and the
+//!   `ClosePetitions` timer (one partition, never a cross-partition scan);
+//! - the creator's partition (subject id): `mine-<id>` (their petitions,
+//!   drafts included) and `created-<date>` (the daily creation limit).
+
+pub mod catalogue;
+pub mod closing;
+pub mod events;
+pub mod extract;
+pub mod handover;
+pub mod model;
+pub mod officials;
+mod routes;
+pub mod service;
+pub mod signing;
+
+use std::sync::Arc;
+
+use portal_crypto::Sealer;
+use portal_host::Function;
+use portal_security::{AccessLog, SubjectId};
+use portal_store::{BlobStore, Clock, DocumentStore, QueueStore};
+
+pub use model::COLLECTION;
+pub use service::PetitionService;
+
+/// The key of the signer ids. At least 32 bytes; in Azure it comes from Key
+/// Vault through a Key Vault–referenced app setting.
+#[derive(Clone)]
+pub struct SignerKey {
+    key: aws_lc_rs::hmac::Key,
+    development: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the petition signer key must be at least 32 bytes")]
+pub struct SignerKeyTooShort;
+
+impl SignerKey {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(bytes: &[u8]) -> Result<Self, SignerKeyTooShort> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(SignerKeyTooShort);
+        }
+        Ok(Self { key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes), development: false })
+    }
+
+    /// A fixed, publicly known key for local mode and tests. Never for
+    /// production: signer ids made with it can be linked by anyone who reads
+    /// this source. [`Self::is_development`] lets the composition refuse it.
+    pub fn development() -> Self {
+        let mut key = Self::new(b"portal-petitions-development-signer-key-not-secret").unwrap_or_else(|_| {
+            // The literal above is longer than MIN_LEN.
+            unreachable!("the development key is long enough")
+        });
+        key.development = true;
+        key
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.development
+    }
+
+    /// `base64url(HMAC-SHA256(key, petition id ‖ 0x00 ‖ subject))`, 43 characters.
+    pub fn signer_id(&self, petition: &model::PetitionId, subject: &SubjectId) -> String {
+        use base64::Engine as _;
+        let mut context = aws_lc_rs::hmac::Context::with_key(&self.key);
+        context.update(petition.as_str().as_bytes());
+        context.update(&[0]);
+        context.update(subject.as_str().as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(context.sign().as_ref())
+    }
+}
+
+impl std::fmt::Debug for SignerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerKey").field("development", &self.development).finish_non_exhaustive()
+    }
+}
+
+/// Settings of the capability.
+#[derive(Debug, Clone)]
+pub struct PetitionsSettings {
+    /// The key of the signer ids (`PORTAL_PETITIONS_SIGNER_KEY`, from Key Vault).
+    pub signer_key: SignerKey,
+    /// Subject ids of the officials (Ministry of the Interior) who may use
+    /// the module for officials.
+    pub officials: Vec<String>,
+    /// The Senate's data box id: a petition addressed there is watched for
+    /// [`Self::senate_threshold`]. `None`: no petition counts as one to the Senate.
+    pub senate_box_id: Option<String>,
+    /// More than this many signatures put a petition to the Senate on the
+    /// plenary's agenda (10,000).
+    pub senate_threshold: u64,
+    /// The latest end date a petition may have, in days after today.
+    pub max_duration_days: u32,
+    /// Petitions one citizen may create per day (Prague time).
+    pub creations_per_day: u32,
+    /// Signatures one citizen may give at once…
+    pub sign_burst: u32,
+    /// …and then this many a minute (per instance; a token bucket).
+    pub sign_refill_per_minute: u32,
+    /// More signatures on one petition within a minute than this is a burst:
+    /// a warning in the log and the petition flagged for officials.
+    pub burst_per_minute: u32,
+    /// Counter shards of a petition published from now on.
+    pub counter_shards: u32,
+}
+
+impl Default for PetitionsSettings {
+    fn default() -> Self {
+        Self {
+            signer_key: SignerKey::development(),
+            officials: Vec::new(),
+            senate_box_id: None,
+            senate_threshold: 10_000,
+            max_duration_days: 365,
+            creations_per_day: 5,
+            sign_burst: 30,
+            sign_refill_per_minute: 1,
+            burst_per_minute: 300,
+            counter_shards: 16,
+        }
+    }
+}
+
+/// The signer's §4(1) data: name, surname and residence (bydliště).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signer {
+    pub given_name: String,
+    pub family_name: String,
+    pub residence: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the signer's details are unavailable")]
+pub struct SignerDetailsError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where the signer's name and residence come from: the composition reads
+/// them from the identity profile (NIA attributes).
+#[async_trait::async_trait]
+pub trait SignerDetails: Send + Sync + std::fmt::Debug {
+    /// `None` when the identity does not carry them.
+    async fn details(&self, subject: &SubjectId) -> Result<Option<Signer>, SignerDetailsError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct Petitions {
+    pub documents: Arc<dyn DocumentStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub queues: Arc<dyn QueueStore>,
+    pub sealer: Sealer,
+    pub access_log: AccessLog,
+    pub clock: Arc<dyn Clock>,
+    pub signer_details: Arc<dyn SignerDetails>,
+    pub settings: PetitionsSettings,
+}
+
+pub fn functions(petitions: Petitions) -> Vec<Function> {
+    routes::functions(Arc::new(PetitionService::new(petitions)))
+}

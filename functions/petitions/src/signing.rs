@@ -1,0 +1,289 @@
+//! Signing and withdrawing (prohlášení o podpoře petice, §6a(2)).
+//!
+//! One signature per person per petition is the store's rule, not ours: the
+//! signature's id is the signer id (a keyed hash of petition and subject) and
+//! it is written create-only, in one batch with the increment of its counter
+//! shard under that shard's ETag. Of any number of concurrent requests by one
+//! citizen exactly one batch succeeds; the others find the id taken (409). A
+//! batch that lost the counter race to another signer is prepared again.
+//!
+//! A burst (more than [`crate::PetitionsSettings::burst_per_minute`]
+//! signatures on one petition within a minute, counted per instance) is
+//! logged as a warning with the figures and flags the petition for officials.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{BatchOp, NewDocument, StoreError};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::model::{COLLECTION, PetitionId, State, format_date};
+use crate::service::{Counter, MAX_ATTEMPTS, PetitionService, ServiceError, corrupt, counter_id};
+use crate::{catalogue, events};
+
+/// Why a signature (or its withdrawal) is refused; the routes answer each
+/// with its problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignRefusal {
+    NotFound,
+    /// Not open for signing: the state it is in (published past its end date
+    /// counts as closed).
+    NotOpen(State),
+    AlreadySigned,
+    NotSigned,
+    /// The identity carries no name or residence.
+    NoDetails,
+}
+
+/// The signature document's id.
+pub fn signature_id(signer_id: &str) -> String {
+    format!("sig-{signer_id}")
+}
+
+/// The counter shard a signer id falls into (FNV-1a, stable everywhere).
+pub fn shard_of(signer_id: &str, shards: u32) -> u32 {
+    let hash = signer_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % shards.max(1)
+}
+
+/// The field the signer's details are sealed under (owner `petition-<id>`,
+/// document = the signer id).
+pub const SIGNER_FIELD: &str = "signer";
+
+impl PetitionService {
+    fn not_open(&self, state: State) -> SignRefusal {
+        SignRefusal::NotOpen(if state == State::Published { State::Closed } else { state })
+    }
+
+    /// Signs petition `id` as `subject`; the exact count after it.
+    pub async fn sign(&self, id: &PetitionId, subject: &SubjectId) -> Result<Result<u64, SignRefusal>, ServiceError> {
+        let p = &self.petitions;
+        let today = self.today();
+        let Some((petition, _)) = self.load(id).await? else { return Ok(Err(SignRefusal::NotFound)) };
+        if petition.state == State::Draft {
+            return Ok(Err(SignRefusal::NotFound));
+        }
+        if !petition.open_for_signing(today) {
+            return Ok(Err(self.not_open(petition.state)));
+        }
+        let partition = id.partition();
+        let signer_id = p.settings.signer_key.signer_id(id, subject);
+        let doc_id = signature_id(&signer_id);
+        if p.documents.get(COLLECTION, &partition, &doc_id).await?.is_some() {
+            return Ok(Err(SignRefusal::AlreadySigned));
+        }
+        let Some(signer) = p.signer_details.details(subject).await? else { return Ok(Err(SignRefusal::NoDetails)) };
+        let plain = serde_json::to_vec(&signer).map_err(corrupt)?;
+        let sealed = p.sealer.encrypt(&partition, &signer_id, SIGNER_FIELD, &plain).await?;
+        let shard = shard_of(&signer_id, petition.shards);
+        let signature = NewDocument::new(
+            &partition,
+            &doc_id,
+            json!({
+                "type": "signature",
+                "shard": shard,
+                "signedOn": format_date(today),
+                "signer": base64::engine::general_purpose::STANDARD.encode(sealed),
+            }),
+        );
+        let mut signed = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(doc) = p.documents.get(COLLECTION, &partition, &counter_id(shard)).await? else {
+                return Err(corrupt("a published petition without its counter shard"));
+            };
+            let counter: Counter = serde_json::from_value(doc.body).map_err(corrupt)?;
+            if !counter.open {
+                let state = self.load(id).await?.map_or(State::Closed, |(p, _)| p.state);
+                return Ok(Err(self.not_open(state)));
+            }
+            let ops = vec![
+                BatchOp::Create(signature.clone()),
+                BatchOp::Replace { doc: counter.signed(today).document(&partition)?, if_match: doc.etag },
+            ];
+            match p.documents.batch(COLLECTION, &partition, ops).await {
+                Ok(_) => {
+                    signed = true;
+                    break;
+                }
+                Err(StoreError::Conflict) => return Ok(Err(SignRefusal::AlreadySigned)),
+                Err(StoreError::PreconditionFailed) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if !signed {
+            return Err(ServiceError::Contended);
+        }
+        let entry = AccessEntry::new(
+            Actor::Citizen,
+            Action::Create,
+            "petition-signature",
+            id.as_str(),
+            "podpis petice: jméno, příjmení a bydliště jsou uloženy zapečetěné pro výpis podpisů petice",
+        );
+        p.access_log.record(subject, entry).await?;
+        let now = p.clock.now();
+        if let Some(in_window) = self.burst.record(id.as_str(), now) {
+            tracing::warn!(
+                petition = %id,
+                signatures_in_window = in_window,
+                window_seconds = 60,
+                threshold = p.settings.burst_per_minute,
+                "a burst of signatures on one petition; flagged for officials"
+            );
+            self.update(id, |petition| {
+                petition.flagged_at.get_or_insert(now);
+                Ok::<(), ()>(())
+            })
+            .await?
+            .ok();
+        }
+        let count = catalogue::refresh_count(self, id, petition.shards).await?;
+        if petition.senate
+            && petition.senate_threshold_reached_at.is_none()
+            && count > p.settings.senate_threshold
+            && let Ok(Some(marked)) = self
+                .update(id, |petition| {
+                    petition.senate_threshold_reached_at.get_or_insert(now);
+                    Ok::<(), ()>(())
+                })
+                .await?
+        {
+            tracing::info!(petition = %id, signatures = count, "a petition to the Senate passed the threshold");
+            events::notify(
+                p.queues.as_ref(),
+                events::SENATE_THRESHOLD_REACHED,
+                id.as_str(),
+                &marked,
+                now,
+                json!({"signatures": count, "threshold": p.settings.senate_threshold}),
+            )
+            .await?;
+        }
+        Ok(Ok(count))
+    }
+
+    /// Withdraws `subject`'s signature while the petition is open.
+    pub async fn withdraw(
+        &self,
+        id: &PetitionId,
+        subject: &SubjectId,
+    ) -> Result<Result<u64, SignRefusal>, ServiceError> {
+        let p = &self.petitions;
+        let Some((petition, _)) = self.load(id).await? else { return Ok(Err(SignRefusal::NotFound)) };
+        if petition.state == State::Draft {
+            return Ok(Err(SignRefusal::NotFound));
+        }
+        if !petition.open_for_signing(self.today()) {
+            return Ok(Err(self.not_open(petition.state)));
+        }
+        let partition = id.partition();
+        let doc_id = signature_id(&p.settings.signer_key.signer_id(id, subject));
+        let mut withdrawn = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(signature) = p.documents.get(COLLECTION, &partition, &doc_id).await? else {
+                return Ok(Err(SignRefusal::NotSigned));
+            };
+            let shard = signature.body["shard"].as_u64().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+            let Some(doc) = p.documents.get(COLLECTION, &partition, &counter_id(shard)).await? else {
+                return Err(corrupt("a signature without its counter shard"));
+            };
+            let counter: Counter = serde_json::from_value(doc.body).map_err(corrupt)?;
+            if !counter.open {
+                let state = self.load(id).await?.map_or(State::Closed, |(p, _)| p.state);
+                return Ok(Err(self.not_open(state)));
+            }
+            let ops = vec![
+                BatchOp::Delete { id: doc_id.clone(), if_match: Some(signature.etag) },
+                BatchOp::Replace { doc: counter.withdrawn().document(&partition)?, if_match: doc.etag },
+            ];
+            match p.documents.batch(COLLECTION, &partition, ops).await {
+                Ok(_) => {
+                    withdrawn = true;
+                    break;
+                }
+                Err(StoreError::PreconditionFailed | StoreError::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if !withdrawn {
+            return Err(ServiceError::Contended);
+        }
+        let entry = AccessEntry::new(
+            Actor::Citizen,
+            Action::Delete,
+            "petition-signature",
+            id.as_str(),
+            "odvolání podpisu petice: zapečetěné jméno a bydliště byly smazány",
+        );
+        p.access_log.record(subject, entry).await?;
+        Ok(Ok(catalogue::refresh_count(self, id, petition.shards).await?))
+    }
+
+    /// Whether `subject` has signed petition `id`.
+    pub async fn has_signed(&self, id: &PetitionId, subject: &SubjectId) -> Result<bool, ServiceError> {
+        let doc_id = signature_id(&self.petitions.settings.signer_key.signer_id(id, subject));
+        Ok(self.petitions.documents.get(COLLECTION, &id.partition(), &doc_id).await?.is_some())
+    }
+}
+
+/// Signatures per petition per minute, in memory (per instance).
+#[derive(Debug)]
+pub struct BurstDetector {
+    threshold: u32,
+    windows: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl BurstDetector {
+    pub fn new(threshold: u32) -> Self {
+        Self { threshold, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one signature; the count in the minute when it just passed the
+    /// threshold (once per petition and minute), else `None`.
+    pub fn record(&self, petition: &str, now: OffsetDateTime) -> Option<u32> {
+        if self.threshold == 0 {
+            return None;
+        }
+        let minute = now.unix_timestamp().div_euclid(60);
+        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if windows.len() > 10_000 {
+            windows.retain(|_, (m, _)| *m == minute);
+        }
+        let window = windows.entry(petition.to_owned()).or_insert((minute, 0));
+        if window.0 != minute {
+            *window = (minute, 0);
+        }
+        window.1 += 1;
+        (window.1 == self.threshold + 1).then_some(window.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_burst_is_reported_once_per_minute() {
+        let detector = BurstDetector::new(3);
+        let at = datetime!(2026-11-23 08:00:10 UTC);
+        let reports: Vec<_> = (0..6).map(|_| detector.record("p", at)).collect();
+        assert_eq!(reports, [None, None, None, Some(4), None, None]);
+        assert_eq!(detector.record("other", at), None, "per petition");
+        assert_eq!(detector.record("p", datetime!(2026-11-23 08:01:00 UTC)), None, "a new minute starts at zero");
+    }
+
+    #[test]
+    fn shards_spread_and_stay_in_range() {
+        let mut seen = [0_u32; 16];
+        for i in 0..1_000 {
+            seen[shard_of(&format!("signer-{i}"), 16) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 20), "{seen:?}");
+        assert_eq!(shard_of("x", 0), 0);
+    }
+}

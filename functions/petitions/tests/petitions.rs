@@ -1,0 +1,886 @@
+//! ePetice in process: the capability's router on the embedded store with a
+//! fixed clock, sessions of demo citizens and a signer-details double. The
+//! acceptance walk of the issue (create, publish, sign, withdraw, exact
+//! counts, close, extract), one signature under 100 concurrent requests (also
+//! on the Cosmos DB emulator when configured), the refusals, the officials'
+//! module, the timer and the hand-over.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::{Extension, Router};
+use http_body_util::BodyExt as _;
+use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
+use portal_host::runtime::LogFailures;
+use portal_petitions::model::{COLLECTION, PETITION_DOC, Petition, PetitionId, State};
+use portal_petitions::signing::SignRefusal;
+use portal_petitions::{
+    PetitionService, Petitions, PetitionsSettings, Signer, SignerDetails, SignerDetailsError, closing, functions,
+};
+use portal_security::{
+    AccessFilter, AccessLog, Actor, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId,
+};
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{BlobStore, DocumentStore, FilterOp, ManualClock, NewDocument, Query, QueueName, QueueStore};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+const JANA: &str = "DEMO%2Fjana-novakova";
+const PETR: &str = "DEMO%2Fpetr-svoboda";
+const EVA: &str = "DEMO%2Feva-mala";
+const NOBODY: &str = "DEMO%2Fno-details";
+const OFFICIAL: &str = "DEMO%2Fmv-official";
+
+/// The identity profile as a map; a subject missing from it has no details.
+#[derive(Debug, Default)]
+struct Profiles(HashMap<String, Signer>);
+
+#[async_trait::async_trait]
+impl SignerDetails for Profiles {
+    async fn details(&self, subject: &SubjectId) -> Result<Option<Signer>, SignerDetailsError> {
+        if let Some(found) = self.0.get(subject.as_str()) {
+            return Ok(Some(found.clone()));
+        }
+        // Generated citizens (the concurrency tests) have generated details.
+        Ok(subject.as_str().starts_with("citizen-").then(|| Signer {
+            given_name: "Občan".into(),
+            family_name: subject.as_str().to_owned(),
+            residence: "Horní Lhota".into(),
+        }))
+    }
+}
+
+fn profiles() -> Arc<Profiles> {
+    let person = |given: &str, family: &str, residence: &str| Signer {
+        given_name: given.into(),
+        family_name: family.into(),
+        residence: residence.into(),
+    };
+    Arc::new(Profiles(HashMap::from([
+        (JANA.to_owned(), person("Jana", "Nováková", "Fiktivní 12, Horní Lhota")),
+        (PETR.to_owned(), person("Petr", "Svoboda", "Dlouhá 7, Dolní Lhota")),
+        (EVA.to_owned(), person("Eva", "Malá", "Krátká 3, Horní Lhota")),
+        (OFFICIAL.to_owned(), person("Úředník", "Ministerský", "Nad Štolou 3, Praha")),
+    ])))
+}
+
+struct Portal {
+    router: Router,
+    petitions: Petitions,
+    store: Arc<EmbeddedStore>,
+    clock: Arc<ManualClock>,
+    sessions: Sessions,
+    _keys: tempfile::TempDir,
+}
+
+fn settings() -> PetitionsSettings {
+    PetitionsSettings {
+        officials: vec![OFFICIAL.into()],
+        sign_burst: 1_000,
+        sign_refill_per_minute: 1_000,
+        ..PetitionsSettings::default()
+    }
+}
+
+fn portal_with(settings: PetitionsSettings) -> Portal {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+    let keys = tempfile::tempdir().expect("tempdir");
+    let petitions = petitions_on(store.clone(), store.clone(), store.clone(), clock.clone(), keys.path(), settings);
+    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
+    let authenticator = Arc::new(Authenticator {
+        sessions: sessions.clone(),
+        writes: Arc::new(RateLimiter::new(10_000, 10_000, clock.clone())),
+    });
+    let router = portal_host::Runtime::new(functions(petitions.clone()), Arc::new(LogFailures))
+        .expect("declarations")
+        .router()
+        .layer(Extension(authenticator));
+    Portal { router, petitions, store, clock, sessions, _keys: keys }
+}
+
+fn petitions_on(
+    documents: Arc<dyn DocumentStore>,
+    blobs: Arc<dyn BlobStore>,
+    queues: Arc<dyn QueueStore>,
+    clock: Arc<ManualClock>,
+    keys_dir: &std::path::Path,
+    settings: PetitionsSettings,
+) -> Petitions {
+    let keys = Arc::new(LocalKeyFile::open(keys_dir).expect("keys"));
+    let sealer = Sealer::new(Arc::new(CitizenKeys::new(documents.clone(), keys, clock.clone())));
+    Petitions {
+        documents: documents.clone(),
+        blobs,
+        queues,
+        sealer,
+        access_log: AccessLog::new(documents, clock.clone()),
+        clock,
+        signer_details: profiles(),
+        settings,
+    }
+}
+
+fn portal() -> Portal {
+    portal_with(settings())
+}
+
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login_with(portal: &Portal, subject: &str, loa: Loa) -> Login {
+    let new =
+        portal.sessions.create(SubjectId::parse(subject).expect("subject"), loa, "development").await.expect("session");
+    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
+}
+
+async fn login(portal: &Portal, subject: &str) -> Login {
+    login_with(portal, subject, Loa::Substantial).await
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+fn anonymous(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).expect("request")
+}
+
+fn get(path: &str, login: &Login) -> Request<Body> {
+    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
+}
+
+fn write(method: &str, path: &str, login: &Login, body: Option<&Value>) -> Request<Body> {
+    let builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, &login.cookie)
+        .header("x-csrf-token", &login.csrf);
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request"),
+        None => builder.body(Body::empty()).expect("request"),
+    }
+}
+
+fn draft() -> Value {
+    json!({
+        "title": "Za bezpečný přechod u školy v Horní Lhotě",
+        "summary": "Žádáme město o přechod pro chodce se semaforem u základní školy.",
+        "text": "Vážení zastupitelé,\nžádáme vás o zřízení přechodu pro chodce se světelnou signalizací.\nDěkujeme.",
+        "addressee": {"name": "Městský úřad Horní Lhota (simulace)", "boxId": "simmuhl"},
+        "committee": [{"name": "Jana Nováková", "residence": "Fiktivní 12, Horní Lhota"}],
+        "endsOn": "2026-12-31",
+    })
+}
+
+/// Creates and publishes a petition as `creator`; its id.
+async fn published(portal: &Portal, creator: &Login) -> String {
+    let (status, _, body) = call(&portal.router, write("POST", "/api/petitions", creator, Some(&draft()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/publish"), creator, None)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    id
+}
+
+async fn public_count(portal: &Portal, id: &str) -> u64 {
+    let (status, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    json_of(&body)["signatures"].as_u64().expect("count")
+}
+
+async fn drain(queues: &dyn QueueStore, name: &str) -> Vec<Value> {
+    let queue = QueueName::parse(name).expect("name");
+    let mut out = Vec::new();
+    loop {
+        let batch = match queues.receive(&queue, 32, Duration::from_secs(600)).await {
+            Ok(batch) => batch,
+            Err(_) => return out,
+        };
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
+    }
+}
+
+fn problem_fields(body: &[u8]) -> Vec<String> {
+    json_of(body)["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// `PORTAL_TEST_PYTHON` (a python with pypdf), or `None` (skipped) unless
+/// `PORTAL_REQUIRE_EMULATORS=1`.
+fn required_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("PORTAL_REQUIRE_EMULATORS=1 but {name} is not set")
+        }
+        _ => {
+            println!("not configured: skipping ({name} is not set)");
+            None
+        }
+    }
+}
+
+/// The PDF's text as pypdf extracts it.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let python = required_var("PORTAL_TEST_PYTHON")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("extract.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(
+            "import sys, pypdf\nr = pypdf.PdfReader(sys.argv[1])\nprint('\\n'.join(p.extract_text() for p in r.pages))",
+        )
+        .arg(&path)
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "pypdf failed: {}", String::from_utf8_lossy(&output.stderr));
+    Some(String::from_utf8(output.stdout).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signers() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+
+    // A draft is the creator's alone.
+    let (status, headers, body) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&draft()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    assert_eq!(headers[header::LOCATION], format!("/api/me/petitions/{id}").as_str());
+    assert_eq!(json_of(&body)["committee"][0]["name"], "Jana Nováková");
+    for (request, who) in [
+        (anonymous(&format!("/api/petitions/{id}")), "the public"),
+        (get(&format!("/api/me/petitions/{id}"), &petr), "another citizen"),
+        (write("PUT", &format!("/api/petitions/{id}"), &petr, Some(&draft())), "another citizen's edit"),
+        (write("POST", &format!("/api/petitions/{id}/publish"), &petr, None), "another citizen's publish"),
+        (write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None), "a signature"),
+    ] {
+        let (status, _, _) = call(&portal.router, request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "a draft is 404 for {who}");
+    }
+    let (_, _, list) = call(&portal.router, anonymous("/api/petitions")).await;
+    assert_eq!(json_of(&list)["items"].as_array().map(Vec::len), Some(0), "drafts are not listed");
+
+    // The creator edits the draft, then publishes it; then it cannot change.
+    let mut edited = draft();
+    edited["title"] = Value::from("Za bezpečný přechod");
+    let (status, _, body) =
+        call(&portal.router, write("PUT", &format!("/api/petitions/{id}"), &jana, Some(&edited))).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/publish"), &jana, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, body) =
+        call(&portal.router, write("PUT", &format!("/api/petitions/{id}"), &jana, Some(&draft()))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(json_of(&body)["detail"], "a published petition cannot be edited; close it and create a new one");
+
+    // Public without a session: the detail and the list, never who signed.
+    let (status, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let detail = json_of(&body);
+    assert_eq!(detail["title"], "Za bezpečný přechod");
+    assert_eq!(detail["state"], "published");
+    assert_eq!(detail["addressee"]["boxId"], "simmuhl");
+    assert!(detail.get("creator").is_none() && detail.get("committee").is_none(), "{detail}");
+    assert_eq!(public_count(&portal, &id).await, 0);
+
+    // Jana signs, Petr signs, Jana withdraws: the public count is exact each time.
+    let sign = |login: &Login| write("POST", &format!("/api/petitions/{id}/signatures"), login, None);
+    let (status, _, body) = call(&portal.router, sign(&jana)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["signatures"], 1);
+    assert_eq!(public_count(&portal, &id).await, 1);
+    let (status, _, _) = call(&portal.router, sign(&petr)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(public_count(&portal, &id).await, 2);
+    let (status, _, body) = call(&portal.router, sign(&petr)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one signature per person");
+    assert_eq!(json_of(&body)["type"], "/problems/already-signed");
+    assert_eq!(public_count(&portal, &id).await, 2);
+    let (_, _, mine) = call(&portal.router, get(&format!("/api/petitions/{id}/signatures/mine"), &jana)).await;
+    assert_eq!(json_of(&mine)["signed"], true);
+    let (status, _, body) =
+        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["signatures"], 1);
+    assert_eq!(public_count(&portal, &id).await, 1);
+    let (status, _, _) =
+        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to withdraw");
+    let (_, _, list) = call(&portal.router, anonymous("/api/petitions?sort=signatures")).await;
+    let list = json_of(&list);
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    assert_eq!(list["items"][0]["signatures"], 1, "{list}");
+
+    // Stored: no subject, no name; the details only sealed.
+    let partition = PetitionId::parse(&id).expect("id").partition();
+    let stored = portal.store.query(COLLECTION, &partition, Query::default().page_size(100)).await.expect("query");
+    let text = serde_json::to_string(&stored.items.iter().map(|d| &d.body).collect::<Vec<_>>()).expect("json");
+    for secret in ["Svoboda", "Dlouhá", PETR, "petr-svoboda"] {
+        assert!(!text.contains(secret), "{secret} is not stored in clear");
+    }
+    let signer_log = portal
+        .petitions
+        .access_log
+        .list(&SubjectId::parse(PETR).expect("id"), &AccessFilter::default(), 10, None)
+        .await
+        .expect("log");
+    assert!(signer_log.items.iter().any(|e| e.resource_type == "petition-signature"), "the signer's log says so");
+
+    // Not before it is closed; then the extract lists exactly Petr.
+    let (status, _, _) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &jana)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no extract while open");
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/close"), &jana, None)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["state"], "closed");
+    let (status, _, body) = call(&portal.router, sign(&jana)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "closed: {}", String::from_utf8_lossy(&body));
+    assert_eq!(public_count(&portal, &id).await, 1);
+    let (status, _, _) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &petr)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only the creator gets the extract");
+
+    let (status, headers, csv) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(csv.starts_with('\u{feff}'));
+    let rows: Vec<&str> = csv.split("\r\n").collect();
+    let header_at = rows.iter().position(|r| *r == "Pořadí;Jméno;Příjmení;Bydliště").expect("the signers' header");
+    let signers: Vec<&str> = rows[header_at + 1..].iter().copied().filter(|r| !r.is_empty()).collect();
+    assert_eq!(signers, ["1;Petr;Svoboda;Dlouhá 7, Dolní Lhota"], "exactly the remaining signer");
+    assert!(rows.contains(&"Počet podpisů;1;;"), "{csv}");
+    assert!(rows.iter().any(|r| r.starts_with("Petiční výbor;Jana Nováková, Fiktivní 12")), "{csv}");
+
+    let (status, headers, pdf) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.pdf"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("Za bezpečný přechod"), "{text}");
+        assert!(text.contains("1. Petr Svoboda, Dlouhá 7, Dolní Lhota"), "{text}");
+        assert!(!text.contains("Jana Nováková, Fiktivní 12, Horní Lhota\n1."), "{text}");
+        assert!(!text.contains("2. "), "one signer only: {text}");
+        assert!(text.contains("Městský úřad Horní Lhota"), "{text}");
+    }
+    let creator_log = portal
+        .petitions
+        .access_log
+        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
+        .await
+        .expect("log");
+    assert!(creator_log.items.iter().any(|e| e.resource_type == "petition-extract"));
+    let (_, _, mine) = call(&portal.router, get("/api/me/petitions", &jana)).await;
+    assert_eq!(json_of(&mine)["items"][0]["state"], "closed");
+    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    assert!(notifications.iter().any(|e| e["type"] == "petitions.closed" && e["subject"] == JANA));
+}
+
+/// 100 concurrent signatures of one citizen on the service over `documents`:
+/// exactly one stands, the count says 1.
+async fn one_of_a_hundred(documents: Arc<dyn DocumentStore>, clock: Arc<ManualClock>) {
+    let local = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+    let keys = tempfile::tempdir().expect("tempdir");
+    let petitions = petitions_on(documents.clone(), local.clone(), local, clock.clone(), keys.path(), settings());
+    let service = Arc::new(PetitionService::new(petitions));
+    let id = seed_published(&service, JANA).await;
+    let subject = SubjectId::parse(PETR).expect("subject");
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (service, id, subject) = (service.clone(), id.clone(), subject.clone());
+            tokio::spawn(async move { service.sign(&id, &subject).await })
+        })
+        .collect();
+    let mut signed = 0;
+    let mut already = 0;
+    for task in tasks {
+        match task.await.expect("task").expect("no store failure") {
+            Ok(count) => {
+                signed += 1;
+                assert!(count >= 1);
+            }
+            Err(SignRefusal::AlreadySigned) => already += 1,
+            Err(other) => panic!("unexpected refusal {other:?}"),
+        }
+    }
+    assert_eq!((signed, already), (1, 99));
+    assert_eq!(service.count(&id, 16).await.expect("count"), 1);
+    let signatures = documents
+        .query(COLLECTION, &id.partition(), Query::default().filter("type", FilterOp::Eq, "signature"))
+        .await
+        .expect("query");
+    assert_eq!(signatures.items.len(), 1, "one signature document");
+}
+
+/// A published petition written directly through the service.
+async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId {
+    let id = PetitionId::new();
+    let now = service.petitions.clock.now();
+    let petition = Petition {
+        kind: "petition".into(),
+        id: id.as_str().to_owned(),
+        state: State::Draft,
+        creator: creator.into(),
+        title: "Seeded".into(),
+        summary: "s".into(),
+        text: "t".into(),
+        addressee: portal_petitions::model::Addressee { name: "Úřad".into(), box_id: "simmuhl".into() },
+        committee_sealed: None,
+        ends_on: service.today() + time::Duration::days(30),
+        created_at: now,
+        published_at: None,
+        closed_at: None,
+        closed_by: None,
+        handed_over_at: None,
+        blocked_at: None,
+        block_reason: None,
+        shards: 0,
+        senate: false,
+        senate_threshold_reached_at: None,
+        flagged_at: None,
+    };
+    let doc = NewDocument::new(id.partition(), PETITION_DOC, serde_json::to_value(&petition).expect("json"));
+    service.petitions.documents.create(COLLECTION, doc).await.expect("create");
+    service
+        .update(&id, |p| {
+            p.state = State::Published;
+            p.published_at = Some(now);
+            p.shards = 16;
+            Ok::<(), ()>(())
+        })
+        .await
+        .expect("publish")
+        .expect("allowed")
+        .expect("exists");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_signatures_of_one_citizen_leave_one_on_the_embedded_store() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+    one_of_a_hundred(store, clock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_signatures_of_one_citizen_leave_one_on_the_cosmos_emulator() {
+    use portal_store::azure::{AzureCredential, AzureSettings, CosmosDocumentStore};
+    let Some(endpoint) = required_var("PORTAL_TEST_COSMOS_ENDPOINT") else { return };
+    const EMULATOR_KEY: &str =
+        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let settings = AzureSettings {
+        cosmos_endpoint: endpoint,
+        cosmos_database: format!("portal-petitions-{run}"),
+        cosmos_key: Some(EMULATOR_KEY.into()),
+        cosmos_region: None,
+        blob_container_url: String::new(),
+        queue_service_url: String::new(),
+        credential: AzureCredential::EmulatorToken,
+        extra_ca_certificate: std::env::var("PORTAL_TEST_CA_CERT").ok().filter(|v| !v.is_empty()).map(Into::into),
+        emulator: true,
+    };
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let store =
+        CosmosDocumentStore::connect(&settings, clock.clone()).await.expect("connect to the Cosmos DB emulator");
+    store.ensure_collections(&[COLLECTION, "keys", "access-log"]).await.expect("collections");
+    one_of_a_hundred(Arc::new(store), clock).await;
+}
+
+#[tokio::test]
+async fn a_login_below_substantial_cannot_sign_and_missing_details_are_named() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let id = published(&portal, &jana).await;
+    let low = login_with(&portal, PETR, Loa::Low).await;
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &low, None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["type"], "/problems/level-of-assurance");
+    let high = login_with(&portal, PETR, Loa::High).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &high, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "high is above substantial");
+
+    let nobody = login(&portal, NOBODY).await;
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &nobody, None)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        json_of(&body)["detail"].as_str().is_some_and(|d| d.starts_with("your name and residence are not known")),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(public_count(&portal, &id).await, 1);
+}
+
+#[tokio::test]
+async fn each_limit_violation_names_its_field() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("title", Value::from("ž".repeat(201)), "title"),
+        ("summary", Value::from("a".repeat(291)), "summary"),
+        ("text", Value::from("ř".repeat(3_501)), "text"),
+        ("addressee", json!({"name": "Úřad", "boxId": "SIM-1"}), "addressee.boxId"),
+        ("addressee", json!({"boxId": "simmuhl"}), "addressee.name"),
+        ("committee", Value::from(vec![json!({"name": "A", "residence": "B"}); 11]), "committee"),
+        ("committee", json!([{"name": "A"}]), "committee[0].residence"),
+        ("endsOn", Value::from("2026-11-23"), "endsOn"),
+        ("endsOn", Value::from("2028-01-01"), "endsOn"),
+        ("endsOn", Value::from("31. 12. 2026"), "endsOn"),
+    ];
+    for (key, value, field) in cases {
+        let mut body = draft();
+        body[key] = value;
+        let (status, headers, response) =
+            call(&portal.router, write("POST", "/api/petitions", &jana, Some(&body))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(problem_fields(&response), [field], "{}", String::from_utf8_lossy(&response));
+    }
+    let mut exact = draft();
+    exact["title"] = Value::from("ž".repeat(200));
+    exact["text"] = Value::from("ř".repeat(3_500));
+    let (status, _, _) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&exact))).await;
+    assert_eq!(status, StatusCode::CREATED, "the limits count characters, not bytes");
+}
+
+#[tokio::test]
+async fn officials_block_and_unblock_and_everyone_else_is_refused() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let official = login(&portal, OFFICIAL).await;
+    let id = published(&portal, &jana).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let reason = json!({"reason": "Výzva k porušování zákona (§ 1 odst. 4)."});
+    for request in [
+        get("/api/officials/petitions", &petr),
+        get("/api/officials/petitions/stats", &petr),
+        write("POST", &format!("/api/officials/petitions/{id}/block"), &petr, Some(&reason)),
+        write("POST", &format!("/api/officials/petitions/{id}/unblock"), &jana, None),
+    ] {
+        let (status, headers, body) = call(&portal.router, request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    }
+    let (status, _, _) = call(&portal.router, anonymous("/api/officials/petitions")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _, body) = call(
+        &portal.router,
+        write("POST", &format!("/api/officials/petitions/{id}/block"), &official, Some(&json!({"reason": "krátce"}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_fields(&body), ["reason"]);
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/officials/petitions/{id}/block"), &official, Some(&reason)))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["state"], "blocked");
+
+    // Signing stops at once; the petition leaves the public list.
+    let eva = login(&portal, EVA).await;
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(json_of(&body)["type"], "/problems/petition-blocked");
+    let (status, _, _) =
+        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &petr, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no withdrawal while blocked either");
+    let (status, _, _) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, mine) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
+    assert_eq!(json_of(&mine)["blockReason"], "Výzva k porušování zákona (§ 1 odst. 4).", "the creator sees why");
+    let (status, _, list) = call(&portal.router, get("/api/officials/petitions?state=blocked", &official)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json_of(&list)["items"][0]["id"], id.as_str());
+    assert_eq!(json_of(&list)["items"][0]["signatures"], 1);
+
+    // The creator is told, and their access log names the official.
+    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let blocked: Vec<_> = notifications.iter().filter(|e| e["type"] == "petitions.blocked").collect();
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(blocked[0]["subject"], JANA);
+    assert_eq!(blocked[0]["data"]["reason"], "Výzva k porušování zákona (§ 1 odst. 4).");
+
+    let (status, _, body) =
+        call(&portal.router, write("POST", &format!("/api/officials/petitions/{id}/unblock"), &official, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json_of(&body)["state"], "published");
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "signing resumes");
+    let log = portal
+        .petitions
+        .access_log
+        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
+        .await
+        .expect("log");
+    let by_official: Vec<_> = log.items.iter().filter(|e| e.actor == Actor::Official { id: OFFICIAL.into() }).collect();
+    assert_eq!(by_official.len(), 2, "block and unblock: {:?}", log.items);
+
+    let (status, _, stats) = call(&portal.router, get("/api/officials/petitions/stats", &official)).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats = json_of(&stats);
+    assert_eq!(stats["byState"]["published"], 1);
+    assert_eq!(stats["signatures"], 2);
+    assert_eq!(stats["perDay"].as_array().map(Vec::len), Some(30));
+    assert_eq!(stats["perDay"][29], json!({"date": "2026-11-23", "signatures": 2}));
+    let (status, headers, csv) =
+        call(&portal.router, get("/api/officials/petitions/stats?format=csv", &official)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(csv.contains("signatures;all;2\r\n") && csv.contains("day;2026-11-23;2\r\n"), "{csv}");
+}
+
+#[tokio::test]
+async fn a_burst_is_flagged_and_the_senate_threshold_is_marked_exactly() {
+    let portal = portal_with(PetitionsSettings {
+        burst_per_minute: 3,
+        senate_box_id: Some("simmuhl".into()),
+        senate_threshold: 4,
+        ..settings()
+    });
+    let jana = login(&portal, JANA).await;
+    let official = login(&portal, OFFICIAL).await;
+    let id = published(&portal, &jana).await;
+    let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(json_of(&body)["addressedToSenate"], true);
+    for i in 0..5 {
+        let citizen = login(&portal, &format!("citizen-{i}")).await;
+        let (status, _, _) =
+            call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &citizen, None)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+        assert_eq!(json_of(&body)["senateThresholdReached"], i == 4, "more than 4 after signature {}", i + 1);
+    }
+    let (_, _, flagged) = call(&portal.router, get("/api/officials/petitions?flagged=true", &official)).await;
+    assert_eq!(json_of(&flagged)["items"][0]["id"], id.as_str(), "{}", String::from_utf8_lossy(&flagged));
+    assert_eq!(json_of(&flagged)["items"][0]["flagged"], true);
+    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    assert_eq!(notifications.iter().filter(|e| e["type"] == "petitions.senate-threshold-reached").count(), 1);
+}
+
+#[tokio::test]
+async fn creating_and_signing_are_rate_limited() {
+    let portal = portal_with(PetitionsSettings { sign_burst: 2, sign_refill_per_minute: 1, ..settings() });
+    let jana = login(&portal, JANA).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(published(&portal, &jana).await);
+    }
+    let (status, headers, _) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&draft()))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "five a day");
+    let retry: u64 = headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert_eq!(retry, 15 * 3600, "until midnight in Prague (08:00 UTC is 09:00 there)");
+
+    let petr = login(&portal, PETR).await;
+    for id in &ids[..2] {
+        let (status, _, _) =
+            call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, headers, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::RETRY_AFTER], "60");
+    portal.clock.advance(Duration::from_secs(60));
+    let petr = login(&portal, PETR).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "a token a minute");
+}
+
+#[tokio::test]
+async fn the_timer_closes_petitions_past_their_end_date_once() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let id = published(&portal, &jana).await;
+    let service = PetitionService::new(portal.petitions.clone());
+    let report = closing::run(&service).await.expect("run");
+    assert_eq!((report.due, report.closed), (0, 0), "not before its end date");
+
+    // endsOn 2026-12-31 is the last day to sign (Prague): 22:59 UTC is still that day.
+    portal.clock.set(datetime!(2026-12-31 22:59 UTC));
+    let petr = login(&portal, PETR).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "the end date is the last day");
+    assert_eq!(closing::run(&service).await.expect("run").closed, 0);
+
+    portal.clock.set(datetime!(2027-01-01 00:05 UTC));
+    let eva = login(&portal, EVA).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "past its end date, even before the timer");
+    for _ in 0..3 {
+        closing::run(&service).await.expect("run");
+    }
+    let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(json_of(&body)["state"], "closed");
+    assert_eq!(json_of(&body)["signatures"], 1);
+    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let closed: Vec<_> = notifications.iter().filter(|e| e["type"] == "petitions.closed").collect();
+    assert!(!closed.is_empty());
+    assert!(closed.iter().all(|e| e["id"] == closed[0]["id"]), "one fact, one id");
+    assert_eq!(closed[0]["data"]["closedBy"], "end-date");
+}
+
+#[tokio::test]
+async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let id = published(&portal, &jana).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "only a closed petition");
+    call(&portal.router, write("POST", &format!("/api/petitions/{id}/close"), &jana, None)).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &petr, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only the creator");
+    for _ in 0..3 {
+        let (status, _, body) =
+            call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(json_of(&body)["state"], "handed-over");
+        assert_eq!(json_of(&body)["requestId"], format!("petition-{id}").as_str());
+    }
+    let messages = drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await;
+    assert_eq!(messages.len(), 1, "one data message however often it is asked");
+    let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
+    assert_eq!(event.subject, JANA);
+    assert_eq!(event.kind, portal_events::kinds::SEND_DATA_MESSAGE);
+    let message: portal_events::OutgoingDataMessage = event.data_as().expect("contract");
+    assert_eq!(message.request_id, format!("petition-{id}"));
+    assert_eq!(message.recipient_box_id, "simmuhl");
+    assert!(message.subject.starts_with("Petice: Za bezpečný přechod"));
+    let attachment = &message.attachments[0];
+    let portal_events::SealedContent::Inline { sealed } = &attachment.content else { panic!("small: inline") };
+    use base64::Engine as _;
+    let sealed = base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64");
+    let pdf = portal
+        .petitions
+        .sealer
+        .decrypt(JANA, &attachment.sealed_document, &attachment.sealed_field, &sealed)
+        .await
+        .expect("sealed with the creator's key");
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("1. Petr Svoboda"), "{text}");
+    }
+
+    let calendar = drain(portal.store.as_ref(), portal_events::CALENDAR_QUEUE).await;
+    let answer: Vec<_> = calendar.iter().filter(|e| e["data"]["kind"] == "filing-deadline").collect();
+    assert!(!answer.is_empty() && answer.iter().all(|e| e["id"] == answer[0]["id"]));
+    assert_eq!(answer[0]["data"]["date"], "2026-12-23", "30 days after the hand-over");
+    assert_eq!(answer[0]["data"]["entryId"], format!("petition-{id}-answer").as_str());
+    let filings = drain(portal.store.as_ref(), portal_events::FILINGS_QUEUE).await;
+    assert!(!filings.is_empty() && filings.iter().all(|e| e["id"] == filings[0]["id"]), "one filing fact");
+    let filing: portal_events::FilingRecord =
+        serde_json::from_value(filings[0]["data"].clone()).expect("the filing contract");
+    assert_eq!((filing.kind.as_str(), filing.status.as_str()), ("petition-hand-over", "submitted"));
+    assert_eq!(filing.agency.box_id.as_deref(), Some("simmuhl"));
+    assert_eq!(filing.legal_deadline, Some(time::macros::date!(2026 - 12 - 23)));
+    let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
+    assert_eq!(json_of(&body)["state"], "handed-over");
+    let (status, _, _) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &jana)).await;
+    assert_eq!(status, StatusCode::OK, "the extract stays available");
+}
+
+#[test]
+fn signer_ids_are_keyed_and_unlinkable_across_petitions() {
+    let key = portal_petitions::SignerKey::new(&[7; 32]).expect("key");
+    let other_key = portal_petitions::SignerKey::new(&[8; 32]).expect("key");
+    assert!(portal_petitions::SignerKey::new(&[7; 31]).is_err(), "at least 32 bytes");
+    let (a, b) = (PetitionId::new(), PetitionId::new());
+    let jana = SubjectId::parse(JANA).expect("id");
+    let id = key.signer_id(&a, &jana);
+    assert_eq!(id.len(), 43);
+    assert_eq!(id, key.signer_id(&a, &jana), "stable");
+    assert_ne!(id, key.signer_id(&b, &jana), "another petition, another id");
+    assert_ne!(id, other_key.signer_id(&a, &jana), "another key, another id");
+    assert!(!format!("{key:?}").contains('7'), "the key is never printed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
+    let portal = portal();
+    let service = Arc::new(PetitionService::new(portal.petitions.clone()));
+    let id = seed_published(&service, JANA).await;
+    const SIGNERS: usize = 800;
+    for chunk in (0..SIGNERS).collect::<Vec<_>>().chunks(8) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let (service, id) = (service.clone(), id.clone());
+                let subject = SubjectId::parse(format!("citizen-{i:04}")).expect("subject");
+                tokio::spawn(async move { service.sign(&id, &subject).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("store").expect("signed");
+        }
+    }
+    let jana = SubjectId::parse(JANA).expect("id");
+    service.close(&id, closing::ClosedBy::Creator, Some(&jana)).await.expect("store").expect("closed");
+    service.hand_over(&id, &jana).await.expect("store").expect("handed over");
+    let messages = drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await;
+    assert_eq!(messages.len(), 1);
+    let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
+    let message: portal_events::OutgoingDataMessage = event.data_as().expect("contract");
+    let attachment = &message.attachments[0];
+    let portal_events::SealedContent::Blob { path } = &attachment.content else {
+        panic!("{SIGNERS} signers do not fit a queue message inline")
+    };
+    let path = portal_store::BlobPath::parse(path.clone()).expect("path");
+    let (_, stream) = BlobStore::get(portal.store.as_ref(), &path).await.expect("blob");
+    use futures::TryStreamExt as _;
+    let sealed: Vec<bytes::Bytes> = stream.try_collect().await.expect("read");
+    let pdf = portal
+        .petitions
+        .sealer
+        .decrypt(JANA, &attachment.sealed_document, &attachment.sealed_field, &sealed.concat())
+        .await
+        .expect("sealed with the creator's key");
+    assert!(pdf.len() > portal_events::INLINE_CONTENT_LIMIT);
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains(&format!("{SIGNERS}. Občan citizen-")), "the last signer is listed");
+    }
+}
