@@ -12,14 +12,22 @@
 //!   register of persons for entrepreneurs), cached briefly, and the identity
 //!   documents' expiry dates sent to the calendar;
 //! - the odometer check (`GET /api/registers/odometer`) and direct lookups of
-//!   driver points, vehicles and properties.
+//!   driver points, vehicles and properties;
+//! - [`filings`]: filings (Podání): one model for everything the citizen
+//!   files, register writes and the driving licence application through the
+//!   gateway, filings reported by other capabilities (queue `RecordFiling`),
+//!   the agency's legal deadline in the calendar, the timer
+//!   `CheckFilingDeadlines` and the reminder (urgence); fees through the
+//!   [`payments`] port.
 //!
 //! Every read of a citizen's register data goes to their access log, cache
 //! hits included. Simulator data is labelled in every answer and on every PDF.
 
 pub mod extracts;
+pub mod filings;
 pub mod gateway;
 pub mod my_data;
+pub mod payments;
 pub use portal_pdf as pdf;
 pub mod render;
 mod routes;
@@ -36,6 +44,7 @@ use portal_store::{BlobStore, Clock, DocumentStore, QueueStore};
 pub use gateway::http::{HttpGateway, HttpGatewayConfig};
 pub use gateway::{GatewayError, RegistersGateway};
 pub use my_data::refresh_calendar;
+pub use payments::{PaymentGateway, PaymentsNotConnected, SimulatedPaymentGateway};
 
 /// The document collection: extract jobs and the short-lived cache, each in
 /// the citizen's partition.
@@ -61,6 +70,13 @@ pub struct RegistersSettings {
     /// Sealed PDFs up to this size travel inline in the event to Documents;
     /// larger ones go through blob storage.
     pub inline_limit: usize,
+    /// How many days back the deadline timer looks for deadlines that
+    /// passed (a missed run is caught up within this window).
+    pub deadline_lookback_days: u32,
+    /// The driving licence fee by reason (whole Kč).
+    pub licence_fees: filings::licence::LicenceFees,
+    /// The licence photo's limits (35 × 45 mm at 300 dpi; 20 kB – 5 MB).
+    pub photo_rules: filings::jpeg::PhotoRules,
 }
 
 impl Default for RegistersSettings {
@@ -71,6 +87,9 @@ impl Default for RegistersSettings {
             max_attempts: 5,
             requeue_after: Duration::from_secs(10 * 60),
             inline_limit: portal_events::INLINE_CONTENT_LIMIT,
+            deadline_lookback_days: 60,
+            licence_fees: filings::licence::LicenceFees::default(),
+            photo_rules: filings::jpeg::PhotoRules::default(),
         }
     }
 }
@@ -85,6 +104,13 @@ pub struct Registers {
     pub access_log: AccessLog,
     pub clock: Arc<dyn Clock>,
     pub settings: RegistersSettings,
+    /// Fees of filings: [`SimulatedPaymentGateway`] in local mode,
+    /// [`PaymentsNotConnected`] in production until a gateway is connected.
+    pub payments: Arc<dyn PaymentGateway>,
+    /// Local mode only: the same simulator as `payments`, so the citizen can
+    /// settle a simulated payment by hand (`POST
+    /// /api/filings/{id}/simulated-payment`); `None` elsewhere (404).
+    pub simulated_payments: Option<Arc<SimulatedPaymentGateway>>,
 }
 
 /// The SIMULATOR gateway for local mode: the production adapter's code

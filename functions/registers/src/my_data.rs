@@ -79,8 +79,34 @@ pub async fn my_registers(
 /// documents' expiry dates to the calendar. Call it at login so reminders
 /// follow the register (the access log names `job`).
 pub async fn refresh_calendar(registers: &Registers, subject: &SubjectId) -> Result<usize, MyDataError> {
+    // The calendar entries' ids are fixed by document type and number, so a
+    // repeated refresh (a replayed sign-in) changes nothing there.
     let fresh = fetch_fresh(registers, subject, &Reader::System("RefreshCalendar")).await?;
     Ok(fresh.person.identity_documents.iter().filter(|d| d.expires_on.is_some()).count())
+}
+
+/// The queue function `RefreshOnSignIn` (`portal_events::SIGNED_IN_QUEUE`):
+/// a citizen signed in, so their identity documents are fetched and their
+/// expiries dated in the calendar. Idempotent (see [`refresh_calendar`]). A
+/// person the registers do not know is acknowledged (nothing to date); a
+/// gateway outage is retried by the host.
+pub async fn refresh_on_sign_in(
+    registers: &Registers,
+    event: &portal_events::Event,
+) -> Result<portal_host::Outcome, portal_host::InvocationError> {
+    use portal_host::{InvocationError, Outcome};
+    let subject = SubjectId::parse(event.subject.clone())
+        .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    match refresh_calendar(registers, &subject).await {
+        Ok(documents) => Ok(Outcome::done().log(format!("{documents} identity documents with an expiry dated"))),
+        Err(MyDataError::Gateway(GatewayError::NotFound)) => {
+            Ok(Outcome::done().log("the registers hold no record of this person"))
+        }
+        Err(MyDataError::Gateway(error @ GatewayError::Unavailable(_))) => Err(InvocationError::retryable(error)),
+        Err(MyDataError::Store(error)) if error.is_retryable() => Err(InvocationError::retryable(error)),
+        Err(MyDataError::Crypto(error)) if error.is_retryable() => Err(InvocationError::retryable(error)),
+        Err(error) => Err(InvocationError::permanent(error)),
+    }
 }
 
 async fn fetch_fresh(registers: &Registers, subject: &SubjectId, reader: &Reader) -> Result<MyRegisters, MyDataError> {

@@ -190,9 +190,15 @@ fn driver_points(doc: &mut PdfDocument, d: &DriverPoints) {
     doc.field("Stav ke dni", czech_date(d.as_of));
     doc.field("Celkem bodů", format!("{} z {}", d.total, d.limit));
     let left = d.limit.saturating_sub(d.total);
+    // Czech plural: 1 bod, 2–4 body, 0 and 5+ bodů.
+    let (verb, noun) = match left {
+        1 => ("zbývá", "bod"),
+        2..=4 => ("zbývají", "body"),
+        _ => ("zbývá", "bodů"),
+    };
     doc.paragraph(format!(
         "Po dosažení {} bodů řidič pozbývá řidičské oprávnění na jeden rok (zákon č. 361/2000 Sb., § 123c). \
-         Do limitu zbývá {left} bodů.",
+         Do limitu {verb} {left} {noun}.",
         d.limit
     ));
     doc.paragraph(format!(

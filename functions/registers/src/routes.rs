@@ -24,7 +24,9 @@ type Shared = Arc<Registers>;
 pub fn functions(registers: Shared) -> Vec<Function> {
     let s = registers;
     let queue_state = s.clone();
-    vec![
+    let sign_in_state = s.clone();
+    let filings = crate::filings::routes::functions(&s);
+    let mut functions = vec![
         Function::http("RequestExtract", "registers/extracts", AuthLevel::Anonymous)
             .post(request_extract)
             .with_state(s.clone())
@@ -61,7 +63,17 @@ pub fn functions(registers: Shared) -> Vec<Function> {
             let registers = queue_state.clone();
             async move { extracts::fetch_extract(&registers, &invocation.message).await }
         }),
-    ]
+        Function::queue(
+            "RefreshOnSignIn",
+            portal_events::SIGNED_IN_QUEUE,
+            move |invocation: QueueInvocation<portal_events::Event>| {
+                let registers = sign_in_state.clone();
+                async move { crate::my_data::refresh_on_sign_in(&registers, &invocation.message).await }
+            },
+        ),
+    ];
+    functions.extend(filings);
+    functions
 }
 
 /// A 400 problem listing the broken rules, field by field.

@@ -17,6 +17,17 @@
 //! today; everything else is fixed. For one clock reading, every answer is
 //! the same. Unknown subjects get 404 (the register has no such person).
 //!
+//! **Filings** (`POST /v1/filings`, `GET /v1/filings/{reference}`): every
+//! filing is received at once (a repeated `Idempotency-Key` gets the first
+//! receipt) by a simulated agency whose data box is the ISDS simulator's
+//! municipal office (`simmuhl`), so a reminder can be sent in local mode. The
+//! reference encodes the kind and the moment of receipt, and the agency's
+//! progress is computed from it and the clock ([`progress_schedule`]):
+//! accepted on receipt, in progress a day or two later, decided after 3 days
+//! (contacts, delivery address), 15 days (driving licence) or 45 days
+//! (qualified certificate: after its 30-day legal deadline, so local mode
+//! shows a deadline passed without a decision and the reminder).
+//!
 //! Vehicles known to the odometer check (VIN, last protocol number):
 //! `TMBEG6NJ5LZ012345` / `CZ-3204-24-05-0123`, `TMBJJ7NE8L0123456` /
 //! `CZ-6201-25-03-0456`, `WF0XXXTTGXKA12345` / `CZ-6215-24-11-0789`.
@@ -25,12 +36,13 @@
 // problem response, as in the portal's own routes.
 #![allow(clippy::result_large_err)]
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use portal_host::{FieldViolation, Problem};
 use portal_store::Clock;
@@ -39,12 +51,12 @@ use serde_json::Value;
 use time::macros::{date, datetime};
 use time::{Date, Duration};
 
-use crate::gateway::http::{REQUEST_ID_HEADER, SUBJECT_HEADER};
+use crate::gateway::http::{IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SUBJECT_HEADER};
 use crate::gateway::{
-    Address, Conviction, CriminalRecordExtract, DriverPoints, EntrepreneurRecord, IdentityDocument,
-    IdentityDocumentKind, OdometerHistory, OdometerReading, Offence, PersonRecord, PointsReduction, Properties,
-    Property, ProtocolNumber, RecordChange, RequestId, TradeLicence, TradeRegisterExtract, Vehicle, VehicleRelation,
-    Vehicles, Vin,
+    Address, Conviction, CriminalRecordExtract, DriverPoints, EntrepreneurRecord, FilingProgress, FilingReceipt,
+    FilingStep, FilingSubmission, GatewayAgency, IdentityDocument, IdentityDocumentKind, OdometerHistory,
+    OdometerReading, Offence, PersonRecord, PointsReduction, Properties, Property, ProtocolNumber, RecordChange,
+    RequestId, TradeLicence, TradeRegisterExtract, Vehicle, VehicleRelation, Vehicles, Vin,
 };
 
 /// The subject ids of the demo citizens the simulator knows.
@@ -56,6 +68,9 @@ pub const DEMO_SUBJECTS: [&str; 3] = [JANA, JIRI, LUDMILA];
 #[derive(Debug, Clone)]
 struct Simulator {
     clock: Arc<dyn Clock>,
+    /// Receipts by subject and idempotency key (a real gateway keeps them
+    /// 24 hours; the simulator for its lifetime).
+    receipts: Arc<Mutex<HashMap<(String, String), FilingReceipt>>>,
 }
 
 /// The SIMULATOR's router, answering the gateway's paths (`/v1/...`).
@@ -70,8 +85,10 @@ pub fn router(clock: Arc<dyn Clock>) -> Router {
         .route("/v1/vehicles", get(vehicles))
         .route("/v1/odometer", get(odometer))
         .route("/v1/properties", get(properties))
+        .route("/v1/filings", post(submit_filing))
+        .route("/v1/filings/{reference}", get(filing_status))
         .fallback(|| async { Problem::not_found("no such operation").into_response() })
-        .with_state(Simulator { clock })
+        .with_state(Simulator { clock, receipts: Arc::default() })
 }
 
 fn request_id(headers: &HeaderMap) -> Result<RequestId, Response> {
@@ -567,6 +584,135 @@ async fn properties(State(sim): State<Simulator>, headers: HeaderMap) -> Respons
         _ => Vec::new(),
     };
     answer(&Properties { as_of: sim.clock.now(), items, simulated: true })
+}
+
+/// The SIMULATOR's agency for every filing: the ISDS simulator's municipal
+/// office, so that a reminder from the citizen's box reaches a known box.
+fn simulated_agency(submission: &FilingSubmission) -> GatewayAgency {
+    let name = match submission {
+        FilingSubmission::DrivingLicence(data) => {
+            format!("Obecní úřad obce s rozšířenou působností, kód ORP {} (simulace)", data.office_code)
+        }
+        _ => "Městský úřad Horní Lhota, ohlašovna a editor registru obyvatel (simulace)".to_owned(),
+    };
+    GatewayAgency { name, box_id: Some("simmuhl".to_owned()) }
+}
+
+/// The kind's code in a reference.
+fn kind_code(kind: &str) -> Option<&'static str> {
+    match kind {
+        "delivery-address" => Some("DA"),
+        "contact" => Some("CT"),
+        "qualified-certificate" => Some("QC"),
+        "driving-licence" => Some("DL"),
+        _ => None,
+    }
+}
+
+/// When the simulated agency takes each step after receipt: (status,
+/// after, note). Public so tests and demos can reason about it.
+pub fn progress_schedule(code: &str) -> Vec<(&'static str, Duration, Option<&'static str>)> {
+    match code {
+        "DL" => vec![
+            ("accepted", Duration::ZERO, None),
+            ("in-progress", Duration::days(2), Some("Žádost se zpracovává, průkaz se vyrábí.")),
+            ("decided", Duration::days(15), Some("Řidičský průkaz je připraven k převzetí na zvoleném úřadě.")),
+        ],
+        "QC" => vec![
+            ("accepted", Duration::ZERO, None),
+            ("in-progress", Duration::days(2), None),
+            ("decided", Duration::days(45), Some("Kvalifikovaný certifikát byl zapsán.")),
+        ],
+        _ => vec![
+            ("accepted", Duration::ZERO, None),
+            ("in-progress", Duration::days(1), None),
+            ("decided", Duration::days(3), Some("Údaje byly zapsány do registru obyvatel.")),
+        ],
+    }
+}
+
+fn reference_mac(subject: &str, code: &str, received: i64, nonce: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{subject}\n{code}\n{received}\n{nonce}").as_bytes(),
+    );
+    digest.as_ref().iter().take(4).map(|b| format!("{b:02X}")).collect()
+}
+
+async fn submit_filing(State(sim): State<Simulator>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let (_, subject) = match who(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(key) =
+        headers.get(IDEMPOTENCY_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| RequestId::parse(v).ok())
+    else {
+        return Problem::validation(vec![FieldViolation::new(
+            "Idempotency-Key",
+            "required, 1-64 characters [A-Za-z0-9-_.:]",
+        )])
+        .with_status(StatusCode::BAD_REQUEST);
+    };
+    let submission: FilingSubmission = match serde_json::from_slice(&body) {
+        Ok(submission) => submission,
+        Err(_) => {
+            return Problem::validation(vec![FieldViolation::new(
+                "body",
+                "a filing: {kind: delivery-address | contact | qualified-certificate | driving-licence, data}",
+            )])
+            .with_status(StatusCode::BAD_REQUEST);
+        }
+    };
+    let Some(code) = kind_code(submission.kind()) else {
+        return Problem::validation(vec![FieldViolation::new("kind", "unknown kind")])
+            .with_status(StatusCode::BAD_REQUEST);
+    };
+    let mut receipts = sim.receipts.lock().unwrap_or_else(|p| p.into_inner());
+    let receipt = receipts
+        .entry((subject.to_owned(), key.as_str().to_owned()))
+        .or_insert_with(|| {
+            let received_at = sim.clock.now().replace_nanosecond(0).unwrap_or_else(|_| sim.clock.now());
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_str().as_bytes());
+            let nonce: String = digest.as_ref().iter().take(4).map(|b| format!("{b:02X}")).collect();
+            let unix = received_at.unix_timestamp();
+            let mac = reference_mac(subject, code, unix, &nonce);
+            FilingReceipt {
+                reference: format!("SIM-{code}-{unix}-{nonce}-{mac}"),
+                received_at,
+                agency: simulated_agency(&submission),
+                simulated: true,
+            }
+        })
+        .clone();
+    drop(receipts);
+    tracing::info!(kind = submission.kind(), "SIMULATOR: a filing was received; nothing reaches an agency");
+    (StatusCode::ACCEPTED, answer(&receipt)).into_response()
+}
+
+async fn filing_status(State(sim): State<Simulator>, headers: HeaderMap, Path(reference): Path<String>) -> Response {
+    let (_, subject) = match who(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let unknown = || Problem::not_found("no filing of this person has this reference").into_response();
+    let parts: Vec<&str> = reference.split('-').collect();
+    let [prefix, code, unix, nonce, mac] = parts.as_slice() else { return unknown() };
+    let Ok(received) = unix.parse::<i64>() else { return unknown() };
+    if *prefix != "SIM" || reference_mac(subject, code, received, nonce) != *mac {
+        return unknown();
+    }
+    let Ok(received_at) = time::OffsetDateTime::from_unix_timestamp(received) else { return unknown() };
+    let now = sim.clock.now();
+    let history = progress_schedule(code)
+        .into_iter()
+        .map(|(status, after, note)| FilingStep {
+            status: status.to_owned(),
+            at: received_at + after,
+            note: note.map(str::to_owned),
+        })
+        .filter(|step| step.at <= now)
+        .collect();
+    answer(&FilingProgress { reference: reference.clone(), history, simulated: true })
 }
 
 #[cfg(test)]

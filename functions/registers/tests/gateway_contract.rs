@@ -389,3 +389,31 @@ fn the_configuration_is_checked() {
     let debug = format!("{:?}", config("https://gateway.example/", &pki.client_cert, &pki.client_key));
     assert!(!debug.contains("PRIVATE KEY"), "the key never reaches a log: {debug}");
 }
+
+#[tokio::test]
+async fn a_filing_is_retried_only_because_it_carries_its_idempotency_key() {
+    let gateway = start().await;
+    let adapter = gateway.adapter();
+    let id = RequestId::parse("call-1").expect("id");
+    let key = RequestId::parse("0b6f3f0e-6a3c-4d8e-9d7a-2f4c1b9e8a10").expect("key");
+    let submission = FilingSubmission::Contact(ContactData { email: Some("jana@example.cz".into()), phone: None });
+
+    gateway.fail_next(&[503, 502]);
+    let receipt = adapter.submit_filing(&id, &subject(JANA), &key, &submission).await.expect("the third try");
+    assert_eq!(gateway.requests(), ["call-1", "call-1", "call-1"], "retried with the same ids");
+    assert!(receipt.simulated && receipt.reference.starts_with("SIM-CT-"));
+    assert_eq!(receipt.agency.box_id.as_deref(), Some("simmuhl"));
+    let again = adapter.submit_filing(&request(), &subject(JANA), &key, &submission).await.expect("repeated key");
+    assert_eq!(again, receipt, "a repeated key gets the first receipt");
+
+    let progress = adapter.filing_status(&request(), &subject(JANA), &receipt.reference).await.expect("progress");
+    assert_eq!(progress.history.iter().map(|s| s.status.as_str()).collect::<Vec<_>>(), ["accepted"]);
+    let error = adapter.filing_status(&request(), &subject(JIRI), &receipt.reference).await.expect_err("not his");
+    assert!(matches!(error, GatewayError::NotFound), "{error:?}");
+
+    let before = gateway.requests().len();
+    gateway.fail_next(&[500]);
+    let error = adapter.submit_filing(&request(), &subject(JANA), &key, &submission).await.expect_err("a 500");
+    assert!(matches!(error, GatewayError::Unavailable(_)), "{error:?}");
+    assert_eq!(gateway.requests().len() - before, 1, "a 500 may mean it was filed: not retried");
+}

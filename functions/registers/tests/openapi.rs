@@ -1,8 +1,8 @@
 //! The gateway's OpenAPI document validates (openapi-spec-validator, run by
 //! `$PORTAL_TEST_PYTHON`), and the SIMULATOR answers every operation in it:
 //! the test walks each path and method, fills in the documented example of
-//! every parameter, and checks a 2xx JSON answer with the documented
-//! required top-level properties. The document also names exactly the
+//! every parameter and of the request body, and checks a 2xx JSON answer
+//! with the documented required top-level properties. The document also names exactly the
 //! operations the Rust port has.
 
 mod common;
@@ -88,8 +88,18 @@ async fn the_document_validates_and_the_simulator_answers_every_operation() {
             if !query.is_empty() {
                 concrete = format!("{concrete}?{}", query.join("&"));
             }
+            let body = match operation["requestBody"]["content"]["application/json"].get("example") {
+                Some(example) => {
+                    request = request.header("content-type", "application/json");
+                    Body::from(serde_json::to_vec(example).expect("JSON"))
+                }
+                None => {
+                    assert!(operation.get("requestBody").is_none(), "{method} {path}: the request body has an example");
+                    Body::empty()
+                }
+            };
             let (status, headers, body) =
-                call(&router, request.uri(concrete.as_str()).body(Body::empty()).expect("request")).await;
+                call(&router, request.uri(concrete.as_str()).body(body).expect("request")).await;
             assert!(status.is_success(), "{method} {concrete}: {status} {}", String::from_utf8_lossy(&body));
             assert_eq!(headers["content-type"], "application/json", "{method} {concrete}");
             let answer = json(&body);
@@ -123,6 +133,7 @@ async fn the_document_validates_and_the_simulator_answers_every_operation() {
     ]
     .iter()
     .map(|p| format!("GET {p}"))
+    .chain(["POST /v1/filings".to_owned(), "GET /v1/filings/{reference}".to_owned()])
     .collect();
     assert_eq!(walked, port, "the document has exactly the port's operations");
 }

@@ -277,6 +277,20 @@ impl RegistersGateway for Flaky {
         self.down()?;
         self.inner.properties(r, s).await
     }
+    async fn submit_filing(
+        &self,
+        r: &RequestId,
+        s: &SubjectId,
+        key: &RequestId,
+        submission: &FilingSubmission,
+    ) -> GatewayResult<FilingReceipt> {
+        self.down()?;
+        self.inner.submit_filing(r, s, key, submission).await
+    }
+    async fn filing_status(&self, r: &RequestId, s: &SubjectId, reference: &str) -> GatewayResult<FilingProgress> {
+        self.down()?;
+        self.inner.filing_status(r, s, reference).await
+    }
 }
 
 fn flaky_portal(failures: u32) -> Portal {

@@ -6,12 +6,16 @@
 //!   checked against the system roots plus an optional extra root (the
 //!   government's private CA).
 //! - Connect and whole-request timeouts bound every call.
-//! - Every operation is an idempotent `GET` carrying `X-Request-Id`, so the
+//! - Every read is an idempotent `GET` carrying `X-Request-Id`, so the
 //!   adapter retries, at most [`MAX_TRIES`] tries with doubling backoff, when
 //!   the connection could not be made or the gateway answered 502, 503 or
 //!   504. Nothing else is retried: a 4xx will not change, a 500 or a timeout
 //!   may mean the register did the work, and the job that called us has its
 //!   own retries (the queue).
+//! - The one write, `POST /v1/filings`, is retried by the same rule only
+//!   because it always carries `Idempotency-Key` (the filing's id): the
+//!   gateway answers a repeated key with the first receipt and files
+//!   nothing again. A POST without that key would never be retried.
 //! - Errors come back as `application/problem+json` and map to
 //!   [`GatewayError`]; 5xx causes stay in the log.
 //!
@@ -37,8 +41,9 @@ use tower::ServiceExt as _;
 use url::Url;
 
 use super::{
-    CriminalRecordExtract, DriverPoints, EntrepreneurRecord, GatewayError, GatewayResult, OdometerHistory,
-    PersonRecord, Properties, ProtocolNumber, RegistersGateway, RequestId, TradeRegisterExtract, Vehicles, Vin,
+    CriminalRecordExtract, DriverPoints, EntrepreneurRecord, FilingProgress, FilingReceipt, FilingSubmission,
+    GatewayError, GatewayResult, OdometerHistory, PersonRecord, Properties, ProtocolNumber, RegistersGateway,
+    RequestId, TradeRegisterExtract, Vehicles, Vin,
 };
 
 /// At most this many tries of one call (the first and two retries).
@@ -47,6 +52,10 @@ pub const MAX_TRIES: u32 = 3;
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const SUBJECT_HEADER: &str = "x-subject-id";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Request bodies larger than this are refused before sending (a licence
+/// photo is at most 5 MB, 6.7 MB in base64).
+const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// How to reach the gateway.
 #[derive(Clone)]
@@ -161,14 +170,26 @@ impl HttpGateway {
         Self { transport: Transport::InProcess(router), backoff: Duration::from_millis(1) }
     }
 
-    async fn send_once(&self, path: &str, query: &[(&str, &str)], headers: &[(&str, &str)]) -> Result<Reply, NoReply> {
+    async fn send_once(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Option<&Bytes>,
+    ) -> Result<Reply, NoReply> {
         match &self.transport {
             Transport::Network { client, base } => {
                 let mut url = base.join(path).map_err(|e| NoReply::Other(Box::new(e)))?;
                 if !query.is_empty() {
                     url.query_pairs_mut().extend_pairs(query);
                 }
-                let mut request = client.get(url).header(reqwest::header::ACCEPT, "application/json");
+                let mut request = match body {
+                    Some(body) => {
+                        client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone())
+                    }
+                    None => client.get(url),
+                }
+                .header(reqwest::header::ACCEPT, "application/json");
                 for (name, value) in headers {
                     request = request.header(*name, *value);
                 }
@@ -191,11 +212,16 @@ impl HttpGateway {
                     uri.push('?');
                     uri.push_str(&encoded);
                 }
-                let mut request = axum::http::Request::get(uri).header("accept", "application/json");
+                let mut request = match body {
+                    Some(_) => axum::http::Request::post(uri).header("content-type", "application/json"),
+                    None => axum::http::Request::get(uri),
+                }
+                .header("accept", "application/json");
                 for (name, value) in headers {
                     request = request.header(*name, *value);
                 }
-                let request = request.body(Body::empty()).map_err(|e| NoReply::Other(Box::new(e)))?;
+                let body = body.map_or_else(Body::empty, |b| Body::from(b.clone()));
+                let request = request.body(body).map_err(|e| NoReply::Other(Box::new(e)))?;
                 let response = router.clone().oneshot(request).await.map_err(|e| NoReply::Other(Box::new(e)))?;
                 let status = response.status().as_u16();
                 let body = axum::body::to_bytes(response.into_body(), MAX_ANSWER_BYTES)
@@ -206,7 +232,7 @@ impl HttpGateway {
         }
     }
 
-    /// One operation: tries, retries what is safe to retry, decodes.
+    /// One read: tries, retries what is safe to retry, decodes.
     async fn get<T: DeserializeOwned>(
         &self,
         operation: &'static str,
@@ -215,7 +241,25 @@ impl HttpGateway {
         subject: Option<&SubjectId>,
         query: &[(&str, &str)],
     ) -> GatewayResult<T> {
+        self.call(operation, path, request, subject, query, None).await
+    }
+
+    /// One operation. A write (`body`) must carry `Idempotency-Key`: only
+    /// then is it retried like a read.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path: &str,
+        request: &RequestId,
+        subject: Option<&SubjectId>,
+        query: &[(&str, &str)],
+        body: Option<(&RequestId, Bytes)>,
+    ) -> GatewayResult<T> {
         let mut headers = vec![(REQUEST_ID_HEADER, request.as_str())];
+        if let Some((key, _)) = &body {
+            headers.push((IDEMPOTENCY_HEADER, key.as_str()));
+        }
+        let body = body.map(|(_, bytes)| bytes);
         if let Some(subject) = subject {
             // Header values are visible ASCII; NIA's pseudonyms are.
             if !subject.as_str().chars().all(|c| c.is_ascii_graphic()) {
@@ -226,7 +270,7 @@ impl HttpGateway {
         let mut delay = self.backoff;
         for attempt in 1..=MAX_TRIES {
             let last = attempt == MAX_TRIES;
-            match self.send_once(path, query, &headers).await {
+            match self.send_once(path, query, &headers, body.as_ref()).await {
                 Ok(reply) if matches!(reply.status, 502..=504) && !last => {
                     tracing::warn!(operation, status = reply.status, attempt, "registers gateway busy; retrying");
                 }
@@ -259,7 +303,7 @@ struct ProblemBody {
 
 fn decode<T: DeserializeOwned>(operation: &'static str, reply: Reply) -> GatewayResult<T> {
     match reply.status {
-        200 => serde_json::from_slice(&reply.body).map_err(|error| {
+        200..=202 => serde_json::from_slice(&reply.body).map_err(|error| {
             tracing::error!(operation, error = %error, "the registers gateway answered outside its contract");
             GatewayError::Invalid(format!("the {operation} answer does not match the contract: {error}"))
         }),
@@ -325,5 +369,40 @@ impl RegistersGateway for HttpGateway {
     #[tracing::instrument(skip_all, fields(request = %request))]
     async fn properties(&self, request: &RequestId, subject: &SubjectId) -> GatewayResult<Properties> {
         self.get("properties", "v1/properties", request, Some(subject), &[]).await
+    }
+
+    #[tracing::instrument(skip_all, fields(request = %request, kind = submission.kind()))]
+    async fn submit_filing(
+        &self,
+        request: &RequestId,
+        subject: &SubjectId,
+        idempotency_key: &RequestId,
+        submission: &FilingSubmission,
+    ) -> GatewayResult<FilingReceipt> {
+        let body = serde_json::to_vec(submission).map_err(|e| GatewayError::Invalid(e.to_string()))?;
+        if body.len() > MAX_REQUEST_BYTES {
+            return Err(GatewayError::Invalid("the filing is larger than the gateway takes".into()));
+        }
+        self.call(
+            "submit-filing",
+            "v1/filings",
+            request,
+            Some(subject),
+            &[],
+            Some((idempotency_key, Bytes::from(body))),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(request = %request))]
+    async fn filing_status(
+        &self,
+        request: &RequestId,
+        subject: &SubjectId,
+        reference: &str,
+    ) -> GatewayResult<FilingProgress> {
+        // References are opaque; they travel as one encoded path segment.
+        let reference = RequestId::parse(reference)?;
+        self.get("filing-status", &format!("v1/filings/{}", reference.as_str()), request, Some(subject), &[]).await
     }
 }

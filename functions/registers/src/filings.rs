@@ -1,0 +1,716 @@
+//! Filings (Podání): one model for everything a citizen files with an agency —
+//! requests to write data into the population register, the driving licence
+//! application, and what other capabilities report (a data box request, a
+//! petition handed over).
+//!
+//! **Storage.** A filing is the document `filing-<id>` in collection
+//! [`crate::COLLECTION`], partition = the citizen. Its kind-specific data is
+//! sealed with the citizen's key (`document = filing-<id>`, `field = data`);
+//! attachments (the licence photo) are sealed blobs under
+//! `registers/<citizen folder>/filings/<id>/`. The status history only grows:
+//! [`Filing::apply_status`] adds a status once, keeps the history in time
+//! order, and a late older status never replaces a newer one (a decision
+//! stays the current status).
+//!
+//! **Deadlines.** Each kind has the agency's legal deadline
+//! ([`deadlines_law::RULES`]), counted from the submission. The deadline goes
+//! to the citizen's calendar (`CalendarEntry` kind `filing-deadline`, entry id
+//! `filing-<id>-deadline`, cancelled once the filing is decided or rejected)
+//! and to a per-day index (partition `filing-deadlines-<date>`), which the
+//! daily timer [`deadlines::check_filing_deadlines`] walks day by day, never
+//! across partitions. A deadline that passes without a decision is told to
+//! the citizen once and marks the filing `overdue`; the citizen may then send
+//! the agency a reminder (urgence) from their data box ([`deadlines::urge`]).
+//!
+//! **Sources.**
+//! - [`submission`]: register writes and the driving licence are filed
+//!   through the registers gateway (`POST /v1/filings`, `Idempotency-Key` =
+//!   the filing id); their progress at the agency is read back
+//!   (`GET /v1/filings/{reference}`) when the citizen looks at the filing and
+//!   by the deadline timer.
+//! - [`record_filing`]: other capabilities publish a
+//!   [`portal_events::FilingRecord`] on [`portal_events::FILINGS_QUEUE`]; the
+//!   queue function `RecordFiling` upserts the filing by its id.
+
+pub mod deadlines;
+pub mod deadlines_law;
+pub mod der;
+pub mod jpeg;
+pub mod licence;
+pub mod register_writes;
+pub(crate) mod routes;
+pub mod submission;
+
+use base64::Engine as _;
+use portal_events::{CalendarEntry, Event, FilingAgency, FilingRecord};
+use portal_host::{InvocationError, Outcome};
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::{ETag, FilterOp, NewDocument, Order, Query, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+
+use crate::extracts::rfc3339;
+use crate::gateway::GatewayError;
+use crate::{COLLECTION, Registers, citizen_folder};
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// The queue function that records filings from other capabilities.
+pub const RECORD_FUNCTION: &str = "RecordFiling";
+/// The calendar event kind for a filing's deadline.
+pub const DEADLINE_ENTRY: &str = "filings.deadline";
+/// The notification when a deadline passed without a decision.
+pub const DEADLINE_PASSED: &str = "filings.deadline-passed";
+/// The field a filing's kind-specific data is sealed under.
+pub const DATA_FIELD: &str = "data";
+
+/// Where a filing stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FilingStatus {
+    /// Created, the fee not paid yet: nothing went to the agency.
+    AwaitingPayment,
+    /// The fee was declined or the payment expired: nothing went to the
+    /// agency, and nothing will.
+    PaymentFailed,
+    Submitted,
+    Accepted,
+    InProgress,
+    Decided,
+    Rejected,
+}
+
+impl FilingStatus {
+    pub const RECORDABLE_RULE: &'static str = "one of submitted, accepted, in-progress, decided, rejected";
+
+    /// The statuses another capability or the gateway may report.
+    pub fn parse_recordable(value: &str) -> Option<Self> {
+        match value {
+            "submitted" => Some(Self::Submitted),
+            "accepted" => Some(Self::Accepted),
+            "in-progress" => Some(Self::InProgress),
+            "decided" => Some(Self::Decided),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+
+    /// The order of the steps, for statuses recorded at the same moment.
+    fn rank(self) -> u8 {
+        match self {
+            Self::AwaitingPayment => 0,
+            Self::Submitted => 1,
+            Self::Accepted => 2,
+            Self::InProgress => 3,
+            Self::Decided | Self::Rejected | Self::PaymentFailed => 4,
+        }
+    }
+
+    /// Nothing follows: the agency decided or rejected, or it never got it.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Decided | Self::Rejected | Self::PaymentFailed)
+    }
+
+    pub fn czech_name(self) -> &'static str {
+        match self {
+            Self::AwaitingPayment => "čeká na zaplacení poplatku",
+            Self::PaymentFailed => "poplatek nebyl zaplacen",
+            Self::Submitted => "podáno",
+            Self::Accepted => "přijato úřadem",
+            Self::InProgress => "vyřizuje se",
+            Self::Decided => "vyřízeno",
+            Self::Rejected => "zamítnuto",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEntry {
+    pub status: FilingStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An attachment the portal keeps itself, sealed in blob storage for
+/// `(owner = citizen, document = filing-<id>, field = attachment:<name>)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub blob_path: String,
+}
+
+impl Attachment {
+    pub fn sealed_field(&self) -> String {
+        format!("attachment:{}", self.name)
+    }
+}
+
+/// The fee of a filing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilingPayment {
+    pub id: String,
+    pub amount_czk: u32,
+    pub pay_url: String,
+}
+
+/// A filing as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filing {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub id: String,
+    /// `delivery-address`, `contact`, `qualified-certificate`,
+    /// `driving-licence`, or a kind another capability reports.
+    pub kind: String,
+    pub title: String,
+    /// Base64 of the sealed kind-specific data (JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_data: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    pub agency: FilingAgency,
+    pub status: FilingStatus,
+    pub status_history: Vec<StatusEntry>,
+    #[serde(with = "iso_date::option", default, skip_serializing_if = "Option::is_none")]
+    pub legal_deadline: Option<Date>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The sort key of the citizen's list.
+    pub created_at_nanos: i64,
+    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<OffsetDateTime>,
+    /// The capability it came from (`registers`, `databox`, `petitions`).
+    pub source: String,
+    pub source_ref: String,
+    #[serde(default)]
+    pub simulated: bool,
+    /// The legal deadline passed without a decision (the citizen was told).
+    #[serde(default)]
+    pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    pub urged_at: Option<OffsetDateTime>,
+    /// The agency's reference from the gateway's receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<FilingPayment>,
+    /// What the calendar was last told: the deadline date, or `cancelled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// The deadline came with the filing (its producer knew it) rather than
+    /// from the table by kind.
+    #[serde(default)]
+    pub deadline_given: bool,
+}
+
+impl Filing {
+    /// A new filing with its first status.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: &str,
+        kind: &str,
+        title: &str,
+        agency: FilingAgency,
+        status: FilingStatus,
+        at: OffsetDateTime,
+        source: &str,
+        source_ref: &str,
+        simulated: bool,
+    ) -> Self {
+        let mut filing = Self {
+            doc_type: "filing".into(),
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            sealed_data: None,
+            attachments: Vec::new(),
+            agency,
+            status,
+            status_history: vec![StatusEntry { status, at, note: None }],
+            legal_deadline: None,
+            created_at: at,
+            created_at_nanos: i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+            submitted_at: None,
+            source: source.to_owned(),
+            source_ref: source_ref.to_owned(),
+            simulated,
+            overdue: false,
+            urged_at: None,
+            gateway_reference: None,
+            payment: None,
+            calendar: None,
+            deadline_given: false,
+        };
+        filing.after_status_change();
+        filing
+    }
+
+    /// Adds `status` unless it is recorded already; keeps the history in time
+    /// order and makes the current status the latest one, a final status
+    /// always winning over a non-final one. Returns whether anything changed.
+    pub fn apply_status(&mut self, status: FilingStatus, at: OffsetDateTime, note: Option<String>) -> bool {
+        if self.status_history.iter().any(|entry| entry.status == status) {
+            return false;
+        }
+        self.status_history.push(StatusEntry { status, at, note });
+        self.status_history.sort_by_key(|entry| (entry.at, entry.status.rank()));
+        let latest_final = self.status_history.iter().rev().find(|entry| entry.status.is_final());
+        self.status = latest_final.or(self.status_history.last()).map_or(status, |entry| entry.status);
+        self.after_status_change();
+        true
+    }
+
+    /// The submission time is the earliest step at the agency (a late
+    /// `submitted` moves it back); the legal deadline runs from it unless
+    /// the filing came with its own.
+    fn after_status_change(&mut self) {
+        let submitted = self
+            .status_history
+            .iter()
+            .filter(|e| !matches!(e.status, FilingStatus::AwaitingPayment | FilingStatus::PaymentFailed))
+            .map(|e| e.at)
+            .min();
+        if let Some(at) = submitted
+            && self.submitted_at != Some(at)
+        {
+            self.submitted_at = Some(at);
+            if !self.deadline_given {
+                self.legal_deadline = deadlines_law::deadline(&self.kind, at);
+            }
+        }
+    }
+
+    /// The deadline passed (Prague's today is after its last day) and the
+    /// agency has not decided.
+    pub fn deadline_passed(&self, now: OffsetDateTime) -> bool {
+        !self.status.is_final()
+            && self.legal_deadline.is_some_and(|deadline| deadlines_law::prague_date(now) > deadline)
+    }
+
+    /// A reminder can be sent now.
+    pub fn can_urge(&self, now: OffsetDateTime) -> bool {
+        self.deadline_passed(now) && self.agency.box_id.is_some() && self.urged_at.is_none()
+    }
+
+    /// What the citizen sees in the list.
+    pub fn summary(&self, now: OffsetDateTime) -> Value {
+        let mut view = json!({
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "status": self.status,
+            "statusName": self.status.czech_name(),
+            "agency": self.agency,
+            "legalDeadline": self.legal_deadline.map(|d| d.to_string()),
+            "createdAt": rfc3339(self.created_at),
+            "submittedAt": self.submitted_at.map(rfc3339),
+            "overdue": self.overdue || self.deadline_passed(now),
+            "canUrge": self.can_urge(now),
+            "source": self.source,
+            "sourceRef": self.source_ref,
+            "simulated": self.simulated,
+        });
+        if let Some(rule) = deadlines_law::rule(&self.kind) {
+            view["legalDeadlineSource"] = json!(rule.source);
+        }
+        if let Some(reference) = &self.gateway_reference {
+            view["reference"] = json!(reference);
+        }
+        if let Some(payment) = &self.payment {
+            view["payment"] = json!(payment);
+        }
+        if let Some(at) = self.urged_at {
+            view["urgedAt"] = json!(rfc3339(at));
+        }
+        if self.simulated {
+            view["notice"] = json!("SIMULÁTOR: podání vyřizuje simulátor úřadu, nemá žádné právní účinky");
+        }
+        view
+    }
+}
+
+pub fn doc_id(id: &str) -> String {
+    format!("filing-{id}")
+}
+
+/// A filing id as the API and events take it: 1–100 characters of letters,
+/// digits, `-`, `_`, `.` (the portal's own are UUIDs).
+pub fn parse_filing_id(value: &str) -> Option<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 100
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| value.to_owned())
+}
+
+/// A fresh id for a filing made here.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// Where an attachment's sealed bytes live.
+pub fn attachment_path(subject: &str, filing_id: &str, name: &str) -> String {
+    format!("registers/{}/filings/{filing_id}/{name}", citizen_folder(subject))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] portal_crypto::CryptoError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PaymentError),
+    #[error("another writer changed the filing; try again")]
+    Contended,
+    #[error("the payment is not settled yet")]
+    PaymentPending,
+    #[error("the filing is paid but not yet with the agency")]
+    NotSentYet,
+    #[error("the message is not usable: {0}")]
+    Malformed(String),
+    #[error("the stored filing is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl FilingError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
+            Self::Crypto(e) => e.is_retryable(),
+            Self::Gateway(e) => e.is_retryable(),
+            Self::Payment(e) => e.is_retryable(),
+            Self::Contended | Self::PaymentPending | Self::NotSentYet => true,
+            Self::Malformed(_) | Self::Corrupt(_) => false,
+        }
+    }
+
+    pub fn into_invocation(self) -> InvocationError {
+        if self.is_retryable() { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
+    }
+}
+
+fn corrupt(error: impl std::fmt::Display) -> FilingError {
+    FilingError::Corrupt(error.to_string())
+}
+
+pub async fn load(registers: &Registers, subject: &str, id: &str) -> Result<Option<(Filing, ETag)>, FilingError> {
+    let Some(doc) = registers.documents.get(COLLECTION, subject, &doc_id(id)).await? else {
+        return Ok(None);
+    };
+    if doc.body["type"] != "filing" {
+        return Ok(None);
+    }
+    let filing = serde_json::from_value(doc.body).map_err(corrupt)?;
+    Ok(Some((filing, doc.etag)))
+}
+
+pub async fn create(registers: &Registers, subject: &str, filing: &Filing) -> Result<ETag, FilingError> {
+    let body = serde_json::to_value(filing).map_err(corrupt)?;
+    Ok(registers.documents.create(COLLECTION, NewDocument::new(subject, doc_id(&filing.id), body)).await?)
+}
+
+/// Replaces the filing if it is still the version `etag` names.
+pub async fn save(registers: &Registers, subject: &str, filing: &Filing, etag: &ETag) -> Result<ETag, FilingError> {
+    let body = serde_json::to_value(filing).map_err(corrupt)?;
+    match registers.documents.replace(COLLECTION, NewDocument::new(subject, doc_id(&filing.id), body), etag).await {
+        Ok(etag) => Ok(etag),
+        Err(StoreError::PreconditionFailed) => Err(FilingError::Contended),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Reads, changes and writes back with the ETag, again on a race (at most
+/// five tries). `change` returns whether it changed anything.
+pub async fn update(
+    registers: &Registers,
+    subject: &str,
+    id: &str,
+    mut change: impl FnMut(&mut Filing) -> bool,
+) -> Result<Option<Filing>, FilingError> {
+    for _ in 0..5 {
+        let Some((mut filing, etag)) = load(registers, subject, id).await? else { return Ok(None) };
+        if !change(&mut filing) {
+            return Ok(Some(filing));
+        }
+        match save(registers, subject, &filing, &etag).await {
+            Ok(_) => return Ok(Some(filing)),
+            Err(FilingError::Contended) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(FilingError::Contended)
+}
+
+/// One page of the citizen's filings, newest first.
+pub async fn list(
+    registers: &Registers,
+    subject: &str,
+    page_size: u32,
+    continuation: Option<String>,
+) -> Result<(Vec<Filing>, Option<String>), FilingError> {
+    let query = Query::default()
+        .filter("type", FilterOp::Eq, "filing")
+        .order_by("createdAtNanos", Order::Descending)
+        .page_size(page_size)
+        .after(continuation);
+    let page = registers.documents.query(COLLECTION, subject, query).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|doc| serde_json::from_value(doc.body).map_err(corrupt))
+        .collect::<Result<Vec<Filing>, _>>()?;
+    Ok((items, page.continuation))
+}
+
+/// Seals the kind-specific data into the filing.
+pub async fn seal_data(
+    registers: &Registers,
+    subject: &str,
+    filing: &mut Filing,
+    data: &impl Serialize,
+) -> Result<(), FilingError> {
+    let plain = serde_json::to_vec(data).map_err(corrupt)?;
+    let sealed = registers.sealer.encrypt(subject, &doc_id(&filing.id), DATA_FIELD, &plain).await?;
+    filing.sealed_data = Some(base64::engine::general_purpose::STANDARD.encode(sealed));
+    Ok(())
+}
+
+/// The kind-specific data, opened.
+pub async fn open_data<T: serde::de::DeserializeOwned>(
+    registers: &Registers,
+    subject: &str,
+    filing: &Filing,
+) -> Result<Option<T>, FilingError> {
+    let Some(sealed) = &filing.sealed_data else { return Ok(None) };
+    let sealed = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(corrupt)?;
+    let plain = registers.sealer.decrypt(subject, &doc_id(&filing.id), DATA_FIELD, &sealed).await?;
+    serde_json::from_slice(&plain).map(Some).map_err(corrupt)
+}
+
+/// The partition of the deadline index for one day.
+pub fn index_partition(day: Date) -> String {
+    format!("filing-deadlines-{day}")
+}
+
+/// The index entry's id: names the filing without naming the citizen.
+pub fn index_id(subject: &str, filing_id: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{subject}\n{filing_id}").as_bytes());
+    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Puts the filing's deadline into the day index and the citizen's calendar
+/// (or cancels the calendar entry once the filing is final). Safe to repeat:
+/// the index entry is create-only and the calendar entry's id is fixed.
+/// Returns whether `filing.calendar` changed (the caller saves it).
+pub async fn announce(registers: &Registers, subject: &str, filing: &mut Filing) -> Result<bool, FilingError> {
+    let Some(deadline) = filing.legal_deadline else { return Ok(false) };
+    let cancelled = filing.status.is_final();
+    let wanted = if cancelled { "cancelled".to_owned() } else { deadline.to_string() };
+    if filing.calendar.as_deref() == Some(wanted.as_str()) {
+        return Ok(false);
+    }
+    if !cancelled {
+        let entry = NewDocument::new(
+            index_partition(deadline),
+            index_id(subject, &filing.id),
+            json!({"type": "filing-deadline-index", "subject": subject, "filingId": filing.id}),
+        )
+        .with_ttl(std::time::Duration::from_secs(400 * 24 * 3600));
+        match registers.documents.create(COLLECTION, entry).await {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let rule = deadlines_law::rule(&filing.kind).map_or_else(String::new, |rule| format!(" ({})", rule.source));
+    let entry = CalendarEntry {
+        entry_id: format!("filing-{}-deadline", filing.id),
+        kind: "filing-deadline".into(),
+        title: clip(&format!("Lhůta úřadu pro vyřízení: {}{rule}", filing.title), 200),
+        date: deadline,
+        document: None,
+        source: "registers".into(),
+        source_ref: filing.id.clone(),
+        cancelled,
+    };
+    let data = serde_json::to_value(&entry).map_err(corrupt)?;
+    let event = Event::new(DEADLINE_ENTRY, &format!("{}:{wanted}", filing.id), subject, registers.clock.now(), data);
+    portal_events::publish(registers.queues.as_ref(), portal_events::CALENDAR_QUEUE, &event).await?;
+    filing.calendar = Some(wanted);
+    Ok(true)
+}
+
+/// Saves the calendar marker after [`announce`]; a lost race is harmless
+/// (the next announcement publishes the same entry again).
+pub async fn announce_and_mark(registers: &Registers, subject: &str, filing: &mut Filing) -> Result<(), FilingError> {
+    if announce(registers, subject, filing).await? {
+        let calendar = filing.calendar.clone();
+        let saved = update(registers, subject, &filing.id, |stored| {
+            if stored.calendar == calendar {
+                return false;
+            }
+            stored.calendar.clone_from(&calendar);
+            true
+        })
+        .await;
+        match saved {
+            Ok(_) | Err(FilingError::Contended) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+/// The queue function `RecordFiling`: one fact about a filing from another
+/// capability, idempotent under replays and reordering.
+pub async fn record_filing(registers: &Registers, event: &Event) -> Result<Outcome, InvocationError> {
+    record(registers, event).await.map_err(FilingError::into_invocation)
+}
+
+async fn record(registers: &Registers, event: &Event) -> Result<Outcome, FilingError> {
+    let subject = SubjectId::parse(event.subject.clone()).map_err(|_| FilingError::Malformed("subject".into()))?;
+    let record: FilingRecord = event.data_as().map_err(|e| FilingError::Malformed(e.to_string()))?;
+    let id = parse_filing_id(&record.filing_id)
+        .ok_or_else(|| FilingError::Malformed("filingId: 1-100 characters [A-Za-z0-9-_.]".into()))?;
+    let status = FilingStatus::parse_recordable(&record.status)
+        .ok_or_else(|| FilingError::Malformed(format!("status: {}", FilingStatus::RECORDABLE_RULE)))?;
+    if record.kind.is_empty() || record.title.trim().is_empty() || record.source.is_empty() {
+        return Err(FilingError::Malformed("kind, title and source are required".into()));
+    }
+    let note = record.status_note.clone().map(|n| clip(&n, 500));
+    let mut outcome = "status already recorded";
+    let mut filing = None;
+    for _ in 0..5 {
+        match load(registers, subject.as_str(), &id).await? {
+            None => {
+                let mut new = Filing::new(
+                    &id,
+                    &record.kind,
+                    &clip(&record.title, 200),
+                    record.agency.clone(),
+                    status,
+                    record.at,
+                    &record.source,
+                    &record.source_ref,
+                    record.simulated,
+                );
+                if let Some(note) = &note
+                    && let Some(first) = new.status_history.first_mut()
+                {
+                    first.note = Some(note.clone());
+                }
+                if record.legal_deadline.is_some() {
+                    new.legal_deadline = record.legal_deadline;
+                    new.deadline_given = true;
+                }
+                match create(registers, subject.as_str(), &new).await {
+                    Ok(_) => {
+                        outcome = "filing recorded";
+                        filing = Some(new);
+                        break;
+                    }
+                    Err(FilingError::Store(StoreError::Conflict)) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Some((mut existing, etag)) => {
+                if existing.source != record.source {
+                    return Err(FilingError::Malformed(format!(
+                        "filing {id} belongs to {}, not {}",
+                        existing.source, record.source
+                    )));
+                }
+                let mut changed = existing.apply_status(status, record.at, note.clone());
+                if !existing.deadline_given && record.legal_deadline.is_some() {
+                    existing.legal_deadline = record.legal_deadline;
+                    existing.deadline_given = true;
+                    changed = true;
+                }
+                if existing.agency.box_id.is_none() && record.agency.box_id.is_some() {
+                    existing.agency = record.agency.clone();
+                    changed = true;
+                }
+                if !changed {
+                    filing = Some(existing);
+                    break;
+                }
+                match save(registers, subject.as_str(), &existing, &etag).await {
+                    Ok(_) => {
+                        outcome = "status recorded";
+                        filing = Some(existing);
+                        break;
+                    }
+                    Err(FilingError::Contended) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+    }
+    let Some(mut filing) = filing else { return Err(FilingError::Contended) };
+    announce_and_mark(registers, subject.as_str(), &mut filing).await?;
+    if outcome != "status already recorded" {
+        let entry = AccessEntry::new(
+            Actor::System { job: RECORD_FUNCTION.into() },
+            Action::Update,
+            "filing",
+            &id,
+            "záznam o podání z jiné části portálu",
+        );
+        registers.access_log.record(&subject, entry).await?;
+    }
+    Ok(Outcome::done().log(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn filing() -> Filing {
+        Filing::new(
+            "f1",
+            "petition-hand-over",
+            "Petice",
+            FilingAgency { name: "Úřad".into(), box_id: None },
+            FilingStatus::Submitted,
+            datetime!(2026-11-23 08:00 UTC),
+            "petitions",
+            "p1",
+            true,
+        )
+    }
+
+    #[test]
+    fn statuses_are_added_once_and_a_late_older_one_never_wins() {
+        let mut f = filing();
+        assert_eq!(f.legal_deadline.map(|d| d.to_string()).as_deref(), Some("2026-12-23"));
+        assert!(f.apply_status(FilingStatus::Decided, datetime!(2026-11-30 08:00 UTC), None));
+        assert!(f.apply_status(FilingStatus::Accepted, datetime!(2026-11-24 08:00 UTC), None));
+        assert!(!f.apply_status(FilingStatus::Accepted, datetime!(2026-11-25 08:00 UTC), None), "once");
+        assert_eq!(f.status, FilingStatus::Decided);
+        let order: Vec<_> = f.status_history.iter().map(|e| e.status).collect();
+        assert_eq!(order, [FilingStatus::Submitted, FilingStatus::Accepted, FilingStatus::Decided]);
+        // A non-final status stamped after the decision does not reopen it.
+        assert!(f.apply_status(FilingStatus::InProgress, datetime!(2026-12-01 08:00 UTC), None));
+        assert_eq!(f.status, FilingStatus::Decided);
+    }
+}
