@@ -275,6 +275,78 @@ pub fn render(event: &Event) -> Rendered {
                 "/datova-schranka",
             )
         }
+        "filings.deadline-passed" => {
+            let title = text(data, "title").unwrap_or("podání");
+            let agency = text(data, "agency").unwrap_or("úřad");
+            let urge = if data.get("canUrge").and_then(Value::as_bool) == Some(true) {
+                " Urgenci můžete úřadu poslat jedním kliknutím z vaší datové schránky."
+            } else {
+                ""
+            };
+            known(
+                "Úřad nerozhodl v zákonné lhůtě".into(),
+                format!(
+                    "Na vaše podání „{title}“ měl úřad {agency} odpovědět do zákonné lhůty, ta však uplynula.{urge}"
+                ),
+                format!("{SMS_PREFIX} lhůta úřadu pro vyřízení vašeho podání uplynula."),
+                "/podani",
+            )
+        }
+        "petitions.closed" => {
+            let title = text(data, "title").unwrap_or("petice");
+            known(
+                "Petice uzavřena".into(),
+                format!(
+                    "Sběr podpisů petice „{title}“ skončil. Výpis podpisů si stáhnete a petici předáte adresátovi v Portálu občana."
+                ),
+                format!("{SMS_PREFIX} sběr podpisů vaší petice skončil."),
+                "/petice",
+            )
+        }
+        "petitions.blocked" => {
+            let title = text(data, "title").unwrap_or("petice");
+            let reason = text(data, "reason").map(|r| format!(" Důvod: {r}")).unwrap_or_default();
+            known(
+                "Petice zablokována".into(),
+                format!(
+                    "Ministerstvo vnitra zablokovalo podepisování petice „{title}“ (§ 6a zákona o právu petičním).{reason}"
+                ),
+                format!("{SMS_PREFIX} podepisování vaší petice bylo zablokováno, podrobnosti po přihlášení."),
+                "/petice",
+            )
+        }
+        "petitions.unblocked" => {
+            let title = text(data, "title").unwrap_or("petice");
+            known(
+                "Petice odblokována".into(),
+                format!("Petici „{title}“ lze opět podepisovat."),
+                format!("{SMS_PREFIX} vaši petici lze opět podepisovat."),
+                "/petice",
+            )
+        }
+        "petitions.handed-over" => {
+            let title = text(data, "title").unwrap_or("petice");
+            let addressee = text(data, "addressee").unwrap_or("adresát");
+            known(
+                "Petice předána".into(),
+                format!(
+                    "Petici „{title}“ jsme s výpisem podpisů odeslali z vaší datové schránky adresátovi: {addressee}. Adresát má na odpověď 30 dní."
+                ),
+                format!("{SMS_PREFIX} vaše petice byla předána adresátovi."),
+                "/petice",
+            )
+        }
+        "petitions.senate-threshold-reached" => {
+            let title = text(data, "title").unwrap_or("petice");
+            known(
+                "Petice překročila 10 000 podpisů".into(),
+                format!(
+                    "Petici „{title}“ adresovanou Senátu podpořilo více než 10 000 lidí; Senát ji projedná na plenární schůzi."
+                ),
+                format!("{SMS_PREFIX} vaše petice Senátu překročila 10 000 podpisů."),
+                "/petice",
+            )
+        }
         kinds::CONTACT_VERIFICATION => known(
             "Kontakt pro oznámení ověřen".into(),
             "Kontaktní údaj pro zasílání oznámení byl ověřen. Oznámení si nastavíte v Portálu občana.".into(),
@@ -378,6 +450,12 @@ mod tests {
             event(kinds::DOCUMENT_FILED, json!({"title": "Výpis z rejstříku trestů"})),
             event(kinds::CONTACT_VERIFICATION, json!({})),
             event(kinds::EXTRACT_READY, json!({"title": "Výpis z rejstříku trestů"})),
+            event("petitions.closed", json!({"title": "Za zelenou Vltavu"})),
+            event("filings.deadline-passed", json!({"title": "Změna adresy", "agency": "MV", "canUrge": true})),
+            event("petitions.blocked", json!({"title": "Za zelenou Vltavu", "reason": "Výzva k porušení zákona."})),
+            event("petitions.unblocked", json!({"title": "Za zelenou Vltavu"})),
+            event("petitions.handed-over", json!({"title": "Za zelenou Vltavu", "addressee": "Senát"})),
+            event("petitions.senate-threshold-reached", json!({"title": "Za zelenou Vltavu"})),
             event(kinds::EXTRACT_FAILED, json!({"title": "Výpis z rejstříku trestů", "reason": "Registr neodpovídá."})),
             event(kinds::DATA_MESSAGE_SENT, json!({"subject": "Petice"})),
             event(kinds::DATA_MESSAGE_NOT_SENT, json!({"subject": "Petice", "reason": "Schránka neexistuje."})),

@@ -20,9 +20,9 @@ pub const UNBLOCKED: &str = "petitions.unblocked";
 pub const HANDED_OVER: &str = "petitions.handed-over";
 /// A petition to the Senate passed the threshold of signatures.
 pub const SENATE_THRESHOLD_REACHED: &str = "petitions.senate-threshold-reached";
-/// Calendar entries: the petition's end date and the addressee's 30 days.
+/// The calendar entry of the petition's end date. (The addressee's 30 days
+/// travel with the filing record; the filings capability dates them.)
 pub const END_DATE: &str = "calendar.petition-deadline";
-pub const ANSWER_DEADLINE: &str = "calendar.filing-deadline";
 
 fn data(petition: &Petition, extra: Value) -> Value {
     let mut value = json!({"petitionId": petition.id, "title": petition.title, "addressee": petition.addressee.name});

@@ -8,9 +8,9 @@
 //! [`OutgoingDataMessage`] on [`DATA_MESSAGES_QUEUE`] whose request id is fixed
 //! by the petition (`petition-<id>`), so the data box sends it once however
 //! often it is published. Then the petition is recorded `handed-over` with
-//! the date, and the creator's calendar gets the addressee's 30-day answer
-//! deadline and the citizen's list of filings (on `filing-recorded`) the
-//! hand-over as a filing with that deadline. A crash before the state write
+//! the date, and the citizen's list of filings (on `filing-recorded`) gets the
+//! hand-over as a filing with the addressee's 30-day answer deadline, which the
+//! filings capability puts in the calendar. A crash before the state write
 //! repeats the same request (sent
 //! once); a hand-over asked again after the state write publishes only the
 //! calendar entry and the notification again (fixed ids), never the message.
@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use bytes::Bytes;
 use portal_events::{
-    CalendarEntry, DATA_MESSAGES_QUEUE, Event, FILING_RECORDED, FILINGS_QUEUE, FilingAgency, FilingRecord,
-    INLINE_CONTENT_LIMIT, OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds, publish,
+    DATA_MESSAGES_QUEUE, Event, FILING_RECORDED, FILINGS_QUEUE, FilingAgency, FilingRecord, INLINE_CONTENT_LIMIT,
+    OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds, publish,
 };
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, PutMode};
@@ -135,23 +135,14 @@ impl PetitionService {
         Ok(Ok(petition))
     }
 
-    /// The 30-day answer deadline in the creator's calendar and the
-    /// notification; ids fixed by the petition.
+    /// The notification and the filing record; ids fixed by the petition.
+    /// The filing (registers' list of podání) carries the addressee's 30-day
+    /// answer deadline, and the filings capability puts it in the calendar and
+    /// watches it, as for every other filing.
     async fn announce_hand_over(&self, petition: &Petition) -> Result<(), ServiceError> {
         let at = petition.handed_over_at.ok_or_else(|| corrupt("handed over without a date"))?;
         let due = prague_date(at) + time::Duration::days(ANSWER_DAYS);
-        let entry = CalendarEntry {
-            entry_id: format!("petition-{}-answer", petition.id),
-            kind: "filing-deadline".into(),
-            title: clip(&format!("Lhůta pro odpověď na petici: {}", petition.title), 200),
-            date: due,
-            document: None,
-            source: "petitions".into(),
-            source_ref: petition.id.clone(),
-            cancelled: false,
-        };
         let queues = self.petitions.queues.as_ref();
-        events::calendar(queues, events::ANSWER_DEADLINE, &petition.id, petition, at, &entry).await?;
         let data = json!({"handedOverAt": crate::model::rfc3339(at), "answerDue": format_date(due)});
         events::notify(queues, events::HANDED_OVER, &petition.id, petition, at, data).await?;
         // The citizen's list of filings (podání), kept by the registers capability.
