@@ -150,6 +150,18 @@ param documentsMaxUploadMb int = 20
 @minValue(1)
 param documentsQuotaMb int = 200
 
+@description('The registers gateway in the government data centre (JSON over HTTPS with mutual TLS; the client certificate and key are the Key Vault secrets registers-client-cert and registers-client-key).')
+param registersGatewayUrl string
+
+@description('PEM of the CA the registers gateway\'s server certificate chains to. Empty = a public CA.')
+param registersGatewayCa string = ''
+
+@description('ePetice: subject ids (NIA pseudonyms, percent-encoded) of the Ministry of the Interior\'s officials, comma-separated. The signer key is the Key Vault secret petitions-signer-key.')
+param petitionOfficials string = ''
+
+@description('ePetice: the Senate\'s data box id; petitions to it are marked past 10,000 signatures. Empty = no mark.')
+param senateBoxId string = ''
+
 @description('Capabilities the apps serve (comma-separated); empty = all.')
 param capabilities string = ''
 
@@ -365,6 +377,12 @@ var cosmosContainers = [
       ]
     ]
   }
+  {
+    name: 'registers'
+  }
+  {
+    name: 'petitions'
+  }
 ]
 
 // Queues the portal sends to or triggers on, each with the poison queue the host moves a message to after 5 tries.
@@ -379,6 +397,16 @@ var queueNames = [
   'calendar-entry-poison'
   'notification-retry'
   'notification-retry-poison'
+  'fetch-extract'
+  'fetch-extract-poison'
+  'filing-recorded'
+  'filing-recorded-poison'
+  'settle-filing-payment'
+  'settle-filing-payment-poison'
+  'citizen-signed-in'
+  'citizen-signed-in-poison'
+  'send-data-message'
+  'send-data-message-poison'
 ]
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -568,6 +596,13 @@ var portalSettings = {
   PORTAL_SMTP_FROM: smtpFrom
   // No SMS gateway is contracted yet (docs/operations.md): the SMS channel is off and the preferences say so.
   PORTAL_SMS: 'not-connected'
+  PORTAL_REGISTERS_GATEWAY: registersGatewayUrl
+  PORTAL_REGISTERS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-cert)'
+  PORTAL_REGISTERS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-key)'
+  PORTAL_REGISTERS_CA: registersGatewayCa
+  PORTAL_PETITIONS_SIGNER_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=petitions-signer-key)'
+  PORTAL_OFFICIALS: petitionOfficials
+  PORTAL_SENATE_BOX_ID: senateBoxId
   // Not a credential here: Application Insights has local authentication off, ingestion needs the app's Entra ID token.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.outputs.connectionString
 }
@@ -592,11 +627,18 @@ var timersOn = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'false'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'false'
   'AzureWebJobs.SendReminders.Disabled': 'false'
+  'AzureWebJobs.CheckFilingDeadlines.Disabled': 'false'
+  'AzureWebJobs.ClosePetitions.Disabled': 'false'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
   'AzureWebJobs.SendNotification.Disabled': 'false'
   'AzureWebJobs.RetryNotification.Disabled': 'false'
+  'AzureWebJobs.FetchExtract.Disabled': 'false'
+  'AzureWebJobs.RecordFiling.Disabled': 'false'
+  'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
+  'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
+  'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
 }
 
 // The standby region serves HTTP and consumes queues (handlers are idempotent), but runs no timer.
@@ -607,11 +649,18 @@ var timersOff = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
+  'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
+  'AzureWebJobs.ClosePetitions.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
   'AzureWebJobs.SendNotification.Disabled': 'false'
   'AzureWebJobs.RetryNotification.Disabled': 'false'
+  'AzureWebJobs.FetchExtract.Disabled': 'false'
+  'AzureWebJobs.RecordFiling.Disabled': 'false'
+  'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
+  'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
+  'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
 }
 
 // A staging slot only waits for a release and its smoke test: no timers, no queue consumption.
@@ -622,11 +671,18 @@ var stagingSlotSettings = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
+  'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
+  'AzureWebJobs.ClosePetitions.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'true'
   'AzureWebJobs.FileDocument.Disabled': 'true'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'true'
   'AzureWebJobs.SendNotification.Disabled': 'true'
   'AzureWebJobs.RetryNotification.Disabled': 'true'
+  'AzureWebJobs.FetchExtract.Disabled': 'true'
+  'AzureWebJobs.RecordFiling.Disabled': 'true'
+  'AzureWebJobs.SettleFilingPayment.Disabled': 'true'
+  'AzureWebJobs.RefreshOnSignIn.Disabled': 'true'
+  'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'true'
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
@@ -637,11 +693,18 @@ var stickySettingNames = [
   'AzureWebJobs.ArchiveExpiringMessages.Disabled'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled'
   'AzureWebJobs.SendReminders.Disabled'
+  'AzureWebJobs.CheckFilingDeadlines.Disabled'
+  'AzureWebJobs.ClosePetitions.Disabled'
   'AzureWebJobs.PurchaseCredit.Disabled'
   'AzureWebJobs.FileDocument.Disabled'
   'AzureWebJobs.FileCalendarEntry.Disabled'
   'AzureWebJobs.SendNotification.Disabled'
   'AzureWebJobs.RetryNotification.Disabled'
+  'AzureWebJobs.FetchExtract.Disabled'
+  'AzureWebJobs.RecordFiling.Disabled'
+  'AzureWebJobs.SettleFilingPayment.Disabled'
+  'AzureWebJobs.RefreshOnSignIn.Disabled'
+  'AzureWebJobs.SendDataMessageOnBehalf.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]
 

@@ -18,7 +18,8 @@ use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, Sto
 use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
-pub const CAPABILITIES: &[&str] = &["ops", "identity", "databox", "documents", "calendar", "notifications"];
+pub const CAPABILITIES: &[&str] =
+    &["ops", "identity", "databox", "documents", "calendar", "notifications", "registers", "petitions"];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -39,6 +40,8 @@ pub enum AppError {
     Io { context: String, source: std::io::Error },
     #[error("cannot open the key-encryption key")]
     Keys(#[from] portal_crypto::WrapError),
+    #[error("the petitions signer key is unusable: {0}")]
+    SignerKey(String),
     #[error("the e-mail settings are unusable: {0}")]
     Mail(String),
     #[error("the OpenID Connect decryption key from {path} is unusable")]
@@ -229,6 +232,7 @@ pub fn functions(
         functions.extend(portal_identity::functions(portal_identity::Identity {
             provider: login_provider(settings, clock.clone())?,
             documents: stores.documents.clone(),
+            queues: stores.queues.clone(),
             sessions: services.sessions.clone(),
             access_log: services.access_log.clone(),
             sealer: services.sealer.clone(),
@@ -271,6 +275,12 @@ pub fn functions(
     }
     if wanted("notifications") {
         functions.extend(portal_notifications::functions(notifications(services, settings)?));
+    }
+    if wanted("registers") {
+        functions.extend(portal_registers::functions(registers(services, settings)?));
+    }
+    if wanted("petitions") {
+        functions.extend(portal_petitions::functions(petitions(services, settings)?));
     }
     Ok(functions)
 }
@@ -323,19 +333,19 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
         }
         portal_config::IsdsSettings::Soap { url, login } => {
             use secrecy::ExposeSecret as _;
-            let read = |path: &std::path::Path| {
-                std::fs::read_to_string(path)
-                    .map_err(|source| AppError::Io { context: format!("cannot read {}", path.display()), source })
+            let read = |pem: &portal_config::Pem| match pem {
+                portal_config::Pem::Text(text) => Ok(text.expose_secret().to_owned()),
+                portal_config::Pem::File(path) => std::fs::read_to_string(path)
+                    .map_err(|source| AppError::Io { context: format!("cannot read {}", path.display()), source }),
             };
             let login = match login {
                 portal_config::IsdsLogin::Password { user, password } => SoapLogin::Password {
                     user: user.clone(),
                     password: secrecy::SecretString::from(password.expose_secret().to_owned()),
                 },
-                portal_config::IsdsLogin::Certificate { cert_file, key_file } => SoapLogin::Certificate {
-                    cert_pem: read(cert_file)?,
-                    key_pem: secrecy::SecretString::from(read(key_file)?),
-                },
+                portal_config::IsdsLogin::Certificate { cert, key } => {
+                    SoapLogin::Certificate { cert_pem: read(cert)?, key_pem: secrecy::SecretString::from(read(key)?) }
+                }
             };
             let config = SoapConfig { base_url: url.clone(), login, timeouts: SoapTimeouts::default() };
             let isds = SoapIsds::new(config).map_err(|error| AppError::Io {
@@ -344,6 +354,107 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
             })?;
             base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(NotConnected), Arc::new(NotConnected), None)
         }
+    })
+}
+
+/// The signer's name and residence for ePetice, from the identity profile
+/// (NIA's attributes): the one place a capability reads what identity stored,
+/// so it lives in the composition, not in either capability.
+#[derive(Debug)]
+struct ProfileSignerDetails {
+    documents: Arc<dyn DocumentStore>,
+    sealer: Sealer,
+}
+
+#[async_trait]
+impl portal_petitions::SignerDetails for ProfileSignerDetails {
+    async fn details(
+        &self,
+        subject: &portal_security::SubjectId,
+    ) -> Result<Option<portal_petitions::Signer>, portal_petitions::SignerDetailsError> {
+        let profile = portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject)
+            .await
+            .map_err(|error| portal_petitions::SignerDetailsError(Box::new(error)))?;
+        Ok(profile.and_then(|p| {
+            Some(portal_petitions::Signer {
+                given_name: p.given_name.filter(|s| !s.is_empty())?,
+                family_name: p.family_name.filter(|s| !s.is_empty())?,
+                residence: p.address.filter(|s| !s.is_empty())?,
+            })
+        }))
+    }
+}
+
+fn petitions(services: &Services, settings: &Settings) -> Result<portal_petitions::Petitions, AppError> {
+    use secrecy::ExposeSecret as _;
+    let stores = &services.stores;
+    let signer_key = match &settings.petitions.signer_key {
+        Some(key) => {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(key.expose_secret().as_bytes())
+                .map_err(|_| AppError::SignerKey("not base64".into()))?;
+            portal_petitions::SignerKey::new(&bytes).map_err(|error| AppError::SignerKey(error.to_string()))?
+        }
+        None => {
+            tracing::warn!("ePetice signs with the public development key (PORTAL_PETITIONS_SIGNER_KEY is empty)");
+            portal_petitions::SignerKey::development()
+        }
+    };
+    Ok(portal_petitions::Petitions {
+        documents: stores.documents.clone(),
+        blobs: stores.blobs.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: stores.clock.clone(),
+        signer_details: Arc::new(ProfileSignerDetails {
+            documents: stores.documents.clone(),
+            sealer: services.sealer.clone(),
+        }),
+        settings: portal_petitions::PetitionsSettings {
+            signer_key,
+            officials: settings.petitions.officials.clone(),
+            senate_box_id: settings.petitions.senate_box_id.clone(),
+            ..portal_petitions::PetitionsSettings::default()
+        },
+    })
+}
+
+fn registers(services: &Services, settings: &Settings) -> Result<portal_registers::Registers, AppError> {
+    let stores = &services.stores;
+    let (gateway, simulated): (Arc<dyn portal_registers::RegistersGateway>, bool) = match &settings.registers {
+        portal_config::RegistersGateway::Simulator => (portal_registers::simulated_gateway(stores.clock.clone()), true),
+        portal_config::RegistersGateway::Https { url, client_cert_pem, client_key_pem, ca_pem } => {
+            let config = portal_registers::HttpGatewayConfig {
+                extra_root_pem: ca_pem.clone(),
+                ..portal_registers::HttpGatewayConfig::new(url.clone(), client_cert_pem.clone(), client_key_pem.clone())
+            };
+            let gateway = portal_registers::HttpGateway::new(config).map_err(|error| AppError::Io {
+                context: format!("the registers gateway client cannot be built: {error}"),
+                source: std::io::Error::other("registers gateway"),
+            })?;
+            (Arc::new(gateway), false)
+        }
+    };
+    // Fees (the driving licence) go through a payment gateway: only a simulator exists, alongside the registers one.
+    let (payments, simulated_payments): (Arc<dyn portal_registers::PaymentGateway>, _) = if simulated {
+        let gateway = Arc::new(portal_registers::SimulatedPaymentGateway::new(stores.clock.clone()));
+        (gateway.clone(), Some(gateway))
+    } else {
+        (Arc::new(portal_registers::PaymentsNotConnected), None)
+    };
+    Ok(portal_registers::Registers {
+        gateway,
+        payments,
+        simulated_payments,
+        documents: stores.documents.clone(),
+        blobs: stores.blobs.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: stores.clock.clone(),
+        settings: portal_registers::RegistersSettings { simulated, ..portal_registers::RegistersSettings::default() },
     })
 }
 

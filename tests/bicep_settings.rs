@@ -28,10 +28,15 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     (
         "PORTAL_ISDS_CERT_FILE",
-        "certificate login; Azure uses password login (PORTAL_ISDS_USER, PORTAL_ISDS_PASSWORD from Key Vault). \
-         Files: the same gap as PORTAL_OIDC_DECRYPTION_KEY_FILE",
+        "certificate login from a file, for laptops; Azure would use the PEM text settings (PORTAL_ISDS_CERT)",
     ),
     ("PORTAL_ISDS_KEY_FILE", "certificate login, see PORTAL_ISDS_CERT_FILE"),
+    (
+        "PORTAL_ISDS_CERT",
+        "certificate login as PEM text; Azure uses password login today. To switch, set it and PORTAL_ISDS_KEY as \
+         Key Vault references (docs/operations.md)",
+    ),
+    ("PORTAL_ISDS_KEY", "certificate login, see PORTAL_ISDS_CERT"),
     (
         "PORTAL_SMTP_CA_FILE",
         "an extra root for private relays and tests; the production relay has a certificate from a public CA",

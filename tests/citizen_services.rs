@@ -62,7 +62,6 @@ fn maildev() -> Option<Maildev> {
 struct Portal {
     router: axum::Router,
     host: LocalHost,
-    queues: Arc<dyn portal_store::QueueStore>,
     clock: Arc<ManualClock>,
 }
 
@@ -87,7 +86,7 @@ async fn portal(start: OffsetDateTime, mail: Option<&Maildev>) -> Portal {
     host.prepare().await.expect("queues");
     // The first round only records when each timer is next due.
     host.fire_due_timers().await.expect("timers");
-    Portal { router, host, queues: stores.queues.clone(), clock }
+    Portal { router, host, clock }
 }
 
 impl Portal {
@@ -293,23 +292,21 @@ async fn a_citizen_uploads_downloads_and_shares_a_pdf_and_is_refused_clearly() {
 #[tokio::test]
 async fn a_driving_licence_expiring_in_30_days_sends_exactly_one_reminder_email() {
     let Some(maildev) = maildev() else { return };
-    // The day before: the entry arrives (as the registers capability sends it) 31 days ahead of the expiry.
-    let portal = portal(datetime!(2026-11-22 12:00 UTC), Some(&maildev)).await;
+    // Early on the day Jana's driving licence (in the registers simulator) has 30 days left.
+    let portal = portal(datetime!(2026-11-23 06:00 UTC), Some(&maildev)).await;
     let jana = portal.login("jana").await;
     let address = unique_address("jana");
     portal.verify_email(&jana, &address, &maildev).await;
-    let entry = json!({
-        "id": "registers.identity-document:EA123456", "type": "registers.identity-document",
-        "subject": "DEMO%2Fjana-novakova", "occurredAt": "2026-11-22T12:00:00Z",
-        "data": {"entryId": "expiry-driving-licence-EA123456", "kind": "document-expiry",
-                 "title": "Řidičský průkaz EA123456", "date": "2026-12-23", "document": "driving-licence",
-                 "source": "registers", "sourceRef": "EA123456"}
-    });
-    let queue = portal_store::QueueName::parse(portal_events::CALENDAR_QUEUE).expect("name");
-    portal.queues.send(&queue, &entry.to_string(), None).await.expect("send");
+    // Signing in made registers date her identity documents in the calendar (RefreshOnSignIn → FileCalendarEntry);
+    // a reminder due today goes out when its entry is filed.
     portal.settle().await;
+    let (_, events) = portal.json_call("GET", "/api/calendar/events?from=2026-11-23&to=2027-12-31", &jana, None).await;
+    assert!(
+        events["items"].as_array().expect("items").iter().any(|e| e["date"] == "2026-12-23"),
+        "the licence's expiry is in the calendar: {events}"
+    );
 
-    // 30 days before, at 07:00 UTC: the scheduled run, then a second run of the same timer.
+    // 07:00 UTC: the scheduled run, then a second run of the same timer on the same day.
     portal.clock.set(datetime!(2026-11-23 07:00 UTC));
     let (runs, _) = portal.host.fire_due_timers().await.expect("timers");
     assert!(
@@ -322,20 +319,21 @@ async fn a_driving_licence_expiring_in_30_days_sends_exactly_one_reminder_email(
     let reminders: Vec<Value> = mails_to(&maildev, &address)
         .await
         .into_iter()
-        .filter(|mail| mail["subject"].as_str().is_some_and(|s| s.contains("platnosti dokladu")))
+        .filter(|mail| mail["text"].as_str().is_some_and(|t| t.contains("řidičského průkazu")))
         .collect();
     assert_eq!(reminders.len(), 1, "exactly one reminder e-mail: {reminders:#?}");
     let text = reminders[0]["text"].as_str().expect("text");
-    assert!(text.contains("řidičského průkazu") && text.contains("23. 12. 2026"), "{text}");
+    assert!(text.contains("23. 12. 2026"), "{text}");
+    assert!(reminders[0]["subject"].as_str().is_some_and(|s| s.contains("platnosti dokladu")), "{reminders:#?}");
 
-    // The same reminder is in the in-portal inbox, once (a new session: the day-old one has expired).
+    // The same reminder is in the in-portal inbox, once (a new session: the old one has been idle too long).
     let jana = portal.login("jana").await;
-    let (_, inbox) = portal.json_call("GET", "/api/notifications", &jana, None).await;
+    let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
     let in_portal = inbox["items"]
         .as_array()
         .expect("items")
         .iter()
-        .filter(|n| n["title"].as_str().is_some_and(|t| t.contains("platnosti dokladu")))
+        .filter(|n| n["body"].as_str().is_some_and(|b| b.contains("řidičského průkazu")))
         .count();
     assert_eq!(in_portal, 1, "{inbox}");
 }
@@ -412,4 +410,156 @@ async fn a_new_data_message_leads_to_an_in_portal_notification_and_an_email() {
             "an e-mail says: {first_line}"
         );
     }
+}
+
+/// The text of a PDF by an independent extractor (pypdf, in strict mode), or
+/// `None` when the checker is not installed (see [`test_var`]).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let python = test_var("PORTAL_TEST_PYTHON")?;
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), pdf).expect("write");
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import pypdf, sys; r = pypdf.PdfReader(sys.argv[1], strict=True); \
+             print('\\n'.join(p.extract_text() for p in r.pages))",
+        ])
+        .arg(file.path())
+        .output()
+        .expect("python runs");
+    assert!(output.status.success(), "pypdf: {}", String::from_utf8_lossy(&output.stderr));
+    Some(String::from_utf8(output.stdout).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn each_demo_citizen_gets_each_extract_in_documents_with_a_notification() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    let kinds = ["criminal-record", "trade-register", "driver-points", "vehicles", "person", "properties"];
+    for (citizen, surname) in [("jana", "Nováková"), ("jiri", "Dvořák"), ("ludmila", "Šťastná Žďárská")] {
+        let who = portal.login(citizen).await;
+        for kind in kinds {
+            let (status, job) =
+                portal.json_call("POST", "/api/registers/extracts", &who, Some(json!({"kind": kind}))).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{citizen} {kind}: {job}");
+        }
+        portal.settle().await;
+
+        let (_, jobs) = portal.json_call("GET", "/api/registers/extracts", &who, None).await;
+        let jobs = jobs["items"].as_array().expect("items").clone();
+        assert_eq!(jobs.len(), kinds.len(), "{citizen}: {jobs:?}");
+        assert!(jobs.iter().all(|job| job["status"] == "done"), "{citizen}: every job is done: {jobs:?}");
+        let (_, documents) = portal.json_call("GET", "/api/documents?pageSize=100", &who, None).await;
+        let extracts: Vec<&Value> = documents["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|d| d["source"] == "registers" && d["mediaType"] == "application/pdf")
+            .collect();
+        assert_eq!(extracts.len(), kinds.len(), "{citizen}: one PDF per extract in Documents: {documents}");
+        let mut named = 0;
+        for extract in extracts {
+            let id = extract["id"].as_str().expect("id");
+            let request = Request::get(format!("/api/documents/{id}/content")).header(header::COOKIE, &who.cookie);
+            let (status, _, pdf) = portal.call(request.body(Body::empty()).expect("request")).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(pdf.starts_with(b"%PDF-"), "{citizen}: a PDF");
+            if let Some(text) = pdf_text(&pdf) {
+                assert!(text.contains("SIMULÁTOR"), "{citizen}: simulator output says so on the page: {text}");
+                if text.contains("Výpis z evidence Rejstříku trestů")
+                    || text.contains("Výpis údajů z registru obyvatel")
+                {
+                    assert!(text.contains(surname), "{citizen}: the extract names the citizen: {text}");
+                    named += 1;
+                }
+            }
+        }
+        if test_var("PORTAL_TEST_PYTHON").is_some() {
+            assert_eq!(named, 2, "{citizen}: the criminal record and population register extracts were read");
+        }
+        let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &who, None).await;
+        let ready = inbox["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|n| n["title"].as_str().is_some_and(|t| t.starts_with("Připraveno")))
+            .count();
+        assert_eq!(ready, kinds.len(), "{citizen}: a notification per extract: {inbox}");
+    }
+}
+
+#[tokio::test]
+async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    let jana = portal.login("jana").await;
+    let jiri = portal.login("jiri").await;
+    let public_count = |id: String| {
+        let portal = &portal;
+        async move {
+            let request = Request::get(format!("/api/petitions/{id}")).body(Body::empty()).expect("request");
+            let (status, _, body) = portal.call(request).await;
+            assert_eq!(status, StatusCode::OK, "public without a session");
+            let petition = json(&body);
+            assert!(!petition.to_string().contains("Dvořák"), "never who signed: {petition}");
+            petition["signatures"].as_u64().unwrap_or_else(|| panic!("a count: {petition}"))
+        }
+    };
+
+    let (status, petition) = portal
+        .json_call(
+            "POST",
+            "/api/petitions",
+            &jana,
+            Some(json!({"title": "Za lavičky v Riegrových sadech", "summary": "Žádáme více laviček.",
+                        "text": "Vážení, žádáme o deset nových laviček.",
+                        "addressee": {"name": "Městský úřad Horní Lhota (simulace)", "boxId": "simmuhl"},
+                        "endsOn": "2026-12-31"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{petition}");
+    let id = petition["id"].as_str().expect("id").to_owned();
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/publish"), &jana, None).await;
+    assert!(status.is_success(), "published: {body}");
+    assert_eq!(public_count(id.clone()).await, 0);
+
+    let sign = format!("/api/petitions/{id}/signatures");
+    let (status, body) = portal.json_call("POST", &sign, &jiri, None).await;
+    assert!(status.is_success(), "Jiří signs: {body}");
+    assert_eq!(public_count(id.clone()).await, 1);
+    let (status, body) = portal.json_call("POST", &sign, &jana, None).await;
+    assert!(status.is_success(), "Jana signs: {body}");
+    assert_eq!(public_count(id.clone()).await, 2);
+    let (status, _) = portal.json_call("POST", &sign, &jana, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one signature per person");
+    let (status, body) = portal.json_call("DELETE", &format!("{sign}/mine"), &jana, None).await;
+    assert!(status.is_success(), "Jana withdraws: {body}");
+    assert_eq!(public_count(id.clone()).await, 1);
+
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/close"), &jana, None).await;
+    assert!(status.is_success(), "closed: {body}");
+    let request = Request::get(format!("/api/petitions/{id}/extract.csv")).header(header::COOKIE, &jana.cookie);
+    let (status, _, csv) = portal.call(request.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(csv.contains("Jiří") && csv.contains("Dvořák") && csv.contains("602 00 Brno"), "{csv}");
+    assert!(!csv.contains("Nováková;") && !csv.contains("Vinohradská"), "the withdrawn signer is gone: {csv}");
+
+    // Hand-over: from Jana's data box to the addressee's, then in her filings with the 30-day deadline.
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    portal.settle().await;
+    let (_, filings) = portal.json_call("GET", "/api/filings", &jana, None).await;
+    let handed: Vec<&Value> =
+        filings["items"].as_array().expect("items").iter().filter(|f| f["kind"] == "petition-hand-over").collect();
+    assert_eq!(handed.len(), 1, "the hand-over is a filing: {filings}");
+    assert_eq!(handed[0]["legalDeadline"], "2026-12-23", "{filings}");
+    let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
+    let titles: Vec<&str> =
+        inbox["items"].as_array().expect("items").iter().filter_map(|n| n["title"].as_str()).collect();
+    assert!(titles.contains(&"Datová zpráva odeslána"), "the data box sent it: {titles:?}");
+    assert!(titles.contains(&"Petice předána"), "{titles:?}");
+    let (_, events) = portal.json_call("GET", "/api/calendar/events?from=2026-11-23&to=2027-01-31", &jana, None).await;
+    assert!(
+        events["items"].as_array().expect("items").iter().any(|e| e["date"] == "2026-12-23"),
+        "the answer deadline is in the calendar: {events}"
+    );
 }

@@ -28,6 +28,7 @@ param oidcClientId = 'portal-obcana-preproduction'
 param isdsUrl = 'https://ws1.czebox.cz/DS/'
 param isdsUser = 'portal-preproduction'
 param smtpHost = 'smtp.preproduction.portal.gov.cz'
+param registersGatewayUrl = 'https://registers-gw.preproduction.portal.gov.cz/v1/'
 
 param wafApiRequestsPerMinute = 1000
 param wafAuthRequestsPerMinute = 60

@@ -28,6 +28,7 @@ param oidcClientId = 'portal-obcana'
 param isdsUrl = 'https://ws1.mojedatovaschranka.cz/DS/'
 param isdsUser = 'portal-obcana'
 param smtpHost = 'smtp.portal.gov.cz'
+param registersGatewayUrl = 'https://registers-gw.portal.gov.cz/v1/'
 
 // Many citizens share an address (mobile carriers' NAT, offices): keep the per-address limits generous.
 param wafApiRequestsPerMinute = 3000

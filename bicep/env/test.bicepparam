@@ -1,5 +1,5 @@
 // The test environment: smallest sizes, both regions (failover and the release procedure are rehearsed here),
-// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password, smtp-password) live in the Key Vault only.
+// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password, smtp-password, registers-client-cert, registers-client-key, petitions-signer-key) live in the Key Vault only.
 using '../main.bicep'
 
 param environmentName = 'test'
@@ -28,6 +28,7 @@ param oidcClientId = 'portal-obcana-test'
 param isdsUrl = 'https://ws1.czebox.cz/DS/'
 param isdsUser = 'portal-test'
 param smtpHost = 'smtp.test.portal.gov.cz'
+param registersGatewayUrl = 'https://registers-gw.test.portal.gov.cz/v1/'
 
 param wafApiRequestsPerMinute = 1000
 param wafAuthRequestsPerMinute = 60

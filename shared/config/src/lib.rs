@@ -94,6 +94,16 @@ pub const SETTINGS: &[Setting] = &[
     Setting { name: "PORTAL_ISDS_CERT_FILE", example: "", about: "soap: PEM client certificate for certificate login" },
     Setting { name: "PORTAL_ISDS_KEY_FILE", example: "", about: "soap: PEM private key of that certificate (secret)" },
     Setting {
+        name: "PORTAL_ISDS_CERT",
+        example: "",
+        about: "soap: the client certificate as PEM text, in Azure a Key Vault reference (wins over the file)",
+    },
+    Setting {
+        name: "PORTAL_ISDS_KEY",
+        example: "",
+        about: "soap: its private key as PEM text, in Azure a Key Vault reference (secret; wins over the file)",
+    },
+    Setting {
         name: "PORTAL_ARCHIVE_AFTER_DAYS",
         example: "80",
         about: "archive data messages delivered this many days ago (1-89; ISDS deletes at 90)",
@@ -129,6 +139,42 @@ pub const SETTINGS: &[Setting] = &[
         name: "PORTAL_SMTP_CA_FILE",
         example: "",
         about: "PEM of an extra root certificate the relay's certificate chains to (private relays, tests)",
+    },
+    Setting {
+        name: "PORTAL_REGISTERS_GATEWAY",
+        example: "simulator",
+        about: "simulator (local and test only) | the https:// URL of the registers gateway (mutual TLS)",
+    },
+    Setting {
+        name: "PORTAL_REGISTERS_CERT",
+        example: "",
+        about: "gateway: the portal's client certificate as PEM text, in Azure a Key Vault reference",
+    },
+    Setting {
+        name: "PORTAL_REGISTERS_KEY",
+        example: "",
+        about: "gateway: its private key as PEM text, in Azure a Key Vault reference (secret)",
+    },
+    Setting {
+        name: "PORTAL_REGISTERS_CA",
+        example: "",
+        about: "gateway: PEM of the CA its server certificate chains to, if not a public one",
+    },
+    Setting {
+        name: "PORTAL_PETITIONS_SIGNER_KEY",
+        example: "",
+        about: "ePetice: base64 of 32+ random bytes keying the unlinkable signer ids (secret; empty = a public \
+                development key, local only)",
+    },
+    Setting {
+        name: "PORTAL_OFFICIALS",
+        example: "",
+        about: "ePetice: comma-separated subject ids of the Ministry of the Interior's officials",
+    },
+    Setting {
+        name: "PORTAL_SENATE_BOX_ID",
+        example: "",
+        about: "ePetice: the Senate's data box id; petitions to it are marked past 10,000 signatures",
     },
     Setting {
         name: "PORTAL_SMS",
@@ -246,10 +292,17 @@ pub enum KeyEncryption {
     },
 }
 
+/// PEM text given in a setting (a Key Vault reference in Azure) or a file.
+#[derive(Debug, Clone)]
+pub enum Pem {
+    Text(SecretString),
+    File(PathBuf),
+}
+
 #[derive(Debug, Clone)]
 pub enum IsdsLogin {
     Password { user: String, password: SecretString },
-    Certificate { cert_file: PathBuf, key_file: PathBuf },
+    Certificate { cert: Pem, key: Pem },
 }
 
 #[derive(Debug, Clone)]
@@ -289,12 +342,34 @@ pub struct SmtpSettings {
     pub ca_file: Option<PathBuf>,
 }
 
+/// Where the base registers are reached.
+#[derive(Debug, Clone)]
+pub enum RegistersGateway {
+    /// SIMULATOR; local and test environments only.
+    Simulator,
+    Https {
+        url: String,
+        client_cert_pem: String,
+        client_key_pem: SecretString,
+        ca_pem: Option<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmsSettings {
     /// SIMULATOR; local and test environments only.
     Simulator,
     /// No SMS gateway is contracted yet: the SMS channel is off and says so.
     NotConnected,
+}
+
+/// ePetice.
+#[derive(Debug, Clone)]
+pub struct PetitionSettings {
+    /// `None`: the public development key (local only).
+    pub signer_key: Option<SecretString>,
+    pub officials: Vec<String>,
+    pub senate_box_id: Option<String>,
 }
 
 /// The documents capability's limits.
@@ -327,6 +402,8 @@ pub struct Settings {
     pub documents: DocumentLimits,
     pub mail: MailSettings,
     pub sms: SmsSettings,
+    pub registers: RegistersGateway,
+    pub petitions: PetitionSettings,
 }
 
 impl Settings {
@@ -453,9 +530,14 @@ impl Settings {
             }
             None | Some("soap") => IsdsSettings::Soap {
                 url: url("PORTAL_ISDS_URL", required("PORTAL_ISDS_URL")?)?,
-                login: match (get("PORTAL_ISDS_CERT_FILE"), get("PORTAL_ISDS_KEY_FILE")) {
-                    (Some(cert), Some(key)) => IsdsLogin::Certificate { cert_file: cert.into(), key_file: key.into() },
-                    _ => IsdsLogin::Password {
+                login: match (
+                    pem(get("PORTAL_ISDS_CERT"), get("PORTAL_ISDS_CERT_FILE")),
+                    pem(get("PORTAL_ISDS_KEY"), get("PORTAL_ISDS_KEY_FILE")),
+                ) {
+                    (Some(cert), Some(key)) => IsdsLogin::Certificate { cert, key },
+                    (Some(_), None) => return Err(ConfigError::Missing("PORTAL_ISDS_KEY")),
+                    (None, Some(_)) => return Err(ConfigError::Missing("PORTAL_ISDS_CERT")),
+                    (None, None) => IsdsLogin::Password {
                         user: required("PORTAL_ISDS_USER")?,
                         password: SecretString::from(required("PORTAL_ISDS_PASSWORD")?),
                     },
@@ -548,7 +630,52 @@ impl Settings {
             None | Some("not-connected") => SmsSettings::NotConnected,
             Some(other) => return Err(invalid("PORTAL_SMS", format!("'{other}' is not simulator or not-connected"))),
         };
+        let registers = match get("PORTAL_REGISTERS_GATEWAY").as_deref() {
+            None if simulators_allowed => RegistersGateway::Simulator,
+            Some("simulator") if simulators_allowed => RegistersGateway::Simulator,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_REGISTERS_GATEWAY",
+                    "the registers simulator runs only in the local and test environments".into(),
+                ));
+            }
+            None => return Err(ConfigError::Missing("PORTAL_REGISTERS_GATEWAY")),
+            Some(gateway) => {
+                if !gateway.starts_with("https://") {
+                    return Err(invalid("PORTAL_REGISTERS_GATEWAY", "must be simulator or an https:// URL".into()));
+                }
+                RegistersGateway::Https {
+                    url: gateway.to_owned(),
+                    client_cert_pem: required("PORTAL_REGISTERS_CERT")?,
+                    client_key_pem: SecretString::from(required("PORTAL_REGISTERS_KEY")?),
+                    ca_pem: get("PORTAL_REGISTERS_CA"),
+                }
+            }
+        };
+        let signer_key = get("PORTAL_PETITIONS_SIGNER_KEY");
+        if let Some(key) = &signer_key {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key.as_bytes());
+            if !decoded.is_ok_and(|bytes| bytes.len() >= 32) {
+                return Err(invalid("PORTAL_PETITIONS_SIGNER_KEY", "must be base64 of at least 32 bytes".into()));
+            }
+        } else if !environment.is_local() {
+            return Err(ConfigError::Missing("PORTAL_PETITIONS_SIGNER_KEY"));
+        }
+        let senate_box_id = get("PORTAL_SENATE_BOX_ID");
+        if let Some(id) = &senate_box_id
+            && !(id.len() == 7 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        {
+            return Err(invalid("PORTAL_SENATE_BOX_ID", format!("'{id}' is not a data box id (7 letters or digits)")));
+        }
+        let petitions = PetitionSettings {
+            signer_key: signer_key.map(SecretString::from),
+            officials: get("PORTAL_OFFICIALS").map(|list| parse_list(&list)).unwrap_or_default(),
+            senate_box_id,
+        };
         Ok(Self {
+            petitions,
+            registers,
             public_url,
             documents,
             mail,
@@ -567,6 +694,15 @@ impl Settings {
             log_format,
             app_insights: get("APPLICATIONINSIGHTS_CONNECTION_STRING").map(SecretString::from),
         })
+    }
+}
+
+/// PEM text wins over a file.
+fn pem(text: Option<String>, file: Option<String>) -> Option<Pem> {
+    match (text, file) {
+        (Some(text), _) => Some(Pem::Text(SecretString::from(text))),
+        (None, Some(file)) => Some(Pem::File(PathBuf::from(file))),
+        (None, None) => None,
     }
 }
 
@@ -641,6 +777,11 @@ mod tests {
             ("PORTAL_SMTP_HOST", "smtp.example"),
             ("PORTAL_SMTP_TLS", "starttls"),
             ("PORTAL_SMTP_PORT", "587"),
+            ("PORTAL_REGISTERS_GATEWAY", "https://registers.gw.example/v1/"),
+            ("PORTAL_REGISTERS_CERT", "-----BEGIN CERTIFICATE-----"),
+            ("PORTAL_REGISTERS_KEY", "-----BEGIN PRIVATE KEY-----"),
+            ("PORTAL_PETITIONS_SIGNER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            ("PORTAL_OFFICIALS", "CZ%2F123, CZ%2F456"),
         ])
         .expect("complete");
         let StoreSettings::Azure(azure) = &s.store else { panic!("azure store") };
@@ -673,6 +814,33 @@ mod tests {
     }
 
     #[test]
+    fn isds_certificate_login_takes_pem_text_or_files() {
+        let base = [
+            ("PORTAL_ENVIRONMENT", "test"),
+            ("PORTAL_ISDS", "soap"),
+            ("PORTAL_ISDS_URL", "https://ws1.czebox.cz/DS/"),
+            ("PORTAL_OIDC_DISCOVERY_URL", "https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration"),
+            ("PORTAL_OIDC_CLIENT_ID", "portal"),
+            ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
+            ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_PUBLIC_URL", "https://obcan.example"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            settings(&pairs)
+        };
+        let s = with(&[("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----"), ("PORTAL_ISDS_KEY_FILE", "/k.pem")])
+            .expect("certificate login");
+        let IsdsSettings::Soap { login: IsdsLogin::Certificate { cert, key }, .. } = s.isds else { panic!("cert") };
+        assert!(matches!(cert, Pem::Text(_)) && matches!(key, Pem::File(_)));
+        let error = with(&[("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----")]).expect_err("no key");
+        assert_eq!(error, ConfigError::Missing("PORTAL_ISDS_KEY"));
+        let error = with(&[]).expect_err("neither a certificate nor a password");
+        assert_eq!(error, ConfigError::Missing("PORTAL_ISDS_USER"));
+    }
+
+    #[test]
     fn the_development_identity_provider_is_local_only() {
         assert!(matches!(settings(&[]).expect("local").identity, IdentityProvider::Development));
         let error = settings(&[("PORTAL_ENVIRONMENT", "test"), ("PORTAL_IDENTITY_PROVIDER", "development")])
@@ -695,6 +863,9 @@ mod tests {
             ("PORTAL_DOCUMENTS_ALLOWED_TYPES", "pdf"),
             ("PORTAL_SMS", "twilio"),
             ("PORTAL_PUBLIC_URL", "ftp://x"),
+            ("PORTAL_REGISTERS_GATEWAY", "http://registers.example"),
+            ("PORTAL_PETITIONS_SIGNER_KEY", "c2hvcnQ="),
+            ("PORTAL_SENATE_BOX_ID", "senat"),
         ] {
             let error = settings(&[(name, value)]).expect_err(name);
             assert!(matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name), "{error}");
