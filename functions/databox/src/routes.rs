@@ -789,7 +789,43 @@ async fn request_box(State(databox): State<Shared>, citizen: Citizen) -> Respons
     {
         return response;
     }
+    if let Err(error) = record_box_request_filing(&databox, citizen.subject.as_str(), &id, now).await {
+        // The request stands; showing it publishes the filing again (the event id is fixed).
+        tracing::warn!(error = %error, "the data box request could not be recorded as a filing");
+    }
     (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// The request is also a filing (podání) in the citizen's list, where the
+/// filings capability dates the Ministry's legal deadline. Safe to repeat.
+async fn record_box_request_filing(
+    databox: &Databox,
+    subject: &str,
+    id: &str,
+    submitted_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let filing = portal_events::FilingRecord {
+        filing_id: format!("box-request-{id}"),
+        kind: "data-box-request".into(),
+        title: "Žádost o zřízení datové schránky".into(),
+        agency: portal_events::FilingAgency { name: "Ministerstvo vnitra".into(), box_id: None },
+        status: "submitted".into(),
+        status_note: None,
+        at: submitted_at,
+        legal_deadline: None,
+        source: "databox".into(),
+        source_ref: id.to_owned(),
+        simulated: databox.settings.simulated,
+    };
+    let data = serde_json::to_value(&filing).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let event = portal_events::Event::new(
+        portal_events::FILING_RECORDED,
+        &format!("box-request-{id}:submitted"),
+        subject,
+        submitted_at,
+        data,
+    );
+    portal_events::publish(databox.queues.as_ref(), portal_events::FILINGS_QUEUE, &event).await
 }
 
 async fn show_box_request(State(databox): State<Shared>, citizen: Citizen, Path(id): Path<String>) -> Response {
@@ -797,7 +833,17 @@ async fn show_box_request(State(databox): State<Shared>, citizen: Citizen, Path(
         return Problem::not_found("no such request").into_response();
     }
     match databox.documents.get(COLLECTION, citizen.subject.as_str(), &format!("box-request-{id}")).await {
-        Ok(Some(doc)) => Json(doc.body).into_response(),
+        Ok(Some(doc)) => {
+            let submitted_at = doc.body["submittedAt"]
+                .as_str()
+                .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+            if let Some(at) = submitted_at
+                && let Err(error) = record_box_request_filing(&databox, citizen.subject.as_str(), &id, at).await
+            {
+                tracing::warn!(error = %error, "the data box request could not be recorded as a filing");
+            }
+            Json(doc.body).into_response()
+        }
         Ok(None) => Problem::not_found("no such request").into_response(),
         Err(error) => problem_from_store(&error),
     }

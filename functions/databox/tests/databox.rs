@@ -625,3 +625,33 @@ async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
         assert_eq!(status, StatusCode::OK, "{id} opens whole");
     }
 }
+
+#[tokio::test]
+async fn a_data_box_request_is_also_a_filing_with_a_fixed_id() {
+    let portal = portal();
+    // A citizen the ISDS simulator has no box for.
+    let who = login(&portal, "DEMO%2Fbez-schranky").await;
+    let request = Request::post("/api/databox/box-requests")
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    // Showing the request publishes the filing again, with the same id (the consumer drops the repeat).
+    let show = Request::get(format!("/api/databox/box-requests/{id}"))
+        .header(header::COOKIE, &who.cookie)
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, _) = call(&portal.router, show).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let filings = drain(portal.store.as_ref(), portal_events::FILINGS_QUEUE).await;
+    assert_eq!(filings.len(), 2, "{filings:?}");
+    assert!(filings.iter().all(|e| e["id"] == filings[0]["id"]), "one fact, one id: {filings:?}");
+    assert_eq!(filings[0]["subject"], "DEMO%2Fbez-schranky");
+    let record: portal_events::FilingRecord = serde_json::from_value(filings[0]["data"].clone()).expect("contract");
+    assert_eq!((record.kind.as_str(), record.status.as_str()), ("data-box-request", "submitted"));
+    assert_eq!(record.filing_id, format!("box-request-{id}"));
+}

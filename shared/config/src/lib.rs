@@ -824,6 +824,7 @@ mod tests {
             ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
             ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
             ("PORTAL_PUBLIC_URL", "https://obcan.example"),
+            ("PORTAL_PETITIONS_SIGNER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
         ];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut pairs = base.to_vec();
