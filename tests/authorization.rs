@@ -37,6 +37,11 @@ const PUBLIC: &[(&str, &str, &str)] = &[
     ),
     ("GET", "petitions", "ePetice: published petitions are public (§6a: the petition and its count are public)"),
     ("GET", "petitions/{id}", "ePetice: a published petition and its exact count; never who signed"),
+    (
+        "GET",
+        "petitions/{id}/attachments/{n}",
+        "ePetice: a published petition's attachments are public with it (§6a); a draft's are 404 to all but its creator",
+    ),
 ];
 
 fn is_public(method: &str, route: &str) -> bool {
@@ -140,6 +145,19 @@ async fn deliver(router: &axum::Router, function: &str, text: &str) {
 
 /// Uploads a file as `who` (multipart, as a browser sends it); returns the document id.
 async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &str, content: &[u8]) -> String {
+    let json = upload_to(router, who, "/api/documents", name, media_type, content).await;
+    json["id"].as_str().expect("document id").to_owned()
+}
+
+/// Posts a file as the multipart part `file` to `path` as `who`; the created resource.
+async fn upload_to(
+    router: &axum::Router,
+    who: &Session,
+    path: &str,
+    name: &str,
+    media_type: &str,
+    content: &[u8],
+) -> Value {
     let boundary = "portal-test-boundary";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
@@ -148,7 +166,7 @@ async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &s
     .into_bytes();
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = Request::post("/api/documents")
+    let request = Request::post(path)
         .header(header::COOKIE, &who.cookie)
         .header("x-csrf-token", &who.csrf)
         .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
@@ -158,8 +176,8 @@ async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &s
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
     let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::CREATED, "upload: {json}");
-    json["id"].as_str().expect("document id").to_owned()
+    assert_eq!(status, StatusCode::CREATED, "upload to {path}: {json}");
+    json
 }
 
 #[tokio::test]
@@ -224,6 +242,16 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{petition}");
     let petition = petition["id"].as_str().expect("petition id").to_owned();
+    let attachment = upload_to(
+        &router,
+        &owner,
+        &format!("/api/petitions/{petition}/attachments"),
+        "příloha.pdf",
+        "application/pdf",
+        b"%PDF-1.4\n%%EOF\n",
+    )
+    .await;
+    let attachment = attachment["index"].as_u64().expect("attachment index");
     let (status, filing) = call(
         &router,
         "POST",
@@ -277,6 +305,15 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         ("petitions/{id}/signatures/mine", "DELETE", format!("/api/petitions/{petition}/signatures/mine"), None),
         ("petitions/{id}/extract.csv", "GET", format!("/api/petitions/{petition}/extract.csv"), None),
         ("petitions/{id}/extract.pdf", "GET", format!("/api/petitions/{petition}/extract.pdf"), None),
+        ("petitions/{id}/attachments", "POST", format!("/api/petitions/{petition}/attachments"), None),
+        // PUBLIC once published, but the owner's petition here is a draft: 404 to the intruder.
+        ("petitions/{id}/attachments/{n}", "GET", format!("/api/petitions/{petition}/attachments/{attachment}"), None),
+        (
+            "petitions/{id}/attachments/{n}",
+            "DELETE",
+            format!("/api/petitions/{petition}/attachments/{attachment}"),
+            None,
+        ),
         // Not a citizen's resource: officials only, so a citizen gets 403 (checked below).
         ("officials/petitions/{id}/block", "POST", format!("/api/officials/petitions/{petition}/block"), None),
         ("officials/petitions/{id}/unblock", "POST", format!("/api/officials/petitions/{petition}/unblock"), None),

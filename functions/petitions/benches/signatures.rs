@@ -84,6 +84,7 @@ async fn main() {
         senate: false,
         senate_threshold_reached_at: None,
         flagged_at: None,
+        attachments: Vec::new(),
     };
     let doc = NewDocument::new(id.partition(), PETITION_DOC, serde_json::to_value(&petition).expect("json"));
     store.create(COLLECTION, doc).await.expect("create");

@@ -205,6 +205,7 @@ mod tests {
                 senate: false,
                 senate_threshold_reached_at: None,
                 flagged_at: None,
+                attachments: Vec::new(),
             },
             committee: vec![],
             signers: vec![Signer {

@@ -4,7 +4,10 @@
 //!
 //! The petitions capability never talks to ISDS: it builds the extract PDF,
 //! seals it with the creator's key (`owner` = creator, `document` =
-//! `petition-<id>-extract`, `field` = `content`) and publishes an
+//! `petition-<id>-extract`, `field` = `content`), adds the petition's
+//! attachments after it (each sealed again for the creator in the blob
+//! `petitions/<id>/hand-over-attachment-<n>`; refused with a problem first if
+//! the files would break ISDS's count or size limit) and publishes an
 //! [`OutgoingDataMessage`] on [`DATA_MESSAGES_QUEUE`] whose request id is fixed
 //! by the petition (`petition-<id>`), so the data box sends it once however
 //! often it is published. Then the petition is recorded `handed-over` with
@@ -27,6 +30,7 @@ use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, PutMode};
 use serde_json::json;
 
+use crate::attachments;
 use crate::events::{self, clip};
 use crate::extract;
 use crate::model::{Petition, PetitionId, State, format_date, prague_date};
@@ -48,6 +52,17 @@ pub fn extract_document(id: &PetitionId) -> String {
 pub enum HandOverRefusal {
     NotFound,
     NotClosed(State),
+    /// The extract and the attachments together pass ISDS's size limit
+    /// ([`crate::PetitionsSettings::hand_over_max_bytes`]).
+    TooLarge {
+        bytes: u64,
+        limit: u64,
+    },
+    /// More files than ISDS takes in one data message.
+    TooManyFiles {
+        files: usize,
+        limit: usize,
+    },
 }
 
 impl PetitionService {
@@ -73,6 +88,11 @@ impl PetitionService {
         let now = p.clock.now();
         let extract = self.extract(&petition).await?;
         let pdf = extract::pdf(&extract, now);
+        if let Err(refusal) =
+            attachments::check_hand_over(pdf.len() as u64, &petition.attachments, p.settings.hand_over_max_bytes)
+        {
+            return Ok(Err(refusal));
+        }
         let document = extract_document(id);
         let sealed = p.sealer.encrypt(creator.as_str(), &document, CONTENT_FIELD, &pdf).await?;
         let content = if sealed.len() <= INLINE_CONTENT_LIMIT {
@@ -84,8 +104,10 @@ impl PetitionService {
                 .await?;
             SealedContent::Blob { path: path.as_str().to_owned() }
         };
+        // The attachments follow the extract.
+        let enclosures = self.hand_over_attachments(&petition, creator).await?;
         let request = request_id(id);
-        let message = OutgoingDataMessage {
+        let mut message = OutgoingDataMessage {
             request_id: request.clone(),
             recipient_box_id: petition.addressee.box_id.clone(),
             subject: clip(&format!("Petice: {}", petition.title), 255),
@@ -98,6 +120,7 @@ impl PetitionService {
                 content,
             }],
         };
+        message.attachments.extend(enclosures);
         let event = Event::new(
             kinds::SEND_DATA_MESSAGE,
             &request,

@@ -36,7 +36,12 @@
 //!   `ClosePetitions` timer (one partition, never a cross-partition scan);
 //! - the creator's partition (subject id): `mine-<id>` (their petitions,
 //!   drafts included) and `created-<date>` (the daily creation limit).
+//!
+//! Blob storage: `petitions/<id>/attachment-<n>`, the petition's PDF
+//! attachments, sealed for the creator while a draft and plain (public) once
+//! published ([`attachments`]), and the sealed copies of a hand-over.
 
+pub mod attachments;
 pub mod catalogue;
 pub mod closing;
 pub mod events;
@@ -140,6 +145,10 @@ pub struct PetitionsSettings {
     pub burst_per_minute: u32,
     /// Counter shards of a petition published from now on.
     pub counter_shards: u32,
+    /// The most a hand-over data message (extract and attachments) may carry,
+    /// in bytes: ISDS's limit, which the data box capability checks with its
+    /// `max_message_bytes` (the same value should be passed to both).
+    pub hand_over_max_bytes: u64,
 }
 
 impl Default for PetitionsSettings {
@@ -155,6 +164,7 @@ impl Default for PetitionsSettings {
             sign_refill_per_minute: 1,
             burst_per_minute: 300,
             counter_shards: 16,
+            hand_over_max_bytes: 100_000_000,
         }
     }
 }

@@ -293,6 +293,22 @@ pub struct Petition {
     /// Flagged for officials by the burst detector.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub flagged_at: Option<OffsetDateTime>,
+    /// The attachments (PDF), in index order; the content is in blob storage
+    /// (see [`crate::attachments`]).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// One attachment of a petition: what the petition's JSON lists. The index
+/// is fixed at upload and never reused while the blob of a deleted one may
+/// still exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub index: u32,
+    pub file_name: String,
+    pub size: u64,
+    pub media_type: String,
 }
 
 impl Petition {

@@ -1,14 +1,17 @@
 //! The HTTP edge: parses input, checks who asks, maps outcomes to status
 //! codes and `application/problem+json`.
 //!
-//! Public (no session): `GET /api/petitions`, `GET /api/petitions/{id}`.
-//! Everything else needs a session of at least substantial assurance (the
-//! `Citizen` extractor); the officials' routes also need the subject in the
-//! officials' list.
+//! Public (no session): `GET /api/petitions`, `GET /api/petitions/{id}`,
+//! `GET /api/petitions/{id}/attachments/{n}` (of a public petition; a draft's
+//! only to its creator). Everything else needs a session of at least
+//! substantial assurance (the `Citizen` extractor); the officials' routes also
+//! need the subject in the officials' list.
 
 // Helpers here return `Result<_, Response>`: the error is the finished
 // problem response, built once at the edge.
 #![allow(clippy::result_large_err)]
+
+mod attachments;
 
 use std::sync::Arc;
 
@@ -48,6 +51,17 @@ pub fn functions(service: Shared) -> Vec<Function> {
             .with_state(s.clone())
             .build(),
         Function::http("EditPetition", "petitions/{id}", AuthLevel::Anonymous).put(edit).with_state(s.clone()).build(),
+        Function::http("AddPetitionAttachment", "petitions/{id}/attachments", AuthLevel::Anonymous)
+            .post(attachments::upload)
+            .with_body_limit(attachments::UPLOAD_BODY_LIMIT)
+            .with_state(s.clone())
+            .build(),
+        // GET is PUBLIC for a published petition; DELETE needs the creator.
+        Function::http("PetitionAttachment", "petitions/{id}/attachments/{n}", AuthLevel::Anonymous)
+            .get(attachments::download)
+            .delete(attachments::remove)
+            .with_state(s.clone())
+            .build(),
         Function::http("PublishPetition", "petitions/{id}/publish", AuthLevel::Anonymous)
             .post(publish)
             .with_state(s.clone())
@@ -204,6 +218,7 @@ fn public_view(petition: &Petition, signatures: u64) -> Value {
         "addressedToSenate": petition.senate,
         "senateThresholdReached": petition.senate_threshold_reached_at.is_some(),
         "senateThresholdReachedAt": rfc3339_opt(petition.senate_threshold_reached_at),
+        "attachments": petition.attachments,
     })
 }
 
@@ -395,6 +410,7 @@ async fn create(AxumState(s): AxumState<Shared>, citizen: Citizen, body: JsonBod
         senate: false,
         senate_threshold_reached_at: None,
         flagged_at: None,
+        attachments: Vec::new(),
     };
     let documents = &s.petitions.documents;
     // The creator's list entry first: a crash before the petition leaves an
@@ -523,6 +539,10 @@ async fn publish(AxumState(s): AxumState<Shared>, citizen: Citizen, Path(id): Pa
         Ok(Err(PublishRefusal::State(state))) => return state_conflict(state),
         Err(error) => return service_problem(&error),
     };
+    // The petition data are public from now on (§6a), its attachments too.
+    if let Err(error) = s.open_attachments_to_public(&petition).await {
+        return service_problem(&error);
+    }
     let at = petition.published_at.unwrap_or(now);
     let entry = events::end_date_entry(&petition, false);
     if let Err(error) =
@@ -700,8 +720,30 @@ async fn hand_over(AxumState(s): AxumState<Shared>, citizen: Citizen, Path(id): 
             "The petition is not closed",
             format!("only a closed petition can be handed over; it is {}", state.as_str()),
         ),
+        Ok(Err(HandOverRefusal::TooLarge { bytes, limit })) => hand_over_too_large(
+            format!("together at most {} MB (these are {:.1} MB)", limit / 1_000_000, bytes as f64 / 1_000_000.0),
+            "the extract of signatures and the attachments are too large for one data message",
+        ),
+        Ok(Err(HandOverRefusal::TooManyFiles { files, limit })) => hand_over_too_large(
+            format!("at most {limit} files with the extract (these are {files})"),
+            "the extract of signatures and the attachments are too many files for one data message",
+        ),
         Err(error) => service_problem(&error),
     }
+}
+
+/// 422: the data box could not send the hand-over (ISDS's limits).
+fn hand_over_too_large(rule: String, detail: &str) -> Response {
+    let mut problem = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "hand-over-too-large",
+        "The petition cannot be sent as one data message",
+    )
+    .with_detail(format!(
+        "{detail}; download the extract and deliver the petition to the addressee another way (in person or by post)"
+    ));
+    problem.errors = vec![FieldViolation::new("attachments", rule)];
+    problem.into_response()
 }
 
 async fn list_mine(AxumState(s): AxumState<Shared>, citizen: Citizen) -> Response {

@@ -464,6 +464,7 @@ async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId 
         senate: false,
         senate_threshold_reached_at: None,
         flagged_at: None,
+        attachments: Vec::new(),
     };
     let doc = NewDocument::new(id.partition(), PETITION_DOC, serde_json::to_value(&petition).expect("json"));
     service.petitions.documents.create(COLLECTION, doc).await.expect("create");
