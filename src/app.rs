@@ -416,6 +416,8 @@ fn petitions(services: &Services, settings: &Settings) -> Result<portal_petition
             signer_key,
             officials: settings.petitions.officials.clone(),
             senate_box_id: settings.petitions.senate_box_id.clone(),
+            // A hand-over is one data message: ISDS's limit, as the data box applies it.
+            hand_over_max_bytes: settings.max_message_bytes,
             ..portal_petitions::PetitionsSettings::default()
         },
     })
