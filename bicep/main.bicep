@@ -407,6 +407,18 @@ var queueNames = [
   'citizen-signed-in-poison'
   'send-data-message'
   'send-data-message-poison'
+  'erase-documents'
+  'erase-documents-poison'
+  'erase-calendar'
+  'erase-calendar-poison'
+  'erase-notifications'
+  'erase-notifications-poison'
+  'erase-registers'
+  'erase-registers-poison'
+  'erase-databox'
+  'erase-databox-poison'
+  'erase-petitions'
+  'erase-petitions-poison'
 ]
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -639,6 +651,12 @@ var timersOn = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
+  'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
+  'AzureWebJobs.EraseCalendarData.Disabled': 'false'
+  'AzureWebJobs.EraseNotificationsData.Disabled': 'false'
+  'AzureWebJobs.EraseRegistersData.Disabled': 'false'
+  'AzureWebJobs.EraseDataboxData.Disabled': 'false'
+  'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
 }
 
 // The standby region serves HTTP and consumes queues (handlers are idempotent), but runs no timer.
@@ -661,6 +679,12 @@ var timersOff = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
+  'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
+  'AzureWebJobs.EraseCalendarData.Disabled': 'false'
+  'AzureWebJobs.EraseNotificationsData.Disabled': 'false'
+  'AzureWebJobs.EraseRegistersData.Disabled': 'false'
+  'AzureWebJobs.EraseDataboxData.Disabled': 'false'
+  'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
 }
 
 // A staging slot only waits for a release and its smoke test: no timers, no queue consumption.
@@ -683,6 +707,12 @@ var stagingSlotSettings = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'true'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'true'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'true'
+  'AzureWebJobs.EraseDocumentsData.Disabled': 'true'
+  'AzureWebJobs.EraseCalendarData.Disabled': 'true'
+  'AzureWebJobs.EraseNotificationsData.Disabled': 'true'
+  'AzureWebJobs.EraseRegistersData.Disabled': 'true'
+  'AzureWebJobs.EraseDataboxData.Disabled': 'true'
+  'AzureWebJobs.ErasePetitionsData.Disabled': 'true'
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
@@ -705,6 +735,12 @@ var stickySettingNames = [
   'AzureWebJobs.SettleFilingPayment.Disabled'
   'AzureWebJobs.RefreshOnSignIn.Disabled'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled'
+  'AzureWebJobs.EraseDocumentsData.Disabled'
+  'AzureWebJobs.EraseCalendarData.Disabled'
+  'AzureWebJobs.EraseNotificationsData.Disabled'
+  'AzureWebJobs.EraseRegistersData.Disabled'
+  'AzureWebJobs.EraseDataboxData.Disabled'
+  'AzureWebJobs.ErasePetitionsData.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]
 

@@ -16,8 +16,12 @@
 //! that day (so the daily timer reads a few small partitions instead of every
 //! citizen), `reminders-progress` the timer's progress, and `feed-tokens` the
 //! lookup from a feed token's hash to its owner.
+//!
+//! When the citizen erases their account, `EraseCalendarData` (queue
+//! `erase-calendar`) deletes all of it ([`erasure`]).
 
 pub mod entries;
+pub mod erasure;
 pub mod feed;
 pub mod ical;
 pub mod item;

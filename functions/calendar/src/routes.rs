@@ -12,7 +12,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portal_events::{CALENDAR_QUEUE, Event};
+use portal_events::{CALENDAR_QUEUE, ERASE_CALENDAR_QUEUE, Event};
 use portal_host::{AuthLevel, FieldViolation, Function, InvocationError, Outcome, Problem, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, Citizen, SubjectId};
 use portal_store::{BatchOp, ETag, NewDocument, StoreError};
@@ -23,7 +23,7 @@ use time::{Date, Duration};
 use crate::feed::FeedError;
 use crate::item::{self, ITEM_TYPE, Item, Origin, StoredItem, format_date, item_json, parse_date};
 use crate::validate::{self, OwnEvent, When};
-use crate::{COLLECTION, Calendar, CalendarError, entries, ical, reminders};
+use crate::{COLLECTION, Calendar, CalendarError, entries, erasure, ical, reminders};
 
 type Shared = Arc<Calendar>;
 
@@ -35,7 +35,7 @@ const FEED_PAST_DAYS: i64 = 365;
 
 pub fn functions(calendar: Shared) -> Vec<Function> {
     let s = calendar;
-    let (queue_state, timer_state) = (s.clone(), s.clone());
+    let (queue_state, timer_state, erasure_state) = (s.clone(), s.clone(), s.clone());
     vec![
         Function::http("ListCalendarEvents", "calendar/events", AuthLevel::Anonymous)
             .get(list)
@@ -77,6 +77,10 @@ pub fn functions(calendar: Shared) -> Vec<Function> {
         Function::queue(entries::FUNCTION, CALENDAR_QUEUE, move |invocation: QueueInvocation<Event>| {
             let calendar = queue_state.clone();
             async move { entries::file_calendar_entry(&calendar, &invocation.message).await }
+        }),
+        Function::queue(erasure::FUNCTION, ERASE_CALENDAR_QUEUE, move |invocation: QueueInvocation<Event>| {
+            let calendar = erasure_state.clone();
+            async move { erasure::erase(&calendar, &invocation.message).await }
         }),
         Function::timer(reminders::JOB, reminders::SCHEDULE, move |_| {
             let calendar = timer_state.clone();

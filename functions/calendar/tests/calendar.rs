@@ -834,3 +834,46 @@ async fn the_feed_parses_with_python_icalendar() {
     uids.dedup();
     assert_eq!(uids.len(), 3, "UIDs are unique");
 }
+
+#[tokio::test]
+async fn erasure_deletes_a_citizens_calendar_reminders_and_feed_and_a_replay_succeeds() {
+    use portal_store::Query;
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let at = datetime!(2026-11-23 08:00 UTC);
+    file(&portal, &entry_event(JANA, at, &licence(date!(2026 - 12 - 23)))).await;
+    file(&portal, &entry_event(PETR, at, &licence(date!(2026 - 12 - 23)))).await;
+    let visit = json!({"title": "Návštěva úřadu", "date": "2026-12-01", "remindDaysBefore": 2});
+    let (status, _, _) = call(&portal.router, write(Method::POST, "/api/calendar/events", &jana, Some(visit))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let jana_feed = new_feed(&portal, &jana).await;
+    let petr_feed = new_feed(&portal, &petr).await;
+    let days = ["reminders-2026-11-29", "reminders-2026-12-16", "reminders-2026-12-23"];
+    let schedules = |owner: &'static str| {
+        let store = portal.store.clone();
+        async move {
+            let mut ids = Vec::new();
+            for day in days {
+                let page = store.query(COLLECTION, day, Query::default().page_size(1000)).await.expect("query");
+                ids.extend(page.items.into_iter().map(|d| d.id).filter(|id| id.starts_with(&format!("{owner}|"))));
+            }
+            ids
+        }
+    };
+    assert_eq!(schedules(JANA).await.len(), 3, "her licence reminders and her own event's reminder");
+
+    let event = Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, at, json!({}));
+    for _ in 0..2 {
+        portal_calendar::erasure::erase(&portal.calendar, &event).await.expect("erased");
+    }
+    let left = portal.store.query(COLLECTION, JANA, Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    assert!(schedules(JANA).await.is_empty(), "her reminder schedules are gone");
+    let tokens = portal.store.query(COLLECTION, "feed-tokens", Query::default()).await.expect("query");
+    assert_eq!(tokens.items.len(), 1, "only Petr's feed lookup is left");
+    assert_eq!(feed_text(&portal, &jana_feed).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(feed_text(&portal, &petr_feed).await.0, StatusCode::OK, "Petr's feed is untouched");
+    assert_eq!(schedules(PETR).await.len(), 2, "Petr's reminders are untouched");
+    assert_eq!(list(&portal, &petr, "").await.len(), 1, "Petr's entry is untouched");
+}

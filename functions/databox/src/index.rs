@@ -45,3 +45,12 @@ pub async fn all(documents: &dyn DocumentStore) -> Result<Vec<String>, StoreErro
     }
     Ok(subjects)
 }
+
+/// Takes the citizen out of the index (idempotent: an entry already gone is
+/// fine). Used when the citizen erases their account.
+pub async fn unregister(documents: &dyn DocumentStore, subject: &str) -> Result<(), StoreError> {
+    match documents.delete(COLLECTION, &bucket(subject), subject, None).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,10 +1,13 @@
 //! The `databox` capability: the citizen's window into ISDS (datové schránky).
 //! Lists, shows and sends data messages, archives them before ISDS deletes
 //! them, buys credit for commercial messages, warns before deemed delivery,
-//! and takes requests to create a box.
+//! and takes requests to create a box. When a citizen erases their account,
+//! `EraseDataboxData` (queue `erase-databox`) deletes the portal's records of
+//! them ([`erasure`]).
 
 pub mod archive;
 pub mod credit;
+pub mod erasure;
 pub mod events;
 pub mod index;
 pub mod isds;

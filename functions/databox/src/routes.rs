@@ -28,6 +28,7 @@ pub fn functions(databox: Shared) -> Vec<Function> {
     let upload_limit = usize::try_from(s.settings.max_message_bytes).unwrap_or(usize::MAX).saturating_add(1_000_000);
     let (archive_state, warn_state, credit_state) = (s.clone(), s.clone(), s.clone());
     let on_behalf_state = s.clone();
+    let erasure_state = s.clone();
     vec![
         Function::http("ListDataMessages", "databox/messages", AuthLevel::Anonymous)
             .get(list)
@@ -135,6 +136,14 @@ pub fn functions(databox: Shared) -> Vec<Function> {
             move |invocation: QueueInvocation<portal_events::Event>| {
                 let databox = on_behalf_state.clone();
                 async move { crate::on_behalf::send_on_behalf(&databox, &invocation.message).await }
+            },
+        ),
+        Function::queue(
+            crate::erasure::FUNCTION,
+            portal_events::ERASE_DATABOX_QUEUE,
+            move |invocation: QueueInvocation<portal_events::Event>| {
+                let databox = erasure_state.clone();
+                async move { crate::erasure::erase(&databox, &invocation.message).await }
             },
         ),
     ]

@@ -18,7 +18,7 @@ use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, credit, fu
 use portal_host::runtime::LogFailures;
 use portal_security::{AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{Clock, DocumentStore, FilterOp, ManualClock, Query, QueueName, QueueStore};
+use portal_store::{BlobStore, Clock, DocumentStore, FilterOp, ManualClock, Query, QueueName, QueueStore};
 use serde_json::Value;
 use time::macros::datetime;
 use tower::ServiceExt as _;
@@ -654,4 +654,37 @@ async fn a_data_box_request_is_also_a_filing_with_a_fixed_id() {
     let record: portal_events::FilingRecord = serde_json::from_value(filings[0]["data"].clone()).expect("contract");
     assert_eq!((record.kind.as_str(), record.status.as_str()), ("data-box-request", "submitted"));
     assert_eq!(record.filing_id, format!("box-request-{id}"));
+}
+
+#[tokio::test]
+async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay_succeeds() {
+    const JIRI: &str = "DEMO%2Fjiri-dvorak";
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let jiri = login(&portal, JIRI).await;
+    for who in [&jana, &jiri] {
+        assert_eq!(call(&portal.router, get("/api/databox/box", who)).await.0, StatusCode::OK, "linked");
+    }
+    let report = archive::run(&portal.databox).await.expect("archive");
+    assert!(report.messages_archived >= 1);
+    let folder = |subject: &str| format!("databox/{}/", archive::citizen_folder(subject));
+    let jana_blobs = BlobStore::list(portal.store.as_ref(), &folder(JANA)).await.expect("list");
+    assert!(!jana_blobs.is_empty(), "her archive has blobs");
+    let jiri_blobs = BlobStore::list(portal.store.as_ref(), &folder(JIRI)).await.expect("list").len();
+    let jiri_docs = portal.store.query("databox", JIRI, Query::default().page_size(1000)).await.expect("q").items.len();
+    assert!(jiri_docs >= 1);
+
+    let at = portal.clock.now();
+    let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, serde_json::json!({}));
+    for _ in 0..2 {
+        portal_databox::erasure::erase(&portal.databox, &event).await.expect("erased");
+    }
+    let left = portal.store.query("databox", JANA, Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    assert!(BlobStore::list(portal.store.as_ref(), &folder(JANA)).await.expect("list").is_empty());
+    let indexed = portal_databox::index::all(portal.store.as_ref()).await.expect("index");
+    assert_eq!(indexed, vec![JIRI.to_owned()], "only Jiří is still walked by the timers");
+    assert_eq!(BlobStore::list(portal.store.as_ref(), &folder(JIRI)).await.expect("list").len(), jiri_blobs);
+    let after = portal.store.query("databox", JIRI, Query::default().page_size(1000)).await.expect("q").items.len();
+    assert_eq!(after, jiri_docs, "Jiří's records are untouched");
 }

@@ -10,6 +10,8 @@
 //!   toward the quota: a document from the state must never be refused.
 //! - **Library**: list (newest first, by kind or tag), show, download, rename,
 //!   tag, delete.
+//! - **Erasure** (queue `erase-documents`, function `EraseDocumentsData`):
+//!   when the citizen erases their account, everything below goes.
 //! - **Share links**: a secret link to one document, valid for at most a week,
 //!   revocable at once, every download written into the owner's access log.
 //!
@@ -44,6 +46,7 @@
 //! producer; blobs Documents wrote itself are deleted with the document.
 
 mod content;
+pub mod erasure;
 pub mod filing;
 mod library;
 mod routes;

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::content::{clean_file_name, content_disposition, content_matches, essence, served_type};
 use crate::library::{Change, LibraryError, StoredDocument, Tags, Title, Upload, etag_header, is_tag};
-use crate::{Documents, filing};
+use crate::{Documents, erasure, filing};
 
 type Shared = Arc<Documents>;
 
@@ -41,6 +41,7 @@ pub fn functions(documents: Shared) -> Vec<Function> {
     let upload_limit =
         usize::try_from(s.settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX);
     let filing_state = s.clone();
+    let erasure_state = s.clone();
     vec![
         Function::http("UploadDocument", "documents", AuthLevel::Anonymous)
             .post(upload)
@@ -82,6 +83,14 @@ pub fn functions(documents: Shared) -> Vec<Function> {
             let documents = filing_state.clone();
             async move { filing::file_document(&documents, &invocation.message).await }
         }),
+        Function::queue(
+            erasure::FUNCTION,
+            portal_events::ERASE_DOCUMENTS_QUEUE,
+            move |invocation: QueueInvocation<Event>| {
+                let documents = erasure_state.clone();
+                async move { erasure::erase(&documents, &invocation.message).await }
+            },
+        ),
     ]
 }
 

@@ -919,3 +919,34 @@ async fn the_host_delivers_document_filed_messages_to_file_document() {
         DocumentStore::get(portal.store.as_ref(), "documents", JANA, "doc-receipt-host").await.expect("get").is_some()
     );
 }
+
+#[tokio::test]
+async fn erasure_deletes_a_citizens_documents_blobs_and_links_and_a_replay_succeeds() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let pdf = || FilePart { name: "a.pdf", mime: "application/pdf", content: small_pdf() };
+    let first = upload(&portal, &jana, &pdf(), &[]).await;
+    upload(&portal, &jana, &pdf(), &[]).await;
+    upload(&portal, &petr, &pdf(), &[]).await;
+    share(&portal, &jana, first["id"].as_str().expect("id"), None).await;
+    let jana_blobs = format!("documents/{}/", portal_documents::owner_folder(JANA));
+    let petr_blobs = format!("documents/{}/", portal_documents::owner_folder(PETR));
+    assert_eq!(blobs(&portal, &jana_blobs).await, 2);
+
+    let event =
+        Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, datetime!(2026-11-23 08:00 UTC), json!({}));
+    for _ in 0..2 {
+        portal_documents::erasure::erase(&portal.documents, &event).await.expect("erased");
+    }
+    let left = portal.store.query("documents", JANA, Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    let links = portal.store.query("documents", "share-links", Query::default()).await.expect("query");
+    assert!(links.items.is_empty(), "her link lookup went with her share record");
+    assert_eq!(blobs(&portal, &jana_blobs).await, 0);
+    assert_eq!(blobs(&portal, &petr_blobs).await, 1, "Petr's content is untouched");
+    let (status, _, body) = call(&portal.router, get("/api/documents", &petr)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(items(&body).len(), 1, "Petr's document is untouched");
+    assert_eq!(usage(&portal, PETR).await.1, 1);
+}

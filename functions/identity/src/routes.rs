@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portal_crypto::{KEYS_COLLECTION, TOMBSTONE_ID};
+use portal_events::{ERASURE_QUEUES, Event, kinds};
 use portal_host::{AuthLevel, FieldViolation, Function, InvocationError, Outcome, Problem};
 use portal_security::{
     AccessEntry, AccessFilter, AccessOutcome, Action, Actor, Citizen, Loa, RateLimiter, SESSION_COOKIE, SubjectId,
@@ -463,6 +465,15 @@ async fn erase_me(State(id): State<Shared>, citizen: Citizen, body: Option<Json<
     if let Err(error) = id.access_log.record(&citizen.subject, entry).await {
         return store_problem(&error);
     }
+    // The other capabilities delete their plain metadata on these events. A
+    // failure answers 503: the shred has happened, and a retry (the session
+    // is still valid) shreds again harmlessly and republishes the same event.
+    if let Err(error) = publish_erasure(&id, &citizen.subject).await {
+        tracing::error!(error = %portal_host::runtime::error_chain(&error), "erasure events not published");
+        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "erasure-incomplete", "Erasure started")
+            .with_detail("erasure started; try again")
+            .into_response();
+    }
     if let Err(error) = id.sessions.revoke(&citizen.session).await {
         return store_problem(&error);
     }
@@ -470,6 +481,24 @@ async fn erase_me(State(id): State<Shared>, citizen: Citizen, body: Option<Json<
     let mut response = Json(json!({"erased": true})).into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_cookie());
     response
+}
+
+/// Publishes `account.erased` to every capability's erasure queue. The id
+/// names the moment of the shred, read from the key tombstone (which a repeated
+/// shred leaves as it is), so a retried erasure publishes the very same event
+/// and consumers see one erasure.
+async fn publish_erasure(id: &Identity, subject: &SubjectId) -> Result<(), StoreError> {
+    let tombstone = id.documents.get(KEYS_COLLECTION, subject.as_str(), TOMBSTONE_ID).await?;
+    let erased_at = tombstone
+        .and_then(|doc| doc.body.get("shredded").and_then(|v| v.as_str()).map(str::to_owned))
+        .and_then(|text| OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| id.clock.now());
+    let key = format!("{}:{}", subject.as_str(), erased_at.unix_timestamp());
+    let event = Event::new(kinds::ERASED, &key, subject.as_str(), erased_at, json!({}));
+    for queue in ERASURE_QUEUES {
+        portal_events::publish(id.queues.as_ref(), queue, &event).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

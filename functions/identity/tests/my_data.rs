@@ -203,6 +203,18 @@ async fn erasure_makes_records_undecryptable(portal: Portal) {
         .await;
     let entries = log.expect("the access log survives erasure").items;
     assert_eq!(entries.last().map(|e| e.action), Some(portal_security::Action::Delete));
+
+    // One `account.erased` event on every capability's erasure queue.
+    for queue in portal_events::ERASURE_QUEUES {
+        let name = portal_store::QueueName::parse(*queue).expect("queue name");
+        let messages =
+            portal.identity.queues.receive(&name, 10, std::time::Duration::from_secs(30)).await.expect("receive");
+        assert_eq!(messages.len(), 1, "one event on {queue}");
+        let event: portal_events::Event = serde_json::from_str(&messages[0].text).expect("event");
+        assert_eq!(event.kind, "account.erased");
+        assert_eq!(event.subject, subject);
+        assert!(event.id.starts_with("account.erased:DEMO%2Fjana-novakova:"), "{}", event.id);
+    }
 }
 
 #[tokio::test]
@@ -303,4 +315,96 @@ async fn rotating_the_key_encryption_key_rewraps_data_keys_once() {
     );
     let (status, _, me) = call(&portal.router, get("/api/me", &login)).await;
     assert_eq!((status, me["profile"]["givenName"].as_str()), (StatusCode::OK, Some("Jana")), "old data still opens");
+}
+
+/// A queue store that is down: every call fails as unavailable.
+#[derive(Debug)]
+struct DownQueues;
+
+#[async_trait::async_trait]
+impl portal_store::QueueStore for DownQueues {
+    async fn ensure(&self, _: &portal_store::QueueName) -> portal_store::StoreResult<()> {
+        Err(down())
+    }
+    async fn send(
+        &self,
+        _: &portal_store::QueueName,
+        _: &str,
+        _: Option<std::time::Duration>,
+    ) -> portal_store::StoreResult<String> {
+        Err(down())
+    }
+    async fn receive(
+        &self,
+        _: &portal_store::QueueName,
+        _: u32,
+        _: std::time::Duration,
+    ) -> portal_store::StoreResult<Vec<portal_store::ReceivedMessage>> {
+        Err(down())
+    }
+    async fn release(
+        &self,
+        _: &portal_store::QueueName,
+        _: &str,
+        _: &str,
+        _: std::time::Duration,
+    ) -> portal_store::StoreResult<String> {
+        Err(down())
+    }
+    async fn delete(&self, _: &portal_store::QueueName, _: &str, _: &str) -> portal_store::StoreResult<()> {
+        Err(down())
+    }
+    async fn approximate_count(&self, _: &portal_store::QueueName) -> portal_store::StoreResult<u64> {
+        Err(down())
+    }
+    async fn list_queues(&self) -> portal_store::StoreResult<Vec<portal_store::QueueName>> {
+        Err(down())
+    }
+    async fn ping(&self) -> portal_store::StoreResult<()> {
+        Err(down())
+    }
+}
+
+fn down() -> portal_store::StoreError {
+    portal_store::StoreError::Unavailable("SIMULATOR: queues down".into())
+}
+
+#[tokio::test]
+async fn erasure_answers_503_when_its_events_cannot_be_published_and_a_retry_finishes_it() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    let subject = "DEMO%2Fjana-novakova";
+    let authenticator = Arc::new(Authenticator {
+        sessions: portal.identity.sessions.clone(),
+        writes: Arc::new(RateLimiter::new(100, 100, portal.identity.clock.clone())),
+    });
+    let sealed = portal.sealer.encrypt(subject, "doc-1", "content", b"hers").await.expect("seal");
+    let broken = Identity { queues: Arc::new(DownQueues), ..portal.identity.clone() };
+    let broken_router = portal_host::Runtime::new(functions(broken), Arc::new(LogFailures))
+        .expect("declarations")
+        .router()
+        .layer(Extension(authenticator));
+    let delete = || {
+        Request::delete("/api/me")
+            .header(header::COOKIE, &login.cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-csrf-token", &login.csrf)
+            .body(Body::from(r#"{"confirm":"DELETE MY DATA"}"#))
+            .expect("request")
+    };
+    let (status, _, problem) = call(&broken_router, delete()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem["detail"], "erasure started; try again");
+    let result = portal.sealer.decrypt(subject, "doc-1", "content", &sealed).await;
+    assert!(matches!(result, Err(CryptoError::Shredded)), "the shred happened before the 503: {result:?}");
+
+    // The retry (the session still works) shreds again and publishes.
+    let (status, _, _) = call(&portal.router, delete()).await;
+    assert_eq!(status, StatusCode::OK);
+    let name = portal_store::QueueName::parse("erase-documents").expect("queue name");
+    let first = portal.identity.queues.receive(&name, 10, std::time::Duration::from_secs(30)).await.expect("receive");
+    assert_eq!(first.len(), 1);
+    let first: portal_events::Event = serde_json::from_str(&first[0].text).expect("event");
+    assert_eq!(first.subject, subject);
 }

@@ -9,6 +9,9 @@
 //!   [`portal_events::NOTIFICATIONS_QUEUE`]) and `RetryNotification` (on
 //!   [`dispatch::RETRY_QUEUE`]): one notification per event id, delivery
 //!   status per channel, retries with backoff, the poison queue at the end;
+//! - [`erasure`]: queue function `EraseNotificationsData` (on
+//!   `erase-notifications`): deletes everything of a citizen who erased their
+//!   account;
 //! - [`contacts`]: e-mail and phone, sealed, verified by a 6-digit code;
 //! - [`preferences`]: categories × channels;
 //! - [`templates`]: the Czech texts;
@@ -23,6 +26,7 @@ pub mod address;
 pub mod channel;
 pub mod contacts;
 pub mod dispatch;
+pub mod erasure;
 pub mod mail;
 pub mod preferences;
 mod routes;

@@ -24,7 +24,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portal_events::NOTIFICATIONS_QUEUE;
+use portal_events::{ERASE_NOTIFICATIONS_QUEUE, NOTIFICATIONS_QUEUE};
 use portal_host::{AuthLevel, FieldViolation, Function, Problem, QueueInvocation};
 use portal_security::{AccessEntry, AccessOutcome, Action, Actor, Citizen, RateLimiter};
 use portal_store::{FilterOp, NewDocument, Order, StoreError};
@@ -35,13 +35,14 @@ use crate::address::{EmailAddress, PhoneNumber};
 use crate::channel::Channel;
 use crate::contacts::{self, Contact, ContactError};
 use crate::dispatch::{self, RetryMessage};
+use crate::erasure;
 use crate::preferences::{self, Preferences};
 use crate::{COLLECTION, Notifications, rfc3339};
 
 type Shared = Arc<Notifications>;
 
 pub fn functions(n: Shared) -> Vec<Function> {
-    let (send_state, retry_state) = (n.clone(), n.clone());
+    let (send_state, retry_state, erasure_state) = (n.clone(), n.clone(), n.clone());
     vec![
         Function::http("ListNotifications", "notifications", AuthLevel::Anonymous)
             .get(list)
@@ -87,6 +88,14 @@ pub fn functions(n: Shared) -> Vec<Function> {
             move |invocation: QueueInvocation<RetryMessage>| {
                 let n = retry_state.clone();
                 async move { dispatch::retry_notification(&n, &invocation.message).await }
+            },
+        ),
+        Function::queue(
+            erasure::FUNCTION,
+            ERASE_NOTIFICATIONS_QUEUE,
+            move |invocation: QueueInvocation<portal_events::Event>| {
+                let n = erasure_state.clone();
+                async move { erasure::erase(&n, &invocation.message).await }
             },
         ),
     ]

@@ -705,3 +705,29 @@ async fn a_crash_after_sending_sends_at_most_once_more() {
     let status = detail(&portal, &jana, &event).await;
     assert_eq!(status["delivery"]["email"]["status"], "sent");
 }
+
+#[tokio::test]
+async fn erasure_deletes_a_citizens_inbox_contacts_and_preferences_and_a_replay_succeeds() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    verify_email(&portal, &petr, "petr@example.cz").await;
+    set_preferences(&portal, &jana, json!({"categories": {"databox": {"sms": true}}})).await;
+    send_event(&portal, &new_message(JANA, "BOX1:4711")).await;
+    send_event(&portal, &new_message(PETR, "BOX2:4712")).await;
+
+    let at = portal.clock.now();
+    let event = Event::new(kinds::ERASED, &format!("{JANA}:{}", at.unix_timestamp()), JANA, at, json!({}));
+    let text = serde_json::to_string(&event).expect("event");
+    for _ in 0..2 {
+        let (status, body) = deliver(&portal, "EraseNotificationsData", &text).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let left = portal.store.query("notifications", JANA, portal_store::Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "Petr's inbox is untouched: {inbox}");
+    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &petr)).await;
+    assert!(contacts.to_string().contains("petr@example.cz"), "Petr's contact is untouched: {contacts}");
+}

@@ -41,6 +41,9 @@ pub async fn notify(
     at: OffsetDateTime,
     extra: Value,
 ) -> Result<(), StoreError> {
+    if petition.creator == crate::erasure::ERASED_CREATOR {
+        return Ok(()); // The creator erased their account: nobody to tell.
+    }
     let event = Event::new(kind, key, &petition.creator, at, data(petition, extra));
     publish(queues, NOTIFICATIONS_QUEUE, &event).await
 }
@@ -54,6 +57,9 @@ pub async fn calendar(
     at: OffsetDateTime,
     entry: &CalendarEntry,
 ) -> Result<(), StoreError> {
+    if petition.creator == crate::erasure::ERASED_CREATOR {
+        return Ok(()); // The creator erased their account: no calendar.
+    }
     let data = serde_json::to_value(entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let event = Event::new(kind, key, &petition.creator, at, data);
     publish(queues, CALENDAR_QUEUE, &event).await

@@ -37,6 +37,10 @@
 //! - the creator's partition (subject id): `mine-<id>` (their petitions,
 //!   drafts included) and `created-<date>` (the daily creation limit).
 //!
+//! Erasure: when a creator erases their account, `ErasePetitionsData` (queue
+//! `erase-petitions`) deletes their drafts and list, and replaces the creator
+//! of their published petitions by a tombstone ([`erasure`]).
+//!
 //! Blob storage: `petitions/<id>/attachment-<n>`, the petition's PDF
 //! attachments, sealed for the creator while a draft and plain (public) once
 //! published ([`attachments`]), and the sealed copies of a hand-over.
@@ -44,6 +48,7 @@
 pub mod attachments;
 pub mod catalogue;
 pub mod closing;
+pub mod erasure;
 pub mod events;
 pub mod extract;
 pub mod handover;

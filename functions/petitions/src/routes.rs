@@ -40,6 +40,7 @@ type JsonBody = Result<Json<Value>, axum::extract::rejection::JsonRejection>;
 pub fn functions(service: Shared) -> Vec<Function> {
     let s = service;
     let timer = s.clone();
+    let erasure_state = s.clone();
     vec![
         Function::http("ListPetitions", "petitions", AuthLevel::Anonymous)
             .get(list_public)
@@ -128,6 +129,14 @@ pub fn functions(service: Shared) -> Vec<Function> {
                 Ok(Outcome::done().returning(serde_json::to_value(report).unwrap_or_default()))
             }
         }),
+        Function::queue(
+            crate::erasure::FUNCTION,
+            portal_events::ERASE_PETITIONS_QUEUE,
+            move |invocation: portal_host::QueueInvocation<portal_events::Event>| {
+                let service = erasure_state.clone();
+                async move { crate::erasure::erase(&service.petitions, &invocation.message).await }
+            },
+        ),
     ]
 }
 

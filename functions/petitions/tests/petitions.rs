@@ -884,3 +884,63 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
         assert!(text.contains(&format!("{SIGNERS}. Občan citizen-")), "the last signer is listed");
     }
 }
+
+#[tokio::test]
+async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_succeeds() {
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let petr = login(&portal, PETR).await;
+    let public = published(&portal, &jana).await;
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{public}/signatures"), &petr, None)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut drafts = Vec::new();
+    for who in [&jana, &petr] {
+        let (status, _, body) = call(&portal.router, write("POST", "/api/petitions", who, Some(&draft()))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+        let path = portal_store::BlobPath::parse(format!("petitions/{id}/attachment-1")).expect("path");
+        let put = BlobStore::put(
+            portal.store.as_ref(),
+            &path,
+            "sealed".into(),
+            "application/pdf",
+            Default::default(),
+            portal_store::PutMode::Overwrite,
+        );
+        put.await.expect("blob");
+        drafts.push(id);
+    }
+    let (jana_draft, petr_draft) = (&drafts[0], &drafts[1]);
+
+    let event = portal_events::Event::new(
+        "account.erased",
+        &format!("{JANA}:1"),
+        JANA,
+        datetime!(2026-11-23 08:00 UTC),
+        json!({}),
+    );
+    for _ in 0..2 {
+        portal_petitions::erasure::erase(&portal.petitions, &event).await.expect("erased");
+    }
+    let partition = |id: &str| format!("petition-{id}");
+    let blobs = |id: &str| format!("petitions/{id}/");
+    let left = portal.store.query(COLLECTION, JANA, Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    let left = portal.store.query(COLLECTION, &partition(jana_draft), Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "her draft is gone");
+    assert!(BlobStore::list(portal.store.as_ref(), &blobs(jana_draft)).await.expect("list").is_empty());
+
+    assert_eq!(public_count(&portal, &public).await, 1, "the published petition and its signature stay");
+    let doc = DocumentStore::get(portal.store.as_ref(), COLLECTION, &partition(&public), PETITION_DOC).await;
+    let doc = doc.expect("get").expect("petition");
+    assert_eq!(doc.body["creator"], portal_petitions::erasure::ERASED_CREATOR);
+    assert!(!doc.body.to_string().contains("jana-novakova"), "nothing links it back to her");
+    let (status, _, _) =
+        call(&portal.router, write("POST", &format!("/api/petitions/{public}/close"), &jana, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nobody acts as its creator any more");
+
+    let (status, _, _) = call(&portal.router, get(&format!("/api/me/petitions/{petr_draft}"), &petr)).await;
+    assert_eq!(status, StatusCode::OK, "Petr's draft is untouched");
+    assert_eq!(BlobStore::list(portal.store.as_ref(), &blobs(petr_draft)).await.expect("list").len(), 1);
+}

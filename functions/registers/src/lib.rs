@@ -20,9 +20,13 @@
 //!   `CheckFilingDeadlines` and the reminder (urgence); fees through the
 //!   [`payments`] port.
 //!
+//! When the citizen erases their account, the queue function
+//! `EraseRegistersData` (on `erase-registers`) deletes all of it ([`erasure`]).
+//!
 //! Every read of a citizen's register data goes to their access log, cache
 //! hits included. Simulator data is labelled in every answer and on every PDF.
 
+pub mod erasure;
 pub mod extracts;
 pub mod filings;
 pub mod gateway;

@@ -25,6 +25,7 @@ pub fn functions(registers: Shared) -> Vec<Function> {
     let s = registers;
     let queue_state = s.clone();
     let sign_in_state = s.clone();
+    let erasure_state = s.clone();
     let filings = crate::filings::routes::functions(&s);
     let mut functions = vec![
         Function::http("RequestExtract", "registers/extracts", AuthLevel::Anonymous)
@@ -69,6 +70,14 @@ pub fn functions(registers: Shared) -> Vec<Function> {
             move |invocation: QueueInvocation<portal_events::Event>| {
                 let registers = sign_in_state.clone();
                 async move { crate::my_data::refresh_on_sign_in(&registers, &invocation.message).await }
+            },
+        ),
+        Function::queue(
+            crate::erasure::FUNCTION,
+            crate::erasure::QUEUE,
+            move |invocation: QueueInvocation<portal_events::Event>| {
+                let registers = erasure_state.clone();
+                async move { crate::erasure::erase(&registers, &invocation.message).await }
             },
         ),
     ];

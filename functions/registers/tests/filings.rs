@@ -673,3 +673,51 @@ async fn a_gateway_outage_leaves_no_filing_behind() {
     assert_eq!(count(&portal, &jana).await, 0, "the citizen simply tries again");
     assert!(drain(&portal.store, portal_events::CALENDAR_QUEUE).await.is_empty());
 }
+
+// ------------------------------------------------------------- erasure
+
+#[tokio::test]
+async fn erasure_deletes_a_citizens_filings_index_entries_and_blobs_and_a_replay_succeeds() {
+    use portal_store::{Clock, DocumentStore, PutMode, Query};
+    let portal = portal();
+    let jana = login(&portal, JANA).await;
+    let jiri = login(&portal, JIRI).await;
+    let contact = json!({"kind": "contact", "phone": "+421901123456"});
+    for login in [&jana, &jiri] {
+        let (status, bytes) = write(&portal, login, contact.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(json(&bytes)["legalDeadline"], "2026-12-23");
+    }
+    let folder = |subject: &str| format!("registers/{}/", portal_registers::citizen_folder(subject));
+    for subject in [JANA, JIRI] {
+        let path = BlobPath::parse(format!("{}job-1.pdf", folder(subject))).expect("path");
+        BlobStore::put(
+            portal.store.as_ref(),
+            &path,
+            "sealed".into(),
+            "application/pdf",
+            Default::default(),
+            PutMode::Overwrite,
+        )
+        .await
+        .expect("blob");
+    }
+    let index = || async {
+        portal.store.query("registers", "filing-deadlines-2026-12-23", Query::default()).await.expect("index").items
+    };
+    assert_eq!(index().await.len(), 2);
+
+    let at = portal.clock.now();
+    let event = Event::new("account.erased", &format!("{JANA}:{}", at.unix_timestamp()), JANA, at, json!({}));
+    for _ in 0..2 {
+        portal_registers::erasure::erase(&portal.registers, &event).await.expect("erased");
+    }
+    let left = portal.store.query("registers", JANA, Query::default()).await.expect("query");
+    assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
+    assert!(BlobStore::list(portal.store.as_ref(), &folder(JANA)).await.expect("list").is_empty());
+    let index = index().await;
+    assert_eq!(index.len(), 1, "only Jiří's deadline is left in the index");
+    assert_eq!(index[0].body["subject"], JIRI);
+    assert_eq!(BlobStore::list(portal.store.as_ref(), &folder(JIRI)).await.expect("list").len(), 1);
+    assert_eq!(count(&portal, &jiri).await, 1, "Jiří's filing is untouched");
+}

@@ -18,6 +18,13 @@
 //!   [`CalendarEntry`].
 //! - [`DATA_MESSAGES_QUEUE`]: a data message to send from the citizen's box;
 //!   `data` is an [`OutgoingDataMessage`].
+//!
+//! Erasure fans out: an Azure Storage queue has exactly one consumer function,
+//! so when a citizen erases their account identity publishes one
+//! [`kinds::ERASED`] event to *each* queue in [`ERASURE_QUEUES`] (one per
+//! capability holding data about citizens), and each capability deletes what
+//! it holds for the event's subject. The [`erasure`] module has the shared
+//! steps (deleting a partition page by page, deleting blobs under a prefix).
 
 use portal_store::{QueueName, QueueStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -60,6 +67,9 @@ pub mod kinds {
     pub const SEND_DATA_MESSAGE: &str = "databox.send-on-behalf";
     pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
     pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
+    /// The citizen erased their account: delete everything held for the
+    /// subject. Id `account.erased:<subject>:<unix seconds of the erasure>`.
+    pub const ERASED: &str = "account.erased";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,4 +318,159 @@ pub struct FilingRecord {
     pub source_ref: String,
     #[serde(default)]
     pub simulated: bool,
+}
+
+/// One queue per capability that holds plain data about citizens; identity
+/// publishes the same [`kinds::ERASED`] event to each of them (a queue has only
+/// one consumer function, so one queue cannot fan out by itself). Consumed by
+/// `EraseDocumentsData`, `EraseCalendarData`, `EraseNotificationsData`,
+/// `EraseRegistersData`, `EraseDataboxData` and `ErasePetitionsData`.
+pub const ERASURE_QUEUES: &[&str] = &[
+    "erase-documents",
+    "erase-calendar",
+    "erase-notifications",
+    "erase-registers",
+    "erase-databox",
+    "erase-petitions",
+];
+
+/// The erasure queue of documents (the first of [`ERASURE_QUEUES`] and so on).
+pub const ERASE_DOCUMENTS_QUEUE: &str = "erase-documents";
+pub const ERASE_CALENDAR_QUEUE: &str = "erase-calendar";
+pub const ERASE_NOTIFICATIONS_QUEUE: &str = "erase-notifications";
+pub const ERASE_REGISTERS_QUEUE: &str = "erase-registers";
+pub const ERASE_DATABOX_QUEUE: &str = "erase-databox";
+pub const ERASE_PETITIONS_QUEUE: &str = "erase-petitions";
+
+/// Shared steps of the erasure consumers. Every step is idempotent: deleting
+/// what is already gone succeeds, so a replayed or resumed erasure finishes
+/// the job.
+pub mod erasure {
+    use portal_store::{BlobPath, BlobStore, Document, DocumentStore, Query, StoreError};
+
+    /// Documents deleted per page.
+    pub const PAGE_SIZE: u32 = 100;
+
+    /// How many pages one erasure run deletes per partition before it asks
+    /// for a redelivery (100 pages of 100 documents).
+    pub const MAX_PAGES: u32 = 100;
+
+    /// A document outside the citizen's partition that points at the citizen
+    /// (a lookup, an index entry), found from a document inside it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Pointer {
+        pub collection: String,
+        pub partition: String,
+        pub id: String,
+    }
+
+    impl Pointer {
+        pub fn new(collection: impl Into<String>, partition: impl Into<String>, id: impl Into<String>) -> Self {
+            Self { collection: collection.into(), partition: partition.into(), id: id.into() }
+        }
+    }
+
+    /// No pointers outside the partition.
+    pub fn no_pointers(_: &Document) -> Vec<Pointer> {
+        Vec::new()
+    }
+
+    /// Deletes every document of `partition` in `collection`, a page at a time
+    /// (always the first page: what was deleted no longer shows). Before a
+    /// document goes, the documents `pointers` names from it (lookups outside
+    /// the partition) are deleted, so a crash never leaves a pointer whose
+    /// source is gone. A document another writer deleted first counts as
+    /// deleted. Stops after `max_pages` pages and answers `Ok(None)` when
+    /// documents remain, so the caller can ask for a redelivery instead of
+    /// running without end; otherwise `Ok(Some(how many were deleted))`.
+    pub async fn delete_partition(
+        store: &dyn DocumentStore,
+        collection: &str,
+        partition: &str,
+        max_pages: u32,
+        pointers: &(dyn Fn(&Document) -> Vec<Pointer> + Sync),
+    ) -> Result<Option<u64>, StoreError> {
+        let mut deleted = 0;
+        for _ in 0..max_pages {
+            let page = store.query(collection, partition, Query::default().page_size(PAGE_SIZE)).await?;
+            if page.items.is_empty() {
+                return Ok(Some(deleted));
+            }
+            for doc in page.items {
+                for pointer in pointers(&doc) {
+                    delete_document(store, &pointer.collection, &pointer.partition, &pointer.id).await?;
+                }
+                delete_document(store, collection, partition, &doc.id).await?;
+                deleted += 1;
+            }
+        }
+        let rest = store.query(collection, partition, Query::default().page_size(1)).await?;
+        Ok(rest.items.is_empty().then_some(deleted))
+    }
+
+    /// Deletes one document; one already gone is fine.
+    pub async fn delete_document(
+        store: &dyn DocumentStore,
+        collection: &str,
+        partition: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        match store.delete(collection, partition, id, None).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Deletes every blob whose path starts with `prefix` (which should end
+    /// with `/`, so `documents/ab/` never touches `documents/abc/`).
+    pub async fn delete_blobs(blobs: &dyn BlobStore, prefix: &str) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for info in blobs.list(prefix).await? {
+            delete_blob(blobs, &info.path).await?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes one blob; one already gone is fine.
+    pub async fn delete_blob(blobs: &dyn BlobStore, path: &BlobPath) -> Result<(), StoreError> {
+        match blobs.delete(path).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod erasure_tests {
+    use super::erasure::{MAX_PAGES, Pointer, delete_partition};
+    use portal_store::embedded::EmbeddedStore;
+    use portal_store::{DocumentStore, ManualClock, NewDocument, Query};
+    use std::sync::Arc;
+    use time::macros::datetime;
+
+    #[tokio::test]
+    async fn a_partition_is_emptied_with_its_pointers_and_a_replay_succeeds() {
+        let store =
+            EmbeddedStore::in_memory(Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)))).expect("store");
+        for i in 0..250 {
+            let body = serde_json::json!({"lookup": format!("l{i}")});
+            store.create("c", NewDocument::new("me", format!("d{i}"), body)).await.expect("create");
+            store
+                .create("c", NewDocument::new("lookups", format!("l{i}"), serde_json::json!({})))
+                .await
+                .expect("create");
+        }
+        store.create("c", NewDocument::new("other", "d0", serde_json::json!({}))).await.expect("create");
+        let pointers = |doc: &portal_store::Document| {
+            doc.body["lookup"].as_str().map(|id| Pointer::new("c", "lookups", id)).into_iter().collect()
+        };
+        assert_eq!(delete_partition(&store, "c", "me", 2, &pointers).await.expect("run"), None, "more remains");
+        assert_eq!(delete_partition(&store, "c", "me", MAX_PAGES, &pointers).await.expect("run"), Some(50));
+        assert_eq!(delete_partition(&store, "c", "me", MAX_PAGES, &pointers).await.expect("replay"), Some(0));
+        for partition in ["me", "lookups"] {
+            assert!(store.query("c", partition, Query::default()).await.expect("query").items.is_empty());
+        }
+        assert_eq!(store.query("c", "other", Query::default()).await.expect("query").items.len(), 1);
+    }
 }
