@@ -22,7 +22,8 @@
 //! Everything lives in collection [`COLLECTION`], partitioned by the citizen's
 //! subject id.
 
-pub mod address;
+/// The contact rules are shared with the registers capability.
+pub use portal_security::contact as address;
 pub mod channel;
 pub mod contacts;
 pub mod dispatch;

@@ -12,6 +12,7 @@
 
 mod access_log;
 mod citizen;
+pub mod contact;
 mod rate_limit;
 mod sessions;
 mod subject;

@@ -21,6 +21,7 @@
 
 use base64::Engine as _;
 use portal_host::FieldViolation;
+use portal_security::contact::{EmailAddress, PhoneNumber};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -28,18 +29,7 @@ use super::der;
 use crate::gateway::{CertificateData, ContactData, DeliveryAddressData, FilingSubmission};
 
 pub const KIND_RULE: &str = "one of delivery-address, contact, qualified-certificate";
-pub const EMAIL_RULE: &str = "an e-mail address like jana@example.cz: at most 254 characters, local part of letters, digits and .!#$%&'*+/=?^_`{|}~- (no leading, trailing or double dots, at most 64), a domain with at least two labels";
-pub const PHONE_RULE: &str = "an E.164 number: '+' then 8-15 digits (spaces allowed), e.g. +420601123456";
-pub const PHONE_CZ_RULE: &str = "a Czech number is +420 followed by exactly 9 digits";
-pub const PHONE_EU_RULE: &str =
-    "only numbers of EU member states are accepted (+420 Czechia, +421 Slovakia, +49 Germany, ...)";
 pub const CERTIFICATE_RULE: &str = "a PEM (-----BEGIN CERTIFICATE-----) or base64 DER X.509 certificate, at most 16 kB";
-
-/// The calling codes of the EU member states.
-const EU_CALLING_CODES: [&str; 27] = [
-    "420", "421", "43", "32", "359", "385", "357", "45", "372", "358", "33", "49", "30", "36", "353", "39", "371",
-    "370", "352", "356", "31", "48", "351", "40", "386", "34", "46",
-];
 
 /// A validated request, ready to be filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,46 +149,14 @@ fn delivery_address(body: &Value) -> Result<RegisterWrite, Vec<FieldViolation>> 
     })
 }
 
-/// The e-mail rule of the notification capability (a sane RFC 5321 subset).
-pub fn email(input: &str) -> Result<String, &'static str> {
-    let input = input.trim();
-    if input.is_empty() || input.len() > 254 {
-        return Err(EMAIL_RULE);
-    }
-    let Some((local, domain)) = input.rsplit_once('@') else { return Err(EMAIL_RULE) };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = domain.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels.last().is_some_and(|tld| {
-            tld.len() >= 2 && (tld.chars().all(|c| c.is_ascii_alphabetic()) || tld.starts_with("xn--"))
-        });
-    if local_ok && domain_ok { Ok(format!("{local}@{}", domain.to_ascii_lowercase())) } else { Err(EMAIL_RULE) }
+/// An e-mail address for the population register, by the portal's one rule.
+fn email(input: &str) -> Result<String, &'static str> {
+    EmailAddress::parse(input).map(|address| address.as_str().to_owned())
 }
 
-/// The phone rule of the notification capability (E.164 in the EU).
-pub fn phone(input: &str) -> Result<String, &'static str> {
-    let compact: String = input.chars().filter(|c| *c != ' ').collect();
-    let Some(digits) = compact.strip_prefix('+') else { return Err(PHONE_RULE) };
-    if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(PHONE_RULE);
-    }
-    if let Some(national) = digits.strip_prefix("420") {
-        return if national.len() == 9 { Ok(compact) } else { Err(PHONE_CZ_RULE) };
-    }
-    if EU_CALLING_CODES.iter().any(|code| digits.starts_with(code)) { Ok(compact) } else { Err(PHONE_EU_RULE) }
+/// A phone number for the population register (E.164, EU), by the portal's one rule.
+fn phone(input: &str) -> Result<String, &'static str> {
+    PhoneNumber::parse(input).map(|number| number.as_str().to_owned())
 }
 
 fn contact(body: &Value) -> Result<RegisterWrite, Vec<FieldViolation>> {
@@ -272,6 +230,8 @@ fn certificate(body: &Value, now: OffsetDateTime) -> Result<RegisterWrite, Vec<F
 
 #[cfg(test)]
 mod tests {
+    use portal_security::contact::{EMAIL_RULE, PHONE_CZ_RULE, PHONE_EU_RULE, PHONE_RULE};
+
     use super::*;
 
     #[test]

@@ -1,5 +1,8 @@
 //! The two kinds of contact a citizen can give, parsed once at the edge:
-//! [`EmailAddress`] and [`PhoneNumber`]. Inside the crate nothing re-checks.
+//! [`EmailAddress`] and [`PhoneNumber`], with the rules a problem response
+//! names. One definition for every capability that takes contacts
+//! (notifications verifies them; registers files them into the population
+//! register), so a number accepted in one place is accepted in the other.
 
 use std::fmt;
 
@@ -100,7 +103,8 @@ pub struct PhoneNumber(String);
 
 pub const PHONE_RULE: &str = "an E.164 number: '+' then 8-15 digits (spaces allowed), e.g. +420601123456";
 pub const PHONE_CZ_RULE: &str = "a Czech number is +420 followed by exactly 9 digits";
-pub const PHONE_EU_RULE: &str = "only numbers of EU member states are accepted (+420 Czechia, +421 Slovakia, +49 Germany, ...); SMS to other countries are not sent";
+pub const PHONE_EU_RULE: &str =
+    "only numbers of EU member states are accepted (+420 Czechia, +421 Slovakia, +49 Germany, ...)";
 
 impl PhoneNumber {
     pub fn parse(input: &str) -> Result<Self, &'static str> {
