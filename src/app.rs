@@ -288,7 +288,7 @@ pub fn functions(
 fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::Databox, AppError> {
     use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
     use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
-    use portal_databox::payments::{NotConnected, SimulatedCreditSystem, SimulatedPaymentGateway};
+    use portal_databox::payments::{NotConnected, PaymentsNotConnected, SimulatedCreditSystem};
     use portal_databox::{Databox, DataboxSettings, NoDirectory, SimulatedBoxDirectory};
     let stores = &services.stores;
     let clock = stores.clock.clone();
@@ -322,7 +322,7 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 clock.clone(),
                 SimulatorSettings { max_message_bytes: settings.max_message_bytes, ..SimulatorSettings::default() },
             ));
-            let gateway = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+            let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
             base(
                 simulator.clone(),
                 Arc::new(SimulatedBoxDirectory(simulator.clone())),
@@ -352,7 +352,7 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 context: format!("the ISDS client cannot be built: {error}"),
                 source: std::io::Error::other("isds"),
             })?;
-            base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(NotConnected), Arc::new(NotConnected), None)
+            base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(PaymentsNotConnected), Arc::new(NotConnected), None)
         }
     })
 }
@@ -441,7 +441,7 @@ fn registers(services: &Services, settings: &Settings) -> Result<portal_register
     };
     // Fees (the driving licence) go through a payment gateway: only a simulator exists, alongside the registers one.
     let (payments, simulated_payments): (Arc<dyn portal_registers::PaymentGateway>, _) = if simulated {
-        let gateway = Arc::new(portal_registers::SimulatedPaymentGateway::new(stores.clock.clone()));
+        let gateway = Arc::new(portal_registers::payments::simulated_gateway(stores.clock.clone()));
         (gateway.clone(), Some(gateway))
     } else {
         (Arc::new(portal_registers::PaymentsNotConnected), None)

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_databox::isds::*;
-use portal_databox::payments::{NotConnected, SimulatedPaymentGateway};
+use portal_databox::payments::NotConnected;
 use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, index};
 use portal_security::{AccessLog, SubjectId};
 use portal_store::embedded::EmbeddedStore;
@@ -145,7 +145,7 @@ fn main() {
     let databox = Databox {
         isds: Arc::new(FixedIsds { messages }),
         directory: Arc::new(Directory),
-        payments: Arc::new(SimulatedPaymentGateway::new(clock.clone())),
+        payments: Arc::new(portal_databox::payments::simulated_gateway(clock.clone())),
         credit: Arc::new(NotConnected),
         documents: store.clone(),
         blobs: store.clone(),

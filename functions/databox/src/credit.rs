@@ -90,7 +90,9 @@ impl PurchaseError {
         let retryable = match &self {
             Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
             Self::Payment(PaymentError::Unavailable(_)) | Self::Credit(CreditError::Unavailable(_)) => true,
-            Self::Payment(PaymentError::Unknown) | Self::Credit(CreditError::Refused(_)) | Self::Unknown => false,
+            Self::Payment(PaymentError::Unknown | PaymentError::NotConnected)
+            | Self::Credit(CreditError::Refused(_))
+            | Self::Unknown => false,
             Self::Seal(e) => e.is_retryable(),
         };
         if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }

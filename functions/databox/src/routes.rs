@@ -900,7 +900,7 @@ async fn buy_credit(
     if let Err(error) = databox.documents.create(COLLECTION, doc).await {
         return problem_from_store(&error);
     }
-    let intent = match databox.payments.create_intent(&payment_id, amount_hellers, "Kredit datové schránky").await {
+    let intent = match databox.payments.create_payment(&payment_id, amount_hellers, "Kredit datové schránky").await {
         Ok(intent) => intent,
         Err(error) => {
             tracing::error!(error = %error, "the payment gateway failed");

@@ -62,7 +62,7 @@ fn portal_with(
         clock.clone(),
         SimulatorSettings { max_message_bytes: settings.max_message_bytes, ..SimulatorSettings::default() },
     ));
-    let gateway = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+    let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
         directory: Arc::new(SimulatedDirectory(isds.clone())),

@@ -10,7 +10,7 @@ use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
 use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageEnvelope};
 use portal_databox::on_behalf::{self, send_on_behalf};
-use portal_databox::payments::{SimulatedCreditSystem, SimulatedPaymentGateway};
+use portal_databox::payments::SimulatedCreditSystem;
 use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, functions};
 use portal_events::{Event, OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds};
 use portal_host::Trigger;
@@ -37,7 +37,7 @@ fn setup() -> Setup {
     let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
     let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
     let isds = Arc::new(IsdsSimulator::seeded(clock.clone(), SimulatorSettings::default()));
-    let gateway = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+    let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
         directory: Arc::new(SimulatedBoxDirectory(isds.clone())),

@@ -13,9 +13,7 @@ use http_body_util::BodyExt as _;
 use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_events::{Event, FiledDocument, SealedContent};
 use portal_host::runtime::LogFailures;
-use portal_registers::{
-    Registers, RegistersGateway, RegistersSettings, SimulatedPaymentGateway, functions, simulated_gateway,
-};
+use portal_registers::{Registers, RegistersGateway, RegistersSettings, functions, simulated_gateway};
 use portal_security::{AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{BlobPath, BlobStore, ManualClock, QueueName, QueueStore};
@@ -50,7 +48,7 @@ pub fn portal_with(
     let temp = tempfile::tempdir().expect("tempdir");
     let keys = Arc::new(LocalKeyFile::open(keys_dir.unwrap_or(temp.path())).expect("keys"));
     let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
-    let payments = Arc::new(SimulatedPaymentGateway::new(clock.clone()));
+    let payments = Arc::new(portal_registers::payments::simulated_gateway(clock.clone()));
     let registers = Registers {
         gateway: gateway.unwrap_or_else(|| simulated_gateway(clock.clone())),
         documents: store.clone(),
