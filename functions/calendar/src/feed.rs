@@ -50,6 +50,22 @@ pub enum FeedError {
     Calendar(#[from] CalendarError),
 }
 
+impl portal_host::Failure for FeedError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Random => false,
+            Self::Calendar(error) => error.is_retryable(),
+        }
+    }
+
+    fn problem(&self) -> portal_host::Problem {
+        match self {
+            Self::Random => portal_host::Problem::internal(),
+            Self::Calendar(error) => portal_host::Failure::problem(error),
+        }
+    }
+}
+
 impl From<StoreError> for FeedError {
     fn from(error: StoreError) -> Self {
         Self::Calendar(error.into())

@@ -37,7 +37,7 @@ pub fn parse_date(text: &str) -> Option<Date> {
 }
 
 /// Whether the item is the citizen's own or came from another capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     Own,
@@ -88,7 +88,7 @@ pub struct StoredItem {
     pub sealed: String,
     /// The reminder schedule documents written for this item.
     #[serde(default)]
-    pub reminders: Vec<crate::reminders::ReminderRef>,
+    pub reminders: Vec<ReminderRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
@@ -238,6 +238,14 @@ pub fn item_json(item: &Item) -> serde_json::Value {
         value["remindDaysBefore"] = serde_json::Value::from(days);
     }
     value
+}
+
+/// Where a reminder's schedule document lives; kept in the item so a change
+/// or a cancellation can remove them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReminderRef {
+    pub partition: String,
+    pub id: String,
 }
 
 /// The calendar date in Europe/Prague at `now`: UTC+1, and UTC+2 from the

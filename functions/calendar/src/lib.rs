@@ -18,26 +18,32 @@
 //! lookup from a feed token's hash to its owner.
 //!
 //! When the citizen erases their account, `EraseCalendarData` (queue
-//! `erase-calendar`) deletes all of it ([`erasure`]).
+//! `erase-calendar`) deletes all of it ([`queue::erase_calendar_data`]).
+//!
+//! Layout: [`http`] has one file per HTTP action, [`queue`] and [`timer`] one
+//! file per function; [`functions`] below is the list the app serves.
 
-pub mod entries;
-pub mod erasure;
 pub mod feed;
+pub mod http;
 pub mod ical;
 pub mod item;
+pub mod queue;
 pub mod reminders;
-mod routes;
+pub mod timer;
 pub mod validate;
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use portal_crypto::{CryptoError, Sealer};
-use portal_host::Function;
+use portal_host::{Failure, Function, Problem, op};
 use portal_security::AccessLog;
 use portal_store::{Clock, DocumentStore, QueueStore, StoreError};
 
 /// The collection holding everything of this capability.
 pub const COLLECTION: &str = "calendar";
+/// The document counting a citizen's own events.
+pub(crate) const COUNTER_ID: &str = "counter";
 
 /// Settings of the capability.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +108,9 @@ pub enum CalendarError {
     Corrupt(String),
 }
 
-impl CalendarError {
+impl Failure for CalendarError {
     /// Whether trying again later may help.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         match self {
             Self::Store(error) => error.is_retryable(),
             Self::Crypto(error) => error.is_retryable(),
@@ -112,10 +118,41 @@ impl CalendarError {
             Self::Corrupt(_) => false,
         }
     }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Contended => Problem::new(StatusCode::CONFLICT, "conflict", "The item was changed at the same time")
+                .with_detail("reload and try again"),
+            Self::Store(error) => error.problem(),
+            Self::Crypto(error) => error.problem(),
+            Self::Corrupt(_) => Problem::internal(),
+        }
+    }
 }
 
-/// Every function of the capability: the HTTP routes, the queue function
-/// `FileCalendarEntry` and the timer `SendReminders`.
+impl CalendarError {
+    /// Whether trying again later may help.
+    pub fn is_retryable(&self) -> bool {
+        Failure::is_retryable(self)
+    }
+}
+
+/// Every function of the capability: the HTTP routes, the queue functions
+/// `FileCalendarEntry` and `EraseCalendarData`, and the timer `SendReminders`.
 pub fn functions(calendar: Calendar) -> Vec<Function> {
-    routes::functions(Arc::new(calendar))
+    let s = Arc::new(calendar);
+    vec![
+        Function::api(op!(http::list_events)).with_state(s.clone()).build(),
+        Function::api(op!(http::create_event)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_event)).with_state(s.clone()).build(),
+        Function::api(op!(http::update_event)).with_state(s.clone()).build(),
+        Function::api(op!(http::delete_event)).with_state(s.clone()).build(),
+        Function::api(op!(http::create_feed)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_feed)).with_state(s.clone()).build(),
+        Function::api(op!(http::delete_feed)).with_state(s.clone()).build(),
+        Function::api(op!(http::feed)).with_state(s.clone()).build(),
+        queue::file_calendar_entry::function(s.clone()),
+        queue::erase_calendar_data::function(s.clone()),
+        timer::send_reminders::function(s),
+    ]
 }

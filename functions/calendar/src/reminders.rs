@@ -46,13 +46,7 @@ const SCHEDULE_TYPE: &str = "calendar-reminder";
 /// Schedule documents stay this long after their day, as the "sent" marker.
 const KEEP_AFTER_DAY: Duration = Duration::days(90);
 
-/// Where a schedule document lives; kept in the item so a change or a
-/// cancellation can remove them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReminderRef {
-    pub partition: String,
-    pub id: String,
-}
+pub use crate::item::ReminderRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

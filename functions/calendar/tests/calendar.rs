@@ -11,7 +11,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::{Extension, Router};
 use http_body_util::BodyExt as _;
-use portal_calendar::{COLLECTION, Calendar, CalendarSettings, entries, functions, reminders};
+use portal_calendar::queue::file_calendar_entry as entries;
+use portal_calendar::{COLLECTION, Calendar, CalendarSettings, functions, reminders};
 use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_events::{CalendarEntry, Event, kinds};
 use portal_host::InvocationError;
@@ -865,7 +866,7 @@ async fn erasure_deletes_a_citizens_calendar_reminders_and_feed_and_a_replay_suc
 
     let event = Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, at, json!({}));
     for _ in 0..2 {
-        portal_calendar::erasure::erase(&portal.calendar, &event).await.expect("erased");
+        portal_calendar::queue::erase_calendar_data::erase(&portal.calendar, &event).await.expect("erased");
     }
     let left = portal.store.query(COLLECTION, JANA, Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);

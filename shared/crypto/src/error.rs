@@ -93,3 +93,19 @@ impl CryptoError {
         Self::CorruptKeyRecord(Box::new(error))
     }
 }
+
+/// A key-service fault is retried (queue) or answered 503 (HTTP); a key that
+/// cannot open what it should is a 500 that says nothing internal.
+impl portal_host::Failure for CryptoError {
+    fn is_retryable(&self) -> bool {
+        CryptoError::is_retryable(self)
+    }
+
+    fn problem(&self) -> portal_host::Problem {
+        if self.is_retryable() {
+            portal_host::Problem::unavailable("the key service")
+        } else {
+            portal_host::Problem::internal()
+        }
+    }
+}

@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::api::{Endpoint, OperationDoc};
 use crate::envelope::{QueueMessageMetadata, RetryContext, TimerInfo};
 use crate::ncrontab::Schedule;
 
@@ -162,6 +163,8 @@ pub(crate) enum FunctionHandler {
 pub struct Function {
     pub name: String,
     pub trigger: Trigger,
+    /// An HTTP function's operation in the API document.
+    pub doc: Option<OperationDoc>,
     pub(crate) handler: FunctionHandler,
 }
 
@@ -181,6 +184,32 @@ impl Function {
             auth,
             methods: Vec::new(),
             router: MethodRouter::new(),
+            doc: None,
+        }
+    }
+
+    /// An HTTP function declared from its documented operation (see
+    /// [`crate::api`]): its name is the operation id, its route the
+    /// operation's path under `/api`, its one method the operation's.
+    pub fn api<S, H, T>(endpoint: Endpoint<H>) -> HttpFunction<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let doc = endpoint.doc;
+        let method = doc.method.clone();
+        let router = MethodRouter::new().on(
+            axum::routing::MethodFilter::try_from(method.clone()).unwrap_or(axum::routing::MethodFilter::GET),
+            endpoint.handler,
+        );
+        HttpFunction {
+            name: doc.name(),
+            route: doc.route().to_owned(),
+            auth: AuthLevel::Anonymous,
+            methods: vec![method],
+            router,
+            doc: Some(doc),
         }
     }
 
@@ -206,6 +235,7 @@ impl Function {
         Self {
             name: name.to_owned(),
             trigger: Trigger::Queue { queue: queue.to_owned(), connection: DEFAULT_QUEUE_CONNECTION.to_owned() },
+            doc: None,
             handler: FunctionHandler::Queue(erased),
         }
     }
@@ -229,6 +259,7 @@ impl Function {
         Self {
             name: name.to_owned(),
             trigger: Trigger::Timer { schedule, run_on_startup: false },
+            doc: None,
             handler: FunctionHandler::Timer(erased),
         }
     }
@@ -251,6 +282,7 @@ pub struct HttpFunction<S = ()> {
     auth: AuthLevel,
     methods: Vec<Method>,
     router: MethodRouter<S>,
+    doc: Option<OperationDoc>,
 }
 
 impl<S> fmt::Debug for HttpFunction<S> {
@@ -289,6 +321,14 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
         self
     }
 
+    /// The host's authorization level (function keys); the portal
+    /// authenticates citizens itself, so most functions stay anonymous.
+    #[must_use]
+    pub fn with_auth(mut self, auth: AuthLevel) -> Self {
+        self.auth = auth;
+        self
+    }
+
     /// Gives the handlers their state.
     pub fn with_state<S2>(self, state: S) -> HttpFunction<S2> {
         HttpFunction {
@@ -297,6 +337,7 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
             auth: self.auth,
             methods: self.methods,
             router: self.router.with_state(state),
+            doc: self.doc,
         }
     }
 }
@@ -306,6 +347,7 @@ impl HttpFunction<()> {
         Function {
             name: self.name,
             trigger: Trigger::Http { methods: self.methods, route: self.route, auth: self.auth },
+            doc: self.doc,
             handler: FunctionHandler::Http(Box::new(self.router)),
         }
     }

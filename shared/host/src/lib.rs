@@ -1,5 +1,9 @@
 //! The Azure Functions custom-handler protocol and runtime.
 //!
+//! - [`api`]: HTTP functions as documented operations, the OpenAPI document
+//!   and the request extractors whose rejections are problems;
+//! - [`failure`]: one trait that turns any error into a problem or an
+//!   invocation failure through `?`;
 //! - [`envelope`]: the invocation request and response as the host sends and
 //!   reads them, with its encoding traps decoded at the edge;
 //! - [`function`]: functions declared once, in Rust (name, trigger, handler);
@@ -8,7 +12,9 @@
 //! - [`ncrontab`]: timer schedules; [`problem`]: RFC 9457 errors;
 //!   [`output`]: output values the host's base64 decoding cannot corrupt.
 
+pub mod api;
 pub mod envelope;
+pub mod failure;
 pub mod function;
 pub mod manifest;
 pub mod ncrontab;
@@ -17,6 +23,8 @@ pub mod problem;
 pub mod runtime;
 pub mod telemetry;
 
+pub use api::{Body, Params};
+pub use failure::Failure;
 pub use function::{
     AuthLevel, Function, HttpFunction, InvocationError, Outcome, QueueInvocation, TimerInvocation, Trigger,
 };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// One broken rule of one input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldViolation {
     /// The field, as the client named it (`recipient`, `attachments[2].name`).
     pub field: String,
@@ -22,15 +22,21 @@ impl FieldViolation {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An RFC 9457 problem: every error the API answers, as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI reference naming the kind of problem, relative to the API.
     #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
     pub kind: String,
+    /// A short summary of the kind of problem.
     pub title: String,
+    /// The HTTP status code.
     pub status: u16,
+    /// What happened in this case, for the person reading it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Each broken rule of each input field (422).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldViolation>,
 }

@@ -75,12 +75,16 @@ pub enum DeclarationError {
     DuplicateRoute(String, String, String, String),
     #[error("HTTP function '{0}' declares no method")]
     NoMethod(String),
+    #[error("an HTTP operation at {0} has no operation_id (the function's name)")]
+    NoOperationId(String),
 }
 
 /// The declared functions of the capabilities this process serves.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     functions: Vec<Function>,
+    /// The OpenAPI document of the HTTP functions, served at `/api/openapi.json`.
+    document: Arc<Value>,
     failures: Arc<dyn FailureSink>,
     timers_enabled: bool,
 }
@@ -92,7 +96,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Runtime {
-    pub fn new(functions: Vec<Function>, failures: Arc<dyn FailureSink>) -> Result<Self, DeclarationError> {
+    pub fn new(mut functions: Vec<Function>, failures: Arc<dyn FailureSink>) -> Result<Self, DeclarationError> {
+        let served = Arc::new(std::sync::OnceLock::<Bytes>::new());
+        functions.push(Function::api(crate::op!(openapi_document)).with_state(Arc::clone(&served)).build());
         let mut names = BTreeSet::new();
         let mut routes: HashMap<(String, String), String> = HashMap::new();
         for function in &functions {
@@ -103,6 +109,11 @@ impl Runtime {
                 return Err(DeclarationError::DuplicateName(function.name.clone()));
             }
             if let Trigger::Http { methods, route, .. } = &function.trigger {
+                if let Some(doc) =
+                    function.doc.as_ref().filter(|_| function.name.is_empty() || function.name == "handler")
+                {
+                    return Err(DeclarationError::NoOperationId(doc.path.clone()));
+                }
                 if methods.is_empty() {
                     return Err(DeclarationError::NoMethod(function.name.clone()));
                 }
@@ -119,7 +130,9 @@ impl Runtime {
                 }
             }
         }
-        Ok(Self { functions, failures, timers_enabled: true })
+        let document = crate::api::document(&functions, env!("CARGO_PKG_VERSION"));
+        let _ = served.set(Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default()));
+        Ok(Self { functions, document: Arc::new(document), failures, timers_enabled: true })
     }
 
     /// In a secondary region timers must not run (their lock is per storage
@@ -134,6 +147,11 @@ impl Runtime {
 
     pub fn functions(&self) -> &[Function] {
         &self.functions
+    }
+
+    /// The OpenAPI 3.1 document of every HTTP function.
+    pub fn openapi(&self) -> &Value {
+        &self.document
     }
 
     /// The router serving every declared function.
@@ -213,6 +231,7 @@ impl Runtime {
         let function_names = Arc::new(function_names);
         router
             .fallback(|| async { Problem::not_found("no function answers this path") })
+            .layer(axum::middleware::map_response(errors_as_problems))
             .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a handler panicked");
                 Problem::internal().into_response()
@@ -228,6 +247,59 @@ impl Runtime {
                 },
             ))
     }
+}
+
+/// The API document, anonymous: the contract the front end builds against.
+mod openapi_document {
+    use std::sync::{Arc, OnceLock};
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    /// The OpenAPI 3.1 document of every HTTP function of this app.
+    #[utoipa::path(
+        get,
+        path = "/api/openapi.json",
+        operation_id = "OpenApiDocument",
+        tag = "ops",
+        responses((status = 200, description = "Dokument OpenAPI 3.1 se všemi operacemi portálu.", content_type = "application/json", body = Object))
+    )]
+    pub async fn handler(State(document): State<Arc<OnceLock<Bytes>>>) -> impl IntoResponse {
+        ([(header::CONTENT_TYPE, "application/json")], document.get().cloned().unwrap_or_default())
+    }
+}
+
+/// Error responses that did not come from a handler's problem (axum's own
+/// rejections of a path it cannot decode, a body over the limit, a timeout)
+/// become problems too, so every error a client sees has the one shape.
+async fn errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|ct| ct.starts_with(crate::problem::CONTENT_TYPE)) {
+        return response;
+    }
+    let problem = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(status, "payload-too-large", "The request body is too large"),
+        StatusCode::SERVICE_UNAVAILABLE => Problem::unavailable("the request took too long"),
+        StatusCode::METHOD_NOT_ALLOWED => Problem::method_not_allowed(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Problem::new(status, "unsupported-media-type", "The request body has a type this operation does not take")
+        }
+        status if status.is_server_error() => Problem::internal(),
+        status => Problem::new(status, "bad-request", status.canonical_reason().unwrap_or("The request is malformed")),
+    };
+    let mut converted = problem.into_response();
+    for (name, value) in response.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            converted.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    converted
 }
 
 /// The functions answering one path, and the trigger when the path is a

@@ -142,6 +142,19 @@ impl AccessLog {
         self.documents.create(COLLECTION, NewDocument::new(owner.as_str(), id, body)).await.map(drop)
     }
 
+    /// Records what a logged-in citizen did with their own data.
+    pub async fn record_own(
+        &self,
+        citizen: &crate::Citizen,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        purpose: &str,
+    ) -> Result<(), StoreError> {
+        self.record(&citizen.subject, AccessEntry::new(Actor::Citizen, action, resource_type, resource_id, purpose))
+            .await
+    }
+
     /// A page of the citizen's log, oldest first unless asked otherwise.
     pub async fn list(
         &self,

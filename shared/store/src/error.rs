@@ -45,3 +45,20 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A store error at the edge: a passing fault (throttled, unreachable) is
+/// retried by the host and answered 503 to a client; anything else is a 500
+/// that says nothing internal.
+impl portal_host::Failure for StoreError {
+    fn is_retryable(&self) -> bool {
+        StoreError::is_retryable(self)
+    }
+
+    fn problem(&self) -> portal_host::Problem {
+        if self.is_retryable() {
+            portal_host::Problem::unavailable("storage")
+        } else {
+            portal_host::Problem::internal()
+        }
+    }
+}

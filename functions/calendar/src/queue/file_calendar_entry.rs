@@ -16,8 +16,11 @@
 //! a schedule document of an old date that survives a crash never fires,
 //! because firing checks the entry's current date.
 
+use std::sync::Arc;
+
+use portal_events::CALENDAR_QUEUE;
 use portal_events::{CalendarEntry, Event};
-use portal_host::{InvocationError, Outcome};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{NewDocument, StoreError};
 use serde_json::json;
@@ -27,6 +30,14 @@ use crate::{COLLECTION, Calendar, CalendarError, reminders};
 
 /// The queue function's name.
 pub const FUNCTION: &str = "FileCalendarEntry";
+
+/// `FileCalendarEntry` on queue `calendar-entry`.
+pub fn function(calendar: Arc<Calendar>) -> Function {
+    Function::queue(FUNCTION, CALENDAR_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let calendar = calendar.clone();
+        async move { file_calendar_entry(&calendar, &invocation.message).await }
+    })
+}
 /// The kinds of entries other capabilities send.
 pub const KINDS: [&str; 4] = ["document-expiry", "deemed-delivery", "petition-deadline", "filing-deadline"];
 /// The documents whose expiry the portal follows.

@@ -18,9 +18,12 @@
 //! very large partition is deleted [`erasure::MAX_PAGES`] pages per run; the
 //! rest is left to the next delivery (a retryable error).
 
+use std::sync::Arc;
+
+use portal_events::ERASE_CALENDAR_QUEUE;
 use portal_events::erasure::{self, Pointer};
 use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
 use portal_store::{Document, StoreError};
 use serde_json::json;
@@ -30,6 +33,14 @@ use crate::{COLLECTION, Calendar};
 
 /// The function's name.
 pub const FUNCTION: &str = "EraseCalendarData";
+
+/// `EraseCalendarData` on queue `erase-calendar`.
+pub fn function(calendar: Arc<Calendar>) -> Function {
+    Function::queue(FUNCTION, ERASE_CALENDAR_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let calendar = calendar.clone();
+        async move { erase(&calendar, &invocation.message).await }
+    })
+}
 
 /// One delivery of an `account.erased` event.
 pub async fn erase(calendar: &Calendar, event: &Event) -> Result<Outcome, InvocationError> {

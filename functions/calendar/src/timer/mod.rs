@@ -1,0 +1,3 @@
+//! The calendar's timer functions, one file each.
+
+pub mod send_reminders;
