@@ -40,6 +40,21 @@ impl PaymentError {
     }
 }
 
+/// Not connected and unavailable are both 503 to a client (naming the
+/// payment gateway, nothing more); an unknown payment is a 404.
+impl portal_host::Failure for PaymentError {
+    fn is_retryable(&self) -> bool {
+        PaymentError::is_retryable(self)
+    }
+
+    fn problem(&self) -> portal_host::Problem {
+        match self {
+            Self::Unknown => portal_host::Problem::not_found("no such payment"),
+            Self::NotConnected | Self::Unavailable(_) => portal_host::Problem::unavailable("the payment gateway"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {

@@ -46,6 +46,18 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
+impl portal_host::Failure for SessionError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_retryable(),
+        }
+    }
+
+    fn problem(&self) -> portal_host::Problem {
+        portal_host::Problem::unavailable("sessions")
+    }
+}
+
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
