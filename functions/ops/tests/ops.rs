@@ -7,7 +7,8 @@ use http_body_util::BodyExt as _;
 use portal_host::envelope::TimerInfo;
 use portal_host::runtime::LogFailures;
 use portal_host::{Runtime, TimerInvocation};
-use portal_ops::{Ops, functions, run_housekeeping};
+use portal_ops::timer::housekeeping::run_housekeeping;
+use portal_ops::{Ops, functions};
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{
     BlobStore, DocumentStore, ManualClock, NewDocument, QueueName, QueueStore, StoreError, StoreResult,

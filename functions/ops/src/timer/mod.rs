@@ -1,0 +1,3 @@
+//! The operators' timer functions, one file each.
+
+pub mod housekeeping;
