@@ -40,13 +40,12 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use portal_events::{OutgoingAttachment, SealedContent};
 use portal_security::SubjectId;
 use portal_store::{BlobPath, PutMode, StoreError};
 
-use crate::handover::HandOverRefusal;
 use crate::model::{Attachment, Petition, PetitionId, State};
-use crate::service::{MAX_ATTEMPTS, PetitionService, ServiceError, corrupt};
+use crate::service::PetitionService;
+use crate::{MAX_ATTEMPTS, ServiceError, corrupt};
 
 /// Attachments one petition may have.
 pub const MAX_ATTACHMENTS: usize = 5;
@@ -55,9 +54,6 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 5 * 1024 * 1024;
 pub const MAX_FILE_NAME: usize = 255;
 /// The only type accepted.
 pub const PDF: &str = "application/pdf";
-/// Files ISDS takes in one data message (the data box's `validate::MAX_ATTACHMENTS`).
-pub const ISDS_MAX_FILES: usize = 50;
-
 const SEALED_KEY: &str = "sealed";
 const SEALED_BY_CREATOR: &str = "creator";
 const DEFAULT_NAME: &str = "příloha";
@@ -70,11 +66,6 @@ pub fn field(index: u32) -> String {
 /// `petitions/<id>/attachment-<n>`.
 pub fn blob_path(id: &PetitionId, index: u32) -> Result<BlobPath, StoreError> {
     BlobPath::parse(format!("petitions/{id}/{}", field(index)))
-}
-
-/// The sealed copy that travels to the data box at the hand-over.
-fn hand_over_path(id: &PetitionId, index: u32) -> Result<BlobPath, StoreError> {
-    BlobPath::parse(format!("petitions/{id}/hand-over-{}", field(index)))
 }
 
 /// The `{n}` of a route: a positive decimal number, or `None` (404).
@@ -165,22 +156,7 @@ pub enum AttachmentRefusal {
     NoSuchAttachment,
 }
 
-/// Whether the hand-over message (the extract and the attachments) keeps
-/// ISDS's limits: at most [`ISDS_MAX_FILES`] files, together at most
-/// `max_bytes`.
-pub fn check_hand_over(extract_bytes: u64, attachments: &[Attachment], max_bytes: u64) -> Result<(), HandOverRefusal> {
-    let files = 1 + attachments.len();
-    if files > ISDS_MAX_FILES {
-        return Err(HandOverRefusal::TooManyFiles { files, limit: ISDS_MAX_FILES });
-    }
-    let total = attachments.iter().fold(extract_bytes, |sum, a| sum.saturating_add(a.size));
-    if total > max_bytes {
-        return Err(HandOverRefusal::TooLarge { bytes: total, limit: max_bytes });
-    }
-    Ok(())
-}
-
-fn sealed_metadata() -> BTreeMap<String, String> {
+pub(crate) fn sealed_metadata() -> BTreeMap<String, String> {
     BTreeMap::from([(SEALED_KEY.to_owned(), SEALED_BY_CREATOR.to_owned())])
 }
 
@@ -338,37 +314,6 @@ impl PetitionService {
         }
         Ok(())
     }
-
-    /// The attachments as the data box sends them after the extract: each
-    /// sealed again for the creator (same binding as a draft's) in its own
-    /// blob, which the data box reads.
-    pub(crate) async fn hand_over_attachments(
-        &self,
-        petition: &Petition,
-        creator: &SubjectId,
-    ) -> Result<Vec<OutgoingAttachment>, ServiceError> {
-        let id = petition.petition_id().ok_or_else(|| corrupt("bad petition id"))?;
-        let document = id.partition();
-        let mut out = Vec::with_capacity(petition.attachments.len());
-        for attachment in &petition.attachments {
-            let Some((entry, plain)) = self.attachment_content(petition, attachment.index).await? else { continue };
-            let field = field(entry.index);
-            let sealed = self.petitions.sealer.encrypt(creator.as_str(), &document, &field, &plain).await?;
-            let path = hand_over_path(&id, entry.index)?;
-            self.petitions
-                .blobs
-                .put(&path, Bytes::from(sealed), "application/octet-stream", sealed_metadata(), PutMode::Overwrite)
-                .await?;
-            out.push(OutgoingAttachment {
-                file_name: clean_file_name(&entry.file_name),
-                media_type: PDF.into(),
-                sealed_document: document.clone(),
-                sealed_field: field,
-                content: SealedContent::Blob { path: path.as_str().to_owned() },
-            });
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -408,21 +353,5 @@ mod tests {
         for bad in ["", "0", "-1", "+1", "1.0", "x", "1234567890", " 1"] {
             assert_eq!(parse_index(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_hand_over_keeps_isds_limits() {
-        let attachment = |index, size| Attachment { index, file_name: "a.pdf".into(), size, media_type: PDF.into() };
-        let five: Vec<_> = (1..=5).map(|i| attachment(i, 1_000)).collect();
-        assert_eq!(check_hand_over(10_000, &five, 15_000), Ok(()));
-        assert_eq!(
-            check_hand_over(10_001, &five, 15_000),
-            Err(HandOverRefusal::TooLarge { bytes: 15_001, limit: 15_000 })
-        );
-        let many: Vec<_> = (1..=50).map(|i| attachment(i, 1)).collect();
-        assert_eq!(
-            check_hand_over(1, &many, u64::MAX),
-            Err(HandOverRefusal::TooManyFiles { files: 51, limit: ISDS_MAX_FILES })
-        );
     }
 }

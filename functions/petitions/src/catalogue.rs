@@ -11,10 +11,11 @@
 //! exact count. The counts shown anywhere are always read from the counters.
 
 use portal_store::{Document, FilterOp, NewDocument, Order, Page, Query, StoreError};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::model::{COLLECTION, Petition, PetitionId, State, format_date, rfc3339_opt};
-use crate::service::{MAX_ATTEMPTS, PetitionService, ServiceError, corrupt};
+use crate::model::{Addressee, COLLECTION, Petition, PetitionId, State, format_date, rfc3339};
+use crate::{MAX_ATTEMPTS, Petitions, ServiceError, corrupt, counter};
 
 pub const PARTITION: &str = "catalogue";
 pub const ENTRY_TYPE: &str = "catalogue-entry";
@@ -23,37 +24,82 @@ fn nanos(at: Option<time::OffsetDateTime>) -> i64 {
     at.and_then(|at| i64::try_from(at.unix_timestamp_nanos()).ok()).unwrap_or(0)
 }
 
-/// The entry for `petition`, with the snapshot `signatures`.
-pub fn entry_body(petition: &Petition, signatures: u64) -> Value {
-    json!({
-        "type": ENTRY_TYPE,
-        "id": petition.id,
-        "state": petition.state.as_str(),
-        "public": petition.state.is_public(),
-        "title": petition.title,
-        "summary": petition.summary,
-        "addressee": petition.addressee,
-        "publishedAt": rfc3339_opt(petition.published_at),
-        "publishedAtNanos": nanos(petition.published_at),
-        "endsOn": format_date(petition.ends_on),
-        "endsOnDay": petition.ends_on.to_julian_day(),
-        "closedAt": rfc3339_opt(petition.closed_at),
-        "handedOverAt": rfc3339_opt(petition.handed_over_at),
-        "senate": petition.senate,
-        "senateThresholdReached": petition.senate_threshold_reached_at.is_some(),
-        "flagged": petition.flagged_at.is_some(),
-        "signatures": signatures,
-        "shards": petition.shards,
-    })
+/// A catalogue entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Always [`ENTRY_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub state: State,
+    /// Shown in the public list.
+    pub public: bool,
+    pub title: String,
+    pub summary: String,
+    pub addressee: Addressee,
+    /// RFC 3339.
+    pub published_at: Option<String>,
+    /// For ordering by publication.
+    pub published_at_nanos: i64,
+    /// `YYYY-MM-DD`, the last day of signing (Prague).
+    pub ends_on: String,
+    /// The Julian day of `ends_on`, for the timer's range query.
+    pub ends_on_day: i32,
+    pub closed_at: Option<String>,
+    pub handed_over_at: Option<String>,
+    pub senate: bool,
+    pub senate_threshold_reached: bool,
+    pub flagged: bool,
+    /// The snapshot count that orders the list; counts shown are read from
+    /// the counters.
+    pub signatures: u64,
+    pub shards: u32,
+}
+
+impl Entry {
+    /// The entry for `petition`, with the snapshot `signatures`.
+    pub fn of(petition: &Petition, signatures: u64) -> Self {
+        Self {
+            kind: ENTRY_TYPE.into(),
+            id: petition.id.clone(),
+            state: petition.state,
+            public: petition.state.is_public(),
+            title: petition.title.clone(),
+            summary: petition.summary.clone(),
+            addressee: petition.addressee.clone(),
+            published_at: petition.published_at.map(rfc3339),
+            published_at_nanos: nanos(petition.published_at),
+            ends_on: format_date(petition.ends_on),
+            ends_on_day: petition.ends_on.to_julian_day(),
+            closed_at: petition.closed_at.map(rfc3339),
+            handed_over_at: petition.handed_over_at.map(rfc3339),
+            senate: petition.senate,
+            senate_threshold_reached: petition.senate_threshold_reached_at.is_some(),
+            flagged: petition.flagged_at.is_some(),
+            signatures,
+            shards: petition.shards,
+        }
+    }
+
+    /// An entry read back from the store.
+    pub fn from_document(doc: &Document) -> Result<Self, ServiceError> {
+        serde_json::from_value(doc.body.clone()).map_err(corrupt)
+    }
+}
+
+/// The entry for `petition` as a stored body, with the snapshot `signatures`.
+pub fn entry_body(petition: &Petition, signatures: u64) -> Result<Value, ServiceError> {
+    serde_json::to_value(Entry::of(petition, signatures)).map_err(corrupt)
 }
 
 /// Writes the entry from the petition, keeping the signature snapshot.
-pub async fn sync(service: &PetitionService, petition: &Petition) -> Result<(), ServiceError> {
-    let documents = &service.petitions.documents;
+pub async fn sync(petitions: &Petitions, petition: &Petition) -> Result<(), ServiceError> {
+    let documents = &petitions.documents;
     for _ in 0..MAX_ATTEMPTS {
         let existing = documents.get(COLLECTION, PARTITION, &petition.id).await?;
         let signatures = existing.as_ref().and_then(|d| d.body["signatures"].as_u64()).unwrap_or(0);
-        let body = entry_body(petition, signatures);
+        let body = entry_body(petition, signatures)?;
         if existing.as_ref().is_some_and(|d| d.body == body) {
             return Ok(());
         }
@@ -72,14 +118,14 @@ pub async fn sync(service: &PetitionService, petition: &Petition) -> Result<(), 
 }
 
 /// Refreshes the signature snapshot and returns the exact count read.
-pub async fn refresh_count(service: &PetitionService, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
-    let documents = &service.petitions.documents;
+pub async fn refresh_count(petitions: &Petitions, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
+    let documents = &petitions.documents;
     let mut count = 0;
     for _ in 0..10 {
         // The entry first, then the counters: a write under this ETag then
         // carries a count no older than the entry it replaces.
         let existing = documents.get(COLLECTION, PARTITION, id.as_str()).await?;
-        count = service.count(id, shards).await?;
+        count = counter::count(documents.as_ref(), id, shards).await?;
         let Some(existing) = existing else { return Ok(count) };
         if existing.body["signatures"].as_u64() == Some(count) {
             return Ok(count);
@@ -105,7 +151,7 @@ pub enum Sort {
 
 /// A page of entries.
 pub async fn page(
-    service: &PetitionService,
+    petitions: &Petitions,
     filters: Vec<(&str, Value)>,
     sort: Sort,
     page_size: u32,
@@ -119,15 +165,15 @@ pub async fn page(
         Sort::Newest => query.order_by("publishedAtNanos", Order::Descending),
         Sort::Signatures => query.order_by("signatures", Order::Descending),
     };
-    service.petitions.documents.query(COLLECTION, PARTITION, query).await
+    petitions.documents.query(COLLECTION, PARTITION, query).await
 }
 
 /// Every entry (for statistics), page by page.
-pub async fn all(service: &PetitionService) -> Result<Vec<Document>, StoreError> {
+pub async fn all(petitions: &Petitions) -> Result<Vec<Document>, StoreError> {
     let mut out = Vec::new();
     let mut continuation = None;
     loop {
-        let page = page(service, Vec::new(), Sort::Newest, 1000, continuation.take()).await?;
+        let page = page(petitions, Vec::new(), Sort::Newest, 1000, continuation.take()).await?;
         out.extend(page.items);
         match page.continuation {
             Some(next) => continuation = Some(next),
@@ -137,7 +183,7 @@ pub async fn all(service: &PetitionService) -> Result<Vec<Document>, StoreError>
 }
 
 /// Published petitions whose end date (Prague) is before `today_julian`.
-pub async fn due_for_closing(service: &PetitionService, today_julian: i32) -> Result<Vec<PetitionId>, ServiceError> {
+pub async fn due_for_closing(petitions: &Petitions, today_julian: i32) -> Result<Vec<PetitionId>, ServiceError> {
     let mut out = Vec::new();
     let mut continuation = None;
     loop {
@@ -147,7 +193,7 @@ pub async fn due_for_closing(service: &PetitionService, today_julian: i32) -> Re
             .filter("endsOnDay", FilterOp::Lt, today_julian)
             .page_size(500)
             .after(continuation.take());
-        let page = service.petitions.documents.query(COLLECTION, PARTITION, query).await?;
+        let page = petitions.documents.query(COLLECTION, PARTITION, query).await?;
         for doc in &page.items {
             out.push(PetitionId::parse(&doc.id).ok_or_else(|| corrupt("a catalogue entry with a bad id"))?);
         }

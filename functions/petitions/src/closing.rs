@@ -11,9 +11,10 @@
 use portal_security::SubjectId;
 use serde_json::json;
 
+use crate::ServiceError;
 use crate::events;
 use crate::model::{Petition, PetitionId, State};
-use crate::service::{PetitionService, ServiceError};
+use crate::service::PetitionService;
 
 pub const JOB: &str = "ClosePetitions";
 /// Daily at 00:05 UTC (01:05 or 02:05 in Prague: the Prague date has turned).
@@ -102,7 +103,7 @@ impl PetitionService {
 pub async fn run(service: &PetitionService) -> Result<ClosingReport, ServiceError> {
     let today = service.today();
     let mut report = ClosingReport::default();
-    for id in crate::catalogue::due_for_closing(service, today.to_julian_day()).await? {
+    for id in crate::catalogue::due_for_closing(&service.petitions, today.to_julian_day()).await? {
         report.due += 1;
         match service.close(&id, ClosedBy::EndDate, None).await {
             Ok(Ok(_)) => report.closed += 1,

@@ -34,13 +34,11 @@ use portal_store::{Document, NewDocument, Query, StoreError};
 use serde_json::{Value, json};
 
 use crate::Petitions;
+pub use crate::model::ERASED_CREATOR;
 use crate::model::{COLLECTION, PETITION_DOC, PetitionId};
 
 /// The function's name.
 pub const FUNCTION: &str = "ErasePetitionsData";
-/// The creator of a published petition whose creator erased their account.
-/// Contains `#`, so it can never be a subject id.
-pub const ERASED_CREATOR: &str = "#erased";
 /// How often the tombstone write is retried when the petition changed meanwhile.
 const ATTEMPTS: usize = 8;
 

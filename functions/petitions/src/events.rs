@@ -8,7 +8,7 @@ use portal_store::StoreError;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::model::{Petition, format_date};
+use crate::model::{ERASED_CREATOR, Petition, format_date};
 
 /// The creator's petition was closed (by them or at its end date).
 pub const CLOSED: &str = "petitions.closed";
@@ -41,7 +41,7 @@ pub async fn notify(
     at: OffsetDateTime,
     extra: Value,
 ) -> Result<(), StoreError> {
-    if petition.creator == crate::erasure::ERASED_CREATOR {
+    if petition.creator == ERASED_CREATOR {
         return Ok(()); // The creator erased their account: nobody to tell.
     }
     let event = Event::new(kind, key, &petition.creator, at, data(petition, extra));
@@ -57,7 +57,7 @@ pub async fn calendar(
     at: OffsetDateTime,
     entry: &CalendarEntry,
 ) -> Result<(), StoreError> {
-    if petition.creator == crate::erasure::ERASED_CREATOR {
+    if petition.creator == ERASED_CREATOR {
         return Ok(()); // The creator erased their account: no calendar.
     }
     let data = serde_json::to_value(entry).map_err(|e| StoreError::Invalid(e.to_string()))?;

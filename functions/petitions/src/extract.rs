@@ -19,10 +19,10 @@ use portal_pdf::PdfDocument;
 use portal_store::{FilterOp, Query};
 use time::OffsetDateTime;
 
-use crate::Signer;
 use crate::model::{COLLECTION, CommitteeMember, Petition, PetitionId, czech_date, prague_date};
-use crate::service::{PetitionService, ServiceError, corrupt};
+use crate::service::PetitionService;
 use crate::signing::SIGNER_FIELD;
+use crate::{ServiceError, Signer, corrupt};
 
 /// The sealed committee's field (owner = creator, document = `petition-<id>`).
 pub const COMMITTEE_FIELD: &str = "committee";

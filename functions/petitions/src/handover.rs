@@ -27,18 +27,21 @@ use portal_events::{
     OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds, publish,
 };
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
-use portal_store::{BlobPath, PutMode};
+use portal_store::{BlobPath, PutMode, StoreError};
 use serde_json::json;
 
-use crate::attachments;
+use crate::attachments::{PDF, clean_file_name, field, sealed_metadata};
 use crate::events::{self, clip};
 use crate::extract;
-use crate::model::{Petition, PetitionId, State, format_date, prague_date};
-use crate::service::{PetitionService, ServiceError, corrupt};
+use crate::model::{Attachment, Petition, PetitionId, State, format_date, prague_date};
+use crate::service::PetitionService;
+use crate::{ServiceError, corrupt};
 
 /// Days the addressee has to answer (zákon 85/1990 Sb., §5(4)).
 pub const ANSWER_DAYS: i64 = 30;
 pub const CONTENT_FIELD: &str = "content";
+/// Files ISDS takes in one data message (the data box's `validate::MAX_ATTACHMENTS`).
+pub const ISDS_MAX_FILES: usize = 50;
 
 pub fn request_id(id: &PetitionId) -> String {
     format!("petition-{id}")
@@ -65,6 +68,26 @@ pub enum HandOverRefusal {
     },
 }
 
+/// Whether the hand-over message (the extract and the attachments) keeps
+/// ISDS's limits: at most [`ISDS_MAX_FILES`] files, together at most
+/// `max_bytes`.
+pub fn check_hand_over(extract_bytes: u64, attachments: &[Attachment], max_bytes: u64) -> Result<(), HandOverRefusal> {
+    let files = 1 + attachments.len();
+    if files > ISDS_MAX_FILES {
+        return Err(HandOverRefusal::TooManyFiles { files, limit: ISDS_MAX_FILES });
+    }
+    let total = attachments.iter().fold(extract_bytes, |sum, a| sum.saturating_add(a.size));
+    if total > max_bytes {
+        return Err(HandOverRefusal::TooLarge { bytes: total, limit: max_bytes });
+    }
+    Ok(())
+}
+
+/// The sealed copy of an attachment that travels to the data box.
+fn hand_over_path(id: &PetitionId, index: u32) -> Result<BlobPath, StoreError> {
+    BlobPath::parse(format!("petitions/{id}/hand-over-{}", field(index)))
+}
+
 impl PetitionService {
     /// Hands the creator's closed petition over (idempotent).
     pub async fn hand_over(
@@ -88,9 +111,7 @@ impl PetitionService {
         let now = p.clock.now();
         let extract = self.extract(&petition).await?;
         let pdf = extract::pdf(&extract, now);
-        if let Err(refusal) =
-            attachments::check_hand_over(pdf.len() as u64, &petition.attachments, p.settings.hand_over_max_bytes)
-        {
+        if let Err(refusal) = check_hand_over(pdf.len() as u64, &petition.attachments, p.settings.hand_over_max_bytes) {
             return Ok(Err(refusal));
         }
         let document = extract_document(id);
@@ -158,6 +179,37 @@ impl PetitionService {
         Ok(Ok(petition))
     }
 
+    /// The attachments as the data box sends them after the extract: each
+    /// sealed again for the creator (same binding as a draft's) in its own
+    /// blob, which the data box reads.
+    async fn hand_over_attachments(
+        &self,
+        petition: &Petition,
+        creator: &SubjectId,
+    ) -> Result<Vec<OutgoingAttachment>, ServiceError> {
+        let id = petition.petition_id().ok_or_else(|| corrupt("bad petition id"))?;
+        let document = id.partition();
+        let mut out = Vec::with_capacity(petition.attachments.len());
+        for attachment in &petition.attachments {
+            let Some((entry, plain)) = self.attachment_content(petition, attachment.index).await? else { continue };
+            let field = field(entry.index);
+            let sealed = self.petitions.sealer.encrypt(creator.as_str(), &document, &field, &plain).await?;
+            let path = hand_over_path(&id, entry.index)?;
+            self.petitions
+                .blobs
+                .put(&path, Bytes::from(sealed), "application/octet-stream", sealed_metadata(), PutMode::Overwrite)
+                .await?;
+            out.push(OutgoingAttachment {
+                file_name: clean_file_name(&entry.file_name),
+                media_type: PDF.into(),
+                sealed_document: document.clone(),
+                sealed_field: field,
+                content: SealedContent::Blob { path: path.as_str().to_owned() },
+            });
+        }
+        Ok(out)
+    }
+
     /// The notification and the filing record; ids fixed by the petition.
     /// The filing (registers' list of podání) carries the addressee's 30-day
     /// answer deadline, and the filings capability puts it in the calendar and
@@ -194,5 +246,26 @@ impl PetitionService {
         );
         publish(queues, FILINGS_QUEUE, &event).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hand_over_keeps_isds_limits() {
+        let attachment = |index, size| Attachment { index, file_name: "a.pdf".into(), size, media_type: PDF.into() };
+        let five: Vec<_> = (1..=5).map(|i| attachment(i, 1_000)).collect();
+        assert_eq!(check_hand_over(10_000, &five, 15_000), Ok(()));
+        assert_eq!(
+            check_hand_over(10_001, &five, 15_000),
+            Err(HandOverRefusal::TooLarge { bytes: 15_001, limit: 15_000 })
+        );
+        let many: Vec<_> = (1..=50).map(|i| attachment(i, 1)).collect();
+        assert_eq!(
+            check_hand_over(1, &many, u64::MAX),
+            Err(HandOverRefusal::TooManyFiles { files: 51, limit: ISDS_MAX_FILES })
+        );
     }
 }

@@ -46,8 +46,10 @@
 //! published ([`attachments`]), and the sealed copies of a hand-over.
 
 pub mod attachments;
+pub mod burst;
 pub mod catalogue;
 pub mod closing;
+pub mod counter;
 pub mod erasure;
 pub mod events;
 pub mod extract;
@@ -60,10 +62,10 @@ pub mod signing;
 
 use std::sync::Arc;
 
-use portal_crypto::Sealer;
-use portal_host::Function;
+use portal_crypto::{CryptoError, Sealer};
+use portal_host::{Function, Problem};
 use portal_security::{AccessLog, SubjectId};
-use portal_store::{BlobStore, Clock, DocumentStore, QueueStore};
+use portal_store::{BlobStore, Clock, DocumentStore, QueueStore, StoreError};
 
 pub use model::COLLECTION;
 pub use service::PetitionService;
@@ -206,6 +208,56 @@ pub struct Petitions {
     pub signer_details: Arc<dyn SignerDetails>,
     pub settings: PetitionsSettings,
 }
+
+/// What can go wrong inside the capability, below the HTTP edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("a stored petition document is not readable: {0}")]
+    Corrupt(String),
+    #[error("concurrent writers kept changing the petition")]
+    Contended,
+    #[error(transparent)]
+    Details(#[from] SignerDetailsError),
+}
+
+/// A passing fault is retried (timer) or answered 503 (HTTP); a document
+/// this code cannot read is a 500 that says nothing internal.
+impl portal_host::Failure for ServiceError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_retryable(),
+            Self::Crypto(error) => error.is_retryable(),
+            Self::Contended | Self::Details(_) => true,
+            Self::Corrupt(_) => false,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Details(_) => Problem::unavailable("the identity profile"),
+            error if portal_host::Failure::is_retryable(error) => Problem::unavailable("petitions storage"),
+            _ => Problem::internal(),
+        }
+    }
+}
+
+impl ServiceError {
+    /// Whether trying again later may help.
+    pub fn is_retryable(&self) -> bool {
+        portal_host::Failure::is_retryable(self)
+    }
+}
+
+pub(crate) fn corrupt(error: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Corrupt(error.to_string())
+}
+
+/// How often a read-modify-write is tried when other writers keep winning.
+pub(crate) const MAX_ATTEMPTS: usize = 50;
 
 pub fn functions(petitions: Petitions) -> Vec<Function> {
     routes::functions(Arc::new(PetitionService::new(petitions)))

@@ -14,6 +14,10 @@ pub const COLLECTION: &str = "petitions";
 /// The petition document's id inside its partition.
 pub const PETITION_DOC: &str = "petition";
 
+/// The creator of a published petition whose creator erased their account
+/// (see [`crate::erasure`]). Contains `#`, so it can never be a subject id.
+pub const ERASED_CREATOR: &str = "#erased";
+
 pub const MAX_TITLE: usize = 200;
 pub const MAX_SUMMARY: usize = 290;
 pub const MAX_TEXT: usize = 3_500;

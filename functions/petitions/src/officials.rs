@@ -17,11 +17,12 @@ use serde::Serialize;
 use serde_json::json;
 use time::Duration;
 
+use crate::ServiceError;
 use crate::catalogue;
 use crate::events;
 use crate::model::Petition;
 use crate::model::{PetitionId, State, format_date, rfc3339};
-use crate::service::{PetitionService, ServiceError};
+use crate::service::PetitionService;
 
 pub const MIN_REASON: usize = 10;
 pub const MAX_REASON: usize = 2_000;
@@ -170,7 +171,7 @@ impl PetitionService {
         let mut per_day: BTreeMap<String, u64> = days.iter().map(|d| (d.clone(), 0)).collect();
         let mut stats =
             Stats { petitions: 0, by_state: BTreeMap::new(), flagged: 0, signatures: 0, per_day: Vec::new() };
-        for entry in catalogue::all(self).await? {
+        for entry in catalogue::all(&self.petitions).await? {
             stats.petitions += 1;
             let state = entry.body["state"].as_str().unwrap_or("unknown").to_owned();
             *stats.by_state.entry(state).or_insert(0) += 1;

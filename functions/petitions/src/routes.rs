@@ -30,8 +30,9 @@ use crate::closing::{self, CloseRefusal, ClosedBy};
 use crate::handover::{HandOverRefusal, request_id};
 use crate::model::{COLLECTION, Draft, PETITION_DOC, Petition, PetitionId, State, format_date, rfc3339, rfc3339_opt};
 use crate::officials::{self, BlockRefusal, MAX_REASON, MIN_REASON};
-use crate::service::{MAX_ATTEMPTS, PetitionService, ServiceError};
+use crate::service::PetitionService;
 use crate::signing::SignRefusal;
+use crate::{MAX_ATTEMPTS, ServiceError};
 use crate::{events, extract};
 
 type Shared = Arc<PetitionService>;
@@ -235,9 +236,7 @@ fn public_view(petition: &Petition, signatures: u64) -> Value {
 async fn my_view(s: &PetitionService, petition: &Petition) -> Result<Value, ServiceError> {
     let signatures = match petition.state {
         State::Draft => 0,
-        _ => {
-            s.count(&petition.petition_id().ok_or_else(|| crate::service::corrupt("bad id"))?, petition.shards).await?
-        }
+        _ => s.count(&petition.petition_id().ok_or_else(|| crate::corrupt("bad id"))?, petition.shards).await?,
     };
     let mut view = public_view(petition, signatures);
     view["createdAt"] = Value::from(rfc3339(petition.created_at));
@@ -287,7 +286,7 @@ async fn entries(
     continuation: Option<String>,
     official: bool,
 ) -> Result<Value, Response> {
-    let page = match catalogue::page(s, filters, sort, page_size, continuation).await {
+    let page = match catalogue::page(&s.petitions, filters, sort, page_size, continuation).await {
         Ok(page) => page,
         Err(StoreError::Invalid(_)) => {
             return Err(Problem::validation(vec![FieldViolation::new("continuation", "a token from a previous page")])

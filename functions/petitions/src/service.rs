@@ -2,100 +2,14 @@
 //! loading a petition, changing its state together with its counter shards in
 //! one batch, and counting signatures.
 
-use std::collections::BTreeMap;
-
-use portal_crypto::CryptoError;
 use portal_security::RateLimiter;
 use portal_store::{BatchOp, ETag, NewDocument, StoreError};
-use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::Petitions;
-use crate::catalogue;
-use crate::model::{COLLECTION, PETITION_DOC, Petition, PetitionId, State, format_date, prague_date};
-use crate::signing::BurstDetector;
-
-/// How often a read-modify-write is tried when other writers keep winning.
-pub(crate) const MAX_ATTEMPTS: usize = 50;
-/// Per-day signature figures kept on each counter shard (for statistics).
-const DAYS_KEPT: i64 = 35;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    #[error("a stored petition document is not readable: {0}")]
-    Corrupt(String),
-    #[error("concurrent writers kept changing the petition")]
-    Contended,
-    #[error(transparent)]
-    Details(#[from] crate::SignerDetailsError),
-}
-
-impl ServiceError {
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Store(error) => error.is_retryable(),
-            Self::Crypto(error) => error.is_retryable(),
-            Self::Contended | Self::Details(_) => true,
-            Self::Corrupt(_) => false,
-        }
-    }
-}
-
-pub(crate) fn corrupt(error: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Corrupt(error.to_string())
-}
-
-/// One counter shard (`counter-NN` in the petition's partition).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Counter {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub shard: u32,
-    /// Signatures standing now.
-    pub count: u64,
-    /// Whether signing is open (published and not blocked or closed).
-    pub open: bool,
-    /// Signatures given per Prague day (`YYYY-MM-DD`), the last 35 days.
-    #[serde(default)]
-    pub days: BTreeMap<String, u64>,
-}
-
-pub(crate) const COUNTER_TYPE: &str = "counter";
-
-pub fn counter_id(shard: u32) -> String {
-    format!("counter-{shard:02}")
-}
-
-impl Counter {
-    pub(crate) fn new(shard: u32, open: bool) -> Self {
-        Self { kind: COUNTER_TYPE.into(), shard, count: 0, open, days: BTreeMap::new() }
-    }
-
-    /// One more signature given on `today`.
-    pub(crate) fn signed(&self, today: Date) -> Self {
-        let mut next = self.clone();
-        next.count += 1;
-        *next.days.entry(format_date(today)).or_insert(0) += 1;
-        let oldest = format_date(today - time::Duration::days(DAYS_KEPT));
-        next.days.retain(|day, _| *day > oldest);
-        next
-    }
-
-    pub(crate) fn withdrawn(&self) -> Self {
-        let mut next = self.clone();
-        next.count = next.count.saturating_sub(1);
-        next
-    }
-
-    pub(crate) fn document(&self, partition: &str) -> Result<NewDocument, ServiceError> {
-        Ok(NewDocument::new(partition, counter_id(self.shard), serde_json::to_value(self).map_err(corrupt)?))
-    }
-}
+use crate::burst::BurstDetector;
+use crate::counter::{self, Counter};
+use crate::model::{COLLECTION, PETITION_DOC, Petition, PetitionId, State, prague_date};
+use crate::{MAX_ATTEMPTS, Petitions, ServiceError, catalogue, corrupt};
 
 /// What the routes and jobs share. Built once by [`crate::functions`].
 #[derive(Debug)]
@@ -129,25 +43,14 @@ impl PetitionService {
     }
 
     /// The counter shards of a published petition (`shards` of them), with
-    /// their ETags. Point reads, side by side: a query would have to pass
-    /// over the partition's signatures on a store that does not index the
-    /// type (the embedded one).
+    /// their ETags.
     pub async fn counters(&self, id: &PetitionId, shards: u32) -> Result<Vec<(Counter, ETag)>, ServiceError> {
-        let partition = id.partition();
-        let reads = (0..shards).map(|shard| {
-            let partition = partition.clone();
-            async move { self.petitions.documents.get(COLLECTION, &partition, &counter_id(shard)).await }
-        });
-        let docs = futures::future::try_join_all(reads).await?;
-        docs.into_iter()
-            .flatten()
-            .map(|doc| Ok((serde_json::from_value(doc.body).map_err(corrupt)?, doc.etag)))
-            .collect()
+        counter::counters(self.petitions.documents.as_ref(), id, shards).await
     }
 
     /// The exact number of standing signatures.
     pub async fn count(&self, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
-        Ok(self.counters(id, shards).await?.iter().map(|(c, _)| c.count).sum())
+        counter::count(self.petitions.documents.as_ref(), id, shards).await
     }
 
     /// Applies `change` to the petition and writes it, with its counter
@@ -171,7 +74,7 @@ impl PetitionService {
                 // Nothing to write; make sure the catalogue agrees (a crash
                 // between the petition and the catalogue is repaired here).
                 if after.state != State::Draft {
-                    catalogue::sync(self, &after).await?;
+                    catalogue::sync(&self.petitions, &after).await?;
                 }
                 return Ok(Ok(Some(after)));
             }
@@ -196,7 +99,7 @@ impl PetitionService {
             match self.petitions.documents.batch(COLLECTION, &partition, ops).await {
                 Ok(_) => {
                     if after.state != State::Draft {
-                        catalogue::sync(self, &after).await?;
+                        catalogue::sync(&self.petitions, &after).await?;
                     }
                     return Ok(Ok(Some(after)));
                 }
