@@ -1,6 +1,8 @@
-//! The citizen's library: the stored shape of a document, the values checked
-//! at the edge (id, title, tags), and the operations that keep the quota
-//! usage exact (upload, rename/tag, delete).
+//! A stored document: its id, title and tags as checked at the edge, its
+//! stored shape (`doc-<id>`) with the sealed personal part, the view the API
+//! shows, and the reads every part of the capability shares (load, open the
+//! metadata, read the content). The library's changes and the share links
+//! build on these.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,18 +10,13 @@ use std::fmt;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use portal_crypto::CryptoError;
-use portal_store::{BatchOp, BlobPath, ETag, FilterOp, NewDocument, Order, PutMode, Query, StoreError};
+use portal_store::{BlobPath, ETag, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use crate::{COLLECTION, Documents, owner_folder};
+use crate::{COLLECTION, Documents, DocumentsError, owner_folder};
 
-/// How often a write that lost an ETag race to another writer is tried again.
-const ATTEMPTS: usize = 8;
-/// The id of the citizen's upload usage document.
-const USAGE_ID: &str = "usage";
 /// The longest title.
 pub(crate) const TITLE_MAX: usize = 200;
 pub(crate) const TAGS_MAX: usize = 20;
@@ -68,7 +65,7 @@ impl fmt::Display for DocumentId {
 
 /// A document's title: 1–200 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Title(String);
+pub(crate) struct Title(pub(crate) String);
 
 impl Title {
     pub(crate) fn parse(value: &str) -> Result<Self, String> {
@@ -109,7 +106,7 @@ impl Title {
 /// A document's tags: at most 20, each 1–40 letters (Czech ones included),
 /// digits, `-` or `_`; duplicates that differ only in case are dropped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Tags(Vec<String>);
+pub(crate) struct Tags(pub(crate) Vec<String>);
 
 impl Tags {
     pub(crate) const RULE: &str = "at most 20 tags, each 1-40 letters, digits, '-' or '_'";
@@ -137,7 +134,11 @@ impl Tags {
     }
 
     /// The tag index: one field per tag, named by the tag's blind index.
-    async fn index(&self, sealer: &portal_crypto::Sealer, owner: &str) -> Result<BTreeMap<String, bool>, LibraryError> {
+    pub(crate) async fn index(
+        &self,
+        sealer: &portal_crypto::Sealer,
+        owner: &str,
+    ) -> Result<BTreeMap<String, bool>, DocumentsError> {
         let mut index = BTreeMap::new();
         for tag in &self.0 {
             index.insert(tag_key(sealer, owner, tag).await?, true);
@@ -156,7 +157,7 @@ pub(crate) fn is_tag(value: &str) -> bool {
 /// own words, so it becomes `t` and the citizen's blind index of its lower
 /// case ([`portal_crypto::Sealer::blind_index`]): findable by equality,
 /// unreadable without the citizen's key, and dead once the key is shredded.
-pub(crate) async fn tag_key(sealer: &portal_crypto::Sealer, owner: &str, tag: &str) -> Result<String, LibraryError> {
+pub(crate) async fn tag_key(sealer: &portal_crypto::Sealer, owner: &str, tag: &str) -> Result<String, DocumentsError> {
     Ok(format!("t{}", sealer.blind_index(owner, "document-tags", tag.to_lowercase().as_bytes()).await?))
 }
 
@@ -212,17 +213,25 @@ pub(crate) struct Meta {
 }
 
 /// A document as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct DocumentView {
+pub struct DocumentView {
+    #[schema(example = "5f0c3a0e00004000800000000000000a")]
     pub id: String,
+    #[schema(example = "Nájemní smlouva")]
     pub title: String,
+    #[schema(example = "Nájemní smlouva.pdf")]
     pub file_name: String,
+    #[schema(example = "application/pdf")]
     pub media_type: String,
+    /// Size in bytes.
     pub size: u64,
     pub tags: Vec<String>,
+    /// `upload`, or what the service that filed it calls it (`data-message`, `receipt`, …).
     pub kind: String,
+    /// `citizen` for uploads, else the service that filed it.
     pub source: String,
+    /// The filing service's own reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ref: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -232,59 +241,6 @@ pub(crate) struct DocumentView {
     /// Whether it counts toward the upload quota.
     pub counts_toward_quota: bool,
     pub simulated: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LibraryError {
-    #[error("no such document")]
-    NotFound,
-    #[error("the upload quota is exhausted: {used} of {limit} bytes used, {size} more asked")]
-    QuotaExceeded { used: u64, limit: u64, size: u64 },
-    /// The client's `If-Match` names an older version.
-    #[error("the document changed since the client read it")]
-    Changed,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    #[error("a stored record is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the system random number generator failed")]
-    Random,
-}
-
-impl LibraryError {
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Store(error) => error.is_retryable() || matches!(error, StoreError::PreconditionFailed),
-            Self::Crypto(error) => error.is_retryable(),
-            _ => false,
-        }
-    }
-}
-
-/// The citizen's upload usage (`usage`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Usage {
-    pub used_bytes: u64,
-    pub count: u64,
-}
-
-/// A checked upload.
-#[derive(Debug)]
-pub(crate) struct Upload {
-    pub title: Title,
-    pub file_name: String,
-    pub media_type: String,
-    pub tags: Tags,
-    pub content: Bytes,
-}
-
-/// A change of title or tags.
-#[derive(Debug, Default)]
-pub(crate) struct Change {
-    pub title: Option<Title>,
-    pub tags: Option<Tags>,
 }
 
 /// Whether an `If-Match` value names this ETag (quotes and a weak prefix
@@ -303,8 +259,8 @@ pub(crate) fn nanos(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
-fn corrupt(error: impl fmt::Display) -> LibraryError {
-    LibraryError::Corrupt(error.to_string())
+pub(crate) fn corrupt(error: impl fmt::Display) -> DocumentsError {
+    DocumentsError::Corrupt(error.to_string())
 }
 
 impl Documents {
@@ -313,19 +269,19 @@ impl Documents {
         BlobPath::parse(format!("documents/{}/{}", owner_folder(owner), id.as_str()))
     }
 
-    pub(crate) async fn seal_meta(&self, owner: &str, id: &DocumentId, meta: &Meta) -> Result<String, LibraryError> {
+    pub(crate) async fn seal_meta(&self, owner: &str, id: &DocumentId, meta: &Meta) -> Result<String, DocumentsError> {
         let plain = serde_json::to_vec(meta).map_err(corrupt)?;
         let sealed = self.sealer.encrypt(owner, id.as_str(), "meta", &plain).await?;
         Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
     }
 
-    pub(crate) async fn open_meta(&self, owner: &str, stored: &StoredDocument) -> Result<Meta, LibraryError> {
+    pub(crate) async fn open_meta(&self, owner: &str, stored: &StoredDocument) -> Result<Meta, DocumentsError> {
         let sealed = base64::engine::general_purpose::STANDARD.decode(&stored.meta).map_err(corrupt)?;
         let plain = self.sealer.decrypt(owner, &stored.id, "meta", &sealed).await?;
         serde_json::from_slice(&plain).map_err(corrupt)
     }
 
-    pub(crate) async fn view(&self, owner: &str, stored: &StoredDocument) -> Result<DocumentView, LibraryError> {
+    pub(crate) async fn view(&self, owner: &str, stored: &StoredDocument) -> Result<DocumentView, DocumentsError> {
         let meta = self.open_meta(owner, stored).await?;
         Ok(DocumentView {
             id: stored.id.clone(),
@@ -347,7 +303,7 @@ impl Documents {
     /// The owner's document `id`, with its ETag; `None` for an id that is not
     /// one or a document that is not there (or is someone else's: every
     /// lookup stays in the owner's partition).
-    pub(crate) async fn load(&self, owner: &str, id: &str) -> Result<Option<(StoredDocument, ETag)>, LibraryError> {
+    pub(crate) async fn load(&self, owner: &str, id: &str) -> Result<Option<(StoredDocument, ETag)>, DocumentsError> {
         let Ok(id) = DocumentId::parse(id) else { return Ok(None) };
         let Some(doc) = self.documents.get(COLLECTION, owner, &id.store_id()).await? else { return Ok(None) };
         let stored: StoredDocument = serde_json::from_value(doc.body).map_err(corrupt)?;
@@ -355,238 +311,15 @@ impl Documents {
     }
 
     /// The plain content of a document.
-    pub(crate) async fn content(&self, owner: &str, stored: &StoredDocument) -> Result<Vec<u8>, LibraryError> {
+    pub(crate) async fn content(&self, owner: &str, stored: &StoredDocument) -> Result<Vec<u8>, DocumentsError> {
         let path = BlobPath::parse(stored.blob.clone())?;
         let (_, stream) = match self.blobs.get(&path).await {
             Ok(found) => found,
-            Err(StoreError::NotFound) => return Err(LibraryError::NotFound),
+            Err(StoreError::NotFound) => return Err(DocumentsError::NotFound),
             Err(error) => return Err(error.into()),
         };
         let chunks: Vec<Bytes> = stream.try_collect().await?;
         Ok(self.sealer.decrypt(owner, &stored.id, "content", &chunks.concat()).await?)
-    }
-
-    pub(crate) async fn usage(&self, owner: &str) -> Result<(Usage, Option<ETag>), LibraryError> {
-        match self.documents.get(COLLECTION, owner, USAGE_ID).await? {
-            None => Ok((Usage::default(), None)),
-            Some(doc) => {
-                let usage = Usage {
-                    used_bytes: doc.body["usedBytes"].as_u64().ok_or_else(|| corrupt("usage without usedBytes"))?,
-                    count: doc.body["count"].as_u64().unwrap_or_default(),
-                };
-                Ok((usage, Some(doc.etag)))
-            }
-        }
-    }
-
-    /// The batch operation that writes `usage` over the version read.
-    fn usage_op(owner: &str, usage: Usage, read: Option<ETag>) -> BatchOp {
-        let doc = NewDocument::new(
-            owner,
-            USAGE_ID,
-            json!({"type": "usage", "usedBytes": usage.used_bytes, "count": usage.count}),
-        );
-        match read {
-            Some(if_match) => BatchOp::Replace { doc, if_match },
-            None => BatchOp::Create(doc),
-        }
-    }
-
-    /// Stores an upload: content sealed into its blob first, then the
-    /// metadata created in one batch with the usage it adds to (under the
-    /// usage's ETag, re-read and re-checked after a lost race). A crash
-    /// between the two leaves an unreferenced sealed blob: it is never listed,
-    /// never counted, and unreadable once the citizen's key is shredded.
-    pub(crate) async fn upload(&self, owner: &str, upload: Upload) -> Result<DocumentView, LibraryError> {
-        let size = upload.content.len() as u64;
-        let limit = self.settings.quota_bytes;
-        let (usage, _) = self.usage(owner).await?;
-        if usage.used_bytes.saturating_add(size) > limit {
-            return Err(LibraryError::QuotaExceeded { used: usage.used_bytes, limit, size });
-        }
-        let id = DocumentId::new_upload();
-        let path = Self::blob_path(owner, &id)?;
-        let sealed = self.sealer.encrypt(owner, id.as_str(), "content", &upload.content).await?;
-        let tag_index = upload.tags.index(&self.sealer, owner).await?;
-        let meta = Meta { title: upload.title.0, file_name: upload.file_name, tags: upload.tags.0 };
-        let sealed_meta = self.seal_meta(owner, &id, &meta).await?;
-        let blob_metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
-        self.blobs
-            .put(&path, Bytes::from(sealed), "application/octet-stream", blob_metadata, PutMode::CreateOnly)
-            .await?;
-
-        let now = self.clock.now();
-        let stored = StoredDocument {
-            record: DOCUMENT_RECORD.into(),
-            id: id.as_str().to_owned(),
-            kind: "upload".into(),
-            source: "citizen".into(),
-            source_ref: None,
-            media_type: upload.media_type,
-            size,
-            quota_bytes: size,
-            tag_index,
-            blob: path.as_str().to_owned(),
-            adopted_blob: false,
-            meta: sealed_meta,
-            created_at: now,
-            created_at_nanos: nanos(now),
-            updated_at: None,
-            simulated: false,
-        };
-        let body = serde_json::to_value(&stored).map_err(corrupt)?;
-        let result = self.create_with_usage(owner, &id, body, size).await;
-        if result.is_err() {
-            // Nothing refers to the blob: take it back (a failure here leaves a
-            // harmless orphan, as a crash would).
-            if let Err(error) = self.blobs.delete(&path).await {
-                tracing::warn!(error = %error, "an unused upload blob could not be deleted");
-            }
-        }
-        result?;
-        self.view(owner, &stored).await
-    }
-
-    async fn create_with_usage(
-        &self,
-        owner: &str,
-        id: &DocumentId,
-        body: Value,
-        size: u64,
-    ) -> Result<(), LibraryError> {
-        let limit = self.settings.quota_bytes;
-        for _ in 0..ATTEMPTS {
-            let (usage, etag) = self.usage(owner).await?;
-            if usage.used_bytes.saturating_add(size) > limit {
-                return Err(LibraryError::QuotaExceeded { used: usage.used_bytes, limit, size });
-            }
-            let grown = Usage { used_bytes: usage.used_bytes + size, count: usage.count + 1 };
-            let ops = vec![
-                BatchOp::Create(NewDocument::new(owner, id.store_id(), body.clone())),
-                Self::usage_op(owner, grown, etag),
-            ];
-            match self.documents.batch(COLLECTION, owner, ops).await {
-                Ok(_) => return Ok(()),
-                // Another upload or delete changed the usage first: read it again.
-                Err(StoreError::PreconditionFailed | StoreError::Conflict) => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::PreconditionFailed.into())
-    }
-
-    /// A page of the owner's documents, newest first.
-    pub(crate) async fn list(
-        &self,
-        owner: &str,
-        kind: Option<&str>,
-        tag: Option<&str>,
-        page_size: u32,
-        continuation: Option<String>,
-    ) -> Result<(Vec<DocumentView>, Option<String>), LibraryError> {
-        let mut query = Query::default()
-            .filter("type", FilterOp::Eq, DOCUMENT_RECORD)
-            .order_by("createdAtNanos", Order::Descending)
-            .page_size(page_size)
-            .after(continuation);
-        if let Some(kind) = kind {
-            query = query.filter("kind", FilterOp::Eq, kind);
-        }
-        if let Some(tag) = tag {
-            query = query.filter(format!("tagIndex.{}", tag_key(&self.sealer, owner, tag).await?), FilterOp::Eq, true);
-        }
-        let page = self.documents.query(COLLECTION, owner, query).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for doc in page.items {
-            let stored: StoredDocument = serde_json::from_value(doc.body).map_err(corrupt)?;
-            items.push(self.view(owner, &stored).await?);
-        }
-        Ok((items, page.continuation))
-    }
-
-    /// Renames and/or retags, under the version the client names (`If-Match`)
-    /// or, without one, the current version, read again after a lost race.
-    pub(crate) async fn change(
-        &self,
-        owner: &str,
-        id: &str,
-        if_match: Option<&str>,
-        change: Change,
-    ) -> Result<(DocumentView, ETag), LibraryError> {
-        for _ in 0..ATTEMPTS {
-            let (mut stored, etag) = self.load(owner, id).await?.ok_or(LibraryError::NotFound)?;
-            if if_match.is_some_and(|header| !if_match_names(header, &etag)) {
-                return Err(LibraryError::Changed);
-            }
-            let document_id = DocumentId::parse(&stored.id).map_err(corrupt)?;
-            if change.title.is_some() || change.tags.is_some() {
-                let mut meta = self.open_meta(owner, &stored).await?;
-                if let Some(title) = &change.title {
-                    meta.title = title.0.clone();
-                }
-                if let Some(tags) = &change.tags {
-                    stored.tag_index = tags.index(&self.sealer, owner).await?;
-                    meta.tags = tags.0.clone();
-                }
-                stored.meta = self.seal_meta(owner, &document_id, &meta).await?;
-            }
-            stored.updated_at = Some(self.clock.now());
-            let body = serde_json::to_value(&stored).map_err(corrupt)?;
-            match self.documents.replace(COLLECTION, NewDocument::new(owner, document_id.store_id(), body), &etag).await
-            {
-                Ok(new_etag) => return Ok((self.view(owner, &stored).await?, new_etag)),
-                Err(StoreError::PreconditionFailed) => {}
-                Err(StoreError::NotFound) => return Err(LibraryError::NotFound),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::PreconditionFailed.into())
-    }
-
-    /// Deletes a document: the metadata and (for an upload) the usage it
-    /// took, in one batch; then its blob and its share links. A crash after
-    /// the batch leaves an orphaned sealed blob and share records that expire.
-    pub(crate) async fn delete(&self, owner: &str, id: &str, if_match: Option<&str>) -> Result<(), LibraryError> {
-        let mut deleted = None;
-        for _ in 0..ATTEMPTS {
-            let (stored, etag) = self.load(owner, id).await?.ok_or(LibraryError::NotFound)?;
-            if if_match.is_some_and(|header| !if_match_names(header, &etag)) {
-                return Err(LibraryError::Changed);
-            }
-            let document_id = DocumentId::parse(&stored.id).map_err(corrupt)?;
-            let mut ops = vec![BatchOp::Delete { id: document_id.store_id(), if_match: Some(etag) }];
-            if stored.quota_bytes > 0 {
-                let (usage, usage_etag) = self.usage(owner).await?;
-                let shrunk = Usage {
-                    used_bytes: usage.used_bytes.saturating_sub(stored.quota_bytes),
-                    count: usage.count.saturating_sub(1),
-                };
-                ops.push(Self::usage_op(owner, shrunk, usage_etag));
-            }
-            match self.documents.batch(COLLECTION, owner, ops).await {
-                Ok(_) => {
-                    deleted = Some(stored);
-                    break;
-                }
-                Err(StoreError::PreconditionFailed | StoreError::Conflict) => {}
-                Err(StoreError::NotFound) => return Err(LibraryError::NotFound),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        let stored = deleted.ok_or(LibraryError::Store(StoreError::PreconditionFailed))?;
-        if !stored.adopted_blob {
-            match BlobPath::parse(stored.blob.clone()) {
-                Ok(path) => match self.blobs.delete(&path).await {
-                    Ok(()) | Err(StoreError::NotFound) => {}
-                    Err(error) => tracing::warn!(error = %error, "a deleted document's blob stays as an orphan"),
-                },
-                Err(error) => tracing::warn!(error = %error, "a deleted document named an invalid blob"),
-            }
-        }
-        if let Err(error) = crate::shares::forget_document(self, owner, &stored.id).await {
-            tracing::warn!(error = %error, "a deleted document's share records stay until they expire");
-        }
-        Ok(())
     }
 }
 

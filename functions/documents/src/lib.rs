@@ -44,23 +44,32 @@
 //! may still use it (the data box archive shows the same ZFO), so deleting
 //! such a document removes Documents' reference and leaves the blob to its
 //! producer; blobs Documents wrote itself are deleted with the document.
+//!
+//! # Layout
+//!
+//! [`http`] has one file per HTTP action and [`queue`] one file per queue
+//! function; [`functions`] below is the list the app serves. Below them:
+//! `document` (a stored document and the reads everything shares),
+//! `library` (upload, list, change, delete under the quota), [`shares`] (share
+//! links) and `content` (what a file is and how it leaves).
 
 mod content;
-pub mod erasure;
-pub mod filing;
+mod document;
+pub mod http;
 mod library;
-mod routes;
+pub mod queue;
 pub mod shares;
 
 use std::sync::Arc;
 
-use portal_crypto::Sealer;
-use portal_host::Function;
+use axum::http::StatusCode;
+use portal_crypto::{CryptoError, Sealer};
+use portal_host::{Failure, FieldViolation, Function, Problem, op};
 use portal_security::AccessLog;
-use portal_store::{BlobStore, Clock, DocumentStore, QueueStore};
+use portal_store::{BlobStore, Clock, DocumentStore, QueueStore, StoreError};
 
 pub use content::{content_disposition, content_matches};
-pub use library::{DocumentId, LibraryError};
+pub use document::{DocumentId, DocumentView};
 
 /// The collection holding every document of this capability.
 pub const COLLECTION: &str = "documents";
@@ -105,10 +114,81 @@ pub struct Documents {
     pub settings: DocumentsSettings,
 }
 
+/// What can go wrong inside the capability, below the HTTP edge.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentsError {
+    #[error("no such document")]
+    NotFound,
+    #[error("the upload quota is exhausted: {used} of {limit} bytes used, {size} more asked")]
+    QuotaExceeded { used: u64, limit: u64, size: u64 },
+    /// The client's `If-Match` names an older version.
+    #[error("the document changed since the client read it")]
+    Changed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("a stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+impl Failure for DocumentsError {
+    /// Whether trying again later may help; a write that kept losing ETag
+    /// races to other writers may pass later too.
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_retryable() || matches!(error, StoreError::PreconditionFailed),
+            Self::Crypto(error) => error.is_retryable(),
+            _ => false,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::NotFound => Problem::not_found("no such document"),
+            Self::QuotaExceeded { used, limit, size } => {
+                let mut problem = Problem::new(StatusCode::CONFLICT, "quota-exceeded", "Your document storage is full")
+                    .with_detail(format!(
+                        "{used} of {limit} bytes are used; this file needs {size} more. Delete some uploads first."
+                    ));
+                problem.errors =
+                    vec![FieldViolation::new("file", format!("fits in the remaining {} bytes", limit - used))];
+                problem
+            }
+            Self::Changed => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "The document changed since you read it",
+            )
+            .with_detail("read it again and repeat the change with its new ETag"),
+            error if error.is_retryable() => Problem::unavailable("document storage"),
+            _ => Problem::internal(),
+        }
+    }
+}
+
 /// Every function of the capability: the HTTP routes under `/api/documents`,
-/// the public `/api/shared/{token}`, and the queue function `FileDocument`.
+/// the public `/api/shared/{token}`, and the queue functions `FileDocument`
+/// and `EraseDocumentsData`.
 pub fn functions(documents: Documents) -> Vec<Function> {
-    routes::functions(Arc::new(documents))
+    let upload_limit = http::upload_document::body_limit(&documents.settings);
+    let s = Arc::new(documents);
+    vec![
+        Function::api(op!(http::upload_document)).with_body_limit(upload_limit).with_state(s.clone()).build(),
+        Function::api(op!(http::list_documents)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_document)).with_state(s.clone()).build(),
+        Function::api(op!(http::change_document)).with_state(s.clone()).build(),
+        Function::api(op!(http::delete_document)).with_state(s.clone()).build(),
+        Function::api(op!(http::download_document)).with_state(s.clone()).build(),
+        Function::api(op!(http::share_document)).with_state(s.clone()).build(),
+        Function::api(op!(http::list_document_shares)).with_state(s.clone()).build(),
+        Function::api(op!(http::revoke_document_share)).with_state(s.clone()).build(),
+        Function::api(op!(http::open_shared_document)).with_state(s.clone()).build(),
+        queue::file_document::function(s.clone()),
+        queue::erase_documents_data::function(s),
+    ]
 }
 
 /// The blob folder of a citizen: 16 bytes of the SHA-256 of the subject id, in

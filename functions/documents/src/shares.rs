@@ -22,9 +22,10 @@ use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{ETag, FilterOp, NewDocument, Query, StoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use crate::library::{LibraryError, Meta, StoredDocument};
-use crate::{COLLECTION, Documents};
+use crate::document::{Meta, StoredDocument};
+use crate::{COLLECTION, Documents, DocumentsError};
 
 /// The partition of the link lookups (by token hash).
 pub const LINKS_PARTITION: &str = "share-links";
@@ -68,10 +69,11 @@ struct LinkLookup {
     expires_at: OffsetDateTime,
 }
 
-/// A share in the API.
-#[derive(Debug, Clone, Serialize)]
+/// A share link as its owner sees it (never its URL, shown once at creation).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ShareView {
+pub struct ShareView {
+    #[schema(example = "0b6f7c2e9d1a4e6f8a3b5c7d9e1f2a3b")]
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -79,16 +81,20 @@ pub(crate) struct ShareView {
     pub expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// How many times the document was downloaded through the link.
     pub downloads: u64,
     /// Neither revoked nor expired.
     pub active: bool,
 }
 
 /// A new link: the only moment its URL exists outside the citizen's hands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct NewShare {
+pub struct NewShare {
+    #[schema(example = "0b6f7c2e9d1a4e6f8a3b5c7d9e1f2a3b")]
     pub id: String,
+    /// The secret link; whoever has it can download the document until it expires.
+    #[schema(example = "http://localhost:7071/api/shared/q1Zx9v0xK3v6b8Qe1X0o3nq6v2m8Y7c4R1t5u9w2a0s")]
     pub url: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -116,10 +122,10 @@ fn looks_like_token(token: &str) -> bool {
     token.len() == 43 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn new_token() -> Result<String, LibraryError> {
+fn new_token() -> Result<String, DocumentsError> {
     use aws_lc_rs::rand::SecureRandom as _;
     let mut bytes = [0_u8; 32];
-    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| LibraryError::Random)?;
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| DocumentsError::Random)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -140,8 +146,8 @@ impl ShareRecord {
         }
     }
 
-    fn to_document(&self, owner: &str, now: OffsetDateTime) -> Result<NewDocument, LibraryError> {
-        let body = serde_json::to_value(self).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+    fn to_document(&self, owner: &str, now: OffsetDateTime) -> Result<NewDocument, DocumentsError> {
+        let body = serde_json::to_value(self).map_err(|e| DocumentsError::Corrupt(e.to_string()))?;
         Ok(NewDocument::new(owner, share_store_id(&self.id), body)
             .with_ttl(seconds_until(self.expires_at + RECORD_KEPT_AFTER_EXPIRY, now)))
     }
@@ -156,7 +162,7 @@ impl Documents {
         owner: &str,
         stored: &StoredDocument,
         hours: u32,
-    ) -> Result<NewShare, LibraryError> {
+    ) -> Result<NewShare, DocumentsError> {
         let now = self.clock.now();
         let lifetime = Duration::from_secs(u64::from(hours) * 3600);
         let expires_at = now + lifetime;
@@ -170,7 +176,7 @@ impl Documents {
             share_id: share_id.clone(),
             expires_at,
         };
-        let body = serde_json::to_value(&lookup).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+        let body = serde_json::to_value(&lookup).map_err(|e| DocumentsError::Corrupt(e.to_string()))?;
         self.documents
             .create(COLLECTION, NewDocument::new(LINKS_PARTITION, token_hash.clone(), body).with_ttl(lifetime))
             .await?;
@@ -189,7 +195,7 @@ impl Documents {
         Ok(NewShare { id: share_id, url: format!("{base}/api/shared/{token}"), expires_at })
     }
 
-    async fn share_records(&self, owner: &str, document_id: &str) -> Result<Vec<(ShareRecord, ETag)>, LibraryError> {
+    async fn share_records(&self, owner: &str, document_id: &str) -> Result<Vec<(ShareRecord, ETag)>, DocumentsError> {
         let mut records = Vec::new();
         let mut continuation = None;
         loop {
@@ -201,7 +207,7 @@ impl Documents {
             let page = self.documents.query(COLLECTION, owner, query).await?;
             for doc in page.items {
                 let record: ShareRecord =
-                    serde_json::from_value(doc.body).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+                    serde_json::from_value(doc.body).map_err(|e| DocumentsError::Corrupt(e.to_string()))?;
                 records.push((record, doc.etag));
             }
             match page.continuation {
@@ -212,7 +218,7 @@ impl Documents {
     }
 
     /// The document's shares, newest first.
-    pub(crate) async fn list_shares(&self, owner: &str, document_id: &str) -> Result<Vec<ShareView>, LibraryError> {
+    pub(crate) async fn list_shares(&self, owner: &str, document_id: &str) -> Result<Vec<ShareView>, DocumentsError> {
         let now = self.clock.now();
         let mut records = self.share_records(owner, document_id).await?;
         records.sort_by(|(a, _), (b, _)| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
@@ -226,20 +232,20 @@ impl Documents {
         owner: &str,
         document_id: &str,
         share_id: &str,
-    ) -> Result<ShareView, LibraryError> {
+    ) -> Result<ShareView, DocumentsError> {
         if share_id.len() > 64 || !share_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(LibraryError::NotFound);
+            return Err(DocumentsError::NotFound);
         }
         for _ in 0..WRITE_ATTEMPTS {
             let doc = self
                 .documents
                 .get(COLLECTION, owner, &share_store_id(share_id))
                 .await?
-                .ok_or(LibraryError::NotFound)?;
+                .ok_or(DocumentsError::NotFound)?;
             let mut record: ShareRecord =
-                serde_json::from_value(doc.body).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+                serde_json::from_value(doc.body).map_err(|e| DocumentsError::Corrupt(e.to_string()))?;
             if record.document_id != document_id {
-                return Err(LibraryError::NotFound);
+                return Err(DocumentsError::NotFound);
             }
             let now = self.clock.now();
             if record.revoked_at.is_none() {
@@ -262,7 +268,7 @@ impl Documents {
     /// The document behind `token`, if the link is valid now; `None` for any
     /// kind of invalid link. A download is logged in the owner's access log
     /// and counted on the share record.
-    pub(crate) async fn open_share(&self, token: &str) -> Result<Option<SharedDownload>, LibraryError> {
+    pub(crate) async fn open_share(&self, token: &str) -> Result<Option<SharedDownload>, DocumentsError> {
         if !looks_like_token(token) {
             return Ok(None);
         }
@@ -291,7 +297,7 @@ impl Documents {
         let Some((stored, _)) = self.load(owner.as_str(), &record.document_id).await? else { return Ok(None) };
         let content = match self.content(owner.as_str(), &stored).await {
             Ok(content) => content,
-            Err(LibraryError::NotFound) => return Ok(None),
+            Err(DocumentsError::NotFound) => return Ok(None),
             Err(error) => return Err(error),
         };
         let meta = self.open_meta(owner.as_str(), &stored).await?;
@@ -331,7 +337,11 @@ impl Documents {
 
 /// After a document is deleted: its share records and lookups go too (the
 /// links already stopped, since the document is gone).
-pub(crate) async fn forget_document(documents: &Documents, owner: &str, document_id: &str) -> Result<(), LibraryError> {
+pub(crate) async fn forget_document(
+    documents: &Documents,
+    owner: &str,
+    document_id: &str,
+) -> Result<(), DocumentsError> {
     for (record, etag) in documents.share_records(owner, document_id).await? {
         match documents.documents.delete(COLLECTION, LINKS_PARTITION, &record.token_hash, None).await {
             Ok(()) | Err(StoreError::NotFound) => {}

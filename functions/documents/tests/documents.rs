@@ -13,7 +13,8 @@ use axum::{Extension, Router};
 use base64::Engine as _;
 use http_body_util::BodyExt as _;
 use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
-use portal_documents::{Documents, DocumentsSettings, filing, functions};
+use portal_documents::queue::file_document;
+use portal_documents::{Documents, DocumentsSettings, functions};
 use portal_events::{Event, FiledDocument, SealedContent, kinds};
 use portal_host::InvocationError;
 use portal_host::runtime::LogFailures;
@@ -696,7 +697,7 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
     let plain = "Kredit 200 Kč připsán. ".repeat(10).into_bytes();
     let event = filed_event(&portal, "receipt-pay-1", &plain, true).await;
     for _ in 0..5 {
-        filing::file_document(&portal.documents, &event).await.expect("filed");
+        file_document::file_document(&portal.documents, &event).await.expect("filed");
     }
     let jana = login(&portal, JANA).await;
     let (_, _, body) = call(&portal.router, get("/api/documents", &jana)).await;
@@ -731,7 +732,7 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     let (status, _, _) = call(&portal.router, write("DELETE", "/api/documents/receipt-pay-1", &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    filing::file_document(&portal.documents, &event).await.expect("acknowledged");
+    file_document::file_document(&portal.documents, &event).await.expect("acknowledged");
     let (_, _, body) = call(&portal.router, get("/api/documents", &jana)).await;
     assert!(items(&body).is_empty(), "a replay after deletion files nothing");
     assert_eq!(blobs(&portal, "documents/").await, 0);
@@ -741,7 +742,8 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
 async fn concurrent_deliveries_file_once() {
     let portal = portal();
     let event = filed_event(&portal, "extract-42", b"Vypis", true).await;
-    let runs = futures::future::join_all((0..10).map(|_| filing::file_document(&portal.documents, &event))).await;
+    let runs =
+        futures::future::join_all((0..10).map(|_| file_document::file_document(&portal.documents, &event))).await;
     assert!(runs.iter().all(Result::is_ok), "every delivery is acknowledged");
     let page = portal
         .store
@@ -760,8 +762,8 @@ async fn a_blob_referenced_document_is_adopted_not_copied() {
     filed.media_type = "application/pdf".into();
     filed.file_name = "zpráva.pdf".into();
     event.data = serde_json::to_value(&filed).expect("json");
-    filing::file_document(&portal.documents, &event).await.expect("filed");
-    filing::file_document(&portal.documents, &event).await.expect("replayed");
+    file_document::file_document(&portal.documents, &event).await.expect("filed");
+    file_document::file_document(&portal.documents, &event).await.expect("replayed");
     assert_eq!(blobs(&portal, "documents/").await, 0, "no copy");
     let stored = DocumentStore::get(portal.store.as_ref(), "documents", JANA, "doc-archived-dm-1")
         .await
@@ -812,7 +814,7 @@ async fn payloads_that_can_never_be_filed_fail_permanently() {
         ("a missing blob", missing_blob, "no such blob"),
         ("not base64", bad_base64, "not base64"),
     ] {
-        match filing::file_document(&portal.documents, &event).await {
+        match file_document::file_document(&portal.documents, &event).await {
             Err(InvocationError::Permanent(error)) => {
                 let text = portal_host::runtime::error_chain(error.as_ref());
                 assert!(text.contains(reason), "{label}: {text}");
@@ -872,7 +874,7 @@ async fn a_failure_between_blob_and_metadata_is_retried_and_finishes() {
     portal.documents.documents = Arc::new(FailFirstBatch { inner: portal.store.clone(), failed: AtomicUsize::new(0) });
     let plain = b"Vypis z katastru".to_vec();
     let event = filed_event(&portal, "extract-1", &plain, true).await;
-    match filing::file_document(&portal.documents, &event).await {
+    match file_document::file_document(&portal.documents, &event).await {
         Err(InvocationError::Retryable(_)) => {}
         other => panic!("expected a retryable failure, got {other:?}"),
     }
@@ -880,8 +882,8 @@ async fn a_failure_between_blob_and_metadata_is_retried_and_finishes() {
     assert!(
         DocumentStore::get(portal.store.as_ref(), "documents", JANA, "doc-extract-1").await.expect("get").is_none()
     );
-    filing::file_document(&portal.documents, &event).await.expect("the retry files it");
-    filing::file_document(&portal.documents, &event).await.expect("and a replay is a no-op");
+    file_document::file_document(&portal.documents, &event).await.expect("the retry files it");
+    file_document::file_document(&portal.documents, &event).await.expect("and a replay is a no-op");
     assert_eq!(blobs(&portal, "documents/").await, 1);
     let jana = login(&portal, JANA).await;
     let (status, _, body) = call(&portal.router, get("/api/documents/extract-1/content", &jana)).await;
@@ -937,7 +939,7 @@ async fn erasure_deletes_a_citizens_documents_blobs_and_links_and_a_replay_succe
     let event =
         Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, datetime!(2026-11-23 08:00 UTC), json!({}));
     for _ in 0..2 {
-        portal_documents::erasure::erase(&portal.documents, &event).await.expect("erased");
+        portal_documents::queue::erase_documents_data::erase(&portal.documents, &event).await.expect("erased");
     }
     let left = portal.store.query("documents", JANA, Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);

@@ -21,11 +21,14 @@
 //! event after the erasure could file it again; its content was sealed with
 //! the shredded key, so Documents refuses it (it cannot be opened).
 
+use std::sync::Arc;
+
+use portal_events::ERASE_DOCUMENTS_QUEUE;
 use portal_events::erasure::{self, Pointer};
 use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
-use portal_store::{Document, StoreError};
+use portal_store::Document;
 use serde_json::json;
 
 use crate::shares::LINKS_PARTITION;
@@ -33,6 +36,14 @@ use crate::{COLLECTION, Documents, owner_folder};
 
 /// The function's name.
 pub const FUNCTION: &str = "EraseDocumentsData";
+
+/// `EraseDocumentsData` on queue `erase-documents`.
+pub fn function(documents: Arc<Documents>) -> Function {
+    Function::queue(FUNCTION, ERASE_DOCUMENTS_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let documents = documents.clone();
+        async move { erase(&documents, &invocation.message).await }
+    })
+}
 
 /// One delivery of an `account.erased` event.
 pub async fn erase(documents: &Documents, event: &Event) -> Result<Outcome, InvocationError> {
@@ -42,13 +53,10 @@ pub async fn erase(documents: &Documents, event: &Event) -> Result<Outcome, Invo
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
     let owner = subject.as_str();
-    let blobs = erasure::delete_blobs(documents.blobs.as_ref(), &format!("documents/{}/", owner_folder(owner)))
-        .await
-        .map_err(failure)?;
+    let blobs = erasure::delete_blobs(documents.blobs.as_ref(), &format!("documents/{}/", owner_folder(owner))).await?;
     let deleted =
         erasure::delete_partition(documents.documents.as_ref(), COLLECTION, owner, erasure::MAX_PAGES, &share_lookup)
-            .await
-            .map_err(failure)?;
+            .await?;
     let Some(deleted) = deleted else {
         return Err(InvocationError::retryable("the partition is large; the next delivery continues"));
     };
@@ -61,8 +69,4 @@ fn share_lookup(doc: &Document) -> Vec<Pointer> {
     let is_share = doc.id.starts_with("share-");
     let hash = doc.body.get("tokenHash").and_then(|v| v.as_str()).filter(|_| is_share);
     hash.map(|hash| Pointer::new(COLLECTION, LINKS_PARTITION, hash)).into_iter().collect()
-}
-
-fn failure(error: StoreError) -> InvocationError {
-    if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
 }

@@ -26,23 +26,32 @@
 //! reason; store and key-service failures are retryable.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::TryStreamExt as _;
 use portal_crypto::CryptoError;
-use portal_events::{Event, FiledDocument, SealedContent};
-use portal_host::{InvocationError, Outcome};
+use portal_events::{DOCUMENTS_QUEUE, Event, FiledDocument, SealedContent};
+use portal_host::{Failure, Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BatchOp, BlobPath, NewDocument, PutMode, StoreError};
 use serde_json::json;
 
 use crate::content::{clean_file_name, essence, is_media_type};
-use crate::library::{DOCUMENT_RECORD, DocumentId, LibraryError, Meta, StoredDocument, Title, nanos};
-use crate::{COLLECTION, Documents};
+use crate::document::{DOCUMENT_RECORD, DocumentId, Meta, StoredDocument, Title, nanos};
+use crate::{COLLECTION, Documents, DocumentsError};
 
 /// The function's name, and the access-log actor of what it files.
 pub const FUNCTION: &str = "FileDocument";
+
+/// `FileDocument` on queue `document-filed`.
+pub fn function(documents: Arc<Documents>) -> Function {
+    Function::queue(FUNCTION, DOCUMENTS_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let documents = documents.clone();
+        async move { file_document(&documents, &invocation.message).await }
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilingError {
@@ -50,17 +59,17 @@ pub enum FilingError {
     #[error("the filed document is invalid: {0}")]
     Invalid(String),
     #[error(transparent)]
-    Library(#[from] LibraryError),
+    Documents(#[from] DocumentsError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
 
-impl FilingError {
+impl Failure for FilingError {
     /// Whether a retry can help: store and key-service failures can pass;
     /// a bad payload, or content that does not open for this citizen, cannot.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         fn store(error: &StoreError) -> bool {
             !matches!(error, StoreError::Invalid(_) | StoreError::NotFound)
         }
@@ -74,9 +83,9 @@ impl FilingError {
             Self::Invalid(_) => false,
             Self::Store(error) => store(error),
             Self::Crypto(error) => crypto(error),
-            Self::Library(LibraryError::Store(error)) => store(error),
-            Self::Library(LibraryError::Crypto(error)) => crypto(error),
-            Self::Library(error) => error.is_retryable(),
+            Self::Documents(DocumentsError::Store(error)) => store(error),
+            Self::Documents(DocumentsError::Crypto(error)) => crypto(error),
+            Self::Documents(error) => error.is_retryable(),
         }
     }
 }
@@ -146,11 +155,7 @@ fn parse(event: &Event) -> Result<Filing, FilingError> {
 
 /// The queue function `FileDocument`: one event, filed once.
 pub async fn file_document(documents: &Documents, event: &Event) -> Result<Outcome, InvocationError> {
-    match file(documents, event).await {
-        Ok(outcome) => Ok(outcome),
-        Err(error) if error.is_retryable() => Err(InvocationError::retryable(error)),
-        Err(error) => Err(InvocationError::permanent(error)),
-    }
+    Ok(file(documents, event).await?)
 }
 
 async fn file(documents: &Documents, event: &Event) -> Result<Outcome, FilingError> {

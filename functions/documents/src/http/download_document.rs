@@ -1,0 +1,40 @@
+//! `GET /api/documents/{id}/content`: the document itself.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use portal_host::Problem;
+use portal_security::{Action, Citizen};
+
+use super::{Shared, file_response, owned};
+
+/// Downloads the document, byte for byte as it was uploaded or filed.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}/content",
+    operation_id = "DownloadDocument",
+    tag = "documents",
+    params(("id" = String, Path, description = "The document's id.")),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Obsah dokumentu v jeho typu (Content-Type), ke stažení (Content-Disposition).", content(
+            (String = "application/pdf"),
+            (String = "image/jpeg"),
+            (String = "image/png"),
+            (String = "text/plain"),
+            (String = "*/*"),
+        )),
+        (status = 404, description = "Takový dokument mezi vašimi není.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(documents): State<Shared>,
+    citizen: Citizen,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let owner = citizen.subject.as_str();
+    let stored = owned(&documents, &citizen, &id).await?;
+    let content = documents.content(owner, &stored).await?;
+    let meta = documents.open_meta(owner, &stored).await?;
+    documents.access_log.record_own(&citizen, Action::Read, "document", &stored.id, "stažení dokumentu").await?;
+    Ok(file_response(content, &stored.media_type, &meta.file_name))
+}

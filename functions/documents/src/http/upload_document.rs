@@ -1,0 +1,248 @@
+//! `POST /api/documents`: an upload, as multipart with `file` (its part's
+//! Content-Type is the declared type), optional `title` and `tags`
+//! (comma-separated).
+
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use portal_host::{FieldViolation, Problem};
+use portal_security::{Action, Citizen};
+use portal_store::StoreError;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::{Shared, invalid, invalid_field};
+use crate::content::{clean_file_name, content_matches, essence};
+use crate::document::{DocumentView, Tags, Title};
+use crate::library::Upload;
+use crate::{Documents, DocumentsError, DocumentsSettings};
+
+/// What a multipart upload may carry beyond the file itself (boundaries,
+/// part headers, title and tags).
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// The body limit of the upload function: the largest file and its form.
+pub(crate) fn body_limit(settings: &DocumentsSettings) -> usize {
+    usize::try_from(settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX)
+}
+
+/// The upload form (`multipart/form-data`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents the form that `read_form` reads part by part
+pub struct UploadForm {
+    /// The document. The part's Content-Type is its declared type
+    /// (application/pdf, image/jpeg, image/png or text/plain), which must
+    /// match its content; the part's file name becomes the document's.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// 1–200 characters without control characters (default: the file name).
+    title: Option<String>,
+    /// Comma-separated, at most 20, each 1–40 letters, digits, `-` or `_`.
+    #[schema(example = "bydlení, smlouvy")]
+    tags: Option<String>,
+}
+
+/// Why an upload is refused: a problem, which for a file too large or a
+/// full storage carries the numbers as extension members (RFC 9457 §3.2:
+/// `limitBytes`, `usedBytes`, `sizeBytes`) for the front end to show.
+#[derive(Debug)]
+pub struct Refused {
+    problem: Problem,
+    members: Map<String, Value>,
+}
+
+impl From<Problem> for Refused {
+    fn from(problem: Problem) -> Self {
+        Self { problem, members: Map::new() }
+    }
+}
+
+impl Refused {
+    fn with(problem: Problem, members: &[(&str, u64)]) -> Self {
+        let members = members.iter().map(|(name, value)| ((*name).to_owned(), Value::from(*value))).collect();
+        Self { problem, members }
+    }
+}
+
+impl From<DocumentsError> for Refused {
+    fn from(error: DocumentsError) -> Self {
+        match error {
+            DocumentsError::QuotaExceeded { used, limit, size } => {
+                let members = [("usedBytes", used), ("limitBytes", limit), ("sizeBytes", size)];
+                Self::with(error.into(), &members)
+            }
+            error => Problem::from(error).into(),
+        }
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Problem::from(error).into()
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        if self.members.is_empty() {
+            return self.problem.into_response();
+        }
+        let status = self.problem.status_code();
+        let mut body = serde_json::to_value(&self.problem).unwrap_or_default();
+        if let Some(body) = body.as_object_mut() {
+            body.extend(self.members);
+        }
+        let mut response = (status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(portal_host::problem::CONTENT_TYPE));
+        response
+    }
+}
+
+/// Uploads a document (PDF, JPEG, PNG or plain text) into the citizen's storage.
+#[utoipa::path(
+    post,
+    path = "/api/documents",
+    operation_id = "UploadDocument",
+    tag = "documents",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Dokument je uložen.", body = DocumentView,
+            headers(("Location" = String, description = "Adresa nového dokumentu."))),
+        (status = 400, description = "Formulář je poškozený, chybí soubor, nebo název či štítky porušují pravidla; `errors` jmenuje pole.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Úložiště je plné (`usedBytes`, `limitBytes`, `sizeBytes`); nejdřív smažte některé nahrané dokumenty.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Soubor je příliš velký (`limitBytes`).", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Tělo není multipart/form-data, nebo tento typ souboru nelze nahrát.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Obsah souboru neodpovídá jeho typu.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(documents): State<Shared>,
+    citizen: Citizen,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
+    let multipart = multipart.map_err(|_| {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "multipart-required",
+            "Send the document as multipart/form-data",
+        )
+    })?;
+    let form = read_form(&documents, multipart).await?;
+    let Some((raw_name, declared, content)) = form.file else {
+        return Err(invalid_field("file", "required: the document as a file part").into());
+    };
+    let allowed = &documents.settings.allowed_types;
+    if !allowed.contains(&declared) {
+        let mut problem = Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "This type of file is not accepted",
+        )
+        .with_detail(format!("accepted types: {}", allowed.join(", ")));
+        problem.errors = vec![FieldViolation::new("file", format!("one of {}", allowed.join(", ")))];
+        return Err(problem.into());
+    }
+    if content.is_empty() {
+        return Err(invalid_field("file", "must not be empty").into());
+    }
+    if !content_matches(&declared, &content) {
+        return Err(Problem::validation(vec![FieldViolation::new("file", format!("content is not {declared}"))]).into());
+    }
+    let file_name = clean_file_name(&raw_name, &declared);
+    let mut errors = Vec::new();
+    let title = match form.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => Title::from_file_name(&file_name),
+        Some(title) => Title::parse(title).unwrap_or_else(|rule| {
+            errors.push(FieldViolation::new("title", rule));
+            Title::from_file_name(&file_name)
+        }),
+    };
+    let tags = Tags::parse_list(form.tags.as_deref().unwrap_or_default()).unwrap_or_else(|rule| {
+        errors.push(FieldViolation::new("tags", rule));
+        Tags::default()
+    });
+    if !errors.is_empty() {
+        return Err(invalid(errors).into());
+    }
+    let upload = Upload { title, file_name, media_type: declared, tags, content };
+    let view = documents.upload(citizen.subject.as_str(), upload).await?;
+    documents.access_log.record_own(&citizen, Action::Create, "document", &view.id, "nahrání dokumentu").await?;
+    let location = format!("/api/documents/{}", view.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
+}
+
+fn limit_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes.is_multiple_of(MIB) {
+        format!("at most {} MiB ({bytes} bytes)", bytes / MIB)
+    } else {
+        format!("at most {bytes} bytes")
+    }
+}
+
+fn too_large(documents: &Documents) -> Refused {
+    let limit = documents.settings.max_upload_bytes;
+    let mut problem = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The file is too large")
+        .with_detail(format!("a document may have {}", limit_text(limit)));
+    problem.errors = vec![FieldViolation::new("file", limit_text(limit))];
+    Refused::with(problem, &[("limitBytes", limit)])
+}
+
+fn multipart_problem(documents: &Documents, error: &MultipartError) -> Refused {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(documents)
+    } else {
+        Problem::bad_request("the multipart body is malformed").into()
+    }
+}
+
+/// Reads the file part chunk by chunk, stopping as soon as it passes the limit.
+async fn read_file(documents: &Documents, field: &mut Field<'_>) -> Result<Bytes, Refused> {
+    let max = usize::try_from(documents.settings.max_upload_bytes).unwrap_or(usize::MAX);
+    let mut content = BytesMut::new();
+    while let Some(chunk) = field.chunk().await.map_err(|error| multipart_problem(documents, &error))? {
+        if content.len().saturating_add(chunk.len()) > max {
+            return Err(too_large(documents));
+        }
+        content.extend_from_slice(&chunk);
+    }
+    Ok(content.freeze())
+}
+
+/// The parts of an upload as they arrived: the file (name, declared type,
+/// content), the title and the tags.
+struct Parts {
+    file: Option<(String, String, Bytes)>,
+    title: Option<String>,
+    tags: Option<String>,
+}
+
+async fn read_form(documents: &Documents, mut multipart: Multipart) -> Result<Parts, Refused> {
+    let mut form = Parts { file: None, title: None, tags: None };
+    while let Some(mut field) = multipart.next_field().await.map_err(|error| multipart_problem(documents, &error))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                if form.file.is_some() {
+                    return Err(invalid_field("file", "exactly one file per upload").into());
+                }
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                let declared = field.content_type().map(essence).unwrap_or_default();
+                let content = read_file(documents, &mut field).await?;
+                form.file = Some((file_name, declared, content));
+            }
+            "title" | "tags" => {
+                let text = field.text().await.map_err(|error| multipart_problem(documents, &error))?;
+                if name == "title" { form.title = Some(text) } else { form.tags = Some(text) }
+            }
+            other => return Err(invalid_field(other, "unknown field; send file, title and tags").into()),
+        }
+    }
+    Ok(form)
+}
