@@ -1,5 +1,5 @@
 metadata name = 'Portál občana backend'
-metadata description = 'One environment of the portal in two regions: a function app per region (custom handler, Elastic Premium, staging slot), shared Cosmos DB, storage, Key Vault and monitoring, and Front Door Premium with WAF in front of both regions. docs/operations.md says how to deploy, fail over and roll back.'
+metadata description = 'One environment of the portal in two regions that each stand alone: per region a function app (custom handler, Elastic Premium, staging slot) in its own virtual network, its own host storage (queues, timer leases, packages), its own copy of the citizens\' files and its own monitoring; shared Cosmos DB (both regions) and Key Vault (geo-replicated by the platform), reached through private endpoints; Front Door Premium with WAF in front of both regions. docs/operations.md says how to deploy, fail over and roll back.'
 
 targetScope = 'resourceGroup'
 
@@ -20,28 +20,28 @@ param environmentName string
 @maxLength(8)
 param namePrefix string = 'portal'
 
-@description('Primary region: the Cosmos DB write region, the storage accounts, Key Vault and monitoring live here.')
+@description('Primary region: one of the two regions (the Cosmos DB account resource and Key Vault live here). Which region is active is activeRegion.')
 param primaryLocation string = 'germanywestcentral'
 
 @description('Short code of the primary region, used in names.')
 @maxLength(4)
 param primaryRegionCode string = 'gwc'
 
-@description('Secondary region: the second function app and the Cosmos DB failover region.')
+@description('Secondary region: the other region, with everything a region needs to serve alone.')
 param secondaryLocation string = 'swedencentral'
 
 @description('Short code of the secondary region, used in names.')
 @maxLength(4)
 param secondaryRegionCode string = 'sdc'
 
-@description('Which region is active: it runs the timers and gets priority 1 in Front Door. Switch to secondary for a lasting failover (docs/operations.md).')
+@description('Which region is active: it runs the timers, gets priority 1 in Front Door, is the Cosmos DB write region (failover priority 0) and the source of the citizens\' files replication. Set it to what is true in Azure (a deployment with the other value moves the write region): docs/operations.md, "Fail over".')
 @allowed([
   'primary'
   'secondary'
 ])
 param activeRegion string = 'primary'
 
-@description('Spread plans and Cosmos DB replicas over availability zones (zone-redundant plans need at least 2 instances).')
+@description('Spread the plans of both regions and the Cosmos DB replicas over availability zones. A zone-redundant plan keeps at least 2 always-ready instances, whatever the *MinimumInstances parameters say.')
 param zoneRedundant bool = true
 
 @description('Elastic Premium size of both plans.')
@@ -52,11 +52,11 @@ param zoneRedundant bool = true
 ])
 param planSku string = 'EP1'
 
-@description('Always-ready instances in the primary region.')
+@description('Always-ready instances in the primary region (at least 2 when zoneRedundant).')
 @minValue(1)
 param primaryMinimumInstances int = 1
 
-@description('Always-ready instances in the secondary region.')
+@description('Always-ready instances in the secondary region (at least 2 when zoneRedundant).')
 @minValue(1)
 param secondaryMinimumInstances int = 1
 
@@ -190,8 +190,13 @@ param deployerPrincipalId string = ''
 @description('Tags of every resource.')
 param tags object = {}
 
-@description('Alerts: who is notified by e-mail (the operators\' shared mailbox). Empty = alerts fire without notifying anyone.')
-param alertEmailAddress string = ''
+@description('Alerts: the operators\' shared mailbox. Every environment has one: an alert nobody receives is no alert.')
+@minLength(6)
+param alertEmailAddress string
+
+@description('Alerts: a webhook that pages the on-call person (the incident tool\'s incoming URL). Empty = e-mail only. It may carry a token, hence secure (the pipeline passes it from the GitHub environment secret ALERT_WEBHOOK_URL).')
+@secure()
+param alertWebhookUrl string = ''
 
 @description('Alerts: fire when more than this percentage of HTTP requests answer 5xx within 15 minutes.')
 @minValue(1)
@@ -201,6 +206,53 @@ param alertServerErrorPercent int = 5
 @description('Alerts: fire when the p95 duration of an HTTP function exceeds this many milliseconds within 15 minutes.')
 @minValue(100)
 param alertLatencyP95Ms int = 3000
+
+@description('Alerts: fire when Cosmos DB throttles (HTTP 429) more than this many requests within 5 minutes.')
+@minValue(1)
+param alertCosmosThrottledRequests int = 100
+
+@description('Alerts: fire when Front Door\'s health probes find an origin (region) healthy in fewer than this percentage of probes within 5 minutes.')
+@minValue(1)
+@maxValue(100)
+param alertOriginHealthPercent int = 90
+
+@description('Alerts: seconds between the availability tests from outside (five European test locations, through Front Door).')
+@allowed([
+  300
+  600
+  900
+])
+param availabilityTestFrequencySeconds int = 300
+
+@description('Monthly budget of the environment\'s resource group, in the billing currency of the subscription; notifies at 80 % actual, 100 % actual and 100 % forecast.')
+@minValue(1)
+param monthlyBudget int
+
+@description('First day of the budget (the first of a month, YYYY-MM-01; for a new budget not before the current month). Keep it once the budget exists.')
+param budgetStartDate string
+
+@description('WAF: ISO 3166 country codes the portal accepts requests from (by client address). Empty = every country. Citizens abroad and the availability test locations (NL, IE, FR, CH, GB) are blocked by a narrow list.')
+param wafAllowedCountries array = []
+
+@description('The primary region\'s virtual network: { addressPrefix, appsSubnetPrefix, privateEndpointsSubnetPrefix }.')
+param primaryNetwork object = {
+  addressPrefix: '10.40.0.0/22'
+  appsSubnetPrefix: '10.40.0.0/24'
+  privateEndpointsSubnetPrefix: '10.40.1.0/24'
+}
+
+@description('The secondary region\'s virtual network (not overlapping the primary\'s, so the two can be peered one day).')
+param secondaryNetwork object = {
+  addressPrefix: '10.41.0.0/22'
+  appsSubnetPrefix: '10.41.0.0/24'
+  privateEndpointsSubnetPrefix: '10.41.1.0/24'
+}
+
+@description('Resource groups of the regions\' private DNS zones are named <this>-<region code>; they exist beforehand (docs/operations.md, "One-time setup").')
+param privateDnsResourceGroupPrefix string = '${resourceGroup().name}-dns'
+
+@description('Id of the object replication policy of the citizens\' files, when it exists (the pipeline looks it up). Empty = create it, from the active region\'s account to the other\'s.')
+param citizensReplicationPolicyId string = ''
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names
@@ -223,12 +275,55 @@ var cosmosAccountName = 'cosmos-${baseName}-${suffix}'
 var cosmosDatabaseName = 'portal'
 var keyVaultName = take('kv-${baseName}-${suffix}', 24)
 var kekName = 'citizen-kek'
-var dataStorageName = take(toLower('st${namePrefix}${envCode}data${suffix}'), 24)
-var hostStorageName = take(toLower('st${namePrefix}${envCode}host${suffix}'), 24)
 var citizensContainerName = 'citizens'
 var deploymentContainerName = 'deployments'
-var primaryAppName = 'func-${baseName}-${primaryRegionCode}-${suffix}'
-var secondaryAppName = 'func-${baseName}-${secondaryRegionCode}-${suffix}'
+
+// What a region needs to serve alone, by role. Only values known before the deployment starts: loops over this array
+// name resources. Everything that tells the active region from the standby one derives from activeRegion.
+var regions = [
+  {
+    role: 'primary'
+    location: primaryLocation
+    code: primaryRegionCode
+    active: activeRegion == 'primary'
+    appName: 'func-${baseName}-${primaryRegionCode}-${suffix}'
+    hostStorageName: take(toLower('st${namePrefix}${envCode}h${primaryRegionCode}${suffix}'), 24)
+    dataStorageName: take(toLower('st${namePrefix}${envCode}d${primaryRegionCode}${suffix}'), 24)
+    network: primaryNetwork
+    dnsResourceGroupName: '${privateDnsResourceGroupPrefix}-${primaryRegionCode}'
+    minimumInstances: zoneRedundant ? max(2, primaryMinimumInstances) : primaryMinimumInstances
+    // Front Door: the active region has priority 1. The standby's origin stays enabled while the primary is active
+    // (Front Door fails over to it by itself); after a failover to the secondary the primary's origin is disabled
+    // until activeRegion is set back, so a flapping primary does not take traffic back.
+    frontDoorPriority: activeRegion == 'primary' ? 1 : 2
+    originEnabled: activeRegion == 'primary'
+    // Cosmos DB: the active region is the write region. The app should read from its own region first.
+    cosmosFailoverPriority: activeRegion == 'primary' ? 0 : 1
+    cosmosPreferredRegions: [
+      primaryLocation
+      secondaryLocation
+    ]
+  }
+  {
+    role: 'secondary'
+    location: secondaryLocation
+    code: secondaryRegionCode
+    active: activeRegion == 'secondary'
+    appName: 'func-${baseName}-${secondaryRegionCode}-${suffix}'
+    hostStorageName: take(toLower('st${namePrefix}${envCode}h${secondaryRegionCode}${suffix}'), 24)
+    dataStorageName: take(toLower('st${namePrefix}${envCode}d${secondaryRegionCode}${suffix}'), 24)
+    network: secondaryNetwork
+    dnsResourceGroupName: '${privateDnsResourceGroupPrefix}-${secondaryRegionCode}'
+    minimumInstances: zoneRedundant ? max(2, secondaryMinimumInstances) : secondaryMinimumInstances
+    frontDoorPriority: activeRegion == 'secondary' ? 1 : 2
+    originEnabled: true
+    cosmosFailoverPriority: activeRegion == 'secondary' ? 0 : 1
+    cosmosPreferredRegions: [
+      secondaryLocation
+      primaryLocation
+    ]
+  }
+]
 
 // The Cosmos DB containers ("collections" of the DocumentStore port; shared/store). `localhost` is local-only and
 // not created. Ordered queries with an equality filter get a composite index (filter field, sort field) and one for
@@ -421,30 +516,219 @@ var queueNames = [
   'erase-petitions-poison'
 ]
 
+// Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
+// NCRONTAB schedule, and how many minutes after its last run the stale-timer alert fires: its period plus an hour.
+// scripts/check-bicep-regions.py compares this list with the manifests.
+var timers = [
+  {
+    name: 'ArchiveExpiringMessages'
+    schedule: '0 0 2 * * *'
+    staleAfterMinutes: 1500
+  }
+  {
+    name: 'CheckFilingDeadlines'
+    schedule: '0 30 7 * * *'
+    staleAfterMinutes: 1500
+  }
+  {
+    name: 'ClosePetitions'
+    schedule: '0 5 0 * * *'
+    staleAfterMinutes: 1500
+  }
+  {
+    name: 'Housekeeping'
+    schedule: '0 0 * * * *'
+    staleAfterMinutes: 120
+  }
+  {
+    name: 'RewrapDataKeys'
+    schedule: '0 15 3 * * *'
+    staleAfterMinutes: 1500
+  }
+  {
+    name: 'SendReminders'
+    schedule: '0 0 7 * * *'
+    staleAfterMinutes: 1500
+  }
+  {
+    name: 'WarnBeforeDeemedDelivery'
+    schedule: '0 20 * * * *'
+    staleAfterMinutes: 120
+  }
+]
+
+// The private DNS zones each region resolves its private endpoints with (one set per region: see
+// modules/ptn/region-private-dns). Order matters: modules below pick the zone ids by position.
+var privateDnsZoneNames = [
+  'privatelink.blob.${environment().suffixes.storage}'
+  'privatelink.queue.${environment().suffixes.storage}'
+  'privatelink.table.${environment().suffixes.storage}'
+  'privatelink.documents.azure.com'
+  'privatelink.vaultcore.azure.net'
+]
+
+// The WAF's managed rules (DRS 2.1) misfire on two parts of the portal's own traffic; Front Door exclusions apply to
+// every path, so they name the exact arguments:
+// - the OpenID Connect callback (GET /api/auth/callback?code=…&state=…): NIA's authorization code and our state are
+//   long opaque tokens that match SQL-injection and anomaly rules;
+// - the petition text (POST/PUT /api/petitions, JSON title, summary, text): free Czech prose up to 3,500 characters
+//   with quotes, dashes and parentheses, which the SQL-injection and XSS rules flag. The portal stores and renders it
+//   as text (problem+json escapes, the client never injects HTML), so these fields are not an injection path.
+var wafExclusions = [
+  {
+    matchVariable: 'QueryStringArgNames'
+    selectorMatchOperator: 'Equals'
+    selector: 'code'
+  }
+  {
+    matchVariable: 'QueryStringArgNames'
+    selectorMatchOperator: 'Equals'
+    selector: 'state'
+  }
+  {
+    matchVariable: 'RequestBodyJsonArgNames'
+    selectorMatchOperator: 'Equals'
+    selector: 'title'
+  }
+  {
+    matchVariable: 'RequestBodyJsonArgNames'
+    selectorMatchOperator: 'Equals'
+    selector: 'summary'
+  }
+  {
+    matchVariable: 'RequestBodyJsonArgNames'
+    selectorMatchOperator: 'Equals'
+    selector: 'text'
+  }
+]
+
 // ---------------------------------------------------------------------------------------------------------------------
-// Shared resources
+// Per region: monitoring, storage, network. Each region's own, so that it keeps running when the other is lost.
 // ---------------------------------------------------------------------------------------------------------------------
 
-module logs 'modules/avm/res/operational-insights/workspace/main.bicep' = {
-  name: 'logs'
+module workspaces 'modules/avm/res/operational-insights/workspace/main.bicep' = [
+  for region in regions: {
+    name: 'logs-${region.code}'
+    params: {
+      name: 'log-${baseName}-${region.code}'
+      location: region.location
+      tags: allTags
+      dataRetention: logRetentionDays
+      dailyQuotaGb: logDailyQuotaGb
+    }
+  }
+]
+
+module appInsights 'modules/avm/res/insights/component/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'app-insights-${region.code}'
+    params: {
+      name: 'appi-${baseName}-${region.code}'
+      location: region.location
+      tags: allTags
+      workspaceResourceId: workspaces[i].outputs.resourceId
+    }
+  }
+]
+
+// Host storage (AzureWebJobsStorage): the region's queues and their poison queues, timer leases, function keys and the
+// deployment container with the packages the region's app runs. GZRS: three zones, and a copy in the region's pair
+// from which an account failover recovers the queued messages if the region is lost for good.
+module hostStorages 'modules/avm/res/storage/storage-account/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'host-storage-${region.code}'
+    params: {
+      name: region.hostStorageName
+      location: region.location
+      tags: union(allTags, {
+        'portal-role': 'host'
+        'portal-region': region.role
+      })
+      skuName: 'Standard_GZRS'
+      blobContainers: [
+        deploymentContainerName
+      ]
+      queues: queueNames
+      deleteRetentionDays: 14
+      // Timer status blobs are rewritten on every run; keep a week of their versions, not all of them.
+      deletePreviousVersionsAfterDays: 7
+      deleteBlobsPrefixes: [
+        '${deploymentContainerName}/releases/'
+      ]
+      deleteBlobsAfterDays: 180
+      diagnosticWorkspaceResourceId: workspaces[i].outputs.resourceId
+    }
+  }
+]
+
+// The citizens' files, one account per region. GZRS keeps each account through the loss of a zone and, after an
+// account failover, of its region; but the geo copy lives in the region's pair (Germany North, Sweden South), is
+// writable only after a failover of about an hour, and is not where the other app runs. So the files are also
+// replicated to the other region's account by object replication (below): minutes behind, readable at once.
+module dataStorages 'modules/avm/res/storage/storage-account/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'data-storage-${region.code}'
+    params: {
+      name: region.dataStorageName
+      location: region.location
+      tags: union(allTags, {
+        'portal-role': 'citizens'
+        'portal-region': region.role
+      })
+      skuName: 'Standard_GZRS'
+      blobContainers: [
+        citizensContainerName
+      ]
+      deleteRetentionDays: 30
+      diagnosticWorkspaceResourceId: workspaces[i].outputs.resourceId
+    }
+  }
+]
+
+// Object replication of the citizens' files from the active region's account to the standby's (whose container is
+// read-only while the policy exists). Created once; a failover deletes it and the next deployment creates it the
+// other way round (docs/operations.md, "Fail over").
+module citizensReplication 'modules/avm/res/storage/storage-account/object-replication-policy/main.bicep' = if (empty(citizensReplicationPolicyId)) {
+  name: 'citizens-replication'
   params: {
-    name: 'log-${baseName}'
-    location: primaryLocation
-    tags: allTags
-    dataRetention: logRetentionDays
-    dailyQuotaGb: logDailyQuotaGb
+    sourceAccountName: activeRegion == 'primary' ? dataStorages[0].outputs.name : dataStorages[1].outputs.name
+    destinationAccountName: activeRegion == 'primary' ? dataStorages[1].outputs.name : dataStorages[0].outputs.name
+    containerNames: [
+      citizensContainerName
+    ]
   }
 }
 
-module appInsights 'modules/avm/res/insights/component/main.bicep' = {
-  name: 'app-insights'
-  params: {
-    name: 'appi-${baseName}'
-    location: primaryLocation
-    tags: allTags
-    workspaceResourceId: logs.outputs.resourceId
+module networks 'modules/ptn/region-network/main.bicep' = [
+  for region in regions: {
+    name: 'network-${region.code}'
+    params: {
+      namePrefix: '${baseName}-${region.code}'
+      location: region.location
+      tags: allTags
+      addressPrefix: region.network.addressPrefix
+      appsSubnetPrefix: region.network.appsSubnetPrefix
+      privateEndpointsSubnetPrefix: region.network.privateEndpointsSubnetPrefix
+    }
   }
-}
+]
+
+module privateDns 'modules/ptn/region-private-dns/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'private-dns-${region.code}'
+    scope: resourceGroup(region.dnsResourceGroupName)
+    params: {
+      zoneNames: privateDnsZoneNames
+      virtualNetworkResourceId: networks[i].outputs.resourceId
+      regionCode: region.code
+      tags: allTags
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Shared: Cosmos DB in both regions, Key Vault (replicated by the platform), Front Door with its WAF
+// ---------------------------------------------------------------------------------------------------------------------
 
 module cosmos 'modules/avm/res/document-db/database-account/main.bicep' = {
   name: 'cosmos'
@@ -452,15 +736,11 @@ module cosmos 'modules/avm/res/document-db/database-account/main.bicep' = {
     name: cosmosAccountName
     location: primaryLocation
     tags: allTags
+    // Priorities follow activeRegion, so a deployment during or after a failover keeps the write region where it is.
     failoverLocations: [
-      {
-        locationName: primaryLocation
-        failoverPriority: 0
-        isZoneRedundant: zoneRedundant
-      }
-      {
-        locationName: secondaryLocation
-        failoverPriority: 1
+      for region in regions: {
+        locationName: region.location
+        failoverPriority: region.cosmosFailoverPriority
         isZoneRedundant: zoneRedundant
       }
     ]
@@ -470,47 +750,17 @@ module cosmos 'modules/avm/res/document-db/database-account/main.bicep' = {
     databaseName: cosmosDatabaseName
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
     containers: cosmosContainers
-    diagnosticWorkspaceResourceId: logs.outputs.resourceId
+    diagnosticWorkspaceResourceIds: [
+      workspaces[0].outputs.resourceId
+      workspaces[1].outputs.resourceId
+    ]
   }
 }
 
-module dataStorage 'modules/avm/res/storage/storage-account/main.bicep' = {
-  name: 'data-storage'
-  params: {
-    name: dataStorageName
-    location: primaryLocation
-    tags: allTags
-    skuName: 'Standard_GZRS'
-    blobContainers: [
-      citizensContainerName
-    ]
-    deleteRetentionDays: 30
-    diagnosticWorkspaceResourceId: logs.outputs.resourceId
-  }
-}
-
-module hostStorage 'modules/avm/res/storage/storage-account/main.bicep' = {
-  name: 'host-storage'
-  params: {
-    name: hostStorageName
-    location: primaryLocation
-    tags: allTags
-    skuName: 'Standard_GZRS'
-    blobContainers: [
-      deploymentContainerName
-    ]
-    queues: queueNames
-    deleteRetentionDays: 14
-    // Timer status blobs are rewritten on every run; keep a week of their versions, not all of them.
-    deletePreviousVersionsAfterDays: 7
-    deleteBlobsPrefixes: [
-      '${deploymentContainerName}/releases/'
-    ]
-    deleteBlobsAfterDays: 180
-    diagnosticWorkspaceResourceId: logs.outputs.resourceId
-  }
-}
-
+// One vault: the key-encryption key cannot be copied to a vault in another geography (a key backup restores only
+// within its own), and every citizen's data key is wrapped by it. Key Vault keeps a read-only replica in the primary
+// region's pair and fails over to it by itself; wrap, unwrap and reading secrets work there. Each region reaches the
+// vault through a private endpoint of its own.
 module keyVault 'modules/avm/res/key-vault/vault/main.bicep' = {
   name: 'key-vault'
   params: {
@@ -535,16 +785,46 @@ module keyVault 'modules/avm/res/key-vault/vault/main.bicep' = {
         notifyBeforeExpiry: 'P30D'
       }
     ]
-    diagnosticWorkspaceResourceId: logs.outputs.resourceId
+    diagnosticWorkspaceResourceIds: [
+      workspaces[0].outputs.resourceId
+      workspaces[1].outputs.resourceId
+    ]
   }
 }
+
+module privateEndpoints 'modules/ptn/region-private-endpoints/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'private-endpoints-${region.code}'
+    params: {
+      namePrefix: '${baseName}-${region.code}'
+      location: region.location
+      tags: allTags
+      subnetResourceId: networks[i].outputs.privateEndpointsSubnetResourceId
+      hostStorageResourceId: hostStorages[i].outputs.resourceId
+      dataStorageResourceId: dataStorages[i].outputs.resourceId
+      cosmosResourceId: cosmos.outputs.resourceId
+      keyVaultResourceId: keyVault.outputs.resourceId
+      dnsZoneResourceIds: {
+        blob: privateDns[i].outputs.zoneResourceIds[0]
+        queue: privateDns[i].outputs.zoneResourceIds[1]
+        table: privateDns[i].outputs.zoneResourceIds[2]
+        cosmos: privateDns[i].outputs.zoneResourceIds[3]
+        vault: privateDns[i].outputs.zoneResourceIds[4]
+      }
+    }
+  }
+]
 
 module waf 'modules/avm/res/network/front-door-web-application-firewall-policy/main.bicep' = {
   name: 'waf'
   params: {
     name: '${replace(namePrefix, '-', '')}${envCode}waf'
     tags: allTags
-    mode: 'Prevention'
+    // Detection first: outside production the managed rules only log, and their misfires are found in
+    // FrontDoorWebApplicationFirewallLog before production blocks anything (docs/operations.md, "WAF").
+    mode: environmentName == 'production' ? 'Prevention' : 'Detection'
+    managedRuleExclusions: wafExclusions
+    allowedCountries: wafAllowedCountries
     apiRequestsPerMinute: wafApiRequestsPerMinute
     authRequestsPerMinute: wafAuthRequestsPerMinute
   }
@@ -557,7 +837,10 @@ module frontDoor 'modules/avm/res/cdn/profile/main.bicep' = {
     tags: allTags
     endpointName: '${baseName}-${suffix}'
     wafPolicyResourceId: waf.outputs.resourceId
-    diagnosticWorkspaceResourceId: logs.outputs.resourceId
+    diagnosticWorkspaceResourceIds: [
+      workspaces[0].outputs.resourceId
+      workspaces[1].outputs.resourceId
+    ]
   }
 }
 
@@ -578,8 +861,6 @@ var portalSettings = {
   PORTAL_LOG_FORMAT: 'json'
   PORTAL_COSMOS_ENDPOINT: cosmos.outputs.endpoint
   PORTAL_COSMOS_DATABASE: cosmosDatabaseName
-  PORTAL_BLOB_CONTAINER_URL: '${dataStorage.outputs.primaryEndpoints.blob}${citizensContainerName}'
-  AzureWebJobsStorage__queueServiceUri: hostStorage.outputs.primaryEndpoints.queue
   PORTAL_AZURE_CREDENTIAL: 'managed-identity'
   PORTAL_IDENTITY_PROVIDER: 'nia'
   PORTAL_OIDC_DISCOVERY_URL: oidcDiscoveryUrl
@@ -615,20 +896,37 @@ var portalSettings = {
   PORTAL_PETITIONS_SIGNER_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=petitions-signer-key)'
   PORTAL_OFFICIALS: petitionOfficials
   PORTAL_SENATE_BOX_ID: senateBoxId
-  // Not a credential here: Application Insights has local authentication off, ingestion needs the app's Entra ID token.
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.outputs.connectionString
 }
 
 var hostSettings = {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'custom'
-  // AzureWebJobsStorage through the app's identity (no connection string); queueServiceUri is in portalSettings.
+  // AzureWebJobsStorage through the app's identity (no connection string); the region's endpoints are below.
   AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__blobServiceUri: hostStorage.outputs.primaryEndpoints.blob
-  AzureWebJobsStorage__tableServiceUri: hostStorage.outputs.primaryEndpoints.table
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
-  // The release pipeline sets WEBSITE_RUN_FROM_PACKAGE to the package blob; the app reads it with its own identity.
+  // The release pipeline sets WEBSITE_RUN_FROM_PACKAGE to the package blob in the region's own host storage; the app
+  // reads it with its own identity.
   WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: 'SystemAssigned'
+}
+
+// Each region stands alone: its own host storage (queues, timer leases, the package it runs), its own copy of the
+// citizens' files and its own Application Insights. Nothing here names the other region's resources
+// (scripts/check-bicep-regions.py checks it). Not a credential: Application Insights has local authentication off,
+// ingestion needs the app's Entra ID token.
+var primaryRegionSettings = {
+  PORTAL_BLOB_CONTAINER_URL: '${dataStorages[0].outputs.primaryEndpoints.blob}${citizensContainerName}'
+  AzureWebJobsStorage__queueServiceUri: hostStorages[0].outputs.primaryEndpoints.queue
+  AzureWebJobsStorage__blobServiceUri: hostStorages[0].outputs.primaryEndpoints.blob
+  AzureWebJobsStorage__tableServiceUri: hostStorages[0].outputs.primaryEndpoints.table
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights[0].outputs.connectionString
+}
+
+var secondaryRegionSettings = {
+  PORTAL_BLOB_CONTAINER_URL: '${dataStorages[1].outputs.primaryEndpoints.blob}${citizensContainerName}'
+  AzureWebJobsStorage__queueServiceUri: hostStorages[1].outputs.primaryEndpoints.queue
+  AzureWebJobsStorage__blobServiceUri: hostStorages[1].outputs.primaryEndpoints.blob
+  AzureWebJobsStorage__tableServiceUri: hostStorages[1].outputs.primaryEndpoints.table
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights[1].outputs.connectionString
 }
 
 // The active region runs the timers: a timer's singleton lock is per host id, so both regions would run each job.
@@ -716,6 +1014,8 @@ var stagingSlotSettings = {
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
+// A deployment writes the staging slots only; the release pipeline sets the production slot's values of these
+// (outputs.regions[].productionSlotSettings) while the region is out of Front Door, before it swaps.
 var stickySettingNames = [
   'PORTAL_TIMERS_ENABLED'
   'AzureWebJobs.Housekeeping.Disabled'
@@ -744,7 +1044,8 @@ var stickySettingNames = [
   'AzureFunctionsWebHost__hostid'
 ]
 
-// Slots share the host storage account, so each gets its own host id (otherwise production and staging collide).
+// The slots of a region share its host storage account, so each gets its own host id (otherwise production and
+// staging collide).
 var primaryHostIds = {
   AzureFunctionsWebHost__hostid: '${baseName}-${primaryRegionCode}'
 }
@@ -759,36 +1060,18 @@ var secondaryStagingHostIds = {
 }
 // ==== END app settings ===============================================================================================
 
-// Per-slot settings of each region.
-var primarySettings = union(portalSettings, hostSettings, activeRegion == 'primary' ? timersOn : timersOff, primaryHostIds)
-var primaryStagingSettings = union(portalSettings, hostSettings, stagingSlotSettings, primaryStagingHostIds)
-var secondarySettings = union(portalSettings, hostSettings, activeRegion == 'secondary' ? timersOn : timersOff, secondaryHostIds)
-var secondaryStagingSettings = union(portalSettings, hostSettings, stagingSlotSettings, secondaryStagingHostIds)
-
-// Only values known before the deployment starts: loops over this array name resources.
-var regions = [
-  {
-    role: 'primary'
-    location: primaryLocation
-    code: primaryRegionCode
-    appName: primaryAppName
-    minimumInstances: primaryMinimumInstances
-    frontDoorPriority: activeRegion == 'primary' ? 1 : 2
-  }
-  {
-    role: 'secondary'
-    location: secondaryLocation
-    code: secondaryRegionCode
-    appName: secondaryAppName
-    minimumInstances: secondaryMinimumInstances
-    frontDoorPriority: activeRegion == 'secondary' ? 1 : 2
-  }
-]
+// Per-slot settings of each region: the staging slot gets everything (a deployment writes nothing else); the
+// production slot's own (sticky) values go out as outputs.regions[].productionSlotSettings for the release pipeline.
+var primaryStagingSettings = union(portalSettings, hostSettings, primaryRegionSettings, stagingSlotSettings, primaryStagingHostIds)
+var secondaryStagingSettings = union(portalSettings, hostSettings, secondaryRegionSettings, stagingSlotSettings, secondaryStagingHostIds)
+var primaryProductionSlotSettings = union(activeRegion == 'primary' ? timersOn : timersOff, primaryHostIds)
+var secondaryProductionSlotSettings = union(activeRegion == 'secondary' ? timersOn : timersOff, secondaryHostIds)
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Per region: an Elastic Premium plan and the function app with its staging slot
+// Per region, one region after the other: an Elastic Premium plan and the function app with its staging slot
 // ---------------------------------------------------------------------------------------------------------------------
 
+@batchSize(1)
 module plans 'modules/avm/res/web/serverfarm/main.bicep' = [
   for region in regions: {
     name: 'plan-${region.code}'
@@ -799,11 +1082,14 @@ module plans 'modules/avm/res/web/serverfarm/main.bicep' = [
       skuName: planSku
       minimumInstances: region.minimumInstances
       maximumElasticWorkerCount: maximumInstances
-      zoneRedundant: zoneRedundant && region.minimumInstances >= 2
+      zoneRedundant: zoneRedundant
     }
   }
 ]
 
+// One region at a time, so a deployment that goes wrong stops with the other region untouched. The production slots
+// are not restarted at all: settings go to the staging slots (modules/avm/res/web/site).
+@batchSize(1)
 module apps 'modules/avm/res/web/site/main.bicep' = [
   for (region, i) in regions: {
     name: 'app-${region.code}'
@@ -812,41 +1098,45 @@ module apps 'modules/avm/res/web/site/main.bicep' = [
       location: region.location
       tags: allTags
       serverFarmResourceId: plans[i].outputs.resourceId
-      appSettings: region.role == 'primary' ? primarySettings : secondarySettings
+      virtualNetworkSubnetId: networks[i].outputs.appsSubnetResourceId
       stagingAppSettings: region.role == 'primary' ? primaryStagingSettings : secondaryStagingSettings
       stickySettingNames: stickySettingNames
       frontDoorId: frontDoor.outputs.frontDoorId
       healthCheckPath: '/api/health'
       minimumElasticInstanceCount: region.minimumInstances
     }
+    dependsOn: [
+      privateEndpoints[i]
+    ]
   }
 ]
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Access of the apps' identities (no keys), then Front Door's origins and route
+// Access of each region's identities (no keys) to its own storage and monitoring and to the shared Cosmos DB and key,
+// then Front Door's origins and route
 // ---------------------------------------------------------------------------------------------------------------------
 
-module access 'modules/ptn/portal-access/main.bicep' = {
-  name: 'portal-access'
-  params: {
-    appPrincipalIds: [
-      apps[0].outputs.systemAssignedMIPrincipalId
-      apps[0].outputs.stagingSystemAssignedMIPrincipalId
-      apps[1].outputs.systemAssignedMIPrincipalId
-      apps[1].outputs.stagingSystemAssignedMIPrincipalId
-    ]
-    deployerPrincipalId: deployerPrincipalId
-    cosmosAccountName: cosmos.outputs.name
-    cosmosDatabaseName: cosmos.outputs.databaseName
-    dataStorageAccountName: dataStorage.outputs.name
-    dataContainerName: citizensContainerName
-    hostStorageAccountName: hostStorage.outputs.name
-    deploymentContainerName: deploymentContainerName
-    keyVaultName: keyVault.outputs.name
-    keyName: kekName
-    appInsightsName: appInsights.outputs.name
+module access 'modules/ptn/portal-access/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'portal-access-${region.code}'
+    params: {
+      appPrincipalIds: [
+        apps[i].outputs.systemAssignedMIPrincipalId
+        apps[i].outputs.stagingSystemAssignedMIPrincipalId
+      ]
+      deployerPrincipalId: deployerPrincipalId
+      cosmosAccountName: cosmos.outputs.name
+      cosmosDatabaseName: cosmos.outputs.databaseName
+      dataStorageAccountName: dataStorages[i].outputs.name
+      dataContainerName: citizensContainerName
+      hostStorageAccountName: hostStorages[i].outputs.name
+      deploymentContainerName: deploymentContainerName
+      keyVaultName: keyVault.outputs.name
+      keyName: kekName
+      appInsightsName: appInsights[i].outputs.name
+    }
   }
-}
+]
 
 module originGroup 'modules/avm/res/cdn/profile/origin-group/main.bicep' = {
   name: 'origin-group'
@@ -860,7 +1150,9 @@ module originGroup 'modules/avm/res/cdn/profile/origin-group/main.bicep' = {
         hostName: apps[i].outputs.defaultHostname
         priority: region.frontDoorPriority
         weight: 1000
-        enabled: true
+        enabled: region.originEnabled
+        privateLinkResourceId: apps[i].outputs.resourceId
+        privateLinkLocation: region.location
       }
     ]
   }
@@ -880,21 +1172,46 @@ module route 'modules/avm/res/cdn/profile/afd-endpoint/route/main.bicep' = {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Alerts on the portal's own telemetry (5xx share, p95 latency, poison queues, failed timer runs)
+// Alerts. The action group, the metric alerts on Front Door and Cosmos DB and the budget are global; each region has
+// its own log alerts and availability test on its own workspace, so losing a region does not silence the other.
 // ---------------------------------------------------------------------------------------------------------------------
 
-module alerts 'modules/ptn/portal-alerts/main.bicep' = {
-  name: 'portal-alerts'
+module sharedAlerts 'modules/ptn/portal-alerts-shared/main.bicep' = {
+  name: 'portal-alerts-shared'
   params: {
     namePrefix: baseName
-    location: primaryLocation
     tags: allTags
-    workspaceResourceId: logs.outputs.resourceId
     alertEmailAddress: alertEmailAddress
-    serverErrorPercent: alertServerErrorPercent
-    latencyP95Ms: alertLatencyP95Ms
+    alertWebhookUrl: alertWebhookUrl
+    frontDoorResourceId: frontDoor.outputs.resourceId
+    originHealthPercent: alertOriginHealthPercent
+    cosmosResourceId: cosmos.outputs.resourceId
+    cosmosThrottledRequests: alertCosmosThrottledRequests
+    monthlyBudget: monthlyBudget
+    budgetStartDate: budgetStartDate
   }
 }
+
+module alerts 'modules/ptn/portal-alerts/main.bicep' = [
+  for (region, i) in regions: {
+    name: 'portal-alerts-${region.code}'
+    params: {
+      namePrefix: '${baseName}-${region.code}'
+      location: region.location
+      tags: allTags
+      workspaceResourceId: workspaces[i].outputs.resourceId
+      appInsightsResourceId: appInsights[i].outputs.resourceId
+      actionGroupResourceId: sharedAlerts.outputs.actionGroupResourceId
+      serverErrorPercent: alertServerErrorPercent
+      latencyP95Ms: alertLatencyP95Ms
+      timers: timers
+      // Only the active region runs timers; its stale-timer alert is the one that watches them.
+      timersExpected: region.active
+      availabilityTestUrl: 'https://${publicHost}/api/ready'
+      availabilityTestFrequencySeconds: availabilityTestFrequencySeconds
+    }
+  }
+]
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Outputs the release pipeline reads (az deployment group show --query properties.outputs)
@@ -908,24 +1225,31 @@ output frontDoor object = {
   originGroupName: originGroup.outputs.name
 }
 
-@description('Per region: role (= Front Door origin name), its Front Door priority (1 = active), app name, host names of the production and staging slots.')
+@description('Per region: role (= Front Door origin name), whether it is active, its Front Door priority (1 = active) and origin state, app, host names of the production and staging slots, where its packages go, its outbound address, and the slot (sticky) settings its production slot must have.')
 output regions array = [
   for (region, i) in regions: {
     role: region.role
     location: region.location
+    active: region.active
     frontDoorPriority: region.frontDoorPriority
+    originEnabled: region.originEnabled
     appName: apps[i].outputs.name
+    appResourceId: apps[i].outputs.resourceId
     hostName: apps[i].outputs.defaultHostname
     stagingHostName: apps[i].outputs.stagingDefaultHostname
+    packages: {
+      storageAccountName: hostStorages[i].outputs.name
+      storageAccountResourceId: hostStorages[i].outputs.resourceId
+      containerName: deploymentContainerName
+      blobEndpoint: hostStorages[i].outputs.primaryEndpoints.blob
+    }
+    citizensStorageAccountName: dataStorages[i].outputs.name
+    outboundIpAddress: networks[i].outputs.outboundIpAddress
+    // Cosmos DB regions nearest first, for the app's preferred regions (the binary does not read such a setting yet).
+    cosmosPreferredRegions: region.cosmosPreferredRegions
+    productionSlotSettings: region.role == 'primary' ? primaryProductionSlotSettings : secondaryProductionSlotSettings
   }
 ]
-
-@description('Where release packages go: the host storage account and its deployment container.')
-output packages object = {
-  storageAccountName: hostStorage.outputs.name
-  containerName: deploymentContainerName
-  blobEndpoint: hostStorage.outputs.primaryEndpoints.blob
-}
 
 @description('Cosmos DB account and database.')
 output cosmos object = {

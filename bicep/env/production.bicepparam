@@ -12,7 +12,9 @@ param activeRegion = 'primary'
 param zoneRedundant = true
 param planSku = 'EP2'
 param primaryMinimumInstances = 2
-param secondaryMinimumInstances = 1
+// Zone-redundant in both regions: the standby takes the whole load after a failover, and a zone-redundant plan
+// keeps at least two instances.
+param secondaryMinimumInstances = 2
 param maximumInstances = 20
 
 param cosmosAutoscaleMaxThroughput = 4000
@@ -35,6 +37,17 @@ param wafApiRequestsPerMinute = 3000
 param wafAuthRequestsPerMinute = 120
 
 param deployerPrincipalId = readEnvironmentVariable('DEPLOYER_PRINCIPAL_ID', '')
+// Set by the release pipeline: the id of the citizens' files replication policy once it exists.
+param citizensReplicationPolicyId = readEnvironmentVariable('CITIZENS_REPLICATION_POLICY_ID', '')
+
+// Alerts go to the operators' shared mailbox; the on-call webhook comes from the GitHub environment secret
+// ALERT_WEBHOOK_URL (empty = e-mail only).
+param alertEmailAddress = 'portal-provoz@portal.gov.cz'
+param alertWebhookUrl = readEnvironmentVariable('ALERT_WEBHOOK_URL', '')
+param availabilityTestFrequencySeconds = 300
+// In the billing currency of the subscription (USD assumed, as in docs/operations.md, "Monthly cost").
+param monthlyBudget = 3300
+param budgetStartDate = '2026-12-01'
 
 param tags = {
   costCenter: 'portal-obcana'

@@ -35,6 +35,17 @@ param wafAuthRequestsPerMinute = 60
 
 // Set by the release pipeline from the azure/login identity (its object id).
 param deployerPrincipalId = readEnvironmentVariable('DEPLOYER_PRINCIPAL_ID', '')
+// Set by the release pipeline: the id of the citizens' files replication policy once it exists.
+param citizensReplicationPolicyId = readEnvironmentVariable('CITIZENS_REPLICATION_POLICY_ID', '')
+
+// Alerts go to the operators' shared mailbox; the on-call webhook comes from the GitHub environment secret
+// ALERT_WEBHOOK_URL (empty = e-mail only).
+param alertEmailAddress = 'portal-provoz-test@portal.gov.cz'
+param alertWebhookUrl = readEnvironmentVariable('ALERT_WEBHOOK_URL', '')
+param availabilityTestFrequencySeconds = 900
+// In the billing currency of the subscription (USD assumed, as in docs/operations.md, "Monthly cost").
+param monthlyBudget = 1100
+param budgetStartDate = '2026-12-01'
 
 param tags = {
   costCenter: 'portal-obcana'

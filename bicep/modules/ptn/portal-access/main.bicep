@@ -1,14 +1,14 @@
 metadata name = 'Portal access (role assignments)'
-metadata description = 'Pattern module: what the apps\' managed identities (production and staging slot of each region) may do, and nothing more. Deployed after the apps exist, because their principal ids are known only then.'
+metadata description = 'Pattern module: what one region\'s app identities (its production and staging slot) may do, and nothing more: their own region\'s storage and Application Insights, the shared Cosmos DB database and key-encryption key. Deployed once per region, after the apps exist, because their principal ids are known only then.'
 
 // Cosmos DB data contributor on the portal database, blob data contributor on the citizens' container, the host roles on
 // the host storage account, crypto user on the key-encryption key, secrets user for Key Vault references, metrics
 // publisher on Application Insights. No keys anywhere.
 
-@description('Required. Principal ids of the apps\' system-assigned identities (every slot of every region).')
+@description('Required. Principal ids of the region\'s app identities (production and staging slot).')
 param appPrincipalIds array
 
-@description('Optional. Principal id of the release pipeline\'s identity: it may upload packages to the deployment container. Empty = none.')
+@description('Optional. Principal id of the release pipeline\'s identity: it may upload packages to the region\'s deployment container. Empty = none.')
 param deployerPrincipalId string = ''
 
 @description('Required. Name of the Cosmos DB account.')

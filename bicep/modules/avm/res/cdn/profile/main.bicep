@@ -18,8 +18,8 @@ param wafPolicyResourceId string
 @maxValue(240)
 param originResponseTimeoutSeconds int = 120
 
-@description('Optional. Resource ID of the Log Analytics workspace for access, WAF and health-probe logs. Empty = no diagnostic setting.')
-param diagnosticWorkspaceResourceId string = ''
+@description('Optional. Resource IDs of the Log Analytics workspaces for access, WAF and health-probe logs (one diagnostic setting each: every region keeps its own copy). Empty = no diagnostic setting.')
+param diagnosticWorkspaceResourceIds array = []
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' = {
   name: name
@@ -68,33 +68,36 @@ resource securityPolicy 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
   }
 }
 
-resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(diagnosticWorkspaceResourceId)) {
-  name: 'to-log-analytics'
-  scope: profile
-  properties: {
-    workspaceId: diagnosticWorkspaceResourceId
-    logs: [
-      {
-        category: 'FrontDoorAccessLog'
-        enabled: true
-      }
-      {
-        category: 'FrontDoorWebApplicationFirewallLog'
-        enabled: true
-      }
-      {
-        category: 'FrontDoorHealthProbeLog'
-        enabled: true
-      }
-    ]
-    metrics: [
-      {
-        category: 'AllMetrics'
-        enabled: true
-      }
-    ]
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = [
+  for workspaceId in diagnosticWorkspaceResourceIds: {
+    name: 'to-${last(split(workspaceId, '/'))}'
+    scope: profile
+    properties: {
+      workspaceId: workspaceId
+      logs: [
+        {
+          category: 'FrontDoorAccessLog'
+          enabled: true
+        }
+        {
+          category: 'FrontDoorWebApplicationFirewallLog'
+          enabled: true
+        }
+        {
+          category: 'FrontDoorHealthProbeLog'
+          enabled: true
+        }
+      ]
+      metrics: [
+        {
+          category: 'AllMetrics'
+          enabled: true
+        }
+      ]
+    }
   }
-}
+]
+
 
 @description('The resource ID of the profile.')
 output resourceId string = profile.id

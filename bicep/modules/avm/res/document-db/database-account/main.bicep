@@ -12,7 +12,7 @@ param location string = resourceGroup().location
 @description('Optional. Tags of the resource.')
 param tags object = {}
 
-@description('Required. Regions, write region first: [{ locationName, failoverPriority, isZoneRedundant }].')
+@description('Required. Regions: [{ locationName, failoverPriority, isZoneRedundant }]; failover priority 0 is the write region. Pass the priorities the account has now (after a failover, the secondary is 0): a deployment with other priorities moves the write region.')
 param failoverLocations array
 
 @description('Optional. Service-managed failover: the service moves the write region when the write region is lost.')
@@ -45,8 +45,8 @@ param autoscaleMaxThroughput int = 4000
 @description('Required. Containers: [{ name, compositeIndexes? }]. Partition key /pk, per-item TTL on (default TTL -1), consistent indexing of every path.')
 param containers array
 
-@description('Optional. Resource ID of the Log Analytics workspace for control-plane logs and metrics. Empty = no diagnostic setting.')
-param diagnosticWorkspaceResourceId string = ''
+@description('Optional. Resource IDs of the Log Analytics workspaces for control-plane logs and metrics (one diagnostic setting each: every region keeps its own copy). Empty = no diagnostic setting.')
+param diagnosticWorkspaceResourceIds array = []
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   name: name
@@ -72,7 +72,8 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     // Databases, containers and throughput change only through ARM (this template), never through the data plane.
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    // Reached through a private endpoint in each region only.
+    publicNetworkAccess: 'Disabled'
     networkAclBypass: 'None'
     isVirtualNetworkFilterEnabled: false
     enableFreeTier: false
@@ -132,26 +133,29 @@ resource databaseContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/
   }
 ]
 
-resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(diagnosticWorkspaceResourceId)) {
-  name: 'to-log-analytics'
-  scope: account
-  properties: {
-    workspaceId: diagnosticWorkspaceResourceId
-    logAnalyticsDestinationType: 'Dedicated'
-    logs: [
-      {
-        category: 'ControlPlaneRequests'
-        enabled: true
-      }
-    ]
-    metrics: [
-      {
-        category: 'Requests'
-        enabled: true
-      }
-    ]
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = [
+  for workspaceId in diagnosticWorkspaceResourceIds: {
+    name: 'to-${last(split(workspaceId, '/'))}'
+    scope: account
+    properties: {
+      workspaceId: workspaceId
+      logAnalyticsDestinationType: 'Dedicated'
+      logs: [
+        {
+          category: 'ControlPlaneRequests'
+          enabled: true
+        }
+      ]
+      metrics: [
+        {
+          category: 'Requests'
+          enabled: true
+        }
+      ]
+    }
   }
-}
+]
+
 
 @description('The resource ID of the account.')
 output resourceId string = account.id

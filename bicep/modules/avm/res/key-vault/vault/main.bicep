@@ -32,8 +32,8 @@ param keys array = []
 @description('Optional. Expiry of the first version of each key, as a date-time. Later versions get their expiry from the rotation policy.')
 param firstVersionExpiry string = dateTimeAdd(utcNow(), 'P2Y')
 
-@description('Optional. Resource ID of the Log Analytics workspace that receives the audit log. Empty = no diagnostic setting.')
-param diagnosticWorkspaceResourceId string = ''
+@description('Optional. Resource IDs of the Log Analytics workspaces that receive the audit log (one diagnostic setting each: every region keeps its own copy). Empty = no diagnostic setting.')
+param diagnosticWorkspaceResourceIds array = []
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -52,10 +52,14 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    // Reached through a private endpoint in each region only. A person putting a secret in opens the firewall to
+    // their own address for that step (docs/operations.md, "One-time setup"); the next deployment closes it again.
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
+      ipRules: []
+      virtualNetworkRules: []
     }
   }
 }
@@ -101,25 +105,28 @@ resource vaultKeys 'Microsoft.KeyVault/vaults/keys@2023-07-01' = [
   }
 ]
 
-resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(diagnosticWorkspaceResourceId)) {
-  name: 'to-log-analytics'
-  scope: vault
-  properties: {
-    workspaceId: diagnosticWorkspaceResourceId
-    logs: [
-      {
-        categoryGroup: 'audit'
-        enabled: true
-      }
-    ]
-    metrics: [
-      {
-        category: 'AllMetrics'
-        enabled: true
-      }
-    ]
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = [
+  for workspaceId in diagnosticWorkspaceResourceIds: {
+    name: 'to-${last(split(workspaceId, '/'))}'
+    scope: vault
+    properties: {
+      workspaceId: workspaceId
+      logs: [
+        {
+          categoryGroup: 'audit'
+          enabled: true
+        }
+      ]
+      metrics: [
+        {
+          category: 'AllMetrics'
+          enabled: true
+        }
+      ]
+    }
   }
-}
+]
+
 
 @description('The resource ID of the vault.')
 output resourceId string = vault.id

@@ -1,5 +1,5 @@
 metadata name = 'Front Door WAF policy'
-metadata description = 'Shaped like br/public:avm/res/network/front-door-web-application-firewall-policy: Premium, prevention mode, Microsoft managed rule sets and rate limiting per client address.'
+metadata description = 'Shaped like br/public:avm/res/network/front-door-web-application-firewall-policy: Premium, Microsoft managed rule sets with exclusions where they misfire on the portal\'s own traffic, rate limiting per client address, an optional country rule.'
 
 @description('Required. Name of the policy (letters and digits, starting with a letter).')
 param name string
@@ -7,7 +7,7 @@ param name string
 @description('Optional. Tags of the resource.')
 param tags object = {}
 
-@description('Optional. Prevention blocks what the rules match; Detection only logs it.')
+@description('Optional. Prevention blocks what the rules match; Detection only logs it (rate limits included). main.bicep: Detection outside production, so misfiring rules are found in the logs before they block citizens.')
 @allowed([
   'Prevention'
   'Detection'
@@ -21,6 +21,80 @@ param apiRequestsPerMinute int = 1000
 @description('Optional. Requests per minute one client address may send to /api/auth/ (login, callback, token).')
 @minValue(10)
 param authRequestsPerMinute int = 60
+
+@description('''Optional. Request parts the managed rule set (DRS 2.1) does not inspect: [{ matchVariable (QueryStringArgNames | RequestBodyPostArgNames |
+RequestBodyJsonArgNames | RequestCookieNames | RequestHeaderNames), selectorMatchOperator (Equals | StartsWith | ...), selector }].
+Front Door exclusions apply to every path, so name the exact argument.''')
+param managedRuleExclusions array = []
+
+@description('Optional. ISO 3166 country codes requests may come from (by client address); others are blocked. Empty = no country rule.')
+param allowedCountries array = []
+
+// A country rule first (when the ministry wants one), then the rate limits.
+var countryRules = empty(allowedCountries) ? [] : [
+  {
+    name: 'AllowedCountries'
+    priority: 5
+    enabledState: 'Enabled'
+    ruleType: 'MatchRule'
+    matchConditions: [
+      {
+        matchVariable: 'RemoteAddr'
+        operator: 'GeoMatch'
+        negateCondition: true
+        matchValue: allowedCountries
+      }
+    ]
+    action: 'Block'
+  }
+]
+
+var rateLimitRules = [
+  {
+    name: 'RateLimitAuth'
+    priority: 10
+    enabledState: 'Enabled'
+    ruleType: 'RateLimitRule'
+    rateLimitDurationInMinutes: 1
+    rateLimitThreshold: authRequestsPerMinute
+    matchConditions: [
+      {
+        matchVariable: 'RequestUri'
+        operator: 'Contains'
+        negateCondition: false
+        matchValue: [
+          '/api/auth/'
+        ]
+        transforms: [
+          'Lowercase'
+        ]
+      }
+    ]
+    action: 'Block'
+  }
+  {
+    name: 'RateLimitApi'
+    priority: 20
+    enabledState: 'Enabled'
+    ruleType: 'RateLimitRule'
+    rateLimitDurationInMinutes: 1
+    rateLimitThreshold: apiRequestsPerMinute
+    matchConditions: [
+      {
+        matchVariable: 'RequestUri'
+        operator: 'Contains'
+        negateCondition: false
+        matchValue: [
+          '/api/'
+        ]
+        transforms: [
+          'Lowercase'
+        ]
+      }
+    ]
+    action: 'Block'
+  }
+]
 
 resource policy 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@2024-02-01' = {
   name: name
@@ -42,6 +116,7 @@ resource policy 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@2024-
           ruleSetType: 'Microsoft_DefaultRuleSet'
           ruleSetVersion: '2.1'
           ruleSetAction: 'Block'
+          exclusions: managedRuleExclusions
         }
         {
           ruleSetType: 'Microsoft_BotManagerRuleSet'
@@ -50,52 +125,7 @@ resource policy 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@2024-
       ]
     }
     customRules: {
-      rules: [
-        {
-          name: 'RateLimitAuth'
-          priority: 10
-          enabledState: 'Enabled'
-          ruleType: 'RateLimitRule'
-          rateLimitDurationInMinutes: 1
-          rateLimitThreshold: authRequestsPerMinute
-          matchConditions: [
-            {
-              matchVariable: 'RequestUri'
-              operator: 'Contains'
-              negateCondition: false
-              matchValue: [
-                '/api/auth/'
-              ]
-              transforms: [
-                'Lowercase'
-              ]
-            }
-          ]
-          action: 'Block'
-        }
-        {
-          name: 'RateLimitApi'
-          priority: 20
-          enabledState: 'Enabled'
-          ruleType: 'RateLimitRule'
-          rateLimitDurationInMinutes: 1
-          rateLimitThreshold: apiRequestsPerMinute
-          matchConditions: [
-            {
-              matchVariable: 'RequestUri'
-              operator: 'Contains'
-              negateCondition: false
-              matchValue: [
-                '/api/'
-              ]
-              transforms: [
-                'Lowercase'
-              ]
-            }
-          ]
-          action: 'Block'
-        }
-      ]
+      rules: concat(countryRules, rateLimitRules)
     }
   }
 }

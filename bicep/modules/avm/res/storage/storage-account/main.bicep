@@ -1,5 +1,5 @@
 metadata name = 'Storage account'
-metadata description = 'Shaped like br/public:avm/res/storage/storage-account: Entra ID only (no shared keys), geo-zone-redundant, blob soft delete and versioning, with its containers and queues.'
+metadata description = 'Shaped like br/public:avm/res/storage/storage-account: Entra ID only (no shared keys), no public network access (private endpoints only), geo-zone-redundant, blob soft delete and versioning, with its containers and queues.'
 
 @description('Required. Name of the account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -42,6 +42,9 @@ param deleteBlobsAfterDays int = 180
 @description('Optional. Resource ID of the Log Analytics workspace that receives the blob and queue logs. Empty = no diagnostic setting.')
 param diagnosticWorkspaceResourceId string = ''
 
+@description('Optional. Also log reads (StorageRead). Off by default: the host polls every queue of every instance (tens of millions of GetMessages a month), and each poll would be a billed log row. Writes and deletes are always logged.')
+param logReads bool = false
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -59,10 +62,14 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
-    publicNetworkAccess: 'Enabled'
+    // Reached through private endpoints only. The release pipeline opens the public endpoint to its own address for
+    // the minute it uploads a package (docs/operations.md, "Deploy"); the next deployment closes it again in any case.
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
+      ipRules: []
+      virtualNetworkRules: []
     }
     encryption: {
       keySource: 'Microsoft.Storage'
@@ -216,7 +223,7 @@ resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
     logs: [
       {
         category: 'StorageRead'
-        enabled: true
+        enabled: logReads
       }
       {
         category: 'StorageWrite'

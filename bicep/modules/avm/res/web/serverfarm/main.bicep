@@ -28,8 +28,8 @@ param minimumInstances int = 1
 @maxValue(100)
 param maximumElasticWorkerCount int = 20
 
-@description('Optional. Spread the instances over the availability zones of the region.')
-param zoneRedundant bool = false
+@description('Optional. Spread the instances over the availability zones of the region (needs minimumInstances >= 2). On by default, as in the verified module; only the test environment turns it off.')
+param zoneRedundant bool = true
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: name

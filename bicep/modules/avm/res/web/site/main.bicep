@@ -1,5 +1,5 @@
 metadata name = 'Function app (custom handler, Linux, Elastic Premium) with a staging slot'
-metadata description = 'Shaped like br/public:avm/res/web/site: kind functionapp,linux, system-assigned identity, reachable only through Front Door, a staging slot for zero-downtime releases (deploy to staging, smoke-test, swap).'
+metadata description = 'Shaped like br/public:avm/res/web/site: kind functionapp,linux, system-assigned identity, VNet integration (all outbound traffic through the region\'s virtual network), no public network access (Front Door reaches it through Private Link), a staging slot for zero-downtime releases (deploy to staging, smoke-test, swap). An infrastructure deployment writes app settings to the staging slot only: they reach production with the next swap, so a deployment never restarts a serving slot.'
 
 @description('Required. Name of the function app (globally unique; keep it under 32 characters: the host id is derived from it).')
 @maxLength(40)
@@ -14,10 +14,7 @@ param tags object = {}
 @description('Required. Resource ID of the Elastic Premium plan.')
 param serverFarmResourceId string
 
-@description('Required. App settings of the production slot (name: value).')
-param appSettings object
-
-@description('Required. App settings of the staging slot (name: value).')
+@description('Required. App settings of the staging slot (name: value). The production slot gets them with the next swap; its slot (sticky) settings are set by the release pipeline while the region is out of Front Door.')
 param stagingAppSettings object
 
 @description('Optional. App settings that stay with their slot when the slots are swapped (deployment slot settings).')
@@ -40,6 +37,9 @@ param minimumElasticInstanceCount int = 1
 @minValue(1)
 param preWarmedInstanceCount int = 1
 
+@description('Required. Resource ID of the subnet both slots integrate with (delegated to Microsoft.Web/serverFarms, with the region\'s NAT gateway).')
+param virtualNetworkSubnetId string
+
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
@@ -53,8 +53,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     reserved: true
     httpsOnly: true
     clientCertEnabled: false
-    publicNetworkAccess: 'Enabled'
+    // Front Door reaches the slot through Private Link. The release pipeline opens the public endpoint to its own
+    // address (access restriction below) while it smoke-tests the slot, and closes it again.
+    publicNetworkAccess: 'Disabled'
     keyVaultReferenceIdentity: 'SystemAssigned'
+    // Every outbound call (Cosmos DB, storage, Key Vault, the government systems) leaves through the region's
+    // virtual network: private endpoints for Azure services, the NAT gateway's static address for the rest.
+    virtualNetworkSubnetId: virtualNetworkSubnetId
+    vnetRouteAllEnabled: true
     // The same siteConfig as the staging slot's below: change both.
     siteConfig: {
       // Custom handler: no language stack; the host starts the executable that host.json names.
@@ -109,8 +115,14 @@ resource stagingSlot 'Microsoft.Web/sites/slots@2024-04-01' = {
     reserved: true
     httpsOnly: true
     clientCertEnabled: false
-    publicNetworkAccess: 'Enabled'
+    // Front Door reaches the slot through Private Link. The release pipeline opens the public endpoint to its own
+    // address (access restriction below) while it smoke-tests the slot, and closes it again.
+    publicNetworkAccess: 'Disabled'
     keyVaultReferenceIdentity: 'SystemAssigned'
+    // Every outbound call (Cosmos DB, storage, Key Vault, the government systems) leaves through the region's
+    // virtual network: private endpoints for Azure services, the NAT gateway's static address for the rest.
+    virtualNetworkSubnetId: virtualNetworkSubnetId
+    vnetRouteAllEnabled: true
     // The same siteConfig as the production slot's above: change both.
     siteConfig: {
       // Custom handler: no language stack; the host starts the executable that host.json names.
@@ -184,23 +196,14 @@ resource stagingScmCredentials 'Microsoft.Web/sites/slots/basicPublishingCredent
   }
 }
 
+// Which settings stay with their slot on a swap. Writing this list restarts nothing.
 resource slotConfigNames 'Microsoft.Web/sites/config@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: a slotConfigNames resource has no publicNetworkAccess; the app and its slot above set it to Disabled
   parent: app
   name: 'slotConfigNames'
   properties: {
     appSettingNames: stickySettingNames
   }
-}
-
-module productionSettings 'config/main.bicep' = {
-  name: '${uniqueString(deployment().name, name)}-appsettings'
-  params: {
-    appName: app.name
-    properties: appSettings
-  }
-  dependsOn: [
-    slotConfigNames
-  ]
 }
 
 module stagingSettings 'slot/config/main.bicep' = {

@@ -1,5 +1,5 @@
 metadata name = 'Front Door origin group'
-metadata description = 'Shaped like br/public:avm/res/cdn/profile/origin-group: one origin per region, health probes, priority routing (active-passive).'
+metadata description = 'Shaped like br/public:avm/res/cdn/profile/origin-group: one origin per region reached through Private Link (the apps have no public network access), health probes, priority routing (active-passive).'
 
 @description('Required. Name of the Front Door profile.')
 param profileName string
@@ -15,7 +15,7 @@ param probePath string = '/api/health'
 @maxValue(255)
 param probeIntervalInSeconds int = 30
 
-@description('Required. Origins: [{ name, hostName, priority (1 = active, 2 = standby), weight, enabled }].')
+@description('Required. Origins: [{ name, hostName, priority (1 = active, 2 = standby), weight, enabled, privateLinkResourceId (the function app), privateLinkLocation (its region) }]. Each origin asks the app for a private endpoint connection; it is approved once (the release pipeline does it).')
 param origins array
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' existing = {
@@ -54,6 +54,14 @@ resource groupOrigins 'Microsoft.Cdn/profiles/originGroups/origins@2024-02-01' =
       weight: origin.weight
       enabledState: origin.enabled ? 'Enabled' : 'Disabled'
       enforceCertificateNameCheck: true
+      sharedPrivateLinkResource: {
+        privateLink: {
+          id: origin.privateLinkResourceId
+        }
+        groupId: 'sites'
+        privateLinkLocation: origin.privateLinkLocation
+        requestMessage: 'Front Door ${profileName}, origin ${origin.name}'
+      }
     }
   }
 ]
