@@ -2,7 +2,11 @@
 # Checks the infrastructure code and the pipelines, offline:
 #   1. checkov on bicep/ (Bicep parsed by pycep, policies and the reasons for every skipped check in .checkov.yaml);
 #      a file that does not parse fails the run, as does any failed check;
-#   2. actionlint on .github/workflows/*.yml, with ShellCheck on every `run:` script.
+#   2. actionlint on .github/workflows/*.yml, with ShellCheck on every `run:` script;
+#   3. scripts/check-bicep-regions.py: what checkov cannot see (each region stands alone, deployments write staging
+#      slots only and region after region, the release follows ci.yml, alerts, private network), and that the timer
+#      and poison-queue lists of bicep/main.bicep and docs/operations.md match the app's function manifests
+#      (tests/snapshots/manifests__function_manifests.snap).
 #
 #   scripts/check-infra.sh
 #
@@ -81,6 +85,13 @@ if problems:
 PY
 }
 
+run_region_checks() {
+  echo "check-infra: scripts/check-bicep-regions.py (regions, deployments, alerts, network; lists from the app's manifests)" >&2
+  # The virtualenv's python: the check reads the workflows with PyYAML, which checkov brings along.
+  "$VENV/bin/python" scripts/check-bicep-regions.py \
+    || die "the region checks failed (docs/operations.md's generated blocks: scripts/check-bicep-regions.py --write-docs)"
+}
+
 run_actionlint() {
   echo "check-infra: actionlint .github/workflows/*.yml (shellcheck $("$VENV/bin/shellcheck" --version | sed -n 's/^version: //p'))" >&2
   # actionlint finds shellcheck on PATH and checks every `run:` script with it.
@@ -94,4 +105,5 @@ trap 'rm -rf "$OUT"' EXIT
 ensure_tools
 run_checkov
 run_actionlint
+run_region_checks
 echo "check-infra: ok" >&2
