@@ -9,7 +9,8 @@
 # (scripts/deny.sh: advisories from ../shared/advisory-db, licences, bans,
 # sources), runs every
 # test of the workspace (the emulator conformance runs are required, not
-# skipped), and stops the emulators whatever happens.
+# skipped), runs schemathesis over /api/openapi.json against the real binary (scripts/api-contract.sh), and stops
+# the emulators whatever happens.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p portal  # extra arguments go to `cargo test`
@@ -57,3 +58,8 @@ scripts/deny.sh
 
 echo "test: cargo test --workspace $*" >&2
 cargo test --workspace --locked "$@"
+
+if [[ $# -eq 0 ]]; then
+  echo "test: the API contract from outside (schemathesis against the real binary, scripts/api-contract.sh)" >&2
+  scripts/api-contract.sh "$TEST_VENV/bin/python"
+fi

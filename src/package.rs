@@ -1,6 +1,7 @@
 //! `portal package`: a deployable function app folder, generated from the
 //! function declarations: `host.json`, one folder per function with its
-//! `function.json`, and the executable with its run bit.
+//! `function.json`, the OpenAPI document of the HTTP functions
+//! (`openapi.json`), and the executable with its run bit.
 
 use std::io;
 use std::path::Path;
@@ -45,6 +46,8 @@ pub fn write(
     }
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("host.json"), host_json_text(capabilities))?;
+    // The API contract beside host.json, for the front end and API management.
+    std::fs::write(out.join("openapi.json"), pretty(runtime.openapi()))?;
     let mut names = Vec::new();
     for function in runtime.functions() {
         let folder = out.join(&function.name);
