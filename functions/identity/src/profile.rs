@@ -14,7 +14,9 @@ pub const COLLECTION: &str = "profiles";
 const ID: &str = "profile";
 const FIELD: &str = "claims";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the identity provider says of the citizen; a field it did not send is `null`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = CitizenProfile)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub given_name: Option<String>,

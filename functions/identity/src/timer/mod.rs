@@ -1,0 +1,3 @@
+//! The identity capability's timer functions, one file each.
+
+pub mod rewrap_data_keys;
