@@ -4,135 +4,59 @@
 //! silent), and the iCalendar feed (public, rotated, access-logged, and parsed
 //! by an independent implementation, Python's `icalendar`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
+use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use axum::{Extension, Router};
-use http_body_util::BodyExt as _;
 use portal_calendar::queue::file_calendar_entry as entries;
 use portal_calendar::{COLLECTION, Calendar, CalendarSettings, functions, reminders};
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_events::{CalendarEntry, Event, kinds};
 use portal_host::InvocationError;
-use portal_host::runtime::LogFailures;
-use portal_security::{
-    AccessFilter, AccessLog, Actor, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId,
-};
+use portal_security::{AccessFilter, Actor, SubjectId};
+use portal_store::DocumentStore;
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{DocumentStore, ManualClock, QueueName, QueueStore};
+use portal_testkit::{Harness, JANA, Login, PETR, START, anonymous, call, get, json_of, problem_fields, write};
 use serde_json::{Value, json};
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
-use tower::ServiceExt as _;
-
-const JANA: &str = "DEMO%2Fjana-novakova";
-const PETR: &str = "DEMO%2Fpetr-svoboda";
 
 struct Portal {
     router: Router,
     calendar: Calendar,
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn portal_at(start: OffsetDateTime) -> Portal {
-    let clock = Arc::new(ManualClock::new(start));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys_dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+    let harness = Harness::at(start);
     let calendar = Calendar {
-        documents: store.clone(),
-        queues: store.clone(),
-        sealer,
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        clock: clock.clone(),
+        documents: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         settings: CalendarSettings { public_base_url: "https://portal.example".into(), ..CalendarSettings::default() },
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(functions(calendar.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, calendar, store, clock, sessions, _keys: keys_dir }
+    let router = harness.router(functions(calendar.clone()));
+    Portal { router, calendar, harness }
 }
 
 fn portal() -> Portal {
-    portal_at(datetime!(2026-11-23 08:00 UTC))
-}
-
-struct Login {
-    cookie: String,
-    csrf: String,
+    portal_at(START)
 }
 
 async fn login(portal: &Portal, subject: &str) -> Login {
-    let new = portal
-        .sessions
-        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
-        .await
-        .expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
+    portal.harness.login(subject).await
 }
 
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-fn write(method: Method, path: &str, login: &Login, body: Option<Value>) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
-    }
-}
-
-fn anonymous(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).expect("request")
-}
-
-/// Every message on a queue, removed from it.
 async fn drain(store: &EmbeddedStore, name: &str) -> Vec<Value> {
-    let queue = QueueName::parse(name).expect("name");
-    let mut out = Vec::new();
-    loop {
-        let batch = match store.receive(&queue, 32, Duration::from_secs(60)).await {
-            Ok(batch) => batch,
-            Err(_) => return out,
-        };
-        if batch.is_empty() {
-            return out;
-        }
-        for message in batch {
-            out.push(serde_json::from_str(&message.text).unwrap_or(Value::Null));
-            QueueStore::delete(store, &queue, &message.id, &message.pop_receipt).await.expect("delete");
-        }
-    }
+    portal_testkit::drain(store, name).await
 }
 
 fn entry_event(subject: &str, occurred_at: OffsetDateTime, entry: &CalendarEntry) -> Event {
@@ -169,10 +93,7 @@ async fn list(portal: &Portal, login: &Login, query: &str) -> Vec<Value> {
 }
 
 fn fields(body: &[u8]) -> Vec<String> {
-    json_of(body)["errors"]
-        .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+    problem_fields(body)
 }
 
 async fn access_kinds(portal: &Portal, subject: &str) -> Vec<(Actor, String)> {
@@ -288,13 +209,7 @@ async fn own_events_are_created_listed_edited_and_deleted() {
 async fn the_own_event_limit_holds() {
     let mut portal = portal();
     portal.calendar.settings.max_events_per_citizen = 2;
-    portal.router = portal_host::Runtime::new(functions(portal.calendar.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(Arc::new(Authenticator {
-            sessions: portal.sessions.clone(),
-            writes: Arc::new(RateLimiter::new(1000, 1000, portal.clock.clone())),
-        })));
+    portal.router = portal.harness.router(functions(portal.calendar.clone()));
     let jana = login(&portal, JANA).await;
     let event = || Some(json!({"title": "x", "date": "2026-12-01"}));
     let mut ids = Vec::new();
