@@ -5,35 +5,33 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::keyring::CitizenKey;
-
-/// Owner → unwrapped key, at most `capacity` entries, each for `ttl` after it
+/// Owner → unwrapped key (generic, so the cache knows nothing of the keyring), at most `capacity` entries, each for `ttl` after it
 /// was loaded. The TTL is the same for every entry, so the entry loaded first
 /// expires first and eviction is first-in, first-out. Keys are zeroized when
 /// the last holder drops them ([`DataKey`](crate::DataKey) does it on drop).
 #[derive(Debug)]
-pub(crate) struct KeyCache {
+pub(crate) struct KeyCache<K> {
     capacity: usize,
     ttl: Duration,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Entry<K>>,
     /// Insertion order; stale positions (replaced or removed entries) are skipped.
     order: VecDeque<(String, u64)>,
     next_seq: u64,
 }
 
 #[derive(Debug)]
-struct Entry {
-    key: CitizenKey,
+struct Entry<K> {
+    key: K,
     expires: OffsetDateTime,
     seq: u64,
 }
 
-impl KeyCache {
+impl<K: Clone> KeyCache<K> {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self { capacity, ttl, entries: HashMap::new(), order: VecDeque::new(), next_seq: 0 }
     }
 
-    pub fn get(&mut self, owner: &str, now: OffsetDateTime) -> Option<CitizenKey> {
+    pub fn get(&mut self, owner: &str, now: OffsetDateTime) -> Option<K> {
         let entry = self.entries.get(owner)?;
         if entry.expires > now {
             return Some(entry.key.clone());
@@ -42,7 +40,7 @@ impl KeyCache {
         None
     }
 
-    pub fn insert(&mut self, owner: &str, key: CitizenKey, now: OffsetDateTime) {
+    pub fn insert(&mut self, owner: &str, key: K, now: OffsetDateTime) {
         if self.capacity == 0 || self.ttl.is_zero() {
             return;
         }

@@ -144,7 +144,7 @@ pub struct CitizenKeys {
     store: Arc<dyn DocumentStore>,
     wrapper: Arc<dyn KeyWrapper>,
     clock: Arc<dyn Clock>,
-    cache: Mutex<KeyCache>,
+    cache: Mutex<KeyCache<CitizenKey>>,
     wraps: AtomicU64,
     unwraps: AtomicU64,
     cache_hits: AtomicU64,
@@ -489,7 +489,7 @@ impl CitizenKeys {
         Ok(NewDocument::new(owner, TOMBSTONE_ID, body))
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, KeyCache> {
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, KeyCache<CitizenKey>> {
         self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
