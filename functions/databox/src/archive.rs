@@ -14,11 +14,13 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use portal_host::{Failure, Problem};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, NewDocument, PutMode, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::events::{self, Event};
 use crate::isds::{Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus, SignedMessage};
@@ -41,8 +43,9 @@ pub struct ArchivedFile {
 }
 
 /// Progress of one run, readable at the job status endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DataMessageArchiveReport)]
 pub struct ArchiveReport {
     pub citizens_done: u64,
     pub citizens_failed: u64,
@@ -69,13 +72,22 @@ pub enum ArchiveError {
     Link(#[from] crate::LinkError),
 }
 
-impl ArchiveError {
-    pub fn is_retryable(&self) -> bool {
+impl Failure for ArchiveError {
+    fn is_retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.is_retryable(),
             Self::Isds(e) => e.is_retryable(),
             Self::Crypto(e) => e.is_retryable(),
             Self::Link(_) => false,
+        }
+    }
+
+    /// A citizen without a box is told so; anything else names only the archive.
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Link(error) => error.problem(),
+            _ if self.is_retryable() => Problem::unavailable("archiving"),
+            _ => Problem::internal(),
         }
     }
 }

@@ -1,30 +1,16 @@
-//! Buying credit for commercial messages.
-//!
-//! `POST /api/databox/credit/purchases` records a purchase and a payment
-//! intent. When the gateway settles it, a message on `purchase-credit` runs
-//! [`purchase_credit`]: it asks the gateway (the source of truth), tops up the
-//! box through the credit system (idempotent by the payment id), and writes in
-//! one batch the purchase's final state, a ledger entry and the receipt. The
-//! batch is create-only on the ledger entry, so a replayed or duplicated
-//! message never credits twice, and the ledger always balances: the sum of
-//! entries equals the credit bought.
-//!
-//! The events (the notification, the receipt for Documents) go out after the
-//! batch, with ids fixed by the payment id. A delivery that finds the purchase
-//! settled already publishes them again: a crash between the batch and the
-//! events loses nothing, and the consumers drop the duplicates by id.
+//! Credit for commercial messages: a purchase as the citizen starts it
+//! (`POST /api/databox/credit/purchases`) and as the queue function
+//! `PurchaseCredit` ([`crate::queue::purchase_credit`]) settles it, and the
+//! ledger of what was credited.
 
-use portal_host::{InvocationError, Outcome};
-use portal_security::{AccessEntry, Action, Actor, SubjectId};
-use portal_store::{BatchOp, ETag, NewDocument, Query, StoreError};
+use portal_store::{Query, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use crate::events::{self, Event};
-use crate::payments::{CreditError, PaymentError, PaymentStatus};
 use crate::{COLLECTION, Databox};
 
+/// The queue a settled payment is announced on.
 pub const QUEUE: &str = "purchase-credit";
 
 /// The queue message.
@@ -35,8 +21,10 @@ pub struct PurchaseMessage {
     pub subject: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a purchase is: waiting for the payment, or settled one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = CreditPurchaseState)]
 pub enum PurchaseState {
     Pending,
     Credited,
@@ -44,12 +32,16 @@ pub enum PurchaseState {
     Expired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A purchase of credit, as stored in the citizen's partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CreditPurchase)]
 pub struct Purchase {
+    /// Always `credit-purchase`.
     #[serde(rename = "type")]
     pub kind: String,
     pub payment_id: String,
+    /// The data box the credit is for.
     pub box_id: String,
     pub amount_hellers: i64,
     pub state: PurchaseState,
@@ -63,188 +55,12 @@ pub fn purchase_id(payment_id: &str) -> String {
     format!("purchase-{payment_id}")
 }
 
-fn ledger_id(payment_id: &str) -> String {
+pub(crate) fn ledger_id(payment_id: &str) -> String {
     format!("ledger-{payment_id}")
 }
 
-fn receipt_id(payment_id: &str) -> String {
+pub(crate) fn receipt_id(payment_id: &str) -> String {
     format!("receipt-{payment_id}")
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PurchaseError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Payment(#[from] PaymentError),
-    #[error(transparent)]
-    Credit(#[from] CreditError),
-    #[error("no such purchase")]
-    Unknown,
-    #[error("the receipt cannot be sealed")]
-    Seal(#[from] portal_crypto::CryptoError),
-}
-
-impl PurchaseError {
-    fn into_invocation(self) -> InvocationError {
-        let retryable = match &self {
-            Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
-            Self::Payment(PaymentError::Unavailable(_)) | Self::Credit(CreditError::Unavailable(_)) => true,
-            Self::Payment(PaymentError::Unknown | PaymentError::NotConnected)
-            | Self::Credit(CreditError::Refused(_))
-            | Self::Unknown => false,
-            Self::Seal(e) => e.is_retryable(),
-        };
-        if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
-    }
-}
-
-async fn load(databox: &Databox, subject: &str, payment_id: &str) -> Result<(Purchase, ETag), PurchaseError> {
-    let doc =
-        databox.documents.get(COLLECTION, subject, &purchase_id(payment_id)).await?.ok_or(PurchaseError::Unknown)?;
-    let purchase = serde_json::from_value(doc.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok((purchase, doc.etag))
-}
-
-/// The queue function `PurchaseCredit`: one settlement, idempotent.
-pub async fn purchase_credit(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome, InvocationError> {
-    settle(databox, message).await.map_err(PurchaseError::into_invocation)
-}
-
-async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome, PurchaseError> {
-    let subject = message.subject.as_str();
-    let (purchase, etag) = load(databox, subject, &message.payment_id).await?;
-    if purchase.state != PurchaseState::Pending {
-        announce(databox, subject, &purchase).await?;
-        return Ok(Outcome::done().log(format!("purchase already {:?}; events published again", purchase.state)));
-    }
-    let status = databox.payments.status(&message.payment_id).await?;
-    let now = databox.clock.now();
-    let final_state = match status {
-        PaymentStatus::Pending => {
-            // Not settled yet: try again later (the host retries the message).
-            return Err(PurchaseError::Store(StoreError::Throttled { retry_after: None }));
-        }
-        PaymentStatus::Paid => PurchaseState::Credited,
-        PaymentStatus::Declined => PurchaseState::Declined,
-        PaymentStatus::Expired => PurchaseState::Expired,
-    };
-    let box_id = crate::isds::BoxId::parse(&purchase.box_id).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    if final_state == PurchaseState::Credited {
-        databox.credit.top_up(&box_id, purchase.amount_hellers, &message.payment_id).await?;
-    }
-    let settled = Purchase { state: final_state, settled_at: Some(now), ..purchase.clone() };
-    let mut ops = vec![BatchOp::Replace {
-        doc: NewDocument::new(
-            subject,
-            purchase_id(&message.payment_id),
-            serde_json::to_value(&settled).map_err(|e| StoreError::Invalid(e.to_string()))?,
-        ),
-        if_match: etag,
-    }];
-    if final_state == PurchaseState::Credited {
-        ops.push(BatchOp::Create(NewDocument::new(
-            subject,
-            ledger_id(&message.payment_id),
-            json!({"type": "credit-ledger", "paymentId": message.payment_id, "boxId": purchase.box_id,
-                   "amountHellers": purchase.amount_hellers, "at": now.unix_timestamp()}),
-        )));
-        ops.push(BatchOp::Create(NewDocument::new(
-            subject,
-            receipt_id(&message.payment_id),
-            json!({"type": "credit-receipt", "paymentId": message.payment_id, "boxId": purchase.box_id,
-                   "amountHellers": purchase.amount_hellers, "issuedAt": now.unix_timestamp(),
-                   "simulated": databox.settings.simulated}),
-        )));
-    }
-    match databox.documents.batch(COLLECTION, subject, ops).await {
-        Ok(_) => {}
-        // Another delivery of the same message settled it first.
-        // Another delivery of the same message settled it first; it publishes the events.
-        Err(StoreError::PreconditionFailed | StoreError::Conflict) => {
-            return Ok(Outcome::done().log("settled concurrently by another delivery"));
-        }
-        Err(error) => return Err(error.into()),
-    }
-    announce(databox, subject, &settled).await?;
-    if let Ok(subject_id) = SubjectId::parse(subject) {
-        let entry = AccessEntry::new(
-            Actor::System { job: "PurchaseCredit".into() },
-            Action::Update,
-            "credit-purchase",
-            &message.payment_id,
-            "settling a credit purchase",
-        );
-        databox.access_log.record(&subject_id, entry).await?;
-    }
-    Ok(Outcome::done().log(format!("purchase {:?}", final_state)))
-}
-
-/// Tells the citizen how a settled purchase ended and, when credited, files the
-/// receipt in Documents. Safe to repeat: the event ids are fixed.
-async fn announce(databox: &Databox, subject: &str, purchase: &Purchase) -> Result<(), PurchaseError> {
-    let at = purchase.settled_at.unwrap_or(purchase.created_at);
-    let payment = purchase.payment_id.as_str();
-    let (kind, data) = match purchase.state {
-        PurchaseState::Pending => return Ok(()),
-        PurchaseState::Credited => {
-            (events::CREDIT_PURCHASE_CONFIRMED, json!({"paymentId": payment, "amountHellers": purchase.amount_hellers}))
-        }
-        state => (events::CREDIT_PURCHASE_DECLINED, json!({"paymentId": payment, "reason": state})),
-    };
-    let event = Event::new(kind, payment, subject, at, data);
-    events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
-    if purchase.state == PurchaseState::Credited {
-        let receipt = receipt_document(databox, subject, purchase).await?;
-        let data = serde_json::to_value(&receipt).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let event = Event::new(events::RECEIPT_ISSUED, payment, subject, at, data);
-        events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event).await?;
-    }
-    Ok(())
-}
-
-/// The receipt as a plain-text document, sealed for Documents.
-async fn receipt_document(
-    databox: &Databox,
-    subject: &str,
-    purchase: &Purchase,
-) -> Result<portal_events::FiledDocument, PurchaseError> {
-    use base64::Engine as _;
-    let at = purchase.settled_at.unwrap_or(purchase.created_at);
-    let date = at
-        .format(&time::macros::format_description!("[day].[month].[year] [hour]:[minute] UTC"))
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let amount = format!("{},{:02} Kč", purchase.amount_hellers / 100, purchase.amount_hellers % 100);
-    let mut text = String::new();
-    if databox.settings.simulated {
-        text.push_str("SIMULÁTOR: platba i kredit jsou simulované, nejde o skutečnou platbu.\n\n");
-    }
-    text.push_str(&format!(
-        "Potvrzení o nákupu kreditu datové schránky\n\n\
-         Číslo platby: {payment}\n\
-         Datová schránka: {box_id}\n\
-         Částka: {amount}\n\
-         Připsáno: {date}\n\n\
-         Kredit slouží k placení poštovních datových zpráv.\n",
-        payment = purchase.payment_id,
-        box_id = purchase.box_id,
-    ));
-    let document_id = receipt_id(&purchase.payment_id);
-    let sealed = databox.sealer.encrypt(subject, &document_id, "content", text.as_bytes()).await?;
-    Ok(portal_events::FiledDocument {
-        document_id,
-        title: format!("Potvrzení o nákupu kreditu {amount}"),
-        kind: "receipt".into(),
-        source: "databox".into(),
-        source_ref: purchase.payment_id.clone(),
-        media_type: "text/plain; charset=utf-8".into(),
-        file_name: format!("potvrzeni-kredit-{}.txt", purchase.payment_id),
-        size: text.len() as u64,
-        content: portal_events::SealedContent::Inline {
-            sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
-        },
-        simulated: databox.settings.simulated,
-    })
 }
 
 /// The sum of the citizen's ledger entries, in hellers.

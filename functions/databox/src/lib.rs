@@ -3,24 +3,29 @@
 //! them, buys credit for commercial messages, warns before deemed delivery,
 //! and takes requests to create a box. When a citizen erases their account,
 //! `EraseDataboxData` (queue `erase-databox`) deletes the portal's records of
-//! them ([`erasure`]).
+//! them ([`queue::erase_databox_data`]).
+//!
+//! Layout: [`http`] has one file per HTTP action, [`queue`] and [`timer`] one
+//! file per function; [`functions`] below is the list the app serves. The
+//! domain beside them: [`isds`] (the port, its SOAP adapter and simulator),
+//! [`archive`], [`credit`], [`box_requests`], [`validate`], [`index`].
 
 pub mod archive;
+pub mod box_requests;
 pub mod credit;
-pub mod erasure;
 pub mod events;
+pub mod http;
 pub mod index;
 pub mod isds;
-pub mod on_behalf;
 pub mod payments;
-mod routes;
+pub mod queue;
+pub mod timer;
 pub mod validate;
-pub mod warnings;
 
 use std::sync::Arc;
 
 use portal_crypto::Sealer;
-use portal_host::Function;
+use portal_host::{AuthLevel, Failure, Function, Problem, op};
 use portal_security::{AccessLog, SubjectId};
 use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, StoreError};
 use serde_json::json;
@@ -107,12 +112,31 @@ pub struct Databox {
     pub simulated_payments: Option<Arc<payments::SimulatedPaymentGateway>>,
 }
 
+/// Why the citizen's data box is not known.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("no data box is linked to this citizen")]
     NoBox,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Failure for LinkError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::NoBox => false,
+            Self::Store(error) => error.is_retryable(),
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::NoBox => {
+                Problem::not_found("no data box is linked to you; you can request one at /api/databox/box-requests")
+            }
+            Self::Store(error) => error.problem(),
+        }
+    }
 }
 
 impl Databox {
@@ -141,6 +165,34 @@ impl Databox {
     }
 }
 
+/// Every function of the capability: the HTTP routes, the queue functions
+/// `PurchaseCredit`, `SendDataMessageOnBehalf` and `EraseDataboxData`, and the
+/// timers `ArchiveExpiringMessages` and `WarnBeforeDeemedDelivery`.
 pub fn functions(databox: Databox) -> Vec<Function> {
-    routes::functions(Arc::new(databox))
+    let s = Arc::new(databox);
+    // A message may carry up to the ISDS limit in attachments, plus the form.
+    let upload_limit = usize::try_from(s.settings.max_message_bytes).unwrap_or(usize::MAX).saturating_add(1_000_000);
+    vec![
+        Function::api(op!(http::list_messages)).with_state(s.clone()).build(),
+        Function::api(op!(http::send_message)).with_state(s.clone()).with_body_limit(upload_limit).build(),
+        Function::api(op!(http::show_message)).with_state(s.clone()).build(),
+        Function::api(op!(http::download_attachment)).with_state(s.clone()).build(),
+        Function::api(op!(http::download_zfo)).with_state(s.clone()).build(),
+        Function::api(op!(http::mark_read)).with_state(s.clone()).build(),
+        Function::api(op!(http::box_info)).with_state(s.clone()).build(),
+        Function::api(op!(http::find_boxes)).with_state(s.clone()).build(),
+        Function::api(op!(http::change_settings)).with_state(s.clone()).build(),
+        Function::api(op!(http::request_box)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_box_request)).with_state(s.clone()).build(),
+        Function::api(op!(http::buy_credit)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_purchase)).with_state(s.clone()).build(),
+        Function::api(op!(http::settle_simulated_payment)).with_state(s.clone()).build(),
+        Function::api(op!(http::archive_now)).with_state(s.clone()).build(),
+        Function::api(op!(http::archive_status)).with_state(s.clone()).with_auth(AuthLevel::Function).build(),
+        timer::archive_expiring_messages::function(s.clone()),
+        timer::warn_before_deemed_delivery::function(s.clone()),
+        queue::purchase_credit::function(s.clone()),
+        queue::send_data_message_on_behalf::function(s.clone()),
+        queue::erase_databox_data::function(s),
+    ]
 }

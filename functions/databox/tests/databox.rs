@@ -14,7 +14,9 @@ use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
 use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageStatus};
 use portal_databox::payments::{SimulatedCreditSystem, SimulatedPaymentGateway};
-use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, credit, functions, warnings};
+use portal_databox::queue::purchase_credit::purchase_credit;
+use portal_databox::timer::warn_before_deemed_delivery as warnings;
+use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, credit, functions};
 use portal_host::runtime::LogFailures;
 use portal_security::{AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
 use portal_store::embedded::EmbeddedStore;
@@ -358,12 +360,12 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
     let payment_id = json(&body)["paymentId"].as_str().expect("id").to_owned();
     let message = credit::PurchaseMessage { payment_id: payment_id.clone(), subject: JANA.into() };
     assert!(
-        credit::purchase_credit(&portal.databox, &message).await.is_err(),
+        purchase_credit(&portal.databox, &message).await.is_err(),
         "an unpaid purchase is retried later, not credited"
     );
 
     portal.gateway.settle(&payment_id, true).expect("settle");
-    let runs = futures::future::join_all((0..100).map(|_| credit::purchase_credit(&portal.databox, &message))).await;
+    let runs = futures::future::join_all((0..100).map(|_| purchase_credit(&portal.databox, &message))).await;
     assert!(runs.iter().all(Result::is_ok), "every replay is acknowledged");
     let after = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
     assert_eq!(after - before, 20_000, "credited exactly once");
@@ -422,7 +424,7 @@ async fn a_declined_or_expired_payment_credits_nothing() {
     let jana = login(&portal, JANA).await;
     for id in &ids {
         let message = credit::PurchaseMessage { payment_id: id.clone(), subject: JANA.into() };
-        credit::purchase_credit(&portal.databox, &message).await.expect("settled");
+        purchase_credit(&portal.databox, &message).await.expect("settled");
         let (_, _, purchase) = call(&portal.router, get(&format!("/api/databox/credit/purchases/{id}"), &jana)).await;
         assert!(
             matches!(json(&purchase)["state"].as_str(), Some("declined" | "expired")),
@@ -677,7 +679,7 @@ async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay
     let at = portal.clock.now();
     let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, serde_json::json!({}));
     for _ in 0..2 {
-        portal_databox::erasure::erase(&portal.databox, &event).await.expect("erased");
+        portal_databox::queue::erase_databox_data::erase(&portal.databox, &event).await.expect("erased");
     }
     let left = portal.store.query("databox", JANA, Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);

@@ -10,6 +10,8 @@ pub mod soap;
 mod types;
 
 use async_trait::async_trait;
+use axum::http::StatusCode;
+use portal_host::{Failure, FieldViolation, Problem};
 use time::OffsetDateTime;
 
 pub use types::*;
@@ -38,6 +40,27 @@ pub enum IsdsError {
 impl IsdsError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// What a citizen sees when ISDS fails them: an unknown message is a 404, a
+/// refusal a 422 with ISDS's own words and code; an unreachable system or an
+/// answer off its schema a 503 naming ISDS, nothing more.
+impl Failure for IsdsError {
+    fn is_retryable(&self) -> bool {
+        IsdsError::is_retryable(self)
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::NotFound => Problem::not_found("no such data message in your box"),
+            Self::Refused { code, message } => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "isds-refused", "ISDS refused the request")
+                    .with_detail(format!("{message} (ISDS code {code})"))
+            }
+            Self::Invalid(rule) => Problem::validation(vec![FieldViolation::new("request", rule.clone())]),
+            Self::Unavailable(_) | Self::Protocol(_) => Problem::unavailable("the data box system (ISDS)"),
+        }
     }
 }
 

@@ -3,10 +3,12 @@ use std::fmt;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// `dbID`: exactly 7 characters, lowercase letters and digits.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(as = DataBoxId, value_type = String, pattern = "^[a-z0-9]{7}$", example = "simmuhl")]
 pub struct BoxId(String);
 
 impl BoxId {
@@ -49,8 +51,9 @@ impl fmt::Display for BoxId {
 }
 
 /// `dmID`: 1–20 characters (digits in practice).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(as = DataMessageId, value_type = String, pattern = "^[A-Za-z0-9]{1,20}$", example = "4711")]
 pub struct MessageId(String);
 
 impl MessageId {
@@ -145,8 +148,9 @@ impl From<MessageStatus> for u8 {
 }
 
 /// The envelope (`gMessageEnvelope` plus the delivery fields of `tRecord`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DataMessageEnvelope)]
 pub struct MessageEnvelope {
     pub id: MessageId,
     pub sender_box: BoxId,
@@ -164,6 +168,9 @@ pub struct MessageEnvelope {
     pub to_hands: Option<String>,
     pub personal_delivery: bool,
     pub allow_subst_delivery: bool,
+    /// `dmMessageStatus` 1–10: 4 dodána, 5 doručena fikcí, 6 doručena
+    /// přihlášením, 7 přečtena, 9 obsah smazán, …
+    #[schema(value_type = u8, minimum = 1, maximum = 10)]
     pub status: MessageStatus,
     /// `dmType`: `V` public, `K` commercial, …
     pub message_type: Option<String>,
@@ -254,8 +261,9 @@ pub struct StateChange {
 }
 
 /// `dbState`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DataBoxState)]
 pub enum BoxState {
     /// 1: the only state that can receive messages.
     Accessible,
@@ -292,8 +300,10 @@ impl BoxState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A data box as ISDS describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DataBox)]
 pub struct BoxInfo {
     pub id: BoxId,
     /// `dbType` code: 10 OVM, 20 PO, 30 PFO, 40 FO, …
@@ -312,8 +322,10 @@ pub struct CreditInfo {
     pub current_hellers: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The data vault (Datový trezor) of a box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DataVault)]
 pub struct VaultInfo {
     /// `actDTType`: 0 none, 1 prepaid, 3 contractual, 4 trial, 6 special offer.
     pub vault_type: u8,

@@ -1,10 +1,13 @@
 //! Timer `WarnBeforeDeemedDelivery` (hourly): announces new messages once,
-//! and warns about a message nobody has opened by day 7 of
-//! its 10 days warns the citizen, because on day 10 it counts as delivered
-//! (fikce doručení) whether read or not. Each message warns once: a marker
+//! and warns the citizen about a message nobody has opened by day 7 of its 10
+//! days, because on day 10 it counts as delivered (doručení fikcí, deemed
+//! delivery) whether read or not. Each message warns once: a marker
 //! document is written after the event (whose id is fixed, so a repeat after a
 //! crash is dropped by the consumer).
 
+use std::sync::Arc;
+
+use portal_host::{Function, Outcome};
 use portal_security::SubjectId;
 use portal_store::{NewDocument, StoreError};
 use serde_json::json;
@@ -13,6 +16,7 @@ use crate::events::{self, Event};
 use crate::isds::{Direction, ListQuery, MessageStatus};
 use crate::{COLLECTION, Databox, index};
 
+/// The function's name.
 pub const JOB: &str = "WarnBeforeDeemedDelivery";
 /// Hourly, at minute 20.
 pub const SCHEDULE: &str = "0 20 * * * *";
@@ -29,6 +33,18 @@ pub struct WarningReport {
     pub failed: u64,
 }
 
+/// `WarnBeforeDeemedDelivery` on its hourly schedule.
+pub fn function(databox: Arc<Databox>) -> Function {
+    Function::timer(JOB, SCHEDULE, move |_| {
+        let databox = databox.clone();
+        async move {
+            let report = run(&databox).await?;
+            Ok(Outcome::done().returning(serde_json::to_value(report).unwrap_or_default()))
+        }
+    })
+}
+
+/// One run over every citizen with a linked box.
 pub async fn run(databox: &Databox) -> Result<WarningReport, StoreError> {
     let mut report = WarningReport::default();
     let now = databox.clock.now();

@@ -19,10 +19,14 @@
 //!
 //! A crash at any point followed by a redelivery leaves one message in ISDS.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use portal_events::{Event, NOTIFICATIONS_QUEUE, OutgoingDataMessage, SealedContent, kinds, publish};
-use portal_host::{InvocationError, Outcome};
+use portal_events::{
+    DATA_MESSAGES_QUEUE, Event, NOTIFICATIONS_QUEUE, OutgoingDataMessage, SealedContent, kinds, publish,
+};
+use portal_host::{Failure, Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, NewDocument, StoreError};
 use serde_json::{Value, json};
@@ -32,7 +36,16 @@ use crate::isds::{Direction, IsdsError, ListQuery, MessageId};
 use crate::validate::{self, MAX_REFERENCE, SendRequest};
 use crate::{COLLECTION, Databox, LinkError};
 
+/// The function's name.
 pub const FUNCTION: &str = "SendDataMessageOnBehalf";
+
+/// `SendDataMessageOnBehalf` on queue [`DATA_MESSAGES_QUEUE`].
+pub fn function(databox: Arc<Databox>) -> Function {
+    Function::queue(FUNCTION, DATA_MESSAGES_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let databox = databox.clone();
+        async move { send_on_behalf(&databox, &invocation.message).await }
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnBehalfError {
@@ -46,16 +59,15 @@ pub enum OnBehalfError {
     Isds(#[from] IsdsError),
 }
 
-impl OnBehalfError {
-    fn into_invocation(self) -> InvocationError {
-        let retryable = match &self {
+impl Failure for OnBehalfError {
+    fn is_retryable(&self) -> bool {
+        match self {
             Self::Malformed(_) => false,
             Self::Store(error) => error.is_retryable() || matches!(error, StoreError::PreconditionFailed),
             Self::Crypto(error) => error.is_retryable(),
             // The sending marker makes a retry after a protocol failure safe.
             Self::Isds(error) => matches!(error, IsdsError::Unavailable(_) | IsdsError::Protocol(_)),
-        };
-        if retryable { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
+        }
     }
 }
 
@@ -91,7 +103,7 @@ pub fn sending_id(request_id: &str) -> String {
 
 /// The queue function: one request, exactly one message.
 pub async fn send_on_behalf(databox: &Databox, event: &Event) -> Result<Outcome, InvocationError> {
-    run(databox, event).await.map_err(OnBehalfError::into_invocation)
+    Ok(run(databox, event).await?)
 }
 
 async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError> {

@@ -18,11 +18,12 @@
 //! very large partition is deleted [`erasure::MAX_PAGES`] pages per run; the
 //! rest is left to the next delivery (a retryable error).
 
+use std::sync::Arc;
+
 use portal_events::erasure;
-use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_events::{ERASE_DATABOX_QUEUE, Event, kinds};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
-use portal_store::StoreError;
 use serde_json::json;
 
 use crate::archive::citizen_folder;
@@ -30,6 +31,14 @@ use crate::{COLLECTION, Databox, index};
 
 /// The function's name.
 pub const FUNCTION: &str = "EraseDataboxData";
+
+/// `EraseDataboxData` on queue `erase-databox`.
+pub fn function(databox: Arc<Databox>) -> Function {
+    Function::queue(FUNCTION, ERASE_DATABOX_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let databox = databox.clone();
+        async move { erase(&databox, &invocation.message).await }
+    })
+}
 
 /// One delivery of an `account.erased` event.
 pub async fn erase(databox: &Databox, event: &Event) -> Result<Outcome, InvocationError> {
@@ -39,10 +48,8 @@ pub async fn erase(databox: &Databox, event: &Event) -> Result<Outcome, Invocati
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
     let owner = subject.as_str();
-    index::unregister(databox.documents.as_ref(), owner).await.map_err(failure)?;
-    let blobs = erasure::delete_blobs(databox.blobs.as_ref(), &format!("databox/{}/", citizen_folder(owner)))
-        .await
-        .map_err(failure)?;
+    index::unregister(databox.documents.as_ref(), owner).await?;
+    let blobs = erasure::delete_blobs(databox.blobs.as_ref(), &format!("databox/{}/", citizen_folder(owner))).await?;
     let deleted = erasure::delete_partition(
         databox.documents.as_ref(),
         COLLECTION,
@@ -50,15 +57,10 @@ pub async fn erase(databox: &Databox, event: &Event) -> Result<Outcome, Invocati
         erasure::MAX_PAGES,
         &erasure::no_pointers,
     )
-    .await
-    .map_err(failure)?;
+    .await?;
     let Some(deleted) = deleted else {
         return Err(InvocationError::retryable("the partition is large; the next delivery continues"));
     };
     tracing::info!(deleted, blobs, "a citizen's data box records erased");
     Ok(Outcome::done().returning(json!({"deletedDocuments": deleted, "deletedBlobs": blobs})))
-}
-
-fn failure(error: StoreError) -> InvocationError {
-    if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
 }

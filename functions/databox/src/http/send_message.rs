@@ -1,0 +1,171 @@
+//! `POST /api/databox/messages`: sends a data message from the citizen's box
+//! (multipart/form-data), checked by ISDS's rules first ([`crate::validate`]).
+
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use portal_host::{FieldViolation, Problem};
+use portal_security::{Action, Citizen};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{Folder, Shared, Simulation, record_attempt};
+use crate::Databox;
+use crate::events::{self, Event};
+use crate::isds::BoxId;
+use crate::validate::{self, SendRequest};
+
+/// A data message to send, as multipart/form-data: text fields and one
+/// `attachment` part per file. Every broken rule comes back at once, field by
+/// field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DataMessageForm)]
+#[allow(dead_code)] // documents the form that `validate::check` checks
+pub struct MessageForm {
+    /// The recipient's data box id: 7 lowercase letters and digits.
+    #[schema(example = "simmuhl")]
+    recipient: String,
+    /// Věc: at most 255 characters.
+    subject: String,
+    /// Sender's reference number (Číslo jednací odesílatele), at most 50 characters.
+    #[serde(default)]
+    sender_ref_number: String,
+    /// Sender's file mark (Spisová značka odesílatele), at most 50 characters.
+    #[serde(default)]
+    sender_ident: String,
+    /// Recipient's reference number, at most 50 characters.
+    #[serde(default)]
+    recipient_ref_number: String,
+    /// Recipient's file mark, at most 50 characters.
+    #[serde(default)]
+    recipient_ident: String,
+    /// K rukám: a person at the recipient.
+    #[serde(default)]
+    to_hands: String,
+    /// Only into the recipient's own hands (`true`/`false`).
+    #[serde(default)]
+    personal_delivery: bool,
+    /// A commercial message, paid from the box's credit (`true`/`false`).
+    #[serde(default)]
+    commercial: bool,
+    /// The files: 1–50, in formats ISDS accepts, together within the ISDS limit.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    attachment: Vec<Vec<u8>>,
+}
+
+/// The message ISDS accepted.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SentDataMessage)]
+pub struct SentMessage {
+    /// The id ISDS gave it (dmID).
+    pub id: String,
+    /// Always `sent`.
+    pub folder: Folder,
+    #[serde(flatten)]
+    pub simulation: Simulation,
+}
+
+/// Sends a data message from the citizen's box.
+#[utoipa::path(
+    post,
+    path = "/api/databox/messages",
+    operation_id = "SendDataMessage",
+    tag = "databox",
+    request_body(content = MessageForm, content_type = "multipart/form-data"),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Zpráva je odeslána.", body = SentMessage),
+        (status = 404, description = "K vašemu účtu není připojena žádná datová schránka.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Zprávu pošlete jako multipart/form-data.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Zpráva porušuje pravidla ISDS (pole po poli), nebo ji ISDS odmítlo.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(databox): State<Shared>,
+    citizen: Citizen,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<SentMessage>), Problem> {
+    let Ok(multipart) = multipart else {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "multipart-required",
+            "Send the message as multipart/form-data",
+        ));
+    };
+    let request = read_form(multipart, databox.settings.max_message_bytes).await?;
+    let message = validate::check(request, databox.settings.max_message_bytes).map_err(Problem::validation)?;
+    let box_id = databox.box_of(&citizen.subject).await?;
+    let result = databox.isds.send_message(&box_id, &message).await;
+    let id = result.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_else(|_| "not-sent".into());
+    let purpose = "send a data message";
+    record_attempt(&databox, &citizen, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
+    let id = result?;
+    if message.commercial {
+        warn_if_credit_low(&databox, &citizen, &box_id).await;
+    }
+    let sent = SentMessage { id: id.as_str().to_owned(), folder: Folder::Sent, simulation: Simulation::of(&databox) };
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// The form's fields and files, as the client sent them.
+async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<SendRequest, Problem> {
+    let too_large = || {
+        Problem::validation(vec![FieldViolation::new(
+            "attachments",
+            format!("together at most {} MB", max_message_bytes / 1_000_000),
+        )])
+    };
+    let mut request = SendRequest::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(request),
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(_) => return Err(Problem::bad_request("the multipart body is malformed")),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attachment" || name == "attachments" {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let mime = field.content_type().unwrap_or_default().to_owned();
+            let content = field.bytes().await.map_err(|_| too_large())?;
+            request.files.push((file_name, mime, content));
+            continue;
+        }
+        let text = field.text().await.map_err(|_| Problem::bad_request("a form field is not text"))?;
+        match name.as_str() {
+            "recipient" => request.recipient = Some(text),
+            "subject" => request.subject = Some(text),
+            "senderRefNumber" => request.sender_ref_number = Some(text),
+            "senderIdent" => request.sender_ident = Some(text),
+            "recipientRefNumber" => request.recipient_ref_number = Some(text),
+            "recipientIdent" => request.recipient_ident = Some(text),
+            "toHands" => request.to_hands = Some(text),
+            "personalDelivery" => request.personal_delivery = text == "true",
+            "commercial" => request.commercial = text == "true",
+            other => return Err(Problem::validation(vec![FieldViolation::new(other, "unknown field")])),
+        }
+    }
+}
+
+/// After credit was spent: a `credit-low` event when the balance falls under
+/// the threshold (once a day per box; the event id says so).
+async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, box_id: &BoxId) {
+    let Ok(credit) = databox.isds.credit_info(box_id).await else { return };
+    if credit.current_hellers >= databox.settings.credit_low_hellers {
+        return;
+    }
+    let now = databox.clock.now();
+    let event = Event::new(
+        events::CREDIT_LOW,
+        &format!("{box_id}:{}", now.date()),
+        citizen.subject.as_str(),
+        now,
+        json!({"creditHellers": credit.current_hellers, "thresholdHellers": databox.settings.credit_low_hellers}),
+    );
+    if let Err(error) = events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await {
+        tracing::warn!(error = %error, "the credit-low event could not be published");
+    }
+}

@@ -1,0 +1,82 @@
+//! `GET /api/databox/messages/{folder}/{id}`: one message, with the list of
+//! its attachments.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use portal_host::Problem;
+use portal_security::{Action, Citizen};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Folder, MessageItem, Shared, Simulation, open, parse_path, record_attempt};
+
+/// One attachment of a message (its content is downloaded separately).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DataMessageAttachment)]
+pub struct AttachmentInfo {
+    /// The attachment's number, for `…/attachments/{index}`.
+    pub index: usize,
+    pub name: String,
+    pub mime_type: String,
+    /// Bytes.
+    pub size: usize,
+}
+
+/// A message with its envelope, folder and attachments.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DataMessageDetail)]
+pub struct MessageDetail {
+    #[serde(flatten)]
+    pub message: MessageItem,
+    pub attachments: Vec<AttachmentInfo>,
+    pub folder: Folder,
+    #[serde(flatten)]
+    pub simulation: Simulation,
+}
+
+/// Opens one of the citizen's messages: envelope and attachment list.
+#[utoipa::path(
+    get,
+    path = "/api/databox/messages/{folder}/{id}",
+    operation_id = "ShowDataMessage",
+    tag = "databox",
+    params(
+        ("folder" = Folder, Path, description = "The folder: received, sent or archived."),
+        ("id" = String, Path, description = "The message id (dmID)."),
+    ),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Zpráva s přehledem příloh.", body = MessageDetail),
+        (status = 404, description = "Taková zpráva ve vaší schránce (nebo archivu) není, nebo nemáte připojenou schránku.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "ISDS požadavek odmítl.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(databox): State<Shared>,
+    citizen: Citizen,
+    Path((folder, id)): Path<(String, String)>,
+) -> Result<Json<MessageDetail>, Problem> {
+    let (folder, id) = parse_path(&folder, &id)?;
+    let opened = open(&databox, &citizen, folder, &id).await;
+    let purpose = "open a data message";
+    record_attempt(&databox, &citizen, Action::Read, "data-message", id.as_str(), purpose, opened.is_ok()).await?;
+    let opened = opened?;
+    let attachments = opened
+        .files
+        .iter()
+        .enumerate()
+        .map(|(index, (name, mime, content))| AttachmentInfo {
+            index,
+            name: name.clone(),
+            mime_type: mime.clone(),
+            size: content.len(),
+        })
+        .collect();
+    Ok(Json(MessageDetail {
+        message: MessageItem::from(opened.envelope),
+        attachments,
+        folder,
+        simulation: Simulation::of(&databox),
+    }))
+}

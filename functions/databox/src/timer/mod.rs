@@ -1,0 +1,4 @@
+//! The data box's timer functions, one file each.
+
+pub mod archive_expiring_messages;
+pub mod warn_before_deemed_delivery;
