@@ -39,31 +39,38 @@
 //!
 //! Erasure: when a creator erases their account, `ErasePetitionsData` (queue
 //! `erase-petitions`) deletes their drafts and list, and replaces the creator
-//! of their published petitions by a tombstone ([`erasure`]).
+//! of their published petitions by a tombstone ([`queue::erase_petitions_data`]).
 //!
 //! Blob storage: `petitions/<id>/attachment-<n>`, the petition's PDF
 //! attachments, sealed for the creator while a draft and plain (public) once
 //! published ([`attachments`]), and the sealed copies of a hand-over.
+//!
+//! Layout: [`http`] has one file per HTTP action, [`queue`] and [`timer`] one
+//! file per function; [`functions`] below is the list the app serves. The
+//! domain (no HTTP in it): [`service`] (loading and changing a petition with
+//! its counter shards), [`catalogue`], [`counter`], [`signing`], [`closing`],
+//! [`attachments`], [`extract`], [`handover`], [`officials`], [`events`].
 
 pub mod attachments;
 pub mod burst;
 pub mod catalogue;
 pub mod closing;
 pub mod counter;
-pub mod erasure;
 pub mod events;
 pub mod extract;
 pub mod handover;
+pub mod http;
 pub mod model;
 pub mod officials;
-mod routes;
+pub mod queue;
 pub mod service;
 pub mod signing;
+pub mod timer;
 
 use std::sync::Arc;
 
 use portal_crypto::{CryptoError, Sealer};
-use portal_host::{Function, Problem};
+use portal_host::{Failure, Function, Problem, op};
 use portal_security::{AccessLog, SubjectId};
 use portal_store::{BlobStore, Clock, DocumentStore, QueueStore, StoreError};
 
@@ -226,7 +233,7 @@ pub enum ServiceError {
 
 /// A passing fault is retried (timer) or answered 503 (HTTP); a document
 /// this code cannot read is a 500 that says nothing internal.
-impl portal_host::Failure for ServiceError {
+impl Failure for ServiceError {
     fn is_retryable(&self) -> bool {
         match self {
             Self::Store(error) => error.is_retryable(),
@@ -239,16 +246,9 @@ impl portal_host::Failure for ServiceError {
     fn problem(&self) -> Problem {
         match self {
             Self::Details(_) => Problem::unavailable("the identity profile"),
-            error if portal_host::Failure::is_retryable(error) => Problem::unavailable("petitions storage"),
+            error if error.is_retryable() => Problem::unavailable("petitions storage"),
             _ => Problem::internal(),
         }
-    }
-}
-
-impl ServiceError {
-    /// Whether trying again later may help.
-    pub fn is_retryable(&self) -> bool {
-        portal_host::Failure::is_retryable(self)
     }
 }
 
@@ -259,6 +259,42 @@ pub(crate) fn corrupt(error: impl std::fmt::Display) -> ServiceError {
 /// How often a read-modify-write is tried when other writers keep winning.
 pub(crate) const MAX_ATTEMPTS: usize = 50;
 
+/// Every function of the capability: the HTTP routes, the timer
+/// `ClosePetitions` and the queue function `ErasePetitionsData`.
+///
+/// `PetitionAttachment` and `MyPetitionSignature` answer two methods each
+/// (GET and DELETE on one route); the DELETE handlers are added to the
+/// function declared from the GET's operation.
 pub fn functions(petitions: Petitions) -> Vec<Function> {
-    routes::functions(Arc::new(PetitionService::new(petitions)))
+    let s = Arc::new(PetitionService::new(petitions));
+    vec![
+        Function::api(op!(http::list_petitions)).with_state(s.clone()).build(),
+        Function::api(op!(http::create_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::edit_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::add_attachment))
+            .with_body_limit(http::add_attachment::UPLOAD_BODY_LIMIT)
+            .with_state(s.clone())
+            .build(),
+        // GET is PUBLIC for a published petition; DELETE needs the creator.
+        Function::api(op!(http::download_attachment))
+            .delete(http::delete_attachment::handler)
+            .with_state(s.clone())
+            .build(),
+        Function::api(op!(http::publish_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::close_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::sign_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::my_signature)).delete(http::withdraw_signature::handler).with_state(s.clone()).build(),
+        Function::api(op!(http::extract_csv)).with_state(s.clone()).build(),
+        Function::api(op!(http::extract_pdf)).with_state(s.clone()).build(),
+        Function::api(op!(http::hand_over_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::list_my_petitions)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_my_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::official_list_petitions)).with_state(s.clone()).build(),
+        Function::api(op!(http::official_petition_stats)).with_state(s.clone()).build(),
+        Function::api(op!(http::block_petition)).with_state(s.clone()).build(),
+        Function::api(op!(http::unblock_petition)).with_state(s.clone()).build(),
+        timer::close_petitions::function(s.clone()),
+        queue::erase_petitions_data::function(s),
+    ]
 }

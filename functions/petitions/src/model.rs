@@ -15,7 +15,7 @@ pub const COLLECTION: &str = "petitions";
 pub const PETITION_DOC: &str = "petition";
 
 /// The creator of a published petition whose creator erased their account
-/// (see [`crate::erasure`]). Contains `#`, so it can never be a subject id.
+/// (see [`crate::queue::erase_petitions_data`]). Contains `#`, so it can never be a subject id.
 pub const ERASED_CREATOR: &str = "#erased";
 
 pub const MAX_TITLE: usize = 200;
@@ -64,7 +64,8 @@ impl std::fmt::Display for PetitionId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where a petition is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Draft,
@@ -99,18 +100,25 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Whom the petition is for: the authority and its data box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Addressee {
+    /// At most 255 characters.
+    #[schema(example = "Městský úřad Horní Lhota")]
     pub name: String,
+    /// The addressee's data box id: 7 lowercase letters and digits.
+    #[schema(example = "simmuhl")]
     pub box_id: String,
 }
 
 /// A member of the petition committee (petiční výbor).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitteeMember {
+    /// At most 100 characters.
     pub name: String,
+    /// At most 200 characters.
     pub residence: String,
 }
 
@@ -306,12 +314,16 @@ pub struct Petition {
 /// One attachment of a petition: what the petition's JSON lists. The index
 /// is fixed at upload and never reused while the blob of a deleted one may
 /// still exist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
+    /// The `{n}` of its address, from 1.
     pub index: u32,
+    #[schema(example = "Mapa přechodu.pdf")]
     pub file_name: String,
+    /// Bytes.
     pub size: u64,
+    /// Always `application/pdf`.
     pub media_type: String,
 }
 
@@ -328,10 +340,6 @@ impl Petition {
 
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-pub fn rfc3339_opt(at: Option<OffsetDateTime>) -> Value {
-    at.map_or(Value::Null, |at| Value::from(rfc3339(at)))
 }
 
 /// Prague's offset from UTC at `now`: UTC+1, and UTC+2 from the last Sunday

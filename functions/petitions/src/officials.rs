@@ -35,11 +35,15 @@ pub enum BlockRefusal {
     WrongState(State),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Statistics for officials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
+    /// Petitions ever published.
     pub petitions: u64,
+    /// Petitions per state (`published`, `closed`, `handed-over`, `blocked`).
     pub by_state: BTreeMap<String, u64>,
+    /// Petitions the burst detector flagged.
     pub flagged: u64,
     /// Standing signatures on all published, closed, handed-over and
     /// blocked petitions.
@@ -48,9 +52,11 @@ pub struct Stats {
     pub per_day: Vec<DayCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Signatures given on one Prague day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DayCount {
+    /// `YYYY-MM-DD`.
     pub date: String,
     pub signatures: u64,
 }

@@ -921,7 +921,7 @@ async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_suc
         json!({}),
     );
     for _ in 0..2 {
-        portal_petitions::erasure::erase(&portal.petitions, &event).await.expect("erased");
+        portal_petitions::queue::erase_petitions_data::erase(&portal.petitions, &event).await.expect("erased");
     }
     let partition = |id: &str| format!("petition-{id}");
     let blobs = |id: &str| format!("petitions/{id}/");
@@ -934,7 +934,7 @@ async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_suc
     assert_eq!(public_count(&portal, &public).await, 1, "the published petition and its signature stay");
     let doc = DocumentStore::get(portal.store.as_ref(), COLLECTION, &partition(&public), PETITION_DOC).await;
     let doc = doc.expect("get").expect("petition");
-    assert_eq!(doc.body["creator"], portal_petitions::erasure::ERASED_CREATOR);
+    assert_eq!(doc.body["creator"], portal_petitions::queue::erase_petitions_data::ERASED_CREATOR);
     assert!(!doc.body.to_string().contains("jana-novakova"), "nothing links it back to her");
     let (status, _, _) =
         call(&portal.router, write("POST", &format!("/api/petitions/{public}/close"), &jana, None)).await;

@@ -26,9 +26,11 @@
 //! job. A very large partition is handled [`erasure::MAX_PAGES`] pages per run;
 //! the rest is left to the next delivery (a retryable error).
 
+use std::sync::Arc;
+
 use portal_events::erasure::{self, PAGE_SIZE};
-use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_events::{ERASE_PETITIONS_QUEUE, Event, kinds};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
 use portal_store::{Document, NewDocument, Query, StoreError};
 use serde_json::{Value, json};
@@ -36,9 +38,18 @@ use serde_json::{Value, json};
 use crate::Petitions;
 pub use crate::model::ERASED_CREATOR;
 use crate::model::{COLLECTION, PETITION_DOC, PetitionId};
+use crate::service::PetitionService;
 
 /// The function's name.
 pub const FUNCTION: &str = "ErasePetitionsData";
+
+/// `ErasePetitionsData` on queue `erase-petitions`.
+pub fn function(service: Arc<PetitionService>) -> Function {
+    Function::queue(FUNCTION, ERASE_PETITIONS_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let service = service.clone();
+        async move { erase(&service.petitions, &invocation.message).await }
+    })
+}
 /// How often the tombstone write is retried when the petition changed meanwhile.
 const ATTEMPTS: usize = 8;
 
@@ -53,7 +64,7 @@ pub async fn erase(petitions: &Petitions, event: &Event) -> Result<Outcome, Invo
     let store = petitions.documents.as_ref();
     let (mut drafts, mut unlinked, mut deleted) = (0_u64, 0_u64, 0_u64);
     for _ in 0..erasure::MAX_PAGES {
-        let page = store.query(COLLECTION, owner, Query::default().page_size(PAGE_SIZE)).await.map_err(failure)?;
+        let page = store.query(COLLECTION, owner, Query::default().page_size(PAGE_SIZE)).await?;
         if page.items.is_empty() {
             tracing::info!(drafts, unlinked, deleted, "a creator's petitions erased or unlinked");
             return Ok(Outcome::done().returning(json!({
@@ -62,13 +73,13 @@ pub async fn erase(petitions: &Petitions, event: &Event) -> Result<Outcome, Invo
         }
         for doc in page.items {
             if let Some(id) = petition_of(&doc) {
-                match erase_petition(petitions, owner, &id).await.map_err(failure)? {
+                match erase_petition(petitions, owner, &id).await? {
                     Handled::DraftDeleted => drafts += 1,
                     Handled::Unlinked => unlinked += 1,
                     Handled::Nothing => {}
                 }
             }
-            erasure::delete_document(store, COLLECTION, owner, &doc.id).await.map_err(failure)?;
+            erasure::delete_document(store, COLLECTION, owner, &doc.id).await?;
             deleted += 1;
         }
     }
@@ -129,8 +140,4 @@ async fn erase_petition(petitions: &Petitions, owner: &str, id: &PetitionId) -> 
         }
     }
     Err(StoreError::Throttled { retry_after: None })
-}
-
-fn failure(error: StoreError) -> InvocationError {
-    if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
 }

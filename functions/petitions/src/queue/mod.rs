@@ -1,0 +1,3 @@
+//! The petitions' queue functions, one file each.
+
+pub mod erase_petitions_data;

@@ -1,0 +1,3 @@
+//! The petitions' timer functions, one file each.
+
+pub mod close_petitions;
