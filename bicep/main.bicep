@@ -914,6 +914,7 @@ var hostSettings = {
 // (scripts/check-bicep-regions.py checks it). Not a credential: Application Insights has local authentication off,
 // ingestion needs the app's Entra ID token.
 var primaryRegionSettings = {
+  PORTAL_COSMOS_REGION: primaryLocation
   PORTAL_BLOB_CONTAINER_URL: '${dataStorages[0].outputs.primaryEndpoints.blob}${citizensContainerName}'
   AzureWebJobsStorage__queueServiceUri: hostStorages[0].outputs.primaryEndpoints.queue
   AzureWebJobsStorage__blobServiceUri: hostStorages[0].outputs.primaryEndpoints.blob
@@ -922,6 +923,7 @@ var primaryRegionSettings = {
 }
 
 var secondaryRegionSettings = {
+  PORTAL_COSMOS_REGION: secondaryLocation
   PORTAL_BLOB_CONTAINER_URL: '${dataStorages[1].outputs.primaryEndpoints.blob}${citizensContainerName}'
   AzureWebJobsStorage__queueServiceUri: hostStorages[1].outputs.primaryEndpoints.queue
   AzureWebJobsStorage__blobServiceUri: hostStorages[1].outputs.primaryEndpoints.blob

@@ -175,7 +175,7 @@ fn azure_settings(settings: &portal_config::AzureStoreSettings) -> portal_store:
         cosmos_endpoint: settings.cosmos_endpoint.clone(),
         cosmos_database: settings.cosmos_database.clone(),
         cosmos_key: None,
-        cosmos_region: None,
+        cosmos_region: settings.cosmos_region.clone(),
         blob_container_url: settings.blob_container_url.clone(),
         queue_service_url: settings.queue_service_url.clone(),
         credential: azure_credential(&settings.credential),

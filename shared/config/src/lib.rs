@@ -34,6 +34,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting { name: "PORTAL_COSMOS_ENDPOINT", example: "", about: "azure store: Cosmos DB account endpoint" },
     Setting { name: "PORTAL_COSMOS_DATABASE", example: "portal", about: "azure store: Cosmos DB database" },
     Setting {
+        name: "PORTAL_COSMOS_REGION",
+        example: "",
+        about: "azure store: the Azure region the app runs in; Cosmos DB reads go to the nearest account region first",
+    },
+    Setting {
         name: "PORTAL_BLOB_CONTAINER_URL",
         example: "",
         about: "azure store: blob container URL for citizens' content",
@@ -247,6 +252,10 @@ pub enum AzureCredential {
 pub struct AzureStoreSettings {
     pub cosmos_endpoint: String,
     pub cosmos_database: String,
+    /// The region the app runs in (`germanywestcentral`): the Cosmos DB client
+    /// prefers the account's regions nearest to it, so each region reads its
+    /// own replica first. `None`: the account's own order.
+    pub cosmos_region: Option<String>,
     pub blob_container_url: String,
     pub queue_service_url: String,
     pub credential: AzureCredential,
@@ -439,6 +448,7 @@ impl Settings {
             Some("azure") => StoreSettings::Azure(AzureStoreSettings {
                 cosmos_endpoint: url("PORTAL_COSMOS_ENDPOINT", required("PORTAL_COSMOS_ENDPOINT")?)?,
                 cosmos_database: get("PORTAL_COSMOS_DATABASE").unwrap_or_else(|| "portal".into()),
+                cosmos_region: get("PORTAL_COSMOS_REGION").filter(|region| !region.trim().is_empty()),
                 blob_container_url: url("PORTAL_BLOB_CONTAINER_URL", required("PORTAL_BLOB_CONTAINER_URL")?)?,
                 queue_service_url: url(
                     "AzureWebJobsStorage__queueServiceUri",
