@@ -51,6 +51,7 @@ async fn the_document_has_an_operation_for_every_http_function_and_nothing_else(
     let executable = std::env::current_exe().expect("this test's executable");
     portal::package::write(&out.path().join("app"), &runtime, None, &executable).expect("package");
     let mut packaged = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for entry in std::fs::read_dir(out.path().join("app")).expect("package folder") {
         let path = entry.expect("entry").path().join("function.json");
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
@@ -61,21 +62,28 @@ async fn the_document_has_an_operation_for_every_http_function_and_nothing_else(
                 for method in binding["methods"].as_array().expect("methods") {
                     let method = method.as_str().expect("method").to_ascii_lowercase();
                     let route = binding["route"].as_str().expect("route");
-                    packaged.insert((name.clone(), method, format!("/api/{route}")));
+                    packaged.insert((method, format!("/api/{route}")));
+                    names.insert(name.clone());
                 }
             }
         }
     }
     assert!(packaged.len() > 50, "the package holds the portal's HTTP functions: {}", packaged.len());
     let mut documented = BTreeSet::new();
+    let mut ids = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in METHODS {
             if let Some(operation) = item.get(method) {
                 let id = operation["operationId"].as_str().expect("every operation has an id").to_owned();
-                documented.insert((id, method.to_owned(), path.clone()));
+                assert!(ids.insert(id.clone()), "operation id {id} is used twice");
+                documented.insert((method.to_owned(), path.clone()));
             }
         }
     }
+    // A function's name is its (first) operation's id; a second method on the
+    // same route has an id of its own.
+    let unnamed: Vec<_> = names.difference(&ids).collect();
+    assert!(unnamed.is_empty(), "HTTP functions whose name is no operation's id: {unnamed:?}");
     let missing: Vec<_> = packaged.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&packaged).collect();
     assert!(missing.is_empty(), "HTTP functions without an operation in the document: {missing:?}");

@@ -232,19 +232,21 @@ pub fn document(functions: &[Function], version: &str) -> Value {
     schemas.push(("FieldViolation".to_owned(), <FieldViolation as utoipa::PartialSchema>::schema()));
     let mut paths = utoipa::openapi::path::Paths::new();
     for function in functions {
-        let (Trigger::Http { .. }, Some(doc)) = (&function.trigger, &function.doc) else { continue };
-        let method = match doc.method {
-            Method::GET => HttpMethod::Get,
-            Method::POST => HttpMethod::Post,
-            Method::PUT => HttpMethod::Put,
-            Method::DELETE => HttpMethod::Delete,
-            Method::PATCH => HttpMethod::Patch,
-            Method::HEAD => HttpMethod::Head,
-            Method::OPTIONS => HttpMethod::Options,
-            _ => HttpMethod::Trace,
-        };
-        paths.add_path_operation(&doc.path, vec![method], doc.operation.clone());
-        schemas.extend(doc.schemas.iter().cloned());
+        let Trigger::Http { .. } = &function.trigger else { continue };
+        for doc in &function.docs {
+            let method = match doc.method {
+                Method::GET => HttpMethod::Get,
+                Method::POST => HttpMethod::Post,
+                Method::PUT => HttpMethod::Put,
+                Method::DELETE => HttpMethod::Delete,
+                Method::PATCH => HttpMethod::Patch,
+                Method::HEAD => HttpMethod::Head,
+                Method::OPTIONS => HttpMethod::Options,
+                _ => HttpMethod::Trace,
+            };
+            paths.add_path_operation(&doc.path, vec![method], doc.operation.clone());
+            schemas.extend(doc.schemas.iter().cloned());
+        }
     }
     api.paths = paths;
     let mut components = utoipa::openapi::Components::new();
@@ -276,8 +278,7 @@ fn finish_document(document: &mut Value, functions: &[Function]) {
         }
     });
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else { return };
-    for function in functions {
-        let Some(doc) = &function.doc else { continue };
+    for doc in functions.iter().flat_map(|function| &function.docs) {
         let method = doc.method.as_str().to_ascii_lowercase();
         let Some(operation) = paths.get_mut(&doc.path).and_then(|item| item.get_mut(&method)) else { continue };
         let writes = !matches!(doc.method, Method::GET | Method::HEAD);

@@ -163,8 +163,8 @@ pub(crate) enum FunctionHandler {
 pub struct Function {
     pub name: String,
     pub trigger: Trigger,
-    /// An HTTP function's operation in the API document.
-    pub doc: Option<OperationDoc>,
+    /// An HTTP function's operations in the API document, one per method.
+    pub docs: Vec<OperationDoc>,
     pub(crate) handler: FunctionHandler,
 }
 
@@ -184,7 +184,7 @@ impl Function {
             auth,
             methods: Vec::new(),
             router: MethodRouter::new(),
-            doc: None,
+            docs: Vec::new(),
         }
     }
 
@@ -209,7 +209,7 @@ impl Function {
             auth: AuthLevel::Anonymous,
             methods: vec![method],
             router,
-            doc: Some(doc),
+            docs: vec![doc],
         }
     }
 
@@ -235,7 +235,7 @@ impl Function {
         Self {
             name: name.to_owned(),
             trigger: Trigger::Queue { queue: queue.to_owned(), connection: DEFAULT_QUEUE_CONNECTION.to_owned() },
-            doc: None,
+            docs: Vec::new(),
             handler: FunctionHandler::Queue(erased),
         }
     }
@@ -259,7 +259,7 @@ impl Function {
         Self {
             name: name.to_owned(),
             trigger: Trigger::Timer { schedule, run_on_startup: false },
-            doc: None,
+            docs: Vec::new(),
             handler: FunctionHandler::Timer(erased),
         }
     }
@@ -282,7 +282,7 @@ pub struct HttpFunction<S = ()> {
     auth: AuthLevel,
     methods: Vec<Method>,
     router: MethodRouter<S>,
-    doc: Option<OperationDoc>,
+    docs: Vec<OperationDoc>,
 }
 
 impl<S> fmt::Debug for HttpFunction<S> {
@@ -321,6 +321,30 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
         self
     }
 
+    /// Another method on the same route, with its own documented operation
+    /// (its own operation id; the function keeps its name).
+    ///
+    /// # Panics
+    /// If the operation's path is not this function's route: a declaration
+    /// error, caught by the declaration tests.
+    #[must_use]
+    pub fn also<H, T>(mut self, endpoint: Endpoint<H>) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let doc = endpoint.doc;
+        assert_eq!(doc.route(), self.route, "function {}: every operation must be on its route", self.name);
+        let method = doc.method.clone();
+        self.router = std::mem::take(&mut self.router).on(
+            axum::routing::MethodFilter::try_from(method.clone()).unwrap_or(axum::routing::MethodFilter::GET),
+            endpoint.handler,
+        );
+        self.methods.push(method);
+        self.docs.push(doc);
+        self
+    }
+
     /// The host's authorization level (function keys); the portal
     /// authenticates citizens itself, so most functions stay anonymous.
     #[must_use]
@@ -337,7 +361,7 @@ impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
             auth: self.auth,
             methods: self.methods,
             router: self.router.with_state(state),
-            doc: self.doc,
+            docs: self.docs,
         }
     }
 }
@@ -347,7 +371,7 @@ impl HttpFunction<()> {
         Function {
             name: self.name,
             trigger: Trigger::Http { methods: self.methods, route: self.route, auth: self.auth },
-            doc: self.doc,
+            docs: self.docs,
             handler: FunctionHandler::Http(Box::new(self.router)),
         }
     }

@@ -87,7 +87,13 @@ pub struct Runtime {
     document: Arc<Value>,
     failures: Arc<dyn FailureSink>,
     timers_enabled: bool,
+    /// Joins a request's span to the caller's trace (W3C `traceparent`), when
+    /// telemetry export is on.
+    span_parent: Option<SpanParent>,
 }
+
+/// Gives a request's span the parent the caller's headers name.
+pub type SpanParent = fn(&HeaderMap, &tracing::Span);
 
 fn valid_name(name: &str) -> bool {
     (1..=127).contains(&name.len())
@@ -110,7 +116,7 @@ impl Runtime {
             }
             if let Trigger::Http { methods, route, .. } = &function.trigger {
                 if let Some(doc) =
-                    function.doc.as_ref().filter(|_| function.name.is_empty() || function.name == "handler")
+                    function.docs.first().filter(|_| function.name.is_empty() || function.name == "handler")
                 {
                     return Err(DeclarationError::NoOperationId(doc.path.clone()));
                 }
@@ -132,7 +138,7 @@ impl Runtime {
         }
         let document = crate::api::document(&functions, env!("CARGO_PKG_VERSION"));
         let _ = served.set(Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default()));
-        Ok(Self { functions, document: Arc::new(document), failures, timers_enabled: true })
+        Ok(Self { functions, document: Arc::new(document), failures, timers_enabled: true, span_parent: None })
     }
 
     /// In a secondary region timers must not run (their lock is per storage
@@ -142,6 +148,14 @@ impl Runtime {
     #[must_use]
     pub fn with_timers_enabled(mut self, enabled: bool) -> Self {
         self.timers_enabled = enabled;
+        self
+    }
+
+    /// Nests each request's and invocation's span under the caller's (the
+    /// Functions host's) trace, read from the request headers by `join`.
+    #[must_use]
+    pub fn with_span_parent(mut self, join: SpanParent) -> Self {
+        self.span_parent = Some(join);
         self
     }
 
@@ -229,6 +243,7 @@ impl Runtime {
             );
         }
         let function_names = Arc::new(function_names);
+        let span_parent = self.span_parent;
         router
             .fallback(|| async { Problem::not_found("no function answers this path") })
             .layer(axum::middleware::map_response(errors_as_problems))
@@ -236,7 +251,13 @@ impl Runtime {
                 tracing::error!("a handler panicked");
                 Problem::internal().into_response()
             }))
-            .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| request_span(request, &function_names)).on_response(
+            .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| {
+                let span = request_span(request, &function_names);
+                if let Some(join) = span_parent {
+                    join(request.headers(), &span);
+                }
+                span
+            }).on_response(
                 |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
                     let status = response.status().as_u16();
                     span.record("http.response.status_code", status);
