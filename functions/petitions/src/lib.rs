@@ -277,14 +277,11 @@ pub fn functions(petitions: Petitions) -> Vec<Function> {
             .with_state(s.clone())
             .build(),
         // GET is PUBLIC for a published petition; DELETE needs the creator.
-        Function::api(op!(http::download_attachment))
-            .delete(http::delete_attachment::handler)
-            .with_state(s.clone())
-            .build(),
+        Function::api(op!(http::download_attachment)).also(op!(http::delete_attachment)).with_state(s.clone()).build(),
         Function::api(op!(http::publish_petition)).with_state(s.clone()).build(),
         Function::api(op!(http::close_petition)).with_state(s.clone()).build(),
         Function::api(op!(http::sign_petition)).with_state(s.clone()).build(),
-        Function::api(op!(http::my_signature)).delete(http::withdraw_signature::handler).with_state(s.clone()).build(),
+        Function::api(op!(http::my_signature)).also(op!(http::withdraw_signature)).with_state(s.clone()).build(),
         Function::api(op!(http::extract_csv)).with_state(s.clone()).build(),
         Function::api(op!(http::extract_pdf)).with_state(s.clone()).build(),
         Function::api(op!(http::hand_over_petition)).with_state(s.clone()).build(),
