@@ -1,0 +1,303 @@
+//! The port's operations over SOAP, and the requests they send.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use super::records::{
+    decode_base64, envelope, message_id, message_status, number, optional_value, owner_info, required, required_value,
+    signed_message,
+};
+use super::reply::{OK, SIGNED_WITHOUT_TIMESTAMP};
+use super::times::{datetime, day_start, format_time};
+use super::xml::Request;
+use super::{Service, SoapIsds, der};
+use crate::isds::{
+    BoxId, BoxInfo, BoxSearch, CreditInfo, Direction, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope,
+    MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange, VaultInfo,
+};
+
+#[async_trait]
+impl Isds for SoapIsds {
+    #[tracing::instrument(skip_all, fields(operation = "list_messages", box_id = %box_id))]
+    async fn list_messages(
+        &self,
+        box_id: &BoxId,
+        direction: Direction,
+        query: &ListQuery,
+    ) -> IsdsResult<Vec<MessageEnvelope>> {
+        // tListOfFReceivedInput / tListOfSentInput: dmFromTime, dmToTime,
+        // dm{Recipient,Sender}OrgUnitNum, dmStatusFilter, dmOffset, dmLimit.
+        let (operation, org_unit) = match direction {
+            Direction::Received => ("GetListOfReceivedMessages", "dmRecipientOrgUnitNum"),
+            Direction::Sent => ("GetListOfSentMessages", "dmSenderOrgUnitNum"),
+        };
+        let mut request = Request::new(operation);
+        request
+            .leaf("dmFromTime", query.from.map(format_time).transpose()?.as_deref())?
+            .leaf("dmToTime", query.to.map(format_time).transpose()?.as_deref())?
+            .leaf(org_unit, None)?
+            .leaf_plain("dmStatusFilter", &status_filter(&query.statuses))
+            .leaf_plain("dmOffset", &query.offset.max(1).to_string());
+        if query.limit == 0 {
+            // Empty: the ISDS default (1000, `doc/user_web_services`).
+            request.leaf("dmLimit", None)?;
+        } else {
+            request.leaf_plain("dmLimit", &query.limit.to_string());
+        }
+        let body = self.call(Service::Info, operation, Some(box_id), request, self.timeouts.request).await?.ok()?;
+        let Some(records) = body.child("dmRecords") else { return Ok(Vec::new()) };
+        records.children_named("dmRecord").map(|record| envelope(record, record)).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "download_message", box_id = %box_id))]
+    async fn download_message(
+        &self,
+        box_id: &BoxId,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        let operation = match direction {
+            Direction::Received => "SignedMessageDownload",
+            Direction::Sent => "SignedSentMessageDownload",
+        };
+        let mut request = Request::new(operation);
+        request.leaf("dmID", Some(id.as_str()))?;
+        let reply = self.call(Service::Operations, operation, Some(box_id), request, self.timeouts.transfer).await?;
+        let body = if reply.status.code == SIGNED_WITHOUT_TIMESTAMP && reply.body.child("dmSignature").is_some() {
+            tracing::warn!(status_code = SIGNED_WITHOUT_TIMESTAMP, "ISDS signed the message without a time stamp");
+            reply.body
+        } else {
+            reply.ok()?
+        };
+        // tSignedMessDownOutput: dmSignature = the ZFO (CMS), base64.
+        let zfo = decode_base64("dmSignature", required_value(&body, "dmSignature")?)?;
+        let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
+        let (envelope, attachments) = signed_message(&content, id)?;
+        Ok(SignedMessage { envelope, attachments, zfo: Bytes::from(zfo) })
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "send_message", box_id = %box_id))]
+    async fn send_message(&self, box_id: &BoxId, message: &OutgoingMessage) -> IsdsResult<MessageId> {
+        let request = create_message(message)?;
+        let body = self
+            .call(Service::Operations, "CreateMessage", Some(box_id), request, self.timeouts.transfer)
+            .await?
+            .ok()?;
+        // tMessageCreateOutput: dmID is present on success.
+        message_id(required_value(&body, "dmID")?)
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "mark_downloaded", box_id = %box_id))]
+    async fn mark_downloaded(&self, box_id: &BoxId, id: &MessageId) -> IsdsResult<()> {
+        let mut request = Request::new("MarkMessageAsDownloaded");
+        request.leaf("dmID", Some(id.as_str()))?;
+        self.call(Service::Info, "MarkMessageAsDownloaded", Some(box_id), request, self.timeouts.request)
+            .await?
+            .ok()?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "state_changes", box_id = %box_id))]
+    async fn state_changes(
+        &self,
+        box_id: &BoxId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> IsdsResult<Vec<StateChange>> {
+        let mut request = Request::new("GetMessageStateChanges");
+        request.leaf("dmFromTime", Some(&format_time(from)?))?.leaf("dmToTime", Some(&format_time(to)?))?;
+        let body = self
+            .call(Service::Info, "GetMessageStateChanges", Some(box_id), request, self.timeouts.request)
+            .await?
+            .ok()?;
+        let Some(records) = body.child("dmRecords") else { return Ok(Vec::new()) };
+        // tStateChangesRecord: dmID, dmEventTime, dmMessageStatus.
+        records
+            .children_named("dmRecord")
+            .map(|record| {
+                Ok(StateChange {
+                    id: message_id(required_value(record, "dmID")?)?,
+                    at: datetime("dmEventTime", required_value(record, "dmEventTime")?)?,
+                    status: message_status(required_value(record, "dmMessageStatus")?)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "box_info", box_id = %box_id))]
+    async fn box_info(&self, box_id: &BoxId) -> IsdsResult<BoxInfo> {
+        let mut request = Request::new("GetOwnerInfoFromLogin");
+        request.leaf("dbDummy", None)?;
+        let body = self
+            .call(Service::Access, "GetOwnerInfoFromLogin", Some(box_id), request, self.timeouts.request)
+            .await?
+            .ok()?;
+        let info = owner_info(required(&body, "dbOwnerInfo")?)?;
+        if info.id != *box_id {
+            // The login belongs to another box than the one asked about.
+            return Err(IsdsError::NotFound);
+        }
+        Ok(info)
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "credit_info", box_id = %box_id))]
+    async fn credit_info(&self, box_id: &BoxId) -> IsdsResult<CreditInfo> {
+        // tDBCreditInfoInput: dbID, ciFromDate, ciTodate (empty: no history).
+        let mut request = Request::new("DataBoxCreditInfo");
+        request.leaf("dbID", Some(box_id.as_str()))?.leaf("ciFromDate", None)?.leaf("ciTodate", None)?;
+        let body = self
+            .call(Service::Search, "DataBoxCreditInfo", Some(box_id), request, self.timeouts.request)
+            .await?
+            .ok()?;
+        // currentCredit is in hundredths of CZK (libdatovka isds.h).
+        Ok(CreditInfo { current_hellers: number("currentCredit", required_value(&body, "currentCredit")?)? })
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "vault_info", box_id = %box_id))]
+    async fn vault_info(&self, box_id: &BoxId) -> IsdsResult<VaultInfo> {
+        // tDTInfoInput: dbId (sic); tDTInfoOutput: ActDTType, ActDTCapacity,
+        // ActDTFrom, ActDTTo, ActDTCapUsed, FutDT* (not used).
+        let mut request = Request::new("DTInfo");
+        request.leaf("dbId", Some(box_id.as_str()))?;
+        let body = self.call(Service::Search, "DTInfo", Some(box_id), request, self.timeouts.request).await?.ok()?;
+        Ok(VaultInfo {
+            vault_type: number("ActDTType", required_value(&body, "ActDTType")?)?,
+            capacity: optional_value(&body, "ActDTCapacity").map(|v| number("ActDTCapacity", v)).transpose()?,
+            used: optional_value(&body, "ActDTCapUsed").map(|v| number("ActDTCapUsed", v)).transpose()?,
+            valid_from: optional_value(&body, "ActDTFrom").map(|v| day_start("ActDTFrom", v)).transpose()?,
+            valid_to: optional_value(&body, "ActDTTo").map(|v| day_start("ActDTTo", v)).transpose()?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "find_boxes", box_id = tracing::field::Empty))]
+    async fn find_boxes(&self, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
+        // By id, only dbID counts; by name, ISDS requires the box type
+        // (code 1101) and matches firmName as a substring of at least 3
+        // characters (`doc/user_web_services`, FindDataBox). Citizens look
+        // for authorities, so the type is OVM.
+        let (id, db_type, firm_name) = match query {
+            BoxSearch::Id(id) => (Some(id.as_str()), None, None),
+            BoxSearch::Name(name) => {
+                let name = name.trim();
+                if name.chars().count() < 3 {
+                    return Err(IsdsError::Invalid(
+                        "search for a data box by at least 3 characters of its name".into(),
+                    ));
+                }
+                (None, Some("OVM"), Some(name))
+            }
+        };
+        let mut request = Request::new("FindDataBox");
+        request.open("dbOwnerInfo", &[])?;
+        // tDbOwnerInfo, every element in schema order (email and telNumber are optional).
+        request
+            .leaf("dbID", id)?
+            .leaf("dbType", db_type)?
+            .leaf("ic", None)?
+            .leaf("pnFirstName", None)?
+            .leaf("pnMiddleName", None)?
+            .leaf("pnLastName", None)?
+            .leaf("pnLastNameAtBirth", None)?
+            .leaf("firmName", firm_name)?
+            .leaf("biDate", None)?
+            .leaf("biCity", None)?
+            .leaf("biCounty", None)?
+            .leaf("biState", None)?
+            .leaf("adCity", None)?
+            .leaf("adStreet", None)?
+            .leaf("adNumberInStreet", None)?
+            .leaf("adNumberInMunicipality", None)?
+            .leaf("adZipCode", None)?
+            .leaf("adState", None)?
+            .leaf("nationality", None)?
+            .leaf("identifier", None)?
+            .leaf("registryCode", None)?
+            .leaf("dbState", None)?
+            .leaf("dbEffectiveOVM", None)?
+            .leaf("dbOpenAddressing", None)?;
+        request.close("dbOwnerInfo");
+        let reply = self.call(Service::Search, "FindDataBox", None, request, self.timeouts.request).await?;
+        match reply.status.code.as_str() {
+            // 0003: too many matches, the list is truncated but valid.
+            OK | "0003" => {}
+            // 0002: nothing matches the criteria; 5001: no box has this id.
+            "0002" | "5001" => return Ok(Vec::new()),
+            _ => return Err(reply.status.into_error()),
+        }
+        let Some(results) = reply.body.child("dbResults") else { return Ok(Vec::new()) };
+        results.children_named("dbOwnerInfo").map(owner_info).collect()
+    }
+}
+
+/// `CreateMessage` (`tMessageCreateInput`): `dmEnvelope` in the order of
+/// `gMessageEnvelopeSub`, then `dmFiles`. Unset nillable fields go as empty
+/// elements, as libdatovka sends them.
+fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
+    let limit = |name: &str, value: Option<&str>, max: usize| match value {
+        Some(value) if value.chars().count() > max => {
+            Err(IsdsError::Invalid(format!("{name} is longer than {max} characters")))
+        }
+        _ => Ok(()),
+    };
+    limit("dmAnnotation", Some(&message.subject), 255)?;
+    limit("dmSenderRefNumber", message.sender_ref_number.as_deref(), 50)?;
+    limit("dmSenderIdent", message.sender_ident.as_deref(), 50)?;
+    limit("dmRecipientRefNumber", message.recipient_ref_number.as_deref(), 50)?;
+    limit("dmRecipientIdent", message.recipient_ident.as_deref(), 50)?;
+    if message.attachments.is_empty() {
+        return Err(IsdsError::Invalid("a message needs at least one attachment".into()));
+    }
+
+    let mut request = Request::new("CreateMessage");
+    // dmType="K": commercial (PDZ); absent: public (`tDmType`, `doc/message`).
+    let envelope_attrs: &[(&str, &str)] = if message.commercial { &[("dmType", "K")] } else { &[] };
+    request
+        .open("dmEnvelope", envelope_attrs)?
+        .leaf("dmSenderOrgUnit", None)?
+        .leaf("dmSenderOrgUnitNum", None)?
+        .leaf("dbIDRecipient", Some(message.recipient.as_str()))?
+        .leaf("dmRecipientOrgUnit", None)?
+        .leaf("dmRecipientOrgUnitNum", None)?
+        .leaf("dmToHands", message.to_hands.as_deref())?
+        .leaf("dmAnnotation", Some(&message.subject))?
+        .leaf("dmRecipientRefNumber", message.recipient_ref_number.as_deref())?
+        .leaf("dmSenderRefNumber", message.sender_ref_number.as_deref())?
+        .leaf("dmRecipientIdent", message.recipient_ident.as_deref())?
+        .leaf("dmSenderIdent", message.sender_ident.as_deref())?
+        .leaf("dmLegalTitleLaw", None)?
+        .leaf("dmLegalTitleYear", None)?
+        .leaf("dmLegalTitleSect", None)?
+        .leaf("dmLegalTitlePar", None)?
+        .leaf("dmLegalTitlePoint", None)?
+        .leaf("dmPersonalDelivery", Some(if message.personal_delivery { "true" } else { "false" }))?
+        // Empty: ISDS's default (substitute delivery allowed).
+        .leaf("dmAllowSubstDelivery", None)?
+        .close("dmEnvelope");
+    request.open("dmFiles", &[])?;
+    for attachment in &message.attachments {
+        // tFilesArray/dmFile: dmMimeType, dmFileMetaType, dmFileDescr; content in dmEncodedContent.
+        request.open(
+            "dmFile",
+            &[
+                ("dmMimeType", attachment.mime_type.as_str()),
+                ("dmFileMetaType", attachment.meta_type.as_str()),
+                ("dmFileDescr", attachment.name.as_str()),
+            ],
+        )?;
+        request.leaf_plain("dmEncodedContent", &BASE64.encode(&attachment.content)).close("dmFile");
+    }
+    request.close("dmFiles");
+    Ok(request)
+}
+
+/// `dmStatusFilter`: the sum of 2^status over the wanted statuses; `-1` for
+/// all (`doc/user_web_services`, GetListOfSentMessages).
+fn status_filter(statuses: &[MessageStatus]) -> String {
+    if statuses.is_empty() {
+        return "-1".to_owned();
+    }
+    statuses.iter().fold(0u32, |mask, status| mask | (1 << u8::from(*status))).to_string()
+}
