@@ -567,5 +567,7 @@ pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>
 /// The runtime serving the chosen capabilities.
 pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
     let failures = Arc::new(StoredFailures { documents: services.stores.documents.clone() });
-    Ok(Runtime::new(functions(services, settings, selected)?, failures)?.with_timers_enabled(settings.timers_enabled))
+    Ok(Runtime::new(functions(services, settings, selected)?, failures)?
+        .with_timers_enabled(settings.timers_enabled)
+        .with_span_parent(portal_telemetry::join_traceparent))
 }

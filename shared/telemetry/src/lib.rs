@@ -184,6 +184,26 @@ pub fn subscriber(
     Ok((Box::new(subscriber), Telemetry { provider: Some(provider) }))
 }
 
+/// Nests a request's span under the caller's trace: the W3C `traceparent`
+/// (and `tracestate`) the Functions host sends with the requests and
+/// invocations it forwards. Without the header, or without export, the span
+/// stays a root, as before. Given to [`portal_host::Runtime::with_span_parent`].
+pub fn join_traceparent(headers: &http::HeaderMap, span: &tracing::Span) {
+    use opentelemetry::propagation::TextMapPropagator as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let context = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .extract(&opentelemetry_http::HeaderExtractor(headers));
+    if context.span().span_context().is_valid() {
+        // Fails only when the span is disabled (export off): nothing to join.
+        let _ = span.set_parent(context);
+    }
+}
+
 /// Installs [`subscriber`] as the global default, once.
 pub fn init(format: LogFormat, filter: &str, export: Option<&Export>) -> Result<Telemetry, TelemetryError> {
     let (subscriber, telemetry) = subscriber(format, filter, export)?;

@@ -10,15 +10,15 @@ use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
 use http_body_util::BodyExt as _;
 use portal_host::envelope::host_side::{QueueMessageProperties, queue_invocation};
 use portal_host::runtime::LogFailures;
-use portal_host::{AuthLevel, Function, InvocationError, Outcome, QueueInvocation, Runtime};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation, Runtime, op};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{DocumentStore, ManualClock, NewDocument};
+use portal_store::{DocumentStore as _, ManualClock, NewDocument};
 use portal_telemetry::{Export, LogFormat, Telemetry};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -90,23 +90,47 @@ fn store() -> Arc<EmbeddedStore> {
     Arc::new(EmbeddedStore::in_memory(clock).expect("store"))
 }
 
+/// `GET /api/notes/{id}`: a store read inside a request.
+mod read_note {
+    use std::sync::Arc;
+
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use portal_store::DocumentStore as _;
+    use portal_store::embedded::EmbeddedStore;
+
+    #[utoipa::path(
+        get,
+        path = "/api/notes/{id}",
+        operation_id = "ReadNote",
+        params(("id" = String, Path, description = "The note.")),
+        responses((status = 200, description = "The note exists."), (status = 404, description = "It does not."))
+    )]
+    pub async fn handler(State(store): State<Arc<EmbeddedStore>>, Path(id): Path<String>) -> StatusCode {
+        tracing::info!(citizen = super::SUBJECT, "reading a note");
+        match store.get("notes", super::SUBJECT, &id).await {
+            Ok(Some(_)) => StatusCode::OK,
+            Ok(None) => StatusCode::NOT_FOUND,
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// `GET /api/broken`: always fails.
+mod broken {
+    use axum::http::StatusCode;
+
+    #[utoipa::path(get, path = "/api/broken", operation_id = "Broken", responses((status = 500, description = "Always.")))]
+    pub async fn handler() -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
 fn functions(store: Arc<EmbeddedStore>) -> Vec<Function> {
     let queue_store = Arc::clone(&store);
     vec![
-        Function::http("ReadNote", "notes/{id}", AuthLevel::Anonymous)
-            .get(|State(store): State<Arc<EmbeddedStore>>, Path(id): Path<String>| async move {
-                tracing::info!(citizen = SUBJECT, "reading a note");
-                match store.get("notes", SUBJECT, &id).await {
-                    Ok(Some(_)) => StatusCode::OK,
-                    Ok(None) => StatusCode::NOT_FOUND,
-                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                }
-            })
-            .with_state(store)
-            .build(),
-        Function::http("Broken", "broken", AuthLevel::Anonymous)
-            .get(|| async { StatusCode::INTERNAL_SERVER_ERROR })
-            .build(),
+        Function::api(op!(read_note)).with_state(store).build(),
+        Function::api(op!(broken)).build(),
         Function::queue("FileNote", "file-note", move |invocation: QueueInvocation<Value>| {
             let store = Arc::clone(&queue_store);
             async move {
@@ -132,6 +156,10 @@ async fn call(router: &axum::Router, request: Request<Body>) -> StatusCode {
 }
 
 fn queue_request(text: &str) -> Request<Body> {
+    queue_request_with(text, None)
+}
+
+fn queue_request_with(text: &str, traceparent: Option<&str>) -> Request<Body> {
     let properties = QueueMessageProperties {
         id: "m-1".into(),
         pop_receipt: "r-1".into(),
@@ -148,11 +176,13 @@ fn queue_request(text: &str) -> Request<Body> {
         time::macros::datetime!(2026-11-23 08:00 UTC),
     ))
     .expect("serialise");
-    Request::post("/FileNote")
+    let mut request = Request::post("/FileNote")
         .header("content-type", "application/json")
-        .header("x-azure-functions-invocationid", "fa4fcd1a-a965-431e-8f10-a15c07b4fe2a")
-        .body(Body::from(body))
-        .expect("request")
+        .header("x-azure-functions-invocationid", "fa4fcd1a-a965-431e-8f10-a15c07b4fe2a");
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    request.body(Body::from(body)).expect("request")
 }
 
 async fn flush(telemetry: &Telemetry) {
@@ -258,4 +288,31 @@ async fn a_queue_invocation_is_a_request_named_by_the_function() {
     let envelopes = received.envelopes();
     let failed = &request(&envelopes, "FileNote")["data"]["baseData"];
     assert_eq!((&failed["responseCode"], &failed["success"]), (&json!("200"), &json!(false)), "{failed:#}");
+}
+
+/// The host's own request for an invocation carries its W3C trace context; our
+/// invocation span joins that trace, so Application Insights shows it under
+/// the host's request (same operation id, the host's span as parent). Without
+/// the join it would be a root with an operation id of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_nests_under_the_hosts_trace() {
+    let (received, export) = ingestion_endpoint().await;
+    let (subscriber, telemetry) =
+        portal_telemetry::subscriber(LogFormat::Text, "info", Some(&export)).expect("telemetry");
+    let _scope = tracing::subscriber::set_default(subscriber);
+    let router = Runtime::new(functions(store()), Arc::new(LogFailures))
+        .expect("functions")
+        .with_span_parent(portal_telemetry::join_traceparent)
+        .router();
+    let (trace, parent) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let traceparent = format!("00-{trace}-{parent}-01");
+    let invocation = queue_request_with(r#"{"id":"n-9"}"#, Some(&traceparent));
+    assert_eq!(call(&router, invocation).await, StatusCode::OK);
+    flush(&telemetry).await;
+
+    let envelopes = received.envelopes();
+    let invocation = request(&envelopes, "FileNote");
+    assert_eq!(invocation["tags"]["ai.operation.id"], trace, "{invocation:#}");
+    assert_eq!(invocation["tags"]["ai.operation.parentId"], parent, "{invocation:#}");
+    assert_eq!(children(&envelopes, invocation).len(), 1, "the store write is still its child");
 }
