@@ -177,7 +177,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 }
 
 fn field_name(path: &str, whole: &str) -> String {
-    if path.is_empty() || path == "." { whole.to_owned() } else { path.to_owned() }
+    if path.is_empty() || path == "." || path == "?" { whole.to_owned() } else { path.to_owned() }
 }
 
 /// serde_json's messages end with " at line 1 column 17", which says nothing
@@ -211,8 +211,10 @@ fn common_responses(method: &Method, secured: bool, has_body: bool) -> Vec<(&'st
     responses
 }
 
-/// The OpenAPI 3.1 document of every HTTP function in `functions`.
-pub fn document(functions: &[Function], version: &str) -> Value {
+/// The OpenAPI 3.1 document of every HTTP function in `functions`, or the
+/// name of a schema that two types define differently (two crates' `Item`s
+/// would otherwise overwrite each other in `components`).
+pub fn document(functions: &[Function], version: &str) -> Result<Value, String> {
     let mut api: OpenApi = utoipa::openapi::OpenApiBuilder::new()
         .info(
             utoipa::openapi::InfoBuilder::new()
@@ -251,12 +253,17 @@ pub fn document(functions: &[Function], version: &str) -> Value {
     api.paths = paths;
     let mut components = utoipa::openapi::Components::new();
     for (name, schema) in schemas {
+        if let Some(existing) = components.schemas.get(&name)
+            && serde_json::to_value(existing).ok() != serde_json::to_value(&schema).ok()
+        {
+            return Err(name);
+        }
         components.schemas.insert(name, schema);
     }
     api.components = Some(components);
     let mut value = serde_json::to_value(&api).unwrap_or(Value::Null);
     finish_document(&mut value, functions);
-    value
+    Ok(value)
 }
 
 /// What the generator does not write itself: the security schemes, CSRF on
@@ -311,4 +318,106 @@ pub fn problem_response(description: &str) -> Value {
         "description": description,
         "content": { PROBLEM_CONTENT_TYPE: { "schema": { "$ref": "#/components/schemas/Problem" } } }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body as HttpBody;
+    use axum::http::Request;
+    use serde::{Deserialize, Serialize};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::runtime::{DeclarationError, LogFailures, Runtime};
+
+    mod first {
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct Item {
+            pub name: String,
+        }
+
+        #[utoipa::path(get, path = "/api/first", operation_id = "First", responses((status = 200, description = "x", body = Item)))]
+        pub async fn handler() -> axum::Json<Item> {
+            axum::Json(Item { name: "a".into() })
+        }
+    }
+
+    mod second {
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct Item {
+            pub count: u32,
+        }
+
+        #[utoipa::path(get, path = "/api/second", operation_id = "Second", responses((status = 200, description = "x", body = Item)))]
+        pub async fn handler() -> axum::Json<Item> {
+            axum::Json(Item { count: 1 })
+        }
+    }
+
+    mod create {
+        use super::*;
+
+        #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct Input {
+            pub title: String,
+            pub tags: Vec<Tag>,
+        }
+
+        #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+        pub struct Tag {
+            pub name: String,
+        }
+
+        #[utoipa::path(post, path = "/api/things", operation_id = "CreateThing", request_body = Input,
+            responses((status = 200, description = "x", body = Input)))]
+        pub async fn handler(Body(input): Body<Input>) -> axum::Json<Input> {
+            axum::Json(input)
+        }
+    }
+
+    #[test]
+    fn two_types_of_one_name_are_a_declaration_error_not_a_silent_overwrite() {
+        let functions = vec![Function::api(crate::op!(first)).build(), Function::api(crate::op!(second)).build()];
+        let error = Runtime::new(functions, std::sync::Arc::new(LogFailures)).expect_err("a conflict");
+        assert_eq!(error, DeclarationError::SchemaConflict("Item".into()));
+    }
+
+    async fn post(body: &str, content_type: &str) -> (u16, Value) {
+        let router = Runtime::new(vec![Function::api(crate::op!(create)).build()], std::sync::Arc::new(LogFailures))
+            .expect("declarations")
+            .router();
+        let request = Request::post("/api/things")
+            .header("content-type", content_type)
+            .body(HttpBody::from(body.to_owned()))
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_body_that_breaks_a_rule_is_a_422_naming_the_field() {
+        let (status, problem) = post(r#"{"title": "x", "tags": [{"name": 7}]}"#, "application/json").await;
+        assert_eq!(status, 422);
+        assert_eq!(problem["errors"][0]["field"], "tags[0].name", "{problem}");
+        let (status, problem) = post(r#"{"title": "x", "tags": [], "extra": 1}"#, "application/json").await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("extra")), "{problem}");
+        assert!(problem["errors"][0]["rule"].as_str().is_some_and(|r| r.starts_with("unknown field")), "{problem}");
+        let (status, problem) = post("{not json", "application/json").await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("body")));
+        let (status, _) = post(r#"{"title": "x", "tags": []}"#, "text/plain").await;
+        assert_eq!(status, 422, "JSON must say it is JSON");
+        let (status, body) = post(r#"{"title": "x", "tags": []}"#, "application/json; charset=utf-8").await;
+        assert_eq!((status, &body["title"]), (200, &Value::from("x")));
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_a_413_problem() {
+        let big = format!(r#"{{"title": "{}", "tags": []}}"#, "x".repeat(3 * 1024 * 1024));
+        let (status, problem) = post(&big, "application/json").await;
+        assert_eq!(status, 413);
+        assert_eq!(problem["type"], "/problems/payload-too-large");
+    }
 }

@@ -77,6 +77,8 @@ pub enum DeclarationError {
     NoMethod(String),
     #[error("an HTTP operation at {0} has no operation_id (the function's name)")]
     NoOperationId(String),
+    #[error("two types are both named '{0}' in the API document: rename one (#[schema(as = ...)] or the type)")]
+    SchemaConflict(String),
 }
 
 /// The declared functions of the capabilities this process serves.
@@ -136,7 +138,8 @@ impl Runtime {
                 }
             }
         }
-        let document = crate::api::document(&functions, env!("CARGO_PKG_VERSION"));
+        let document =
+            crate::api::document(&functions, env!("CARGO_PKG_VERSION")).map_err(DeclarationError::SchemaConflict)?;
         let _ = served.set(Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default()));
         Ok(Self { functions, document: Arc::new(document), failures, timers_enabled: true, span_parent: None })
     }
