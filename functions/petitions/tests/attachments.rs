@@ -10,30 +10,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use axum::{Extension, Router};
-use futures::TryStreamExt as _;
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
-use portal_host::runtime::LogFailures;
+use axum::http::{Method, Request, StatusCode, header};
 use portal_petitions::model::{PETITION_DOC, PetitionId, State};
 use portal_petitions::{PetitionService, Petitions, PetitionsSettings, Signer, SignerDetails, SignerDetailsError};
-use portal_security::{AccessFilter, AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
-use portal_store::embedded::EmbeddedStore;
+use portal_security::SubjectId;
 use portal_store::{
-    BatchOp, BatchResult, BlobPath, BlobStore, Document, DocumentStore, ETag, ManualClock, NewDocument, Page, Query,
-    QueueName, QueueStore, StoreResult,
+    BatchOp, BatchResult, BlobPath, BlobStore, Document, DocumentStore, ETag, NewDocument, Page, Query, StoreResult,
+};
+use portal_testkit::{
+    Harness, JANA, Login, PETR, Part, anonymous, call, get, json_of, multipart, problem_fields, text, write,
 };
 use serde_json::{Value, json};
-use time::macros::datetime;
-use tower::ServiceExt as _;
-
-const JANA: &str = "DEMO%2Fjana-novakova";
-const PETR: &str = "DEMO%2Fpetr-svoboda";
-const BOUNDARY: &str = "portal-test-boundary-7d1f";
 
 #[derive(Debug)]
 struct Profiles(HashMap<String, Signer>);
@@ -111,131 +101,51 @@ impl DocumentStore for RacingStore {
 struct Portal {
     router: Router,
     petitions: Petitions,
-    store: Arc<EmbeddedStore>,
-    blobs: Arc<dyn BlobStore>,
     racing: Arc<RacingStore>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn portal_with(settings: PetitionsSettings) -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+    let harness = Harness::new();
     let racing = Arc::new(RacingStore {
-        inner: store.clone(),
+        inner: harness.store.clone(),
         armed: AtomicUsize::new(0),
         gate: tokio::sync::Barrier::new(2),
         petition_writes: AtomicUsize::new(0),
     });
-    let documents: Arc<dyn DocumentStore> = racing.clone();
-    let keys = tempfile::tempdir().expect("tempdir");
-    let key_file = Arc::new(LocalKeyFile::open(keys.path()).expect("keys"));
+    let harness = harness.with_documents(racing.clone());
     let petitions = Petitions {
-        documents: documents.clone(),
-        blobs: store.clone(),
-        queues: store.clone(),
-        sealer: Sealer::new(Arc::new(CitizenKeys::new(documents.clone(), key_file, clock.clone()))),
-        access_log: AccessLog::new(documents, clock.clone()),
-        clock: clock.clone(),
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         signer_details: profiles(),
         settings,
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(10_000, 10_000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(portal_petitions::functions(petitions.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, petitions, blobs: store.clone(), store, racing, sessions, _keys: keys }
+    let router = harness.router(portal_petitions::functions(petitions.clone()));
+    Portal { router, petitions, racing, harness }
 }
 
 fn portal() -> Portal {
     portal_with(PetitionsSettings::default())
 }
 
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-async fn login(portal: &Portal, subject: &str) -> Login {
-    let new = portal
-        .sessions
-        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
-        .await
-        .expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn anonymous(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).expect("request")
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-fn write(method: &str, path: &str, login: &Login, body: Option<&Value>) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
-    }
-}
-
-/// One part of a multipart body: (name, file name, content type, content).
-type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
-
 fn upload_parts(id: &str, login: &Login, parts: &[Part<'_>]) -> Request<Body> {
-    let mut body = Vec::new();
-    for (name, file_name, content_type, content) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
-        if let Some(file_name) = file_name {
-            body.extend_from_slice(format!("; filename=\"{file_name}\"").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        if let Some(content_type) = content_type {
-            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(content);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    Request::post(format!("/api/petitions/{id}/attachments"))
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(Body::from(body))
-        .expect("request")
+    multipart(&format!("/api/petitions/{id}/attachments"), login, parts)
 }
 
 fn upload(id: &str, login: &Login, file_name: &str, content: &[u8]) -> Request<Body> {
-    upload_parts(id, login, &[("file", Some(file_name), Some("application/pdf"), content)])
+    upload_parts(id, login, &[Part::file("file", file_name, "application/pdf", content)])
 }
 
 fn pdf(label: &str) -> Vec<u8> {
@@ -253,14 +163,15 @@ fn draft_body() -> Value {
 }
 
 async fn draft(portal: &Portal, creator: &Login) -> String {
-    let (status, _, body) = call(&portal.router, write("POST", "/api/petitions", creator, Some(&draft_body()))).await;
+    let (status, _, body) =
+        call(&portal.router, write(Method::POST, "/api/petitions", creator, Some(draft_body()))).await;
     assert_eq!(status, StatusCode::CREATED, "{}", text(&body));
     json_of(&body)["id"].as_str().expect("id").to_owned()
 }
 
 async fn publish(portal: &Portal, creator: &Login, id: &str) {
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/publish"), creator, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/publish"), creator, None)).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
 }
 
@@ -270,45 +181,17 @@ async fn attach(portal: &Portal, creator: &Login, id: &str, file_name: &str, con
     json_of(&body)
 }
 
-async fn blob(portal: &Portal, path: &str) -> (portal_store::BlobInfo, Vec<u8>) {
-    let (info, stream) = portal.blobs.get(&BlobPath::parse(path).expect("path")).await.expect("blob");
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.expect("content");
-    (info, chunks.concat())
-}
-
-fn problem_fields(body: &[u8]) -> Vec<String> {
-    json_of(body)["errors"]
-        .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 async fn listed(portal: &Portal, creator: &Login, id: &str) -> Value {
     let (status, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), creator)).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     json_of(&body)["attachments"].clone()
 }
 
-async fn drain(queues: &dyn QueueStore, name: &str) -> Vec<Value> {
-    let queue = QueueName::parse(name).expect("name");
-    let mut out = Vec::new();
-    loop {
-        let batch = match queues.receive(&queue, 32, Duration::from_secs(600)).await {
-            Ok(batch) => batch,
-            Err(_) => return out,
-        };
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
-    }
-}
-
 #[tokio::test]
 async fn a_draft_takes_pdf_attachments_that_only_its_creator_sees() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let id = draft(&portal, &jana).await;
 
     let map = pdf("mapa");
@@ -328,7 +211,7 @@ async fn a_draft_takes_pdf_attachments_that_only_its_creator_sees() {
 
     // Stored sealed with the creator's key, bound to the petition and the attachment.
     let petition_id = PetitionId::parse(&id).expect("id");
-    let (info, stored) = blob(&portal, &format!("petitions/{id}/attachment-1")).await;
+    let (info, stored) = portal.blob(&format!("petitions/{id}/attachment-1")).await;
     assert!(!stored.starts_with(b"%PDF-") && !stored.windows(4).any(|w| w == b"mapa"), "not in clear");
     assert_eq!(info.metadata.get("sealed").map(String::as_str), Some("creator"));
     let opened = portal
@@ -354,7 +237,7 @@ async fn a_draft_takes_pdf_attachments_that_only_its_creator_sees() {
         (anonymous(&path), "the public"),
         (get(&path, &petr), "another citizen"),
         (upload(&id, &petr, "cizí.pdf", &pdf("cizí")), "another citizen's upload"),
-        (write("DELETE", &path, &petr, None), "another citizen's delete"),
+        (write(Method::DELETE, &path, &petr, None), "another citizen's delete"),
         (anonymous(&format!("/api/petitions/{id}")), "the public detail"),
     ] {
         let (status, _, body) = call(&portal.router, request).await;
@@ -367,29 +250,24 @@ async fn a_draft_takes_pdf_attachments_that_only_its_creator_sees() {
     assert_eq!(listed(&portal, &jana, &id).await.as_array().map(Vec::len), Some(2), "Petr's tries changed nothing");
 
     // The creator deletes one: gone from the list, the download and the blob store.
-    let (status, _, body) = call(&portal.router, write("DELETE", &path, &jana, None)).await;
+    let (status, _, body) = call(&portal.router, write(Method::DELETE, &path, &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{}", text(&body));
-    let (status, _, _) = call(&portal.router, write("DELETE", &path, &jana, None)).await;
+    let (status, _, _) = call(&portal.router, write(Method::DELETE, &path, &jana, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "deleted once");
     let (status, _, _) = call(&portal.router, get(&path, &jana)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let attachments = listed(&portal, &jana, &id).await;
     assert_eq!(attachments.as_array().map(Vec::len), Some(1));
     assert_eq!(attachments[0]["fileName"], "fotky.pdf");
-    assert!(portal.blobs.get(&BlobPath::parse(format!("petitions/{id}/attachment-1")).expect("path")).await.is_err());
+    let blob = BlobPath::parse(format!("petitions/{id}/attachment-1")).expect("path");
+    assert!(BlobStore::get(portal.store.as_ref(), &blob).await.is_err());
     // Indexes are stable: the next one is 3, and 2 is still 2.
     assert_eq!(attach(&portal, &jana, &id, "třetí.pdf", &pdf("třetí")).await["index"], 3);
     let (_, _, body) = call(&portal.router, get(&format!("/api/petitions/{id}/attachments/2"), &jana)).await;
     assert_eq!(body, photos);
 
-    let log = portal
-        .petitions
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
+    let log = portal.access_entries(JANA).await;
     let actions: Vec<String> = log
-        .items
         .iter()
         .filter(|e| e.resource_type == "petition-attachment")
         .map(|e| format!("{:?} {}", e.action, e.resource_id))
@@ -404,7 +282,7 @@ async fn a_draft_takes_pdf_attachments_that_only_its_creator_sees() {
 #[tokio::test]
 async fn each_broken_upload_rule_gets_a_problem_naming_file() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let id = draft(&portal, &jana).await;
     let limit = 5 * 1024 * 1024;
     let mut oversized = pdf("velký");
@@ -412,34 +290,34 @@ async fn each_broken_upload_rule_gets_a_problem_naming_file() {
     let mut far_too_big = pdf("obří");
     far_too_big.resize(limit * 2, b' ');
     let cases: Vec<(&str, Vec<Part<'_>>, StatusCode)> = vec![
+        ("a text file", vec![Part::file("file", "a.txt", "text/plain", b"hello")], StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
-            "a text file",
-            vec![("file", Some("a.txt"), Some("text/plain"), b"hello")],
+            "no declared type",
+            vec![Part::file("file", "a.pdf", "application/pdf", b"%PDF-1.4").untyped()],
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
-        ("no declared type", vec![("file", Some("a.pdf"), None, b"%PDF-1.4")], StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
             "a fake PDF",
-            vec![("file", Some("a.pdf"), Some("application/pdf"), b"<html>not a pdf</html>")],
+            vec![Part::file("file", "a.pdf", "application/pdf", b"<html>not a pdf</html>")],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        ("an empty file", vec![("file", Some("a.pdf"), Some("application/pdf"), b"")], StatusCode::BAD_REQUEST),
+        ("an empty file", vec![Part::file("file", "a.pdf", "application/pdf", b"")], StatusCode::BAD_REQUEST),
         (
             "a file over 5 MiB",
-            vec![("file", Some("a.pdf"), Some("application/pdf"), &oversized)],
+            vec![Part::file("file", "a.pdf", "application/pdf", &oversized)],
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
             "a body over the function's limit",
-            vec![("file", Some("a.pdf"), Some("application/pdf"), &far_too_big)],
+            vec![Part::file("file", "a.pdf", "application/pdf", &far_too_big)],
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         ("no file", vec![], StatusCode::BAD_REQUEST),
         (
             "two files",
             vec![
-                ("file", Some("a.pdf"), Some("application/pdf"), b"%PDF-1.4 a"),
-                ("file", Some("b.pdf"), Some("application/pdf"), b"%PDF-1.4 b"),
+                Part::file("file", "a.pdf", "application/pdf", b"%PDF-1.4 a"),
+                Part::file("file", "b.pdf", "application/pdf", b"%PDF-1.4 b"),
             ],
             StatusCode::BAD_REQUEST,
         ),
@@ -450,10 +328,11 @@ async fn each_broken_upload_rule_gets_a_problem_naming_file() {
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json", "{what}: a problem, not a bare status");
         assert_eq!(problem_fields(&body), ["file"], "{what}: {}", text(&body));
     }
-    let (status, _, body) = call(&portal.router, upload_parts(&id, &jana, &[("title", None, None, b"x")])).await;
+    let (status, _, body) = call(&portal.router, upload_parts(&id, &jana, &[Part::field("title", "x")])).await;
     assert_eq!((status, problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["title".to_owned()]));
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/attachments"), &jana, Some(&json!({})))).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/attachments"), &jana, Some(json!({}))))
+            .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", text(&body));
     assert_eq!(json_of(&body)["type"], "/problems/multipart-required");
     assert_eq!(listed(&portal, &jana, &id).await, json!([]), "nothing was stored");
@@ -475,8 +354,8 @@ async fn each_broken_upload_rule_gets_a_problem_naming_file() {
 #[tokio::test]
 async fn a_published_petition_s_attachments_are_public_and_frozen() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let id = draft(&portal, &jana).await;
     let map = pdf("mapa");
     attach(&portal, &jana, &id, "mapa.pdf", &map).await;
@@ -484,7 +363,7 @@ async fn a_published_petition_s_attachments_are_public_and_frozen() {
 
     // Frozen, with the wording of an edit.
     let path = format!("/api/petitions/{id}/attachments/1");
-    for request in [upload(&id, &jana, "pozdě.pdf", &pdf("pozdě")), write("DELETE", &path, &jana, None)] {
+    for request in [upload(&id, &jana, "pozdě.pdf", &pdf("pozdě")), write(Method::DELETE, &path, &jana, None)] {
         let (status, headers, body) = call(&portal.router, request).await;
         assert_eq!(status, StatusCode::CONFLICT, "{}", text(&body));
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
@@ -507,7 +386,7 @@ async fn a_published_petition_s_attachments_are_public_and_frozen() {
     }
 
     // Rewritten as plain public content, so it outlives the creator's key.
-    let (info, stored) = blob(&portal, &format!("petitions/{id}/attachment-1")).await;
+    let (info, stored) = portal.blob(&format!("petitions/{id}/attachment-1")).await;
     assert_eq!(stored, map);
     assert!(!info.metadata.contains_key("sealed"));
     portal.petitions.sealer.keys().shred(JANA).await.expect("erasure");
@@ -519,7 +398,7 @@ async fn a_published_petition_s_attachments_are_public_and_frozen() {
 #[tokio::test]
 async fn a_crash_between_publishing_and_the_rewrite_is_repaired_by_the_first_download() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let id = draft(&portal, &jana).await;
     let map = pdf("mapa");
     attach(&portal, &jana, &id, "mapa.pdf", &map).await;
@@ -539,19 +418,19 @@ async fn a_crash_between_publishing_and_the_rewrite_is_repaired_by_the_first_dow
         .expect("allowed")
         .expect("exists");
     let blob_path = format!("petitions/{id}/attachment-1");
-    assert_eq!(blob(&portal, &blob_path).await.0.metadata.get("sealed").map(String::as_str), Some("creator"));
+    assert_eq!(portal.blob(&blob_path).await.0.metadata.get("sealed").map(String::as_str), Some("creator"));
 
     let (status, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}/attachments/1"))).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     assert_eq!(body, map);
-    let (info, stored) = blob(&portal, &blob_path).await;
+    let (info, stored) = portal.blob(&blob_path).await;
     assert_eq!((stored, info.metadata.get("sealed")), (map, None), "rewritten plain by the download");
 }
 
 #[tokio::test]
 async fn two_racing_uploads_both_land() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let id = draft(&portal, &jana).await;
     let writes_before = portal.racing.petition_writes.load(Ordering::SeqCst);
     // Both uploads must reach their petition write, having read the same ETag, before either is let through.
@@ -585,17 +464,17 @@ async fn two_racing_uploads_both_land() {
 }
 
 async fn closed_with_attachments(portal: &Portal, jana: &Login, files: &[(&str, Vec<u8>)]) -> String {
-    let petr = login(portal, PETR).await;
+    let petr = portal.login(PETR).await;
     let id = draft(portal, jana).await;
     for (name, content) in files {
         attach(portal, jana, &id, name, content).await;
     }
     publish(portal, jana, &id).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/close"), jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/close"), jana, None)).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     id
 }
@@ -603,14 +482,14 @@ async fn closed_with_attachments(portal: &Portal, jana: &Login, files: &[(&str, 
 #[tokio::test]
 async fn the_hand_over_carries_the_attachments_after_the_extract() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let files = [("Mapa přechodu.pdf", pdf("mapa")), ("fotky.pdf", pdf("fotky"))];
     let id = closed_with_attachments(&portal, &jana, &files).await;
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{}", text(&body));
 
-    let messages = drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await;
+    let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
     assert_eq!(messages.len(), 1);
     let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
     let message: portal_events::OutgoingDataMessage = event.data_as().expect("contract");
@@ -621,7 +500,7 @@ async fn the_hand_over_carries_the_attachments_after_the_extract() {
         let portal_events::SealedContent::Blob { path } = &attachment.content else {
             panic!("attachments go as blobs")
         };
-        let (_, sealed) = blob(&portal, path).await;
+        let (_, sealed) = portal.blob(path).await;
         let plain = portal
             .petitions
             .sealer
@@ -635,17 +514,17 @@ async fn the_hand_over_carries_the_attachments_after_the_extract() {
 #[tokio::test]
 async fn a_hand_over_over_the_isds_limit_is_refused_before_anything_is_sent() {
     let portal = portal_with(PetitionsSettings { hand_over_max_bytes: 20_000, ..PetitionsSettings::default() });
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let mut big = pdf("velká");
     big.resize(25_000, b' ');
     let id = closed_with_attachments(&portal, &jana, &[("velká.pdf", big)]).await;
     let (status, headers, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&body));
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
     assert_eq!(json_of(&body)["type"], "/problems/hand-over-too-large");
     assert_eq!(problem_fields(&body), ["attachments"]);
-    assert!(drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await.is_empty(), "nothing sent");
+    assert!(portal.drain(portal_events::DATA_MESSAGES_QUEUE).await.is_empty(), "nothing sent");
     let (_, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
     assert_eq!(json_of(&body)["state"], "closed", "still the creator's to deliver another way");
 }

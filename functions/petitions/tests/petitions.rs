@@ -9,28 +9,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use axum::{Extension, Router};
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
-use portal_host::runtime::LogFailures;
+use axum::Router;
+use axum::http::{Method, StatusCode, header};
 use portal_petitions::model::{COLLECTION, PETITION_DOC, Petition, PetitionId, State};
 use portal_petitions::signing::SignRefusal;
 use portal_petitions::{
     PetitionService, Petitions, PetitionsSettings, Signer, SignerDetails, SignerDetailsError, closing, functions,
 };
-use portal_security::{
-    AccessFilter, AccessLog, Actor, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId,
+use portal_security::{Actor, Loa, SubjectId};
+use portal_store::{BlobStore, DocumentStore, FilterOp, NewDocument, Query};
+use portal_testkit::{
+    Harness, JANA, Login, PETR, anonymous, call, cosmos_emulator, get, json_of, pdf_text, problem_fields, write,
 };
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{BlobStore, DocumentStore, FilterOp, ManualClock, NewDocument, Query, QueueName, QueueStore};
 use serde_json::{Value, json};
 use time::macros::datetime;
-use tower::ServiceExt as _;
 
-const JANA: &str = "DEMO%2Fjana-novakova";
-const PETR: &str = "DEMO%2Fpetr-svoboda";
 const EVA: &str = "DEMO%2Feva-mala";
 const NOBODY: &str = "DEMO%2Fno-details";
 const OFFICIAL: &str = "DEMO%2Fmv-official";
@@ -71,10 +64,15 @@ fn profiles() -> Arc<Profiles> {
 struct Portal {
     router: Router,
     petitions: Petitions,
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn settings() -> PetitionsSettings {
@@ -87,39 +85,21 @@ fn settings() -> PetitionsSettings {
 }
 
 fn portal_with(settings: PetitionsSettings) -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys = tempfile::tempdir().expect("tempdir");
-    let petitions = petitions_on(store.clone(), store.clone(), store.clone(), clock.clone(), keys.path(), settings);
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(10_000, 10_000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(functions(petitions.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, petitions, store, clock, sessions, _keys: keys }
+    let harness = Harness::new();
+    let petitions = petitions_on(&harness, settings);
+    let router = harness.router(functions(petitions.clone()));
+    Portal { router, petitions, harness }
 }
 
-fn petitions_on(
-    documents: Arc<dyn DocumentStore>,
-    blobs: Arc<dyn BlobStore>,
-    queues: Arc<dyn QueueStore>,
-    clock: Arc<ManualClock>,
-    keys_dir: &std::path::Path,
-    settings: PetitionsSettings,
-) -> Petitions {
-    let keys = Arc::new(LocalKeyFile::open(keys_dir).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(documents.clone(), keys, clock.clone())));
+/// The capability on the harness's stores, keys, access log and clock.
+fn petitions_on(harness: &Harness, settings: PetitionsSettings) -> Petitions {
     Petitions {
-        documents: documents.clone(),
-        blobs,
-        queues,
-        sealer,
-        access_log: AccessLog::new(documents, clock.clone()),
-        clock,
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         signer_details: profiles(),
         settings,
     }
@@ -127,54 +107,6 @@ fn petitions_on(
 
 fn portal() -> Portal {
     portal_with(settings())
-}
-
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-async fn login_with(portal: &Portal, subject: &str, loa: Loa) -> Login {
-    let new =
-        portal.sessions.create(SubjectId::parse(subject).expect("subject"), loa, "development").await.expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
-}
-
-async fn login(portal: &Portal, subject: &str) -> Login {
-    login_with(portal, subject, Loa::Substantial).await
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-fn anonymous(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).expect("request")
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-fn write(method: &str, path: &str, login: &Login, body: Option<&Value>) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
-    }
 }
 
 fn draft() -> Value {
@@ -190,11 +122,11 @@ fn draft() -> Value {
 
 /// Creates and publishes a petition as `creator`; its id.
 async fn published(portal: &Portal, creator: &Login) -> String {
-    let (status, _, body) = call(&portal.router, write("POST", "/api/petitions", creator, Some(&draft()))).await;
+    let (status, _, body) = call(&portal.router, write(Method::POST, "/api/petitions", creator, Some(draft()))).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/publish"), creator, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/publish"), creator, None)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     id
 }
@@ -205,69 +137,15 @@ async fn public_count(portal: &Portal, id: &str) -> u64 {
     json_of(&body)["signatures"].as_u64().expect("count")
 }
 
-async fn drain(queues: &dyn QueueStore, name: &str) -> Vec<Value> {
-    let queue = QueueName::parse(name).expect("name");
-    let mut out = Vec::new();
-    loop {
-        let batch = match queues.receive(&queue, 32, Duration::from_secs(600)).await {
-            Ok(batch) => batch,
-            Err(_) => return out,
-        };
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
-    }
-}
-
-fn problem_fields(body: &[u8]) -> Vec<String> {
-    json_of(body)["errors"]
-        .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
-/// `PORTAL_TEST_PYTHON` (a python with pypdf), or `None` (skipped) unless
-/// `PORTAL_REQUIRE_EMULATORS=1`.
-fn required_var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Some(value),
-        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!("PORTAL_REQUIRE_EMULATORS=1 but {name} is not set")
-        }
-        _ => {
-            println!("not configured: skipping ({name} is not set)");
-            None
-        }
-    }
-}
-
-/// The PDF's text as pypdf extracts it.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let python = required_var("PORTAL_TEST_PYTHON")?;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("extract.pdf");
-    std::fs::write(&path, pdf).expect("write");
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(
-            "import sys, pypdf\nr = pypdf.PdfReader(sys.argv[1])\nprint('\\n'.join(p.extract_text() for p in r.pages))",
-        )
-        .arg(&path)
-        .output()
-        .expect("run python");
-    assert!(output.status.success(), "pypdf failed: {}", String::from_utf8_lossy(&output.stderr));
-    Some(String::from_utf8(output.stdout).expect("utf-8"))
-}
-
 #[tokio::test]
 async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signers() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
 
     // A draft is the creator's alone.
-    let (status, headers, body) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&draft()))).await;
+    let (status, headers, body) =
+        call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(draft()))).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     assert_eq!(headers[header::LOCATION], format!("/api/me/petitions/{id}").as_str());
@@ -275,9 +153,9 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
     for (request, who) in [
         (anonymous(&format!("/api/petitions/{id}")), "the public"),
         (get(&format!("/api/me/petitions/{id}"), &petr), "another citizen"),
-        (write("PUT", &format!("/api/petitions/{id}"), &petr, Some(&draft())), "another citizen's edit"),
-        (write("POST", &format!("/api/petitions/{id}/publish"), &petr, None), "another citizen's publish"),
-        (write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None), "a signature"),
+        (write(Method::PUT, &format!("/api/petitions/{id}"), &petr, Some(draft())), "another citizen's edit"),
+        (write(Method::POST, &format!("/api/petitions/{id}/publish"), &petr, None), "another citizen's publish"),
+        (write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None), "a signature"),
     ] {
         let (status, _, _) = call(&portal.router, request).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "a draft is 404 for {who}");
@@ -289,13 +167,13 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
     let mut edited = draft();
     edited["title"] = Value::from("Za bezpečný přechod");
     let (status, _, body) =
-        call(&portal.router, write("PUT", &format!("/api/petitions/{id}"), &jana, Some(&edited))).await;
+        call(&portal.router, write(Method::PUT, &format!("/api/petitions/{id}"), &jana, Some(edited))).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/publish"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/publish"), &jana, None)).await;
     assert_eq!(status, StatusCode::OK);
     let (status, headers, body) =
-        call(&portal.router, write("PUT", &format!("/api/petitions/{id}"), &jana, Some(&draft()))).await;
+        call(&portal.router, write(Method::PUT, &format!("/api/petitions/{id}"), &jana, Some(draft()))).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
     assert_eq!(json_of(&body)["detail"], "a published petition cannot be edited; close it and create a new one");
@@ -311,7 +189,7 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
     assert_eq!(public_count(&portal, &id).await, 0);
 
     // Jana signs, Petr signs, Jana withdraws: the public count is exact each time.
-    let sign = |login: &Login| write("POST", &format!("/api/petitions/{id}/signatures"), login, None);
+    let sign = |login: &Login| write(Method::POST, &format!("/api/petitions/{id}/signatures"), login, None);
     let (status, _, body) = call(&portal.router, sign(&jana)).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json_of(&body)["signatures"], 1);
@@ -326,12 +204,12 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
     let (_, _, mine) = call(&portal.router, get(&format!("/api/petitions/{id}/signatures/mine"), &jana)).await;
     assert_eq!(json_of(&mine)["signed"], true);
     let (status, _, body) =
-        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
+        call(&portal.router, write(Method::DELETE, &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json_of(&body)["signatures"], 1);
     assert_eq!(public_count(&portal, &id).await, 1);
     let (status, _, _) =
-        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
+        call(&portal.router, write(Method::DELETE, &format!("/api/petitions/{id}/signatures/mine"), &jana, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to withdraw");
     let (_, _, list) = call(&portal.router, anonymous("/api/petitions?sort=signatures")).await;
     let list = json_of(&list);
@@ -345,19 +223,14 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
     for secret in ["Svoboda", "Dlouhá", PETR, "petr-svoboda"] {
         assert!(!text.contains(secret), "{secret} is not stored in clear");
     }
-    let signer_log = portal
-        .petitions
-        .access_log
-        .list(&SubjectId::parse(PETR).expect("id"), &AccessFilter::default(), 10, None)
-        .await
-        .expect("log");
-    assert!(signer_log.items.iter().any(|e| e.resource_type == "petition-signature"), "the signer's log says so");
+    let signer_log = portal.access_entries(PETR).await;
+    assert!(signer_log.iter().any(|e| e.resource_type == "petition-signature"), "the signer's log says so");
 
     // Not before it is closed; then the extract lists exactly Petr.
     let (status, _, _) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &jana)).await;
     assert_eq!(status, StatusCode::CONFLICT, "no extract while open");
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/close"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/close"), &jana, None)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json_of(&body)["state"], "closed");
     let (status, _, body) = call(&portal.router, sign(&jana)).await;
@@ -389,25 +262,18 @@ async fn a_petition_goes_from_draft_to_an_extract_of_exactly_its_remaining_signe
         assert!(!text.contains("2. "), "one signer only: {text}");
         assert!(text.contains("Městský úřad Horní Lhota"), "{text}");
     }
-    let creator_log = portal
-        .petitions
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
-    assert!(creator_log.items.iter().any(|e| e.resource_type == "petition-extract"));
+    let creator_log = portal.access_entries(JANA).await;
+    assert!(creator_log.iter().any(|e| e.resource_type == "petition-extract"));
     let (_, _, mine) = call(&portal.router, get("/api/me/petitions", &jana)).await;
     assert_eq!(json_of(&mine)["items"][0]["state"], "closed");
-    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let notifications = portal.drain("send-notification").await;
     assert!(notifications.iter().any(|e| e["type"] == "petitions.closed" && e["subject"] == JANA));
 }
 
-/// 100 concurrent signatures of one citizen on the service over `documents`:
-/// exactly one stands, the count says 1.
-async fn one_of_a_hundred(documents: Arc<dyn DocumentStore>, clock: Arc<ManualClock>) {
-    let local = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys = tempfile::tempdir().expect("tempdir");
-    let petitions = petitions_on(documents.clone(), local.clone(), local, clock.clone(), keys.path(), settings());
+/// 100 concurrent signatures of one citizen on the service over the
+/// harness's documents: exactly one stands, the count says 1.
+async fn one_of_a_hundred(harness: Harness) {
+    let petitions = petitions_on(&harness, settings());
     let service = Arc::new(PetitionService::new(petitions));
     let id = seed_published(&service, JANA).await;
     let subject = SubjectId::parse(PETR).expect("subject");
@@ -431,7 +297,8 @@ async fn one_of_a_hundred(documents: Arc<dyn DocumentStore>, clock: Arc<ManualCl
     }
     assert_eq!((signed, already), (1, 99));
     assert_eq!(service.count(&id, 16).await.expect("count"), 1);
-    let signatures = documents
+    let signatures = harness
+        .documents
         .query(COLLECTION, &id.partition(), Query::default().filter("type", FilterOp::Eq, "signature"))
         .await
         .expect("query");
@@ -484,54 +351,36 @@ async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_signatures_of_one_citizen_leave_one_on_the_embedded_store() {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    one_of_a_hundred(store, clock).await;
+    one_of_a_hundred(Harness::new()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_signatures_of_one_citizen_leave_one_on_the_cosmos_emulator() {
-    use portal_store::azure::{AzureCredential, AzureSettings, CosmosDocumentStore};
-    let Some(endpoint) = required_var("PORTAL_TEST_COSMOS_ENDPOINT") else { return };
-    const EMULATOR_KEY: &str =
-        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
-    let run = &uuid::Uuid::new_v4().simple().to_string()[..12];
-    let settings = AzureSettings {
-        cosmos_endpoint: endpoint,
-        cosmos_database: format!("portal-petitions-{run}"),
-        cosmos_key: Some(EMULATOR_KEY.into()),
-        cosmos_region: None,
-        blob_container_url: String::new(),
-        queue_service_url: String::new(),
-        credential: AzureCredential::EmulatorToken,
-        extra_ca_certificate: std::env::var("PORTAL_TEST_CA_CERT").ok().filter(|v| !v.is_empty()).map(Into::into),
-        emulator: true,
+    let harness = Harness::at(time::OffsetDateTime::now_utc());
+    let Some(store) = cosmos_emulator(harness.clock.clone(), &[COLLECTION, "keys", "access-log"]).await else {
+        return;
     };
-    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-    let store =
-        CosmosDocumentStore::connect(&settings, clock.clone()).await.expect("connect to the Cosmos DB emulator");
-    store.ensure_collections(&[COLLECTION, "keys", "access-log"]).await.expect("collections");
-    one_of_a_hundred(Arc::new(store), clock).await;
+    one_of_a_hundred(harness.with_documents(Arc::new(store))).await;
 }
 
 #[tokio::test]
 async fn a_login_below_substantial_cannot_sign_and_missing_details_are_named() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let id = published(&portal, &jana).await;
-    let low = login_with(&portal, PETR, Loa::Low).await;
+    let low = portal.login_with(PETR, Loa::Low).await;
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &low, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &low, None)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json_of(&body)["type"], "/problems/level-of-assurance");
-    let high = login_with(&portal, PETR, Loa::High).await;
+    let high = portal.login_with(PETR, Loa::High).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &high, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &high, None)).await;
     assert_eq!(status, StatusCode::CREATED, "high is above substantial");
 
-    let nobody = login(&portal, NOBODY).await;
+    let nobody = portal.login(NOBODY).await;
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &nobody, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &nobody, None)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         json_of(&body)["detail"].as_str().is_some_and(|d| d.starts_with("your name and residence are not known")),
@@ -544,7 +393,7 @@ async fn a_login_below_substantial_cannot_sign_and_missing_details_are_named() {
 #[tokio::test]
 async fn each_limit_violation_names_its_field() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let cases: Vec<(&str, Value, &str)> = vec![
         ("title", Value::from("ž".repeat(201)), "title"),
         ("summary", Value::from("a".repeat(291)), "summary"),
@@ -561,7 +410,7 @@ async fn each_limit_violation_names_its_field() {
         let mut body = draft();
         body[key] = value;
         let (status, headers, response) =
-            call(&portal.router, write("POST", "/api/petitions", &jana, Some(&body))).await;
+            call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(body))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
         assert_eq!(problem_fields(&response), [field], "{}", String::from_utf8_lossy(&response));
@@ -569,27 +418,27 @@ async fn each_limit_violation_names_its_field() {
     let mut exact = draft();
     exact["title"] = Value::from("ž".repeat(200));
     exact["text"] = Value::from("ř".repeat(3_500));
-    let (status, _, _) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&exact))).await;
+    let (status, _, _) = call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(exact))).await;
     assert_eq!(status, StatusCode::CREATED, "the limits count characters, not bytes");
 }
 
 #[tokio::test]
 async fn officials_block_and_unblock_and_everyone_else_is_refused() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
-    let official = login(&portal, OFFICIAL).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
+    let official = portal.login(OFFICIAL).await;
     let id = published(&portal, &jana).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED);
 
     let reason = json!({"reason": "Výzva k porušování zákona (§ 1 odst. 4)."});
     for request in [
         get("/api/officials/petitions", &petr),
         get("/api/officials/petitions/stats", &petr),
-        write("POST", &format!("/api/officials/petitions/{id}/block"), &petr, Some(&reason)),
-        write("POST", &format!("/api/officials/petitions/{id}/unblock"), &jana, None),
+        write(Method::POST, &format!("/api/officials/petitions/{id}/block"), &petr, Some(reason.clone())),
+        write(Method::POST, &format!("/api/officials/petitions/{id}/unblock"), &jana, None),
     ] {
         let (status, headers, body) = call(&portal.router, request).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
@@ -600,25 +449,32 @@ async fn officials_block_and_unblock_and_everyone_else_is_refused() {
 
     let (status, _, body) = call(
         &portal.router,
-        write("POST", &format!("/api/officials/petitions/{id}/block"), &official, Some(&json!({"reason": "krátce"}))),
+        write(
+            Method::POST,
+            &format!("/api/officials/petitions/{id}/block"),
+            &official,
+            Some(json!({"reason": "krátce"})),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem_fields(&body), ["reason"]);
-    let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/officials/petitions/{id}/block"), &official, Some(&reason)))
-            .await;
+    let (status, _, body) = call(
+        &portal.router,
+        write(Method::POST, &format!("/api/officials/petitions/{id}/block"), &official, Some(reason)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json_of(&body)["state"], "blocked");
 
     // Signing stops at once; the petition leaves the public list.
-    let eva = login(&portal, EVA).await;
+    let eva = portal.login(EVA).await;
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(json_of(&body)["type"], "/problems/petition-blocked");
     let (status, _, _) =
-        call(&portal.router, write("DELETE", &format!("/api/petitions/{id}/signatures/mine"), &petr, None)).await;
+        call(&portal.router, write(Method::DELETE, &format!("/api/petitions/{id}/signatures/mine"), &petr, None)).await;
     assert_eq!(status, StatusCode::CONFLICT, "no withdrawal while blocked either");
     let (status, _, _) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -630,27 +486,23 @@ async fn officials_block_and_unblock_and_everyone_else_is_refused() {
     assert_eq!(json_of(&list)["items"][0]["signatures"], 1);
 
     // The creator is told, and their access log names the official.
-    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let notifications = portal.drain("send-notification").await;
     let blocked: Vec<_> = notifications.iter().filter(|e| e["type"] == "petitions.blocked").collect();
     assert_eq!(blocked.len(), 1);
     assert_eq!(blocked[0]["subject"], JANA);
     assert_eq!(blocked[0]["data"]["reason"], "Výzva k porušování zákona (§ 1 odst. 4).");
 
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/officials/petitions/{id}/unblock"), &official, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/officials/petitions/{id}/unblock"), &official, None))
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json_of(&body)["state"], "published");
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
     assert_eq!(status, StatusCode::CREATED, "signing resumes");
-    let log = portal
-        .petitions
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
-    let by_official: Vec<_> = log.items.iter().filter(|e| e.actor == Actor::Official { id: OFFICIAL.into() }).collect();
-    assert_eq!(by_official.len(), 2, "block and unblock: {:?}", log.items);
+    let log = portal.access_entries(JANA).await;
+    let by_official: Vec<_> = log.iter().filter(|e| e.actor == Actor::Official { id: OFFICIAL.into() }).collect();
+    assert_eq!(by_official.len(), 2, "block and unblock: {log:?}");
 
     let (status, _, stats) = call(&portal.router, get("/api/officials/petitions/stats", &official)).await;
     assert_eq!(status, StatusCode::OK);
@@ -675,15 +527,15 @@ async fn a_burst_is_flagged_and_the_senate_threshold_is_marked_exactly() {
         senate_threshold: 4,
         ..settings()
     });
-    let jana = login(&portal, JANA).await;
-    let official = login(&portal, OFFICIAL).await;
+    let jana = portal.login(JANA).await;
+    let official = portal.login(OFFICIAL).await;
     let id = published(&portal, &jana).await;
     let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
     assert_eq!(json_of(&body)["addressedToSenate"], true);
     for i in 0..5 {
-        let citizen = login(&portal, &format!("citizen-{i}")).await;
+        let citizen = portal.login(&format!("citizen-{i}")).await;
         let (status, _, _) =
-            call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &citizen, None)).await;
+            call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &citizen, None)).await;
         assert_eq!(status, StatusCode::CREATED);
         let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
         assert_eq!(json_of(&body)["senateThresholdReached"], i == 4, "more than 4 after signature {}", i + 1);
@@ -691,44 +543,44 @@ async fn a_burst_is_flagged_and_the_senate_threshold_is_marked_exactly() {
     let (_, _, flagged) = call(&portal.router, get("/api/officials/petitions?flagged=true", &official)).await;
     assert_eq!(json_of(&flagged)["items"][0]["id"], id.as_str(), "{}", String::from_utf8_lossy(&flagged));
     assert_eq!(json_of(&flagged)["items"][0]["flagged"], true);
-    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let notifications = portal.drain("send-notification").await;
     assert_eq!(notifications.iter().filter(|e| e["type"] == "petitions.senate-threshold-reached").count(), 1);
 }
 
 #[tokio::test]
 async fn creating_and_signing_are_rate_limited() {
     let portal = portal_with(PetitionsSettings { sign_burst: 2, sign_refill_per_minute: 1, ..settings() });
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
         ids.push(published(&portal, &jana).await);
     }
-    let (status, headers, _) = call(&portal.router, write("POST", "/api/petitions", &jana, Some(&draft()))).await;
+    let (status, headers, _) = call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(draft()))).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "five a day");
     let retry: u64 = headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
     assert_eq!(retry, 15 * 3600, "until midnight in Prague (08:00 UTC is 09:00 there)");
 
-    let petr = login(&portal, PETR).await;
+    let petr = portal.login(PETR).await;
     for id in &ids[..2] {
         let (status, _, _) =
-            call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+            call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let (status, headers, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers[header::RETRY_AFTER], "60");
     portal.clock.advance(Duration::from_secs(60));
-    let petr = login(&portal, PETR).await;
+    let petr = portal.login(PETR).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{}/signatures", ids[2]), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED, "a token a minute");
 }
 
 #[tokio::test]
 async fn the_timer_closes_petitions_past_their_end_date_once() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let id = published(&portal, &jana).await;
     let service = PetitionService::new(portal.petitions.clone());
     let report = closing::run(&service).await.expect("run");
@@ -736,16 +588,16 @@ async fn the_timer_closes_petitions_past_their_end_date_once() {
 
     // endsOn 2026-12-31 is the last day to sign (Prague): 22:59 UTC is still that day.
     portal.clock.set(datetime!(2026-12-31 22:59 UTC));
-    let petr = login(&portal, PETR).await;
+    let petr = portal.login(PETR).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED, "the end date is the last day");
     assert_eq!(closing::run(&service).await.expect("run").closed, 0);
 
     portal.clock.set(datetime!(2027-01-01 00:05 UTC));
-    let eva = login(&portal, EVA).await;
+    let eva = portal.login(EVA).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
     assert_eq!(status, StatusCode::CONFLICT, "past its end date, even before the timer");
     for _ in 0..3 {
         closing::run(&service).await.expect("run");
@@ -753,7 +605,7 @@ async fn the_timer_closes_petitions_past_their_end_date_once() {
     let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
     assert_eq!(json_of(&body)["state"], "closed");
     assert_eq!(json_of(&body)["signatures"], 1);
-    let notifications = drain(portal.store.as_ref(), "send-notification").await;
+    let notifications = portal.drain("send-notification").await;
     let closed: Vec<_> = notifications.iter().filter(|e| e["type"] == "petitions.closed").collect();
     assert!(!closed.is_empty());
     assert!(closed.iter().all(|e| e["id"] == closed[0]["id"]), "one fact, one id");
@@ -763,27 +615,27 @@ async fn the_timer_closes_petitions_past_their_end_date_once() {
 #[tokio::test]
 async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let id = published(&portal, &jana).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
     assert_eq!(status, StatusCode::CONFLICT, "only a closed petition");
-    call(&portal.router, write("POST", &format!("/api/petitions/{id}/close"), &jana, None)).await;
+    call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/close"), &jana, None)).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &petr, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only the creator");
     for _ in 0..3 {
         let (status, _, body) =
-            call(&portal.router, write("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+            call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
         assert_eq!(json_of(&body)["state"], "handed-over");
         assert_eq!(json_of(&body)["requestId"], format!("petition-{id}").as_str());
     }
-    let messages = drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await;
+    let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
     assert_eq!(messages.len(), 1, "one data message however often it is asked");
     let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
     assert_eq!(event.subject, JANA);
@@ -809,9 +661,9 @@ async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
 
     // The answer deadline travels with the filing record (the filings capability dates it in the calendar),
     // so the petition itself puts no second deadline there.
-    let calendar = drain(portal.store.as_ref(), portal_events::CALENDAR_QUEUE).await;
+    let calendar = portal.drain(portal_events::CALENDAR_QUEUE).await;
     assert!(calendar.iter().all(|e| e["data"]["kind"] != "filing-deadline"), "{calendar:?}");
-    let filings = drain(portal.store.as_ref(), portal_events::FILINGS_QUEUE).await;
+    let filings = portal.drain(portal_events::FILINGS_QUEUE).await;
     assert!(!filings.is_empty() && filings.iter().all(|e| e["id"] == filings[0]["id"]), "one filing fact");
     let filing: portal_events::FilingRecord =
         serde_json::from_value(filings[0]["data"].clone()).expect("the filing contract");
@@ -861,7 +713,7 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
     let jana = SubjectId::parse(JANA).expect("id");
     service.close(&id, closing::ClosedBy::Creator, Some(&jana)).await.expect("store").expect("closed");
     service.hand_over(&id, &jana).await.expect("store").expect("handed over");
-    let messages = drain(portal.store.as_ref(), portal_events::DATA_MESSAGES_QUEUE).await;
+    let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
     assert_eq!(messages.len(), 1);
     let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
     let message: portal_events::OutgoingDataMessage = event.data_as().expect("contract");
@@ -869,14 +721,11 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
     let portal_events::SealedContent::Blob { path } = &attachment.content else {
         panic!("{SIGNERS} signers do not fit a queue message inline")
     };
-    let path = portal_store::BlobPath::parse(path.clone()).expect("path");
-    let (_, stream) = BlobStore::get(portal.store.as_ref(), &path).await.expect("blob");
-    use futures::TryStreamExt as _;
-    let sealed: Vec<bytes::Bytes> = stream.try_collect().await.expect("read");
+    let (_, sealed) = portal.blob(path).await;
     let pdf = portal
         .petitions
         .sealer
-        .decrypt(JANA, &attachment.sealed_document, &attachment.sealed_field, &sealed.concat())
+        .decrypt(JANA, &attachment.sealed_document, &attachment.sealed_field, &sealed)
         .await
         .expect("sealed with the creator's key");
     assert!(pdf.len() > portal_events::INLINE_CONTENT_LIMIT);
@@ -888,15 +737,15 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
 #[tokio::test]
 async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_succeeds() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let public = published(&portal, &jana).await;
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{public}/signatures"), &petr, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{public}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED);
     let mut drafts = Vec::new();
     for who in [&jana, &petr] {
-        let (status, _, body) = call(&portal.router, write("POST", "/api/petitions", who, Some(&draft()))).await;
+        let (status, _, body) = call(&portal.router, write(Method::POST, "/api/petitions", who, Some(draft()))).await;
         assert_eq!(status, StatusCode::CREATED);
         let id = json_of(&body)["id"].as_str().expect("id").to_owned();
         let path = portal_store::BlobPath::parse(format!("petitions/{id}/attachment-1")).expect("path");
@@ -937,7 +786,7 @@ async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_suc
     assert_eq!(doc.body["creator"], portal_petitions::queue::erase_petitions_data::ERASED_CREATOR);
     assert!(!doc.body.to_string().contains("jana-novakova"), "nothing links it back to her");
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/petitions/{public}/close"), &jana, None)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{public}/close"), &jana, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nobody acts as its creator any more");
 
     let (status, _, _) = call(&portal.router, get(&format!("/api/me/petitions/{petr_draft}"), &petr)).await;
