@@ -21,7 +21,9 @@
 use std::time::Duration;
 
 use aws_lc_rs::rand::SecureRandom as _;
+use axum::http::StatusCode;
 use portal_crypto::CryptoError;
+use portal_host::{Failure, FieldViolation, Problem};
 use portal_store::{BatchOp, NewDocument, StoreError};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -79,7 +81,7 @@ pub enum ContactError {
     #[error("too many codes requested")]
     TooManyCodes { retry_after: Duration },
     #[error("no code was requested for this contact, or it was already used")]
-    NoPendingCode,
+    NoPendingCode { channel: Channel },
     #[error("the code has expired")]
     Expired,
     #[error("too many wrong codes")]
@@ -89,13 +91,56 @@ pub enum ContactError {
     #[error("another try of the same code is being checked")]
     Busy,
     #[error("no such contact")]
-    NotFound,
+    NotFound { channel: Channel },
     #[error("the code could not be sent")]
-    Channel(#[source] ChannelError),
+    Channel {
+        channel: Channel,
+        #[source]
+        error: ChannelError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+}
+
+impl Failure for ContactError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Busy => true,
+            Self::Channel { error, .. } => error.is_temporary(),
+            Self::Store(error) => error.is_retryable(),
+            Self::Crypto(error) => error.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The problem a citizen sees. `TooManyCodes` also needs `Retry-After`,
+    /// which the HTTP edge adds.
+    fn problem(&self) -> Problem {
+        let code = |rule: &str| Problem::validation(vec![FieldViolation::new("code", rule)]);
+        match self {
+            Self::TooManyCodes { retry_after } => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
+                    .with_detail(format!("try again in {} s", retry_after.as_secs()))
+            }
+            Self::NoPendingCode { channel } => {
+                Problem::new(StatusCode::CONFLICT, "no-pending-code", "No code is waiting")
+                    .with_detail(format!("set the {} first; a code is sent to it", channel.contact_name()))
+            }
+            Self::Expired => code("the code has expired; request a new one"),
+            Self::Locked => code("too many wrong codes: this code no longer works; request a new one"),
+            Self::WrongCode { tries_left: 0 } => code("the code does not match; no tries left, request a new code"),
+            Self::WrongCode { tries_left } => code(&format!("the code does not match; {tries_left} tries left")),
+            Self::Busy => Problem::new(StatusCode::CONFLICT, "busy", "Another request is changing this contact")
+                .with_detail("try again"),
+            Self::NotFound { channel } => Problem::not_found(format!("you have no {}", channel.contact_name())),
+            Self::Channel { channel: Channel::Email, .. } => Problem::unavailable("e-mail delivery"),
+            Self::Channel { channel: Channel::Sms, .. } => Problem::unavailable("SMS delivery"),
+            Self::Store(error) => error.problem(),
+            Self::Crypto(error) => error.problem(),
+        }
+    }
 }
 
 /// A contact as shown to its owner.
@@ -264,7 +309,7 @@ pub async fn request_code(n: &Notifications, subject: &str, contact: &Contact) -
         if let Err(cleanup) = n.documents.delete(COLLECTION, subject, &id, None).await {
             tracing::warn!(error = %cleanup, "an unsent verification code could not be removed; it expires on its own");
         }
-        return Err(ContactError::Channel(error));
+        return Err(ContactError::Channel { channel, error });
     }
     Ok(CodeSent { expires, simulated_code: simulated.then_some(code) })
 }
@@ -274,7 +319,7 @@ pub async fn request_code(n: &Notifications, subject: &str, contact: &Contact) -
 pub async fn verify(n: &Notifications, subject: &str, channel: Channel, code: &str) -> Result<(), ContactError> {
     let id = verification_id(channel);
     let Some(doc) = n.documents.get(COLLECTION, subject, &id).await? else {
-        return Err(ContactError::NoPendingCode);
+        return Err(ContactError::NoPendingCode { channel });
     };
     let now = n.clock.now();
     if parse_time(&doc.body["expiresAt"]).is_none_or(|at| at <= now) {
@@ -331,7 +376,7 @@ pub async fn remove(n: &Notifications, subject: &str, channel: Channel) -> Resul
             Err(error) => return Err(error.into()),
         }
     }
-    if removed { Ok(()) } else { Err(ContactError::NotFound) }
+    if removed { Ok(()) } else { Err(ContactError::NotFound { channel }) }
 }
 
 #[cfg(test)]

@@ -5,32 +5,37 @@
 //! občana's expiry notices: free, by e-mail and SMS, EU numbers allowed, the
 //! citizen enters the contacts and switches the service on).
 //!
-//! - [`dispatch`]: queue functions `SendNotification` (on
+//! - [`http`]: one file per HTTP function: the inbox (`ListNotifications`,
+//!   `ShowNotification`, `MarkNotificationRead`), the preferences
+//!   (`NotificationPreferences`) and the contacts (`ListContacts`,
+//!   `NotificationContact`, `VerifyContact`);
+//! - [`queue`]: one file per queue function: `SendNotification` (on
 //!   [`portal_events::NOTIFICATIONS_QUEUE`]) and `RetryNotification` (on
-//!   [`dispatch::RETRY_QUEUE`]): one notification per event id, delivery
-//!   status per channel, retries with backoff, the poison queue at the end;
-//! - [`erasure`]: queue function `EraseNotificationsData` (on
-//!   `erase-notifications`): deletes everything of a citizen who erased their
-//!   account;
+//!   [`dispatch::RETRY_QUEUE`]), which [`dispatch`] drives: one notification
+//!   per event id, delivery status per channel, retries with backoff, the
+//!   poison queue at the end; and `EraseNotificationsData` (on
+//!   `erase-notifications`), which deletes everything of a citizen who erased
+//!   their account;
 //! - [`contacts`]: e-mail and phone, sealed, verified by a 6-digit code;
 //! - [`preferences`]: categories × channels;
-//! - [`templates`]: the Czech texts;
+//! - [`templates`]: the Czech texts (minijinja templates under `templates/`);
 //! - ports [`mail::Mailer`] ([`smtp::SmtpMailer`], [`mail::SimulatedMailer`])
 //!   and [`sms::SmsGateway`] ([`sms::SimulatedSms`], and
 //!   [`sms::SmsNotConnected`] for production: no SMS gateway exists yet).
 //!
 //! Everything lives in collection [`COLLECTION`], partitioned by the citizen's
-//! subject id.
+//! subject id. [`functions`] is the list the app serves.
 
 /// The contact rules are shared with the registers capability.
 pub use portal_security::contact as address;
 pub mod channel;
 pub mod contacts;
+mod delivery;
 pub mod dispatch;
-pub mod erasure;
+pub mod http;
 pub mod mail;
 pub mod preferences;
-mod routes;
+pub mod queue;
 pub mod sms;
 pub mod smtp;
 pub mod templates;
@@ -39,10 +44,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use contacts::ContactError;
 use portal_crypto::{CryptoError, Sealer};
-use portal_host::Function;
+use portal_host::{Failure, Function, op};
 use portal_security::AccessLog;
-use portal_store::{Clock, DocumentStore, QueueStore};
+use portal_store::{Clock, DocumentStore, QueueStore, StoreError};
 
 pub use channel::{Channel, ChannelError, Delivery};
 pub use mail::{Mailer, OutgoingMail, SimulatedMailer};
@@ -171,8 +177,63 @@ impl Notifications {
     }
 }
 
+/// Why sending a notification did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the event is invalid: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("the notification changed under every try")]
+    Contended,
+}
+
+impl From<ContactError> for DispatchError {
+    fn from(error: ContactError) -> Self {
+        match error {
+            ContactError::Store(error) => Self::Store(error),
+            ContactError::Crypto(error) => Self::Crypto(error),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl Failure for DispatchError {
+    /// A passing store fault or a lost race can pass; an invalid event, or
+    /// sealed text that does not open (a shredded key), cannot.
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_retryable(),
+            Self::Contended => true,
+            Self::Crypto(_) | Self::Invalid(_) => false,
+        }
+    }
+}
+
+/// Every function of the capability: the HTTP functions of the inbox,
+/// preferences and contacts, and the queue functions `SendNotification`,
+/// `RetryNotification` and `EraseNotificationsData`.
+///
+/// `NotificationPreferences` (GET and PUT) and `NotificationContact` (PUT and
+/// DELETE) answer two methods each: the second is an operation of its own
+/// (`ChangeNotificationPreferences`, `DeleteNotificationContact`) on the
+/// same function.
 pub fn functions(notifications: Notifications) -> Vec<Function> {
-    routes::functions(Arc::new(notifications))
+    let s = Arc::new(notifications);
+    vec![
+        Function::api(op!(http::list_notifications)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_notification)).with_state(s.clone()).build(),
+        Function::api(op!(http::mark_notification_read)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_preferences)).also(op!(http::change_preferences)).with_state(s.clone()).build(),
+        Function::api(op!(http::list_contacts)).with_state(s.clone()).build(),
+        Function::api(op!(http::set_contact)).also(op!(http::delete_contact)).with_state(s.clone()).build(),
+        Function::api(op!(http::verify_contact)).with_state(s.clone()).build(),
+        queue::send_notification::function(s.clone()),
+        queue::retry_notification::function(s.clone()),
+        queue::erase_notifications_data::function(s),
+    ]
 }
 
 /// SHA-256 of `text`, lowercase hex.

@@ -20,7 +20,7 @@ pub struct OutgoingMail {
     /// Czech, one line.
     pub subject: String,
     pub text: String,
-    /// Already escaped: every inserted value went through [`crate::templates::html_escape`].
+    /// Already escaped: the HTML templates escape every inserted value ([`crate::templates`]).
     pub html: String,
     /// `<…@domain>`: stable per notification and channel, so a resend is
     /// recognisable as the same message by mail clients.

@@ -130,6 +130,11 @@ impl Preferences {
         json!({"type": "notification-preferences", "categories": self.categories_json()})
     }
 
+    /// Every category with its choice: (category, e-mail, SMS).
+    pub fn choices(&self) -> impl Iterator<Item = (&'static str, bool, bool)> + '_ {
+        self.choices.iter().map(|(category, (email, sms))| (*category, *email, *sms))
+    }
+
     pub fn categories_json(&self) -> Value {
         let map: Map<String, Value> = self
             .choices

@@ -1,29 +1,35 @@
-//! Czech texts for every notification kind, rendered from the event's `data`.
+//! Czech texts for every notification kind, rendered from the event's `data`
+//! by [minijinja](https://docs.rs/minijinja) templates kept as files under
+//! `functions/notifications/templates/` (built into the binary):
 //!
-//! One [`Rendered`] per event: the in-portal title and body (also the e-mail's
-//! subject and text), a short SMS text, and the portal page it points to. SMS
-//! texts carry no more personal data than the notice needs: never a message
-//! subject, a sender's name or a deadline's title.
+//! - `notices/<kind>.txt`, one per event kind: the blocks `title` and `body`
+//!   (the in-portal title and body, also the e-mail's subject and text), `sms`
+//!   (a short text) and `path` (the portal page it points to). Each file says
+//!   which payload fields it reads. SMS texts carry no more personal data
+//!   than the notice needs: never a message subject, a sender's name or a
+//!   deadline's title. A missing field renders as a neutral word rather than
+//!   failing; a kind without a file gets `notices/generic.txt`, a neutral
+//!   text (and the caller logs a warning).
+//! - `email/notice.{txt,html}` and `email/verification.{txt,html}`: the
+//!   e-mails around those texts, with the footer `email/footer.txt`.
+//! - `verification.txt`: the verification code's e-mail subject and sentence
+//!   and its SMS.
 //!
-//! The payloads read here are the producers' (`portal_events::kinds`):
-//! - `databox.new-message`: `{messageId, sender, subject}`;
-//! - `databox.deemed-delivery-warning`: `{messageId, sender, subject, deemedDeliveredAt}` (RFC 3339);
-//! - `databox.archive-finished`: `{archived}`;
-//! - `databox.credit-low`: `{creditHellers, thresholdHellers}`;
-//! - `databox.credit-purchase-confirmed`: `{paymentId, amountHellers}`;
-//! - `databox.credit-purchase-declined`: `{paymentId, reason}` (`declined`, `expired`);
-//! - `calendar.expiry-reminder`: `{document, date, daysLeft?}` — `document` is
-//!   `id-card`, `passport` or `driving-licence`, `date` the expiry
-//!   (`YYYY-MM-DD`); without `daysLeft` the days are counted from the event's
-//!   `occurredAt` date;
-//! - `calendar.deadline-reminder`: `{title, date, daysLeft?}`;
-//! - `documents.filed`: `{title?}`;
-//! - `account.contact-verification`: `{channel?}`.
-//!
-//! A missing field renders as a neutral word rather than failing; an unknown
-//! kind gets a neutral generic text (and the caller logs a warning).
+//! The `.html` templates escape every inserted value (autoescape); the
+//! `.txt` ones insert values as they are. Besides the event's `data`, notice
+//! templates get `days_left` (the producer's `daysLeft`, or the days from the
+//! event's day to `data.date`) and the filters `text` (a trimmed, non-empty
+//! string, else none), `integer`, `czech_date` (`YYYY-MM-DD…` → `23. 12.
+//! 2026`), `czech_date_of_time` (of an RFC 3339 time), `crowns` (hellers →
+//! `15,50 Kč`), `plural(one, few, many)`, `when` (`dnes`, `zítra`, `za 7
+//! dní`) and `lowercase_first`.
 
-use portal_events::{Event, kinds};
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use minijinja::value::Value as Jinja;
+use minijinja::{AutoEscape, Environment, Error, Output, State, context};
+use portal_events::Event;
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
@@ -34,15 +40,105 @@ pub struct Rendered {
     pub body: String,
     pub sms: String,
     /// The portal page (a path under the portal's URL).
-    pub path: &'static str,
+    pub path: String,
     /// False when the kind had no template of its own.
     pub known: bool,
 }
 
-const SMS_PREFIX: &str = "Portál občana:";
+/// The notice template of an event kind (`notices/databox.new-message.txt`).
+macro_rules! notice {
+    ($kind:literal) => {
+        (concat!("notices/", $kind, ".txt"), include_str!(concat!("../templates/notices/", $kind, ".txt")))
+    };
+}
 
-fn text<'v>(data: &'v Value, field: &str) -> Option<&'v str> {
-    data.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+/// Every template, by name.
+const SOURCES: &[(&str, &str)] = &[
+    notice!("databox.new-message"),
+    notice!("databox.deemed-delivery-warning"),
+    notice!("databox.archive-finished"),
+    notice!("databox.credit-low"),
+    notice!("databox.credit-purchase-confirmed"),
+    notice!("databox.credit-purchase-declined"),
+    notice!("databox.sent-on-behalf"),
+    notice!("databox.not-sent-on-behalf"),
+    notice!("calendar.expiry-reminder"),
+    notice!("calendar.deadline-reminder"),
+    notice!("documents.filed"),
+    notice!("registers.extract-ready"),
+    notice!("registers.extract-failed"),
+    notice!("filings.deadline-passed"),
+    notice!("petitions.closed"),
+    notice!("petitions.blocked"),
+    notice!("petitions.unblocked"),
+    notice!("petitions.handed-over"),
+    notice!("petitions.senate-threshold-reached"),
+    notice!("account.contact-verification"),
+    notice!("generic"),
+    ("email/notice.txt", include_str!("../templates/email/notice.txt")),
+    ("email/notice.html", include_str!("../templates/email/notice.html")),
+    ("email/verification.txt", include_str!("../templates/email/verification.txt")),
+    ("email/verification.html", include_str!("../templates/email/verification.html")),
+    ("verification.txt", include_str!("../templates/verification.txt")),
+];
+
+const GENERIC: &str = "notices/generic.txt";
+const FOOTER: &str = include_str!("../templates/email/footer.txt");
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(environment);
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // The e-mails end with a newline, as their files do.
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
+    env.set_formatter(format_value);
+    env.add_global("footer", FOOTER.trim_end());
+    env.add_filter("text", |value: Jinja| text(&value).map(str::to_owned));
+    env.add_filter("integer", |value: Jinja| if value.is_integer() { value.as_i64() } else { None });
+    env.add_filter("czech_date", |value: Jinja| text(&value).and_then(parse_date).map(czech_date));
+    env.add_filter("czech_date_of_time", |value: Jinja| {
+        text(&value).and_then(parse_time).map(|time| czech_date(time.date()))
+    });
+    env.add_filter("crowns", |value: Jinja| value.is_integer().then(|| value.as_i64()).flatten().map(crowns));
+    env.add_filter("plural", |n: i64, one: &str, few: &str, many: &str| plural(n, one, few, many));
+    env.add_filter("when", when);
+    env.add_filter("lowercase_first", |text: &str| lowercase_first(text));
+    for (name, source) in SOURCES {
+        if let Err(error) = env.add_template(name, source) {
+            // A broken template is a bug the tests of this module catch.
+            tracing::error!(template = name, error = %error, "a notification template does not parse");
+        }
+    }
+    env
+}
+
+/// Inserts a value. In HTML every string that is not marked safe is escaped
+/// with the five entities the portal's e-mails have always used (`&amp;`,
+/// `&lt;`, `&gt;`, `&quot;`, `&#39;`); everything else is written the
+/// engine's way.
+fn format_value(out: &mut Output, state: &State, value: &Jinja) -> Result<(), Error> {
+    match value.as_str() {
+        Some(text) if state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
+            for c in text.chars() {
+                match c {
+                    '&' => out.write_str("&amp;")?,
+                    '<' => out.write_str("&lt;")?,
+                    '>' => out.write_str("&gt;")?,
+                    '"' => out.write_str("&quot;")?,
+                    '\'' => out.write_str("&#39;")?,
+                    c => out.write_char(c)?,
+                }
+            }
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// A trimmed, non-empty string.
+fn text(value: &Jinja) -> Option<&str> {
+    value.as_str().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `23. 12. 2026`, the Czech way.
@@ -78,25 +174,6 @@ fn crowns(hellers: i64) -> String {
     }
 }
 
-/// The document names: nominative and genitive.
-fn document_names(kind: Option<&str>) -> (&'static str, &'static str) {
-    match kind {
-        Some("id-card") => ("občanský průkaz", "občanského průkazu"),
-        Some("passport") => ("cestovní pas", "cestovního pasu"),
-        Some("driving-licence") => ("řidičský průkaz", "řidičského průkazu"),
-        _ => ("doklad", "dokladu"),
-    }
-}
-
-/// Days from the event's day to `date`: the producer's `daysLeft` if given.
-fn days_left(event: &Event, date: Option<Date>) -> Option<i64> {
-    event
-        .data
-        .get("daysLeft")
-        .and_then(Value::as_i64)
-        .or_else(|| date.map(|d| (d - event.occurred_at.date()).whole_days()))
-}
-
 /// `dnes`, `zítra`, `za 7 dní`.
 fn when(days: i64) -> String {
     match days {
@@ -106,331 +183,106 @@ fn when(days: i64) -> String {
     }
 }
 
-pub fn render(event: &Event) -> Rendered {
-    let data = &event.data;
-    let sender = text(data, "sender").unwrap_or("neuvedený odesílatel");
-    let subject = text(data, "subject").unwrap_or("bez předmětu");
-    let known =
-        |title: String, body: String, sms: String, path: &'static str| Rendered { title, body, sms, path, known: true };
-    match event.kind.as_str() {
-        kinds::NEW_MESSAGE => known(
-            "Nová zpráva v datové schránce".into(),
-            format!("Do vaší datové schránky přišla nová zpráva od odesílatele {sender}: „{subject}“."),
-            format!("{SMS_PREFIX} v datové schránce máte novou zprávu. Přečtete si ji po přihlášení."),
-            "/datova-schranka",
-        ),
-        kinds::DEEMED_DELIVERY_WARNING => {
-            let deemed = text(data, "deemedDeliveredAt").and_then(parse_time).map(|t| czech_date(t.date()));
-            let (on, on_capitalised) = match deemed {
-                Some(date) => (format!("dne {date}"), format!("Dne {date}")),
-                None => ("za několik dní".to_owned(), "Za několik dní".to_owned()),
-            };
-            known(
-                "Zpráva bude brzy považována za doručenou".into(),
-                format!(
-                    "Zprávu od odesílatele {sender} („{subject}“) jste dosud neotevřeli. {on_capitalised} bude považována za doručenou (fikce doručení), i když ji neotevřete."
-                ),
-                format!("{SMS_PREFIX} nepřečtená zpráva v datové schránce bude {on} považována za doručenou."),
-                "/datova-schranka",
-            )
-        }
-        kinds::ARCHIVE_FINISHED => {
-            let n = data.get("archived").and_then(Value::as_i64).unwrap_or(0);
-            known(
-                "Archivace datových zpráv dokončena".into(),
-                format!(
-                    "Do vašich dokumentů jsme uložili {} z datové schránky, než je systém datových schránek smaže.",
-                    plural(n, "zprávu", "zprávy", "zpráv")
-                ),
-                format!("{SMS_PREFIX} zprávy z datové schránky byly uloženy do dokumentů."),
-                "/dokumenty",
-            )
-        }
-        kinds::CREDIT_LOW => {
-            let credit = data.get("creditHellers").and_then(Value::as_i64);
-            let amount = credit.map_or_else(|| "nízkou částku".to_owned(), crowns);
-            known(
-                "Dochází kredit datové schránky".into(),
-                format!("Kredit pro poštovní datové zprávy klesl na {amount}. Dobít jej můžete v Portálu občana."),
-                format!("{SMS_PREFIX} dochází kredit datové schránky ({amount})."),
-                "/datova-schranka/kredit",
-            )
-        }
-        kinds::CREDIT_PURCHASE_CONFIRMED => {
-            let amount =
-                data.get("amountHellers").and_then(Value::as_i64).map_or_else(|| "objednaný".to_owned(), crowns);
-            known(
-                "Kredit datové schránky dobit".into(),
-                format!(
-                    "Platba proběhla a kredit datové schránky byl dobit o {amount}. Doklad o platbě najdete v dokumentech."
-                ),
-                format!("{SMS_PREFIX} kredit datové schránky byl dobit o {amount}."),
-                "/datova-schranka/kredit",
-            )
-        }
-        kinds::CREDIT_PURCHASE_DECLINED => {
-            let why = match text(data, "reason") {
-                Some("expired") => "Platbu jste nedokončili včas.",
-                _ => "Platební brána platbu nepřijala.",
-            };
-            known(
-                "Kredit datové schránky nebyl dobit".into(),
-                format!("{why} Kredit datové schránky nebyl dobit a nic jsme vám neúčtovali."),
-                format!("{SMS_PREFIX} kredit datové schránky nebyl dobit, platba neproběhla."),
-                "/datova-schranka/kredit",
-            )
-        }
-        kinds::EXPIRY_REMINDER => {
-            let (name, genitive) = document_names(text(data, "document"));
-            let date = text(data, "date").and_then(parse_date);
-            let days = days_left(event, date);
-            let on = date.map(czech_date);
-            let (title, body, sms) = match (days, on) {
-                (Some(0), Some(on)) => (
-                    format!("Dnes končí platnost dokladu: {name}"),
-                    format!("Platnost vašeho {genitive} končí dnes ({on}). Požádejte o nový doklad co nejdříve."),
-                    format!("{SMS_PREFIX} platnost vašeho {genitive} končí dnes ({on})."),
-                ),
-                (Some(d), Some(on)) if d < 0 => (
-                    format!("Skončila platnost dokladu: {name}"),
-                    format!("Platnost vašeho {genitive} skončila {on}. Požádejte o nový doklad."),
-                    format!("{SMS_PREFIX} platnost vašeho {genitive} skončila {on}."),
-                ),
-                (Some(d), Some(on)) => (
-                    format!("Blíží se konec platnosti dokladu: {name}"),
-                    format!(
-                        "Platnost vašeho {genitive} skončí {on}, tedy {}. O nový doklad můžete požádat již nyní.",
-                        when(d)
-                    ),
-                    format!("{SMS_PREFIX} platnost vašeho {genitive} skončí {on} ({}).", when(d)),
-                ),
-                _ => (
-                    format!("Blíží se konec platnosti dokladu: {name}"),
-                    format!("Platnost vašeho {genitive} brzy skončí. Podrobnosti najdete v kalendáři."),
-                    format!("{SMS_PREFIX} platnost vašeho {genitive} brzy skončí."),
-                ),
-            };
-            known(title, body, sms, "/kalendar")
-        }
-        kinds::DEADLINE_REMINDER => {
-            let what = text(data, "title").unwrap_or("termín v kalendáři");
-            let date = text(data, "date").and_then(parse_date);
-            let days = days_left(event, date);
-            let on = date.map_or_else(|| "brzy".to_owned(), czech_date);
-            let relative = days.filter(|d| *d >= 0).map(|d| format!(" ({})", when(d))).unwrap_or_default();
-            known(
-                "Připomínka termínu".into(),
-                format!("Blíží se termín: {what}, {on}{relative}."),
-                format!("{SMS_PREFIX} blíží se termín v kalendáři, {on}{relative}. Podrobnosti po přihlášení."),
-                "/kalendar",
-            )
-        }
-        kinds::DOCUMENT_FILED => {
-            let title = text(data, "title").map(|t| format!(" „{t}“")).unwrap_or_default();
-            known(
-                "Nový dokument".into(),
-                format!("Do vašich dokumentů byl uložen dokument{title}."),
-                format!("{SMS_PREFIX} do vašich dokumentů byl uložen nový dokument."),
-                "/dokumenty",
-            )
-        }
-        kinds::EXTRACT_READY => {
-            let title = text(data, "title").unwrap_or("výpis");
-            known(
-                format!("Připraveno: {title}"),
-                format!("Váš {} je připraven v dokumentech.", lowercase_first(title)),
-                format!("{SMS_PREFIX} požadovaný výpis je připraven v dokumentech."),
-                "/dokumenty",
-            )
-        }
-        kinds::EXTRACT_FAILED => {
-            let title = text(data, "title").unwrap_or("výpis");
-            let reason = text(data, "reason").map(|r| format!(" {r}")).unwrap_or_default();
-            known(
-                format!("Nepodařilo se získat: {title}"),
-                format!(
-                    "Váš {} se nepodařilo získat z registrů.{reason} Zkuste o něj požádat znovu později.",
-                    lowercase_first(title)
-                ),
-                format!("{SMS_PREFIX} výpis se nepodařilo získat, zkuste to později."),
-                "/vypisy",
-            )
-        }
-        kinds::DATA_MESSAGE_SENT => {
-            let subject = text(data, "subject").map(|s| format!(" „{s}“")).unwrap_or_default();
-            known(
-                "Datová zpráva odeslána".into(),
-                format!("Z vaší datové schránky jsme odeslali zprávu{subject}. Najdete ji mezi odeslanými zprávami."),
-                format!("{SMS_PREFIX} z vaší datové schránky byla odeslána zpráva."),
-                "/datova-schranka",
-            )
-        }
-        kinds::DATA_MESSAGE_NOT_SENT => {
-            let subject = text(data, "subject").map(|s| format!(" „{s}“")).unwrap_or_default();
-            let reason = text(data, "reason").map(|r| format!(" Důvod: {r}")).unwrap_or_default();
-            known(
-                "Datovou zprávu se nepodařilo odeslat".into(),
-                format!("Zprávu{subject} se z vaší datové schránky nepodařilo odeslat.{reason}"),
-                format!("{SMS_PREFIX} datovou zprávu se nepodařilo odeslat, podrobnosti po přihlášení."),
-                "/datova-schranka",
-            )
-        }
-        "filings.deadline-passed" => {
-            let title = text(data, "title").unwrap_or("podání");
-            let agency = text(data, "agency").unwrap_or("úřad");
-            let urge = if data.get("canUrge").and_then(Value::as_bool) == Some(true) {
-                " Urgenci můžete úřadu poslat jedním kliknutím z vaší datové schránky."
-            } else {
-                ""
-            };
-            known(
-                "Úřad nerozhodl v zákonné lhůtě".into(),
-                format!(
-                    "Na vaše podání „{title}“ měl úřad {agency} odpovědět do zákonné lhůty, ta však uplynula.{urge}"
-                ),
-                format!("{SMS_PREFIX} lhůta úřadu pro vyřízení vašeho podání uplynula."),
-                "/podani",
-            )
-        }
-        "petitions.closed" => {
-            let title = text(data, "title").unwrap_or("petice");
-            known(
-                "Petice uzavřena".into(),
-                format!(
-                    "Sběr podpisů petice „{title}“ skončil. Výpis podpisů si stáhnete a petici předáte adresátovi v Portálu občana."
-                ),
-                format!("{SMS_PREFIX} sběr podpisů vaší petice skončil."),
-                "/petice",
-            )
-        }
-        "petitions.blocked" => {
-            let title = text(data, "title").unwrap_or("petice");
-            let reason = text(data, "reason").map(|r| format!(" Důvod: {r}")).unwrap_or_default();
-            known(
-                "Petice zablokována".into(),
-                format!(
-                    "Ministerstvo vnitra zablokovalo podepisování petice „{title}“ (§ 6a zákona o právu petičním).{reason}"
-                ),
-                format!("{SMS_PREFIX} podepisování vaší petice bylo zablokováno, podrobnosti po přihlášení."),
-                "/petice",
-            )
-        }
-        "petitions.unblocked" => {
-            let title = text(data, "title").unwrap_or("petice");
-            known(
-                "Petice odblokována".into(),
-                format!("Petici „{title}“ lze opět podepisovat."),
-                format!("{SMS_PREFIX} vaši petici lze opět podepisovat."),
-                "/petice",
-            )
-        }
-        "petitions.handed-over" => {
-            let title = text(data, "title").unwrap_or("petice");
-            let addressee = text(data, "addressee").unwrap_or("adresát");
-            known(
-                "Petice předána".into(),
-                format!(
-                    "Petici „{title}“ jsme s výpisem podpisů odeslali z vaší datové schránky adresátovi: {addressee}. Adresát má na odpověď 30 dní."
-                ),
-                format!("{SMS_PREFIX} vaše petice byla předána adresátovi."),
-                "/petice",
-            )
-        }
-        "petitions.senate-threshold-reached" => {
-            let title = text(data, "title").unwrap_or("petice");
-            known(
-                "Petice překročila 10 000 podpisů".into(),
-                format!(
-                    "Petici „{title}“ adresovanou Senátu podpořilo více než 10 000 lidí; Senát ji projedná na plenární schůzi."
-                ),
-                format!("{SMS_PREFIX} vaše petice Senátu překročila 10 000 podpisů."),
-                "/petice",
-            )
-        }
-        kinds::CONTACT_VERIFICATION => known(
-            "Kontakt pro oznámení ověřen".into(),
-            "Kontaktní údaj pro zasílání oznámení byl ověřen. Oznámení si nastavíte v Portálu občana.".into(),
-            format!("{SMS_PREFIX} kontakt pro oznámení byl ověřen."),
-            "/profil/oznameni",
-        ),
-        _ => Rendered {
-            title: "Nové oznámení".into(),
-            body: "V Portálu občana pro vás máme nové oznámení. Podrobnosti najdete po přihlášení.".into(),
-            sms: format!("{SMS_PREFIX} máte nové oznámení. Podrobnosti po přihlášení."),
-            path: "/",
-            known: false,
-        },
-    }
-}
-
 /// "Výpis z rejstříku trestů" → "výpis z rejstříku trestů", for the middle of a sentence.
 fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Days from the event's day to `data.date`: the producer's `daysLeft` if given.
+fn days_left(event: &Event) -> Option<i64> {
+    let date = event.data.get("date").and_then(Value::as_str).map(str::trim).and_then(parse_date);
+    event
+        .data
+        .get("daysLeft")
+        .and_then(Value::as_i64)
+        .or_else(|| date.map(|d| (d - event.occurred_at.date()).whole_days()))
 }
 
-const TEXT_FOOTER: &str = "Tuto zprávu poslal automaticky Portál občana; neodpovídejte na ni. \
-Zasílání oznámení e-mailem nastavíte nebo vypnete po přihlášení v Portálu občana.";
+/// Renders the named blocks of template `name`, each trimmed.
+fn blocks<const N: usize>(name: &str, ctx: Jinja, names: [&str; N]) -> Result<[String; N], Error> {
+    let mut captured = TEMPLATES.get_template(name)?.render_captured(ctx)?;
+    let mut rendered: [String; N] = std::array::from_fn(|_| String::new());
+    for (out, block) in rendered.iter_mut().zip(names) {
+        *out = captured.with_state_mut(|state| state.render_block(block))?.trim().to_owned();
+    }
+    Ok(rendered)
+}
+
+/// Renders a whole template. The templates are fixed and tested, so a
+/// failure is a bug: it is logged and the text left empty.
+fn whole(name: &str, ctx: Jinja) -> String {
+    TEMPLATES.get_template(name).and_then(|template| template.render(ctx)).unwrap_or_else(|error| {
+        tracing::error!(template = name, error = %error, "a notification template failed");
+        String::new()
+    })
+}
+
+fn notice(name: &str, ctx: Jinja) -> Result<Rendered, Error> {
+    let [title, body, sms, path] = blocks(name, ctx, ["title", "body", "sms", "path"])?;
+    Ok(Rendered { title, body, sms, path, known: name != GENERIC })
+}
+
+/// The texts of a notification about `event`.
+pub fn render(event: &Event) -> Rendered {
+    let name = format!("notices/{}.txt", event.kind);
+    let known = name != GENERIC && TEMPLATES.get_template(&name).is_ok();
+    let ctx = context! { data => Jinja::from_serialize(&event.data), days_left => days_left(event) };
+    let rendered = if known { notice(&name, ctx.clone()) } else { notice(GENERIC, ctx.clone()) };
+    rendered.unwrap_or_else(|error| {
+        tracing::error!(kind = %event.kind, error = %error, "a notice template failed; the generic text is used");
+        notice(GENERIC, ctx).unwrap_or_else(|_| Rendered {
+            title: String::new(),
+            body: String::new(),
+            sms: String::new(),
+            path: "/".into(),
+            known: false,
+        })
+    })
+}
 
 /// The e-mail's text and HTML bodies for a notification.
 pub fn email_bodies(title: &str, body: &str, link: &str) -> (String, String) {
-    let text = format!("{body}\n\nPodrobnosti: {link}\n\n--\n{TEXT_FOOTER}\n");
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"cs\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<p>{body}</p>\n<p><a href=\"{link}\">Zobrazit v Portálu občana</a></p>\n<hr>\n<p><small>{footer}</small></p>\n</body></html>\n",
-        title = html_escape(title),
-        body = html_escape(body),
-        link = html_escape(link),
-        footer = html_escape(TEXT_FOOTER),
-    );
-    (text, html)
+    let ctx = context! { title, body, link };
+    (whole("email/notice.txt", ctx.clone()), whole("email/notice.html", ctx))
 }
 
 /// The verification code's e-mail: subject, text and HTML.
 pub fn verification_email(code: &str, minutes: u64) -> (String, String, String) {
-    let subject = "Ověřovací kód pro Portál občana".to_owned();
-    let body = format!(
-        "Váš ověřovací kód je {code}. Zadejte jej v Portálu občana do {minutes} minut. Pokud jste o kód nežádali, zprávu ignorujte."
-    );
-    let text = format!("{body}\n\n--\n{TEXT_FOOTER}\n");
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"cs\"><head><meta charset=\"utf-8\"><title>{s}</title></head>\n<body>\n<p>{b}</p>\n<p><strong>{c}</strong></p>\n<hr>\n<p><small>{f}</small></p>\n</body></html>\n",
-        s = html_escape(&subject),
-        b = html_escape(&body),
-        c = html_escape(code),
-        f = html_escape(TEXT_FOOTER),
-    );
+    let [subject, body] =
+        blocks("verification.txt", context! { code, minutes }, ["subject", "email"]).unwrap_or_else(|error| {
+            tracing::error!(error = %error, "the verification template failed");
+            Default::default()
+        });
+    let ctx = context! { subject, body, code };
+    let (text, html) = (whole("email/verification.txt", ctx.clone()), whole("email/verification.html", ctx));
     (subject, text, html)
 }
 
 /// The verification code's SMS.
 pub fn verification_sms(code: &str, minutes: u64) -> String {
-    format!("{SMS_PREFIX} ověřovací kód {code}, platí {minutes} minut. Pokud jste o něj nežádali, zprávu ignorujte.")
+    blocks("verification.txt", context! { code, minutes }, ["sms"]).map(|[sms]| sms).unwrap_or_else(|error| {
+        tracing::error!(error = %error, "the verification template failed");
+        String::new()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portal_events::kinds;
     use serde_json::json;
     use time::macros::datetime;
 
     fn event(kind: &str, data: Value) -> Event {
         Event::new(kind, "k", "DEMO%2Fjana", datetime!(2026-11-23 08:00 UTC), data)
+    }
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in SOURCES {
+            assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use portal_host::InvocationError;
 use portal_host::envelope::host_side::{self, QueueMessageProperties};
 use portal_host::runtime::LogFailures;
 use portal_notifications::dispatch::{self, POISON_QUEUE, RETRY_QUEUE};
+use portal_notifications::queue::send_notification;
 use portal_notifications::{
     COLLECTION, ChannelError, NotificationSettings, Notifications, SimulatedMailer, SimulatedSms, functions,
 };
@@ -647,12 +648,12 @@ async fn invalid_messages_fail_permanently_and_unknown_kinds_get_a_generic_text(
     let jana = login(&portal, JANA).await;
     let mut bad = new_message(JANA, "x");
     bad.subject = "a/b".into();
-    let result = dispatch::send_notification(&portal.notifications, &bad).await;
+    let result = send_notification::send_notification(&portal.notifications, &bad).await;
     assert!(matches!(&result, Err(InvocationError::Permanent(e)) if e.to_string().contains("subject")), "{result:?}");
     bad.subject = JANA.into();
     bad.id = String::new();
     assert!(matches!(
-        dispatch::send_notification(&portal.notifications, &bad).await,
+        send_notification::send_notification(&portal.notifications, &bad).await,
         Err(InvocationError::Permanent(_))
     ));
     // Through the host protocol: not an event at all → acknowledged (200), recorded as permanent.

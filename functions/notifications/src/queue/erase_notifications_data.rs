@@ -16,17 +16,26 @@
 //! very large partition is deleted [`erasure::MAX_PAGES`] pages per run; the
 //! rest is left to the next delivery (a retryable error).
 
+use std::sync::Arc;
+
 use portal_events::erasure;
-use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_events::{ERASE_NOTIFICATIONS_QUEUE, Event, kinds};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
-use portal_store::StoreError;
 use serde_json::json;
 
 use crate::{COLLECTION, Notifications};
 
 /// The function's name.
 pub const FUNCTION: &str = "EraseNotificationsData";
+
+/// `EraseNotificationsData` on queue `erase-notifications`.
+pub fn function(notifications: Arc<Notifications>) -> Function {
+    Function::queue(FUNCTION, ERASE_NOTIFICATIONS_QUEUE, move |invocation: QueueInvocation<Event>| {
+        let notifications = notifications.clone();
+        async move { erase(&notifications, &invocation.message).await }
+    })
+}
 
 /// One delivery of an `account.erased` event.
 pub async fn erase(n: &Notifications, event: &Event) -> Result<Outcome, InvocationError> {
@@ -42,15 +51,10 @@ pub async fn erase(n: &Notifications, event: &Event) -> Result<Outcome, Invocati
         erasure::MAX_PAGES,
         &erasure::no_pointers,
     )
-    .await
-    .map_err(failure)?;
+    .await?;
     let Some(deleted) = deleted else {
         return Err(InvocationError::retryable("the partition is large; the next delivery continues"));
     };
     tracing::info!(deleted, "a citizen's notifications erased");
     Ok(Outcome::done().returning(json!({"deletedDocuments": deleted})))
-}
-
-fn failure(error: StoreError) -> InvocationError {
-    if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
 }
