@@ -7,117 +7,57 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use axum::{Extension, Router};
+use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine as _;
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_documents::queue::file_document;
 use portal_documents::{Documents, DocumentsSettings, functions};
 use portal_events::{Event, FiledDocument, SealedContent, kinds};
 use portal_host::InvocationError;
-use portal_host::runtime::LogFailures;
-use portal_security::{
-    AccessFilter, AccessLog, Actor, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId,
-};
+use portal_security::Actor;
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{
-    BatchOp, BatchResult, BlobPath, BlobStore, Document, DocumentStore, ETag, ManualClock, NewDocument, Page, PutMode,
-    Query, StoreError, StoreResult,
+    BatchOp, BatchResult, BlobPath, BlobStore, Document, DocumentStore, ETag, NewDocument, Page, PutMode, Query,
+    StoreError, StoreResult,
+};
+use portal_testkit::{
+    Harness, JANA, Login, PETR, Part, START, call, get, items, json_of, multipart, queue_delivery, text, write,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
-use tower::ServiceExt as _;
-
-const JANA: &str = "DEMO%2Fjana-novakova";
-const PETR: &str = "DEMO%2Fpetr-svoboda";
 
 struct Portal {
     router: Router,
     documents: Documents,
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn portal_with(settings: DocumentsSettings) -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys_dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+    let harness = Harness::new();
     let documents = Documents {
-        documents: store.clone(),
-        blobs: store.clone(),
-        queues: store.clone(),
-        sealer,
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        clock: clock.clone(),
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         settings,
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(functions(documents.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, documents, store, clock, sessions, _keys: keys_dir }
+    let router = harness.router(functions(documents.clone()));
+    Portal { router, documents, harness }
 }
 
 fn portal() -> Portal {
     portal_with(DocumentsSettings::default())
-}
-
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-async fn login(portal: &Portal, subject: &str) -> Login {
-    let new = portal
-        .sessions
-        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
-        .await
-        .expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-fn write(method: &str, path: &str, login: &Login, body: Option<Value>) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
-    }
 }
 
 /// A file part for [`upload_request`].
@@ -128,28 +68,9 @@ struct FilePart<'a> {
 }
 
 fn upload_request(login: &Login, file: &FilePart<'_>, fields: &[(&str, &str)]) -> Request<Body> {
-    let boundary = "documents-test-boundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
-            file.name, file.mime
-        )
-        .as_bytes(),
-    );
-    body.extend(&file.content);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Request::post("/api/documents")
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .expect("request")
+    let mut parts: Vec<Part<'_>> = fields.iter().map(|(name, value)| Part::field(name, value)).collect();
+    parts.push(Part::file("file", file.name, file.mime, &file.content));
+    multipart("/api/documents", login, &parts)
 }
 
 /// A real, minimal PDF 1.4 (one empty A4 page) with a correct xref table.
@@ -196,19 +117,10 @@ async fn blobs(portal: &Portal, prefix: &str) -> usize {
     BlobStore::list(portal.store.as_ref(), prefix).await.expect("list").len()
 }
 
-async fn access_log(portal: &Portal, subject: &str) -> Vec<portal_security::AccessEntry> {
-    let subject = SubjectId::parse(subject).expect("subject");
-    portal.documents.access_log.list(&subject, &AccessFilter::default(), 1000, None).await.expect("log").items
-}
-
-fn items(body: &[u8]) -> Vec<Value> {
-    json_of(body)["items"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let pdf = small_pdf();
     let file = FilePart { name: "Nájemní smlouva – byt č. 5.pdf", mime: "application/pdf", content: pdf.clone() };
     let (status, headers, body) = call(
@@ -238,9 +150,8 @@ async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
     assert!(!stored.body.to_string().contains("bydlení"), "tags are sealed, indexed blindly: {}", stored.body);
     let blob = BlobPath::parse(stored.body["blob"].as_str().expect("blob")).expect("path");
     assert!(!blob.as_str().contains("jana"), "the blob path carries no pseudonym: {blob}");
-    let (_, stream) = BlobStore::get(portal.store.as_ref(), &blob).await.expect("blob");
-    let sealed: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(stream).await.expect("read");
-    assert!(!sealed.concat().starts_with(b"%PDF"), "the blob is ciphertext");
+    let (_, sealed) = portal.blob(blob.as_str()).await;
+    assert!(!sealed.starts_with(b"%PDF"), "the blob is ciphertext");
 
     // A plain-text note, uploaded later, lists first.
     portal.clock.advance(Duration::from_secs(60));
@@ -283,13 +194,14 @@ async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
     let (status, headers, _) = call(&portal.router, get(&format!("/api/documents/{id}"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
     let etag = headers[header::ETAG].to_str().expect("etag").to_owned();
-    let mut rename = write("PATCH", &format!("/api/documents/{id}"), &jana, Some(json!({"title": "Smlouva o nájmu"})));
+    let mut rename =
+        write(Method::PATCH, &format!("/api/documents/{id}"), &jana, Some(json!({"title": "Smlouva o nájmu"})));
     rename.headers_mut().insert(header::IF_MATCH, etag.parse().expect("header"));
     let (status, headers, body) = call(&portal.router, rename).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     assert_eq!(json_of(&body)["title"], "Smlouva o nájmu");
     assert_ne!(headers[header::ETAG], etag.as_str(), "a new version");
-    let mut stale = write("PATCH", &format!("/api/documents/{id}"), &jana, Some(json!({"title": "Jiný"})));
+    let mut stale = write(Method::PATCH, &format!("/api/documents/{id}"), &jana, Some(json!({"title": "Jiný"})));
     stale.headers_mut().insert(header::IF_MATCH, etag.parse().expect("header"));
     let (status, _, body) = call(&portal.router, stale).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{}", text(&body));
@@ -297,7 +209,7 @@ async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
     // Tag without If-Match, then filter by tag and kind.
     let (status, _, body) = call(
         &portal.router,
-        write("PATCH", &format!("/api/documents/{id}"), &jana, Some(json!({"tags": ["Nájem", "byt-5"]}))),
+        write(Method::PATCH, &format!("/api/documents/{id}"), &jana, Some(json!({"tags": ["Nájem", "byt-5"]}))),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
@@ -313,24 +225,26 @@ async fn a_citizen_uploads_lists_downloads_renames_tags_and_deletes() {
     assert!(items(&body).is_empty());
     let (status, _, body) = call(
         &portal.router,
-        write("PATCH", &format!("/api/documents/{id}"), &jana, Some(json!({"tags": ["s mezerou"]}))),
+        write(Method::PATCH, &format!("/api/documents/{id}"), &jana, Some(json!({"tags": ["s mezerou"]}))),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json_of(&body)["errors"][0]["field"], "tags");
 
     // Delete: metadata, blob and usage go together.
-    let (status, _, _) = call(&portal.router, write("DELETE", &format!("/api/documents/{id}"), &jana, None)).await;
+    let (status, _, _) =
+        call(&portal.router, write(Method::DELETE, &format!("/api/documents/{id}"), &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(usage(&portal, JANA).await, ("Zavolat na úřad".len() as u64, 1), "usage goes back down");
     assert!(matches!(BlobStore::get(portal.store.as_ref(), &blob).await, Err(StoreError::NotFound)), "blob deleted");
     let (status, _, _) = call(&portal.router, get(&format!("/api/documents/{id}"), &jana)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = call(&portal.router, write("DELETE", &format!("/api/documents/{id}"), &jana, None)).await;
+    let (status, _, _) =
+        call(&portal.router, write(Method::DELETE, &format!("/api/documents/{id}"), &jana, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Every touch is in Jana's access log.
-    let log = access_log(&portal, JANA).await;
+    let log = portal.access_entries(JANA).await;
     for (action, kind) in [
         (portal_security::Action::Create, "document"),
         (portal_security::Action::Read, "document-list"),
@@ -351,7 +265,7 @@ type Refusal<'a> = (FilePart<'a>, Vec<(&'a str, &'a str)>, StatusCode, &'a str, 
 #[tokio::test]
 async fn uploads_are_checked_by_size_type_content_title_and_tags() {
     let portal = portal_with(DocumentsSettings { max_upload_bytes: 4096, ..DocumentsSettings::default() });
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let long_title = "x".repeat(201);
     let cases: Vec<Refusal<'_>> = vec![
         (
@@ -451,7 +365,7 @@ async fn uploads_are_checked_by_size_type_content_title_and_tags() {
 #[tokio::test]
 async fn an_upload_over_the_quota_is_refused_and_writes_nothing() {
     let portal = portal_with(DocumentsSettings { quota_bytes: 3000, ..DocumentsSettings::default() });
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let first =
         upload(&portal, &jana, &FilePart { name: "a.txt", mime: "text/plain", content: vec![b'a'; 2000] }, &[]).await;
     let (status, headers, body) = call(
@@ -475,7 +389,8 @@ async fn an_upload_over_the_quota_is_refused_and_writes_nothing() {
     upload(&portal, &jana, &FilePart { name: "c.txt", mime: "text/plain", content: vec![b'c'; 1000] }, &[]).await;
     assert_eq!(usage(&portal, JANA).await, (3000, 2));
     let id = first["id"].as_str().expect("id");
-    let (status, _, _) = call(&portal.router, write("DELETE", &format!("/api/documents/{id}"), &jana, None)).await;
+    let (status, _, _) =
+        call(&portal.router, write(Method::DELETE, &format!("/api/documents/{id}"), &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     upload(&portal, &jana, &FilePart { name: "d.txt", mime: "text/plain", content: vec![b'd'; 2000] }, &[]).await;
     assert_eq!(usage(&portal, JANA).await, (3000, 2));
@@ -484,7 +399,7 @@ async fn an_upload_over_the_quota_is_refused_and_writes_nothing() {
 #[tokio::test]
 async fn concurrent_uploads_never_pass_the_quota_and_usage_never_drifts() {
     let portal = portal_with(DocumentsSettings { quota_bytes: 10_000, ..DocumentsSettings::default() });
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let requests = (0..8).map(|i| {
         call(
             &portal.router,
@@ -502,24 +417,24 @@ async fn concurrent_uploads_never_pass_the_quota_and_usage_never_drifts() {
 #[tokio::test]
 async fn another_citizen_gets_404_on_every_id_route() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let document =
         upload(&portal, &jana, &FilePart { name: "a.pdf", mime: "application/pdf", content: small_pdf() }, &[]).await;
     let id = document["id"].as_str().expect("id");
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/documents/{id}/shares"), &jana, Some(json!({})))).await;
+        call(&portal.router, write(Method::POST, &format!("/api/documents/{id}/shares"), &jana, Some(json!({})))).await;
     assert_eq!(status, StatusCode::CREATED, "{}", text(&body));
     let share = json_of(&body)["id"].as_str().expect("share").to_owned();
 
     let probes = [
         get(&format!("/api/documents/{id}"), &petr),
         get(&format!("/api/documents/{id}/content"), &petr),
-        write("PATCH", &format!("/api/documents/{id}"), &petr, Some(json!({"title": "Moje"}))),
-        write("DELETE", &format!("/api/documents/{id}"), &petr, None),
-        write("POST", &format!("/api/documents/{id}/shares"), &petr, Some(json!({"expiresInHours": 1}))),
+        write(Method::PATCH, &format!("/api/documents/{id}"), &petr, Some(json!({"title": "Moje"}))),
+        write(Method::DELETE, &format!("/api/documents/{id}"), &petr, None),
+        write(Method::POST, &format!("/api/documents/{id}/shares"), &petr, Some(json!({"expiresInHours": 1}))),
         get(&format!("/api/documents/{id}/shares"), &petr),
-        write("DELETE", &format!("/api/documents/{id}/shares/{share}"), &petr, None),
+        write(Method::DELETE, &format!("/api/documents/{id}/shares/{share}"), &petr, None),
     ];
     for probe in probes {
         let label = format!("{} {}", probe.method(), probe.uri());
@@ -538,14 +453,14 @@ async fn another_citizen_gets_404_on_every_id_route() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no session, no list");
 }
 
+/// A GET without any credential of a URL the portal made.
 fn anonymous(url: &str) -> Request<Body> {
-    let path = url.trim_start_matches("http://localhost:7071");
-    Request::get(path).body(Body::empty()).expect("request")
+    portal_testkit::anonymous(url.trim_start_matches("http://localhost:7071"))
 }
 
 async fn share(portal: &Portal, login: &Login, id: &str, body: Option<Value>) -> Value {
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/documents/{id}/shares"), login, body)).await;
+        call(&portal.router, write(Method::POST, &format!("/api/documents/{id}/shares"), login, body)).await;
     assert_eq!(status, StatusCode::CREATED, "{}", text(&body));
     json_of(&body)
 }
@@ -553,7 +468,7 @@ async fn share(portal: &Portal, login: &Login, id: &str, body: Option<Value>) ->
 #[tokio::test]
 async fn a_share_link_works_without_a_session_is_logged_and_stops_when_revoked_or_expired() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let content = "Potvrzení o studiu – Jana Nováková".as_bytes().to_vec();
     let document =
         upload(&portal, &jana, &FilePart { name: "potvrzení.txt", mime: "text/plain", content: content.clone() }, &[])
@@ -587,7 +502,7 @@ async fn a_share_link_works_without_a_session_is_logged_and_stops_when_revoked_o
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
-    let log = access_log(&portal, JANA).await;
+    let log = portal.access_entries(JANA).await;
     let shared_reads: Vec<_> =
         log.iter().filter(|e| e.actor == Actor::System { job: "share-link".into() } && e.resource_id == id).collect();
     assert_eq!(shared_reads.len(), 1, "the download is in the owner's log: {log:?}");
@@ -603,7 +518,8 @@ async fn a_share_link_works_without_a_session_is_logged_and_stops_when_revoked_o
     assert_eq!(status, StatusCode::NOT_FOUND);
     let share_id = created["id"].as_str().expect("share id");
     let (status, _, _) =
-        call(&portal.router, write("DELETE", &format!("/api/documents/{id}/shares/{share_id}"), &jana, None)).await;
+        call(&portal.router, write(Method::DELETE, &format!("/api/documents/{id}/shares/{share_id}"), &jana, None))
+            .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, revoked) = call(&portal.router, anonymous(url)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "revoked: stops at once");
@@ -624,23 +540,24 @@ async fn a_share_link_works_without_a_session_is_logged_and_stops_when_revoked_o
     assert_eq!(expired, unknown);
 
     // At most a week.
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, _, body) = call(
         &portal.router,
-        write("POST", &format!("/api/documents/{id}/shares"), &jana, Some(json!({"expiresInHours": 169}))),
+        write(Method::POST, &format!("/api/documents/{id}/shares"), &jana, Some(json!({"expiresInHours": 169}))),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
     assert_eq!(json_of(&body)["errors"][0]["field"], "expiresInHours");
     for bad in [json!({"expiresInHours": 0}), json!({"expiresInHours": 1.5}), json!({"expiresInHours": "24"})] {
         let (status, _, _) =
-            call(&portal.router, write("POST", &format!("/api/documents/{id}/shares"), &jana, Some(bad))).await;
+            call(&portal.router, write(Method::POST, &format!("/api/documents/{id}/shares"), &jana, Some(bad))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
     let week = share(&portal, &jana, id, Some(json!({"expiresInHours": 168}))).await;
 
     // A deleted document takes its links with it.
-    let (status, _, _) = call(&portal.router, write("DELETE", &format!("/api/documents/{id}"), &jana, None)).await;
+    let (status, _, _) =
+        call(&portal.router, write(Method::DELETE, &format!("/api/documents/{id}"), &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, gone) = call(&portal.router, anonymous(week["url"].as_str().expect("url"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -699,7 +616,7 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
     for _ in 0..5 {
         file_document::file_document(&portal.documents, &event).await.expect("filed");
     }
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (_, _, body) = call(&portal.router, get("/api/documents", &jana)).await;
     let listed = items(&body);
     assert_eq!(listed.len(), 1, "filed once: {listed:?}");
@@ -716,7 +633,7 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, plain, "the download equals the plain content");
     assert!(headers[header::CONTENT_DISPOSITION].to_str().expect("ascii").contains("potvrzen%C3%AD.txt"));
-    let log = access_log(&portal, JANA).await;
+    let log = portal.access_entries(JANA).await;
     assert_eq!(
         log.iter().filter(|e| e.actor == Actor::System { job: "FileDocument".into() }).count(),
         1,
@@ -726,11 +643,16 @@ async fn a_filed_document_replayed_five_times_is_filed_once_and_opens() {
     // The citizen may rename, tag and delete it; a replay does not bring it back.
     let (status, _, body) = call(
         &portal.router,
-        write("PATCH", "/api/documents/receipt-pay-1", &jana, Some(json!({"title": "Kredit", "tags": ["účtenky"]}))),
+        write(
+            Method::PATCH,
+            "/api/documents/receipt-pay-1",
+            &jana,
+            Some(json!({"title": "Kredit", "tags": ["účtenky"]})),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
-    let (status, _, _) = call(&portal.router, write("DELETE", "/api/documents/receipt-pay-1", &jana, None)).await;
+    let (status, _, _) = call(&portal.router, write(Method::DELETE, "/api/documents/receipt-pay-1", &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     file_document::file_document(&portal.documents, &event).await.expect("acknowledged");
     let (_, _, body) = call(&portal.router, get("/api/documents", &jana)).await;
@@ -771,14 +693,14 @@ async fn a_blob_referenced_document_is_adopted_not_copied() {
         .expect("doc");
     let SealedContent::Blob { path } = &filed.content else { panic!("blob payload") };
     assert_eq!(stored.body["blob"], path.as_str(), "the producer's blob is the document's");
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, headers, body) = call(&portal.router, get("/api/documents/archived-dm-1/content", &jana)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, plain);
     assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
     // Deleting it drops Documents' reference; the blob stays with its
     // producer (the data box archive shows the same ZFO).
-    let (status, _, _) = call(&portal.router, write("DELETE", "/api/documents/archived-dm-1", &jana, None)).await;
+    let (status, _, _) = call(&portal.router, write(Method::DELETE, "/api/documents/archived-dm-1", &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(blobs(&portal, "databox/").await, 1);
     let (status, _, _) = call(&portal.router, get("/api/documents/archived-dm-1/content", &jana)).await;
@@ -885,7 +807,7 @@ async fn a_failure_between_blob_and_metadata_is_retried_and_finishes() {
     file_document::file_document(&portal.documents, &event).await.expect("the retry files it");
     file_document::file_document(&portal.documents, &event).await.expect("and a replay is a no-op");
     assert_eq!(blobs(&portal, "documents/").await, 1);
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, _, body) = call(&portal.router, get("/api/documents/extract-1/content", &jana)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, plain);
@@ -893,28 +815,10 @@ async fn a_failure_between_blob_and_metadata_is_retried_and_finishes() {
 
 #[tokio::test]
 async fn the_host_delivers_document_filed_messages_to_file_document() {
-    use portal_host::envelope::host_side::{QueueMessageProperties, queue_invocation};
     let portal = portal();
     let event = filed_event(&portal, "receipt-host", b"pres hostitele", true).await;
     let now = portal_store::Clock::now(portal.clock.as_ref());
-    let envelope = queue_invocation(
-        "FileDocument",
-        "message",
-        &serde_json::to_string(&event).expect("json"),
-        &QueueMessageProperties {
-            id: "m-1".into(),
-            pop_receipt: "r".into(),
-            dequeue_count: 1,
-            insertion_time: now,
-            expiration_time: now + Duration::from_secs(7 * 24 * 3600),
-            next_visible_time: now,
-        },
-        now,
-    );
-    let request = Request::post("/FileDocument")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(&envelope).expect("json")))
-        .expect("request");
+    let request = queue_delivery("FileDocument", &serde_json::to_string(&event).expect("json"), now);
     let (status, _, body) = call(&portal.router, request).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     assert!(
@@ -925,8 +829,8 @@ async fn the_host_delivers_document_filed_messages_to_file_document() {
 #[tokio::test]
 async fn erasure_deletes_a_citizens_documents_blobs_and_links_and_a_replay_succeeds() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let pdf = || FilePart { name: "a.pdf", mime: "application/pdf", content: small_pdf() };
     let first = upload(&portal, &jana, &pdf(), &[]).await;
     upload(&portal, &jana, &pdf(), &[]).await;
@@ -936,8 +840,7 @@ async fn erasure_deletes_a_citizens_documents_blobs_and_links_and_a_replay_succe
     let petr_blobs = format!("documents/{}/", portal_documents::owner_folder(PETR));
     assert_eq!(blobs(&portal, &jana_blobs).await, 2);
 
-    let event =
-        Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, datetime!(2026-11-23 08:00 UTC), json!({}));
+    let event = Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, START, json!({}));
     for _ in 0..2 {
         portal_documents::queue::erase_documents_data::erase(&portal.documents, &event).await.expect("erased");
     }
