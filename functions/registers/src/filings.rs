@@ -28,112 +28,42 @@
 //!   the filing id); their progress at the agency is read back
 //!   (`GET /v1/filings/{reference}`) when the citizen looks at the filing and
 //!   by the deadline timer.
-//! - [`record_filing`]: other capabilities publish a
+//! - [`crate::queue::record_filing`]: other capabilities publish a
 //!   [`portal_events::FilingRecord`] on [`portal_events::FILINGS_QUEUE`]; the
 //!   queue function `RecordFiling` upserts the filing by its id.
 
+pub mod certificate;
+pub mod deadline_entries;
 pub mod deadlines;
 pub mod deadlines_law;
-pub mod der;
 pub mod jpeg;
 pub mod licence;
 pub mod register_writes;
-pub(crate) mod routes;
+mod status;
 pub mod submission;
 
 use base64::Engine as _;
-use portal_events::{CalendarEntry, Event, FilingAgency, FilingRecord};
-use portal_host::{InvocationError, Outcome};
-use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_events::FilingAgency;
+use portal_host::{Failure, Problem};
 use portal_store::{ETag, FilterOp, NewDocument, Order, Query, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
 
-use crate::extracts::rfc3339;
 use crate::gateway::GatewayError;
+use crate::payments::PaymentError;
 use crate::{COLLECTION, Registers, citizen_folder};
+
+pub use status::{FilingStatus, StatusEntry};
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
-/// The queue function that records filings from other capabilities.
-pub const RECORD_FUNCTION: &str = "RecordFiling";
 /// The calendar event kind for a filing's deadline.
 pub const DEADLINE_ENTRY: &str = "filings.deadline";
 /// The notification when a deadline passed without a decision.
 pub const DEADLINE_PASSED: &str = "filings.deadline-passed";
 /// The field a filing's kind-specific data is sealed under.
 pub const DATA_FIELD: &str = "data";
-
-/// Where a filing stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FilingStatus {
-    /// Created, the fee not paid yet: nothing went to the agency.
-    AwaitingPayment,
-    /// The fee was declined or the payment expired: nothing went to the
-    /// agency, and nothing will.
-    PaymentFailed,
-    Submitted,
-    Accepted,
-    InProgress,
-    Decided,
-    Rejected,
-}
-
-impl FilingStatus {
-    pub const RECORDABLE_RULE: &'static str = "one of submitted, accepted, in-progress, decided, rejected";
-
-    /// The statuses another capability or the gateway may report.
-    pub fn parse_recordable(value: &str) -> Option<Self> {
-        match value {
-            "submitted" => Some(Self::Submitted),
-            "accepted" => Some(Self::Accepted),
-            "in-progress" => Some(Self::InProgress),
-            "decided" => Some(Self::Decided),
-            "rejected" => Some(Self::Rejected),
-            _ => None,
-        }
-    }
-
-    /// The order of the steps, for statuses recorded at the same moment.
-    fn rank(self) -> u8 {
-        match self {
-            Self::AwaitingPayment => 0,
-            Self::Submitted => 1,
-            Self::Accepted => 2,
-            Self::InProgress => 3,
-            Self::Decided | Self::Rejected | Self::PaymentFailed => 4,
-        }
-    }
-
-    /// Nothing follows: the agency decided or rejected, or it never got it.
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Decided | Self::Rejected | Self::PaymentFailed)
-    }
-
-    pub fn czech_name(self) -> &'static str {
-        match self {
-            Self::AwaitingPayment => "čeká na zaplacení poplatku",
-            Self::PaymentFailed => "poplatek nebyl zaplacen",
-            Self::Submitted => "podáno",
-            Self::Accepted => "přijato úřadem",
-            Self::InProgress => "vyřizuje se",
-            Self::Decided => "vyřízeno",
-            Self::Rejected => "zamítnuto",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusEntry {
-    pub status: FilingStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
 
 /// An attachment the portal keeps itself, sealed in blob storage for
 /// `(owner = citizen, document = filing-<id>, field = attachment:<name>)`.
@@ -153,7 +83,7 @@ impl Attachment {
 }
 
 /// The fee of a filing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FilingPayment {
     pub id: String,
@@ -300,42 +230,6 @@ impl Filing {
     pub fn can_urge(&self, now: OffsetDateTime) -> bool {
         self.deadline_passed(now) && self.agency.box_id.is_some() && self.urged_at.is_none()
     }
-
-    /// What the citizen sees in the list.
-    pub fn summary(&self, now: OffsetDateTime) -> Value {
-        let mut view = json!({
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "status": self.status,
-            "statusName": self.status.czech_name(),
-            "agency": self.agency,
-            "legalDeadline": self.legal_deadline.map(|d| d.to_string()),
-            "createdAt": rfc3339(self.created_at),
-            "submittedAt": self.submitted_at.map(rfc3339),
-            "overdue": self.overdue || self.deadline_passed(now),
-            "canUrge": self.can_urge(now),
-            "source": self.source,
-            "sourceRef": self.source_ref,
-            "simulated": self.simulated,
-        });
-        if let Some(rule) = deadlines_law::rule(&self.kind) {
-            view["legalDeadlineSource"] = json!(rule.source);
-        }
-        if let Some(reference) = &self.gateway_reference {
-            view["reference"] = json!(reference);
-        }
-        if let Some(payment) = &self.payment {
-            view["payment"] = json!(payment);
-        }
-        if let Some(at) = self.urged_at {
-            view["urgedAt"] = json!(rfc3339(at));
-        }
-        if self.simulated {
-            view["notice"] = json!("SIMULÁTOR: podání vyřizuje simulátor úřadu, nemá žádné právní účinky");
-        }
-        view
-    }
 }
 
 pub fn doc_id(id: &str) -> String {
@@ -382,9 +276,8 @@ pub enum FilingError {
     #[error("the stored filing is not readable: {0}")]
     Corrupt(String),
 }
-
-impl FilingError {
-    pub fn is_retryable(&self) -> bool {
+impl Failure for FilingError {
+    fn is_retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.is_retryable() || matches!(e, StoreError::PreconditionFailed),
             Self::Crypto(e) => e.is_retryable(),
@@ -395,8 +288,18 @@ impl FilingError {
         }
     }
 
-    pub fn into_invocation(self) -> InvocationError {
-        if self.is_retryable() { InvocationError::retryable(self) } else { InvocationError::permanent(self) }
+    /// What the citizen sees: 503 naming what is unavailable (payments, the
+    /// registers, storage, the key service) when trying later can help,
+    /// else 500.
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Payment(PaymentError::NotConnected) => Problem::unavailable("payments are not connected yet"),
+            Self::Payment(PaymentError::Unavailable(_)) => Problem::unavailable("the payment gateway"),
+            Self::Gateway(GatewayError::Unavailable(_)) => Problem::unavailable("the registers"),
+            Self::Store(_) | Self::Contended => Problem::unavailable("storage"),
+            Self::Crypto(e) if e.is_retryable() => Problem::unavailable("the key service"),
+            _ => Problem::internal(),
+        }
     }
 }
 
@@ -497,80 +400,6 @@ pub async fn open_data<T: serde::de::DeserializeOwned>(
     let plain = registers.sealer.decrypt(subject, &doc_id(&filing.id), DATA_FIELD, &sealed).await?;
     serde_json::from_slice(&plain).map(Some).map_err(corrupt)
 }
-
-/// The partition of the deadline index for one day.
-pub fn index_partition(day: Date) -> String {
-    format!("filing-deadlines-{day}")
-}
-
-/// The index entry's id: names the filing without naming the citizen.
-pub fn index_id(subject: &str, filing_id: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{subject}\n{filing_id}").as_bytes());
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Puts the filing's deadline into the day index and the citizen's calendar
-/// (or cancels the calendar entry once the filing is final). Safe to repeat:
-/// the index entry is create-only and the calendar entry's id is fixed.
-/// Returns whether `filing.calendar` changed (the caller saves it).
-pub async fn announce(registers: &Registers, subject: &str, filing: &mut Filing) -> Result<bool, FilingError> {
-    let Some(deadline) = filing.legal_deadline else { return Ok(false) };
-    let cancelled = filing.status.is_final();
-    let wanted = if cancelled { "cancelled".to_owned() } else { deadline.to_string() };
-    if filing.calendar.as_deref() == Some(wanted.as_str()) {
-        return Ok(false);
-    }
-    if !cancelled {
-        let entry = NewDocument::new(
-            index_partition(deadline),
-            index_id(subject, &filing.id),
-            json!({"type": "filing-deadline-index", "subject": subject, "filingId": filing.id}),
-        )
-        .with_ttl(std::time::Duration::from_secs(400 * 24 * 3600));
-        match registers.documents.create(COLLECTION, entry).await {
-            Ok(_) | Err(StoreError::Conflict) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    let rule = deadlines_law::rule(&filing.kind).map_or_else(String::new, |rule| format!(" ({})", rule.source));
-    let entry = CalendarEntry {
-        entry_id: format!("filing-{}-deadline", filing.id),
-        kind: "filing-deadline".into(),
-        title: clip(&format!("Lhůta úřadu pro vyřízení: {}{rule}", filing.title), 200),
-        date: deadline,
-        document: None,
-        source: "registers".into(),
-        source_ref: filing.id.clone(),
-        cancelled,
-    };
-    let data = serde_json::to_value(&entry).map_err(corrupt)?;
-    let event = Event::new(DEADLINE_ENTRY, &format!("{}:{wanted}", filing.id), subject, registers.clock.now(), data);
-    portal_events::publish(registers.queues.as_ref(), portal_events::CALENDAR_QUEUE, &event).await?;
-    filing.calendar = Some(wanted);
-    Ok(true)
-}
-
-/// Saves the calendar marker after [`announce`]; a lost race is harmless
-/// (the next announcement publishes the same entry again).
-pub async fn announce_and_mark(registers: &Registers, subject: &str, filing: &mut Filing) -> Result<(), FilingError> {
-    if announce(registers, subject, filing).await? {
-        let calendar = filing.calendar.clone();
-        let saved = update(registers, subject, &filing.id, |stored| {
-            if stored.calendar == calendar {
-                return false;
-            }
-            stored.calendar.clone_from(&calendar);
-            true
-        })
-        .await;
-        match saved {
-            Ok(_) | Err(FilingError::Contended) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
@@ -578,106 +407,6 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
     let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
     clipped.push('…');
     clipped
-}
-
-/// The queue function `RecordFiling`: one fact about a filing from another
-/// capability, idempotent under replays and reordering.
-pub async fn record_filing(registers: &Registers, event: &Event) -> Result<Outcome, InvocationError> {
-    record(registers, event).await.map_err(FilingError::into_invocation)
-}
-
-async fn record(registers: &Registers, event: &Event) -> Result<Outcome, FilingError> {
-    let subject = SubjectId::parse(event.subject.clone()).map_err(|_| FilingError::Malformed("subject".into()))?;
-    let record: FilingRecord = event.data_as().map_err(|e| FilingError::Malformed(e.to_string()))?;
-    let id = parse_filing_id(&record.filing_id)
-        .ok_or_else(|| FilingError::Malformed("filingId: 1-100 characters [A-Za-z0-9-_.]".into()))?;
-    let status = FilingStatus::parse_recordable(&record.status)
-        .ok_or_else(|| FilingError::Malformed(format!("status: {}", FilingStatus::RECORDABLE_RULE)))?;
-    if record.kind.is_empty() || record.title.trim().is_empty() || record.source.is_empty() {
-        return Err(FilingError::Malformed("kind, title and source are required".into()));
-    }
-    let note = record.status_note.clone().map(|n| clip(&n, 500));
-    let mut outcome = "status already recorded";
-    let mut filing = None;
-    for _ in 0..5 {
-        match load(registers, subject.as_str(), &id).await? {
-            None => {
-                let mut new = Filing::new(
-                    &id,
-                    &record.kind,
-                    &clip(&record.title, 200),
-                    record.agency.clone(),
-                    status,
-                    record.at,
-                    &record.source,
-                    &record.source_ref,
-                    record.simulated,
-                );
-                if let Some(note) = &note
-                    && let Some(first) = new.status_history.first_mut()
-                {
-                    first.note = Some(note.clone());
-                }
-                if record.legal_deadline.is_some() {
-                    new.legal_deadline = record.legal_deadline;
-                    new.deadline_given = true;
-                }
-                match create(registers, subject.as_str(), &new).await {
-                    Ok(_) => {
-                        outcome = "filing recorded";
-                        filing = Some(new);
-                        break;
-                    }
-                    Err(FilingError::Store(StoreError::Conflict)) => continue,
-                    Err(error) => return Err(error),
-                }
-            }
-            Some((mut existing, etag)) => {
-                if existing.source != record.source {
-                    return Err(FilingError::Malformed(format!(
-                        "filing {id} belongs to {}, not {}",
-                        existing.source, record.source
-                    )));
-                }
-                let mut changed = existing.apply_status(status, record.at, note.clone());
-                if !existing.deadline_given && record.legal_deadline.is_some() {
-                    existing.legal_deadline = record.legal_deadline;
-                    existing.deadline_given = true;
-                    changed = true;
-                }
-                if existing.agency.box_id.is_none() && record.agency.box_id.is_some() {
-                    existing.agency = record.agency.clone();
-                    changed = true;
-                }
-                if !changed {
-                    filing = Some(existing);
-                    break;
-                }
-                match save(registers, subject.as_str(), &existing, &etag).await {
-                    Ok(_) => {
-                        outcome = "status recorded";
-                        filing = Some(existing);
-                        break;
-                    }
-                    Err(FilingError::Contended) => continue,
-                    Err(error) => return Err(error),
-                }
-            }
-        }
-    }
-    let Some(mut filing) = filing else { return Err(FilingError::Contended) };
-    announce_and_mark(registers, subject.as_str(), &mut filing).await?;
-    if outcome != "status already recorded" {
-        let entry = AccessEntry::new(
-            Actor::System { job: RECORD_FUNCTION.into() },
-            Action::Update,
-            "filing",
-            &id,
-            "záznam o podání z jiné části portálu",
-        );
-        registers.access_log.record(&subject, entry).await?;
-    }
-    Ok(Outcome::done().log(outcome))
 }
 
 #[cfg(test)]

@@ -21,27 +21,32 @@
 //!   [`payments`] port.
 //!
 //! When the citizen erases their account, the queue function
-//! `EraseRegistersData` (on `erase-registers`) deletes all of it ([`erasure`]).
+//! `EraseRegistersData` (on `erase-registers`) deletes all of it
+//! ([`queue::erase_registers_data`]).
+//!
+//! Layout: [`http`] has one file per HTTP action, [`queue`] and [`timer`] one
+//! file per function; [`functions`] below is the list the app serves.
 //!
 //! Every read of a citizen's register data goes to their access log, cache
 //! hits included. Simulator data is labelled in every answer and on every PDF.
 
-pub mod erasure;
 pub mod extracts;
 pub mod filings;
 pub mod gateway;
+pub mod http;
 pub mod my_data;
 pub mod payments;
 pub use portal_pdf as pdf;
+pub mod queue;
 pub mod render;
-mod routes;
 pub mod simulator;
+pub mod timer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use portal_crypto::Sealer;
-use portal_host::Function;
+use portal_host::{Function, op};
 use portal_security::AccessLog;
 use portal_store::{BlobStore, Clock, DocumentStore, QueueStore};
 
@@ -98,6 +103,7 @@ impl Default for RegistersSettings {
     }
 }
 
+/// The capability's dependencies.
 #[derive(Debug, Clone)]
 pub struct Registers {
     pub gateway: Arc<dyn RegistersGateway>,
@@ -123,8 +129,36 @@ pub fn simulated_gateway(clock: Arc<dyn Clock>) -> Arc<dyn RegistersGateway> {
     Arc::new(HttpGateway::in_process(simulator::router(clock)))
 }
 
+/// Every function of the capability: the HTTP routes of registers and
+/// filings, the queue functions `FetchExtract`, `RefreshOnSignIn`,
+/// `EraseRegistersData`, `RecordFiling` and `SettleFilingPayment`, and the
+/// timer `CheckFilingDeadlines`.
 pub fn functions(registers: Registers) -> Vec<Function> {
-    routes::functions(Arc::new(registers))
+    let s = Arc::new(registers);
+    // The licence photo (at most `max_bytes`) and the rest of the form.
+    let photo_limit = s.settings.photo_rules.max_bytes.saturating_add(256 * 1024);
+    vec![
+        Function::api(op!(http::request_extract)).with_state(s.clone()).build(),
+        Function::api(op!(http::list_extracts)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_extract)).with_state(s.clone()).build(),
+        Function::api(op!(http::check_odometer)).with_state(s.clone()).build(),
+        Function::api(op!(http::my_driver_points)).with_state(s.clone()).build(),
+        Function::api(op!(http::my_vehicles)).with_state(s.clone()).build(),
+        Function::api(op!(http::my_properties)).with_state(s.clone()).build(),
+        Function::api(op!(http::my_register_data)).with_state(s.clone()).build(),
+        queue::fetch_extract::function(s.clone()),
+        queue::refresh_on_sign_in::function(s.clone()),
+        queue::erase_registers_data::function(s.clone()),
+        Function::api(op!(http::list_filings)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_filing)).with_state(s.clone()).build(),
+        Function::api(op!(http::request_register_write)).with_state(s.clone()).build(),
+        Function::api(op!(http::apply_for_driving_licence)).with_body_limit(photo_limit).with_state(s.clone()).build(),
+        Function::api(op!(http::urge_filing)).with_state(s.clone()).build(),
+        Function::api(op!(http::settle_simulated_filing_payment)).with_state(s.clone()).build(),
+        queue::record_filing::function(s.clone()),
+        queue::settle_filing_payment::function(s.clone()),
+        timer::check_filing_deadlines::function(s),
+    ]
 }
 
 /// A folder per citizen that names no one: the SHA-256 of the subject (the

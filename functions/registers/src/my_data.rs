@@ -16,6 +16,7 @@
 
 use base64::Engine as _;
 use portal_events::{CalendarEntry, Event};
+use portal_host::{Failure, Problem};
 use portal_security::{AccessEntry, AccessOutcome, Action, Actor, SubjectId};
 use portal_store::{NewDocument, StoreError};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ const CACHE_FIELD: &str = "registers";
 pub const DOCUMENT_EXPIRY: &str = "registers.document-expiry";
 
 /// The citizen's register data, as `GET /api/me/registers` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MyRegisters {
     pub person: PersonRecord,
@@ -49,6 +50,27 @@ pub enum MyDataError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] portal_crypto::CryptoError),
+}
+
+/// A gateway outage, a throttled store or key service can pass; the rest is
+/// answered as the gateway's problem, 503 `storage`, or 500.
+impl Failure for MyDataError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Gateway(error) => Failure::is_retryable(error),
+            Self::Store(error) => error.is_retryable(),
+            Self::Crypto(error) => error.is_retryable(),
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Gateway(error) => error.problem(),
+            Self::Store(_) => Problem::unavailable("storage"),
+            Self::Crypto(error) if error.is_retryable() => Problem::unavailable("the key service"),
+            Self::Crypto(_) => Problem::internal(),
+        }
+    }
 }
 
 /// Who is reading, for the access log.
@@ -102,10 +124,7 @@ pub async fn refresh_on_sign_in(
         Err(MyDataError::Gateway(GatewayError::NotFound)) => {
             Ok(Outcome::done().log("the registers hold no record of this person"))
         }
-        Err(MyDataError::Gateway(error @ GatewayError::Unavailable(_))) => Err(InvocationError::retryable(error)),
-        Err(MyDataError::Store(error)) if error.is_retryable() => Err(InvocationError::retryable(error)),
-        Err(MyDataError::Crypto(error)) if error.is_retryable() => Err(InvocationError::retryable(error)),
-        Err(error) => Err(InvocationError::permanent(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -19,6 +19,7 @@ use common::*;
 use portal_events::FiledDocument;
 use portal_registers::RegistersSettings;
 use portal_registers::extracts::{self, FetchMessage, JobStatus};
+use portal_registers::queue::fetch_extract::fetch_extract;
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{
     BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, QueueName, QueueStore, ReceivedMessage, StoreResult,
@@ -114,7 +115,7 @@ async fn child(data: &str, keys: &str, message: &str, point: &str) {
         _ => portal.registers.queues = Arc::new(HaltingQueues(portal.store.clone())),
     }
     let message: FetchMessage = serde_json::from_str(message).expect("message");
-    let _ = extracts::fetch_extract(&portal.registers, &message).await;
+    let _ = fetch_extract(&portal.registers, &message).await;
     println!("finished");
 }
 
@@ -164,8 +165,8 @@ async fn kill_at(point: &str, test_name: &str) {
     let before = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
     assert_eq!(before.len(), usize::from(point == "event"), "what the child had published");
 
-    extracts::fetch_extract(&portal.registers, &message).await.expect("the run after the crash");
-    extracts::fetch_extract(&portal.registers, &message).await.expect("and a redelivery");
+    fetch_extract(&portal.registers, &message).await.expect("the run after the crash");
+    fetch_extract(&portal.registers, &message).await.expect("and a redelivery");
 
     let after = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
     let filed: Vec<FiledDocument> =

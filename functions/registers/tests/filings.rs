@@ -19,10 +19,11 @@ use portal_events::{
     CalendarEntry, Event, FILING_RECORDED, FilingAgency, FilingRecord, OutgoingDataMessage, SealedContent,
 };
 use portal_host::InvocationError;
+use portal_registers::filings::DEADLINE_PASSED;
 use portal_registers::filings::deadlines::check_filing_deadlines;
 use portal_registers::filings::licence::{self, SettleMessage};
-use portal_registers::filings::{self, DEADLINE_PASSED};
 use portal_registers::gateway::*;
+use portal_registers::queue::record_filing::record_filing;
 use portal_registers::{PaymentsNotConnected, RegistersSettings};
 use portal_security::SubjectId;
 use portal_store::{BlobPath, BlobStore};
@@ -476,10 +477,10 @@ async fn a_passed_deadline_is_told_once_and_the_reminder_is_sent_once() {
     let portal = portal();
     let jana = login(&portal, JANA).await;
     let now = datetime!(2026-11-23 08:00 UTC);
-    filings::record_filing(&portal.registers, &record_event(JANA, "petition-p-1", "submitted", now, Some("simmuhl")))
+    record_filing(&portal.registers, &record_event(JANA, "petition-p-1", "submitted", now, Some("simmuhl")))
         .await
         .expect("recorded");
-    filings::record_filing(&portal.registers, &record_event(JANA, "petition-p-2", "submitted", now, None))
+    record_filing(&portal.registers, &record_event(JANA, "petition-p-2", "submitted", now, None))
         .await
         .expect("recorded");
     drain(&portal.store, portal_events::CALENDAR_QUEUE).await;
@@ -554,7 +555,7 @@ async fn recorded_filings_survive_replays_and_reordering() {
     let submitted = record_event(JANA, "petition-p-9", "submitted", t, Some("simmuhl"));
     let accepted = record_event(JANA, "petition-p-9", "accepted", t + time::Duration::days(1), Some("simmuhl"));
     for event in [&decided, &submitted, &decided, &accepted, &submitted, &accepted, &decided] {
-        filings::record_filing(&portal.registers, event).await.expect("recorded");
+        record_filing(&portal.registers, event).await.expect("recorded");
     }
     let (status, shown) = detail(&portal, &jana, "petition-p-9").await;
     assert_eq!(status, StatusCode::OK);
@@ -564,10 +565,10 @@ async fn recorded_filings_survive_replays_and_reordering() {
     assert_eq!(count(&portal, &jana).await, 1);
 
     let mut bad = record_event(JANA, "petition-p-9", "lost", t, None);
-    let error = filings::record_filing(&portal.registers, &bad).await.expect_err("unknown status");
+    let error = record_filing(&portal.registers, &bad).await.expect_err("unknown status");
     assert!(matches!(error, InvocationError::Permanent(_)), "{error:?}");
     bad = record_event(JANA, "../p", "submitted", t, None);
-    assert!(matches!(filings::record_filing(&portal.registers, &bad).await, Err(InvocationError::Permanent(_))));
+    assert!(matches!(record_filing(&portal.registers, &bad).await, Err(InvocationError::Permanent(_))));
 }
 
 #[tokio::test]
@@ -710,7 +711,7 @@ async fn erasure_deletes_a_citizens_filings_index_entries_and_blobs_and_a_replay
     let at = portal.clock.now();
     let event = Event::new("account.erased", &format!("{JANA}:{}", at.unix_timestamp()), JANA, at, json!({}));
     for _ in 0..2 {
-        portal_registers::erasure::erase(&portal.registers, &event).await.expect("erased");
+        portal_registers::queue::erase_registers_data::erase(&portal.registers, &event).await.expect("erased");
     }
     let left = portal.store.query("registers", JANA, Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);

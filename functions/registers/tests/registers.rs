@@ -16,6 +16,7 @@ use common::*;
 use portal_events::{CalendarEntry, FiledDocument, SealedContent};
 use portal_registers::extracts::{self, FetchMessage};
 use portal_registers::gateway::*;
+use portal_registers::queue::fetch_extract::fetch_extract;
 use portal_registers::{RegistersSettings, simulated_gateway};
 use portal_security::{AccessFilter, SubjectId};
 use portal_store::Clock as _;
@@ -37,7 +38,7 @@ async fn request_and_fetch(portal: &Portal, login: &Login, kind: &str) -> (Strin
     assert_eq!(messages.len(), 1, "one message per job");
     let message: FetchMessage = serde_json::from_str(&messages[0]).expect("message");
     assert_eq!(message.job_id, id);
-    extracts::fetch_extract(&portal.registers, &message).await.expect("FetchExtract");
+    fetch_extract(&portal.registers, &message).await.expect("FetchExtract");
     (id, message)
 }
 
@@ -163,7 +164,7 @@ async fn another_citizens_job_is_not_found() {
     assert_eq!(json(&list)["items"], Value::Array(vec![]), "Jiří sees none of Jana's jobs");
     // A message naming Jana's job under Jiří's subject does nothing.
     let forged = FetchMessage { job_id: id, subject: JIRI.into() };
-    assert!(extracts::fetch_extract(&portal.registers, &forged).await.is_err());
+    assert!(fetch_extract(&portal.registers, &forged).await.is_err());
     assert!(drain(&portal.store, portal_events::DOCUMENTS_QUEUE).await.len() == 1, "only the real filing");
 }
 
@@ -192,7 +193,7 @@ async fn replaying_fetch_extract_ten_times_files_one_document() {
     let jana = login(&portal, JANA).await;
     let (id, message) = request_and_fetch(&portal, &jana, "driver-points").await;
     for _ in 0..10 {
-        extracts::fetch_extract(&portal.registers, &message).await.expect("a replay succeeds");
+        fetch_extract(&portal.registers, &message).await.expect("a replay succeeds");
     }
     let filed = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
     assert_eq!(filed.len(), 11, "each delivery publishes again");
@@ -213,7 +214,7 @@ async fn a_large_pdf_goes_through_one_blob() {
     let portal = portal_with(RegistersSettings { inline_limit: 0, ..RegistersSettings::default() }, None, None, None);
     let jiri = login(&portal, JIRI).await;
     let (id, message) = request_and_fetch(&portal, &jiri, "vehicles").await;
-    extracts::fetch_extract(&portal.registers, &message).await.expect("replay");
+    fetch_extract(&portal.registers, &message).await.expect("replay");
     let filed = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
     let document: FiledDocument = filed[0].data_as().expect("filed");
     let expected_path = extracts::blob_path(JIRI, &id);
@@ -310,10 +311,10 @@ async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     let id = json(&body)["id"].as_str().expect("id").to_owned();
     let message = FetchMessage { job_id: id.clone(), subject: JANA.into() };
     for _ in 0..2 {
-        let error = extracts::fetch_extract(&portal.registers, &message).await.expect_err("down");
+        let error = fetch_extract(&portal.registers, &message).await.expect_err("down");
         assert!(matches!(error, portal_host::InvocationError::Retryable(_)), "{error:?}");
     }
-    extracts::fetch_extract(&portal.registers, &message).await.expect("the gateway is back");
+    fetch_extract(&portal.registers, &message).await.expect("the gateway is back");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
     assert_eq!(json(&job)["status"], "done");
     assert_eq!(drain(&portal.store, portal_events::DOCUMENTS_QUEUE).await.len(), 1);
@@ -325,10 +326,10 @@ async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     let id = json(&body)["id"].as_str().expect("id").to_owned();
     let message = FetchMessage { job_id: id.clone(), subject: JANA.into() };
     for attempt in 1..5 {
-        let error = extracts::fetch_extract(&portal.registers, &message).await.expect_err("down");
+        let error = fetch_extract(&portal.registers, &message).await.expect_err("down");
         assert!(matches!(error, portal_host::InvocationError::Retryable(_)), "attempt {attempt}: {error:?}");
     }
-    extracts::fetch_extract(&portal.registers, &message).await.expect("the fifth attempt gives up cleanly");
+    fetch_extract(&portal.registers, &message).await.expect("the fifth attempt gives up cleanly");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
     let job = json(&job);
     assert_eq!(job["status"], "failed");
@@ -337,7 +338,7 @@ async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     let notes = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].kind, extracts::EXTRACT_FAILED);
-    extracts::fetch_extract(&portal.registers, &message).await.expect("a replay of a failed job");
+    fetch_extract(&portal.registers, &message).await.expect("a replay of a failed job");
     let again = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(again.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [notes[0].id.as_str()]);
 }
@@ -358,7 +359,7 @@ async fn a_job_left_queued_is_queued_again_when_looked_at() {
     let messages = drain(&portal.store, extracts::QUEUE).await;
     assert_eq!(messages.len(), 1, "queued again");
     let message: FetchMessage = serde_json::from_str(&messages[0]).expect("message");
-    extracts::fetch_extract(&portal.registers, &message).await.expect("fetch");
+    fetch_extract(&portal.registers, &message).await.expect("fetch");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
     assert_eq!(json(&job)["status"], "done");
 }

@@ -31,7 +31,8 @@ use portal_store::{BlobPath, FilterOp, PutMode, Query, StoreError};
 use serde_json::json;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{Filing, FilingError, deadlines_law, doc_id, index_partition, load, submission, update};
+use super::deadline_entries::index_partition;
+use super::{Filing, FilingError, deadlines_law, doc_id, load, submission, update};
 use crate::{COLLECTION, Registers, citizen_folder};
 
 pub const FUNCTION: &str = "CheckFilingDeadlines";

@@ -36,11 +36,12 @@ use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, PutMode, StoreError};
 use serde::{Deserialize, Serialize};
 
+use super::deadline_entries::announce_and_mark;
 use super::jpeg::PhotoInfo;
 use super::submission::{self, SOURCE};
 use super::{
-    Attachment, Filing, FilingError, FilingPayment, FilingStatus, announce_and_mark, attachment_path, create, doc_id,
-    load, new_id, parse_filing_id, seal_data, update,
+    Attachment, Filing, FilingError, FilingPayment, FilingStatus, attachment_path, create, doc_id, load, new_id,
+    parse_filing_id, seal_data, update,
 };
 use crate::Registers;
 use crate::gateway::{DrivingLicenceData, FilingSubmission};
@@ -228,7 +229,7 @@ pub async fn queue_settlement(registers: &Registers, subject: &SubjectId, filing
 
 /// The queue function `SettleFilingPayment`.
 pub async fn settle_filing_payment(registers: &Registers, message: &SettleMessage) -> Result<Outcome, InvocationError> {
-    settle(registers, message).await.map_err(FilingError::into_invocation)
+    Ok(settle(registers, message).await?)
 }
 
 async fn settle(registers: &Registers, message: &SettleMessage) -> Result<Outcome, FilingError> {

@@ -17,7 +17,7 @@
 //!   with exactly 9 digits or the calling code of another EU member state.
 //! - `qualified-certificate`: `certificate`, a PEM (`-----BEGIN
 //!   CERTIFICATE-----`) or base64 DER X.509 certificate, read by
-//!   [`super::der`]; an expired or not yet valid certificate is refused.
+//!   [`super::certificate`] (the `x509-cert` crate); an expired or not yet valid certificate is refused.
 
 use base64::Engine as _;
 use portal_host::FieldViolation;
@@ -25,7 +25,7 @@ use portal_security::contact::{EmailAddress, PhoneNumber};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::der;
+use super::certificate;
 use crate::gateway::{CertificateData, ContactData, DeliveryAddressData, FilingSubmission};
 
 pub const KIND_RULE: &str = "one of delivery-address, contact, qualified-certificate";
@@ -203,7 +203,7 @@ fn certificate(body: &Value, now: OffsetDateTime) -> Result<RegisterWrite, Vec<F
         _ => return Err(bad(CERTIFICATE_RULE.to_owned())),
     };
     let Some(der) = certificate_der(input) else { return Err(bad(CERTIFICATE_RULE.to_owned())) };
-    let Some(info) = der::read_certificate(&der) else {
+    let Some(info) = certificate::read_certificate(&der) else {
         return Err(bad(
             "not an X.509 certificate: the DER structure (certificate, validity) could not be read".to_owned()
         ));

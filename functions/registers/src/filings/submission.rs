@@ -17,7 +17,8 @@ use portal_events::FilingAgency;
 use portal_security::SubjectId;
 use portal_store::BlobPath;
 
-use super::{Filing, FilingError, FilingStatus, announce_and_mark, load, open_data, save};
+use super::deadline_entries::announce_and_mark;
+use super::{Filing, FilingError, FilingStatus, load, open_data, save};
 use crate::Registers;
 use crate::gateway::{FilingSubmission, GatewayError, RequestId};
 

@@ -23,20 +23,30 @@
 //! rest is left to the next delivery (a retryable error). An extract job still
 //! on the `fetch-extract` queue finds its job gone and does nothing.
 
+use std::sync::Arc;
+
 use portal_events::erasure::{self, Pointer};
 use portal_events::{Event, kinds};
-use portal_host::{InvocationError, Outcome};
+use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::SubjectId;
-use portal_store::{Document, StoreError};
+use portal_store::Document;
 use serde_json::json;
 
-use crate::filings::{index_id, index_partition};
+use crate::filings::deadline_entries::{index_id, index_partition};
 use crate::{COLLECTION, Registers, citizen_folder};
 
 /// The function's name.
 pub const FUNCTION: &str = "EraseRegistersData";
 /// The queue it consumes.
 pub const QUEUE: &str = portal_events::ERASE_REGISTERS_QUEUE;
+
+/// `EraseRegistersData` on queue [`QUEUE`].
+pub fn function(registers: Arc<Registers>) -> Function {
+    Function::queue(FUNCTION, QUEUE, move |invocation: QueueInvocation<Event>| {
+        let registers = registers.clone();
+        async move { erase(&registers, &invocation.message).await }
+    })
+}
 
 /// One delivery of an `account.erased` event.
 pub async fn erase(registers: &Registers, event: &Event) -> Result<Outcome, InvocationError> {
@@ -46,14 +56,12 @@ pub async fn erase(registers: &Registers, event: &Event) -> Result<Outcome, Invo
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
     let owner = subject.as_str();
-    let blobs = erasure::delete_blobs(registers.blobs.as_ref(), &format!("registers/{}/", citizen_folder(owner)))
-        .await
-        .map_err(failure)?;
+    let blobs =
+        erasure::delete_blobs(registers.blobs.as_ref(), &format!("registers/{}/", citizen_folder(owner))).await?;
     let pointers = |doc: &Document| deadline_index(owner, doc);
     let deleted =
         erasure::delete_partition(registers.documents.as_ref(), COLLECTION, owner, erasure::MAX_PAGES, &pointers)
-            .await
-            .map_err(failure)?;
+            .await?;
     let Some(deleted) = deleted else {
         return Err(InvocationError::retryable("the partition is large; the next delivery continues"));
     };
@@ -76,8 +84,4 @@ fn deadline_index(subject: &str, doc: &Document) -> Vec<Pointer> {
         }
         _ => Vec::new(),
     }
-}
-
-fn failure(error: StoreError) -> InvocationError {
-    if error.is_retryable() { InvocationError::retryable(error) } else { InvocationError::permanent(error) }
 }

@@ -1,0 +1,37 @@
+//! `GET /api/registers/extracts/{id}`: one extract request.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use portal_host::Problem;
+use portal_security::{Action, Citizen};
+
+use super::{ExtractJobView, Shared};
+use crate::extracts;
+
+/// How an extract request stands; a job left waiting too long is queued again.
+#[utoipa::path(
+    get,
+    path = "/api/registers/extracts/{id}",
+    operation_id = "ShowExtract",
+    tag = "registers",
+    params(("id" = String, Path, description = "The job's id (a UUID).")),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Stav žádosti o výpis.", body = ExtractJobView),
+        (status = 404, description = "Taková žádost o výpis mezi vašimi není.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(registers): State<Shared>,
+    citizen: Citizen,
+    Path(id): Path<String>,
+) -> Result<Json<ExtractJobView>, Problem> {
+    let not_found = || Problem::not_found("no such extract request");
+    let id = extracts::parse_job_id(&id).ok_or_else(not_found)?;
+    let job = extracts::show(&registers, &citizen.subject, &id).await?.ok_or_else(not_found)?;
+    registers
+        .access_log
+        .record_own(&citizen, Action::Read, "register-extract-job", &id, "stav žádosti o výpis")
+        .await?;
+    Ok(Json(ExtractJobView::from(&job)))
+}
