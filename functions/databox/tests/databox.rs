@@ -6,175 +6,96 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use axum::{Extension, Router};
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
+use axum::http::{Method, Request, StatusCode, header};
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
 use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageStatus};
 use portal_databox::payments::{SimulatedCreditSystem, SimulatedPaymentGateway};
 use portal_databox::queue::purchase_credit::purchase_credit;
 use portal_databox::timer::warn_before_deemed_delivery as warnings;
-use portal_databox::{BoxDirectory, Databox, DataboxSettings, archive, credit, functions};
-use portal_host::runtime::LogFailures;
-use portal_security::{AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
+use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, archive, credit, functions};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{BlobStore, Clock, DocumentStore, FilterOp, ManualClock, Query, QueueName, QueueStore};
-use serde_json::Value;
-use time::macros::datetime;
-use tower::ServiceExt as _;
-
-/// SIMULATOR directory: the demo citizens' boxes.
-#[derive(Debug)]
-struct SimulatedDirectory(Arc<IsdsSimulator>);
-
-#[async_trait::async_trait]
-impl BoxDirectory for SimulatedDirectory {
-    async fn box_of(&self, subject: &SubjectId) -> Option<BoxId> {
-        self.0.box_of_person(&subject.as_str().replace("%2F", "/"))
-    }
-}
+use portal_store::{BlobStore, Clock, DocumentStore, FilterOp, Query};
+use portal_testkit::{Harness, JANA, JIRI, Login, Part, START, anonymous, call, get, json_of, multipart, write};
+use serde_json::{Value, json};
 
 struct Portal {
     router: Router,
     databox: Databox,
     isds: Arc<IsdsSimulator>,
     gateway: Arc<SimulatedPaymentGateway>,
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
 }
 
-fn portal_with(
-    settings: DataboxSettings,
-    store_dir: Option<&std::path::Path>,
-    keys_dir: Option<&std::path::Path>,
-) -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(match store_dir {
-        Some(dir) => EmbeddedStore::open(dir, clock.clone()).expect("store"),
-        None => EmbeddedStore::in_memory(clock.clone()).expect("store"),
-    });
-    let temp = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(keys_dir.unwrap_or(temp.path())).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
+}
+
+/// The capability on the ISDS simulator and simulated payments, with the
+/// harness's stores, keys and clock.
+fn portal_on(harness: Harness, settings: DataboxSettings) -> Portal {
     let isds = Arc::new(IsdsSimulator::seeded(
-        clock.clone(),
+        harness.clock.clone(),
         SimulatorSettings { max_message_bytes: settings.max_message_bytes, ..SimulatorSettings::default() },
     ));
-    let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
+    let gateway = Arc::new(portal_databox::payments::simulated_gateway(harness.clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
-        directory: Arc::new(SimulatedDirectory(isds.clone())),
+        directory: Arc::new(SimulatedBoxDirectory(isds.clone())),
         payments: gateway.clone(),
         credit: Arc::new(SimulatedCreditSystem::new(isds.clone())),
-        documents: store.clone(),
-        blobs: store.clone(),
-        queues: store.clone(),
-        sealer,
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        clock: clock.clone(),
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         settings,
         simulated_payments: Some(gateway.clone()),
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(functions(databox.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, databox, isds, gateway, store, clock, sessions, _keys: temp }
+    let router = harness.router(functions(databox.clone()));
+    Portal { router, databox, isds, gateway, harness }
+}
+
+fn portal_with(settings: DataboxSettings) -> Portal {
+    portal_on(Harness::new(), settings)
 }
 
 fn portal() -> Portal {
-    portal_with(DataboxSettings::default(), None, None)
+    portal_with(DataboxSettings::default())
 }
 
-const JANA: &str = "DEMO%2Fjana-novakova";
-
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-async fn login(portal: &Portal, subject: &str) -> Login {
-    let new = portal
-        .sessions
-        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
-        .await
-        .expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
-}
-
-fn json(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-/// A multipart body with text fields and files.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (String, Vec<u8>) {
-    let boundary = "portal-test-boundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    for (name, mime, content) in files {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend(content);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
+/// Sends a data message: text fields and `(file name, type, content)` attachments.
 fn send_request(login: &Login, fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Request<Body> {
-    let (content_type, body) = multipart(fields, files);
-    Request::post("/api/databox/messages")
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf)
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .expect("request")
+    let mut parts: Vec<Part<'_>> = fields.iter().map(|(name, value)| Part::field(name, value)).collect();
+    parts.extend(files.iter().map(|(name, mime, content)| Part::file("attachment", name, mime, content)));
+    multipart("/api/databox/messages", login, &parts)
 }
 
 #[tokio::test]
 async fn a_citizen_reads_and_downloads_messages() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, _, body) =
         call(&portal.router, get("/api/databox/messages?folder=received&pageSize=100", &jana)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let list = json(&body);
+    let list = json_of(&body);
     assert_eq!(list["simulated"], true, "simulator data is labelled");
     let items = list["items"].as_array().expect("items");
     assert!(items.len() >= 8, "messages in many statuses: {}", items.len());
     let (_, _, sent) = call(&portal.router, get("/api/databox/messages?folder=sent", &jana)).await;
-    assert!(!json(&sent)["items"].as_array().expect("items").is_empty(), "sent messages too");
+    assert!(!json_of(&sent)["items"].as_array().expect("items").is_empty(), "sent messages too");
 
     let readable = items.iter().find(|m| m["status"].as_u64() == Some(4)).expect("a delivered, unopened message");
     let id = readable["id"].as_str().expect("id");
     let (status, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/received/{id}"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
-    let detail = json(&detail);
+    let detail = json_of(&detail);
     assert!(detail["attachments"].as_array().is_some_and(|a| !a.is_empty()), "{detail}");
     let (status, headers, content) =
         call(&portal.router, get(&format!("/api/databox/messages/received/{id}/attachments/0"), &jana)).await;
@@ -191,13 +112,8 @@ async fn a_citizen_reads_and_downloads_messages() {
         call(&portal.router, get("/api/databox/messages/received/99999999999/attachments/0", &jana)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another box's or an unknown message");
 
-    let reads = portal
-        .databox
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &portal_security::AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
-    let kinds: Vec<&str> = reads.items.iter().map(|e| e.resource_type.as_str()).collect();
+    let reads = portal.access_entries(JANA).await;
+    let kinds: Vec<&str> = reads.iter().map(|e| e.resource_type.as_str()).collect();
     for kind in ["data-message-list", "data-message", "data-message-attachment", "data-message-zfo"] {
         assert!(kinds.contains(&kind), "{kind} reads are in the access log: {kinds:?}");
     }
@@ -205,17 +121,17 @@ async fn a_citizen_reads_and_downloads_messages() {
 
 #[tokio::test]
 async fn sending_follows_the_isds_rules_field_by_field() {
-    let portal = portal_with(DataboxSettings { max_message_bytes: 10_000, ..DataboxSettings::default() }, None, None);
-    let jana = login(&portal, JANA).await;
+    let portal = portal_with(DataboxSettings { max_message_bytes: 10_000, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
     let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
     let good = [("recipient", "simmuhl"), ("subject", "Žádost o vydání rozhodnutí")];
     let (status, _, body) =
         call(&portal.router, send_request(&jana, &good, &[("zadost.pdf", "application/pdf", pdf.clone())])).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     let (_, _, sent) = call(&portal.router, get("/api/databox/messages?folder=sent&pageSize=100", &jana)).await;
     assert!(
-        json(&sent)["items"].as_array().expect("items").iter().any(|m| m["id"] == id.as_str()),
+        json_of(&sent)["items"].as_array().expect("items").iter().any(|m| m["id"] == id.as_str()),
         "it is in the sent folder"
     );
 
@@ -232,14 +148,18 @@ async fn sending_follows_the_isds_rules_field_by_field() {
         let (status, headers, body) = call(&portal.router, send_request(&jana, &fields, &files)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", String::from_utf8_lossy(&body));
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-        let problem = json(&body);
+        let problem = json_of(&body);
         assert!(problem["errors"].as_array().expect("errors").iter().any(|e| e["field"] == field), "{problem}");
     }
     let refused = [("recipient", "zz9zz9z"), ("subject", "x")];
     let (status, _, body) =
         call(&portal.router, send_request(&jana, &refused, &[("a.pdf", "application/pdf", pdf)])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown box is refused by ISDS");
-    assert!(json(&body)["detail"].as_str().unwrap_or("").contains("ISDS code"), "{}", String::from_utf8_lossy(&body));
+    assert!(
+        json_of(&body)["detail"].as_str().unwrap_or("").contains("ISDS code"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 }
 
 /// The messages of Jana's box that an archive taking messages delivered at
@@ -284,7 +204,7 @@ async fn archived(store: &dyn DocumentStore) -> Vec<String> {
 #[tokio::test]
 async fn the_archive_takes_each_due_message_exactly_once() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     // Linking happens at first use.
     assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
     let expected = due(&portal, 80).await;
@@ -303,7 +223,11 @@ async fn the_archive_takes_each_due_message_exactly_once() {
 
     let (status, _, body) = call(&portal.router, get("/api/databox/messages?folder=archived", &jana)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(json(&body)["items"].as_array().map(Vec::len), Some(expected.len()), "the archived folder shows them");
+    assert_eq!(
+        json_of(&body)["items"].as_array().map(Vec::len),
+        Some(expected.len()),
+        "the archived folder shows them"
+    );
     let id = &expected[0];
     let (status, _, zfo) = call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/zfo"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
@@ -312,52 +236,31 @@ async fn the_archive_takes_each_due_message_exactly_once() {
         call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, _, report) =
-        call(&portal.router, Request::get("/api/databox/jobs/archive").body(Body::empty()).expect("request")).await;
+    let (status, _, report) = call(&portal.router, anonymous("/api/databox/jobs/archive")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(json(&report)["citizensDone"], 1);
+    assert_eq!(json_of(&report)["citizensDone"], 1);
 
     // Blobs hold only ciphertext.
     let blobs = portal_store::BlobStore::list(portal.store.as_ref(), "databox/").await.expect("list");
     assert!(!blobs.is_empty());
-    let events = drain(portal.store.as_ref(), "document-filed").await;
+    let events = portal.drain("document-filed").await;
     assert!(
         events.iter().filter(|e| e["type"] == "document.archived-data-message").count() >= expected.len(),
         "Documents hears of each"
     );
 }
 
-async fn drain(queues: &dyn QueueStore, name: &str) -> Vec<Value> {
-    let queue = QueueName::parse(name).expect("name");
-    let mut out = Vec::new();
-    loop {
-        let batch = match queues.receive(&queue, 32, Duration::from_secs(60)).await {
-            Ok(batch) => batch,
-            Err(_) => return out,
-        };
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
-    }
-}
-
 #[tokio::test]
 async fn a_purchase_message_replayed_100_times_credits_once() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
     let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
 
-    let request = Request::post("/api/databox/credit/purchases")
-        .header(header::COOKIE, &jana.cookie)
-        .header("x-csrf-token", &jana.csrf)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(r#"{"amountCzk":200}"#))
-        .expect("request");
+    let request = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 200})));
     let (status, _, body) = call(&portal.router, request).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
-    let payment_id = json(&body)["paymentId"].as_str().expect("id").to_owned();
+    let payment_id = json_of(&body)["paymentId"].as_str().expect("id").to_owned();
     let message = credit::PurchaseMessage { payment_id: payment_id.clone(), subject: JANA.into() };
     assert!(
         purchase_credit(&portal.databox, &message).await.is_err(),
@@ -372,14 +275,14 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
     assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 20_000, "the ledger balances");
     // Replays publish again (a crash after settling must not lose the events), always with the same id, on which
     // the consumers deduplicate.
-    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let events = portal.drain("send-notification").await;
     let confirmed: std::collections::BTreeSet<&str> = events
         .iter()
         .filter(|e| e["type"] == "databox.credit-purchase-confirmed")
         .filter_map(|e| e["id"].as_str())
         .collect();
     assert_eq!(confirmed.len(), 1, "one confirmation, whatever the number of replays: {confirmed:?}");
-    let receipts = drain(portal.store.as_ref(), "document-filed").await;
+    let receipts = portal.drain("document-filed").await;
     let ids: std::collections::BTreeSet<&str> = receipts.iter().filter_map(|e| e["id"].as_str()).collect();
     assert_eq!(ids.len(), 1, "one receipt: {ids:?}");
     let filed: portal_events::FiledDocument =
@@ -392,49 +295,39 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
     assert!(text.contains("200,00 Kč") && text.contains(&payment_id) && text.contains("SIMULÁTOR"), "{text}");
     assert_eq!(filed.size, text.len() as u64);
 
-    let bad = Request::post("/api/databox/credit/purchases")
-        .header(header::COOKIE, &jana.cookie)
-        .header("x-csrf-token", &jana.csrf)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(r#"{"amountCzk":137}"#))
-        .expect("request");
+    let bad = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 137})));
     let (status, _, body) = call(&portal.router, bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json(&body)["errors"][0]["field"], "amountCzk");
+    assert_eq!(json_of(&body)["errors"][0]["field"], "amountCzk");
 }
 
 #[tokio::test]
 async fn a_declined_or_expired_payment_credits_nothing() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
     let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let request = Request::post("/api/databox/credit/purchases")
-            .header(header::COOKIE, &jana.cookie)
-            .header("x-csrf-token", &jana.csrf)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(r#"{"amountCzk":100}"#))
-            .expect("request");
-        ids.push(json(&call(&portal.router, request).await.2)["paymentId"].as_str().expect("id").to_owned());
+        let request = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 100})));
+        ids.push(json_of(&call(&portal.router, request).await.2)["paymentId"].as_str().expect("id").to_owned());
     }
     portal.gateway.settle(&ids[0], false).expect("decline");
     portal.clock.advance(Duration::from_secs(31 * 60));
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     for id in &ids {
         let message = credit::PurchaseMessage { payment_id: id.clone(), subject: JANA.into() };
         purchase_credit(&portal.databox, &message).await.expect("settled");
         let (_, _, purchase) = call(&portal.router, get(&format!("/api/databox/credit/purchases/{id}"), &jana)).await;
         assert!(
-            matches!(json(&purchase)["state"].as_str(), Some("declined" | "expired")),
+            matches!(json_of(&purchase)["state"].as_str(), Some("declined" | "expired")),
             "{}",
             String::from_utf8_lossy(&purchase)
         );
     }
     assert_eq!(portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers, before);
     assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 0);
-    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let events = portal.drain("send-notification").await;
     assert_eq!(
         events.iter().filter(|e| e["type"] == "databox.credit-purchase-declined").count(),
         2,
@@ -445,13 +338,13 @@ async fn a_declined_or_expired_payment_credits_nothing() {
 #[tokio::test]
 async fn unopened_messages_warn_once_before_deemed_delivery() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
     let first = warnings::run(&portal.databox).await.expect("run");
     assert!(first.warned >= 1, "the seed has a message unopened for 7 days: {first:?}");
     let second = warnings::run(&portal.databox).await.expect("run again");
     assert_eq!(second.warned, 0, "each message warns once");
-    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let events = portal.drain("send-notification").await;
     let warnings: Vec<&Value> = events.iter().filter(|e| e["type"] == "databox.deemed-delivery-warning").collect();
     assert_eq!(warnings.len() as u64, first.warned);
     assert!(warnings[0]["data"]["deemedDeliveredAt"].is_string());
@@ -484,21 +377,21 @@ async fn unopened_messages_warn_once_before_deemed_delivery() {
     portal.isds.deliver_incoming(&sender, &notice).expect("deliver");
     warnings::run(&portal.databox).await.expect("run");
     warnings::run(&portal.databox).await.expect("run");
-    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let events = portal.drain("send-notification").await;
     assert_eq!(events.iter().filter(|e| e["type"] == "databox.new-message").count(), 1, "announced exactly once");
 }
 
 #[tokio::test]
 async fn spending_credit_below_the_threshold_tells_the_citizen() {
-    let portal = portal_with(DataboxSettings { credit_low_hellers: 4_500, ..DataboxSettings::default() }, None, None);
-    let jana = login(&portal, JANA).await;
+    let portal = portal_with(DataboxSettings { credit_low_hellers: 4_500, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
     let fields =
         [("recipient", portal_databox::isds::simulator::COMPANY_BOX), ("subject", "Reklamace"), ("commercial", "true")];
     let (status, _, body) =
         call(&portal.router, send_request(&jana, &fields, &[("reklamace.txt", "text/plain", b"Dobry den".to_vec())]))
             .await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
-    let events = drain(portal.store.as_ref(), "send-notification").await;
+    let events = portal.drain("send-notification").await;
     let low: Vec<&Value> = events.iter().filter(|e| e["type"] == "databox.credit-low").collect();
     assert_eq!(low.len(), 1, "50 Kč less 10 Kč is under 45 Kč: {events:?}");
     assert_eq!(low[0]["data"]["creditHellers"], 4_000);
@@ -507,18 +400,14 @@ async fn spending_credit_below_the_threshold_tells_the_citizen() {
 #[tokio::test]
 async fn a_citizen_can_archive_now_and_sees_the_archived_folder() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let request = Request::post("/api/databox/archive")
-        .header(header::COOKIE, &jana.cookie)
-        .header("x-csrf-token", &jana.csrf)
-        .body(Body::empty())
-        .expect("request");
+    let jana = portal.login(JANA).await;
+    let request = write(Method::POST, "/api/databox/archive", &jana, None);
     let (status, _, body) = call(&portal.router, request).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let archived_now = json(&body)["messagesArchived"].as_u64().expect("count");
+    let archived_now = json_of(&body)["messagesArchived"].as_u64().expect("count");
     assert!(archived_now >= 1);
     let (_, _, list) = call(&portal.router, get("/api/databox/messages?folder=archived", &jana)).await;
-    assert_eq!(json(&list)["items"].as_array().map(|a| a.len() as u64), Some(archived_now));
+    assert_eq!(json_of(&list)["items"].as_array().map(|a| a.len() as u64), Some(archived_now));
 }
 
 /// A blob store that reports every put on stdout, so the parent of a child
@@ -560,10 +449,10 @@ impl portal_store::BlobStore for ReportingBlobs {
 /// Child mode of [`killing_the_archive_midway_leaves_no_duplicate_and_no_gap`]:
 /// archives with more due messages than the seed has, reporting each blob.
 async fn archive_child(data: &std::path::Path, keys: &std::path::Path) {
-    let mut portal =
-        portal_with(DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() }, Some(data), Some(keys));
+    let harness = Harness::on_disk(data, keys, START);
+    let mut portal = portal_on(harness, DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() });
     portal.databox.blobs = Arc::new(ReportingBlobs(portal.store.clone()));
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
     archive::run(&portal.databox).await.expect("run");
     println!("run-finished");
@@ -608,11 +497,8 @@ async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
     child.wait().expect("reap");
 
     // The next run, in this process, on the same data and keys.
-    let portal = portal_with(
-        DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() },
-        Some(data.path()),
-        Some(keys.path()),
-    );
+    let harness = Harness::on_disk(data.path(), keys.path(), START);
+    let portal = portal_on(harness, DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() });
     let before = archived(portal.store.as_ref()).await;
     let expected = due(&portal, 1).await;
     assert!(before.len() < expected.len(), "the kill interrupted the run ({} of {})", before.len(), expected.len());
@@ -620,7 +506,7 @@ async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
     assert_eq!(report.messages_already_archived as usize, before.len(), "what was archived is not archived again");
     let after = archived(portal.store.as_ref()).await;
     assert_eq!(after, expected, "every due message exactly once: no duplicate, no gap");
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     for id in &after {
         let (status, _, _) =
             call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
@@ -632,24 +518,17 @@ async fn killing_the_archive_midway_leaves_no_duplicate_and_no_gap() {
 async fn a_data_box_request_is_also_a_filing_with_a_fixed_id() {
     let portal = portal();
     // A citizen the ISDS simulator has no box for.
-    let who = login(&portal, "DEMO%2Fbez-schranky").await;
-    let request = Request::post("/api/databox/box-requests")
-        .header(header::COOKIE, &who.cookie)
-        .header("x-csrf-token", &who.csrf)
-        .body(Body::empty())
-        .expect("request");
+    let who = portal.login("DEMO%2Fbez-schranky").await;
+    let request = write(Method::POST, "/api/databox/box-requests", &who, None);
     let (status, _, body) = call(&portal.router, request).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     // Showing the request publishes the filing again, with the same id (the consumer drops the repeat).
-    let show = Request::get(format!("/api/databox/box-requests/{id}"))
-        .header(header::COOKIE, &who.cookie)
-        .body(Body::empty())
-        .expect("request");
+    let show = get(&format!("/api/databox/box-requests/{id}"), &who);
     let (status, _, _) = call(&portal.router, show).await;
     assert_eq!(status, StatusCode::OK);
 
-    let filings = drain(portal.store.as_ref(), portal_events::FILINGS_QUEUE).await;
+    let filings = portal.drain(portal_events::FILINGS_QUEUE).await;
     assert_eq!(filings.len(), 2, "{filings:?}");
     assert!(filings.iter().all(|e| e["id"] == filings[0]["id"]), "one fact, one id: {filings:?}");
     assert_eq!(filings[0]["subject"], "DEMO%2Fbez-schranky");
@@ -660,10 +539,9 @@ async fn a_data_box_request_is_also_a_filing_with_a_fixed_id() {
 
 #[tokio::test]
 async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay_succeeds() {
-    const JIRI: &str = "DEMO%2Fjiri-dvorak";
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let jiri = login(&portal, JIRI).await;
+    let jana = portal.login(JANA).await;
+    let jiri = portal.login(JIRI).await;
     for who in [&jana, &jiri] {
         assert_eq!(call(&portal.router, get("/api/databox/box", who)).await.0, StatusCode::OK, "linked");
     }
@@ -677,7 +555,7 @@ async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay
     assert!(jiri_docs >= 1);
 
     let at = portal.clock.now();
-    let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, serde_json::json!({}));
+    let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, json!({}));
     for _ in 0..2 {
         portal_databox::queue::erase_databox_data::erase(&portal.databox, &event).await.expect("erased");
     }

@@ -3,10 +3,8 @@
 //! folder before sending; refusals are told to the citizen, not retried.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
 use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageEnvelope};
 use portal_databox::payments::SimulatedCreditSystem;
@@ -14,45 +12,45 @@ use portal_databox::queue::send_data_message_on_behalf::{self as on_behalf, send
 use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, functions};
 use portal_events::{Event, OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds};
 use portal_host::Trigger;
-use portal_security::{AccessLog, SubjectId};
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{DocumentStore, ManualClock, NewDocument, QueueName, QueueStore};
-use serde_json::{Value, json};
-use time::macros::datetime;
+use portal_store::{DocumentStore, NewDocument};
+use portal_testkit::{Harness, JANA, START};
+use serde_json::json;
 
-const JANA: &str = "DEMO%2Fjana-novakova";
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 struct Setup {
     databox: Databox,
     isds: Arc<IsdsSimulator>,
-    store: Arc<EmbeddedStore>,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Setup {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn setup() -> Setup {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys_dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
-    let isds = Arc::new(IsdsSimulator::seeded(clock.clone(), SimulatorSettings::default()));
-    let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
+    let harness = Harness::new();
+    let isds = Arc::new(IsdsSimulator::seeded(harness.clock.clone(), SimulatorSettings::default()));
+    let gateway = Arc::new(portal_databox::payments::simulated_gateway(harness.clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
         directory: Arc::new(SimulatedBoxDirectory(isds.clone())),
         payments: gateway,
         credit: Arc::new(SimulatedCreditSystem::new(isds.clone())),
-        documents: store.clone(),
-        blobs: store.clone(),
-        queues: store.clone(),
-        sealer,
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        clock,
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         settings: DataboxSettings::default(),
         simulated_payments: None,
     };
-    Setup { databox, isds, store, _keys: keys_dir }
+    Setup { databox, isds, harness }
 }
 
 /// A request as the petitions capability publishes it: the PDF sealed with
@@ -73,13 +71,7 @@ async fn request(setup: &Setup, request_id: &str, recipient: &str) -> Event {
             content: SealedContent::Inline { sealed: base64::engine::general_purpose::STANDARD.encode(sealed) },
         }],
     };
-    Event::new(
-        kinds::SEND_DATA_MESSAGE,
-        request_id,
-        JANA,
-        datetime!(2026-11-23 08:00 UTC),
-        serde_json::to_value(message).expect("json"),
-    )
+    Event::new(kinds::SEND_DATA_MESSAGE, request_id, JANA, START, serde_json::to_value(message).expect("json"))
 }
 
 fn jana_box(setup: &Setup) -> BoxId {
@@ -90,18 +82,6 @@ async fn sent_with_reference(setup: &Setup, reference: &str) -> Vec<MessageEnvel
     let query = ListQuery { from: None, to: None, statuses: Vec::new(), offset: 1, limit: 1000 };
     let sent = setup.isds.list_messages(&jana_box(setup), Direction::Sent, &query).await.expect("list");
     sent.into_iter().filter(|m| m.sender_ref_number.as_deref() == Some(reference)).collect()
-}
-
-async fn notifications(store: &EmbeddedStore) -> Vec<Value> {
-    let queue = QueueName::parse(portal_events::NOTIFICATIONS_QUEUE).expect("name");
-    let mut out = Vec::new();
-    loop {
-        let batch = store.receive(&queue, 32, Duration::from_secs(600)).await.unwrap_or_default();
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch.into_iter().map(|m| serde_json::from_str(&m.text).unwrap_or(Value::Null)));
-    }
 }
 
 #[tokio::test]
@@ -123,18 +103,13 @@ async fn a_replayed_request_sends_one_message() {
         .expect("get")
         .expect("recorded");
     assert_eq!(record.body["messageId"], sent[0].id.as_str());
-    let events = notifications(&setup.store).await;
+    let events = setup.drain(portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(events.len(), 5, "the event again on every delivery");
     assert!(events.iter().all(|e| e["type"] == kinds::DATA_MESSAGE_SENT && e["id"] == events[0]["id"]));
     assert_eq!(events[0]["data"]["messageId"], sent[0].id.as_str());
     assert_eq!(events[0]["data"]["requestId"], request_id);
-    let log = setup
-        .databox
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &portal_security::AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
-    assert_eq!(log.items.iter().filter(|e| e.resource_type == "data-message").count(), 1);
+    let log = setup.access_entries(JANA).await;
+    assert_eq!(log.iter().filter(|e| e.resource_type == "data-message").count(), 1);
 }
 
 #[tokio::test]
@@ -204,12 +179,12 @@ async fn refusals_are_told_to_the_citizen_and_not_retried() {
     let mut foreign = request(&setup, "petition-dddddddddddddddddddddddddddddddd", "simmuhl").await;
     foreign.subject = "DEMO%2Fjiri-dvorak".into();
     send_on_behalf(&setup.databox, &foreign).await.expect("acknowledged: not Jiří's key");
-    let malformed = Event::new(kinds::SEND_DATA_MESSAGE, "x", JANA, datetime!(2026-11-23 08:00 UTC), json!({"a": 1}));
+    let malformed = Event::new(kinds::SEND_DATA_MESSAGE, "x", JANA, START, json!({"a": 1}));
     assert!(matches!(
         send_on_behalf(&setup.databox, &malformed).await,
         Err(portal_host::InvocationError::Permanent(_))
     ));
-    let events = notifications(&setup.store).await;
+    let events = setup.drain(portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e["type"] == kinds::DATA_MESSAGE_NOT_SENT), "{events:?}");
     assert!(events[0]["data"]["reason"].as_str().is_some_and(|r| r.contains("ISDS code")), "{events:?}");
