@@ -9,23 +9,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use axum::{Extension, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
-use portal_host::runtime::LogFailures;
 use portal_identity::jose::{DecryptionKey, forge};
 use portal_identity::oidc::{OidcSettings, Provider};
 use portal_identity::{Identity, LoginProvider, functions};
-use portal_security::{AccessLog, Authenticator, RateLimiter, SessionTimes, Sessions};
-use portal_store::ManualClock;
-use portal_store::embedded::EmbeddedStore;
+use portal_security::RateLimiter;
+use portal_testkit::{Harness, call, outside_setting};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tower::ServiceExt as _;
 
 struct Env {
     issuer: String,
@@ -38,28 +33,16 @@ struct Env {
 }
 
 fn env() -> Option<Env> {
-    let var = |name: &str| match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!(
-                "PORTAL_REQUIRE_EMULATORS=1 but {name} is not set (scripts/oidc-provider.sh start DIR; source DIR/env)"
-            )
-        }
-        _ => None,
-    };
+    // Set by scripts/oidc-provider.sh (start DIR; source DIR/env).
     let read = |path: String| std::fs::read_to_string(path).expect("readable test key");
-    let Some(issuer) = var("PORTAL_TEST_OIDC_ISSUER") else {
-        println!("oidc provider not configured: skipping");
-        return None;
-    };
     Some(Env {
-        issuer,
-        client_id: var("PORTAL_TEST_OIDC_CLIENT_ID")?,
-        client_secret: var("PORTAL_TEST_OIDC_CLIENT_SECRET")?,
-        redirect: var("PORTAL_TEST_OIDC_REDIRECT")?,
-        enc_key_pem: read(var("PORTAL_TEST_OIDC_ENC_KEY")?),
-        signing_key_pem: read(var("PORTAL_TEST_OIDC_SIGNING_KEY")?),
-        signing_kid: read(var("PORTAL_TEST_OIDC_SIGNING_KID")?).trim().to_owned(),
+        issuer: outside_setting("PORTAL_TEST_OIDC_ISSUER")?,
+        client_id: outside_setting("PORTAL_TEST_OIDC_CLIENT_ID")?,
+        client_secret: outside_setting("PORTAL_TEST_OIDC_CLIENT_SECRET")?,
+        redirect: outside_setting("PORTAL_TEST_OIDC_REDIRECT")?,
+        enc_key_pem: read(outside_setting("PORTAL_TEST_OIDC_ENC_KEY")?),
+        signing_key_pem: read(outside_setting("PORTAL_TEST_OIDC_SIGNING_KEY")?),
+        signing_kid: read(outside_setting("PORTAL_TEST_OIDC_SIGNING_KID")?).trim().to_owned(),
     })
 }
 
@@ -144,15 +127,11 @@ async fn start_proxy(env: &Env) -> Proxy {
 
 struct Portal {
     router: Router,
-    _keys: tempfile::TempDir,
+    _harness: Harness,
 }
 
 fn portal(env: &Env, proxy: &Proxy) -> Portal {
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys_dir = tempfile::tempdir().expect("tempdir");
-    let wrapper = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("key file"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), wrapper, clock.clone())));
+    let harness = Harness::at(OffsetDateTime::now_utc());
     let settings = OidcSettings {
         discovery_url: format!("{}/.well-known/openid-configuration", proxy.base),
         client_id: env.client_id.clone(),
@@ -161,30 +140,18 @@ fn portal(env: &Env, proxy: &Proxy) -> Portal {
         post_logout_redirect_url: Some("https://portal.test/".into()),
         decryption_key: Some(Arc::new(DecryptionKey::from_pem(&env.enc_key_pem).expect("portal key"))),
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
     let identity = Identity {
-        provider: LoginProvider::Oidc(Arc::new(Provider::new(settings, clock.clone()))),
-        documents: store.clone(),
-        queues: store.clone(),
-        sessions: sessions.clone(),
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        sealer,
-        clock: clock.clone(),
-        logins: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
+        provider: LoginProvider::Oidc(Arc::new(Provider::new(settings, harness.clock.clone()))),
+        documents: harness.documents.clone(),
+        queues: harness.store.clone(),
+        sessions: harness.sessions.clone(),
+        access_log: harness.access_log.clone(),
+        sealer: harness.sealer.clone(),
+        clock: harness.clock.clone(),
+        logins: Arc::new(RateLimiter::new(1000, 1000, harness.clock.clone())),
     };
-    let authenticator =
-        Arc::new(Authenticator { sessions, writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())) });
-    let router = portal_host::Runtime::new(functions(identity), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, _keys: keys_dir }
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
+    let router = harness.router(functions(identity));
+    Portal { router, _harness: harness }
 }
 
 fn location(headers: &axum::http::HeaderMap) -> String {

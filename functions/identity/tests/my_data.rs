@@ -4,75 +4,58 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use axum::{Extension, Router};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine as _;
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, CryptoError, LocalKeyFile, Sealer};
-use portal_host::runtime::LogFailures;
+use portal_crypto::CryptoError;
 use portal_identity::timer::rewrap_data_keys::rewrap_data_keys;
 use portal_identity::{Identity, LoginProvider, functions};
-use portal_security::{AccessLog, Authenticator, RateLimiter, SessionTimes, Sessions};
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{DocumentStore, ManualClock};
+use portal_security::RateLimiter;
+use portal_testkit::{Harness, Login, cosmos_emulator, get, text};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tower::ServiceExt as _;
 
 struct Portal {
     router: Router,
-    sealer: Sealer,
-    documents: Arc<dyn DocumentStore>,
-    keys: Arc<LocalKeyFile>,
     identity: Identity,
-    _dir: tempfile::TempDir,
+    harness: Harness,
 }
 
-fn portal_on(documents: Arc<dyn DocumentStore>, logins_per_minute: u32) -> Portal {
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(documents.clone(), keys.clone(), clock.clone())));
-    let sessions = Sessions::new(documents.clone(), clock.clone(), SessionTimes::default());
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
+}
+
+/// The development login and "my data" on the harness's stores, keys and
+/// sessions, allowing `logins_per_minute` logins from one address.
+fn portal_on(harness: Harness, logins_per_minute: u32) -> Portal {
     let identity = Identity {
         provider: LoginProvider::Development,
-        documents: documents.clone(),
-        // The signed-in events go to a queue of their own (no consumer here).
-        queues: Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("queue store")),
-        sessions: sessions.clone(),
-        access_log: AccessLog::new(documents.clone(), clock.clone()),
-        sealer: sealer.clone(),
-        clock: clock.clone(),
-        logins: Arc::new(RateLimiter::new(logins_per_minute, logins_per_minute, clock.clone())),
+        documents: harness.documents.clone(),
+        // Events stay on the in-memory queues (no consumer here), also when documents are on Cosmos DB.
+        queues: harness.store.clone(),
+        sessions: harness.sessions.clone(),
+        access_log: harness.access_log.clone(),
+        sealer: harness.sealer.clone(),
+        clock: harness.clock.clone(),
+        logins: Arc::new(RateLimiter::new(logins_per_minute, logins_per_minute, harness.clock.clone())),
     };
-    let authenticator = Arc::new(Authenticator { sessions, writes: Arc::new(RateLimiter::new(100, 100, clock)) });
-    let router = portal_host::Runtime::new(functions(identity.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, sealer, documents, keys, identity, _dir: dir }
+    let router = harness.router(functions(identity.clone()));
+    Portal { router, identity, harness }
 }
 
 fn portal() -> Portal {
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    portal_on(Arc::new(EmbeddedStore::in_memory(clock).expect("store")), 100)
+    portal_on(Harness::at(OffsetDateTime::now_utc()), 100)
 }
 
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-    )
-}
-
-struct Login {
-    cookie: String,
-    csrf: String,
+/// The status, headers and body: JSON, or the text as a JSON string.
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let (status, headers, body) = portal_testkit::call(router, request).await;
+    (status, headers, serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(text(&body))))
 }
 
 async fn dev_login(router: &Router, citizen: &str, loa: &str) -> (StatusCode, Option<Login>) {
@@ -89,10 +72,6 @@ async fn dev_login(router: &Router, citizen: &str, loa: &str) -> (StatusCode, Op
         Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
     let (_, _, body) = call(router, session).await;
     (status, Some(Login { cookie, csrf: body["csrfToken"].as_str().expect("csrf").to_owned() }))
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
 }
 
 #[tokio::test]
@@ -225,34 +204,10 @@ async fn erasure_shreds_every_record_on_the_embedded_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasure_shreds_every_record_on_the_cosmos_emulator() {
-    let endpoint = match std::env::var("PORTAL_TEST_COSMOS_ENDPOINT") {
-        Ok(value) if !value.is_empty() => value,
-        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!("PORTAL_TEST_COSMOS_ENDPOINT is not set")
-        }
-        _ => return println!("emulator not configured: skipping"),
-    };
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let settings = portal_store::azure::AzureSettings {
-        cosmos_endpoint: endpoint,
-        cosmos_database: format!("identity-{}", &uuid_like()),
-        cosmos_key: Some(
-            "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==".into(),
-        ),
-        cosmos_region: None,
-        blob_container_url: String::new(),
-        queue_service_url: String::new(),
-        credential: portal_store::azure::AzureCredential::EmulatorToken,
-        extra_ca_certificate: None,
-        emulator: true,
-    };
-    let store = portal_store::azure::CosmosDocumentStore::connect(&settings, clock).await.expect("connect");
-    store.ensure_collections(&["sessions", "profiles", "keys", "access-log", "logins"]).await.expect("containers");
-    erasure_makes_records_undecryptable(portal_on(Arc::new(store), 100)).await;
-}
-
-fn uuid_like() -> String {
-    format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos())
+    let harness = Harness::at(OffsetDateTime::now_utc());
+    let collections = ["sessions", "profiles", "keys", "access-log", "logins"];
+    let Some(store) = cosmos_emulator(harness.clock.clone(), &collections).await else { return };
+    erasure_makes_records_undecryptable(portal_on(harness.with_documents(Arc::new(store)), 100)).await;
 }
 
 #[tokio::test]
@@ -281,8 +236,7 @@ async fn bearer_tokens_need_a_session_and_csrf_to_be_issued() {
 
 #[tokio::test]
 async fn logins_are_rate_limited_per_client_address() {
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let portal = portal_on(Arc::new(EmbeddedStore::in_memory(clock).expect("store")), 2);
+    let portal = portal_on(Harness::at(OffsetDateTime::now_utc()), 2);
     for _ in 0..2 {
         assert_eq!(dev_login(&portal.router, "jana", "high").await.0, StatusCode::SEE_OTHER);
     }
@@ -306,7 +260,7 @@ async fn rotating_the_key_encryption_key_rewraps_data_keys_once() {
     let portal = portal();
     let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
     let login = login.expect("session");
-    portal.keys.rotate().expect("rotate");
+    portal.key_file.rotate().expect("rotate");
     let first = rewrap_data_keys(&portal.identity).await.expect("rewrap");
     assert_eq!(first.return_value["rewrapped"], 1);
     let second = rewrap_data_keys(&portal.identity).await.expect("rewrap again");
@@ -376,16 +330,9 @@ async fn erasure_answers_503_when_its_events_cannot_be_published_and_a_retry_fin
     let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
     let login = login.expect("session");
     let subject = "DEMO%2Fjana-novakova";
-    let authenticator = Arc::new(Authenticator {
-        sessions: portal.identity.sessions.clone(),
-        writes: Arc::new(RateLimiter::new(100, 100, portal.identity.clock.clone())),
-    });
     let sealed = portal.sealer.encrypt(subject, "doc-1", "content", b"hers").await.expect("seal");
     let broken = Identity { queues: Arc::new(DownQueues), ..portal.identity.clone() };
-    let broken_router = portal_host::Runtime::new(functions(broken), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
+    let broken_router = portal.harness.router(functions(broken));
     let delete = || {
         Request::delete("/api/me")
             .header(header::COOKIE, &login.cookie)
