@@ -61,8 +61,6 @@ pub struct Services {
     _temp_keys: Option<Arc<tempfile::TempDir>>,
 }
 
-/// Requests per minute (and burst) per session for state-changing requests.
-const WRITES_PER_MINUTE: u32 = 120;
 /// Login attempts per minute (and burst) per client address.
 const LOGINS_PER_MINUTE: u32 = 20;
 
@@ -104,7 +102,7 @@ impl Services {
         let access_log = AccessLog::new(stores.documents.clone(), clock.clone());
         let authenticator = Arc::new(Authenticator {
             sessions: sessions.clone(),
-            writes: Arc::new(RateLimiter::new(WRITES_PER_MINUTE, WRITES_PER_MINUTE, clock)),
+            writes: Arc::new(RateLimiter::new(settings.writes_per_minute, settings.writes_per_minute, clock)),
         });
         Ok(Self { stores, sealer, sessions, access_log, authenticator, _temp_keys: temp_keys })
     }

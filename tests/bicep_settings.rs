@@ -38,6 +38,10 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("PORTAL_ISDS_KEY", "certificate login, see PORTAL_ISDS_CERT"),
     (
+        "PORTAL_WRITES_PER_MINUTE",
+        "the default (120 a minute per session) is the production limit; only the API fuzzing run raises it",
+    ),
+    (
         "PORTAL_SMTP_CA_FILE",
         "an extra root for private relays and tests; the production relay has a certificate from a public CA",
     ),

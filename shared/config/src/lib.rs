@@ -27,6 +27,11 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting { name: "PORTAL_LOG", example: "info", about: "log filter (tracing EnvFilter syntax)" },
     Setting {
+        name: "PORTAL_WRITES_PER_MINUTE",
+        example: "120",
+        about: "state-changing requests one session may make a minute (a burst of as many); default 120",
+    },
+    Setting {
         name: "PORTAL_LOG_FORMAT",
         example: "",
         about: "json | text; default json under the host, text in local mode",
@@ -396,6 +401,8 @@ pub struct Settings {
     /// `None` serves every capability.
     pub capabilities: Option<Vec<String>>,
     pub timers_enabled: bool,
+    /// State-changing requests one session may make a minute.
+    pub writes_per_minute: u32,
     pub handler_port: Option<u16>,
     pub log_filter: String,
     /// `None`: JSON under the host, text in local mode.
@@ -483,6 +490,15 @@ impl Settings {
             None | Some("true") => true,
             Some("false") => false,
             Some(other) => return Err(invalid("PORTAL_TIMERS_ENABLED", format!("'{other}' is not true or false"))),
+        };
+        let writes_per_minute = match get("PORTAL_WRITES_PER_MINUTE") {
+            None => 120,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(invalid("PORTAL_WRITES_PER_MINUTE", format!("'{text}' is not a whole number from 1")));
+                }
+            },
         };
         let handler_port = get("FUNCTIONS_CUSTOMHANDLER_PORT")
             .map(|port| {
@@ -699,6 +715,7 @@ impl Settings {
             store,
             capabilities,
             timers_enabled,
+            writes_per_minute,
             handler_port,
             log_filter: get("PORTAL_LOG").unwrap_or_else(|| "info".into()),
             log_format,
