@@ -175,19 +175,6 @@ impl fmt::Debug for Function {
 }
 
 impl Function {
-    /// An HTTP function, built method by method with [`HttpFunction`]; its
-    /// handlers may take a state `S`, given with [`HttpFunction::with_state`].
-    pub fn http<S: Clone + Send + Sync + 'static>(name: &str, route: &str, auth: AuthLevel) -> HttpFunction<S> {
-        HttpFunction {
-            name: name.to_owned(),
-            route: route.to_owned(),
-            auth,
-            methods: Vec::new(),
-            router: MethodRouter::new(),
-            docs: Vec::new(),
-        }
-    }
-
     /// An HTTP function declared from its documented operation (see
     /// [`crate::api`]): its name is the operation id, its route the
     /// operation's path under `/api`, its one method the operation's.
@@ -274,8 +261,10 @@ impl Function {
     }
 }
 
-/// Builder for an HTTP function: each method adds both the declaration and
-/// the handler.
+/// Builder for an HTTP function declared from its documented operation
+/// ([`Function::api`]); [`HttpFunction::also`] adds a second method on the
+/// same route. There is no other way to declare one, so an HTTP function
+/// without an operation in the API document cannot exist.
 pub struct HttpFunction<S = ()> {
     name: String,
     route: String,
@@ -291,28 +280,7 @@ impl<S> fmt::Debug for HttpFunction<S> {
     }
 }
 
-macro_rules! method {
-    ($fn:ident, $method:ident) => {
-        #[must_use]
-        pub fn $fn<H, T>(mut self, handler: H) -> Self
-        where
-            H: Handler<T, S>,
-            T: 'static,
-        {
-            self.methods.push(Method::$method);
-            self.router = self.router.$fn(handler);
-            self
-        }
-    };
-}
-
 impl<S: Clone + Send + Sync + 'static> HttpFunction<S> {
-    method!(get, GET);
-    method!(post, POST);
-    method!(put, PUT);
-    method!(patch, PATCH);
-    method!(delete, DELETE);
-
     /// Lets this function read bodies up to `bytes` (uploads); the runtime's
     /// default is [`crate::runtime::HTTP_BODY_LIMIT`].
     #[must_use]

@@ -73,8 +73,6 @@ pub enum DeclarationError {
     DuplicateName(String),
     #[error("functions '{0}' and '{1}' both answer {2} {3}")]
     DuplicateRoute(String, String, String, String),
-    #[error("HTTP function '{0}' declares no method")]
-    NoMethod(String),
     #[error("an HTTP operation at {0} has no operation_id (the function's name)")]
     NoOperationId(String),
     #[error("two types are both named '{0}' in the API document: rename one (#[schema(as = ...)] or the type)")]
@@ -121,9 +119,6 @@ impl Runtime {
                     function.docs.first().filter(|_| function.name.is_empty() || function.name == "handler")
                 {
                     return Err(DeclarationError::NoOperationId(doc.path.clone()));
-                }
-                if methods.is_empty() {
-                    return Err(DeclarationError::NoMethod(function.name.clone()));
                 }
                 for method in methods {
                     let key = (method.to_string(), route.clone());

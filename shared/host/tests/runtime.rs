@@ -8,7 +8,7 @@ use http_body_util::BodyExt as _;
 use portal_host::envelope::host_side::{QueueMessageProperties, queue_invocation, timer_invocation};
 use portal_host::envelope::{InvocationResponse, TimerInfo};
 use portal_host::runtime::DeclarationError;
-use portal_host::{AuthLevel, FailureSink, Function, InvocationError, InvocationFailure, Outcome, Runtime};
+use portal_host::{FailureSink, Function, InvocationError, InvocationFailure, Outcome, Runtime, op};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use tower::ServiceExt as _;
@@ -23,6 +23,63 @@ impl FailureSink for Recorded {
     }
 }
 
+/// The HTTP functions the tests declare, each as its documented operation.
+mod echo {
+    #[utoipa::path(get, path = "/api/echo/{name}", operation_id = "Echo",
+        params(("name" = String, Path, description = "Who to greet.")),
+        responses((status = 200, description = "A greeting.", body = String)))]
+    pub async fn handler(axum::extract::Path(name): axum::extract::Path<String>) -> String {
+        format!("hello {name}")
+    }
+}
+
+mod boom {
+    #[utoipa::path(get, path = "/api/boom", operation_id = "Boom", responses((status = 500, description = "Always panics.")))]
+    pub async fn handler() -> &'static str {
+        if std::hint::black_box(true) {
+            panic!("boom");
+        }
+        "unreachable"
+    }
+}
+
+mod route_a {
+    #[utoipa::path(get, path = "/api/x", operation_id = "A", responses((status = 200, description = "a")))]
+    pub async fn handler() -> &'static str {
+        "a"
+    }
+}
+
+mod route_b {
+    #[utoipa::path(get, path = "/api/x", operation_id = "B", responses((status = 200, description = "b")))]
+    pub async fn handler() -> &'static str {
+        "b"
+    }
+}
+
+mod slow {
+    #[utoipa::path(get, path = "/api/slow", operation_id = "Slow", responses((status = 200, description = "Too late.")))]
+    pub async fn handler() -> &'static str {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        "late"
+    }
+}
+
+/// An operation without an operation id cannot be declared: its function would have no name.
+mod unnamed {
+    #[utoipa::path(get, path = "/api/unnamed", responses((status = 200, description = "x")))]
+    pub async fn handler() -> &'static str {
+        "x"
+    }
+}
+
+mod echo_body {
+    #[utoipa::path(post, path = "/api/echo", operation_id = "EchoBody", responses((status = 200, description = "The body's length.")))]
+    pub async fn handler(body: axum::body::Bytes) -> String {
+        body.len().to_string()
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 struct Credit {
     #[serde(rename = "amountCzk")]
@@ -31,17 +88,8 @@ struct Credit {
 
 fn functions() -> Vec<Function> {
     vec![
-        Function::http("Echo", "echo/{name}", AuthLevel::Anonymous)
-            .get(|axum::extract::Path(name): axum::extract::Path<String>| async move { format!("hello {name}") })
-            .build(),
-        Function::http("Boom", "boom", AuthLevel::Anonymous)
-            .get(|| async {
-                if std::hint::black_box(true) {
-                    panic!("boom");
-                }
-                "unreachable"
-            })
-            .build(),
+        Function::api(op!(echo)).build(),
+        Function::api(op!(boom)).build(),
         Function::queue(
             "PurchaseCredit",
             "purchase-credit",
@@ -220,15 +268,12 @@ fn bad_declarations_are_refused() {
         Function::timer("tick", "0 0 * * * *", |_| async { Ok(Outcome::done()) }),
     ];
     assert_eq!(Runtime::new(twice, sink.clone()).err(), Some(DeclarationError::DuplicateName("tick".into())));
-    let same_route = vec![
-        Function::http("A", "x", AuthLevel::Anonymous).get(|| async { "a" }).build(),
-        Function::http("B", "x", AuthLevel::Anonymous).get(|| async { "b" }).build(),
-    ];
+    let same_route = vec![Function::api(op!(route_a)).build(), Function::api(op!(route_b)).build()];
     assert!(matches!(Runtime::new(same_route, sink.clone()), Err(DeclarationError::DuplicateRoute(..))));
     let bad_name = vec![Function::timer("has space", "0 0 * * * *", |_| async { Ok(Outcome::done()) })];
     assert!(matches!(Runtime::new(bad_name, sink.clone()), Err(DeclarationError::BadName(_))));
-    let no_method = vec![Function::http("A", "x", AuthLevel::Anonymous).build()];
-    assert!(matches!(Runtime::new(no_method, sink), Err(DeclarationError::NoMethod(_))));
+    let unnamed = vec![Function::api(op!(unnamed)).build()];
+    assert!(matches!(Runtime::new(unnamed, sink), Err(DeclarationError::NoOperationId(_))));
 }
 
 #[tokio::test]
@@ -246,14 +291,7 @@ async fn timers_can_be_switched_off_for_a_secondary_region() {
 
 #[tokio::test(start_paused = true)]
 async fn slow_http_handlers_are_cut_off() {
-    let functions = vec![
-        Function::http("Slow", "slow", AuthLevel::Anonymous)
-            .get(|| async {
-                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-                "late"
-            })
-            .build(),
-    ];
+    let functions = vec![Function::api(op!(slow)).build()];
     let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
     let (status, _, _) = send(&router, Request::get("/api/slow").body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the request timeout answers for the handler");
@@ -261,11 +299,7 @@ async fn slow_http_handlers_are_cut_off() {
 
 #[tokio::test]
 async fn oversized_http_bodies_are_refused() {
-    let functions = vec![
-        Function::http("Echo", "echo", AuthLevel::Anonymous)
-            .post(|body: axum::body::Bytes| async move { body.len().to_string() })
-            .build(),
-    ];
+    let functions = vec![Function::api(op!(echo_body)).build()];
     let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
     let big = vec![b'x'; portal_host::runtime::HTTP_BODY_LIMIT + 1];
     let (status, _, _) = send(&router, Request::post("/api/echo").body(Body::from(big)).expect("request")).await;
