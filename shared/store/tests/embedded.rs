@@ -112,17 +112,18 @@ fn batches_survive_kill_9() {
         .expect("spawn writer");
     let stdout = child.stdout.take().expect("stdout");
     let mut last_committed = None;
+    // Reads to the end: a report still in the pipe when the writer died was
+    // made, so it counts (stopping at the kill would miss it and see "too many"
+    // batches committed).
     for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.expect("read");
-        if let Some(n) = line.strip_prefix("committed ") {
-            let n: u64 = n.parse().expect("number");
-            last_committed = Some(n);
-            if n >= 40 {
-                break;
-            }
+        let Ok(line) = line else { break };
+        let Some(Ok(n)) = line.strip_prefix("committed ").map(str::parse::<u64>) else { continue };
+        last_committed = Some(n);
+        if n == 40 {
+            child.kill().expect("SIGKILL the writer mid-write");
         }
     }
-    child.kill().expect("SIGKILL the writer mid-write");
+    assert!(last_committed >= Some(40), "the writer died before the kill");
     child.wait().expect("reap");
     let last_committed = last_committed.expect("the writer committed batches");
 
@@ -152,5 +153,189 @@ fn batches_survive_kill_9() {
         }
         let highest = counts.keys().max().copied().unwrap_or(0);
         assert!(highest <= last_committed + 1, "at most one batch committed after the last report");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_commits_but_fail_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path(), clock()).expect("open");
+    store.create("c", NewDocument::new("p", "taken", json!({}))).await.expect("seed");
+    // 64 writers at once: every odd one's batch ends in a conflict, so it must
+    // vanish whole while the even ones committed with it stay.
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ops: Vec<_> = (0..5)
+                    .map(|j| portal_store::BatchOp::Create(NewDocument::new("p", format!("w{i}-{j}"), json!({"w": i}))))
+                    .collect();
+                if i % 2 == 1 {
+                    ops.push(portal_store::BatchOp::Create(NewDocument::new("p", "taken", json!({}))));
+                }
+                (i, store.batch("c", "p", ops).await)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (i, result) = task.await.expect("task");
+        if i % 2 == 1 {
+            assert!(matches!(result, Err(portal_store::StoreError::Conflict)), "writer {i}: {result:?}");
+        } else {
+            assert_eq!(result.expect("even writers commit").len(), 5);
+        }
+        // Acknowledged means readable at once, from any read connection.
+        for j in 0..5 {
+            let found = store.get("c", "p", &format!("w{i}-{j}")).await.expect("get");
+            assert_eq!(found.is_some(), i % 2 == 0, "writer {i}, document {j}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_replaces_in_one_group_let_exactly_one_win() {
+    let store = EmbeddedStore::in_memory(clock()).expect("open");
+    let etag = store.create("c", NewDocument::new("p", "counter", json!({"n": 0}))).await.expect("seed");
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let (store, etag) = (store.clone(), etag.clone());
+            tokio::spawn(
+                async move { store.replace("c", NewDocument::new("p", "counter", json!({"n": i})), &etag).await },
+            )
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(portal_store::StoreError::PreconditionFailed) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(won, 1, "one If-Match version, one winner");
+}
+
+/// Writers of [`group_commits_survive_kill_9_under_load`]: per writer, batches
+/// of ten documents in the writer's own partition, printing each acknowledged
+/// one; every seventh batch ends in a conflict and must leave nothing behind.
+const LOAD_WRITERS: u64 = 16;
+
+fn load_writer(dir: &str) -> ! {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let store = EmbeddedStore::open(std::path::Path::new(dir), Arc::new(portal_store::SystemClock)).expect("open");
+        let tasks: Vec<_> = (0..LOAD_WRITERS)
+            .map(|writer| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let partition = format!("w{writer}");
+                    store
+                        .create("c", NewDocument::new(partition.clone(), "taken", json!({"batch": -1})))
+                        .await
+                        .expect("seed");
+                    for batch in 0_u64.. {
+                        let mut ops: Vec<_> = (0..10)
+                            .map(|i| {
+                                portal_store::BatchOp::Create(NewDocument::new(
+                                    partition.clone(),
+                                    format!("b{batch:06}-{i}"),
+                                    json!({"batch": batch}),
+                                ))
+                            })
+                            .collect();
+                        if batch % 7 == 3 {
+                            ops.push(portal_store::BatchOp::Create(NewDocument::new(
+                                partition.clone(),
+                                "taken",
+                                json!({}),
+                            )));
+                            let refused = store.batch("c", &partition, ops).await;
+                            assert!(matches!(refused, Err(portal_store::StoreError::Conflict)), "{refused:?}");
+                        } else {
+                            store.batch("c", &partition, ops).await.expect("batch");
+                            println!("committed {writer} {batch}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("writer");
+        }
+    });
+    unreachable!("the writers loop until they are killed")
+}
+
+#[test]
+fn group_commits_survive_kill_9_under_load() {
+    use std::io::BufRead as _;
+
+    if let Ok(dir) = std::env::var("PORTAL_LOAD_WRITER_DIR") {
+        load_writer(&dir);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["group_commits_survive_kill_9_under_load", "--exact", "--nocapture", "--test-threads=1"])
+        .env("PORTAL_LOAD_WRITER_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn writers");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut acknowledged = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+    let mut seen = 0;
+    // Reads to the end: what the writers reported before they died counts as
+    // acknowledged too, even if it was still in the pipe at the kill.
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let Some((writer, batch)) = line.strip_prefix("committed ").and_then(|rest| rest.split_once(' ')) else {
+            continue;
+        };
+        let (Ok(writer), Ok(batch)) = (writer.parse(), batch.parse()) else { continue };
+        acknowledged.entry(writer).or_default().push(batch);
+        seen += 1;
+        // Well into the run, every writer busy: kill mid-group.
+        if seen == 2_000 {
+            child.kill().expect("SIGKILL the writers mid-commit");
+        }
+    }
+    assert!(seen >= 2_000, "the writers died before the kill");
+    child.wait().expect("reap");
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let store = EmbeddedStore::open(dir.path(), Arc::new(portal_store::SystemClock)).expect("reopen after kill");
+        for writer in 0..LOAD_WRITERS {
+            let mut counts = std::collections::BTreeMap::<i64, usize>::new();
+            let mut continuation = None;
+            loop {
+                let page = store
+                    .query("c", &format!("w{writer}"), Query::default().page_size(1000).after(continuation.take()))
+                    .await
+                    .expect("query");
+                for doc in &page.items {
+                    *counts.entry(doc.body["batch"].as_i64().expect("batch number")).or_default() += 1;
+                }
+                match page.continuation {
+                    Some(token) => continuation = Some(token),
+                    None => break,
+                }
+            }
+            counts.remove(&-1);
+            for (batch, count) in &counts {
+                assert_eq!(*count, 10, "writer {writer}: batch {batch} is whole, not half-written");
+                assert_ne!(batch % 7, 3, "writer {writer}: refused batch {batch} left nothing behind");
+            }
+            let acknowledged = acknowledged.get(&writer).map(Vec::as_slice).unwrap_or_default();
+            for batch in acknowledged {
+                let batch = i64::try_from(*batch).expect("small");
+                assert_eq!(counts.get(&batch), Some(&10), "writer {writer}: acknowledged batch {batch} survived");
+            }
+            // Each writer has one write in flight: at most one batch committed
+            // that it had not yet reported.
+            let last = acknowledged.last().map_or(-1, |b| i64::try_from(*b).expect("small"));
+            let unreported = counts.keys().filter(|batch| **batch > last).count();
+            assert!(unreported <= 1, "writer {writer}: {unreported} batches beyond its last report");
+        }
+        assert_eq!(acknowledged.len() as u64, LOAD_WRITERS, "every writer committed something before the kill");
     });
 }

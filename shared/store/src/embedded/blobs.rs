@@ -42,7 +42,7 @@ impl EmbeddedStore {
     /// Deletes blob files that no row references (left by a crash mid-put).
     pub(super) async fn purge_orphan_blob_files(&self) -> StoreResult<usize> {
         let referenced: std::collections::HashSet<String> = self
-            .with_conn(|conn| {
+            .read(|conn| {
                 let mut statement = conn.prepare("SELECT file FROM blobs").map_err(sql_error)?;
                 let files = statement.query_map([], |row| row.get(0)).map_err(sql_error)?;
                 files.collect::<Result<_, _>>().map_err(sql_error)
@@ -135,23 +135,31 @@ impl BlobStore for EmbeddedStore {
         );
         let new_file = file.clone();
         let committed = self
-            .with_conn(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
-                let previous: Option<String> = tx
-                    .query_row("SELECT file FROM blobs WHERE path = ?1", params![key], |row| row.get(0))
+            .write(move |conn| {
+                let previous: Option<String> = conn
+                    .prepare_cached("SELECT file FROM blobs WHERE path = ?1")
+                    .and_then(|mut statement| statement.query_row(params![key], |row| row.get(0)))
                     .optional()
                     .map_err(sql_error)?;
                 if previous.is_some() && mode == PutMode::CreateOnly {
                     return Err(StoreError::Conflict);
                 }
-                tx.execute(
+                conn.prepare_cached(
                     "INSERT INTO blobs (path, file, content_type, size, etag, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (path) DO UPDATE SET file = excluded.file, content_type = excluded.content_type,
                        size = excluded.size, etag = excluded.etag, metadata = excluded.metadata",
-                    params![key, new_file, content_type, i64::try_from(size).unwrap_or(i64::MAX), etag, metadata_json],
                 )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        key,
+                        new_file,
+                        content_type,
+                        i64::try_from(size).unwrap_or(i64::MAX),
+                        etag,
+                        metadata_json
+                    ])
+                })
                 .map_err(sql_error)?;
-                tx.commit().map_err(sql_error)?;
                 Ok(previous)
             })
             .await;
@@ -182,16 +190,13 @@ impl BlobStore for EmbeddedStore {
         )
     )]
     async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
-        let key = path.as_str().to_owned();
+        let key = path.as_str();
         let row = self
-            .with_conn(move |conn| {
-                conn.query_row(
-                    "SELECT path, file, content_type, size, etag, metadata FROM blobs WHERE path = ?1",
-                    params![key],
-                    row_to_blob,
-                )
-                .optional()
-                .map_err(sql_error)
+            .read(|conn| {
+                conn.prepare_cached("SELECT path, file, content_type, size, etag, metadata FROM blobs WHERE path = ?1")
+                    .and_then(|mut statement| statement.query_row(params![key], row_to_blob))
+                    .optional()
+                    .map_err(sql_error)
             })
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -229,14 +234,15 @@ impl BlobStore for EmbeddedStore {
     async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
         let key = path.as_str().to_owned();
         let file = self
-            .with_conn(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
-                let file: Option<String> = tx
-                    .query_row("SELECT file FROM blobs WHERE path = ?1", params![key], |row| row.get(0))
+            .write(move |conn| {
+                let file: Option<String> = conn
+                    .prepare_cached("SELECT file FROM blobs WHERE path = ?1")
+                    .and_then(|mut statement| statement.query_row(params![key], |row| row.get(0)))
                     .optional()
                     .map_err(sql_error)?;
-                tx.execute("DELETE FROM blobs WHERE path = ?1", params![key]).map_err(sql_error)?;
-                tx.commit().map_err(sql_error)?;
+                conn.prepare_cached("DELETE FROM blobs WHERE path = ?1")
+                    .and_then(|mut statement| statement.execute(params![key]))
+                    .map_err(sql_error)?;
                 file.ok_or(StoreError::NotFound)
             })
             .await?;
@@ -257,9 +263,8 @@ impl BlobStore for EmbeddedStore {
         )
     )]
     async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>> {
-        let prefix = prefix.to_owned();
         let rows = self
-            .with_conn(move |conn| {
+            .read(|conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT path, file, content_type, size, etag, metadata FROM blobs

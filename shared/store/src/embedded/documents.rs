@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::{EmbeddedStore, new_etag, sql_error};
@@ -13,7 +13,19 @@ use crate::document::{
 use crate::error::{StoreError, StoreResult};
 
 /// Column list shared by every SELECT, in the order `row_to_document` reads it.
-const COLUMNS: &str = "pk, id, body, etag, ttl_ms";
+macro_rules! columns {
+    () => {
+        "pk, id, body, etag, ttl_ms"
+    };
+}
+const COLUMNS: &str = columns!();
+
+const GET: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
+     AND (expires_at_ms IS NULL OR expires_at_ms > ?4)"
+);
 
 fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<i64>)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
@@ -50,91 +62,122 @@ fn extract(field: &str) -> String {
 
 /// The current, unexpired row's ETag.
 fn current_etag(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     collection: &str,
     partition: &str,
     id: &str,
     now: i64,
 ) -> StoreResult<Option<String>> {
-    tx.query_row(
+    conn.prepare_cached(
         "SELECT etag FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
          AND (expires_at_ms IS NULL OR expires_at_ms > ?4)",
-        params![collection, partition, id, now],
-        |row| row.get(0),
     )
+    .and_then(|mut statement| statement.query_row(params![collection, partition, id, now], |row| row.get(0)))
     .optional()
     .map_err(sql_error)
 }
 
-fn write(tx: &Transaction<'_>, collection: &str, doc: &NewDocument, now: i64) -> StoreResult<ETag> {
+/// Writes the body as it will be stored: serialised here, on the calling task,
+/// so the writer thread spends its time on SQLite only.
+struct Row {
+    partition: String,
+    id: String,
+    body: String,
+    ttl_ms: Option<i64>,
+}
+
+impl Row {
+    fn of(doc: &NewDocument) -> Self {
+        Self {
+            partition: doc.partition.clone(),
+            id: doc.id.clone(),
+            body: doc.body.to_string(),
+            ttl_ms: doc.ttl.map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+fn write(conn: &Connection, collection: &str, row: &Row, now: i64) -> StoreResult<ETag> {
     let etag = new_etag();
-    let ttl_ms = doc.ttl.map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-    let expires = ttl_ms.map(|ttl| now.saturating_add(ttl));
-    tx.execute(
+    let expires = row.ttl_ms.map(|ttl| now.saturating_add(ttl));
+    conn.prepare_cached(
         "INSERT INTO documents (collection, pk, id, body, etag, ttl_ms, expires_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (collection, pk, id) DO UPDATE SET
            body = excluded.body, etag = excluded.etag, ttl_ms = excluded.ttl_ms, expires_at_ms = excluded.expires_at_ms",
-        params![collection, doc.partition, doc.id, doc.body.to_string(), etag, ttl_ms, expires],
     )
+    .and_then(|mut statement| {
+        statement.execute(params![collection, row.partition, row.id, row.body, etag, row.ttl_ms, expires])
+    })
     .map_err(sql_error)?;
     Ok(ETag::new(etag))
 }
 
-/// One operation inside an open transaction; the caller commits or rolls back.
-fn apply(tx: &Transaction<'_>, collection: &str, partition: &str, op: &BatchOp, now: i64) -> StoreResult<Option<ETag>> {
+/// A batch operation with its body already serialised.
+enum RowOp {
+    Create(Row),
+    Replace { row: Row, if_match: ETag },
+    Upsert { row: Row, if_match: Option<ETag> },
+    Delete { id: String, if_match: Option<ETag> },
+}
+
+impl RowOp {
+    fn of(op: BatchOp) -> Self {
+        match op {
+            BatchOp::Create(doc) => Self::Create(Row::of(&doc)),
+            BatchOp::Replace { doc, if_match } => Self::Replace { row: Row::of(&doc), if_match },
+            BatchOp::Upsert { doc, if_match } => Self::Upsert { row: Row::of(&doc), if_match },
+            BatchOp::Delete { id, if_match } => Self::Delete { id, if_match },
+        }
+    }
+}
+
+/// One operation inside the writer's savepoint; the writer keeps or undoes it.
+fn apply(conn: &Connection, collection: &str, partition: &str, op: &RowOp, now: i64) -> StoreResult<Option<ETag>> {
     match op {
-        BatchOp::Create(doc) => {
-            if current_etag(tx, collection, &doc.partition, &doc.id, now)?.is_some() {
+        RowOp::Create(row) => {
+            if current_etag(conn, collection, &row.partition, &row.id, now)?.is_some() {
                 return Err(StoreError::Conflict);
             }
-            write(tx, collection, doc, now).map(Some)
+            write(conn, collection, row, now).map(Some)
         }
-        BatchOp::Replace { doc, if_match } => match current_etag(tx, collection, &doc.partition, &doc.id, now)? {
+        RowOp::Replace { row, if_match } => match current_etag(conn, collection, &row.partition, &row.id, now)? {
             None => Err(StoreError::NotFound),
             Some(etag) if etag != if_match.as_str() => Err(StoreError::PreconditionFailed),
-            Some(_) => write(tx, collection, doc, now).map(Some),
+            Some(_) => write(conn, collection, row, now).map(Some),
         },
-        BatchOp::Upsert { doc, if_match } => {
+        RowOp::Upsert { row, if_match } => {
             if let Some(expected) = if_match {
-                match current_etag(tx, collection, &doc.partition, &doc.id, now)? {
+                match current_etag(conn, collection, &row.partition, &row.id, now)? {
                     None => return Err(StoreError::NotFound),
                     Some(etag) if etag != expected.as_str() => return Err(StoreError::PreconditionFailed),
                     Some(_) => {}
                 }
             }
-            write(tx, collection, doc, now).map(Some)
+            write(conn, collection, row, now).map(Some)
         }
-        BatchOp::Delete { id, if_match } => {
-            match current_etag(tx, collection, partition, id, now)? {
+        RowOp::Delete { id, if_match } => {
+            match current_etag(conn, collection, partition, id, now)? {
                 None => return Err(StoreError::NotFound),
                 Some(etag) if if_match.as_ref().is_some_and(|expected| expected.as_str() != etag) => {
                     return Err(StoreError::PreconditionFailed);
                 }
                 Some(_) => {}
             }
-            tx.execute(
-                "DELETE FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3",
-                params![collection, partition, id],
-            )
-            .map_err(sql_error)?;
+            conn.prepare_cached("DELETE FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3")
+                .and_then(|mut statement| statement.execute(params![collection, partition, id]))
+                .map_err(sql_error)?;
             Ok(None)
         }
     }
 }
 
 impl EmbeddedStore {
-    /// Runs operations in one immediate transaction: all or nothing.
+    /// Runs operations as one write of a group commit: all or nothing.
     async fn transact(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
         let (collection, partition, now) = (collection.to_owned(), partition.to_owned(), self.now_ms());
-        self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
-            let results =
-                ops.iter().map(|op| apply(&tx, &collection, &partition, op, now)).collect::<StoreResult<Vec<_>>>()?;
-            tx.commit().map_err(sql_error)?;
-            Ok(results)
-        })
-        .await
+        let ops: Vec<RowOp> = ops.into_iter().map(RowOp::of).collect();
+        self.write(move |conn| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect()).await
     }
 
     async fn single(&self, collection: &str, partition: &str, op: BatchOp) -> StoreResult<ETag> {
@@ -160,20 +203,15 @@ impl DocumentStore for EmbeddedStore {
     async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
         check_key("partition", partition)?;
         check_key("id", id)?;
-        let (collection, partition, id, now) =
-            (collection.to_owned(), partition.to_owned(), id.to_owned(), self.now_ms());
+        let now = self.now_ms();
         let row = self
-            .with_conn(move |conn| {
-                conn.query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND pk = ?2 AND id = ?3
-                         AND (expires_at_ms IS NULL OR expires_at_ms > ?4)"
-                    ),
-                    params![collection, partition, id, now],
-                    row_to_document,
-                )
-                .optional()
-                .map_err(sql_error)
+            .read(|conn| {
+                conn.prepare_cached(GET)
+                    .and_then(|mut statement| {
+                        statement.query_row(params![collection, partition, id, now], row_to_document)
+                    })
+                    .optional()
+                    .map_err(sql_error)
             })
             .await?;
         row.map(into_document).transpose()
@@ -310,7 +348,7 @@ impl DocumentStore for EmbeddedStore {
         args.push(i64::from(query.page_size + 1).into());
 
         let rows = self
-            .with_conn(move |conn| {
+            .read(|conn| {
                 let mut statement = conn.prepare_cached(&sql).map_err(sql_error)?;
                 let rows = statement
                     .query_map(params_from_iter(args), row_to_document)
@@ -360,7 +398,7 @@ impl DocumentStore for EmbeddedStore {
     async fn purge_expired(&self) -> StoreResult<u64> {
         let now = self.now_ms();
         let documents = self
-            .with_conn(move |conn| {
+            .write(move |conn| {
                 conn.execute(
                     "DELETE FROM documents WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1",
                     params![now],
@@ -374,6 +412,6 @@ impl DocumentStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.with_conn(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_error)).await
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_error)).await
     }
 }

@@ -2,18 +2,28 @@
 //! documents, blob properties and queues, plus a folder of blob files.
 //!
 //! This is the local default, not a mock: it passes the same conformance suite
-//! as Cosmos DB and Azure Storage, and it is crash-safe. Every write is one SQLite
-//! transaction, so a `kill -9` at any moment leaves either all of a batch or none
-//! of it. Blob content is written to a temporary file, flushed, renamed into
-//! place, and only then committed in SQLite; a crash before the commit leaves an
+//! as Cosmos DB and Azure Storage, and it is crash-safe.
+//!
+//! The engine: one writer thread owns the only write connection and commits
+//! the writes waiting at each moment together, one transaction and one fsync
+//! per group (`writer.rs`); each write runs in its own savepoint, so a batch is
+//! still all or nothing, and its caller hears back only once the group is
+//! durable. Reads go to a pool of read connections (`readers.rs`) and never wait
+//! for the writer. A `kill -9` at any moment leaves each write whole or absent.
+//! Blob content is written to a temporary file, flushed, renamed into place,
+//! and only then committed in SQLite; a crash before the commit leaves an
 //! unreferenced file that [`DocumentStore::purge_expired`] removes later.
+//!
+//! [`DocumentStore::purge_expired`]: crate::DocumentStore::purge_expired
 
 mod blobs;
 mod documents;
 mod queues;
+mod readers;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::Notify;
@@ -64,51 +74,78 @@ pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
 
+/// Fields drop in order: the writer finishes and closes first, the temporary
+/// folder of a throwaway store goes last.
 #[derive(Debug)]
 struct Inner {
-    conn: Mutex<Connection>,
+    writer: writer::Writer,
+    readers: readers::Readers,
     blob_dir: PathBuf,
     clock: Arc<dyn Clock>,
     /// Woken whenever a message is sent, so the local host need not poll hard.
     queue_activity: Arc<Notify>,
-    /// Keeps the temporary folder of an in-memory store alive.
+    /// Keeps the temporary folder of a throwaway store alive.
     _temp: Option<tempfile::TempDir>,
+}
+
+/// Whether commits wait for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// `synchronous=FULL`: a commit is on the disk before anyone hears of it.
+    Full,
+    /// `synchronous=OFF`, for throwaway stores whose file dies with them.
+    Off,
+}
+
+/// Read connections: enough for every worker thread to read at once and a few
+/// more, not so many that idle ones cost memory (each keeps its own cache).
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get().saturating_mul(2).clamp(4, 16))
 }
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`: `dir/portal.db` and `dir/blobs/`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-        let conn = Connection::open(dir.join("portal.db")).map_err(sql_error)?;
-        Self::build(conn, dir.join("blobs"), clock, None)
+        Self::build(dir, Durability::Full, clock, None)
     }
 
-    /// A throwaway store: SQLite in memory and blobs in a temporary folder that
-    /// is removed when the store is dropped.
+    /// A throwaway store in a temporary folder that is removed when the store
+    /// is dropped. It runs the same engine as [`EmbeddedStore::open`] (a file,
+    /// the writer and the read pool), only its commits do not wait for the disk:
+    /// nothing in it outlives the process anyway.
     pub fn in_memory(clock: Arc<dyn Clock>) -> StoreResult<Self> {
         let temp = tempfile::Builder::new().prefix("portal-").tempdir().map_err(StoreError::backend)?;
-        let conn = Connection::open_in_memory().map_err(sql_error)?;
-        let blob_dir = temp.path().join("blobs");
-        Self::build(conn, blob_dir, clock, Some(temp))
+        let dir = temp.path().to_owned();
+        Self::build(&dir, Durability::Off, clock, Some(temp))
     }
 
     fn build(
-        conn: Connection,
-        blob_dir: PathBuf,
+        dir: &Path,
+        durability: Durability,
         clock: Arc<dyn Clock>,
         temp: Option<tempfile::TempDir>,
     ) -> StoreResult<Self> {
+        let (database, blob_dir) = (dir.join("portal.db"), dir.join("blobs"));
+        let conn = Connection::open(&database).map_err(sql_error)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_error)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Off => "OFF",
+        };
+        conn.pragma_update(None, "synchronous", synchronous).map_err(sql_error)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_error)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_error)?;
+        conn.set_prepared_statement_cache_capacity(readers::STATEMENT_CACHE);
         conn.execute_batch(SCHEMA).map_err(sql_error)?;
         for sub in ["tmp", "data"] {
             std::fs::create_dir_all(blob_dir.join(sub)).map_err(StoreError::backend)?;
         }
+        let readers = readers::Readers::open(&database, reader_count())?;
         Ok(Self {
             inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
+                writer: writer::Writer::start(conn)?,
+                readers,
                 blob_dir,
                 clock,
                 queue_activity: Arc::new(Notify::new()),
@@ -127,25 +164,31 @@ impl EmbeddedStore {
         i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
-    /// Runs `f` on the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `read` on a read connection, on the calling task.
+    async fn read<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let result = self.inner.readers.read(read).await;
+        record(&result);
+        result
+    }
+
+    /// Runs `write` in the writer's next group commit; answers once that commit
+    /// is durable. `write` runs inside a savepoint: an error undoes all of it
+    /// and nothing else.
+    async fn write<T, F>(&self, write: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        let result = tokio::task::spawn_blocking(move || {
-            let mut conn = inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(StoreError::backend)
-        .and_then(|result| result);
-        // Back on the calling task, inside the call's span.
-        if let Err(error) = &result {
-            crate::telemetry::record_error(error_code(error), error);
-        }
+        let result = self.inner.writer.write(write).await;
+        record(&result);
         result
+    }
+}
+
+/// Records a failure on the call's span (we are back on the calling task).
+fn record<T>(result: &StoreResult<T>) {
+    if let Err(error) = result {
+        crate::telemetry::record_error(error_code(error), error);
     }
 }
 

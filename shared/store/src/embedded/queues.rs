@@ -17,7 +17,8 @@ fn time_of(ms: i64) -> OffsetDateTime {
 }
 
 fn queue_exists(conn: &rusqlite::Connection, queue: &str) -> StoreResult<bool> {
-    conn.query_row("SELECT 1 FROM queues WHERE name = ?1", params![queue], |_| Ok(()))
+    conn.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")
+        .and_then(|mut statement| statement.query_row(params![queue], |_| Ok(())))
         .optional()
         .map(|found| found.is_some())
         .map_err(sql_error)
@@ -25,7 +26,7 @@ fn queue_exists(conn: &rusqlite::Connection, queue: &str) -> StoreResult<bool> {
 
 impl EmbeddedStore {
     pub(super) async fn purge_expired_messages(&self, now: i64) -> StoreResult<usize> {
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             conn.execute("DELETE FROM messages WHERE expires_at_ms <= ?1", params![now]).map_err(sql_error)
         })
         .await
@@ -47,9 +48,9 @@ impl QueueStore for EmbeddedStore {
         )
     )]
     async fn approximate_count(&self, queue: &QueueName) -> StoreResult<u64> {
-        let (name, now) = (queue.as_str().to_owned(), self.now_ms());
-        self.with_conn(move |conn| {
-            if !queue_exists(conn, &name)? {
+        let (name, now) = (queue.as_str(), self.now_ms());
+        self.read(|conn| {
+            if !queue_exists(conn, name)? {
                 return Err(StoreError::NotFound);
             }
             conn.query_row(
@@ -77,8 +78,8 @@ impl QueueStore for EmbeddedStore {
     )]
     async fn list_queues(&self) -> StoreResult<Vec<QueueName>> {
         let names = self
-            .with_conn(|conn| {
-                let mut statement = conn.prepare("SELECT name FROM queues ORDER BY name").map_err(sql_error)?;
+            .read(|conn| {
+                let mut statement = conn.prepare_cached("SELECT name FROM queues ORDER BY name").map_err(sql_error)?;
                 let names = statement
                     .query_map([], |row| row.get::<_, String>(0))
                     .map_err(sql_error)?
@@ -92,7 +93,7 @@ impl QueueStore for EmbeddedStore {
 
     async fn ensure(&self, queue: &QueueName) -> StoreResult<()> {
         let name = queue.as_str().to_owned();
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             conn.execute("INSERT OR IGNORE INTO queues (name) VALUES (?1)", params![name]).map(drop).map_err(sql_error)
         })
         .await
@@ -115,16 +116,25 @@ impl QueueStore for EmbeddedStore {
         let (name, text, now) = (queue.as_str().to_owned(), text.to_owned(), self.now_ms());
         let id = uuid::Uuid::new_v4().to_string();
         let message_id = id.clone();
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             if !queue_exists(conn, &name)? {
                 return Err(StoreError::NotFound);
             }
             let visible = now.saturating_add(delay.map_or(0, millis));
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO messages (queue, id, seq, text, dequeue_count, inserted_at_ms, expires_at_ms, visible_at_ms)
                  VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages), ?3, 0, ?4, ?5, ?6)",
-                params![name, message_id, text, now, now.saturating_add(millis(MESSAGE_TIME_TO_LIVE)), visible],
             )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    name,
+                    message_id,
+                    text,
+                    now,
+                    now.saturating_add(millis(MESSAGE_TIME_TO_LIVE)),
+                    visible
+                ])
+            })
             .map(drop)
             .map_err(sql_error)
         })
@@ -151,9 +161,8 @@ impl QueueStore for EmbeddedStore {
         }
         let (name, now) = (queue.as_str().to_owned(), self.now_ms());
         let visible_at = now.saturating_add(millis(visibility));
-        self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error)?;
-            if !queue_exists(&tx, &name)? {
+        self.write(move |tx| {
+            if !queue_exists(tx, &name)? {
                 return Err(StoreError::NotFound);
             }
             let candidates: Vec<(String, String, i64, i64, i64)> = {
@@ -171,11 +180,11 @@ impl QueueStore for EmbeddedStore {
             let mut received = Vec::with_capacity(candidates.len());
             for (id, text, dequeue_count, inserted, expires) in candidates {
                 let pop_receipt = new_etag();
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE messages SET pop_receipt = ?1, dequeue_count = dequeue_count + 1, visible_at_ms = ?2
                      WHERE queue = ?3 AND id = ?4",
-                    params![pop_receipt, visible_at, name, id],
                 )
+                .and_then(|mut statement| statement.execute(params![pop_receipt, visible_at, name, id]))
                 .map_err(sql_error)?;
                 received.push(ReceivedMessage {
                     id,
@@ -187,7 +196,6 @@ impl QueueStore for EmbeddedStore {
                     next_visible: time_of(visible_at),
                 });
             }
-            tx.commit().map_err(sql_error)?;
             Ok(received)
         })
         .await
@@ -210,7 +218,7 @@ impl QueueStore for EmbeddedStore {
             (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned(), self.now_ms());
         let new_receipt = new_etag();
         let returned = new_receipt.clone();
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             let changed = conn
                 .execute(
                     "UPDATE messages SET pop_receipt = ?1, visible_at_ms = ?2 WHERE queue = ?3 AND id = ?4 AND pop_receipt = ?5",
@@ -238,7 +246,7 @@ impl QueueStore for EmbeddedStore {
     )]
     async fn delete(&self, queue: &QueueName, id: &str, pop_receipt: &str) -> StoreResult<()> {
         let (name, id, receipt) = (queue.as_str().to_owned(), id.to_owned(), pop_receipt.to_owned());
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             let changed = conn
                 .execute(
                     "DELETE FROM messages WHERE queue = ?1 AND id = ?2 AND pop_receipt = ?3",
