@@ -10,6 +10,7 @@ pub mod http;
 pub mod jose;
 pub mod oidc;
 pub mod profile;
+pub mod return_to;
 pub mod timer;
 
 use std::sync::Arc;

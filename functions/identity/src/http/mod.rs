@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::profile::{self, Profile};
+use crate::return_to::ReturnPath;
 use crate::{Identity, IdentityError};
 
 pub(crate) type Shared = Arc<Identity>;
@@ -47,20 +48,15 @@ pub struct LoginQuery {
 }
 
 impl LoginQuery {
-    /// Only paths of this site: no scheme, no `//host`, no backslashes.
+    /// Only paths of this site (see [`ReturnPath`]); anything else is `/`.
     pub(crate) fn return_to(&self) -> String {
         safe_return_to(self.return_to.as_deref())
     }
 }
 
-/// Only paths of this site: no scheme, no `//host`, no backslashes.
+/// Only paths of this site (see [`ReturnPath`]); anything else is `/`.
 pub(crate) fn safe_return_to(value: Option<&str>) -> String {
-    match value {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() <= 512 => {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    ReturnPath::or_root(value).as_str().to_owned()
 }
 
 /// One login attempt more from the client's address, as the front door
