@@ -8,7 +8,7 @@
 use base64::Engine as _;
 use portal_store::{Document, FilterOp, Order, Query};
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use crate::{COLLECTION, Calendar, CalendarError};
 
@@ -248,43 +248,14 @@ pub struct ReminderRef {
     pub id: String,
 }
 
-/// The calendar date in Europe/Prague at `now`: UTC+1, and UTC+2 from the
-/// last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (the
-/// EU rule), so no time-zone database is needed.
-pub fn prague_date(now: OffsetDateTime) -> Date {
-    let utc = now.to_offset(UtcOffset::UTC);
-    let year = utc.year();
-    let summer = match (last_sunday(year, Month::March), last_sunday(year, Month::October)) {
-        (Some(start), Some(end)) => {
-            let start = start.midnight().assume_utc() + Duration::hours(1);
-            let end = end.midnight().assume_utc() + Duration::hours(1);
-            utc >= start && utc < end
-        }
-        _ => false,
-    };
-    (utc + Duration::hours(if summer { 2 } else { 1 })).date()
-}
-
-fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let last = Date::from_calendar_date(year, month, time::util::days_in_month(month, year)).ok()?;
-    last.checked_sub(Duration::days(i64::from(last.weekday().number_days_from_sunday())))
-}
+/// The calendar date in Europe/Prague at `now` (the EU summer-time rule, no
+/// time-zone database).
+pub use portal_host::prague::date as prague_date;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::{date, datetime};
-
-    #[test]
-    fn prague_dates_follow_summer_time() {
-        assert_eq!(prague_date(datetime!(2026-01-15 23:30 UTC)), date!(2026 - 01 - 16));
-        assert_eq!(prague_date(datetime!(2026-01-15 22:30 UTC)), date!(2026 - 01 - 15));
-        assert_eq!(prague_date(datetime!(2026-07-15 22:30 UTC)), date!(2026 - 07 - 16));
-        assert_eq!(prague_date(datetime!(2026-07-15 21:30 UTC)), date!(2026 - 07 - 15));
-        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
-        assert_eq!(prague_date(datetime!(2026-03-28 22:30 UTC)), date!(2026 - 03 - 28));
-        assert_eq!(prague_date(datetime!(2026-10-24 22:30 UTC)), date!(2026 - 10 - 25));
-    }
+    use time::macros::date;
 
     #[test]
     fn entry_ids_map_one_to_one_onto_store_ids() {

@@ -1,7 +1,7 @@
 //! What a file is and how it leaves: the content checks of uploads (the
 //! declared type must match the bytes), file names, and the
-//! `Content-Disposition` of downloads (RFC 6266 with an RFC 5987
-//! `filename*`, so Czech names arrive intact).
+//! `Content-Disposition` of downloads ([`portal_host::download`], shared with
+//! the other capabilities that serve files).
 
 /// The types a citizen may upload by default; each has a content check in
 /// [`content_matches`].
@@ -72,67 +72,9 @@ pub(crate) fn clean_file_name(raw: &str, media_type: &str) -> String {
     }
 }
 
-/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`
-/// (RFC 6266 §4.3, RFC 5987 §3.2): browsers that know `filename*` show the
-/// real name (`Výpis z rejstříku.pdf`); older ones show the fallback with the
-/// diacritics removed (`Vypis z rejstriku.pdf`).
-pub fn content_disposition(file_name: &str) -> String {
-    let fallback: String = file_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| match c {
-            '"' | '\\' => '_',
-            c if c.is_ascii() => c,
-            c => fold(c).unwrap_or('_'),
-        })
-        .collect();
-    let mut encoded = String::with_capacity(file_name.len() * 3);
-    for byte in file_name.bytes() {
-        // RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
-/// Czech and Slovak letters without their diacritics.
-fn fold(c: char) -> Option<char> {
-    let plain = match c {
-        'á' | 'ä' => 'a',
-        'Á' | 'Ä' => 'A',
-        'č' => 'c',
-        'Č' => 'C',
-        'ď' => 'd',
-        'Ď' => 'D',
-        'é' | 'ě' => 'e',
-        'É' | 'Ě' => 'E',
-        'í' => 'i',
-        'Í' => 'I',
-        'ĺ' | 'ľ' => 'l',
-        'Ĺ' | 'Ľ' => 'L',
-        'ň' => 'n',
-        'Ň' => 'N',
-        'ó' | 'ô' | 'ö' => 'o',
-        'Ó' | 'Ô' | 'Ö' => 'O',
-        'ř' | 'ŕ' => 'r',
-        'Ř' | 'Ŕ' => 'R',
-        'š' => 's',
-        'Š' => 'S',
-        'ť' => 't',
-        'Ť' => 'T',
-        'ú' | 'ů' | 'ü' => 'u',
-        'Ú' | 'Ů' | 'Ü' => 'U',
-        'ý' => 'y',
-        'Ý' => 'Y',
-        'ž' => 'z',
-        'Ž' => 'Z',
-        _ => return None,
-    };
-    Some(plain)
-}
+/// The `Content-Disposition` of a download, with the Czech name intact in
+/// `filename*` and an ASCII fallback; one definition for every capability.
+pub use portal_host::download::content_disposition;
 
 #[cfg(test)]
 mod tests {
@@ -181,31 +123,6 @@ mod tests {
         for bad in ["", "pdf", "text/", "/plain", "text/plain; x=1", "text/pl ain", "a/b/c"] {
             assert!(!is_media_type(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn czech_file_names_survive_in_filename_star_and_fold_in_the_fallback() {
-        assert_eq!(
-            content_disposition("Výpis z rejstříku trestů.pdf"),
-            "attachment; filename=\"Vypis z rejstriku trestu.pdf\"; \
-             filename*=UTF-8''V%C3%BDpis%20z%20rejst%C5%99%C3%ADku%20trest%C5%AF.pdf"
-        );
-        assert_eq!(
-            content_disposition("ŽLUŤOUČKÝ kůň.txt"),
-            "attachment; filename=\"ZLUTOUCKY kun.txt\"; \
-             filename*=UTF-8''%C5%BDLU%C5%A4OU%C4%8CK%C3%9D%20k%C5%AF%C5%88.txt"
-        );
-    }
-
-    #[test]
-    fn quotes_backslashes_and_foreign_letters_cannot_break_the_header() {
-        let header = content_disposition("a\"b\\c;d 日本.pdf");
-        assert_eq!(
-            header,
-            "attachment; filename=\"a_b_c;d __.pdf\"; filename*=UTF-8''a%22b%5Cc%3Bd%20%E6%97%A5%E6%9C%AC.pdf"
-        );
-        assert!(axum::http::HeaderValue::from_str(&header).is_ok(), "a valid header value");
-        assert!(content_disposition("x\r\nSet-Cookie: a=b").starts_with("attachment; filename=\"xSet-Cookie: a=b\""));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use portal_host::FieldViolation;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, OffsetDateTime};
 
 pub const COLLECTION: &str = "petitions";
 /// The petition document's id inside its partition.
@@ -342,45 +342,14 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Prague's offset from UTC at `now`: UTC+1, and UTC+2 from the last Sunday
-/// of March 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule),
-/// so no time-zone database is needed.
-pub fn prague_offset(now: OffsetDateTime) -> UtcOffset {
-    let utc = now.to_offset(UtcOffset::UTC);
-    let year = utc.year();
-    let summer = match (last_sunday(year, Month::March), last_sunday(year, Month::October)) {
-        (Some(start), Some(end)) => {
-            let start = start.midnight().assume_utc() + Duration::hours(1);
-            let end = end.midnight().assume_utc() + Duration::hours(1);
-            utc >= start && utc < end
-        }
-        _ => false,
-    };
-    UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC)
-}
-
-/// The calendar date in Europe/Prague at `now`.
-pub fn prague_date(now: OffsetDateTime) -> Date {
-    now.to_offset(prague_offset(now)).date()
-}
-
-/// Time until the next Prague midnight (at least one second).
-pub fn until_prague_midnight(now: OffsetDateTime) -> std::time::Duration {
-    let local = now.to_offset(prague_offset(now));
-    let next = local.date().next_day().map(|d| d.midnight().assume_offset(local.offset()));
-    let seconds = next.map_or(3_600, |next| (next - local).whole_seconds()).max(1);
-    std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(3_600))
-}
-
-fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let last = Date::from_calendar_date(year, month, time::util::days_in_month(month, year)).ok()?;
-    last.checked_sub(Duration::days(i64::from(last.weekday().number_days_from_sunday())))
-}
+/// The calendar date in Europe/Prague at `now`, and the time to the next
+/// Prague midnight (the daily petition limit resets then).
+pub use portal_host::prague::{date as prague_date, until_midnight as until_prague_midnight};
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use time::macros::{date, datetime};
+    use time::macros::date;
 
     use super::*;
 
@@ -429,12 +398,5 @@ mod tests {
         body["committee"] = Value::from(vec![json!({"name": "a", "residence": "b"}); 11]);
         body["endsOn"] = Value::from("2027-11-24");
         assert_eq!(fields(Draft::parse(&body, today, 365)), ["committee", "endsOn"]);
-    }
-
-    #[test]
-    fn prague_dates_follow_summer_time() {
-        assert_eq!(prague_date(datetime!(2026-01-15 23:30 UTC)), date!(2026 - 01 - 16));
-        assert_eq!(prague_date(datetime!(2026-07-15 21:30 UTC)), date!(2026 - 07 - 15));
-        assert_eq!(prague_date(datetime!(2026-07-15 22:30 UTC)), date!(2026 - 07 - 16));
     }
 }

@@ -10,15 +10,19 @@
 //! - [`manifest`]: `function.json` and `host.json` generated from them;
 //! - [`runtime`]: the router serving them, with a span per request and invocation;
 //! - [`ncrontab`]: timer schedules; [`problem`]: RFC 9457 errors;
-//!   [`output`]: output values the host's base64 decoding cannot corrupt.
+//!   [`output`]: output values the host's base64 decoding cannot corrupt;
+//! - [`download`]: the `Content-Disposition` of file downloads;
+//!   [`prague`]: Europe/Prague dates without a time-zone database.
 
 pub mod api;
+pub mod download;
 pub mod envelope;
 pub mod failure;
 pub mod function;
 pub mod manifest;
 pub mod ncrontab;
 pub mod output;
+pub mod prague;
 pub mod problem;
 pub mod runtime;
 pub mod telemetry;

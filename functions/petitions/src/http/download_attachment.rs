@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use portal_host::Problem;
+use portal_host::download::content_disposition;
 use portal_security::{Action, Citizen};
 
 use super::{Pdf, Shared, no_such_attachment, not_found, parse_id};
@@ -60,82 +61,4 @@ pub async fn handler(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`
-/// (RFC 6266 §4.3, RFC 5987 §3.2): browsers that know `filename*` show the
-/// real name (`Podpisy – přechod.pdf`); older ones the fallback with the
-/// Czech diacritics removed and anything else non-ASCII as `_`.
-pub(crate) fn content_disposition(file_name: &str) -> String {
-    let fallback: String = file_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| match c {
-            '"' | '\\' => '_',
-            c if c.is_ascii() => c,
-            c => fold(c).unwrap_or('_'),
-        })
-        .collect();
-    let mut encoded = String::with_capacity(file_name.len() * 3);
-    for byte in file_name.bytes() {
-        // RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
-/// Czech and Slovak letters without their diacritics.
-fn fold(c: char) -> Option<char> {
-    const PAIRS: [(&str, char); 28] = [
-        ("áä", 'a'),
-        ("ÁÄ", 'A'),
-        ("č", 'c'),
-        ("Č", 'C'),
-        ("ď", 'd'),
-        ("Ď", 'D'),
-        ("éě", 'e'),
-        ("ÉĚ", 'E'),
-        ("í", 'i'),
-        ("Í", 'I'),
-        ("ĺľ", 'l'),
-        ("ĹĽ", 'L'),
-        ("ň", 'n'),
-        ("Ň", 'N'),
-        ("óôö", 'o'),
-        ("ÓÔÖ", 'O'),
-        ("řŕ", 'r'),
-        ("ŘŔ", 'R'),
-        ("š", 's'),
-        ("Š", 'S'),
-        ("ť", 't'),
-        ("Ť", 'T'),
-        ("úůü", 'u'),
-        ("ÚŮÜ", 'U'),
-        ("ý", 'y'),
-        ("Ý", 'Y'),
-        ("ž", 'z'),
-        ("Ž", 'Z'),
-    ];
-    PAIRS.iter().find(|(accented, _)| accented.contains(c)).map(|(_, plain)| *plain)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_czech_file_name_arrives_intact_with_an_ascii_fallback() {
-        assert_eq!(
-            content_disposition("Podpisy \"přechod\".pdf"),
-            "attachment; filename=\"Podpisy _prechod_.pdf\"; filename*=UTF-8''Podpisy%20%22p%C5%99echod%22.pdf"
-        );
-        assert_eq!(
-            content_disposition("Žádost – mapa.pdf"),
-            "attachment; filename=\"Zadost _ mapa.pdf\"; filename*=UTF-8''%C5%BD%C3%A1dost%20%E2%80%93%20mapa.pdf"
-        );
-    }
 }

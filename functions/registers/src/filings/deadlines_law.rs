@@ -6,7 +6,7 @@
 //! is the next working day. Dates are Prague's (Europe/Prague, without a
 //! time-zone database: the EU summer-time rule).
 
-use time::{Date, Duration, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{Date, Duration, Month, OffsetDateTime, Weekday};
 
 /// How long the agency has for one kind of filing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,32 +77,9 @@ pub fn deadline(kind: &str, filed_at: OffsetDateTime) -> Option<Date> {
     Some(day)
 }
 
-/// Prague's offset from UTC at `now` (UTC+2 from the last Sunday of March
-/// 01:00 UTC to the last Sunday of October 01:00 UTC, else UTC+1).
-pub fn prague_offset(now: OffsetDateTime) -> UtcOffset {
-    let utc = now.to_offset(UtcOffset::UTC);
-    let year = utc.year();
-    let summer = match (last_sunday(year, Month::March), last_sunday(year, Month::October)) {
-        (Some(start), Some(end)) => {
-            let start = start.midnight().assume_utc() + Duration::hours(1);
-            let end = end.midnight().assume_utc() + Duration::hours(1);
-            utc >= start && utc < end
-        }
-        _ => false,
-    };
-    UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC)
-}
-
-fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let last = Date::from_calendar_date(year, month, month.length(year)).ok()?;
-    let back = i64::from(last.weekday().number_days_from_sunday());
-    last.checked_sub(Duration::days(back))
-}
-
-/// The calendar date in Europe/Prague at `now`.
-pub fn prague_date(now: OffsetDateTime) -> Date {
-    now.to_offset(prague_offset(now)).date()
-}
+/// The calendar date in Europe/Prague at `now`: the day a filing was made
+/// and the day a deadline is compared with.
+pub use portal_host::prague::date as prague_date;
 
 /// Easter Sunday (the anonymous Gregorian algorithm).
 fn easter(year: i32) -> Option<Date> {
