@@ -20,6 +20,7 @@ const PUBLIC: &[(&str, &str, &str)] = &[
     ("GET", "health", "liveness probe"),
     ("GET", "ready", "readiness probe"),
     ("GET", "version", "what is running"),
+    ("GET", "openapi.json", "the API contract the front end builds against"),
     ("GET", "auth/login", "starts a login"),
     ("GET", "auth/callback", "the provider's redirect back"),
     ("GET", "auth/dev", "the development provider's page (404 outside local mode)"),
