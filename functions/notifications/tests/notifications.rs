@@ -7,129 +7,59 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use axum::{Extension, Router};
-use http_body_util::BodyExt as _;
-use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
+use axum::http::{Method, Request, StatusCode, header};
 use portal_events::{Event, kinds};
 use portal_host::InvocationError;
-use portal_host::envelope::host_side::{self, QueueMessageProperties};
-use portal_host::runtime::LogFailures;
 use portal_notifications::dispatch::{self, POISON_QUEUE, RETRY_QUEUE};
 use portal_notifications::queue::send_notification;
 use portal_notifications::{
     COLLECTION, ChannelError, NotificationSettings, Notifications, SimulatedMailer, SimulatedSms, functions,
 };
-use portal_security::{AccessFilter, AccessLog, Authenticator, Loa, RateLimiter, SessionTimes, Sessions, SubjectId};
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{Clock, DocumentStore, ManualClock, QueueName, QueueStore};
+use portal_store::{Clock, DocumentStore, QueueName, QueueStore};
+use portal_testkit::{Harness, JANA, Login, PETR, anonymous, call_json, get, queue_delivery, write};
 use serde_json::{Value, json};
 use time::macros::datetime;
-use tower::ServiceExt as _;
 
 struct Portal {
     router: Router,
     notifications: Notifications,
     mailer: Arc<SimulatedMailer>,
     sms: Arc<SimulatedSms>,
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    sessions: Sessions,
-    _keys: tempfile::TempDir,
+    harness: Harness,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 fn portal() -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-    let keys_dir = tempfile::tempdir().expect("tempdir");
-    let keys = Arc::new(LocalKeyFile::open(keys_dir.path()).expect("keys"));
-    let sealer = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), keys, clock.clone())));
+    let harness = Harness::new();
     let mailer = Arc::new(SimulatedMailer::new());
     let sms = Arc::new(SimulatedSms::new());
     let notifications = Notifications {
-        documents: store.clone(),
-        queues: store.clone(),
-        sealer,
-        access_log: AccessLog::new(store.clone(), clock.clone()),
-        clock: clock.clone(),
+        documents: harness.documents.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
         mailer: mailer.clone(),
         sms: sms.clone(),
         settings: NotificationSettings::default(),
     };
-    let sessions = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
-    let authenticator = Arc::new(Authenticator {
-        sessions: sessions.clone(),
-        writes: Arc::new(RateLimiter::new(1000, 1000, clock.clone())),
-    });
-    let router = portal_host::Runtime::new(functions(notifications.clone()), Arc::new(LogFailures))
-        .expect("declarations")
-        .router()
-        .layer(Extension(authenticator));
-    Portal { router, notifications, mailer, sms, store, clock, sessions, _keys: keys_dir }
-}
-
-const JANA: &str = "DEMO%2Fjana-novakova";
-const PETR: &str = "DEMO%2Fpetr-svoboda";
-
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-async fn login(portal: &Portal, subject: &str) -> Login {
-    let new = portal
-        .sessions
-        .create(SubjectId::parse(subject).expect("subject"), Loa::Substantial, "development")
-        .await
-        .expect("session");
-    Login { cookie: format!("__Host-portal_session={}", new.secret), csrf: new.session.csrf_token }
-}
-
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn get(path: &str, login: &Login) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, &login.cookie).body(Body::empty()).expect("request")
-}
-
-fn write(method: &str, path: &str, login: &Login, body: Option<Value>) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, &login.cookie)
-        .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
-    }
+    let router = harness.router(functions(notifications.clone()));
+    Portal { router, notifications, mailer, sms, harness }
 }
 
 /// Delivers a queue message the way the Functions host does: the envelope,
 /// POSTed to `/{function}`.
 async fn deliver(portal: &Portal, function: &str, text: &str) -> (StatusCode, Value) {
-    let now = portal.clock.now();
-    let properties = QueueMessageProperties {
-        id: uuid::Uuid::new_v4().to_string(),
-        pop_receipt: "receipt".into(),
-        dequeue_count: 1,
-        insertion_time: now,
-        expiration_time: now + time::Duration::days(7),
-        next_visible_time: now + time::Duration::minutes(10),
-    };
-    let envelope = host_side::queue_invocation(function, "message", text, &properties, now);
-    let request = Request::post(format!("/{function}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
-        .expect("request");
-    let (status, _, body) = call(&portal.router, request).await;
+    let (status, _, body) = call_json(&portal.router, queue_delivery(function, text, portal.clock.now())).await;
     (status, body)
 }
 
@@ -187,38 +117,48 @@ fn last_code(text: &str) -> String {
 }
 
 async fn verify_email(portal: &Portal, login: &Login, address: &str) {
-    let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/email", login, Some(json!({"address": address})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/email", login, Some(json!({"address": address}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let mail = portal.mailer.sent().last().cloned().expect("a code e-mail");
     assert_eq!(mail.to.as_str(), address);
     let code = last_code(&mail.text);
     assert_eq!(body["simulatedCode"], code.as_str(), "the simulator hands the code back, labelled");
-    let (status, _, body) =
-        call(&portal.router, write("POST", "/api/me/contacts/email/verify", login, Some(json!({"code": code})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/email/verify", login, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn verify_phone(portal: &Portal, login: &Login, number: &str) {
     let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/phone", login, Some(json!({"number": number})))).await;
+        call_json(&portal.router, write(Method::PUT, "/api/me/contacts/phone", login, Some(json!({"number": number}))))
+            .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let sms = portal.sms.sent().last().cloned().expect("a code SMS");
     let code = last_code(&sms.text);
-    let (status, _, body) =
-        call(&portal.router, write("POST", "/api/me/contacts/phone/verify", login, Some(json!({"code": code})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/phone/verify", login, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn set_preferences(portal: &Portal, login: &Login, change: Value) {
     let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/notification-preferences", login, Some(change))).await;
+        call_json(&portal.router, write(Method::PUT, "/api/me/notification-preferences", login, Some(change))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn detail(portal: &Portal, login: &Login, event: &Event) -> Value {
     let id = dispatch::notification_id(&event.id);
-    let (status, _, body) = call(&portal.router, get(&format!("/api/notifications/{id}"), login)).await;
+    let (status, _, body) = call_json(&portal.router, get(&format!("/api/notifications/{id}"), login)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -226,8 +166,8 @@ async fn detail(portal: &Portal, login: &Login, event: &Event) -> Value {
 #[tokio::test]
 async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     verify_email(&portal, &jana, "jana@example.cz").await;
     let codes_sent = portal.mailer.sent().len();
 
@@ -246,7 +186,7 @@ async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
     let id = dispatch::notification_id("databox.new-message:BOX1:4711");
     assert_eq!(mail.message_id, format!("<{id}.email@portal.gov.cz>"));
 
-    let (status, _, inbox) = call(&portal.router, get("/api/notifications", &jana)).await;
+    let (status, _, inbox) = call_json(&portal.router, get("/api/notifications", &jana)).await;
     assert_eq!(status, StatusCode::OK, "{inbox}");
     let items = inbox["items"].as_array().expect("items");
     assert_eq!(items.len(), 1);
@@ -260,7 +200,7 @@ async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
     assert_eq!(jana_detail["delivery"]["email"]["simulated"], true);
     assert_eq!(jana_detail["delivery"]["sms"]["status"], "skipped", "SMS is off by default");
 
-    let (_, _, petr_inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    let (_, _, petr_inbox) = call_json(&portal.router, get("/api/notifications", &petr)).await;
     assert_eq!(petr_inbox["items"].as_array().map(Vec::len), Some(1), "the inbox is always on");
     let petr_detail = detail(&portal, &petr, &new_message(PETR, "BOX2:4712")).await;
     assert_eq!(petr_detail["delivery"]["email"]["status"], "skipped");
@@ -275,20 +215,15 @@ async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
 
     // Unread filter and marking as read.
     let (status, _, body) =
-        call(&portal.router, write("POST", &format!("/api/notifications/{id}/read"), &jana, None)).await;
+        call_json(&portal.router, write(Method::POST, &format!("/api/notifications/{id}/read"), &jana, None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, _, unread) = call(&portal.router, get("/api/notifications?unread=true", &jana)).await;
+    let (_, _, unread) = call_json(&portal.router, get("/api/notifications?unread=true", &jana)).await;
     assert_eq!(unread["items"].as_array().map(Vec::len), Some(0));
-    let (_, _, all) = call(&portal.router, get("/api/notifications", &jana)).await;
+    let (_, _, all) = call_json(&portal.router, get("/api/notifications", &jana)).await;
     assert_eq!(all["items"][0]["read"], true);
 
-    let log = portal
-        .notifications
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 100, None)
-        .await
-        .expect("log");
-    let kinds: Vec<&str> = log.items.iter().map(|e| e.resource_type.as_str()).collect();
+    let log = portal.access_entries(JANA).await;
+    let kinds: Vec<&str> = log.iter().map(|e| e.resource_type.as_str()).collect();
     for kind in ["contact", "notification", "notification-list", "notification-contact"] {
         assert!(kinds.contains(&kind), "{kind} is in the access log: {kinds:?}");
     }
@@ -297,7 +232,7 @@ async fn a_new_message_reaches_the_inbox_and_a_verified_email_only() {
 #[tokio::test]
 async fn a_replayed_event_sends_each_channel_once_and_sms_carries_no_subject_or_sender() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     verify_email(&portal, &jana, "jana@example.cz").await;
     verify_phone(&portal, &jana, "+420 601 123 456").await;
     set_preferences(&portal, &jana, json!({"categories": {"databox": {"sms": true}}})).await;
@@ -311,10 +246,10 @@ async fn a_replayed_event_sends_each_channel_once_and_sms_carries_no_subject_or_
     }
     portal.clock.advance(Duration::from_secs(10 * 60));
     drain_retries(&portal).await; // any "check after the lease" messages of the concurrent ones
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     assert_eq!(portal.mailer.sent().len(), mails + 1, "one e-mail for ten deliveries");
     assert_eq!(portal.sms.sent().len(), texts + 1, "one SMS for ten deliveries");
-    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &jana)).await;
+    let (_, _, inbox) = call_json(&portal.router, get("/api/notifications", &jana)).await;
     assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "one inbox entry");
 
     let sms = portal.sms.sent().last().cloned().expect("sms");
@@ -331,8 +266,8 @@ async fn a_replayed_event_sends_each_channel_once_and_sms_carries_no_subject_or_
 #[tokio::test]
 async fn preferences_have_defaults_and_refuse_unknown_fields_by_name() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let (status, _, body) = call(&portal.router, get("/api/me/notification-preferences", &jana)).await;
+    let jana = portal.login(JANA).await;
+    let (status, _, body) = call_json(&portal.router, get("/api/me/notification-preferences", &jana)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["inbox"]["alwaysOn"], true);
     assert!(body["note"].as_str().is_some_and(|n| n.contains("vždy")), "{body}");
@@ -350,15 +285,18 @@ async fn preferences_have_defaults_and_refuse_unknown_fields_by_name() {
         (json!({"colour": "blue"}), "colour"),
     ];
     for (change, field) in refused {
-        let (status, headers, body) =
-            call(&portal.router, write("PUT", "/api/me/notification-preferences", &jana, Some(change.clone()))).await;
+        let (status, headers, body) = call_json(
+            &portal.router,
+            write(Method::PUT, "/api/me/notification-preferences", &jana, Some(change.clone())),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{change}: {body}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
         let fields: Vec<&str> =
             body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
         assert_eq!(fields, [field], "{change}");
     }
-    let (status, _, _) = call(
+    let (status, _, _) = call_json(
         &portal.router,
         Request::put("/api/me/notification-preferences")
             .header(header::COOKIE, &jana.cookie)
@@ -370,7 +308,7 @@ async fn preferences_have_defaults_and_refuse_unknown_fields_by_name() {
     assert_eq!(status, StatusCode::FORBIDDEN, "a write without the CSRF token is refused");
 
     set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true, "email": false}}})).await;
-    let (_, _, body) = call(&portal.router, get("/api/me/notification-preferences", &jana)).await;
+    let (_, _, body) = call_json(&portal.router, get("/api/me/notification-preferences", &jana)).await;
     assert_eq!(body["categories"]["calendar"], json!({"email": false, "sms": true}));
     assert_eq!(body["categories"]["databox"], json!({"email": true, "sms": false}), "others unchanged");
 
@@ -387,40 +325,50 @@ async fn preferences_have_defaults_and_refuse_unknown_fields_by_name() {
 #[tokio::test]
 async fn contacts_are_verified_by_code_with_limits() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
 
-    let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@"})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/email", &jana, Some(json!({"address": "jana@"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["field"], "address");
-    let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+447911123456"}))))
-            .await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/phone", &jana, Some(json!({"number": "+447911123456"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("EU member states")), "{body}");
-    let (status, _, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+42060112345"}))))
-            .await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/phone", &jana, Some(json!({"number": "+42060112345"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("9 digits")), "{body}");
     let (status, _, _) =
-        call(&portal.router, write("PUT", "/api/me/contacts/fax", &jana, Some(json!({"address": "x"})))).await;
+        call_json(&portal.router, write(Method::PUT, "/api/me/contacts/fax", &jana, Some(json!({"address": "x"}))))
+            .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(portal.mailer.sent().is_empty() && portal.sms.sent().is_empty(), "nothing sent for bad input");
 
     // A code to the new address, five wrong tries lock it, even the right one then fails.
-    let (status, _, body) = call(
+    let (status, _, body) = call_json(
         &portal.router,
-        write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
+        write(Method::PUT, "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let code = last_code(&portal.mailer.sent()[0].text);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for tries_left in (0..5).rev() {
-        let (status, _, body) =
-            call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": wrong}))))
-                .await;
+        let (status, _, body) = call_json(
+            &portal.router,
+            write(Method::POST, "/api/me/contacts/email/verify", &jana, Some(json!({"code": wrong}))),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["errors"][0]["field"], "code");
         if tries_left > 0 {
@@ -429,79 +377,95 @@ async fn contacts_are_verified_by_code_with_limits() {
             );
         }
     }
-    let (status, _, body) =
-        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/email/verify", &jana, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "locked: {body}");
     assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("request a new one")), "{body}");
-    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    let (_, _, contacts) = call_json(&portal.router, get("/api/me/contacts", &jana)).await;
     assert_eq!(contacts["email"]["verified"], false, "{contacts}");
     assert_eq!(contacts["email"]["pending"]["address"], "jana@example.cz");
 
     // A new code, the right one: verified.
-    let (status, _, _) = call(
+    let (status, _, _) = call_json(
         &portal.router,
-        write("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
+        write(Method::PUT, "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let code = last_code(&portal.mailer.sent()[1].text);
-    let (status, _, body) =
-        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/email/verify", &jana, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    let (_, _, contacts) = call_json(&portal.router, get("/api/me/contacts", &jana)).await;
     assert_eq!(contacts["email"]["address"], "jana@example.cz");
     assert_eq!(contacts["email"]["verified"], true);
     assert_eq!(contacts["phone"], Value::Null);
-    let (status, _, _) =
-        call(&portal.router, write("POST", "/api/me/contacts/email/verify", &jana, Some(json!({"code": code})))).await;
+    let (status, _, _) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/email/verify", &jana, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "a code works once");
 
     // Expiry: a code older than 15 minutes no longer works.
-    let (status, _, _) =
-        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))))
-            .await;
+    let (status, _, _) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let code = last_code(&portal.sms.sent()[0].text);
     assert!(!portal.sms.sent()[0].text.contains("jana"), "the SMS carries the code only");
     portal.clock.advance(Duration::from_secs(15 * 60 + 1));
-    let jana = login(&portal, JANA).await; // sessions idle out after 15 minutes
-    let (status, _, body) =
-        call(&portal.router, write("POST", "/api/me/contacts/phone/verify", &jana, Some(json!({"code": code})))).await;
+    let jana = portal.login(JANA).await; // sessions idle out after 15 minutes
+    let (status, _, body) = call_json(
+        &portal.router,
+        write(Method::POST, "/api/me/contacts/phone/verify", &jana, Some(json!({"code": code}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("expired")), "{body}");
-    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    let (_, _, contacts) = call_json(&portal.router, get("/api/me/contacts", &jana)).await;
     assert_eq!(contacts["phone"], Value::Null, "an expired pending number is not shown");
 
     // Sends per hour: 3 so far; two more pass, the sixth is refused with Retry-After.
     portal.clock.advance(Duration::from_secs(60));
     for _ in 0..2 {
-        let (status, _, _) = call(
+        let (status, _, _) = call_json(
             &portal.router,
-            write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))),
+            write(Method::PUT, "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))),
         )
         .await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
-    let (status, headers, body) =
-        call(&portal.router, write("PUT", "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))))
-            .await;
+    let (status, headers, body) = call_json(
+        &portal.router,
+        write(Method::PUT, "/api/me/contacts/phone", &jana, Some(json!({"number": "+421901123456"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let retry_after: u64 = headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
 
     // Removing a contact.
-    let (status, _, _) = call(&portal.router, write("DELETE", "/api/me/contacts/email", &jana, None)).await;
+    let (status, _, _) = call_json(&portal.router, write(Method::DELETE, "/api/me/contacts/email", &jana, None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &jana)).await;
+    let (_, _, contacts) = call_json(&portal.router, get("/api/me/contacts", &jana)).await;
     assert_eq!(contacts["email"], Value::Null);
-    let (status, _, _) = call(&portal.router, write("DELETE", "/api/me/contacts/email", &jana, None)).await;
+    let (status, _, _) = call_json(&portal.router, write(Method::DELETE, "/api/me/contacts/email", &jana, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn an_sms_failing_twice_is_delivered_on_the_third_attempt_through_the_retry_queue() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     verify_phone(&portal, &jana, "+420601123456").await;
     set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true}}})).await;
     let before = portal.sms.attempts();
@@ -542,7 +506,7 @@ async fn an_sms_failing_twice_is_delivered_on_the_third_attempt_through_the_retr
 #[tokio::test]
 async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     verify_phone(&portal, &jana, "+420601123456").await;
     set_preferences(&portal, &jana, json!({"categories": {"calendar": {"sms": true}}})).await;
     portal.sms.fail_next(100, ChannelError::Temporary("the gateway timed out".into()));
@@ -555,7 +519,7 @@ async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue()
     }
     portal.clock.advance(Duration::from_secs(24 * 3600));
     assert_eq!(drain_retries(&portal).await, 0, "no retry after the last attempt");
-    let jana = login(&portal, JANA).await; // sessions idle out after 15 minutes
+    let jana = portal.login(JANA).await; // sessions idle out after 15 minutes
     let status = detail(&portal, &jana, &event).await;
     let sms = &status["delivery"]["sms"];
     assert_eq!(sms["status"], "failed", "{status}");
@@ -576,7 +540,7 @@ async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue()
 #[tokio::test]
 async fn a_permanent_channel_failure_is_not_retried() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     verify_email(&portal, &jana, "jana@example.cz").await;
     portal.mailer.fail_next(1, ChannelError::Permanent("the mail server refused the message (SMTP 550)".into()));
     let event = new_message(JANA, "BOX1:1");
@@ -586,7 +550,7 @@ async fn a_permanent_channel_failure_is_not_retried() {
     assert_eq!(status["delivery"]["email"]["attempts"], 1);
     portal.clock.advance(Duration::from_secs(3 * 3600));
     assert_eq!(drain_retries(&portal).await, 0);
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let status = detail(&portal, &jana, &event).await;
     assert_eq!(status["delivery"]["email"]["status"], "failed", "still failed, never retried");
     assert!(status["delivery"]["email"]["reason"].as_str().is_some_and(|r| r.contains("SMTP 550")), "{status}");
@@ -595,57 +559,57 @@ async fn a_permanent_channel_failure_is_not_retried() {
 #[tokio::test]
 async fn another_citizens_notification_is_not_found() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     let event = new_message(JANA, "BOX1:4711");
     send_event(&portal, &event).await;
     let id = dispatch::notification_id(&event.id);
-    let (status, _, body) = call(&portal.router, get(&format!("/api/notifications/{id}"), &petr)).await;
+    let (status, _, body) = call_json(&portal.router, get(&format!("/api/notifications/{id}"), &petr)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _, _) =
-        call(&portal.router, write("POST", &format!("/api/notifications/{id}/read"), &petr, None)).await;
+        call_json(&portal.router, write(Method::POST, &format!("/api/notifications/{id}/read"), &petr, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    let (_, _, inbox) = call_json(&portal.router, get("/api/notifications", &petr)).await;
     assert_eq!(inbox["items"].as_array().map(Vec::len), Some(0));
     for bad in ["contact-email", "preferences", "..%2F..", "ZZ"] {
-        let (status, _, _) = call(&portal.router, get(&format!("/api/notifications/{bad}"), &jana)).await;
+        let (status, _, _) = call_json(&portal.router, get(&format!("/api/notifications/{bad}"), &jana)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
     }
-    let (status, _, _) = call(&portal.router, Request::get("/api/notifications").body(Body::empty()).expect("r")).await;
+    let (status, _, _) = call_json(&portal.router, anonymous("/api/notifications")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn the_inbox_pages_newest_first() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     for i in 0..5 {
         send_event(&portal, &new_message(JANA, &format!("BOX1:{i}"))).await;
         portal.clock.advance(Duration::from_secs(1));
     }
-    let (_, _, first) = call(&portal.router, get("/api/notifications?pageSize=2", &jana)).await;
+    let (_, _, first) = call_json(&portal.router, get("/api/notifications?pageSize=2", &jana)).await;
     assert_eq!(first["items"][0]["id"], dispatch::notification_id("databox.new-message:BOX1:4").as_str());
     let mut seen: Vec<String> = first["items"].as_array().expect("items").iter().map(|i| i["id"].to_string()).collect();
     let mut continuation = first["continuation"].as_str().map(str::to_owned);
     while let Some(token) = continuation {
         let (status, _, page) =
-            call(&portal.router, get(&format!("/api/notifications?pageSize=2&continuation={token}"), &jana)).await;
+            call_json(&portal.router, get(&format!("/api/notifications?pageSize=2&continuation={token}"), &jana)).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         seen.extend(page["items"].as_array().expect("items").iter().map(|i| i["id"].to_string()));
         continuation = page["continuation"].as_str().map(str::to_owned);
     }
     assert_eq!(seen.len(), 5);
-    let (status, _, body) = call(&portal.router, get("/api/notifications?continuation=garbage", &jana)).await;
+    let (status, _, body) = call_json(&portal.router, get("/api/notifications?continuation=garbage", &jana)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["errors"][0]["field"], "continuation");
-    let (status, _, _) = call(&portal.router, get("/api/notifications?pageSize=0", &jana)).await;
+    let (status, _, _) = call_json(&portal.router, get("/api/notifications?pageSize=0", &jana)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn invalid_messages_fail_permanently_and_unknown_kinds_get_a_generic_text() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let mut bad = new_message(JANA, "x");
     bad.subject = "a/b".into();
     let result = send_notification::send_notification(&portal.notifications, &bad).await;
@@ -670,7 +634,7 @@ async fn invalid_messages_fail_permanently_and_unknown_kinds_get_a_generic_text(
 #[tokio::test]
 async fn a_crash_after_sending_sends_at_most_once_more() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     verify_email(&portal, &jana, "jana@example.cz").await;
     let event = new_message(JANA, "BOX1:4711");
     send_event(&portal, &event).await;
@@ -702,7 +666,7 @@ async fn a_crash_after_sending_sends_at_most_once_more() {
     portal.clock.advance(Duration::from_secs(3600));
     assert_eq!(drain_retries(&portal).await, 0);
     assert_eq!(portal.mailer.sent().len(), sent + 1, "and no more");
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let status = detail(&portal, &jana, &event).await;
     assert_eq!(status["delivery"]["email"]["status"], "sent");
 }
@@ -710,8 +674,8 @@ async fn a_crash_after_sending_sends_at_most_once_more() {
 #[tokio::test]
 async fn erasure_deletes_a_citizens_inbox_contacts_and_preferences_and_a_replay_succeeds() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let petr = login(&portal, PETR).await;
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
     verify_email(&portal, &jana, "jana@example.cz").await;
     verify_email(&portal, &petr, "petr@example.cz").await;
     set_preferences(&portal, &jana, json!({"categories": {"databox": {"sms": true}}})).await;
@@ -727,8 +691,8 @@ async fn erasure_deletes_a_citizens_inbox_contacts_and_preferences_and_a_replay_
     }
     let left = portal.store.query("notifications", JANA, portal_store::Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "nothing of hers is left: {:?}", left.items);
-    let (_, _, inbox) = call(&portal.router, get("/api/notifications", &petr)).await;
+    let (_, _, inbox) = call_json(&portal.router, get("/api/notifications", &petr)).await;
     assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "Petr's inbox is untouched: {inbox}");
-    let (_, _, contacts) = call(&portal.router, get("/api/me/contacts", &petr)).await;
+    let (_, _, contacts) = call_json(&portal.router, get("/api/me/contacts", &petr)).await;
     assert!(contacts.to_string().contains("petr@example.cz"), "Petr's contact is untouched: {contacts}");
 }

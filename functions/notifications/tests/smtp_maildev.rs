@@ -16,22 +16,8 @@ use std::time::Duration;
 use portal_notifications::address::EmailAddress;
 use portal_notifications::templates;
 use portal_notifications::{Mailer, OutgoingMail, SmtpMailer, SmtpSettings, SmtpTls};
+use portal_testkit::outside_setting;
 use serde_json::Value;
-
-fn emulator_var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Some(value),
-        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!(
-                "PORTAL_REQUIRE_EMULATORS=1 but {name} is not set (start maildev with SMTPS and export its settings)"
-            )
-        }
-        _ => {
-            println!("maildev not configured: skipping ({name} is not set)");
-            None
-        }
-    }
-}
 
 struct Maildev {
     settings: SmtpSettings,
@@ -39,11 +25,11 @@ struct Maildev {
 }
 
 fn maildev() -> Option<Maildev> {
-    let host = emulator_var("PORTAL_TEST_SMTP_HOST")?;
-    let port = emulator_var("PORTAL_TEST_SMTP_PORT")?;
-    let ca_file = emulator_var("PORTAL_TEST_SMTP_CA_FILE")?;
-    let server_name = emulator_var("PORTAL_TEST_SMTP_SERVER_NAME")?;
-    let api = emulator_var("PORTAL_TEST_MAILDEV_URL")?;
+    let host = outside_setting("PORTAL_TEST_SMTP_HOST")?;
+    let port = outside_setting("PORTAL_TEST_SMTP_PORT")?;
+    let ca_file = outside_setting("PORTAL_TEST_SMTP_CA_FILE")?;
+    let server_name = outside_setting("PORTAL_TEST_SMTP_SERVER_NAME")?;
+    let api = outside_setting("PORTAL_TEST_MAILDEV_URL")?;
     let mut settings =
         SmtpSettings::new(host, port.parse().expect("PORTAL_TEST_SMTP_PORT is a port"), SmtpTls::Implicit);
     settings.extra_root_ca_pem = Some(std::fs::read_to_string(&ca_file).expect("read PORTAL_TEST_SMTP_CA_FILE"));

@@ -213,6 +213,13 @@ pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Heade
     (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
 }
 
+/// [`call`], with the body as JSON (`Null` when it is not JSON), for tests
+/// of an API that answers JSON everywhere.
+pub async fn call_json(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let (status, headers, body) = call(router, request).await;
+    (status, headers, json_of(&body))
+}
+
 /// The body as JSON, or `Null` when it is not JSON.
 pub fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or(Value::Null)
