@@ -859,6 +859,9 @@ var portalSettings = {
   PORTAL_CAPABILITIES: capabilities
   PORTAL_LOG: logFilter
   PORTAL_LOG_FORMAT: 'json'
+  // Front Door overwrites X-Azure-ClientIP with the address it saw; the login limit keys on it.
+  PORTAL_CLIENT_IP_HEADER: 'X-Azure-ClientIP'
+  PORTAL_TRUSTED_PROXY_HOPS: '1'
   PORTAL_COSMOS_ENDPOINT: cosmos.outputs.endpoint
   PORTAL_COSMOS_DATABASE: cosmosDatabaseName
   PORTAL_AZURE_CREDENTIAL: 'managed-identity'

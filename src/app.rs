@@ -236,6 +236,10 @@ pub fn functions(
             sealer: services.sealer.clone(),
             clock: clock.clone(),
             logins: Arc::new(RateLimiter::new(LOGINS_PER_MINUTE, LOGINS_PER_MINUTE, clock)),
+            client_addresses: portal_security::ClientAddressRule::new(
+                settings.client_ip_header.as_deref().and_then(|name| axum::http::HeaderName::try_from(name).ok()),
+                settings.trusted_proxy_hops,
+            ),
         }));
     }
     if wanted("databox") {

@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portal_crypto::{CryptoError, Sealer};
 use portal_host::{Failure, Function, Problem, op};
-use portal_security::{AccessLog, RateLimiter, SessionError, Sessions};
+use portal_security::{AccessLog, ClientAddressRule, RateLimiter, SessionError, Sessions};
 use portal_store::{Clock, DocumentStore, QueueStore, StoreError};
 
 use crate::oidc::OidcError;
@@ -49,6 +49,9 @@ pub struct Identity {
     pub clock: Arc<dyn Clock>,
     /// Limits login attempts per client address.
     pub logins: Arc<RateLimiter>,
+    /// Where a request's client address comes from (the proxies' entries,
+    /// never the client's own).
+    pub client_addresses: ClientAddressRule,
 }
 
 /// What the identity functions answer when they do not go on.

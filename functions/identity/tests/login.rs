@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portal_identity::jose::{DecryptionKey, forge};
 use portal_identity::oidc::{OidcSettings, Provider};
 use portal_identity::{Identity, LoginProvider, functions};
-use portal_security::RateLimiter;
+use portal_security::{ClientAddressRule, RateLimiter};
 use portal_testkit::{Harness, call, outside_setting};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -128,6 +128,8 @@ async fn start_proxy(env: &Env) -> Proxy {
 struct Portal {
     router: Router,
     _harness: Harness,
+    /// The login-binding cookie of the last login this browser started.
+    binding: Mutex<Option<String>>,
 }
 
 fn portal(env: &Env, proxy: &Proxy) -> Portal {
@@ -149,9 +151,10 @@ fn portal(env: &Env, proxy: &Proxy) -> Portal {
         sealer: harness.sealer.clone(),
         clock: harness.clock.clone(),
         logins: Arc::new(RateLimiter::new(1000, 1000, harness.clock.clone())),
+        client_addresses: ClientAddressRule::default(),
     };
     let router = harness.router(functions(identity));
-    Portal { router, _harness: harness }
+    Portal { router, _harness: harness, binding: Mutex::new(None) }
 }
 
 fn location(headers: &axum::http::HeaderMap) -> String {
@@ -195,12 +198,17 @@ async fn start_login(portal: &Portal, login: &str, acr: &str) -> String {
     let (status, headers, _) =
         call(&portal.router, Request::get("/api/auth/login").body(Body::empty()).expect("request")).await;
     assert!(status.is_redirection(), "login redirects to the provider: {status}");
+    let binding = headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).expect("the login binding cookie");
+    *portal.binding.lock().expect("lock") = binding.split(';').next().map(str::to_owned);
     provider_login(&location(&headers), login, acr).await
 }
 
 async fn callback(portal: &Portal, query: &str) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let request = Request::get(format!("/api/auth/callback?{query}")).body(Body::empty()).expect("request");
-    let (status, headers, body) = call(&portal.router, request).await;
+    let mut request = Request::get(format!("/api/auth/callback?{query}"));
+    if let Some(binding) = portal.binding.lock().expect("lock").clone() {
+        request = request.header(header::COOKIE, binding);
+    }
+    let (status, headers, body) = call(&portal.router, request.body(Body::empty()).expect("request")).await;
     (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 

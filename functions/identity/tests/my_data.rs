@@ -11,7 +11,7 @@ use base64::Engine as _;
 use portal_crypto::CryptoError;
 use portal_identity::timer::rewrap_data_keys::rewrap_data_keys;
 use portal_identity::{Identity, LoginProvider, functions};
-use portal_security::RateLimiter;
+use portal_security::{ClientAddressRule, RateLimiter};
 use portal_testkit::{Harness, Login, cosmos_emulator, get, text};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -43,6 +43,7 @@ fn portal_on(harness: Harness, logins_per_minute: u32) -> Portal {
         sealer: harness.sealer.clone(),
         clock: harness.clock.clone(),
         logins: Arc::new(RateLimiter::new(logins_per_minute, logins_per_minute, harness.clock.clone())),
+        client_addresses: ClientAddressRule::default(),
     };
     let router = harness.router(functions(identity.clone()));
     Portal { router, identity, harness }
@@ -253,6 +254,23 @@ async fn logins_are_rate_limited_per_client_address() {
         .body(Body::from("citizen=jana&loa=high"))
         .expect("request");
     assert_eq!(call(&portal.router, elsewhere).await.0, StatusCode::SEE_OTHER, "another address has its own budget");
+}
+
+#[tokio::test]
+async fn a_rotating_client_written_forwarded_for_entry_does_not_escape_the_login_limit() {
+    let portal = portal_on(Harness::at(OffsetDateTime::now_utc()), 2);
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        // The client writes a new leftmost entry each time; the platform's
+        // front end (one trusted hop) appends the address it really saw.
+        let request = Request::post("/api/auth/dev/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", format!("10.0.0.{i}, 198.51.100.1"))
+            .body(Body::from("citizen=jana&loa=high"))
+            .expect("request");
+        statuses.push(call(&portal.router, request).await.0);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 3, "{statuses:?}");
 }
 
 #[tokio::test]

@@ -32,6 +32,18 @@ pub const SETTINGS: &[Setting] = &[
         about: "state-changing requests one session may make a minute (a burst of as many); default 120",
     },
     Setting {
+        name: "PORTAL_TRUSTED_PROXY_HOPS",
+        example: "1",
+        about: "proxies in front of the portal that append to X-Forwarded-For; the client address for the login \
+                limit is the entry the outermost one wrote (never the client's leftmost); default 1",
+    },
+    Setting {
+        name: "PORTAL_CLIENT_IP_HEADER",
+        example: "",
+        about: "a header the edge overwrites with the client's address (Front Door: X-Azure-ClientIP); wins over \
+                X-Forwarded-For when present; empty = none",
+    },
+    Setting {
         name: "PORTAL_LOG_FORMAT",
         example: "",
         about: "json | text; default json under the host, text in local mode",
@@ -403,6 +415,10 @@ pub struct Settings {
     pub timers_enabled: bool,
     /// State-changing requests one session may make a minute.
     pub writes_per_minute: u32,
+    /// Proxies in front of the portal that append to `X-Forwarded-For`.
+    pub trusted_proxy_hops: usize,
+    /// A header the edge overwrites with the client's address, lowercase.
+    pub client_ip_header: Option<String>,
     pub handler_port: Option<u16>,
     pub log_filter: String,
     /// `None`: JSON under the host, text in local mode.
@@ -499,6 +515,26 @@ impl Settings {
                     return Err(invalid("PORTAL_WRITES_PER_MINUTE", format!("'{text}' is not a whole number from 1")));
                 }
             },
+        };
+        let trusted_proxy_hops = match get("PORTAL_TRUSTED_PROXY_HOPS") {
+            None => 1,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if n <= 10 => n,
+                _ => {
+                    return Err(invalid("PORTAL_TRUSTED_PROXY_HOPS", format!("'{text}' is not a whole number 0-10")));
+                }
+            },
+        };
+        let client_ip_header = match get("PORTAL_CLIENT_IP_HEADER") {
+            None => None,
+            Some(name)
+                if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Some(name.to_ascii_lowercase())
+            }
+            Some(name) => {
+                return Err(invalid("PORTAL_CLIENT_IP_HEADER", format!("'{name}' is not a header name")));
+            }
         };
         let handler_port = get("FUNCTIONS_CUSTOMHANDLER_PORT")
             .map(|port| {
@@ -716,6 +752,8 @@ impl Settings {
             capabilities,
             timers_enabled,
             writes_per_minute,
+            trusted_proxy_hops,
+            client_ip_header,
             handler_port,
             log_filter: get("PORTAL_LOG").unwrap_or_else(|| "info".into()),
             log_format,
@@ -894,6 +932,8 @@ mod tests {
             ("PORTAL_REGISTERS_GATEWAY", "http://registers.example"),
             ("PORTAL_PETITIONS_SIGNER_KEY", "c2hvcnQ="),
             ("PORTAL_SENATE_BOX_ID", "senat"),
+            ("PORTAL_TRUSTED_PROXY_HOPS", "-1"),
+            ("PORTAL_CLIENT_IP_HEADER", "X Azure"),
         ] {
             let error = settings(&[(name, value)]).expect_err(name);
             assert!(matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name), "{error}");

@@ -12,13 +12,15 @@
 
 mod access_log;
 mod citizen;
+mod client_address;
 pub mod contact;
 mod rate_limit;
 mod sessions;
 mod subject;
 
 pub use access_log::{AccessEntry, AccessFilter, AccessLog, AccessPage, Action, Actor, Outcome as AccessOutcome};
-pub use citizen::{Authenticator, CSRF_HEADER, Citizen, CitizenHigh, Credential, SESSION_COOKIE};
+pub use citizen::{Authenticator, CSRF_HEADER, Citizen, CitizenHigh, Credential, SESSION_COOKIE, cookie};
+pub use client_address::{ClientAddressRule, UNKNOWN_CLIENT};
 pub use rate_limit::RateLimiter;
 pub use sessions::{BearerToken, NewSession, Session, SessionError, SessionTimes, Sessions};
 pub use subject::{Loa, SubjectId, SubjectIdError};

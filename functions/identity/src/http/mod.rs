@@ -59,15 +59,11 @@ pub(crate) fn safe_return_to(value: Option<&str>) -> String {
     ReturnPath::or_root(value).as_str().to_owned()
 }
 
-/// One login attempt more from the client's address, as the front door
-/// reports it; too many is a 429.
+/// One login attempt more from the client's address, as the portal's own
+/// proxies report it (see [`portal_security::ClientAddressRule`]); too many is
+/// a 429.
 pub(crate) fn count_login_attempt(id: &Identity, headers: &HeaderMap) -> Result<(), IdentityError> {
-    let address = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| "direct".to_owned());
+    let address = id.client_addresses.client_address(headers);
     id.logins.check(&address).map_err(|retry_after| IdentityError::TooManyLogins { retry_after })
 }
 
