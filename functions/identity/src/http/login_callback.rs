@@ -9,7 +9,12 @@ use portal_store::StoreError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{LOGINS, Shared, SignedIn, count_login_attempt, safe_return_to, sha256_b64, start_session};
+use portal_security::cookie;
+
+use super::{
+    LOGIN_BINDING_COOKIE, LOGINS, SetCookie, Shared, SignedIn, clear_login_binding, count_login_attempt,
+    safe_return_to, sha256_b64, start_session,
+};
 use crate::{IdentityError, LoginProvider};
 
 /// What the identity provider sends back.
@@ -24,7 +29,8 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-/// Completes a login: one use per started login, the ID token checked
+/// Completes a login: one use per started login, only in the browser that
+/// started it (the `__Host-portal_login` cookie), the ID token checked
 /// (signature, issuer, audience, nonce, expiry, level of assurance).
 #[utoipa::path(
     get,
@@ -38,7 +44,7 @@ pub struct CallbackQuery {
                 ("Location" = String, description = "Stránka portálu, na kterou se občan vrací."),
                 ("Set-Cookie" = String, description = "Cookie relace __Host-portal_session."),
             )),
-        (status = 400, description = "Neznámé nebo prošlé přihlášení, nebo již dokončené.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Neznámé nebo prošlé přihlášení, již dokončené, nebo zahájené v jiném prohlížeči.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Přihlášení bylo odmítnuto (poskytovatel je nedokončil, nebo token neprošel kontrolou).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Úroveň záruky přihlášení je nižší než značná.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Tento portál se přihlašuje přes vývojového poskytovatele.", body = Problem, content_type = "application/problem+json"),
@@ -50,7 +56,7 @@ pub async fn handler(
     State(id): State<Shared>,
     headers: HeaderMap,
     Params(query): Params<CallbackQuery>,
-) -> Result<SignedIn, IdentityError> {
+) -> Result<(SetCookie, SignedIn), IdentityError> {
     count_login_attempt(&id, &headers)?;
     let LoginProvider::Oidc(provider) = &id.provider else {
         return Err(Problem::not_found("this portal logs in through the development provider").into());
@@ -74,6 +80,15 @@ pub async fn handler(
     let Some(attempt) = id.documents.get(LOGINS, &key, "attempt").await? else {
         return Err(IdentityError::login_refused(StatusCode::BAD_REQUEST, "unknown or expired state"));
     };
+    // Only the browser that started this login may complete it; checked
+    // before the attempt is used up, so a forged callback cannot spend it.
+    let expected = attempt.body["browser"].as_str().unwrap_or_default();
+    let sent = cookie(&headers, LOGIN_BINDING_COOKIE).map(sha256_b64).unwrap_or_default();
+    if expected.is_empty()
+        || aws_lc_rs::constant_time::verify_slices_are_equal(sent.as_bytes(), expected.as_bytes()).is_err()
+    {
+        return Err(IdentityError::login_refused(StatusCode::BAD_REQUEST, "this login was started in another browser"));
+    }
     match id.documents.delete(LOGINS, &key, "attempt", Some(&attempt.etag)).await {
         Ok(()) => {}
         Err(StoreError::NotFound | StoreError::PreconditionFailed) => {
@@ -86,5 +101,6 @@ pub async fn handler(
     let return_to = safe_return_to(attempt.body["returnTo"].as_str());
     let id_token = provider.exchange(&code, verifier.as_deref()).await?;
     let login = provider.verify(&id_token, &nonce).await?;
-    start_session(&id, login.subject, login.loa, "nia", &login.claims, &return_to).await
+    let signed_in = start_session(&id, login.subject, login.loa, "nia", &login.claims, &return_to).await?;
+    Ok((clear_login_binding(), signed_in))
 }

@@ -92,6 +92,32 @@ fn session_cookie(secret: &str, max_age: std::time::Duration) -> SetCookie {
     )])
 }
 
+/// The cookie binding a pending login to the browser that started it: its
+/// value is random, the pending login keeps only its SHA-256, and the callback
+/// must bring the cookie whose hash matches (login CSRF: a callback URL started
+/// in one browser and opened in another is refused).
+pub(crate) const LOGIN_BINDING_COOKIE: &str = "__Host-portal_login";
+
+/// Sets the login binding for the pending login's lifetime.
+pub(crate) fn login_binding_cookie(binding: &str) -> SetCookie {
+    let value = format!(
+        "{LOGIN_BINDING_COOKIE}={binding}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
+        LOGIN_TTL.as_secs()
+    );
+    AppendHeaders([(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("")),
+    )])
+}
+
+/// Ends the login binding once the callback used it.
+pub(crate) fn clear_login_binding() -> SetCookie {
+    AppendHeaders([(
+        header::SET_COOKIE,
+        HeaderValue::from_static("__Host-portal_login=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"),
+    )])
+}
+
 /// Ends the browser's session cookie.
 pub(crate) fn clear_cookie() -> SetCookie {
     AppendHeaders([(
