@@ -570,6 +570,15 @@ impl Settings {
                 return Err(invalid("PORTAL_IDENTITY_PROVIDER", format!("'{other}' is not development or nia")));
             }
         };
+        // NIA sends ID tokens encrypted to the portal's key; without a key the
+        // portal would accept a plain token as well. Only local runs may.
+        if let IdentityProvider::Nia(oidc) = &identity
+            && !environment.is_local()
+            && oidc.decryption_key_pem.is_none()
+            && oidc.decryption_key_file.is_none()
+        {
+            return Err(ConfigError::Missing("PORTAL_OIDC_DECRYPTION_KEY"));
+        }
         let key_encryption = match get("PORTAL_KEY_VAULT_URL") {
             Some(vault_url) => KeyEncryption::KeyVault {
                 vault_url: url("PORTAL_KEY_VAULT_URL", vault_url)?,
@@ -835,6 +844,7 @@ mod tests {
             ("PORTAL_OIDC_CLIENT_ID", "portal"),
             ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
             ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_OIDC_DECRYPTION_KEY", "-----BEGIN PRIVATE KEY-----"),
             ("PORTAL_ISDS_URL", "https://ws1.mojedatovaschranka.cz/DS/"),
             ("PORTAL_ISDS_USER", "portal"),
             ("PORTAL_ISDS_PASSWORD", "s3cret"),
@@ -888,6 +898,7 @@ mod tests {
             ("PORTAL_OIDC_CLIENT_ID", "portal"),
             ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
             ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_OIDC_DECRYPTION_KEY", "-----BEGIN PRIVATE KEY-----"),
             ("PORTAL_PUBLIC_URL", "https://obcan.example"),
             ("PORTAL_PETITIONS_SIGNER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
         ];
@@ -914,6 +925,25 @@ mod tests {
         assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_IDENTITY_PROVIDER", .. }), "{error}");
         let error = settings(&[("PORTAL_ENVIRONMENT", "test")]).expect_err("nia needs its settings");
         assert_eq!(error, ConfigError::Missing("PORTAL_OIDC_DISCOVERY_URL"));
+    }
+
+    #[test]
+    fn outside_local_mode_the_id_token_decryption_key_is_required() {
+        let nia = [
+            ("PORTAL_OIDC_DISCOVERY_URL", "https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration"),
+            ("PORTAL_OIDC_CLIENT_ID", "portal"),
+            ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
+            ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_IDENTITY_PROVIDER", "nia"),
+        ];
+        let mut test = nia.to_vec();
+        test.push(("PORTAL_ENVIRONMENT", "test"));
+        let error = settings(&test).expect_err("no decryption key");
+        assert_eq!(error, ConfigError::Missing("PORTAL_OIDC_DECRYPTION_KEY"));
+        assert!(error.to_string().contains("PORTAL_OIDC_DECRYPTION_KEY"));
+        let mut local = nia.to_vec();
+        local.push(("PORTAL_ENVIRONMENT", "local"));
+        assert!(matches!(settings(&local).map(|s| s.identity), Ok(IdentityProvider::Nia(_))), "local may omit it");
     }
 
     #[test]
