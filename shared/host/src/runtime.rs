@@ -233,6 +233,7 @@ impl Runtime {
                 &path,
                 method_router
                     .fallback(|| async { Problem::method_not_allowed() })
+                    .layer::<_, std::convert::Infallible>(axum::middleware::map_response(no_store_unless_set))
                     .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
                     .layer::<_, std::convert::Infallible>(tower_http::timeout::TimeoutLayer::with_status_code(
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -288,6 +289,18 @@ mod openapi_document {
     pub async fn handler(State(document): State<Arc<OnceLock<Bytes>>>) -> impl IntoResponse {
         ([(header::CONTENT_TYPE, "application/json")], document.get().cloned().unwrap_or_default())
     }
+}
+
+/// Every answer of an HTTP function is `Cache-Control: no-store` unless the
+/// handler chose its own caching: most carry a citizen's data, and no browser
+/// cache, shared proxy or CDN may keep them. One layer here, so no handler can
+/// forget it; a public answer that may be cached says so itself.
+async fn no_store_unless_set(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Error responses that did not come from a handler's problem (axum's own
@@ -482,4 +495,57 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod cache_control_tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt as _;
+
+    use super::Runtime;
+    use crate::{Function, op};
+
+    mod personal {
+        #[utoipa::path(get, path = "/api/me/thing", operation_id = "Personal",
+            responses((status = 200, description = "A citizen's data.", body = Object)))]
+        pub async fn handler() -> axum::Json<serde_json::Value> {
+            axum::Json(serde_json::json!({"name": "Jana"}))
+        }
+    }
+
+    mod public {
+        #[utoipa::path(get, path = "/api/public", operation_id = "Public",
+            responses((status = 200, description = "Cacheable.", body = String)))]
+        pub async fn handler() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+            ([(axum::http::header::CACHE_CONTROL, "public, max-age=60")], "hi")
+        }
+    }
+
+    #[derive(Debug)]
+    struct Nothing;
+
+    #[async_trait::async_trait]
+    impl crate::FailureSink for Nothing {
+        async fn record(&self, _: crate::InvocationFailure) {}
+    }
+
+    #[tokio::test]
+    async fn every_personal_json_answer_and_error_is_no_store_unless_the_handler_chose_caching() {
+        let functions = vec![Function::api(op!(personal)).build(), Function::api(op!(public)).build()];
+        let router = Runtime::new(functions, Arc::new(Nothing)).expect("valid").router();
+        let cache = |path: &'static str, method: &'static str| {
+            let router = router.clone();
+            async move {
+                let request = Request::builder().method(method).uri(path).body(Body::empty()).expect("request");
+                let response = router.oneshot(request).await.expect("infallible");
+                response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            }
+        };
+        assert_eq!(cache("/api/me/thing", "GET").await.as_deref(), Some("no-store"));
+        assert_eq!(cache("/api/me/thing", "DELETE").await.as_deref(), Some("no-store"), "a 405 problem too");
+        assert_eq!(cache("/api/public", "GET").await.as_deref(), Some("public, max-age=60"));
+    }
 }
