@@ -37,7 +37,8 @@
 //! duplicate poison entry, never a lost one).
 //!
 //! A message that is not a valid event (bad subject, empty id or kind) is a
-//! permanent failure with the reason; an unknown kind is not: it gets a
+//! permanent failure with the reason; an unknown kind, or a known kind whose
+//! payload does not parse as its [`portal_events::Notice`], is not: it gets a
 //! neutral text and a warning in the log.
 
 use portal_events::Event;
@@ -83,10 +84,8 @@ pub(crate) async fn run(
     only: Option<(Channel, u32)>,
 ) -> Result<Outcome, DispatchError> {
     let subject = check(event)?;
+    // An event that is not a notice gets a neutral text; `render` logs why.
     let rendered = templates::render(event);
-    if !rendered.known {
-        tracing::warn!(kind = %event.kind, "no template for this event kind; a generic notice is used");
-    }
     let id = notification_id(&event.id);
     let created = ensure_created(n, event, &subject, &id, &rendered).await?;
     let mut outcome = Outcome::done().log(if created { "notification created" } else { "notification already exists" });

@@ -1,36 +1,39 @@
-//! Czech texts for every notification kind, rendered from the event's `data`
-//! by [minijinja](https://docs.rs/minijinja) templates kept as files under
+//! Czech texts for every notification kind, rendered from the event's typed
+//! payload (a [`Notice`], read with [`Notice::from_event`]) by
+//! [minijinja](https://docs.rs/minijinja) templates kept as files under
 //! `functions/notifications/templates/` (built into the binary):
 //!
-//! - `notices/<kind>.txt`, one per event kind: the blocks `title` and `body`
-//!   (the in-portal title and body, also the e-mail's subject and text), `sms`
-//!   (a short text) and `path` (the portal page it points to). Each file says
-//!   which payload fields it reads. SMS texts carry no more personal data
-//!   than the notice needs: never a message subject, a sender's name or a
-//!   deadline's title. A missing field renders as a neutral word rather than
-//!   failing; a kind without a file gets `notices/generic.txt`, a neutral
-//!   text (and the caller logs a warning).
+//! - `notices/<kind>.txt`, one per [`Notice`] kind: the blocks `title` and
+//!   `body` (the in-portal title and body, also the e-mail's subject and
+//!   text), `sms` (a short text) and `path` (the portal page it points to).
+//!   Each file says which payload type and fields it reads; `data` is that
+//!   payload serialized, so it holds exactly the type's fields. SMS texts
+//!   carry no more personal data than the notice needs: never a message
+//!   subject, a sender's name or a deadline's title. An empty text renders as
+//!   a neutral word. An event that is not a [`Notice`] (a kind without a
+//!   payload type, or a payload that does not parse) gets
+//!   `notices/generic.txt`, a neutral text, and a warning in the log naming
+//!   the kind and, for a bad payload, the field.
 //! - `email/notice.{txt,html}` and `email/verification.{txt,html}`: the
 //!   e-mails around those texts, with the footer `email/footer.txt`.
 //! - `verification.txt`: the verification code's e-mail subject and sentence
 //!   and its SMS.
 //!
 //! The `.html` templates escape every inserted value (autoescape); the
-//! `.txt` ones insert values as they are. Besides the event's `data`, notice
-//! templates get `days_left` (the producer's `daysLeft`, or the days from the
-//! event's day to `data.date`) and the filters `text` (a trimmed, non-empty
-//! string, else none), `integer`, `czech_date` (`YYYY-MM-DD…` → `23. 12.
-//! 2026`), `czech_date_of_time` (of an RFC 3339 time), `crowns` (hellers →
-//! `15,50 Kč`), `plural(one, few, many)`, `when` (`dnes`, `zítra`, `za 7
-//! dní`) and `lowercase_first`.
+//! `.txt` ones insert values as they are. Besides the payload as `data`,
+//! notice templates get `days_left` (for reminders: the producer's
+//! `daysLeft`, or the days from the event's day to `data.date`) and the
+//! filters `text` (a trimmed, non-empty string, else none), `integer`,
+//! `czech_date` (`YYYY-MM-DD…` → `23. 12. 2026`), `czech_date_of_time` (of an
+//! RFC 3339 time), `crowns` (hellers → `15,50 Kč`), `plural(one, few,
+//! many)`, `when` (`dnes`, `zítra`, `za 7 dní`) and `lowercase_first`.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use minijinja::value::Value as Jinja;
 use minijinja::{AutoEscape, Environment, Error, Output, State, context};
-use portal_events::Event;
-use serde_json::Value;
+use portal_events::{Event, Notice, NoticeError};
 use time::{Date, OffsetDateTime};
 
 /// What a notification says.
@@ -189,14 +192,15 @@ fn lowercase_first(text: &str) -> String {
     chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// Days from the event's day to `data.date`: the producer's `daysLeft` if given.
-fn days_left(event: &Event) -> Option<i64> {
-    let date = event.data.get("date").and_then(Value::as_str).map(str::trim).and_then(parse_date);
-    event
-        .data
-        .get("daysLeft")
-        .and_then(Value::as_i64)
-        .or_else(|| date.map(|d| (d - event.occurred_at.date()).whole_days()))
+/// For reminders, the days from the event's day to the reminder's date: the
+/// producer's `daysLeft` if given.
+fn days_left(notice: &Notice, occurred_at: OffsetDateTime) -> Option<i64> {
+    match notice {
+        Notice::ExpiryReminder(reminder) | Notice::DeadlineReminder(reminder) => {
+            Some(reminder.days_left.unwrap_or_else(|| (reminder.date - occurred_at.date()).whole_days()))
+        }
+        _ => None,
+    }
 }
 
 /// Renders the named blocks of template `name`, each trimmed.
@@ -223,21 +227,44 @@ fn notice(name: &str, ctx: Jinja) -> Result<Rendered, Error> {
     Ok(Rendered { title, body, sms, path, known: name != GENERIC })
 }
 
-/// The texts of a notification about `event`.
+/// The texts of a notification about `event`: its [`Notice`]'s template, or
+/// the generic text (with a warning) when the event is not a notice.
 pub fn render(event: &Event) -> Rendered {
-    let name = format!("notices/{}.txt", event.kind);
-    let known = name != GENERIC && TEMPLATES.get_template(&name).is_ok();
-    let ctx = context! { data => Jinja::from_serialize(&event.data), days_left => days_left(event) };
-    let rendered = if known { notice(&name, ctx.clone()) } else { notice(GENERIC, ctx.clone()) };
-    rendered.unwrap_or_else(|error| {
-        tracing::error!(kind = %event.kind, error = %error, "a notice template failed; the generic text is used");
-        notice(GENERIC, ctx).unwrap_or_else(|_| Rendered {
-            title: String::new(),
-            body: String::new(),
-            sms: String::new(),
-            path: "/".into(),
-            known: false,
-        })
+    match Notice::from_event(event) {
+        Ok(notice) => render_notice(&notice, event.occurred_at),
+        Err(error) => {
+            match &error {
+                NoticeError::UnknownKind(_) => {
+                    tracing::warn!(kind = %event.kind, "no template for this event kind; a generic notice is used");
+                }
+                // The error names the field, never its value (personal data).
+                NoticeError::Payload { .. } => {
+                    tracing::warn!(kind = %event.kind, error = %error, "the payload does not parse; a generic notice is used");
+                }
+            }
+            generic()
+        }
+    }
+}
+
+/// The texts of `notice`, told at `occurred_at`.
+fn render_notice(notice: &Notice, occurred_at: OffsetDateTime) -> Rendered {
+    let name = format!("notices/{}.txt", notice.kind());
+    let ctx = context! { data => Jinja::from_serialize(notice), days_left => days_left(notice, occurred_at) };
+    self::notice(&name, ctx).unwrap_or_else(|error| {
+        tracing::error!(kind = notice.kind(), error = %error, "a notice template failed; the generic text is used");
+        generic()
+    })
+}
+
+/// The neutral text of an event without a text of its own.
+fn generic() -> Rendered {
+    notice(GENERIC, context! {}).unwrap_or_else(|_| Rendered {
+        title: String::new(),
+        body: String::new(),
+        sms: String::new(),
+        path: "/".into(),
+        known: false,
     })
 }
 
@@ -271,7 +298,7 @@ pub fn verification_sms(code: &str, minutes: u64) -> String {
 mod tests {
     use super::*;
     use portal_events::kinds;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use time::macros::datetime;
 
     fn event(kind: &str, data: Value) -> Event {
@@ -282,6 +309,13 @@ mod tests {
     fn every_template_parses() {
         for (name, _) in SOURCES {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_kind_of_notice_has_its_own_template() {
+        for kind in Notice::KINDS {
+            assert!(TEMPLATES.get_template(&format!("notices/{kind}.txt")).is_ok(), "{kind}");
         }
     }
 
@@ -352,6 +386,24 @@ mod tests {
         let rendered = render(&event("petitions.signed", json!({"title": "secret"})));
         assert!(!rendered.known);
         assert!(!rendered.body.contains("secret"));
+    }
+
+    #[test]
+    fn a_known_kind_whose_payload_does_not_parse_gets_the_neutral_text() {
+        let generic = render(&event("petitions.signed", json!({"title": "secret"})));
+        let cases = [
+            event(kinds::CREDIT_LOW, json!({"creditHellers": "a lot", "thresholdHellers": 2000})),
+            event(kinds::NEW_MESSAGE, json!({"sender": "Finanční úřad"})),
+            event(kinds::EXPIRY_REMINDER, json!({"document": "passport", "date": "next week"})),
+            event("petitions.closed", json!("Za zelenou Vltavu")),
+        ];
+        for case in &cases {
+            let rendered = render(case);
+            assert!(!rendered.known, "{}", case.kind);
+            assert_eq!(rendered, generic, "{}", case.kind);
+            assert_eq!(rendered.title, "Nové oznámení");
+            assert!(!rendered.body.contains("Finanční úřad") && !rendered.body.contains("Vltavu"));
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!
 //! Three queues take events, one per consuming capability:
 //! - [`NOTIFICATIONS_QUEUE`]: anything a citizen should be told; `data` is
-//!   rendered by the notification templates for the event's `type`.
+//!   the [`Notice`] payload of the event's `type` (one type per kind, see
+//!   [`notice`]), rendered by the notification templates for that kind.
 //! - [`DOCUMENTS_QUEUE`]: a document to file; `data` is a [`FiledDocument`].
 //! - [`CALENDAR_QUEUE`]: a dated entry for the calendar; `data` is a
 //!   [`CalendarEntry`].
@@ -30,6 +31,14 @@ use portal_store::{QueueName, QueueStore, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
+
+pub mod notice;
+pub use notice::{
+    ArchiveFinished, ContactVerified, CreditLow, CreditPurchaseConfirmed, CreditPurchaseDeclined, DataMessageNotSent,
+    DataMessageSent, DeclineReason, DeemedDeliveryWarning, DocumentFiled, ExtractFailed, ExtractReady,
+    FilingDeadlinePassed, NewMessage, Notice, NoticeError, PetitionBlocked, PetitionClosed, PetitionHandedOver,
+    PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, publish_notice,
+};
 
 /// Notifications consume these (e-mail, SMS, in-portal inbox).
 pub const NOTIFICATIONS_QUEUE: &str = "send-notification";
@@ -64,6 +73,13 @@ pub mod kinds {
     pub const SIGNED_IN: &str = "account.signed-in";
     pub const EXTRACT_READY: &str = "registers.extract-ready";
     pub const EXTRACT_FAILED: &str = "registers.extract-failed";
+    /// An agency's legal deadline to answer a filing passed undecided.
+    pub const FILING_DEADLINE_PASSED: &str = "filings.deadline-passed";
+    pub const PETITION_CLOSED: &str = "petitions.closed";
+    pub const PETITION_BLOCKED: &str = "petitions.blocked";
+    pub const PETITION_UNBLOCKED: &str = "petitions.unblocked";
+    pub const PETITION_HANDED_OVER: &str = "petitions.handed-over";
+    pub const PETITION_SENATE_THRESHOLD_REACHED: &str = "petitions.senate-threshold-reached";
     pub const SEND_DATA_MESSAGE: &str = "databox.send-on-behalf";
     pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
     pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
