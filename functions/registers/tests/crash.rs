@@ -11,9 +11,11 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use bytes::Bytes;
 use common::*;
 use portal_events::FiledDocument;
@@ -24,10 +26,18 @@ use portal_store::embedded::EmbeddedStore;
 use portal_store::{
     BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, QueueName, QueueStore, ReceivedMessage, StoreResult,
 };
+use portal_testkit::{Harness, JIRI, START, call, write};
+use serde_json::json;
 
 fn settings() -> RegistersSettings {
     // Every PDF goes through a blob, so both kill points exist.
     RegistersSettings { inline_limit: 0, ..RegistersSettings::default() }
+}
+
+/// The capability on the store in `data` and the key file in `keys`, which
+/// the child and the run after it share.
+fn on_disk(data: &Path, keys: &Path) -> Portal {
+    portal_on(Harness::on_disk(data, keys, START), settings(), None)
 }
 
 /// Stops the child forever, after saying where.
@@ -109,7 +119,7 @@ const CHILD_POINT: &str = "PORTAL_REGISTERS_CHILD_POINT";
 
 /// Child mode: one `FetchExtract` that halts at the point.
 async fn child(data: &str, keys: &str, message: &str, point: &str) {
-    let mut portal = portal_with(settings(), None, Some(std::path::Path::new(data)), Some(std::path::Path::new(keys)));
+    let mut portal = on_disk(std::path::Path::new(data), std::path::Path::new(keys));
     match point {
         "blob" => portal.registers.blobs = Arc::new(HaltingBlobs(portal.store.clone())),
         _ => portal.registers.queues = Arc::new(HaltingQueues(portal.store.clone())),
@@ -123,12 +133,12 @@ async fn child(data: &str, keys: &str, message: &str, point: &str) {
 async fn kill_at(point: &str, test_name: &str) {
     let (data, keys) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
     let message = {
-        let portal = portal_with(settings(), None, Some(data.path()), Some(keys.path()));
-        let jiri = login(&portal, JIRI).await;
-        let (status, _, _) =
-            call(&portal.router, post_json("/api/registers/extracts", &jiri, r#"{"kind":"vehicles"}"#)).await;
+        let portal = on_disk(data.path(), keys.path());
+        let jiri = portal.login(JIRI).await;
+        let request = write(Method::POST, "/api/registers/extracts", &jiri, Some(json!({"kind": "vehicles"})));
+        let (status, _, _) = call(&portal.router, request).await;
         assert_eq!(status, axum::http::StatusCode::ACCEPTED);
-        drain(&portal.store, extracts::QUEUE).await.pop().expect("the job's message")
+        portal.drain(extracts::QUEUE).await.pop().expect("the job's message").to_string()
     };
 
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
@@ -156,19 +166,19 @@ async fn kill_at(point: &str, test_name: &str) {
     child.wait().expect("reap");
 
     // Started again, in this process, on the same data and keys.
-    let portal = portal_with(settings(), None, Some(data.path()), Some(keys.path()));
+    let portal = on_disk(data.path(), keys.path());
     let message: FetchMessage = serde_json::from_str(&message).expect("message");
     let (job, _) = extracts::load(&portal.registers, JIRI, &message.job_id).await.expect("load").expect("job");
     // The job is marked done (with its event) before the event is sent.
     let interrupted = if point == "blob" { JobStatus::Running } else { JobStatus::Done };
     assert_eq!(job.status, interrupted, "the kill interrupted the job");
-    let before = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
+    let before = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
     assert_eq!(before.len(), usize::from(point == "event"), "what the child had published");
 
     fetch_extract(&portal.registers, &message).await.expect("the run after the crash");
     fetch_extract(&portal.registers, &message).await.expect("and a redelivery");
 
-    let after = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
+    let after = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
     let filed: Vec<FiledDocument> =
         before.iter().chain(after.iter()).map(|e| e.data_as().expect("a FiledDocument")).collect();
     let ids: BTreeSet<&str> = filed.iter().map(|f| f.document_id.as_str()).collect();

@@ -5,15 +5,13 @@
 //! with the documented required top-level properties. The document also names exactly the
 //! operations the Rust port has.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{call, json, test_python};
 use portal_store::ManualClock;
+use portal_testkit::{call, json_of, test_python};
 use serde_json::Value;
 use time::macros::datetime;
 
@@ -102,7 +100,7 @@ async fn the_document_validates_and_the_simulator_answers_every_operation() {
                 call(&router, request.uri(concrete.as_str()).body(body).expect("request")).await;
             assert!(status.is_success(), "{method} {concrete}: {status} {}", String::from_utf8_lossy(&body));
             assert_eq!(headers["content-type"], "application/json", "{method} {concrete}");
-            let answer = json(&body);
+            let answer = json_of(&body);
             assert_eq!(answer["simulated"], true, "{method} {concrete}: the simulator says so");
             let responses = &operation["responses"];
             let documented = resolve(&doc, &responses[status.as_str()]);

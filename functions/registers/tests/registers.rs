@@ -11,32 +11,33 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use common::*;
 use portal_events::{CalendarEntry, FiledDocument, SealedContent};
 use portal_registers::extracts::{self, FetchMessage};
 use portal_registers::gateway::*;
 use portal_registers::queue::fetch_extract::fetch_extract;
 use portal_registers::{RegistersSettings, simulated_gateway};
-use portal_security::{AccessFilter, SubjectId};
+use portal_security::SubjectId;
 use portal_store::Clock as _;
-use serde_json::Value;
+use portal_testkit::{JANA, JIRI, Login, anonymous, call, get, json_of, pdf_text_strict, write, write_raw};
+use serde_json::{Value, json};
 
 /// Requests an extract over HTTP and runs `FetchExtract` on its queued message.
 async fn request_and_fetch(portal: &Portal, login: &Login, kind: &str) -> (String, FetchMessage) {
     let (status, headers, body) =
-        call(&portal.router, post_json("/api/registers/extracts", login, &format!(r#"{{"kind":"{kind}"}}"#))).await;
+        call(&portal.router, write(Method::POST, "/api/registers/extracts", login, Some(json!({"kind": kind})))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{kind}: {}", String::from_utf8_lossy(&body));
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
-    let job = json(&body);
+    let job = json_of(&body);
     assert_eq!(job["status"], "queued");
     assert_eq!(job["kind"], kind);
     assert!(job["createdAt"].is_string());
     let id = job["id"].as_str().expect("id").to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok_and(|u| u.get_version_num() == 4), "{id}");
-    let messages = drain(&portal.store, extracts::QUEUE).await;
+    let messages = portal.drain(extracts::QUEUE).await;
     assert_eq!(messages.len(), 1, "one message per job");
-    let message: FetchMessage = serde_json::from_str(&messages[0]).expect("message");
+    let message: FetchMessage = serde_json::from_value(messages[0].clone()).expect("message");
     assert_eq!(message.job_id, id);
     fetch_extract(&portal.registers, &message).await.expect("FetchExtract");
     (id, message)
@@ -74,19 +75,18 @@ fn expected(subject: &str, kind: &str) -> Vec<&'static str> {
 #[tokio::test]
 async fn every_demo_citizen_gets_every_extract_as_a_pdf_with_a_notification() {
     let portal = portal();
-    let python = test_python();
     for subject in [JANA, JIRI, LUDMILA] {
-        let login = login(&portal, subject).await;
+        let login = portal.login(subject).await;
         for kind in ["criminal-record", "trade-register", "driver-points", "vehicles", "person", "properties"] {
             let (id, _) = request_and_fetch(&portal, &login, kind).await;
             let (status, _, body) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &login)).await;
             assert_eq!(status, StatusCode::OK);
-            let job = json(&body);
+            let job = json_of(&body);
             assert_eq!(job["status"], "done", "{subject} {kind}: {job}");
             assert_eq!(job["documentId"], format!("extract-{id}"));
             assert_eq!(job["simulated"], true);
 
-            let filed = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
+            let filed = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
             assert_eq!(filed.len(), 1, "one document event");
             assert_eq!(filed[0].subject, subject);
             let document: FiledDocument = filed[0].data_as().expect("a FiledDocument");
@@ -97,28 +97,22 @@ async fn every_demo_citizen_gets_every_extract_as_a_pdf_with_a_notification() {
             let pdf = open_filed(&portal, subject, &document).await;
             assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"), "a PDF file");
             assert_eq!(document.size, pdf.len() as u64);
-            if let Some(python) = &python {
-                let text = pdf_text(python, &pdf);
+            if let Some(text) = pdf_text_strict(&pdf) {
                 for word in expected(subject, kind) {
                     assert!(text.contains(word), "{subject} {kind}: {word:?} in:\n{text}");
                 }
             }
 
-            let notes = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
+            let notes = drain_events(&portal, portal_events::NOTIFICATIONS_QUEUE).await;
             assert_eq!(notes.len(), 1);
             assert_eq!(notes[0].kind, extracts::EXTRACT_READY);
             assert_eq!(notes[0].id, format!("{}:{id}", extracts::EXTRACT_READY));
             assert_eq!(notes[0].data["documentId"], format!("extract-{id}"));
         }
         let (_, _, list) = call(&portal.router, get("/api/registers/extracts", &login)).await;
-        assert_eq!(json(&list)["items"].as_array().map(Vec::len), Some(6), "each citizen sees their own six");
-        let log = portal
-            .registers
-            .access_log
-            .list(&SubjectId::parse(subject).expect("id"), &AccessFilter::default(), 200, None)
-            .await
-            .expect("log");
-        let kinds: Vec<&str> = log.items.iter().map(|e| e.resource_type.as_str()).collect();
+        assert_eq!(json_of(&list)["items"].as_array().map(Vec::len), Some(6), "each citizen sees their own six");
+        let log = portal.access_entries(subject).await;
+        let kinds: Vec<&str> = log.iter().map(|e| e.resource_type.as_str()).collect();
         for kind in ["register-extract-job", "register-criminal-record", "register-person", "register-vehicles"] {
             assert!(kinds.contains(&kind), "{kind} in the access log: {kinds:?}");
         }
@@ -128,18 +122,22 @@ async fn every_demo_citizen_gets_every_extract_as_a_pdf_with_a_notification() {
 #[tokio::test]
 async fn a_bad_kind_is_a_problem_naming_kind() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     for body in
         [r#"{"kind":"passport"}"#, r#"{"kind":""}"#, r#"{}"#, r#"{"kind":3}"#, "not json", r#"{"kind":"Person"}"#]
     {
-        let (status, headers, response) = call(&portal.router, post_json("/api/registers/extracts", &jana, body)).await;
+        let (status, headers, response) = call(
+            &portal.router,
+            write_raw(Method::POST, "/api/registers/extracts", &jana, Some("application/json"), body),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-        let problem = json(&response);
+        let problem = json_of(&response);
         assert_eq!(problem["errors"][0]["field"], "kind", "{problem}");
         assert!(problem["errors"][0]["rule"].as_str().is_some_and(|r| r.contains("criminal-record")));
     }
-    assert!(drain(&portal.store, extracts::QUEUE).await.is_empty(), "nothing was queued");
+    assert!(portal.drain(extracts::QUEUE).await.is_empty(), "nothing was queued");
     let without_csrf = Request::post("/api/registers/extracts")
         .header(header::COOKIE, &jana.cookie)
         .header(header::CONTENT_TYPE, "application/json")
@@ -151,7 +149,7 @@ async fn a_bad_kind_is_a_problem_naming_kind() {
 #[tokio::test]
 async fn another_citizens_job_is_not_found() {
     let portal = portal();
-    let (jana, jiri) = (login(&portal, JANA).await, login(&portal, JIRI).await);
+    let (jana, jiri) = (portal.login(JANA).await, portal.login(JIRI).await);
     let (id, _) = request_and_fetch(&portal, &jana, "person").await;
     let (status, _, _) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
@@ -161,11 +159,11 @@ async fn another_citizens_job_is_not_found() {
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
     }
     let (_, _, list) = call(&portal.router, get("/api/registers/extracts", &jiri)).await;
-    assert_eq!(json(&list)["items"], Value::Array(vec![]), "Jiří sees none of Jana's jobs");
+    assert_eq!(json_of(&list)["items"], Value::Array(vec![]), "Jiří sees none of Jana's jobs");
     // A message naming Jana's job under Jiří's subject does nothing.
     let forged = FetchMessage { job_id: id, subject: JIRI.into() };
     assert!(fetch_extract(&portal.registers, &forged).await.is_err());
-    assert!(drain(&portal.store, portal_events::DOCUMENTS_QUEUE).await.len() == 1, "only the real filing");
+    assert!(portal.drain(portal_events::DOCUMENTS_QUEUE).await.len() == 1, "only the real filing");
 }
 
 #[tokio::test]
@@ -180,8 +178,7 @@ async fn every_route_needs_a_session() {
         "/api/registers/properties",
         "/api/me/registers",
     ] {
-        let request = Request::get(path).body(Body::empty()).expect("request");
-        assert_eq!(call(&portal.router, request).await.0, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(call(&portal.router, anonymous(path)).await.0, StatusCode::UNAUTHORIZED, "{path}");
     }
     let request = Request::post("/api/registers/extracts").body(Body::from(r#"{"kind":"person"}"#)).expect("request");
     assert_eq!(call(&portal.router, request).await.0, StatusCode::UNAUTHORIZED);
@@ -190,12 +187,12 @@ async fn every_route_needs_a_session() {
 #[tokio::test]
 async fn replaying_fetch_extract_ten_times_files_one_document() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (id, message) = request_and_fetch(&portal, &jana, "driver-points").await;
     for _ in 0..10 {
         fetch_extract(&portal.registers, &message).await.expect("a replay succeeds");
     }
-    let filed = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
+    let filed = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
     assert_eq!(filed.len(), 11, "each delivery publishes again");
     let ids: std::collections::BTreeSet<&str> = filed.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), 1, "with one event id: {ids:?}");
@@ -203,7 +200,7 @@ async fn replaying_fetch_extract_ten_times_files_one_document() {
         filed.iter().map(|e| e.data_as::<FiledDocument>().expect("filed").document_id).collect();
     assert_eq!(documents, [format!("extract-{id}")].into_iter().collect(), "one document id");
     assert!(filed.windows(2).all(|w| w[0].data == w[1].data), "the very same content every time");
-    let notes = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
+    let notes = drain_events(&portal, portal_events::NOTIFICATIONS_QUEUE).await;
     assert!(notes.iter().all(|n| n.id == notes[0].id), "one notification id");
     let (job, _) = extracts::load(&portal.registers, JANA, &id).await.expect("load").expect("job");
     assert_eq!(job.attempts, 1, "a done job is not fetched again");
@@ -211,11 +208,11 @@ async fn replaying_fetch_extract_ten_times_files_one_document() {
 
 #[tokio::test]
 async fn a_large_pdf_goes_through_one_blob() {
-    let portal = portal_with(RegistersSettings { inline_limit: 0, ..RegistersSettings::default() }, None, None, None);
-    let jiri = login(&portal, JIRI).await;
+    let portal = portal_with(RegistersSettings { inline_limit: 0, ..RegistersSettings::default() }, None);
+    let jiri = portal.login(JIRI).await;
     let (id, message) = request_and_fetch(&portal, &jiri, "vehicles").await;
     fetch_extract(&portal.registers, &message).await.expect("replay");
-    let filed = drain_events(&portal.store, portal_events::DOCUMENTS_QUEUE).await;
+    let filed = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
     let document: FiledDocument = filed[0].data_as().expect("filed");
     let expected_path = extracts::blob_path(JIRI, &id);
     assert_eq!(document.content, SealedContent::Blob { path: expected_path.clone() });
@@ -297,18 +294,21 @@ impl RegistersGateway for Flaky {
 fn flaky_portal(failures: u32) -> Portal {
     let clock = Arc::new(portal_store::ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC)));
     let gateway = Arc::new(Flaky { failures, calls: AtomicU32::new(0), inner: simulated_gateway(clock) });
-    portal_with(RegistersSettings::default(), Some(gateway), None, None)
+    portal_with(RegistersSettings::default(), Some(gateway))
 }
 
 #[tokio::test]
 async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     // Down twice: two retryable failures, then done.
     let portal = flaky_portal(2);
-    let jana = login(&portal, JANA).await;
-    let (status, _, body) =
-        call(&portal.router, post_json("/api/registers/extracts", &jana, r#"{"kind":"criminal-record"}"#)).await;
+    let jana = portal.login(JANA).await;
+    let (status, _, body) = call(
+        &portal.router,
+        write(Method::POST, "/api/registers/extracts", &jana, Some(json!({"kind": "criminal-record"}))),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     let message = FetchMessage { job_id: id.clone(), subject: JANA.into() };
     for _ in 0..2 {
         let error = fetch_extract(&portal.registers, &message).await.expect_err("down");
@@ -316,14 +316,16 @@ async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     }
     fetch_extract(&portal.registers, &message).await.expect("the gateway is back");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
-    assert_eq!(json(&job)["status"], "done");
-    assert_eq!(drain(&portal.store, portal_events::DOCUMENTS_QUEUE).await.len(), 1);
+    assert_eq!(json_of(&job)["status"], "done");
+    assert_eq!(portal.drain(portal_events::DOCUMENTS_QUEUE).await.len(), 1);
 
     // Down for good: retryable until the last attempt, then failed and told.
     let portal = flaky_portal(u32::MAX);
-    let jana = login(&portal, JANA).await;
-    let (_, _, body) = call(&portal.router, post_json("/api/registers/extracts", &jana, r#"{"kind":"person"}"#)).await;
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let jana = portal.login(JANA).await;
+    let (_, _, body) =
+        call(&portal.router, write(Method::POST, "/api/registers/extracts", &jana, Some(json!({"kind": "person"}))))
+            .await;
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     let message = FetchMessage { job_id: id.clone(), subject: JANA.into() };
     for attempt in 1..5 {
         let error = fetch_extract(&portal.registers, &message).await.expect_err("down");
@@ -331,43 +333,45 @@ async fn an_outage_is_retried_and_a_long_one_fails_the_job_with_a_reason() {
     }
     fetch_extract(&portal.registers, &message).await.expect("the fifth attempt gives up cleanly");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
-    let job = json(&job);
+    let job = json_of(&job);
     assert_eq!(job["status"], "failed");
     assert!(job["reason"].as_str().is_some_and(|r| r.contains("nedostupný")), "{job}");
-    assert!(drain(&portal.store, portal_events::DOCUMENTS_QUEUE).await.is_empty(), "no document");
-    let notes = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
+    assert!(portal.drain(portal_events::DOCUMENTS_QUEUE).await.is_empty(), "no document");
+    let notes = drain_events(&portal, portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].kind, extracts::EXTRACT_FAILED);
     fetch_extract(&portal.registers, &message).await.expect("a replay of a failed job");
-    let again = drain_events(&portal.store, portal_events::NOTIFICATIONS_QUEUE).await;
+    let again = drain_events(&portal, portal_events::NOTIFICATIONS_QUEUE).await;
     assert_eq!(again.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [notes[0].id.as_str()]);
 }
 
 #[tokio::test]
 async fn a_job_left_queued_is_queued_again_when_looked_at() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
-    let (_, _, body) = call(&portal.router, post_json("/api/registers/extracts", &jana, r#"{"kind":"person"}"#)).await;
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let jana = portal.login(JANA).await;
+    let (_, _, body) =
+        call(&portal.router, write(Method::POST, "/api/registers/extracts", &jana, Some(json!({"kind": "person"}))))
+            .await;
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
     // The message is lost (as if the process died before sending it).
-    assert_eq!(drain(&portal.store, extracts::QUEUE).await.len(), 1);
+    assert_eq!(portal.drain(extracts::QUEUE).await.len(), 1);
     let _ = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
-    assert!(drain(&portal.store, extracts::QUEUE).await.is_empty(), "not yet: it may still be in the queue");
+    assert!(portal.drain(extracts::QUEUE).await.is_empty(), "not yet: it may still be in the queue");
     portal.clock.advance(Duration::from_secs(11 * 60));
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
-    assert_eq!(json(&job)["status"], "queued");
-    let messages = drain(&portal.store, extracts::QUEUE).await;
+    assert_eq!(json_of(&job)["status"], "queued");
+    let messages = portal.drain(extracts::QUEUE).await;
     assert_eq!(messages.len(), 1, "queued again");
-    let message: FetchMessage = serde_json::from_str(&messages[0]).expect("message");
+    let message: FetchMessage = serde_json::from_value(messages[0].clone()).expect("message");
     fetch_extract(&portal.registers, &message).await.expect("fetch");
     let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
-    assert_eq!(json(&job)["status"], "done");
+    assert_eq!(json_of(&job)["status"], "done");
 }
 
 #[tokio::test]
 async fn the_odometer_check_validates_and_flags_a_reading_that_went_backwards() {
     let portal = portal();
-    let jiri = login(&portal, JIRI).await;
+    let jiri = portal.login(JIRI).await;
     let cases = [
         ("vin=WF0XXXTTGXKA1234&protocol=CZ-6215-24-11-0789", vec!["vin"], "17 characters"),
         ("vin=WF0XXXTTGXKA1234O&protocol=CZ-6215-24-11-0789", vec!["vin"], "I, O or Q"),
@@ -383,7 +387,7 @@ async fn the_odometer_check_validates_and_flags_a_reading_that_went_backwards() 
             call(&portal.router, get(&format!("/api/registers/odometer?{query}"), &jiri)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-        let problem = json(&body);
+        let problem = json_of(&body);
         let named: Vec<&str> =
             problem["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
         assert_eq!(named, fields, "{query}: {problem}");
@@ -393,7 +397,7 @@ async fn the_odometer_check_validates_and_flags_a_reading_that_went_backwards() 
         call(&portal.router, get("/api/registers/odometer?vin=wf0xxxttgxka12345&protocol=cz-6215-24-11-0789", &jiri))
             .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let answer = json(&body);
+    let answer = json_of(&body);
     let readings = answer["readings"].as_array().expect("readings");
     let dates: Vec<&str> = readings.iter().filter_map(|r| r["date"].as_str()).collect();
     let mut sorted = dates.clone();
@@ -408,28 +412,23 @@ async fn the_odometer_check_validates_and_flags_a_reading_that_went_backwards() 
         call(&portal.router, get("/api/registers/odometer?vin=WF0XXXTTGXKA12345&protocol=CZ-6215-24-11-0780", &jiri))
             .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the protocol must be the vehicle's last");
-    let log = portal
-        .registers
-        .access_log
-        .list(&SubjectId::parse(JIRI).expect("id"), &AccessFilter::default(), 50, None)
-        .await
-        .expect("log");
-    assert_eq!(log.items.iter().filter(|e| e.resource_type == "odometer-check").count(), 2, "lookups are logged");
+    let log = portal.access_entries(JIRI).await;
+    assert_eq!(log.iter().filter(|e| e.resource_type == "odometer-check").count(), 2, "lookups are logged");
 }
 
 #[tokio::test]
 async fn my_data_is_cached_briefly_logged_every_time_and_feeds_the_calendar() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, _, body) = call(&portal.router, get("/api/me/registers", &jana)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let first = json(&body);
+    let first = json_of(&body);
     assert_eq!(first["cached"], false);
     assert_eq!(first["simulated"], true);
     assert_eq!(first["person"]["familyName"], "Nováková");
     assert_eq!(first["person"]["dataBoxId"], "sim4jan");
     assert!(first.get("entrepreneur").is_none(), "Jana is no entrepreneur");
-    let entries = drain_events(&portal.store, portal_events::CALENDAR_QUEUE).await;
+    let entries = drain_events(&portal, portal_events::CALENDAR_QUEUE).await;
     assert_eq!(entries.len(), 3, "id card, driving licence, passport");
     let licence: CalendarEntry = entries
         .iter()
@@ -441,68 +440,58 @@ async fn my_data_is_cached_briefly_logged_every_time_and_feeds_the_calendar() {
     assert_eq!(licence.date, portal.clock.now().date() + time::Duration::days(30));
 
     let (_, _, body) = call(&portal.router, get("/api/me/registers", &jana)).await;
-    let second = json(&body);
+    let second = json_of(&body);
     assert_eq!(second["cached"], true);
     assert_eq!(second["person"], first["person"]);
-    assert!(drain(&portal.store, portal_events::CALENDAR_QUEUE).await.is_empty(), "no calendar events on a cache hit");
+    assert!(portal.drain(portal_events::CALENDAR_QUEUE).await.is_empty(), "no calendar events on a cache hit");
     let cache =
         portal.registers.documents.get("registers", JANA, "cache-registers").await.expect("get").expect("cache");
     assert!(!cache.body.to_string().contains("Nováková"), "the cache is sealed");
 
     portal.clock.advance(Duration::from_secs(6 * 60));
     let (_, _, body) = call(&portal.router, get("/api/me/registers", &jana)).await;
-    assert_eq!(json(&body)["cached"], false, "after five minutes the registers are asked again");
-    let again = drain_events(&portal.store, portal_events::CALENDAR_QUEUE).await;
+    assert_eq!(json_of(&body)["cached"], false, "after five minutes the registers are asked again");
+    let again = drain_events(&portal, portal_events::CALENDAR_QUEUE).await;
     let ids = |events: &[portal_events::Event]| {
         events.iter().map(|e| e.data_as::<CalendarEntry>().expect("entry").entry_id).collect::<Vec<_>>()
     };
     assert_eq!(ids(&again), ids(&entries), "the same entries, replaced not added");
 
-    let log = portal
-        .registers
-        .access_log
-        .list(&SubjectId::parse(JANA).expect("id"), &AccessFilter::default(), 50, None)
-        .await
-        .expect("log");
-    assert_eq!(log.items.iter().filter(|e| e.resource_type == "register-data").count(), 3, "cache hits too");
+    let log = portal.access_entries(JANA).await;
+    assert_eq!(log.iter().filter(|e| e.resource_type == "register-data").count(), 3, "cache hits too");
 
-    let jiri = login(&portal, JIRI).await;
+    let jiri = portal.login(JIRI).await;
     let (_, _, body) = call(&portal.router, get("/api/me/registers", &jiri)).await;
-    assert_eq!(json(&body)["entrepreneur"]["ico"], "27145638", "ROS for the entrepreneur");
+    assert_eq!(json_of(&body)["entrepreneur"]["ico"], "27145638", "ROS for the entrepreneur");
 
     let count = portal_registers::refresh_calendar(&portal.registers, &SubjectId::parse(LUDMILA).expect("id"))
         .await
         .expect("refresh");
     assert_eq!(count, 2);
-    let unknown = login(&portal, "someone-else").await;
+    let unknown = portal.login("someone-else").await;
     assert_eq!(call(&portal.router, get("/api/me/registers", &unknown)).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn driver_points_vehicles_and_properties_are_direct_lookups() {
     let portal = portal();
-    let jana = login(&portal, JANA).await;
+    let jana = portal.login(JANA).await;
     let (status, _, body) = call(&portal.router, get("/api/registers/driver-points", &jana)).await;
     assert_eq!(status, StatusCode::OK);
-    let points = json(&body);
+    let points = json_of(&body);
     assert_eq!(
         (points["total"].as_u64(), points["limit"].as_u64(), points["remaining"].as_u64()),
         (Some(10), Some(12), Some(2))
     );
     assert_eq!(points["reduction"]["points"], 4);
-    let jiri = login(&portal, JIRI).await;
+    let jiri = portal.login(JIRI).await;
     let (_, _, body) = call(&portal.router, get("/api/registers/vehicles", &jiri)).await;
-    let vehicles = json(&body);
+    let vehicles = json_of(&body);
     assert_eq!(vehicles["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(vehicles["simulated"], true);
     let (_, _, body) = call(&portal.router, get("/api/registers/properties", &jiri)).await;
-    assert_eq!(json(&body)["items"].as_array().map(Vec::len), Some(2));
-    let log = portal
-        .registers
-        .access_log
-        .list(&SubjectId::parse(JIRI).expect("id"), &AccessFilter::default(), 50, None)
-        .await
-        .expect("log");
-    let kinds: Vec<&str> = log.items.iter().map(|e| e.resource_type.as_str()).collect();
+    assert_eq!(json_of(&body)["items"].as_array().map(Vec::len), Some(2));
+    let log = portal.access_entries(JIRI).await;
+    let kinds: Vec<&str> = log.iter().map(|e| e.resource_type.as_str()).collect();
     assert_eq!(kinds, ["register-vehicles", "register-properties"]);
 }

@@ -251,18 +251,30 @@ pub fn get(path: &str, login: &Login) -> Request<Body> {
 /// A state-changing request with the session cookie and the CSRF header, and
 /// a JSON body if given.
 pub fn write(method: Method, path: &str, login: &Login, body: Option<Value>) -> Request<Body> {
-    let builder = Request::builder()
+    match body {
+        Some(body) => write_raw(method, path, login, Some("application/json"), body.to_string()),
+        None => write_raw(method, path, login, None, Body::empty()),
+    }
+}
+
+/// [`write`] with `body` sent as it is, under `content_type` if given: for
+/// bodies that are not JSON, or not the JSON a handler expects.
+pub fn write_raw(
+    method: Method,
+    path: &str,
+    login: &Login,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut builder = Request::builder()
         .method(method)
         .uri(path)
         .header(header::COOKIE, &login.cookie)
         .header("x-csrf-token", &login.csrf);
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request"),
-        None => builder.body(Body::empty()).expect("request"),
+    if let Some(content_type) = content_type {
+        builder = builder.header(header::CONTENT_TYPE, content_type);
     }
+    builder.body(body.into()).expect("request")
 }
 
 /// A GET without any credential.
@@ -390,6 +402,16 @@ pub fn test_python() -> Option<String> {
 /// A PDF's text as pypdf, an independent reader, extracts it (pages joined
 /// by newlines), or `None` when the test Python is not configured.
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    pypdf_text(pdf, false)
+}
+
+/// [`pdf_text`] after pypdf opened the PDF in strict mode, so that a broken
+/// cross-reference table or object fails the test instead of being repaired.
+pub fn pdf_text_strict(pdf: &[u8]) -> Option<String> {
+    pypdf_text(pdf, true)
+}
+
+fn pypdf_text(pdf: &[u8], strict: bool) -> Option<String> {
     let python = test_python()?;
     let dir = tempfile::tempdir().expect("temporary folder");
     let path = dir.path().join("extract.pdf");
@@ -397,12 +419,15 @@ pub fn pdf_text(pdf: &[u8]) -> Option<String> {
     let output = std::process::Command::new(python)
         .arg("-c")
         .arg(
-            "import sys, pypdf\nr = pypdf.PdfReader(sys.argv[1])\nprint('\\n'.join(p.extract_text() for p in r.pages))",
+            "import sys, pypdf\nr = pypdf.PdfReader(sys.argv[1], strict=sys.argv[2] == 'strict')\n\
+             sys.stdout.buffer.write('\\n'.join(p.extract_text() for p in r.pages).encode('utf-8'))",
         )
         .arg(&path)
+        .arg(if strict { "strict" } else { "lenient" })
         .output()
         .expect("run python");
-    assert!(output.status.success(), "pypdf failed: {}", String::from_utf8_lossy(&output.stderr));
+    let mode = if strict { " in strict mode" } else { "" };
+    assert!(output.status.success(), "pypdf opens the PDF{mode}: {}", String::from_utf8_lossy(&output.stderr));
     Some(String::from_utf8(output.stdout).expect("UTF-8"))
 }
 
