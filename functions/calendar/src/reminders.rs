@@ -23,7 +23,7 @@
 //!   a crash in between publishes the same id again, never another one, and
 //!   once marked it is never published again.
 
-use portal_events::{Event, NOTIFICATIONS_QUEUE, kinds, publish};
+use portal_events::{NOTIFICATIONS_QUEUE, Notice, Reminder, kinds, publish};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{Document, FilterOp, NewDocument, Query, StoreError};
 use serde::{Deserialize, Serialize};
@@ -244,25 +244,23 @@ pub async fn fire(calendar: &Calendar, doc: &Document) -> Result<Fired, Calendar
         return Ok(Fired::Past);
     }
     let entry = item.stored.entry_id.clone().unwrap_or_else(|| item.id.clone());
-    let mut data = json!({
-        "entryId": entry,
-        "itemId": item.id,
-        "kind": item.stored.kind,
-        "title": item.content.title,
-        "date": scheduled.date,
-        "daysLeft": (date - today).whole_days(),
-    });
-    if let Some(document) = &item.stored.document {
-        data["document"] = json!(document);
-    }
+    let key = format!("{}:{}:{}:{}", owner.as_str(), entry, scheduled.date, scheduled.days);
+    let reminder = Reminder {
+        entry_id: entry,
+        item_id: item.id.clone(),
+        kind: item.stored.kind.clone(),
+        title: item.content.title.clone(),
+        date,
+        days_left: Some((date - today).whole_days()),
+        document: item.stored.document.clone(),
+    };
+    let notice = if kind == kinds::EXPIRY_REMINDER {
+        Notice::ExpiryReminder(reminder)
+    } else {
+        Notice::DeadlineReminder(reminder)
+    };
     let now = calendar.clock.now();
-    let event = Event::new(
-        kind,
-        &format!("{}:{}:{}:{}", owner.as_str(), entry, scheduled.date, scheduled.days),
-        owner.as_str(),
-        now,
-        data,
-    );
+    let event = notice.event(&key, owner.as_str(), now).map_err(|e| StoreError::Invalid(e.to_string()))?;
     publish(calendar.queues.as_ref(), NOTIFICATIONS_QUEUE, &event).await?;
     calendar
         .access_log

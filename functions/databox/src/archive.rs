@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use portal_events::{ArchiveFinished, Notice};
 use portal_host::{Failure, Problem};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, NewDocument, PutMode, StoreError};
@@ -202,14 +203,9 @@ async fn archive_citizen(databox: &Databox, subject: &str, report: &mut ArchiveR
         offset += count;
     }
     if archived_now > 0 {
-        let event = Event::new(
-            events::ARCHIVE_FINISHED,
-            &format!("{subject}:{}", databox.clock.now().date()),
-            subject,
-            databox.clock.now(),
-            json!({"archived": archived_now}),
-        );
-        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        let notice = Notice::ArchiveFinished(ArchiveFinished { archived: archived_now });
+        let key = format!("{subject}:{}", databox.clock.now().date());
+        portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, databox.clock.now()).await?;
     }
     Ok(())
 }

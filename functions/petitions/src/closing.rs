@@ -8,8 +8,8 @@
 //! petition closed and only publishes the creator's notification again (its
 //! id is fixed, the consumer drops the repeat).
 
+use portal_events::{Notice, PetitionClosed};
 use portal_security::SubjectId;
-use serde_json::json;
 
 use crate::ServiceError;
 use crate::events;
@@ -89,7 +89,8 @@ impl PetitionService {
         let closed_by = petition.closed_by.clone().unwrap_or_default();
         let at = petition.closed_at.unwrap_or(now);
         let queues = self.petitions.queues.as_ref();
-        events::notify(queues, events::CLOSED, id.as_str(), &petition, at, json!({"closedBy": closed_by})).await?;
+        let closed = |petition| Notice::PetitionClosed(PetitionClosed { petition, closed_by: closed_by.clone() });
+        events::notify(queues, id.as_str(), &petition, at, closed).await?;
         if closed_by == ClosedBy::Creator.as_str() {
             let cancelled = events::end_date_entry(&petition, true);
             events::calendar(queues, events::END_DATE, &format!("{id}:cancelled"), &petition, at, &cancelled).await?;

@@ -3,49 +3,44 @@
 //! fact, so a repeat after a crash or a replayed request is dropped by the
 //! consumer.
 
-use portal_events::{CALENDAR_QUEUE, CalendarEntry, Event, NOTIFICATIONS_QUEUE, publish};
+use portal_events::{CALENDAR_QUEUE, CalendarEntry, Event, Notice, PetitionRef, kinds, publish, publish_notice};
 use portal_store::StoreError;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::model::{ERASED_CREATOR, Petition, format_date};
 
 /// The creator's petition was closed (by them or at its end date).
-pub const CLOSED: &str = "petitions.closed";
+pub const CLOSED: &str = kinds::PETITION_CLOSED;
 /// An official blocked signing (§6a(5)); `data.reason` says why.
-pub const BLOCKED: &str = "petitions.blocked";
-pub const UNBLOCKED: &str = "petitions.unblocked";
+pub const BLOCKED: &str = kinds::PETITION_BLOCKED;
+pub const UNBLOCKED: &str = kinds::PETITION_UNBLOCKED;
 /// The petition went to the addressee's data box (the data box confirms
 /// the sending itself with `databox.sent-on-behalf`).
-pub const HANDED_OVER: &str = "petitions.handed-over";
+pub const HANDED_OVER: &str = kinds::PETITION_HANDED_OVER;
 /// A petition to the Senate passed the threshold of signatures.
-pub const SENATE_THRESHOLD_REACHED: &str = "petitions.senate-threshold-reached";
+pub const SENATE_THRESHOLD_REACHED: &str = kinds::PETITION_SENATE_THRESHOLD_REACHED;
 /// The calendar entry of the petition's end date. (The addressee's 30 days
 /// travel with the filing record; the filings capability dates them.)
 pub const END_DATE: &str = "calendar.petition-deadline";
 
-fn data(petition: &Petition, extra: Value) -> Value {
-    let mut value = json!({"petitionId": petition.id, "title": petition.title, "addressee": petition.addressee.name});
-    if let (Some(object), Value::Object(extra)) = (value.as_object_mut(), extra) {
-        object.extend(extra);
-    }
-    value
-}
-
-/// Tells the creator something about their petition.
+/// Tells the creator something about their petition: `notice` builds the
+/// payload around the petition's id, title and addressee.
 pub async fn notify(
     queues: &dyn portal_store::QueueStore,
-    kind: &str,
     key: &str,
     petition: &Petition,
     at: OffsetDateTime,
-    extra: Value,
+    notice: impl FnOnce(PetitionRef) -> Notice,
 ) -> Result<(), StoreError> {
     if petition.creator == ERASED_CREATOR {
         return Ok(()); // The creator erased their account: nobody to tell.
     }
-    let event = Event::new(kind, key, &petition.creator, at, data(petition, extra));
-    publish(queues, NOTIFICATIONS_QUEUE, &event).await
+    let about = PetitionRef {
+        petition_id: petition.id.clone(),
+        title: petition.title.clone(),
+        addressee: petition.addressee.name.clone(),
+    };
+    publish_notice(queues, &notice(about), key, &petition.creator, at).await
 }
 
 /// A dated entry in the creator's calendar.

@@ -24,16 +24,15 @@ use base64::Engine as _;
 use bytes::Bytes;
 use portal_events::{
     DATA_MESSAGES_QUEUE, Event, FILING_RECORDED, FILINGS_QUEUE, FilingAgency, FilingRecord, INLINE_CONTENT_LIMIT,
-    OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds, publish,
+    Notice, OutgoingAttachment, OutgoingDataMessage, PetitionHandedOver, SealedContent, kinds, publish,
 };
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, PutMode, StoreError};
-use serde_json::json;
 
 use crate::attachments::{PDF, clean_file_name, field, sealed_metadata};
 use crate::events::{self, clip};
 use crate::extract;
-use crate::model::{Attachment, Petition, PetitionId, State, format_date, prague_date};
+use crate::model::{Attachment, Petition, PetitionId, State, prague_date};
 use crate::service::PetitionService;
 use crate::{ServiceError, corrupt};
 
@@ -218,8 +217,10 @@ impl PetitionService {
         let at = petition.handed_over_at.ok_or_else(|| corrupt("handed over without a date"))?;
         let due = prague_date(at) + time::Duration::days(ANSWER_DAYS);
         let queues = self.petitions.queues.as_ref();
-        let data = json!({"handedOverAt": crate::model::rfc3339(at), "answerDue": format_date(due)});
-        events::notify(queues, events::HANDED_OVER, &petition.id, petition, at, data).await?;
+        let handed_over = |petition| {
+            Notice::PetitionHandedOver(PetitionHandedOver { petition, handed_over_at: Some(at), answer_due: Some(due) })
+        };
+        events::notify(queues, &petition.id, petition, at, handed_over).await?;
         // The citizen's list of filings (podání), kept by the registers capability.
         let filing = FilingRecord {
             filing_id: format!("petition-{}", petition.id),

@@ -12,16 +12,16 @@
 
 use std::collections::BTreeMap;
 
+use portal_events::{Notice, PetitionBlocked, PetitionUnblocked};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use serde::Serialize;
-use serde_json::json;
 use time::Duration;
 
 use crate::ServiceError;
 use crate::catalogue;
 use crate::events;
 use crate::model::Petition;
-use crate::model::{PetitionId, State, format_date, rfc3339};
+use crate::model::{PetitionId, State, format_date};
 use crate::service::PetitionService;
 
 pub const MIN_REASON: usize = 10;
@@ -124,8 +124,9 @@ impl PetitionService {
         .await?;
         tracing::info!(official = %fingerprint(official), action = "block", petition = %id, "official action");
         let key = format!("{id}:{}", at.unix_timestamp());
-        let data = json!({"reason": petition.block_reason, "blockedAt": rfc3339(at)});
-        events::notify(self.petitions.queues.as_ref(), events::BLOCKED, &key, &petition, at, data).await?;
+        let reason = petition.block_reason.clone();
+        let blocked = |petition| Notice::PetitionBlocked(PetitionBlocked { petition, reason, blocked_at: Some(at) });
+        events::notify(self.petitions.queues.as_ref(), &key, &petition, at, blocked).await?;
         Ok(Ok(petition))
     }
 
@@ -165,8 +166,9 @@ impl PetitionService {
         self.record_official(&petition, official, "odblokování petice ministerstvem vnitra").await?;
         tracing::info!(official = %fingerprint(official), action = "unblock", petition = %id, "official action");
         let key = format!("{id}:{}", blocked_at.unwrap_or(now).unix_timestamp());
-        let data = json!({"state": petition.state.as_str()});
-        events::notify(self.petitions.queues.as_ref(), events::UNBLOCKED, &key, &petition, now, data).await?;
+        let state = petition.state.as_str().to_owned();
+        let unblocked = |petition| Notice::PetitionUnblocked(PetitionUnblocked { petition, state });
+        events::notify(self.petitions.queues.as_ref(), &key, &petition, now, unblocked).await?;
         Ok(Ok(petition))
     }
 

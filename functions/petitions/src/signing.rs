@@ -11,6 +11,7 @@
 //! flags the petition for officials.
 
 use base64::Engine as _;
+use portal_events::{Notice, SenateThresholdReached};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BatchOp, NewDocument, StoreError};
 use serde_json::json;
@@ -148,14 +149,10 @@ impl PetitionService {
                 .await?
         {
             tracing::info!(petition = %id, signatures = count, "a petition to the Senate passed the threshold");
-            events::notify(
-                p.queues.as_ref(),
-                events::SENATE_THRESHOLD_REACHED,
-                id.as_str(),
-                &marked,
-                now,
-                json!({"signatures": count, "threshold": p.settings.senate_threshold}),
-            )
+            let threshold = p.settings.senate_threshold;
+            events::notify(p.queues.as_ref(), id.as_str(), &marked, now, |petition| {
+                Notice::SenateThresholdReached(SenateThresholdReached { petition, signatures: count, threshold })
+            })
             .await?;
         }
         Ok(Ok(count))

@@ -24,8 +24,8 @@ use crate::{COLLECTION, Registers, citizen_folder};
 /// The queue `FetchExtract` consumes.
 pub const QUEUE: &str = "fetch-extract";
 /// Event kinds this capability publishes.
-pub const EXTRACT_READY: &str = "registers.extract-ready";
-pub const EXTRACT_FAILED: &str = "registers.extract-failed";
+pub const EXTRACT_READY: &str = portal_events::kinds::EXTRACT_READY;
+pub const EXTRACT_FAILED: &str = portal_events::kinds::EXTRACT_FAILED;
 pub const EXTRACT_FILED: &str = "document.register-extract";
 
 /// What a citizen can ask for.

@@ -61,7 +61,7 @@ time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 /// The calendar event kind for a filing's deadline.
 pub const DEADLINE_ENTRY: &str = "filings.deadline";
 /// The notification when a deadline passed without a decision.
-pub const DEADLINE_PASSED: &str = "filings.deadline-passed";
+pub const DEADLINE_PASSED: &str = portal_events::kinds::FILING_DEADLINE_PASSED;
 /// The field a filing's kind-specific data is sealed under.
 pub const DATA_FIELD: &str = "data";
 

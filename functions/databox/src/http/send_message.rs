@@ -8,12 +8,10 @@ use axum::http::StatusCode;
 use portal_host::{FieldViolation, Problem};
 use portal_security::{Action, Citizen};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{Folder, Shared, Simulation, record_attempt};
 use crate::Databox;
-use crate::events::{self, Event};
 use crate::isds::BoxId;
 use crate::validate::{self, SendRequest};
 
@@ -158,14 +156,13 @@ async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, box_id: &BoxId
         return;
     }
     let now = databox.clock.now();
-    let event = Event::new(
-        events::CREDIT_LOW,
-        &format!("{box_id}:{}", now.date()),
-        citizen.subject.as_str(),
-        now,
-        json!({"creditHellers": credit.current_hellers, "thresholdHellers": databox.settings.credit_low_hellers}),
-    );
-    if let Err(error) = events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await {
+    let notice = portal_events::Notice::CreditLow(portal_events::CreditLow {
+        credit_hellers: credit.current_hellers,
+        threshold_hellers: databox.settings.credit_low_hellers,
+    });
+    let key = format!("{box_id}:{}", now.date());
+    let subject = citizen.subject.as_str();
+    if let Err(error) = portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, now).await {
         tracing::warn!(error = %error, "the credit-low event could not be published");
     }
 }

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use portal_events::{CreditPurchaseConfirmed, CreditPurchaseDeclined, DeclineReason, Notice};
 use portal_host::{Failure, Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BatchOp, ETag, NewDocument, StoreError};
@@ -152,15 +153,18 @@ async fn settle(databox: &Databox, message: &PurchaseMessage) -> Result<Outcome,
 async fn announce(databox: &Databox, subject: &str, purchase: &Purchase) -> Result<(), PurchaseError> {
     let at = purchase.settled_at.unwrap_or(purchase.created_at);
     let payment = purchase.payment_id.as_str();
-    let (kind, data) = match purchase.state {
+    let declined =
+        |reason| Notice::CreditPurchaseDeclined(CreditPurchaseDeclined { payment_id: payment.to_owned(), reason });
+    let notice = match purchase.state {
         PurchaseState::Pending => return Ok(()),
-        PurchaseState::Credited => {
-            (events::CREDIT_PURCHASE_CONFIRMED, json!({"paymentId": payment, "amountHellers": purchase.amount_hellers}))
-        }
-        state => (events::CREDIT_PURCHASE_DECLINED, json!({"paymentId": payment, "reason": state})),
+        PurchaseState::Credited => Notice::CreditPurchaseConfirmed(CreditPurchaseConfirmed {
+            payment_id: payment.to_owned(),
+            amount_hellers: purchase.amount_hellers,
+        }),
+        PurchaseState::Declined => declined(DeclineReason::Declined),
+        PurchaseState::Expired => declined(DeclineReason::Expired),
     };
-    let event = Event::new(kind, payment, subject, at, data);
-    events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+    portal_events::publish_notice(databox.queues.as_ref(), &notice, payment, subject, at).await?;
     if purchase.state == PurchaseState::Credited {
         let receipt = receipt_document(databox, subject, purchase).await?;
         let data = serde_json::to_value(&receipt).map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt as _;
 use portal_events::{
-    DATA_MESSAGES_QUEUE, Event, NOTIFICATIONS_QUEUE, OutgoingDataMessage, SealedContent, kinds, publish,
+    DATA_MESSAGES_QUEUE, DataMessageNotSent, DataMessageSent, Event, Notice, OutgoingDataMessage, SealedContent,
+    publish_notice,
 };
 use portal_host::{Failure, Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
@@ -257,16 +258,16 @@ async fn announce_sent(
     request: &OutgoingDataMessage,
     message_id: &str,
 ) -> Result<(), OnBehalfError> {
-    let event = Event::new(
-        kinds::DATA_MESSAGE_SENT,
-        &request.request_id,
-        subject.as_str(),
-        databox.clock.now(),
-        json!({"requestId": request.request_id, "messageId": message_id, "source": request.source,
-               "recipient": request.recipient_box_id, "subject": request.subject,
-               "simulated": databox.settings.simulated}),
-    );
-    publish(databox.queues.as_ref(), NOTIFICATIONS_QUEUE, &event).await?;
+    let notice = Notice::DataMessageSent(DataMessageSent {
+        request_id: request.request_id.clone(),
+        message_id: message_id.to_owned(),
+        source: request.source.clone(),
+        recipient: request.recipient_box_id.clone(),
+        subject: request.subject.clone(),
+        simulated: databox.settings.simulated,
+    });
+    publish_notice(databox.queues.as_ref(), &notice, &request.request_id, subject.as_str(), databox.clock.now())
+        .await?;
     Ok(())
 }
 
@@ -278,15 +279,16 @@ async fn not_sent(
     reason: &str,
     errors: Option<Value>,
 ) -> Result<Outcome, OnBehalfError> {
-    let event = Event::new(
-        kinds::DATA_MESSAGE_NOT_SENT,
-        &request.request_id,
-        subject.as_str(),
-        databox.clock.now(),
-        json!({"requestId": request.request_id, "source": request.source, "recipient": request.recipient_box_id,
-               "subject": request.subject, "reason": reason, "errors": errors}),
-    );
-    publish(databox.queues.as_ref(), NOTIFICATIONS_QUEUE, &event).await?;
+    let notice = Notice::DataMessageNotSent(DataMessageNotSent {
+        request_id: request.request_id.clone(),
+        source: request.source.clone(),
+        recipient: request.recipient_box_id.clone(),
+        subject: request.subject.clone(),
+        reason: reason.to_owned(),
+        errors,
+    });
+    publish_notice(databox.queues.as_ref(), &notice, &request.request_id, subject.as_str(), databox.clock.now())
+        .await?;
     tracing::warn!(source = %request.source, reason, "a data message requested by another capability was not sent");
     Ok(Outcome::done().log(format!("not sent: {reason}")))
 }

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use portal_events::{DeemedDeliveryWarning, NewMessage, Notice};
 use portal_host::{Function, Outcome};
 use portal_security::SubjectId;
 use portal_store::{NewDocument, StoreError};
@@ -95,19 +96,14 @@ async fn warn_citizen(
             continue;
         }
         let deemed_at = delivered + time::Duration::days(DEEMED_AFTER_DAYS);
-        let event = Event::new(
-            events::DEEMED_DELIVERY_WARNING,
-            &format!("{}:{}", box_id, envelope.id),
-            subject.as_str(),
-            now,
-            json!({
-                "messageId": envelope.id.as_str(),
-                "sender": envelope.sender_name,
-                "subject": envelope.subject,
-                "deemedDeliveredAt": deemed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            }),
-        );
-        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        let notice = Notice::DeemedDeliveryWarning(DeemedDeliveryWarning {
+            message_id: envelope.id.as_str().to_owned(),
+            sender: envelope.sender_name.clone(),
+            subject: envelope.subject.clone(),
+            deemed_delivered_at: deemed_at,
+        });
+        let key = format!("{}:{}", box_id, envelope.id);
+        portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject.as_str(), now).await?;
         let doc = NewDocument::new(
             subject.as_str(),
             marker,
@@ -143,14 +139,13 @@ async fn announce_new_messages(
         if databox.documents.get(COLLECTION, subject.as_str(), &marker).await?.is_some() {
             continue;
         }
-        let event = Event::new(
-            events::NEW_MESSAGE,
-            &format!("{}:{}", box_id, envelope.id),
-            subject.as_str(),
-            now,
-            json!({"messageId": envelope.id.as_str(), "sender": envelope.sender_name, "subject": envelope.subject}),
-        );
-        events::publish(databox.queues.as_ref(), events::NOTIFICATIONS_QUEUE, &event).await?;
+        let notice = Notice::NewMessage(NewMessage {
+            message_id: envelope.id.as_str().to_owned(),
+            sender: envelope.sender_name.clone(),
+            subject: envelope.subject.clone(),
+        });
+        let key = format!("{}:{}", box_id, envelope.id);
+        portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject.as_str(), now).await?;
         if let Some(delivered) = envelope.delivery_time {
             // The day the message counts as delivered unless the citizen logs in first.
             let entry = portal_events::CalendarEntry {

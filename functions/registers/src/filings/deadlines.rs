@@ -24,11 +24,11 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use portal_events::{
-    DATA_MESSAGES_QUEUE, Event, INLINE_CONTENT_LIMIT, OutgoingAttachment, OutgoingDataMessage, SealedContent, kinds,
+    DATA_MESSAGES_QUEUE, Event, FilingDeadlinePassed, INLINE_CONTENT_LIMIT, Notice, OutgoingAttachment,
+    OutgoingDataMessage, SealedContent, kinds,
 };
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BlobPath, FilterOp, PutMode, Query, StoreError};
-use serde_json::json;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::deadline_entries::index_partition;
@@ -120,16 +120,15 @@ async fn check_one(
     if filing.overdue || !filing.deadline_passed(now) {
         return Ok(Checked::Nothing);
     }
-    let data = json!({
-        "filingId": filing.id,
-        "title": filing.title,
-        "agency": filing.agency.name,
-        "legalDeadline": day.to_string(),
-        "canUrge": filing.can_urge(now),
-        "simulated": filing.simulated,
+    let notice = Notice::FilingDeadlinePassed(FilingDeadlinePassed {
+        filing_id: filing.id.clone(),
+        title: filing.title.clone(),
+        agency: filing.agency.name.clone(),
+        legal_deadline: Some(day),
+        can_urge: filing.can_urge(now),
+        simulated: filing.simulated,
     });
-    let event = Event::new(super::DEADLINE_PASSED, &filing.id, subject.as_str(), now, data);
-    portal_events::publish(registers.queues.as_ref(), portal_events::NOTIFICATIONS_QUEUE, &event).await?;
+    portal_events::publish_notice(registers.queues.as_ref(), &notice, &filing.id, subject.as_str(), now).await?;
     update(registers, subject.as_str(), &filing.id, |stored| {
         if stored.overdue {
             return false;

@@ -36,16 +36,15 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use portal_events::{Event, FiledDocument, SealedContent};
+use portal_events::{Event, ExtractFailed, ExtractReady, FiledDocument, Notice, SealedContent};
 use portal_host::{Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, AccessOutcome, Action, Actor, SubjectId};
 use portal_store::{BlobPath, PutMode, StoreError};
-use serde_json::json;
 
 use crate::Registers;
 use crate::extracts::{
-    EXTRACT_FAILED, EXTRACT_FILED, EXTRACT_READY, ExtractError, ExtractJob, ExtractKind, FetchMessage, JobStatus,
-    QUEUE, blob_path, document_id, load, parse_job_id, save,
+    EXTRACT_FILED, ExtractError, ExtractJob, ExtractKind, FetchMessage, JobStatus, QUEUE, blob_path, document_id, load,
+    parse_job_id, save,
 };
 use crate::gateway::{GatewayError, RequestId};
 use crate::render::{self, ExtractData};
@@ -218,16 +217,24 @@ async fn announce(registers: &Registers, subject: &SubjectId, job: &ExtractJob) 
             let data = serde_json::to_value(filed).map_err(|e| ExtractError::Corrupt(e.to_string()))?;
             let event = Event::new(EXTRACT_FILED, &job.id, subject.as_str(), at, data);
             portal_events::publish(queues, portal_events::DOCUMENTS_QUEUE, &event).await?;
-            let data = json!({"jobId": job.id, "kind": job.kind, "title": job.kind.title(),
-                              "documentId": filed.document_id, "simulated": job.simulated});
-            let event = Event::new(EXTRACT_READY, &job.id, subject.as_str(), at, data);
-            portal_events::publish(queues, portal_events::NOTIFICATIONS_QUEUE, &event).await?;
+            let notice = Notice::ExtractReady(ExtractReady {
+                job_id: job.id.clone(),
+                kind: job.kind.as_str().to_owned(),
+                title: job.kind.title().to_owned(),
+                document_id: filed.document_id.clone(),
+                simulated: job.simulated,
+            });
+            portal_events::publish_notice(queues, &notice, &job.id, subject.as_str(), at).await?;
         }
         (JobStatus::Failed, _) => {
-            let data = json!({"jobId": job.id, "kind": job.kind, "title": job.kind.title(),
-                              "reason": job.reason, "simulated": job.simulated});
-            let event = Event::new(EXTRACT_FAILED, &job.id, subject.as_str(), at, data);
-            portal_events::publish(queues, portal_events::NOTIFICATIONS_QUEUE, &event).await?;
+            let notice = Notice::ExtractFailed(ExtractFailed {
+                job_id: job.id.clone(),
+                kind: job.kind.as_str().to_owned(),
+                title: job.kind.title().to_owned(),
+                reason: job.reason.clone(),
+                simulated: job.simulated,
+            });
+            portal_events::publish_notice(queues, &notice, &job.id, subject.as_str(), at).await?;
         }
         _ => {}
     }
