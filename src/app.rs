@@ -542,6 +542,7 @@ fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginPro
         client_secret: oidc.client_secret.expose_secret().to_owned(),
         redirect_url: oidc.redirect_url.clone(),
         post_logout_redirect_url: oidc.post_logout_redirect_url.clone(),
+        issuer: oidc.issuer.clone(),
         decryption_key,
     };
     Ok(LoginProvider::Oidc(Arc::new(Provider::new(settings, clock))))

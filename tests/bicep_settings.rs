@@ -38,6 +38,11 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("PORTAL_ISDS_KEY", "certificate login, see PORTAL_ISDS_CERT"),
     (
+        "PORTAL_OIDC_ISSUER",
+        "NIA's issuer is not yet confirmed in writing for each environment: until it is, the issuer of the first \
+         discovery document an instance reads is pinned and a changed one is refused",
+    ),
+    (
         "PORTAL_WRITES_PER_MINUTE",
         "the default (120 a minute per session) is the production limit; only the API fuzzing run raises it",
     ),

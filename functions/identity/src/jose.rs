@@ -29,6 +29,13 @@ pub enum JoseError {
     Undecryptable,
     #[error("the decryption key is not a PKCS#8 RSA private key")]
     BadPrivateKey,
+    /// RFC 7515 §4.1.11: a `crit` header names extensions the recipient must
+    /// understand; we understand none, so any `crit` is refused.
+    #[error("the header names critical extensions ({0}) that are not understood")]
+    Critical(String),
+    /// Not an ID token: another JWT type (an access token, a logout token, …).
+    #[error("the token type '{0}' is not an ID token")]
+    WrongType(String),
 }
 
 /// Signature algorithms we accept: asymmetric only.
@@ -49,6 +56,29 @@ pub struct Header {
     pub jku: Option<String>,
     #[serde(default)]
     pub x5u: Option<String>,
+    #[serde(default)]
+    pub typ: Option<String>,
+    #[serde(default)]
+    pub crit: Option<Value>,
+}
+
+impl Header {
+    /// Refuses any `crit`.
+    fn no_critical_extensions(&self) -> Result<(), JoseError> {
+        match &self.crit {
+            None => Ok(()),
+            Some(crit) => Err(JoseError::Critical(crit.to_string())),
+        }
+    }
+}
+
+/// `typ` values of an ID token: none, or JWT (RFC 7519 §5.1; the `application/`
+/// prefix may be left out and case does not matter, RFC 7515 §4.1.9).
+fn is_id_token_type(typ: Option<&str>) -> bool {
+    match typ {
+        None => true,
+        Some(typ) => typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt"),
+    }
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, JoseError> {
@@ -84,6 +114,7 @@ impl DecryptionKey {
         let parts: Vec<&str> = token.split('.').collect();
         let [protected, encrypted_key, iv, ciphertext, tag] = parts[..] else { return Err(JoseError::Malformed) };
         let header = header(protected)?;
+        header.no_critical_extensions()?;
         if header.zip.is_some() {
             return Err(JoseError::AlgorithmNotAllowed("zip".into()));
         }
@@ -206,6 +237,10 @@ pub fn signing_header(token: &str) -> Result<Header, JoseError> {
     if header.x5u.is_some() {
         return Err(JoseError::ForeignKey("x5u"));
     }
+    header.no_critical_extensions()?;
+    if !is_id_token_type(header.typ.as_deref()) {
+        return Err(JoseError::WrongType(header.typ.unwrap_or_default()));
+    }
     Ok(header)
 }
 
@@ -311,8 +346,23 @@ pub mod forge {
 
     /// A compact JWS signed RS256 with `pem`.
     pub fn sign_rs256(pem: &str, kid: Option<&str>, claims: &Value) -> String {
+        sign_rs256_with(pem, kid, &serde_json::json!({}), claims)
+    }
+
+    /// As [`sign_rs256`], with `extra` fields merged into the header (a `typ`,
+    /// a `crit`, …; a null value removes the field).
+    pub fn sign_rs256_with(pem: &str, kid: Option<&str>, extra: &Value, claims: &Value) -> String {
         let pair = KeyPair::from_pkcs8(&pem_der(pem)).expect("pkcs8");
         let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+        if let (Some(fields), Some(extra)) = (header.as_object_mut(), extra.as_object()) {
+            for (name, value) in extra {
+                if value.is_null() {
+                    fields.remove(name);
+                } else {
+                    fields.insert(name.clone(), value.clone());
+                }
+            }
+        }
         if let Some(kid) = kid {
             header["kid"] = Value::from(kid);
         }
@@ -419,5 +469,23 @@ mod tests {
         let for_other = encrypt(&other, jws.as_bytes());
         assert_eq!(portal_key.decrypt(&for_other), Err(JoseError::Undecryptable), "encrypted to someone else");
         assert_eq!(portal_key.decrypt("a.b.c"), Err(JoseError::Malformed));
+    }
+
+    #[test]
+    fn a_token_with_critical_extensions_or_another_type_is_refused() {
+        let signer = new_rsa_pem();
+        let keys = set(public_jwk(&signer, "k1"));
+        let key = keys.find(Some("k1")).expect("key");
+        let claims = json!({"sub": "x"});
+        let crit = sign_rs256_with(&signer, Some("k1"), &json!({"crit": ["exp"], "exp": 1}), &claims);
+        assert!(matches!(verify(&crit, key), Err(JoseError::Critical(_))), "crit");
+        for typ in ["at+jwt", "logout+jwt", "dpop+jwt", "JOSE"] {
+            let token = sign_rs256_with(&signer, Some("k1"), &json!({"typ": typ}), &claims);
+            assert_eq!(verify(&token, key), Err(JoseError::WrongType(typ.into())), "{typ}");
+        }
+        for typ in [json!("JWT"), json!("application/jwt"), json!("jwt"), Value::Null] {
+            let token = sign_rs256_with(&signer, Some("k1"), &json!({"typ": typ}), &claims);
+            assert!(verify(&token, key).is_ok(), "{typ}");
+        }
     }
 }

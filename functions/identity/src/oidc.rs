@@ -25,6 +25,8 @@ use crate::jose::{self, DecryptionKey, JoseError, JwkSet};
 pub const LEEWAY: time::Duration = time::Duration::seconds(60);
 /// An unknown `kid` refetches the JWKS at most this often.
 const JWKS_REFETCH: time::Duration = time::Duration::seconds(60);
+/// The discovery document is fetched again after this long.
+pub const DISCOVERY_REFETCH: time::Duration = time::Duration::days(1);
 /// NIA attributes the portal asks for.
 pub const REQUESTED_CLAIMS: &[&str] = &[
     "PersonIdentifier",
@@ -43,6 +45,10 @@ pub struct OidcSettings {
     pub client_secret: String,
     pub redirect_url: String,
     pub post_logout_redirect_url: Option<String>,
+    /// The provider's issuer; every discovery document must name exactly it.
+    /// `None`: the issuer of the first discovery document is pinned, and a
+    /// later one naming another is refused.
+    pub issuer: Option<String>,
     /// The portal's key for encrypted ID tokens; when set, an unencrypted ID
     /// token is refused.
     pub decryption_key: Option<Arc<DecryptionKey>>,
@@ -93,7 +99,8 @@ pub struct Provider {
     settings: OidcSettings,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
-    metadata: RwLock<Option<Metadata>>,
+    /// The discovery document and when it was fetched.
+    metadata: RwLock<Option<(Metadata, OffsetDateTime)>>,
     jwks: RwLock<(JwkSet, Option<OffsetDateTime>)>,
 }
 
@@ -147,17 +154,29 @@ impl Provider {
         result.map_err(OidcError::Unreachable)
     }
 
-    /// The discovery document, fetched once.
+    /// The discovery document, fetched again once a day; its `issuer` must
+    /// be the configured one (or, with none configured, the first one seen).
     pub async fn metadata(&self) -> Result<Metadata, OidcError> {
-        if let Some(metadata) = self.metadata.read().await.clone() {
-            return Ok(metadata);
-        }
+        let pinned = {
+            let cached = self.metadata.read().await;
+            if let Some((metadata, at)) = cached.as_ref()
+                && self.clock.now() - *at < DISCOVERY_REFETCH
+            {
+                return Ok(metadata.clone());
+            }
+            cached.as_ref().map(|(metadata, _)| metadata.issuer.clone())
+        };
         let response = self.call("discovery", self.http.get(&self.settings.discovery_url)).await?;
         if !response.status().is_success() {
             return Err(OidcError::Refused(format!("discovery answered {}", response.status())));
         }
         let metadata: Metadata = response.json().await.map_err(OidcError::Unreachable)?;
-        *self.metadata.write().await = Some(metadata.clone());
+        let expected = self.settings.issuer.clone().or(pinned);
+        if expected.as_deref().is_some_and(|issuer| issuer != metadata.issuer) {
+            tracing::error!("the discovery document names another issuer; logins are refused");
+            return Err(OidcError::Refused("the discovery document names another issuer".into()));
+        }
+        *self.metadata.write().await = Some((metadata.clone(), self.clock.now()));
         Ok(metadata)
     }
 
@@ -227,6 +246,9 @@ impl Provider {
         }
         let metadata = self.metadata().await?;
         let response = self.call("jwks", self.http.get(&metadata.jwks_uri)).await?;
+        if !response.status().is_success() {
+            return Err(OidcError::Refused(format!("the key set answered {}", response.status())));
+        }
         let keys: JwkSet = response.json().await.map_err(OidcError::Unreachable)?;
         *self.jwks.write().await = (keys.clone(), Some(self.clock.now()));
         Ok(keys)
@@ -256,8 +278,8 @@ impl Provider {
         let loa = claims
             .get("acr")
             .and_then(Value::as_str)
-            .and_then(Loa::from_acr)
-            .ok_or(OidcError::Claim("no known acr"))?;
+            .and_then(Loa::from_eidas_uri)
+            .ok_or(OidcError::Claim("acr is not an eIDAS level-of-assurance URI"))?;
         if loa < Loa::Substantial {
             return Err(OidcError::LoaTooLow(loa));
         }

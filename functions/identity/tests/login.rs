@@ -140,6 +140,7 @@ fn portal(env: &Env, proxy: &Proxy) -> Portal {
         client_secret: env.client_secret.clone(),
         redirect_url: env.redirect.clone(),
         post_logout_redirect_url: Some("https://portal.test/".into()),
+        issuer: Some(env.issuer.clone()),
         decryption_key: Some(Arc::new(DecryptionKey::from_pem(&env.enc_key_pem).expect("portal key"))),
     };
     let identity = Identity {

@@ -47,6 +47,7 @@ async fn portal() -> (Router, Harness) {
         client_secret: "secret".into(),
         redirect_url: "https://portal.test/api/auth/callback".into(),
         post_logout_redirect_url: None,
+        issuer: None,
         decryption_key: None,
     };
     let identity = Identity {

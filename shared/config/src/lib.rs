@@ -77,6 +77,12 @@ pub const SETTINGS: &[Setting] = &[
         about: "development (demo citizens, local environment only) | nia (OpenID Connect)",
     },
     Setting { name: "PORTAL_OIDC_DISCOVERY_URL", example: "", about: "nia: the provider's discovery document URL" },
+    Setting {
+        name: "PORTAL_OIDC_ISSUER",
+        example: "",
+        about: "nia: the provider's issuer; the discovery document (fetched again daily) must name exactly it; \
+                empty = the first document's issuer is pinned",
+    },
     Setting { name: "PORTAL_OIDC_CLIENT_ID", example: "", about: "nia: the portal's client id" },
     Setting {
         name: "PORTAL_OIDC_CLIENT_SECRET",
@@ -295,6 +301,8 @@ pub struct OidcSettings {
     pub client_secret: SecretString,
     pub redirect_url: String,
     pub post_logout_redirect_url: Option<String>,
+    /// The issuer every discovery document must name; `None` pins the first.
+    pub issuer: Option<String>,
     pub decryption_key_file: Option<PathBuf>,
     /// The key as PEM text (a Key Vault reference in Azure); wins over the file.
     pub decryption_key_pem: Option<SecretString>,
@@ -563,6 +571,7 @@ impl Settings {
                 client_secret: SecretString::from(required("PORTAL_OIDC_CLIENT_SECRET")?),
                 redirect_url: url("PORTAL_OIDC_REDIRECT_URL", required("PORTAL_OIDC_REDIRECT_URL")?)?,
                 post_logout_redirect_url: get("PORTAL_OIDC_POST_LOGOUT_REDIRECT_URL"),
+                issuer: get("PORTAL_OIDC_ISSUER"),
                 decryption_key_file: get("PORTAL_OIDC_DECRYPTION_KEY_FILE").map(PathBuf::from),
                 decryption_key_pem: get("PORTAL_OIDC_DECRYPTION_KEY").map(SecretString::from),
             }),

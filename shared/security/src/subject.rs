@@ -88,6 +88,17 @@ impl Loa {
         }
     }
 
+    /// From an ID token's `acr`: only the exact eIDAS LoA URIs; a bare level
+    /// name, another case or any other text is no level at all.
+    pub fn from_eidas_uri(acr: &str) -> Option<Self> {
+        match acr {
+            Self::LOW_URI => Some(Self::Low),
+            Self::SUBSTANTIAL_URI => Some(Self::Substantial),
+            Self::HIGH_URI => Some(Self::High),
+            _ => None,
+        }
+    }
+
     pub fn as_uri(self) -> &'static str {
         match self {
             Self::Low => Self::LOW_URI,
