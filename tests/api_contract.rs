@@ -89,7 +89,11 @@ async fn the_document_has_an_operation_for_every_http_function_and_nothing_else(
     assert!(missing.is_empty(), "HTTP functions without an operation in the document: {missing:?}");
     assert!(extra.is_empty(), "operations that no packaged function answers: {extra:?}");
     let written = std::fs::read_to_string(out.path().join("app/openapi.json")).expect("package writes openapi.json");
-    assert_eq!(serde_json::from_str::<Value>(&written).expect("JSON"), document, "the packaged document is the served one");
+    assert_eq!(
+        serde_json::from_str::<Value>(&written).expect("JSON"),
+        document,
+        "the packaged document is the served one"
+    );
 }
 
 #[tokio::test]
