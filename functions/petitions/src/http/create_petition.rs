@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use portal_host::{Body, Problem};
+use portal_host::{Body, FieldViolation, Problem};
 use portal_security::{Action, Citizen, SubjectId};
 use portal_store::{NewDocument, StoreError};
 use serde::Deserialize;
@@ -31,7 +31,7 @@ use crate::service::PetitionService;
     "endsOn": "2026-12-31"
 }))]
 #[allow(dead_code)] // documents the body that `Draft::parse` checks
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PetitionInput {
     /// 1–200 characters, one line.
     title: String,
@@ -45,6 +45,29 @@ pub struct PetitionInput {
     /// The last day of signing, YYYY-MM-DD: after today, at most
     /// `maxDurationDays` (365) ahead.
     ends_on: String,
+}
+
+/// The fields of [`PetitionInput`] and of its addressee and committee members.
+const FIELDS: &[&str] = &["title", "summary", "text", "addressee", "committee", "endsOn"];
+const ADDRESSEE_FIELDS: &[&str] = &["name", "boxId"];
+const MEMBER_FIELDS: &[&str] = &["name", "residence"];
+
+/// Every field the body has that a petition does not, named as the other
+/// writes name them (`unknown field`): like every other write, creation
+/// refuses what it would silently drop.
+fn unknown_fields(body: &Value) -> Vec<FieldViolation> {
+    let mut unknown = Vec::new();
+    let mut check = |object: Option<&serde_json::Map<String, Value>>, known: &[&str], prefix: &str| {
+        for name in object.into_iter().flat_map(|o| o.keys()).filter(|name| !known.contains(&name.as_str())) {
+            unknown.push(FieldViolation::new(&format!("{prefix}{name}"), "unknown field"));
+        }
+    };
+    check(body.as_object(), FIELDS, "");
+    check(body.get("addressee").and_then(Value::as_object), ADDRESSEE_FIELDS, "addressee.");
+    for (i, member) in body.get("committee").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        check(member.as_object(), MEMBER_FIELDS, &format!("committee[{i}]."));
+    }
+    unknown
 }
 
 /// Takes one of today's creations, or says how long to wait.
@@ -97,6 +120,10 @@ pub async fn handler(
     citizen: Citizen,
     Body(body): Body<Value>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<MyPetition>), Refused> {
+    let unknown = unknown_fields(&body);
+    if !unknown.is_empty() {
+        return Err(Problem::validation(unknown).into());
+    }
     let draft = Draft::parse(&body, s.today(), s.petitions.settings.max_duration_days).map_err(Problem::validation)?;
     take_creation(&s, &citizen.subject).await?.map_err(Refused::TooMany)?;
     let id = PetitionId::new();
@@ -140,4 +167,25 @@ pub async fn handler(
     s.petitions.access_log.record_own(&citizen, Action::Create, "petition", id.as_str(), "založení petice").await?;
     let view = my_view(&s, &petition).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/me/petitions/{id}"))], Json(view)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::unknown_fields;
+
+    #[test]
+    fn petition_creation_refuses_unknown_fields_at_every_level() {
+        let body = json!({
+            "title": "t", "summary": "s", "text": "x", "endsOn": "2026-12-31", "state": "published",
+            "addressee": {"name": "Úřad", "boxId": "simmuhl", "priority": 1},
+            "committee": [{"name": "Jana", "residence": "Horní Lhota", "birthNumber": "x"}],
+        });
+        let fields: Vec<String> = unknown_fields(&body).iter().map(|v| v.field.clone()).collect();
+        assert_eq!(fields, ["state", "addressee.priority", "committee[0].birthNumber"]);
+        let known = json!({"title": "t", "summary": "s", "text": "x", "endsOn": "2026-12-31",
+            "addressee": {"name": "Úřad", "boxId": "simmuhl"}, "committee": [{"name": "Jana", "residence": "H"}]});
+        assert!(unknown_fields(&known).is_empty());
+    }
 }
