@@ -59,7 +59,7 @@ fn unknown_fields(body: &Value) -> Vec<FieldViolation> {
     let mut unknown = Vec::new();
     let mut check = |object: Option<&serde_json::Map<String, Value>>, known: &[&str], prefix: &str| {
         for name in object.into_iter().flat_map(|o| o.keys()).filter(|name| !known.contains(&name.as_str())) {
-            unknown.push(FieldViolation::new(&format!("{prefix}{name}"), "unknown field"));
+            unknown.push(FieldViolation::new(format!("{prefix}{name}"), "unknown field"));
         }
     };
     check(body.as_object(), FIELDS, "");
