@@ -257,6 +257,34 @@ async fn logins_are_rate_limited_per_client_address() {
 }
 
 #[tokio::test]
+async fn the_development_login_refuses_a_form_posted_from_another_site() {
+    let portal = portal();
+    let post = |headers: &[(&'static str, &'static str)]| {
+        let mut request = Request::post("/api/auth/dev/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "localhost:7071");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::from("citizen=jana&loa=high")).expect("request")
+    };
+    for cross_site in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")],
+        &[("origin", "http://localhost:7072")],
+        &[("sec-fetch-site", "cross-site"), ("origin", "http://localhost:7071")],
+        &[("sec-fetch-site", "same-site")],
+    ] {
+        let (status, headers, problem) = call(&portal.router, post(cross_site)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{cross_site:?}: {problem}");
+        assert!(headers.get(header::SET_COOKIE).is_none());
+    }
+    for same_site in [&[("origin", "http://localhost:7071")][..], &[("sec-fetch-site", "same-origin")], &[]] {
+        assert_eq!(call(&portal.router, post(same_site)).await.0, StatusCode::SEE_OTHER, "{same_site:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_rotating_client_written_forwarded_for_entry_does_not_escape_the_login_limit() {
     let portal = portal_on(Harness::at(OffsetDateTime::now_utc()), 2);
     let mut statuses = Vec::new();

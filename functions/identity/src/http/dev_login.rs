@@ -9,7 +9,7 @@ use portal_security::{Loa, SubjectId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Shared, SignedIn, count_login_attempt, safe_return_to, start_session};
+use super::{Shared, SignedIn, count_login_attempt, safe_return_to, same_origin, start_session};
 use crate::{IdentityError, LoginProvider, demo};
 
 /// The form of the development provider's page.
@@ -39,7 +39,7 @@ pub struct DevLoginForm {
                 ("Location" = String, description = "Stránka portálu, na kterou se občan vrací."),
                 ("Set-Cookie" = String, description = "Cookie relace __Host-portal_session."),
             )),
-        (status = 403, description = "Úroveň záruky `low` portál nepřijímá.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Úroveň záruky `low` portál nepřijímá, nebo formulář odeslala jiná stránka než portál (Origin, Sec-Fetch-Site).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Vývojový poskytovatel identity je vypnutý (mimo lokální režim).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Tělo není formulář application/x-www-form-urlencoded.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Neznámý ukázkový občan nebo úroveň záruky.", body = Problem, content_type = "application/problem+json"),
@@ -53,6 +53,10 @@ pub async fn handler(
 ) -> Result<SignedIn, IdentityError> {
     if !matches!(id.provider, LoginProvider::Development) {
         return Err(Problem::not_found("the development identity provider is off").into());
+    }
+    if !same_origin(&headers) {
+        tracing::warn!("a cross-site development login was refused");
+        return Err(IdentityError::login_refused(StatusCode::FORBIDDEN, "the login form was sent from another site"));
     }
     count_login_attempt(&id, &headers)?;
     let Some(citizen) = demo::find(&form.citizen) else {

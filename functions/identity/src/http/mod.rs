@@ -67,6 +67,26 @@ pub(crate) fn count_login_attempt(id: &Identity, headers: &HeaderMap) -> Result<
     id.logins.check(&address).map_err(|retry_after| IdentityError::TooManyLogins { retry_after })
 }
 
+/// Whether a form post comes from this site (login CSRF): a browser says
+/// where a request comes from in `Sec-Fetch-Site` or `Origin`, and a
+/// cross-site one is refused. A request with neither is not from a browser
+/// (curl, a test), and no browser can be made to send it. The rule of Go's
+/// `http.CrossOriginProtection`; `Origin` is compared with `Host`.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text("origin") else { return true };
+    let (Ok(origin), Some(host)) = (url::Url::parse(origin), text("host")) else { return false };
+    let authority = match (origin.host_str(), origin.port()) {
+        (Some(name), Some(port)) => format!("{name}:{port}"),
+        (Some(name), None) => name.to_owned(),
+        (None, _) => return false,
+    };
+    authority.eq_ignore_ascii_case(host)
+}
+
 pub(crate) fn random() -> String {
     use aws_lc_rs::rand::SecureRandom as _;
     let mut bytes = [0_u8; 32];
