@@ -12,6 +12,7 @@
 //! - [`ncrontab`]: timer schedules; [`problem`]: RFC 9457 errors;
 //!   [`output`]: output values the host's base64 decoding cannot corrupt;
 //! - [`download`]: the `Content-Disposition` of file downloads;
+//!   [`upload`]: how file uploads are refused;
 //!   [`prague`]: Europe/Prague dates without a time-zone database.
 
 pub mod api;
@@ -26,6 +27,7 @@ pub mod prague;
 pub mod problem;
 pub mod runtime;
 pub mod telemetry;
+pub mod upload;
 
 pub use api::{Body, Params};
 pub use failure::Failure;

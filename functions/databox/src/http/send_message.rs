@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use portal_host::{FieldViolation, Problem};
+use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -87,11 +87,7 @@ pub async fn handler(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<SentMessage>), Problem> {
     let Ok(multipart) = multipart else {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "multipart-required",
-            "Send the message as multipart/form-data",
-        ));
+        return Err(upload::multipart_required("message"));
     };
     let request = read_form(multipart, databox.settings.max_message_bytes).await?;
     let message = validate::check(request, databox.settings.max_message_bytes).map_err(Problem::validation)?;
@@ -122,7 +118,7 @@ async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<S
             Ok(Some(field)) => field,
             Ok(None) => return Ok(request),
             Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(_) => return Err(Problem::bad_request("the multipart body is malformed")),
+            Err(_) => return Err(upload::malformed()),
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "attachment" || name == "attachments" {

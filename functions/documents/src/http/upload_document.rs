@@ -8,7 +8,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use portal_host::{FieldViolation, Problem};
+use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use portal_store::StoreError;
 use serde_json::{Map, Value};
@@ -126,27 +126,14 @@ pub async fn handler(
     citizen: Citizen,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
-    let multipart = multipart.map_err(|_| {
-        Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "multipart-required",
-            "Send the document as multipart/form-data",
-        )
-    })?;
+    let multipart = multipart.map_err(|_| upload::multipart_required("document"))?;
     let form = read_form(&documents, multipart).await?;
     let Some((raw_name, declared, content)) = form.file else {
         return Err(invalid_field("file", "required: the document as a file part").into());
     };
     let allowed = &documents.settings.allowed_types;
     if !allowed.contains(&declared) {
-        let mut problem = Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "This type of file is not accepted",
-        )
-        .with_detail(format!("accepted types: {}", allowed.join(", ")));
-        problem.errors = vec![FieldViolation::new("file", format!("one of {}", allowed.join(", ")))];
-        return Err(problem.into());
+        return Err(upload::unsupported_type(&allowed.join(", ")).into());
     }
     if content.is_empty() {
         return Err(invalid_field("file", "must not be empty").into());
@@ -177,29 +164,13 @@ pub async fn handler(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
 }
 
-fn limit_text(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes.is_multiple_of(MIB) {
-        format!("at most {} MiB ({bytes} bytes)", bytes / MIB)
-    } else {
-        format!("at most {bytes} bytes")
-    }
-}
-
 fn too_large(documents: &Documents) -> Refused {
     let limit = documents.settings.max_upload_bytes;
-    let mut problem = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The file is too large")
-        .with_detail(format!("a document may have {}", limit_text(limit)));
-    problem.errors = vec![FieldViolation::new("file", limit_text(limit))];
-    Refused::with(problem, &[("limitBytes", limit)])
+    Refused::with(upload::too_large("a document", limit), &[("limitBytes", limit)])
 }
 
 fn multipart_problem(documents: &Documents, error: &MultipartError) -> Refused {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large(documents)
-    } else {
-        Problem::bad_request("the multipart body is malformed").into()
-    }
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large(documents) } else { upload::malformed().into() }
 }
 
 /// Reads the file part chunk by chunk, stopping as soon as it passes the limit.

@@ -13,7 +13,7 @@ use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use bytes::{Bytes, BytesMut};
-use portal_host::{FieldViolation, Problem};
+use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use utoipa::ToSchema;
 
@@ -37,34 +37,14 @@ pub struct AttachmentUpload {
     file: Vec<u8>,
 }
 
-fn limit_text(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes.is_multiple_of(MIB) {
-        format!("at most {} MiB ({bytes} bytes)", bytes / MIB)
-    } else {
-        format!("at most {bytes} bytes")
-    }
-}
-
 fn too_large() -> Problem {
-    let mut problem = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The file is too large")
-        .with_detail(format!("an attachment may have {}", limit_text(MAX_ATTACHMENT_BYTES)));
-    problem.errors = vec![FieldViolation::new("file", limit_text(MAX_ATTACHMENT_BYTES))];
-    problem
-}
-
-fn not_a_pdf_type() -> Problem {
-    let mut problem =
-        Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "This type of file is not accepted")
-            .with_detail(format!("accepted types: {PDF}"));
-    problem.errors = vec![FieldViolation::new("file", format!("one of {PDF}"))];
-    problem
+    upload::too_large("an attachment", MAX_ATTACHMENT_BYTES)
 }
 
 impl From<FileRefusal> for Problem {
     fn from(refusal: FileRefusal) -> Self {
         match refusal {
-            FileRefusal::NotPdfType => not_a_pdf_type(),
+            FileRefusal::NotPdfType => upload::unsupported_type(PDF),
             FileRefusal::Empty => invalid_field("file", "must not be empty"),
             FileRefusal::TooLarge => too_large(),
             FileRefusal::NotPdfContent => {
@@ -75,11 +55,7 @@ impl From<FileRefusal> for Problem {
 }
 
 fn multipart_problem(error: &MultipartError) -> Problem {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        Problem::bad_request("the multipart body is malformed")
-    }
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { upload::malformed() }
 }
 
 /// Reads the file part chunk by chunk, stopping as soon as it passes the limit.
@@ -108,7 +84,7 @@ async fn read_form(mut multipart: Multipart) -> Result<(String, String, Bytes), 
                 let declared = field.content_type().map(essence).unwrap_or_default();
                 // The type before the bytes: a wrong type is not read at all.
                 if declared != PDF {
-                    return Err(not_a_pdf_type());
+                    return Err(upload::unsupported_type(PDF));
                 }
                 let content = read_file(&mut field).await?;
                 file = Some((file_name, declared, content));
@@ -157,13 +133,7 @@ pub async fn handler(
     if petition.attachments.len() >= MAX_ATTACHMENTS {
         return Err(too_many_attachments());
     }
-    let multipart = multipart.map_err(|_| {
-        Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "multipart-required",
-            "Send the attachment as multipart/form-data",
-        )
-    })?;
+    let multipart = multipart.map_err(|_| upload::multipart_required("attachment"))?;
     let (raw_name, declared, content) = read_form(multipart).await?;
     let file = PdfFile::parse(&raw_name, &declared, content)?;
     let entry = s.add_attachment(&id, &citizen.subject, file).await??;

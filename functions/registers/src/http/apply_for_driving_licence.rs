@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
-use portal_host::{FieldViolation, Problem};
+use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -66,11 +66,7 @@ pub async fn handler(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<LicenceApplication>), Problem> {
     let Ok(mut multipart) = multipart else {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "multipart-required",
-            "Send the application as multipart/form-data",
-        ));
+        return Err(upload::multipart_required("application"));
     };
     let rules = registers.settings.photo_rules;
     let (mut photo, mut declared, mut reason, mut delivery, mut office) = (None, None, None, None, None);
@@ -155,7 +151,7 @@ fn multipart_problem(error: MultipartError) -> Problem {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         invalid("photo", "must be at most 5 MB")
     } else {
-        Problem::bad_request("the multipart body is malformed")
+        upload::malformed()
     }
 }
 
