@@ -63,6 +63,10 @@ pub enum CryptoError {
     /// The owner cannot be used as a key partition.
     #[error("invalid owner: {0}")]
     InvalidOwner(&'static str),
+    /// The wrapped data key unwrapped, but it is bound to another owner (or
+    /// another data-key version): a record moved or swapped between citizens.
+    #[error("the wrapped data key is not bound to this owner")]
+    ForeignKey,
     /// The stored data-key record could not be read.
     #[error("the stored data-key record is corrupt")]
     CorruptKeyRecord(#[source] Box<dyn StdError + Send + Sync>),

@@ -28,6 +28,12 @@ const INDEX_BUCKETS: u8 = 64;
 const INDEX_PAGE_SIZE: u32 = 200;
 /// How often a read-modify-write is retried when another writer got there first.
 const MAX_ATTEMPTS: usize = 5;
+/// The wrap format that binds a wrapped key to its owner (see [`binding`]).
+/// Records without a format (written before) are format 1: they still open,
+/// and the next `rewrap_all` pass rewrites them as format 2.
+const BOUND_FORMAT: u32 = 2;
+/// The label of the key that computes a record's binding.
+const BINDING_LABEL: &[u8] = b"portal/data-key-binding/v2";
 
 /// Cache settings of a [`CitizenKeys`].
 #[derive(Debug, Clone)]
@@ -165,6 +171,13 @@ impl fmt::Debug for CitizenKeys {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct KeyRecord {
+    /// 2: `binding` ties the key to its owner and version; absent (1): written
+    /// before bindings existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<u32>,
+    /// Standard base64 of [`binding`] over the owner and data-key version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    binding: Option<String>,
     kek_id: String,
     kek_version: String,
     /// The wrapped key, standard base64.
@@ -264,7 +277,7 @@ impl CitizenKeys {
         for _ in 0..MAX_ATTEMPTS {
             if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
                 let record = KeyRecord::read(&doc)?;
-                let key = self.unwrap_record(&record).await?;
+                let key = self.unwrap_record(owner, &record).await?;
                 self.remember(owner, &key);
                 return Ok(key);
             }
@@ -289,7 +302,7 @@ impl CitizenKeys {
         if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
             let record = KeyRecord::read(&doc)?;
             if record.data_key_version == version {
-                let key = self.unwrap_record(&record).await?;
+                let key = self.unwrap_record(owner, &record).await?;
                 self.remember(owner, &key);
                 return Ok(key);
             }
@@ -407,12 +420,18 @@ impl CitizenKeys {
                 return Ok(RewrapOutcome::Missing);
             };
             let record = KeyRecord::read(&doc)?;
-            if record.kek_id == self.wrapper.kek_id() && record.kek_version == current {
+            if record.kek_id == self.wrapper.kek_id()
+                && record.kek_version == current
+                && record.format == Some(BOUND_FORMAT)
+            {
                 return Ok(RewrapOutcome::AlreadyCurrent);
             }
-            let key = self.unwrap_record(&record).await?;
+            // Also rewrites format-1 records (no binding) as format 2.
+            let key = self.unwrap_record(owner, &record).await?;
             let wrapped = self.wrap(key.data_key()).await?;
             let rewrapped = KeyRecord {
+                format: Some(BOUND_FORMAT),
+                binding: Some(binding(key.data_key(), owner, record.data_key_version)?),
                 kek_id: wrapped.kek_id,
                 kek_version: wrapped.kek_version,
                 wrapped: base64::engine::general_purpose::STANDARD.encode(&wrapped.bytes),
@@ -450,6 +469,8 @@ impl CitizenKeys {
             Err(error) => return Err(error.into()),
         }
         let record = KeyRecord {
+            format: Some(BOUND_FORMAT),
+            binding: Some(binding(&key, owner, version)?),
             kek_id: wrapped.kek_id,
             kek_version: wrapped.kek_version,
             wrapped: base64::engine::general_purpose::STANDARD.encode(&wrapped.bytes),
@@ -466,10 +487,24 @@ impl CitizenKeys {
         })
     }
 
-    async fn unwrap_record(&self, record: &KeyRecord) -> Result<CitizenKey, CryptoError> {
+    /// Unwraps `owner`'s record; a format-2 record must carry the binding of
+    /// this owner and version, so a record moved from another citizen fails.
+    async fn unwrap_record(&self, owner: &str, record: &KeyRecord) -> Result<CitizenKey, CryptoError> {
         let wrapped = record.wrapped_key()?;
         self.unwraps.fetch_add(1, Ordering::Relaxed);
         let key = self.wrapper.unwrap(&wrapped).await?;
+        match record.format {
+            None | Some(1) => {}
+            Some(BOUND_FORMAT) => {
+                let stored = record.binding.as_deref().ok_or(CryptoError::ForeignKey)?;
+                let expected = binding(&key, owner, record.data_key_version)?;
+                if aws_lc_rs::constant_time::verify_slices_are_equal(stored.as_bytes(), expected.as_bytes()).is_err() {
+                    tracing::error!("a wrapped data key is bound to another owner or version");
+                    return Err(CryptoError::ForeignKey);
+                }
+            }
+            Some(_) => return Err(CryptoError::corrupt(std::io::Error::other("unknown wrap format"))),
+        }
         Ok(CitizenKey {
             key: Arc::new(key),
             version: record.data_key_version,
@@ -524,6 +559,25 @@ fn check_owner(owner: &str) -> Result<(), CryptoError> {
         return Err(CryptoError::InvalidOwner("must not start with 'index-'"));
     }
     Ok(())
+}
+
+/// What binds a wrapped data key to its owner: HMAC-SHA-256 under a key
+/// derived from the data key itself (label [`BINDING_LABEL`]) over the owner
+/// and the data-key version. The KEK wrappers (Key Vault RSA-OAEP-256, AES key
+/// wrap) take no associated data, so the owner is bound here instead: only
+/// the holder of the unwrapped key can compute it, and a record swapped
+/// between two citizens fails on both.
+fn binding(key: &DataKey, owner: &str, version: u32) -> Result<String, CryptoError> {
+    use aws_lc_rs::hmac;
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key.expose_secret()), BINDING_LABEL);
+    let mut message = Vec::with_capacity(owner.len() + 8);
+    message.extend_from_slice(
+        &u32::try_from(owner.len()).map_err(|_| CryptoError::InvalidOwner("too long"))?.to_be_bytes(),
+    );
+    message.extend_from_slice(owner.as_bytes());
+    message.extend_from_slice(&version.to_be_bytes());
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()), &message);
+    Ok(base64::engine::general_purpose::STANDARD.encode(tag.as_ref()))
 }
 
 /// A stable bucket: the first byte of SHA-256(owner) mod 64.

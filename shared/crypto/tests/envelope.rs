@@ -361,3 +361,43 @@ async fn a_key_service_outage_is_retryable() {
     assert!(f.sealer.keys().rewrap_all().await.expect_err("down").is_retryable());
     assert!(f.stored_key("c1").await.is_none());
 }
+
+#[tokio::test]
+async fn swapping_two_citizens_wrapped_keys_makes_both_fail_to_unwrap() {
+    let f = Fixture::new();
+    let sealed_1 = f.sealer.encrypt("c1", "doc", "body", b"one").await.expect("encrypt");
+    f.sealer.encrypt("c2", "doc", "body", b"two").await.expect("encrypt");
+    let one = f.store.get(KEYS_COLLECTION, "c1", DATA_KEY_ID).await.expect("get").expect("key");
+    let two = f.store.get(KEYS_COLLECTION, "c2", DATA_KEY_ID).await.expect("get").expect("key");
+    // Someone with write access to the store, but not to the KEK, swaps them.
+    f.store.replace(KEYS_COLLECTION, NewDocument::new("c1", DATA_KEY_ID, two.body), &one.etag).await.expect("swap");
+    f.store.replace(KEYS_COLLECTION, NewDocument::new("c2", DATA_KEY_ID, one.body), &two.etag).await.expect("swap");
+    let elsewhere = f.other_instance();
+    for owner in ["c1", "c2"] {
+        let result = elsewhere.keys().data_key(owner).await;
+        assert!(matches!(result, Err(CryptoError::ForeignKey)), "{owner}: {result:?}");
+    }
+    let result = elsewhere.decrypt("c1", "doc", "body", &sealed_1).await;
+    assert!(matches!(result, Err(CryptoError::ForeignKey)), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_key_wrapped_before_bindings_still_opens_and_rewrap_binds_it() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"old").await.expect("encrypt");
+    // What the store held before wrap format 2: no format, no binding.
+    let doc = f.store.get(KEYS_COLLECTION, "c1", DATA_KEY_ID).await.expect("get").expect("key");
+    let mut legacy = doc.body.clone();
+    let fields = legacy.as_object_mut().expect("object");
+    fields.remove("format");
+    fields.remove("binding");
+    f.store.replace(KEYS_COLLECTION, NewDocument::new("c1", DATA_KEY_ID, legacy), &doc.etag).await.expect("legacy");
+    assert_eq!(f.other_instance().decrypt("c1", "doc", "body", &sealed).await.expect("opens"), b"old");
+
+    let report = f.sealer.keys().rewrap_all().await.expect("rewrap");
+    assert_eq!(report.rewrapped, 1, "the unbound record is rewritten bound");
+    let stored = f.stored_key("c1").await.expect("key");
+    assert_eq!((stored["format"].as_u64(), stored["binding"].is_string()), (Some(2), true));
+    assert_eq!(f.other_instance().decrypt("c1", "doc", "body", &sealed).await.expect("opens"), b"old");
+    assert_eq!(f.sealer.keys().rewrap_all().await.expect("again").already_current, 1);
+}
