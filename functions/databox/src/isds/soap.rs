@@ -20,6 +20,18 @@
 //! answer with `dmStatus` (`tStatus`), box services with `dbStatus`
 //! (`tDbReqStatus`); `0000` is success.
 //!
+//! Every request is valid against the official WSDL and XSD: the files are in
+//! `tests/fixtures/isds/xsd/`, and `tests/isds_schema.rs` validates each kind
+//! above, with its optional values set and unset, using libxml2 (Python lxml).
+//! Unset values are `xsi:nil`, never empty elements (see `xml::Request`).
+//!
+//! Not built, because the portal does not need them: `MessageDownload` (the
+//! unsigned copy of a received message; the portal keeps the signed ZFO as the
+//! record and reads the same envelope and files out of it) and
+//! `DummyOperation` (`dm_operations.wsdl`: "pro navazování a udržování
+//! spojení", a keep-alive for session logins, since 3.06 an "unused service";
+//! every call here logs in on its own, by HTTP Basic or a client certificate).
+//!
 //! The downloaded ZFO is kept byte for byte in [`super::SignedMessage::zfo`]; its
 //! CMS signature is not verified here (see `der`).
 //!

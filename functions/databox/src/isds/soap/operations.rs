@@ -29,7 +29,8 @@ impl Isds for SoapIsds {
         query: &ListQuery,
     ) -> IsdsResult<Vec<MessageEnvelope>> {
         // tListOfFReceivedInput / tListOfSentInput: dmFromTime, dmToTime,
-        // dm{Recipient,Sender}OrgUnitNum, dmStatusFilter, dmOffset, dmLimit.
+        // dm{Recipient,Sender}OrgUnitNum, dmStatusFilter, dmOffset, dmLimit;
+        // all required, all but the filter nillable (nil: no bound, any unit).
         let (operation, org_unit) = match direction {
             Direction::Received => ("GetListOfReceivedMessages", "dmRecipientOrgUnitNum"),
             Direction::Sent => ("GetListOfSentMessages", "dmSenderOrgUnitNum"),
@@ -42,7 +43,7 @@ impl Isds for SoapIsds {
             .leaf_plain("dmStatusFilter", &status_filter(&query.statuses))
             .leaf_plain("dmOffset", &query.offset.max(1).to_string());
         if query.limit == 0 {
-            // Empty: the ISDS default (1000, `doc/user_web_services`).
+            // Nil: the ISDS default (1000, `doc/user_web_services`).
             request.leaf("dmLimit", None)?;
         } else {
             request.leaf_plain("dmLimit", &query.limit.to_string());
@@ -129,8 +130,9 @@ impl Isds for SoapIsds {
 
     #[tracing::instrument(skip_all, fields(operation = "box_info", box_id = %box_id))]
     async fn box_info(&self, box_id: &BoxId) -> IsdsResult<BoxInfo> {
+        // tDummyInput: dbDummy is a required string, not nillable: empty.
         let mut request = Request::new("GetOwnerInfoFromLogin");
-        request.leaf("dbDummy", None)?;
+        request.leaf_plain("dbDummy", "");
         let body = self
             .call(Service::Access, "GetOwnerInfoFromLogin", Some(box_id), request, self.timeouts.request)
             .await?
@@ -145,7 +147,7 @@ impl Isds for SoapIsds {
 
     #[tracing::instrument(skip_all, fields(operation = "credit_info", box_id = %box_id))]
     async fn credit_info(&self, box_id: &BoxId) -> IsdsResult<CreditInfo> {
-        // tDBCreditInfoInput: dbID, ciFromDate, ciTodate (empty: no history).
+        // tDBCreditInfoInput: dbID, ciFromDate, ciTodate (nil: no history).
         let mut request = Request::new("DataBoxCreditInfo");
         request.leaf("dbID", Some(box_id.as_str()))?.leaf("ciFromDate", None)?.leaf("ciTodate", None)?;
         let body = self
@@ -192,7 +194,8 @@ impl Isds for SoapIsds {
         };
         let mut request = Request::new("FindDataBox");
         request.open("dbOwnerInfo", &[])?;
-        // tDbOwnerInfo, every element in schema order (email and telNumber are optional).
+        // tDbOwnerInfo, every element in schema order, unset ones nil (all are
+        // nillable; email and telNumber may be left out, so they are).
         request
             .leaf("dbID", id)?
             .leaf("dbType", db_type)?
@@ -233,8 +236,9 @@ impl Isds for SoapIsds {
 }
 
 /// `CreateMessage` (`tMessageCreateInput`): `dmEnvelope` in the order of
-/// `gMessageEnvelopeSub`, then `dmFiles`. Unset nillable fields go as empty
-/// elements, as libdatovka sends them.
+/// `gMessageEnvelopeSub`, then `dmFiles`. Every element of the group is
+/// required and nillable, so unset ones are `xsi:nil`; the optional `dmOVM`
+/// and `dmPublishOwnID` of `tMessageEnvelopeSub` are left out.
 fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
     let limit = |name: &str, value: Option<&str>, max: usize| match value {
         Some(value) if value.chars().count() > max => {
@@ -273,7 +277,7 @@ fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
         .leaf("dmLegalTitlePar", None)?
         .leaf("dmLegalTitlePoint", None)?
         .leaf("dmPersonalDelivery", Some(if message.personal_delivery { "true" } else { "false" }))?
-        // Empty: ISDS's default (substitute delivery allowed).
+        // Nil: ISDS's default (substitute delivery allowed).
         .leaf("dmAllowSubstDelivery", None)?
         .close("dmEnvelope");
     request.open("dmFiles", &[])?;

@@ -191,7 +191,14 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
 }
 
 /// A SOAP 1.1 request: `<soap:Envelope><soap:Body><Operation xmlns="…v20">`,
-/// children in the default (ISDS) namespace, as libdatovka sends them.
+/// children in the default (ISDS) namespace, as libdatovka sends them, and
+/// `xsi` declared for `xsi:nil`.
+///
+/// Every request must be valid against the operator's schema
+/// (`tests/isds_schema.rs` checks each kind against the official XSD): an
+/// unset value is `xsi:nil="true"` where the element is required and nillable,
+/// and not written at all where the schema lets it out (`minOccurs="0"`),
+/// never an empty element, which is no valid integer, date, boolean or code.
 #[derive(Debug)]
 pub(crate) struct Request {
     out: String,
@@ -202,7 +209,10 @@ impl Request {
     pub fn new(operation: &'static str) -> Self {
         let mut out = String::with_capacity(1024);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-        let _ = write!(out, "<soap:Envelope xmlns:soap=\"{SOAP_ENV_NS}\"><soap:Body><{operation} xmlns=\"{ISDS_NS}\">");
+        let _ = write!(
+            out,
+            "<soap:Envelope xmlns:soap=\"{SOAP_ENV_NS}\"><soap:Body><{operation} xmlns=\"{ISDS_NS}\" xmlns:xsi=\"{XSI_NS}\">"
+        );
         Self { out, operation }
     }
 
@@ -222,8 +232,9 @@ impl Request {
         self
     }
 
-    /// `<name>value</name>`, or `<name/>` for no value: an empty element is
-    /// what libdatovka sends for an unset nillable field, and ISDS takes it.
+    /// `<name>value</name>`, or `<name xsi:nil="true"/>` for no value: only
+    /// for elements the schema declares `nillable`. (libdatovka sends `<name/>`
+    /// instead, which the schema refuses for every type but a string.)
     pub fn leaf(&mut self, name: &str, value: Option<&str>) -> Result<&mut Self, IsdsError> {
         match value {
             Some(value) => {
@@ -231,13 +242,13 @@ impl Request {
                 let _ = write!(self.out, "<{name}>{}</{name}>", escape(value));
             }
             None => {
-                let _ = write!(self.out, "<{name}/>");
+                let _ = write!(self.out, "<{name} xsi:nil=\"true\"/>");
             }
         }
         Ok(self)
     }
 
-    /// A leaf whose value needs no escaping (base64, digits).
+    /// A leaf whose value needs no escaping (base64, digits, or empty).
     pub fn leaf_plain(&mut self, name: &str, value: &str) -> &mut Self {
         debug_assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-.:TZ".contains(&b)));
         let _ = write!(self.out, "<{name}>{value}</{name}>");
