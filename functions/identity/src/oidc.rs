@@ -91,6 +91,8 @@ impl Metadata {
 pub struct VerifiedLogin {
     pub subject: SubjectId,
     pub loa: Loa,
+    /// When the provider authenticated the citizen (`auth_time`), if it said.
+    pub auth_time: Option<OffsetDateTime>,
     pub claims: crate::profile::Profile,
 }
 
@@ -186,6 +188,7 @@ impl Provider {
         state: &str,
         nonce: &str,
         pkce_challenge: Option<&str>,
+        max_age: Option<u32>,
     ) -> Result<String, OidcError> {
         let metadata = self.metadata().await?;
         let claims: serde_json::Map<String, Value> =
@@ -203,6 +206,9 @@ impl Provider {
                 .append_pair("nonce", nonce)
                 .append_pair("acr_values", Loa::SUBSTANTIAL_URI)
                 .append_pair("claims", &json!({"id_token": claims}).to_string());
+            if let Some(max_age) = max_age {
+                query.append_pair("max_age", &max_age.to_string());
+            }
             if let Some(challenge) = pkce_challenge {
                 query.append_pair("code_challenge", challenge).append_pair("code_challenge_method", "S256");
             }
@@ -257,6 +263,18 @@ impl Provider {
     /// Decrypts (if encrypted) and verifies an ID token, checks its claims
     /// against `nonce`, and reads the citizen from it.
     pub async fn verify(&self, id_token: &str, nonce: &str) -> Result<VerifiedLogin, OidcError> {
+        self.verify_login(id_token, nonce, None).await
+    }
+
+    /// As [`verify`](Self::verify), for a login started with `max_age`: the
+    /// token must then carry an `auth_time` at most that many seconds ago
+    /// (OIDC Core §3.1.2.1), with the usual leeway.
+    pub async fn verify_login(
+        &self,
+        id_token: &str,
+        nonce: &str,
+        max_age: Option<u32>,
+    ) -> Result<VerifiedLogin, OidcError> {
         let jws = match (&self.settings.decryption_key, jose::is_encrypted(id_token)) {
             (Some(key), true) => String::from_utf8(key.decrypt(id_token)?).map_err(|_| JoseError::Malformed)?,
             (Some(_), false) => return Err(OidcError::Claim("the ID token must be encrypted to the portal")),
@@ -274,6 +292,16 @@ impl Provider {
         let payload = jose::verify(&jws, key)?;
         let claims: Value = serde_json::from_slice(&payload).map_err(|_| JoseError::Malformed)?;
         self.check_claims(&claims, nonce).await?;
+        let auth_time =
+            claims.get("auth_time").and_then(Value::as_i64).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+        if let Some(max_age) = max_age {
+            let oldest = self.clock.now() - time::Duration::seconds(i64::from(max_age)) - LEEWAY;
+            match auth_time {
+                Some(at) if at >= oldest => {}
+                Some(_) => return Err(OidcError::Claim("the authentication is older than max_age")),
+                None => return Err(OidcError::Claim("no auth_time for a login with max_age")),
+            }
+        }
 
         let loa = claims
             .get("acr")
@@ -300,7 +328,7 @@ impl Provider {
             email: text("eMail"),
             phone: text("phonenumber"),
         };
-        Ok(VerifiedLogin { subject, loa, claims: profile })
+        Ok(VerifiedLogin { subject, loa, auth_time, claims: profile })
     }
 
     async fn check_claims(&self, claims: &Value, nonce: &str) -> Result<(), OidcError> {

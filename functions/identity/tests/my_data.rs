@@ -285,6 +285,38 @@ async fn the_development_login_refuses_a_form_posted_from_another_site() {
 }
 
 #[tokio::test]
+async fn erasure_needs_a_login_no_older_than_ten_minutes() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    let erase = || {
+        Request::delete("/api/me")
+            .header(header::COOKIE, &login.cookie)
+            .header("x-csrf-token", &login.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"confirm":"DELETE MY DATA"}"#))
+            .expect("request")
+    };
+    // Still within the idle timeout, but the login is 11 minutes old.
+    portal.clock.advance(std::time::Duration::from_secs(11 * 60));
+    let (status, _, problem) = call(&portal.router, erase()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    assert_eq!(problem["type"], "/problems/reauthentication-required");
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("maxAge=600"), "{problem}");
+    assert_eq!(call(&portal.router, get("/api/me", &login)).await.0, StatusCode::OK, "nothing was erased");
+
+    let (_, fresh) = dev_login(&portal.router, "jana", "substantial").await;
+    let fresh = fresh.expect("session");
+    let request = Request::delete("/api/me")
+        .header(header::COOKIE, &fresh.cookie)
+        .header("x-csrf-token", &fresh.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"confirm":"DELETE MY DATA"}"#))
+        .expect("request");
+    assert_eq!(call(&portal.router, request).await.0, StatusCode::OK, "a fresh login may erase");
+}
+
+#[tokio::test]
 async fn a_rotating_client_written_forwarded_for_entry_does_not_escape_the_login_limit() {
     let portal = portal_on(Harness::at(OffsetDateTime::now_utc()), 2);
     let mut statuses = Vec::new();

@@ -67,11 +67,18 @@ fn provider(stand_in: &StandIn, issuer: Option<String>, clock: Arc<ManualClock>)
 }
 
 fn token(stand_in: &StandIn, now: OffsetDateTime, acr: &str) -> String {
-    let claims = json!({
+    token_with(stand_in, now, acr, None)
+}
+
+fn token_with(stand_in: &StandIn, now: OffsetDateTime, acr: &str, auth_time: Option<OffsetDateTime>) -> String {
+    let mut claims = json!({
         "iss": stand_in.base, "aud": "portal", "nonce": "n0nce", "acr": acr,
         "iat": now.unix_timestamp(), "exp": now.unix_timestamp() + 300,
         "PersonIdentifier": "CZ/CZ/1234",
     });
+    if let Some(at) = auth_time {
+        claims["auth_time"] = json!(at.unix_timestamp());
+    }
     forge::sign_rs256(&stand_in.signer, Some("k1"), &claims)
 }
 
@@ -129,4 +136,23 @@ async fn the_discovery_document_is_fetched_again_daily_and_a_changed_issuer_is_r
     assert!(matches!(configured.metadata().await, Err(OidcError::Refused(_))));
     *stand_in.issuer.lock().expect("lock") = stand_in.base.clone();
     assert_eq!(configured.metadata().await.expect("the configured issuer").issuer, stand_in.base);
+}
+
+#[tokio::test]
+async fn a_step_up_login_needs_an_auth_time_within_max_age() {
+    let stand_in = stand_in().await;
+    let clock = clock();
+    let provider = provider(&stand_in, None, clock.clone());
+    let now = clock.now();
+    let url = provider.authorization_url("s", "n", None, Some(600)).await.expect("url");
+    assert!(url.contains("max_age=600"), "{url}");
+    let high = Loa::SUBSTANTIAL_URI;
+    let no_auth_time = provider.verify_login(&token(&stand_in, now, high), "n0nce", Some(600)).await;
+    assert!(matches!(no_auth_time, Err(OidcError::Claim(_))), "{no_auth_time:?}");
+    let old = token_with(&stand_in, now, high, Some(now - time::Duration::minutes(30)));
+    assert!(matches!(provider.verify_login(&old, "n0nce", Some(600)).await, Err(OidcError::Claim(_))));
+    let fresh_at = now - time::Duration::minutes(2);
+    let fresh = token_with(&stand_in, now, high, Some(fresh_at));
+    let login = provider.verify_login(&fresh, "n0nce", Some(600)).await.expect("a fresh authentication");
+    assert_eq!(login.auth_time.map(|t| t.unix_timestamp()), Some(fresh_at.unix_timestamp()));
 }

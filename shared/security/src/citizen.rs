@@ -3,8 +3,10 @@
 //! Credentials: the `__Host-portal_session` cookie (browsers) or
 //! `Authorization: Bearer <token>` (mobile apps). A cookie-authenticated
 //! state-changing request must carry the session's CSRF token in
-//! `X-CSRF-Token`. The minimal level of assurance is the extractor's type:
-//! [`Citizen`] (substantial) or [`CitizenHigh`] (high).
+//! `X-CSRF-Token`. [`Citizen`] needs a substantial level of assurance; no act
+//! of the portal needs high (eIDAS "high" is asked of no online act it offers),
+//! so there is no extractor for it. Destructive and legal acts also need a
+//! recent login: [`Citizen::require_recent_login`].
 
 use std::sync::Arc;
 
@@ -44,9 +46,32 @@ pub struct Citizen {
     pub session: Session,
 }
 
-/// A logged-in citizen with a high level of assurance.
-#[derive(Debug, Clone)]
-pub struct CitizenHigh(pub Citizen);
+/// How recent a login destructive and legal acts need (step-up): erasure,
+/// register writes of a delivery address or qualified certificate, and the
+/// officials' blocking and unblocking of a petition.
+pub const STEP_UP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The answer when a login is too old for the act: 401
+/// `/problems/reauthentication-required`. The front end starts
+/// `GET /api/auth/login?maxAge=600&returnTo=…`, which makes the identity
+/// provider authenticate the citizen again (OIDC `max_age`), and retries.
+pub fn reauthentication_required() -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "reauthentication-required", "Log in again to continue").with_detail(
+        format!(
+            "this needs a login no older than {} s: log in again with GET /api/auth/login?maxAge={}",
+            STEP_UP_MAX_AGE.as_secs(),
+            STEP_UP_MAX_AGE.as_secs()
+        ),
+    )
+}
+
+impl Citizen {
+    /// Whether the citizen authenticated at the identity provider within
+    /// [`STEP_UP_MAX_AGE`] before `now`; else [`reauthentication_required`].
+    pub fn require_recent_login(&self, now: time::OffsetDateTime) -> Result<(), Problem> {
+        if now - self.session.authenticated_at() <= STEP_UP_MAX_AGE { Ok(()) } else { Err(reauthentication_required()) }
+    }
+}
 
 fn unauthorized() -> Response {
     let mut response = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Log in to continue")
@@ -130,13 +155,5 @@ impl<S: Send + Sync> FromRequestParts<S> for Citizen {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         authenticate(parts, Loa::Substantial).await
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CitizenHigh {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, Loa::High).await.map(CitizenHigh)
     }
 }

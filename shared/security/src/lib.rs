@@ -5,8 +5,8 @@
 //!   eIDAS level of assurance of their login;
 //! - [`Sessions`]: opaque session ids and short-lived bearer tokens, stored by
 //!   their SHA-256 only, with idle (15 min) and absolute (8 h) expiry;
-//! - [`Citizen`] / [`CitizenHigh`]: the extractors every capability uses
-//!   (401/403 problems, CSRF on state-changing requests, the minimal level);
+//! - [`Citizen`]: the extractor every capability uses (401/403 problems, CSRF
+//!   on state-changing requests, the minimal level, step-up for a recent login);
 //! - [`RateLimiter`]: 429 with `Retry-After`;
 //! - [`AccessLog`]: append-only, per citizen, readable by the citizen.
 
@@ -19,7 +19,9 @@ mod sessions;
 mod subject;
 
 pub use access_log::{AccessEntry, AccessFilter, AccessLog, AccessPage, Action, Actor, Outcome as AccessOutcome};
-pub use citizen::{Authenticator, CSRF_HEADER, Citizen, CitizenHigh, Credential, SESSION_COOKIE, cookie};
+pub use citizen::{
+    Authenticator, CSRF_HEADER, Citizen, Credential, SESSION_COOKIE, STEP_UP_MAX_AGE, cookie, reauthentication_required,
+};
 pub use client_address::{ClientAddressRule, UNKNOWN_CLIENT};
 pub use rate_limit::RateLimiter;
 pub use sessions::{BearerToken, NewSession, Session, SessionError, SessionTimes, Sessions};

@@ -70,6 +70,11 @@ pub struct Session {
     pub csrf_token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the citizen last proved who they are at the identity provider
+    /// (the ID token's `auth_time`); absent in sessions started before it was
+    /// recorded, which count from `created_at`.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -77,6 +82,13 @@ pub struct Session {
     /// The partition of this session's record (SHA-256 of its secret).
     #[serde(skip)]
     pub key: String,
+}
+
+impl Session {
+    /// When the citizen last authenticated at the identity provider.
+    pub fn authenticated_at(&self) -> OffsetDateTime {
+        self.auth_time.unwrap_or(self.created_at)
+    }
 }
 
 /// What a login produced: the secret for the cookie and the stored session.
@@ -130,9 +142,23 @@ impl Sessions {
         self.times
     }
 
-    /// Starts a session after a successful login.
+    /// Starts a session after a successful login that authenticated now.
     pub async fn create(&self, subject: SubjectId, loa: Loa, provider: &str) -> Result<NewSession, SessionError> {
+        self.create_authenticated(subject, loa, provider, None).await
+    }
+
+    /// Starts a session after a login whose authentication happened at
+    /// `auth_time` (the provider's `auth_time`; `None`: now, and never later
+    /// than now).
+    pub async fn create_authenticated(
+        &self,
+        subject: SubjectId,
+        loa: Loa,
+        provider: &str,
+        auth_time: Option<OffsetDateTime>,
+    ) -> Result<NewSession, SessionError> {
         let now = self.clock.now();
+        let auth_time = auth_time.map_or(now, |at| at.min(now));
         let secret = random_secret();
         let key = session_partition(&secret);
         let session = Session {
@@ -141,6 +167,7 @@ impl Sessions {
             provider: provider.to_owned(),
             csrf_token: random_secret(),
             created_at: now,
+            auth_time: Some(auth_time),
             last_seen: now,
             expires_at: now + self.times.absolute,
             key: key.clone(),

@@ -76,6 +76,14 @@ pub async fn handler(
     let Ok(subject) = SubjectId::from_person_identifier(citizen.person_identifier) else {
         return Err(Problem::internal().into());
     };
-    start_session(&id, subject, loa, "development", &citizen.profile(), &safe_return_to(form.return_to.as_deref()))
-        .await
+    start_session(
+        &id,
+        subject,
+        loa,
+        "development",
+        &citizen.profile(),
+        &safe_return_to(form.return_to.as_deref()),
+        None,
+    )
+    .await
 }

@@ -41,6 +41,7 @@ pub struct Erased {
 }
 
 /// Erases everything the portal holds about the citizen and ends the session.
+/// Needs a login no older than 10 minutes (step-up).
 #[utoipa::path(
     delete,
     path = "/api/me",
@@ -51,6 +52,7 @@ pub struct Erased {
     responses(
         (status = 200, description = "Vaše údaje jsou vymazány a relace skončila.", body = Erased,
             headers(("Set-Cookie" = String, description = "Smaže cookie relace."))),
+        (status = 401, description = "Nepřihlášen, nebo přihlášení starší než 10 minut (`/problems/reauthentication-required`): přihlaste se znovu přes /api/auth/login?maxAge=600.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Chybí potvrzení `DELETE MY DATA`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Výmaz začal, ale nedokončil se; zkuste to znovu (relace stále platí).", body = Problem, content_type = "application/problem+json"),
     )
@@ -60,6 +62,7 @@ pub async fn handler(
     citizen: Citizen,
     Body(request): Body<EraseRequest>,
 ) -> Result<(SetCookie, Json<Erased>), IdentityError> {
+    citizen.require_recent_login(id.clock.now())?;
     if request.confirm.as_deref() != Some(CONFIRMATION) {
         return Err(
             Problem::validation(vec![FieldViolation::new("confirm", "must be the text 'DELETE MY DATA'")]).into()

@@ -57,9 +57,10 @@ pub async fn handler(
     let binding = random();
     let body = json!({
         "nonce": nonce, "verifier": verifier, "returnTo": return_to, "browser": sha256_b64(&binding),
+        "maxAge": query.max_age(),
     });
     let attempt = NewDocument::new(sha256_b64(&state), "attempt", body).with_ttl(LOGIN_TTL);
     id.documents.create(LOGINS, attempt).await?;
-    let url = provider.authorization_url(&state, &nonce, challenge.as_deref()).await?;
+    let url = provider.authorization_url(&state, &nonce, challenge.as_deref(), query.max_age()).await?;
     Ok((Some(login_binding_cookie(&binding)), Redirect::to(&url)))
 }

@@ -100,7 +100,9 @@ pub async fn handler(
     let verifier = attempt.body["verifier"].as_str().map(str::to_owned);
     let return_to = safe_return_to(attempt.body["returnTo"].as_str());
     let id_token = provider.exchange(&code, verifier.as_deref()).await?;
-    let login = provider.verify(&id_token, &nonce).await?;
-    let signed_in = start_session(&id, login.subject, login.loa, "nia", &login.claims, &return_to).await?;
+    let max_age = attempt.body["maxAge"].as_u64().and_then(|v| u32::try_from(v).ok());
+    let login = provider.verify_login(&id_token, &nonce, max_age).await?;
+    let signed_in =
+        start_session(&id, login.subject, login.loa, "nia", &login.claims, &return_to, login.auth_time).await?;
     Ok((clear_login_binding(), signed_in))
 }

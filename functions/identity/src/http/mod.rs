@@ -45,12 +45,22 @@ pub struct LoginQuery {
     /// anything else is ignored.
     #[param(example = "/api/me")]
     return_to: Option<String>,
+    /// Step-up: the identity provider must have authenticated the citizen
+    /// at most this many seconds ago (OIDC `max_age`); the front end sends
+    /// `600` after a `/problems/reauthentication-required` answer.
+    #[param(example = 600, maximum = 86400)]
+    max_age: Option<u32>,
 }
 
 impl LoginQuery {
     /// Only paths of this site (see [`ReturnPath`]); anything else is `/`.
     pub(crate) fn return_to(&self) -> String {
         safe_return_to(self.return_to.as_deref())
+    }
+
+    /// The requested `max_age`, at most a day.
+    pub(crate) fn max_age(&self) -> Option<u32> {
+        self.max_age.map(|seconds| seconds.min(86_400))
     }
 }
 
@@ -157,9 +167,10 @@ pub(crate) async fn start_session(
     provider: &str,
     claims: &Profile,
     return_to: &str,
+    auth_time: Option<OffsetDateTime>,
 ) -> Result<SignedIn, IdentityError> {
     profile::save(id.documents.as_ref(), &id.sealer, &subject, claims).await?;
-    let new = id.sessions.create(subject.clone(), loa, provider).await?;
+    let new = id.sessions.create_authenticated(subject.clone(), loa, provider, auth_time).await?;
     let entry =
         AccessEntry::new(Actor::Citizen, Action::Login, "session", "login", &format!("login through {provider}"));
     id.access_log.record(&subject, entry).await?;

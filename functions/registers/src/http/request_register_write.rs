@@ -15,6 +15,7 @@ use super::{FilingSummary, Shared, bad_input};
 use crate::filings::deadline_entries::announce_and_mark;
 use crate::filings::submission::{self, SOURCE};
 use crate::filings::{self, Filing, FilingError, FilingStatus, new_id, register_writes, seal_data};
+use crate::gateway::FilingSubmission;
 
 /// What to write; the fields depend on `kind`. Every broken rule comes back
 /// at once, field by field.
@@ -55,7 +56,8 @@ fn provisional_agency(kind: &str) -> portal_events::FilingAgency {
 }
 
 /// Files a new delivery address, contacts or a qualified certificate with the
-/// population register.
+/// population register. A delivery address or a qualified certificate needs a
+/// login no older than 10 minutes (step-up).
 #[utoipa::path(
     post,
     path = "/api/filings/register-writes",
@@ -66,6 +68,7 @@ fn provisional_agency(kind: &str) -> portal_events::FilingAgency {
     responses(
         (status = 201, description = "Podání je odesláno úřadu.", body = FilingSummary),
         (status = 400, description = "Vstup porušuje jedno nebo více pravidel; `errors` jmenuje pole a pravidlo.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nepřihlášen, nebo přihlášení starší než 10 minut (`/problems/reauthentication-required`): přihlaste se znovu přes /api/auth/login?maxAge=600.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
@@ -77,6 +80,11 @@ pub async fn handler(
     let now = registers.clock.now();
     let write = register_writes::parse(&body, now).map_err(bad_input)?;
     let subject = citizen.subject.as_str();
+    // Legal acts with lasting effect (a delivery address, a qualified
+    // certificate): step-up to a login within 10 minutes. Contacts are not.
+    if matches!(write.submission, FilingSubmission::DeliveryAddress(_) | FilingSubmission::QualifiedCertificate(_)) {
+        citizen.require_recent_login(now)?;
+    }
     let id = new_id();
     let kind = write.submission.kind();
     let mut filing = Filing::new(
