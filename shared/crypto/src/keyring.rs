@@ -151,6 +151,10 @@ pub struct CitizenKeys {
     wrapper: Arc<dyn KeyWrapper>,
     clock: Arc<dyn Clock>,
     cache: Mutex<KeyCache<CitizenKey>>,
+    /// Counts this instance's shreds. A key loaded while one happened is not
+    /// cached: it may be the very key just shredded, and caching it after the
+    /// shred's eviction would keep it usable here for the whole cache TTL.
+    shreds: AtomicU64,
     wraps: AtomicU64,
     unwraps: AtomicU64,
     cache_hits: AtomicU64,
@@ -249,6 +253,7 @@ impl CitizenKeys {
             wrapper,
             clock,
             cache: Mutex::new(KeyCache::new(options.cache_capacity, options.cache_ttl)),
+            shreds: AtomicU64::new(0),
             wraps: AtomicU64::new(0),
             unwraps: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
@@ -274,16 +279,17 @@ impl CitizenKeys {
         if let Some(key) = self.cached(owner, None) {
             return Ok(key);
         }
+        let shreds_before = self.shreds.load(Ordering::SeqCst);
         for _ in 0..MAX_ATTEMPTS {
             if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
                 let record = KeyRecord::read(&doc)?;
                 let key = self.unwrap_record(owner, &record).await?;
-                self.remember(owner, &key);
+                self.remember(owner, &key, shreds_before);
                 return Ok(key);
             }
             match self.create_key(owner).await {
                 Ok(key) => {
-                    self.remember(owner, &key);
+                    self.remember(owner, &key, shreds_before);
                     return Ok(key);
                 }
                 Err(CryptoError::Store(StoreError::Conflict)) => continue,
@@ -299,11 +305,12 @@ impl CitizenKeys {
         if let Some(key) = self.cached(owner, Some(version)) {
             return Ok(key);
         }
+        let shreds_before = self.shreds.load(Ordering::SeqCst);
         if let Some(doc) = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await? {
             let record = KeyRecord::read(&doc)?;
             if record.data_key_version == version {
                 let key = self.unwrap_record(owner, &record).await?;
-                self.remember(owner, &key);
+                self.remember(owner, &key, shreds_before);
                 return Ok(key);
             }
         }
@@ -325,6 +332,7 @@ impl CitizenKeys {
     #[tracing::instrument(skip_all)]
     pub async fn shred(&self, owner: &str) -> Result<(), CryptoError> {
         check_owner(owner)?;
+        self.shreds.fetch_add(1, Ordering::SeqCst);
         self.evict(owner);
         for _ in 0..MAX_ATTEMPTS {
             let key_doc = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await?;
@@ -355,6 +363,7 @@ impl CitizenKeys {
             let delete_key = BatchOp::Delete { id: DATA_KEY_ID.into(), if_match: Some(key_doc.etag) };
             match self.store.batch(KEYS_COLLECTION, owner, vec![write_tombstone, delete_key]).await {
                 Ok(_) => {
+                    self.shreds.fetch_add(1, Ordering::SeqCst);
                     self.evict(owner);
                     tracing::info!(data_key_version = key_version, "shredded a citizen's data key");
                     return Ok(());
@@ -536,9 +545,16 @@ impl CitizenKeys {
         key
     }
 
-    fn remember(&self, owner: &str, key: &CitizenKey) {
+    /// Caches `key`, unless a shred happened on this instance since
+    /// `shreds_before` was read (before the key was loaded). Checked under the
+    /// cache's lock, which the shred's eviction also takes, so a key loaded
+    /// before a shred is never cached after it.
+    fn remember(&self, owner: &str, key: &CitizenKey, shreds_before: u64) {
         let now = self.clock.now();
-        self.lock_cache().insert(owner, key.clone(), now);
+        let mut cache = self.lock_cache();
+        if self.shreds.load(Ordering::SeqCst) == shreds_before {
+            cache.insert(owner, key.clone(), now);
+        }
     }
 
     fn evict(&self, owner: &str) {

@@ -401,3 +401,54 @@ async fn a_key_wrapped_before_bindings_still_opens_and_rewrap_binds_it() {
     assert_eq!(f.other_instance().decrypt("c1", "doc", "body", &sealed).await.expect("opens"), b"old");
     assert_eq!(f.sealer.keys().rewrap_all().await.expect("again").already_current, 1);
 }
+
+/// A key wrapper whose unwraps wait for the test to let them go.
+#[derive(Debug)]
+struct Gated {
+    inner: Arc<dyn KeyWrapper>,
+    entered: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl KeyWrapper for Gated {
+    fn kek_id(&self) -> &str {
+        self.inner.kek_id()
+    }
+    async fn current_version(&self) -> Result<String, WrapError> {
+        self.inner.current_version().await
+    }
+    async fn wrap(&self, key: &DataKey) -> Result<WrappedKey, WrapError> {
+        self.inner.wrap(key).await
+    }
+    async fn unwrap(&self, wrapped: &WrappedKey) -> Result<DataKey, WrapError> {
+        self.entered.notify_one();
+        let _go = self.release.acquire().await.map_err(|_| WrapError::Rejected)?;
+        self.inner.unwrap(wrapped).await
+    }
+}
+
+#[tokio::test]
+async fn a_key_loaded_while_it_was_shredded_is_not_cached_on_this_instance() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"gone soon").await.expect("encrypt");
+    let (entered, release) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Semaphore::new(0)));
+    let gated: Arc<dyn KeyWrapper> =
+        Arc::new(Gated { inner: f.kek.clone(), entered: entered.clone(), release: release.clone() });
+    let instance = Arc::new(CitizenKeys::new(f.store.clone(), gated, f.clock.clone()));
+
+    // A request on this instance reads the wrapped key and is unwrapping it…
+    let loading = tokio::spawn({
+        let instance = instance.clone();
+        async move { instance.data_key("c1").await }
+    });
+    entered.notified().await;
+    // …when the erasure shreds the key on the same instance.
+    instance.shred("c1").await.expect("shred");
+    release.add_permits(100);
+    loading.await.expect("task").expect("the load that started before the shred finishes");
+
+    let sealer = Sealer::new(instance);
+    let result = sealer.decrypt("c1", "doc", "body", &sealed).await;
+    assert!(matches!(result, Err(CryptoError::Shredded)), "the shredded key was cached: {result:?}");
+}
