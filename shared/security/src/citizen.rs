@@ -157,3 +157,38 @@ impl<S: Send + Sync> FromRequestParts<S> for Citizen {
         authenticate(parts, Loa::Substantial).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::sessions::Session;
+
+    fn citizen(created_at: time::OffsetDateTime, auth_time: Option<time::OffsetDateTime>) -> Citizen {
+        let session: Session = serde_json::from_value(serde_json::json!({
+            "subject": "DEMO%2Fjana", "loa": "substantial", "provider": "nia", "csrfToken": "t",
+            "createdAt": "2026-03-01T08:00:00Z", "lastSeen": "2026-03-01T08:00:00Z",
+            "expiresAt": "2026-03-01T16:00:00Z",
+        }))
+        .map(|session: Session| Session { created_at, auth_time, ..session })
+        .expect("a stored session");
+        Citizen { subject: session.subject.clone(), loa: session.loa, credential: Credential::Cookie, session }
+    }
+
+    #[test]
+    fn a_login_older_than_ten_minutes_needs_reauthentication() {
+        let at = datetime!(2026-03-01 08:00 UTC);
+        let fresh = citizen(at, Some(at));
+        assert!(fresh.require_recent_login(at + time::Duration::minutes(10)).is_ok());
+        let problem = fresh.require_recent_login(at + time::Duration::minutes(11)).expect_err("too old");
+        assert_eq!((problem.status, problem.kind.as_str()), (401, "/problems/reauthentication-required"));
+        // The provider's auth_time counts, not when the session started.
+        let reused = citizen(at + time::Duration::minutes(30), Some(at));
+        assert!(reused.require_recent_login(at + time::Duration::minutes(31)).is_err());
+        // A session stored before auth_time was recorded counts from its start.
+        let legacy = citizen(at, None);
+        assert!(legacy.require_recent_login(at + time::Duration::minutes(5)).is_ok());
+        assert!(legacy.require_recent_login(at + time::Duration::minutes(15)).is_err());
+    }
+}
