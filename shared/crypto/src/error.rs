@@ -46,6 +46,10 @@ pub enum CryptoError {
     /// this ciphertext can never be opened again.
     #[error("the citizen's data key was destroyed")]
     Shredded,
+    /// The citizen was erased (the key tombstone exists): no data key is ever
+    /// created for them again, so nothing new is sealed for them.
+    #[error("the citizen was erased; nothing is kept for them again")]
+    Erased,
     /// AES-GCM authentication failed: the ciphertext was altered, or it belongs
     /// to another owner, document or field, or to another key.
     #[error("the ciphertext failed authentication")]
@@ -108,6 +112,9 @@ impl portal_host::Failure for CryptoError {
     fn problem(&self) -> portal_host::Problem {
         if self.is_retryable() {
             portal_host::Problem::unavailable("the key service")
+        } else if matches!(self, Self::Erased) {
+            portal_host::Problem::new(http::StatusCode::GONE, "citizen-erased", "The citizen's data were erased")
+                .with_detail("the data of this citizen were erased; nothing is kept for them again")
         } else {
             portal_host::Problem::internal()
         }

@@ -320,11 +320,33 @@ impl CitizenKeys {
         }
     }
 
+    /// Whether `owner` was erased (their key tombstone exists). The one check
+    /// every writer for a subject makes before it writes.
+    pub async fn is_erased(&self, owner: &str) -> Result<bool, CryptoError> {
+        check_owner(owner)?;
+        Ok(self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await?.is_some())
+    }
+
+    /// For queue consumers: `Ok` for a live subject; for an erased one a
+    /// permanent failure (the runtime acknowledges the message and records it
+    /// in the failure sink), logged; a store fault is retryable.
+    pub async fn refuse_erased(&self, owner: &str) -> Result<(), portal_host::InvocationError> {
+        match self.is_erased(owner).await {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                tracing::warn!("an event for an erased citizen was dropped");
+                Err(portal_host::InvocationError::permanent(CryptoError::Erased))
+            }
+            Err(error) if error.is_retryable() => Err(portal_host::InvocationError::retryable(error)),
+            Err(error) => Err(portal_host::InvocationError::permanent(error)),
+        }
+    }
+
     /// Erasure by crypto-shredding: deletes the owner's wrapped data key and
     /// records a tombstone (in one transactional batch), then evicts the key
     /// from this instance's cache. Every ciphertext sealed under it fails with
-    /// [`CryptoError::Shredded`] from then on; a later `encrypt` for the same
-    /// owner creates a new key (version n+1). Idempotent.
+    /// [`CryptoError::Shredded`] from then on, and a later `encrypt` for the same
+    /// owner fails with [`CryptoError::Erased`]: erasure is final. Idempotent.
     ///
     /// Other instances may still hold the key in their caches for up to the
     /// cache TTL, and backups of the store hold the wrapped key until they
@@ -461,10 +483,12 @@ impl CitizenKeys {
     /// leaves an entry rewrap skips, never a key rewrap cannot find), then the
     /// key, create-only. [`StoreError::Conflict`] when another request won.
     async fn create_key(&self, owner: &str) -> Result<CitizenKey, CryptoError> {
-        let version = match self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await? {
-            Some(doc) => Tombstone::read(&doc)?.shredded_through.checked_add(1).ok_or(CryptoError::Contended)?,
-            None => 1,
-        };
+        // Erasure is final: after the tombstone no key is created for the
+        // owner again, so nothing new is ever sealed for an erased citizen.
+        if self.store.get(KEYS_COLLECTION, owner, TOMBSTONE_ID).await?.is_some() {
+            return Err(CryptoError::Erased);
+        }
+        let version = 1;
         let key = DataKey::generate()?;
         let wrapped = self.wrap(&key).await?;
         let now = self.clock.now();

@@ -252,14 +252,27 @@ async fn a_shredded_key_opens_nothing_and_never_having_a_key_is_different() {
     fields.sort_unstable();
     assert_eq!(fields, ["shredded", "shreddedThrough"], "no key material in the tombstone");
 
-    // The citizen comes back: a new key, version 2; the old data stays gone.
-    let again = f.sealer.encrypt("citizen-a", "doc-1", "body", b"new life").await.expect("encrypt");
-    assert_eq!(f.sealer.keys().data_key("citizen-a").await.expect("key").version(), 2);
-    assert_eq!(other.decrypt("citizen-a", "doc-1", "body", &again).await.expect("decrypt"), b"new life");
-    assert!(matches!(other.decrypt("citizen-a", "doc-1", "body", &sealed).await, Err(CryptoError::Shredded)));
-
     f.sealer.keys().shred("never-seen").await.expect("shredding nobody records the erasure");
     assert!(matches!(f.sealer.keys().data_key("index-07").await, Err(CryptoError::InvalidOwner(_))));
+}
+
+#[tokio::test]
+async fn after_the_tombstone_no_data_key_is_created_for_the_erased_citizen_again() {
+    let f = Fixture::new();
+    f.sealer.encrypt("citizen-a", "doc-1", "body", b"before").await.expect("encrypt");
+    assert!(!f.sealer.keys().is_erased("citizen-a").await.expect("check"));
+    f.sealer.keys().shred("citizen-a").await.expect("shred");
+    let other = f.other_instance();
+    for sealer in [&f.sealer, &other] {
+        let result = sealer.encrypt("citizen-a", "doc-2", "body", b"after").await;
+        assert!(matches!(result, Err(CryptoError::Erased)), "sealed for an erased citizen: {result:?}");
+        assert!(matches!(sealer.keys().data_key("citizen-a").await, Err(CryptoError::Erased)));
+        assert!(sealer.keys().is_erased("citizen-a").await.expect("check"));
+    }
+    assert!(f.stored_key("citizen-a").await.is_none(), "no new key record");
+    let refused = f.sealer.keys().refuse_erased("citizen-a").await;
+    assert!(matches!(refused, Err(portal_host::InvocationError::Permanent(_))), "dropped for good: {refused:?}");
+    assert!(f.sealer.keys().refuse_erased("citizen-b").await.is_ok());
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portal_store::{Clock, DocumentStore, ETag, NewDocument, StoreError};
+use portal_store::{Clock, DocumentStore, ETag, NewDocument, Query, StoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -125,6 +125,13 @@ fn session_partition(secret: &str) -> String {
     format!("s-{}", digest_hex(secret))
 }
 
+/// The partition that lists a subject's sessions (one document per session,
+/// id = the session's partition), so erasure ends them all with one
+/// partition read.
+fn subject_partition(subject: &SubjectId) -> String {
+    format!("u-{}", digest_hex(subject.as_str()))
+}
+
 fn token_partition(token: &str) -> String {
     format!("t-{}", digest_hex(token))
 }
@@ -173,6 +180,10 @@ impl Sessions {
             key: key.clone(),
         };
         let body = serde_json::to_value(&session).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        // The index entry first: a session never exists that erasure cannot find.
+        let entry = NewDocument::new(subject_partition(&session.subject), key.clone(), serde_json::json!({}))
+            .with_ttl(self.times.absolute);
+        self.documents.upsert(COLLECTION, entry, None).await?;
         let doc = NewDocument::new(key, SESSION_ID, body).with_ttl(self.times.idle);
         self.documents.create(COLLECTION, doc).await?;
         Ok(NewSession { secret, session })
@@ -221,6 +232,33 @@ impl Sessions {
             Ok(()) | Err(StoreError::NotFound) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Ends every session of `subject` (and so every bearer token, which
+    /// resolves through its session): erasure leaves no way in. One partition
+    /// read of the subject's index, then a delete per session.
+    pub async fn revoke_all(&self, subject: &SubjectId) -> Result<usize, SessionError> {
+        let partition = subject_partition(subject);
+        let mut keys = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self.documents.query(COLLECTION, &partition, Query::default().after(continuation)).await?;
+            keys.extend(page.items.into_iter().map(|entry| entry.id));
+            continuation = page.continuation;
+            if continuation.is_none() {
+                break;
+            }
+        }
+        for key in &keys {
+            for (p, id) in [(key.as_str(), SESSION_ID), (partition.as_str(), key.as_str())] {
+                match self.documents.delete(COLLECTION, p, id, None).await {
+                    Ok(()) | Err(StoreError::NotFound) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        let ended = keys.len();
+        Ok(ended)
     }
 
     /// A short-lived bearer token for the mobile apps, bound to `session`.
@@ -303,6 +341,22 @@ mod tests {
         }
         clock.advance(Duration::from_secs(10 * 60));
         assert!(sessions.resolve(&new.secret).await.expect("resolve").is_none(), "8 hours after login");
+    }
+
+    #[tokio::test]
+    async fn revoking_a_subject_ends_all_their_sessions_and_bearer_tokens_only() {
+        let (sessions, _, _) = sessions();
+        let first = sessions.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        let second = sessions.create(jana(), Loa::High, "development").await.expect("create");
+        let bearer = sessions.issue_bearer(&second.session).await.expect("token");
+        let jiri = sessions.create(SubjectId::parse("jiri").expect("valid"), Loa::High, "nia").await.expect("create");
+        assert_eq!(sessions.revoke_all(&jana()).await.expect("revoke"), 2);
+        for secret in [&first.secret, &second.secret] {
+            assert!(sessions.resolve(secret).await.expect("resolve").is_none(), "session ended");
+        }
+        assert!(sessions.resolve_bearer(&bearer.token).await.expect("resolve").is_none(), "token ended");
+        assert!(sessions.resolve(&jiri.secret).await.expect("resolve").is_some(), "another citizen stays in");
+        assert_eq!(sessions.revoke_all(&jana()).await.expect("again"), 0, "idempotent");
     }
 
     #[tokio::test]

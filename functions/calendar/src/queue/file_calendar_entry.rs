@@ -35,7 +35,11 @@ pub const FUNCTION: &str = "FileCalendarEntry";
 pub fn function(calendar: Arc<Calendar>) -> Function {
     Function::queue(FUNCTION, CALENDAR_QUEUE, move |invocation: QueueInvocation<Event>| {
         let calendar = calendar.clone();
-        async move { file_calendar_entry(&calendar, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            calendar.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            file_calendar_entry(&calendar, &invocation.message).await
+        }
     })
 }
 /// The kinds of entries other capabilities send.

@@ -35,7 +35,11 @@ pub const FUNCTION: &str = "PurchaseCredit";
 pub fn function(databox: Arc<Databox>) -> Function {
     Function::queue(FUNCTION, QUEUE, move |invocation: QueueInvocation<PurchaseMessage>| {
         let databox = databox.clone();
-        async move { purchase_credit(&databox, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            databox.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            purchase_credit(&databox, &invocation.message).await
+        }
     })
 }
 

@@ -44,7 +44,11 @@ pub const FUNCTION: &str = "SendDataMessageOnBehalf";
 pub fn function(databox: Arc<Databox>) -> Function {
     Function::queue(FUNCTION, DATA_MESSAGES_QUEUE, move |invocation: QueueInvocation<Event>| {
         let databox = databox.clone();
-        async move { send_on_behalf(&databox, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            databox.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            send_on_behalf(&databox, &invocation.message).await
+        }
     })
 }
 

@@ -49,7 +49,11 @@ pub const FUNCTION: &str = "FileDocument";
 pub fn function(documents: Arc<Documents>) -> Function {
     Function::queue(FUNCTION, DOCUMENTS_QUEUE, move |invocation: QueueInvocation<Event>| {
         let documents = documents.clone();
-        async move { file_document(&documents, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            documents.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            file_document(&documents, &invocation.message).await
+        }
     })
 }
 

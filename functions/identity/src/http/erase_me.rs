@@ -80,7 +80,8 @@ pub async fn handler(
             .with_detail("erasure started; try again")
             .into());
     }
-    id.sessions.revoke(&citizen.session).await?;
+    // Every session and bearer token of the citizen ends, not only this one.
+    id.sessions.revoke_all(&citizen.subject).await?;
     tracing::info!("citizen data erased by crypto-shredding");
     Ok((clear_cookie(), Json(Erased { erased: true })))
 }

@@ -13,7 +13,11 @@ use crate::dispatch::{self, RETRY_FUNCTION, RETRY_QUEUE, RetryMessage};
 pub fn function(notifications: Arc<Notifications>) -> Function {
     Function::queue(RETRY_FUNCTION, RETRY_QUEUE, move |invocation: QueueInvocation<RetryMessage>| {
         let notifications = notifications.clone();
-        async move { retry_notification(&notifications, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            notifications.sealer.keys().refuse_erased(&invocation.message.event.subject).await?;
+            retry_notification(&notifications, &invocation.message).await
+        }
     })
 }
 

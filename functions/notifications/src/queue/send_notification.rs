@@ -14,7 +14,11 @@ use crate::dispatch::{self, SEND_FUNCTION};
 pub fn function(notifications: Arc<Notifications>) -> Function {
     Function::queue(SEND_FUNCTION, NOTIFICATIONS_QUEUE, move |invocation: QueueInvocation<Event>| {
         let notifications = notifications.clone();
-        async move { send_notification(&notifications, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            notifications.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            send_notification(&notifications, &invocation.message).await
+        }
     })
 }
 

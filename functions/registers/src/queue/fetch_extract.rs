@@ -56,7 +56,11 @@ pub const FUNCTION: &str = "FetchExtract";
 pub fn function(registers: Arc<Registers>) -> Function {
     Function::queue(FUNCTION, QUEUE, move |invocation: QueueInvocation<FetchMessage>| {
         let registers = registers.clone();
-        async move { fetch_extract(&registers, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            registers.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            fetch_extract(&registers, &invocation.message).await
+        }
     })
 }
 

@@ -21,7 +21,11 @@ pub const FUNCTION: &str = "RecordFiling";
 pub fn function(registers: Arc<Registers>) -> Function {
     Function::queue(FUNCTION, portal_events::FILINGS_QUEUE, move |invocation: QueueInvocation<Event>| {
         let registers = registers.clone();
-        async move { record_filing(&registers, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            registers.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            record_filing(&registers, &invocation.message).await
+        }
     })
 }
 

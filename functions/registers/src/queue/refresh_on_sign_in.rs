@@ -16,6 +16,10 @@ pub const FUNCTION: &str = "RefreshOnSignIn";
 pub fn function(registers: Arc<Registers>) -> Function {
     Function::queue(FUNCTION, portal_events::SIGNED_IN_QUEUE, move |invocation: QueueInvocation<Event>| {
         let registers = registers.clone();
-        async move { my_data::refresh_on_sign_in(&registers, &invocation.message).await }
+        async move {
+            // Erasure is final: a late event for an erased citizen is dropped and recorded.
+            registers.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+            my_data::refresh_on_sign_in(&registers, &invocation.message).await
+        }
     })
 }

@@ -16,7 +16,11 @@ pub fn function(registers: Arc<Registers>) -> Function {
         licence::SETTLE_QUEUE,
         move |invocation: QueueInvocation<SettleMessage>| {
             let registers = registers.clone();
-            async move { licence::settle_filing_payment(&registers, &invocation.message).await }
+            async move {
+                // Erasure is final: a late event for an erased citizen is dropped and recorded.
+                registers.sealer.keys().refuse_erased(&invocation.message.subject).await?;
+                licence::settle_filing_payment(&registers, &invocation.message).await
+            }
         },
     )
 }
