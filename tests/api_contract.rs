@@ -117,6 +117,10 @@ async fn every_error_response_is_a_problem_and_every_operation_says_what_it_answ
                 }
                 assert!(response["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {status}");
             }
+            let queried = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+            if queried || operation.get("requestBody").is_some() {
+                assert!(responses.contains_key("422"), "{method} {path}: takes input but documents no 422");
+            }
             let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
             if secured {
                 assert!(responses.contains_key("401"), "{method} {path}: secured but no 401");

@@ -191,7 +191,12 @@ fn without_position(message: &str) -> String {
 
 /// Responses every operation can give whatever its handler does, added to the
 /// document so that it lists every status a client may see.
-fn common_responses(method: &Method, secured: bool, has_body: bool) -> Vec<(&'static str, &'static str)> {
+fn common_responses(
+    method: &Method,
+    secured: bool,
+    has_body: bool,
+    has_query: bool,
+) -> Vec<(&'static str, &'static str)> {
     let mut responses = vec![
         ("400", "Požadavek je poškozený (např. neplatný parametr v cestě)."),
         ("500", "Chyba na straně portálu; podrobnosti jsou v logu pod ID požadavku."),
@@ -206,6 +211,8 @@ fn common_responses(method: &Method, secured: bool, has_body: bool) -> Vec<(&'st
     }
     if has_body {
         responses.push(("413", "Tělo požadavku je příliš velké."));
+    }
+    if has_body || has_query {
         responses.push(("422", "Vstup porušuje jedno nebo více pravidel; `errors` jmenuje pole a pravidlo."));
     }
     responses
@@ -300,13 +307,18 @@ fn finish_document(document: &mut Value, functions: &[Function]) {
                 }
             }
         }
+        // A request body, or query parameters read through `Params`, can break a rule (422).
+        let has_query = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|parameters| parameters.iter().any(|p| p["in"] == "query"));
         let has_body = operation.get("requestBody").is_some();
         let responses = operation
             .as_object_mut()
             .map(|op| op.entry("responses").or_insert_with(|| Value::Object(Map::new())))
             .and_then(Value::as_object_mut);
         let Some(responses) = responses else { continue };
-        for (status, description) in common_responses(&doc.method, secured, has_body) {
+        for (status, description) in common_responses(&doc.method, secured, has_body, has_query) {
             responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
         }
     }
