@@ -92,8 +92,8 @@ fn event(kind: &str, key: &str, data: Value) -> Event {
     Event::new(kind, key, JANA, time::OffsetDateTime::now_utc(), data)
 }
 
-#[tokio::test]
-async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_citizen() {
+/// The app served on port 0, and the local host that delivers its queues.
+async fn portal() -> (axum::Router, LocalHost, Stores) {
     let clock = Arc::new(SystemClock);
     let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock.clone());
     let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
@@ -108,6 +108,12 @@ async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_c
     let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
         .expect("local host");
     host.prepare().await.expect("queues");
+    (router, host, stores)
+}
+
+#[tokio::test]
+async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_citizen() {
+    let (router, host, stores) = portal().await;
 
     // Two windows and the mobile app's bearer token.
     let (first, second) = (login(&router, "jana").await, login(&router, "jana").await);
@@ -223,4 +229,46 @@ async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_c
     ] {
         assert!(recorded.iter().any(|name| name.contains(function)), "{function}'s drop is recorded: {recorded:?}");
     }
+}
+
+#[tokio::test]
+async fn a_forged_erasure_event_for_a_living_citizen_deletes_nothing_and_is_recorded() {
+    let (router, host, stores) = portal().await;
+    let jiri = login(&router, "jiri").await;
+    let (status, created) =
+        jiri.call(&router, "POST", "/api/calendar/events", Some(json!({"title": "Lékař", "date": "2026-12-01"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, me) = jiri.call(&router, "GET", "/api/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let owner = "DEMO%2Fjiri-dvorak";
+    let before = records(stores.documents.as_ref(), owner).await;
+    assert!(before.len() >= 2, "jiří has records: {before:?}");
+
+    let forged = Event::new(
+        portal_events::kinds::ERASED,
+        &format!("{owner}:1"),
+        owner,
+        time::OffsetDateTime::now_utc(),
+        json!({}),
+    );
+    for queue in portal_events::ERASURE_QUEUES {
+        portal_events::publish(stores.queues.as_ref(), queue, &forged).await.expect("publish");
+    }
+    for function in host.queue_functions().to_vec() {
+        if function.name.starts_with("Erase") {
+            let delivery = host.deliver(&function).await.expect("deliver");
+            assert_eq!((delivery.received, delivery.succeeded), (1, 1), "{}: acknowledged", function.name);
+        }
+    }
+    assert_eq!(records(stores.documents.as_ref(), owner).await, before, "nothing of his was deleted");
+    let (status, _) = jiri.call(&router, "GET", "/api/calendar/events", None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let failures = stores
+        .documents
+        .query(app::FAILURES_COLLECTION, "invocation-failures", Query::default().page_size(100))
+        .await
+        .expect("failures");
+    let recorded: Vec<String> = failures.items.iter().map(|doc| doc.body["function"].to_string()).collect();
+    assert_eq!(recorded.len(), portal_events::ERASURE_QUEUES.len(), "every refusal is recorded: {recorded:?}");
 }

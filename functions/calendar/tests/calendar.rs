@@ -779,6 +779,8 @@ async fn erasure_deletes_a_citizens_calendar_reminders_and_feed_and_a_replay_suc
     };
     assert_eq!(schedules(JANA).await.len(), 3, "her licence reminders and her own event's reminder");
 
+    portal.calendar.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");
+
     let event = Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, at, json!({}));
     for _ in 0..2 {
         portal_calendar::queue::erase_calendar_data::erase(&portal.calendar, &event).await.expect("erased");

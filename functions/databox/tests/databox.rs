@@ -555,6 +555,7 @@ async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay
     assert!(jiri_docs >= 1);
 
     let at = portal.clock.now();
+    portal.databox.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");
     let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, json!({}));
     for _ in 0..2 {
         portal_databox::queue::erase_databox_data::erase(&portal.databox, &event).await.expect("erased");

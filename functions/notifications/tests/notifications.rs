@@ -683,6 +683,7 @@ async fn erasure_deletes_a_citizens_inbox_contacts_and_preferences_and_a_replay_
     send_event(&portal, &new_message(PETR, "BOX2:4712")).await;
 
     let at = portal.clock.now();
+    portal.notifications.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");
     let event = Event::new(kinds::ERASED, &format!("{JANA}:{}", at.unix_timestamp()), JANA, at, json!({}));
     let text = serde_json::to_string(&event).expect("event");
     for _ in 0..2 {

@@ -762,6 +762,8 @@ async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_suc
     }
     let (jana_draft, petr_draft) = (&drafts[0], &drafts[1]);
 
+    portal.petitions.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");
+
     let event = portal_events::Event::new(
         "account.erased",
         &format!("{JANA}:1"),

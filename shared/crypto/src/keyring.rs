@@ -342,6 +342,22 @@ impl CitizenKeys {
         }
     }
 
+    /// For erasure consumers: `Ok` only when `owner`'s key tombstone exists,
+    /// so an `account.erased` event for a live citizen (forged, or sent by
+    /// mistake) deletes nothing: it fails permanently, which the runtime
+    /// acknowledges and records in the failure sink.
+    pub async fn require_erased(&self, owner: &str) -> Result<(), portal_host::InvocationError> {
+        match self.is_erased(owner).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::error!("an erasure event for a citizen who was not erased was refused");
+                Err(portal_host::InvocationError::permanent("erasure event without a key tombstone: refused"))
+            }
+            Err(error) if error.is_retryable() => Err(portal_host::InvocationError::retryable(error)),
+            Err(error) => Err(portal_host::InvocationError::permanent(error)),
+        }
+    }
+
     /// Erasure by crypto-shredding: deletes the owner's wrapped data key and
     /// records a tombstone (in one transactional batch), then evicts the key
     /// from this instance's cache. Every ciphertext sealed under it fails with

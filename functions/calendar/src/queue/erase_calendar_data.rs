@@ -49,6 +49,8 @@ pub async fn erase(calendar: &Calendar, event: &Event) -> Result<Outcome, Invoca
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    calendar.sealer.keys().require_erased(subject.as_str()).await?;
     let deleted = erasure::delete_partition(
         calendar.documents.as_ref(),
         COLLECTION,

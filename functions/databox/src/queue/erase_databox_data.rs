@@ -47,6 +47,8 @@ pub async fn erase(databox: &Databox, event: &Event) -> Result<Outcome, Invocati
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    databox.sealer.keys().require_erased(subject.as_str()).await?;
     let owner = subject.as_str();
     index::unregister(databox.documents.as_ref(), owner).await?;
     let blobs = erasure::delete_blobs(databox.blobs.as_ref(), &format!("databox/{}/", citizen_folder(owner))).await?;

@@ -52,6 +52,8 @@ pub async fn erase(documents: &Documents, event: &Event) -> Result<Outcome, Invo
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    documents.sealer.keys().require_erased(subject.as_str()).await?;
     let owner = subject.as_str();
     let blobs = erasure::delete_blobs(documents.blobs.as_ref(), &format!("documents/{}/", owner_folder(owner))).await?;
     let deleted =

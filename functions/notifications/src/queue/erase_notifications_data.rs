@@ -44,6 +44,8 @@ pub async fn erase(n: &Notifications, event: &Event) -> Result<Outcome, Invocati
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    n.sealer.keys().require_erased(subject.as_str()).await?;
     let deleted = erasure::delete_partition(
         n.documents.as_ref(),
         COLLECTION,

@@ -60,6 +60,8 @@ pub async fn erase(petitions: &Petitions, event: &Event) -> Result<Outcome, Invo
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    petitions.sealer.keys().require_erased(subject.as_str()).await?;
     let owner = subject.as_str();
     let store = petitions.documents.as_ref();
     let (mut drafts, mut unlinked, mut deleted) = (0_u64, 0_u64, 0_u64);

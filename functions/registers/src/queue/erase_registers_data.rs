@@ -55,6 +55,8 @@ pub async fn erase(registers: &Registers, event: &Event) -> Result<Outcome, Invo
     }
     let subject = SubjectId::parse(&event.subject)
         .map_err(|_| InvocationError::permanent("the event's subject is not a subject id"))?;
+    // Only a citizen whose key was shredded is erased: a forged event deletes nothing.
+    registers.sealer.keys().require_erased(subject.as_str()).await?;
     let owner = subject.as_str();
     let blobs =
         erasure::delete_blobs(registers.blobs.as_ref(), &format!("registers/{}/", citizen_folder(owner))).await?;
