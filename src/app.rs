@@ -570,7 +570,19 @@ pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>
 /// The runtime serving the chosen capabilities.
 pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
     let failures = Arc::new(StoredFailures { documents: services.stores.documents.clone() });
-    Ok(Runtime::new(functions(services, settings, selected)?, failures)?
+    let runtime = Runtime::new(functions(services, settings, selected)?, failures)?
         .with_timers_enabled(settings.timers_enabled)
-        .with_span_parent(portal_telemetry::join_traceparent))
+        .with_span_parent(portal_telemetry::join_traceparent);
+    // Without the Functions host (no FUNCTIONS_CUSTOMHANDLER_PORT) the
+    // handler's listener is the public one, so the queue and timer invocation
+    // routes demand a per-process secret that only the local host knows.
+    Ok(match settings.handler_port {
+        Some(_) => runtime,
+        None => runtime.with_invocation_secret(invocation_secret()),
+    })
+}
+
+/// A fresh random secret for this process's invocation routes (244 bits).
+fn invocation_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }

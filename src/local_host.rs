@@ -15,6 +15,7 @@ use portal_host::envelope::{InvocationResponse, ScheduleStatus, TimerInfo, Timer
 use portal_host::function::{QUEUE_BINDING, TIMER_BINDING};
 use portal_host::manifest::{QUEUE_SETTINGS, QueueSettings};
 use portal_host::ncrontab::Schedule;
+use portal_host::runtime::INVOCATION_SECRET_HEADER;
 use portal_host::{Runtime, Trigger};
 use portal_store::{Clock, DocumentStore, NewDocument, QueueName, QueueStore, ReceivedMessage, StoreError};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,8 @@ pub struct LocalHost {
     settings: QueueSettings,
     timers: Vec<TimerFunction>,
     queue_functions: Vec<QueueFunction>,
+    /// The runtime's invocation secret, sent on every invocation.
+    invocation_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,7 @@ impl LocalHost {
             settings: QUEUE_SETTINGS,
             timers,
             queue_functions,
+            invocation_secret: runtime.invocation_secret().map(str::to_owned),
         })
     }
 
@@ -149,16 +153,17 @@ impl LocalHost {
         function: &str,
         body: &portal_host::envelope::InvocationRequest,
     ) -> Result<InvocationResponse, String> {
-        let response = self
+        let mut request = self
             .client
             .post(format!("{}/{function}", self.handler))
             .header("X-Azure-Functions-HostVersion", "portal-local-host")
             .header("X-Azure-Functions-InvocationId", uuid::Uuid::new_v4().to_string())
-            .header("User-Agent", "Azure-Functions-Host/portal-local-host")
-            .json(body)
-            .send()
-            .await
-            .map_err(|error| format!("the handler did not answer: {error}"))?;
+            .header("User-Agent", "Azure-Functions-Host/portal-local-host");
+        if let Some(secret) = &self.invocation_secret {
+            request = request.header(INVOCATION_SECRET_HEADER, secret);
+        }
+        let response =
+            request.json(body).send().await.map_err(|error| format!("the handler did not answer: {error}"))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("the handler answered {status}"));

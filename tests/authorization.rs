@@ -124,7 +124,7 @@ async fn call(
 }
 
 /// Delivers a queue message the way the Functions host does: the envelope, POSTed to `/{function}`.
-async fn deliver(router: &axum::Router, function: &str, text: &str) {
+async fn deliver(router: &axum::Router, secret: Option<&str>, function: &str, text: &str) {
     use portal_host::envelope::host_side::{self, QueueMessageProperties};
     let now = time::OffsetDateTime::now_utc();
     let properties = QueueMessageProperties {
@@ -137,6 +137,7 @@ async fn deliver(router: &axum::Router, function: &str, text: &str) {
     };
     let envelope = host_side::queue_invocation(function, "message", text, &properties, now);
     let request = Request::post(format!("/{function}"))
+        .header(portal_host::runtime::INVOCATION_SECRET_HEADER, secret.unwrap_or_default())
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
         .expect("request");
@@ -221,6 +222,7 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     let event = event["id"].as_str().expect("event id").to_owned();
     deliver(
         &router,
+        app.runtime.invocation_secret(),
         "SendNotification",
         &json!({"id": "databox.new-message:probe", "type": "databox.new-message", "subject": "DEMO%2Fjana-novakova",
                 "occurredAt": "2026-11-23T08:00:00Z", "data": {"messageId": "1", "sender": "Úřad", "subject": "Věc"}})

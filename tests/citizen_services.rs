@@ -61,6 +61,8 @@ fn maildev() -> Option<Maildev> {
 
 struct Portal {
     router: axum::Router,
+    /// The invocation secret the runtime's queue and timer routes require.
+    secret: String,
     host: LocalHost,
     clock: Arc<ManualClock>,
 }
@@ -86,7 +88,8 @@ async fn portal(start: OffsetDateTime, mail: Option<&Maildev>) -> Portal {
     host.prepare().await.expect("queues");
     // The first round only records when each timer is next due.
     host.fire_due_timers().await.expect("timers");
-    Portal { router, host, clock }
+    let secret = app.runtime.invocation_secret().unwrap_or_default().to_owned();
+    Portal { router, secret, host, clock }
 }
 
 impl Portal {
@@ -147,6 +150,7 @@ impl Portal {
         let info = portal_host::envelope::TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
         let envelope = host_side::timer_invocation(name, "timer", &info, self.clock.now());
         let request = Request::post(format!("/{name}"))
+            .header(portal_host::runtime::INVOCATION_SECRET_HEADER, &self.secret)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
             .expect("request");

@@ -272,3 +272,39 @@ async fn a_forged_erasure_event_for_a_living_citizen_deletes_nothing_and_is_reco
     let recorded: Vec<String> = failures.items.iter().map(|doc| doc.body["function"].to_string()).collect();
     assert_eq!(recorded.len(), portal_events::ERASURE_QUEUES.len(), "every refusal is recorded: {recorded:?}");
 }
+
+#[tokio::test]
+async fn invocation_routes_are_not_reachable_from_outside_in_local_mode() {
+    let (router, _host, stores) = portal().await;
+    let jiri = login(&router, "jiri").await;
+    let (status, created) =
+        jiri.call(&router, "POST", "/api/calendar/events", Some(json!({"title": "Lékař", "date": "2026-12-01"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let owner = "DEMO%2Fjiri-dvorak";
+    let before = records(stores.documents.as_ref(), owner).await;
+
+    let forged = Event::new(portal_events::kinds::ERASED, "x:1", owner, time::OffsetDateTime::now_utc(), json!({}));
+    let text = serde_json::to_string(&forged).expect("event");
+    let now = time::OffsetDateTime::now_utc();
+    let properties = portal_host::envelope::host_side::QueueMessageProperties {
+        id: "probe".into(),
+        pop_receipt: "receipt".into(),
+        dequeue_count: 1,
+        insertion_time: now,
+        expiration_time: now + time::Duration::days(7),
+        next_visible_time: now + time::Duration::minutes(10),
+    };
+    for (function, secret) in
+        [("EraseDocumentsData", None), ("EraseCalendarData", Some("guessed")), ("RewrapDataKeys", None)]
+    {
+        let envelope = portal_host::envelope::host_side::queue_invocation(function, "message", &text, &properties, now);
+        let mut request = Request::post(format!("/{function}")).header(header::CONTENT_TYPE, "application/json");
+        if let Some(secret) = secret {
+            request = request.header(portal_host::runtime::INVOCATION_SECRET_HEADER, secret);
+        }
+        let request = request.body(Body::from(serde_json::to_vec(&envelope).expect("envelope"))).expect("request");
+        let status = router.clone().oneshot(request).await.expect("infallible").status();
+        assert_eq!(status, StatusCode::NOT_FOUND, "POST /{function} from outside");
+    }
+    assert_eq!(records(stores.documents.as_ref(), owner).await, before, "nothing was deleted");
+}

@@ -61,22 +61,19 @@ async fn local_mode_answers_and_keeps_serving() {
     assert_eq!(ready.status(), 200);
 
     let timer = r#"{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"Housekeeping","UtcNow":"2026-11-23T08:00:00Z","RandGuid":"0b8f2f55-9d7e-4c1e-8a0b-6d1f5e2a7c33"}}}"#;
-    let response = http
-        .post(format!("{}/Housekeeping", portal.base))
-        .header("content-type", "application/json; charset=utf-8")
-        .body(timer)
-        .send()
-        .await
-        .expect("timer");
-    assert_eq!(response.status(), 200);
-    let envelope: serde_json::Value = response.json().await.expect("JSON");
-    assert!(envelope["Outputs"].is_object() && envelope["Logs"].is_array(), "{envelope}");
-    assert_eq!(envelope["ReturnValue"]["purged"], 0);
-
-    let malformed =
-        http.post(format!("{}/Housekeeping", portal.base)).body("{not json").send().await.expect("malformed");
-    assert_eq!(malformed.status(), 400);
-    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    // The invocation routes answer only the local host (it holds this
+    // process's secret): from outside, a timer run or a forged erasure is 404.
+    let erased = r#"{"Data":{"message":"{}"},"Metadata":{}}"#;
+    for (function, body) in [("Housekeeping", timer), ("EraseDocumentsData", erased), ("RewrapDataKeys", timer)] {
+        let response = http
+            .post(format!("{}/{function}", portal.base))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .expect("invocation");
+        assert_eq!(response.status(), 404, "anonymous POST /{function} from outside");
+    }
     let still = http.get(format!("{}/api/health", portal.base)).send().await.expect("health again");
     assert_eq!(still.status(), 200, "the server keeps serving");
 

@@ -60,7 +60,13 @@ async fn every_declared_function_has_a_handler() {
             }
             Trigger::Queue { .. } | Trigger::Timer { .. } => {
                 // An empty envelope: the function must answer 400 (it exists), not 404.
-                Request::post(format!("/{}", function.name)).body(Body::from("{}")).expect("request")
+                Request::post(format!("/{}", function.name))
+                    .header(
+                        portal_host::runtime::INVOCATION_SECRET_HEADER,
+                        runtime.invocation_secret().unwrap_or_default(),
+                    )
+                    .body(Body::from("{}"))
+                    .expect("request")
             }
         };
         let response = router.clone().oneshot(request).await.expect("infallible");

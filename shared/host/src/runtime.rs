@@ -27,6 +27,8 @@ use crate::function::{
 use crate::problem::Problem;
 
 pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+/// The header carrying the per-process invocation secret (local mode).
+pub const INVOCATION_SECRET_HEADER: &str = "x-portal-invocation-secret";
 
 /// Envelopes may carry large base64 payloads (axum's default is 2 MiB).
 pub const INVOKE_BODY_LIMIT: usize = 100 * 1024 * 1024;
@@ -90,6 +92,10 @@ pub struct Runtime {
     /// Joins a request's span to the caller's trace (W3C `traceparent`), when
     /// telemetry export is on.
     span_parent: Option<SpanParent>,
+    /// When set, queue and timer invocation routes answer only requests that
+    /// carry it in [`INVOCATION_SECRET_HEADER`] (local mode: the local host
+    /// is the only caller); others get 404 as if the route did not exist.
+    invocation_secret: Option<Arc<str>>,
 }
 
 /// Gives a request's span the parent the caller's headers name.
@@ -136,7 +142,14 @@ impl Runtime {
         let document =
             crate::api::document(&functions, env!("CARGO_PKG_VERSION")).map_err(DeclarationError::SchemaConflict)?;
         let _ = served.set(Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default()));
-        Ok(Self { functions, document: Arc::new(document), failures, timers_enabled: true, span_parent: None })
+        Ok(Self {
+            functions,
+            document: Arc::new(document),
+            failures,
+            timers_enabled: true,
+            span_parent: None,
+            invocation_secret: None,
+        })
     }
 
     /// In a secondary region timers must not run (their lock is per storage
@@ -155,6 +168,20 @@ impl Runtime {
     pub fn with_span_parent(mut self, join: SpanParent) -> Self {
         self.span_parent = Some(join);
         self
+    }
+
+    /// Queue and timer invocation routes require `secret` in
+    /// [`INVOCATION_SECRET_HEADER`]; without it they answer 404. For local
+    /// mode, where the handler's listener is also the public one.
+    #[must_use]
+    pub fn with_invocation_secret(mut self, secret: impl Into<Arc<str>>) -> Self {
+        self.invocation_secret = Some(secret.into());
+        self
+    }
+
+    /// The secret invocation routes require, if any (the local host sends it).
+    pub fn invocation_secret(&self) -> Option<&str> {
+        self.invocation_secret.as_deref()
     }
 
     pub fn functions(&self) -> &[Function] {
@@ -195,7 +222,11 @@ impl Runtime {
                         post(move |headers: HeaderMap, body: Bytes| {
                             invoke_queue(name, handler, failures, headers, body)
                         })
-                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))
+                        .layer(axum::middleware::from_fn_with_state(
+                            self.invocation_secret.clone(),
+                            require_invocation_secret,
+                        )),
                     );
                 }
                 FunctionHandler::Timer(handler) if !self.timers_enabled => {
@@ -212,7 +243,11 @@ impl Runtime {
                                 ..InvocationResponse::default()
                             };
                             axum::Json(response)
-                        }),
+                        })
+                        .layer(axum::middleware::from_fn_with_state(
+                            self.invocation_secret.clone(),
+                            require_invocation_secret,
+                        )),
                     );
                 }
                 FunctionHandler::Timer(handler) => {
@@ -223,7 +258,11 @@ impl Runtime {
                         post(move |headers: HeaderMap, body: Bytes| {
                             invoke_timer(name, handler, failures, headers, body)
                         })
-                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT)),
+                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))
+                        .layer(axum::middleware::from_fn_with_state(
+                            self.invocation_secret.clone(),
+                            require_invocation_secret,
+                        )),
                     );
                 }
             }
@@ -340,6 +379,22 @@ async fn errors_as_problems(response: Response) -> Response {
 struct RouteFunctions {
     names: Vec<String>,
     trigger: Option<&'static str>,
+}
+
+/// Answers 404, as for a path no function answers, to an invocation request
+/// without the runtime's invocation secret (when it has one).
+async fn require_invocation_secret(
+    axum::extract::State(secret): axum::extract::State<Option<Arc<str>>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(secret) = secret {
+        let given = request.headers().get(INVOCATION_SECRET_HEADER).map(|v| v.as_bytes());
+        if given != Some(secret.as_bytes()) {
+            return Problem::not_found("no function answers this path").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// The span of one HTTP request or one queue/timer invocation, whatever the
