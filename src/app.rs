@@ -236,10 +236,7 @@ pub fn functions(
             sealer: services.sealer.clone(),
             clock: clock.clone(),
             logins: Arc::new(RateLimiter::new(LOGINS_PER_MINUTE, LOGINS_PER_MINUTE, clock)),
-            client_addresses: portal_security::ClientAddressRule::new(
-                settings.client_ip_header.as_deref().and_then(|name| axum::http::HeaderName::try_from(name).ok()),
-                settings.trusted_proxy_hops,
-            ),
+            client_addresses: client_addresses(settings),
         }));
     }
     if wanted("databox") {
@@ -553,18 +550,55 @@ fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginPro
 pub struct App {
     pub runtime: Runtime,
     authenticator: Arc<Authenticator>,
+    /// State-changing requests per client address (besides per session).
+    address_writes: Arc<RateLimiter>,
+    client_addresses: portal_security::ClientAddressRule,
 }
+
+/// A client address may make this many times the writes of one session (an
+/// office or a mobile carrier puts many citizens behind one address).
+const WRITES_PER_ADDRESS_FACTOR: u32 = 10;
 
 impl App {
     /// The router: every function, with the `Citizen` extractor wired in.
     pub fn router(&self) -> axum::Router {
-        self.runtime.router().layer(axum::Extension(self.authenticator.clone()))
+        let limit = (self.client_addresses.clone(), self.address_writes.clone());
+        self.runtime
+            .router()
+            .layer(axum::middleware::from_fn_with_state(limit, tag_client_address))
+            .layer(axum::Extension(self.authenticator.clone()))
     }
+}
+
+/// Puts the client's address and the per-address write limiter in the
+/// request's extensions, where the `Citizen` extractor counts writes.
+async fn tag_client_address(
+    axum::extract::State((rule, limiter)): axum::extract::State<(portal_security::ClientAddressRule, Arc<RateLimiter>)>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let address = rule.client_address(request.headers());
+    request.extensions_mut().insert(portal_security::AddressWriteLimit { address, limiter });
+    next.run(request).await
+}
+
+/// Where the client's address comes from (the trusted edge's header or hops).
+fn client_addresses(settings: &Settings) -> portal_security::ClientAddressRule {
+    portal_security::ClientAddressRule::new(
+        settings.client_ip_header.as_deref().and_then(|name| axum::http::HeaderName::try_from(name).ok()),
+        settings.trusted_proxy_hops,
+    )
 }
 
 /// The app serving the chosen capabilities.
 pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<App, AppError> {
-    Ok(App { runtime: runtime(services, settings, selected)?, authenticator: services.authenticator.clone() })
+    let per_address = settings.writes_per_minute.saturating_mul(WRITES_PER_ADDRESS_FACTOR);
+    Ok(App {
+        runtime: runtime(services, settings, selected)?,
+        authenticator: services.authenticator.clone(),
+        address_writes: Arc::new(RateLimiter::new(per_address, per_address, services.stores.clock.clone())),
+        client_addresses: client_addresses(settings),
+    })
 }
 
 /// The runtime serving the chosen capabilities.

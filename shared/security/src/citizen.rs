@@ -31,6 +31,17 @@ pub struct Authenticator {
     pub writes: Arc<RateLimiter>,
 }
 
+/// The client's address (by the configured [`ClientAddressRule`](crate::ClientAddressRule))
+/// and the limiter of state-changing requests per address, put in a request's
+/// extensions by the app. State-changing requests count per session and, with
+/// this, per client address too, so one address cannot spread its writes over
+/// many sessions.
+#[derive(Debug, Clone)]
+pub struct AddressWriteLimit {
+    pub address: String,
+    pub limiter: Arc<RateLimiter>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     Cookie,
@@ -138,6 +149,11 @@ async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen, Response> 
             }
         }
         if let Err(retry_after) = auth.writes.check(&session.key) {
+            return Err(RateLimiter::too_many(retry_after));
+        }
+        if let Some(limit) = parts.extensions.get::<AddressWriteLimit>()
+            && let Err(retry_after) = limit.limiter.check(&limit.address)
+        {
             return Err(RateLimiter::too_many(retry_after));
         }
     }

@@ -20,7 +20,8 @@ mod subject;
 
 pub use access_log::{AccessEntry, AccessFilter, AccessLog, AccessPage, Action, Actor, Outcome as AccessOutcome};
 pub use citizen::{
-    Authenticator, CSRF_HEADER, Citizen, Credential, SESSION_COOKIE, STEP_UP_MAX_AGE, cookie, reauthentication_required,
+    AddressWriteLimit, Authenticator, CSRF_HEADER, Citizen, Credential, SESSION_COOKIE, STEP_UP_MAX_AGE, cookie,
+    reauthentication_required,
 };
 pub use client_address::{ClientAddressRule, UNKNOWN_CLIENT};
 pub use rate_limit::RateLimiter;
