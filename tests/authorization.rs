@@ -268,6 +268,10 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     let (_, inbox) = call(&router, "GET", "/api/notifications", &owner, None).await;
     let notification = inbox["items"][0]["id"].as_str().unwrap_or_else(|| panic!("a notification: {inbox}")).to_owned();
 
+    let (status, contact) =
+        call(&router, "PUT", "/api/me/contacts/email", &owner, Some(json!({"address": "jana@example.cz"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{contact}");
+
     // Route → how the intruder asks for the owner's resource.
     let probes: Vec<(&str, &str, String, Option<Value>)> = vec![
         ("databox/messages/{folder}/{id}", "GET", format!("/api/databox/messages/received/{message}"), None),
@@ -306,6 +310,7 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         ("petitions/{id}/hand-over", "POST", format!("/api/petitions/{petition}/hand-over"), None),
         ("petitions/{id}/signatures", "POST", format!("/api/petitions/{petition}/signatures"), None),
         ("petitions/{id}/signatures/mine", "DELETE", format!("/api/petitions/{petition}/signatures/mine"), None),
+        ("petitions/{id}/signatures/mine", "GET", format!("/api/petitions/{petition}/signatures/mine"), None),
         ("petitions/{id}/extract.csv", "GET", format!("/api/petitions/{petition}/extract.csv"), None),
         ("petitions/{id}/extract.pdf", "GET", format!("/api/petitions/{petition}/extract.pdf"), None),
         ("petitions/{id}/attachments", "POST", format!("/api/petitions/{petition}/attachments"), None),
@@ -321,32 +326,48 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         ("officials/petitions/{id}/block", "POST", format!("/api/officials/petitions/{petition}/block"), None),
         ("officials/petitions/{id}/unblock", "POST", format!("/api/officials/petitions/{petition}/unblock"), None),
         ("notifications/{id}/read", "POST", format!("/api/notifications/{notification}/read"), None),
-        ("me/contacts/{contact}", "DELETE", "/api/me/contacts/nothing-such".to_owned(), None),
-        ("me/contacts/{contact}/verify", "POST", "/api/me/contacts/nothing-such/verify".to_owned(), None),
+        // The owner's real contact (set above); the intruder has none of that kind.
+        ("me/contacts/{contact}", "DELETE", "/api/me/contacts/email".to_owned(), None),
+        (
+            "me/contacts/{contact}/verify",
+            "POST",
+            "/api/me/contacts/email/verify".to_owned(),
+            Some(json!({"code": "000000"})),
+        ),
         ("documents/{id}/content", "GET", format!("/api/documents/{document}/content"), None),
         ("documents/{id}/shares", "GET", format!("/api/documents/{document}/shares"), None),
         ("documents/{id}/shares/{shareId}", "DELETE", format!("/api/documents/{document}/shares/{share}"), None),
     ];
-    for (method, path, body) in [
-        ("PATCH", format!("/api/documents/{document}"), Some(json!({"title": "cizí"}))),
-        ("DELETE", format!("/api/documents/{document}"), None),
-        ("POST", format!("/api/documents/{document}/shares"), Some(json!({}))),
-        ("PUT", format!("/api/calendar/events/{event}"), Some(json!({"title": "cizí", "date": "2026-12-02"}))),
-        ("DELETE", format!("/api/calendar/events/{event}"), None),
-    ] {
-        let (status, problem) = call(&router, method, &path, &intruder, body).await;
-        assert_eq!(
-            status,
-            StatusCode::NOT_FOUND,
-            "{method} {path}: another citizen's document must look absent: {problem}"
-        );
-    }
+    let mut probes = probes;
+    probes.extend([
+        ("documents/{id}", "PATCH", format!("/api/documents/{document}"), Some(json!({"title": "cizí"}))),
+        ("documents/{id}", "DELETE", format!("/api/documents/{document}"), None),
+        ("documents/{id}/shares", "POST", format!("/api/documents/{document}/shares"), Some(json!({}))),
+        (
+            "calendar/events/{id}",
+            "PUT",
+            format!("/api/calendar/events/{event}"),
+            Some(json!({"title": "cizí", "date": "2026-12-02"})),
+        ),
+        ("calendar/events/{id}", "DELETE", format!("/api/calendar/events/{event}"), None),
+    ]);
+    // Every method of every route that takes an id is probed, or names only
+    // the caller's own thing (said here, with why).
+    const OWN_ONLY: &[(&str, &str, &str)] = &[(
+        "me/contacts/{contact}",
+        "PUT",
+        "sets the caller's own contact: {contact} is a kind (email, phone), never another citizen's",
+    )];
     for function in app.runtime.functions() {
         let Trigger::Http { route, methods, .. } = &function.trigger else { continue };
-        if route.contains('{') && !methods.iter().all(|method| is_public(method.as_str(), route)) {
+        if !route.contains('{') {
+            continue;
+        }
+        for method in methods.iter().map(|m| m.as_str()).filter(|m| !is_public(m, route)) {
             assert!(
-                probes.iter().any(|(probed, ..)| probed == route),
-                "route {route} ({}) takes a resource id but has no BOLA probe in tests/authorization.rs",
+                probes.iter().any(|(probed, probed_method, ..)| probed == route && *probed_method == method)
+                    || OWN_ONLY.iter().any(|(own, own_method, _)| own == route && *own_method == method),
+                "{method} {route} ({}) takes a resource id but has no BOLA probe in tests/authorization.rs",
                 function.name
             );
         }
@@ -355,6 +376,14 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         let (status, problem) = call(&router, method, path, &intruder, body.clone()).await;
         if route.starts_with("officials/") {
             assert_eq!(status, StatusCode::FORBIDDEN, "{route}: only officials: {problem}");
+        } else if route.starts_with("me/contacts/") {
+            // The path names a kind in the caller's own namespace: the intruder
+            // meets only their own state (none set: 404, no code waiting: 409);
+            // that the owner's contact is untouched is checked below.
+            assert!(
+                [StatusCode::NOT_FOUND, StatusCode::CONFLICT].contains(&status),
+                "{route}: the intruder reaches only their own contacts: {problem}"
+            );
         } else {
             assert_eq!(
                 status,
@@ -363,13 +392,15 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
             );
         }
     }
+    let (_, contacts) = call(&router, "GET", "/api/me/contacts", &owner, None).await;
+    assert!(contacts.to_string().contains("jana@"), "the owner's contact survived the intruder's probes: {contacts}");
     let (status, _) = call(&router, "GET", &format!("/api/petitions/{petition}"), &intruder, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a draft is private to its creator, even on the public route");
     // The owner still reaches each (the probes name real resources).
     // (An open draft has no extract yet: those probes name a real petition, but the owner gets 409 there.)
-    for (route, method, path, body) in
-        probes.iter().filter(|(route, method, ..)| *method == "GET" && !route.contains("extract."))
-    {
+    for (route, method, path, body) in probes.iter().filter(|(route, method, ..)| {
+        *method == "GET" && !route.contains("extract.") && !route.ends_with("signatures/mine")
+    }) {
         let (status, _) = call(&router, method, path, &owner, body.clone()).await;
         assert_eq!(status, StatusCode::OK, "{route}: the owner reaches it");
     }
