@@ -1,10 +1,13 @@
-//! First figures for the foundation: the envelope round trip and embedded point
-//! reads and writes. Run with `cargo bench --bench foundation`; results go to
-//! `docs/benchmarks.md`. Each case runs in rounds on this machine in one process,
-//! and the report gives the median round, so ratios between cases are fair.
+//! First figures for the foundation: the envelope round trip, embedded point
+//! reads and writes, and the embedded store under concurrency (durable writers
+//! that share commits, reads while writes commit). Run with
+//! `cargo bench --bench foundation`; results go to `docs/benchmarks.md`. Each case
+//! runs in rounds on this machine in one process, and the report gives the median
+//! round, so ratios between cases are fair.
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -14,7 +17,7 @@ use portal_host::envelope::host_side::{QueueMessageProperties, queue_invocation}
 use portal_host::runtime::LogFailures;
 use portal_host::{Function, Outcome, QueueInvocation, Runtime};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{DocumentStore, NewDocument, SystemClock};
+use portal_store::{DocumentStore, NewDocument, Order, Query, SystemClock};
 use serde_json::json;
 use time::macros::datetime;
 use tower::ServiceExt as _;
@@ -60,6 +63,123 @@ struct Purchase {
     id: String,
     #[serde(rename = "amountCzk")]
     amount_czk: u32,
+}
+
+fn body() -> serde_json::Value {
+    json!({"type": "document", "schemaVersion": 1, "owner": "p-1", "title": "Výpis z rejstříku trestů", "size": 48213})
+}
+
+/// `n` creates spread over `writers` concurrent tasks, each awaiting its own
+/// durable commit before the next.
+async fn concurrent_creates(store: &EmbeddedStore, writers: usize, n: usize, next: &Arc<AtomicUsize>) {
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, next) = (store.clone(), Arc::clone(next));
+            let share = n / writers + usize::from(w < n % writers);
+            tokio::spawn(async move {
+                for _ in 0..share {
+                    let id = next.fetch_add(1, Ordering::Relaxed);
+                    let doc = NewDocument::new(format!("p-{}", id % 64), format!("w{id}"), body());
+                    store.create("bench", doc).await.expect("create");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+}
+
+/// Writers that create documents until stopped, for the read-under-load cases.
+/// Returns their tasks and how many writes they committed.
+fn background_writers(
+    runtime: &tokio::runtime::Runtime,
+    store: &EmbeddedStore,
+    writers: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<AtomicUsize>) {
+    let written = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..writers)
+        .map(|w| {
+            let (store, stop, written) = (store.clone(), Arc::clone(stop), Arc::clone(&written));
+            runtime.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let doc = NewDocument::new(format!("bg-{w}"), uuid::Uuid::new_v4().to_string(), body());
+                    store.create("bench", doc).await.expect("background create");
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    (tasks, written)
+}
+
+/// `n` reads spread over `readers` concurrent tasks: point reads of the 20
+/// documents of partition `page`, or the whole page of 20 in date order.
+async fn concurrent_reads(store: &EmbeddedStore, readers: usize, n: usize, whole_page: bool) {
+    let tasks: Vec<_> = (0..readers)
+        .map(|r| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..n / readers {
+                    if whole_page {
+                        let query = Query::default().order_by("date", Order::Ascending).page_size(20);
+                        let page = store.query("bench", "page", query).await.expect("query");
+                        assert_eq!(black_box(page).items.len(), 20);
+                    } else {
+                        let id = format!("e{}", (i + r) % 20);
+                        black_box(store.get("bench", "page", &id).await.expect("get").expect("exists"));
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("reader");
+    }
+}
+
+/// Durable writers sharing commits, and reads while writes commit, on disk.
+fn concurrency_cases(runtime: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path(), Arc::new(SystemClock)).expect("store");
+    let next = Arc::new(AtomicUsize::new(0));
+    for writers in [1, 8, 64] {
+        report(
+            &format!("embedded durable create, on disk, {writers} concurrent writers"),
+            measure(2_000, |n| runtime.block_on(concurrent_creates(&store, writers, n, &next))),
+        );
+    }
+
+    runtime.block_on(async {
+        for i in 0..20 {
+            let event = json!({"title": format!("Událost {i}"), "date": format!("2026-12-{:02}", 31 - i), "sealed": "x".repeat(300)});
+            store.create("bench", NewDocument::new("page", format!("e{i}"), event)).await.expect("seed");
+        }
+    });
+    for (what, whole_page, ops) in [("point read (get)", false, 20_000), ("page of 20 (query, by date)", true, 4_000)] {
+        report(
+            &format!("embedded {what}, on disk, 4 concurrent readers, no writes"),
+            measure(ops, |n| runtime.block_on(concurrent_reads(&store, 4, n, whole_page))),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let (writers, written) = background_writers(runtime, &store, 8, &stop);
+        let start = Instant::now();
+        let per_read = measure(ops, |n| runtime.block_on(concurrent_reads(&store, 4, n, whole_page)));
+        let write_rate = written.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        runtime.block_on(async {
+            for writer in writers {
+                writer.await.expect("writer");
+            }
+        });
+        report(
+            &format!(
+                "embedded {what}, on disk, 4 concurrent readers while 8 writers commit ({write_rate:.0} writes/s)"
+            ),
+            per_read,
+        );
+    }
 }
 
 fn main() {
@@ -130,7 +250,7 @@ fn main() {
         ("in memory", EmbeddedStore::in_memory(Arc::new(SystemClock)).expect("store")),
         ("on disk, WAL, synchronous=FULL", EmbeddedStore::open(dir.path(), Arc::new(SystemClock)).expect("store")),
     ];
-    let body = json!({"type": "document", "schemaVersion": 1, "owner": "p-1", "title": "Výpis z rejstříku trestů", "size": 48213});
+    let body = body();
     for (label, store) in &stores {
         let mut next = 0_usize;
         report(
@@ -159,4 +279,5 @@ fn main() {
             }),
         );
     }
+    concurrency_cases(&runtime);
 }
