@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Load on the real binary, as a citizen's browser makes it: builds the release binary, starts it in local mode
+# on a fresh data directory (the embedded store on disk, WAL, synchronous=FULL), logs in a demo citizen through
+# the development login, seeds 20 calendar events (sealed under the citizen's key), and runs wrk (Debian package
+# `wrk`) against, in turn:
+#   page    GET /api/calendar/events as that citizen: session, 20 sealed records opened, an access-log entry
+#   health  GET /api/health of the same binary
+#   hello   GET /api/health of a bare axum hello built with the same axum and tokio (examples/axum_hello.rs)
+# alternating for PORTAL_LOAD_ROUNDS rounds, and prints requests a second, p99 and the ratios of each round.
+# The machine is shared by wrk and the server: read the ratios, not the absolute figures.
+#
+#   scripts/load.sh
+#   PORTAL_LOAD_SECONDS=10 PORTAL_LOAD_CONNECTIONS=64 PORTAL_LOAD_ROUNDS=3 scripts/load.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SECONDS_PER_RUN="${PORTAL_LOAD_SECONDS:-10}"
+CONNECTIONS="${PORTAL_LOAD_CONNECTIONS:-64}"
+ROUNDS="${PORTAL_LOAD_ROUNDS:-3}"
+
+if ! command -v wrk >/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "load: wrk is missing (Debian: apt-get install wrk)" >&2
+    exit 2
+  fi
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/portal-load.XXXXXX")"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  [[ -n "${PORTAL_LOAD_KEEP:-}" ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+cargo build --locked --release --quiet --bin portal --example axum_hello
+TARGET="${CARGO_TARGET_DIR:-target}/release"
+
+# Starts a server whose first line of output ends with its address; sets BASE.
+start() {
+  local name="$1"; shift
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PIDS+=($!)
+  BASE=""
+  for _ in $(seq 1 300); do
+    BASE="$(head -n1 "$WORK/$name.out" 2>/dev/null | awk '{print $NF}')"
+    [[ "$BASE" == http://* ]] && curl -fsS "$BASE/api/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "load: $name did not start" >&2
+  cat "$WORK/$name.err" >&2
+  exit 1
+}
+
+start portal "$TARGET/portal" local --port 0 --data-dir "$WORK/data"
+PORTAL="$BASE" PORTAL_PID="${PIDS[-1]}"
+start hello "$TARGET/examples/axum_hello"
+HELLO="$BASE"
+rss() { awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+IDLE_RSS="$(rss "$PORTAL_PID")"
+echo "load: portal at $PORTAL (data in $WORK/data), axum hello at $HELLO" >&2
+
+# A demo citizen's browser session: the cookie, and the CSRF token for writes.
+JAR="$WORK/cookies"
+curl -fsS -o /dev/null -c "$JAR" -X POST "$PORTAL/api/auth/dev/login" \
+  -H "Origin: $PORTAL" --data-urlencode citizen=jana --data-urlencode loa=substantial --data-urlencode returnTo=/
+SESSION="$(awk '$6 == "__Host-portal_session" {print $7}' "$JAR")"
+[[ -n "$SESSION" ]] || { echo "load: the development login gave no session cookie" >&2; exit 1; }
+COOKIE="Cookie: __Host-portal_session=$SESSION"
+CSRF="$(curl -fsS -H "$COOKIE" "$PORTAL/api/auth/session" | sed -n 's/.*"csrfToken" *: *"\([^"]*\)".*/\1/p')"
+[[ -n "$CSRF" ]] || { echo "load: the session has no CSRF token" >&2; exit 1; }
+
+for i in $(seq 1 20); do
+  curl -fsS -o /dev/null -X POST "$PORTAL/api/calendar/events" -H "$COOKIE" -H "X-CSRF-Token: $CSRF" \
+    -H "Origin: $PORTAL" -H "Content-Type: application/json" \
+    --data "{\"title\":\"Událost $i\",\"date\":\"2026-12-23\"}"
+done
+EVENTS="$(curl -fsS -H "$COOKIE" "$PORTAL/api/calendar/events" | grep -o '"id"' | wc -l)"
+echo "load: seeded; the page lists $EVENTS items" >&2
+
+# One wrk run; prints "requests/s p99-ms errors".
+measure() {
+  local url="$1" out
+  out="$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "$COOKIE" "$url")"
+  echo "$out" >>"$WORK/wrk.log"
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    $1 == "99%" { v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+                  ms = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : v }
+    /Non-2xx or 3xx responses:/ { errors += $NF }
+    /Socket errors:/ { for (i = 3; i <= NF; i += 2) errors += $(i + 1) }
+    END { printf "%.0f %.2f %d\n", rps, ms, errors }' <<<"$out"
+}
+
+printf '| round | page req/s | page p99 | health req/s | health p99 | hello req/s | hello p99 | page / health | health / hello | errors |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
+for round in $(seq 1 "$ROUNDS"); do
+  read -r page_rps page_p99 page_err < <(measure "$PORTAL/api/calendar/events")
+  read -r health_rps health_p99 health_err < <(measure "$PORTAL/api/health")
+  read -r hello_rps hello_p99 hello_err < <(measure "$HELLO/api/health")
+  awk -v r="$round" -v a="$page_rps" -v ap="$page_p99" -v b="$health_rps" -v bp="$health_p99" \
+    -v c="$hello_rps" -v cp="$hello_p99" -v e="$((page_err + health_err + hello_err))" 'BEGIN {
+      printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.2f | %d |\n",
+        r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e }'
+done
+echo "load: portal RSS idle (after start) $IDLE_RSS, after the load $(rss "$PORTAL_PID")" >&2
+echo "load: $CONNECTIONS connections, 1 wrk thread, ${SECONDS_PER_RUN}s a run; wrk output in $WORK/wrk.log" \
+  "(PORTAL_LOAD_KEEP=1 keeps it)" >&2
+if grep -q '"status": *"panic"\|panicked' "$WORK/portal.err"; then
+  echo "load: the portal logged a panic" >&2
+  exit 1
+fi
