@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use portal_crypto::{CitizenKeys, LocalKeyFile, Sealer};
-use portal_petitions::model::{Addressee, COLLECTION, PETITION_DOC, Petition, PetitionId, State};
+use portal_petitions::model::{Addressee, COLLECTION, Draft, PETITION_DOC, Petition, PetitionId, State};
 use portal_petitions::{PetitionService, Petitions, PetitionsSettings, Signer, SignerDetails, SignerDetailsError};
 use portal_security::{AccessLog, SubjectId};
 use portal_store::embedded::EmbeddedStore;
@@ -62,30 +62,15 @@ async fn main() {
 
     let id = PetitionId::new();
     let now = time::OffsetDateTime::now_utc();
-    let petition = Petition {
-        kind: "petition".into(),
-        id: id.as_str().to_owned(),
-        state: State::Draft,
-        creator: "DEMO%2Fjana-novakova".into(),
+    let draft = Draft {
         title: "Benchmark".into(),
         summary: "s".into(),
         text: "t".into(),
         addressee: Addressee { name: "Úřad".into(), box_id: "simmuhl".into() },
-        committee_sealed: None,
+        committee: Vec::new(),
         ends_on: service.today() + time::Duration::days(30),
-        created_at: now,
-        published_at: None,
-        closed_at: None,
-        closed_by: None,
-        handed_over_at: None,
-        blocked_at: None,
-        block_reason: None,
-        shards: 0,
-        senate: false,
-        senate_threshold_reached_at: None,
-        flagged_at: None,
-        attachments: Vec::new(),
     };
+    let petition = Petition::new_draft(&id, "DEMO%2Fjana-novakova", draft, None, now);
     let doc = NewDocument::new(id.partition(), PETITION_DOC, serde_json::to_value(&petition).expect("json"));
     store.create(COLLECTION, doc).await.expect("create");
     let shards = service.petitions.settings.counter_shards;

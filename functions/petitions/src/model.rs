@@ -328,6 +328,41 @@ pub struct Attachment {
 }
 
 impl Petition {
+    /// A new draft of `creator` from a checked `draft`, its committee already
+    /// sealed (`committee_sealed`); nothing published, closed or signed yet.
+    pub fn new_draft(
+        id: &PetitionId,
+        creator: &str,
+        draft: Draft,
+        committee_sealed: Option<String>,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: "petition".into(),
+            id: id.as_str().to_owned(),
+            state: State::Draft,
+            creator: creator.to_owned(),
+            title: draft.title,
+            summary: draft.summary,
+            text: draft.text,
+            addressee: draft.addressee,
+            committee_sealed,
+            ends_on: draft.ends_on,
+            created_at: now,
+            published_at: None,
+            closed_at: None,
+            closed_by: None,
+            handed_over_at: None,
+            blocked_at: None,
+            block_reason: None,
+            shards: 0,
+            senate: false,
+            senate_threshold_reached_at: None,
+            flagged_at: None,
+            attachments: Vec::new(),
+        }
+    }
+
     pub fn petition_id(&self) -> Option<PetitionId> {
         PetitionId::parse(&self.id)
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
-use portal_petitions::model::{COLLECTION, PETITION_DOC, Petition, PetitionId, State};
+use portal_petitions::model::{COLLECTION, Draft, PETITION_DOC, Petition, PetitionId, State};
 use portal_petitions::signing::SignRefusal;
 use portal_petitions::{
     PetitionService, Petitions, PetitionsSettings, Signer, SignerDetails, SignerDetailsError, closing, functions,
@@ -309,30 +309,15 @@ async fn one_of_a_hundred(harness: Harness) {
 async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId {
     let id = PetitionId::new();
     let now = service.petitions.clock.now();
-    let petition = Petition {
-        kind: "petition".into(),
-        id: id.as_str().to_owned(),
-        state: State::Draft,
-        creator: creator.into(),
+    let draft = Draft {
         title: "Seeded".into(),
         summary: "s".into(),
         text: "t".into(),
         addressee: portal_petitions::model::Addressee { name: "Úřad".into(), box_id: "simmuhl".into() },
-        committee_sealed: None,
+        committee: Vec::new(),
         ends_on: service.today() + time::Duration::days(30),
-        created_at: now,
-        published_at: None,
-        closed_at: None,
-        closed_by: None,
-        handed_over_at: None,
-        blocked_at: None,
-        block_reason: None,
-        shards: 0,
-        senate: false,
-        senate_threshold_reached_at: None,
-        flagged_at: None,
-        attachments: Vec::new(),
     };
+    let petition = Petition::new_draft(&id, creator, draft, None, now);
     let doc = NewDocument::new(id.partition(), PETITION_DOC, serde_json::to_value(&petition).expect("json"));
     service.petitions.documents.create(COLLECTION, doc).await.expect("create");
     service

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::{MyPetition, Refused, Shared, my_view};
 use crate::MAX_ATTEMPTS;
 use crate::model::{
-    Addressee, COLLECTION, CommitteeMember, Draft, PETITION_DOC, Petition, PetitionId, State as PetitionState,
-    format_date, until_prague_midnight,
+    Addressee, COLLECTION, CommitteeMember, Draft, PETITION_DOC, Petition, PetitionId, format_date,
+    until_prague_midnight,
 };
 use crate::service::PetitionService;
 
@@ -129,30 +129,7 @@ pub async fn handler(
     let id = PetitionId::new();
     let committee = s.seal_committee(citizen.subject.as_str(), &id, &draft.committee).await?;
     let now = s.petitions.clock.now();
-    let petition = Petition {
-        kind: "petition".into(),
-        id: id.as_str().to_owned(),
-        state: PetitionState::Draft,
-        creator: citizen.subject.as_str().to_owned(),
-        title: draft.title,
-        summary: draft.summary,
-        text: draft.text,
-        addressee: draft.addressee,
-        committee_sealed: committee,
-        ends_on: draft.ends_on,
-        created_at: now,
-        published_at: None,
-        closed_at: None,
-        closed_by: None,
-        handed_over_at: None,
-        blocked_at: None,
-        block_reason: None,
-        shards: 0,
-        senate: false,
-        senate_threshold_reached_at: None,
-        flagged_at: None,
-        attachments: Vec::new(),
-    };
+    let petition = Petition::new_draft(&id, citizen.subject.as_str(), draft, committee, now);
     let documents = &s.petitions.documents;
     // The creator's list entry first: a crash before the petition leaves an
     // entry the list skips, never a petition its creator cannot find.
