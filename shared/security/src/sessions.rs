@@ -2,7 +2,9 @@
 //! random, handed to the client once, and stored only as their SHA-256, so a
 //! copy of the store cannot be replayed as a login.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use portal_store::{Clock, DocumentStore, ETag, NewDocument, Query, StoreError};
@@ -27,6 +29,10 @@ pub struct SessionTimes {
     pub bearer: Duration,
     /// `last_seen` is written back at most this often (not on every request).
     pub touch_every: Duration,
+    /// How long this instance answers from its own memory before it reads a
+    /// session from the store again: the longest a revoke or an erasure made
+    /// on another instance can go unseen here (on this instance it is at once).
+    pub cache_for: Duration,
 }
 
 impl Default for SessionTimes {
@@ -36,6 +42,7 @@ impl Default for SessionTimes {
             absolute: Duration::from_secs(8 * 3600),
             bearer: Duration::from_secs(10 * 60),
             touch_every: Duration::from_secs(60),
+            cache_for: Duration::from_secs(5),
         }
     }
 }
@@ -119,6 +126,75 @@ pub struct Sessions {
     documents: Arc<dyn DocumentStore>,
     clock: Arc<dyn Clock>,
     times: SessionTimes,
+    cache: Arc<SessionCache>,
+}
+
+/// Sessions this instance read from the store in the last
+/// [`SessionTimes::cache_for`], by partition: a page of an authenticated
+/// citizen costs no store read for its session. Revoke and erasure remove
+/// the entries here at once; another instance's entries age out.
+#[derive(Debug, Default)]
+struct SessionCache {
+    entries: RwLock<HashMap<String, Cached>>,
+    /// Moves on at every forget: a request that began reading before a
+    /// revoke cannot put back what the revoke removed.
+    generation: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    session: Session,
+    etag: ETag,
+    read_at: OffsetDateTime,
+}
+
+/// Past this many entries the cache drops what has aged out (and, if that is
+/// not enough, everything): memory stays bounded whatever the traffic.
+const CACHE_CAPACITY: usize = 50_000;
+
+impl SessionCache {
+    fn fresh(&self, key: &str, now: OffsetDateTime, cache_for: Duration) -> Option<Cached> {
+        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(key).filter(|cached| now - cached.read_at < cache_for).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `cached` unless something was forgotten since `generation` was read.
+    fn put(&self, key: &str, cached: Cached, generation: u64, cache_for: Duration) {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if entries.len() >= CACHE_CAPACITY && !entries.contains_key(key) {
+            let now = cached.read_at;
+            entries.retain(|_, entry| now - entry.read_at < cache_for);
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key.to_owned(), cached);
+    }
+
+    /// Drops an entry that turned out to be dead or stale (not a revoke).
+    fn drop_entry(&self, key: &str) {
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+
+    /// Removes a revoked session, and any copy a request is about to put back.
+    fn forget(&self, key: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(key);
+    }
+
+    fn forget_subject(&self, subject: &SubjectId) {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, entry| &entry.session.subject != subject);
+    }
 }
 
 fn session_partition(secret: &str) -> String {
@@ -142,7 +218,7 @@ fn ttl_until(now: OffsetDateTime, end: OffsetDateTime) -> Duration {
 
 impl Sessions {
     pub fn new(documents: Arc<dyn DocumentStore>, clock: Arc<dyn Clock>, times: SessionTimes) -> Self {
-        Self { documents, clock, times }
+        Self { documents, clock, times, cache: Arc::default() }
     }
 
     pub fn times(&self) -> SessionTimes {
@@ -206,9 +282,22 @@ impl Sessions {
     }
 
     async fn resolve_key(&self, key: &str) -> Result<Option<Session>, SessionError> {
-        let Some((mut session, etag)) = self.load(key).await? else { return Ok(None) };
+        let generation = self.cache.generation();
         let now = self.clock.now();
+        let (mut session, etag) = match self.cache.fresh(key, now, self.times.cache_for) {
+            Some(cached) => (cached.session, cached.etag),
+            None => {
+                let Some((session, etag)) = self.load(key).await? else {
+                    self.cache.drop_entry(key);
+                    return Ok(None);
+                };
+                let cached = Cached { session: session.clone(), etag: etag.clone(), read_at: now };
+                self.cache.put(key, cached, generation, self.times.cache_for);
+                (session, etag)
+            }
+        };
         if now >= session.expires_at || now - session.last_seen >= self.times.idle {
+            self.cache.drop_entry(key);
             return Ok(None);
         }
         if now - session.last_seen >= self.times.touch_every {
@@ -217,9 +306,17 @@ impl Sessions {
             let body = serde_json::to_value(&session).map_err(|e| StoreError::Invalid(e.to_string()))?;
             let doc = NewDocument::new(key, SESSION_ID, body).with_ttl(ttl);
             match self.documents.replace(COLLECTION, doc, &etag).await {
-                // Another request touched it first, or it was revoked meanwhile.
-                Ok(_) | Err(StoreError::PreconditionFailed) => {}
-                Err(StoreError::NotFound) => return Ok(None),
+                Ok(etag) => {
+                    let cached = Cached { session: session.clone(), etag, read_at: now };
+                    self.cache.put(key, cached, generation, self.times.cache_for);
+                }
+                // Another request or instance touched it first: read it afresh next time.
+                Err(StoreError::PreconditionFailed) => self.cache.drop_entry(key),
+                // Revoked meanwhile, on this instance or another.
+                Err(StoreError::NotFound) => {
+                    self.cache.drop_entry(key);
+                    return Ok(None);
+                }
                 Err(error) => return Err(error.into()),
             }
         }
@@ -228,16 +325,20 @@ impl Sessions {
 
     /// Ends a session; its bearer tokens die with it.
     pub async fn revoke(&self, session: &Session) -> Result<(), SessionError> {
-        match self.documents.delete(COLLECTION, &session.key, SESSION_ID, None).await {
+        self.cache.forget(&session.key);
+        let deleted = match self.documents.delete(COLLECTION, &session.key, SESSION_ID, None).await {
             Ok(()) | Err(StoreError::NotFound) => Ok(()),
             Err(error) => Err(error.into()),
-        }
+        };
+        self.cache.forget(&session.key);
+        deleted
     }
 
     /// Ends every session of `subject` (and so every bearer token, which
     /// resolves through its session): erasure leaves no way in. One partition
     /// read of the subject's index, then a delete per session.
     pub async fn revoke_all(&self, subject: &SubjectId) -> Result<usize, SessionError> {
+        self.cache.forget_subject(subject);
         let partition = subject_partition(subject);
         let mut keys = Vec::new();
         let mut continuation = None;
@@ -257,6 +358,9 @@ impl Sessions {
                 }
             }
         }
+        // A request of this subject that read its session while the deletes ran
+        // may have cached it: forget again now that the store holds none.
+        self.cache.forget_subject(subject);
         let ended = keys.len();
         Ok(ended)
     }
@@ -373,5 +477,43 @@ mod tests {
         let bearer = sessions.issue_bearer(&new.session).await.expect("token");
         sessions.revoke(&new.session).await.expect("logout");
         assert!(sessions.resolve_bearer(&bearer.token).await.expect("resolve").is_none(), "revoked with the session");
+    }
+
+    #[tokio::test]
+    async fn a_revoke_is_seen_at_once_here_and_within_the_cache_time_on_another_instance() {
+        let (here, clock, store) = sessions();
+        let there = Sessions::new(store.clone(), clock.clone(), SessionTimes::default());
+        let new = here.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        let bearer = here.issue_bearer(&new.session).await.expect("token");
+        for sessions in [&here, &there] {
+            assert!(sessions.resolve(&new.secret).await.expect("resolve").is_some(), "read and cached");
+        }
+        here.revoke_all(&jana()).await.expect("erase");
+        assert!(here.resolve(&new.secret).await.expect("resolve").is_none(), "this instance forgot it at once");
+        assert!(here.resolve_bearer(&bearer.token).await.expect("resolve").is_none());
+        assert!(
+            there.resolve(&new.secret).await.expect("resolve").is_some(),
+            "the other instance answers from memory for up to cache_for (no store read)"
+        );
+        clock.advance(SessionTimes::default().cache_for);
+        assert!(there.resolve(&new.secret).await.expect("resolve").is_none(), "and reads the store again after it");
+        assert!(there.resolve_bearer(&bearer.token).await.expect("resolve").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cached_session_still_ends_when_idle_and_its_touch_finds_a_revoke() {
+        let (here, clock, store) = sessions();
+        // Within the cache time but past `touch_every`: the touch's write finds no record.
+        let long = SessionTimes { cache_for: Duration::from_secs(3600), ..SessionTimes::default() };
+        let patient = Sessions::new(store.clone(), clock.clone(), long);
+        let other = here.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        assert!(patient.resolve(&other.secret).await.expect("resolve").is_some());
+        here.revoke(&other.session).await.expect("logout");
+        clock.advance(long.touch_every);
+        assert!(patient.resolve(&other.secret).await.expect("resolve").is_none(), "the touch saw the revoke");
+        let third = patient.create(jana(), Loa::Substantial, "nia").await.expect("create");
+        assert!(patient.resolve(&third.secret).await.expect("resolve").is_some());
+        clock.advance(long.idle);
+        assert!(patient.resolve(&third.secret).await.expect("resolve").is_none(), "idle ends it, cached or not");
     }
 }
