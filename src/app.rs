@@ -182,22 +182,42 @@ fn azure_settings(settings: &portal_config::AzureStoreSettings) -> portal_store:
     }
 }
 
-/// Records permanent failures as documents operators can query.
+/// Records permanent failures as documents operators can query, and keeps a
+/// failed queue message whole, with its reason, as a
+/// [`portal_host::PoisonRecord`] in `<queue>-poison`, where `portal
+/// replay-poison <queue>` finds it.
 #[derive(Debug)]
 pub struct StoredFailures {
-    documents: Arc<dyn DocumentStore>,
+    pub documents: Arc<dyn DocumentStore>,
+    pub queues: Arc<dyn QueueStore>,
 }
 
 #[async_trait]
 impl FailureSink for StoredFailures {
-    async fn record(&self, failure: InvocationFailure) {
+    async fn record(&self, failure: InvocationFailure) -> Result<(), String> {
         tracing::error!(function = %failure.function, invocation_id = %failure.invocation_id, reason = %failure.reason,
             "permanent failure recorded");
+        // The message itself first: without it nothing can be replayed, so a
+        // failure here leaves the message unacknowledged.
+        if let Some(record) = failure.poison_record() {
+            let poison = portal_store::QueueName::parse(portal_host::PoisonRecord::poison_queue(&record.queue))
+                .map_err(|error| error.to_string())?;
+            let text = record.to_text();
+            let sent = match self.queues.send(&poison, &text, None).await {
+                Err(StoreError::NotFound) => match self.queues.ensure(&poison).await {
+                    Ok(()) => self.queues.send(&poison, &text, None).await,
+                    Err(error) => Err(error),
+                },
+                other => other,
+            };
+            sent.map_err(|error| format!("could not keep the message in {poison}: {error}"))?;
+        }
         let body = serde_json::to_value(&failure).unwrap_or_default();
         let doc = NewDocument::new(FAILURES_PARTITION, failure.invocation_id.clone(), body).with_ttl(FAILURE_RETENTION);
         if let Err(error) = self.documents.upsert(FAILURES_COLLECTION, doc, None).await {
             tracing::error!(error = %error, "could not store the failure record; the log line above is the record");
         }
+        Ok(())
     }
 }
 
@@ -603,7 +623,8 @@ pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>
 
 /// The runtime serving the chosen capabilities.
 pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
-    let failures = Arc::new(StoredFailures { documents: services.stores.documents.clone() });
+    let failures =
+        Arc::new(StoredFailures { documents: services.stores.documents.clone(), queues: services.stores.queues.clone() });
     let runtime = Runtime::new(functions(services, settings, selected)?, failures)?
         .with_timers_enabled(settings.timers_enabled)
         .with_span_parent(portal_telemetry::join_traceparent);

@@ -13,7 +13,8 @@
 //!   [`output`]: output values the host's base64 decoding cannot corrupt;
 //! - [`download`]: the `Content-Disposition` of file downloads;
 //!   [`upload`]: how file uploads are refused;
-//!   [`prague`]: Europe/Prague dates without a time-zone database.
+//!   [`prague`]: Europe/Prague dates without a time-zone database;
+//! - [`poison`]: the one record shape of every `-poison` queue.
 
 pub mod api;
 pub mod download;
@@ -23,6 +24,7 @@ pub mod function;
 pub mod manifest;
 pub mod ncrontab;
 pub mod output;
+pub mod poison;
 pub mod prague;
 pub mod problem;
 pub mod runtime;
@@ -34,5 +36,6 @@ pub use failure::Failure;
 pub use function::{
     AuthLevel, Function, HttpFunction, InvocationError, Outcome, QueueInvocation, TimerInvocation, Trigger,
 };
+pub use poison::PoisonRecord;
 pub use problem::{FieldViolation, Problem};
 pub use runtime::{FailureSink, InvocationFailure, Runtime};

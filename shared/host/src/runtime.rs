@@ -48,12 +48,43 @@ pub struct InvocationFailure {
     pub reason: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The trigger queue, for a queue function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The delivery that failed (1 = the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dequeue_count: Option<u32>,
+    /// The whole message text, so it can be replayed ([`crate::PoisonRecord`]).
+    /// Not serialized: it goes to the poison queue only, never into a log or
+    /// the failure index.
+    #[serde(skip)]
+    pub message: Option<String>,
 }
 
-/// Where permanent failures are recorded before they are acknowledged.
+impl InvocationFailure {
+    /// The poison record of a failed queue message, if this is one.
+    pub fn poison_record(&self) -> Option<crate::PoisonRecord> {
+        let (queue, message) = (self.queue.clone()?, self.message.clone()?);
+        Some(crate::PoisonRecord {
+            shape: crate::PoisonRecord::SHAPE.into(),
+            queue,
+            function: self.function.clone(),
+            message_id: self.message_id.clone(),
+            reason: self.reason.clone(),
+            dequeue_count: self.dequeue_count.unwrap_or(1),
+            at: self.at,
+            message,
+        })
+    }
+}
+
+/// Where permanent failures are recorded before they are acknowledged. An
+/// `Err` means the record could not be kept: the queue message is then not
+/// acknowledged (the host delivers it again, and moves it to its poison queue
+/// itself after the last try), so a failure is never both unrecorded and lost.
 #[async_trait]
 pub trait FailureSink: Send + Sync + std::fmt::Debug {
-    async fn record(&self, failure: InvocationFailure);
+    async fn record(&self, failure: InvocationFailure) -> Result<(), String>;
 }
 
 /// Records failures in the log only (tests, tools).
@@ -62,8 +93,9 @@ pub struct LogFailures;
 
 #[async_trait]
 impl FailureSink for LogFailures {
-    async fn record(&self, failure: InvocationFailure) {
+    async fn record(&self, failure: InvocationFailure) -> Result<(), String> {
         tracing::error!(function = %failure.function, invocation_id = %failure.invocation_id, reason = %failure.reason, "permanent failure");
+        Ok(())
     }
 }
 
@@ -217,10 +249,14 @@ impl Runtime {
                 FunctionHandler::Queue(handler) => {
                     let (name, handler, failures) =
                         (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
+                    let queue = match &function.trigger {
+                        Trigger::Queue { queue, .. } => queue.clone(),
+                        _ => String::new(),
+                    };
                     router = router.route(
                         &path,
                         post(move |headers: HeaderMap, body: Bytes| {
-                            invoke_queue(name, handler, failures, headers, body)
+                            invoke_queue(name, queue, handler, failures, headers, body)
                         })
                         .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))
                         .layer(axum::middleware::from_fn_with_state(
@@ -452,6 +488,7 @@ fn envelope_problem(error: &EnvelopeError) -> Response {
 
 async fn invoke_queue(
     name: String,
+    queue: String,
     handler: QueueHandlerFn,
     failures: Arc<dyn FailureSink>,
     headers: HeaderMap,
@@ -471,8 +508,27 @@ async fn invoke_queue(
     span.record("message_id", meta.id.as_str());
     span.record("dequeue_count", meta.dequeue_count);
     let started = Instant::now();
-    let result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).await;
-    finish(&name, &invocation_id, Some(message_id), result, failures.as_ref(), started).await
+    let dequeue_count = meta.dequeue_count;
+    let delivery = QueueDelivery { queue, message: text.clone(), message_id, dequeue_count };
+    let mut result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).await;
+    // The last try of a passing fault: recorded whole with its reason (the
+    // poison record) instead of left to the host's reasonless poison copy.
+    if dequeue_count >= crate::manifest::QUEUE_SETTINGS.max_dequeue_count
+        && let Err(InvocationError::Retryable(error)) = result
+    {
+        result = Err(InvocationError::Permanent(
+            format!("failed on its last try ({dequeue_count}): {}", error_chain(error.as_ref())).into(),
+        ));
+    }
+    finish(&name, &invocation_id, Some(delivery), result, failures.as_ref(), started).await
+}
+
+/// The queue message an invocation carried, for its failure record.
+struct QueueDelivery {
+    queue: String,
+    message: String,
+    message_id: String,
+    dequeue_count: u32,
 }
 
 async fn invoke_timer(
@@ -499,7 +555,7 @@ async fn invoke_timer(
 async fn finish(
     name: &str,
     invocation_id: &str,
-    message_id: Option<String>,
+    delivery: Option<QueueDelivery>,
     result: Result<Outcome, InvocationError>,
     failures: &dyn FailureSink,
     started: Instant,
@@ -521,15 +577,27 @@ async fn finish(
             tracing::Span::current().record("otel.status_code", "ERROR");
             let reason = error_chain(error.as_ref());
             tracing::error!(duration_ms, error = %reason, "invocation failed permanently; recorded and acknowledged");
-            failures
+            let (message_id, queue, dequeue_count, message) = match delivery {
+                Some(d) => (Some(d.message_id), Some(d.queue), Some(d.dequeue_count), Some(d.message)),
+                None => (None, None, None, None),
+            };
+            let recorded = failures
                 .record(InvocationFailure {
                     function: name.to_owned(),
                     invocation_id: invocation_id.to_owned(),
                     message_id,
                     reason: reason.clone(),
                     at: OffsetDateTime::now_utc(),
+                    queue,
+                    dequeue_count,
+                    message,
                 })
                 .await;
+            if let Err(why) = recorded {
+                // Not acknowledged: the host delivers it again rather than lose it.
+                tracing::error!(error = %why, "the failure could not be recorded; the message is not acknowledged");
+                return Problem::internal().into_response();
+            }
             let response = InvocationResponse {
                 outputs: serde_json::Map::new(),
                 logs: vec![format!("permanent failure, not retried: {reason}")],
@@ -584,7 +652,9 @@ mod cache_control_tests {
 
     #[async_trait::async_trait]
     impl crate::FailureSink for Nothing {
-        async fn record(&self, _: crate::InvocationFailure) {}
+        async fn record(&self, _: crate::InvocationFailure) -> Result<(), String> {
+            Ok(())
+        }
     }
 
     #[tokio::test]

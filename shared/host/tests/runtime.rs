@@ -18,8 +18,9 @@ struct Recorded(Mutex<Vec<InvocationFailure>>);
 
 #[async_trait::async_trait]
 impl FailureSink for Recorded {
-    async fn record(&self, failure: InvocationFailure) {
+    async fn record(&self, failure: InvocationFailure) -> Result<(), String> {
         self.0.lock().expect("lock").push(failure);
+        Ok(())
     }
 }
 
@@ -246,6 +247,46 @@ async fn permanent_failures_are_recorded_and_acknowledged() {
     assert_eq!(recorded[0].message_id.as_deref(), Some("m-1"));
     assert_eq!(recorded[0].invocation_id, "fa4fcd1a-a965-431e-8f10-a15c07b4fe2a");
     assert!(recorded[1].reason.contains("expected schema"), "{}", recorded[1].reason);
+}
+
+#[tokio::test]
+async fn a_failed_message_is_recorded_whole_and_the_last_try_of_a_passing_fault_too() {
+    let (router, failures) = app();
+    let text = r#"{"amountCzk":0}"#;
+    let (status, _, _) = send(&router, post("/PurchaseCredit", queue_body(text, 1))).await;
+    assert_eq!(status, StatusCode::OK);
+    let retry = r#"{"amountCzk":500}"#;
+    let (status, _, _) = send(&router, post("/PurchaseCredit", queue_body(retry, 4))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "the fourth try is still retried");
+    let (status, _, _) = send(&router, post("/PurchaseCredit", queue_body(retry, 5))).await;
+    assert_eq!(status, StatusCode::OK, "the fifth (last) try is recorded instead of left to the host");
+    let recorded = failures.0.lock().expect("lock").clone();
+    assert_eq!(recorded.len(), 2);
+    let first = recorded[0].poison_record().expect("a queue failure has a poison record");
+    assert_eq!((first.queue.as_str(), first.message.as_str(), first.dequeue_count), ("purchase-credit", text, 1));
+    let last = recorded[1].poison_record().expect("record");
+    assert_eq!((last.message.as_str(), last.dequeue_count), (retry, 5));
+    assert!(last.reason.contains("last try") && last.reason.contains("timed out"), "{}", last.reason);
+    let stored = serde_json::to_value(&recorded[1]).expect("json");
+    assert!(stored.get("message").is_none(), "the failure index never holds the message text: {stored}");
+}
+
+/// A sink that cannot keep anything (its store is down).
+#[derive(Debug)]
+struct Unrecordable;
+
+#[async_trait::async_trait]
+impl FailureSink for Unrecordable {
+    async fn record(&self, _: InvocationFailure) -> Result<(), String> {
+        Err("the store is down".into())
+    }
+}
+
+#[tokio::test]
+async fn a_failure_that_cannot_be_recorded_is_not_acknowledged() {
+    let router = Runtime::new(functions(), Arc::new(Unrecordable)).expect("valid").router();
+    let (status, _, _) = send(&router, post("/PurchaseCredit", queue_body(r#"{"amountCzk":0}"#, 1))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "the host keeps the message and delivers it again");
 }
 
 #[tokio::test]
