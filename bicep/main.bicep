@@ -890,6 +890,8 @@ var portalSettings = {
   PORTAL_SMTP_USER: smtpUser
   PORTAL_SMTP_PASSWORD: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=smtp-password)'
   PORTAL_SMTP_FROM: smtpFrom
+  // Per instance; the relay's own limit divided by the instances the plan may run.
+  PORTAL_MAIL_PER_MINUTE: '600'
   // No SMS gateway is contracted yet (docs/operations.md): the SMS channel is off and the preferences say so.
   PORTAL_SMS: 'not-connected'
   PORTAL_REGISTERS_GATEWAY: registersGatewayUrl

@@ -519,6 +519,7 @@ fn notifications(services: &Services, settings: &Settings) -> Result<portal_noti
     let notification_settings = portal_notifications::NotificationSettings {
         from_address,
         portal_url: settings.public_url.clone(),
+        mail_per_minute: settings.mail_per_minute,
         ..portal_notifications::NotificationSettings::default()
     };
     notification_settings.check().map_err(AppError::Mail)?;
@@ -531,6 +532,7 @@ fn notifications(services: &Services, settings: &Settings) -> Result<portal_noti
         clock: stores.clock.clone(),
         mailer,
         sms,
+        mail_limit: portal_notifications::Notifications::mail_limiter(&notification_settings, stores.clock.clone()),
         settings: notification_settings,
     })
 }

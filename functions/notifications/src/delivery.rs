@@ -21,9 +21,11 @@ use crate::{COLLECTION, DispatchError, Notifications, rfc3339};
 pub const SEND_FUNCTION: &str = "SendNotification";
 
 pub const RETRY_QUEUE: &str = "notification-retry";
-/// The host's poison queue of `send-notification`; channel failures are
-/// written here as `{event, channel, reason, attempts}`.
-pub const POISON_QUEUE: &str = "send-notification-poison";
+/// The poison queue of [`RETRY_QUEUE`]: a channel that gives up puts a
+/// [`portal_host::PoisonRecord`] here whose message is a [`RetryMessage`]
+/// with `restart`, so `portal replay-poison notification-retry` tries the
+/// channel afresh (after the cause is fixed).
+pub const POISON_QUEUE: &str = "notification-retry-poison";
 
 /// One more attempt on one channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,15 +35,10 @@ pub struct RetryMessage {
     /// The attempt this message makes (2, 3, …); the same number again for a
     /// check after a `sending` lease.
     pub attempt: u32,
-}
-
-/// What [`POISON_QUEUE`] receives when a channel gives up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PoisonMessage {
-    pub event: Event,
-    pub channel: Channel,
-    pub reason: String,
-    pub attempts: u32,
+    /// A replayed give-up: the channel, `failed` on any attempt, starts again
+    /// at `attempt` (1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
 }
 
 pub(crate) fn channel_state(doc: &Document, channel: Channel) -> (String, u32, Map<String, Value>) {
@@ -157,7 +154,7 @@ pub(crate) async fn attempt_send(
         }
         Err(error) if error.is_temporary() && attempt < n.settings.max_attempts() => {
             let reason = error.reason().to_owned();
-            let delay = retry_delay(n, attempt);
+            let delay = retry_delay(n, id, attempt);
             let next = rfc3339(n.clock.now() + delay);
             let recorded = update_channel(n, owner, id, channel, "sending", attempt, |state| {
                 state.insert("status".into(), "retrying".into());
@@ -179,9 +176,25 @@ pub(crate) async fn attempt_send(
     }
 }
 
-fn retry_delay(n: &Notifications, attempt: u32) -> std::time::Duration {
+/// The wait after failed attempt `attempt`: the setting's delay plus up to a
+/// quarter more, spread per notification and attempt ("jitter"), so a relay
+/// outage that deferred thousands of e-mails at once does not bring them all
+/// back in the same second. The spread is a hash of the notification id and
+/// the attempt, not a random draw, so a redelivered message schedules the same
+/// time again.
+pub(crate) fn retry_delay(n: &Notifications, id: &str, attempt: u32) -> std::time::Duration {
     let index = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
-    n.settings.retry_delays.get(index).or(n.settings.retry_delays.last()).copied().unwrap_or_default()
+    let base = n.settings.retry_delays.get(index).or(n.settings.retry_delays.last()).copied().unwrap_or_default();
+    base + jitter(base, id, attempt)
+}
+
+/// A share in `[0, base / 4)` of `base`, chosen by SHA-256 of `id` and `attempt`.
+pub(crate) fn jitter(base: std::time::Duration, id: &str, attempt: u32) -> std::time::Duration {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{id}\0{attempt}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    let share = u64::from_be_bytes(first) as f64 / (u64::MAX as f64 + 1.0);
+    base.mul_f64(share / 4.0)
 }
 
 /// Puts the retry message for `failed_attempt + 1` on the retry queue, then
@@ -194,8 +207,8 @@ pub(crate) async fn schedule_retry(
     channel: Channel,
     failed_attempt: u32,
 ) -> Result<(), DispatchError> {
-    let message = RetryMessage { event: event.clone(), channel, attempt: failed_attempt + 1 };
-    enqueue(n, RETRY_QUEUE, &message, Some(retry_delay(n, failed_attempt))).await?;
+    let message = RetryMessage { event: event.clone(), channel, attempt: failed_attempt + 1, restart: false };
+    enqueue(n, RETRY_QUEUE, &message, Some(retry_delay(n, id, failed_attempt))).await?;
     update_channel(n, subject.as_str(), id, channel, "retrying", failed_attempt, |state| {
         state.insert("retryScheduled".into(), true.into());
     })
@@ -219,8 +232,45 @@ async fn give_up(
     } else {
         error.reason().to_owned()
     };
-    let poison = PoisonMessage { event: event.clone(), channel, reason: reason.clone(), attempts: attempt };
-    enqueue(n, POISON_QUEUE, &poison, None).await?;
+    mark_failed(n, event, owner, id, channel, attempt, reason).await
+}
+
+/// An attempt broke for good on the portal's side (a contact that no longer
+/// opens, a refused store write) after the channel was claimed.
+pub(crate) async fn give_up_after_error(
+    n: &Notifications,
+    event: &Event,
+    owner: &str,
+    id: &str,
+    channel: Channel,
+    attempt: u32,
+    error: &DispatchError,
+) -> Result<(), DispatchError> {
+    let reason = format!("the portal could not make the attempt: {error}");
+    mark_failed(n, event, owner, id, channel, attempt, reason).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn mark_failed(
+    n: &Notifications,
+    event: &Event,
+    owner: &str,
+    id: &str,
+    channel: Channel,
+    attempt: u32,
+    reason: String,
+) -> Result<(), DispatchError> {
+    let replay = RetryMessage { event: event.clone(), channel, attempt: 1, restart: true };
+    let message = serde_json::to_string(&replay).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let record = portal_host::PoisonRecord::new(
+        RETRY_QUEUE,
+        crate::dispatch::RETRY_FUNCTION,
+        reason.clone(),
+        attempt,
+        n.clock.now(),
+        message,
+    );
+    enqueue_text(n, POISON_QUEUE, &record.to_text(), None).await?;
     let now = rfc3339(n.clock.now());
     update_channel(n, owner, id, channel, "sending", attempt, |state| {
         state.insert("status".into(), "failed".into());
@@ -239,8 +289,18 @@ pub(crate) async fn enqueue<T: Serialize>(
     message: &T,
     delay: Option<std::time::Duration>,
 ) -> Result<(), DispatchError> {
-    let queue = QueueName::parse(queue)?;
     let text = serde_json::to_string(message).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    enqueue_text(n, queue, &text, delay).await
+}
+
+async fn enqueue_text(
+    n: &Notifications,
+    queue: &str,
+    text: &str,
+    delay: Option<std::time::Duration>,
+) -> Result<(), DispatchError> {
+    let queue = QueueName::parse(queue)?;
+    let text = text.to_owned();
     match n.queues.send(&queue, &text, delay).await {
         Err(StoreError::NotFound) => {
             n.queues.ensure(&queue).await?;

@@ -50,14 +50,20 @@ use time::OffsetDateTime;
 
 use crate::channel::Channel;
 use crate::contacts;
-pub use crate::delivery::{POISON_QUEUE, PoisonMessage, RETRY_QUEUE, RetryMessage, SEND_FUNCTION};
-use crate::delivery::{attempt_send, channel_state, enqueue, schedule_retry, with_channel};
+pub use crate::delivery::{POISON_QUEUE, RETRY_QUEUE, RetryMessage, SEND_FUNCTION};
+use crate::delivery::{attempt_send, channel_state, enqueue, give_up_after_error, schedule_retry, with_channel};
 
 use crate::preferences::{self, Preferences};
 use crate::templates::{self, Rendered};
 use crate::{COLLECTION, DispatchError, Notifications, rfc3339, sha256_hex};
 
 pub const RETRY_FUNCTION: &str = "RetryNotification";
+
+/// The spread added to a retry's delay ([`crate::delivery`]): up to a quarter
+/// of `base`, fixed per notification and attempt.
+pub fn retry_jitter(base: std::time::Duration, notification_id: &str, attempt: u32) -> std::time::Duration {
+    crate::delivery::jitter(base, notification_id, attempt)
+}
 
 /// The notification document's id for an event: SHA-256 hex of the event id.
 pub fn notification_id(event_id: &str) -> String {
@@ -76,25 +82,30 @@ fn check(event: &Event) -> Result<SubjectId, DispatchError> {
         .map_err(|_| DispatchError::Invalid("subject is not a citizen's subject id".into()))
 }
 
+/// One channel's attempt a retry message asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Only {
+    pub channel: Channel,
+    pub attempt: u32,
+    /// A replayed give-up: a `failed` channel starts again.
+    pub restart: bool,
+}
+
 /// Creates the notification of `event` unless it exists, then advances every
 /// channel (or, for a retry, the one `only` names) as far as its status allows.
-pub(crate) async fn run(
-    n: &Notifications,
-    event: &Event,
-    only: Option<(Channel, u32)>,
-) -> Result<Outcome, DispatchError> {
+pub(crate) async fn run(n: &Notifications, event: &Event, only: Option<Only>) -> Result<Outcome, DispatchError> {
     let subject = check(event)?;
     // An event that is not a notice gets a neutral text; `render` logs why.
     let rendered = templates::render(event);
     let id = notification_id(&event.id);
     let created = ensure_created(n, event, &subject, &id, &rendered).await?;
     let mut outcome = Outcome::done().log(if created { "notification created" } else { "notification already exists" });
-    let work: Vec<(Channel, u32)> = match only {
+    let work: Vec<Only> = match only {
         Some(one) => vec![one],
-        None => Channel::ALL.iter().map(|c| (*c, 1)).collect(),
+        None => Channel::ALL.iter().map(|c| Only { channel: *c, attempt: 1, restart: false }).collect(),
     };
-    for (channel, attempt) in work {
-        let step = advance(n, event, &subject, &id, channel, attempt, &rendered).await?;
+    for Only { channel, attempt, restart } in work {
+        let step = advance(n, event, &subject, &id, Only { channel, attempt, restart }, &rendered).await?;
         outcome = outcome.log(format!("{}: {step}", channel.as_str()));
     }
     Ok(outcome)
@@ -171,10 +182,12 @@ fn decide(
     status: &str,
     attempts: u32,
     state: &Map<String, Value>,
-    attempt: u32,
+    only: Only,
     now: OffsetDateTime,
 ) -> Step {
+    let attempt = only.attempt;
     match status {
+        "failed" if only.restart => Step::Claim,
         "queued" if attempts == 0 && attempt == 1 => Step::Claim,
         "retrying" if attempts + 1 == attempt => Step::Claim,
         "retrying" if attempts == attempt && state.get("retryScheduled") != Some(&Value::Bool(true)) => {
@@ -195,16 +208,15 @@ fn decide(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn advance(
     n: &Notifications,
     event: &Event,
     subject: &SubjectId,
     id: &str,
-    channel: Channel,
-    attempt: u32,
+    only: Only,
     rendered: &Rendered,
 ) -> Result<String, DispatchError> {
+    let Only { channel, attempt, restart } = only;
     let owner = subject.as_str();
     for _ in 0..8 {
         let doc = n
@@ -214,10 +226,10 @@ async fn advance(
             .ok_or_else(|| DispatchError::Invalid("the notification vanished (erased?)".into()))?;
         let (status, attempts, mut state) = channel_state(&doc, channel);
         let now = n.clock.now();
-        match decide(n, &status, attempts, &state, attempt, now) {
+        match decide(n, &status, attempts, &state, only, now) {
             Step::Done(why) => return Ok(why.into()),
             Step::CheckLater(wait) => {
-                let check = RetryMessage { event: event.clone(), channel, attempt };
+                let check = RetryMessage { event: event.clone(), channel, attempt, restart: false };
                 enqueue(n, RETRY_QUEUE, &check, Some(wait)).await?;
                 return Ok("another delivery is sending; checking again when its lease ends".into());
             }
@@ -226,6 +238,20 @@ async fn advance(
                 return Ok(format!("retry {} scheduled again", attempt + 1));
             }
             Step::Claim => {
+                // The outgoing mail limit: over it, the attempt waits (without
+                // using up an attempt) for a token plus a spread of up to 15 s,
+                // so a deferred crowd does not return in one second.
+                if channel == Channel::Email
+                    && let Err(wait) = n.mail_limit.check("outgoing-mail")
+                {
+                    let delay = wait + crate::delivery::jitter(std::time::Duration::from_secs(60), id, attempt);
+                    let later = RetryMessage { event: event.clone(), channel, attempt, restart };
+                    enqueue(n, RETRY_QUEUE, &later, Some(delay)).await?;
+                    return Ok(format!(
+                        "the outgoing mail limit is reached; attempt {attempt} waits {}s",
+                        delay.as_secs()
+                    ));
+                }
                 state.insert("status".into(), "sending".into());
                 state.insert("attempts".into(), attempt.into());
                 state.insert("sendingSince".into(), rfc3339(now).into());
@@ -238,9 +264,42 @@ async fn advance(
                     Err(StoreError::PreconditionFailed) => continue,
                     Err(error) => return Err(error.into()),
                 }
-                return attempt_send(n, event, subject, id, channel, attempt, rendered).await;
+                return match attempt_send(n, event, subject, id, channel, attempt, rendered).await {
+                    Ok(step) => Ok(step),
+                    Err(error) => Err(after_claim_failed(n, event, owner, id, channel, attempt, error).await),
+                };
             }
         }
     }
     Err(DispatchError::Contended)
+}
+
+/// The channel is ours (`sending`) but the attempt broke before its result
+/// was recorded. A passing fault (Key Vault, Cosmos DB, the queue) leaves
+/// `sending` for the lease and schedules the check that recovers it when the
+/// lease ends (if the queue is down too, the host's redelivery of this message
+/// schedules it); the error goes back so the host retries the message. A
+/// permanent one marks the channel `failed` with the reason, so nothing stays
+/// `sending` for ever.
+#[allow(clippy::too_many_arguments)]
+async fn after_claim_failed(
+    n: &Notifications,
+    event: &Event,
+    owner: &str,
+    id: &str,
+    channel: Channel,
+    attempt: u32,
+    error: DispatchError,
+) -> DispatchError {
+    use portal_host::Failure as _;
+    if error.is_retryable() {
+        let check = RetryMessage { event: event.clone(), channel, attempt, restart: false };
+        if let Err(scheduling) = enqueue(n, RETRY_QUEUE, &check, Some(n.settings.sending_lease)).await {
+            tracing::warn!(channel = channel.as_str(), error = %scheduling,
+                "could not schedule the lease check; the redelivered message will");
+        }
+    } else if let Err(marking) = give_up_after_error(n, event, owner, id, channel, attempt, &error).await {
+        tracing::error!(channel = channel.as_str(), error = %marking, "could not mark the channel failed");
+    }
+    error
 }

@@ -47,7 +47,7 @@ use base64::Engine as _;
 use contacts::ContactError;
 use portal_crypto::{CryptoError, Sealer};
 use portal_host::{Failure, Function, op};
-use portal_security::AccessLog;
+use portal_security::{AccessLog, RateLimiter};
 use portal_store::{Clock, DocumentStore, QueueStore, StoreError};
 
 pub use channel::{Channel, ChannelError, Delivery};
@@ -81,6 +81,10 @@ pub struct NotificationSettings {
     pub sending_lease: Duration,
     /// Inbox entries per page when the client does not say.
     pub page_size: u32,
+    /// E-mails one instance hands to the relay per minute (its burst too);
+    /// over it, a notification's e-mail waits in the retry queue without
+    /// using up an attempt (`PORTAL_MAIL_PER_MINUTE`).
+    pub mail_per_minute: u32,
 }
 
 impl Default for NotificationSettings {
@@ -99,6 +103,7 @@ impl Default for NotificationSettings {
             code_sends_per_hour: 5,
             sending_lease: Duration::from_secs(5 * 60),
             page_size: 20,
+            mail_per_minute: 600,
         }
     }
 }
@@ -114,6 +119,9 @@ impl NotificationSettings {
         }
         if self.code_max_tries == 0 || self.code_sends_per_hour == 0 || self.code_ttl.is_zero() {
             return Err("code_max_tries, code_sends_per_hour and code_ttl must be positive".into());
+        }
+        if self.mail_per_minute == 0 {
+            return Err("mail_per_minute must be positive".into());
         }
         Ok(())
     }
@@ -146,9 +154,16 @@ pub struct Notifications {
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsGateway>,
     pub settings: NotificationSettings,
+    /// The outgoing mail limit of this instance ([`NotificationSettings::mail_per_minute`]).
+    pub mail_limit: Arc<RateLimiter>,
 }
 
 impl Notifications {
+    /// The outgoing mail limit for `settings` on `clock`.
+    pub fn mail_limiter(settings: &NotificationSettings, clock: Arc<dyn Clock>) -> Arc<RateLimiter> {
+        Arc::new(RateLimiter::new(settings.mail_per_minute, settings.mail_per_minute, clock))
+    }
+
     /// Seals `text` for (owner, document, field); base64 for the JSON body.
     pub(crate) async fn seal(
         &self,
@@ -201,13 +216,15 @@ impl From<ContactError> for DispatchError {
 }
 
 impl Failure for DispatchError {
-    /// A passing store fault or a lost race can pass; an invalid event, or
-    /// sealed text that does not open (a shredded key), cannot.
+    /// A passing store or key-service fault (throttled Cosmos DB, Key Vault
+    /// unreachable) or a lost race can pass; an invalid event, or sealed text
+    /// that does not open (a shredded key), cannot.
     fn is_retryable(&self) -> bool {
         match self {
             Self::Store(error) => error.is_retryable(),
+            Self::Crypto(error) => error.is_retryable(),
             Self::Contended => true,
-            Self::Crypto(_) | Self::Invalid(_) => false,
+            Self::Invalid(_) => false,
         }
     }
 }

@@ -10,14 +10,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use portal_crypto::{CitizenKeys, Sealer};
 use portal_events::{Event, kinds};
 use portal_host::InvocationError;
+use portal_host::PoisonRecord;
 use portal_notifications::dispatch::{self, POISON_QUEUE, RETRY_QUEUE};
 use portal_notifications::queue::send_notification;
 use portal_notifications::{
     COLLECTION, ChannelError, NotificationSettings, Notifications, SimulatedMailer, SimulatedSms, functions,
 };
 use portal_store::{Clock, DocumentStore, QueueName, QueueStore};
+use portal_testkit::faults::{FaultyDocuments, FaultyKeys, Op};
 use portal_testkit::{Harness, JANA, Login, PETR, anonymous, call_json, get, queue_delivery, write};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -28,6 +31,12 @@ struct Portal {
     mailer: Arc<SimulatedMailer>,
     sms: Arc<SimulatedSms>,
     harness: Harness,
+}
+
+impl Portal {
+    fn router_for(&self, notifications: Notifications) -> Router {
+        self.harness.router(functions(notifications))
+    }
 }
 
 impl std::ops::Deref for Portal {
@@ -50,6 +59,7 @@ fn portal() -> Portal {
         clock: harness.clock.clone(),
         mailer: mailer.clone(),
         sms: sms.clone(),
+        mail_limit: Notifications::mail_limiter(&NotificationSettings::default(), harness.clock.clone()),
         settings: NotificationSettings::default(),
     };
     let router = harness.router(functions(notifications.clone()));
@@ -478,16 +488,17 @@ async fn an_sms_failing_twice_is_delivered_on_the_third_attempt_through_the_retr
     assert_eq!(status["delivery"]["sms"]["attempts"], 1);
     assert_eq!(status["delivery"]["sms"]["reason"], "the gateway timed out");
 
-    assert_eq!(drain_retries(&portal).await, 0, "the retry waits its delay (1 min)");
-    portal.clock.advance(Duration::from_secs(61));
+    portal.clock.advance(Duration::from_secs(59));
+    assert_eq!(drain_retries(&portal).await, 0, "the retry waits its delay (1 min and up to a quarter more)");
+    portal.clock.advance(Duration::from_secs(17));
     assert_eq!(drain_retries(&portal).await, 1);
     let status = detail(&portal, &jana, &event).await;
     assert_eq!(status["delivery"]["sms"]["status"], "retrying");
     assert_eq!(status["delivery"]["sms"]["attempts"], 2);
 
-    portal.clock.advance(Duration::from_secs(4 * 60));
-    assert_eq!(drain_retries(&portal).await, 0, "the second retry waits 5 min");
-    portal.clock.advance(Duration::from_secs(61));
+    portal.clock.advance(Duration::from_secs(4 * 60 + 59));
+    assert_eq!(drain_retries(&portal).await, 0, "the second retry waits 5 min (and up to 75 s more)");
+    portal.clock.advance(Duration::from_secs(77));
     assert_eq!(drain_retries(&portal).await, 1);
     let status = detail(&portal, &jana, &event).await;
     assert_eq!(status["delivery"]["sms"]["status"], "delivered", "{status}");
@@ -514,8 +525,8 @@ async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue()
     let event = expiry(JANA);
     send_event(&portal, &event).await;
     for wait in [60, 5 * 60, 30 * 60, 2 * 3600] {
-        portal.clock.advance(Duration::from_secs(wait + 1));
-        assert_eq!(drain_retries(&portal).await, 1, "one retry after {wait} s");
+        portal.clock.advance(Duration::from_secs(wait * 5 / 4 + 1));
+        assert_eq!(drain_retries(&portal).await, 1, "one retry after {wait} s and its jitter");
     }
     portal.clock.advance(Duration::from_secs(24 * 3600));
     assert_eq!(drain_retries(&portal).await, 0, "no retry after the last attempt");
@@ -530,11 +541,138 @@ async fn an_sms_failing_always_ends_failed_with_its_reason_in_the_poison_queue()
     let poison = QueueName::parse(POISON_QUEUE).expect("queue");
     let messages = portal.store.receive(&poison, 16, Duration::from_secs(60)).await.expect("poison");
     assert_eq!(messages.len(), 1);
-    let message: Value = serde_json::from_str(&messages[0].text).expect("json");
+    let record = PoisonRecord::parse(&messages[0].text).expect("the one poison record shape");
+    assert_eq!((record.queue.as_str(), record.function.as_str()), (RETRY_QUEUE, "RetryNotification"));
+    assert_eq!(record.dequeue_count, 5);
+    assert!(record.reason.contains("timed out"), "{record:?}");
+    let message: Value = serde_json::from_str(&record.message).expect("the retry message, whole");
     assert_eq!(message["event"]["id"], event.id.as_str());
     assert_eq!(message["channel"], "sms");
-    assert_eq!(message["attempts"], 5);
-    assert!(message["reason"].as_str().is_some_and(|r| r.contains("timed out")), "{message}");
+    assert_eq!(message["restart"], true);
+}
+
+#[tokio::test]
+async fn a_replayed_give_up_tries_the_channel_afresh_once() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    portal.mailer.fail_next(1, ChannelError::Permanent("the mail server refused the message (SMTP 550)".into()));
+    let event = new_message(JANA, "BOX1:77");
+    send_event(&portal, &event).await;
+    let sent = portal.mailer.sent().len();
+    let records = portal.drain(POISON_QUEUE).await;
+    assert_eq!(records.len(), 1, "the give-up is kept whole");
+    let record: PoisonRecord = serde_json::from_value(records[0].clone()).expect("record");
+
+    // The operator fixed the relay and replays: the message goes back on its queue unchanged.
+    let original = PoisonRecord::original(&record.to_text(), RETRY_QUEUE).expect("its own queue");
+    for _ in 0..2 {
+        let (status, body) = deliver(&portal, "RetryNotification", &original).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "sent once, though replayed twice");
+    let status = detail(&portal, &jana, &event).await;
+    assert_eq!(status["delivery"]["email"]["status"], "sent", "{status}");
+    assert_eq!(status["delivery"]["email"]["attempts"], 1, "a fresh start");
+}
+
+/// The notifications capability over `documents` and a key wrapper that
+/// fails when told, with the same simulated channels and queues as `portal`.
+fn faulty(portal: &Portal, documents: Arc<dyn DocumentStore>, keys: Arc<FaultyKeys>) -> Router {
+    let citizen_keys = Arc::new(CitizenKeys::new(documents.clone(), keys, portal.clock.clone()));
+    let notifications = Notifications {
+        documents: documents.clone(),
+        sealer: Sealer::new(citizen_keys),
+        access_log: portal_security::AccessLog::new(documents, portal.clock.clone()),
+        ..portal.notifications.clone()
+    };
+    portal.router_for(notifications)
+}
+
+#[tokio::test]
+async fn a_passing_key_vault_fault_is_retried_not_dropped() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    let sent = portal.mailer.sent().len();
+    let keys = Arc::new(FaultyKeys::new(portal.key_file.clone()));
+    // A fresh keyring (an instance that has not cached Jana's key yet) behind a Key Vault that is down.
+    let router = faulty(&portal, portal.documents.clone(), keys.clone());
+    keys.down(1);
+    let event = new_message(JANA, "BOX1:88");
+    let text = serde_json::to_string(&event).expect("event");
+    let (status, _, _) = call_json(&router, queue_delivery("SendNotification", &text, portal.clock.now())).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "not acknowledged: the host delivers it again");
+    assert_eq!(keys.pending(), 0, "the fault was met");
+    let (status, _, body) = call_json(&router, queue_delivery("SendNotification", &text, portal.clock.now())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "the e-mail went on the redelivery");
+}
+
+#[tokio::test]
+async fn a_channel_left_sending_by_a_passing_store_fault_is_recovered_after_its_lease() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    let sent = portal.mailer.sent().len();
+    let store = Arc::new(FaultyDocuments::new(portal.documents.clone()));
+    // The contact is read once to create the notification, then again to send:
+    // the second read (after `sending` is recorded) meets a throttled Cosmos DB.
+    store.fail(1, 1, |call| call.op == Op::Get && call.id == Some("contact-email"));
+    let keys = Arc::new(FaultyKeys::new(portal.key_file.clone()));
+    let router = faulty(&portal, store.clone(), keys);
+    let event = new_message(JANA, "BOX1:99");
+    let text = serde_json::to_string(&event).expect("event");
+    let (status, _, _) = call_json(&router, queue_delivery("SendNotification", &text, portal.clock.now())).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "retried, not acknowledged");
+    assert_eq!(store.failed(), 1);
+    let id = dispatch::notification_id(&event.id);
+    let doc = portal.store.get(COLLECTION, JANA, &id).await.expect("get").expect("doc");
+    assert_eq!(doc.body["channels"]["email"]["status"], "sending", "claimed before the fault");
+
+    // The host's redelivery finds the channel inside its lease: it waits for the check.
+    let (status, _, body) = call_json(&router, queue_delivery("SendNotification", &text, portal.clock.now())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(portal.mailer.sent().len(), sent);
+    portal.clock.advance(Duration::from_secs(5 * 60));
+    assert!(drain_retries(&portal).await >= 1, "the lease check is due");
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "sent exactly once after the lease");
+    let doc = portal.store.get(COLLECTION, JANA, &id).await.expect("get").expect("doc");
+    assert_eq!(doc.body["channels"]["email"]["status"], "sent");
+}
+
+#[tokio::test]
+async fn outgoing_mail_over_the_limit_waits_without_using_an_attempt() {
+    let mut portal = portal();
+    let settings = NotificationSettings { mail_per_minute: 1, ..NotificationSettings::default() };
+    portal.notifications.mail_limit = Notifications::mail_limiter(&settings, portal.clock.clone());
+    portal.router = portal.router_for(portal.notifications.clone());
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
+    verify_email(&portal, &jana, "jana@example.cz").await;
+    verify_email(&portal, &petr, "petr@example.cz").await;
+    let sent = portal.mailer.sent().len();
+    send_event(&portal, &new_message(JANA, "BOX1:1")).await;
+    let second = new_message(PETR, "BOX2:1");
+    send_event(&portal, &second).await;
+    assert_eq!(portal.mailer.sent().len(), sent + 1, "one a minute");
+    let status = detail(&portal, &petr, &second).await;
+    assert_eq!(status["delivery"]["email"]["status"], "queued", "{status}");
+    assert_eq!(status["delivery"]["email"]["attempts"], 0, "no attempt used up");
+    portal.clock.advance(Duration::from_secs(60 + 16));
+    assert_eq!(drain_retries(&portal).await, 1);
+    assert_eq!(portal.mailer.sent().len(), sent + 2, "sent when the limit allows");
+}
+
+#[test]
+fn retry_delays_spread_up_to_a_quarter_and_repeat_for_the_same_notification() {
+    let base = Duration::from_secs(60);
+    let spread: std::collections::BTreeSet<u128> =
+        (0..200).map(|i| dispatch::retry_jitter(base, &format!("n{i}"), 1).as_millis()).collect();
+    assert!(spread.len() > 150, "different notifications come back at different times: {}", spread.len());
+    assert!(spread.iter().all(|ms| *ms < 15_000), "at most a quarter of the delay");
+    assert!(spread.iter().any(|ms| *ms < 3_000) && spread.iter().any(|ms| *ms > 12_000), "over the whole range");
+    assert_eq!(dispatch::retry_jitter(base, "n1", 2), dispatch::retry_jitter(base, "n1", 2), "repeatable");
 }
 
 #[tokio::test]

@@ -164,6 +164,11 @@ pub const SETTINGS: &[Setting] = &[
         about: "the From of every e-mail",
     },
     Setting {
+        name: "PORTAL_MAIL_PER_MINUTE",
+        example: "600",
+        about: "e-mails one instance hands to the relay per minute (1-100000); more wait in the retry queue",
+    },
+    Setting {
         name: "PORTAL_SMTP_CA_FILE",
         example: "",
         about: "PEM of an extra root certificate the relay's certificate chains to (private relays, tests)",
@@ -441,6 +446,8 @@ pub struct Settings {
     pub public_url: String,
     pub documents: DocumentLimits,
     pub mail: MailSettings,
+    /// E-mails one instance sends per minute (`PORTAL_MAIL_PER_MINUTE`).
+    pub mail_per_minute: u32,
     pub sms: SmsSettings,
     pub registers: RegistersGateway,
     pub petitions: PetitionSettings,
@@ -698,6 +705,18 @@ impl Settings {
                 ca_file: get("PORTAL_SMTP_CA_FILE").map(PathBuf::from),
             }),
         };
+        let mail_per_minute = match get("PORTAL_MAIL_PER_MINUTE") {
+            None => 600,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "PORTAL_MAIL_PER_MINUTE",
+                        format!("'{text}' is not a number of e-mails from 1 to 100000"),
+                    ));
+                }
+            },
+        };
         let sms = match get("PORTAL_SMS").as_deref() {
             None if simulators_allowed => SmsSettings::Simulator,
             Some("simulator") if simulators_allowed => SmsSettings::Simulator,
@@ -759,6 +778,7 @@ impl Settings {
             public_url,
             documents,
             mail,
+            mail_per_minute,
             sms,
             environment,
             identity,

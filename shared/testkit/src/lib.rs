@@ -11,6 +11,8 @@
 //! [`Harness::router`], so it meets the same runtime, extractors and problem
 //! layer as in production.
 
+pub mod faults;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

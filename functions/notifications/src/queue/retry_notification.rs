@@ -30,5 +30,6 @@ pub async fn retry_notification(n: &Notifications, message: &RetryMessage) -> Re
             message.attempt
         )));
     }
-    Ok(dispatch::run(n, &message.event, Some((message.channel, message.attempt))).await?)
+    let only = dispatch::Only { channel: message.channel, attempt: message.attempt, restart: message.restart };
+    Ok(dispatch::run(n, &message.event, Some(only)).await?)
 }
