@@ -77,6 +77,7 @@ const SOURCES: &[(&str, &str)] = &[
     notice!("petitions.handed-over"),
     notice!("petitions.senate-threshold-reached"),
     notice!("account.contact-verification"),
+    notice!("tiles.alert"),
     notice!("generic"),
     ("email/notice.txt", include_str!("../templates/email/notice.txt")),
     ("email/notice.html", include_str!("../templates/email/notice.html")),

@@ -37,7 +37,7 @@ pub use notice::{
     ArchiveFinished, ContactVerified, CreditLow, CreditPurchaseConfirmed, CreditPurchaseDeclined, DataMessageNotSent,
     DataMessageSent, DeclineReason, DeemedDeliveryWarning, DocumentFiled, ExtractFailed, ExtractReady,
     FilingDeadlinePassed, NewMessage, Notice, NoticeError, PetitionBlocked, PetitionClosed, PetitionHandedOver,
-    PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, publish_notice,
+    PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, TileAlert, publish_notice,
 };
 
 /// Notifications consume these (e-mail, SMS, in-portal inbox).
@@ -86,6 +86,10 @@ pub mod kinds {
     /// The citizen erased their account: delete everything held for the
     /// subject. Id `account.erased:<subject>:<unix seconds of the erasure>`.
     pub const ERASED: &str = "account.erased";
+    /// A tile's summary says something new that matters (arrears appeared,
+    /// a prescription is about to expire): [`super::TileAlert`]. Id
+    /// `tiles.alert:<subject>:<source>:<alert key>`, so it is told once.
+    pub const TILE_ALERT: &str = "tiles.alert";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -340,7 +344,7 @@ pub struct FilingRecord {
 /// publishes the same [`kinds::ERASED`] event to each of them (a queue has only
 /// one consumer function, so one queue cannot fan out by itself). Consumed by
 /// `EraseDocumentsData`, `EraseCalendarData`, `EraseNotificationsData`,
-/// `EraseRegistersData`, `EraseDataboxData` and `ErasePetitionsData`.
+/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData` and `EraseTilesData`.
 pub const ERASURE_QUEUES: &[&str] = &[
     "erase-documents",
     "erase-calendar",
@@ -348,6 +352,7 @@ pub const ERASURE_QUEUES: &[&str] = &[
     "erase-registers",
     "erase-databox",
     "erase-petitions",
+    "erase-tiles",
 ];
 
 /// The erasure queue of documents (the first of [`ERASURE_QUEUES`] and so on).
@@ -357,6 +362,7 @@ pub const ERASE_NOTIFICATIONS_QUEUE: &str = "erase-notifications";
 pub const ERASE_REGISTERS_QUEUE: &str = "erase-registers";
 pub const ERASE_DATABOX_QUEUE: &str = "erase-databox";
 pub const ERASE_PETITIONS_QUEUE: &str = "erase-petitions";
+pub const ERASE_TILES_QUEUE: &str = "erase-tiles";
 
 /// Shared steps of the erasure consumers. Every step is idempotent: deleting
 /// what is already gone succeeds, so a replayed or resumed erasure finishes

@@ -324,6 +324,25 @@ pub struct ContactVerified {
     pub channel: Option<String>,
 }
 
+/// `tiles.alert`: a portal behind a dashboard tile says something new that
+/// matters (arrears at the customs office, a prescription about to expire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TileAlert {
+    /// The summary source (`celni-sprava`).
+    #[serde(default)]
+    pub source: String,
+    /// The tile's Czech title (`ePortál Celní správy`).
+    pub tile: String,
+    /// What changed, in Czech, from the portal.
+    pub text: String,
+    /// The portal's key of the fact.
+    #[serde(default)]
+    pub alert: String,
+    #[serde(default)]
+    pub simulated: bool,
+}
+
 /// Declares [`Notice`] from one line per kind, so the variant, its payload
 /// and its kind are named once.
 macro_rules! notices {
@@ -382,6 +401,7 @@ notices! {
     PetitionHandedOver(PetitionHandedOver) = kinds::PETITION_HANDED_OVER,
     SenateThresholdReached(SenateThresholdReached) = kinds::PETITION_SENATE_THRESHOLD_REACHED,
     ContactVerified(ContactVerified) = kinds::CONTACT_VERIFICATION,
+    TileAlert(TileAlert) = kinds::TILE_ALERT,
 }
 
 /// Why an event is not a [`Notice`]. The texts name kinds and field paths
@@ -621,6 +641,17 @@ mod tests {
                        "signatures": 10_001, "threshold": 10_000}),
             ),
             (Notice::ContactVerified(ContactVerified { channel: Some("email".into()) }), json!({"channel": "email"})),
+            (
+                Notice::TileAlert(TileAlert {
+                    source: "celni-sprava".into(),
+                    tile: "ePortál Celní správy".into(),
+                    text: "Celní správa eviduje nedoplatek 1 250 Kč.".into(),
+                    alert: "arrears:CU-1".into(),
+                    simulated: true,
+                }),
+                json!({"source": "celni-sprava", "tile": "ePortál Celní správy",
+                       "text": "Celní správa eviduje nedoplatek 1 250 Kč.", "alert": "arrears:CU-1", "simulated": true}),
+            ),
         ]
     }
 

@@ -1,0 +1,392 @@
+//! The dashboard never waits for the slowest portal.
+//!
+//! For each tile on the citizen's dashboard with a summary source:
+//! 1. a cached summary younger than the source's cache time is shown as it
+//!    is (`fresh`, no call);
+//! 2. otherwise, unless the source's [`crate::breaker`] is open, a task calls
+//!    the source with the source's own timeout; the dashboard waits for it
+//!    until one common deadline (the budget, 800 ms by default);
+//! 3. an answer in time is `fresh`; no answer in time, a failure or an open
+//!    breaker shows the cached summary as `cached` with its age, or
+//!    `unavailable` with a Czech message when nothing is cached;
+//! 4. a call still running at the deadline goes on (stale-while-revalidate):
+//!    its answer refreshes the cache for the next view.
+//!
+//! Tiles without a source, and sources that hold nothing for the citizen,
+//! are `link`s. A summary is personal data: it is cached sealed under the
+//! citizen's key (`summary-<source>` in the citizen's partition) and every
+//! summary shown is a read in the citizen's access log with the tile's
+//! purpose. An alert the previous summary did not have (arrears appeared, a
+//! prescription is about to expire) is published once as a notice
+//! (`tiles.alert`, id fixed by citizen, source and alert key).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use portal_events::{Notice, TileAlert, publish_notice};
+use portal_security::{AccessEntry, Action, Actor, SubjectId};
+use portal_store::NewDocument;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use utoipa::ToSchema;
+
+use crate::breaker::Permit;
+use crate::definition::{Texts, TileDefinition};
+use crate::source::{ConfiguredSource, SourceError, Summary};
+use crate::{COLLECTION, Tiles, TilesError, layout, modeller};
+
+/// What the citizen sees on a tile that simulated data fills.
+pub const SIMULATED_NOTICE: &str = "SIMULACE: ukázková data, nejde o skutečné údaje.";
+
+/// How a tile's content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TileState {
+    /// A summary fetched within the source's cache time.
+    Fresh,
+    /// An older summary, because the source did not answer in time now.
+    Cached,
+    /// No summary: the source did not answer and nothing is cached.
+    Unavailable,
+    /// A link to the portal, without a summary.
+    Link,
+}
+
+/// One tile on the dashboard.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardTile {
+    pub id: String,
+    pub title: Texts,
+    pub description: Texts,
+    pub category: String,
+    pub icon: String,
+    /// The portal (through the citizen's NIA single sign-on).
+    pub url: String,
+    pub state: TileState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// When the summary was fetched (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<String>,
+    /// The age of a `cached` summary, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
+    /// Why there is no fresh summary, in Czech.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// True when a simulator filled the summary.
+    pub simulated: bool,
+    /// The label a simulated tile carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated_notice: Option<String>,
+}
+
+/// The citizen's dashboard.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub tiles: Vec<DashboardTile>,
+    /// The budget the sources had, in milliseconds.
+    pub budget_ms: u64,
+    /// Whether the citizen chose the tiles (else the default: every tile they may see).
+    pub customised: bool,
+}
+
+/// A summary as cached, sealed.
+#[derive(Debug, Clone)]
+struct Cached {
+    summary: Summary,
+    fetched_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CachedDoc {
+    #[serde(rename = "type")]
+    doc_type: String,
+    source: String,
+    #[serde(with = "time::serde::rfc3339")]
+    fetched_at: OffsetDateTime,
+    /// Base64 of the sealed summary JSON.
+    sealed: String,
+}
+
+const CACHED_TYPE: &str = "tile-summary";
+const SEALED_FIELD: &str = "summary";
+
+/// The document id of a cached summary.
+pub fn cache_id(source: &str) -> String {
+    format!("summary-{source}")
+}
+
+impl Tiles {
+    async fn load_cached(&self, owner: &str, source: &str) -> Result<Option<Cached>, TilesError> {
+        let id = cache_id(source);
+        let Some(doc) = self.documents.get(COLLECTION, owner, &id).await? else { return Ok(None) };
+        let stored: CachedDoc =
+            serde_json::from_value(doc.body).map_err(|e| TilesError::Corrupt(format!("{id}: {e}")))?;
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(stored.sealed)
+            .map_err(|_| TilesError::Corrupt(format!("{id}: sealed")))?;
+        let plain = self.sealer.decrypt(owner, &id, SEALED_FIELD, &sealed).await?;
+        let summary = serde_json::from_slice(&plain).map_err(|e| TilesError::Corrupt(format!("{id}: {e}")))?;
+        Ok(Some(Cached { summary, fetched_at: stored.fetched_at }))
+    }
+
+    async fn store_cached(&self, owner: &str, source: &str, summary: &Summary) -> Result<(), TilesError> {
+        let id = cache_id(source);
+        let plain = serde_json::to_vec(summary).map_err(|e| TilesError::Corrupt(e.to_string()))?;
+        let sealed = self.sealer.encrypt(owner, &id, SEALED_FIELD, &plain).await?;
+        let body = CachedDoc {
+            doc_type: CACHED_TYPE.into(),
+            source: source.into(),
+            fetched_at: self.clock.now(),
+            sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
+        };
+        let body = serde_json::to_value(body).map_err(|e| TilesError::Corrupt(e.to_string()))?;
+        self.documents.upsert(COLLECTION, NewDocument::new(owner, id, body), None).await?;
+        Ok(())
+    }
+}
+
+/// What one tile's fetch came to.
+enum Outcome {
+    Fresh(Cached),
+    /// Nothing for this citizen at that portal.
+    NoRecord,
+    Failed(&'static str),
+}
+
+const MESSAGE_TIMEOUT: &str = "Služba teď neodpověděla včas. Zkuste to prosím za chvíli.";
+const MESSAGE_FAILED: &str = "Služba je teď nedostupná. Zkuste to prosím později.";
+const MESSAGE_OPEN: &str = "Služba je dočasně mimo provoz, znovu ji zkusíme za chvíli.";
+const MESSAGE_NO_RECORD: &str = "Tato služba o vás nic neeviduje.";
+
+/// Builds the citizen's dashboard. Fails only when the citizen's own data
+/// (facts, layout) cannot be read; a source never fails it.
+pub async fn build(tiles: &Arc<Tiles>, subject: &SubjectId) -> Result<Dashboard, TilesError> {
+    let deadline = tokio::time::Instant::now() + tiles.settings.budget;
+    let facts = tiles.facts.facts(subject).await?;
+    let today = tiles.today();
+    let visible: Vec<TileDefinition> =
+        modeller::catalogue(tiles).await?.into_iter().filter(|t| t.visibility.admits(&facts, today)).collect();
+    let chosen = layout::load(tiles, subject).await?;
+    let customised = chosen.is_some();
+    let shown = layout::arrange(chosen.as_deref(), visible);
+    let states = futures::future::join_all(shown.iter().map(|tile| tile_view(tiles, subject, tile, deadline))).await;
+    // Every summary shown is a read of the citizen's data.
+    let reads = shown.iter().zip(&states).filter_map(|(tile, view)| {
+        let source = tile.source.as_ref()?;
+        view.summary.as_ref()?;
+        let entry = AccessEntry::new(Actor::Citizen, Action::Read, "tile-summary", &source.id, &source.purpose);
+        Some(tiles.access_log.record(subject, entry))
+    });
+    for result in futures::future::join_all(reads).await {
+        result?;
+    }
+    Ok(Dashboard {
+        tiles: states,
+        budget_ms: u64::try_from(tiles.settings.budget.as_millis()).unwrap_or(u64::MAX),
+        customised,
+    })
+}
+
+fn base_view(tile: &TileDefinition, state: TileState) -> DashboardTile {
+    DashboardTile {
+        id: tile.id.clone(),
+        title: tile.title.clone(),
+        description: tile.description.clone(),
+        category: tile.category.clone(),
+        icon: tile.icon.clone(),
+        url: tile.url.clone(),
+        state,
+        summary: None,
+        fetched_at: None,
+        age_seconds: None,
+        message: None,
+        simulated: false,
+        simulated_notice: None,
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> Option<String> {
+    at.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
+fn with_summary(mut view: DashboardTile, cached: Cached, now: OffsetDateTime) -> DashboardTile {
+    if view.state == TileState::Cached {
+        view.age_seconds = Some(u64::try_from((now - cached.fetched_at).whole_seconds()).unwrap_or(0));
+    }
+    view.fetched_at = rfc3339(cached.fetched_at);
+    view.simulated = cached.summary.simulated;
+    view.simulated_notice = cached.summary.simulated.then(|| SIMULATED_NOTICE.to_owned());
+    view.summary = Some(cached.summary);
+    view
+}
+
+/// One tile's view, by the deadline.
+async fn tile_view(
+    tiles: &Arc<Tiles>,
+    subject: &SubjectId,
+    tile: &TileDefinition,
+    deadline: tokio::time::Instant,
+) -> DashboardTile {
+    let Some(source) = tile.source.as_ref().and_then(|s| tiles.sources.get(&s.id)) else {
+        return base_view(tile, TileState::Link);
+    };
+    let owner = subject.as_str();
+    let cached = match tiles.load_cached(owner, &source.id).await {
+        Ok(cached) => cached,
+        Err(error) => {
+            tracing::warn!(source = %source.id, error = %portal_host::runtime::error_chain(&error),
+                "a cached summary could not be read; fetching again");
+            None
+        }
+    };
+    let now = tiles.clock.now();
+    if let Some(c) = &cached
+        && now - c.fetched_at < source.cache_for
+    {
+        return with_summary(base_view(tile, TileState::Fresh), c.clone(), now);
+    }
+    let outcome = if tiles.breakers.permit(&source.id) == Permit::Refused {
+        Outcome::Failed(MESSAGE_OPEN)
+    } else {
+        let previous = cached.as_ref().map(|c| c.summary.alerts.iter().map(|a| a.key.clone()).collect());
+        let (sender, receiver) = oneshot::channel();
+        tokio::spawn(fetch(tiles.clone(), subject.clone(), source.clone(), tile.title.cs.clone(), previous, sender));
+        match tokio::time::timeout_at(deadline, receiver).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Outcome::Failed(MESSAGE_FAILED),
+            Err(_) => Outcome::Failed(MESSAGE_TIMEOUT),
+        }
+    };
+    match (outcome, cached) {
+        (Outcome::Fresh(fresh), _) => with_summary(base_view(tile, TileState::Fresh), fresh, now),
+        (Outcome::NoRecord, _) => DashboardTile {
+            message: Some(MESSAGE_NO_RECORD.into()),
+            simulated: source.simulated,
+            simulated_notice: source.simulated.then(|| SIMULATED_NOTICE.to_owned()),
+            ..base_view(tile, TileState::Link)
+        },
+        (Outcome::Failed(message), Some(stale)) => DashboardTile {
+            message: Some(message.into()),
+            ..with_summary(base_view(tile, TileState::Cached), stale, now)
+        },
+        (Outcome::Failed(message), None) => {
+            DashboardTile { message: Some(message.into()), ..base_view(tile, TileState::Unavailable) }
+        }
+    }
+}
+
+/// One call of a source, in its own task: answers the dashboard as soon as
+/// the source answers, then caches the summary and tells the citizen of new
+/// alerts, even when the dashboard stopped waiting.
+async fn fetch(
+    tiles: Arc<Tiles>,
+    subject: SubjectId,
+    source: ConfiguredSource,
+    tile_title: String,
+    previous_alerts: Option<Vec<String>>,
+    answer: oneshot::Sender<Outcome>,
+) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = match tokio::time::timeout(source.timeout, source.adapter.summary(&subject, &request_id)).await {
+        Ok(result) => result,
+        Err(_) => Err(SourceError::Unavailable("timed out".into())),
+    };
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(SourceError::NoRecord) => {
+            tiles.breakers.success(&source.id);
+            let _ = answer.send(Outcome::NoRecord);
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(source = %source.id, error = %error, "a tile source failed");
+            tiles.breakers.failure(&source.id);
+            let _ = answer.send(Outcome::Failed(MESSAGE_FAILED));
+            return;
+        }
+    };
+    tiles.breakers.success(&source.id);
+    let _ = answer.send(Outcome::Fresh(Cached { summary: summary.clone(), fetched_at: tiles.clock.now() }));
+    // Tell first, then cache: a crash in between tells again with the same
+    // event id, which notifications drop.
+    let new_alerts = summary.alerts.iter().filter(|a| previous_alerts.as_ref().is_none_or(|p| !p.contains(&a.key)));
+    for alert in new_alerts {
+        if let Err(error) = tell(&tiles, &subject, &source, &tile_title, alert, summary.simulated).await {
+            tracing::warn!(source = %source.id, error = %error, "a tile alert was not published; the next fetch tries again");
+            return;
+        }
+    }
+    if let Err(error) = tiles.store_cached(subject.as_str(), &source.id, &summary).await {
+        tracing::warn!(source = %source.id, error = %portal_host::runtime::error_chain(&error),
+            "a summary was not cached");
+    }
+}
+
+/// The event key of an alert: the same citizen, source and alert give the
+/// same event id, so the citizen is told once.
+pub fn alert_key(subject: &SubjectId, source: &str, alert: &str) -> String {
+    format!("{}:{source}:{alert}", subject.as_str())
+}
+
+async fn tell(
+    tiles: &Tiles,
+    subject: &SubjectId,
+    source: &ConfiguredSource,
+    tile_title: &str,
+    alert: &crate::source::Alert,
+    simulated: bool,
+) -> Result<(), portal_store::StoreError> {
+    let notice = Notice::TileAlert(TileAlert {
+        source: source.id.clone(),
+        tile: tile_title.to_owned(),
+        text: alert.text.clone(),
+        alert: alert.key.clone(),
+        simulated,
+    });
+    publish_notice(
+        tiles.queues.as_ref(),
+        &notice,
+        &alert_key(subject, &source.id, &alert.key),
+        subject.as_str(),
+        tiles.clock.now(),
+    )
+    .await
+}
+
+/// A tile as a demo citizen would see it, for the modeller's preview: only
+/// a simulated source is asked (a demo citizen is never sent to a real
+/// portal), within the budget; nothing is cached, logged or told.
+pub async fn preview_tile(tiles: &Tiles, subject: &SubjectId, tile: &TileDefinition) -> DashboardTile {
+    let Some(source) = tile.source.as_ref().and_then(|s| tiles.sources.get(&s.id)) else {
+        return base_view(tile, TileState::Link);
+    };
+    if !source.simulated {
+        return DashboardTile {
+            message: Some("Náhled souhrnu je jen ze simulátoru; tento zdroj je skutečný portál.".into()),
+            ..base_view(tile, TileState::Link)
+        };
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let budget = tiles.settings.budget.min(source.timeout);
+    match tokio::time::timeout(budget, source.adapter.summary(subject, &request_id)).await {
+        Ok(Ok(summary)) => with_summary(
+            base_view(tile, TileState::Fresh),
+            Cached { summary, fetched_at: tiles.clock.now() },
+            tiles.clock.now(),
+        ),
+        Ok(Err(SourceError::NoRecord)) => DashboardTile {
+            message: Some(MESSAGE_NO_RECORD.into()),
+            simulated: true,
+            simulated_notice: Some(SIMULATED_NOTICE.into()),
+            ..base_view(tile, TileState::Link)
+        },
+        Ok(Err(_)) => DashboardTile { message: Some(MESSAGE_FAILED.into()), ..base_view(tile, TileState::Unavailable) },
+        Err(_) => DashboardTile { message: Some(MESSAGE_TIMEOUT.into()), ..base_view(tile, TileState::Unavailable) },
+    }
+}

@@ -1,0 +1,49 @@
+//! `GET /api/admin/tile-audit`: the modeller's audit trail.
+
+use axum::Json;
+use axum::extract::State;
+use portal_host::{Params, Problem};
+use portal_security::Citizen;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Shared, official};
+use crate::modeller::{self, AuditEntry};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Where the previous page ended.
+    continuation: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<String>,
+}
+
+/// Every modeller action, newest first, 100 a page.
+#[utoipa::path(
+    get,
+    path = "/api/admin/tile-audit",
+    operation_id = "AdminTileAudit",
+    tag = "tiles",
+    params(AuditQuery),
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Záznamy o činnosti v modeleru dlaždic.", body = AuditPage),
+        (status = 400, description = "Neplatné pokračování.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Jen pro úředníky portálů přihlášené s vysokou úrovní záruky.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn handler(
+    State(tiles): State<Shared>,
+    citizen: Citizen,
+    Params(query): Params<AuditQuery>,
+) -> Result<Json<AuditPage>, Problem> {
+    official(&tiles, &citizen)?;
+    let (items, continuation) = modeller::audit_page(&tiles, 100, query.continuation).await?;
+    Ok(Json(AuditPage { items, continuation }))
+}

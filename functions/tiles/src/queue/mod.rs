@@ -1,0 +1,3 @@
+//! The tiles' queue functions, one file each.
+
+pub mod erase_tiles_data;
