@@ -116,11 +116,8 @@ param oidcClientId string
 @description('NIA: where the provider sends the citizen after logout. Empty = the provider\'s default.')
 param oidcPostLogoutRedirectUrl string = ''
 
-@description('ISDS: base URL of the web services (…/DS/).')
+@description('ISDS: base URL of the hosted records-system web services (…/hspis/DS/). The portal acts in each citizen\'s own box with its hosted records-system certificate (Key Vault secrets isds-hosted-cert and isds-hosted-key), each call naming the box; never a shared login (docs/architecture.md, "Data box: access to each citizen\'s box").')
 param isdsUrl string
-
-@description('ISDS: user name of the portal\'s system account (password login; the password is the Key Vault secret isds-password).')
-param isdsUser string
 
 @description('SMTP relay for e-mail notifications (implicit TLS on smtpPort, or STARTTLS; the password is the Key Vault secret smtp-password).')
 param smtpHost string
@@ -514,6 +511,10 @@ var queueNames = [
   'erase-databox-poison'
   'erase-petitions'
   'erase-petitions-poison'
+  'erase-fees'
+  'erase-fees-poison'
+  'settle-fee-payment'
+  'settle-fee-payment-poison'
 ]
 
 // Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
@@ -876,8 +877,8 @@ var portalSettings = {
   PORTAL_KEY_NAME: kekName
   PORTAL_ISDS: 'soap'
   PORTAL_ISDS_URL: isdsUrl
-  PORTAL_ISDS_USER: isdsUser
-  PORTAL_ISDS_PASSWORD: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-password)'
+  PORTAL_ISDS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-cert)'
+  PORTAL_ISDS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-key)'
   PORTAL_ARCHIVE_AFTER_DAYS: string(archiveAfterDays)
   PORTAL_MAX_MESSAGE_MB: string(maxMessageMb)
   PORTAL_PUBLIC_URL: 'https://${publicHost}'
@@ -894,6 +895,9 @@ var portalSettings = {
   PORTAL_MAIL_PER_MINUTE: '600'
   // No SMS gateway is contracted yet (docs/operations.md): the SMS channel is off and the preferences say so.
   PORTAL_SMS: 'not-connected'
+  // No municipality's fee system or payment gateway is contracted yet (docs/architecture.md, fees): fees say so.
+  PORTAL_MUNICIPAL_FEES: 'not-connected'
+  PORTAL_PAYMENTS_NOTIFICATION_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=payments-notification-secret)'
   PORTAL_REGISTERS_GATEWAY: registersGatewayUrl
   PORTAL_REGISTERS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-cert)'
   PORTAL_REGISTERS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-key)'
@@ -1178,6 +1182,17 @@ module route 'modules/avm/res/cdn/profile/afd-endpoint/route/main.bicep' = {
   }
 }
 
+// The reference web client (web/public) as a Static Web App behind the same endpoint: /* there, /api/* above.
+module web 'modules/ptn/portal-web/main.bicep' = {
+  name: 'portal-web'
+  params: {
+    namePrefix: baseName
+    profileName: frontDoor.outputs.name
+    endpointName: frontDoor.outputs.endpointName
+    tags: allTags
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Alerts. The action group, the metric alerts on Front Door and Cosmos DB and the budget are global; each region has
 // its own log alerts and availability test on its own workspace, so losing a region does not silence the other.
@@ -1231,6 +1246,9 @@ output frontDoor object = {
   hostName: frontDoor.outputs.endpointHostName
   originGroupName: originGroup.outputs.name
 }
+
+@description('The web client\'s Static Web App (the release deploys web/public and web/staticwebapp.config.json to it).')
+output webSiteName string = web.outputs.siteName
 
 @description('Per region: role (= Front Door origin name), whether it is active, its Front Door priority (1 = active) and origin state, app, host names of the production and staging slots, where its packages go, its outbound address, and the slot (sticky) settings its production slot must have.')
 output regions array = [

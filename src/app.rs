@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
 pub const CAPABILITIES: &[&str] =
-    &["ops", "identity", "databox", "documents", "calendar", "notifications", "registers", "petitions"];
+    &["ops", "identity", "databox", "documents", "calendar", "notifications", "registers", "petitions", "fees"];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -221,6 +221,51 @@ impl FailureSink for StoredFailures {
     }
 }
 
+/// The citizen's export (`portal_identity::exports`): each capability's
+/// part, identity's first, composed here so no capability imports another.
+/// Built whichever capabilities this app serves: every source only reads the
+/// shared stores. (The data box's part never calls ISDS: it reads the
+/// portal's own archive.)
+pub fn exports(services: &Services, settings: &Settings) -> Result<portal_identity::exports::Exports, AppError> {
+    use portal_security::export::ExportSource;
+    let stores = &services.stores;
+    let mut exports = portal_identity::exports::Exports::new(
+        stores.documents.clone(),
+        stores.blobs.clone(),
+        stores.queues.clone(),
+        services.sealer.clone(),
+        stores.clock.clone(),
+        services.access_log.clone(),
+    );
+    let databox = databox(services, settings)?;
+    let isds = databox.isds.clone();
+    let others: Vec<Arc<dyn ExportSource>> = vec![
+        Arc::new(portal_documents::Documents {
+            documents: stores.documents.clone(),
+            blobs: stores.blobs.clone(),
+            queues: stores.queues.clone(),
+            sealer: services.sealer.clone(),
+            access_log: services.access_log.clone(),
+            clock: stores.clock.clone(),
+            settings: portal_documents::DocumentsSettings::default(),
+        }),
+        Arc::new(portal_calendar::Calendar {
+            documents: stores.documents.clone(),
+            queues: stores.queues.clone(),
+            sealer: services.sealer.clone(),
+            access_log: services.access_log.clone(),
+            clock: stores.clock.clone(),
+            settings: portal_calendar::CalendarSettings::default(),
+        }),
+        Arc::new(notifications(services, settings)?),
+        Arc::new(databox),
+        Arc::new(registers(services, settings)?),
+        Arc::new(portal_petitions::service::PetitionService::new(petitions(services, settings, isds)?)),
+    ];
+    exports.sources.extend(others);
+    Ok(exports)
+}
+
 /// The functions of the chosen capabilities (all when `selected` is `None`).
 pub fn functions(
     services: &Services,
@@ -257,10 +302,14 @@ pub fn functions(
             clock: clock.clone(),
             logins: Arc::new(RateLimiter::new(LOGINS_PER_MINUTE, LOGINS_PER_MINUTE, clock)),
             client_addresses: client_addresses(settings),
+            exports: Arc::new(exports(services, settings)?),
         }));
     }
+    // One ISDS port: the data box's, and the petitions' look-up of addressees.
+    let databox = databox(services, settings)?;
+    let isds = databox.isds.clone();
     if wanted("databox") {
-        functions.extend(portal_databox::functions(databox(services, settings)?));
+        functions.extend(portal_databox::functions(databox));
     }
     if wanted("documents") {
         functions.extend(portal_documents::functions(portal_documents::Documents {
@@ -298,8 +347,11 @@ pub fn functions(
     if wanted("registers") {
         functions.extend(portal_registers::functions(registers(services, settings)?));
     }
+    if wanted("fees") {
+        functions.extend(portal_fees::functions(fees(services, settings)));
+    }
     if wanted("petitions") {
-        functions.extend(portal_petitions::functions(petitions(services, settings)?));
+        functions.extend(portal_petitions::functions(petitions(services, settings, isds)?));
     }
     Ok(functions)
 }
@@ -357,14 +409,24 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 portal_config::Pem::File(path) => std::fs::read_to_string(path)
                     .map_err(|source| AppError::Io { context: format!("cannot read {}", path.display()), source }),
             };
+            // The portal acts in each citizen's own box: the hosted
+            // records-system certificate, each call naming the box
+            // (docs/architecture.md, "Data box: access to each citizen's box").
+            // A user name and password log in to one box: never a shared login.
             let login = match login {
-                portal_config::IsdsLogin::Password { user, password } => SoapLogin::Password {
-                    user: user.clone(),
-                    password: secrecy::SecretString::from(password.expose_secret().to_owned()),
-                },
-                portal_config::IsdsLogin::Certificate { cert, key } => {
-                    SoapLogin::Certificate { cert_pem: read(cert)?, key_pem: secrecy::SecretString::from(read(key)?) }
+                portal_config::IsdsLogin::Password { .. } => {
+                    return Err(AppError::Io {
+                        context: "an ISDS user name and password log in to one data box; the portal serves each \
+                                  citizen's own box: set PORTAL_ISDS_CERT and PORTAL_ISDS_KEY (the hosted \
+                                  records-system certificate) and a …/hspis/DS/ URL"
+                            .into(),
+                        source: std::io::Error::other("isds"),
+                    });
                 }
+                portal_config::IsdsLogin::Certificate { cert, key } => SoapLogin::HostedCertificate {
+                    cert_pem: read(cert)?,
+                    key_pem: secrecy::SecretString::from(read(key)?),
+                },
             };
             let config = SoapConfig { base_url: url.clone(), login, timeouts: SoapTimeouts::default() };
             let isds = SoapIsds::new(config).map_err(|error| AppError::Io {
@@ -404,7 +466,36 @@ impl portal_petitions::SignerDetails for ProfileSignerDetails {
     }
 }
 
-fn petitions(services: &Services, settings: &Settings) -> Result<portal_petitions::Petitions, AppError> {
+/// The petitions' ISDS port over the data box's ISDS client: `FindDataBox` by
+/// id (the simulator's directory in local mode) says whether an addressee is
+/// an accessible box of a public authority.
+#[derive(Debug)]
+struct IsdsAddresseeDirectory(Arc<dyn portal_databox::isds::Isds>);
+
+#[async_trait]
+impl portal_petitions::directory::AddresseeDirectory for IsdsAddresseeDirectory {
+    async fn lookup(
+        &self,
+        box_id: &str,
+    ) -> Result<portal_petitions::directory::BoxLookup, portal_petitions::directory::DirectoryError> {
+        use portal_databox::isds::{BoxId, BoxSearch, BoxState, IsdsError};
+        use portal_petitions::directory::{BoxLookup, DirectoryError};
+        let Ok(id) = BoxId::parse(box_id) else { return Ok(BoxLookup::Unknown) };
+        match self.0.find_boxes(&BoxSearch::Id(id)).await {
+            Ok(found) => Ok(found.first().map_or(BoxLookup::Unknown, |b| {
+                BoxLookup::of(b.box_type, b.state == BoxState::Accessible, &b.owner_name)
+            })),
+            Err(IsdsError::NotFound) => Ok(BoxLookup::Unknown),
+            Err(error) => Err(DirectoryError(Box::new(error))),
+        }
+    }
+}
+
+fn petitions(
+    services: &Services,
+    settings: &Settings,
+    isds: Arc<dyn portal_databox::isds::Isds>,
+) -> Result<portal_petitions::Petitions, AppError> {
     use secrecy::ExposeSecret as _;
     let stores = &services.stores;
     let signer_key = match &settings.petitions.signer_key {
@@ -431,6 +522,7 @@ fn petitions(services: &Services, settings: &Settings) -> Result<portal_petition
             documents: stores.documents.clone(),
             sealer: services.sealer.clone(),
         }),
+        directory: Arc::new(IsdsAddresseeDirectory(isds)),
         settings: portal_petitions::PetitionsSettings {
             signer_key,
             officials: settings.petitions.officials.clone(),
@@ -440,6 +532,69 @@ fn petitions(services: &Services, settings: &Settings) -> Result<portal_petition
             ..portal_petitions::PetitionsSettings::default()
         },
     })
+}
+
+/// Where a citizen lives, for the fees of their municipality: the address
+/// of the identity profile (NIA's `CurrentAddress`), read here so the fees
+/// capability never reads what identity stored.
+#[derive(Debug)]
+struct ProfileResidence {
+    documents: Arc<dyn DocumentStore>,
+    sealer: Sealer,
+}
+
+#[async_trait]
+impl portal_fees::Residence for ProfileResidence {
+    async fn address(
+        &self,
+        subject: &portal_security::SubjectId,
+    ) -> Result<Option<String>, portal_fees::ResidenceError> {
+        let profile = portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject)
+            .await
+            .map_err(|error| portal_fees::ResidenceError::Unavailable(Box::new(error)))?;
+        Ok(profile.and_then(|p| p.address).filter(|a| !a.is_empty()))
+    }
+}
+
+fn fees(services: &Services, settings: &Settings) -> portal_fees::Fees {
+    use portal_payments::NotificationKey;
+    use secrecy::ExposeSecret as _;
+    let stores = &services.stores;
+    let simulated = settings.fees.simulated;
+    let notification_key = match &settings.fees.notification_secret {
+        Some(secret) => NotificationKey::new(secret.expose_secret().as_bytes()),
+        None if simulated => NotificationKey::development(),
+        // No secret outside local mode: no notification verifies.
+        None => NotificationKey::new(invocation_secret().as_bytes()),
+    };
+    let (fee_system, payments, simulated_payments): (
+        Arc<dyn portal_fees::FeeSystem>,
+        Arc<dyn portal_payments::PaymentGateway>,
+        _,
+    ) = if simulated {
+        let gateway = Arc::new(portal_fees::simulated_gateway(stores.clock.clone(), notification_key.clone()));
+        (Arc::new(portal_fees::SimulatedFeeSystem::new()), gateway.clone(), Some(gateway))
+    } else {
+        (Arc::new(portal_fees::FeesNotConnected), Arc::new(portal_payments::PaymentsNotConnected), None)
+    };
+    portal_fees::Fees {
+        fee_system,
+        residence: Arc::new(ProfileResidence { documents: stores.documents.clone(), sealer: services.sealer.clone() }),
+        payments,
+        simulated_payments,
+        notification_key,
+        documents: stores.documents.clone(),
+        blobs: stores.blobs.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: stores.clock.clone(),
+        settings: portal_fees::FeesSettings {
+            simulated,
+            public_base_url: settings.public_url.clone(),
+            ..portal_fees::FeesSettings::default()
+        },
+    }
 }
 
 fn registers(services: &Services, settings: &Settings) -> Result<portal_registers::Registers, AppError> {
@@ -582,13 +737,16 @@ pub struct App {
 const WRITES_PER_ADDRESS_FACTOR: u32 = 10;
 
 impl App {
-    /// The router: every function, with the `Citizen` extractor wired in.
+    /// The router: every function, with the `Citizen` extractor wired in, and
+    /// the web client's files in front.
     pub fn router(&self) -> axum::Router {
         let limit = (self.client_addresses.clone(), self.address_writes.clone());
         self.runtime
             .router()
             .layer(axum::middleware::from_fn_with_state(limit, tag_client_address))
             .layer(axum::Extension(self.authenticator.clone()))
+            // The reference web client (`GET /` and its files), in front of the functions.
+            .layer(axum::middleware::from_fn(crate::web::serve_client))
     }
 }
 

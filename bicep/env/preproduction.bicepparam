@@ -27,8 +27,7 @@ param logDailyQuotaGb = 10
 
 param oidcDiscoveryUrl = 'https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration'
 param oidcClientId = 'portal-obcana-preproduction'
-param isdsUrl = 'https://ws1.czebox.cz/DS/'
-param isdsUser = 'portal-preproduction'
+param isdsUrl = 'https://ws1c.czebox.cz/hspis/DS/'
 param smtpHost = 'smtp.preproduction.portal.gov.cz'
 param registersGatewayUrl = 'https://registers-gw.preproduction.portal.gov.cz/v1/'
 

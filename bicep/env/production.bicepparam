@@ -27,8 +27,7 @@ param logDailyQuotaGb = -1
 
 param oidcDiscoveryUrl = 'https://nia.identita.gov.cz/fpsts/oidc/openid-configuration'
 param oidcClientId = 'portal-obcana'
-param isdsUrl = 'https://ws1.mojedatovaschranka.cz/DS/'
-param isdsUser = 'portal-obcana'
+param isdsUrl = 'https://ws1c.mojedatovaschranka.cz/hspis/DS/'
 param smtpHost = 'smtp.portal.gov.cz'
 param registersGatewayUrl = 'https://registers-gw.portal.gov.cz/v1/'
 

@@ -1,5 +1,5 @@
 // The test environment: smallest sizes, both regions (failover and the release procedure are rehearsed here),
-// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-password, smtp-password, registers-client-cert, registers-client-key, petitions-signer-key) live in the Key Vault only.
+// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-hosted-cert, isds-hosted-key, smtp-password, registers-client-cert, registers-client-key, petitions-signer-key) live in the Key Vault only.
 using '../main.bicep'
 
 param environmentName = 'test'
@@ -25,8 +25,7 @@ param logDailyQuotaGb = 5
 
 param oidcDiscoveryUrl = 'https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration'
 param oidcClientId = 'portal-obcana-test'
-param isdsUrl = 'https://ws1.czebox.cz/DS/'
-param isdsUser = 'portal-test'
+param isdsUrl = 'https://ws1c.czebox.cz/hspis/DS/'
 param smtpHost = 'smtp.test.portal.gov.cz'
 param registersGatewayUrl = 'https://registers-gw.test.portal.gov.cz/v1/'
 

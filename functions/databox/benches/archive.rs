@@ -32,37 +32,50 @@ struct FixedIsds {
 
 #[async_trait]
 impl Isds for FixedIsds {
-    async fn list_messages(&self, box_id: &BoxId, _: Direction, query: &ListQuery) -> IsdsResult<Vec<MessageEnvelope>> {
-        let all = self.messages.get(box_id).map(Vec::as_slice).unwrap_or_default();
+    async fn list_messages(
+        &self,
+        ctx: &BoxContext,
+        _: Direction,
+        query: &ListQuery,
+    ) -> IsdsResult<Vec<MessageEnvelope>> {
+        let all = self.messages.get(ctx.box_id()).map(Vec::as_slice).unwrap_or_default();
         let start = query.offset.saturating_sub(1) as usize;
         Ok(all.iter().skip(start).take(query.limit as usize).map(|m| m.envelope.clone()).collect())
     }
-    async fn download_message(&self, box_id: &BoxId, _: Direction, id: &MessageId) -> IsdsResult<SignedMessage> {
+    async fn download_message(&self, _: &SessionContext, _: Direction, _: &MessageId) -> IsdsResult<SignedMessage> {
+        Err(IsdsError::Invalid("not in this benchmark".into()))
+    }
+    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
         self.messages
-            .get(box_id)
-            .and_then(|list| list.iter().find(|m| &m.envelope.id == id))
+            .get(ctx.box_id())
+            .and_then(|list| list.iter().find(|m| &m.envelope.id == message.id()))
             .cloned()
             .ok_or(IsdsError::NotFound)
     }
-    async fn send_message(&self, _: &BoxId, _: &OutgoingMessage) -> IsdsResult<MessageId> {
+    async fn send_message(&self, _: &BoxContext, _: &OutgoingMessage) -> IsdsResult<MessageId> {
         Err(IsdsError::Invalid("not in this benchmark".into()))
     }
-    async fn mark_downloaded(&self, _: &BoxId, _: &MessageId) -> IsdsResult<()> {
+    async fn mark_downloaded(&self, _: &SessionContext, _: &MessageId) -> IsdsResult<()> {
         Ok(())
     }
-    async fn state_changes(&self, _: &BoxId, _: OffsetDateTime, _: OffsetDateTime) -> IsdsResult<Vec<StateChange>> {
+    async fn state_changes(
+        &self,
+        _: &BoxContext,
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> IsdsResult<Vec<StateChange>> {
         Ok(Vec::new())
     }
-    async fn box_info(&self, _: &BoxId) -> IsdsResult<BoxInfo> {
+    async fn box_info(&self, _: &BoxContext) -> IsdsResult<BoxInfo> {
         Err(IsdsError::NotFound)
     }
-    async fn credit_info(&self, _: &BoxId) -> IsdsResult<CreditInfo> {
+    async fn credit_info(&self, _: &BoxContext) -> IsdsResult<CreditInfo> {
         Ok(CreditInfo { current_hellers: 0 })
     }
-    async fn vault_info(&self, _: &BoxId) -> IsdsResult<VaultInfo> {
+    async fn vault_info(&self, _: &BoxContext) -> IsdsResult<VaultInfo> {
         Err(IsdsError::NotFound)
     }
-    async fn find_boxes(&self, _: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
+    async fn find_boxes(&self, _: &BoxContext, _: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
         Ok(Vec::new())
     }
 }

@@ -3,6 +3,20 @@
 //! envelope, ZFO and attachments, sealed with the citizen's key, in blob
 //! storage, with metadata in the document store.
 //!
+//! Only messages ISDS has already delivered are taken (status 5 doručena
+//! fikcí, 6 doručena přihlášením or 7 přečtena, with an acceptance time,
+//! [`DeliveredMessage`]): downloading a message still in status 4 would
+//! deliver it and start the citizen's deadlines, and this runs without them
+//! (`docs/architecture.md`, "Data box: delivery and background jobs"). A
+//! message that never gets delivered (a court's, without substitute
+//! delivery) waits for the citizen's own login; ISDS keeps it until then.
+//!
+//! One message that fails does not stop the rest: its failure is kept
+//! (`archive-failure-<id>`, with the attempts), the next run retries it, and a
+//! message within [`AT_RISK_DAYS`] days of its deletion that is still not
+//! archived is logged as `data message at risk of deletion` (the alert rule
+//! `alert-…-archive-at-risk` counts them).
+//!
 //! Idempotent and resumable without bookkeeping: a message is archived when
 //! its metadata document `archived-<id>` exists, and that document is written
 //! last (create-only), after the blobs (written to fixed paths, so a retry
@@ -24,13 +38,24 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::events::{self, Event};
-use crate::isds::{Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus, SignedMessage};
+use crate::isds::{
+    BoxContext, DeliveredMessage, Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus, SignedMessage,
+};
 use crate::{COLLECTION, Databox, index};
 
 pub const JOB: &str = "ArchiveExpiringMessages";
 /// Daily at 02:00 UTC.
 pub const SCHEDULE: &str = "0 0 2 * * *";
 const JOBS_COLLECTION: &str = "jobs";
+/// ISDS deletes a delivered message's content this many days after delivery
+/// (vyhláška 194/2009 Sb. § 6).
+pub const CONTENT_KEPT_DAYS: i64 = 90;
+/// A message still not archived this many days before its deletion raises an alert.
+pub const AT_RISK_DAYS: i64 = 10;
+/// The log message the alert rule counts.
+pub const AT_RISK_LOG: &str = "data message at risk of deletion";
+/// Envelopes asked of ISDS at a time.
+const PAGE: u32 = 100;
 const STATUS_PARTITION: &str = "archive";
 
 /// What an archived message's metadata document holds (the envelope sealed).
@@ -52,6 +77,12 @@ pub struct ArchiveReport {
     pub citizens_failed: u64,
     pub messages_archived: u64,
     pub messages_already_archived: u64,
+    /// Messages that could not be archived this run (kept, retried next run).
+    #[serde(default)]
+    pub messages_failed: u64,
+    /// Of those, how many ISDS deletes within 10 days (each raised an alert).
+    #[serde(default)]
+    pub messages_at_risk: u64,
     pub bytes: u64,
     /// Which citizens failed (fingerprints, not ids) and why; retried next run.
     pub failures: Vec<String>,
@@ -139,11 +170,11 @@ pub async fn run(databox: &Databox) -> Result<ArchiveReport, ArchiveError> {
 }
 
 /// Archives one citizen's due messages now (on their request), the same way
-/// the timer does.
-pub async fn run_for(databox: &Databox, subject: &SubjectId) -> Result<ArchiveReport, ArchiveError> {
-    databox.box_of(subject).await?;
+/// the timer does: only messages already delivered.
+pub async fn run_for(databox: &Databox, citizen: &portal_security::Citizen) -> Result<ArchiveReport, ArchiveError> {
+    let session = databox.session_context(citizen).await?;
     let mut report = ArchiveReport { started_at: Some(databox.clock.now()), ..ArchiveReport::default() };
-    archive_citizen(databox, subject.as_str(), &mut report).await?;
+    archive_box(databox, &citizen.subject, session.as_box(), &mut report).await?;
     report.citizens_done = 1;
     report.finished_at = Some(databox.clock.now());
     Ok(report)
@@ -165,49 +196,129 @@ async fn archive_citizen(databox: &Databox, subject: &str, report: &mut ArchiveR
         return Ok(());
     }
     let subject_id = SubjectId::parse(subject).map_err(|_| StoreError::Invalid("bad subject in the index".into()))?;
-    let box_id = databox.box_of(&subject_id).await?;
-    let due_before = databox.clock.now() - time::Duration::days(i64::from(databox.settings.archive_after_days));
-    let statuses = vec![
-        MessageStatus::Delivered,
-        MessageStatus::DeemedDelivered,
-        MessageStatus::AcceptedByLogin,
-        MessageStatus::Read,
-    ];
+    let ctx = databox.job_context(&subject_id, JOB).await?;
+    archive_box(databox, &subject_id, &ctx, report).await
+}
+
+/// Archives the due, delivered messages of the box `ctx` names. A failing
+/// message is kept and skipped; only a failure to list stops the citizen.
+async fn archive_box(
+    databox: &Databox,
+    subject_id: &SubjectId,
+    ctx: &BoxContext,
+    report: &mut ArchiveReport,
+) -> Result<(), ArchiveError> {
+    let subject = subject_id.as_str();
+    let now = databox.clock.now();
+    let due_before = now - time::Duration::days(i64::from(databox.settings.archive_after_days));
+    // Status 4 is never asked for: only what ISDS has delivered.
+    let statuses = vec![MessageStatus::DeemedDelivered, MessageStatus::AcceptedByLogin, MessageStatus::Read];
     let mut offset = 1;
     let mut archived_now = 0;
     loop {
-        let query = ListQuery { from: None, to: Some(due_before), statuses: statuses.clone(), offset, limit: 100 };
-        let page = databox.isds.list_messages(&box_id, Direction::Received, &query).await?;
+        // Delivery into the box (the list's time) precedes acceptance, so
+        // every message accepted before `due_before` is in this range.
+        let query = ListQuery { from: None, to: Some(due_before), statuses: statuses.clone(), offset, limit: PAGE };
+        let page = databox.isds.list_messages(ctx, Direction::Received, &query).await?;
         let count = page.len() as u32;
         for envelope in page {
-            if envelope.delivery_time.is_none_or(|delivered| delivered > due_before) {
+            let Some(delivered) = DeliveredMessage::of(&envelope) else { continue };
+            if envelope.acceptance_time.is_none_or(|accepted| accepted > due_before) {
                 continue;
             }
             if databox.documents.get(COLLECTION, subject, &archived_id(envelope.id.as_str())).await?.is_some() {
                 report.messages_already_archived += 1;
                 continue;
             }
-            let message = match databox.isds.download_message(&box_id, Direction::Received, &envelope.id).await {
-                Ok(message) => message,
+            let result = match databox.isds.download_delivered(ctx, &delivered).await {
+                Ok(message) => archive_message(databox, subject_id, &message).await,
                 // Deleted by ISDS meanwhile: nothing left to archive.
                 Err(IsdsError::NotFound) => continue,
-                Err(error) => return Err(error.into()),
+                Err(error) => Err(error.into()),
             };
-            report.bytes += archive_message(databox, &subject_id, &message).await?;
-            report.messages_archived += 1;
-            archived_now += 1;
+            match result {
+                Ok(bytes) => {
+                    report.bytes += bytes;
+                    report.messages_archived += 1;
+                    archived_now += 1;
+                    clear_failure(databox, subject, envelope.id.as_str()).await?;
+                }
+                Err(error) => {
+                    report.messages_failed += 1;
+                    if keep_failure(databox, subject, &envelope, &error, now).await? {
+                        report.messages_at_risk += 1;
+                    }
+                }
+            }
         }
-        if count < 100 {
+        if count < PAGE {
             break;
         }
         offset += count;
     }
     if archived_now > 0 {
         let notice = Notice::ArchiveFinished(ArchiveFinished { archived: archived_now });
-        let key = format!("{subject}:{}", databox.clock.now().date());
-        portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, databox.clock.now()).await?;
+        let key = format!("{subject}:{}", now.date());
+        portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, now).await?;
     }
     Ok(())
+}
+
+fn failure_id(message: &str) -> String {
+    format!("archive-failure-{message}")
+}
+
+/// Keeps why `envelope` could not be archived (attempts counted) and, when
+/// ISDS deletes it within [`AT_RISK_DAYS`] days, raises the alert. Whether it
+/// is at risk.
+async fn keep_failure(
+    databox: &Databox,
+    subject: &str,
+    envelope: &MessageEnvelope,
+    error: &ArchiveError,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let id = envelope.id.as_str();
+    let who = &citizen_folder(subject)[..12];
+    let previous = databox.documents.get(COLLECTION, subject, &failure_id(id)).await?;
+    let attempts = previous.as_ref().and_then(|doc| doc.body["attempts"].as_u64()).unwrap_or(0) + 1;
+    let deleted_at = envelope.acceptance_time.map(|accepted| accepted + time::Duration::days(CONTENT_KEPT_DAYS));
+    let at_risk = deleted_at.is_some_and(|at| at - now <= time::Duration::days(AT_RISK_DAYS));
+    let body = json!({
+        "type": "archive-failure",
+        "messageId": id,
+        "attempts": attempts,
+        "retryable": error.is_retryable(),
+        "error": error.to_string(),
+        "deletedAt": deleted_at.map(|t| t.unix_timestamp()),
+    });
+    databox.documents.upsert(COLLECTION, NewDocument::new(subject, failure_id(id), body), None).await?;
+    tracing::warn!(citizen = who, message = id, attempts, error = %error, "one message could not be archived; retried next run");
+    if at_risk {
+        let days_left = deleted_at.map_or(0, |at| (at - now).whole_days());
+        tracing::error!(
+            metric = "databox_archive_at_risk",
+            citizen = who,
+            message = id,
+            attempts,
+            days_left,
+            "{AT_RISK_LOG}"
+        );
+    }
+    Ok(at_risk)
+}
+
+async fn clear_failure(databox: &Databox, subject: &str, message: &str) -> Result<(), StoreError> {
+    match databox.documents.delete(COLLECTION, subject, &failure_id(message), None).await {
+        Ok(_) | Err(StoreError::NotFound) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The messages whose archiving failed and is retried, as kept.
+pub async fn failures(databox: &Databox, subject: &SubjectId) -> Result<Vec<serde_json::Value>, StoreError> {
+    let query = portal_store::Query::default().filter("type", portal_store::FilterOp::Eq, "archive-failure");
+    Ok(databox.documents.query(COLLECTION, subject.as_str(), query).await?.items.into_iter().map(|d| d.body).collect())
 }
 
 /// Stores one message in the archive; returns the bytes stored. Safe to call

@@ -13,7 +13,9 @@
 pub mod archive;
 pub mod box_requests;
 pub mod credit;
+pub mod delivery;
 pub mod events;
+pub mod export;
 pub mod http;
 pub mod index;
 pub mod isds;
@@ -30,7 +32,7 @@ use portal_security::{AccessLog, SubjectId};
 use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, StoreError};
 use serde_json::json;
 
-use crate::isds::{BoxId, Isds};
+use crate::isds::{Access, BoxContext, BoxId, Isds, SessionContext};
 use crate::payments::{CreditSystem, PaymentGateway};
 
 pub use index::COLLECTION;
@@ -156,6 +158,25 @@ impl Databox {
         }
         index::register(self.documents.as_ref(), subject.as_str()).await?;
         Ok(id)
+    }
+
+    /// How the portal reaches citizens' boxes: the hosted records-system
+    /// access in production, the simulator's boxes in local mode.
+    pub fn access(&self) -> Access {
+        if self.settings.simulated { Access::Simulated } else { Access::HostedRecordsSystem }
+    }
+
+    /// The citizen's box, in their own session: the context the delivering
+    /// operations need.
+    pub async fn session_context(&self, citizen: &portal_security::Citizen) -> Result<SessionContext, LinkError> {
+        let box_id = self.box_of(&citizen.subject).await?;
+        Ok(SessionContext::new(box_id, self.access(), citizen))
+    }
+
+    /// The citizen's box for a timer or queue function `job`: cannot deliver.
+    pub async fn job_context(&self, subject: &SubjectId, job: &'static str) -> Result<BoxContext, LinkError> {
+        let box_id = self.box_of(subject).await?;
+        Ok(BoxContext::for_job(box_id, self.access(), job))
     }
 
     /// Whether the citizen has automatic archiving on (default: on).

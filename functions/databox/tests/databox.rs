@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
-use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageStatus};
+use portal_databox::isds::{Access, BoxContext, BoxId, Direction, Isds, ListQuery, MessageStatus};
 use portal_databox::payments::{SimulatedCreditSystem, SimulatedPaymentGateway};
 use portal_databox::queue::purchase_credit::purchase_credit;
 use portal_databox::timer::warn_before_deemed_delivery as warnings;
@@ -162,25 +162,25 @@ async fn sending_follows_the_isds_rules_field_by_field() {
     );
 }
 
+/// Jana's box as a test looks into it (a job's context: it delivers nothing).
+fn jana_ctx(portal: &Portal) -> BoxContext {
+    BoxContext::for_job(portal.isds.box_of_person("DEMO/jana-novakova").expect("box"), Access::Simulated, "test")
+}
+
 /// The messages of Jana's box that an archive taking messages delivered at
 /// least `days` ago must take now.
 async fn due(portal: &Portal, days: i64) -> Vec<String> {
-    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
     let due_before = portal.clock.now() - time::Duration::days(days);
-    let statuses = vec![
-        MessageStatus::Delivered,
-        MessageStatus::DeemedDelivered,
-        MessageStatus::AcceptedByLogin,
-        MessageStatus::Read,
-    ];
+    // Only what ISDS has delivered: 5, 6 and 7, accepted long enough ago.
+    let statuses = vec![MessageStatus::DeemedDelivered, MessageStatus::AcceptedByLogin, MessageStatus::Read];
     let query = ListQuery { from: None, to: Some(due_before), statuses, offset: 1, limit: 1000 };
     let mut ids: Vec<String> = portal
         .isds
-        .list_messages(&jana_box, Direction::Received, &query)
+        .list_messages(&jana_ctx(portal), Direction::Received, &query)
         .await
         .expect("list")
         .into_iter()
-        .filter(|m| m.delivery_time.is_some_and(|t| t <= due_before))
+        .filter(|m| m.acceptance_time.is_some_and(|t| t <= due_before))
         .map(|m| m.id.as_str().to_owned())
         .collect();
     ids.sort();
@@ -254,8 +254,7 @@ async fn the_archive_takes_each_due_message_exactly_once() {
 async fn a_purchase_message_replayed_100_times_credits_once() {
     let portal = portal();
     let jana = portal.login(JANA).await;
-    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
-    let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+    let before = portal.isds.credit_info(&jana_ctx(&portal)).await.expect("credit").current_hellers;
 
     let request = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 200})));
     let (status, _, body) = call(&portal.router, request).await;
@@ -270,7 +269,7 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
     portal.gateway.settle(&payment_id, true).expect("settle");
     let runs = futures::future::join_all((0..100).map(|_| purchase_credit(&portal.databox, &message))).await;
     assert!(runs.iter().all(Result::is_ok), "every replay is acknowledged");
-    let after = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+    let after = portal.isds.credit_info(&jana_ctx(&portal)).await.expect("credit").current_hellers;
     assert_eq!(after - before, 20_000, "credited exactly once");
     assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 20_000, "the ledger balances");
     // Replays publish again (a crash after settling must not lose the events), always with the same id, on which
@@ -305,8 +304,7 @@ async fn a_purchase_message_replayed_100_times_credits_once() {
 async fn a_declined_or_expired_payment_credits_nothing() {
     let portal = portal();
     let jana = portal.login(JANA).await;
-    let jana_box = portal.isds.box_of_person("DEMO/jana-novakova").expect("box");
-    let before = portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers;
+    let before = portal.isds.credit_info(&jana_ctx(&portal)).await.expect("credit").current_hellers;
     let mut ids = Vec::new();
     for _ in 0..2 {
         let request = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 100})));
@@ -325,7 +323,7 @@ async fn a_declined_or_expired_payment_credits_nothing() {
             String::from_utf8_lossy(&purchase)
         );
     }
-    assert_eq!(portal.isds.credit_info(&jana_box).await.expect("credit").current_hellers, before);
+    assert_eq!(portal.isds.credit_info(&jana_ctx(&portal)).await.expect("credit").current_hellers, before);
     assert_eq!(credit::ledger_total(&portal.databox, JANA).await.expect("ledger"), 0);
     let events = portal.drain("send-notification").await;
     assert_eq!(
@@ -568,4 +566,75 @@ async fn erasure_deletes_a_citizens_records_archive_and_index_entry_and_a_replay
     assert_eq!(BlobStore::list(portal.store.as_ref(), &folder(JIRI)).await.expect("list").len(), jiri_blobs);
     let after = portal.store.query("databox", JIRI, Query::default().page_size(1000)).await.expect("q").items.len();
     assert_eq!(after, jiri_docs, "Jiří's records are untouched");
+}
+
+/// The ids of Jana's received messages in status 4, as her list shows them.
+async fn received_in_status_4(portal: &Portal, jana: &Login) -> Vec<String> {
+    let (status, _, body) = call(&portal.router, get("/api/databox/messages?folder=received&pageSize=100", jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = json_of(&body)["items"].as_array().cloned().unwrap_or_default();
+    let mut waiting: Vec<String> =
+        items.iter().filter(|m| m["status"] == 4).filter_map(|m| m["id"].as_str().map(str::to_owned)).collect();
+    waiting.sort();
+    waiting
+}
+
+/// Issue 14's acceptance, as a new user would try it: Jana's messages in
+/// status 4 stay in status 4 after her own archive request, the archive timer
+/// and the deemed-delivery warnings, and none of them is archived. Every call
+/// the jobs made is recorded by the simulator with its caller; none of a job's
+/// calls delivered anything, then or 85 days later.
+#[tokio::test]
+async fn archiving_and_warnings_never_deliver_a_message() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let waiting = received_in_status_4(&portal, &jana).await;
+    assert!(waiting.len() >= 3, "the seed has messages in status 4: {waiting:?}");
+
+    let (status, _, body) = call(&portal.router, write(Method::POST, "/api/databox/archive", &jana, None)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    warnings::run(&portal.databox).await.expect("warnings");
+    archive::run(&portal.databox).await.expect("archive");
+
+    assert_eq!(received_in_status_4(&portal, &jana).await, waiting, "the same messages are still in status 4");
+    let archived_now = archived(portal.store.as_ref()).await;
+    assert!(waiting.iter().all(|id| !archived_now.contains(id)), "none of them is archived: {archived_now:?}");
+    assert!(portal.isds.deliveries_by_jobs().is_empty(), "{:?}", portal.isds.deliveries_by_jobs());
+    let job_operations: std::collections::BTreeSet<&str> = portal
+        .isds
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.caller, portal_databox::isds::Caller::Job(_)))
+        .map(|c| c.operation)
+        .collect();
+    assert!(job_operations.contains("GetListOfReceivedMessages"), "the jobs did run: {job_operations:?}");
+
+    // 85 days on: the ordinary messages were deemed delivered by time and
+    // are archived; the court's summons (no substitute delivery) is still
+    // waiting for Jana's own login, and no job delivered anything.
+    portal.clock.advance(Duration::from_secs(85 * 24 * 3600));
+    let jana = portal.login(JANA).await;
+    warnings::run(&portal.databox).await.expect("warnings");
+    let report = archive::run(&portal.databox).await.expect("archive");
+    assert!(report.messages_archived >= 2, "{report:?}");
+    let still_waiting = received_in_status_4(&portal, &jana).await;
+    assert_eq!(still_waiting.len(), 1, "the court's summons: {still_waiting:?}");
+    assert!(!archived(portal.store.as_ref()).await.contains(&still_waiting[0]));
+    assert!(portal.isds.deliveries_by_jobs().is_empty(), "{:?}", portal.isds.deliveries_by_jobs());
+    let downloads_by_jobs = portal
+        .isds
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c.caller, portal_databox::isds::Caller::Job(_)) && c.operation == "SignedMessageDownload")
+        .count();
+    assert!(downloads_by_jobs >= 2, "the archive downloaded only delivered messages");
+
+    // Jana opens the summons herself: that delivers it, in her session.
+    let (status, _, _) =
+        call(&portal.router, get(&format!("/api/databox/messages/received/{}", still_waiting[0]), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(received_in_status_4(&portal, &jana).await.is_empty());
+    let delivering: Vec<_> = portal.isds.calls().into_iter().filter(|c| !c.delivered.is_empty()).collect();
+    assert_eq!(delivering.len(), 1, "{delivering:?}");
+    assert_eq!(delivering[0].caller, portal_databox::isds::Caller::Citizen);
 }

@@ -18,8 +18,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
-    Attachment, BoxId, BoxSearch, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageId,
-    MessageStatus, OutgoingMessage,
+    Access, Attachment, BoxContext, BoxId, BoxSearch, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery,
+    MessageId, MessageStatus, OutgoingMessage, SessionContext,
 };
 use secrecy::SecretString;
 use time::macros::datetime;
@@ -70,7 +70,11 @@ impl Recorder {
     }
 
     fn adapter(&self) -> SoapIsds {
-        let login = SoapLogin::Password { user: "portal-test".into(), password: SecretString::from("tajne-heslo") };
+        let login = SoapLogin::Password {
+            user: "portal-test".into(),
+            password: SecretString::from("tajne-heslo"),
+            own_box: own_box(),
+        };
         SoapIsds::new(SoapConfig {
             base_url: format!("http://{}/DS/", self.addr),
             login,
@@ -115,6 +119,20 @@ fn validate(python: &str, dir: &Path, requests: &[Recorded]) -> (bool, String) {
     let output = command.output().expect("the test Python runs");
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), report)
+}
+
+fn citizen() -> portal_security::Citizen {
+    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
+        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
+    }))
+    .expect("a stored session");
+    portal_security::Citizen {
+        subject: session.subject.clone(),
+        loa: session.loa,
+        credential: portal_security::Credential::Cookie,
+        session,
+    }
 }
 
 fn own_box() -> BoxId {
@@ -201,7 +219,8 @@ fn bare_message() -> OutgoingMessage {
 async fn every_request() -> Vec<Recorded> {
     let mut recorder = Recorder::start().await;
     let isds = recorder.adapter();
-    let own = own_box();
+    let own = BoxContext::for_job(own_box(), Access::HostedRecordsSystem, "test");
+    let session = SessionContext::new(own_box(), Access::HostedRecordsSystem, &citizen());
     let (from, to) = (datetime!(2025-03-10 01:00 +01:00), datetime!(2025-03-11 00:00 UTC));
 
     for (direction, set, unset) in [
@@ -211,17 +230,17 @@ async fn every_request() -> Vec<Recorded> {
         recorder.keep(set, isds.list_messages(&own, direction, &full_query()).await);
         recorder.keep(unset, isds.list_messages(&own, direction, &ListQuery::default()).await);
     }
-    recorder.keep("download_received", isds.download_message(&own, Direction::Received, &message_id()).await);
-    recorder.keep("download_sent", isds.download_message(&own, Direction::Sent, &message_id()).await);
+    recorder.keep("download_received", isds.download_message(&session, Direction::Received, &message_id()).await);
+    recorder.keep("download_sent", isds.download_message(&session, Direction::Sent, &message_id()).await);
     recorder.keep("create_message.set", isds.send_message(&own, &full_message()).await);
     recorder.keep("create_message.unset", isds.send_message(&own, &bare_message()).await);
-    recorder.keep("mark_downloaded", isds.mark_downloaded(&own, &message_id()).await);
+    recorder.keep("mark_downloaded", isds.mark_downloaded(&session, &message_id()).await);
     recorder.keep("state_changes", isds.state_changes(&own, from, to).await);
     recorder.keep("owner_info", isds.box_info(&own).await);
     recorder.keep("credit_info", isds.credit_info(&own).await);
     recorder.keep("dt_info", isds.vault_info(&own).await);
-    recorder.keep("find_box.by_id", isds.find_boxes(&BoxSearch::Id(own_box())).await);
-    recorder.keep("find_box.by_name", isds.find_boxes(&BoxSearch::Name("Úřad <&> \"města\"".into())).await);
+    recorder.keep("find_box.by_id", isds.find_boxes(&own, &BoxSearch::Id(own_box())).await);
+    recorder.keep("find_box.by_name", isds.find_boxes(&own, &BoxSearch::Name("Úřad <&> \"města\"".into())).await);
     recorder.kept
 }
 

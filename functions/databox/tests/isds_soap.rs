@@ -17,8 +17,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
-    Attachment, BoxId, BoxInfo, BoxSearch, BoxState, CreditInfo, Direction, FileMetaType, Isds, IsdsError, ListQuery,
-    MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, StateChange, VaultInfo,
+    Access, Attachment, BoxContext, BoxId, BoxInfo, BoxSearch, BoxState, CreditInfo, Direction, FileMetaType, Isds,
+    IsdsError, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, StateChange,
+    VaultInfo,
 };
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -117,12 +118,36 @@ fn config(base_url: String, login: SoapLogin) -> SoapConfig {
 }
 
 fn password_login() -> SoapLogin {
-    SoapLogin::Password { user: USER.into(), password: SecretString::from(PASSWORD) }
+    SoapLogin::Password { user: USER.into(), password: SecretString::from(PASSWORD), own_box: own_box() }
 }
 
 fn fixture(name: &str) -> String {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", "isds", name].iter().collect();
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A job's context in the own box (every operation but the delivering ones).
+fn job() -> BoxContext {
+    BoxContext::for_job(own_box(), Access::HostedRecordsSystem, "test")
+}
+
+/// The own box in its owner's session.
+fn session() -> SessionContext {
+    SessionContext::new(own_box(), Access::HostedRecordsSystem, &citizen())
+}
+
+fn citizen() -> portal_security::Citizen {
+    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
+        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
+    }))
+    .expect("a stored session");
+    portal_security::Citizen {
+        subject: session.subject.clone(),
+        loa: session.loa,
+        credential: portal_security::Credential::Cookie,
+        session,
+    }
 }
 
 fn own_box() -> BoxId {
@@ -393,7 +418,7 @@ async fn lists_received_messages() {
         limit: 100,
     };
 
-    let envelopes = isds.adapter().list_messages(&own_box(), Direction::Received, &query).await.expect("list");
+    let envelopes = isds.adapter().list_messages(&job(), Direction::Received, &query).await.expect("list");
 
     assert_request(&isds.only_request(), "/DS/dx", "list_received.request.xml");
     let system_notice = MessageEnvelope {
@@ -433,7 +458,7 @@ async fn lists_sent_messages_by_status_page() {
         limit: 20,
     };
 
-    let envelopes = isds.adapter().list_messages(&own_box(), Direction::Sent, &query).await.expect("list");
+    let envelopes = isds.adapter().list_messages(&job(), Direction::Sent, &query).await.expect("list");
 
     assert_request(&isds.only_request(), "/DS/dx", "list_sent.request.xml");
     assert_eq!(envelopes, vec![sent_envelope()]);
@@ -446,7 +471,7 @@ async fn downloads_a_received_message_from_a_der_zfo() {
     isds.reply(StatusCode::OK, signed_response("signed_message_download.response.xml", &zfo));
 
     let message =
-        isds.adapter().download_message(&own_box(), Direction::Received, &id("1234567")).await.expect("download");
+        isds.adapter().download_message(&session(), Direction::Received, &id("1234567")).await.expect("download");
 
     assert_request(&isds.only_request(), "/DS/dz", "signed_message_download.request.xml");
     assert_eq!(message.envelope, received_envelope());
@@ -478,7 +503,7 @@ async fn downloads_a_sent_message_from_a_ber_zfo() {
     let zfo = zfo_ber(fixture("signed_sent_message.inner.xml").as_bytes());
     isds.reply(StatusCode::OK, signed_response("signed_sent_message_download.response.xml", &zfo));
 
-    let message = isds.adapter().download_message(&own_box(), Direction::Sent, &id("7654321")).await.expect("download");
+    let message = isds.adapter().download_message(&session(), Direction::Sent, &id("7654321")).await.expect("download");
 
     assert_request(&isds.only_request(), "/DS/dz", "signed_sent_message_download.request.xml");
     assert_eq!(message.envelope, sent_envelope());
@@ -506,7 +531,7 @@ async fn a_zfo_that_is_not_signed_data_is_a_protocol_error() {
         isds.reply(StatusCode::OK, signed_response("signed_message_download.response.xml", &zfo));
         let error = isds
             .adapter()
-            .download_message(&own_box(), Direction::Received, &id("1234567"))
+            .download_message(&session(), Direction::Received, &id("1234567"))
             .await
             .expect_err("the call fails");
         assert!(matches!(error, IsdsError::Protocol(_)), "{error:?}");
@@ -521,7 +546,7 @@ async fn a_zfo_of_another_message_is_a_protocol_error() {
 
     let error = isds
         .adapter()
-        .download_message(&own_box(), Direction::Received, &id("1111111"))
+        .download_message(&session(), Direction::Received, &id("1111111"))
         .await
         .expect_err("the call fails");
 
@@ -533,7 +558,7 @@ async fn sends_a_message() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("create_message.response.xml");
 
-    let sent = isds.adapter().send_message(&own_box(), &outgoing()).await.expect("send");
+    let sent = isds.adapter().send_message(&job(), &outgoing()).await.expect("send");
 
     assert_request(&isds.only_request(), "/DS/dz", "create_message.request.xml");
     assert_eq!(sent, id("7654322"));
@@ -544,7 +569,7 @@ async fn a_commercial_message_is_marked_k() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("create_message.response.xml");
 
-    isds.adapter().send_message(&own_box(), &OutgoingMessage { commercial: true, ..outgoing() }).await.expect("send");
+    isds.adapter().send_message(&job(), &OutgoingMessage { commercial: true, ..outgoing() }).await.expect("send");
 
     let expected = fixture("create_message.request.xml").replace("<dmEnvelope>", "<dmEnvelope dmType=\"K\">");
     assert_eq!(canonical(&isds.only_request().body), canonical(&expected));
@@ -562,7 +587,7 @@ async fn an_invalid_message_is_refused_before_sending() {
     ];
 
     for message in cases {
-        let error = adapter.send_message(&own_box(), &message).await.expect_err("the call fails");
+        let error = adapter.send_message(&job(), &message).await.expect_err("the call fails");
         assert!(matches!(error, IsdsError::Invalid(_)), "{error:?}");
     }
     assert!(isds.captured().is_empty(), "nothing was sent");
@@ -573,7 +598,7 @@ async fn marks_a_message_downloaded() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("mark_downloaded.response.xml");
 
-    isds.adapter().mark_downloaded(&own_box(), &id("1234567")).await.expect("mark");
+    isds.adapter().mark_downloaded(&session(), &id("1234567")).await.expect("mark");
 
     assert_request(&isds.only_request(), "/DS/dx", "mark_downloaded.request.xml");
 }
@@ -585,7 +610,7 @@ async fn reads_state_changes() {
 
     let changes = isds
         .adapter()
-        .state_changes(&own_box(), datetime!(2025-03-10 01:00 +01:00), datetime!(2025-03-11 00:00 UTC))
+        .state_changes(&job(), datetime!(2025-03-10 01:00 +01:00), datetime!(2025-03-11 00:00 UTC))
         .await
         .expect("changes");
 
@@ -612,7 +637,7 @@ async fn reads_the_own_box() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("owner_info.response.xml");
 
-    let info = isds.adapter().box_info(&own_box()).await.expect("box info");
+    let info = isds.adapter().box_info(&job()).await.expect("box info");
 
     assert_request(&isds.only_request(), "/DS/DsManage", "owner_info.request.xml");
     assert_eq!(
@@ -629,11 +654,27 @@ async fn reads_the_own_box() {
 }
 
 #[tokio::test]
-async fn a_login_of_another_box_is_not_found() {
+async fn a_single_box_login_refuses_another_box_before_sending() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("owner_info.response.xml");
 
-    let error = isds.adapter().box_info(&box_id("abc1234")).await.expect_err("the call fails");
+    let other = BoxContext::for_job(box_id("abc1234"), Access::HostedRecordsSystem, "test");
+    let error = isds.adapter().box_info(&other).await.expect_err("the call fails");
+
+    assert!(matches!(error, IsdsError::Invalid(_)), "{error:?}");
+    assert!(isds.captured().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn an_answer_about_another_box_is_not_found() {
+    let isds = FakeIsds::start().await;
+    isds.reply_fixture("owner_info.response.xml");
+    let (cert_pem, key_pem) = test_certificate();
+    let adapter =
+        SoapIsds::new(config(isds.base_url(), SoapLogin::HostedCertificate { cert_pem, key_pem })).expect("adapter");
+
+    let other = BoxContext::for_job(box_id("abc1234"), Access::HostedRecordsSystem, "test");
+    let error = adapter.box_info(&other).await.expect_err("the call fails");
 
     assert!(matches!(error, IsdsError::NotFound), "{error:?}");
 }
@@ -643,7 +684,7 @@ async fn reads_the_credit() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("credit_info.response.xml");
 
-    let credit = isds.adapter().credit_info(&own_box()).await.expect("credit");
+    let credit = isds.adapter().credit_info(&job()).await.expect("credit");
 
     assert_request(&isds.only_request(), "/DS/df", "credit_info.request.xml");
     assert_eq!(credit, CreditInfo { current_hellers: 15050 });
@@ -654,7 +695,7 @@ async fn reads_the_vault() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("dt_info.response.xml");
 
-    let vault = isds.adapter().vault_info(&own_box()).await.expect("vault");
+    let vault = isds.adapter().vault_info(&job()).await.expect("vault");
 
     assert_request(&isds.only_request(), "/DS/df", "dt_info.request.xml");
     assert_eq!(
@@ -674,7 +715,7 @@ async fn finds_a_box_by_id() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("find_box_by_id.response.xml");
 
-    let found = isds.adapter().find_boxes(&BoxSearch::Id(box_id("ovm7x9k"))).await.expect("find");
+    let found = isds.adapter().find_boxes(&job(), &BoxSearch::Id(box_id("ovm7x9k"))).await.expect("find");
 
     assert_request(&isds.only_request(), "/DS/df", "find_box_by_id.request.xml");
     assert_eq!(found, vec![finance_office()]);
@@ -685,7 +726,7 @@ async fn finds_authorities_by_name_even_when_truncated() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("find_box_by_name.response.xml");
 
-    let found = isds.adapter().find_boxes(&BoxSearch::Name("  Finanční úřad ".into())).await.expect("find");
+    let found = isds.adapter().find_boxes(&job(), &BoxSearch::Name("  Finanční úřad ".into())).await.expect("find");
 
     assert_request(&isds.only_request(), "/DS/df", "find_box_by_name.request.xml");
     let other = BoxInfo {
@@ -704,7 +745,7 @@ async fn finding_a_missing_box_finds_nothing() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("find_box_not_found.response.xml");
 
-    let found = isds.adapter().find_boxes(&BoxSearch::Id(box_id("abc1234"))).await.expect("find");
+    let found = isds.adapter().find_boxes(&job(), &BoxSearch::Id(box_id("abc1234"))).await.expect("find");
 
     assert!(found.is_empty());
 }
@@ -713,7 +754,7 @@ async fn finding_a_missing_box_finds_nothing() {
 async fn a_name_search_needs_three_characters() {
     let isds = FakeIsds::start().await;
 
-    let error = isds.adapter().find_boxes(&BoxSearch::Name(" FÚ ".into())).await.expect_err("the call fails");
+    let error = isds.adapter().find_boxes(&job(), &BoxSearch::Name(" FÚ ".into())).await.expect_err("the call fails");
 
     assert!(matches!(error, IsdsError::Invalid(_)), "{error:?}");
     assert!(isds.captured().is_empty());
@@ -727,7 +768,7 @@ async fn an_isds_error_status_is_refused_with_its_code() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("error_refused.response.xml");
 
-    let error = isds.adapter().send_message(&own_box(), &outgoing()).await.expect_err("the call fails");
+    let error = isds.adapter().send_message(&job(), &outgoing()).await.expect_err("the call fails");
 
     match error {
         IsdsError::Refused { code, message } => {
@@ -745,7 +786,7 @@ async fn a_missing_message_is_not_found() {
 
     let error = isds
         .adapter()
-        .download_message(&own_box(), Direction::Received, &id("1234567"))
+        .download_message(&session(), Direction::Received, &id("1234567"))
         .await
         .expect_err("the call fails");
 
@@ -760,7 +801,7 @@ async fn too_many_requests_is_retryable() {
 
     let error = isds
         .adapter()
-        .list_messages(&own_box(), Direction::Received, &ListQuery::default())
+        .list_messages(&job(), Direction::Received, &ListQuery::default())
         .await
         .expect_err("the call fails");
 
@@ -776,7 +817,7 @@ async fn http_500_is_unavailable_and_retryable() {
     let adapter = isds.adapter();
 
     for _ in 0..2 {
-        let error = adapter.mark_downloaded(&own_box(), &id("1234567")).await.expect_err("the call fails");
+        let error = adapter.mark_downloaded(&session(), &id("1234567")).await.expect_err("the call fails");
         assert!(matches!(error, IsdsError::Unavailable(_)), "{error:?}");
         assert!(error.is_retryable());
     }
@@ -787,7 +828,7 @@ async fn a_client_fault_is_a_protocol_error() {
     let isds = FakeIsds::start().await;
     isds.reply(StatusCode::INTERNAL_SERVER_ERROR, fixture("soap_fault_client.response.xml"));
 
-    let error = isds.adapter().mark_downloaded(&own_box(), &id("1234567")).await.expect_err("the call fails");
+    let error = isds.adapter().mark_downloaded(&session(), &id("1234567")).await.expect_err("the call fails");
 
     assert!(matches!(error, IsdsError::Protocol(_)), "{error:?}");
     assert!(!error.is_retryable());
@@ -798,7 +839,7 @@ async fn http_401_is_refused_with_a_login_message() {
     let isds = FakeIsds::start().await;
     isds.reply(StatusCode::UNAUTHORIZED, "");
 
-    let error = isds.adapter().box_info(&own_box()).await.expect_err("the call fails");
+    let error = isds.adapter().box_info(&job()).await.expect_err("the call fails");
 
     match error {
         IsdsError::Refused { code, message } => {
@@ -816,7 +857,7 @@ async fn malformed_xml_is_a_protocol_error() {
 
     let error = isds
         .adapter()
-        .list_messages(&own_box(), Direction::Received, &ListQuery::default())
+        .list_messages(&job(), Direction::Received, &ListQuery::default())
         .await
         .expect_err("the call fails");
 
@@ -828,10 +869,8 @@ async fn a_missing_required_element_is_a_protocol_error() {
     let isds = FakeIsds::start().await;
     isds.reply_fixture("error_missing_dmid.response.xml");
 
-    let error = isds
-        .adapter()
-        .state_changes(&own_box(), datetime!(2025-03-10 00:00 UTC), datetime!(2025-03-11 00:00 UTC))
-        .await;
+    let error =
+        isds.adapter().state_changes(&job(), datetime!(2025-03-10 00:00 UTC), datetime!(2025-03-11 00:00 UTC)).await;
 
     assert!(matches!(error, Err(IsdsError::Protocol(ref why)) if why.contains("dmID")), "{error:?}");
 }
@@ -843,7 +882,7 @@ async fn the_answer_of_another_operation_is_a_protocol_error() {
 
     let error = isds
         .adapter()
-        .list_messages(&own_box(), Direction::Received, &ListQuery::default())
+        .list_messages(&job(), Direction::Received, &ListQuery::default())
         .await
         .expect_err("the call fails");
 
@@ -857,7 +896,7 @@ async fn a_timeout_is_unavailable() {
     let timeouts = SoapTimeouts { request: Duration::from_millis(300), ..SoapTimeouts::default() };
     let adapter = SoapIsds::new(SoapConfig { timeouts, ..config(isds.base_url(), password_login()) }).expect("adapter");
 
-    let error = adapter.mark_downloaded(&own_box(), &id("1234567")).await.expect_err("the call fails");
+    let error = adapter.mark_downloaded(&session(), &id("1234567")).await.expect_err("the call fails");
 
     assert!(matches!(error, IsdsError::Unavailable(_)), "{error:?}");
     assert!(error.is_retryable());
@@ -870,7 +909,7 @@ async fn a_refused_connection_is_unavailable() {
     drop(listener);
     let adapter = SoapIsds::new(config(format!("http://{addr}/DS/"), password_login())).expect("adapter");
 
-    let error = adapter.credit_info(&own_box()).await.expect_err("the call fails");
+    let error = adapter.credit_info(&job()).await.expect_err("the call fails");
 
     assert!(matches!(error, IsdsError::Unavailable(_)), "{error:?}");
 }
@@ -908,17 +947,13 @@ async fn a_hosted_certificate_login_names_the_box_in_basic_auth() {
     let adapter =
         SoapIsds::new(config(isds.base_url(), SoapLogin::HostedCertificate { cert_pem, key_pem })).expect("adapter");
 
-    adapter.mark_downloaded(&own_box(), &id("1234567")).await.expect("mark");
+    adapter.mark_downloaded(&session(), &id("1234567")).await.expect("mark");
 
     let captured = isds.only_request();
     assert_soap_headers(&captured);
     let basic = format!("Basic {}", BASE64.encode("fo4ab2c:"));
     assert_eq!(captured.headers.get("authorization").and_then(|v| v.to_str().ok()), Some(basic.as_str()));
     assert_eq!(canonical(&captured.body), canonical(&fixture("mark_downloaded.request.xml")));
-
-    // A search acts for no box, so the hosted login cannot make it.
-    let error = adapter.find_boxes(&BoxSearch::Id(box_id("ovm7x9k"))).await.expect_err("the call fails");
-    assert!(matches!(error, IsdsError::Invalid(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -927,9 +962,10 @@ async fn a_certificate_login_sends_no_basic_auth() {
     isds.reply_fixture("credit_info.response.xml");
     let (cert_pem, key_pem) = test_certificate();
     let adapter =
-        SoapIsds::new(config(isds.base_url(), SoapLogin::Certificate { cert_pem, key_pem })).expect("adapter");
+        SoapIsds::new(config(isds.base_url(), SoapLogin::Certificate { cert_pem, key_pem, own_box: own_box() }))
+            .expect("adapter");
 
-    adapter.credit_info(&own_box()).await.expect("credit");
+    adapter.credit_info(&job()).await.expect("credit");
 
     let captured = isds.only_request();
     assert_soap_headers(&captured);
@@ -948,11 +984,15 @@ fn the_configuration_is_checked() {
     invalid("https://user:secret@ws1.mojedatovaschranka.cz/DS/", password_login());
     invalid(
         "https://ws1.mojedatovaschranka.cz/DS/",
-        SoapLogin::Password { user: String::new(), password: SecretString::from("x") },
+        SoapLogin::Password { user: String::new(), password: SecretString::from("x"), own_box: own_box() },
     );
     invalid(
         "https://ws1c.mojedatovaschranka.cz/cert/DS/",
-        SoapLogin::Certificate { cert_pem: "not PEM".into(), key_pem: SecretString::from("not PEM either") },
+        SoapLogin::Certificate {
+            cert_pem: "not PEM".into(),
+            key_pem: SecretString::from("not PEM either"),
+            own_box: own_box(),
+        },
     );
 
     for url in [

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
-use portal_databox::isds::{BoxId, Direction, Isds, ListQuery, MessageEnvelope};
+use portal_databox::isds::{Access, BoxContext, BoxId, Direction, Isds, ListQuery, MessageEnvelope, SessionContext};
 use portal_databox::payments::SimulatedCreditSystem;
 use portal_databox::queue::send_data_message_on_behalf::{self as on_behalf, send_on_behalf};
 use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, functions};
@@ -53,6 +53,9 @@ fn setup() -> Setup {
     Setup { databox, isds, harness }
 }
 
+/// Where the requester wants the outcome.
+const REPLY_QUEUE: &str = "petition-hand-overs";
+
 /// A request as the petitions capability publishes it: the PDF sealed with
 /// Jana's key for `(petition-…-extract, content)`.
 async fn request(setup: &Setup, request_id: &str, recipient: &str) -> Event {
@@ -70,6 +73,7 @@ async fn request(setup: &Setup, request_id: &str, recipient: &str) -> Event {
             sealed_field: "content".into(),
             content: SealedContent::Inline { sealed: base64::engine::general_purpose::STANDARD.encode(sealed) },
         }],
+        reply_to: Some(REPLY_QUEUE.into()),
     };
     Event::new(kinds::SEND_DATA_MESSAGE, request_id, JANA, START, serde_json::to_value(message).expect("json"))
 }
@@ -78,9 +82,30 @@ fn jana_box(setup: &Setup) -> BoxId {
     setup.isds.box_of_person("DEMO/jana-novakova").expect("box")
 }
 
+/// Jana's box in her own session.
+fn jana_session(setup: &Setup) -> SessionContext {
+    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+        "subject": JANA, "loa": "substantial", "provider": "development", "csrfToken": "t",
+        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
+    }))
+    .expect("a stored session");
+    let citizen = portal_security::Citizen {
+        subject: session.subject.clone(),
+        loa: session.loa,
+        credential: portal_security::Credential::Cookie,
+        session,
+    };
+    SessionContext::new(jana_box(setup), Access::Simulated, &citizen)
+}
+
+/// Jana's box as a test looks into it (a job's context: it delivers nothing).
+fn jana_ctx(setup: &Setup) -> BoxContext {
+    BoxContext::for_job(jana_box(setup), Access::Simulated, "test")
+}
+
 async fn sent_with_reference(setup: &Setup, reference: &str) -> Vec<MessageEnvelope> {
     let query = ListQuery { from: None, to: None, statuses: Vec::new(), offset: 1, limit: 1000 };
-    let sent = setup.isds.list_messages(&jana_box(setup), Direction::Sent, &query).await.expect("list");
+    let sent = setup.isds.list_messages(&jana_ctx(setup), Direction::Sent, &query).await.expect("list");
     sent.into_iter().filter(|m| m.sender_ref_number.as_deref() == Some(reference)).collect()
 }
 
@@ -110,6 +135,14 @@ async fn a_replayed_request_sends_one_message() {
     assert_eq!(events[0]["data"]["requestId"], request_id);
     let log = setup.access_entries(JANA).await;
     assert_eq!(log.iter().filter(|e| e.resource_type == "data-message").count(), 1);
+    let outcomes = setup.drain(REPLY_QUEUE).await;
+    assert_eq!(outcomes.len(), 5, "the outcome again on every delivery, one id");
+    assert!(outcomes.iter().all(|e| e["type"] == kinds::DATA_MESSAGE_OUTCOME && e["id"] == outcomes[0]["id"]));
+    assert_eq!(outcomes[0]["data"]["sent"], true);
+    assert_eq!(outcomes[0]["data"]["messageId"], sent[0].id.as_str());
+    assert_eq!(outcomes[0]["data"]["requestId"], request_id);
+    assert!(outcomes.iter().all(|e| e["data"]["deliveredAt"] == outcomes[0]["data"]["deliveredAt"]), "{outcomes:?}");
+    assert!(outcomes[0]["data"]["deliveredAt"].is_string(), "{outcomes:?}");
 }
 
 #[tokio::test]
@@ -135,7 +168,7 @@ async fn a_delivery_after_a_crash_past_isds_records_the_message_instead_of_sendi
         100_000_000,
     )
     .expect("valid");
-    let first = setup.isds.send_message(&jana_box(&setup), &message).await.expect("sent");
+    let first = setup.isds.send_message(&jana_ctx(&setup), &message).await.expect("sent");
 
     for _ in 0..3 {
         send_on_behalf(&setup.databox, &event).await.expect("handled");
@@ -189,6 +222,9 @@ async fn refusals_are_told_to_the_citizen_and_not_retried() {
     assert!(events.iter().all(|e| e["type"] == kinds::DATA_MESSAGE_NOT_SENT), "{events:?}");
     assert!(events[0]["data"]["reason"].as_str().is_some_and(|r| r.contains("ISDS code")), "{events:?}");
     assert!(sent_with_reference(&setup, "petition-cccccccccccccccccccccccccccccccc").await.is_empty());
+    let outcomes = setup.drain(REPLY_QUEUE).await;
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes.iter().all(|e| e["data"]["sent"] == false && e["data"]["reason"].is_string()), "{outcomes:?}");
 }
 
 #[test]
@@ -229,6 +265,6 @@ async fn a_request_whose_attachment_is_a_blob_is_sent_once() {
     let sent = sent_with_reference(&setup, request_id).await;
     assert_eq!(sent.len(), 1);
     let downloaded =
-        setup.isds.download_message(&jana_box(&setup), Direction::Sent, &sent[0].id).await.expect("download");
+        setup.isds.download_message(&jana_session(&setup), Direction::Sent, &sent[0].id).await.expect("download");
     assert_eq!(downloaded.attachments[0].content.as_ref(), PDF, "the opened content went to ISDS");
 }

@@ -22,5 +22,5 @@ use crate::archive::{self, ArchiveReport};
     )
 )]
 pub async fn handler(State(databox): State<Shared>, citizen: Citizen) -> Result<Json<ArchiveReport>, Problem> {
-    Ok(Json(archive::run_for(&databox, &citizen.subject).await?))
+    Ok(Json(archive::run_for(&databox, &citizen).await?))
 }

@@ -44,12 +44,10 @@ pub struct BoxOverview {
     )
 )]
 pub async fn handler(State(databox): State<Shared>, citizen: Citizen) -> Result<Json<BoxOverview>, Problem> {
-    let box_id = databox.box_of(&citizen.subject).await?;
-    let (info, credit, vault) = futures::join!(
-        databox.isds.box_info(&box_id),
-        databox.isds.credit_info(&box_id),
-        databox.isds.vault_info(&box_id)
-    );
+    let session = databox.session_context(&citizen).await?;
+    let (ctx, box_id) = (session.as_box(), session.box_id());
+    let (info, credit, vault) =
+        futures::join!(databox.isds.box_info(ctx), databox.isds.credit_info(ctx), databox.isds.vault_info(ctx));
     let info = info?;
     let auto_archive = databox.auto_archive(citizen.subject.as_str()).await?;
     databox.access_log.record_own(&citizen, Action::Read, "data-box", box_id.as_str(), "show my data box").await?;

@@ -42,7 +42,7 @@ pub struct FoundBoxes {
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    _citizen: Citizen,
+    citizen: Citizen,
     Params(params): Params<FindParams>,
 ) -> Result<Json<FoundBoxes>, Problem> {
     let q = params.q.unwrap_or_default();
@@ -56,6 +56,7 @@ pub async fn handler(
             )]));
         }
     };
-    let items = databox.isds.find_boxes(&search).await?;
+    let session = databox.session_context(&citizen).await?;
+    let items = databox.isds.find_boxes(session.as_box(), &search).await?;
     Ok(Json(FoundBoxes { items, simulation: Simulation::of(&databox) }))
 }

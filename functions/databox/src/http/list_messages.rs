@@ -93,11 +93,11 @@ pub async fn handler(
         }
         items
     } else {
-        let box_id = databox.box_of(&citizen.subject).await?;
+        let session = databox.session_context(&citizen).await?;
         let query = ListQuery { from: params.from, to: params.to, statuses: Vec::new(), offset: 1, limit: 1000 };
         databox
             .isds
-            .list_messages(&box_id, folder.direction(), &query)
+            .list_messages(session.as_box(), folder.direction(), &query)
             .await?
             .into_iter()
             .map(MessageItem::from)

@@ -29,8 +29,8 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let id = MessageId::parse(&id).map_err(|_| Problem::not_found("no such data message in your box"))?;
-    let box_id = databox.box_of(&citizen.subject).await?;
-    let result = databox.isds.mark_downloaded(&box_id, &id).await;
+    let session = databox.session_context(&citizen).await?;
+    let result = databox.isds.mark_downloaded(&session, &id).await;
     let purpose = "mark a data message as read";
     record_attempt(&databox, &citizen, Action::Update, "data-message", id.as_str(), purpose, result.is_ok()).await?;
     result?;

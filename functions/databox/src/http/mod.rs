@@ -151,8 +151,10 @@ pub(crate) async fn open(
         let zfo = archive::open_blob(databox, &citizen.subject, id.as_str(), archive::ZFO_FIELD, &zfo_path).await?;
         return Ok(Opened { envelope, files: opened, zfo: Bytes::from(zfo) });
     }
-    let box_id = databox.box_of(&citizen.subject).await?;
-    let message = databox.isds.download_message(&box_id, folder.direction(), id).await?;
+    // The citizen opens it in their own session: this is the download that
+    // delivers a message still in status 4, as their login to ISDS would.
+    let session = databox.session_context(citizen).await?;
+    let message = databox.isds.download_message(&session, folder.direction(), id).await?;
     Ok(Opened {
         envelope: message.envelope,
         files: message.attachments.into_iter().map(|a| (a.name, a.mime_type, a.content)).collect(),

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::{Folder, Shared, Simulation, record_attempt};
 use crate::Databox;
-use crate::isds::BoxId;
+use crate::isds::BoxContext;
 use crate::validate::{self, SendRequest};
 
 /// A data message to send, as multipart/form-data: text fields and one
@@ -91,14 +91,14 @@ pub async fn handler(
     };
     let request = read_form(multipart, databox.settings.max_message_bytes).await?;
     let message = validate::check(request, databox.settings.max_message_bytes).map_err(Problem::validation)?;
-    let box_id = databox.box_of(&citizen.subject).await?;
-    let result = databox.isds.send_message(&box_id, &message).await;
+    let session = databox.session_context(&citizen).await?;
+    let result = databox.isds.send_message(session.as_box(), &message).await;
     let id = result.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_else(|_| "not-sent".into());
     let purpose = "send a data message";
     record_attempt(&databox, &citizen, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
     let id = result?;
     if message.commercial {
-        warn_if_credit_low(&databox, &citizen, &box_id).await;
+        warn_if_credit_low(&databox, &citizen, session.as_box()).await;
     }
     let sent = SentMessage { id: id.as_str().to_owned(), folder: Folder::Sent, simulation: Simulation::of(&databox) };
     Ok((StatusCode::CREATED, Json(sent)))
@@ -146,8 +146,9 @@ async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<S
 
 /// After credit was spent: a `credit-low` event when the balance falls under
 /// the threshold (once a day per box; the event id says so).
-async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, box_id: &BoxId) {
-    let Ok(credit) = databox.isds.credit_info(box_id).await else { return };
+async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, ctx: &BoxContext) {
+    let box_id = ctx.box_id();
+    let Ok(credit) = databox.isds.credit_info(ctx).await else { return };
     if credit.current_hellers >= databox.settings.credit_low_hellers {
         return;
     }

@@ -66,50 +66,72 @@ impl Failure for IsdsError {
 
 pub type IsdsResult<T> = Result<T, IsdsError>;
 
-/// The operations the portal uses, each acting on one data box (the
-/// citizen's own). The adapter authenticates as configured (user name and
-/// password, or a certificate); the box id selects whose box.
+/// The operations the portal uses. Each takes the context of the box it acts
+/// on ([`BoxContext`]: the citizen's box id, the access the owner granted, and
+/// who acts), so no call can be made without naming the citizen's own box.
+///
+/// Which operations deliver (doručení, which starts the citizen's legal
+/// deadlines; `docs/architecture.md`, "Data box: delivery and background
+/// jobs"): downloading a received message that is still in status 4, and
+/// marking it downloaded. They take a [`SessionContext`], which exists only in
+/// the citizen's own session; a timer or queue function holds a plain
+/// [`BoxContext`] and cannot call them. Listing envelopes, state changes, box,
+/// credit and vault information and sending do not deliver. The archive
+/// downloads only messages ISDS has already delivered
+/// ([`Isds::download_delivered`]).
 #[async_trait]
 pub trait Isds: Send + Sync + std::fmt::Debug {
     /// `GetListOfReceivedMessages` / `GetListOfSentMessages`: envelopes in a
     /// time range, optionally only some statuses, paged by offset (ISDS numbers
-    /// from 1) and limit.
+    /// from 1) and limit. Does not deliver.
     async fn list_messages(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         direction: Direction,
         query: &ListQuery,
     ) -> IsdsResult<Vec<MessageEnvelope>>;
 
     /// `SignedMessageDownload` (received) or `SignedSentMessageDownload` (sent):
     /// the ZFO, parsed into envelope and attachments. [`IsdsError::NotFound`]
-    /// once ISDS has deleted the content (status 9).
-    async fn download_message(&self, box_id: &BoxId, direction: Direction, id: &MessageId)
-    -> IsdsResult<SignedMessage>;
+    /// once ISDS has deleted the content (status 9). Downloading a received
+    /// message in status 4 delivers it: only in the citizen's session.
+    async fn download_message(
+        &self,
+        ctx: &SessionContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage>;
 
-    /// `CreateMessage`: sends; ISDS assigns the id.
-    async fn send_message(&self, box_id: &BoxId, message: &OutgoingMessage) -> IsdsResult<MessageId>;
+    /// `SignedMessageDownload` of a received message ISDS has already
+    /// delivered (status 5, 6, 7 or 10): what the archive uses.
+    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage>;
 
-    /// `MarkMessageAsDownloaded`.
-    async fn mark_downloaded(&self, box_id: &BoxId, id: &MessageId) -> IsdsResult<()>;
+    /// `CreateMessage`: sends; ISDS assigns the id. Does not deliver anything
+    /// to the sender's box.
+    async fn send_message(&self, ctx: &BoxContext, message: &OutgoingMessage) -> IsdsResult<MessageId>;
 
-    /// `GetMessageStateChanges` in a time range.
+    /// `MarkMessageAsDownloaded`: delivers and marks read; only in the
+    /// citizen's session.
+    async fn mark_downloaded(&self, ctx: &SessionContext, id: &MessageId) -> IsdsResult<()>;
+
+    /// `GetMessageStateChanges` in a time range. Does not deliver.
     async fn state_changes(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> IsdsResult<Vec<StateChange>>;
 
-    /// `GetOwnerInfoFromLogin` / `FindDataBox` on the own box: id, type, state, owner.
-    async fn box_info(&self, box_id: &BoxId) -> IsdsResult<BoxInfo>;
+    /// `GetOwnerInfoFromLogin` on the box the context names: id, type, state, owner.
+    async fn box_info(&self, ctx: &BoxContext) -> IsdsResult<BoxInfo>;
 
     /// `DataBoxCreditInfo`: the credit for commercial messages, in hellers (haléře).
-    async fn credit_info(&self, box_id: &BoxId) -> IsdsResult<CreditInfo>;
+    async fn credit_info(&self, ctx: &BoxContext) -> IsdsResult<CreditInfo>;
 
     /// `DTInfo`: the data vault (Datový trezor).
-    async fn vault_info(&self, box_id: &BoxId) -> IsdsResult<VaultInfo>;
+    async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo>;
 
-    /// `FindDataBox` by id or (part of) a name, for choosing a recipient.
-    async fn find_boxes(&self, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>>;
+    /// `FindDataBox` by id or (part of) a name, for choosing a recipient,
+    /// searched in the citizen's box context.
+    async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>>;
 }

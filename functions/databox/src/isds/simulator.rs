@@ -14,12 +14,20 @@
 //! (`czech-egov-domain.md` §1), with time taken from the injected [`Clock`]:
 //!
 //! - **delivery (doručení)**: a message in status 4 (dodána) becomes 6
-//!   (doručena přihlášením) when the recipient logs in
-//!   ([`IsdsSimulator::simulate_login`]), marks it downloaded or downloads it;
-//!   if nobody does within 10 days of `delivery_time` it becomes 5 (doručena
-//!   fikcí, `fikce doručení`) with `acceptance_time = delivery_time + 10 days`,
-//!   unless the sender turned substitute delivery off (the simulated court).
-//!   Downloading a received message in 4/5/6 makes it 7 (přečtena).
+//!   (doručena přihlášením) when a person authorised to read the box logs in
+//!   to it ([`IsdsSimulator::simulate_login`], the web login), or, over the web
+//!   services, when it is downloaded (`SignedMessageDownload`) or marked
+//!   downloaded (`MarkMessageAsDownloaded`). Listing envelopes, state changes,
+//!   box, credit and vault information, search and sending deliver nothing.
+//!   Every call is recorded with its box and caller ([`IsdsSimulator::calls`]),
+//!   and with the messages it delivered, so a test fails if a timer or queue
+//!   function delivers ([`IsdsSimulator::deliveries_by_jobs`]).
+//!   If nobody logs in, the message becomes 5 (doručena fikcí) at 00:00
+//!   Prague time of the tenth day after the day of dodání
+//!   ([`crate::delivery::deemed_delivery_at`], § 17 odst. 4 zákona
+//!   300/2008 Sb.), unless the sender turned substitute delivery off (the
+//!   simulated court). Downloading a received message in 4/5/6 makes it 7
+//!   (přečtena).
 //! - **deletion**: 90 days after `acceptance_time` the content is deleted
 //!   (status 9): the envelope stays listed, downloading answers
 //!   [`IsdsError::NotFound`]. Infected (3) and undeliverable (8) messages are
@@ -62,6 +70,8 @@ use super::{
     Attachment, BoxId, BoxInfo, BoxSearch, BoxState, CreditInfo, Direction, FileMetaType, Isds, IsdsError, IsdsResult,
     ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange, VaultInfo,
 };
+use super::{BoxContext, Caller, DeliveredMessage, SessionContext};
+use crate::delivery::deemed_delivery_at;
 
 /// The demo citizens' boxes: (`PersonIdentifier` given by the dev identity
 /// provider, box id). Jana Nováková: FO, accessible, 50 Kč credit, a prepaid
@@ -93,8 +103,6 @@ const JANA_BOX: &str = "sim4jan";
 const JIRI_BOX: &str = "sim4jir";
 const LUDMILA_BOX: &str = "sim4lud";
 
-/// fikce doručení: a message nobody accepted counts as delivered after 10 days.
-const DEEMED_DELIVERY_AFTER: Duration = Duration::days(10);
 /// vyhláška 194/2009 Sb. §6: content is deleted 90 days after delivery.
 const CONTENT_KEPT_FOR: Duration = Duration::days(90);
 const MAX_ATTACHMENTS: usize = 50;
@@ -159,6 +167,17 @@ struct State {
     boxes: BTreeMap<BoxId, SimBox>,
     messages: Vec<SimMessage>,
     next_message_number: u64,
+    calls: Vec<IsdsCall>,
+}
+
+/// One call the simulator answered: the ISDS operation (or `web login`), the
+/// box it acted on, who acted, and the messages it delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsdsCall {
+    pub operation: &'static str,
+    pub box_id: BoxId,
+    pub caller: Caller,
+    pub delivered: Vec<MessageId>,
 }
 
 #[derive(Debug)]
@@ -192,8 +211,12 @@ impl IsdsSimulator {
     /// system box) with their credit, and no messages.
     pub fn new(clock: Arc<dyn Clock>, settings: SimulatorSettings) -> Self {
         let now = clock.now();
-        let state =
-            State { boxes: simulated_boxes(now), messages: Vec::new(), next_message_number: FIRST_MESSAGE_NUMBER };
+        let state = State {
+            boxes: simulated_boxes(now),
+            messages: Vec::new(),
+            next_message_number: FIRST_MESSAGE_NUMBER,
+            calls: Vec::new(),
+        };
         Self { clock, settings, state: Mutex::new(state) }
     }
 
@@ -220,9 +243,9 @@ impl IsdsSimulator {
         state.boxes.values().find(|b| b.person == Some(person_identifier)).map(|b| b.info.id.clone())
     }
 
-    /// An authorised person logs in to the box: every message in status 4 is
-    /// delivered (6, doručena přihlášením) now, and a box that is not yet
-    /// active becomes accessible (as a box does at its first login).
+    /// An authorised person logs in to the box on the web: every message in
+    /// status 4 is delivered (6, doručena přihlášením) now, and a box that is
+    /// not yet active becomes accessible (as a box does at its first login).
     pub fn simulate_login(&self, box_id: &BoxId) -> IsdsResult<()> {
         let now = self.clock.now();
         let mut state = self.refreshed(now);
@@ -230,10 +253,35 @@ impl IsdsSimulator {
         if sim_box.info.state == BoxState::NotYetActive {
             sim_box.info.state = BoxState::Accessible;
         }
+        let mut delivered = Vec::new();
         for message in state.messages.iter_mut().filter(|m| &m.envelope.recipient_box == box_id) {
-            message.accept_by_login(now);
+            if message.accept_by_login(now) {
+                delivered.push(message.envelope.id.clone());
+            }
         }
+        state.calls.push(IsdsCall {
+            operation: "web login",
+            box_id: box_id.clone(),
+            caller: Caller::Citizen,
+            delivered,
+        });
         Ok(())
+    }
+
+    /// Every call answered so far, oldest first.
+    pub fn calls(&self) -> Vec<IsdsCall> {
+        self.lock().calls.clone()
+    }
+
+    /// The calls of timer or queue functions that delivered a message: must
+    /// stay empty (no job may cause legal delivery).
+    pub fn deliveries_by_jobs(&self) -> Vec<IsdsCall> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| matches!(c.caller, Caller::Job(_)) && !c.delivered.is_empty())
+            .cloned()
+            .collect()
     }
 
     /// A simulated public authority (or the system box) `sender` sends
@@ -374,11 +422,17 @@ impl Isds for IsdsSimulator {
     #[instrument(skip_all)]
     async fn list_messages(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         direction: Direction,
         query: &ListQuery,
     ) -> IsdsResult<Vec<MessageEnvelope>> {
-        let state = self.refreshed(self.clock.now());
+        let box_id = ctx.box_id();
+        let mut state = self.refreshed(self.clock.now());
+        let operation = match direction {
+            Direction::Received => "GetListOfReceivedMessages",
+            Direction::Sent => "GetListOfSentMessages",
+        };
+        state.record_call(operation, ctx, Vec::new());
         state.existing_box(box_id)?;
         let mut found: Vec<&SimMessage> = state
             .messages
@@ -398,50 +452,50 @@ impl Isds for IsdsSimulator {
     #[instrument(skip_all)]
     async fn download_message(
         &self,
-        box_id: &BoxId,
+        ctx: &SessionContext,
         direction: Direction,
         id: &MessageId,
     ) -> IsdsResult<SignedMessage> {
-        let now = self.clock.now();
-        let mut state = self.refreshed(now);
-        let message = state.message_mut(box_id, direction, id)?;
-        if message.envelope.status == MessageStatus::ContentDeleted {
-            return Err(IsdsError::NotFound);
-        }
-        if direction == Direction::Received {
-            message.open(now);
-        }
-        Ok(SignedMessage {
-            envelope: message.envelope.clone(),
-            attachments: message.attachments.clone(),
-            zfo: simulated_zfo(message, direction),
-        })
+        self.signed_download(ctx.as_box(), direction, id)
+    }
+
+    /// ISDS does not know what the portal believes: downloading a message
+    /// still in status 4 delivers it whoever calls, and the call is recorded
+    /// as delivering.
+    #[instrument(skip_all)]
+    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
+        self.signed_download(ctx, Direction::Received, message.id())
     }
 
     #[instrument(skip_all)]
-    async fn send_message(&self, box_id: &BoxId, message: &OutgoingMessage) -> IsdsResult<MessageId> {
+    async fn send_message(&self, ctx: &BoxContext, message: &OutgoingMessage) -> IsdsResult<MessageId> {
         let now = self.clock.now();
         let mut state = self.refreshed(now);
-        self.submit(&mut state, box_id, message, now)
+        state.record_call("CreateMessage", ctx, Vec::new());
+        self.submit(&mut state, ctx.box_id(), message, now)
     }
 
     #[instrument(skip_all)]
-    async fn mark_downloaded(&self, box_id: &BoxId, id: &MessageId) -> IsdsResult<()> {
+    async fn mark_downloaded(&self, ctx: &SessionContext, id: &MessageId) -> IsdsResult<()> {
         let now = self.clock.now();
         let mut state = self.refreshed(now);
-        state.message_mut(box_id, Direction::Received, id)?.accept_by_login(now);
-        Ok(())
+        let result = state.message_mut(ctx.box_id(), Direction::Received, id).map(|m| m.accept_by_login(now));
+        let delivered = if matches!(result, Ok(true)) { vec![id.clone()] } else { Vec::new() };
+        state.record_call("MarkMessageAsDownloaded", ctx.as_box(), delivered);
+        result.map(drop)
     }
 
     /// Both ends of the range are inclusive; oldest first.
     #[instrument(skip_all)]
     async fn state_changes(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> IsdsResult<Vec<StateChange>> {
-        let state = self.refreshed(self.clock.now());
+        let box_id = ctx.box_id();
+        let mut state = self.refreshed(self.clock.now());
+        state.record_call("GetMessageStateChanges", ctx, Vec::new());
         state.existing_box(box_id)?;
         let mut changes: Vec<StateChange> = state
             .messages
@@ -456,18 +510,24 @@ impl Isds for IsdsSimulator {
     }
 
     #[instrument(skip_all)]
-    async fn box_info(&self, box_id: &BoxId) -> IsdsResult<BoxInfo> {
-        Ok(self.lock().existing_box(box_id)?.info.clone())
+    async fn box_info(&self, ctx: &BoxContext) -> IsdsResult<BoxInfo> {
+        let mut state = self.lock();
+        state.record_call("GetOwnerInfoFromLogin", ctx, Vec::new());
+        Ok(state.existing_box(ctx.box_id())?.info.clone())
     }
 
     #[instrument(skip_all)]
-    async fn credit_info(&self, box_id: &BoxId) -> IsdsResult<CreditInfo> {
-        Ok(CreditInfo { current_hellers: self.lock().existing_box(box_id)?.credit_hellers })
+    async fn credit_info(&self, ctx: &BoxContext) -> IsdsResult<CreditInfo> {
+        let mut state = self.lock();
+        state.record_call("DataBoxCreditInfo", ctx, Vec::new());
+        Ok(CreditInfo { current_hellers: state.existing_box(ctx.box_id())?.credit_hellers })
     }
 
     #[instrument(skip_all)]
-    async fn vault_info(&self, box_id: &BoxId) -> IsdsResult<VaultInfo> {
-        let state = self.refreshed(self.clock.now());
+    async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo> {
+        let box_id = ctx.box_id();
+        let mut state = self.refreshed(self.clock.now());
+        state.record_call("DTInfo", ctx, Vec::new());
         let Some(vault) = state.existing_box(box_id)?.vault else {
             return Ok(VaultInfo { vault_type: 0, capacity: None, used: None, valid_from: None, valid_to: None });
         };
@@ -490,8 +550,9 @@ impl Isds for IsdsSimulator {
     /// the boxes ISDS lets anyone find that way (not natural persons', not the
     /// system box).
     #[instrument(skip_all)]
-    async fn find_boxes(&self, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
-        let state = self.lock();
+    async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
+        let mut state = self.lock();
+        state.record_call("FindDataBox", ctx, Vec::new());
         match query {
             BoxSearch::Id(id) => Ok(state.boxes.get(id).map(|b| b.info.clone()).into_iter().collect()),
             BoxSearch::Name(name) => {
@@ -515,7 +576,39 @@ impl Isds for IsdsSimulator {
     }
 }
 
+impl IsdsSimulator {
+    /// `SignedMessageDownload` / `SignedSentMessageDownload`: a received
+    /// message still in status 4 is delivered by it (and read).
+    fn signed_download(&self, ctx: &BoxContext, direction: Direction, id: &MessageId) -> IsdsResult<SignedMessage> {
+        let now = self.clock.now();
+        let mut state = self.refreshed(now);
+        let operation = match direction {
+            Direction::Received => "SignedMessageDownload",
+            Direction::Sent => "SignedSentMessageDownload",
+        };
+        let result = state.message_mut(ctx.box_id(), direction, id).and_then(|message| {
+            if message.envelope.status == MessageStatus::ContentDeleted {
+                return Err(IsdsError::NotFound);
+            }
+            let delivered = direction == Direction::Received && message.open(now);
+            let signed = SignedMessage {
+                envelope: message.envelope.clone(),
+                attachments: message.attachments.clone(),
+                zfo: simulated_zfo(message, direction),
+            };
+            Ok((signed, delivered))
+        });
+        let delivered = if matches!(result, Ok((_, true))) { vec![id.clone()] } else { Vec::new() };
+        state.record_call(operation, ctx, delivered);
+        result.map(|(signed, _)| signed)
+    }
+}
+
 impl State {
+    fn record_call(&mut self, operation: &'static str, ctx: &BoxContext, delivered: Vec<MessageId>) {
+        self.calls.push(IsdsCall { operation, box_id: ctx.box_id().clone(), caller: ctx.caller(), delivered });
+    }
+
     fn existing_box(&self, box_id: &BoxId) -> IsdsResult<&SimBox> {
         self.boxes.get(box_id).ok_or(IsdsError::NotFound)
     }
@@ -559,7 +652,7 @@ impl SimMessage {
             && self.envelope.allow_subst_delivery
             && let Some(delivered) = self.envelope.delivery_time
         {
-            let deemed = delivered + DEEMED_DELIVERY_AFTER;
+            let deemed = deemed_delivery_at(delivered);
             if deemed <= now {
                 self.envelope.acceptance_time = Some(deemed);
                 self.record(MessageStatus::DeemedDelivered, deemed);
@@ -580,20 +673,24 @@ impl SimMessage {
         }
     }
 
-    /// doručení přihlášením: 4 → 6.
-    fn accept_by_login(&mut self, now: OffsetDateTime) {
+    /// doručení přihlášením: 4 → 6. Whether it delivered.
+    fn accept_by_login(&mut self, now: OffsetDateTime) -> bool {
         if self.envelope.status == MessageStatus::Delivered {
             self.envelope.acceptance_time = Some(now);
             self.record(MessageStatus::AcceptedByLogin, now);
+            return true;
         }
+        false
     }
 
     /// The recipient opens it: delivered if it was not yet, then read (7).
-    fn open(&mut self, now: OffsetDateTime) {
-        self.accept_by_login(now);
+    /// Whether opening delivered it.
+    fn open(&mut self, now: OffsetDateTime) -> bool {
+        let delivered = self.accept_by_login(now);
         if matches!(self.envelope.status, MessageStatus::DeemedDelivered | MessageStatus::AcceptedByLogin) {
             self.record(MessageStatus::Read, now);
         }
+        delivered
     }
 }
 
@@ -1107,7 +1204,7 @@ fn seed_message(state: &mut State, base: OffsetDateTime, index: usize, spec: &Se
     message.envelope.delivery_time = Some(delivered);
     message.record(Delivered, delivered);
     if target == DeemedDelivered {
-        let deemed = delivered + DEEMED_DELIVERY_AFTER;
+        let deemed = deemed_delivery_at(delivered);
         message.envelope.acceptance_time = Some(deemed);
         message.record(DeemedDelivered, deemed);
     } else if target != Delivered {
@@ -1223,6 +1320,31 @@ mod tests {
         id(JANA_BOX)
     }
 
+    /// A job's context (cannot deliver).
+    fn job(box_id: &BoxId) -> BoxContext {
+        BoxContext::for_job(box_id.clone(), crate::isds::Access::Simulated, "test")
+    }
+
+    /// The box owner's session.
+    fn session(box_id: &BoxId) -> SessionContext {
+        SessionContext::new(box_id.clone(), crate::isds::Access::Simulated, &citizen())
+    }
+
+    pub(crate) fn citizen() -> portal_security::Citizen {
+        let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+            "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
+            "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z",
+            "expiresAt": "2026-03-02T16:00:00Z",
+        }))
+        .expect("a stored session");
+        portal_security::Citizen {
+            subject: session.subject.clone(),
+            loa: session.loa,
+            credential: portal_security::Credential::Cookie,
+            session,
+        }
+    }
+
     fn days(n: u64) -> std::time::Duration {
         std::time::Duration::from_secs(n * 24 * 3600)
     }
@@ -1252,7 +1374,7 @@ mod tests {
     }
 
     async fn received(sim: &IsdsSimulator, box_id: &BoxId) -> Vec<MessageEnvelope> {
-        sim.list_messages(box_id, Direction::Received, &ListQuery::default()).await.expect("list")
+        sim.list_messages(&job(box_id), Direction::Received, &ListQuery::default()).await.expect("list")
     }
 
     async fn envelope(sim: &IsdsSimulator, box_id: &BoxId, message: &MessageId) -> MessageEnvelope {
@@ -1289,12 +1411,12 @@ mod tests {
         let delivered: Vec<OffsetDateTime> = list.iter().filter_map(|e| e.delivery_time).collect();
         assert!(delivered.windows(2).all(|w| w[0] >= w[1]));
 
-        let sent = sim.list_messages(&jana(), Direction::Sent, &ListQuery::default()).await.expect("sent");
+        let sent = sim.list_messages(&job(&jana()), Direction::Sent, &ListQuery::default()).await.expect("sent");
         assert_eq!(sent.len(), 3);
 
         // Every seeded message that still has content downloads, with real-looking files.
         for e in list.iter().filter(|e| e.status != MessageStatus::ContentDeleted) {
-            let message = sim.download_message(&jana(), Direction::Received, &e.id).await.expect("download");
+            let message = sim.download_message(&session(&jana()), Direction::Received, &e.id).await.expect("download");
             assert!(message.zfo.starts_with(SIMULATED_ZFO_MARKER));
             assert!((1..=3).contains(&message.attachments.len()));
             assert_eq!(message.attachments[0].meta_type, FileMetaType::Main);
@@ -1304,7 +1426,7 @@ mod tests {
         }
         let deleted = list.iter().find(|e| e.status == MessageStatus::ContentDeleted).expect("status 9");
         assert!(matches!(
-            sim.download_message(&jana(), Direction::Received, &deleted.id).await,
+            sim.download_message(&session(&jana()), Direction::Received, &deleted.id).await,
             Err(IsdsError::NotFound)
         ));
     }
@@ -1339,13 +1461,16 @@ mod tests {
             received(&sim, &jana()).await.into_iter().find(|e| e.sender_box.as_str() == COURT_BOX).expect("court");
         assert_eq!(envelope(&sim, &jana(), &message).await.status, MessageStatus::Delivered);
 
-        clock.advance(days(10) - std::time::Duration::from_secs(1));
+        // Dodána 2 Mar 10:00 Prague: deemed at the start of the tenth day
+        // after, 12 Mar 00:00 Prague (11 Mar 23:00 UTC), not 240 hours later.
+        let deemed = datetime!(2026-03-11 23:00 UTC);
+        clock.advance((deemed - START - Duration::seconds(1)).unsigned_abs());
         assert_eq!(envelope(&sim, &jana(), &message).await.status, MessageStatus::Delivered);
 
         clock.advance(std::time::Duration::from_secs(1));
         let e = envelope(&sim, &jana(), &message).await;
         assert_eq!(e.status, MessageStatus::DeemedDelivered);
-        assert_eq!(e.acceptance_time, Some(START + Duration::days(10)));
+        assert_eq!(e.acceptance_time, Some(deemed));
         // The court turned substitute delivery off: still waiting for a login.
         assert_eq!(envelope(&sim, &jana(), &court.id).await.status, MessageStatus::Delivered);
     }
@@ -1357,7 +1482,7 @@ mod tests {
         let first = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("first");
         let second = sim.deliver_incoming(&id(COURT_BOX), &outgoing(JANA_BOX)).expect("second");
         clock.advance(days(1));
-        sim.mark_downloaded(&jana(), &first).await.expect("mark");
+        sim.mark_downloaded(&session(&jana()), &first).await.expect("mark");
         let e = envelope(&sim, &jana(), &first).await;
         assert_eq!((e.status, e.acceptance_time), (MessageStatus::AcceptedByLogin, Some(START + Duration::days(1))));
 
@@ -1367,14 +1492,71 @@ mod tests {
         assert_eq!((e.status, e.acceptance_time), (MessageStatus::AcceptedByLogin, Some(START + Duration::days(2))));
         assert!(received(&sim, &jana()).await.iter().all(|e| e.status != MessageStatus::Delivered));
 
-        let opened = sim.download_message(&jana(), Direction::Received, &first).await.expect("download");
+        let opened = sim.download_message(&session(&jana()), Direction::Received, &first).await.expect("download");
         assert_eq!(opened.envelope.status, MessageStatus::Read);
         // The sender's download changes nothing.
         let third = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("third");
-        sim.download_message(&id(CSSZ_BOX), Direction::Sent, &third).await.expect("sender download");
+        sim.download_message(&session(&id(CSSZ_BOX)), Direction::Sent, &third).await.expect("sender download");
         assert_eq!(envelope(&sim, &jana(), &third).await.status, MessageStatus::Delivered);
         // Someone else's message is not found.
-        assert!(matches!(sim.mark_downloaded(&id(JIRI_BOX), &third).await, Err(IsdsError::NotFound)));
+        assert!(matches!(sim.mark_downloaded(&session(&id(JIRI_BOX)), &third).await, Err(IsdsError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn only_login_download_and_mark_deliver_and_every_call_is_recorded() {
+        let clock = clock();
+        let sim = seeded(&clock);
+        let message = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("delivered");
+        let job = BoxContext::for_job(jana(), crate::isds::Access::Simulated, "ArchiveExpiringMessages");
+        // Everything a job can call, on a box with messages in status 4.
+        sim.list_messages(&job, Direction::Received, &ListQuery::default()).await.expect("list");
+        sim.list_messages(&job, Direction::Sent, &ListQuery::default()).await.expect("list");
+        sim.state_changes(&job, START - Duration::days(100), START).await.expect("changes");
+        sim.box_info(&job).await.expect("info");
+        sim.credit_info(&job).await.expect("credit");
+        sim.vault_info(&job).await.expect("vault");
+        sim.find_boxes(&job, &BoxSearch::Name("lhota".into())).await.expect("search");
+        sim.send_message(&job, &outgoing(TAX_OFFICE_BOX)).await.expect("send");
+        assert_eq!(envelope(&sim, &jana(), &message).await.status, MessageStatus::Delivered);
+        assert!(sim.deliveries_by_jobs().is_empty());
+        let calls = sim.calls();
+        assert!(calls.iter().all(|c| c.box_id == jana() && c.delivered.is_empty()), "{calls:?}");
+        assert!(calls.iter().any(|c| c.caller == Caller::Job("ArchiveExpiringMessages")));
+
+        // A message the portal believed delivered but is not (a stale
+        // envelope): ISDS delivers it on download whoever asks, and the
+        // simulator records that a job did.
+        let mut stale = envelope(&sim, &jana(), &message).await;
+        stale.status = MessageStatus::AcceptedByLogin;
+        stale.acceptance_time = Some(START);
+        let delivered = DeliveredMessage::of(&stale).expect("it says delivered");
+        sim.download_delivered(&job, &delivered).await.expect("download");
+        let by_jobs = sim.deliveries_by_jobs();
+        assert_eq!(by_jobs.len(), 1);
+        assert_eq!((by_jobs[0].operation, &by_jobs[0].delivered), ("SignedMessageDownload", &vec![message.clone()]));
+
+        // In the citizen's session: a download, a mark and a web login each deliver.
+        let first = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("first");
+        let second = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("second");
+        let third = sim.deliver_incoming(&id(CSSZ_BOX), &outgoing(JANA_BOX)).expect("third");
+        sim.download_message(&session(&jana()), Direction::Received, &first).await.expect("open");
+        sim.mark_downloaded(&session(&jana()), &second).await.expect("mark");
+        sim.simulate_login(&jana()).expect("login");
+        let by_citizen: Vec<(&str, Vec<MessageId>)> = sim
+            .calls()
+            .into_iter()
+            .filter(|c| c.caller == Caller::Citizen && !c.delivered.is_empty())
+            .map(|c| (c.operation, c.delivered))
+            .collect();
+        assert_eq!(by_citizen.len(), 3, "{by_citizen:?}");
+        assert_eq!(by_citizen[0], ("SignedMessageDownload", vec![first]));
+        assert_eq!(by_citizen[1], ("MarkMessageAsDownloaded", vec![second]));
+        // The web login delivers everything still waiting (the seed's too).
+        assert_eq!(by_citizen[2].0, "web login");
+        assert!(by_citizen[2].1.contains(&third) && by_citizen[2].1.len() > 1);
+        // Already delivered: no DeliveredMessage can be made from a status-4 envelope.
+        let waiting = received(&sim, &jana()).await.into_iter().find(|e| e.status == MessageStatus::Delivered);
+        assert!(waiting.is_none_or(|e| DeliveredMessage::of(&e).is_none()));
     }
 
     #[tokio::test]
@@ -1382,9 +1564,9 @@ mod tests {
         let clock = clock();
         let sim = seeded(&clock);
         let ludmila = id(LUDMILA_BOX);
-        assert_eq!(sim.box_info(&ludmila).await.expect("info").state, BoxState::NotYetActive);
+        assert_eq!(sim.box_info(&job(&ludmila)).await.expect("info").state, BoxState::NotYetActive);
         sim.simulate_login(&ludmila).expect("login");
-        assert_eq!(sim.box_info(&ludmila).await.expect("info").state, BoxState::Accessible);
+        assert_eq!(sim.box_info(&job(&ludmila)).await.expect("info").state, BoxState::Accessible);
         sim.deliver_incoming(&id(MUNICIPAL_OFFICE_BOX), &outgoing(LUDMILA_BOX)).expect("now it can receive");
     }
 
@@ -1393,22 +1575,26 @@ mod tests {
         let clock = clock();
         let sim = seeded(&clock);
         let message = sim.deliver_incoming(&id(TAX_OFFICE_BOX), &outgoing(JANA_BOX)).expect("delivered");
-        sim.download_message(&jana(), Direction::Received, &message).await.expect("read at once");
+        sim.download_message(&session(&jana()), Direction::Received, &message).await.expect("read at once");
         let vault = received(&sim, &jana()).await.into_iter().find(|e| e.status == MessageStatus::InVault);
         let vault = vault.expect("a vault message");
 
         clock.advance(days(90) - std::time::Duration::from_secs(1));
-        sim.download_message(&jana(), Direction::Received, &message).await.expect("still there");
+        sim.download_message(&session(&jana()), Direction::Received, &message).await.expect("still there");
         clock.advance(std::time::Duration::from_secs(1));
-        assert!(matches!(sim.download_message(&jana(), Direction::Received, &message).await, Err(IsdsError::NotFound)));
         assert!(matches!(
-            sim.download_message(&id(TAX_OFFICE_BOX), Direction::Sent, &message).await,
+            sim.download_message(&session(&jana()), Direction::Received, &message).await,
+            Err(IsdsError::NotFound)
+        ));
+        assert!(matches!(
+            sim.download_message(&session(&id(TAX_OFFICE_BOX)), Direction::Sent, &message).await,
             Err(IsdsError::NotFound)
         ));
         let e = envelope(&sim, &jana(), &message).await;
         assert_eq!((e.status, e.subject.as_str()), (MessageStatus::ContentDeleted, "Žádost o informace"));
         // The vault keeps its message; everything else seeded has been deleted by now.
-        let kept = sim.download_message(&jana(), Direction::Received, &vault.id).await.expect("vault keeps it");
+        let kept =
+            sim.download_message(&session(&jana()), Direction::Received, &vault.id).await.expect("vault keeps it");
         assert_eq!(kept.envelope.status, MessageStatus::InVault);
         let statuses: BTreeSet<u8> = received(&sim, &jana()).await.iter().map(|e| u8::from(e.status)).collect();
         assert!(!statuses.contains(&3) && !statuses.contains(&7) && !statuses.contains(&8));
@@ -1421,7 +1607,7 @@ mod tests {
         let sim = IsdsSimulator::seeded(clock.clone(), settings);
         let send = |message: OutgoingMessage| {
             let sim = &sim;
-            async move { sim.send_message(&jana(), &message).await }
+            async move { sim.send_message(&job(&jana()), &message).await }
         };
 
         let mut m = outgoing(TAX_OFFICE_BOX);
@@ -1476,11 +1662,12 @@ mod tests {
         assert_eq!(refusal(send(m).await).0, "2010");
 
         // Refusals leave no trace; a valid message of exactly the limit goes through as public.
-        let before = sim.list_messages(&jana(), Direction::Sent, &ListQuery::default()).await.expect("sent").len();
+        let before =
+            sim.list_messages(&job(&jana()), Direction::Sent, &ListQuery::default()).await.expect("sent").len();
         let mut m = outgoing(TAX_OFFICE_BOX);
         m.attachments[0] = file("zadost.pdf", FileMetaType::Main, 1000);
         let sent = send(m).await.expect("sent");
-        let list = sim.list_messages(&jana(), Direction::Sent, &ListQuery::default()).await.expect("sent");
+        let list = sim.list_messages(&job(&jana()), Direction::Sent, &ListQuery::default()).await.expect("sent");
         assert_eq!(list.len(), before + 1);
         assert_eq!(
             (&list[0].id, list[0].status, list[0].message_type.as_deref()),
@@ -1496,38 +1683,38 @@ mod tests {
         let sim = seeded(&clock);
         let company = id(COMPANY_BOX);
         let jiri = id(JIRI_BOX);
-        assert_eq!(sim.credit_info(&jana()).await.expect("credit").current_hellers, 5000);
+        assert_eq!(sim.credit_info(&job(&jana())).await.expect("credit").current_hellers, 5000);
 
         let mut pdz = outgoing(COMPANY_BOX);
         pdz.commercial = true;
-        let sent = sim.send_message(&jana(), &pdz).await.expect("sent");
-        assert_eq!(sim.credit_info(&jana()).await.expect("credit").current_hellers, 4000);
+        let sent = sim.send_message(&job(&jana()), &pdz).await.expect("sent");
+        assert_eq!(sim.credit_info(&job(&jana())).await.expect("credit").current_hellers, 4000);
         let arrived = envelope(&sim, &company, &sent).await;
         assert_eq!(arrived.message_type.as_deref(), Some("K"));
-        sim.download_message(&company, Direction::Received, &sent).await.expect("download");
-        assert_eq!(sim.credit_info(&jana()).await.expect("credit").current_hellers, 4000);
+        sim.download_message(&session(&company), Direction::Received, &sent).await.expect("download");
+        assert_eq!(sim.credit_info(&job(&jana())).await.expect("credit").current_hellers, 4000);
 
         // Not flagged commercial between non-OVM boxes: refused, nothing charged.
-        let (code, _) = refusal(sim.send_message(&jana(), &outgoing(COMPANY_BOX)).await);
+        let (code, _) = refusal(sim.send_message(&job(&jana()), &outgoing(COMPANY_BOX)).await);
         assert_eq!(code, "1217");
         // Jiří refuses commercial messages.
         let mut to_jiri = outgoing(JIRI_BOX);
         to_jiri.commercial = true;
-        assert_eq!(refusal(sim.send_message(&jana(), &to_jiri).await).0, "1216");
+        assert_eq!(refusal(sim.send_message(&job(&jana()), &to_jiri).await).0, "1216");
         // To a public authority it is public and free, even if flagged commercial.
         let mut to_office = outgoing(TAX_OFFICE_BOX);
         to_office.commercial = true;
-        sim.send_message(&jana(), &to_office).await.expect("public");
-        assert_eq!(sim.credit_info(&jana()).await.expect("credit").current_hellers, 4000);
+        sim.send_message(&job(&jana()), &to_office).await.expect("public");
+        assert_eq!(sim.credit_info(&job(&jana())).await.expect("credit").current_hellers, 4000);
 
         // Jiří has no credit until he tops up.
-        let (code, text) = refusal(sim.send_message(&jiri, &pdz).await);
+        let (code, text) = refusal(sim.send_message(&job(&jiri), &pdz).await);
         assert_eq!(code, "1225");
         assert!(text.contains("kredit"), "{text}");
-        assert_eq!(sim.credit_info(&jiri).await.expect("credit").current_hellers, 0);
+        assert_eq!(sim.credit_info(&job(&jiri)).await.expect("credit").current_hellers, 0);
         sim.top_up_credit(&jiri, 1500).expect("top up");
-        sim.send_message(&jiri, &pdz).await.expect("now it goes");
-        assert_eq!(sim.credit_info(&jiri).await.expect("credit").current_hellers, 500);
+        sim.send_message(&job(&jiri), &pdz).await.expect("now it goes");
+        assert_eq!(sim.credit_info(&job(&jiri)).await.expect("credit").current_hellers, 500);
         assert!(matches!(sim.top_up_credit(&jiri, 0), Err(IsdsError::Invalid(_))));
     }
 
@@ -1537,7 +1724,7 @@ mod tests {
         let sim = seeded(&clock);
         let message = sim.deliver_incoming(&id(TAX_OFFICE_BOX), &outgoing(JANA_BOX)).expect("delivered");
         clock.advance(days(11));
-        let changes = sim.state_changes(&jana(), START, START + Duration::days(11)).await.expect("changes");
+        let changes = sim.state_changes(&job(&jana()), START, START + Duration::days(11)).await.expect("changes");
         let mine: Vec<(OffsetDateTime, MessageStatus)> =
             changes.iter().filter(|c| c.id == message).map(|c| (c.at, c.status)).collect();
         assert_eq!(
@@ -1546,7 +1733,7 @@ mod tests {
                 (START, MessageStatus::Submitted),
                 (START, MessageStatus::Stamped),
                 (START, MessageStatus::Delivered),
-                (START + Duration::days(10), MessageStatus::DeemedDelivered),
+                (datetime!(2026-03-11 23:00 UTC), MessageStatus::DeemedDelivered),
             ]
         );
         // The seeded messages waiting 7 and 8 days were deemed delivered 3 and 2 days in.
@@ -1557,10 +1744,11 @@ mod tests {
         );
         assert!(changes.windows(2).all(|w| w[0].at <= w[1].at));
         // The sender sees the same changes of its message.
-        let office = sim.state_changes(&id(TAX_OFFICE_BOX), START, START + Duration::days(11)).await.expect("office");
+        let office =
+            sim.state_changes(&job(&id(TAX_OFFICE_BOX)), START, START + Duration::days(11)).await.expect("office");
         assert_eq!(office.iter().filter(|c| c.id == message).count(), 4);
         // Outside the range: nothing of this message.
-        let before = sim.state_changes(&jana(), START - Duration::days(1), START - Duration::seconds(1)).await;
+        let before = sim.state_changes(&job(&jana()), START - Duration::days(1), START - Duration::seconds(1)).await;
         assert!(before.expect("changes").iter().all(|c| c.id != message));
     }
 
@@ -1570,20 +1758,20 @@ mod tests {
         let sim = seeded(&clock);
         let all = received(&sim, &jana()).await;
         let page = |offset, limit| ListQuery { offset, limit, ..ListQuery::default() };
-        let second = sim.list_messages(&jana(), Direction::Received, &page(2, 3)).await.expect("page");
+        let second = sim.list_messages(&job(&jana()), Direction::Received, &page(2, 3)).await.expect("page");
         assert_eq!(second, all[1..4].to_vec());
         let statuses = ListQuery { statuses: vec![MessageStatus::Delivered], ..ListQuery::default() };
-        let waiting = sim.list_messages(&jana(), Direction::Received, &statuses).await.expect("filtered");
+        let waiting = sim.list_messages(&job(&jana()), Direction::Received, &statuses).await.expect("filtered");
         assert_eq!(waiting.len(), 4);
         let range = ListQuery {
             from: Some(START - Duration::days(10)),
             to: Some(START - Duration::days(5)),
             ..ListQuery::default()
         };
-        let week = sim.list_messages(&jana(), Direction::Received, &range).await.expect("range");
+        let week = sim.list_messages(&job(&jana()), Direction::Received, &range).await.expect("range");
         assert_eq!(week.len(), 2);
         assert!(matches!(
-            sim.list_messages(&id("nobox00"), Direction::Received, &ListQuery::default()).await,
+            sim.list_messages(&job(&id("nobox00")), Direction::Received, &ListQuery::default()).await,
             Err(IsdsError::NotFound)
         ));
     }
@@ -1596,24 +1784,27 @@ mod tests {
             assert_eq!(sim.box_of_person(person), Some(id(box_id)));
         }
         assert_eq!(sim.box_of_person("DEMO/nobody"), None);
-        let info = sim.box_info(&jana()).await.expect("info");
+        let info = sim.box_info(&job(&jana())).await.expect("info");
         assert_eq!((info.box_type, info.state), (40, BoxState::Accessible));
-        assert_eq!(sim.box_info(&id(JIRI_BOX)).await.expect("info").box_type, 30);
-        assert_eq!(sim.box_info(&id(SYSTEM_BOX)).await.expect("info").box_type, 0);
+        assert_eq!(sim.box_info(&job(&id(JIRI_BOX))).await.expect("info").box_type, 30);
+        assert_eq!(sim.box_info(&job(&id(SYSTEM_BOX))).await.expect("info").box_type, 0);
 
-        let vault = sim.vault_info(&jana()).await.expect("vault");
+        let vault = sim.vault_info(&job(&jana())).await.expect("vault");
         assert_eq!((vault.vault_type, vault.capacity, vault.used), (1, Some(50), Some(1)));
-        assert_eq!(sim.vault_info(&id(JIRI_BOX)).await.expect("vault").vault_type, 0);
+        assert_eq!(sim.vault_info(&job(&id(JIRI_BOX))).await.expect("vault").vault_type, 0);
 
-        let found = sim.find_boxes(&BoxSearch::Name("financni URAD".into())).await.expect("search");
+        let found = sim.find_boxes(&job(&jana()), &BoxSearch::Name("financni URAD".into())).await.expect("search");
         assert_eq!(found.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), vec![TAX_OFFICE_BOX]);
-        let lhota = sim.find_boxes(&BoxSearch::Name("horní lhot".into())).await.expect("search");
+        let lhota = sim.find_boxes(&job(&jana()), &BoxSearch::Name("horní lhot".into())).await.expect("search");
         assert_eq!(lhota.len(), 3, "office, court, company: {lhota:?}");
-        assert!(sim.find_boxes(&BoxSearch::Name("Nováková".into())).await.expect("search").is_empty());
-        assert!(matches!(sim.find_boxes(&BoxSearch::Name(" fi ".into())).await, Err(IsdsError::Invalid(_))));
-        let by_id = sim.find_boxes(&BoxSearch::Id(id(LUDMILA_BOX))).await.expect("by id");
+        assert!(sim.find_boxes(&job(&jana()), &BoxSearch::Name("Nováková".into())).await.expect("search").is_empty());
+        assert!(matches!(
+            sim.find_boxes(&job(&jana()), &BoxSearch::Name(" fi ".into())).await,
+            Err(IsdsError::Invalid(_))
+        ));
+        let by_id = sim.find_boxes(&job(&jana()), &BoxSearch::Id(id(LUDMILA_BOX))).await.expect("by id");
         assert_eq!(by_id[0].state, BoxState::NotYetActive);
-        assert!(sim.find_boxes(&BoxSearch::Id(id("nobox00"))).await.expect("by id").is_empty());
+        assert!(sim.find_boxes(&job(&jana()), &BoxSearch::Id(id("nobox00"))).await.expect("by id").is_empty());
     }
 
     #[tokio::test]
@@ -1626,14 +1817,14 @@ mod tests {
         one.advance(days(30));
         two.advance(days(30));
         for direction in [Direction::Received, Direction::Sent] {
-            let la = a.list_messages(&jana(), direction, &ListQuery::default()).await.expect("a");
-            let lb = b.list_messages(&jana(), direction, &ListQuery::default()).await.expect("b");
+            let la = a.list_messages(&job(&jana()), direction, &ListQuery::default()).await.expect("a");
+            let lb = b.list_messages(&job(&jana()), direction, &ListQuery::default()).await.expect("b");
             assert_eq!(la, lb);
         }
         let range = (START - Duration::days(365), START + Duration::days(30));
         assert_eq!(
-            a.state_changes(&jana(), range.0, range.1).await.expect("a"),
-            b.state_changes(&jana(), range.0, range.1).await.expect("b")
+            a.state_changes(&job(&jana()), range.0, range.1).await.expect("a"),
+            b.state_changes(&job(&jana()), range.0, range.1).await.expect("b")
         );
         let debug = format!("{a:?}");
         assert!(debug.contains("IsdsSimulator") && !debug.contains("PDF"));

@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{BoxId, IsdsError, IsdsResult};
+use super::{Access, BoxContext, BoxId, IsdsError, IsdsResult};
 use reply::{LoggedError, Reply, read_body, server_error, transport, unwrap_envelope};
 use xml::Request;
 
@@ -90,14 +90,21 @@ pub struct SoapConfig {
 
 /// How the adapter logs in (libdatovka `doc/login`, "Stateless HTTP Basic
 /// Method"). The base URL must match the method.
+///
+/// The portal serves many citizens' boxes, so production uses
+/// [`SoapLogin::HostedCertificate`]: one certificate of the portal, and each
+/// call names the citizen's box (`docs/architecture.md`, "Data box: access to
+/// each citizen's box"). The other two log in to one box only, for a test
+/// box on the test instance: a call for any other box is refused before
+/// anything is sent.
 #[derive(Debug, Clone)]
 pub enum SoapLogin {
-    /// HTTP Basic with the box's user name and password.
-    Password { user: String, password: SecretString },
-    /// A system certificate registered to one box; no password.
-    Certificate { cert_pem: String, key_pem: SecretString },
-    /// A third party's system certificate acting for the box each call names
-    /// (HTTP Basic user = that box id, empty password).
+    /// HTTP Basic with the user name and password of `own_box`'s user.
+    Password { user: String, password: SecretString, own_box: BoxId },
+    /// A system certificate registered to `own_box` alone; no password.
+    Certificate { cert_pem: String, key_pem: SecretString, own_box: BoxId },
+    /// A hosted records system's certificate acting for the box each call
+    /// names (HTTP Basic user = that box id, empty password).
     HostedCertificate { cert_pem: String, key_pem: SecretString },
 }
 
@@ -144,8 +151,8 @@ impl Service {
 
 #[derive(Debug)]
 enum Login {
-    Password { user: String, password: SecretString },
-    Certificate,
+    Password { user: String, password: SecretString, own_box: BoxId },
+    Certificate { own_box: BoxId },
     Hosted,
 }
 
@@ -167,15 +174,15 @@ impl SoapIsds {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("portal-databox/", env!("CARGO_PKG_VERSION")));
         let login = match config.login {
-            SoapLogin::Password { user, password } => {
+            SoapLogin::Password { user, password, own_box } => {
                 if user.is_empty() || user.contains(':') {
                     return Err(IsdsError::Invalid("the ISDS user name is empty or contains ':'".into()));
                 }
-                Login::Password { user, password }
+                Login::Password { user, password, own_box }
             }
-            SoapLogin::Certificate { cert_pem, key_pem } => {
+            SoapLogin::Certificate { cert_pem, key_pem, own_box } => {
                 builder = builder.identity(identity(&cert_pem, &key_pem)?);
-                Login::Certificate
+                Login::Certificate { own_box }
             }
             SoapLogin::HostedCertificate { cert_pem, key_pem } => {
                 builder = builder.identity(identity(&cert_pem, &key_pem)?);
@@ -206,12 +213,12 @@ impl SoapIsds {
         &self,
         service: Service,
         operation: &'static str,
-        acting_box: Option<&BoxId>,
+        ctx: &BoxContext,
         request: Request,
         timeout: Duration,
     ) -> IsdsResult<Reply> {
         let started = Instant::now();
-        let result = self.exchange(service, operation, acting_box, request, timeout).await;
+        let result = self.exchange(service, operation, ctx, request, timeout).await;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(reply) => {
@@ -230,10 +237,13 @@ impl SoapIsds {
         &self,
         service: Service,
         operation: &'static str,
-        acting_box: Option<&BoxId>,
+        ctx: &BoxContext,
         request: Request,
         timeout: Duration,
     ) -> IsdsResult<Reply> {
+        if ctx.access() == Access::Simulated {
+            return Err(IsdsError::Invalid("a simulated box context cannot be used with ISDS".into()));
+        }
         let url = self
             .base
             .join(service.path())
@@ -246,16 +256,17 @@ impl SoapIsds {
             .header("SOAPAction", "\"\"")
             .header(ACCEPT, "text/xml");
         builder = match &self.login {
-            Login::Password { user, password } => builder.basic_auth(user, Some(password.expose_secret())),
-            Login::Certificate => builder,
-            Login::Hosted => {
-                let acting_box = acting_box.ok_or_else(|| {
-                    IsdsError::Invalid(
-                        "with a hosted certificate login, every call must name the box it acts for".into(),
-                    )
-                })?;
-                builder.basic_auth(acting_box.as_str(), Some(""))
+            Login::Password { own_box, .. } | Login::Certificate { own_box } if own_box != ctx.box_id() => {
+                return Err(IsdsError::Invalid(format!(
+                    "this ISDS login acts only in box {own_box}, not in {}: serving citizens needs the hosted \
+                     records-system certificate",
+                    ctx.box_id()
+                )));
             }
+            Login::Password { user, password, .. } => builder.basic_auth(user, Some(password.expose_secret())),
+            Login::Certificate { .. } => builder,
+            // The box each call acts for is the HTTP Basic user.
+            Login::Hosted => builder.basic_auth(ctx.box_id().as_str(), Some("")),
         };
         let response = builder.body(request.finish()).send().await.map_err(transport)?;
         let status = response.status();

@@ -343,3 +343,100 @@ pub enum BoxSearch {
     /// Part of the owner's name; ISDS wants at least 3 characters.
     Name(String),
 }
+
+/// Who acts when the portal calls ISDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// The citizen, in their own authenticated session.
+    Citizen,
+    /// A timer or queue function, running without the citizen.
+    Job(&'static str),
+}
+
+/// How the portal reaches a citizen's box in ISDS: a reference to the
+/// access the box's owner granted, never a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// The portal's hosted records-system certificate ("hostovaná spisová
+    /// služba"), which the box's owner allowed in their box; each call names
+    /// the box (`docs/architecture.md`, "Data box: access to each citizen's box").
+    HostedRecordsSystem,
+    /// SIMULATOR: the ISDS simulator's boxes.
+    Simulated,
+}
+
+/// The box a call acts on, how the portal reaches it and who acts: a required
+/// argument of every operation of the port, so no adapter can call ISDS
+/// without naming the citizen's own box.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BoxContext {
+    box_id: BoxId,
+    access: Access,
+    caller: Caller,
+}
+
+impl BoxContext {
+    /// A timer or queue function acting on a box. Such a context is refused
+    /// by the delivering operations, which take a [`SessionContext`].
+    pub fn for_job(box_id: BoxId, access: Access, job: &'static str) -> Self {
+        Self { box_id, access, caller: Caller::Job(job) }
+    }
+
+    pub fn box_id(&self) -> &BoxId {
+        &self.box_id
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    pub fn caller(&self) -> Caller {
+        self.caller
+    }
+}
+
+/// A box context inside the citizen's own session: the only one that the
+/// operations which deliver a message (`SignedMessageDownload` of a received
+/// message, `MarkMessageAsDownloaded`) accept. It is made from the
+/// authenticated [`portal_security::Citizen`], which only the session
+/// extractor gives, so a timer or queue function has none to pass.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionContext(BoxContext);
+
+impl SessionContext {
+    pub fn new(box_id: BoxId, access: Access, _citizen: &portal_security::Citizen) -> Self {
+        Self(BoxContext { box_id, access, caller: Caller::Citizen })
+    }
+
+    /// The same box and caller, for the operations any context may use.
+    pub fn as_box(&self) -> &BoxContext {
+        &self.0
+    }
+
+    pub fn box_id(&self) -> &BoxId {
+        &self.0.box_id
+    }
+}
+
+/// A received message ISDS has already delivered (status 5, 6, 7 or 10, with
+/// an acceptance time): downloading it changes no legal deadline, so a job
+/// may. Made only from an envelope that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredMessage(MessageId);
+
+impl DeliveredMessage {
+    pub fn of(envelope: &MessageEnvelope) -> Option<Self> {
+        let delivered = matches!(
+            envelope.status,
+            MessageStatus::DeemedDelivered
+                | MessageStatus::AcceptedByLogin
+                | MessageStatus::Read
+                | MessageStatus::InVault
+        );
+        (delivered && envelope.acceptance_time.is_some()).then(|| Self(envelope.id.clone()))
+    }
+
+    pub fn id(&self) -> &MessageId {
+        &self.0
+    }
+}

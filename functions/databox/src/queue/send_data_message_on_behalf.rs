@@ -18,14 +18,18 @@
 //!    `sent-<request>` is written with the message id, then the event.
 //!
 //! A crash at any point followed by a redelivery leaves one message in ISDS.
+//!
+//! A request with `replyTo` also gets the outcome on that queue
+//! ([`DataMessageOutcome`], id fixed by the request), after the citizen's
+//! notice: the petitions capability records a hand-over only then.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt as _;
 use portal_events::{
-    DATA_MESSAGES_QUEUE, DataMessageNotSent, DataMessageSent, Event, Notice, OutgoingDataMessage, SealedContent,
-    publish_notice,
+    DATA_MESSAGES_QUEUE, DataMessageNotSent, DataMessageOutcome, DataMessageSent, Event, Notice, OutgoingDataMessage,
+    SealedContent, kinds, publish, publish_notice,
 };
 use portal_host::{Failure, Function, InvocationError, Outcome, QueueInvocation};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
@@ -120,11 +124,14 @@ async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError>
     let owner = subject.as_str();
     if let Some(sent) = databox.documents.get(COLLECTION, owner, &sent_id(&request.request_id)).await? {
         let message_id = sent.body["messageId"].as_str().unwrap_or_default().to_owned();
-        announce_sent(databox, &subject, &request, &message_id).await?;
+        let sent_at = sent.body["sentAt"]
+            .as_str()
+            .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+        announce_sent(databox, &subject, &request, &message_id, sent_at).await?;
         return Ok(Outcome::done().log("sent before; the event is published again"));
     }
-    let box_id = match databox.box_of(&subject).await {
-        Ok(id) => id,
+    let ctx = match databox.job_context(&subject, FUNCTION).await {
+        Ok(ctx) => ctx,
         Err(LinkError::NoBox) => {
             return not_sent(databox, &subject, &request, "no data box is linked to you", None).await;
         }
@@ -189,7 +196,7 @@ async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError>
             offset: 1,
             limit: 1000,
         };
-        let found = databox.isds.list_messages(&box_id, Direction::Sent, &query).await?.into_iter().find(|m| {
+        let found = databox.isds.list_messages(&ctx, Direction::Sent, &query).await?.into_iter().find(|m| {
             m.sender_ref_number.as_deref() == Some(reference.as_str())
                 && m.subject == message.subject
                 && m.recipient_box == message.recipient
@@ -207,7 +214,7 @@ async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError>
                "at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
     );
     databox.documents.upsert(COLLECTION, marker, None).await?;
-    match databox.isds.send_message(&box_id, &message).await {
+    match databox.isds.send_message(&ctx, &message).await {
         Ok(id) => {
             record_sent(databox, &subject, &request, &id).await?;
             Ok(Outcome::done().log("sent"))
@@ -231,7 +238,7 @@ async fn record_sent(
     request: &OutgoingDataMessage,
     message_id: &MessageId,
 ) -> Result<(), OnBehalfError> {
-    let now = databox.clock.now();
+    let mut now = databox.clock.now();
     let doc = NewDocument::new(
         subject.as_str(),
         sent_id(&request.request_id),
@@ -250,10 +257,20 @@ async fn record_sent(
             );
             databox.access_log.record(subject, entry).await?;
         }
-        Err(StoreError::Conflict) => {}
+        Err(StoreError::Conflict) => {
+            // Recorded by an earlier delivery: its time is the one reported.
+            if let Some(sent) =
+                databox.documents.get(COLLECTION, subject.as_str(), &sent_id(&request.request_id)).await?
+                && let Some(at) = sent.body["sentAt"]
+                    .as_str()
+                    .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            {
+                now = at;
+            }
+        }
         Err(error) => return Err(error.into()),
     }
-    announce_sent(databox, subject, request, message_id.as_str()).await
+    announce_sent(databox, subject, request, message_id.as_str(), Some(now)).await
 }
 
 async fn announce_sent(
@@ -261,6 +278,7 @@ async fn announce_sent(
     subject: &SubjectId,
     request: &OutgoingDataMessage,
     message_id: &str,
+    sent_at: Option<OffsetDateTime>,
 ) -> Result<(), OnBehalfError> {
     let notice = Notice::DataMessageSent(DataMessageSent {
         request_id: request.request_id.clone(),
@@ -272,6 +290,30 @@ async fn announce_sent(
     });
     publish_notice(databox.queues.as_ref(), &notice, &request.request_id, subject.as_str(), databox.clock.now())
         .await?;
+    let outcome = DataMessageOutcome {
+        request_id: request.request_id.clone(),
+        source: request.source.clone(),
+        recipient_box_id: request.recipient_box_id.clone(),
+        sent: true,
+        message_id: Some(message_id.to_owned()),
+        delivered_at: sent_at,
+        reason: None,
+    };
+    reply(databox, subject, request, &outcome).await
+}
+
+/// The outcome on the requester's `replyTo` queue, if it named one.
+async fn reply(
+    databox: &Databox,
+    subject: &SubjectId,
+    request: &OutgoingDataMessage,
+    outcome: &DataMessageOutcome,
+) -> Result<(), OnBehalfError> {
+    let Some(queue) = &request.reply_to else { return Ok(()) };
+    let data = serde_json::to_value(outcome).map_err(|e| OnBehalfError::Malformed(e.to_string()))?;
+    let event =
+        Event::new(kinds::DATA_MESSAGE_OUTCOME, &request.request_id, subject.as_str(), databox.clock.now(), data);
+    publish(databox.queues.as_ref(), queue, &event).await?;
     Ok(())
 }
 
@@ -293,6 +335,16 @@ async fn not_sent(
     });
     publish_notice(databox.queues.as_ref(), &notice, &request.request_id, subject.as_str(), databox.clock.now())
         .await?;
+    let outcome = DataMessageOutcome {
+        request_id: request.request_id.clone(),
+        source: request.source.clone(),
+        recipient_box_id: request.recipient_box_id.clone(),
+        sent: false,
+        message_id: None,
+        delivered_at: None,
+        reason: Some(reason.to_owned()),
+    };
+    reply(databox, subject, request, &outcome).await?;
     tracing::warn!(source = %request.source, reason, "a data message requested by another capability was not sent");
     Ok(Outcome::done().log(format!("not sent: {reason}")))
 }

@@ -1,7 +1,13 @@
 //! Timer `WarnBeforeDeemedDelivery` (hourly): announces new messages once,
 //! and warns the citizen about a message nobody has opened by day 7 of its 10
 //! days, because on day 10 it counts as delivered (doručení fikcí, deemed
-//! delivery) whether read or not. Each message warns once: a marker
+//! delivery) whether read or not ([`crate::delivery::deemed_delivery_at`]).
+//!
+//! It runs without the citizen, so it uses only what does not deliver
+//! (`docs/architecture.md`, "Data box: delivery and background jobs"): the
+//! envelope list `GetListOfReceivedMessages` in a job's [`BoxContext`], which
+//! the port's delivering operations do not accept. A message the citizen has
+//! accepted meanwhile is no longer in status 4 and is not warned about. Each message warns once: a marker
 //! document is written after the event (whose id is fixed, so a repeat after a
 //! crash is dropped by the consumer).
 
@@ -13,18 +19,18 @@ use portal_security::SubjectId;
 use portal_store::{NewDocument, StoreError};
 use serde_json::json;
 
+use crate::delivery::deemed_delivery_at;
 use crate::events::{self, Event};
-use crate::isds::{Direction, ListQuery, MessageStatus};
+use crate::isds::{BoxContext, Direction, ListQuery, MessageStatus};
 use crate::{COLLECTION, Databox, index};
 
 /// The function's name.
 pub const JOB: &str = "WarnBeforeDeemedDelivery";
 /// Hourly, at minute 20.
 pub const SCHEDULE: &str = "0 20 * * * *";
-/// Warn from this many days after delivery.
-pub const WARN_AFTER_DAYS: i64 = 7;
-/// ISDS deems a message delivered this many days after delivery.
-pub const DEEMED_AFTER_DAYS: i64 = 10;
+/// Warn this many days before the deemed delivery (from day 7 of 10).
+pub const WARN_DAYS_BEFORE: i64 = 3;
+pub use crate::delivery::DEEMED_AFTER_DAYS;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,35 +80,35 @@ async fn warn_citizen(
     subject: &SubjectId,
     now: time::OffsetDateTime,
 ) -> Result<u64, crate::archive::ArchiveError> {
-    let box_id = databox.box_of(subject).await?;
-    let window_start = now - time::Duration::days(DEEMED_AFTER_DAYS);
-    let warn_before = now - time::Duration::days(WARN_AFTER_DAYS);
+    let ctx = databox.job_context(subject, JOB).await?;
+    // Dodána within the last 11 days covers every message not yet deemed delivered.
     let query = ListQuery {
-        from: Some(window_start),
-        to: Some(warn_before),
+        from: Some(now - time::Duration::days(DEEMED_AFTER_DAYS + 1)),
+        to: Some(now),
         statuses: vec![MessageStatus::Delivered],
         offset: 1,
-        limit: 1000,
+        limit: 0,
     };
-    announce_new_messages(databox, subject, &box_id, now).await?;
+    announce_new_messages(databox, subject, &ctx, now).await?;
     let mut warned = 0;
-    for envelope in databox.isds.list_messages(&box_id, Direction::Received, &query).await? {
+    for envelope in databox.isds.list_messages(&ctx, Direction::Received, &query).await? {
         let Some(delivered) = envelope.delivery_time else { continue };
-        if envelope.status != MessageStatus::Delivered || delivered > warn_before || delivered <= window_start {
+        let deemed_at = deemed_delivery_at(delivered);
+        let due = now >= deemed_at - time::Duration::days(WARN_DAYS_BEFORE) && now < deemed_at;
+        if envelope.status != MessageStatus::Delivered || !envelope.allow_subst_delivery || !due {
             continue;
         }
         let marker = format!("warned-{}", envelope.id);
         if databox.documents.get(COLLECTION, subject.as_str(), &marker).await?.is_some() {
             continue;
         }
-        let deemed_at = delivered + time::Duration::days(DEEMED_AFTER_DAYS);
         let notice = Notice::DeemedDeliveryWarning(DeemedDeliveryWarning {
             message_id: envelope.id.as_str().to_owned(),
             sender: envelope.sender_name.clone(),
             subject: envelope.subject.clone(),
             deemed_delivered_at: deemed_at,
         });
-        let key = format!("{}:{}", box_id, envelope.id);
+        let key = format!("{}:{}", ctx.box_id(), envelope.id);
         portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject.as_str(), now).await?;
         let doc = NewDocument::new(
             subject.as_str(),
@@ -124,17 +130,18 @@ async fn warn_citizen(
 async fn announce_new_messages(
     databox: &Databox,
     subject: &SubjectId,
-    box_id: &crate::isds::BoxId,
+    ctx: &BoxContext,
     now: time::OffsetDateTime,
 ) -> Result<(), crate::archive::ArchiveError> {
+    let box_id = ctx.box_id();
     let query = ListQuery {
-        from: Some(now - time::Duration::days(DEEMED_AFTER_DAYS)),
+        from: Some(now - time::Duration::days(DEEMED_AFTER_DAYS + 1)),
         to: Some(now),
         statuses: vec![MessageStatus::Delivered],
         offset: 1,
-        limit: 1000,
+        limit: 0,
     };
-    for envelope in databox.isds.list_messages(box_id, Direction::Received, &query).await? {
+    for envelope in databox.isds.list_messages(ctx, Direction::Received, &query).await? {
         let marker = format!("announced-{}", envelope.id);
         if databox.documents.get(COLLECTION, subject.as_str(), &marker).await?.is_some() {
             continue;
@@ -146,13 +153,13 @@ async fn announce_new_messages(
         });
         let key = format!("{}:{}", box_id, envelope.id);
         portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject.as_str(), now).await?;
-        if let Some(delivered) = envelope.delivery_time {
+        if let Some(delivered) = envelope.delivery_time.filter(|_| envelope.allow_subst_delivery) {
             // The day the message counts as delivered unless the citizen logs in first.
             let entry = portal_events::CalendarEntry {
                 entry_id: format!("deemed-{}-{}", box_id, envelope.id),
                 kind: "deemed-delivery".into(),
                 title: format!("Doručení fikcí, pokud zprávu nepřevezmete dříve: {}", envelope.subject),
-                date: (delivered + time::Duration::days(DEEMED_AFTER_DAYS)).date(),
+                date: portal_host::prague::date(deemed_delivery_at(delivered)),
                 document: None,
                 source: "databox".into(),
                 source_ref: envelope.id.as_str().to_owned(),

@@ -15,16 +15,16 @@ use super::times::{datetime, day_start, format_time};
 use super::xml::Request;
 use super::{Service, SoapIsds, der};
 use crate::isds::{
-    BoxId, BoxInfo, BoxSearch, CreditInfo, Direction, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope,
-    MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange, VaultInfo,
+    BoxContext, BoxInfo, BoxSearch, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError, IsdsResult, ListQuery,
+    MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, SignedMessage, StateChange, VaultInfo,
 };
 
 #[async_trait]
 impl Isds for SoapIsds {
-    #[tracing::instrument(skip_all, fields(operation = "list_messages", box_id = %box_id))]
+    #[tracing::instrument(skip_all, fields(operation = "list_messages", box_id = %ctx.box_id()))]
     async fn list_messages(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         direction: Direction,
         query: &ListQuery,
     ) -> IsdsResult<Vec<MessageEnvelope>> {
@@ -48,72 +48,55 @@ impl Isds for SoapIsds {
         } else {
             request.leaf_plain("dmLimit", &query.limit.to_string());
         }
-        let body = self.call(Service::Info, operation, Some(box_id), request, self.timeouts.request).await?.ok()?;
+        let body = self.call(Service::Info, operation, ctx, request, self.timeouts.request).await?.ok()?;
         let Some(records) = body.child("dmRecords") else { return Ok(Vec::new()) };
         records.children_named("dmRecord").map(|record| envelope(record, record)).collect()
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "download_message", box_id = %box_id))]
+    #[tracing::instrument(skip_all, fields(operation = "download_message", box_id = %ctx.box_id()))]
     async fn download_message(
         &self,
-        box_id: &BoxId,
+        ctx: &SessionContext,
         direction: Direction,
         id: &MessageId,
     ) -> IsdsResult<SignedMessage> {
-        let operation = match direction {
-            Direction::Received => "SignedMessageDownload",
-            Direction::Sent => "SignedSentMessageDownload",
-        };
-        let mut request = Request::new(operation);
-        request.leaf("dmID", Some(id.as_str()))?;
-        let reply = self.call(Service::Operations, operation, Some(box_id), request, self.timeouts.transfer).await?;
-        let body = if reply.status.code == SIGNED_WITHOUT_TIMESTAMP && reply.body.child("dmSignature").is_some() {
-            tracing::warn!(status_code = SIGNED_WITHOUT_TIMESTAMP, "ISDS signed the message without a time stamp");
-            reply.body
-        } else {
-            reply.ok()?
-        };
-        // tSignedMessDownOutput: dmSignature = the ZFO (CMS), base64.
-        let zfo = decode_base64("dmSignature", required_value(&body, "dmSignature")?)?;
-        let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
-        let (envelope, attachments) = signed_message(&content, id)?;
-        Ok(SignedMessage { envelope, attachments, zfo: Bytes::from(zfo) })
+        self.signed_download(ctx.as_box(), direction, id).await
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "send_message", box_id = %box_id))]
-    async fn send_message(&self, box_id: &BoxId, message: &OutgoingMessage) -> IsdsResult<MessageId> {
+    #[tracing::instrument(skip_all, fields(operation = "download_delivered", box_id = %ctx.box_id()))]
+    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
+        self.signed_download(ctx, Direction::Received, message.id()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "send_message", box_id = %ctx.box_id()))]
+    async fn send_message(&self, ctx: &BoxContext, message: &OutgoingMessage) -> IsdsResult<MessageId> {
         let request = create_message(message)?;
-        let body = self
-            .call(Service::Operations, "CreateMessage", Some(box_id), request, self.timeouts.transfer)
-            .await?
-            .ok()?;
+        let body = self.call(Service::Operations, "CreateMessage", ctx, request, self.timeouts.transfer).await?.ok()?;
         // tMessageCreateOutput: dmID is present on success.
         message_id(required_value(&body, "dmID")?)
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "mark_downloaded", box_id = %box_id))]
-    async fn mark_downloaded(&self, box_id: &BoxId, id: &MessageId) -> IsdsResult<()> {
+    #[tracing::instrument(skip_all, fields(operation = "mark_downloaded", box_id = %ctx.box_id()))]
+    async fn mark_downloaded(&self, ctx: &SessionContext, id: &MessageId) -> IsdsResult<()> {
         let mut request = Request::new("MarkMessageAsDownloaded");
         request.leaf("dmID", Some(id.as_str()))?;
-        self.call(Service::Info, "MarkMessageAsDownloaded", Some(box_id), request, self.timeouts.request)
+        self.call(Service::Info, "MarkMessageAsDownloaded", ctx.as_box(), request, self.timeouts.request)
             .await?
             .ok()?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "state_changes", box_id = %box_id))]
+    #[tracing::instrument(skip_all, fields(operation = "state_changes", box_id = %ctx.box_id()))]
     async fn state_changes(
         &self,
-        box_id: &BoxId,
+        ctx: &BoxContext,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> IsdsResult<Vec<StateChange>> {
         let mut request = Request::new("GetMessageStateChanges");
         request.leaf("dmFromTime", Some(&format_time(from)?))?.leaf("dmToTime", Some(&format_time(to)?))?;
-        let body = self
-            .call(Service::Info, "GetMessageStateChanges", Some(box_id), request, self.timeouts.request)
-            .await?
-            .ok()?;
+        let body =
+            self.call(Service::Info, "GetMessageStateChanges", ctx, request, self.timeouts.request).await?.ok()?;
         let Some(records) = body.child("dmRecords") else { return Ok(Vec::new()) };
         // tStateChangesRecord: dmID, dmEventTime, dmMessageStatus.
         records
@@ -128,43 +111,38 @@ impl Isds for SoapIsds {
             .collect()
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "box_info", box_id = %box_id))]
-    async fn box_info(&self, box_id: &BoxId) -> IsdsResult<BoxInfo> {
+    #[tracing::instrument(skip_all, fields(operation = "box_info", box_id = %ctx.box_id()))]
+    async fn box_info(&self, ctx: &BoxContext) -> IsdsResult<BoxInfo> {
         // tDummyInput: dbDummy is a required string, not nillable: empty.
         let mut request = Request::new("GetOwnerInfoFromLogin");
         request.leaf_plain("dbDummy", "");
-        let body = self
-            .call(Service::Access, "GetOwnerInfoFromLogin", Some(box_id), request, self.timeouts.request)
-            .await?
-            .ok()?;
+        let body =
+            self.call(Service::Access, "GetOwnerInfoFromLogin", ctx, request, self.timeouts.request).await?.ok()?;
         let info = owner_info(required(&body, "dbOwnerInfo")?)?;
-        if info.id != *box_id {
+        if info.id != *ctx.box_id() {
             // The login belongs to another box than the one asked about.
             return Err(IsdsError::NotFound);
         }
         Ok(info)
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "credit_info", box_id = %box_id))]
-    async fn credit_info(&self, box_id: &BoxId) -> IsdsResult<CreditInfo> {
+    #[tracing::instrument(skip_all, fields(operation = "credit_info", box_id = %ctx.box_id()))]
+    async fn credit_info(&self, ctx: &BoxContext) -> IsdsResult<CreditInfo> {
         // tDBCreditInfoInput: dbID, ciFromDate, ciTodate (nil: no history).
         let mut request = Request::new("DataBoxCreditInfo");
-        request.leaf("dbID", Some(box_id.as_str()))?.leaf("ciFromDate", None)?.leaf("ciTodate", None)?;
-        let body = self
-            .call(Service::Search, "DataBoxCreditInfo", Some(box_id), request, self.timeouts.request)
-            .await?
-            .ok()?;
+        request.leaf("dbID", Some(ctx.box_id().as_str()))?.leaf("ciFromDate", None)?.leaf("ciTodate", None)?;
+        let body = self.call(Service::Search, "DataBoxCreditInfo", ctx, request, self.timeouts.request).await?.ok()?;
         // currentCredit is in hundredths of CZK (libdatovka isds.h).
         Ok(CreditInfo { current_hellers: number("currentCredit", required_value(&body, "currentCredit")?)? })
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "vault_info", box_id = %box_id))]
-    async fn vault_info(&self, box_id: &BoxId) -> IsdsResult<VaultInfo> {
+    #[tracing::instrument(skip_all, fields(operation = "vault_info", box_id = %ctx.box_id()))]
+    async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo> {
         // tDTInfoInput: dbId (sic); tDTInfoOutput: ActDTType, ActDTCapacity,
         // ActDTFrom, ActDTTo, ActDTCapUsed, FutDT* (not used).
         let mut request = Request::new("DTInfo");
-        request.leaf("dbId", Some(box_id.as_str()))?;
-        let body = self.call(Service::Search, "DTInfo", Some(box_id), request, self.timeouts.request).await?.ok()?;
+        request.leaf("dbId", Some(ctx.box_id().as_str()))?;
+        let body = self.call(Service::Search, "DTInfo", ctx, request, self.timeouts.request).await?.ok()?;
         Ok(VaultInfo {
             vault_type: number("ActDTType", required_value(&body, "ActDTType")?)?,
             capacity: optional_value(&body, "ActDTCapacity").map(|v| number("ActDTCapacity", v)).transpose()?,
@@ -174,8 +152,8 @@ impl Isds for SoapIsds {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(operation = "find_boxes", box_id = tracing::field::Empty))]
-    async fn find_boxes(&self, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
+    #[tracing::instrument(skip_all, fields(operation = "find_boxes", box_id = %ctx.box_id()))]
+    async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
         // By id, only dbID counts; by name, ISDS requires the box type
         // (code 1101) and matches firmName as a substring of at least 3
         // characters (`doc/user_web_services`, FindDataBox). Citizens look
@@ -222,7 +200,7 @@ impl Isds for SoapIsds {
             .leaf("dbEffectiveOVM", None)?
             .leaf("dbOpenAddressing", None)?;
         request.close("dbOwnerInfo");
-        let reply = self.call(Service::Search, "FindDataBox", None, request, self.timeouts.request).await?;
+        let reply = self.call(Service::Search, "FindDataBox", ctx, request, self.timeouts.request).await?;
         match reply.status.code.as_str() {
             // 0003: too many matches, the list is truncated but valid.
             OK | "0003" => {}
@@ -304,4 +282,33 @@ fn status_filter(statuses: &[MessageStatus]) -> String {
         return "-1".to_owned();
     }
     statuses.iter().fold(0u32, |mask, status| mask | (1 << u8::from(*status))).to_string()
+}
+
+impl SoapIsds {
+    /// `SignedMessageDownload` or `SignedSentMessageDownload` in `ctx`.
+    async fn signed_download(
+        &self,
+        ctx: &BoxContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        let operation = match direction {
+            Direction::Received => "SignedMessageDownload",
+            Direction::Sent => "SignedSentMessageDownload",
+        };
+        let mut request = Request::new(operation);
+        request.leaf("dmID", Some(id.as_str()))?;
+        let reply = self.call(Service::Operations, operation, ctx, request, self.timeouts.transfer).await?;
+        let body = if reply.status.code == SIGNED_WITHOUT_TIMESTAMP && reply.body.child("dmSignature").is_some() {
+            tracing::warn!(status_code = SIGNED_WITHOUT_TIMESTAMP, "ISDS signed the message without a time stamp");
+            reply.body
+        } else {
+            reply.ok()?
+        };
+        // tSignedMessDownOutput: dmSignature = the ZFO (CMS), base64.
+        let zfo = decode_base64("dmSignature", required_value(&body, "dmSignature")?)?;
+        let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
+        let (envelope, attachments) = signed_message(&content, id)?;
+        Ok(SignedMessage { envelope, attachments, zfo: Bytes::from(zfo) })
+    }
 }
