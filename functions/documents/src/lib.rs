@@ -2,8 +2,9 @@
 //! citizen and the citizen's own uploads, kept encrypted.
 //!
 //! - **Uploads** (`POST /api/documents`): PDF, JPEG, PNG or plain text, checked
-//!   by size, declared type and content (magic bytes / UTF-8), counted against a
-//!   per-citizen quota.
+//!   by size, declared type and content (the whole structure, by maintained
+//!   parsers; UTF-8 for text), a name whose extension fits the type and never
+//!   names a program, counted against a per-citizen quota.
 //! - **Filed documents** (queue `document-filed`, function `FileDocument`):
 //!   what other capabilities hand over (archived data messages, receipts,
 //!   register extracts), already sealed by the producer. They never count
@@ -68,7 +69,7 @@ use portal_host::{Failure, FieldViolation, Function, Problem, op};
 use portal_security::AccessLog;
 use portal_store::{BlobStore, Clock, DocumentStore, QueueStore, StoreError};
 
-pub use content::{content_disposition, content_matches};
+pub use content::{check_content, content_disposition, content_matches};
 pub use document::{DocumentId, DocumentView};
 
 /// The collection holding every document of this capability.

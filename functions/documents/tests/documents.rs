@@ -97,8 +97,10 @@ fn small_pdf() -> Vec<u8> {
     pdf
 }
 
-const PNG: &[u8] =
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
+/// Made by independent tools (Pillow, pypdf: tests/fixtures/make_uploads.py).
+const PNG: &[u8] = include_bytes!("fixtures/chart.png");
+const JPEG: &[u8] = include_bytes!("fixtures/photo.jpg");
+const PYPDF_PDF: &[u8] = include_bytes!("fixtures/scan.pdf");
 
 async fn upload(portal: &Portal, login: &Login, file: &FilePart<'_>, fields: &[(&str, &str)]) -> Value {
     let (status, _, body) = call(&portal.router, upload_request(login, file, fields)).await;
@@ -288,7 +290,34 @@ async fn uploads_are_checked_by_size_type_content_title_and_tags() {
             vec![],
             StatusCode::UNPROCESSABLE_ENTITY,
             "file",
-            "content is not application/pdf",
+            "not a readable application/pdf",
+        ),
+        (
+            // A program behind a PDF header: the structure gives it away.
+            FilePart {
+                name: "setup.pdf",
+                mime: "application/pdf",
+                content: [b"%PDF-1.7\nMZ\x90\x00".as_slice(), b"\x00".repeat(64).as_slice(), b"\n%%EOF\n"].concat(),
+            },
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file",
+            "not a readable application/pdf",
+        ),
+        (
+            // A real PDF named as a program is refused by its name.
+            FilePart { name: "setup.exe", mime: "application/pdf", content: small_pdf() },
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file",
+            "programs and scripts (.exe)",
+        ),
+        (
+            FilePart { name: "obrazek.png", mime: "application/pdf", content: small_pdf() },
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file",
+            "does not fit application/pdf",
         ),
         (
             FilePart { name: "archiv.zip", mime: "application/zip", content: b"PK\x03\x04".to_vec() },
@@ -348,8 +377,7 @@ async fn uploads_are_checked_by_size_type_content_title_and_tags() {
 
     // Exactly at the limit is fine; a JPEG is checked by its own bytes.
     upload(&portal, &jana, &FilePart { name: "presne.txt", mime: "text/plain", content: vec![b'a'; 4096] }, &[]).await;
-    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00].to_vec();
-    upload(&portal, &jana, &FilePart { name: "foto.jpg", mime: "image/jpeg", content: jpeg }, &[]).await;
+    upload(&portal, &jana, &FilePart { name: "foto.jpg", mime: "image/jpeg", content: JPEG.to_vec() }, &[]).await;
     let (status, _, _) = call(
         &portal.router,
         Request::post("/api/documents")
@@ -360,6 +388,26 @@ async fn uploads_are_checked_by_size_type_content_title_and_tags() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a write without the CSRF token is refused");
+}
+
+#[tokio::test]
+async fn files_made_by_other_tools_are_accepted_and_come_back_byte_for_byte() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    for (name, mime, content) in
+        [("sken.pdf", "application/pdf", PYPDF_PDF), ("foto.JPG", "image/jpeg", JPEG), ("graf.png", "image/png", PNG)]
+    {
+        let view = upload(&portal, &jana, &FilePart { name, mime, content: content.to_vec() }, &[]).await;
+        assert_eq!(view["fileName"], name, "{view}");
+        let id = view["id"].as_str().expect("id");
+        let (status, _, body) = call(&portal.router, get(&format!("/api/documents/{id}/content"), &jana)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, content, "{name}");
+    }
+    // A name without an extension gets the type's.
+    let view =
+        upload(&portal, &jana, &FilePart { name: "sken", mime: "application/pdf", content: small_pdf() }, &[]).await;
+    assert_eq!(view["fileName"], "sken.pdf");
 }
 
 #[tokio::test]

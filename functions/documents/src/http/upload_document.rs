@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{Shared, invalid, invalid_field};
-use crate::content::{clean_file_name, content_matches, essence};
+use crate::content::{check_content, clean_file_name, essence, name_for_type};
 use crate::document::{DocumentView, Tags, Title};
 use crate::library::Upload;
 use crate::{Documents, DocumentsError, DocumentsSettings};
@@ -118,7 +118,7 @@ impl IntoResponse for Refused {
         (status = 409, description = "Úložiště je plné (`usedBytes`, `limitBytes`, `sizeBytes`); nejdřív smažte některé nahrané dokumenty.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Soubor je příliš velký (`limitBytes`).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Tělo není multipart/form-data, nebo tento typ souboru nelze nahrát.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Obsah souboru neodpovídá jeho typu.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Obsah souboru neodpovídá jeho typu (kontroluje se celá struktura PDF, JPEG a PNG), přípona názvu neodpovídá typu, nebo název označuje program (.exe, .bat, .js…).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
@@ -138,10 +138,11 @@ pub async fn handler(
     if content.is_empty() {
         return Err(invalid_field("file", "must not be empty").into());
     }
-    if !content_matches(&declared, &content) {
-        return Err(Problem::validation(vec![FieldViolation::new("file", format!("content is not {declared}"))]).into());
+    if let Err(rule) = check_content(&declared, &content) {
+        return Err(Problem::validation(vec![FieldViolation::new("file", rule)]).into());
     }
-    let file_name = clean_file_name(&raw_name, &declared);
+    let file_name = name_for_type(&clean_file_name(&raw_name, &declared), &declared)
+        .map_err(|rule| Refused::from(Problem::validation(vec![FieldViolation::new("file", rule)])))?;
     let mut errors = Vec::new();
     let title = match form.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Title::from_file_name(&file_name),
