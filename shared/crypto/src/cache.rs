@@ -23,6 +23,8 @@ pub(crate) struct KeyCache<K> {
 struct Entry<K> {
     key: K,
     expires: OffsetDateTime,
+    /// When the store last confirmed that the key was not shredded.
+    checked: OffsetDateTime,
     seq: u64,
 }
 
@@ -31,13 +33,21 @@ impl<K: Clone> KeyCache<K> {
         Self { capacity, ttl, entries: HashMap::new(), order: VecDeque::new(), next_seq: 0 }
     }
 
-    pub fn get(&mut self, owner: &str, now: OffsetDateTime) -> Option<K> {
+    /// The unexpired key of `owner` and when the store last confirmed it.
+    pub fn get(&mut self, owner: &str, now: OffsetDateTime) -> Option<(K, OffsetDateTime)> {
         let entry = self.entries.get(owner)?;
         if entry.expires > now {
-            return Some(entry.key.clone());
+            return Some((entry.key.clone(), entry.checked));
         }
         self.entries.remove(owner);
         None
+    }
+
+    /// Records that the store confirmed `owner`'s key (still there) at `now`.
+    pub fn confirm(&mut self, owner: &str, now: OffsetDateTime) {
+        if let Some(entry) = self.entries.get_mut(owner) {
+            entry.checked = entry.checked.max(now);
+        }
     }
 
     pub fn insert(&mut self, owner: &str, key: K, now: OffsetDateTime) {
@@ -54,7 +64,7 @@ impl<K: Clone> KeyCache<K> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.entries.insert(owner.to_owned(), Entry { key, expires: now + self.ttl, seq });
+        self.entries.insert(owner.to_owned(), Entry { key, expires: now + self.ttl, checked: now, seq });
         self.order.push_back((owner.to_owned(), seq));
         if self.order.len() > 2 * self.capacity + 16 {
             let entries = &self.entries;

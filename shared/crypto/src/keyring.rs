@@ -43,13 +43,19 @@ pub struct KeyringOptions {
     pub cache_capacity: usize,
     /// How long an unwrapped key is kept after it was loaded (10 minutes by
     /// default). Also the longest a shredded key stays usable on *other*
-    /// instances, whose caches `shred` cannot reach.
+    /// instances, whose caches `shred` cannot reach, were it not for
+    /// `tombstone_check`.
     pub cache_ttl: Duration,
+    /// How long a cached key is used before the store is asked again whether
+    /// it still exists (30 seconds by default): one point read of the wrapped
+    /// key's record, no unwrap. This bounds how long a key shredded by
+    /// *another* instance stays usable here; the shredding instance evicts at once.
+    pub tombstone_check: Duration,
 }
 
 impl Default for KeyringOptions {
     fn default() -> Self {
-        Self { cache_capacity: 10_000, cache_ttl: Duration::from_secs(600) }
+        Self { cache_capacity: 10_000, cache_ttl: Duration::from_secs(600), tombstone_check: Duration::from_secs(30) }
     }
 }
 
@@ -63,6 +69,12 @@ impl KeyringOptions {
     #[must_use]
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
+        self
+    }
+
+    #[must_use]
+    pub fn with_tombstone_check(mut self, every: Duration) -> Self {
+        self.tombstone_check = every;
         self
     }
 }
@@ -122,6 +134,8 @@ pub struct KeyringStats {
     pub unwraps: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Point reads that confirmed a cached key was not shredded meanwhile.
+    pub tombstone_checks: u64,
     /// Keys in the cache now.
     pub cached_keys: usize,
 }
@@ -151,6 +165,7 @@ pub struct CitizenKeys {
     wrapper: Arc<dyn KeyWrapper>,
     clock: Arc<dyn Clock>,
     cache: Mutex<KeyCache<CitizenKey>>,
+    tombstone_check: Duration,
     /// Counts this instance's shreds. A key loaded while one happened is not
     /// cached: it may be the very key just shredded, and caching it after the
     /// shred's eviction would keep it usable here for the whole cache TTL.
@@ -159,6 +174,7 @@ pub struct CitizenKeys {
     unwraps: AtomicU64,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
+    tombstone_checks: AtomicU64,
 }
 
 impl fmt::Debug for CitizenKeys {
@@ -253,11 +269,13 @@ impl CitizenKeys {
             wrapper,
             clock,
             cache: Mutex::new(KeyCache::new(options.cache_capacity, options.cache_ttl)),
+            tombstone_check: options.tombstone_check,
             shreds: AtomicU64::new(0),
             wraps: AtomicU64::new(0),
             unwraps: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
+            tombstone_checks: AtomicU64::new(0),
         }
     }
 
@@ -267,6 +285,7 @@ impl CitizenKeys {
             unwraps: self.unwraps.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            tombstone_checks: self.tombstone_checks.load(Ordering::Relaxed),
             cached_keys: self.lock_cache().len(),
         }
     }
@@ -276,7 +295,7 @@ impl CitizenKeys {
     /// key, so both agree on one key.
     pub async fn data_key(&self, owner: &str) -> Result<CitizenKey, CryptoError> {
         check_owner(owner)?;
-        if let Some(key) = self.cached(owner, None) {
+        if let Some(key) = self.cached(owner, None).await? {
             return Ok(key);
         }
         let shreds_before = self.shreds.load(Ordering::SeqCst);
@@ -302,7 +321,7 @@ impl CitizenKeys {
     /// The owner's data key of `version`, for opening a ciphertext. Never creates one.
     pub(crate) async fn data_key_version(&self, owner: &str, version: u32) -> Result<CitizenKey, CryptoError> {
         check_owner(owner)?;
-        if let Some(key) = self.cached(owner, Some(version)) {
+        if let Some(key) = self.cached(owner, Some(version)).await? {
             return Ok(key);
         }
         let shreds_before = self.shreds.load(Ordering::SeqCst);
@@ -577,12 +596,34 @@ impl CitizenKeys {
         self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The cached key of `owner` (of `version`, if given).
-    fn cached(&self, owner: &str, version: Option<u32>) -> Option<CitizenKey> {
-        let key = self.lock_cache().get(owner, self.clock.now()).filter(|key| version.is_none_or(|v| key.version == v));
-        let counter = if key.is_some() { &self.cache_hits } else { &self.cache_misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-        key
+    /// The cached key of `owner` (of `version`, if given). A key the store
+    /// has not confirmed for `tombstone_check` is confirmed first: if its
+    /// record is gone or holds another version (another instance shredded
+    /// it), it is evicted and the caller loads from the store, which refuses.
+    async fn cached(&self, owner: &str, version: Option<u32>) -> Result<Option<CitizenKey>, CryptoError> {
+        let now = self.clock.now();
+        let hit = self.lock_cache().get(owner, now).filter(|(key, _)| version.is_none_or(|v| key.version == v));
+        let Some((key, checked)) = hit else {
+            self.cache_misses.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        };
+        if now < checked + self.tombstone_check {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(key));
+        }
+        self.tombstone_checks.fetch_add(1, Ordering::Relaxed);
+        let record = self.store.get(KEYS_COLLECTION, owner, DATA_KEY_ID).await?;
+        let stored_version =
+            record.as_ref().and_then(|doc| doc.body.get("dataKeyVersion")).and_then(serde_json::Value::as_u64);
+        if stored_version == Some(u64::from(key.version)) {
+            self.lock_cache().confirm(owner, now);
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(key));
+        }
+        tracing::info!("a cached data key was shredded elsewhere; evicted");
+        self.evict(owner);
+        self.cache_misses.fetch_add(1, Ordering::Relaxed);
+        Ok(None)
     }
 
     /// Caches `key`, unless a shred happened on this instance since

@@ -50,8 +50,10 @@
 //! (no key material) so that "shredded" and "never had a key" can be told
 //! apart. Every copy of the citizen's ciphertexts becomes unreadable at once,
 //! with three caveats:
-//! - other instances of the portal may still hold the unwrapped key in their
-//!   caches for up to the cache TTL (10 minutes);
+//! - the shredding instance evicts the key at once and never caches a key
+//!   loaded while it shredded; other instances keep using their cached copy
+//!   only until they next confirm it (every `tombstone_check`, 30 seconds:
+//!   one point read of the key record, which is then gone);
 //! - **Cosmos DB backups still hold the wrapped key** (continuous backup keeps
 //!   7 or 30 days, periodic backup its configured retention); until the last
 //!   backup holding it expires, restoring that backup with the KEK restores
@@ -87,4 +89,4 @@ pub use keyring::{
 };
 pub use keyvault::KeyVaultWrapper;
 pub use local::LocalKeyFile;
-pub use sealer::Sealer;
+pub use sealer::{BLIND_INDEX_LABEL, BLIND_INDEX_SALT, Sealer};

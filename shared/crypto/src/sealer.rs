@@ -2,7 +2,27 @@ use std::sync::Arc;
 
 use crate::error::CryptoError;
 use crate::format::{self, Binding, Header, TAG_LEN};
+use crate::key::DataKey;
 use crate::keyring::CitizenKeys;
+
+/// The HKDF salt of every blind-index key (public, fixed: the input keying
+/// material, a random data key, is already uniform).
+pub const BLIND_INDEX_SALT: &[u8] = b"portal/blind-index";
+/// The HKDF info of a blind-index key, followed by a NUL and the purpose.
+pub const BLIND_INDEX_LABEL: &[u8] = b"portal/blind-index/v2";
+
+/// The HMAC-SHA256 key of `purpose`'s blind indexes: HKDF-SHA256 (RFC 5869)
+/// with the data key as input keying material, [`BLIND_INDEX_SALT`], and info
+/// [`BLIND_INDEX_LABEL`] `\0` purpose; 32 bytes.
+fn blind_index_key(key: &DataKey, purpose: &str) -> Result<aws_lc_rs::hmac::Key, CryptoError> {
+    use aws_lc_rs::{hkdf, hmac};
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, BLIND_INDEX_SALT).extract(key.expose_secret());
+    let info: [&[u8]; 3] = [BLIND_INDEX_LABEL, b"\0", purpose.as_bytes()];
+    let okm = prk
+        .expand(&info, hmac::HMAC_SHA256)
+        .map_err(|_| CryptoError::Internal("HKDF could not derive the blind-index key"))?;
+    Ok(hmac::Key::from(okm))
+}
 
 /// What capabilities use to protect a citizen's fields: `encrypt` and `decrypt`
 /// bound to owner, document and field. Cheap to clone.
@@ -37,17 +57,24 @@ impl Sealer {
     }
 
     /// A keyed, deterministic token for `value` ("blind index"), so sealed data
-    /// can be found by equality without storing it in clear: HMAC-SHA256 under
-    /// a key derived from the owner's current data key and `purpose`, cut to
-    /// 16 bytes, in hex. Equal values give equal tokens for the same owner and
-    /// purpose; tokens say nothing without the data key, and once the key is
-    /// shredded nobody can compute or test them again.
+    /// can be found by equality without storing it in clear: HMAC-SHA256,
+    /// cut to 16 bytes, in hex, under a key of its own, derived with HKDF-SHA256
+    /// from the owner's current data key ([`blind_index_key`]: salt
+    /// [`BLIND_INDEX_SALT`], info [`BLIND_INDEX_LABEL`] and the purpose), so
+    /// the data key itself never keys anything but AES-GCM. Equal values give
+    /// equal tokens for the same owner and purpose; tokens say nothing without
+    /// the data key, and once the key is shredded nobody can compute or test
+    /// them again.
+    ///
+    /// The label is versioned (`v2`). Version 1 keyed the HMAC with an HMAC of
+    /// the data key; it was never in production, and a capability that stored
+    /// version-1 tokens re-indexes a record when it rewrites it (documents do
+    /// on every change of tags).
     pub async fn blind_index(&self, owner: &str, purpose: &str, value: &[u8]) -> Result<String, CryptoError> {
         use aws_lc_rs::hmac;
         let key = self.keys.data_key(owner).await?;
-        let root = hmac::Key::new(hmac::HMAC_SHA256, key.data_key().expose_secret());
-        let derived = hmac::sign(&root, format!("portal blind index v1\0{purpose}").as_bytes());
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()), value);
+        let derived = blind_index_key(key.data_key(), purpose)?;
+        let tag = hmac::sign(&derived, value);
         Ok(tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect())
     }
 

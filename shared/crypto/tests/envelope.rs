@@ -465,3 +465,77 @@ async fn a_key_loaded_while_it_was_shredded_is_not_cached_on_this_instance() {
     let result = sealer.decrypt("c1", "doc", "body", &sealed).await;
     assert!(matches!(result, Err(CryptoError::Shredded)), "the shredded key was cached: {result:?}");
 }
+
+#[tokio::test]
+async fn a_key_shredded_on_another_instance_is_refused_here_within_the_tombstone_check() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"erased elsewhere").await.expect("encrypt");
+    let here = f.other_instance();
+    here.decrypt("c1", "doc", "body", &sealed).await.expect("this instance caches the key");
+
+    // Another instance erases the citizen; this instance's cache is out of its reach.
+    f.sealer.keys().shred("c1").await.expect("shred");
+    f.clock.advance(KeyringOptions::default().tombstone_check);
+    let opened = here.decrypt("c1", "doc", "body", &sealed).await;
+    assert!(matches!(opened, Err(CryptoError::Shredded)), "a shredded key kept opening data: {opened:?}");
+    let sealed_again = here.encrypt("c1", "doc-2", "body", b"new").await;
+    assert!(matches!(sealed_again, Err(CryptoError::Erased)), "a shredded key kept sealing: {sealed_again:?}");
+    assert_eq!(here.keys().stats().cached_keys, 0, "evicted");
+}
+
+#[tokio::test]
+async fn a_live_cached_key_is_confirmed_by_a_point_read_not_unwrapped_again() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"still here").await.expect("encrypt");
+    let here = f.other_instance();
+    here.decrypt("c1", "doc", "body", &sealed).await.expect("decrypt");
+    f.clock.advance(KeyringOptions::default().tombstone_check);
+    here.decrypt("c1", "doc", "body", &sealed).await.expect("still opens");
+    here.decrypt("c1", "doc", "body", &sealed).await.expect("confirmed, so a plain hit");
+    let stats = here.keys().stats();
+    assert_eq!((stats.unwraps, stats.tombstone_checks, stats.cache_hits), (1, 1, 2));
+}
+
+#[tokio::test]
+async fn on_the_shredding_instance_the_cache_refuses_at_once() {
+    let f = Fixture::new();
+    let sealed = f.sealer.encrypt("c1", "doc", "body", b"gone now").await.expect("encrypt");
+    f.sealer.keys().shred("c1").await.expect("shred");
+    let opened = f.sealer.decrypt("c1", "doc", "body", &sealed).await;
+    assert!(matches!(opened, Err(CryptoError::Shredded)), "no clock moved, yet refused: {opened:?}");
+}
+
+/// The blind-index key is HKDF-SHA256 (RFC 5869) of the data key with its own
+/// label, checked against Python's standard `hmac`/`hashlib` (an independent
+/// HKDF written from the RFC), and is neither the data key nor version 1's
+/// HMAC-of-the-data-key.
+#[tokio::test]
+async fn blind_indexes_use_a_key_derived_by_hkdf_with_their_own_label() {
+    use aws_lc_rs::hmac;
+    let f = Fixture::new();
+    let token = f.sealer.blind_index("jana", "document-tags", b"zdravi").await.expect("index");
+    let key = f.sealer.keys().data_key("jana").await.expect("key");
+    let secret = key.data_key().expose_secret();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+
+    let raw = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"zdravi");
+    assert_ne!(token, hex(&raw.as_ref()[..16]), "the data key keyed the index raw");
+    let v1_key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"portal blind index v1\0document-tags");
+    let v1 = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, v1_key.as_ref()), b"zdravi");
+    assert_ne!(token, hex(&v1.as_ref()[..16]), "still version 1");
+
+    let python = std::env::var("PORTAL_TEST_PYTHON").ok().filter(|p| !p.trim().is_empty());
+    let script = "import sys, hmac, hashlib\n\
+        ikm, salt, info, value = (bytes.fromhex(a) for a in sys.argv[1:5])\n\
+        prk = hmac.new(salt, ikm, hashlib.sha256).digest()\n\
+        okm = hmac.new(prk, info + b'\\x01', hashlib.sha256).digest()\n\
+        print(hmac.new(okm, value, hashlib.sha256).hexdigest()[:32], end='')";
+    let info = [portal_crypto::BLIND_INDEX_LABEL, b"\0", b"document-tags"].concat();
+    let output = std::process::Command::new(python.as_deref().unwrap_or("python3"))
+        .args(["-c", script])
+        .args([hex(secret), hex(portal_crypto::BLIND_INDEX_SALT), hex(&info), hex(b"zdravi")])
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(token, String::from_utf8(output.stdout).expect("utf-8"), "HKDF per RFC 5869");
+}
