@@ -1,0 +1,3 @@
+//! The notice boards' queue functions, one file each.
+
+pub mod erase_noticeboards_data;

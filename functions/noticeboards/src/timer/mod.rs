@@ -1,0 +1,3 @@
+//! The notice boards' timer functions, one file each.
+
+pub mod harvest_notice_boards;
