@@ -23,6 +23,12 @@ for tool in cargo node npm openssl python3; do
   command -v "$tool" >/dev/null || { echo "test: $tool is required but not installed" >&2; exit 1; }
 done
 
+# zbarimg (Debian zbar-tools) decodes the QR Platba images in functions/fees/tests as an independent decoder.
+if ! command -v zbarimg >/dev/null; then
+  echo "test: installing zbar-tools (zbarimg) for the QR code tests" >&2
+  apt-get install -y --no-install-recommends zbar-tools >/dev/null
+fi
+
 EMULATORS="$(mktemp -d "${TMPDIR:-/tmp}/portal-emulators.XXXXXX")"
 OIDC="$(mktemp -d "${TMPDIR:-/tmp}/portal-oidc.XXXXXX")"
 cleanup() {

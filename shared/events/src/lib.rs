@@ -344,7 +344,8 @@ pub struct FilingRecord {
 /// publishes the same [`kinds::ERASED`] event to each of them (a queue has only
 /// one consumer function, so one queue cannot fan out by itself). Consumed by
 /// `EraseDocumentsData`, `EraseCalendarData`, `EraseNotificationsData`,
-/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData` and `EraseTilesData`.
+/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData`, `EraseTilesData`
+/// and `EraseFeesData`.
 pub const ERASURE_QUEUES: &[&str] = &[
     "erase-documents",
     "erase-calendar",
@@ -353,6 +354,7 @@ pub const ERASURE_QUEUES: &[&str] = &[
     "erase-databox",
     "erase-petitions",
     "erase-tiles",
+    "erase-fees",
 ];
 
 /// The erasure queue of documents (the first of [`ERASURE_QUEUES`] and so on).
@@ -362,6 +364,7 @@ pub const ERASE_NOTIFICATIONS_QUEUE: &str = "erase-notifications";
 pub const ERASE_REGISTERS_QUEUE: &str = "erase-registers";
 pub const ERASE_DATABOX_QUEUE: &str = "erase-databox";
 pub const ERASE_PETITIONS_QUEUE: &str = "erase-petitions";
+pub const ERASE_FEES_QUEUE: &str = "erase-fees";
 pub const ERASE_TILES_QUEUE: &str = "erase-tiles";
 
 /// Shared steps of the erasure consumers. Every step is idempotent: deleting
