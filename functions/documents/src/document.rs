@@ -47,6 +47,13 @@ impl DocumentId {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }
 
+    /// The id of an upload sent with an `Idempotency-Key`: `k` and the key's
+    /// blind index under the owner's key (32 hex digits), so the same key
+    /// always names the same document and the id says nothing of the key.
+    pub(crate) fn keyed_upload(blind_index: &str) -> Self {
+        Self(format!("k{blind_index}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -198,6 +205,11 @@ pub(crate) struct StoredDocument {
     pub updated_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub simulated: bool,
+    /// For an upload sent with an `Idempotency-Key`: a blind index of its
+    /// content, type and name, so a repeat with the same key is told from a
+    /// different upload under a reused key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_fingerprint: Option<String>,
 }
 
 pub(crate) const DOCUMENT_RECORD: &str = "document";

@@ -125,6 +125,9 @@ pub enum DocumentsError {
     /// The client's `If-Match` names an older version.
     #[error("the document changed since the client read it")]
     Changed,
+    /// An `Idempotency-Key` already used for a different upload.
+    #[error("the idempotency key was used for another upload")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -164,6 +167,16 @@ impl Failure for DocumentsError {
                 "The document changed since you read it",
             )
             .with_detail("read it again and repeat the change with its new ETag"),
+            Self::IdempotencyKeyReused => {
+                let mut problem = Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency-key-reused",
+                    "This Idempotency-Key belongs to another upload",
+                )
+                .with_detail("a repeat must send the same file, type and name; a new upload needs a new key");
+                problem.errors = vec![FieldViolation::new("Idempotency-Key", "one key per upload")];
+                problem
+            }
             error if error.is_retryable() => Problem::unavailable("document storage"),
             _ => Problem::internal(),
         }

@@ -33,6 +33,24 @@ pub(crate) struct Upload {
     pub media_type: String,
     pub tags: Tags,
     pub content: Bytes,
+    /// The client's `Idempotency-Key`, checked (1-255 visible ASCII characters).
+    pub idempotency_key: Option<String>,
+}
+
+/// What [`Documents::upload`] did.
+#[derive(Debug)]
+pub(crate) enum Uploaded {
+    Created(DocumentView),
+    /// The same upload under the same `Idempotency-Key` was stored before.
+    Repeated(DocumentView),
+}
+
+impl Uploaded {
+    pub(crate) fn view(&self) -> &DocumentView {
+        match self {
+            Self::Created(view) | Self::Repeated(view) => view,
+        }
+    }
 }
 
 /// A change of title or tags.
@@ -73,23 +91,47 @@ impl Documents {
     /// usage's ETag, re-read and re-checked after a lost race). A crash
     /// between the two leaves an unreferenced sealed blob: it is never listed,
     /// never counted, and unreadable once the citizen's key is shredded.
-    pub(crate) async fn upload(&self, owner: &str, upload: Upload) -> Result<DocumentView, DocumentsError> {
+    ///
+    /// With an `Idempotency-Key` the id follows from the key, so a repeat
+    /// (the answer was lost, or the access log could not be written) finds the
+    /// document the first try stored and answers with it: one document, one
+    /// blob (a blob an interrupted try left under that id is overwritten, never
+    /// a second copy). The same key with other content is refused.
+    pub(crate) async fn upload(&self, owner: &str, upload: Upload) -> Result<Uploaded, DocumentsError> {
         let size = upload.content.len() as u64;
         let limit = self.settings.quota_bytes;
+        let (id, fingerprint) = match &upload.idempotency_key {
+            Some(key) => {
+                let index = self.sealer.blind_index(owner, "upload idempotency key", key.as_bytes()).await?;
+                let id = DocumentId::keyed_upload(&index);
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &upload.content);
+                let mut described = digest.as_ref().to_vec();
+                for part in [upload.media_type.as_str(), upload.file_name.as_str()] {
+                    described.push(0);
+                    described.extend_from_slice(part.as_bytes());
+                }
+                let fingerprint = self.sealer.blind_index(owner, "upload fingerprint", &described).await?;
+                if let Some(repeat) = self.repeated(owner, &id, &fingerprint).await? {
+                    return Ok(repeat);
+                }
+                (id, Some(fingerprint))
+            }
+            None => (DocumentId::new_upload(), None),
+        };
         let (usage, _) = self.usage(owner).await?;
         if usage.used_bytes.saturating_add(size) > limit {
             return Err(DocumentsError::QuotaExceeded { used: usage.used_bytes, limit, size });
         }
-        let id = DocumentId::new_upload();
         let path = Self::blob_path(owner, &id)?;
         let sealed = self.sealer.encrypt(owner, id.as_str(), "content", &upload.content).await?;
         let tag_index = upload.tags.index(&self.sealer, owner).await?;
         let meta = Meta { title: upload.title.0, file_name: upload.file_name, tags: upload.tags.0 };
         let sealed_meta = self.seal_meta(owner, &id, &meta).await?;
         let blob_metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
-        self.blobs
-            .put(&path, Bytes::from(sealed), "application/octet-stream", blob_metadata, PutMode::CreateOnly)
-            .await?;
+        // A keyed id may hold the blob of an interrupted try of the same
+        // upload (no document refers to it yet): overwrite it.
+        let mode = if fingerprint.is_some() { PutMode::Overwrite } else { PutMode::CreateOnly };
+        self.blobs.put(&path, Bytes::from(sealed), "application/octet-stream", blob_metadata, mode).await?;
 
         let now = self.clock.now();
         let stored = StoredDocument {
@@ -109,9 +151,18 @@ impl Documents {
             created_at_nanos: nanos(now),
             updated_at: None,
             simulated: false,
+            upload_fingerprint: fingerprint.clone(),
         };
         let body = serde_json::to_value(&stored).map_err(corrupt)?;
         let result = self.create_with_usage(owner, &id, body, size).await;
+        if result.is_err()
+            && let Some(fingerprint) = &fingerprint
+            && let Some(repeat) = self.repeated(owner, &id, fingerprint).await?
+        {
+            // A concurrent try of the same upload stored it first; the blob is
+            // its (same content), so it stays.
+            return Ok(repeat);
+        }
         if result.is_err() {
             // Nothing refers to the blob: take it back (a failure here leaves a
             // harmless orphan, as a crash would).
@@ -120,7 +171,24 @@ impl Documents {
             }
         }
         result?;
-        self.view(owner, &stored).await
+        Ok(Uploaded::Created(self.view(owner, &stored).await?))
+    }
+
+    /// The document an earlier try under the same key stored, if any; a
+    /// different upload under that key is refused.
+    async fn repeated(
+        &self,
+        owner: &str,
+        id: &DocumentId,
+        fingerprint: &str,
+    ) -> Result<Option<Uploaded>, DocumentsError> {
+        match self.load(owner, id.as_str()).await? {
+            None => Ok(None),
+            Some((stored, _)) if stored.upload_fingerprint.as_deref() == Some(fingerprint) => {
+                Ok(Some(Uploaded::Repeated(self.view(owner, &stored).await?)))
+            }
+            Some(_) => Err(DocumentsError::IdempotencyKeyReused),
+        }
     }
 
     async fn create_with_usage(

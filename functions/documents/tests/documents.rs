@@ -21,6 +21,7 @@ use portal_store::{
     BatchOp, BatchResult, BlobPath, BlobStore, Document, DocumentStore, ETag, NewDocument, Page, PutMode, Query,
     StoreError, StoreResult,
 };
+use portal_testkit::faults::{self, FaultyDocuments, Op};
 use portal_testkit::{
     Harness, JANA, Login, PETR, Part, START, call, get, items, json_of, multipart, queue_delivery, text, write,
 };
@@ -408,6 +409,91 @@ async fn files_made_by_other_tools_are_accepted_and_come_back_byte_for_byte() {
     let view =
         upload(&portal, &jana, &FilePart { name: "sken", mime: "application/pdf", content: small_pdf() }, &[]).await;
     assert_eq!(view["fileName"], "sken.pdf");
+}
+
+fn keyed(request: Request<Body>, key: &str) -> Request<Body> {
+    let (mut parts, body) = request.into_parts();
+    parts.headers.insert("idempotency-key", key.parse().expect("header"));
+    Request::from_parts(parts, body)
+}
+
+/// The documents capability on a store whose access-log writes fail when told.
+fn portal_on(store: Arc<FaultyDocuments>) -> Portal {
+    let harness = Harness::new();
+    let harness = harness.with_documents(store);
+    let documents = Documents {
+        documents: harness.documents.clone(),
+        blobs: harness.store.clone(),
+        queues: harness.store.clone(),
+        sealer: harness.sealer.clone(),
+        access_log: harness.access_log.clone(),
+        clock: harness.clock.clone(),
+        settings: DocumentsSettings::default(),
+    };
+    let router = harness.router(functions(documents.clone()));
+    Portal { router, documents, harness }
+}
+
+#[tokio::test]
+async fn an_upload_repeated_with_its_idempotency_key_is_stored_once() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let file = FilePart { name: "smlouva.pdf", mime: "application/pdf", content: small_pdf() };
+    let key = "9b2f0c1e-5d7a-4c55-9e3b-0f4f1f0b8a11";
+    let (status, headers, first) = call(&portal.router, keyed(upload_request(&jana, &file, &[]), key)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", text(&first));
+    let (status, again_headers, again) = call(&portal.router, keyed(upload_request(&jana, &file, &[]), key)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", text(&again));
+    assert_eq!(json_of(&again)["id"], json_of(&first)["id"], "the same document");
+    assert_eq!(again_headers[header::LOCATION], headers[header::LOCATION]);
+    assert_eq!(usage(&portal, JANA).await, (file.content.len() as u64, 1), "counted once");
+    assert_eq!(blobs(&portal, "documents/").await, 1, "one file");
+    assert!(!json_of(&first)["id"].as_str().unwrap_or_default().contains(key), "the id does not carry the key");
+
+    // The same key for something else is refused; another citizen's same key is theirs alone.
+    let other = FilePart { name: "jina.pdf", mime: "application/pdf", content: small_pdf() };
+    let (status, _, body) = call(&portal.router, keyed(upload_request(&jana, &other, &[]), key)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{}", text(&body));
+    assert_eq!(json_of(&body)["errors"][0]["field"], "Idempotency-Key");
+    let petr = portal.login(PETR).await;
+    let (status, _, body) = call(&portal.router, keyed(upload_request(&petr, &file, &[]), key)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(json_of(&body)["id"], json_of(&first)["id"]);
+    let (status, _, body) = call(&portal.router, keyed(upload_request(&jana, &file, &[]), "bad key")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
+    assert_eq!(json_of(&body)["errors"][0]["field"], "Idempotency-Key");
+}
+
+#[tokio::test]
+async fn an_upload_whose_access_log_write_fails_leaves_nothing_a_retry_duplicates() {
+    let store = Arc::new(FaultyDocuments::new(Arc::new(
+        EmbeddedStore::in_memory(Arc::new(portal_store::ManualClock::new(START))).expect("store"),
+    )));
+    let portal = portal_on(store.clone());
+    let jana = portal.login(JANA).await;
+    let file = FilePart { name: "smlouva.pdf", mime: "application/pdf", content: small_pdf() };
+    let is_log_write = |call: &faults::Call<'_>| call.op == Op::Create && call.collection == "access-log";
+
+    // With a key: the retry with the same key finds the stored document and logs it.
+    store.fail(0, 1, is_log_write);
+    let (status, _, body) = call(&portal.router, keyed(upload_request(&jana, &file, &[]), "k-1")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}", text(&body));
+    let (status, _, body) = call(&portal.router, keyed(upload_request(&jana, &file, &[]), "k-1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", text(&body));
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    let page = portal.documents.documents.query("documents", JANA, Query::default()).await.expect("query");
+    assert_eq!(page.items.iter().filter(|d| d.body["type"] == "document").count(), 1, "one document");
+    let logged = portal.access_entries(JANA).await;
+    assert!(logged.iter().any(|e| e.resource_id == id), "the retry logged the upload");
+
+    // Without a key: the upload is taken back, so a retry cannot leave a second copy.
+    store.fail(0, 1, is_log_write);
+    let other = FilePart { name: "jina.pdf", mime: "application/pdf", content: small_pdf() };
+    let (status, _, _) = call(&portal.router, upload_request(&jana, &other, &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let page = portal.documents.documents.query("documents", JANA, Query::default()).await.expect("query");
+    assert_eq!(page.items.iter().filter(|d| d.body["type"] == "document").count(), 1, "still one");
+    assert_eq!(blobs(&portal, "documents/").await, 1, "no orphan file");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use portal_host::{FieldViolation, Problem, upload};
@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::{Shared, invalid, invalid_field};
 use crate::content::{check_content, clean_file_name, essence, name_for_type};
 use crate::document::{DocumentView, Tags, Title};
-use crate::library::Upload;
+use crate::library::{Upload, Uploaded};
 use crate::{Documents, DocumentsError, DocumentsSettings};
 
 /// What a multipart upload may carry beyond the file itself (boundaries,
@@ -109,13 +109,15 @@ impl IntoResponse for Refused {
     path = "/api/documents",
     operation_id = "UploadDocument",
     tag = "documents",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–255 viditelných znaků ASCII (např. UUID), jeden na nahrání: opakování se stejným klíčem (ztracená odpověď, chyba 503) vrátí tentýž dokument a nevytvoří druhý.")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "Dokument je uložen.", body = DocumentView,
             headers(("Location" = String, description = "Adresa nového dokumentu."))),
         (status = 400, description = "Formulář je poškozený, chybí soubor, nebo název či štítky porušují pravidla; `errors` jmenuje pole.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Úložiště je plné (`usedBytes`, `limitBytes`, `sizeBytes`); nejdřív smažte některé nahrané dokumenty.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Úložiště je plné (`usedBytes`, `limitBytes`, `sizeBytes`; nejdřív smažte některé nahrané dokumenty), nebo byl Idempotency-Key použit pro jiné nahrání.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Soubor je příliš velký (`limitBytes`).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Tělo není multipart/form-data, nebo tento typ souboru nelze nahrát.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Obsah souboru neodpovídá jeho typu (kontroluje se celá struktura PDF, JPEG a PNG), přípona názvu neodpovídá typu, nebo název označuje program (.exe, .bat, .js…).", body = Problem, content_type = "application/problem+json"),
@@ -124,8 +126,10 @@ impl IntoResponse for Refused {
 pub async fn handler(
     State(documents): State<Shared>,
     citizen: Citizen,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
+    let idempotency_key = idempotency_key(&headers)?;
     let multipart = multipart.map_err(|_| upload::multipart_required("document"))?;
     let form = read_form(&documents, multipart).await?;
     let Some((raw_name, declared, content)) = form.file else {
@@ -158,11 +162,36 @@ pub async fn handler(
     if !errors.is_empty() {
         return Err(invalid(errors).into());
     }
-    let upload = Upload { title, file_name, media_type: declared, tags, content };
-    let view = documents.upload(citizen.subject.as_str(), upload).await?;
-    documents.access_log.record_own(&citizen, Action::Create, "document", &view.id, "nahrání dokumentu").await?;
+    let keyed = idempotency_key.is_some();
+    let upload = Upload { title, file_name, media_type: declared, tags, content, idempotency_key };
+    let owner = citizen.subject.as_str();
+    let uploaded = documents.upload(owner, upload).await?;
+    let view = uploaded.view().clone();
+    let logged =
+        documents.access_log.record_own(&citizen, Action::Create, "document", &view.id, "nahrání dokumentu").await;
+    if let Err(error) = logged {
+        // Never a stored file the citizen's log does not show, nor one a
+        // retry duplicates: a keyed upload stays for the retry with the same
+        // key (which logs it then); an unkeyed one is taken back.
+        if !keyed && matches!(uploaded, Uploaded::Created(_)) {
+            if let Err(undo) = documents.delete(owner, &view.id, None).await {
+                tracing::error!(error = %undo, "an upload whose access-log entry failed could not be taken back");
+            }
+        }
+        return Err(Problem::from(error).into());
+    }
     let location = format!("/api/documents/{}", view.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
+}
+
+/// The `Idempotency-Key` header, if sent: 1-255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refused> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid_field("Idempotency-Key", "1-255 visible ASCII characters (a UUID, for example)").into());
+    }
+    Ok(Some(text.to_owned()))
 }
 
 fn too_large(documents: &Documents) -> Refused {

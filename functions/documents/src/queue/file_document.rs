@@ -236,6 +236,7 @@ async fn file(documents: &Documents, event: &Event) -> Result<Outcome, FilingErr
         created_at_nanos: nanos(now),
         updated_at: None,
         simulated: filing.simulated,
+        upload_fingerprint: None,
     };
     let body = serde_json::to_value(&stored).map_err(|e| invalid(e.to_string()))?;
     let entry = AccessEntry::new(
