@@ -78,6 +78,7 @@ const SOURCES: &[(&str, &str)] = &[
     notice!("petitions.senate-threshold-reached"),
     notice!("account.contact-verification"),
     notice!("tiles.alert"),
+    notice!("noticeboards.new-item"),
     notice!("generic"),
     ("email/notice.txt", include_str!("../templates/email/notice.txt")),
     ("email/notice.html", include_str!("../templates/email/notice.html")),
@@ -346,6 +347,10 @@ mod tests {
             event(kinds::EXTRACT_FAILED, json!({"title": "Výpis z rejstříku trestů", "reason": "Registr neodpovídá."})),
             event(kinds::DATA_MESSAGE_SENT, json!({"subject": "Petice"})),
             event(kinds::DATA_MESSAGE_NOT_SENT, json!({"subject": "Petice", "reason": "Schránka neexistuje."})),
+            event(
+                kinds::NOTICE_BOARD_ITEM,
+                json!({"board": "Město Žďár", "title": "Uzavírka silnice", "postedOn": "2026-11-20"}),
+            ),
         ];
         for case in &cases {
             let rendered = render(case);
@@ -364,6 +369,11 @@ mod tests {
         assert!(render(&cases[1]).body.starts_with("Zprávu od odesílatele Úřad"));
         assert!(render(&cases[1]).body.contains("Dne 26. 11. 2026 bude"), "{}", render(&cases[1]).body);
         assert!(render(&cases[2]).body.contains("3 zprávy"));
+        let board = render(cases.last().expect("a case"));
+        assert_eq!(
+            board.body,
+            "Na úřední desce Město Žďár je nová informace, kterou hlídáte: „Uzavírka silnice“, vyvěšeno 20. 11. 2026. Podrobnosti najdete v Portálu občana."
+        );
     }
 
     #[test]

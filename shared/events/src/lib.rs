@@ -36,8 +36,8 @@ pub mod notice;
 pub use notice::{
     ArchiveFinished, ContactVerified, CreditLow, CreditPurchaseConfirmed, CreditPurchaseDeclined, DataMessageNotSent,
     DataMessageSent, DeclineReason, DeemedDeliveryWarning, DocumentFiled, ExtractFailed, ExtractReady,
-    FilingDeadlinePassed, NewMessage, Notice, NoticeError, PetitionBlocked, PetitionClosed, PetitionHandedOver,
-    PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, TileAlert, publish_notice,
+    FilingDeadlinePassed, NewMessage, Notice, NoticeBoardItem, NoticeError, PetitionBlocked, PetitionClosed,
+    PetitionHandedOver, PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, TileAlert, publish_notice,
 };
 
 /// Notifications consume these (e-mail, SMS, in-portal inbox).
@@ -69,6 +69,8 @@ pub mod kinds {
     pub const DEADLINE_REMINDER: &str = "calendar.deadline-reminder";
     pub const DOCUMENT_FILED: &str = "documents.filed";
     pub const CONTACT_VERIFICATION: &str = "account.contact-verification";
+    /// A new notice-board item matches a citizen's watch (one per watch and item).
+    pub const NOTICE_BOARD_ITEM: &str = "noticeboards.new-item";
     /// Once a day per citizen at most (the id holds the date).
     pub const SIGNED_IN: &str = "account.signed-in";
     pub const EXTRACT_READY: &str = "registers.extract-ready";
@@ -344,8 +346,8 @@ pub struct FilingRecord {
 /// publishes the same [`kinds::ERASED`] event to each of them (a queue has only
 /// one consumer function, so one queue cannot fan out by itself). Consumed by
 /// `EraseDocumentsData`, `EraseCalendarData`, `EraseNotificationsData`,
-/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData`, `EraseTilesData`
-/// and `EraseFeesData`.
+/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData`, `EraseTilesData`,
+/// `EraseFeesData` and `EraseNoticeBoardsData`.
 pub const ERASURE_QUEUES: &[&str] = &[
     "erase-documents",
     "erase-calendar",
@@ -355,6 +357,7 @@ pub const ERASURE_QUEUES: &[&str] = &[
     "erase-petitions",
     "erase-tiles",
     "erase-fees",
+    "erase-noticeboards",
 ];
 
 /// The erasure queue of documents (the first of [`ERASURE_QUEUES`] and so on).
@@ -364,6 +367,7 @@ pub const ERASE_NOTIFICATIONS_QUEUE: &str = "erase-notifications";
 pub const ERASE_REGISTERS_QUEUE: &str = "erase-registers";
 pub const ERASE_DATABOX_QUEUE: &str = "erase-databox";
 pub const ERASE_PETITIONS_QUEUE: &str = "erase-petitions";
+pub const ERASE_NOTICEBOARDS_QUEUE: &str = "erase-noticeboards";
 pub const ERASE_FEES_QUEUE: &str = "erase-fees";
 pub const ERASE_TILES_QUEUE: &str = "erase-tiles";
 

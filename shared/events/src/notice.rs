@@ -343,6 +343,33 @@ pub struct TileAlert {
     pub simulated: bool,
 }
 
+/// `noticeboards.new-item`: a new item on an official notice board (úřední
+/// deska) matches one of the citizen's watches. Notice boards are public, so
+/// the text may quote the item; it never quotes the watch (the citizen's
+/// keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeBoardItem {
+    /// The watch that matched.
+    #[serde(default)]
+    pub watch_id: String,
+    /// The portal's id of the item.
+    #[serde(default)]
+    pub item_id: String,
+    /// The board's name (the authority).
+    pub board: String,
+    /// The item's title (název).
+    pub title: String,
+    /// The day it was posted (vyvěšení), YYYY-MM-DD, when the board says.
+    #[serde(default)]
+    pub posted_on: Option<String>,
+    /// The item's page on the authority's site.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub simulated: bool,
+}
+
 /// Declares [`Notice`] from one line per kind, so the variant, its payload
 /// and its kind are named once.
 macro_rules! notices {
@@ -401,6 +428,7 @@ notices! {
     PetitionHandedOver(PetitionHandedOver) = kinds::PETITION_HANDED_OVER,
     SenateThresholdReached(SenateThresholdReached) = kinds::PETITION_SENATE_THRESHOLD_REACHED,
     ContactVerified(ContactVerified) = kinds::CONTACT_VERIFICATION,
+    NoticeBoardItem(NoticeBoardItem) = kinds::NOTICE_BOARD_ITEM,
     TileAlert(TileAlert) = kinds::TILE_ALERT,
 }
 
@@ -641,6 +669,20 @@ mod tests {
                        "signatures": 10_001, "threshold": 10_000}),
             ),
             (Notice::ContactVerified(ContactVerified { channel: Some("email".into()) }), json!({"channel": "email"})),
+            (
+                Notice::NoticeBoardItem(NoticeBoardItem {
+                    watch_id: "w1".into(),
+                    item_id: "zdar-1".into(),
+                    board: "Město Žďár nad Sázavou".into(),
+                    title: "Uzavírka silnice II/353".into(),
+                    posted_on: Some("2026-11-20".into()),
+                    url: Some("https://www.zdarns.cz/deska/1".into()),
+                    simulated: true,
+                }),
+                json!({"watchId": "w1", "itemId": "zdar-1", "board": "Město Žďár nad Sázavou",
+                       "title": "Uzavírka silnice II/353", "postedOn": "2026-11-20",
+                       "url": "https://www.zdarns.cz/deska/1", "simulated": true}),
+            ),
             (
                 Notice::TileAlert(TileAlert {
                     source: "celni-sprava".into(),
