@@ -175,17 +175,17 @@ pub async fn build(tiles: &Arc<Tiles>, subject: &SubjectId) -> Result<Dashboard,
     let chosen = layout::load(tiles, subject).await?;
     let customised = chosen.is_some();
     let shown = layout::arrange(chosen.as_deref(), visible);
-    let states = futures::future::join_all(shown.iter().map(|tile| tile_view(tiles, subject, tile, deadline))).await;
-    // Every summary shown is a read of the citizen's data.
-    let reads = shown.iter().zip(&states).filter_map(|(tile, view)| {
-        let source = tile.source.as_ref()?;
-        view.summary.as_ref()?;
-        let entry = AccessEntry::new(Actor::Citizen, Action::Read, "tile-summary", &source.id, &source.purpose);
-        Some(tiles.access_log.record(subject, entry))
+    // Each tile records its read as soon as its summary is known, so the
+    // access log is written while slower tiles are still being waited for.
+    let views = shown.iter().map(|tile| async move {
+        let view = tile_view(tiles, subject, tile, deadline).await;
+        if let (Some(source), Some(_)) = (&tile.source, &view.summary) {
+            let entry = AccessEntry::new(Actor::Citizen, Action::Read, "tile-summary", &source.id, &source.purpose);
+            tiles.access_log.record(subject, entry).await?;
+        }
+        Ok::<_, TilesError>(view)
     });
-    for result in futures::future::join_all(reads).await {
-        result?;
-    }
+    let states = futures::future::join_all(views).await.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(Dashboard {
         tiles: states,
         budget_ms: u64::try_from(tiles.settings.budget.as_millis()).unwrap_or(u64::MAX),
@@ -256,7 +256,16 @@ async fn tile_view(
     } else {
         let previous = cached.as_ref().map(|c| c.summary.alerts.iter().map(|a| a.key.clone()).collect());
         let (sender, receiver) = oneshot::channel();
-        tokio::spawn(fetch(tiles.clone(), subject.clone(), source.clone(), tile.title.cs.clone(), previous, sender));
+        let running = tiles.background.start();
+        tokio::spawn(fetch(
+            running,
+            tiles.clone(),
+            subject.clone(),
+            source.clone(),
+            tile.title.cs.clone(),
+            previous,
+            sender,
+        ));
         match tokio::time::timeout_at(deadline, receiver).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Outcome::Failed(MESSAGE_FAILED),
@@ -285,6 +294,7 @@ async fn tile_view(
 /// the source answers, then caches the summary and tells the citizen of new
 /// alerts, even when the dashboard stopped waiting.
 async fn fetch(
+    _running: crate::Running,
     tiles: Arc<Tiles>,
     subject: SubjectId,
     source: ConfiguredSource,

@@ -111,6 +111,46 @@ pub struct Tiles {
     /// One breaker per source, shared by every request of this instance.
     pub breakers: Breakers,
     pub settings: TilesSettings,
+    /// The summary calls still running after their dashboard answered.
+    pub background: Background,
+}
+
+/// Counts the summary calls left running past a dashboard's budget, so a
+/// test (or a shutdown) can wait until they have cached their answers.
+#[derive(Debug, Clone, Default)]
+pub struct Background {
+    running: Arc<std::sync::atomic::AtomicUsize>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+/// Held by a running call; dropping it counts the call as finished.
+#[derive(Debug)]
+pub struct Running(Background);
+
+impl Background {
+    pub fn start(&self) -> Running {
+        self.running.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Running(self.clone())
+    }
+
+    /// Waits until no call is running.
+    pub async fn settled(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.running.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl Tiles {
