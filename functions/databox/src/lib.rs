@@ -21,6 +21,7 @@ pub mod index;
 pub mod isds;
 pub mod payments;
 pub mod queue;
+pub mod sending;
 pub mod timer;
 pub mod validate;
 

@@ -74,7 +74,26 @@ fn portal() -> Portal {
 fn send_request(login: &Login, fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Request<Body> {
     let mut parts: Vec<Part<'_>> = fields.iter().map(|(name, value)| Part::field(name, value)).collect();
     parts.extend(files.iter().map(|(name, mime, content)| Part::file("attachment", name, mime, content)));
-    multipart("/api/databox/messages", login, &parts)
+    let mut request = multipart("/api/databox/messages", login, &parts);
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let key = format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    request.headers_mut().insert("idempotency-key", key.parse().expect("header"));
+    request
+}
+
+/// The same, with the given `Idempotency-Key` (or none).
+fn send_request_keyed(
+    login: &Login,
+    key: Option<&str>,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, Vec<u8>)],
+) -> Request<Body> {
+    let mut request = send_request(login, fields, files);
+    request.headers_mut().remove("idempotency-key");
+    if let Some(key) = key {
+        request.headers_mut().insert("idempotency-key", key.parse().expect("header"));
+    }
+    request
 }
 
 #[tokio::test]
@@ -637,4 +656,147 @@ async fn archiving_and_warnings_never_deliver_a_message() {
     let delivering: Vec<_> = portal.isds.calls().into_iter().filter(|c| !c.delivered.is_empty()).collect();
     assert_eq!(delivering.len(), 1, "{delivering:?}");
     assert_eq!(delivering[0].caller, portal_databox::isds::Caller::Citizen);
+}
+
+/// ISDS that takes the message and then times out before answering.
+#[derive(Debug)]
+struct AcceptThenTimeout {
+    inner: Arc<IsdsSimulator>,
+    sends: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Isds for AcceptThenTimeout {
+    async fn list_messages(
+        &self,
+        ctx: &BoxContext,
+        direction: Direction,
+        query: &ListQuery,
+    ) -> portal_databox::isds::IsdsResult<Vec<portal_databox::isds::MessageEnvelope>> {
+        self.inner.list_messages(ctx, direction, query).await
+    }
+    async fn download_message(
+        &self,
+        ctx: &portal_databox::isds::SessionContext,
+        direction: Direction,
+        id: &portal_databox::isds::MessageId,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
+        self.inner.download_message(ctx, direction, id).await
+    }
+    async fn download_delivered(
+        &self,
+        ctx: &BoxContext,
+        message: &portal_databox::isds::DeliveredMessage,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
+        self.inner.download_delivered(ctx, message).await
+    }
+    async fn send_message(
+        &self,
+        ctx: &BoxContext,
+        message: &portal_databox::isds::OutgoingMessage,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::MessageId> {
+        self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.send_message(ctx, message).await?;
+        Err(portal_databox::isds::IsdsError::Unavailable("the answer timed out after ISDS accepted the message".into()))
+    }
+    async fn mark_downloaded(
+        &self,
+        ctx: &portal_databox::isds::SessionContext,
+        id: &portal_databox::isds::MessageId,
+    ) -> portal_databox::isds::IsdsResult<()> {
+        self.inner.mark_downloaded(ctx, id).await
+    }
+    async fn state_changes(
+        &self,
+        ctx: &BoxContext,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> portal_databox::isds::IsdsResult<Vec<portal_databox::isds::StateChange>> {
+        self.inner.state_changes(ctx, from, to).await
+    }
+    async fn box_info(&self, ctx: &BoxContext) -> portal_databox::isds::IsdsResult<portal_databox::isds::BoxInfo> {
+        self.inner.box_info(ctx).await
+    }
+    async fn credit_info(
+        &self,
+        ctx: &BoxContext,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::CreditInfo> {
+        self.inner.credit_info(ctx).await
+    }
+    async fn vault_info(&self, ctx: &BoxContext) -> portal_databox::isds::IsdsResult<portal_databox::isds::VaultInfo> {
+        self.inner.vault_info(ctx).await
+    }
+    async fn find_boxes(
+        &self,
+        ctx: &BoxContext,
+        query: &portal_databox::isds::BoxSearch,
+    ) -> portal_databox::isds::IsdsResult<Vec<portal_databox::isds::BoxInfo>> {
+        self.inner.find_boxes(ctx, query).await
+    }
+}
+
+/// Jana's sent messages with this subject.
+async fn sent_with_subject(portal: &Portal, subject: &str) -> Vec<String> {
+    let query = ListQuery::default();
+    let sent = portal.isds.list_messages(&jana_ctx(portal), Direction::Sent, &query).await.expect("list");
+    sent.into_iter().filter(|m| m.subject == subject).map(|m| m.id.as_str().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn sending_needs_an_idempotency_key_and_sends_once_per_key() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let files = [("zadost.pdf", "application/pdf", pdf.clone())];
+    let fields = [("recipient", "simmuhl"), ("subject", "Žádost poslaná jednou")];
+
+    let (status, headers, body) = call(&portal.router, send_request_keyed(&jana, None, &fields, &files)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert!(json_of(&body)["detail"].as_str().unwrap_or("").contains("Idempotency-Key"), "{}", json_of(&body));
+    assert!(sent_with_subject(&portal, "Žádost poslaná jednou").await.is_empty(), "nothing was sent");
+
+    let first = call(&portal.router, send_request_keyed(&jana, Some("k-1"), &fields, &files)).await;
+    let second = call(&portal.router, send_request_keyed(&jana, Some("k-1"), &fields, &files)).await;
+    assert_eq!((first.0, second.0), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(json_of(&first.2)["id"], json_of(&second.2)["id"], "the same key answers the first result");
+    assert_eq!(sent_with_subject(&portal, "Žádost poslaná jednou").await.len(), 1, "one message in ISDS");
+
+    // The same key for another message is refused, naming the header.
+    let other = [("recipient", "simmuhl"), ("subject", "Jiná žádost")];
+    let (status, _, body) = call(&portal.router, send_request_keyed(&jana, Some("k-1"), &other, &files)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(&body)["errors"][0]["field"], "Idempotency-Key");
+    assert!(sent_with_subject(&portal, "Jiná žádost").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_message_isds_took_before_its_answer_timed_out_is_found_not_sent_again() {
+    let portal = portal();
+    let isds = Arc::new(AcceptThenTimeout { inner: portal.isds.clone(), sends: Default::default() });
+    let mut databox = portal.databox.clone();
+    databox.isds = isds.clone();
+    let router = portal.harness.router(functions(databox));
+    let jana = portal.login(JANA).await;
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let files = [("zadost.pdf", "application/pdf", pdf)];
+    let fields = [("recipient", "simfuhl"), ("subject", "Žádost, jejíž odpověď se ztratila")];
+
+    let (status, _, _) = call(&router, send_request_keyed(&jana, Some("lost-answer"), &fields, &files)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the answer timed out");
+    let taken = sent_with_subject(&portal, "Žádost, jejíž odpověď se ztratila").await;
+    assert_eq!(taken.len(), 1, "but ISDS took it");
+
+    // At once: the first request may still be running.
+    let (status, _, _) = call(&router, send_request_keyed(&jana, Some("lost-answer"), &fields, &files)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Later, the retry finds the message in ISDS instead of sending it again.
+    portal.clock.advance(Duration::from_secs(7 * 60));
+    let (status, _, body) = call(&router, send_request_keyed(&jana, Some("lost-answer"), &fields, &files)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["id"], taken[0].as_str());
+    assert_eq!(isds.sends.load(std::sync::atomic::Ordering::SeqCst), 1, "ISDS was asked once");
+    assert_eq!(sent_with_subject(&portal, "Žádost, jejíž odpověď se ztratila").await.len(), 1);
+    let (status, _, body) = call(&router, send_request_keyed(&jana, Some("lost-answer"), &fields, &files)).await;
+    assert_eq!((status, json_of(&body)["id"].clone()), (StatusCode::CREATED, serde_json::json!(taken[0])));
 }

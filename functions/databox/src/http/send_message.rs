@@ -1,19 +1,20 @@
 //! `POST /api/databox/messages`: sends a data message from the citizen's box
-//! (multipart/form-data), checked by ISDS's rules first ([`crate::validate`]).
+//! (multipart/form-data), checked by ISDS's rules first ([`crate::validate`]),
+//! once per `Idempotency-Key` ([`crate::sending`]).
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Folder, Shared, Simulation, record_attempt};
-use crate::Databox;
 use crate::isds::BoxContext;
 use crate::validate::{self, SendRequest};
+use crate::{Databox, sending};
 
 /// A data message to send, as multipart/form-data: text fields and one
 /// `attachment` part per file. Every broken rule comes back at once, field by
@@ -73,26 +74,35 @@ pub struct SentMessage {
     operation_id = "SendDataMessage",
     tag = "databox",
     request_body(content = MessageForm, content_type = "multipart/form-data"),
+    params(
+        ("Idempotency-Key" = String, Header, description = "Required: 1-100 printable ASCII characters, new for each message. A retry with the same key returns the first result and never sends twice."),
+    ),
     security(("session" = []), ("bearer" = [])),
     responses(
-        (status = 201, description = "Zpráva je odeslána.", body = SentMessage),
+        (status = 201, description = "Zpráva je odeslána (nebo byla odeslána dřívějším požadavkem se stejným klíčem).", body = SentMessage),
+        (status = 400, description = "Chybí hlavička Idempotency-Key (nebo je neplatná).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Požadavek se stejným klíčem se právě odesílá; zkuste to za několik minut.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "K vašemu účtu není připojena žádná datová schránka.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Zprávu pošlete jako multipart/form-data.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Zpráva porušuje pravidla ISDS (pole po poli), nebo ji ISDS odmítlo.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Zpráva porušuje pravidla ISDS (pole po poli), ISDS ji odmítlo, nebo byl klíč použit pro jinou zprávu.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "ISDS neodpovídá; zopakujte požadavek se stejným klíčem.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
     State(databox): State<Shared>,
     citizen: Citizen,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<SentMessage>), Problem> {
+    let key = sending::key(&headers)?;
     let Ok(multipart) = multipart else {
         return Err(upload::multipart_required("message"));
     };
     let request = read_form(multipart, databox.settings.max_message_bytes).await?;
     let message = validate::check(request, databox.settings.max_message_bytes).map_err(Problem::validation)?;
     let session = databox.session_context(&citizen).await?;
-    let result = databox.isds.send_message(session.as_box(), &message).await;
+    let owner = citizen.subject.as_str();
+    let result = sending::send_once(&databox, owner, session.as_box(), &key, &message).await;
     let id = result.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_else(|_| "not-sent".into());
     let purpose = "send a data message";
     record_attempt(&databox, &citizen, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;

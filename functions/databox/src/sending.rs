@@ -1,0 +1,244 @@
+//! Sending a citizen's message exactly once: `POST /api/databox/messages`
+//! carries an `Idempotency-Key`, and the same key returns the first result.
+//!
+//! ISDS may take a message and the answer never reach us (a timeout after
+//! acceptance). So before ISDS is asked, a `sending` record is written
+//! (create-only: a second request with the key in flight gets 409); after
+//! ISDS answered, the record becomes `sent` with the id. A request that finds
+//! a `sending` record older than the longest ISDS call first looks for the
+//! message in ISDS (`GetListOfSentMessages` from the record's time, matched on
+//! recipient, subject, references and size, and not claimed by another key)
+//! and only if it is not there sends again. A definite refusal deletes the
+//! record, so nothing was sent and the key may be used again.
+//!
+//! The records (`send-<SHA-256 of the key>`) sit in the citizen's partition,
+//! hold no content (a fingerprint, the time, the message id) and expire after
+//! 30 days; erasure deletes them with the partition.
+
+use portal_host::{Failure, Problem};
+use portal_store::{NewDocument, StoreError};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::isds::{BoxContext, Direction, IsdsError, ListQuery, MessageId, OutgoingMessage};
+use crate::{COLLECTION, Databox};
+
+/// The header's name.
+pub const HEADER: &str = "Idempotency-Key";
+/// Longest key accepted.
+pub const MAX_KEY_CHARS: usize = 100;
+/// How long a `sending` record may be in flight before another request with
+/// the key looks into ISDS itself: longer than the longest ISDS call (the
+/// adapter's transfer timeout, 5 minutes).
+pub const IN_FLIGHT: time::Duration = time::Duration::minutes(6);
+/// How long a key is remembered.
+const KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+/// ISDS's and our clocks may differ; the search starts this much earlier.
+const CLOCK_SLACK: time::Duration = time::Duration::minutes(5);
+
+/// The key from the header, checked: 1–100 printable ASCII characters.
+pub fn key(headers: &axum::http::HeaderMap) -> Result<String, Problem> {
+    let missing = || {
+        Problem::bad_request(format!(
+            "the {HEADER} header is required: 1-{MAX_KEY_CHARS} printable ASCII characters, new for each message; \
+             a retry with the same key returns the first result instead of sending again"
+        ))
+    };
+    let value = headers.get(HEADER).ok_or_else(missing)?.to_str().map_err(|_| missing())?.trim();
+    if value.is_empty() || value.len() > MAX_KEY_CHARS || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(missing());
+    }
+    Ok(value.to_owned())
+}
+
+fn record_id(key: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("send-{hex}")
+}
+
+/// What makes two requests the same message.
+fn fingerprint(message: &OutgoingMessage) -> String {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let fields = json!([
+        message.recipient.as_str(),
+        message.subject,
+        message.sender_ref_number,
+        message.sender_ident,
+        message.recipient_ref_number,
+        message.recipient_ident,
+        message.to_hands,
+        message.personal_delivery,
+        message.commercial,
+    ]);
+    context.update(fields.to_string().as_bytes());
+    for attachment in &message.attachments {
+        context.update(attachment.name.as_bytes());
+        context.update(&[0]);
+        context.update(&(attachment.content.len() as u64).to_be_bytes());
+        context.update(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &attachment.content).as_ref());
+    }
+    context.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a send could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Isds(#[from] IsdsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the Idempotency-Key was used for another message")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is still being sent")]
+    InFlight,
+}
+
+impl Failure for SendError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Isds(error) => error.is_retryable(),
+            Self::Store(error) => error.is_retryable(),
+            Self::KeyReused => false,
+            Self::InFlight => true,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Isds(error) => error.problem(),
+            Self::Store(error) => error.problem(),
+            Self::KeyReused => Problem::validation(vec![portal_host::FieldViolation::new(
+                HEADER,
+                "this key was used for another message; use a new key for a new message",
+            )]),
+            Self::InFlight => {
+                Problem::new(axum::http::StatusCode::CONFLICT, "in-progress", "This message is still being sent")
+                    .with_detail(format!("a request with this {HEADER} is in progress; retry in a few minutes"))
+            }
+        }
+    }
+}
+
+/// Sends `message` from the box of `ctx` once per `key`: the id ISDS gave it.
+pub async fn send_once(
+    databox: &Databox,
+    owner: &str,
+    ctx: &BoxContext,
+    key: &str,
+    message: &OutgoingMessage,
+) -> Result<MessageId, SendError> {
+    let id = record_id(key);
+    let print = fingerprint(message);
+    let now = databox.clock.now();
+    let existing = databox.documents.get(COLLECTION, owner, &id).await?;
+    if let Some(doc) = &existing {
+        if doc.body["fingerprint"].as_str() != Some(print.as_str()) {
+            return Err(SendError::KeyReused);
+        }
+        if let Some(sent) = doc.body["messageId"].as_str().and_then(|m| MessageId::parse(m).ok()) {
+            return Ok(sent);
+        }
+        let started = doc.body["at"].as_str().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok()).unwrap_or(now);
+        if now - started < IN_FLIGHT {
+            return Err(SendError::InFlight);
+        }
+        // An earlier attempt got as far as ISDS: did ISDS take the message?
+        if let Some(found) = find_sent(databox, owner, ctx, message, started).await? {
+            record_sent(databox, owner, &id, &print, started, &found).await?;
+            tracing::info!("a message ISDS took before its answer was lost is recorded, not sent again");
+            return Ok(found);
+        }
+        // Not there: take the record over (ETag) and send.
+        let record = sending_record(owner, &id, &print, now);
+        databox.documents.upsert(COLLECTION, record, Some(&doc.etag)).await?;
+    } else {
+        match databox.documents.create(COLLECTION, sending_record(owner, &id, &print, now)).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => return Err(SendError::InFlight),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    match databox.isds.send_message(ctx, message).await {
+        Ok(sent) => {
+            record_sent(databox, owner, &id, &print, now, &sent).await?;
+            Ok(sent)
+        }
+        // Possibly taken by ISDS: the record stays `sending`; a retry looks first.
+        Err(error) if error.is_retryable() => Err(error.into()),
+        // A definite answer: nothing was sent, the key is free again.
+        Err(error) => {
+            match databox.documents.delete(COLLECTION, owner, &id, None).await {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(store) => tracing::warn!(error = %store, "a refused send's record could not be deleted"),
+            }
+            Err(error.into())
+        }
+    }
+}
+
+fn sending_record(owner: &str, id: &str, print: &str, at: OffsetDateTime) -> NewDocument {
+    let at = at.format(&Rfc3339).unwrap_or_default();
+    NewDocument::new(owner, id, json!({"type": "send-idempotency", "state": "sending", "fingerprint": print, "at": at}))
+        .with_ttl(KEPT)
+}
+
+async fn record_sent(
+    databox: &Databox,
+    owner: &str,
+    id: &str,
+    print: &str,
+    at: OffsetDateTime,
+    sent: &MessageId,
+) -> Result<(), StoreError> {
+    let at = at.format(&Rfc3339).unwrap_or_default();
+    let body = json!({"type": "send-idempotency", "state": "sent", "fingerprint": print, "at": at,
+                      "messageId": sent.as_str()});
+    databox.documents.upsert(COLLECTION, NewDocument::new(owner, id, body).with_ttl(KEPT), None).await.map(drop)
+}
+
+/// The message in the box's sent list since `since` that matches `message`
+/// and no other key has claimed.
+async fn find_sent(
+    databox: &Databox,
+    owner: &str,
+    ctx: &BoxContext,
+    message: &OutgoingMessage,
+    since: OffsetDateTime,
+) -> Result<Option<MessageId>, SendError> {
+    let size_kb = message.attachments.iter().map(|a| a.content.len() as u64).sum::<u64>().div_ceil(1024);
+    let claimed = claimed_ids(databox, owner).await?;
+    let mut offset = 1;
+    loop {
+        let query = ListQuery { from: Some(since - CLOCK_SLACK), to: None, statuses: Vec::new(), offset, limit: 100 };
+        let page = databox.isds.list_messages(ctx, Direction::Sent, &query).await?;
+        let count = page.len() as u32;
+        if let Some(found) = page.into_iter().find(|m| {
+            m.recipient_box == message.recipient
+                && m.subject == message.subject
+                && m.sender_ref_number == message.sender_ref_number
+                && m.sender_ident == message.sender_ident
+                && m.recipient_ref_number == message.recipient_ref_number
+                && m.recipient_ident == message.recipient_ident
+                && m.attachment_size_kb == size_kb
+                && !claimed.contains(m.id.as_str())
+        }) {
+            return Ok(Some(found.id));
+        }
+        if count < 100 {
+            return Ok(None);
+        }
+        offset += count;
+    }
+}
+
+/// Message ids other keys already recorded as theirs.
+async fn claimed_ids(databox: &Databox, owner: &str) -> Result<std::collections::HashSet<String>, StoreError> {
+    let query = portal_store::Query::default()
+        .filter("type", portal_store::FilterOp::Eq, "send-idempotency")
+        .filter("state", portal_store::FilterOp::Eq, "sent")
+        .page_size(1000);
+    let page = databox.documents.query(COLLECTION, owner, query).await?;
+    Ok(page.items.into_iter().filter_map(|d| d.body["messageId"].as_str().map(str::to_owned)).collect())
+}
