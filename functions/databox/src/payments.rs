@@ -52,11 +52,17 @@ impl SimulatedCreditSystem {
 
 #[async_trait]
 impl CreditSystem for SimulatedCreditSystem {
+    /// The transaction is recorded as done only after the top-up succeeded
+    /// (the lock is held across both, so a concurrent repeat waits and then
+    /// sees it done): a failed top-up is tried again by the next delivery.
     async fn top_up(&self, box_id: &BoxId, hellers: i64, transaction_id: &str) -> Result<(), CreditError> {
-        if !self.done.lock().unwrap_or_else(|p| p.into_inner()).insert(transaction_id.to_owned()) {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if done.contains(transaction_id) {
             return Ok(());
         }
-        self.isds.top_up_credit(box_id, hellers).map_err(|e| CreditError::Refused(e.to_string()))
+        self.isds.top_up_credit(box_id, hellers).map_err(|e| CreditError::Refused(e.to_string()))?;
+        done.insert(transaction_id.to_owned());
+        Ok(())
     }
 }
 
@@ -74,5 +80,28 @@ struct NotConnectedError;
 impl CreditSystem for NotConnected {
     async fn top_up(&self, _: &BoxId, _: i64, _: &str) -> Result<(), CreditError> {
         Err(CreditError::Unavailable(Box::new(NotConnectedError)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portal_store::ManualClock;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::isds::simulator::{JANA_BOX_FOR_TESTS, SimulatorSettings};
+
+    #[tokio::test]
+    async fn a_failed_top_up_is_not_recorded_as_done() {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-03-02 09:00 UTC)));
+        let isds = Arc::new(IsdsSimulator::seeded(clock, SimulatorSettings::default()));
+        let credit = SimulatedCreditSystem::new(isds.clone());
+        let jana = BoxId::parse(JANA_BOX_FOR_TESTS).expect("box");
+        // A top-up ISDS refuses (not positive) is not remembered…
+        assert!(credit.top_up(&jana, 0, "tx-1").await.is_err());
+        // …so the same transaction, delivered again with the amount, tops up.
+        credit.top_up(&jana, 500, "tx-1").await.expect("top up");
+        credit.top_up(&jana, 500, "tx-1").await.expect("repeat");
+        assert_eq!(isds.credit_of(&jana), Some(5000 + 500), "once");
     }
 }

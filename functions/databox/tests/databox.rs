@@ -658,15 +658,24 @@ async fn archiving_and_warnings_never_deliver_a_message() {
     assert_eq!(delivering[0].caller, portal_databox::isds::Caller::Citizen);
 }
 
-/// ISDS that takes the message and then times out before answering.
+/// The simulator with faults: a send ISDS takes and then times out before
+/// answering; a download of one message that fails.
 #[derive(Debug)]
-struct AcceptThenTimeout {
+struct FaultyIsds {
     inner: Arc<IsdsSimulator>,
     sends: std::sync::atomic::AtomicUsize,
+    timeout_after_send: bool,
+    fail_download_of: std::sync::Mutex<Option<String>>,
+}
+
+impl FaultyIsds {
+    fn new(inner: Arc<IsdsSimulator>, timeout_after_send: bool) -> Self {
+        Self { inner, sends: Default::default(), timeout_after_send, fail_download_of: Default::default() }
+    }
 }
 
 #[async_trait::async_trait]
-impl Isds for AcceptThenTimeout {
+impl Isds for FaultyIsds {
     async fn list_messages(
         &self,
         ctx: &BoxContext,
@@ -688,6 +697,9 @@ impl Isds for AcceptThenTimeout {
         ctx: &BoxContext,
         message: &portal_databox::isds::DeliveredMessage,
     ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
+        if self.fail_download_of.lock().expect("lock").as_deref() == Some(message.id().as_str()) {
+            return Err(portal_databox::isds::IsdsError::Unavailable("the download failed".into()));
+        }
         self.inner.download_delivered(ctx, message).await
     }
     async fn send_message(
@@ -696,7 +708,10 @@ impl Isds for AcceptThenTimeout {
         message: &portal_databox::isds::OutgoingMessage,
     ) -> portal_databox::isds::IsdsResult<portal_databox::isds::MessageId> {
         self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.send_message(ctx, message).await?;
+        let sent = self.inner.send_message(ctx, message).await?;
+        if !self.timeout_after_send {
+            return Ok(sent);
+        }
         Err(portal_databox::isds::IsdsError::Unavailable("the answer timed out after ISDS accepted the message".into()))
     }
     async fn mark_downloaded(
@@ -773,7 +788,7 @@ async fn sending_needs_an_idempotency_key_and_sends_once_per_key() {
 #[tokio::test]
 async fn a_message_isds_took_before_its_answer_timed_out_is_found_not_sent_again() {
     let portal = portal();
-    let isds = Arc::new(AcceptThenTimeout { inner: portal.isds.clone(), sends: Default::default() });
+    let isds = Arc::new(FaultyIsds::new(portal.isds.clone(), true));
     let mut databox = portal.databox.clone();
     databox.isds = isds.clone();
     let router = portal.harness.router(functions(databox));
@@ -799,4 +814,46 @@ async fn a_message_isds_took_before_its_answer_timed_out_is_found_not_sent_again
     assert_eq!(sent_with_subject(&portal, "Žádost, jejíž odpověď se ztratila").await.len(), 1);
     let (status, _, body) = call(&router, send_request_keyed(&jana, Some("lost-answer"), &fields, &files)).await;
     assert_eq!((status, json_of(&body)["id"].clone()), (StatusCode::CREATED, serde_json::json!(taken[0])));
+}
+
+#[tokio::test]
+async fn one_failing_message_does_not_stop_the_rest_and_is_retried() {
+    let mut portal = portal_with(DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
+    assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
+    let due = due(&portal, 1).await;
+    assert!(due.len() >= 3, "{due:?}");
+    // The message read 85 days ago: ISDS deletes it in 5 days.
+    let list = portal.isds.list_messages(&jana_ctx(&portal), Direction::Received, &ListQuery::default()).await;
+    let old = list
+        .expect("list")
+        .into_iter()
+        .find(|m| {
+            m.status == MessageStatus::Read
+                && m.acceptance_time.is_some_and(|t| portal.clock.now() - t > time::Duration::days(80))
+        })
+        .expect("an old read message");
+    let isds = Arc::new(FaultyIsds::new(portal.isds.clone(), false));
+    *isds.fail_download_of.lock().expect("lock") = Some(old.id.as_str().to_owned());
+    portal.databox.isds = isds.clone();
+
+    let first = archive::run(&portal.databox).await.expect("run");
+    assert_eq!((first.messages_failed, first.messages_at_risk, first.citizens_failed), (1, 1, 0), "{first:?}");
+    assert_eq!(first.messages_archived as usize, due.len() - 1, "the rest is archived");
+    let subject = portal_security::SubjectId::parse(JANA).expect("subject");
+    let kept = archive::failures(&portal.databox, &subject).await.expect("failures");
+    assert_eq!(
+        (kept.len(), kept[0]["messageId"].as_str(), kept[0]["attempts"].as_u64()),
+        (1, Some(old.id.as_str()), Some(1))
+    );
+
+    let second = archive::run(&portal.databox).await.expect("run");
+    assert_eq!((second.messages_failed, second.messages_archived), (1, 0), "retried, still failing");
+    assert_eq!(archive::failures(&portal.databox, &subject).await.expect("failures")[0]["attempts"], 2);
+
+    *isds.fail_download_of.lock().expect("lock") = None;
+    let third = archive::run(&portal.databox).await.expect("run");
+    assert_eq!((third.messages_failed, third.messages_archived), (0, 1));
+    assert!(archive::failures(&portal.databox, &subject).await.expect("failures").is_empty());
+    assert_eq!(archived(portal.store.as_ref()).await, due);
 }

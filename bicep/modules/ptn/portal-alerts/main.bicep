@@ -241,6 +241,41 @@ resource failedTimers 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
+// A data message ISDS deletes within 10 days that the archive could not copy (ArchiveExpiringMessages logs each
+// one, functions/databox/src/archive.rs AT_RISK_LOG): the citizen would lose it.
+resource archiveAtRisk 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-${namePrefix}-archive-at-risk'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Portal: data message at risk of deletion, not archived'
+    description: 'The data box archive failed for a message that ISDS deletes within 10 days; it is retried daily. The run\'s traces (message "one message could not be archived") say why.'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspaceResourceId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'AppTraces | where AppRoleName == "portal" and Message == "data message at risk of deletion" | summarize atRisk = count()'
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'atRisk'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: oneWindow
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+}
+
 // A timer that has not run within its period (plus an hour) in the active region: disabled by a setting (a failover
 // that switched only some timers), its host stopped, or its run never reaching telemetry. Every timer is listed, so a
 // timer that never ran at all is caught too.
@@ -402,6 +437,7 @@ output alertRuleIds array = [
   failedTimers.id
   staleTimers.id
   poisonMoves.id
+  archiveAtRisk.id
   availabilityTest.id
   availability.id
 ]

@@ -100,6 +100,8 @@ pub const SYSTEM_BOX: &str = "zzzzzzq";
 pub const SIMULATED_ZFO_MARKER: &[u8] = b"SIMULATED-ZFO";
 
 const JANA_BOX: &str = "sim4jan";
+/// Jana Nováková's simulated box, for tests.
+pub const JANA_BOX_FOR_TESTS: &str = JANA_BOX;
 const JIRI_BOX: &str = "sim4jir";
 const LUDMILA_BOX: &str = "sim4lud";
 
@@ -301,6 +303,11 @@ impl IsdsSimulator {
             return Err(IsdsError::Invalid("a public authority does not send commercial messages".into()));
         }
         self.submit(&mut state, sender, message, now)
+    }
+
+    /// A box's credit, in hellers, without recording a call (for tests).
+    pub fn credit_of(&self, box_id: &BoxId) -> Option<i64> {
+        self.lock().boxes.get(box_id).map(|b| b.credit_hellers)
     }
 
     /// Adds credit to a box ("Nabít kredit"), in hellers.
