@@ -515,6 +515,10 @@ var queueNames = [
   'erase-fees-poison'
   'settle-fee-payment'
   'settle-fee-payment-poison'
+  'erase-fees'
+  'erase-fees-poison'
+  'settle-fee-payment'
+  'settle-fee-payment-poison'
 ]
 
 // Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
@@ -895,6 +899,9 @@ var portalSettings = {
   PORTAL_MAIL_PER_MINUTE: '600'
   // No SMS gateway is contracted yet (docs/operations.md): the SMS channel is off and the preferences say so.
   PORTAL_SMS: 'not-connected'
+  // No municipality's fee system or payment gateway is contracted yet (docs/architecture.md, fees): fees say so.
+  PORTAL_MUNICIPAL_FEES: 'not-connected'
+  PORTAL_PAYMENTS_NOTIFICATION_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=payments-notification-secret)'
   // No municipality's fee system or payment gateway is contracted yet (docs/architecture.md, fees): fees say so.
   PORTAL_MUNICIPAL_FEES: 'not-connected'
   PORTAL_PAYMENTS_NOTIFICATION_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=payments-notification-secret)'

@@ -215,6 +215,18 @@ pub const SETTINGS: &[Setting] = &[
         about: "simulator (local and test only) | not-connected (no SMS gateway contract yet: the SMS channel is off)",
     },
     Setting {
+        name: "PORTAL_MUNICIPAL_FEES",
+        example: "simulator",
+        about: "municipal fees: simulator (local and test only: a simulated fee system and payment gateway) | \
+                not-connected (no municipality's fee system or payment gateway contracted yet: fees say so)",
+    },
+    Setting {
+        name: "PORTAL_PAYMENTS_NOTIFICATION_SECRET",
+        example: "",
+        about: "the payment gateway's shared secret for its signed notifications (HMAC-SHA256), 32+ characters \
+                (secret; empty = the simulator's public development secret locally, notifications refused elsewhere)",
+    },
+    Setting {
         name: "FUNCTIONS_CUSTOMHANDLER_PORT",
         example: "",
         about: "set by the Functions host: the port `portal serve` binds",
@@ -402,6 +414,17 @@ pub enum SmsSettings {
     NotConnected,
 }
 
+/// Municipal fees and their payments.
+#[derive(Debug, Clone)]
+pub struct FeesSettings {
+    /// True: the SIMULATOR fee system and payment gateway (local and test
+    /// only); false: not connected.
+    pub simulated: bool,
+    /// The payment gateway's notification secret; `None`: the development
+    /// secret locally, every notification refused elsewhere.
+    pub notification_secret: Option<SecretString>,
+}
+
 /// ePetice.
 #[derive(Debug, Clone)]
 pub struct PetitionSettings {
@@ -451,6 +474,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub registers: RegistersGateway,
     pub petitions: PetitionSettings,
+    pub fees: FeesSettings,
 }
 
 impl Settings {
@@ -767,6 +791,28 @@ impl Settings {
         {
             return Err(invalid("PORTAL_SENATE_BOX_ID", format!("'{id}' is not a data box id (7 letters or digits)")));
         }
+        let fees_simulated = match get("PORTAL_MUNICIPAL_FEES").as_deref() {
+            None => simulators_allowed,
+            Some("simulator") if simulators_allowed => true,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_MUNICIPAL_FEES",
+                    "the fees simulator runs only in the local and test environments".into(),
+                ));
+            }
+            Some("not-connected") => false,
+            Some(other) => {
+                return Err(invalid("PORTAL_MUNICIPAL_FEES", format!("'{other}' is not simulator or not-connected")));
+            }
+        };
+        let notification_secret = get("PORTAL_PAYMENTS_NOTIFICATION_SECRET");
+        if notification_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+            return Err(invalid("PORTAL_PAYMENTS_NOTIFICATION_SECRET", "must be at least 32 characters".into()));
+        }
+        let fees = FeesSettings {
+            simulated: fees_simulated,
+            notification_secret: notification_secret.map(SecretString::from),
+        };
         let petitions = PetitionSettings {
             signer_key: signer_key.map(SecretString::from),
             officials: get("PORTAL_OFFICIALS").map(|list| parse_list(&list)).unwrap_or_default(),
@@ -774,6 +820,7 @@ impl Settings {
         };
         Ok(Self {
             petitions,
+            fees,
             registers,
             public_url,
             documents,
