@@ -159,6 +159,9 @@ param petitionOfficials string = ''
 @description('ePetice: the Senate\'s data box id; petitions to it are marked past 10,000 signatures. Empty = no mark.')
 param senateBoxId string = ''
 
+@description('Notice boards (úřední desky) the portal follows: comma-separated https:// URLs of OFN feeds; empty = none.')
+param noticeBoards string = ''
+
 @description('Capabilities the apps serve (comma-separated); empty = all.')
 param capabilities string = ''
 
@@ -519,6 +522,8 @@ var queueNames = [
   'erase-fees-poison'
   'settle-fee-payment'
   'settle-fee-payment-poison'
+  'erase-noticeboards'
+  'erase-noticeboards-poison'
 ]
 
 // Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
@@ -539,6 +544,11 @@ var timers = [
     name: 'ClosePetitions'
     schedule: '0 5 0 * * *'
     staleAfterMinutes: 1500
+  }
+  {
+    name: 'HarvestNoticeBoards'
+    schedule: '0 */15 * * * *'
+    staleAfterMinutes: 60
   }
   {
     name: 'Housekeeping'
@@ -912,6 +922,10 @@ var portalSettings = {
   PORTAL_PETITIONS_SIGNER_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=petitions-signer-key)'
   PORTAL_OFFICIALS: petitionOfficials
   PORTAL_SENATE_BOX_ID: senateBoxId
+  // The pension calculator's unverified rules (docs/architecture.md, pension): settings until a source confirms them.
+  PORTAL_PENSION_EARLY_REDUCTION: '1.5'
+  PORTAL_PENSION_POSTPONED_INCREASE: '1.5'
+  PORTAL_NOTICE_BOARDS: noticeBoards
 }
 
 var hostSettings = {
@@ -957,6 +971,7 @@ var timersOn = {
   'AzureWebJobs.SendReminders.Disabled': 'false'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'false'
   'AzureWebJobs.ClosePetitions.Disabled': 'false'
+  'AzureWebJobs.HarvestNoticeBoards.Disabled': 'false'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
@@ -985,6 +1000,7 @@ var timersOff = {
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
+  'AzureWebJobs.HarvestNoticeBoards.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
@@ -1013,6 +1029,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
+  'AzureWebJobs.HarvestNoticeBoards.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'true'
   'AzureWebJobs.FileDocument.Disabled': 'true'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'true'
@@ -1043,6 +1060,7 @@ var stickySettingNames = [
   'AzureWebJobs.SendReminders.Disabled'
   'AzureWebJobs.CheckFilingDeadlines.Disabled'
   'AzureWebJobs.ClosePetitions.Disabled'
+  'AzureWebJobs.HarvestNoticeBoards.Disabled'
   'AzureWebJobs.PurchaseCredit.Disabled'
   'AzureWebJobs.FileDocument.Disabled'
   'AzureWebJobs.FileCalendarEntry.Disabled'

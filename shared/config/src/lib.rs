@@ -227,6 +227,24 @@ pub const SETTINGS: &[Setting] = &[
                 (secret; empty = the simulator's public development secret locally, notifications refused elsewhere)",
     },
     Setting {
+        name: "PORTAL_PENSION_EARLY_REDUCTION",
+        example: "1.5",
+        about: "pension calculator: percent of the calculation base an early pension loses per begun 90 days \
+                (0-10; the reference marks the rule unverified, so it is a setting and every answer says so)",
+    },
+    Setting {
+        name: "PORTAL_PENSION_POSTPONED_INCREASE",
+        example: "1.5",
+        about: "pension calculator: percent of the calculation base a postponed pension gains per whole 90 days \
+                (0-10; unverified, a setting like the reduction)",
+    },
+    Setting {
+        name: "PORTAL_NOTICE_BOARDS",
+        example: "simulator",
+        about: "notice boards followed: simulator (local and test only: simulated OFN feeds on 127.0.0.1) | \
+                comma-separated https:// URLs of OFN \"úřední deska\" feeds | empty = none followed",
+    },
+    Setting {
         name: "FUNCTIONS_CUSTOMHANDLER_PORT",
         example: "",
         about: "set by the Functions host: the port `portal serve` binds",
@@ -442,6 +460,23 @@ pub struct DocumentLimits {
     pub allowed_types: Vec<String>,
 }
 
+/// The pension calculator's rules that are settings (in 1/1000 of a percent
+/// of the calculation base: 1.5 % = 1500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PensionSettings {
+    pub early_reduction_per_mille_percent: i64,
+    pub postponed_increase_per_mille_percent: i64,
+}
+
+/// The notice boards the portal follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeBoardsSettings {
+    /// SIMULATED feeds served on 127.0.0.1 (local and test only).
+    Simulator,
+    /// OFN feeds by URL (none: nothing followed).
+    Feeds(Vec<String>),
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -474,6 +509,8 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub registers: RegistersGateway,
     pub petitions: PetitionSettings,
+    pub pension: PensionSettings,
+    pub notice_boards: NoticeBoardsSettings,
     pub fees: FeesSettings,
 }
 
@@ -813,6 +850,42 @@ impl Settings {
             simulated: fees_simulated,
             notification_secret: notification_secret.map(SecretString::from),
         };
+        let percent = |name: &'static str| -> Result<i64, ConfigError> {
+            let Some(text) = get(name) else { return Ok(1500) };
+            let (whole, fraction) = text.split_once('.').unwrap_or((text.as_str(), ""));
+            let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+            if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 3 || whole.len() > 2 {
+                return Err(invalid(name, format!("'{text}' is not a percentage like 1.5")));
+            }
+            let units =
+                whole.parse::<i64>().unwrap_or(0) * 1000 + format!("{fraction:0<3}").parse::<i64>().unwrap_or(0);
+            if units > 10_000 {
+                return Err(invalid(name, "must be 0 to 10".into()));
+            }
+            Ok(units)
+        };
+        let pension = PensionSettings {
+            early_reduction_per_mille_percent: percent("PORTAL_PENSION_EARLY_REDUCTION")?,
+            postponed_increase_per_mille_percent: percent("PORTAL_PENSION_POSTPONED_INCREASE")?,
+        };
+        let notice_boards = match get("PORTAL_NOTICE_BOARDS").as_deref() {
+            None if simulators_allowed => NoticeBoardsSettings::Simulator,
+            Some("simulator") if simulators_allowed => NoticeBoardsSettings::Simulator,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_NOTICE_BOARDS",
+                    "the notice-board simulator runs only in the local and test environments".into(),
+                ));
+            }
+            None => NoticeBoardsSettings::Feeds(Vec::new()),
+            Some(list) => {
+                let urls = parse_list(list);
+                if let Some(bad) = urls.iter().find(|u| !u.starts_with("https://")) {
+                    return Err(invalid("PORTAL_NOTICE_BOARDS", format!("'{bad}' is not an https:// URL")));
+                }
+                NoticeBoardsSettings::Feeds(urls)
+            }
+        };
         let petitions = PetitionSettings {
             signer_key: signer_key.map(SecretString::from),
             officials: get("PORTAL_OFFICIALS").map(|list| parse_list(&list)).unwrap_or_default(),
@@ -820,6 +893,8 @@ impl Settings {
         };
         Ok(Self {
             petitions,
+            pension,
+            notice_boards,
             fees,
             registers,
             public_url,
@@ -876,6 +951,25 @@ fn url(name: &'static str, value: String) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pension_percentages_and_notice_boards() {
+        let local = settings(&[]).expect("defaults");
+        assert_eq!(local.pension.early_reduction_per_mille_percent, 1500);
+        assert_eq!(local.notice_boards, NoticeBoardsSettings::Simulator);
+        let set = settings(&[("PORTAL_PENSION_EARLY_REDUCTION", "1.25"), ("PORTAL_PENSION_POSTPONED_INCREASE", "2")])
+            .expect("set");
+        assert_eq!(set.pension.early_reduction_per_mille_percent, 1250);
+        assert_eq!(set.pension.postponed_increase_per_mille_percent, 2000);
+        for bad in ["1,5", "-1", "11", "1.2345", "x"] {
+            assert!(settings(&[("PORTAL_PENSION_EARLY_REDUCTION", bad)]).is_err(), "{bad}");
+        }
+        let feeds = settings(&[("PORTAL_NOTICE_BOARDS", "https://a.example/deska.jsonld, https://b.example/d")])
+            .expect("feeds");
+        let urls = vec!["https://a.example/deska.jsonld".to_owned(), "https://b.example/d".to_owned()];
+        assert_eq!(feeds.notice_boards, NoticeBoardsSettings::Feeds(urls));
+        assert!(settings(&[("PORTAL_NOTICE_BOARDS", "http://a.example/d")]).is_err());
+    }
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
