@@ -29,6 +29,12 @@ if ! command -v zbarimg >/dev/null; then
   apt-get install -y --no-install-recommends zbar-tools >/dev/null
 fi
 
+# pdffonts (Debian poppler-utils) checks that every font of the portal's PDFs is embedded (shared/pdf/tests).
+if ! command -v pdffonts >/dev/null; then
+  echo "test: installing poppler-utils (pdffonts) for the PDF tests" >&2
+  apt-get install -y --no-install-recommends poppler-utils >/dev/null
+fi
+
 EMULATORS="$(mktemp -d "${TMPDIR:-/tmp}/portal-emulators.XXXXXX")"
 OIDC="$(mktemp -d "${TMPDIR:-/tmp}/portal-oidc.XXXXXX")"
 cleanup() {

@@ -171,6 +171,8 @@ pub enum ExtractError {
     UnknownJob,
     #[error("the stored job is not readable: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Pdf(#[from] portal_pdf::PdfError),
 }
 
 impl Failure for ExtractError {
@@ -180,7 +182,7 @@ impl Failure for ExtractError {
             Self::Crypto(e) => e.is_retryable(),
             Self::Gateway(e) => e.is_retryable(),
             Self::Contended => true,
-            Self::UnknownJob | Self::Corrupt(_) => false,
+            Self::UnknownJob | Self::Corrupt(_) | Self::Pdf(_) => false,
         }
     }
 

@@ -165,7 +165,7 @@ impl Filing {
             attachments: Vec::new(),
             agency,
             status,
-            status_history: vec![StatusEntry { status, at, note: None }],
+            status_history: vec![StatusEntry { status, at, seq: 1, note: None }],
             legal_deadline: None,
             created_at: at,
             created_at_nanos: i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
@@ -184,17 +184,27 @@ impl Filing {
         filing
     }
 
-    /// Adds `status` unless it is recorded already; keeps the history in time
-    /// order and makes the current status the latest one, a final status
-    /// always winning over a non-final one. Returns whether anything changed.
+    /// Adds `status` unless it is recorded already, with the next sequence
+    /// number; the history is shown in time order. The current status is
+    /// the last one recorded, by sequence, never by the sources' timestamps
+    /// (an agency's whole seconds would sort its "accepted" before the
+    /// portal's own "submitted" of the same second), except that a step
+    /// recorded late never takes the filing back to an earlier one (a final
+    /// status stays). Returns whether anything changed.
     pub fn apply_status(&mut self, status: FilingStatus, at: OffsetDateTime, note: Option<String>) -> bool {
         if self.status_history.iter().any(|entry| entry.status == status) {
             return false;
         }
-        self.status_history.push(StatusEntry { status, at, note });
-        self.status_history.sort_by_key(|entry| (entry.at, entry.status.rank()));
-        let latest_final = self.status_history.iter().rev().find(|entry| entry.status.is_final());
-        self.status = latest_final.or(self.status_history.last()).map_or(status, |entry| entry.status);
+        // Documents from before sequence numbers: number them in their stored order.
+        if self.status_history.iter().any(|entry| entry.seq == 0) {
+            for (i, entry) in self.status_history.iter_mut().enumerate() {
+                entry.seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            }
+        }
+        let seq = self.status_history.iter().map(|entry| entry.seq).max().unwrap_or(0).saturating_add(1);
+        self.status_history.push(StatusEntry { status, at, seq, note });
+        self.status = current_status(&self.status_history).unwrap_or(status);
+        self.status_history.sort_by_key(|entry| (entry.at, entry.seq));
         self.after_status_change();
         true
     }
@@ -230,6 +240,16 @@ impl Filing {
     pub fn can_urge(&self, now: OffsetDateTime) -> bool {
         self.deadline_passed(now) && self.agency.box_id.is_some() && self.urged_at.is_none()
     }
+}
+
+/// The last status recorded (by sequence) that does not step back.
+pub fn current_status(history: &[StatusEntry]) -> Option<FilingStatus> {
+    let mut ordered: Vec<&StatusEntry> = history.iter().collect();
+    ordered.sort_by_key(|entry| entry.seq);
+    ordered.into_iter().fold(None, |current: Option<FilingStatus>, entry| match current {
+        Some(current) if entry.status.rank() < current.rank() => Some(current),
+        _ => Some(entry.status),
+    })
 }
 
 pub fn doc_id(id: &str) -> String {
@@ -275,6 +295,8 @@ pub enum FilingError {
     Malformed(String),
     #[error("the stored filing is not readable: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Pdf(#[from] portal_pdf::PdfError),
 }
 impl Failure for FilingError {
     fn is_retryable(&self) -> bool {
@@ -284,7 +306,7 @@ impl Failure for FilingError {
             Self::Gateway(e) => e.is_retryable(),
             Self::Payment(e) => e.is_retryable(),
             Self::Contended | Self::PaymentPending | Self::NotSentYet => true,
-            Self::Malformed(_) | Self::Corrupt(_) => false,
+            Self::Malformed(_) | Self::Corrupt(_) | Self::Pdf(_) => false,
         }
     }
 
@@ -435,11 +457,47 @@ mod tests {
         assert!(f.apply_status(FilingStatus::Decided, datetime!(2026-11-30 08:00 UTC), None));
         assert!(f.apply_status(FilingStatus::Accepted, datetime!(2026-11-24 08:00 UTC), None));
         assert!(!f.apply_status(FilingStatus::Accepted, datetime!(2026-11-25 08:00 UTC), None), "once");
-        assert_eq!(f.status, FilingStatus::Decided);
-        let order: Vec<_> = f.status_history.iter().map(|e| e.status).collect();
-        assert_eq!(order, [FilingStatus::Submitted, FilingStatus::Accepted, FilingStatus::Decided]);
+        assert_eq!(f.status, FilingStatus::Decided, "a late earlier step does not take it back");
+        let order: Vec<_> = f.status_history.iter().map(|e| (e.status, e.seq)).collect();
+        assert_eq!(
+            order,
+            [(FilingStatus::Submitted, 1), (FilingStatus::Accepted, 3), (FilingStatus::Decided, 2)],
+            "shown in time order, numbered in the order recorded"
+        );
         // A non-final status stamped after the decision does not reopen it.
         assert!(f.apply_status(FilingStatus::InProgress, datetime!(2026-12-01 08:00 UTC), None));
         assert_eq!(f.status, FilingStatus::Decided);
+    }
+
+    #[test]
+    fn the_current_status_is_the_last_recorded_not_the_latest_stamped() {
+        // The portal recorded "submitted" at 08:00:00.700; the agency stamps its "accepted" in whole
+        // seconds, 08:00:00, which sorts before it by time.
+        let mut f = Filing::new(
+            "f2",
+            "delivery-address",
+            "Adresa",
+            FilingAgency { name: "Úřad".into(), box_id: None },
+            FilingStatus::Submitted,
+            datetime!(2026-11-23 08:00:00.7 UTC),
+            "registers",
+            "r1",
+            true,
+        );
+        assert!(f.apply_status(FilingStatus::Accepted, datetime!(2026-11-23 08:00:00 UTC), None));
+        assert_eq!(f.status, FilingStatus::Accepted);
+        assert!(f.apply_status(FilingStatus::InProgress, datetime!(2026-11-23 08:00:00 UTC), None));
+        assert_eq!(f.status, FilingStatus::InProgress);
+        // A stored filing from before sequence numbers keeps its stored order.
+        let mut old = serde_json::to_value(&f).expect("json");
+        for entry in old["statusHistory"].as_array_mut().expect("history") {
+            entry.as_object_mut().expect("entry").remove("seq");
+        }
+        let mut old: Filing = serde_json::from_value(old).expect("an old document");
+        assert!(old.apply_status(FilingStatus::Decided, datetime!(2026-11-23 07:59:59 UTC), None));
+        assert_eq!(old.status, FilingStatus::Decided);
+        let mut seqs: Vec<_> = old.status_history.iter().map(|e| e.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, [1, 2, 3, 4]);
     }
 }

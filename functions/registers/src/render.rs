@@ -43,10 +43,9 @@ pub fn czech_date(date: Date) -> String {
     format!("{}. {}. {}", date.day(), u8::from(date.month()), date.year())
 }
 
-/// `23. 11. 2026 8:00 UTC`.
+/// `23. 11. 2026 9:00`: Prague's wall-clock time (CET/CEST), as Czech documents write it.
 pub fn czech_time(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!("{} {}:{:02} UTC", czech_date(at.date()), at.hour(), at.minute())
+    crate::pdf::czech_time(at)
 }
 
 fn thousands(n: u64) -> String {
@@ -69,7 +68,7 @@ pub fn extract_pdf(
     job_id: &str,
     requested_at: OffsetDateTime,
     simulated: bool,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, crate::pdf::PdfError> {
     let mut doc = PdfDocument::new(kind.title()).footer(format!("Portál občana • žádost {job_id}"));
     if simulated {
         doc = doc.banner(SIMULATOR_BANNER);
@@ -266,7 +265,7 @@ mod tests {
     #[test]
     fn czech_formats() {
         assert_eq!(czech_date(date!(1985 - 03 - 14)), "14. 3. 1985");
-        assert_eq!(czech_time(datetime!(2026-11-23 08:05 UTC)), "23. 11. 2026 8:05 UTC");
+        assert_eq!(czech_time(datetime!(2026-11-23 08:05 UTC)), "23. 11. 2026 9:05", "Prague's winter time");
         assert_eq!(thousands(1_234_567), "1 234 567");
         assert_eq!(thousands(450), "450");
     }

@@ -501,8 +501,10 @@ async fn a_passed_deadline_is_told_once_and_the_reminder_is_sent_once() {
         ("filing-petition-p-1-urge-1", "simmuhl")
     );
     let attachment = &message.attachments[0];
-    let SealedContent::Inline { sealed } = &attachment.content else { panic!("a short letter travels inline") };
-    let sealed = base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64");
+    let sealed = match &attachment.content {
+        SealedContent::Inline { sealed } => base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64"),
+        SealedContent::Blob { path } => portal.blob(path).await.1,
+    };
     let pdf = portal
         .registers
         .sealer

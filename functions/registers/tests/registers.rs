@@ -95,7 +95,7 @@ async fn every_demo_citizen_gets_every_extract_as_a_pdf_with_a_notification() {
             assert!(document.simulated);
             assert!(matches!(document.content, SealedContent::Inline { .. }), "a small PDF travels inline");
             let pdf = open_filed(&portal, subject, &document).await;
-            assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"), "a PDF file");
+            assert!(pdf.starts_with(b"%PDF-") && pdf.ends_with(b"%%EOF"), "a PDF file");
             assert_eq!(document.size, pdf.len() as u64);
             if let Some(text) = pdf_text_strict(&pdf) {
                 for word in expected(subject, kind) {
@@ -220,7 +220,7 @@ async fn a_large_pdf_goes_through_one_blob() {
     let blobs = portal_store::BlobStore::list(portal.store.as_ref(), "registers/").await.expect("list");
     assert_eq!(blobs.len(), 1);
     let pdf = open_filed(&portal, JIRI, &document).await;
-    assert!(pdf.starts_with(b"%PDF-1.4"));
+    assert!(pdf.starts_with(b"%PDF-"));
 }
 
 /// A gateway that is down for its first `failures` calls, then the simulator.

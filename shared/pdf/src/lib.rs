@@ -1,116 +1,156 @@
-//! A small PDF 1.4 writer for the portal's documents (extracts, petition lists): text only, A4 pages, line wrapping,
-//! as many pages as the text needs. No dependency: the format's text subset
-//! is a few hundred lines, and a generated extract must stay byte-for-byte
-//! reproducible from its data.
+//! The portal's own PDF documents (simulated register extracts, petition
+//! extracts, letters): text on A4 pages, line wrapping, as many pages as the
+//! text needs, written with [krilla](https://docs.rs/krilla) 0.8.
 //!
-//! **Font and Czech characters.** The text is set in Helvetica, one of the
-//! standard 14 fonts every PDF reader has, so nothing is embedded. Its Adobe
-//! metrics (Helvetica.afm, 1997, 315 glyphs) include every glyph Czech needs
-//! (`ecaron`, `scaron`, `ccaron`, `rcaron`, `zcaron`, `yacute`, `aacute`,
-//! `iacute`, `eacute`, `uring`, `uacute`, `ncaron`, `tcaron`, `dcaron`,
-//! `oacute` and their capitals), so no fallback glyph is needed. A simple
-//! font addresses 256 codes: the font's `/Encoding` keeps WinAnsi for ASCII
-//! and maps codes 128–178 through `/Differences` to those glyph names
-//! ([`ENCODING`]). A reader's text extraction turns the glyph names back into
-//! Unicode, so the extract's text stays searchable and copyable. Characters
-//! outside the table are written as `?`.
+//! **Font.** Every glyph comes from DejaVu Sans 2.37 (one face, regular),
+//! committed in `fonts/` with its licence (Bitstream Vera licence, DejaVu
+//! changes in the public domain; the TTF and `copyright` of Debian's
+//! `fonts-dejavu-core` 2.37-6). Glyphs and advances come from the font's own
+//! tables (read with skrifa, krilla's font reader), one glyph per character.
+//! krilla embeds a subset of the font with the glyphs used and a ToUnicode map, so any reader shows and extracts the text
+//! exactly: Czech, Polish, German, Vietnamese, Greek, Cyrillic. A character
+//! the font has no glyph for (CJK, for one) is written as U+FFFD "�" instead
+//! of an invisible `.notdef` (which PDF/A forbids) and counted in the log.
 //!
-//! **Layout.** Widths come from the same AFM (for wrapping); the banner (for
-//! simulator output) repeats at the top of every page, the footer numbers
-//! the pages.
+//! **PDF/A-2a and tagging.** krilla's PDF/A-2a validator runs at export; a
+//! document that would break it is an error ([`PdfError`]), never a file. The
+//! catalogue carries `/Lang (cs)`, the XMP metadata the title, producer and
+//! creation date (Europe/Prague offset). The structure tree has the title
+//! (`Title`), headings (`H2`), paragraphs and label–value fields (`P` with a
+//! `Span` per line); the page numbers, footers and the repeated simulator
+//! banner are artifacts (the banner is real content on the first page).
+//!
+//! **Times.** [`czech_time`] writes an instant as Prague's wall-clock time
+//! (CET/CEST), the only time a Czech document shows.
 
-use std::fmt::Write as _;
+use std::num::NonZeroU16;
+use std::sync::LazyLock;
 
-use time::OffsetDateTime;
+use krilla::configure::{Archival, ConfigurationBuilder, Validator};
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::{DateTime, Metadata};
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::Fill;
+use krilla::surface::Surface;
+use krilla::tagging::{Artifact, ArtifactType, ContentTag, Identifier, Node, SpanTag, Tag, TagGroup, TagTree};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
+use krilla::{Document, SerializeSettings};
+use time::{OffsetDateTime, UtcOffset};
 
-/// Codes 128… and the glyph each shows (in `/Differences` order).
-pub const ENCODING: &[(char, &str, u16)] = &[
-    ('ě', "ecaron", 556),
-    ('Ě', "Ecaron", 667),
-    ('š', "scaron", 500),
-    ('Š', "Scaron", 667),
-    ('č', "ccaron", 500),
-    ('Č', "Ccaron", 722),
-    ('ř', "rcaron", 333),
-    ('Ř', "Rcaron", 722),
-    ('ž', "zcaron", 500),
-    ('Ž', "Zcaron", 611),
-    ('ý', "yacute", 500),
-    ('Ý', "Yacute", 667),
-    ('á', "aacute", 556),
-    ('Á', "Aacute", 667),
-    ('í', "iacute", 278),
-    ('Í', "Iacute", 278),
-    ('é', "eacute", 556),
-    ('É', "Eacute", 667),
-    ('ů', "uring", 556),
-    ('Ů', "Uring", 722),
-    ('ú', "uacute", 556),
-    ('Ú', "Uacute", 722),
-    ('ň', "ncaron", 556),
-    ('Ň', "Ncaron", 722),
-    ('ť', "tcaron", 317),
-    ('Ť', "Tcaron", 611),
-    ('ď', "dcaron", 643),
-    ('Ď', "Dcaron", 722),
-    ('ó', "oacute", 556),
-    ('Ó', "Oacute", 778),
-    ('–', "endash", 556),
-    ('—', "emdash", 1000),
-    ('„', "quotedblbase", 333),
-    ('“', "quotedblleft", 333),
-    ('§', "section", 556),
-    ('°', "degree", 400),
-    ('ä', "adieresis", 556),
-    ('ö', "odieresis", 556),
-    ('ü', "udieresis", 556),
-    ('Ä', "Adieresis", 667),
-    ('Ö', "Odieresis", 778),
-    ('Ü', "Udieresis", 722),
-    ('ľ', "lcaron", 299),
-    ('ĺ', "lacute", 222),
-    ('ŕ', "racute", 333),
-    ('ô', "ocircumflex", 556),
-    ('•', "bullet", 350),
-    ('’', "quoteright", 222),
-    ('×', "multiply", 584),
-    ('€', "Euro", 556),
-    ('²', "twosuperior", 333),
-];
+static REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
-/// Helvetica widths (1/1000 em) of ASCII 32–126.
-const ASCII_WIDTHS: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556,
-    556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833,
-    722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556,
-    556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334,
-    260, 334, 584,
-];
+/// The document language (the catalogue's `/Lang`).
+pub const LANGUAGE: &str = "cs";
 
 const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 56.0;
 const LABEL_WIDTH: f32 = 160.0;
-const BODY_SIZE: f32 = 10.5;
+const BODY_SIZE: f32 = 10.0;
 const LEADING: f32 = 14.0;
-const FOOTER_Y: f32 = 36.0;
+/// The footer's baseline, from the top of the page.
+const FOOTER_Y: f32 = PAGE_HEIGHT - 36.0;
+/// Shown for a character no font has a glyph for.
+const REPLACEMENT: char = '\u{fffd}';
 
-/// The byte a character is written as, and its width in 1/1000 em.
-fn encode(c: char) -> (u8, u16) {
-    let c = if c == '\u{a0}' { ' ' } else { c };
-    if (' '..='~').contains(&c) {
-        let code = c as u8;
-        return (code, ASCII_WIDTHS[usize::from(code - 32)]);
+/// A font krilla draws with, and its glyphs and advances read with skrifa
+/// (the same bytes). One glyph per character from the font's `cmap`, no
+/// kerning or ligatures: what Czech documents need, without a shaper (krilla's
+/// `simple-text` would bring rustybuzz, unmaintained: RUSTSEC-2026-0206).
+struct Face {
+    font: Font,
+    data: &'static [u8],
+    units_per_em: f32,
+}
+
+impl Face {
+    fn load(data: &'static [u8]) -> Option<Self> {
+        use skrifa::MetadataProvider as _;
+        use skrifa::instance::{LocationRef, Size};
+        let parsed = skrifa::FontRef::new(data).ok()?;
+        let units_per_em = f32::from(parsed.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
+        Some(Self { font: Font::new(data.into(), 0)?, data, units_per_em })
     }
-    match ENCODING.iter().position(|(ch, _, _)| *ch == c) {
-        Some(i) => (128 + i as u8, ENCODING[i].2),
-        None => (b'?', 556),
+
+    fn parsed(&self) -> Option<skrifa::FontRef<'static>> {
+        skrifa::FontRef::new(self.data).ok()
+    }
+
+    fn has(&self, c: char) -> bool {
+        use skrifa::MetadataProvider as _;
+        c == ' ' || self.parsed().is_some_and(|f| f.charmap().map(c).is_some())
+    }
+
+    /// The glyphs of `text`, advances in em (krilla's normalised units).
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        use skrifa::MetadataProvider as _;
+        use skrifa::instance::{LocationRef, Size};
+        let Some(font) = self.parsed() else { return Vec::new() };
+        let (charmap, metrics) = (font.charmap(), font.glyph_metrics(Size::unscaled(), LocationRef::default()));
+        text.char_indices()
+            .map(|(at, c)| {
+                let id = charmap.map(c).unwrap_or_default();
+                let advance = metrics.advance_width(id).unwrap_or(0.0) / self.units_per_em;
+                KrillaGlyph::new(GlyphId::new(id.to_u32()), advance, 0.0, 0.0, 0.0, at..at + c.len_utf8(), None)
+            })
+            .collect()
+    }
+
+    /// The advance of `text` at `size` points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        self.glyphs(text).iter().map(|g| g.x_advance).sum::<f32>() * size
     }
 }
 
-/// The width of `text` at `size` points.
+/// One face for everything (titles and headings are larger, not bolder): a
+/// second embedded subset would add some 9 kB to every document, and an
+/// extract should stay small enough to travel inline in a queue message.
+struct Fonts {
+    regular: Face,
+}
+
+static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| Some(Fonts { regular: Face::load(REGULAR_TTF)? }));
+
+/// Why a document could not be written (a bug, never a passing fault).
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("the embedded fonts cannot be read")]
+    Fonts,
+    /// krilla refused the document (a PDF/A-2a rule, for one).
+    #[error("the PDF cannot be written: {0}")]
+    Export(String),
+}
+
+fn fonts() -> Result<&'static Fonts, PdfError> {
+    FONTS.as_ref().ok_or(PdfError::Fonts)
+}
+
+/// `text` with every character the fonts cannot show replaced by U+FFFD.
+fn printable(text: &str) -> String {
+    let Ok(fonts) = fonts() else { return text.to_owned() };
+    let mut missing = 0_usize;
+    let out: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{a0}' | '\t' => ' ',
+            c if c.is_control() => ' ',
+            c if fonts.regular.has(c) => c,
+            _ => {
+                missing += 1;
+                REPLACEMENT
+            }
+        })
+        .collect();
+    if missing > 0 {
+        tracing::warn!(missing, "characters without a glyph in the PDF font are printed as U+FFFD");
+    }
+    out
+}
+
+/// The width of `text` at `size` points in the regular face.
 pub fn text_width(text: &str, size: f32) -> f32 {
-    text.chars().map(|c| f32::from(encode(c).1)).sum::<f32>() * size / 1000.0
+    fonts().map_or(0.0, |f| f.regular.width(text, size))
 }
 
 /// Breaks `text` into lines no wider than `width` at `size`: at spaces, and
@@ -140,6 +180,30 @@ pub fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
     lines
 }
 
+/// `23. 11. 2026 9:00`: the instant as Prague's wall-clock time.
+pub fn czech_time(at: OffsetDateTime) -> String {
+    let local = at.to_offset(prague_offset(at));
+    format!("{}. {}. {} {}:{:02}", local.day(), u8::from(local.month()), local.year(), local.hour(), local.minute())
+}
+
+/// Europe/Prague's offset at `at`: CET, and CEST from the last Sunday of March
+/// 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule).
+pub fn prague_offset(at: OffsetDateTime) -> UtcOffset {
+    let utc = at.to_offset(UtcOffset::UTC);
+    let last_sunday = |month: time::Month| {
+        let last = time::Date::from_calendar_date(utc.year(), month, month.length(utc.year())).ok()?;
+        last.checked_sub(time::Duration::days(i64::from(last.weekday().number_days_from_sunday())))
+    };
+    let summer = match (last_sunday(time::Month::March), last_sunday(time::Month::October)) {
+        (Some(start), Some(end)) => {
+            let hour = time::Duration::hours(1);
+            utc >= start.midnight().assume_utc() + hour && utc < end.midnight().assume_utc() + hour
+        }
+        _ => false,
+    };
+    UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Block {
     Title(String),
@@ -149,7 +213,7 @@ enum Block {
     Gap,
 }
 
-/// One text placed on a page.
+/// One line of text placed on a page (`y` is its baseline from the top).
 #[derive(Debug, Clone, PartialEq)]
 struct Placed {
     x: f32,
@@ -157,6 +221,8 @@ struct Placed {
     size: f32,
     grey: bool,
     text: String,
+    /// The block (structure element) the line belongs to.
+    block: usize,
 }
 
 /// A text document to be written as a PDF.
@@ -169,38 +235,38 @@ pub struct PdfDocument {
 }
 
 impl PdfDocument {
-    /// `title` goes to the document information and the first page.
+    /// `title` goes to the document metadata and the first page.
     pub fn new(title: impl Into<String>) -> Self {
-        let title = title.into();
+        let title = printable(&title.into());
         Self { blocks: vec![Block::Title(title.clone())], title, banner: None, footer: String::new() }
     }
 
     /// A banner repeated at the top of every page (simulator output).
     #[must_use]
     pub fn banner(mut self, text: impl Into<String>) -> Self {
-        self.banner = Some(text.into());
+        self.banner = Some(printable(&text.into()));
         self
     }
 
     /// Small print at the bottom of every page, before the page number.
     #[must_use]
     pub fn footer(mut self, text: impl Into<String>) -> Self {
-        self.footer = text.into();
+        self.footer = printable(&text.into());
         self
     }
 
     pub fn heading(&mut self, text: impl Into<String>) {
         self.blocks.push(Block::Gap);
-        self.blocks.push(Block::Heading(text.into()));
+        self.blocks.push(Block::Heading(printable(&text.into())));
     }
 
     pub fn paragraph(&mut self, text: impl Into<String>) {
-        self.blocks.push(Block::Paragraph(text.into()));
+        self.blocks.push(Block::Paragraph(printable(&text.into())));
     }
 
     /// A labelled value, label on the left.
     pub fn field(&mut self, label: impl Into<String>, value: impl Into<String>) {
-        self.blocks.push(Block::Field(label.into(), value.into()));
+        self.blocks.push(Block::Field(printable(&label.into()), printable(&value.into())));
     }
 
     pub fn gap(&mut self) {
@@ -209,51 +275,50 @@ impl PdfDocument {
 
     /// Lays the blocks out on pages.
     fn layout(&self) -> Vec<Vec<Placed>> {
-        let top = if self.banner.is_some() { PAGE_HEIGHT - MARGIN - 34.0 } else { PAGE_HEIGHT - MARGIN };
-        let bottom = MARGIN + 10.0;
+        let top = if self.banner.is_some() { MARGIN + 34.0 } else { MARGIN };
+        let bottom = PAGE_HEIGHT - MARGIN - 10.0;
         let text_width = PAGE_WIDTH - 2.0 * MARGIN;
         let mut pages: Vec<Vec<Placed>> = vec![Vec::new()];
         let mut y = top;
         let place = |pages: &mut Vec<Vec<Placed>>, y: &mut f32, lines: Vec<Placed>, height: f32| {
-            if *y - height < bottom && !pages.last().is_none_or(Vec::is_empty) {
+            if *y + height > bottom && !pages.last().is_none_or(Vec::is_empty) {
                 pages.push(Vec::new());
                 *y = top;
             }
             let base = *y;
             if let Some(page) = pages.last_mut() {
                 page.extend(lines.into_iter().map(|mut p| {
-                    p.y = base - p.y;
+                    p.y += base;
                     p
                 }));
             }
-            *y -= height;
+            *y += height;
         };
-        for block in &self.blocks {
-            match block {
-                Block::Title(text) => {
-                    let lines = wrap(text, 17.0, text_width);
-                    let height = lines.len() as f32 * 22.0 + 8.0;
+        let line = |x: f32, y: f32, size: f32, grey: bool, text: String, block: usize| Placed {
+            x,
+            y,
+            size,
+            grey,
+            text,
+            block,
+        };
+        for (block, content) in self.blocks.iter().enumerate() {
+            match content {
+                Block::Title(text) | Block::Heading(text) => {
+                    let (size, step) = if matches!(content, Block::Title(_)) { (17.0, 22.0) } else { (13.0, 17.0) };
+                    let lines = wrap(text, size, text_width);
+                    let height = lines.len() as f32 * step + 6.0;
                     let placed = lines
                         .into_iter()
                         .enumerate()
-                        .map(|(i, text)| Placed { x: MARGIN, y: 17.0 + i as f32 * 22.0, size: 17.0, grey: false, text })
-                        .collect();
-                    place(&mut pages, &mut y, placed, height);
-                }
-                Block::Heading(text) => {
-                    let lines = wrap(text, 13.0, text_width);
-                    let height = lines.len() as f32 * 17.0 + 4.0;
-                    let placed = lines
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, text)| Placed { x: MARGIN, y: 13.0 + i as f32 * 17.0, size: 13.0, grey: false, text })
+                        .map(|(i, text)| line(MARGIN, size + i as f32 * step, size, false, text, block))
                         .collect();
                     place(&mut pages, &mut y, placed, height);
                 }
                 Block::Paragraph(text) => {
                     // Paragraph lines may split across pages one by one.
-                    for line in wrap(text, BODY_SIZE, text_width) {
-                        let placed = vec![Placed { x: MARGIN, y: BODY_SIZE, size: BODY_SIZE, grey: false, text: line }];
+                    for text in wrap(text, BODY_SIZE, text_width) {
+                        let placed = vec![line(MARGIN, BODY_SIZE, BODY_SIZE, false, text, block)];
                         place(&mut pages, &mut y, placed, LEADING);
                     }
                 }
@@ -263,164 +328,143 @@ impl PdfDocument {
                     let rows = labels.len().max(values.len());
                     let mut placed = Vec::new();
                     for (i, text) in labels.into_iter().enumerate() {
-                        placed.push(Placed {
-                            x: MARGIN,
-                            y: BODY_SIZE + i as f32 * LEADING,
-                            size: BODY_SIZE,
-                            grey: true,
-                            text,
-                        });
+                        placed.push(line(MARGIN, BODY_SIZE + i as f32 * LEADING, BODY_SIZE, true, text, block));
                     }
                     for (i, text) in values.into_iter().enumerate() {
                         let x = MARGIN + LABEL_WIDTH;
-                        placed.push(Placed {
-                            x,
-                            y: BODY_SIZE + i as f32 * LEADING,
-                            size: BODY_SIZE,
-                            grey: false,
-                            text,
-                        });
+                        placed.push(line(x, BODY_SIZE + i as f32 * LEADING, BODY_SIZE, false, text, block));
                     }
                     place(&mut pages, &mut y, placed, rows as f32 * LEADING + 2.0);
                 }
-                Block::Gap => y -= 8.0,
+                Block::Gap => y += 8.0,
             }
         }
         pages
     }
 
-    /// The PDF file. `created` is the creation date in the document
-    /// information (the same inputs give the same bytes).
-    pub fn render(&self, producer: &str, created: OffsetDateTime) -> Vec<u8> {
+    /// The PDF/A-2a file. `producer` and `created` go to the metadata (the
+    /// same inputs give the same bytes).
+    pub fn render(&self, producer: &str, created: OffsetDateTime) -> Result<Vec<u8>, PdfError> {
+        let fonts = fonts()?;
+        let configuration = ConfigurationBuilder::new()
+            .set_validator(Validator::A(Archival::A2_A))
+            .finish()
+            .map_err(|e| PdfError::Export(format!("{e:?}")))?;
+        let settings = SerializeSettings { configuration, enable_tagging: true, ..SerializeSettings::default() };
+        let mut document = Document::new_with(settings);
         let pages = self.layout();
         let count = pages.len();
-        // Objects: 1 catalog, 2 pages, 3 font, 4 encoding, 5 info, then a
-        // page and its content stream per page.
-        let mut objects: Vec<Vec<u8>> = Vec::new();
-        let kids: Vec<String> = (0..count).map(|i| format!("{} 0 R", 6 + 2 * i)).collect();
-        objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-        objects.push(format!("<< /Type /Pages /Kids [{}] /Count {count} >>", kids.join(" ")).into_bytes());
-        objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding 4 0 R >>".to_vec());
-        let differences: Vec<String> = ENCODING.iter().map(|(_, name, _)| format!("/{name}")).collect();
-        objects.push(
-            format!(
-                "<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [128 {}] >>",
-                differences.join(" ")
-            )
-            .into_bytes(),
-        );
-        objects.push(
-            format!(
-                "<< /Title {} /Producer {} /CreationDate ({}) >>",
-                utf16_text(&self.title),
-                utf16_text(producer),
-                pdf_date(created)
-            )
-            .into_bytes(),
-        );
+        // Identifiers of each block's lines, in reading order.
+        let mut groups: Vec<Vec<Identifier>> = vec![Vec::new(); self.blocks.len()];
+        let mut banner_id = None;
         for (index, page) in pages.iter().enumerate() {
-            let content = self.page_content(page, index + 1, count);
-            objects.push(
-                format!(
-                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
-                     /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-                    7 + 2 * index
-                )
-                .into_bytes(),
-            );
-            let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-            stream.extend_from_slice(&content);
-            stream.extend_from_slice(b"\nendstream");
-            objects.push(stream);
+            let settings =
+                PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).ok_or_else(|| PdfError::Export("page size".into()))?;
+            let mut page_writer = document.start_page_with(settings);
+            let mut surface = page_writer.surface();
+            if let Some(banner) = &self.banner {
+                let tag = if index == 0 {
+                    ContentTag::Span(SpanTag::empty())
+                } else {
+                    ContentTag::Artifact(Artifact::new(ArtifactType::Header, None))
+                };
+                let id = surface.start_tagged(tag);
+                fill(&mut surface, (255, 219, 219));
+                if let Some(rect) = Rect::from_xywh(MARGIN - 6.0, MARGIN - 6.0, PAGE_WIDTH - 2.0 * MARGIN + 12.0, 24.0)
+                {
+                    let mut path = PathBuilder::new();
+                    path.push_rect(rect);
+                    if let Some(path) = path.finish() {
+                        surface.draw_path(&path);
+                    }
+                }
+                fill(&mut surface, (153, 0, 0));
+                draw(&mut surface, &fonts.regular, MARGIN, MARGIN + 10.0, 11.0, banner);
+                surface.end_tagged();
+                if index == 0 {
+                    banner_id = Some(id);
+                }
+            }
+            for placed in page {
+                let id = surface.start_tagged(ContentTag::Span(SpanTag::empty()));
+                fill(&mut surface, if placed.grey { (89, 89, 89) } else { (0, 0, 0) });
+                // A space ends every line, so a reader keeps the words apart.
+                draw(&mut surface, &fonts.regular, placed.x, placed.y, placed.size, &format!("{} ", placed.text));
+                surface.end_tagged();
+                if let Some(group) = groups.get_mut(placed.block) {
+                    group.push(id);
+                }
+            }
+            let footer = if self.footer.is_empty() {
+                format!("Strana {} z {count}", index + 1)
+            } else {
+                format!("{} • Strana {} z {count}", self.footer, index + 1)
+            };
+            surface.start_tagged(ContentTag::Artifact(Artifact::new(ArtifactType::Footer, None)));
+            fill(&mut surface, (89, 89, 89));
+            for (i, line) in wrap(&footer, 8.0, PAGE_WIDTH - 2.0 * MARGIN).into_iter().enumerate() {
+                draw(&mut surface, &fonts.regular, MARGIN, FOOTER_Y + i as f32 * 10.0, 8.0, &line);
+            }
+            surface.end_tagged();
+            surface.finish();
+            page_writer.finish();
         }
 
-        let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-        let mut offsets = Vec::with_capacity(objects.len());
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\nendobj\n");
+        let mut tree = TagTree::new().with_lang(Some(LANGUAGE.to_owned()));
+        if let Some(id) = banner_id {
+            tree.push(TagGroup::with_children(Tag::P, vec![Node::Leaf(id)]));
         }
-        let xref = out.len();
-        let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-        for offset in offsets {
-            let _ = writeln!(table, "{offset:010} 00000 n ");
+        let h2 = NonZeroU16::new(2).unwrap_or(NonZeroU16::MIN);
+        for (block, ids) in self.blocks.iter().zip(groups) {
+            if ids.is_empty() {
+                continue;
+            }
+            let children: Vec<Node> = ids.into_iter().map(Node::Leaf).collect();
+            let group = match block {
+                Block::Title(_) => TagGroup::with_children(Tag::Title, children),
+                Block::Heading(text) => TagGroup::with_children(Tag::Hn(h2, Some(text.clone())), children),
+                _ => TagGroup::with_children(Tag::P, children),
+            };
+            tree.push(group);
         }
-        let id = document_id(&out);
-        let _ = write!(
-            table,
-            "trailer\n<< /Size {} /Root 1 0 R /Info 5 0 R /ID [<{id}> <{id}>] >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
+        document.set_tag_tree(tree);
+        document.set_metadata(
+            Metadata::new()
+                .title(self.title.clone())
+                .producer(producer.to_owned())
+                .creator(producer.to_owned())
+                .language(LANGUAGE.to_owned())
+                .creation_date(pdf_date(created)),
         );
-        out.extend_from_slice(table.as_bytes());
-        out
-    }
-
-    fn page_content(&self, page: &[Placed], number: usize, count: usize) -> Vec<u8> {
-        let mut content = Vec::new();
-        if let Some(banner) = &self.banner {
-            let (x, y, h) = (MARGIN - 6.0, PAGE_HEIGHT - MARGIN - 22.0, 24.0);
-            let w = PAGE_WIDTH - 2.0 * MARGIN + 12.0;
-            content.extend_from_slice(format!("q 1 0.86 0.86 rg {x} {y} {w} {h} re f Q\n").as_bytes());
-            text(&mut content, MARGIN, y + 8.0, 11.0, Some((0.6, 0.0, 0.0)), banner);
-        }
-        for p in page {
-            let colour = p.grey.then_some((0.35, 0.35, 0.35));
-            text(&mut content, p.x, p.y, p.size, colour, &p.text);
-        }
-        let footer = if self.footer.is_empty() {
-            format!("Strana {number} z {count}")
-        } else {
-            format!("{} • Strana {number} z {count}", self.footer)
-        };
-        text(&mut content, MARGIN, FOOTER_Y, 8.0, Some((0.35, 0.35, 0.35)), &footer);
-        content
+        document.finish().map_err(|e| PdfError::Export(format!("{e:?}")))
     }
 }
 
-/// Appends one line of text at (x, y).
-fn text(content: &mut Vec<u8>, x: f32, y: f32, size: f32, colour: Option<(f32, f32, f32)>, line: &str) {
-    let (r, g, b) = colour.unwrap_or((0.0, 0.0, 0.0));
-    content.extend_from_slice(format!("BT {r} {g} {b} rg /F1 {size} Tf 1 0 0 1 {x:.2} {y:.2} Tm (").as_bytes());
-    for c in line.chars() {
-        let (code, _) = encode(c);
-        if matches!(code, b'(' | b')' | b'\\') {
-            content.push(b'\\');
-        }
-        content.push(code);
-    }
-    content.extend_from_slice(b") Tj ET\n");
+fn fill(surface: &mut Surface<'_>, (r, g, b): (u8, u8, u8)) {
+    surface.set_fill(Some(Fill {
+        paint: krilla::color::rgb::Color::new(r, g, b).into(),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }));
 }
 
-/// A text string in UTF-16BE with a byte-order mark, as a hex string.
-fn utf16_text(text: &str) -> String {
-    let mut hex = String::from("<FEFF");
-    for unit in text.encode_utf16() {
-        let _ = write!(hex, "{unit:04X}");
-    }
-    hex.push('>');
-    hex
+fn draw(surface: &mut Surface<'_>, face: &Face, x: f32, y: f32, size: f32, text: &str) {
+    let glyphs = face.glyphs(text);
+    surface.draw_glyphs(Point::from_xy(x, y), &glyphs, face.font.clone(), text, size, false);
 }
 
-/// `D:YYYYMMDDHHmmSSZ`.
-fn pdf_date(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
-}
-
-/// The file identifier: the first 16 bytes of SHA-256 of the body.
-fn document_id(body: &[u8]) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02X}")).collect()
+/// The creation date as Prague's local time with its offset.
+fn pdf_date(at: OffsetDateTime) -> DateTime {
+    let offset = prague_offset(at);
+    let local = at.to_offset(offset);
+    DateTime::new(u16::try_from(local.year()).unwrap_or(2000))
+        .month(u8::from(local.month()))
+        .day(local.day())
+        .hour(local.hour())
+        .minute(local.minute())
+        .second(local.second())
+        .utc_offset_hour(offset.whole_hours())
+        .utc_offset_minute(0)
 }
 
 #[cfg(test)]
@@ -436,43 +480,37 @@ mod tests {
         for i in 0..paragraphs {
             doc.paragraph(format!("{i}: Příliš žluťoučký kůň úpěl ďábelské ódy (a \\ závorky)."));
         }
-        doc.render("Portál občana", datetime!(2026-11-23 08:00 UTC))
+        doc.render("Portál občana", datetime!(2026-11-23 08:00 UTC)).expect("a PDF")
     }
 
     #[test]
-    fn the_cross_reference_table_points_at_every_object() {
+    fn a_long_document_is_pdf_a_and_the_same_inputs_give_the_same_bytes() {
         let pdf = sample(200);
-        let tail = String::from_utf8_lossy(&pdf[pdf.len() - 40..]).into_owned();
-        let start: usize = tail
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|t| t.lines().next())
-            .and_then(|n| n.parse().ok())
-            .expect("startxref");
-        assert!(pdf[start..].starts_with(b"xref\n"), "startxref points at the table");
-        let text = String::from_utf8_lossy(&pdf[start..]).into_owned();
-        let table = text.as_str();
-        let count: usize =
-            table.lines().nth(1).and_then(|l| l.split(' ').nth(1)).and_then(|n| n.parse().ok()).expect("size");
-        assert!(count > 9, "several pages: {count} objects");
-        for (number, line) in table.lines().skip(3).take(count - 1).enumerate() {
-            assert_eq!(line.len(), 19, "entries are 20 bytes with the newline");
-            let offset: usize = line[..10].parse().expect("offset");
-            assert!(pdf[offset..].starts_with(format!("{} 0 obj", number + 1).as_bytes()), "object {}", number + 1);
+        assert!(pdf.starts_with(b"%PDF-1.7"), "{:?}", String::from_utf8_lossy(&pdf[..10]));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("pdfaid:part=\"2\"") || text.contains("<pdfaid:part>2</pdfaid:part>"), "PDF/A-2");
+        if let Ok(dir) = std::env::var("PORTAL_PDF_SAMPLE_DIR") {
+            let _ = std::fs::write(std::path::Path::new(&dir).join("sample.pdf"), &pdf);
         }
         assert_eq!(sample(200), pdf, "the same inputs give the same bytes");
     }
 
     #[test]
-    fn czech_letters_use_the_differences_and_wrapping_keeps_every_word() {
-        assert_eq!(encode('ř'), (134, 333));
-        assert_eq!(encode('A'), (b'A', 667));
-        assert_eq!(encode('漢').0, b'?');
+    fn wrapping_keeps_every_word_and_characters_without_a_glyph_become_replacement_marks() {
         let text = "Příliš žluťoučký kůň úpěl ďábelské ódy ".repeat(20);
-        let lines = wrap(&text, 10.5, 200.0);
+        let lines = wrap(&text, 10.0, 200.0);
         assert!(lines.len() > 5);
-        assert!(lines.iter().all(|l| text_width(l, 10.5) <= 200.0));
+        assert!(lines.iter().all(|l| text_width(l, 10.0) <= 200.0));
         assert_eq!(lines.join(" ").split_whitespace().count(), text.split_whitespace().count());
-        assert_eq!(wrap(&"x".repeat(300), 10.5, 100.0).concat(), "x".repeat(300), "long words break");
+        assert_eq!(wrap(&"x".repeat(300), 10.0, 100.0).concat(), "x".repeat(300), "long words break");
+        assert_eq!(printable("Łódź, Nguyễn, Ελλάδα, 漢"), "Łódź, Nguyễn, Ελλάδα, \u{fffd}");
+    }
+
+    #[test]
+    fn prague_time_follows_summer_time() {
+        assert_eq!(czech_time(datetime!(2026-11-23 08:00 UTC)), "23. 11. 2026 9:00");
+        assert_eq!(czech_time(datetime!(2026-07-01 22:30 UTC)), "2. 7. 2026 0:30");
+        assert_eq!(czech_time(datetime!(2026-03-29 00:59 UTC)), "29. 3. 2026 1:59");
+        assert_eq!(czech_time(datetime!(2026-03-29 01:00 UTC)), "29. 3. 2026 3:00");
     }
 }

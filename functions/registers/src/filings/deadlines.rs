@@ -174,7 +174,7 @@ pub fn urge_request_id(filing_id: &str) -> String {
 }
 
 /// The letter: a short PDF.
-fn letter(filing: &Filing, now: OffsetDateTime) -> Vec<u8> {
+fn letter(filing: &Filing, now: OffsetDateTime) -> Result<Vec<u8>, crate::pdf::PdfError> {
     let date = |d: Date| crate::render::czech_date(d);
     let mut pdf = crate::pdf::PdfDocument::new("Urgence vyřízení podání");
     if filing.simulated {
@@ -235,7 +235,7 @@ pub async fn urge(
     let Some(box_id) = filing.agency.box_id.clone() else { return Ok(Err(UrgeRefusal::NoDataBox)) };
     let request = urge_request_id(&filing.id);
     let document = format!("{}-urge-1", doc_id(&filing.id));
-    let pdf = letter(&filing, now);
+    let pdf = letter(&filing, now)?;
     let sealed = registers.sealer.encrypt(subject.as_str(), &document, "content", &pdf).await?;
     let content = if sealed.len() <= INLINE_CONTENT_LIMIT {
         SealedContent::Inline { sealed: base64::engine::general_purpose::STANDARD.encode(&sealed) }
@@ -267,6 +267,7 @@ pub async fn urge(
             sealed_field: "content".into(),
             content,
         }],
+        reply_to: None,
     };
     let data = serde_json::to_value(&message).map_err(super::corrupt)?;
     let event = Event::new(kinds::SEND_DATA_MESSAGE, &request, subject.as_str(), now, data);

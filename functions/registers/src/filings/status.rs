@@ -35,7 +35,8 @@ impl FilingStatus {
         }
     }
 
-    /// The order of the steps, for statuses recorded at the same moment.
+    /// The order of the steps: a status recorded late never takes the
+    /// filing back to an earlier step.
     pub(crate) fn rank(self) -> u8 {
         match self {
             Self::AwaitingPayment => 0,
@@ -70,8 +71,13 @@ impl FilingStatus {
 #[serde(rename_all = "camelCase")]
 pub struct StatusEntry {
     pub status: FilingStatus,
+    /// When it happened, as its source stamped it (an agency's clock, often
+    /// in whole seconds): shown, never used to order.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The order in which the portal recorded it, from 1.
+    #[serde(default)]
+    pub seq: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

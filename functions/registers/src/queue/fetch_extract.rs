@@ -120,7 +120,7 @@ async fn run(registers: &Registers, message: &FetchMessage) -> Result<Outcome, E
     };
 
     let simulated = registers.settings.simulated || data.simulated();
-    let pdf = render::extract_pdf(job.kind, &data, &job.id, job.created_at, simulated);
+    let pdf = render::extract_pdf(job.kind, &data, &job.id, job.created_at, simulated)?;
     let filed = file(registers, &subject, &job, &pdf, simulated).await?;
     job.status = JobStatus::Done;
     job.document_id = Some(filed.document_id.clone());
