@@ -700,6 +700,38 @@ module dataStorages 'modules/avm/res/storage/storage-account/main.bicep' = [
   }
 ]
 
+// Defender for Storage with on-upload malware scanning on each citizens' account: every new blob is scanned and the
+// verdict written as its blob index tag "Malware Scanning scan result". The documents capability keeps an upload
+// quarantined until that tag on its plain quarantine copy says "No threats found" (PORTAL_MALWARE_SCAN=defender).
+resource dataStorageAccounts 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [
+  for region in regions: {
+    name: region.dataStorageName
+  }
+]
+
+resource malwareScanning 'Microsoft.Security/defenderForStorageSettings@2022-12-01-preview' = [
+  for (region, i) in regions: {
+    name: 'current'
+    scope: dataStorageAccounts[i]
+    properties: {
+      isEnabled: true
+      overrideSubscriptionLevelSettings: true
+      malwareScanning: {
+        onUpload: {
+          isEnabled: true
+          capGBPerMonth: 5000
+        }
+      }
+      sensitiveDataDiscovery: {
+        isEnabled: false
+      }
+    }
+    dependsOn: [
+      dataStorages
+    ]
+  }
+]
+
 // Object replication of the citizens' files from the active region's account to the standby's (whose container is
 // read-only while the policy exists). Created once; a failover deletes it and the next deployment creates it the
 // other way round (docs/operations.md, "Fail over").
@@ -899,6 +931,8 @@ var portalSettings = {
   PORTAL_DOCUMENTS_MAX_UPLOAD_MB: string(documentsMaxUploadMb)
   PORTAL_DOCUMENTS_QUOTA_MB: string(documentsQuotaMb)
   PORTAL_DOCUMENTS_ALLOWED_TYPES: 'application/pdf,image/jpeg,image/png,text/plain'
+  // Uploads are cleared by Defender for Storage's on-upload malware scanning of the data account (its blob index tag).
+  PORTAL_MALWARE_SCAN: 'defender'
   PORTAL_SMTP_HOST: smtpHost
   PORTAL_SMTP_PORT: string(smtpPort)
   PORTAL_SMTP_TLS: smtpTls

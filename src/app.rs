@@ -324,6 +324,11 @@ pub fn functions(
                 allowed_types: settings.documents.allowed_types.clone(),
                 quota_bytes: settings.documents.quota_bytes,
                 public_base_url: settings.public_url.clone(),
+                malware_scan: if settings.documents.defender_scan {
+                    portal_documents::scan::ScanMode::Defender
+                } else {
+                    portal_documents::scan::ScanMode::Simulator
+                },
                 ..portal_documents::DocumentsSettings::default()
             },
         }));

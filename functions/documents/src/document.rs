@@ -10,11 +10,12 @@ use std::fmt;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use portal_store::{BlobPath, ETag, StoreError};
+use portal_store::{BlobPath, ETag, NewDocument, StoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::scan::Verdict;
 use crate::{COLLECTION, Documents, DocumentsError, owner_folder};
 
 /// The longest title.
@@ -210,6 +211,11 @@ pub(crate) struct StoredDocument {
     /// different upload under a reused key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_fingerprint: Option<String>,
+    /// The malware scan of an upload: `pending`, `clean` or `infected`
+    /// ([`crate::scan`]). None for filed documents (they come from the state)
+    /// and for uploads stored before scanning existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<String>,
 }
 
 pub(crate) const DOCUMENT_RECORD: &str = "document";
@@ -253,6 +259,12 @@ pub struct DocumentView {
     /// Whether it counts toward the upload quota.
     pub counts_toward_quota: bool,
     pub simulated: bool,
+    /// An upload's malware scan: `pending` (quarantined: it cannot be
+    /// downloaded or shared yet), `clean` or `infected` (never served).
+    /// Absent for documents filed by the state.
+    #[schema(example = "clean")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malware_scan: Option<String>,
 }
 
 /// Whether an `If-Match` value names this ETag (quotes and a weak prefix
@@ -309,6 +321,7 @@ impl Documents {
             updated_at: stored.updated_at,
             counts_toward_quota: stored.quota_bytes > 0,
             simulated: stored.simulated,
+            malware_scan: stored.scan.clone(),
         })
     }
 
@@ -322,8 +335,10 @@ impl Documents {
         Ok(Some((stored, doc.etag)))
     }
 
-    /// The plain content of a document.
+    /// The plain content of a document, once its malware scan (if it has
+    /// one) says it is clean.
     pub(crate) async fn content(&self, owner: &str, stored: &StoredDocument) -> Result<Vec<u8>, DocumentsError> {
+        self.cleared(owner, stored).await?;
         let path = BlobPath::parse(stored.blob.clone())?;
         let (_, stream) = match self.blobs.get(&path).await {
             Ok(found) => found,
@@ -332,6 +347,49 @@ impl Documents {
         };
         let chunks: Vec<Bytes> = stream.try_collect().await?;
         Ok(self.sealer.decrypt(owner, &stored.id, "content", &chunks.concat()).await?)
+    }
+
+    /// Whether the document may leave: no scan, or a clean one. A pending
+    /// scan asks the scanner once more and records a final verdict (and drops
+    /// the quarantine copy).
+    pub(crate) async fn cleared(&self, owner: &str, stored: &StoredDocument) -> Result<(), DocumentsError> {
+        let verdict = match stored.scan.as_deref().map(Verdict::parse) {
+            None => return Ok(()),
+            Some(Some(verdict)) if verdict != Verdict::Pending => verdict,
+            Some(_) => self.resolve_scan(owner, stored).await?,
+        };
+        match verdict {
+            Verdict::Clean => Ok(()),
+            Verdict::Pending => Err(DocumentsError::ScanPending),
+            Verdict::Infected => Err(DocumentsError::Infected),
+        }
+    }
+
+    async fn resolve_scan(&self, owner: &str, stored: &StoredDocument) -> Result<Verdict, DocumentsError> {
+        let path = BlobPath::parse(stored.blob.clone())?;
+        let verdict = self.scanner().verdict(&path).await?;
+        if verdict == Verdict::Pending {
+            return Ok(verdict);
+        }
+        for _ in 0..8 {
+            let Some((mut current, etag)) = self.load(owner, &stored.id).await? else { return Ok(verdict) };
+            if current.scan.as_deref() != Some(Verdict::Pending.as_str()) {
+                break;
+            }
+            current.scan = Some(verdict.as_str().to_owned());
+            let id = DocumentId::parse(&current.id).map_err(corrupt)?;
+            let body = serde_json::to_value(&current).map_err(corrupt)?;
+            match self.documents.replace(COLLECTION, NewDocument::new(owner, id.store_id(), body), &etag).await {
+                Ok(_) => break,
+                Err(StoreError::PreconditionFailed) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if verdict == Verdict::Infected {
+            tracing::warn!(document = %stored.id, "malware found in an upload; it stays quarantined");
+        }
+        self.scanner().discard(&path).await?;
+        Ok(verdict)
     }
 }
 

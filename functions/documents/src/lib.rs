@@ -59,6 +59,7 @@ mod document;
 pub mod http;
 mod library;
 pub mod queue;
+pub mod scan;
 pub mod shares;
 
 use std::sync::Arc;
@@ -89,6 +90,8 @@ pub struct DocumentsSettings {
     pub share_max_hours: u32,
     /// Where the portal is reachable from outside; share-link URLs start here.
     pub public_base_url: String,
+    /// Which malware scanner clears uploads ([`scan`]).
+    pub malware_scan: scan::ScanMode,
 }
 
 impl Default for DocumentsSettings {
@@ -99,6 +102,7 @@ impl Default for DocumentsSettings {
             quota_bytes: 200 * 1024 * 1024,
             share_max_hours: 168,
             public_base_url: "http://localhost:7071".into(),
+            malware_scan: scan::ScanMode::Simulator,
         }
     }
 }
@@ -128,6 +132,12 @@ pub enum DocumentsError {
     /// An `Idempotency-Key` already used for a different upload.
     #[error("the idempotency key was used for another upload")]
     IdempotencyKeyReused,
+    /// The upload is quarantined until the malware scan clears it.
+    #[error("the document is still being scanned for malware")]
+    ScanPending,
+    /// The malware scan found something: the document is never served.
+    #[error("malware was found in the document")]
+    Infected,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -167,6 +177,16 @@ impl Failure for DocumentsError {
                 "The document changed since you read it",
             )
             .with_detail("read it again and repeat the change with its new ETag"),
+            Self::ScanPending => Problem::new(
+                StatusCode::CONFLICT,
+                "document-scan-pending",
+                "The document is still being checked for malware",
+            )
+            .with_detail("uploads are quarantined until the malware scan clears them; try again in a minute"),
+            Self::Infected => {
+                Problem::new(StatusCode::CONFLICT, "document-infected", "Malware was found in this document")
+                    .with_detail("it is never downloaded or shared; delete it")
+            }
             Self::IdempotencyKeyReused => {
                 let mut problem = Problem::new(
                     StatusCode::CONFLICT,
@@ -203,6 +223,13 @@ pub fn functions(documents: Documents) -> Vec<Function> {
         queue::file_document::function(s.clone()),
         queue::erase_documents_data::function(s),
     ]
+}
+
+impl Documents {
+    /// The malware scanner of this deployment ([`DocumentsSettings::malware_scan`]).
+    pub fn scanner(&self) -> scan::Scanner {
+        scan::Scanner::new(self.settings.malware_scan, self.blobs.clone())
+    }
 }
 
 /// The blob folder of a citizen: 16 bytes of the SHA-256 of the subject id, in

@@ -132,6 +132,9 @@ impl Documents {
         // upload (no document refers to it yet): overwrite it.
         let mode = if fingerprint.is_some() { PutMode::Overwrite } else { PutMode::CreateOnly };
         self.blobs.put(&path, Bytes::from(sealed), "application/octet-stream", blob_metadata, mode).await?;
+        // Quarantined until scanned: the plain copy goes to the scanner.
+        let scanner = self.scanner();
+        scanner.submit(&path, &upload.content).await?;
 
         let now = self.clock.now();
         let stored = StoredDocument {
@@ -152,6 +155,7 @@ impl Documents {
             updated_at: None,
             simulated: false,
             upload_fingerprint: fingerprint.clone(),
+            scan: Some(crate::scan::Verdict::Pending.as_str().to_owned()),
         };
         let body = serde_json::to_value(&stored).map_err(corrupt)?;
         let result = self.create_with_usage(owner, &id, body, size).await;
@@ -168,6 +172,9 @@ impl Documents {
             // harmless orphan, as a crash would).
             if let Err(error) = self.blobs.delete(&path).await {
                 tracing::warn!(error = %error, "an unused upload blob could not be deleted");
+            }
+            if let Err(error) = scanner.discard(&path).await {
+                tracing::warn!(error = %error, "an unused quarantine copy could not be deleted");
             }
         }
         result?;
@@ -320,10 +327,17 @@ impl Documents {
         let stored = deleted.ok_or(DocumentsError::Store(StoreError::PreconditionFailed))?;
         if !stored.adopted_blob {
             match BlobPath::parse(stored.blob.clone()) {
-                Ok(path) => match self.blobs.delete(&path).await {
-                    Ok(()) | Err(StoreError::NotFound) => {}
-                    Err(error) => tracing::warn!(error = %error, "a deleted document's blob stays as an orphan"),
-                },
+                Ok(path) => {
+                    match self.blobs.delete(&path).await {
+                        Ok(()) | Err(StoreError::NotFound) => {}
+                        Err(error) => tracing::warn!(error = %error, "a deleted document's blob stays as an orphan"),
+                    }
+                    if stored.scan.is_some()
+                        && let Err(error) = self.scanner().discard(&path).await
+                    {
+                        tracing::warn!(error = %error, "a deleted document's quarantine copy stays as an orphan");
+                    }
+                }
                 Err(error) => tracing::warn!(error = %error, "a deleted document named an invalid blob"),
             }
         }

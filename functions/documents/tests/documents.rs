@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine as _;
 use portal_documents::queue::file_document;
+use portal_documents::scan::{self, EICAR, ScanMode};
 use portal_documents::{Documents, DocumentsSettings, functions};
 use portal_events::{Event, FiledDocument, SealedContent, kinds};
 use portal_host::InvocationError;
@@ -116,8 +117,16 @@ async fn usage(portal: &Portal, subject: &str) -> (u64, u64) {
     }
 }
 
+/// The sealed blobs under `prefix` (quarantine copies not counted: see [`quarantined`]).
 async fn blobs(portal: &Portal, prefix: &str) -> usize {
-    BlobStore::list(portal.store.as_ref(), prefix).await.expect("list").len()
+    let all = BlobStore::list(portal.store.as_ref(), prefix).await.expect("list");
+    all.iter().filter(|b| !b.path.as_str().ends_with(".quarantine")).count()
+}
+
+/// The plain copies waiting for the malware scan under `prefix`.
+async fn quarantined(portal: &Portal, prefix: &str) -> usize {
+    let all = BlobStore::list(portal.store.as_ref(), prefix).await.expect("list");
+    all.iter().filter(|b| b.path.as_str().ends_with(".quarantine")).count()
 }
 
 #[tokio::test]
@@ -494,6 +503,107 @@ async fn an_upload_whose_access_log_write_fails_leaves_nothing_a_retry_duplicate
     let page = portal.documents.documents.query("documents", JANA, Query::default()).await.expect("query");
     assert_eq!(page.items.iter().filter(|d| d.body["type"] == "document").count(), 1, "still one");
     assert_eq!(blobs(&portal, "documents/").await, 1, "no orphan file");
+}
+
+#[tokio::test]
+async fn an_upload_stays_quarantined_until_scanned_and_eicar_is_never_served() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let mut eicar = b"Dobry den,\n".to_vec();
+    eicar.extend_from_slice(EICAR);
+    let bad = upload(&portal, &jana, &FilePart { name: "test.txt", mime: "text/plain", content: eicar }, &[]).await;
+    let good =
+        upload(&portal, &jana, &FilePart { name: "ok.txt", mime: "text/plain", content: b"ok".to_vec() }, &[]).await;
+    assert_eq!((bad["malwareScan"].as_str(), good["malwareScan"].as_str()), (Some("pending"), Some("pending")));
+    assert_eq!(quarantined(&portal, "documents/").await, 2, "each waits for the scanner as a plain copy");
+
+    let (bad_id, good_id) = (bad["id"].as_str().expect("id"), good["id"].as_str().expect("id"));
+    let (status, headers, body) = call(&portal.router, get(&format!("/api/documents/{bad_id}/content"), &jana)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{}", text(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(json_of(&body)["type"], "/problems/document-infected");
+    let (status, _, body) = call(&portal.router, get(&format!("/api/documents/{good_id}/content"), &jana)).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"ok".as_slice()));
+    assert_eq!(quarantined(&portal, "documents/").await, 0, "a verdict drops the plain copy");
+    let (_, _, body) = call(&portal.router, get(&format!("/api/documents/{bad_id}"), &jana)).await;
+    assert_eq!(json_of(&body)["malwareScan"], "infected");
+    let (_, _, body) = call(&portal.router, get(&format!("/api/documents/{good_id}"), &jana)).await;
+    assert_eq!(json_of(&body)["malwareScan"], "clean");
+
+    // Nor through a share link.
+    let link = share(&portal, &jana, bad_id, None).await;
+    let (status, _, _) = call(&portal.router, anonymous(link["url"].as_str().expect("url"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the infected file is not served to a link either");
+    let page = portal.access_entries(JANA).await;
+    assert!(!page.iter().any(|e| e.resource_id == bad_id && e.purpose.contains("stažení")), "nothing was read");
+}
+
+/// Blob storage with Defender for Storage's scan: the result appears as a
+/// blob index tag on the quarantine copy when `verdict` is set.
+#[derive(Debug)]
+struct DefenderTags {
+    inner: Arc<EmbeddedStore>,
+    verdict: std::sync::Mutex<Option<&'static str>>,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for DefenderTags {
+    async fn put(
+        &self,
+        path: &BlobPath,
+        content: bytes::Bytes,
+        content_type: &str,
+        metadata: std::collections::BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<portal_store::BlobInfo> {
+        self.inner.put(path, content, content_type, metadata, mode).await
+    }
+    async fn get(&self, path: &BlobPath) -> StoreResult<(portal_store::BlobInfo, portal_store::BlobStream)> {
+        BlobStore::get(self.inner.as_ref(), path).await
+    }
+    async fn delete(&self, path: &BlobPath) -> StoreResult<()> {
+        BlobStore::delete(self.inner.as_ref(), path).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<portal_store::BlobInfo>> {
+        BlobStore::list(self.inner.as_ref(), prefix).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        BlobStore::ping(self.inner.as_ref()).await
+    }
+    async fn tags(&self, path: &BlobPath) -> StoreResult<std::collections::BTreeMap<String, String>> {
+        drop(BlobStore::get(self.inner.as_ref(), path).await?);
+        let verdict = *self.verdict.lock().expect("lock");
+        Ok(verdict.map(|v| (scan::DEFENDER_RESULT_TAG.to_owned(), v.to_owned())).into_iter().collect())
+    }
+}
+
+#[tokio::test]
+async fn defender_for_storage_clears_an_upload_by_its_blob_index_tag() {
+    let mut portal =
+        portal_with(DocumentsSettings { malware_scan: ScanMode::Defender, ..DocumentsSettings::default() });
+    let tags = Arc::new(DefenderTags { inner: portal.store.clone(), verdict: std::sync::Mutex::new(None) });
+    portal.documents.blobs = tags.clone();
+    portal.router = portal.harness.router(functions(portal.documents.clone()));
+    let jana = portal.login(JANA).await;
+    let view =
+        upload(&portal, &jana, &FilePart { name: "a.txt", mime: "text/plain", content: b"ahoj".to_vec() }, &[]).await;
+    let path = format!("/api/documents/{}/content", view["id"].as_str().expect("id"));
+    let (status, _, body) = call(&portal.router, get(&path, &jana)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not scanned yet");
+    assert_eq!(json_of(&body)["type"], "/problems/document-scan-pending");
+    assert_eq!(quarantined(&portal, "documents/").await, 1, "still waiting");
+    *tags.verdict.lock().expect("lock") = Some(scan::DEFENDER_CLEAN);
+    let (status, _, body) = call(&portal.router, get(&path, &jana)).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"ahoj".as_slice()));
+    assert_eq!(quarantined(&portal, "documents/").await, 0);
+
+    let view =
+        upload(&portal, &jana, &FilePart { name: "b.txt", mime: "text/plain", content: b"zlo".to_vec() }, &[]).await;
+    *tags.verdict.lock().expect("lock") = Some(scan::DEFENDER_MALICIOUS);
+    let path = format!("/api/documents/{}/content", view["id"].as_str().expect("id"));
+    let (status, _, body) = call(&portal.router, get(&path, &jana)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(json_of(&body)["type"], "/problems/document-infected");
 }
 
 #[tokio::test]

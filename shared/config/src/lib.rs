@@ -150,6 +150,11 @@ pub const SETTINGS: &[Setting] = &[
         about: "media types citizens may upload (comma-separated; the content is checked against the type)",
     },
     Setting {
+        name: "PORTAL_MALWARE_SCAN",
+        example: "simulator",
+        about: "simulator (local and test only: flags the EICAR test file) | defender (Defender for Storage's blob index tag)",
+    },
+    Setting {
         name: "PORTAL_SMTP_HOST",
         example: "",
         about: "SMTP relay for e-mail; empty = the SIMULATOR mailer (local and test only)",
@@ -458,6 +463,9 @@ pub struct DocumentLimits {
     pub max_upload_bytes: u64,
     pub quota_bytes: u64,
     pub allowed_types: Vec<String>,
+    /// Uploads are cleared by Defender for Storage's malware scan (else by
+    /// the EICAR simulator, local and test only): `PORTAL_MALWARE_SCAN`.
+    pub defender_scan: bool,
 }
 
 /// The pension calculator's rules that are settings (in 1/1000 of a percent
@@ -730,10 +738,24 @@ impl Settings {
         if let Some(bad) = allowed_types.iter().find(|t| !t.contains('/') || t.contains(';')) {
             return Err(invalid("PORTAL_DOCUMENTS_ALLOWED_TYPES", format!("'{bad}' is not a media type")));
         }
+        let defender_scan = match get("PORTAL_MALWARE_SCAN").as_deref() {
+            None if simulators_allowed => false,
+            None => return Err(ConfigError::Missing("PORTAL_MALWARE_SCAN")),
+            Some("simulator") if simulators_allowed => false,
+            Some("simulator") => {
+                return Err(invalid(
+                    "PORTAL_MALWARE_SCAN",
+                    "the malware-scan simulator runs only in the local and test environments".into(),
+                ));
+            }
+            Some("defender") => true,
+            Some(other) => return Err(invalid("PORTAL_MALWARE_SCAN", format!("'{other}' is not simulator or defender"))),
+        };
         let documents = DocumentLimits {
             max_upload_bytes: megabytes("PORTAL_DOCUMENTS_MAX_UPLOAD_MB", 20, 500)?,
             quota_bytes: megabytes("PORTAL_DOCUMENTS_QUOTA_MB", 200, 100_000)?,
             allowed_types,
+            defender_scan,
         };
         let smtp_port = match get("PORTAL_SMTP_PORT") {
             None => 465,
@@ -1020,6 +1042,7 @@ mod tests {
             ("PORTAL_ISDS_PASSWORD", "s3cret"),
             ("PORTAL_PUBLIC_URL", "https://obcan.example/"),
             ("PORTAL_SMTP_HOST", "smtp.example"),
+            ("PORTAL_MALWARE_SCAN", "defender"),
             ("PORTAL_SMTP_TLS", "starttls"),
             ("PORTAL_SMTP_PORT", "587"),
             ("PORTAL_REGISTERS_GATEWAY", "https://registers.gw.example/v1/"),
@@ -1042,10 +1065,21 @@ mod tests {
         let MailSettings::Smtp(smtp) = &s.mail else { panic!("smtp") };
         assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
         assert_eq!(s.sms, SmsSettings::NotConnected, "no SMS simulator outside local and test");
+        assert!(s.documents.defender_scan, "uploads are cleared by Defender for Storage");
         assert_eq!(
             s.key_encryption,
             KeyEncryption::KeyVault { vault_url: "https://kv.vault.azure.net/".into(), key_name: "citizen-kek".into() }
         );
+    }
+
+    #[test]
+    fn the_malware_scan_simulator_is_local_only_and_production_names_its_scanner() {
+        assert!(!settings(&[]).expect("local").documents.defender_scan, "the EICAR simulator locally");
+        let error = settings(&[("PORTAL_ENVIRONMENT", "production"), ("PORTAL_MALWARE_SCAN", "simulator")])
+            .expect_err("simulator");
+        assert!(matches!(error, ConfigError::Invalid { .. }), "{error}");
+        let error = settings(&[("PORTAL_MALWARE_SCAN", "clamav")]).expect_err("unknown scanner");
+        assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_MALWARE_SCAN", .. }), "{error}");
     }
 
     #[test]

@@ -84,6 +84,13 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobInfo>>;
 
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The blob's index tags (Azure: Get Blob Tags), which services such as
+    /// Defender for Storage's malware scanning write; [`StoreError::NotFound`]
+    /// if there is no blob. A store without tags has none to report.
+    async fn tags(&self, path: &BlobPath) -> StoreResult<BTreeMap<String, String>> {
+        self.get(path).await.map(|_| BTreeMap::new())
+    }
 }
 
 pub(crate) fn check_metadata(metadata: &BTreeMap<String, String>) -> StoreResult<()> {

@@ -24,6 +24,7 @@ use super::{Shared, file_response, owned};
             (String = "*/*"),
         )),
         (status = 404, description = "Takový dokument mezi vašimi není.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nahraný dokument je v karanténě: kontrola na malware ještě neskončila (`document-scan-pending`, zkuste to za minutu), nebo v něm byl nalezen malware (`document-infected`) a nikdy se nevydá.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(

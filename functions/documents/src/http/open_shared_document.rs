@@ -25,6 +25,7 @@ use super::{Shared, file_response};
             (String = "*/*"),
         )),
         (status = 404, description = "Odkaz neexistuje, vypršel, byl zrušen, nebo dokument už není.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nahraný dokument je v karanténě: kontrola na malware ještě neskončila (`document-scan-pending`, zkuste to za minutu), nebo v něm byl nalezen malware (`document-infected`) a nikdy se nevydá.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(State(documents): State<Shared>, Path(token): Path<String>) -> Result<Response, Problem> {

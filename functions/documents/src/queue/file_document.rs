@@ -237,6 +237,8 @@ async fn file(documents: &Documents, event: &Event) -> Result<Outcome, FilingErr
         updated_at: None,
         simulated: filing.simulated,
         upload_fingerprint: None,
+        // Filed by the state (a data message, a receipt): not scanned.
+        scan: None,
     };
     let body = serde_json::to_value(&stored).map_err(|e| invalid(e.to_string()))?;
     let entry = AccessEntry::new(

@@ -178,6 +178,29 @@ impl BlobStore for AzureBlobStore {
     }
 
     #[tracing::instrument(
+        name = "store.blob.tags",
+        skip_all,
+        fields(
+            backend = "azure_blob", path = %path,
+            otel.kind = "client",
+            dependency.type = "Azure blob",
+            server.address = self.container.url().host_str().unwrap_or_default(),
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn tags(&self, path: &BlobPath) -> StoreResult<BTreeMap<String, String>> {
+        let response = self.container.blob_client(path.as_str()).get_tags(None).await.map_err(storage_error)?;
+        let tags = response.into_model().map_err(StoreError::backend)?;
+        Ok(tags
+            .blob_tag_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|tag| Some((tag.key?, tag.value?)))
+            .collect())
+    }
+
+    #[tracing::instrument(
         name = "store.blob.list",
         skip_all,
         fields(
