@@ -18,8 +18,19 @@ use portal_store::{BlobStore, Clock, DocumentStore, NewDocument, QueueStore, Sto
 use tokio::sync::Notify;
 
 /// Every capability the binary can serve, by name.
-pub const CAPABILITIES: &[&str] =
-    &["ops", "identity", "databox", "documents", "calendar", "notifications", "registers", "petitions", "fees"];
+pub const CAPABILITIES: &[&str] = &[
+    "ops",
+    "identity",
+    "databox",
+    "documents",
+    "calendar",
+    "notifications",
+    "registers",
+    "petitions",
+    "fees",
+    "pension",
+    "noticeboards",
+];
 
 /// Where permanent invocation failures are kept (90 days).
 pub const FAILURES_COLLECTION: &str = "ops";
@@ -358,7 +369,55 @@ pub fn functions(
     if wanted("petitions") {
         functions.extend(portal_petitions::functions(petitions(services, settings, isds)?));
     }
+    if wanted("pension") {
+        functions.extend(portal_pension::functions(pension(services, settings)));
+    }
+    if wanted("noticeboards") {
+        functions.extend(portal_noticeboards::functions(notice_boards(services, settings)));
+    }
     Ok(functions)
+}
+
+/// The pension calculator. The ČSSZ record comes through the calculator's own
+/// port: the simulator (the demo citizens' records) where simulators run, and
+/// "not connected" elsewhere (no ČSSZ interface is contracted yet).
+fn pension(services: &Services, settings: &Settings) -> portal_pension::Pension {
+    let simulated =
+        matches!(settings.environment, portal_config::Environment::Local | portal_config::Environment::Test);
+    let records: Arc<dyn portal_pension::InsuranceRecords> =
+        if simulated { Arc::new(portal_pension::SimulatedCssz) } else { Arc::new(portal_pension::CsszNotConnected) };
+    portal_pension::Pension {
+        records,
+        access_log: services.access_log.clone(),
+        clock: services.stores.clock.clone(),
+        settings: portal_pension::PensionSettings {
+            adjustments: portal_pension::Adjustments {
+                early_reduction_units: settings.pension.early_reduction_per_mille_percent,
+                postponed_increase_units: settings.pension.postponed_increase_per_mille_percent,
+            },
+        },
+    }
+}
+
+/// The notice boards: the simulated OFN feeds (served on 127.0.0.1 from the
+/// first harvest on) or the feeds the settings list.
+fn notice_boards(services: &Services, settings: &Settings) -> portal_noticeboards::NoticeBoards {
+    let boards: Arc<dyn portal_noticeboards::BoardDirectory> = match &settings.notice_boards {
+        portal_config::NoticeBoardsSettings::Simulator => Arc::new(portal_noticeboards::SimulatedBoards::new()),
+        portal_config::NoticeBoardsSettings::Feeds(urls) => {
+            Arc::new(portal_noticeboards::StaticBoards::from_urls(urls))
+        }
+    };
+    let stores = &services.stores;
+    portal_noticeboards::NoticeBoards {
+        boards,
+        documents: stores.documents.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: stores.clock.clone(),
+        settings: portal_noticeboards::NoticeBoardSettings::default(),
+    }
 }
 
 fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::Databox, AppError> {
@@ -788,8 +847,10 @@ pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>
 
 /// The runtime serving the chosen capabilities.
 pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<Runtime, AppError> {
-    let failures =
-        Arc::new(StoredFailures { documents: services.stores.documents.clone(), queues: services.stores.queues.clone() });
+    let failures = Arc::new(StoredFailures {
+        documents: services.stores.documents.clone(),
+        queues: services.stores.queues.clone(),
+    });
     let runtime = Runtime::new(functions(services, settings, selected)?, failures)?
         .with_timers_enabled(settings.timers_enabled)
         .with_span_parent(portal_telemetry::join_traceparent);
