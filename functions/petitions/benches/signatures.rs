@@ -56,6 +56,7 @@ async fn main() {
         access_log: AccessLog::new(store.clone(), clock.clone()),
         clock: clock.clone(),
         signer_details: Arc::new(GeneratedProfiles),
+        directory: std::sync::Arc::new(portal_petitions::directory::SimulatedDirectory::default()),
         settings: PetitionsSettings::default(),
     };
     let service = Arc::new(PetitionService::new(petitions));

@@ -142,7 +142,7 @@ pub fn csv(extract: &Extract) -> Vec<u8> {
 }
 
 /// The PDF: the petition and the list of its signers.
-pub fn pdf(extract: &Extract, created: OffsetDateTime) -> Vec<u8> {
+pub fn pdf(extract: &Extract, created: OffsetDateTime) -> Result<Vec<u8>, portal_pdf::PdfError> {
     let p = &extract.petition;
     let mut doc = PdfDocument::new("Petice a výpis podpisů")
         .footer(format!("ePetice, Portál občana · petice {} · výpis podle § 6a zákona č. 85/1990 Sb.", p.id));
@@ -152,6 +152,7 @@ pub fn pdf(extract: &Extract, created: OffsetDateTime) -> Vec<u8> {
             doc.field(label, value);
         }
     }
+    doc.field("Výpis vyhotoven", portal_pdf::czech_time(created));
     doc.heading("Shrnutí");
     doc.paragraph(p.summary.clone());
     doc.heading("Text petice");
@@ -206,6 +207,7 @@ mod tests {
                 senate_threshold_reached_at: None,
                 flagged_at: None,
                 attachments: Vec::new(),
+                hand_over: None,
             },
             committee: vec![],
             signers: vec![Signer {

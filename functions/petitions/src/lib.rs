@@ -56,6 +56,7 @@ pub mod burst;
 pub mod catalogue;
 pub mod closing;
 pub mod counter;
+pub mod directory;
 pub mod events;
 pub mod extract;
 pub mod handover;
@@ -118,11 +119,16 @@ impl SignerKey {
     /// `base64url(HMAC-SHA256(key, petition id ‖ 0x00 ‖ subject))`, 43 characters.
     pub fn signer_id(&self, petition: &model::PetitionId, subject: &SubjectId) -> String {
         use base64::Engine as _;
-        let mut context = aws_lc_rs::hmac::Context::with_key(&self.key);
-        context.update(petition.as_str().as_bytes());
-        context.update(&[0]);
-        context.update(subject.as_str().as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(context.sign().as_ref())
+        self.keyed(petition.as_str(), subject.as_str())
+    }
+
+    /// `base64url(HMAC-SHA256(key, context ‖ 0x00 ‖ value))`, 43 characters.
+    pub fn keyed(&self, context: &str, value: &str) -> String {
+        let mut hmac = aws_lc_rs::hmac::Context::with_key(&self.key);
+        hmac.update(context.as_bytes());
+        hmac.update(&[0]);
+        hmac.update(value.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac.sign().as_ref())
     }
 }
 
@@ -214,6 +220,8 @@ pub struct Petitions {
     pub clock: Arc<dyn Clock>,
     pub signer_details: Arc<dyn SignerDetails>,
     pub settings: PetitionsSettings,
+    /// Whether an addressee's box is a public authority's (the ISDS port).
+    pub directory: Arc<dyn directory::AddresseeDirectory>,
 }
 
 /// What can go wrong inside the capability, below the HTTP edge.
@@ -230,6 +238,10 @@ pub enum ServiceError {
     #[error(transparent)]
     Details(#[from] SignerDetailsError),
 }
+    #[error(transparent)]
+    Pdf(#[from] portal_pdf::PdfError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
 
 /// A passing fault is retried (timer) or answered 503 (HTTP); a document
 /// this code cannot read is a 500 that says nothing internal.
@@ -238,8 +250,8 @@ impl Failure for ServiceError {
         match self {
             Self::Store(error) => error.is_retryable(),
             Self::Crypto(error) => error.is_retryable(),
-            Self::Contended | Self::Details(_) => true,
-            Self::Corrupt(_) => false,
+            Self::Contended | Self::Details(_) | Self::Directory(_) => true,
+            Self::Corrupt(_) | Self::Pdf(_) => false,
         }
     }
 
@@ -247,6 +259,7 @@ impl Failure for ServiceError {
         match self {
             Self::Details(_) => Problem::unavailable("the identity profile"),
             error if error.is_retryable() => Problem::unavailable("petitions storage"),
+            Self::Directory(_) => Problem::unavailable("the data box directory (ISDS)"),
             _ => Problem::internal(),
         }
     }
@@ -260,7 +273,8 @@ pub(crate) fn corrupt(error: impl std::fmt::Display) -> ServiceError {
 pub(crate) const MAX_ATTEMPTS: usize = 50;
 
 /// Every function of the capability: the HTTP routes, the timer
-/// `ClosePetitions` and the queue function `ErasePetitionsData`.
+/// `ClosePetitions` and the queue functions `RecordPetitionHandOver` and
+/// `ErasePetitionsData`.
 ///
 /// `PetitionAttachment` and `MyPetitionSignature` answer two methods each
 /// (GET and DELETE on one route); the DELETE handlers are added to the
@@ -293,5 +307,6 @@ pub fn functions(petitions: Petitions) -> Vec<Function> {
         Function::api(op!(http::unblock_petition)).with_state(s.clone()).build(),
         timer::close_petitions::function(s.clone()),
         queue::erase_petitions_data::function(s),
+        queue::record_petition_hand_over::function(s.clone()),
     ]
 }

@@ -309,6 +309,68 @@ pub struct Petition {
     /// (see [`crate::attachments`]).
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// The hand-over to the addressee's data box, once asked for (see
+    /// [`crate::handover`]): the petition stays `closed` until ISDS accepted
+    /// the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_over: Option<HandOver>,
+}
+
+/// Where a hand-over is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HandOverStatus {
+    /// Queued for the data box; ISDS has not answered yet.
+    Pending,
+    /// ISDS refused the message (or the creator has no data box): the
+    /// petition is closed, not handed over; the creator may try again.
+    Failed,
+    /// ISDS accepted it: the petition is `handed-over`.
+    Delivered,
+}
+
+/// The hand-over of a closed petition (the creator's view shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandOver {
+    /// 1 for the first request; each retry after a failure is a new data
+    /// message with its own request id.
+    pub attempt: u32,
+    pub status: HandOverStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// Why ISDS did not take it (a failure).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The ISDS message id (delivered).
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// When the message reached the addressee's box (dodání; delivered).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    /// The last day of the addressee's 30 days to answer, counted from the
+    /// latest day the petition counts as received (delivered).
+    #[serde(default, with = "iso_date_option")]
+    pub answer_due: Option<Date>,
+}
+
+time::serde::format_description!(iso_date_format, Date, "[year]-[month]-[day]");
+
+mod iso_date_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => super::iso_date_format::serialize(date, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        Ok(text.as_deref().and_then(super::parse_date))
+    }
 }
 
 /// One attachment of a petition: what the petition's JSON lists. The index
@@ -360,6 +422,7 @@ impl Petition {
             senate_threshold_reached_at: None,
             flagged_at: None,
             attachments: Vec::new(),
+            hand_over: None,
         }
     }
 

@@ -6,9 +6,13 @@
 //! the creator is told), unblock it, and read statistics.
 //!
 //! Blocking and unblocking go into the creator's access log with
-//! `Actor::Official { id }` (the official's subject id as listed); every
-//! official action, reads included, is a log line naming the official by a
-//! fingerprint, never by the subject id itself.
+//! `Actor::Official { id }` where `id` is the official's pseudonymous
+//! reference ([`PetitionService::official_reference`]: `MV-` and a keyed hash
+//! of the subject id), never the subject id itself: the creator can quote it
+//! to the Ministry, which alone can tell whose it is (it holds the key and the
+//! list of its officials). Every official read (the list, the statistics) goes
+//! into the official's own access log under the same reference, and every
+//! official action is a log line naming the official by a fingerprint.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +75,34 @@ impl PetitionService {
         self.petitions.settings.officials.iter().any(|official| official == subject.as_str())
     }
 
+    /// The official's pseudonymous reference: `MV-` and 16 characters of
+    /// base64url(HMAC-SHA256(signer key, "official" ‖ 0x00 ‖ subject)).
+    /// Stable for one official, unlinkable to the subject id without the key.
+    pub fn official_reference(&self, official: &SubjectId) -> String {
+        let keyed = self.petitions.settings.signer_key.keyed("official", official.as_str());
+        format!("MV-{}", &keyed[..16])
+    }
+
+    /// Records an official's read (`resource_type`: `petitions-list`,
+    /// `petition-statistics`) in the official's own access log.
+    pub async fn record_official_read(
+        &self,
+        official: &SubjectId,
+        resource_type: &str,
+        resource_id: &str,
+        purpose: &str,
+    ) -> Result<(), ServiceError> {
+        let entry = AccessEntry::new(
+            Actor::Official { id: self.official_reference(official) },
+            Action::Read,
+            resource_type,
+            resource_id,
+            purpose,
+        );
+        self.petitions.access_log.record(official, entry).await?;
+        Ok(())
+    }
+
     async fn record_official(
         &self,
         petition: &Petition,
@@ -79,7 +111,7 @@ impl PetitionService {
     ) -> Result<(), ServiceError> {
         let Ok(creator) = SubjectId::parse(&petition.creator) else { return Ok(()) };
         let entry = AccessEntry::new(
-            Actor::Official { id: official.as_str().to_owned() },
+            Actor::Official { id: self.official_reference(official) },
             Action::Update,
             "petition",
             &petition.id,

@@ -9,6 +9,15 @@
 //!
 //! A burst ([`crate::burst`]) is logged as a warning with the figures and
 //! flags the petition for officials.
+//!
+//! **Nothing links the signer to the petition in clear.** Political opinion is
+//! special-category data (GDPR art. 9), so no row of any store holds the
+//! subject id next to the petition id: the signature's id is the keyed signer
+//! id, its details are sealed under the petition's key, and the citizen's own
+//! access-log line ("I signed a petition") names the petition only as a
+//! [sealed reference](own_record) under the citizen's own key, which
+//! crypto-shredding at erasure makes unreadable. Only the citizen (through
+//! [`open_own_record`]) reads which petition it was.
 
 use base64::Engine as _;
 use portal_events::{Notice, SenateThresholdReached};
@@ -49,6 +58,44 @@ pub fn shard_of(signer_id: &str, shards: u32) -> u32 {
 /// The field the signer's details are sealed under (owner `petition-<id>`,
 /// document = the signer id).
 pub const SIGNER_FIELD: &str = "signer";
+
+/// The access-log resource type of a signature and of its withdrawal.
+pub const SIGNATURE_RESOURCE: &str = "petition-signature";
+/// The document and field the citizen's own reference to a signed petition is
+/// sealed under (owner = the citizen).
+pub const OWN_RECORD_DOCUMENT: &str = "petition-signatures";
+pub const OWN_RECORD_FIELD: &str = "petition";
+/// How a sealed resource id starts in the access log.
+pub const SEALED_PREFIX: &str = "sealed:";
+
+/// The petition id sealed under `subject`'s own key, as an access-log
+/// resource id: `sealed:` and base64url of the sealed bytes. A fresh nonce
+/// each time, so two lines about one petition do not even match each other.
+pub async fn own_record(
+    sealer: &portal_crypto::Sealer,
+    subject: &SubjectId,
+    id: &PetitionId,
+) -> Result<String, ServiceError> {
+    let sealed =
+        sealer.encrypt(subject.as_str(), OWN_RECORD_DOCUMENT, OWN_RECORD_FIELD, id.as_str().as_bytes()).await?;
+    Ok(format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)))
+}
+
+/// The petition an [`own_record`] names, opened with `subject`'s key; `None`
+/// when it is not one (or the key is gone: erased).
+pub async fn open_own_record(
+    sealer: &portal_crypto::Sealer,
+    subject: &SubjectId,
+    resource_id: &str,
+) -> Result<Option<PetitionId>, ServiceError> {
+    let Some(encoded) = resource_id.strip_prefix(SEALED_PREFIX) else { return Ok(None) };
+    let Ok(sealed) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else { return Ok(None) };
+    match sealer.decrypt(subject.as_str(), OWN_RECORD_DOCUMENT, OWN_RECORD_FIELD, &sealed).await {
+        Ok(plain) => Ok(std::str::from_utf8(&plain).ok().and_then(PetitionId::parse)),
+        Err(error) if error.is_retryable() => Err(error.into()),
+        Err(_) => Ok(None),
+    }
+}
 
 impl PetitionService {
     fn not_open(&self, state: State) -> SignRefusal {
@@ -116,9 +163,10 @@ impl PetitionService {
         let entry = AccessEntry::new(
             Actor::Citizen,
             Action::Create,
-            "petition-signature",
-            id.as_str(),
-            "podpis petice: jméno, příjmení a bydliště jsou uloženy zapečetěné pro výpis podpisů petice",
+            SIGNATURE_RESOURCE,
+            &own_record(&p.sealer, subject, id).await?,
+            "podpis petice: jméno, příjmení a bydliště jsou uloženy zapečetěné pro výpis podpisů petice; \
+             kterou petici jste podepsali, je zde zapečetěno vaším klíčem",
         );
         p.access_log.record(subject, entry).await?;
         let now = p.clock.now();
@@ -207,8 +255,8 @@ impl PetitionService {
         let entry = AccessEntry::new(
             Actor::Citizen,
             Action::Delete,
-            "petition-signature",
-            id.as_str(),
+            SIGNATURE_RESOURCE,
+            &own_record(&p.sealer, subject, id).await?,
             "odvolání podpisu petice: zapečetěné jméno a bydliště byly smazány",
         );
         p.access_log.record(subject, entry).await?;

@@ -130,6 +130,7 @@ fn portal_with(settings: PetitionsSettings) -> Portal {
         access_log: harness.access_log.clone(),
         clock: harness.clock.clone(),
         signer_details: profiles(),
+        directory: std::sync::Arc::new(portal_petitions::directory::SimulatedDirectory::default()),
         settings,
     };
     let router = harness.router(portal_petitions::functions(petitions.clone()));

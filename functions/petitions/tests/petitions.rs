@@ -101,6 +101,7 @@ fn petitions_on(harness: &Harness, settings: PetitionsSettings) -> Petitions {
         access_log: harness.access_log.clone(),
         clock: harness.clock.clone(),
         signer_details: profiles(),
+        directory: std::sync::Arc::new(portal_petitions::directory::SimulatedDirectory::default()),
         settings,
     }
 }
@@ -486,8 +487,13 @@ async fn officials_block_and_unblock_and_everyone_else_is_refused() {
         call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &eva, None)).await;
     assert_eq!(status, StatusCode::CREATED, "signing resumes");
     let log = portal.access_entries(JANA).await;
-    let by_official: Vec<_> = log.iter().filter(|e| e.actor == Actor::Official { id: OFFICIAL.into() }).collect();
+    let by_official: Vec<_> = log.iter().filter(|e| matches!(e.actor, Actor::Official { .. })).collect();
     assert_eq!(by_official.len(), 2, "block and unblock: {log:?}");
+    let Actor::Official { id: reference } = &by_official[0].actor else { unreachable!("filtered") };
+    assert!(reference.starts_with("MV-") && reference.len() == 19, "a pseudonymous reference: {reference}");
+    assert!(by_official.iter().all(|e| e.actor == by_official[0].actor), "one official, one reference");
+    let text = format!("{log:?}");
+    assert!(!text.contains(OFFICIAL) && !text.contains("mv-official"), "never the official's subject id: {text}");
 
     let (status, _, stats) = call(&portal.router, get("/api/officials/petitions/stats", &official)).await;
     assert_eq!(status, StatusCode::OK);
@@ -502,6 +508,15 @@ async fn officials_block_and_unblock_and_everyone_else_is_refused() {
     assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let csv = String::from_utf8(csv).expect("utf-8");
     assert!(csv.contains("signatures;all;2\r\n") && csv.contains("day;2026-11-23;2\r\n"), "{csv}");
+
+    // The official's reads are in the official's own access log, under the same reference.
+    let reads = portal.access_entries(OFFICIAL).await;
+    let kinds: Vec<_> = reads
+        .iter()
+        .filter(|e| e.action == portal_security::Action::Read && e.actor == by_official[0].actor)
+        .map(|e| e.resource_type.as_str())
+        .collect();
+    assert_eq!(kinds, ["petitions-list", "petition-statistics", "petition-statistics"], "{reads:?}");
 }
 
 #[tokio::test]
@@ -597,12 +612,36 @@ async fn the_timer_closes_petitions_past_their_end_date_once() {
     assert_eq!(closed[0]["data"]["closedBy"], "end-date");
 }
 
-#[tokio::test]
-async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
-    let portal = portal();
+/// The data box's answer to a hand-over request, delivered to
+/// `RecordPetitionHandOver` the way the Functions host delivers it.
+async fn outcome(portal: &Portal, request_id: &str, sent: bool, delivered_at: time::OffsetDateTime) {
+    let data = portal_events::DataMessageOutcome {
+        request_id: request_id.into(),
+        source: "petitions".into(),
+        recipient_box_id: "simmuhl".into(),
+        sent,
+        message_id: sent.then(|| "1000000042".to_owned()),
+        delivered_at: sent.then_some(delivered_at),
+        reason: (!sent).then(|| "ISDS refused the message: the box cannot receive (ISDS code 1214)".to_owned()),
+    };
+    let event = portal_events::Event::new(
+        portal_events::kinds::DATA_MESSAGE_OUTCOME,
+        request_id,
+        JANA,
+        delivered_at,
+        serde_json::to_value(&data).expect("json"),
+    );
+    let text = serde_json::to_string(&event).expect("json");
+    let (status, _, body) =
+        call(&portal.router, portal_testkit::queue_delivery("RecordPetitionHandOver", &text, delivered_at)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+/// A closed petition of Jana's with Petr's signature; its id.
+async fn closed_with_a_signature(portal: &Portal) -> String {
     let jana = portal.login(JANA).await;
     let petr = portal.login(PETR).await;
-    let id = published(&portal, &jana).await;
+    let id = published(portal, &jana).await;
     let (status, _, _) =
         call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/signatures"), &petr, None)).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -610,6 +649,16 @@ async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
         call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
     assert_eq!(status, StatusCode::CONFLICT, "only a closed petition");
     call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/close"), &jana, None)).await;
+    id
+}
+
+#[tokio::test]
+async fn a_hand_over_is_recorded_only_once_isds_accepted_it_with_the_deadline_from_delivery() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
+    let id = closed_with_a_signature(&portal).await;
+    portal.drain("send-notification").await;
     let (status, _, _) =
         call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &petr, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only the creator");
@@ -617,22 +666,30 @@ async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
         let (status, _, body) =
             call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
-        assert_eq!(json_of(&body)["state"], "handed-over");
-        assert_eq!(json_of(&body)["requestId"], format!("petition-{id}").as_str());
+        let body = json_of(&body);
+        assert_eq!(body["state"], "closed", "not handed over before ISDS accepted it: {body}");
+        assert_eq!(body["handOver"]["status"], "pending");
+        assert_eq!(body["requestId"], format!("petition-{id}").as_str());
     }
     let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
-    assert_eq!(messages.len(), 1, "one data message however often it is asked");
+    assert_eq!(messages.len(), 3, "the same request while pending: {messages:?}");
+    assert!(messages.iter().all(|m| m["id"] == messages[0]["id"]), "one request id: the data box sends once");
     let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
     assert_eq!(event.subject, JANA);
     assert_eq!(event.kind, portal_events::kinds::SEND_DATA_MESSAGE);
     let message: portal_events::OutgoingDataMessage = event.data_as().expect("contract");
     assert_eq!(message.request_id, format!("petition-{id}"));
     assert_eq!(message.recipient_box_id, "simmuhl");
+    assert_eq!(message.reply_to.as_deref(), Some("petition-hand-overs"));
     assert!(message.subject.starts_with("Petice: Za bezpečný přechod"));
     let attachment = &message.attachments[0];
-    let portal_events::SealedContent::Inline { sealed } = &attachment.content else { panic!("small: inline") };
-    use base64::Engine as _;
-    let sealed = base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64");
+    let sealed = match &attachment.content {
+        portal_events::SealedContent::Inline { sealed } => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(sealed).expect("base64")
+        }
+        portal_events::SealedContent::Blob { path } => portal.blob(path).await.1,
+    };
     let pdf = portal
         .petitions
         .sealer
@@ -643,6 +700,25 @@ async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
     if let Some(text) = pdf_text(&pdf) {
         assert!(text.contains("1. Petr Svoboda"), "{text}");
     }
+    let notices = portal.drain("send-notification").await;
+    assert!(notices.iter().all(|e| e["type"] != "petitions.handed-over"), "nothing told before ISDS: {notices:?}");
+    assert!(portal.drain(portal_events::FILINGS_QUEUE).await.is_empty(), "no filing before ISDS accepted it");
+
+    // ISDS accepted it on 30 November, 23:30 UTC: 1 December in Prague. Received by 11 December at the
+    // latest (deemed delivery), the answer is due 30 days later. Delivered twice: recorded once.
+    let delivered = datetime!(2026-11-30 23:30 UTC);
+    outcome(&portal, &format!("petition-{id}"), true, delivered).await;
+    outcome(&portal, &format!("petition-{id}"), true, delivered).await;
+    let (_, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
+    let mine = json_of(&body);
+    assert_eq!(mine["state"], "handed-over", "{mine}");
+    assert_eq!(mine["handedOverAt"], "2026-11-30T23:30:00Z");
+    assert_eq!(mine["handOver"]["status"], "delivered");
+    assert_eq!(mine["handOver"]["answerDue"], "2027-01-10");
+    let notices = portal.drain("send-notification").await;
+    let handed: Vec<_> = notices.iter().filter(|e| e["type"] == "petitions.handed-over").collect();
+    assert!(!handed.is_empty() && handed.iter().all(|e| e["id"] == handed[0]["id"]), "one fact: {notices:?}");
+    assert_eq!(handed[0]["data"]["answerDue"], "2027-01-10");
 
     // The answer deadline travels with the filing record (the filings capability dates it in the calendar),
     // so the petition itself puts no second deadline there.
@@ -654,11 +730,101 @@ async fn handing_over_publishes_one_data_message_and_the_answer_deadline() {
         serde_json::from_value(filings[0]["data"].clone()).expect("the filing contract");
     assert_eq!((filing.kind.as_str(), filing.status.as_str()), ("petition-hand-over", "submitted"));
     assert_eq!(filing.agency.box_id.as_deref(), Some("simmuhl"));
-    assert_eq!(filing.legal_deadline, Some(time::macros::date!(2026 - 12 - 23)));
+    assert_eq!(filing.legal_deadline, Some(time::macros::date!(2027 - 01 - 10)));
     let (_, _, body) = call(&portal.router, anonymous(&format!("/api/petitions/{id}"))).await;
     assert_eq!(json_of(&body)["state"], "handed-over");
+    let (status, _, body) =
+        call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None)).await;
+    assert_eq!((status, json_of(&body)["state"].as_str()), (StatusCode::ACCEPTED, Some("handed-over")));
+    assert!(portal.drain(portal_events::DATA_MESSAGES_QUEUE).await.is_empty(), "never sent again");
     let (status, _, _) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.csv"), &jana)).await;
     assert_eq!(status, StatusCode::OK, "the extract stays available");
+}
+
+#[tokio::test]
+async fn a_refused_hand_over_leaves_the_petition_closed_with_the_reason_and_a_retry() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let id = closed_with_a_signature(&portal).await;
+    let hand_over = || write(Method::POST, &format!("/api/petitions/{id}/hand-over"), &jana, None);
+    let (status, _, _) = call(&portal.router, hand_over()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
+    portal.drain("send-notification").await;
+
+    outcome(&portal, &format!("petition-{id}"), false, portal_store::Clock::now(portal.clock.as_ref())).await;
+    outcome(&portal, &format!("petition-{id}"), false, portal_store::Clock::now(portal.clock.as_ref())).await;
+    let (_, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
+    let mine = json_of(&body);
+    assert_eq!(mine["state"], "closed", "closed, not handed over: {mine}");
+    assert_eq!(mine["handedOverAt"], Value::Null);
+    assert_eq!(mine["handOver"]["status"], "failed");
+    assert_eq!(mine["handOver"]["canRetry"], true);
+    assert!(mine["handOver"]["reason"].as_str().is_some_and(|r| r.contains("1214")), "{mine}");
+    let notices = portal.drain("send-notification").await;
+    assert!(notices.is_empty(), "the data box's own notice is the one 'not sent': {notices:?}");
+    assert!(portal.drain(portal_events::FILINGS_QUEUE).await.is_empty(), "no filing");
+
+    // The retry is a new data message; a late answer to the first attempt changes nothing.
+    let (status, _, body) = call(&portal.router, hand_over()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["requestId"], format!("petition-{id}-2").as_str());
+    assert_eq!(json_of(&body)["handOver"]["status"], "pending");
+    let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["data"]["requestId"], format!("petition-{id}-2").as_str());
+    outcome(&portal, &format!("petition-{id}"), true, portal_store::Clock::now(portal.clock.as_ref())).await;
+    let (_, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
+    assert_eq!(json_of(&body)["state"], "closed", "an answer to the old attempt is not this one's");
+    outcome(&portal, &format!("petition-{id}-2"), true, portal_store::Clock::now(portal.clock.as_ref())).await;
+    let (_, _, body) = call(&portal.router, get(&format!("/api/me/petitions/{id}"), &jana)).await;
+    assert_eq!(json_of(&body)["state"], "handed-over");
+    assert_eq!(json_of(&body)["handOver"]["attempt"], 2);
+}
+
+#[tokio::test]
+async fn the_addressee_must_be_an_existing_box_of_a_public_authority() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    for (box_id, rule) in
+        [("zz9zz9z", "ISDS knows no box"), ("sim4jir", "a person or a company"), ("simenhl", "a person or a company")]
+    {
+        let mut body = draft();
+        body["addressee"]["boxId"] = Value::from(box_id);
+        let (status, _, answer) = call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(body))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{box_id}: {}", String::from_utf8_lossy(&answer));
+        assert_eq!(problem_fields(&answer), ["addressee.boxId"]);
+        assert!(json_of(&answer)["errors"][0]["rule"].as_str().is_some_and(|r| r.contains(rule)), "{box_id}");
+    }
+    // Saved as a draft to an OVM; an edit to a private box is refused the same way.
+    let (status, _, body) = call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(draft()))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    let mut edit = draft();
+    edit["addressee"]["boxId"] = Value::from("sim4jan");
+    let (status, _, answer) =
+        call(&portal.router, write(Method::PUT, &format!("/api/petitions/{id}"), &jana, Some(edit))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_fields(&answer), ["addressee.boxId"]);
+}
+
+#[tokio::test]
+async fn an_addressee_box_closed_since_the_draft_refuses_the_hand_over() {
+    let harness = Harness::new();
+    let closed = portal_petitions::directory::SimulatedDirectory::default()
+        .with("simmuhl", portal_petitions::directory::BoxLookup::Inaccessible);
+    let petitions = Petitions { directory: Arc::new(closed), ..petitions_on(&harness, settings()) };
+    let service = PetitionService::new(petitions.clone());
+    let open = PetitionService::new(petitions_on(&harness, settings()));
+    let id = seed_published(&open, JANA).await;
+    let jana = SubjectId::parse(JANA).expect("id");
+    open.close(&id, closing::ClosedBy::Creator, Some(&jana)).await.expect("store").expect("closed");
+    let refused = service.hand_over(&id, &jana).await.expect("store");
+    assert_eq!(
+        refused.expect_err("refused"),
+        portal_petitions::handover::HandOverRefusal::Addressee(portal_petitions::directory::BoxLookup::Inaccessible)
+    );
+    assert!(harness.drain(portal_events::DATA_MESSAGES_QUEUE).await.is_empty(), "nothing sent");
 }
 
 #[test]
@@ -697,7 +863,7 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
     }
     let jana = SubjectId::parse(JANA).expect("id");
     service.close(&id, closing::ClosedBy::Creator, Some(&jana)).await.expect("store").expect("closed");
-    service.hand_over(&id, &jana).await.expect("store").expect("handed over");
+    service.hand_over(&id, &jana).await.expect("store").expect("queued for the data box");
     let messages = portal.drain(portal_events::DATA_MESSAGES_QUEUE).await;
     assert_eq!(messages.len(), 1);
     let event: portal_events::Event = serde_json::from_value(messages[0].clone()).expect("event");
@@ -779,4 +945,30 @@ async fn erasure_deletes_drafts_and_unlinks_published_petitions_and_a_replay_suc
     let (status, _, _) = call(&portal.router, get(&format!("/api/me/petitions/{petr_draft}"), &petr)).await;
     assert_eq!(status, StatusCode::OK, "Petr's draft is untouched");
     assert_eq!(BlobStore::list(portal.store.as_ref(), &blobs(petr_draft)).await.expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn the_extract_pdf_reads_back_exactly_whatever_the_script() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let petr = portal.login(PETR).await;
+    let mut body = draft();
+    body["title"] = Value::from("Łódź, Straße, Nguyễn, Ελλάδα");
+    let (status, _, answer) = call(&portal.router, write(Method::POST, "/api/petitions", &jana, Some(body))).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&answer));
+    let id = json_of(&answer)["id"].as_str().expect("id").to_owned();
+    for path in [format!("/api/petitions/{id}/publish"), format!("/api/petitions/{id}/signatures")] {
+        let who = if path.ends_with("publish") { &jana } else { &petr };
+        let (status, _, _) = call(&portal.router, write(Method::POST, &path, who, None)).await;
+        assert!(status.is_success(), "{path}: {status}");
+    }
+    call(&portal.router, write(Method::POST, &format!("/api/petitions/{id}/close"), &jana, None)).await;
+    let (status, headers, pdf) = call(&portal.router, get(&format!("/api/petitions/{id}/extract.pdf"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    let Some(text) = portal_testkit::pdf_text_strict(&pdf) else { return };
+    assert!(text.contains("Łódź, Straße, Nguyễn, Ελλάδα"), "{text}");
+    assert!(text.contains(&format!("ePetice, Portál občana · petice {id}")), "the footer's middle dot: {text}");
+    assert!(text.contains("23. 11. 2026 9:00"), "the time in Prague: {text}");
+    assert!(text.contains("1. Petr Svoboda, Dlouhá 7, Dolní Lhota"), "{text}");
 }

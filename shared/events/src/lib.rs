@@ -86,6 +86,10 @@ pub mod kinds {
     pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
     pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
     /// The citizen erased their account: delete everything held for the
+    /// What became of an [`super::OutgoingDataMessage`] with a `replyTo`
+    /// queue: [`super::DataMessageOutcome`], published there. Id
+    /// `databox.on-behalf-outcome:<request id>`.
+    pub const DATA_MESSAGE_OUTCOME: &str = "databox.on-behalf-outcome";
     /// subject. Id `account.erased:<subject>:<unix seconds of the erasure>`.
     pub const ERASED: &str = "account.erased";
     /// A tile's summary says something new that matters (arrears appeared,
@@ -176,9 +180,10 @@ pub enum SealedContent {
     Blob { path: String },
 }
 
-/// Contents up to this size (sealed, before base64) may travel inline; the
-/// Azure queue limit is 64 KiB of text per message.
-pub const INLINE_CONTENT_LIMIT: usize = 40 * 1024;
+/// Contents up to this size (sealed, before base64) may travel inline: base64
+/// makes 32 KiB into 43.7 KiB, which with the event around it stays within a
+/// queue message (64 KiB in Azure; 48 KiB in the embedded store).
+pub const INLINE_CONTENT_LIMIT: usize = 32 * 1024;
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
@@ -230,6 +235,30 @@ pub struct OutgoingDataMessage {
 #[serde(rename_all = "camelCase")]
 pub struct OutgoingAttachment {
     pub file_name: String,
+    /// A queue the data box also publishes the outcome to
+    /// ([`kinds::DATA_MESSAGE_OUTCOME`], [`DataMessageOutcome`]), for a
+    /// requester that records a fact only once ISDS accepted the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// What became of a data message sent on the citizen's behalf: accepted by
+/// ISDS (with its message id and the time it was delivered to the
+/// recipient's box, *dodání*), or refused for good (with the reason).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataMessageOutcome {
+    pub request_id: String,
+    pub source: String,
+    pub recipient_box_id: String,
+    pub sent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// When ISDS accepted the message into the recipient's box.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub media_type: String,
     pub sealed_document: String,
     pub sealed_field: String,

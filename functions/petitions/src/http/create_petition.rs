@@ -111,7 +111,7 @@ async fn take_creation(
     responses(
         (status = 201, description = "Návrh petice je založen.", body = MyPetition,
             headers(("Location" = String, description = "Adresa návrhu: /api/me/petitions/{id}"))),
-        (status = 422, description = "Petice porušuje jedno nebo více pravidel; `errors` jmenuje pole a pravidlo.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Petice porušuje jedno nebo více pravidel (adresátem může být jen existující datová schránka orgánu veřejné moci); `errors` jmenuje pole a pravidlo.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Dnes jste založili nejvíce petic, kolik lze; zkuste to zítra (hlavička Retry-After).", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -125,6 +125,7 @@ pub async fn handler(
         return Err(Problem::validation(unknown).into());
     }
     let draft = Draft::parse(&body, s.today(), s.petitions.settings.max_duration_days).map_err(Problem::validation)?;
+    super::check_addressee(&s, &draft.addressee.box_id).await?;
     take_creation(&s, &citizen.subject).await?.map_err(Refused::TooMany)?;
     let id = PetitionId::new();
     let committee = s.seal_committee(citizen.subject.as_str(), &id, &draft.committee).await?;

@@ -24,7 +24,7 @@ use crate::model::{Draft, State as PetitionState};
         (status = 200, description = "Návrh petice je upraven.", body = MyPetition),
         (status = 404, description = "Takový váš návrh petice neexistuje.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Petice je zveřejněna a nelze ji měnit.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Petice porušuje jedno nebo více pravidel; `errors` jmenuje pole a pravidlo.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Petice porušuje jedno nebo více pravidel (adresátem může být jen existující datová schránka orgánu veřejné moci); `errors` jmenuje pole a pravidlo.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
@@ -41,6 +41,7 @@ pub async fn handler(
     }
     let Body(body) = body?;
     let draft = Draft::parse(&body, s.today(), s.petitions.settings.max_duration_days).map_err(Problem::validation)?;
+    super::check_addressee(&s, &draft.addressee.box_id).await?;
     let committee = s.seal_committee(citizen.subject.as_str(), &id, &draft.committee).await?;
     let petition = s
         .update(&id, |p| {

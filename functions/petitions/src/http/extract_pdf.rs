@@ -26,6 +26,6 @@ use crate::extract;
 )]
 pub async fn handler(State(s): State<Shared>, citizen: Citizen, Path(id): Path<String>) -> Result<Response, Problem> {
     let extract = extract_for(&s, &citizen, &id).await?;
-    let pdf = extract::pdf(&extract, s.petitions.clock.now());
+    let pdf = extract::pdf(&extract, s.petitions.clock.now()).map_err(crate::ServiceError::from)?;
     Ok(download(pdf, "application/pdf", format!("petice-{id}.pdf")))
 }

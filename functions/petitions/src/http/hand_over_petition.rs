@@ -1,6 +1,9 @@
 //! `POST /api/petitions/{id}/hand-over`: the creator hands their closed
 //! petition with the extract of signatures over to the addressee's data box
-//! (idempotent: one data message however often it is asked).
+//! (idempotent while pending: one data message however often it is asked).
+//! The petition is recorded `handed-over` only once ISDS accepted the message;
+//! after a failure (`handOver.status` = `failed`, with the reason) the same
+//! request tries again.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,6 +13,7 @@ use portal_security::Citizen;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::HandOverView;
 use super::{Shared, parse_id};
 use crate::handover::request_id;
 use crate::model::{Addressee, State as PetitionState, rfc3339};
@@ -19,12 +23,14 @@ use crate::model::{Addressee, State as PetitionState, rfc3339};
 #[serde(rename_all = "camelCase")]
 pub struct HandOver {
     pub id: String,
-    /// `handed-over`.
+    /// `closed` until ISDS accepted the message, then `handed-over`.
     pub state: PetitionState,
     pub handed_over_at: Option<String>,
-    /// The data box's request id, fixed by the petition: `petition-<id>`.
+    /// The data box's request id, fixed by the petition and the attempt:
+    /// `petition-<id>` for the first, `petition-<id>-<n>` for a retry.
     pub request_id: String,
     pub addressee: Addressee,
+    pub hand_over: Option<HandOverView>,
 }
 
 /// Sends the petition and its extract from the creator's data box to the addressee's.
@@ -39,7 +45,8 @@ pub struct HandOver {
         (status = 202, description = "Petice je předána k odeslání do datové schránky adresáta.", body = HandOver),
         (status = 404, description = "Taková vaše petice neexistuje.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Předat lze jen petici s ukončeným sběrem podpisů.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Výpis s přílohami se nevejde do jedné datové zprávy; doručte petici jinak.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Výpis s přílohami se nevejde do jedné datové zprávy (doručte petici jinak), nebo adresát už nemá přístupnou datovou schránku orgánu veřejné moci.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Katalog datových schránek (ISDS) nebo úložiště je dočasně nedostupné.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
@@ -55,7 +62,8 @@ pub async fn handler(
             id: petition.id,
             state: petition.state,
             handed_over_at: petition.handed_over_at.map(rfc3339),
-            request_id: request_id(&id),
+            request_id: request_id(&id, petition.hand_over.as_ref().map_or(1, |h| h.attempt)),
+            hand_over: petition.hand_over.as_ref().map(HandOverView::of),
             addressee: petition.addressee,
         }),
     ))

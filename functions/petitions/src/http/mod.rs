@@ -45,7 +45,9 @@ use crate::attachments::{AttachmentRefusal, MAX_ATTACHMENTS};
 use crate::catalogue::{self, Entry, Sort};
 use crate::closing::CloseRefusal;
 use crate::handover::HandOverRefusal;
-use crate::model::{Addressee, Attachment, CommitteeMember, Petition, PetitionId, State, format_date, rfc3339};
+use crate::model::{
+    Addressee, Attachment, CommitteeMember, HandOverStatus, Petition, PetitionId, State, format_date, rfc3339,
+};
 use crate::officials::BlockRefusal;
 use crate::service::PetitionService;
 use crate::signing::SignRefusal;
@@ -118,6 +120,44 @@ pub struct MyPetition {
     pub blocked_at: Option<String>,
     /// The officials' written reason (§ 6a(5) of Act 85/1990 Sb.).
     pub block_reason: Option<String>,
+    /// The hand-over to the addressee, once asked for.
+    pub hand_over: Option<HandOverView>,
+}
+
+/// Where the hand-over of a closed petition is: `pending` (with the data
+/// box), `failed` (with the reason: ask for the hand-over again) or
+/// `delivered` (with the addressee's answer deadline).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HandOverView {
+    pub status: HandOverStatus,
+    /// 1, then one more for each retry.
+    pub attempt: u32,
+    /// RFC 3339.
+    pub requested_at: String,
+    /// Why ISDS did not take it (`failed`).
+    pub reason: Option<String>,
+    /// `POST /api/petitions/{id}/hand-over` again (`failed`).
+    pub can_retry: bool,
+    /// When the message reached the addressee's box (`delivered`), RFC 3339.
+    pub delivered_at: Option<String>,
+    /// The last day of the addressee's 30 days to answer (`YYYY-MM-DD`),
+    /// counted from the latest day the petition counts as received.
+    pub answer_due: Option<String>,
+}
+
+impl HandOverView {
+    pub(crate) fn of(h: &crate::model::HandOver) -> Self {
+        Self {
+            status: h.status,
+            attempt: h.attempt,
+            requested_at: rfc3339(h.requested_at),
+            reason: h.reason.clone(),
+            can_retry: h.status == HandOverStatus::Failed,
+            delivered_at: h.delivered_at.map(rfc3339),
+            answer_due: h.answer_due.map(format_date),
+        }
+    }
 }
 
 /// What the creator sees of their own petition.
@@ -132,6 +172,7 @@ pub(crate) async fn my_view(s: &PetitionService, petition: &Petition) -> Result<
         committee: s.committee(petition).await?,
         blocked_at: petition.blocked_at.map(rfc3339),
         block_reason: petition.block_reason.clone(),
+        hand_over: petition.hand_over.as_ref().map(HandOverView::of),
     })
 }
 
@@ -205,6 +246,23 @@ pub(crate) async fn entries(
 }
 
 // ------------------------------------------------------------------ checks
+
+/// 422 naming `addressee.boxId` when ISDS says the box is no public
+/// authority's accessible box.
+pub(crate) fn addressee_refused(lookup: &crate::directory::BoxLookup) -> Problem {
+    let rule = lookup.refusal().unwrap_or("an existing data box of a public authority (OVM)");
+    Problem::validation(vec![FieldViolation::new("addressee.boxId", rule)])
+}
+
+/// The draft's addressee, looked up in ISDS: `Err` with the 422 to answer
+/// when it is not an accessible box of a public authority.
+pub(crate) async fn check_addressee(s: &PetitionService, box_id: &str) -> Result<(), Problem> {
+    let lookup = s.addressee(box_id).await?;
+    match lookup.refusal() {
+        Some(_) => Err(addressee_refused(&lookup)),
+        None => Ok(()),
+    }
+}
 
 pub(crate) fn not_found() -> Problem {
     Problem::not_found("no such petition")
@@ -407,6 +465,7 @@ pub(crate) fn download(content: Vec<u8>, content_type: &'static str, file_name: 
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            HandOverRefusal::Addressee(lookup) => addressee_refused(&lookup),
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }

@@ -82,5 +82,9 @@ pub async fn handler(
         return Err(Problem::validation(vec![FieldViolation::new("pageSize", "1-100")]));
     }
     tracing::info!(official = %officials::fingerprint(&citizen.subject), action = "list", "official action");
-    Ok(Json(entries(&s, filters, Sort::Newest, page_size, query.continuation, true).await?))
+    let page = entries(&s, filters, Sort::Newest, page_size, query.continuation, true).await?;
+    let listed = format!("{} petic", page.items.len());
+    let purpose = "seznam petic pro úředníky ministerstva vnitra (§ 6a odst. 5 zákona č. 85/1990 Sb.)";
+    s.record_official_read(&citizen.subject, "petitions-list", &listed, purpose).await?;
+    Ok(Json(page))
 }

@@ -55,6 +55,8 @@ pub async fn handler(
     let Params(query) = query?;
     tracing::info!(official = %officials::fingerprint(&citizen.subject), action = "stats", "official action");
     let stats = s.stats().await?;
+    let purpose = "statistika petic pro úředníky ministerstva vnitra";
+    s.record_official_read(&citizen.subject, "petition-statistics", "all", purpose).await?;
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(stats).into_response()),
         Some("csv") => {
