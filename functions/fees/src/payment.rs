@@ -34,7 +34,7 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use portal_events::{DocumentFiled, Event, FiledDocument, Notice, SealedContent};
-use portal_payments::PaymentStatus;
+use portal_payments::{PaymentError, PaymentStatus};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
 use portal_store::{BatchOp, BlobPath, ETag, FilterOp, NewDocument, Order, PutMode, Query, QueueName, StoreError};
 use serde::{Deserialize, Serialize};
@@ -368,7 +368,13 @@ pub async fn settle(fees: &Fees, subject: &SubjectId, id: &str) -> Result<Paymen
         }
         let now = fees.clock.now();
         if record.state == PaymentState::Pending {
-            let state = PaymentState::from(fees.payments.status(id).await?);
+            let state = match fees.payments.status(id).await {
+                Ok(status) => PaymentState::from(status),
+                // The gateway does not know the session (it never started, or
+                // a simulator restarted): it can take no money for it.
+                Err(PaymentError::Unknown) => PaymentState::Expired,
+                Err(error) => return Err(error.into()),
+            };
             if state == PaymentState::Pending {
                 return Ok(record);
             }

@@ -288,3 +288,21 @@ async fn erasure_deletes_the_payment_records_and_their_lookups() {
     let forged = Event::new(portal_events::kinds::ERASED, &format!("{JIRI}:1"), JIRI, portal.clock.now(), json!({}));
     assert!(portal_fees::queue::erase_fees_data::erase(&portal.fees, &forged).await.is_err(), "not erased: refused");
 }
+
+#[tokio::test]
+async fn a_payment_the_gateway_does_not_know_expires_and_the_fee_can_be_paid_again() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let (_, started) = pay(&portal, &jana, DOG).await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    // The gateway lost the session (a simulator restarted in local mode).
+    let mut fees = portal.fees.clone();
+    let key = portal_payments::NotificationKey::new(SECRET);
+    fees.payments = std::sync::Arc::new(portal_fees::simulated_gateway(portal.clock.clone(), key));
+    let jana_id = portal_security::SubjectId::parse(JANA).expect("subject");
+    let record = payment::settle(&fees, &jana_id, &id).await.expect("settled");
+    assert_eq!(record.state, PaymentState::Expired);
+    let (status, again) = pay(&portal, &jana, DOG).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_ne!(again["id"].as_str(), Some(id.as_str()));
+}

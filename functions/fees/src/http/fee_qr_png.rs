@@ -8,6 +8,12 @@ use portal_host::Problem;
 use portal_security::{Action, Citizen};
 
 use super::{Shared, spayd_of, unpaid_obligation};
+
+/// The bytes of a PNG image.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "image/png")]
+#[allow(dead_code)] // documents the body of the image
+pub struct Png(Vec<u8>);
 use crate::FeesError;
 
 /// The QR Platba code as PNG.
@@ -19,7 +25,7 @@ use crate::FeesError;
     params(("fee" = String, Path, description = "The obligation's id.")),
     security(("session" = []), ("bearer" = [])),
     responses(
-        (status = 200, description = "QR kód platby.", content_type = "image/png", body = Vec<u8>),
+        (status = 200, description = "QR kód platby.", content_type = "image/png", body = Png),
         (status = 404, description = "Takový poplatek nemáte.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Poplatek je zaplacen.", body = Problem, content_type = "application/problem+json"),
     )
