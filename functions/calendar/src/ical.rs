@@ -7,12 +7,28 @@
 //!   a UTF-8 character (§3.1: "a multi-octet sequence MUST NOT be split");
 //! - TEXT values escape backslash, semicolon, comma and line breaks (§3.3.11);
 //!   other control characters cannot appear in TEXT and are dropped;
-//! - all-day items are `VALUE=DATE` with an exclusive `DTEND` (§3.6.1), timed
-//!   ones UTC date-times.
+//! - all-day items are `VALUE=DATE` with an exclusive `DTEND` (§3.6.1), so
+//!   an item over several days spans them all; timed ones are local times of
+//!   `TZID=Europe/Prague`, defined by the feed's own `VTIMEZONE` (§3.6.5: CET,
+//!   CEST from the last Sunday of March to the last Sunday of October, the EU
+//!   rule), so an app without a time-zone database shows them right;
+//! - reminders are `VALARM`s (§3.6.6, `ACTION:DISPLAY`): an own event's
+//!   `remindDaysBefore`, and the portal's reminder days for document expiries
+//!   and deadlines, at 09:00 Prague time of the reminder day (at the start for
+//!   timed events).
+//!
+//! **Nothing identifying leaves with a feed.** A subscribed calendar service
+//! keeps the feed, so a document expiry says only the kind of document
+//! ("Končí platnost dokladu: řidičský průkaz"), never its number, whatever
+//! the title the source stored.
 
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
+use crate::CalendarSettings;
 use crate::item::{Item, Origin};
+
+/// The time zone every timed item is written in.
+pub const TZID: &str = "Europe/Prague";
 
 /// The longest content line, in octets, before it is folded.
 pub const MAX_LINE_OCTETS: usize = 75;
@@ -97,6 +113,76 @@ pub fn utc_value(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC).format(DATE_TIME).unwrap_or_default()
 }
 
+const LOCAL_DATE_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]");
+
+/// `YYYYMMDDTHHMMSS` as Prague's wall-clock time (§3.3.5, form #3, with `TZID`).
+pub fn prague_value(at: OffsetDateTime) -> String {
+    at.to_offset(portal_host::prague::offset(at)).format(LOCAL_DATE_TIME).unwrap_or_default()
+}
+
+/// Europe/Prague as a `VTIMEZONE` (§3.6.5): CET and CEST with the EU rule
+/// since 1996 (01:00 UTC on the last Sunday of March and October).
+pub fn vtimezone(w: &mut Writer) {
+    w.line("BEGIN", "VTIMEZONE");
+    w.line("TZID", TZID);
+    w.line("BEGIN", "DAYLIGHT");
+    w.line("TZOFFSETFROM", "+0100");
+    w.line("TZOFFSETTO", "+0200");
+    w.line("TZNAME", "CEST");
+    w.line("DTSTART", "19810329T020000");
+    w.line("RRULE", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU");
+    w.line("END", "DAYLIGHT");
+    w.line("BEGIN", "STANDARD");
+    w.line("TZOFFSETFROM", "+0200");
+    w.line("TZOFFSETTO", "+0100");
+    w.line("TZNAME", "CET");
+    w.line("DTSTART", "19961027T030000");
+    w.line("RRULE", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU");
+    w.line("END", "STANDARD");
+    w.line("END", "VTIMEZONE");
+}
+
+/// The `TRIGGER` of a reminder `days` before an item (§3.8.6.3): for an
+/// all-day item 09:00 on that day (relative to the start of the first day),
+/// for a timed one that many days before its start.
+pub fn alarm_trigger(days: u32, all_day: bool) -> String {
+    match (all_day, days) {
+        (true, 0) => "PT9H".to_owned(),
+        (true, 1) => "-PT15H".to_owned(),
+        (true, days) => format!("-P{}DT15H", days - 1),
+        (false, 0) => "PT0S".to_owned(),
+        (false, days) => format!("-P{days}D"),
+    }
+}
+
+/// The reminder days of an item: its own for an own event, the portal's for
+/// document expiries and deadlines (deemed delivery is warned about by the
+/// data box itself), latest first.
+pub fn reminder_days(item: &Item, settings: &CalendarSettings) -> Vec<u32> {
+    let mut days = match (item.stored.origin, item.stored.kind.as_str()) {
+        (Origin::Own, _) => item.stored.remind_days_before.into_iter().collect(),
+        (_, "document-expiry") => settings.reminder_days.clone(),
+        (_, "petition-deadline" | "filing-deadline") => settings.deadline_reminder_days.clone(),
+        _ => Vec::new(),
+    };
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    days
+}
+
+/// What a feed shows as an item's title: a document expiry names the kind of
+/// document only.
+pub fn summary(item: &Item) -> String {
+    match (item.stored.origin, item.stored.kind.as_str(), item.stored.document.as_deref()) {
+        (Origin::System, "document-expiry", document) => match document.and_then(document_name) {
+            Some(name) => format!("Končí platnost dokladu: {name}"),
+            None => "Končí platnost dokladu".to_owned(),
+        },
+        _ => item.content.title.clone(),
+    }
+}
+
 /// The category shown for an item's kind.
 pub fn category(item: &Item) -> &'static str {
     match (item.stored.origin, item.stored.kind.as_str()) {
@@ -120,7 +206,12 @@ fn document_name(document: &str) -> Option<&'static str> {
 
 /// The whole feed. `uid_of` gives each item a stable UID that reveals
 /// nothing of the citizen.
-pub fn calendar(items: &[Item], now: OffsetDateTime, uid_of: impl Fn(&Item) -> String) -> String {
+pub fn calendar(
+    items: &[Item],
+    now: OffsetDateTime,
+    settings: &CalendarSettings,
+    uid_of: impl Fn(&Item) -> String,
+) -> String {
     let mut w = Writer::default();
     w.line("BEGIN", "VCALENDAR");
     w.line("VERSION", "2.0");
@@ -131,6 +222,7 @@ pub fn calendar(items: &[Item], now: OffsetDateTime, uid_of: impl Fn(&Item) -> S
     w.line("X-WR-TIMEZONE", "Europe/Prague");
     w.line("REFRESH-INTERVAL;VALUE=DURATION", "PT6H");
     w.line("X-PUBLISHED-TTL", "PT6H");
+    vtimezone(&mut w);
     let stamp = utc_value(now);
     for item in items {
         let s = &item.stored;
@@ -140,8 +232,8 @@ pub fn calendar(items: &[Item], now: OffsetDateTime, uid_of: impl Fn(&Item) -> S
         w.line("LAST-MODIFIED", &utc_value(s.updated_at));
         match (s.all_day, s.start, s.end) {
             (false, Some(start), Some(end)) => {
-                w.line("DTSTART", &utc_value(start));
-                w.line("DTEND", &utc_value(end));
+                w.line(&format!("DTSTART;TZID={TZID}"), &prague_value(start));
+                w.line(&format!("DTEND;TZID={TZID}"), &prague_value(end));
             }
             _ => {
                 let after = s.end_date.checked_add(Duration::days(1)).unwrap_or(s.end_date);
@@ -149,7 +241,8 @@ pub fn calendar(items: &[Item], now: OffsetDateTime, uid_of: impl Fn(&Item) -> S
                 w.line("DTEND;VALUE=DATE", &date_value(after));
             }
         }
-        w.text("SUMMARY", &item.content.title);
+        let title = summary(item);
+        w.text("SUMMARY", &title);
         let description = match s.origin {
             Origin::Own => item.content.description.clone(),
             Origin::System => {
@@ -171,6 +264,14 @@ pub fn calendar(items: &[Item], now: OffsetDateTime, uid_of: impl Fn(&Item) -> S
         }
         w.text("CATEGORIES", category(item));
         w.line("TRANSP", "TRANSPARENT");
+        let all_day = !matches!((s.all_day, s.start, s.end), (false, Some(_), Some(_)));
+        for days in reminder_days(item, settings) {
+            w.line("BEGIN", "VALARM");
+            w.line("ACTION", "DISPLAY");
+            w.line("TRIGGER", &alarm_trigger(days, all_day));
+            w.text("DESCRIPTION", &title);
+            w.line("END", "VALARM");
+        }
         w.line("END", "VEVENT");
     }
     w.line("END", "VCALENDAR");
@@ -238,6 +339,22 @@ mod tests {
             assert!(folded.split("\r\n").all(|p| p.len() <= 75), "{filler}");
             assert_eq!(unfold(&folded), line, "{filler}");
         }
+    }
+
+    #[test]
+    fn alarms_ring_at_nine_on_the_reminder_day_of_an_all_day_item() {
+        assert_eq!(alarm_trigger(0, true), "PT9H");
+        assert_eq!(alarm_trigger(1, true), "-PT15H", "the day before at 09:00");
+        assert_eq!(alarm_trigger(7, true), "-P6DT15H", "seven days before at 09:00");
+        assert_eq!(alarm_trigger(0, false), "PT0S");
+        assert_eq!(alarm_trigger(2, false), "-P2D");
+    }
+
+    #[test]
+    fn timed_items_are_prague_wall_clock_times() {
+        use time::macros::datetime;
+        assert_eq!(prague_value(datetime!(2026-12-23 08:00 UTC)), "20261223T090000");
+        assert_eq!(prague_value(datetime!(2026-07-01 08:00 UTC)), "20260701T100000");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! ```json
 //! {"title": "Návštěva úřadu", "date": "2026-12-23", "remindDaysBefore": 1}
+//! {"title": "Dovolená", "date": "2026-12-23", "endDate": "2026-12-31"}
 //! {"title": "Schůzka", "start": "2026-12-23T09:00:00+01:00", "end": "2026-12-23T10:00:00+01:00",
 //!  "description": "…", "location": "Praha 1"}
 //! ```
@@ -20,7 +21,8 @@ pub const MAX_DESCRIPTION: usize = 2000;
 pub const MAX_LOCATION: usize = 200;
 /// The longest an own event may last.
 pub const MAX_SPAN_DAYS: i64 = 366;
-const FIELDS: [&str; 8] = ["title", "date", "start", "end", "allDay", "description", "location", "remindDaysBefore"];
+const FIELDS: [&str; 9] =
+    ["title", "date", "endDate", "start", "end", "allDay", "description", "location", "remindDaysBefore"];
 
 /// When an own event happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +151,16 @@ pub fn own_event(body: &Value) -> Result<OwnEvent, Vec<FieldViolation>> {
             }
         },
     };
+    let end_date = match &body["endDate"] {
+        Value::Null => None,
+        value => match value.as_str().and_then(parse_date).filter(|d| in_supported_years(*d)) {
+            Some(date) => Some(Some(date)),
+            None => {
+                errors.push(FieldViolation::new("endDate", date_rule));
+                Some(None)
+            }
+        },
+    };
     let moment = |field: &'static str, errors: &mut Vec<FieldViolation>| match &body[field] {
         Value::Null => None,
         value => match value
@@ -166,6 +178,9 @@ pub fn own_event(body: &Value) -> Result<OwnEvent, Vec<FieldViolation>> {
     let start = moment("start", &mut errors);
     let end = moment("end", &mut errors);
 
+    if end_date.is_some() && date.is_none() {
+        errors.push(FieldViolation::new("endDate", "the last day of an all-day event given by date"));
+    }
     let when = match (date, start, end) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             errors.push(FieldViolation::new("date", "give either date or start and end, not both"));
@@ -175,7 +190,19 @@ pub fn own_event(body: &Value) -> Result<OwnEvent, Vec<FieldViolation>> {
             if all_day == Some(false) {
                 errors.push(FieldViolation::new("allDay", "an event with only a date is all-day; give start and end"));
             }
-            date.map(|d| When::AllDay { first: d, last: d })
+            match (date, end_date) {
+                (Some(first), None) => Some(When::AllDay { first, last: first }),
+                (Some(first), Some(Some(last))) if last < first => {
+                    errors.push(FieldViolation::new("endDate", "must not be before date"));
+                    None
+                }
+                (Some(first), Some(Some(last))) if last - first > Duration::days(MAX_SPAN_DAYS) => {
+                    errors.push(FieldViolation::new("endDate", format!("at most {MAX_SPAN_DAYS} days after date")));
+                    None
+                }
+                (Some(first), Some(Some(last))) => Some(When::AllDay { first, last }),
+                _ => None,
+            }
         }
         (None, None, None) => {
             errors.push(FieldViolation::new("date", "required: a date, or start and end"));
@@ -234,6 +261,17 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.field).collect(),
         }
+    }
+
+    #[test]
+    fn an_all_day_event_may_last_several_days() {
+        let event =
+            own_event(&json!({"title": "Dovolená", "date": "2026-12-23", "endDate": "2027-01-02"})).expect("valid");
+        assert_eq!(event.when, When::AllDay { first: date!(2026 - 12 - 23), last: date!(2027 - 01 - 02) });
+        assert_eq!(fields(json!({"title": "x", "date": "2026-12-23", "endDate": "2026-12-22"})), ["endDate"]);
+        assert_eq!(fields(json!({"title": "x", "date": "2026-12-23", "endDate": "2028-12-22"})), ["endDate"]);
+        assert_eq!(fields(json!({"title": "x", "endDate": "2026-12-23"})), ["endDate", "date"]);
+        assert_eq!(fields(json!({"title": "x", "date": "2026-12-23", "endDate": "x"})), ["endDate"]);
     }
 
     #[test]

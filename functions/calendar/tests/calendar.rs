@@ -568,12 +568,15 @@ const LONG_TITLE: &str =
 async fn feed_calendar(portal: &Portal, jana: &Login) {
     for body in [
         json!({"title": LONG_TITLE, "date": "2026-12-24", "description": "první řádek\ndruhý řádek"}),
-        json!({"title": "Schůzka", "start": "2026-11-30T09:00:00+01:00", "end": "2026-11-30T10:30:00+01:00", "location": "Úřad, Praha"}),
+        json!({"title": "Schůzka", "start": "2026-11-30T09:00:00+01:00", "end": "2026-11-30T10:30:00+01:00", "location": "Úřad, Praha", "remindDaysBefore": 1}),
+        json!({"title": "Dovolená", "date": "2026-12-28", "endDate": "2027-01-03", "remindDaysBefore": 2}),
     ] {
         let (status, _, _) = call(&portal.router, write(Method::POST, "/api/calendar/events", jana, Some(body))).await;
         assert_eq!(status, StatusCode::CREATED);
     }
-    file(portal, &entry_event(JANA, datetime!(2026-11-23 07:00 UTC), &licence(date!(2027 - 03 - 01)))).await;
+    // The registers once titled expiries with the document's number: the feed must not carry it.
+    let numbered = CalendarEntry { title: "Řidičský průkaz č. EL482915".into(), ..licence(date!(2027 - 03 - 01)) };
+    file(portal, &entry_event(JANA, datetime!(2026-11-23 07:00 UTC), &numbered)).await;
 }
 
 async fn new_feed(portal: &Portal, login: &Login) -> String {
@@ -620,13 +623,17 @@ async fn the_feed_works_without_a_session_and_stops_after_rotation() {
         assert!(text.contains(needle), "{needle}");
     }
     let unfolded = text.replace("\r\n ", "");
-    assert_eq!(unfolded.matches("BEGIN:VEVENT").count(), 3);
+    assert_eq!(unfolded.matches("BEGIN:VEVENT").count(), 4);
+    assert_eq!(unfolded.matches("BEGIN:VTIMEZONE\r\nTZID:Europe/Prague\r\n").count(), 1);
     assert!(
         unfolded
             .contains(&format!("SUMMARY:{}", LONG_TITLE.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,")))
     );
     assert!(unfolded.contains("DTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DATE:20261225"));
-    assert!(unfolded.contains("DTSTART:20261130T080000Z\r\nDTEND:20261130T093000Z"));
+    assert!(
+        unfolded.contains("DTSTART;TZID=Europe/Prague:20261130T090000\r\nDTEND;TZID=Europe/Prague:20261130T103000")
+    );
+    assert!(unfolded.contains("DTSTART;VALUE=DATE:20261228\r\nDTEND;VALUE=DATE:20270104"), "several days");
     assert!(unfolded.contains("DESCRIPTION:první řádek\\ndruhý řádek"));
     assert!(unfolded.contains("LOCATION:Úřad\\, Praha"));
     assert!(unfolded.contains("CATEGORIES:Konec platnosti dokladu"));
@@ -709,8 +716,23 @@ for event in cal.walk("VEVENT"):
         "uid": str(event.get("uid")),
         "description": str(event.get("description", "")),
         "location": str(event.get("location", "")),
+        "tzid": str(event["dtstart"].params.get("tzid", "")),
+        "alarms": sorted(
+            (a.decoded("trigger").total_seconds(), str(a.get("action"))) for a in event.walk("VALARM")
+        ),
     })
-print(json.dumps({"name": str(cal.get("x-wr-calname")), "version": str(cal.get("version")), "events": events}))
+zones = {}
+for tz in cal.walk("VTIMEZONE"):
+    zone = tz.to_tz()
+    import datetime
+    zones[str(tz["tzid"])] = [
+        zone.utcoffset(datetime.datetime(2026, 1, 15, 12)).total_seconds(),
+        zone.utcoffset(datetime.datetime(2026, 7, 15, 12)).total_seconds(),
+        zone.utcoffset(datetime.datetime(2026, 10, 25, 1, 30)).total_seconds(),
+        zone.utcoffset(datetime.datetime(2026, 10, 25, 3, 30)).total_seconds(),
+    ]
+print(json.dumps({"name": str(cal.get("x-wr-calname")), "version": str(cal.get("version")), "events": events,
+                  "zones": zones}))
 "#;
 
 #[tokio::test]
@@ -732,23 +754,42 @@ async fn the_feed_parses_with_python_icalendar() {
     assert_eq!(parsed["version"], "2.0");
     assert_eq!(parsed["name"], "Portál občana – kalendář");
     let events = parsed["events"].as_array().expect("events");
-    assert_eq!(events.len(), 3, "{parsed}");
+    assert_eq!(events.len(), 4, "{parsed}");
+    // Europe/Prague as the feed defines it: CET, CEST in summer, back to CET on the last Sunday of October.
+    assert_eq!(parsed["zones"]["Europe/Prague"], json!([3600.0, 7200.0, 7200.0, 3600.0]), "{parsed}");
     let find = |summary: &str| {
         events.iter().find(|e| e["summary"] == summary).unwrap_or_else(|| panic!("{summary} in {parsed}"))
     };
     let long = find(LONG_TITLE);
     assert_eq!((long["start"].as_str(), long["end"].as_str()), (Some("2026-12-24"), Some("2026-12-25")));
     assert_eq!(long["description"], "první řádek\ndruhý řádek");
+    assert_eq!(long["alarms"], json!([]), "no reminder asked for");
     let meeting = find("Schůzka");
-    assert_eq!(meeting["start"], "2026-11-30T08:00:00+00:00");
-    assert_eq!(meeting["end"], "2026-11-30T09:30:00+00:00");
+    assert_eq!(meeting["tzid"], "Europe/Prague");
+    assert_eq!(meeting["start"], "2026-11-30T09:00:00+01:00");
+    assert_eq!(meeting["end"], "2026-11-30T10:30:00+01:00");
     assert_eq!(meeting["location"], "Úřad, Praha");
-    let expiry = find("Konec platnosti řidičského průkazu");
+    assert_eq!(meeting["alarms"], json!([[-86400.0, "DISPLAY"]]), "a day before its start");
+    let holiday = find("Dovolená");
+    assert_eq!((holiday["start"].as_str(), holiday["end"].as_str()), (Some("2026-12-28"), Some("2027-01-04")));
+    assert_eq!(holiday["alarms"], json!([[-(86400.0 + 15.0 * 3600.0), "DISPLAY"]]), "two days before at 09:00");
+    assert!(!text.contains("EL482915"), "no document number in the feed: {text}");
+    let expiry = find("Končí platnost dokladu: řidičský průkaz");
     assert_eq!((expiry["start"].as_str(), expiry["end"].as_str()), (Some("2027-03-01"), Some("2027-03-02")));
+    // The portal's reminders of an expiry: 30 and 7 days before at 09:00, and 09:00 on the day.
+    let day = 86400.0;
+    assert_eq!(
+        expiry["alarms"],
+        json!([
+            [-(29.0 * day + 15.0 * 3600.0), "DISPLAY"],
+            [-(6.0 * day + 15.0 * 3600.0), "DISPLAY"],
+            [9.0 * 3600.0, "DISPLAY"]
+        ])
+    );
     let mut uids: Vec<&str> = events.iter().filter_map(|e| e["uid"].as_str()).collect();
     uids.sort_unstable();
     uids.dedup();
-    assert_eq!(uids.len(), 3, "UIDs are unique");
+    assert_eq!(uids.len(), 4, "UIDs are unique");
 }
 
 #[tokio::test]

@@ -205,7 +205,8 @@ pub fn expiry_entries(person: &PersonRecord) -> Vec<CalendarEntry> {
             Some(CalendarEntry {
                 entry_id: format!("document-expiry-{}-{number}", document.kind.as_str()),
                 kind: "document-expiry".into(),
-                title: format!("Končí platnost dokladu: {} č. {}", document.kind.czech_name(), document.number),
+                // The kind only: the title travels to the calendar and its feed, never the number.
+                title: format!("Končí platnost dokladu: {}", document.kind.czech_name()),
                 date,
                 document: Some(document.kind.as_str().to_owned()),
                 source: "registers".into(),

@@ -46,7 +46,7 @@ pub async fn handler(State(calendar): State<Shared>, Path(token): Path<String>) 
         let digest = crate::feed::sha256_hex(&format!("{}|{}", owner.as_str(), item.id));
         format!("{}@portal-obcana", &digest[..32])
     };
-    let text = ical::calendar(&items, calendar.clock.now(), uid_of);
+    let text = ical::calendar(&items, calendar.clock.now(), &calendar.settings, uid_of);
     let mut response = text.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));

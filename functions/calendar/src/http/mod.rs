@@ -101,8 +101,11 @@ impl From<&Item> for CalendarItem {
 pub struct EventInput {
     /// 1–200 characters without control characters.
     title: String,
-    /// An all-day event's day, YYYY-MM-DD in 2000–2100.
+    /// An all-day event's (first) day, YYYY-MM-DD in 2000–2100.
     date: Option<String>,
+    /// The last day of an all-day event over several days (with `date`,
+    /// not before it, at most 366 days after it).
+    end_date: Option<String>,
     /// A timed event's start, RFC 3339 with an offset.
     start: Option<String>,
     /// A timed event's end, not before `start`, at most 366 days after it.
