@@ -37,7 +37,7 @@ async fn portal() -> Portal {
         access_log: harness.access_log.clone(),
         clock: harness.clock.clone(),
         // The slow board answers after two minutes; a short limit keeps the test quick.
-        settings: NoticeBoardSettings { fetch_timeout: Duration::from_millis(400), ..NoticeBoardSettings::default() },
+        settings: NoticeBoardSettings { fetch_timeout: Duration::from_millis(1500), ..NoticeBoardSettings::default() },
     };
     let router = harness.router(functions(nb.clone()));
     Portal { router, nb, sim, harness }
