@@ -531,6 +531,11 @@ var queueNames = [
 // scripts/check-bicep-regions.py compares this list with the manifests.
 var timers = [
   {
+    name: 'AdvanceDataBoxRequests'
+    schedule: '0 */15 * * * *'
+    staleAfterMinutes: 75
+  }
+  {
     name: 'ArchiveExpiringMessages'
     schedule: '0 0 2 * * *'
     staleAfterMinutes: 1500
@@ -1002,6 +1007,7 @@ var timersOn = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'false'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'false'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'false'
+  'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'false'
   'AzureWebJobs.SendReminders.Disabled': 'false'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'false'
   'AzureWebJobs.ClosePetitions.Disabled': 'false'
@@ -1031,6 +1037,7 @@ var timersOff = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'true'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
+  'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
@@ -1060,6 +1067,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.RewrapDataKeys.Disabled': 'true'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
+  'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
@@ -1091,6 +1099,7 @@ var stickySettingNames = [
   'AzureWebJobs.RewrapDataKeys.Disabled'
   'AzureWebJobs.ArchiveExpiringMessages.Disabled'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled'
+  'AzureWebJobs.AdvanceDataBoxRequests.Disabled'
   'AzureWebJobs.SendReminders.Disabled'
   'AzureWebJobs.CheckFilingDeadlines.Disabled'
   'AzureWebJobs.ClosePetitions.Disabled'

@@ -80,6 +80,7 @@ mod keyring;
 mod keyvault;
 mod local;
 mod sealer;
+pub mod stream;
 
 pub use error::{CryptoError, WrapError};
 pub use key::{DataKey, KeyWrapper, WrappedKey};

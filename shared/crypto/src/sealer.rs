@@ -4,6 +4,7 @@ use crate::error::CryptoError;
 use crate::format::{self, Binding, Header, TAG_LEN};
 use crate::key::DataKey;
 use crate::keyring::CitizenKeys;
+use crate::stream::{StreamHeader, StreamOpener, StreamSealer};
 
 /// The HKDF salt of every blind-index key (public, fixed: the input keying
 /// material, a random data key, is already uniform).
@@ -56,6 +57,36 @@ impl Sealer {
         format::seal(key.data_key(), &header, &Binding { owner, document_id, field }, plaintext)
     }
 
+    /// Seals a large file chunk by chunk (format 2, [`crate::stream`]) under
+    /// the owner's data key, bound to `owner`, `document_id` and `field`.
+    /// [`decrypt`](Self::decrypt) and [`stream_opener`](Self::stream_opener)
+    /// open it.
+    pub async fn stream_sealer(
+        &self,
+        owner: &str,
+        document_id: &str,
+        field: &str,
+    ) -> Result<StreamSealer, CryptoError> {
+        let key = self.keys.data_key(owner).await?;
+        let header = StreamHeader::new(key.kek_id(), key.kek_version(), key.version())?;
+        StreamSealer::new(key.data_key(), &header, &Binding { owner, document_id, field })
+    }
+
+    /// Opens a file sealed by [`stream_sealer`](Self::stream_sealer) as its
+    /// bytes arrive. `header` is the start of the ciphertext, at least its
+    /// whole header ([`StreamHeader::parse`] says when there is enough).
+    pub async fn stream_opener(
+        &self,
+        owner: &str,
+        document_id: &str,
+        field: &str,
+        header: &[u8],
+    ) -> Result<StreamOpener, CryptoError> {
+        let (parsed, len) = StreamHeader::parse(header)?.ok_or(CryptoError::Malformed("truncated header"))?;
+        let key = self.keys.data_key_version(owner, parsed.data_key_version).await?;
+        StreamOpener::new(key.data_key(), &parsed, &header[..len], &Binding { owner, document_id, field })
+    }
+
     /// A keyed, deterministic token for `value` ("blind index"), so sealed data
     /// can be found by equality without storing it in clear: HMAC-SHA256,
     /// cut to 16 bytes, in hex, under a key of its own, derived with HKDF-SHA256
@@ -89,6 +120,13 @@ impl Sealer {
         field: &str,
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        if crate::stream::is_streamed(ciphertext) {
+            let (_, len) = StreamHeader::parse(ciphertext)?.ok_or(CryptoError::Malformed("truncated header"))?;
+            let mut opener = self.stream_opener(owner, document_id, field, &ciphertext[..len]).await?;
+            let mut plain = opener.push(&ciphertext[len..])?;
+            plain.extend(opener.finish()?);
+            return Ok(plain);
+        }
         let (header, header_len) = Header::parse(ciphertext)?;
         // Garbage never costs a key lookup.
         if ciphertext.len() < header_len + TAG_LEN {
@@ -108,6 +146,29 @@ mod tests {
 
     use super::*;
     use crate::LocalKeyFile;
+
+    #[tokio::test]
+    async fn single_shot_and_streamed_ciphertexts_both_open_and_streamed_ones_die_with_the_key() {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
+        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let old = sealer.encrypt("jana", "doc-1", "content", b"sealed before streaming").await.expect("v1");
+        assert_eq!(old[3], 1, "format version 1");
+        assert_eq!(
+            sealer.decrypt("jana", "doc-1", "content", &old).await.expect("v1 opens"),
+            b"sealed before streaming"
+        );
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let streamed =
+            sealer.stream_sealer("jana", "doc-2", "content").await.expect("sealer").seal_all(&big).expect("seal");
+        assert_eq!(streamed[3], 2, "format version 2");
+        assert_eq!(sealer.decrypt("jana", "doc-2", "content", &streamed).await.expect("v2 opens"), big);
+        assert!(sealer.decrypt("jana", "doc-1", "content", &streamed).await.is_err(), "bound to its document");
+        sealer.keys().shred("jana").await.expect("shred");
+        assert!(sealer.decrypt("jana", "doc-2", "content", &streamed).await.is_err(), "gone with the key");
+    }
 
     #[tokio::test]
     async fn blind_indexes_match_per_owner_and_purpose_and_die_with_the_key() {
