@@ -434,11 +434,13 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
         ..DataboxSettings::default()
     };
     let base = |isds: Arc<dyn portal_databox::isds::Isds>,
+                management: Arc<dyn portal_databox::box_requests::BoxManagement>,
                 directory: Arc<dyn portal_databox::BoxDirectory>,
                 payments: Arc<dyn portal_databox::payments::PaymentGateway>,
                 credit: Arc<dyn portal_databox::payments::CreditSystem>,
                 simulated_payments| Databox {
         isds,
+        management,
         directory,
         payments,
         credit,
@@ -459,6 +461,7 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
             ));
             let gateway = Arc::new(portal_databox::payments::simulated_gateway(clock.clone()));
             base(
+                simulator.clone(),
                 simulator.clone(),
                 Arc::new(SimulatedBoxDirectory(simulator.clone())),
                 gateway.clone(),
@@ -497,7 +500,14 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 context: format!("the ISDS client cannot be built: {error}"),
                 source: std::io::Error::other("isds"),
             })?;
-            base(Arc::new(isds), Arc::new(NoDirectory), Arc::new(PaymentsNotConnected), Arc::new(NotConnected), None)
+            base(
+                Arc::new(isds),
+                Arc::new(portal_databox::box_requests::NotConnected),
+                Arc::new(NoDirectory),
+                Arc::new(PaymentsNotConnected),
+                Arc::new(NotConnected),
+                None,
+            )
         }
     })
 }

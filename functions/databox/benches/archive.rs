@@ -157,6 +157,7 @@ fn main() {
     }
     let databox = Databox {
         isds: Arc::new(FixedIsds { messages }),
+        management: Arc::new(portal_databox::box_requests::NotConnected),
         directory: Arc::new(Directory),
         payments: Arc::new(portal_databox::payments::simulated_gateway(clock.clone())),
         credit: Arc::new(NotConnected),

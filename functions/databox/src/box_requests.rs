@@ -2,15 +2,85 @@
 //! datové schránky). A request is recorded as `submitted` in the citizen's
 //! partition (`box-request-<id>`) and is also a filing (podání) in the
 //! citizen's list, where the filings capability dates the Ministry's legal
-//! deadline. Handing it to the Digital and Information Agency and following
-//! its decision is not built yet (no such interface is described).
+//! deadline.
+//!
+//! The timer `AdvanceDataBoxRequests` ([`advance_all`]) takes it through ISDS's
+//! box management ([`BoxManagement`], the `db_manipulations` part of the
+//! interface: `CreateDataBox`): `submitted` → `in-progress` → `created` (the
+//! box id shown, the box linked to the citizen, a notification and a calendar
+//! entry for the first login) or `refused` with ISDS's reason. Each step is
+//! idempotent: the request id is the key ISDS is asked with, the document
+//! moves on by ETag, the events have fixed ids, and a pending marker
+//! (`pending-box-requests` partition) is deleted only at the end, so a crash
+//! anywhere is picked up by the next run. Production has no adapter yet
+//! ([`NotConnected`]: whether and how a portal may call `CreateDataBox` for a
+//! citizen is the ISDS administrator's to allow); local mode uses the
+//! simulator, which creates the box after [`crate::isds::simulator::BOX_CREATION_TAKES`]
+//! of the clock's time.
 
-use portal_store::StoreError;
+use async_trait::async_trait;
+use portal_store::{NewDocument, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-use crate::Databox;
+use crate::isds::{BoxId, IsdsError, IsdsResult};
+use crate::{COLLECTION, Databox};
+
+/// The timer's name.
+pub const JOB: &str = "AdvanceDataBoxRequests";
+/// Every 15 minutes.
+pub const SCHEDULE: &str = "0 */15 * * * *";
+/// Where the requests still waiting for ISDS are listed.
+const PENDING_PARTITION: &str = "pending-box-requests";
+/// A new box becomes accessible at its first login, or by itself this many
+/// days after it was set up (`czech-egov-domain.md` §1.11).
+pub const FIRST_LOGIN_DAYS: i64 = 15;
+
+/// Who the box is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoxOwner {
+    /// The citizen's `PersonIdentifier` (the pseudonym the identity provider gave).
+    pub person: String,
+    pub name: String,
+}
+
+/// Where ISDS is with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreationStatus {
+    InProgress,
+    Created { box_id: BoxId, at: OffsetDateTime },
+    Refused { reason: String },
+}
+
+/// ISDS's box management, as far as a request to create a natural person's
+/// box goes. Idempotent by the request id.
+#[async_trait]
+pub trait BoxManagement: Send + Sync + std::fmt::Debug {
+    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()>;
+    async fn status(&self, request_id: &str) -> IsdsResult<CreationStatus>;
+}
+
+/// Production until an adapter exists: every call is unavailable, so the
+/// request stays `submitted` and is retried, and nothing is pretended.
+#[derive(Debug, Default)]
+pub struct NotConnected;
+
+#[derive(Debug, thiserror::Error)]
+#[error("ISDS box management is not connected in this deployment")]
+struct NotConnectedError;
+
+#[async_trait]
+impl BoxManagement for NotConnected {
+    async fn submit(&self, _: &str, _: &BoxOwner) -> IsdsResult<()> {
+        Err(IsdsError::Unavailable(Box::new(NotConnectedError)))
+    }
+    async fn status(&self, _: &str) -> IsdsResult<CreationStatus> {
+        Err(IsdsError::Unavailable(Box::new(NotConnectedError)))
+    }
+}
 
 /// A request to create a data box, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -24,9 +94,19 @@ pub struct BoxRequest {
     /// `dbType` of the box asked for: 40, a natural person's box.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub box_type: Option<u8>,
-    /// `submitted` (nothing follows it yet).
+    /// `submitted`, `in-progress`, `created` or `refused`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The new box's id, once `created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_id: Option<String>,
+    /// ISDS's reason, when `refused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal_reason: Option<String>,
+    /// The day the new box becomes accessible by itself if nobody logs in
+    /// first (YYYY-MM-DD, Prague), once `created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_login_by: Option<String>,
     /// When the citizen asked, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<String>,
@@ -48,14 +128,26 @@ pub async fn record_filing(
     id: &str,
     submitted_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
+    record_filing_state(databox, subject, id, submitted_at, "submitted", None).await
+}
+
+/// The filing's state, published again under an id fixed by the state.
+async fn record_filing_state(
+    databox: &Databox,
+    subject: &str,
+    id: &str,
+    at: OffsetDateTime,
+    state: &str,
+    note: Option<String>,
+) -> Result<(), StoreError> {
     let filing = portal_events::FilingRecord {
         filing_id: document_id(id),
         kind: "data-box-request".into(),
         title: "Žádost o zřízení datové schránky".into(),
         agency: portal_events::FilingAgency { name: "Ministerstvo vnitra".into(), box_id: None },
-        status: "submitted".into(),
-        status_note: None,
-        at: submitted_at,
+        status: state.into(),
+        status_note: note,
+        at,
         legal_deadline: None,
         source: "databox".into(),
         source_ref: id.to_owned(),
@@ -64,10 +156,191 @@ pub async fn record_filing(
     let data = serde_json::to_value(&filing).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let event = portal_events::Event::new(
         portal_events::FILING_RECORDED,
-        &format!("box-request-{id}:submitted"),
+        &format!("box-request-{id}:{state}"),
         subject,
-        submitted_at,
+        at,
         data,
     );
     portal_events::publish(databox.queues.as_ref(), portal_events::FILINGS_QUEUE, &event).await
+}
+
+fn pending_id(subject: &str, id: &str) -> String {
+    format!("{}-{id}", crate::archive::citizen_folder(subject))
+}
+
+/// Lists the request for the timer (create-only; safe to repeat).
+pub async fn mark_pending(databox: &Databox, subject: &str, id: &str) -> Result<(), StoreError> {
+    let doc = NewDocument::new(
+        PENDING_PARTITION,
+        pending_id(subject, id),
+        json!({"type": "pending-box-request", "subject": subject, "requestId": id}),
+    );
+    match databox.documents.create(COLLECTION, doc).await {
+        Ok(_) | Err(StoreError::Conflict) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvanceReport {
+    pub pending: u64,
+    pub submitted: u64,
+    pub created: u64,
+    pub refused: u64,
+    pub failed: u64,
+}
+
+/// One run of `AdvanceDataBoxRequests` over every pending request.
+pub async fn advance_all(databox: &Databox) -> Result<AdvanceReport, StoreError> {
+    let mut report = AdvanceReport::default();
+    let mut continuation = None;
+    loop {
+        let mut query = portal_store::Query::default().page_size(100);
+        query.continuation = continuation.take();
+        let page = databox.documents.query(COLLECTION, PENDING_PARTITION, query).await?;
+        for doc in &page.items {
+            report.pending += 1;
+            let (Some(subject), Some(id)) = (doc.body["subject"].as_str(), doc.body["requestId"].as_str()) else {
+                continue;
+            };
+            if let Err(error) = advance(databox, subject, id, &mut report).await {
+                report.failed += 1;
+                tracing::warn!(error = %error, "a data box request could not be advanced; retried next run");
+            }
+        }
+        match page.continuation {
+            Some(next) => continuation = Some(next),
+            None => break,
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AdvanceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Isds(#[from] IsdsError),
+}
+
+/// Takes one request one step further, as far as ISDS allows now.
+async fn advance(databox: &Databox, subject: &str, id: &str, report: &mut AdvanceReport) -> Result<(), AdvanceError> {
+    let Some(doc) = databox.documents.get(COLLECTION, subject, &document_id(id)).await? else {
+        // Erased meanwhile: nothing to follow.
+        return forget(databox, subject, id).await;
+    };
+    let mut request: BoxRequest =
+        serde_json::from_value(doc.body.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let now = databox.clock.now();
+    let mut etag = doc.etag.clone();
+    if request.state.as_deref() == Some("submitted") {
+        let owner = BoxOwner { person: subject.replace("%2F", "/").replace("%25", "%"), name: String::new() };
+        databox.management.submit(id, &owner).await?;
+        request.state = Some("in-progress".into());
+        etag = save(databox, subject, &request, &etag).await?;
+        record_filing_state(databox, subject, id, now, "in-progress", None).await?;
+        report.submitted += 1;
+    }
+    match request.state.as_deref() {
+        Some("in-progress") => {}
+        // Final: the events are sent again (fixed ids), then the marker goes.
+        Some("created" | "refused") => {
+            announce(databox, subject, &request, now).await?;
+            return forget(databox, subject, id).await;
+        }
+        _ => return Ok(()),
+    }
+    match databox.management.status(id).await? {
+        CreationStatus::InProgress => return Ok(()),
+        CreationStatus::Created { box_id, at } => {
+            databox.link_box(subject, &box_id).await?;
+            let by = portal_host::prague::date(at) + time::Duration::days(FIRST_LOGIN_DAYS);
+            request.state = Some("created".into());
+            request.box_id = Some(box_id.as_str().to_owned());
+            request.first_login_by = Some(by.to_string());
+            report.created += 1;
+        }
+        CreationStatus::Refused { reason } => {
+            request.state = Some("refused".into());
+            request.refusal_reason = Some(reason);
+            report.refused += 1;
+        }
+    }
+    save(databox, subject, &request, &etag).await?;
+    announce(databox, subject, &request, now).await?;
+    forget(databox, subject, id).await
+}
+
+async fn save(
+    databox: &Databox,
+    subject: &str,
+    request: &BoxRequest,
+    etag: &portal_store::ETag,
+) -> Result<portal_store::ETag, StoreError> {
+    let body = serde_json::to_value(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    databox.documents.upsert(COLLECTION, NewDocument::new(subject, document_id(&request.id), body), Some(etag)).await
+}
+
+/// The final state's filing, notification and (when created) calendar entry;
+/// every event id is fixed by the request, so a repeat is dropped.
+async fn announce(
+    databox: &Databox,
+    subject: &str,
+    request: &BoxRequest,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let id = &request.id;
+    let state = request.state.as_deref().unwrap_or_default();
+    let note = match state {
+        "created" => request.box_id.as_ref().map(|b| format!("Datová schránka {b} je zřízena.")),
+        _ => request.refusal_reason.clone(),
+    };
+    record_filing_state(databox, subject, id, now, state, note.clone()).await?;
+    // No template of its own in notifications yet: it renders the generic text.
+    let data = json!({"requestId": id, "state": state, "boxId": request.box_id, "reason": request.refusal_reason,
+                      "firstLoginBy": request.first_login_by});
+    let kind = if state == "created" { "databox.box-created" } else { "databox.box-refused" };
+    let event = portal_events::Event::new(kind, &format!("box-request-{id}:{state}"), subject, now, data);
+    crate::events::publish(databox.queues.as_ref(), crate::events::NOTIFICATIONS_QUEUE, &event).await?;
+    if let (Some(box_id), Some(by)) = (&request.box_id, &request.first_login_by) {
+        let date = time::Date::parse(by, &time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let entry = portal_events::CalendarEntry {
+            entry_id: format!("box-first-login-{id}"),
+            // The calendar's kind for "from this day, messages can count as
+            // delivered without you": the box opens by itself that day.
+            kind: "deemed-delivery".into(),
+            title: format!("Nová datová schránka {box_id} se dnes zpřístupní sama, pokud se nepřihlásíte dříve"),
+            date,
+            document: None,
+            source: "databox".into(),
+            source_ref: id.clone(),
+            cancelled: false,
+        };
+        let data = serde_json::to_value(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let event = crate::events::Event::new(
+            crate::events::DEEMED_DELIVERY_DATE,
+            &format!("box-first-login-{id}"),
+            subject,
+            now,
+            data,
+        );
+        crate::events::publish(databox.queues.as_ref(), crate::events::CALENDAR_QUEUE, &event).await?;
+    }
+    Ok(())
+}
+
+async fn forget(databox: &Databox, subject: &str, id: &str) -> Result<(), AdvanceError> {
+    match databox.documents.delete(COLLECTION, PENDING_PARTITION, &pending_id(subject, id), None).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `submitted_at` as a time, for the filing.
+pub fn submitted_at(request: &BoxRequest) -> Option<OffsetDateTime> {
+    request.submitted_at.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
 }

@@ -101,6 +101,8 @@ impl BoxDirectory for NoDirectory {
 #[derive(Debug, Clone)]
 pub struct Databox {
     pub isds: Arc<dyn Isds>,
+    /// ISDS's box management, for requests to create a box.
+    pub management: Arc<dyn box_requests::BoxManagement>,
     pub directory: Arc<dyn BoxDirectory>,
     pub payments: Arc<dyn PaymentGateway>,
     pub credit: Arc<dyn CreditSystem>,
@@ -152,13 +154,19 @@ impl Databox {
             return Ok(id);
         }
         let id = self.directory.box_of(subject).await.ok_or(LinkError::NoBox)?;
-        let link = NewDocument::new(subject.as_str(), "link", json!({"type": "box-link", "boxId": id.as_str()}));
+        self.link_box(subject.as_str(), &id).await?;
+        Ok(id)
+    }
+
+    /// Stores the link of `subject` to box `id` (create-only) and indexes the
+    /// citizen for the jobs. Safe to repeat.
+    pub async fn link_box(&self, subject: &str, id: &BoxId) -> Result<(), StoreError> {
+        let link = NewDocument::new(subject, "link", json!({"type": "box-link", "boxId": id.as_str()}));
         match self.documents.create(COLLECTION, link).await {
             Ok(_) | Err(StoreError::Conflict) => {}
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(error),
         }
-        index::register(self.documents.as_ref(), subject.as_str()).await?;
-        Ok(id)
+        index::register(self.documents.as_ref(), subject).await
     }
 
     /// How the portal reaches citizens' boxes: the hosted records-system
@@ -189,7 +197,8 @@ impl Databox {
 
 /// Every function of the capability: the HTTP routes, the queue functions
 /// `PurchaseCredit`, `SendDataMessageOnBehalf` and `EraseDataboxData`, and the
-/// timers `ArchiveExpiringMessages` and `WarnBeforeDeemedDelivery`.
+/// timers `ArchiveExpiringMessages`, `WarnBeforeDeemedDelivery` and
+/// `AdvanceDataBoxRequests`.
 pub fn functions(databox: Databox) -> Vec<Function> {
     let s = Arc::new(databox);
     // A message may carry up to the ISDS limit in attachments, plus the form.
@@ -213,6 +222,7 @@ pub fn functions(databox: Databox) -> Vec<Function> {
         Function::api(op!(http::archive_status)).with_state(s.clone()).with_auth(AuthLevel::Function).build(),
         timer::archive_expiring_messages::function(s.clone()),
         timer::warn_before_deemed_delivery::function(s.clone()),
+        timer::advance_data_box_requests::function(s.clone()),
         queue::purchase_credit::function(s.clone()),
         queue::send_data_message_on_behalf::function(s.clone()),
         queue::erase_databox_data::function(s),

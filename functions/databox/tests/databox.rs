@@ -17,7 +17,7 @@ use portal_databox::timer::warn_before_deemed_delivery as warnings;
 use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, archive, credit, functions};
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{BlobStore, Clock, DocumentStore, FilterOp, Query};
-use portal_testkit::{Harness, JANA, JIRI, Login, Part, START, anonymous, call, get, json_of, multipart, write};
+use portal_testkit::{Harness, JANA, JIRI, Login, PETR, Part, START, anonymous, call, get, json_of, multipart, write};
 use serde_json::{Value, json};
 
 struct Portal {
@@ -46,6 +46,7 @@ fn portal_on(harness: Harness, settings: DataboxSettings) -> Portal {
     let gateway = Arc::new(portal_databox::payments::simulated_gateway(harness.clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
+        management: isds.clone(),
         directory: Arc::new(SimulatedBoxDirectory(isds.clone())),
         payments: gateway.clone(),
         credit: Arc::new(SimulatedCreditSystem::new(isds.clone())),
@@ -856,4 +857,54 @@ async fn one_failing_message_does_not_stop_the_rest_and_is_retried() {
     assert_eq!((third.messages_failed, third.messages_archived), (0, 1));
     assert!(archive::failures(&portal.databox, &subject).await.expect("failures").is_empty());
     assert_eq!(archived(portal.store.as_ref()).await, due);
+}
+
+/// Issue 14 §6: Petr, a demo citizen without a box, requests one; the
+/// simulated ISDS creates it two days later (the clock's days); he sees the
+/// box id, gets a notification and a calendar entry for the first login, and
+/// the box is his. Every step survives a repeat.
+#[tokio::test]
+async fn a_citizen_without_a_box_requests_one_and_sees_it_created() {
+    let portal = portal();
+    let petr = portal.login(PETR).await;
+    assert_eq!(call(&portal.router, get("/api/databox/box", &petr)).await.0, StatusCode::NOT_FOUND, "no box yet");
+    let (status, _, body) = call(&portal.router, write(Method::POST, "/api/databox/box-requests", &petr, None)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    let show = |login: &Login| get(&format!("/api/databox/box-requests/{id}"), login);
+
+    let advance = portal_databox::box_requests::advance_all;
+    let first = advance(&portal.databox).await.expect("run");
+    assert_eq!((first.submitted, first.created), (1, 0));
+    assert_eq!(json_of(&call(&portal.router, show(&petr)).await.2)["state"], "in-progress");
+    advance(&portal.databox).await.expect("run again: nothing new");
+    assert_eq!(json_of(&call(&portal.router, show(&petr)).await.2)["state"], "in-progress");
+
+    portal.clock.advance(Duration::from_secs(2 * 24 * 3600));
+    let petr = portal.login(PETR).await;
+    let done = advance(&portal.databox).await.expect("run");
+    assert_eq!(done.created, 1, "{done:?}");
+    let request = json_of(&call(&portal.router, show(&petr)).await.2);
+    assert_eq!(request["state"], "created", "{request}");
+    let box_id = request["boxId"].as_str().expect("the box id is shown").to_owned();
+    assert!(request["firstLoginBy"].is_string());
+    let (status, _, body) = call(&portal.router, get("/api/databox/box", &petr)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["box"]["id"], box_id.as_str());
+    assert_eq!(json_of(&body)["box"]["state"], "notYetActive");
+
+    let notices = portal.drain("send-notification").await;
+    assert_eq!(notices.iter().filter(|e| e["type"] == "databox.box-created").count(), 1, "{notices:?}");
+    let calendar = portal.drain("calendar-entry").await;
+    let first_login: Vec<&Value> =
+        calendar.iter().filter(|e| e["data"]["entryId"] == format!("box-first-login-{id}").as_str()).collect();
+    assert_eq!(first_login.len(), 1, "{calendar:?}");
+    let filings = portal.drain("filing-recorded").await;
+    let states: Vec<&str> = filings.iter().filter_map(|e| e["data"]["status"].as_str()).collect();
+    assert!(states.contains(&"in-progress") && states.contains(&"created"), "{states:?}");
+
+    // Nothing is pending any more; a second request is refused: he has a box.
+    assert_eq!(advance(&portal.databox).await.expect("run").pending, 0);
+    let (status, _, _) = call(&portal.router, write(Method::POST, "/api/databox/box-requests", &petr, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }

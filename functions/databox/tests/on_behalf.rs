@@ -38,6 +38,7 @@ fn setup() -> Setup {
     let gateway = Arc::new(portal_databox::payments::simulated_gateway(harness.clock.clone()));
     let databox = Databox {
         isds: isds.clone(),
+        management: isds.clone(),
         directory: Arc::new(SimulatedBoxDirectory(isds.clone())),
         payments: gateway,
         credit: Arc::new(SimulatedCreditSystem::new(isds.clone())),

@@ -134,6 +134,7 @@ async fn every_request_runs_in_the_right_citizens_box() {
     let harness = Harness::new();
     let databox = Databox {
         isds: Arc::new(isds),
+        management: Arc::new(portal_databox::box_requests::NotConnected),
         directory: Arc::new(Directory),
         payments: Arc::new(PaymentsNotConnected),
         credit: Arc::new(NotConnected),

@@ -64,6 +64,17 @@ pub const DEMO_CITIZENS: &[DemoCitizen] = &[
         phone: None,
         about: "a pensioner with no e-mail or phone",
     },
+    DemoCitizen {
+        login: "petr",
+        person_identifier: "DEMO/petr-svoboda",
+        given_name: "Petr",
+        family_name: "Svoboda",
+        date_of_birth: "1998-09-21",
+        address: "Palackého 12, 779 00 Olomouc",
+        email: Some("petr.svoboda@example.test"),
+        phone: None,
+        about: "a young citizen without a data box, who can request one",
+    },
 ];
 
 pub fn find(login: &str) -> Option<&'static DemoCitizen> {

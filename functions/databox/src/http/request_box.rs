@@ -40,11 +40,17 @@ pub async fn handler(
         id: id.clone(),
         box_type: Some(40),
         state: Some("submitted".into()),
+        box_id: None,
+        refusal_reason: None,
+        first_login_by: None,
         submitted_at: Some(now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
         simulated: Some(databox.settings.simulated),
     };
     let body = serde_json::to_value(&request).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let doc = NewDocument::new(citizen.subject.as_str(), box_requests::document_id(&id), body);
+    // The timer's marker first: a crash before the request leaves a marker
+    // the timer drops, never a request nobody follows.
+    box_requests::mark_pending(&databox, citizen.subject.as_str(), &id).await?;
     databox.documents.create(COLLECTION, doc).await?;
     databox.access_log.record_own(&citizen, Action::Create, "data-box-request", &id, "request a data box").await?;
     if let Err(error) = box_requests::record_filing(&databox, citizen.subject.as_str(), &id, now).await {

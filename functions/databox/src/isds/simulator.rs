@@ -71,6 +71,10 @@ use super::{
     ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange, VaultInfo,
 };
 use super::{BoxContext, Caller, DeliveredMessage, SessionContext};
+use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
+
+/// How long the simulated ISDS takes to create a requested box.
+pub const BOX_CREATION_TAKES: Duration = Duration::days(2);
 use crate::delivery::deemed_delivery_at;
 
 /// The demo citizens' boxes: (`PersonIdentifier` given by the dev identity
@@ -170,6 +174,16 @@ struct State {
     messages: Vec<SimMessage>,
     next_message_number: u64,
     calls: Vec<IsdsCall>,
+    /// Requests to create a box, by the portal's request id.
+    box_requests: BTreeMap<String, SimBoxRequest>,
+}
+
+#[derive(Debug, Clone)]
+struct SimBoxRequest {
+    person: String,
+    owner_name: String,
+    submitted_at: OffsetDateTime,
+    outcome: Option<CreationStatus>,
 }
 
 /// One call the simulator answered: the ISDS operation (or `web login`), the
@@ -186,7 +200,7 @@ pub struct IsdsCall {
 struct SimBox {
     info: BoxInfo,
     /// The dev identity provider's `PersonIdentifier` of the owner.
-    person: Option<&'static str>,
+    person: Option<String>,
     credit_hellers: i64,
     vault: Option<Vault>,
     /// Whether messages this box sends allow substitute (deemed) delivery.
@@ -218,6 +232,7 @@ impl IsdsSimulator {
             messages: Vec::new(),
             next_message_number: FIRST_MESSAGE_NUMBER,
             calls: Vec::new(),
+            box_requests: BTreeMap::new(),
         };
         Self { clock, settings, state: Mutex::new(state) }
     }
@@ -242,7 +257,7 @@ impl IsdsSimulator {
     /// The box of a demo citizen, by the dev identity provider's `PersonIdentifier`.
     pub fn box_of_person(&self, person_identifier: &str) -> Option<BoxId> {
         let state = self.lock();
-        state.boxes.values().find(|b| b.person == Some(person_identifier)).map(|b| b.info.id.clone())
+        state.boxes.values().find(|b| b.person.as_deref() == Some(person_identifier)).map(|b| b.info.id.clone())
     }
 
     /// An authorised person logs in to the box on the web: every message in
@@ -580,6 +595,64 @@ impl Isds for IsdsSimulator {
                     .collect())
             }
         }
+    }
+}
+
+/// SIMULATOR: a request is in progress for [`BOX_CREATION_TAKES`] of the
+/// clock's time, then the box is created (not yet active, until its first
+/// login) or, when the person already has a box, refused. Repeating a
+/// request id changes nothing.
+#[async_trait]
+impl BoxManagement for IsdsSimulator {
+    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        state.box_requests.entry(request_id.to_owned()).or_insert_with(|| SimBoxRequest {
+            person: owner.person.clone(),
+            owner_name: owner.name.clone(),
+            submitted_at: now,
+            outcome: None,
+        });
+        Ok(())
+    }
+
+    async fn status(&self, request_id: &str) -> IsdsResult<CreationStatus> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let request = state.box_requests.get(request_id).cloned().ok_or(IsdsError::NotFound)?;
+        if let Some(outcome) = request.outcome {
+            return Ok(outcome);
+        }
+        if now - request.submitted_at < BOX_CREATION_TAKES {
+            return Ok(CreationStatus::InProgress);
+        }
+        let outcome = if state.boxes.values().any(|b| b.person.as_deref() == Some(request.person.as_str())) {
+            CreationStatus::Refused { reason: "Osoba již datovou schránku fyzické osoby má (simulace).".into() }
+        } else {
+            let number = state.boxes.len();
+            let id = BoxId::parse(&format!("simn{:03}", number % 1000)).expect("7 lowercase letters and digits");
+            let info = BoxInfo {
+                id: id.clone(),
+                box_type: 40,
+                state: BoxState::NotYetActive,
+                owner_name: request.owner_name.clone(),
+                address: None,
+                open_addressing: true,
+            };
+            let created = SimBox {
+                info,
+                person: Some(request.person.clone()),
+                credit_hellers: 0,
+                vault: None,
+                allows_subst_delivery: true,
+            };
+            state.boxes.insert(id.clone(), created);
+            CreationStatus::Created { box_id: id, at: request.submitted_at + BOX_CREATION_TAKES }
+        };
+        if let Some(stored) = state.box_requests.get_mut(request_id) {
+            stored.outcome = Some(outcome.clone());
+        }
+        Ok(outcome)
     }
 }
 
@@ -972,7 +1045,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             };
             let sim_box = SimBox {
                 info,
-                person: spec.person,
+                person: spec.person.map(str::to_owned),
                 credit_hellers: spec.credit_hellers,
                 vault,
                 allows_subst_delivery: spec.allows_subst_delivery,

@@ -16,7 +16,7 @@ use crate::{IdentityError, LoginProvider, demo};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DevLoginForm {
-    /// A demo citizen's login: `jana`, `jiri` or `ludmila`.
+    /// A demo citizen's login: `jana`, `jiri`, `ludmila` or `petr`.
     #[schema(example = "jana")]
     citizen: String,
     /// `low` (refused), `substantial` or `high`.
