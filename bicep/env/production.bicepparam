@@ -17,7 +17,10 @@ param primaryMinimumInstances = 2
 param secondaryMinimumInstances = 2
 param maximumInstances = 20
 
-param cosmosAutoscaleMaxThroughput = 4000
+// The request units the main endpoints use (`cargo bench --bench request_units`, docs/benchmarks.md): about
+// 14 RU a request of the peak mix, so ~3,800 RU/s at the expected 270 requests/s and ~11,100 RU/s at the 800
+// the portal must carry. Autoscale bills the highest RU/s of each hour, at least 10 % of this ceiling (1,200).
+param cosmosAutoscaleMaxThroughput = 12000
 param cosmosBackupTier = 'Continuous30Days'
 param keyVaultSku = 'premium'
 param kekKeyType = 'RSA-HSM'
