@@ -502,6 +502,8 @@ var queueNames = [
   'citizen-signed-in-poison'
   'send-data-message'
   'send-data-message-poison'
+  'petition-hand-overs'
+  'petition-hand-overs-poison'
   'erase-documents'
   'erase-documents-poison'
   'erase-calendar'
@@ -1028,6 +1030,7 @@ var timersOn = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
+  'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
 }
 
 // The standby region serves HTTP and consumes queues (handlers are idempotent), but runs no timer.
@@ -1058,6 +1061,7 @@ var timersOff = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
+  'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
 }
 
 // A staging slot only waits for a release and its smoke test: no timers, no queue consumption.
@@ -1088,6 +1092,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'true'
   'AzureWebJobs.EraseDataboxData.Disabled': 'true'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'true'
+  'AzureWebJobs.RecordPetitionHandOver.Disabled': 'true'
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
@@ -1120,6 +1125,7 @@ var stickySettingNames = [
   'AzureWebJobs.EraseRegistersData.Disabled'
   'AzureWebJobs.EraseDataboxData.Disabled'
   'AzureWebJobs.ErasePetitionsData.Disabled'
+  'AzureWebJobs.RecordPetitionHandOver.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]
 

@@ -1,7 +1,9 @@
 //! The ISDS port of the petitions capability: is a data box id the box of a
 //! public authority (orgán veřejné moci, OVM) that can receive a petition?
 //! Asked when a draft is saved and again at the hand-over (a box can be
-//! closed in between). The composition (`src/app.rs`) adapts the data box
+//! closed in between), from the creator's own data box (ISDS's port takes
+//! every call in a citizen's box context; the petition is handed over from
+//! that box too). The composition (`src/app.rs`) adapts the data box
 //! capability's ISDS client (`FindDataBox` by id, the simulator's directory
 //! locally); [`SimulatedDirectory`] serves tests with the same demo boxes.
 //!
@@ -23,6 +25,9 @@ pub enum BoxLookup {
     Inaccessible,
     /// No such box.
     Unknown,
+    /// The creator has no data box linked: ISDS cannot be asked from it,
+    /// and the petition could not be handed over from it either.
+    CreatorHasNoBox,
 }
 
 impl BoxLookup {
@@ -45,6 +50,10 @@ impl BoxLookup {
             }
             Self::Inaccessible => Some("a data box that can receive messages; this one is not accessible in ISDS"),
             Self::Unknown => Some("an existing data box of a public authority (OVM); ISDS knows no box with this id"),
+            Self::CreatorHasNoBox => Some(
+                "a box looked up from your own data box, and you have none linked: request or link one at \
+                 /api/databox/box-requests (the petition is handed over from it)",
+            ),
         }
     }
 }
@@ -60,7 +69,8 @@ pub struct DirectoryError(#[source] pub Box<dyn std::error::Error + Send + Sync>
 
 #[async_trait::async_trait]
 pub trait AddresseeDirectory: Send + Sync + std::fmt::Debug {
-    async fn lookup(&self, box_id: &str) -> Result<BoxLookup, DirectoryError>;
+    /// What ISDS says of `box_id`, asked from `creator`'s own box.
+    async fn lookup(&self, creator: &portal_security::SubjectId, box_id: &str) -> Result<BoxLookup, DirectoryError>;
 }
 
 /// SIMULATOR: the data box simulator's boxes (`functions/databox`'s
@@ -99,7 +109,7 @@ impl SimulatedDirectory {
 
 #[async_trait::async_trait]
 impl AddresseeDirectory for SimulatedDirectory {
-    async fn lookup(&self, box_id: &str) -> Result<BoxLookup, DirectoryError> {
+    async fn lookup(&self, _creator: &portal_security::SubjectId, box_id: &str) -> Result<BoxLookup, DirectoryError> {
         Ok(self.boxes.get(box_id).cloned().unwrap_or(BoxLookup::Unknown))
     }
 }

@@ -141,9 +141,10 @@ fn hand_over_path(id: &PetitionId, index: u32) -> Result<BlobPath, StoreError> {
 }
 
 impl PetitionService {
-    /// What ISDS says of an addressee's box id (asked at draft save and hand-over).
-    pub async fn addressee(&self, box_id: &str) -> Result<BoxLookup, ServiceError> {
-        Ok(self.petitions.directory.lookup(box_id).await?)
+    /// What ISDS says of an addressee's box id, asked from the creator's
+    /// box (at draft save and hand-over).
+    pub async fn addressee(&self, creator: &SubjectId, box_id: &str) -> Result<BoxLookup, ServiceError> {
+        Ok(self.petitions.directory.lookup(creator, box_id).await?)
     }
 
     /// Asks the data box to hand the creator's closed petition over
@@ -172,7 +173,7 @@ impl PetitionService {
             Some(h) => h.attempt,
             None => 1,
         };
-        let lookup = self.addressee(&petition.addressee.box_id).await?;
+        let lookup = self.addressee(creator, &petition.addressee.box_id).await?;
         if lookup.refusal().is_some() {
             return Ok(Err(HandOverRefusal::Addressee(lookup)));
         }

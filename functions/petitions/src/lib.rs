@@ -118,12 +118,12 @@ impl SignerKey {
 
     /// `base64url(HMAC-SHA256(key, petition id ‖ 0x00 ‖ subject))`, 43 characters.
     pub fn signer_id(&self, petition: &model::PetitionId, subject: &SubjectId) -> String {
-        use base64::Engine as _;
         self.keyed(petition.as_str(), subject.as_str())
     }
 
     /// `base64url(HMAC-SHA256(key, context ‖ 0x00 ‖ value))`, 43 characters.
     pub fn keyed(&self, context: &str, value: &str) -> String {
+        use base64::Engine as _;
         let mut hmac = aws_lc_rs::hmac::Context::with_key(&self.key);
         hmac.update(context.as_bytes());
         hmac.update(&[0]);
@@ -219,9 +219,9 @@ pub struct Petitions {
     pub access_log: AccessLog,
     pub clock: Arc<dyn Clock>,
     pub signer_details: Arc<dyn SignerDetails>,
-    pub settings: PetitionsSettings,
     /// Whether an addressee's box is a public authority's (the ISDS port).
     pub directory: Arc<dyn directory::AddresseeDirectory>,
+    pub settings: PetitionsSettings,
 }
 
 /// What can go wrong inside the capability, below the HTTP edge.
@@ -237,11 +237,11 @@ pub enum ServiceError {
     Contended,
     #[error(transparent)]
     Details(#[from] SignerDetailsError),
-}
     #[error(transparent)]
     Pdf(#[from] portal_pdf::PdfError),
     #[error(transparent)]
     Directory(#[from] directory::DirectoryError),
+}
 
 /// A passing fault is retried (timer) or answered 503 (HTTP); a document
 /// this code cannot read is a 500 that says nothing internal.
@@ -258,8 +258,8 @@ impl Failure for ServiceError {
     fn problem(&self) -> Problem {
         match self {
             Self::Details(_) => Problem::unavailable("the identity profile"),
-            error if error.is_retryable() => Problem::unavailable("petitions storage"),
             Self::Directory(_) => Problem::unavailable("the data box directory (ISDS)"),
+            error if error.is_retryable() => Problem::unavailable("petitions storage"),
             _ => Problem::internal(),
         }
     }
@@ -306,7 +306,7 @@ pub fn functions(petitions: Petitions) -> Vec<Function> {
         Function::api(op!(http::block_petition)).with_state(s.clone()).build(),
         Function::api(op!(http::unblock_petition)).with_state(s.clone()).build(),
         timer::close_petitions::function(s.clone()),
-        queue::erase_petitions_data::function(s),
         queue::record_petition_hand_over::function(s.clone()),
+        queue::erase_petitions_data::function(s),
     ]
 }

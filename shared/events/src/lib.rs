@@ -85,11 +85,11 @@ pub mod kinds {
     pub const SEND_DATA_MESSAGE: &str = "databox.send-on-behalf";
     pub const DATA_MESSAGE_SENT: &str = "databox.sent-on-behalf";
     pub const DATA_MESSAGE_NOT_SENT: &str = "databox.not-sent-on-behalf";
-    /// The citizen erased their account: delete everything held for the
     /// What became of an [`super::OutgoingDataMessage`] with a `replyTo`
     /// queue: [`super::DataMessageOutcome`], published there. Id
     /// `databox.on-behalf-outcome:<request id>`.
     pub const DATA_MESSAGE_OUTCOME: &str = "databox.on-behalf-outcome";
+    /// The citizen erased their account: delete everything held for the
     /// subject. Id `account.erased:<subject>:<unix seconds of the erasure>`.
     pub const ERASED: &str = "account.erased";
     /// A tile's summary says something new that matters (arrears appeared,
@@ -227,14 +227,6 @@ pub struct OutgoingDataMessage {
     /// Who asked (e.g. `petitions`), for the citizen's sent folder and the log.
     pub source: String,
     pub attachments: Vec<OutgoingAttachment>,
-}
-
-/// One attachment, sealed by the producer with the citizen's key for
-/// `(owner = event subject, document = sealed_document, field = sealed_field)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OutgoingAttachment {
-    pub file_name: String,
     /// A queue the data box also publishes the outcome to
     /// ([`kinds::DATA_MESSAGE_OUTCOME`], [`DataMessageOutcome`]), for a
     /// requester that records a fact only once ISDS accepted the message.
@@ -259,6 +251,14 @@ pub struct DataMessageOutcome {
     pub delivered_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// One attachment, sealed by the producer with the citizen's key for
+/// `(owner = event subject, document = sealed_document, field = sealed_field)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutgoingAttachment {
+    pub file_name: String,
     pub media_type: String,
     pub sealed_document: String,
     pub sealed_field: String,

@@ -125,7 +125,7 @@ pub async fn handler(
         return Err(Problem::validation(unknown).into());
     }
     let draft = Draft::parse(&body, s.today(), s.petitions.settings.max_duration_days).map_err(Problem::validation)?;
-    super::check_addressee(&s, &draft.addressee.box_id).await?;
+    super::check_addressee(&s, &citizen, &draft.addressee.box_id).await?;
     take_creation(&s, &citizen.subject).await?.map_err(Refused::TooMany)?;
     let id = PetitionId::new();
     let committee = s.seal_committee(citizen.subject.as_str(), &id, &draft.committee).await?;

@@ -41,7 +41,7 @@ pub async fn handler(
     }
     let Body(body) = body?;
     let draft = Draft::parse(&body, s.today(), s.petitions.settings.max_duration_days).map_err(Problem::validation)?;
-    super::check_addressee(&s, &draft.addressee.box_id).await?;
+    super::check_addressee(&s, &citizen, &draft.addressee.box_id).await?;
     let committee = s.seal_committee(citizen.subject.as_str(), &id, &draft.committee).await?;
     let petition = s
         .update(&id, |p| {

@@ -256,8 +256,8 @@ pub(crate) fn addressee_refused(lookup: &crate::directory::BoxLookup) -> Problem
 
 /// The draft's addressee, looked up in ISDS: `Err` with the 422 to answer
 /// when it is not an accessible box of a public authority.
-pub(crate) async fn check_addressee(s: &PetitionService, box_id: &str) -> Result<(), Problem> {
-    let lookup = s.addressee(box_id).await?;
+pub(crate) async fn check_addressee(s: &PetitionService, citizen: &Citizen, box_id: &str) -> Result<(), Problem> {
+    let lookup = s.addressee(&citizen.subject, box_id).await?;
     match lookup.refusal() {
         Some(_) => Err(addressee_refused(&lookup)),
         None => Ok(()),
@@ -409,6 +409,7 @@ impl From<HandOverRefusal> for Problem {
                 format!("at most {limit} files with the extract (these are {files})"),
                 "the extract of signatures and the attachments are too many files for one data message",
             ),
+            HandOverRefusal::Addressee(lookup) => addressee_refused(&lookup),
         }
     }
 }
@@ -465,7 +466,6 @@ pub(crate) fn download(content: Vec<u8>, content_type: &'static str, file_name: 
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            HandOverRefusal::Addressee(lookup) => addressee_refused(&lookup),
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
