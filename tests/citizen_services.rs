@@ -567,3 +567,74 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
         "the answer deadline is in the calendar: {events}"
     );
 }
+
+#[tokio::test]
+async fn jana_pays_her_dog_fee_and_finds_the_receipt_in_documents_and_the_qr_code_decodes() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    let jana = portal.login("jana").await;
+    let (status, fees) = portal.json_call("GET", "/api/fees", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{fees}");
+    assert_eq!(fees["municipality"]["name"], "Hlavní město Praha", "from her profile's address: {fees}");
+    let dog = fees["obligations"]
+        .as_array()
+        .expect("obligations")
+        .iter()
+        .find(|o| o["kind"] == "dog")
+        .expect("her dog fee")
+        .clone();
+    let fee = dog["id"].as_str().expect("id");
+
+    // QR Platba through the whole app, decoded by an independent decoder.
+    let (_, qr) = portal.json_call("GET", &format!("/api/fees/{fee}/qr"), &jana, None).await;
+    let spayd = qr["spayd"].as_str().expect("spayd").to_owned();
+    assert!(spayd.starts_with("SPD*1.0*ACC:CZ") && spayd.contains("*AM:1500.00*CC:CZK*"), "{spayd}");
+    let request = Request::get(format!("/api/fees/{fee}/qr/png")).header(header::COOKIE, &jana.cookie);
+    let (status, _, png) = portal.call(request.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    if std::process::Command::new("zbarimg").arg("--version").output().is_ok() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("qr.png");
+        std::fs::write(&file, &png).expect("write");
+        let out = std::process::Command::new("zbarimg").args(["--raw", "-q", "-Sbinary"]).arg(&file).output();
+        let out = out.expect("zbarimg runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'), spayd, "the QR code decodes");
+    } else {
+        assert!(test_var_optional("PORTAL_REQUIRE_EMULATORS").is_none(), "zbarimg (zbar-tools) is required");
+    }
+
+    // Paying through the simulated gateway, and coming back.
+    let (status, payment) = portal.json_call("POST", &format!("/api/fees/{fee}/payments"), &jana, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let redirect = payment["redirectUrl"].as_str().expect("where to pay").to_owned();
+    let (status, paid) =
+        portal.json_call("POST", &redirect, &jana, Some(json!({"card": "4242424242424242"}))).await;
+    assert_eq!((status, paid["status"].as_str()), (StatusCode::OK, Some("paid")), "{paid}");
+    portal.settle().await;
+    let back = format!("/api/fees/payments/{}", payment["id"].as_str().expect("id"));
+    let (_, shown) = portal.json_call("GET", &back, &jana, None).await;
+    assert_eq!(shown["state"], "paid", "{shown}");
+
+    let (_, documents) = portal.json_call("GET", "/api/documents?pageSize=100", &jana, None).await;
+    let receipts: Vec<&Value> =
+        documents["items"].as_array().expect("items").iter().filter(|d| d["source"] == "fees").collect();
+    assert_eq!(receipts.len(), 1, "one receipt in Documents: {documents}");
+    let id = receipts[0]["id"].as_str().expect("id");
+    let request = Request::get(format!("/api/documents/{id}/content")).header(header::COOKIE, &jana.cookie);
+    let (status, _, pdf) = portal.call(request.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("Poplatek ze psů") && text.contains("1 500,00 Kč"), "{text}");
+    }
+    let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
+    let told = inbox["items"].as_array().expect("items").iter().filter(|n| {
+        n["title"].as_str().is_some_and(|t| t.contains("Potvrzení o zaplacení")) || n["body"].as_str().is_some_and(|b| b.contains("Potvrzení o zaplacení"))
+    });
+    assert_eq!(told.count(), 1, "one notification about the receipt: {inbox}");
+    let (status, _) = portal.json_call("POST", &format!("/api/fees/{fee}/payments"), &jana, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "never paid twice");
+}
+
+fn test_var_optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
