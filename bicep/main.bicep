@@ -554,8 +554,8 @@ var timers = [
   }
   {
     name: 'HarvestNoticeBoards'
-    schedule: '0 */15 * * * *'
-    staleAfterMinutes: 60
+    schedule: '0 10 * * * *'
+    staleAfterMinutes: 120
   }
   {
     name: 'Housekeeping'
@@ -1024,6 +1024,7 @@ var timersOn = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
   'AzureWebJobs.SettleFeePayment.Disabled': 'false'
   'AzureWebJobs.EraseFeesData.Disabled': 'false'
+  'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
@@ -1057,6 +1058,7 @@ var timersOff = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'false'
   'AzureWebJobs.SettleFeePayment.Disabled': 'false'
   'AzureWebJobs.EraseFeesData.Disabled': 'false'
+  'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
@@ -1090,6 +1092,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.SettleFilingPayment.Disabled': 'true'
   'AzureWebJobs.SettleFeePayment.Disabled': 'true'
   'AzureWebJobs.EraseFeesData.Disabled': 'true'
+  'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'true'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'true'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'true'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'true'
@@ -1125,6 +1128,7 @@ var stickySettingNames = [
   'AzureWebJobs.SettleFilingPayment.Disabled'
   'AzureWebJobs.SettleFeePayment.Disabled'
   'AzureWebJobs.EraseFeesData.Disabled'
+  'AzureWebJobs.EraseNoticeBoardsData.Disabled'
   'AzureWebJobs.RefreshOnSignIn.Disabled'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled'
   'AzureWebJobs.EraseDocumentsData.Disabled'

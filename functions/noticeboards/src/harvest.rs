@@ -38,8 +38,8 @@ use crate::{
 
 /// The timer's name.
 pub const JOB: &str = "HarvestNoticeBoards";
-/// Every 15 minutes.
-pub const SCHEDULE: &str = "0 */15 * * * *";
+/// Hourly, at ten past (a notice stays posted for at least 15 days).
+pub const SCHEDULE: &str = "0 10 * * * *";
 /// The document type of an item.
 pub const ITEM_TYPE: &str = "notice-board-item";
 /// An index entry without its watch (a crash between the two writes) is

@@ -13,6 +13,7 @@ use crate::params::{Parameters, YearParameters};
 /// Whose retirement age: the older rules differ for women by raised children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = PensionSex)]
 pub enum Sex {
     Male,
     Female,
@@ -74,6 +75,7 @@ fn violation(field: &'static str, rule: impl Into<String>) -> Violation {
 /// The retirement age and the day it is reached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PensionRetirementAge)]
 pub struct RetirementAge {
     pub years: u32,
     pub months: u32,
@@ -196,6 +198,7 @@ fn ceil_div(a: i64, b: i64) -> i64 {
 /// What kind of retirement the planned day means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = PensionKind)]
 pub enum Kind {
     Regular,
     Early,
@@ -205,6 +208,7 @@ pub enum Kind {
 /// One line of the breakdown, in Czech.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PensionLine)]
 pub struct Line {
     pub label: String,
     /// Kč a month (for the bases: Kč, not a part of the pension).
@@ -215,6 +219,7 @@ pub struct Line {
 /// The result of one calculation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PensionBreakdown)]
 pub struct Breakdown {
     /// Základní výměra, Kč.
     pub basic_amount: i64,

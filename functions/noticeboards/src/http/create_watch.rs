@@ -19,6 +19,7 @@ use crate::{COLLECTION, NoticeBoardError};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"keywords": ["uzavírka"], "place": "Žďár nad Sázavou"}))]
+#[schema(as = NoticeBoardWatchInput)]
 pub struct WatchInput {
     /// 1–10 words or phrases of 2–100 characters; one of them is enough.
     #[schema(max_items = 10)]

@@ -13,6 +13,7 @@ use crate::{BOARDS_PARTITION, COLLECTION, NoticeBoardError};
 /// A followed board.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NoticeBoard)]
 pub struct BoardView {
     #[schema(example = "sim-zdar")]
     pub id: String,
@@ -36,6 +37,7 @@ pub struct BoardView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NoticeBoardList)]
 pub struct BoardList {
     pub items: Vec<BoardView>,
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::{Shared, WatchView};
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NoticeBoardWatchList)]
 pub struct WatchList {
     pub items: Vec<WatchView>,
 }

@@ -21,6 +21,7 @@ pub(crate) type Shared = Arc<NoticeBoards>;
 
 /// A document attached to an item.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NoticeBoardItemDocument)]
 pub struct ItemDocument {
     pub name: Option<String>,
     pub url: String,
@@ -86,6 +87,7 @@ impl NoticeBoardItemView {
 /// A citizen's watch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NoticeBoardWatch)]
 pub struct WatchView {
     #[schema(example = "watch-5f0c3a0e-0000-4000-8000-000000000000")]
     pub id: String,

@@ -39,6 +39,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NoticeBoardItemPage)]
 pub struct ItemPage {
     /// Newest posting first.
     pub items: Vec<NoticeBoardItemView>,

@@ -1,4 +1,4 @@
-//! Timer `HarvestNoticeBoards` (every 15 minutes): [`crate::harvest::run`].
+//! Timer `HarvestNoticeBoards` (hourly, at ten past): [`crate::harvest::run`].
 
 use std::sync::Arc;
 

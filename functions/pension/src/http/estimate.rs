@@ -14,6 +14,7 @@ use crate::parse_date;
 /// One year's gross earnings.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PensionYearEarnings)]
 pub struct YearEarnings {
     /// 1986 to the year before retirement.
     #[schema(minimum = 1986, maximum = 2100)]
@@ -28,6 +29,7 @@ pub struct YearEarnings {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"birthDate": "1970-05-14", "sex": "male", "insuranceYears": 40, "averageMonthlyEarnings": 40000}))]
+#[schema(as = PensionEstimateRequest)]
 pub struct EstimateRequest {
     /// YYYY-MM-DD, 1936 or later.
     #[schema(format = Date)]

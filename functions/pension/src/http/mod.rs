@@ -19,6 +19,7 @@ pub(crate) type Shared = Arc<Pension>;
 /// Where one figure of the estimate came from.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PensionProvenance)]
 pub struct Provenance {
     /// The request field the figure fills (`birthDate`, `insuranceYears`, …).
     pub field: String,
