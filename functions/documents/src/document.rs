@@ -349,6 +349,82 @@ impl Documents {
         Ok(self.sealer.decrypt(owner, &stored.id, "content", &chunks.concat()).await?)
     }
 
+    /// The plain content as a stream, once its malware scan (if it has one)
+    /// says it is clean: a file sealed in chunks (format 2) is opened chunk
+    /// by chunk as the blob streams in, so a download holds about one chunk
+    /// (64 KiB) at a time; a file sealed whole (format 1: filed documents,
+    /// older uploads) is opened whole. A chunk that fails authentication mid
+    /// way ends the stream with an error, which cuts the response short of
+    /// its `Content-Length`: the client never takes a tampered file as whole.
+    pub(crate) async fn content_stream(
+        &self,
+        owner: &str,
+        stored: &StoredDocument,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>, DocumentsError> {
+        use futures::StreamExt as _;
+        use portal_crypto::stream::{MAX_HEADER_LEN, StreamHeader, is_streamed};
+        self.cleared(owner, stored).await?;
+        let path = BlobPath::parse(stored.blob.clone())?;
+        let (_, mut blob) = match self.blobs.get(&path).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => return Err(DocumentsError::NotFound),
+            Err(error) => return Err(error.into()),
+        };
+        let mut head = Vec::new();
+        let header_len = loop {
+            if head.len() > 4 && !is_streamed(&head) {
+                // Sealed whole: read the rest and open it in one piece.
+                let rest: Vec<Bytes> = blob.try_collect().await?;
+                head.extend_from_slice(&rest.concat());
+                let plain = self.sealer.decrypt(owner, &stored.id, "content", &head).await?;
+                return Ok(futures::stream::once(async move { Ok(Bytes::from(plain)) }).boxed());
+            }
+            if head.len() > 4
+                && let Some((_, len)) = StreamHeader::parse(&head)?
+            {
+                break len;
+            }
+            if head.len() > MAX_HEADER_LEN + 4 {
+                return Err(corrupt("a sealed file's header is too long"));
+            }
+            match blob.try_next().await? {
+                Some(chunk) => head.extend_from_slice(&chunk),
+                None => return Err(corrupt("a sealed file ends inside its header")),
+            }
+        };
+        let mut opener = self.sealer.stream_opener(owner, &stored.id, "content", &head[..header_len]).await?;
+        let first = opener.push(&head[header_len..])?;
+        drop(head);
+        let broken = |error: portal_crypto::CryptoError| {
+            tracing::error!(error = %error, "a sealed file failed authentication while it was streamed");
+            std::io::Error::other(error)
+        };
+        let state = Some((opener, blob, first));
+        let body = futures::stream::unfold(state, move |state| async move {
+            let (mut opener, mut blob, pending) = state?;
+            if !pending.is_empty() {
+                return Some((Ok(Bytes::from(pending)), Some((opener, blob, Vec::new()))));
+            }
+            loop {
+                match blob.try_next().await {
+                    Ok(Some(chunk)) => match opener.push(&chunk) {
+                        Ok(plain) if plain.is_empty() => {}
+                        Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((opener, blob, Vec::new())))),
+                        Err(error) => return Some((Err(broken(error)), None)),
+                    },
+                    Ok(None) => {
+                        return match opener.finish() {
+                            Ok(plain) => Some((Ok(Bytes::from(plain)), None)),
+                            Err(error) => Some((Err(broken(error)), None)),
+                        };
+                    }
+                    Err(error) => return Some((Err(std::io::Error::other(error)), None)),
+                }
+            }
+        });
+        Ok(body.boxed())
+    }
+
     /// Whether the document may leave: no scan, or a clean one. A pending
     /// scan asks the scanner once more and records a final verdict (and drops
     /// the quarantine copy).

@@ -123,7 +123,8 @@ impl Documents {
             return Err(DocumentsError::QuotaExceeded { used: usage.used_bytes, limit, size });
         }
         let path = Self::blob_path(owner, &id)?;
-        let sealed = self.sealer.encrypt(owner, id.as_str(), "content", &upload.content).await?;
+        // Sealed in 64 KiB chunks (format 2), so a download never needs it whole.
+        let sealed = self.sealer.stream_sealer(owner, id.as_str(), "content").await?.seal_all(&upload.content)?;
         let tag_index = upload.tags.index(&self.sealer, owner).await?;
         let meta = Meta { title: upload.title.0, file_name: upload.file_name, tags: upload.tags.0 };
         let sealed_meta = self.seal_meta(owner, &id, &meta).await?;

@@ -606,6 +606,71 @@ async fn defender_for_storage_clears_an_upload_by_its_blob_index_tag() {
     assert_eq!(json_of(&body)["type"], "/problems/document-infected");
 }
 
+/// The only sealed blob of the test, as stored.
+async fn the_sealed_blob(portal: &Portal) -> (BlobPath, Vec<u8>) {
+    let all = BlobStore::list(portal.store.as_ref(), "documents/").await.expect("list");
+    let info = all.into_iter().find(|b| !b.path.as_str().ends_with(".quarantine")).expect("a sealed blob");
+    let (_, bytes) = portal.blob(info.path.as_str()).await;
+    (info.path, bytes)
+}
+
+/// A download's status and whole body, or the error that cut the body short.
+async fn download(portal: &Portal, login: &Login, id: &str) -> (StatusCode, Result<Vec<u8>, String>) {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let response =
+        portal.router.clone().oneshot(get(&format!("/api/documents/{id}/content"), login)).await.expect("infallible");
+    let status = response.status();
+    let body = response.into_body().collect().await.map(|b| b.to_bytes().to_vec()).map_err(|e| e.to_string());
+    (status, body)
+}
+
+#[tokio::test]
+async fn uploads_are_sealed_in_chunks_and_a_damaged_file_is_never_served_whole() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let plain: Vec<u8> = (0..(3 * 65536 + 1000)).map(|i| b'a' + (i % 26) as u8).collect();
+    let view =
+        upload(&portal, &jana, &FilePart { name: "velky.txt", mime: "text/plain", content: plain.clone() }, &[]).await;
+    let id = view["id"].as_str().expect("id");
+    let (path, sealed) = the_sealed_blob(&portal).await;
+    assert_eq!((&sealed[..3], sealed[3]), (b"PCE".as_slice(), 2), "format 2: sealed in chunks");
+    let (status, body) = download(&portal, &jana, id).await;
+    assert_eq!((status, body.as_deref()), (StatusCode::OK, Ok(plain.as_slice())));
+
+    let (header_len, chunk) = (sealed.len() - (plain.len() + 4 * 16), 65536 + 16);
+    let put = |bytes: Vec<u8>| {
+        let (store, path) = (portal.store.clone(), path.clone());
+        async move {
+            BlobStore::put(
+                store.as_ref(),
+                &path,
+                bytes.into(),
+                "application/octet-stream",
+                Default::default(),
+                PutMode::Overwrite,
+            )
+            .await
+            .expect("put");
+        }
+    };
+    let part = |i: usize| sealed[header_len + i * chunk..(header_len + (i + 1) * chunk).min(sealed.len())].to_vec();
+    let cut = sealed[..header_len + 2 * chunk].to_vec();
+    let swapped = [sealed[..header_len].to_vec(), part(1), part(0), part(2), part(3)].concat();
+    for (what, bytes) in [("cut at a chunk boundary", cut), ("two chunks swapped", swapped)] {
+        put(bytes).await;
+        let (status, body) = download(&portal, &jana, id).await;
+        assert_eq!(status, StatusCode::OK, "{what}: the headers went out before the damage showed");
+        assert!(body.is_err(), "{what}: the body is cut short, never a whole damaged file");
+    }
+
+    // A file sealed whole before streaming existed (format 1) still opens.
+    let old = portal.sealer.encrypt(JANA, id, "content", &plain).await.expect("seal whole");
+    put(old).await;
+    let (status, body) = download(&portal, &jana, id).await;
+    assert_eq!((status, body.as_deref()), (StatusCode::OK, Ok(plain.as_slice())));
+}
+
 #[tokio::test]
 async fn an_upload_over_the_quota_is_refused_and_writes_nothing() {
     let portal = portal_with(DocumentsSettings { quota_bytes: 3000, ..DocumentsSettings::default() });

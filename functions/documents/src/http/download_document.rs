@@ -1,11 +1,12 @@
 //! `GET /api/documents/{id}/content`: the document itself.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use portal_host::Problem;
 use portal_security::{Action, Citizen};
 
-use super::{Shared, file_response, owned};
+use super::{Shared, owned, stream_response};
 
 /// Downloads the document, byte for byte as it was uploaded or filed.
 #[utoipa::path(
@@ -34,8 +35,8 @@ pub async fn handler(
 ) -> Result<Response, Problem> {
     let owner = citizen.subject.as_str();
     let stored = owned(&documents, &citizen, &id).await?;
-    let content = documents.content(owner, &stored).await?;
+    let content = documents.content_stream(owner, &stored).await?;
     let meta = documents.open_meta(owner, &stored).await?;
     documents.access_log.record_own(&citizen, Action::Read, "document", &stored.id, "stažení dokumentu").await?;
-    Ok(file_response(content, &stored.media_type, &meta.file_name))
+    Ok(stream_response(Body::from_stream(content), stored.size, &stored.media_type, &meta.file_name))
 }
