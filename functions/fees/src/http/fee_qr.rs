@@ -41,7 +41,7 @@ pub struct QrPayment {
     path = "/api/fees/{fee}/qr",
     operation_id = "FeeQrPayment",
     tag = "fees",
-    params(("fee" = String, Path, description = "The obligation's id.")),
+    params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Platební údaje pro QR Platbu.", body = QrPayment),

@@ -22,7 +22,7 @@ use crate::FeesError;
     path = "/api/fees/{fee}/qr/png",
     operation_id = "FeeQrPng",
     tag = "fees",
-    params(("fee" = String, Path, description = "The obligation's id.")),
+    params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "QR kód platby.", content_type = "image/png", body = Png),

@@ -16,7 +16,7 @@ use crate::FeesError;
     path = "/api/fees/{fee}/qr/svg",
     operation_id = "FeeQrSvg",
     tag = "fees",
-    params(("fee" = String, Path, description = "The obligation's id.")),
+    params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "QR kód platby.", content_type = "image/svg+xml", body = String),

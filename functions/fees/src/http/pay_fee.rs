@@ -19,7 +19,7 @@ use crate::payment;
     path = "/api/fees/{fee}/payments",
     operation_id = "PayFee",
     tag = "fees",
-    params(("fee" = String, Path, description = "The obligation's id (from `GET /api/fees`).")),
+    params(("fee" = String, Path, description = "The obligation's id (from `GET /api/fees`).", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "Platba je založena; přejděte na `redirectUrl`.", body = PaymentView),
