@@ -9,7 +9,8 @@
 # (scripts/deny.sh: advisories from ../shared/advisory-db, licences, bans,
 # sources), runs every
 # test of the workspace (the emulator conformance runs are required, not
-# skipped), runs schemathesis over /api/openapi.json against the real binary (scripts/api-contract.sh), and stops
+# skipped), runs schemathesis over /api/openapi.json against the real binary (scripts/api-contract.sh), runs the web
+# client's browser tests in chromium against the real binary (web/scripts/browser-tests.sh), and stops
 # the emulators whatever happens.
 #
 #   scripts/test.sh            # everything
@@ -33,6 +34,12 @@ fi
 if ! command -v pdffonts >/dev/null; then
   echo "test: installing poppler-utils (pdffonts) for the PDF tests" >&2
   apt-get install -y --no-install-recommends poppler-utils >/dev/null
+fi
+
+# chromium (Debian) runs the web client's browser tests (web/tests, Playwright with the system browser).
+if ! command -v chromium >/dev/null; then
+  echo "test: installing chromium for the web client's browser tests" >&2
+  apt-get install -y --no-install-recommends chromium >/dev/null
 fi
 
 EMULATORS="$(mktemp -d "${TMPDIR:-/tmp}/portal-emulators.XXXXXX")"
@@ -74,4 +81,7 @@ cargo test --workspace --locked "$@"
 if [[ $# -eq 0 ]]; then
   echo "test: the API contract from outside (schemathesis against the real binary, scripts/api-contract.sh)" >&2
   scripts/api-contract.sh "$TEST_VENV/bin/python"
+  echo "test: the web client in a real browser (npm ci in web/, Playwright and axe-core in chromium, web/scripts/browser-tests.sh)" >&2
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  web/scripts/browser-tests.sh
 fi

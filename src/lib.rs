@@ -7,3 +7,4 @@ pub mod cli;
 pub mod local_host;
 pub mod package;
 pub mod server;
+pub mod web;

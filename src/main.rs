@@ -142,6 +142,7 @@ async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
     };
     println!("Portál občana (local mode) listening on {base}");
     println!("  data: {where_data}; timers and queues run by the local host");
+    println!("  web client: open {base}/ in a browser");
     println!("  try:  curl {base}/api/health");
     println!("        curl {base}/api/ready");
     if matches!(settings.identity, portal_config::IdentityProvider::Development) {

@@ -1,0 +1,181 @@
+// The client's shell: navigation, routes in the URL fragment (#/dokumenty), the session and its expiry.
+import { loadSession, loginUrl, session } from './api.js';
+import { failure, h } from './dom.js';
+import * as auth from './screens/auth.js';
+import * as calendar from './screens/calendar.js';
+import * as dashboard from './screens/dashboard.js';
+import * as databox from './screens/databox.js';
+import * as documents from './screens/documents.js';
+import * as filings from './screens/filings.js';
+import * as notifications from './screens/notifications.js';
+import * as petitions from './screens/petitions.js';
+import * as privacy from './screens/privacy.js';
+import * as registers from './screens/registers.js';
+
+/** Routes: pattern → [screen, needs a session]. Parameters are `:name`. */
+const ROUTES = [
+  ['/', dashboard.home, false],
+  ['/prihlaseni', auth.signIn, false],
+  ['/odhlaseni', auth.signedOut, false],
+  ['/relace-vyprsela', auth.expired, false],
+  ['/prehled', dashboard.show, true],
+  ['/datova-schranka', databox.list, true],
+  ['/datova-schranka/nova-zprava', databox.compose, true],
+  ['/datova-schranka/kredit', databox.credit, true],
+  ['/datova-schranka/:folder/:id', databox.message, true],
+  ['/dokumenty', documents.list, true],
+  ['/kalendar', calendar.month, true],
+  ['/oznameni', notifications.list, true],
+  ['/kontakty', notifications.contacts, true],
+  ['/udaje', registers.myData, true],
+  ['/vypisy', registers.extracts, true],
+  ['/podani', filings.list, true],
+  ['/petice', petitions.list, false],
+  ['/petice/nova', petitions.create, true],
+  ['/petice/moje', petitions.mine, true],
+  ['/petice/:id', petitions.detail, false],
+  ['/pristupy', privacy.accessLog, true],
+  ['/soukromi', privacy.myData, true],
+];
+
+/** Navigation: [route, label, needs a session]. */
+const NAV = [
+  ['/prehled', 'Přehled', true],
+  ['/datova-schranka', 'Datová schránka', true],
+  ['/dokumenty', 'Dokumenty', true],
+  ['/kalendar', 'Kalendář', true],
+  ['/udaje', 'Údaje', true],
+  ['/vypisy', 'Výpisy', true],
+  ['/podani', 'Podání', true],
+  ['/oznameni', 'Oznámení', true],
+  ['/kontakty', 'Kontakty', true],
+  ['/petice', 'ePetice', false],
+  ['/pristupy', 'Kdo viděl moje data', true],
+  ['/soukromi', 'Export a výmaz', true],
+];
+
+function match(path) {
+  for (const [pattern, screen, personal] of ROUTES) {
+    const names = [];
+    const regex = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, name) => { names.push(name); return '([^/]+)'; })}$`);
+    const found = regex.exec(path);
+    if (found) return { screen, personal, params: Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])])) };
+  }
+  return null;
+}
+
+export function currentPath() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = hash.split('?');
+  return { path, query: new URLSearchParams(query) };
+}
+
+export function go(path) {
+  if (`#${path}` === location.hash) render();
+  else location.hash = path;
+}
+
+function renderNav() {
+  const nav = document.getElementById('hlavni-navigace');
+  const { path } = currentPath();
+  const signedIn = Boolean(session.current);
+  nav.replaceChildren(h('ul', { class: 'site-nav__list' },
+    NAV.filter(([, , personal]) => signedIn || !personal).map(([route, label]) => h('li', {},
+      h('a', { href: `#${route}`, 'aria-current': path === route || path.startsWith(`${route}/`) ? 'page' : undefined }, label))),
+    h('li', { class: 'site-nav__session' }, signedIn
+      ? h('button', { type: 'button', class: 'gov-button', 'data-type': 'outlined', 'data-color': 'primary', id: 'odhlasit', onclick: () => auth.signOut() }, 'Odhlásit se')
+      : h('a', { class: 'gov-button', 'data-type': 'solid', 'data-color': 'primary', href: '#/prihlaseni' }, 'Přihlásit se'))));
+}
+
+let expiryTimer = null;
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const expiresAt = session.current?.expiresAt && Date.parse(session.current.expiresAt);
+  if (!expiresAt) return;
+  // The idle expiry moves with every request; check again when it is due.
+  expiryTimer = setTimeout(async () => {
+    const before = session.current;
+    await loadSession().catch(() => null);
+    if (before && !session.current) sessionEnded('expired');
+    else watchExpiry();
+  }, Math.max(expiresAt - Date.now() + 1000, 5000));
+}
+
+function sessionEnded(reason) {
+  renderNav();
+  if (reason === 'expired') go('/relace-vyprsela');
+}
+session.listeners.add(sessionEnded);
+
+let rendering = 0;
+export async function render() {
+  const turn = ++rendering;
+  const main = document.getElementById('obsah');
+  const { path, query } = currentPath();
+  const found = match(path);
+  renderNav();
+  document.getElementById('hlavni-navigace').classList.remove('site-nav--open');
+  document.getElementById('menu-toggle').setAttribute('aria-expanded', 'false');
+  if (!found) {
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Stránka nenalezena'), h('p', {}, h('a', { href: '#/' }, 'Zpět na úvod')));
+    focusHeading(main);
+    return;
+  }
+  if (found.personal && !session.current) {
+    sessionStorage.setItem('portal.after-login', path + (query.toString() ? `?${query}` : ''));
+    main.replaceChildren(...auth.signInContent('Pro tuto stránku se musíte přihlásit.'));
+    document.title = 'Přihlášení – Portál občana';
+    focusHeading(main);
+    return;
+  }
+  main.setAttribute('aria-busy', 'true');
+  let content;
+  try {
+    content = await found.screen({ params: found.params, query, go, render });
+  } catch (error) {
+    content = [h('h1', { tabindex: '-1' }, 'Chyba'), failure(error)];
+  }
+  if (turn !== rendering) return;
+  main.removeAttribute('aria-busy');
+  main.replaceChildren(...[content].flat());
+  const title = main.querySelector('h1')?.textContent;
+  document.title = title ? `${title} – Portál občana` : 'Portál občana';
+  focusHeading(main);
+  watchExpiry();
+}
+
+let first = true;
+function focusHeading(main) {
+  const heading = main.querySelector('h1');
+  if (!heading) return;
+  heading.setAttribute('tabindex', '-1');
+  // Moving focus to the new screen's heading tells a screen reader the screen changed; not on the first load.
+  if (!first) heading.focus();
+  first = false;
+}
+
+async function start() {
+  document.getElementById('menu-toggle').addEventListener('click', (event) => {
+    const nav = document.getElementById('hlavni-navigace');
+    const open = nav.classList.toggle('site-nav--open');
+    event.currentTarget.setAttribute('aria-expanded', String(open));
+  });
+  try {
+    await loadSession();
+  } catch (error) {
+    document.getElementById('obsah').replaceChildren(h('h1', {}, 'Portál je nedostupný'), failure(error));
+    return;
+  }
+  // Back from the identity provider: continue where the citizen wanted to go.
+  const after = sessionStorage.getItem('portal.after-login');
+  if (session.current && after) {
+    sessionStorage.removeItem('portal.after-login');
+    if (currentPath().path === '/') location.replace(`#${after}`);
+  }
+  window.addEventListener('hashchange', render);
+  await render();
+  document.documentElement.dataset.ready = 'true';
+}
+
+export { loginUrl };
+start();

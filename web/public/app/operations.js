@@ -1,0 +1,67 @@
+// Every operation of /api/openapi.json the client uses, by its operationId: [method, path template].
+// The client reaches the API only through this table (api.js `call` and `href`), and a test checks each entry
+// against the document the binary serves (tests/contract.spec.js), so the client cannot call what is not documented.
+export const OPERATIONS = {
+  // identity
+  Login: ['GET', '/api/auth/login'],
+  CurrentSession: ['GET', '/api/auth/session'],
+  Logout: ['POST', '/api/auth/logout'],
+  Me: ['GET', '/api/me'],
+  MyAccessLog: ['GET', '/api/me/access-log'],
+  ExportMe: ['GET', '/api/me/export'],
+  EraseMe: ['DELETE', '/api/me'],
+  // data box
+  DataBoxInfo: ['GET', '/api/databox/box'],
+  ListDataMessages: ['GET', '/api/databox/messages'],
+  ShowDataMessage: ['GET', '/api/databox/messages/{folder}/{id}'],
+  MarkDataMessageRead: ['POST', '/api/databox/messages/received/{id}/read'],
+  DownloadAttachment: ['GET', '/api/databox/messages/{folder}/{id}/attachments/{index}'],
+  DownloadZfo: ['GET', '/api/databox/messages/{folder}/{id}/zfo'],
+  SendDataMessage: ['POST', '/api/databox/messages'],
+  FindDataBoxes: ['GET', '/api/databox/directory'],
+  BuyCredit: ['POST', '/api/databox/credit/purchases'],
+  ShowCreditPurchase: ['GET', '/api/databox/credit/purchases/{id}'],
+  SettleSimulatedPayment: ['POST', '/api/databox/credit/purchases/{id}/simulated-payment'],
+  // documents
+  ListDocuments: ['GET', '/api/documents'],
+  UploadDocument: ['POST', '/api/documents'],
+  DownloadDocument: ['GET', '/api/documents/{id}/content'],
+  DeleteDocument: ['DELETE', '/api/documents/{id}'],
+  ListDocumentShares: ['GET', '/api/documents/{id}/shares'],
+  ShareDocument: ['POST', '/api/documents/{id}/shares'],
+  RevokeDocumentShare: ['DELETE', '/api/documents/{id}/shares/{shareId}'],
+  // calendar
+  ListCalendarEvents: ['GET', '/api/calendar/events'],
+  CreateCalendarEvent: ['POST', '/api/calendar/events'],
+  DeleteCalendarEvent: ['DELETE', '/api/calendar/events/{id}'],
+  ShowCalendarFeed: ['GET', '/api/calendar/feed'],
+  CreateCalendarFeed: ['POST', '/api/calendar/feed'],
+  DeleteCalendarFeed: ['DELETE', '/api/calendar/feed'],
+  // notifications and contacts
+  ListNotifications: ['GET', '/api/notifications'],
+  MarkNotificationRead: ['POST', '/api/notifications/{id}/read'],
+  NotificationPreferences: ['GET', '/api/me/notification-preferences'],
+  ChangeNotificationPreferences: ['PUT', '/api/me/notification-preferences'],
+  ListContacts: ['GET', '/api/me/contacts'],
+  NotificationContact: ['PUT', '/api/me/contacts/{contact}'],
+  VerifyContact: ['POST', '/api/me/contacts/{contact}/verify'],
+  DeleteNotificationContact: ['DELETE', '/api/me/contacts/{contact}'],
+  // registers and filings
+  MyRegisterData: ['GET', '/api/me/registers'],
+  ListExtracts: ['GET', '/api/registers/extracts'],
+  RequestExtract: ['POST', '/api/registers/extracts'],
+  CheckOdometer: ['GET', '/api/registers/odometer'],
+  ListFilings: ['GET', '/api/filings'],
+  ApplyForDrivingLicence: ['POST', '/api/filings/driving-licence'],
+  SettleSimulatedFilingPayment: ['POST', '/api/filings/{id}/simulated-payment'],
+  UrgeFiling: ['POST', '/api/filings/{id}/urge'],
+  // ePetice
+  ListPetitions: ['GET', '/api/petitions'],
+  ShowPetition: ['GET', '/api/petitions/{id}'],
+  CreatePetition: ['POST', '/api/petitions'],
+  PublishPetition: ['POST', '/api/petitions/{id}/publish'],
+  SignPetition: ['POST', '/api/petitions/{id}/signatures'],
+  MyPetitionSignature: ['GET', '/api/petitions/{id}/signatures/mine'],
+  WithdrawPetitionSignature: ['DELETE', '/api/petitions/{id}/signatures/mine'],
+  ListMyPetitions: ['GET', '/api/me/petitions'],
+};
