@@ -23,6 +23,7 @@
 //! Layout: [`http`] has one file per HTTP action, [`queue`] and [`timer`] one
 //! file per function; [`functions`] below is the list the app serves.
 
+pub mod export;
 pub mod feed;
 pub mod http;
 pub mod ical;

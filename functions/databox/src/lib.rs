@@ -16,6 +16,7 @@ pub mod credit;
 pub mod delivery;
 pub mod events;
 pub mod export;
+pub mod export;
 pub mod http;
 pub mod index;
 pub mod isds;

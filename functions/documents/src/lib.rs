@@ -56,6 +56,7 @@
 
 mod content;
 mod document;
+pub mod export;
 pub mod http;
 mod library;
 pub mod queue;

@@ -6,10 +6,13 @@
 //! function; [`functions`] below is the list the app serves.
 
 pub mod demo;
+pub mod export;
+pub mod exports;
 pub mod http;
 pub mod jose;
 pub mod oidc;
 pub mod profile;
+pub mod queue;
 pub mod return_to;
 pub mod timer;
 
@@ -52,6 +55,9 @@ pub struct Identity {
     /// Where a request's client address comes from (the proxies' entries,
     /// never the client's own).
     pub client_addresses: ClientAddressRule,
+    /// The citizen's exports: the job, its archive, and every capability's
+    /// part (see [`exports`]).
+    pub exports: Arc<exports::Exports>,
 }
 
 /// What the identity functions answer when they do not go on.
@@ -65,6 +71,8 @@ pub enum IdentityError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Export(#[from] exports::ExportJobError),
     /// The identity provider, or our checks of what it sent, did not complete
     /// the login.
     #[error(transparent)]
@@ -99,6 +107,7 @@ impl Failure for IdentityError {
             Self::Profile(ProfileError::Store(error)) => error.is_retryable(),
             Self::Profile(ProfileError::Crypto(error)) => error.is_retryable(),
             Self::Profile(ProfileError::Corrupt) => false,
+            Self::Export(error) => error.is_retryable(),
             Self::Login(error) => matches!(error, OidcError::Unreachable(_)),
             Self::TooManyLogins { .. } => true,
             Self::Refused(problem) => problem.status == 503,
@@ -110,6 +119,8 @@ impl Failure for IdentityError {
     fn problem(&self) -> Problem {
         match self {
             Self::Store(_) | Self::Crypto(_) | Self::Session(_) | Self::Profile(_) => Problem::unavailable("storage"),
+            Self::Export(error) if error.is_retryable() => Problem::unavailable("storage"),
+            Self::Export(_) => Problem::internal(),
             Self::Login(OidcError::Unreachable(_)) => Problem::unavailable("identity provider"),
             Self::Login(error @ OidcError::LoaTooLow(_)) => {
                 Self::login_refused(StatusCode::FORBIDDEN, error.to_string()).problem()
@@ -157,6 +168,10 @@ pub fn functions(identity: Identity) -> Vec<Function> {
         Function::api(op!(http::erase_me)).with_state(s.clone()).build(),
         Function::api(op!(http::export_me)).with_state(s.clone()).build(),
         Function::api(op!(http::my_access_log)).with_state(s.clone()).build(),
+        Function::api(op!(http::request_export)).with_state(s.clone()).build(),
+        Function::api(op!(http::show_export)).with_state(s.clone()).build(),
+        Function::api(op!(http::download_export)).with_state(s.clone()).build(),
+        queue::build_export::function(s.exports.clone()),
         timer::rewrap_data_keys::function(s),
     ]
 }

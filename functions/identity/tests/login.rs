@@ -153,6 +153,14 @@ fn portal(env: &Env, proxy: &Proxy) -> Portal {
         clock: harness.clock.clone(),
         logins: Arc::new(RateLimiter::new(1000, 1000, harness.clock.clone())),
         client_addresses: ClientAddressRule::default(),
+        exports: Arc::new(portal_identity::exports::Exports::new(
+            harness.documents.clone(),
+            harness.store.clone(),
+            harness.store.clone(),
+            harness.sealer.clone(),
+            harness.clock.clone(),
+            harness.access_log.clone(),
+        )),
     };
     let router = harness.router(functions(identity));
     Portal { router, _harness: harness, binding: Mutex::new(None) }

@@ -60,6 +60,14 @@ async fn portal() -> (Router, Harness) {
         clock: harness.clock.clone(),
         logins: Arc::new(RateLimiter::new(1000, 1000, harness.clock.clone())),
         client_addresses: ClientAddressRule::default(),
+        exports: Arc::new(portal_identity::exports::Exports::new(
+            harness.documents.clone(),
+            harness.store.clone(),
+            harness.store.clone(),
+            harness.sealer.clone(),
+            harness.clock.clone(),
+            harness.access_log.clone(),
+        )),
     };
     (harness.router(functions(identity)), harness)
 }

@@ -44,6 +44,14 @@ fn portal_on(harness: Harness, logins_per_minute: u32) -> Portal {
         clock: harness.clock.clone(),
         logins: Arc::new(RateLimiter::new(logins_per_minute, logins_per_minute, harness.clock.clone())),
         client_addresses: ClientAddressRule::default(),
+        exports: Arc::new(portal_identity::exports::Exports::new(
+            harness.documents.clone(),
+            harness.store.clone(),
+            harness.store.clone(),
+            harness.sealer.clone(),
+            harness.clock.clone(),
+            harness.access_log.clone(),
+        )),
     };
     let router = harness.router(functions(identity.clone()));
     Portal { router, identity, harness }

@@ -32,6 +32,7 @@ pub mod channel;
 pub mod contacts;
 mod delivery;
 pub mod dispatch;
+pub mod export;
 pub mod http;
 pub mod mail;
 pub mod preferences;

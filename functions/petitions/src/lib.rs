@@ -58,6 +58,7 @@ pub mod closing;
 pub mod counter;
 pub mod directory;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod handover;
 pub mod http;

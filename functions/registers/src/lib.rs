@@ -30,6 +30,7 @@
 //! Every read of a citizen's register data goes to their access log, cache
 //! hits included. Simulator data is labelled in every answer and on every PDF.
 
+pub mod export;
 pub mod extracts;
 pub mod filings;
 pub mod gateway;

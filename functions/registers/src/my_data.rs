@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 use crate::gateway::{EntrepreneurRecord, GatewayError, PersonRecord, RequestId};
 use crate::{COLLECTION, Registers};
 
-const CACHE_ID: &str = "cache-registers";
-const CACHE_FIELD: &str = "registers";
+pub(crate) const CACHE_ID: &str = "cache-registers";
+pub(crate) const CACHE_FIELD: &str = "registers";
 /// The event kind of the calendar entries this capability publishes.
 pub const DOCUMENT_EXPIRY: &str = "registers.document-expiry";
 

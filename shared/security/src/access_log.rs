@@ -23,6 +23,9 @@ pub enum Actor {
     Official { id: String },
     /// A named system job (`ArchiveExpiringMessages`, `FetchExtract`, …).
     System { job: String },
+    /// Somebody else logged in, who asked for this citizen's resource and was
+    /// refused; never named (their identity is not this citizen's data).
+    OtherCitizen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +156,29 @@ impl AccessLog {
     ) -> Result<(), StoreError> {
         self.record(&citizen.subject, AccessEntry::new(Actor::Citizen, action, resource_type, resource_id, purpose))
             .await
+    }
+
+    /// Records, in `owner`'s log, that another logged-in citizen asked to
+    /// `action` the owner's `resource_type` `resource_id` and was refused
+    /// (answered 404 as if it did not exist). The one call every capability's
+    /// ownership check makes where a lookup by id can reach another
+    /// citizen's resource; the other citizen is not named.
+    pub async fn record_refused(
+        &self,
+        owner: &SubjectId,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<(), StoreError> {
+        let entry = AccessEntry::new(
+            Actor::OtherCitizen,
+            action,
+            resource_type,
+            resource_id,
+            "pokus jiného uživatele o přístup k vašim údajům, odmítnut",
+        )
+        .with_outcome(Outcome::Denied);
+        self.record(owner, entry).await
     }
 
     /// A page of the citizen's log, oldest first unless asked otherwise.

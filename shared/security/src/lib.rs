@@ -14,6 +14,7 @@ mod access_log;
 mod citizen;
 mod client_address;
 pub mod contact;
+pub mod export;
 mod rate_limit;
 mod sessions;
 mod subject;

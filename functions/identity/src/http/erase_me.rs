@@ -70,6 +70,9 @@ pub async fn handler(
     }
     id.sealer.keys().shred(citizen.subject.as_str()).await?;
     profile::delete(id.documents.as_ref(), &citizen.subject).await?;
+    // The citizen's exports: sealed under the shredded key, so unreadable
+    // already; deleted too, nothing left behind.
+    id.exports.remove_all(&citizen.subject).await?;
     id.access_log.record_own(&citizen, Action::Delete, "citizen", "all", "erasure at the citizen's request").await?;
     // The other capabilities delete their plain metadata on these events. A
     // failure answers 503: the shred has happened, and a retry (the session

@@ -6,6 +6,7 @@ pub mod bearer_token;
 pub mod current_session;
 pub mod dev_login;
 pub mod dev_login_page;
+pub mod download_export;
 pub mod erase_me;
 pub mod export_me;
 pub mod login;
@@ -13,6 +14,8 @@ pub mod login_callback;
 pub mod logout;
 pub mod me;
 pub mod my_access_log;
+pub mod request_export;
+pub mod show_export;
 
 use std::sync::Arc;
 

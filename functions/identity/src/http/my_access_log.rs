@@ -81,13 +81,15 @@ impl From<AccessEntry> for AccessLogEntry {
     }
 }
 
-/// Who acted: the citizen, an official (by id) or a named system job.
+/// Who acted: the citizen, an official (by id), a named system job, or
+/// another logged-in citizen who was refused (never named).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum AccessLogActor {
     Citizen,
     Official { id: String },
     System { job: String },
+    OtherCitizen,
 }
 
 impl From<Actor> for AccessLogActor {
@@ -96,6 +98,7 @@ impl From<Actor> for AccessLogActor {
             Actor::Citizen => Self::Citizen,
             Actor::Official { id } => Self::Official { id },
             Actor::System { job } => Self::System { job },
+            Actor::OtherCitizen => Self::OtherCitizen,
         }
     }
 }

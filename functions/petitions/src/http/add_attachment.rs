@@ -126,7 +126,7 @@ pub async fn handler(
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Attachment>), Problem> {
     let id = parse_id(&id)?;
     // Whose petition first: another citizen learns nothing, whatever they send.
-    let petition = own(&s, &citizen, &id).await?;
+    let petition = own(&s, &citizen, &id, Action::Create).await?;
     if petition.state != PetitionState::Draft {
         return Err(published_cannot_be_edited());
     }

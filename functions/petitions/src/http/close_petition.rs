@@ -29,6 +29,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<Json<MyPetition>, Problem> {
     let id = parse_id(&id)?;
+    super::refuse_foreign(&s, &citizen, &id, Action::Update, super::Reach::Creator).await?;
     let petition = s.close(&id, ClosedBy::Creator, Some(&citizen.subject)).await??;
     s.petitions
         .access_log

@@ -33,7 +33,7 @@ pub async fn handler(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     let id = parse_id(&id)?;
-    own(&s, &citizen, &id).await?;
+    own(&s, &citizen, &id, Action::Delete).await?;
     let index = parse_index(&n).ok_or_else(no_such_attachment)?;
     s.remove_attachment(&id, &citizen.subject, index).await??;
     let resource = format!("{id}/attachment-{index}");

@@ -38,8 +38,12 @@ pub async fn handler(
     // A petition the public cannot see is its creator's alone; to anyone
     // else (a session or none) it does not exist.
     let public = petition.state.is_public();
+    let citizen_was_someone = citizen.is_ok();
     let creator = citizen.ok().filter(|c| c.subject.as_str() == petition.creator);
     if !public && creator.is_none() {
+        if citizen_was_someone {
+            return Err(super::refused(&s, &petition, portal_security::Action::Read).await?);
+        }
         return Err(not_found());
     }
     let index = parse_index(&n).ok_or_else(no_such_attachment)?;

@@ -35,7 +35,7 @@ pub async fn handler(
 ) -> Result<Json<MyPetition>, Problem> {
     let id = parse_id(&id)?;
     // Whose petition first: another citizen learns nothing, whatever they send.
-    let petition = own(&s, &citizen, &id).await?;
+    let petition = own(&s, &citizen, &id, Action::Update).await?;
     if petition.state != PetitionState::Draft {
         return Err(published_cannot_be_edited());
     }

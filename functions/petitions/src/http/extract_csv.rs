@@ -15,7 +15,7 @@ use crate::service::PetitionService;
 /// export is in the creator's access log.
 pub(crate) async fn extract_for(s: &PetitionService, citizen: &Citizen, id: &str) -> Result<Extract, Problem> {
     let id = parse_id(id)?;
-    let petition = own(s, citizen, &id).await?;
+    let petition = own(s, citizen, &id, Action::Export).await?;
     if !matches!(petition.state, PetitionState::Closed | PetitionState::HandedOver) {
         return Err(not_closed());
     }

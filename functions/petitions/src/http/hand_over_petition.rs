@@ -55,6 +55,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<HandOver>), Problem> {
     let id = parse_id(&id)?;
+    super::refuse_foreign(&s, &citizen, &id, portal_security::Action::Update, super::Reach::Creator).await?;
     let petition = s.hand_over(&id, &citizen.subject).await??;
     Ok((
         StatusCode::ACCEPTED,

@@ -273,12 +273,68 @@ pub(crate) fn parse_id(id: &str) -> Result<PetitionId, Problem> {
     PetitionId::parse(id).ok_or_else(not_found)
 }
 
-/// The creator's petition, or 404 (also for another citizen's).
-pub(crate) async fn own(s: &PetitionService, citizen: &Citizen, id: &PetitionId) -> Result<Petition, Problem> {
+/// The creator's petition, or 404 (also for another citizen's, which is
+/// recorded as a refused attempt to `action` it in the creator's access log).
+pub(crate) async fn own(
+    s: &PetitionService,
+    citizen: &Citizen,
+    id: &PetitionId,
+    action: portal_security::Action,
+) -> Result<Petition, Problem> {
     match s.load(id).await? {
         Some((petition, _)) if petition.creator == citizen.subject.as_str() => Ok(petition),
-        _ => Err(not_found()),
+        Some((petition, _)) => Err(refused(s, &petition, action).await?),
+        None => Err(not_found()),
     }
+}
+
+/// Who besides its creator a route serves a petition to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The creator's acts (close, hand over): nobody else.
+    Creator,
+    /// Signing: everyone once it is published; a draft is its creator's alone.
+    Published,
+}
+
+/// The ownership check of petition routes whose service call re-reads the
+/// petition. Petitions live in one collection addressed by id alone, so
+/// another citizen's request does find the creator's petition: when
+/// `citizen` may not reach it, the attempt is recorded as refused in the
+/// creator's access log and answered 404. A petition that does not exist,
+/// or that the route serves to `citizen`, passes (the service decides).
+pub(crate) async fn refuse_foreign(
+    s: &PetitionService,
+    citizen: &Citizen,
+    id: &PetitionId,
+    action: portal_security::Action,
+    reach: Reach,
+) -> Result<(), Problem> {
+    match s.load(id).await? {
+        Some((petition, _))
+            if petition.creator != citizen.subject.as_str()
+                && (reach == Reach::Creator || petition.state == crate::model::State::Draft) =>
+        {
+            Err(refused(s, &petition, action).await?)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Records another citizen's refused attempt on `petition` in its creator's
+/// access log (`AccessLog::record_refused`, the caller unnamed; nothing for
+/// an erased creator), and gives the 404 to answer.
+pub(crate) async fn refused(
+    s: &PetitionService,
+    petition: &Petition,
+    action: portal_security::Action,
+) -> Result<Problem, Problem> {
+    if let Ok(creator) = portal_security::SubjectId::parse(&petition.creator)
+        && petition.creator != crate::model::ERASED_CREATOR
+    {
+        s.petitions.access_log.record_refused(&creator, action, "petition", &petition.id).await?;
+    }
+    Ok(not_found())
 }
 
 /// The officials' routes: 403 for anyone not in the officials' list.

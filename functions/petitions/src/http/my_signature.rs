@@ -35,6 +35,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<Json<MySignature>, Problem> {
     let id = parse_id(&id)?;
+    super::refuse_foreign(&s, &citizen, &id, portal_security::Action::Read, super::Reach::Published).await?;
     match s.load(&id).await? {
         Some((petition, _)) if petition.state != PetitionState::Draft && petition.state != PetitionState::Blocked => {}
         _ => return Err(not_found()),

@@ -32,7 +32,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<Json<MyPetition>, Problem> {
     let id = parse_id(&id)?;
-    own(&s, &citizen, &id).await?;
+    own(&s, &citizen, &id, Action::Update).await?;
     let now = s.petitions.clock.now();
     let today = s.today();
     let settings = &s.petitions.settings;

@@ -27,7 +27,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<Json<MyPetition>, Problem> {
     let id = parse_id(&id)?;
-    let petition = own(&s, &citizen, &id).await?;
+    let petition = own(&s, &citizen, &id, Action::Read).await?;
     let view = my_view(&s, &petition).await?;
     s.petitions.access_log.record_own(&citizen, Action::Read, "petition", id.as_str(), "zobrazení mé petice").await?;
     Ok(Json(view))

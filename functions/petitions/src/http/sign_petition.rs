@@ -41,6 +41,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SignatureCount>), Refused> {
     let id = parse_id(&id)?;
+    super::refuse_foreign(&s, &citizen, &id, portal_security::Action::Create, super::Reach::Published).await?;
     s.sign_limiter.check(citizen.subject.as_str()).map_err(Refused::TooMany)?;
     let signatures = s.sign(&id, &citizen.subject).await??;
     Ok((StatusCode::CREATED, Json(SignatureCount { signed: true, signatures })))

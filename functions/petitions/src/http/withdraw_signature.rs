@@ -30,6 +30,7 @@ pub async fn handler(
     Path(id): Path<String>,
 ) -> Result<Json<SignatureCount>, Problem> {
     let id = parse_id(&id)?;
+    super::refuse_foreign(&s, &citizen, &id, portal_security::Action::Delete, super::Reach::Published).await?;
     let signatures = s.withdraw(&id, &citizen.subject).await??;
     Ok(Json(SignatureCount { signed: false, signatures }))
 }

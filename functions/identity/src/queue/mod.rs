@@ -1,0 +1,3 @@
+//! The identity capability's queue functions, one file per function.
+
+pub mod build_export;

@@ -1,0 +1,363 @@
+//! The citizen's export end to end (issue 13, item 5): a demo citizen with
+//! data in every capability asks for an export, the local host runs
+//! `BuildExport`, and the ZIP they download is opened by Python's `zipfile`
+//! (the independent oracle: `PORTAL_TEST_PYTHON`, else the system's
+//! `python3`), which must find every capability's part, each JSON part
+//! parsing. Then: a rebuild after a simulated crash makes the same archive,
+//! another citizen cannot reach it, the link expires and the archive goes,
+//! and erasure removes it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use portal::app::{self, Services, Stores};
+use portal::local_host::LocalHost;
+use portal_security::SubjectId;
+use portal_store::embedded::EmbeddedStore;
+use portal_store::{ManualClock, NewDocument};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+struct Portal {
+    router: axum::Router,
+    host: LocalHost,
+    clock: Arc<ManualClock>,
+    services: Services,
+    settings: portal_config::Settings,
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn portal() -> Portal {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
+    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock.clone());
+    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
+    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
+    let services = Services::with_stores(stores.clone(), &settings).await.expect("services");
+    let app = app::app(&services, &settings, None).expect("app");
+    let router = app.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let served = router.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await });
+    let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
+        .expect("local host");
+    host.prepare().await.expect("queues");
+    Portal { router, host, clock, services, settings }
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+impl Portal {
+    /// Delivers queue messages until every queue is empty.
+    async fn settle(&self) {
+        for _ in 0..20 {
+            let mut received = 0;
+            for function in self.host.queue_functions().to_vec() {
+                let delivery = self.host.deliver(&function).await.expect("deliver");
+                assert_eq!(delivery.poisoned, 0, "{}: nothing goes to poison", function.name);
+                received += delivery.received;
+            }
+            if received == 0 {
+                return;
+            }
+            self.clock.advance(Duration::from_secs(11));
+        }
+        panic!("the queues did not settle");
+    }
+
+    async fn call(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec())
+    }
+
+    async fn login(&self, citizen: &str) -> Session {
+        let request = Request::post("/api/auth/dev/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("citizen={citizen}&loa=substantial")))
+            .expect("request");
+        let (_, headers, _) = self.call(request).await;
+        let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+        let request = Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty());
+        let (_, _, body) = self.call(request.expect("request")).await;
+        let csrf = json_of(&body)["csrfToken"].as_str().expect("csrf").to_owned();
+        Session { cookie, csrf }
+    }
+
+    async fn raw(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Vec<u8>) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, &who.cookie)
+            .header("x-csrf-token", &who.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("request");
+        let (status, _, body) = self.call(request).await;
+        (status, body)
+    }
+
+    async fn json_call(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, body) = self.raw(method, path, who, body).await;
+        (status, json_of(&body))
+    }
+
+    async fn upload(&self, who: &Session, path: &str, name: &str, content: &[u8]) -> Value {
+        let boundary = "export-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::COOKIE, &who.cookie)
+            .header("x-csrf-token", &who.csrf)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .expect("request");
+        let (status, _, body) = self.call(request).await;
+        assert_eq!(status, StatusCode::CREATED, "upload to {path}: {}", String::from_utf8_lossy(&body));
+        json_of(&body)
+    }
+
+    fn exports(&self) -> portal_identity::exports::Exports {
+        app::exports(&self.services, &self.settings).expect("exports")
+    }
+}
+
+/// A minimal but valid one-page PDF.
+fn pdf() -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ];
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+/// What Python's `zipfile` finds in `archive`: `{"names": [...], "bad":
+/// first bad member or null, "json": {name: parsed}, "sizes": {name: bytes}}`.
+fn open_with_python(archive: &[u8]) -> Value {
+    let python = std::env::var("PORTAL_TEST_PYTHON").ok().filter(|p| !p.trim().is_empty());
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("export.zip");
+    std::fs::write(&path, archive).expect("write the ZIP");
+    let script = "import sys, json, zipfile\n\
+        z = zipfile.ZipFile(sys.argv[1])\n\
+        out = {'names': z.namelist(), 'bad': z.testzip(), 'json': {}, 'sizes': {}}\n\
+        for info in z.infolist():\n\
+        \x20   data = z.read(info)\n\
+        \x20   out['sizes'][info.filename] = len(data)\n\
+        \x20   if info.filename.endswith('.json'):\n\
+        \x20       out['json'][info.filename] = json.loads(data.decode('utf-8'))\n\
+        print(json.dumps(out))";
+    let output = std::process::Command::new(python.as_deref().unwrap_or("python3"))
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "zipfile opens the export: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("python's summary")
+}
+
+const JANA: &str = "DEMO%2Fjana-novakova";
+
+#[tokio::test]
+async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_until_it_expires() {
+    let portal = portal().await;
+    let jana = portal.login("jana").await;
+    let jiri = portal.login("jiri").await;
+
+    // Jana's data in every capability.
+    let document = portal.upload(&jana, "/api/documents", "smlouva.pdf", &pdf()).await;
+    let document = document["id"].as_str().expect("document id").to_owned();
+    let (status, body) = portal
+        .json_call("POST", "/api/calendar/events", &jana, Some(json!({"title": "Lékař", "date": "2026-12-01"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) =
+        portal.json_call("PUT", "/api/me/contacts/email", &jana, Some(json!({"address": "jana@example.cz"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = portal.json_call("GET", "/api/me/registers", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        portal.json_call("POST", "/api/registers/extracts", &jana, Some(json!({"kind": "criminal-record"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, filing) = portal
+        .json_call(
+            "POST",
+            "/api/filings/register-writes",
+            &jana,
+            Some(json!({"kind": "delivery-address", "poBox": "42", "municipality": "Brno", "postcode": "60200"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filing}");
+    let (status, body) = portal.json_call("POST", "/api/databox/archive", &jana, None).await;
+    assert!(status.is_success(), "the data box archive: {body}");
+    let petition = |title: &str| {
+        json!({"title": title, "summary": "Žádáme lavičky.", "text": "Žádáme o lavičky.",
+               "addressee": {"name": "Městský úřad Horní Lhota (simulace)", "boxId": "simmuhl"},
+               "endsOn": "2026-12-31"})
+    };
+    let (status, own) = portal.json_call("POST", "/api/petitions", &jana, Some(petition("Janina petice"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    let own = own["id"].as_str().expect("petition id").to_owned();
+    portal.upload(&jana, &format!("/api/petitions/{own}/attachments"), "mapa.pdf", &pdf()).await;
+    let (status, other) = portal.json_call("POST", "/api/petitions", &jiri, Some(petition("Jiřího petice"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let other = other["id"].as_str().expect("petition id").to_owned();
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{other}/publish"), &jiri, None).await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{other}/signatures"), &jana, None).await;
+    assert!(status.is_success(), "Jana signs Jiří's petition: {body}");
+    portal.settle().await;
+
+    // The export: 202 and a status URL; BuildExport runs on the queue.
+    let request = Request::post("/api/me/exports")
+        .header(header::COOKIE, &jana.cookie)
+        .header("x-csrf-token", &jana.csrf)
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, body) = portal.call(request).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    let queued = json_of(&body);
+    let export = queued["id"].as_str().expect("export id").to_owned();
+    let status_url = headers[header::LOCATION].to_str().expect("location").to_owned();
+    assert_eq!(status_url, format!("/api/me/exports/{export}"));
+    assert_eq!(queued["state"], "queued");
+    assert!(queued["progress"].as_array().is_some_and(|p| p.len() == 7), "a line per capability: {queued}");
+    portal.settle().await;
+    let (status, ready) = portal.json_call("GET", &status_url, &jana, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert!(ready["progress"].as_array().expect("progress").iter().all(|line| line["state"] == "done"), "{ready}");
+    let download = ready["downloadUrl"].as_str().expect("a download link").to_owned();
+    let expires = time::OffsetDateTime::parse(
+        ready["expiresAt"].as_str().expect("expiresAt"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    let left = expires - portal_store::Clock::now(portal.clock.as_ref());
+    assert!(left > time::Duration::hours(23) && left <= time::Duration::hours(24), "a day to download: {ready}");
+
+    // A crash after the archive was stored but before the job said so: the
+    // rerun builds it again, and (the data unchanged) the same bytes.
+    let exports = portal.exports();
+    let subject = SubjectId::parse(JANA).expect("subject");
+    let crash = || async {
+        let stored = portal.services.stores.documents.get("profiles", JANA, &format!("export-{export}")).await;
+        let stored = stored.expect("read").expect("the job");
+        let mut crashed = stored.body.clone();
+        crashed["state"] = json!("building");
+        let doc = NewDocument::new(JANA, format!("export-{export}"), crashed);
+        portal.services.stores.documents.replace("profiles", doc, &stored.etag).await.expect("crash");
+        exports.build(&subject, &export).await.expect("rebuilt");
+        exports.archive(&subject, &export).await.expect("the archive")
+    };
+    let first = crash().await;
+    assert!(crash().await == first, "the same archive");
+
+    let (status, archive) = portal.raw("GET", &download, &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&archive));
+    assert_eq!(archive, first);
+    let opened = open_with_python(&archive);
+    assert_eq!(opened["bad"], Value::Null, "every member's CRC is right");
+    let names: Vec<&str> = opened["names"].as_array().expect("names").iter().filter_map(Value::as_str).collect();
+    for part in [
+        "manifest.json",
+        "identity/profile.json",
+        "identity/access-log.json",
+        "documents/documents.json",
+        "documents/shares.json",
+        "calendar/events.json",
+        "calendar/feed.json",
+        "notifications/contacts.json",
+        "notifications/preferences.json",
+        "notifications/notifications.json",
+        "databox/archive.json",
+        "databox/records.json",
+        "registers/cache.json",
+        "registers/extracts.json",
+        "registers/filings.json",
+        "petitions/created.json",
+        "petitions/signed.json",
+    ] {
+        assert!(names.contains(&part), "{part} is in the export: {names:?}");
+    }
+    let files = |prefix: &str| names.iter().filter(|name| name.starts_with(prefix)).count();
+    assert!(files(&format!("documents/files/{document}-")) == 1, "the uploaded file: {names:?}");
+    assert!(files("documents/files/") >= 2, "the upload and the extract's PDF: {names:?}");
+    assert!(names.iter().any(|name| name.starts_with("databox/archive/") && name.ends_with("/message.zfo")));
+    assert_eq!(files(&format!("petitions/attachments/{own}/")), 1, "the petition's attachment: {names:?}");
+    let parsed = &opened["json"];
+    let text = |name: &str| parsed[name].to_string();
+    assert!(text("identity/profile.json").contains("Nováková"), "{}", text("identity/profile.json"));
+    assert!(text("calendar/events.json").contains("Lékař"));
+    assert!(text("notifications/contacts.json").contains("jana@example.cz"));
+    assert!(parsed["notifications/notifications.json"].as_array().is_some_and(|n| !n.is_empty()));
+    assert!(text("registers/filings.json").contains("60200"), "the filing's data, opened");
+    assert!(parsed["registers/cache.json"].is_object(), "the register cache, opened");
+    assert!(text("petitions/created.json").contains(&own));
+    assert_eq!(parsed["petitions/signed.json"]["petitions"][0]["id"], json!(other), "the petition Jana signed");
+    assert!(!text("petitions/signed.json").contains(&own), "only what she signed");
+    assert!(text("databox/archive.json").contains("messageId"));
+    let zfo = names.iter().find(|name| name.ends_with("message.zfo")).expect("a ZFO");
+    assert!(opened["sizes"][*zfo].as_u64().is_some_and(|size| size > 0));
+
+    // Another citizen cannot reach it.
+    for path in [status_url.clone(), download.clone()] {
+        let (status, _) = portal.raw("GET", &path, &jiri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path} is Jana's alone");
+    }
+
+    // The link expires after 24 hours; the archive is then deleted.
+    portal.clock.advance(Duration::from_secs(24 * 60 * 60));
+    let jana = portal.login("jana").await;
+    let (status, expired) = portal.json_call("GET", &status_url, &jana, None).await;
+    assert_eq!((status, &expired["state"]), (StatusCode::OK, &json!("expired")), "{expired}");
+    assert!(expired.get("downloadUrl").is_none(), "no link once expired: {expired}");
+    let (status, _) = portal.raw("GET", &download, &jana, None).await;
+    assert_eq!(status, StatusCode::GONE);
+    portal.clock.advance(Duration::from_secs(120));
+    portal.settle().await;
+    assert!(portal.services.stores.blobs.list("exports/").await.expect("list").is_empty(), "the archive is deleted");
+    let (status, _) = portal.json_call("GET", &status_url, &jana, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the job too");
+
+    // Erasure removes an export at once.
+    let (status, body) = portal.json_call("POST", "/api/me/exports", &jana, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let second = body["id"].as_str().expect("export id").to_owned();
+    portal.settle().await;
+    assert_eq!(portal.services.stores.blobs.list("exports/").await.expect("list").len(), 1, "built");
+    let (status, body) = portal.json_call("DELETE", "/api/me", &jana, Some(json!({"confirm": "DELETE MY DATA"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(portal.services.stores.blobs.list("exports/").await.expect("list").is_empty(), "erased");
+    let job = portal.services.stores.documents.get("profiles", JANA, &format!("export-{second}")).await;
+    assert!(job.expect("read").is_none(), "the job is gone with it");
+}
