@@ -130,6 +130,9 @@ async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_c
     let (status, purchase) =
         first.call(&router, "POST", "/api/databox/credit/purchases", Some(json!({"amountCzk": 100}))).await;
     assert!(status.is_success(), "{purchase}");
+    // And an export she asked for, not built yet.
+    let (status, export) = first.call(&router, "POST", "/api/me/exports", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{export}");
 
     let (status, erased) = first.call(&router, "DELETE", "/api/me", Some(json!({"confirm": "DELETE MY DATA"}))).await;
     assert_eq!(status, StatusCode::OK, "{erased}");
@@ -210,6 +213,7 @@ async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_c
     }
     assert!(dropped >= late.len() + 3, "the late events and the queued work were delivered ({dropped})");
     assert_eq!(records(stores.documents.as_ref(), JANA).await, before, "nothing was written for the erased citizen");
+    assert!(stores.blobs.list("exports/").await.expect("list").is_empty(), "no export was built for her");
 
     let failures = stores
         .documents
@@ -226,6 +230,7 @@ async fn erasure_ends_every_session_and_token_and_no_late_event_writes_for_the_c
         "FetchExtract",
         "RefreshOnSignIn",
         "PurchaseCredit",
+        "BuildExport",
     ] {
         assert!(recorded.iter().any(|name| name.contains(function)), "{function}'s drop is recorded: {recorded:?}");
     }
