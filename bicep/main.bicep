@@ -159,6 +159,18 @@ param petitionOfficials string = ''
 @description('ePetice: the Senate\'s data box id; petitions to it are marked past 10,000 signatures. Empty = no mark.')
 param senateBoxId string = ''
 
+@description('Tiles: the summary sources, a JSON object of source id -> {"url": "https://...", "timeoutMs": 600, "cacheSeconds": 300} (docs/tile-summary-api.yaml). The client certificate and key are the Key Vault secrets tiles-client-cert and tiles-client-key. {} = no live summaries (every tile a link).')
+param tileSources string = '{}'
+
+@description('Tiles: PEM of a private CA the summary sources\' certificates chain to. Empty = public CAs.')
+param tileSourcesCa string = ''
+
+@description('Tiles: the dashboard answers within this many milliseconds whatever the sources do.')
+param tilesBudgetMs int = 800
+
+@description('Tiles: subject ids (NIA pseudonyms, percent-encoded) of the officials who use the tile modeller, comma-separated.')
+param tileOfficials string = ''
+
 @description('Notice boards (úřední desky) the portal follows: comma-separated https:// URLs of OFN feeds; empty = none.')
 param noticeBoards string = ''
 
@@ -478,6 +490,9 @@ var cosmosContainers = [
   {
     name: 'petitions'
   }
+  {
+    name: 'tiles'
+  }
 ]
 
 // Queues the portal sends to or triggers on, each with the poison queue the host moves a message to after 5 tries.
@@ -502,8 +517,6 @@ var queueNames = [
   'citizen-signed-in-poison'
   'send-data-message'
   'send-data-message-poison'
-  'build-export'
-  'build-export-poison'
   'petition-hand-overs'
   'petition-hand-overs-poison'
   'erase-documents'
@@ -518,6 +531,8 @@ var queueNames = [
   'erase-databox-poison'
   'erase-petitions'
   'erase-petitions-poison'
+  'erase-tiles'
+  'erase-tiles-poison'
   'erase-fees'
   'erase-fees-poison'
   'settle-fee-payment'
@@ -965,6 +980,12 @@ var portalSettings = {
   PORTAL_PETITIONS_SIGNER_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=petitions-signer-key)'
   PORTAL_OFFICIALS: petitionOfficials
   PORTAL_SENATE_BOX_ID: senateBoxId
+  PORTAL_TILE_SOURCES: tileSources
+  PORTAL_TILES_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=tiles-client-cert)'
+  PORTAL_TILES_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=tiles-client-key)'
+  PORTAL_TILES_CA: tileSourcesCa
+  PORTAL_TILES_BUDGET_MS: string(tilesBudgetMs)
+  PORTAL_TILES_OFFICIALS: tileOfficials
   // The pension calculator's unverified rules (docs/architecture.md, pension): settings until a source confirms them.
   PORTAL_PENSION_EARLY_REDUCTION: '1.5'
   PORTAL_PENSION_POSTPONED_INCREASE: '1.5'
@@ -1029,13 +1050,13 @@ var timersOn = {
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
-  'AzureWebJobs.BuildExport.Disabled': 'false'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
   'AzureWebJobs.EraseCalendarData.Disabled': 'false'
   'AzureWebJobs.EraseNotificationsData.Disabled': 'false'
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
+  'AzureWebJobs.EraseTilesData.Disabled': 'false'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
 }
 
@@ -1064,13 +1085,13 @@ var timersOff = {
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
-  'AzureWebJobs.BuildExport.Disabled': 'false'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'false'
   'AzureWebJobs.EraseCalendarData.Disabled': 'false'
   'AzureWebJobs.EraseNotificationsData.Disabled': 'false'
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
+  'AzureWebJobs.EraseTilesData.Disabled': 'false'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
 }
 
@@ -1099,13 +1120,13 @@ var stagingSlotSettings = {
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'true'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'true'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'true'
-  'AzureWebJobs.BuildExport.Disabled': 'true'
   'AzureWebJobs.EraseDocumentsData.Disabled': 'true'
   'AzureWebJobs.EraseCalendarData.Disabled': 'true'
   'AzureWebJobs.EraseNotificationsData.Disabled': 'true'
   'AzureWebJobs.EraseRegistersData.Disabled': 'true'
   'AzureWebJobs.EraseDataboxData.Disabled': 'true'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'true'
+  'AzureWebJobs.EraseTilesData.Disabled': 'true'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'true'
 }
 
@@ -1136,13 +1157,13 @@ var stickySettingNames = [
   'AzureWebJobs.EraseNoticeBoardsData.Disabled'
   'AzureWebJobs.RefreshOnSignIn.Disabled'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled'
-  'AzureWebJobs.BuildExport.Disabled'
   'AzureWebJobs.EraseDocumentsData.Disabled'
   'AzureWebJobs.EraseCalendarData.Disabled'
   'AzureWebJobs.EraseNotificationsData.Disabled'
   'AzureWebJobs.EraseRegistersData.Disabled'
   'AzureWebJobs.EraseDataboxData.Disabled'
   'AzureWebJobs.ErasePetitionsData.Disabled'
+  'AzureWebJobs.EraseTilesData.Disabled'
   'AzureWebJobs.RecordPetitionHandOver.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]

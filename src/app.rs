@@ -30,6 +30,7 @@ pub const CAPABILITIES: &[&str] = &[
     "fees",
     "pension",
     "noticeboards",
+    "tiles",
 ];
 
 /// Where permanent invocation failures are kept (90 days).
@@ -369,6 +370,9 @@ pub fn functions(
     if wanted("petitions") {
         functions.extend(portal_petitions::functions(petitions(services, settings, isds)?));
     }
+    if wanted("tiles") {
+        functions.extend(portal_tiles::functions(tiles(services, settings)?));
+    }
     if wanted("pension") {
         functions.extend(portal_pension::functions(pension(services, settings)));
     }
@@ -669,6 +673,115 @@ fn fees(services: &Services, settings: &Settings) -> portal_fees::Fees {
             ..portal_fees::FeesSettings::default()
         },
     }
+}
+
+/// The facts the tiles' visibility rules ask about, from identity's profile
+/// (NIA's attributes): the age from the date of birth, the municipality from
+/// the address of residence. Whether the citizen is an entrepreneur or has a
+/// data box is not in the profile: those facts stay unknown, and a tile with
+/// such a rule stays hidden. Like `ProfileSignerDetails`, the one place that
+/// reads identity's data for another capability.
+#[derive(Debug)]
+struct ProfileTileFacts {
+    documents: Arc<dyn DocumentStore>,
+    sealer: Sealer,
+}
+
+#[async_trait]
+impl portal_tiles::FactsSource for ProfileTileFacts {
+    async fn facts(
+        &self,
+        subject: &portal_security::SubjectId,
+    ) -> Result<portal_tiles::CitizenFacts, portal_tiles::FactsError> {
+        let profile = portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject)
+            .await
+            .map_err(|error| portal_tiles::FactsError(Box::new(error)))?;
+        let Some(profile) = profile else { return Ok(portal_tiles::CitizenFacts::default()) };
+        let day = time::macros::format_description!("[year]-[month]-[day]");
+        Ok(portal_tiles::CitizenFacts {
+            date_of_birth: profile.date_of_birth.as_deref().and_then(|text| time::Date::parse(text, &day).ok()),
+            municipality: profile.address.as_deref().and_then(portal_tiles::definition::municipality_of_address),
+            entrepreneur: None,
+            has_data_box: None,
+        })
+    }
+}
+
+/// The tiles: every summary source `PORTAL_TILE_SOURCES` names (production
+/// adapters over mutual TLS), and in local and test every seed portal's
+/// simulator that is not named otherwise.
+fn tiles(services: &Services, settings: &Settings) -> Result<portal_tiles::Tiles, AppError> {
+    use portal_config::{SimulatorMode, TileSourceKind};
+    use portal_tiles::source::simulator::Mode;
+    let stores = &services.stores;
+    let clock = stores.clock.clone();
+    let config = &settings.tiles;
+    let modes = config
+        .sources
+        .iter()
+        .filter_map(|(id, kind)| match kind {
+            TileSourceKind::Simulator(SimulatorMode::Normal) => Some((id.clone(), Mode::Normal)),
+            TileSourceKind::Simulator(SimulatorMode::Down) => Some((id.clone(), Mode::Down)),
+            TileSourceKind::Simulator(SimulatorMode::Hang) => Some((id.clone(), Mode::Hang)),
+            TileSourceKind::Https { .. } => None,
+        })
+        .collect();
+    let (simulators, _switches) = portal_tiles::simulated_sources(clock.clone(), &modes);
+    let mut sources = std::collections::BTreeMap::new();
+    for simulator in simulators {
+        let named = config.sources.iter().find(|(id, _)| *id == simulator.id).map(|(_, kind)| kind);
+        let wanted = match named {
+            Some(TileSourceKind::Simulator(_)) => true,
+            Some(TileSourceKind::Https { .. }) => false,
+            None => config.simulate_unnamed,
+        };
+        if wanted {
+            sources.insert(simulator.id.clone(), simulator);
+        }
+    }
+    if !sources.is_empty() {
+        tracing::warn!(count = sources.len(), "SIMULATOR: tile summaries come from simulated portals");
+    }
+    for (id, kind) in &config.sources {
+        let TileSourceKind::Https { url, timeout_ms, cache_seconds } = kind else { continue };
+        let (Some(cert), Some(key)) = (&config.client_cert_pem, &config.client_key_pem) else {
+            return Err(AppError::Config(portal_config::ConfigError::Missing("PORTAL_TILES_CERT")));
+        };
+        let timeout = Duration::from_millis(*timeout_ms);
+        let adapter = portal_tiles::HttpTileSource::new(&portal_tiles::HttpSourceConfig {
+            base_url: url.clone(),
+            client_cert_pem: cert.clone(),
+            client_key_pem: key.clone(),
+            extra_root_pem: config.ca_pem.clone(),
+            connect_timeout: timeout,
+            timeout,
+        })
+        .map_err(|error| AppError::Io {
+            context: format!("the tile source {id} cannot be built: {error}"),
+            source: std::io::Error::other("tile source"),
+        })?;
+        let source = portal_tiles::ConfiguredSource::new(id.clone(), Arc::new(adapter))
+            .with_timeout(timeout)
+            .with_cache_for(Duration::from_secs(*cache_seconds));
+        sources.insert(id.clone(), source);
+    }
+    let tiles_settings = portal_tiles::TilesSettings {
+        budget: Duration::from_millis(config.budget_ms),
+        officials: config.officials.clone(),
+        ..portal_tiles::TilesSettings::default()
+    };
+    Ok(portal_tiles::Tiles {
+        documents: stores.documents.clone(),
+        queues: stores.queues.clone(),
+        sealer: services.sealer.clone(),
+        access_log: services.access_log.clone(),
+        clock: clock.clone(),
+        facts: Arc::new(ProfileTileFacts { documents: stores.documents.clone(), sealer: services.sealer.clone() }),
+        sources: Arc::new(sources),
+        breakers: portal_tiles::Breakers::new(tiles_settings.breaker, clock),
+        settings: tiles_settings,
+        background: portal_tiles::Background::default(),
+    })
 }
 
 fn registers(services: &Services, settings: &Settings) -> Result<portal_registers::Registers, AppError> {

@@ -215,6 +215,38 @@ pub const SETTINGS: &[Setting] = &[
         about: "ePetice: the Senate's data box id; petitions to it are marked past 10,000 signatures",
     },
     Setting {
+        name: "PORTAL_TILE_SOURCES",
+        example: "",
+        about: "tiles: JSON object, summary source id -> \"simulator\" | \"simulator-down\" | \"simulator-hang\" \
+                (local and test only) | {\"url\": \"https://...\", \"timeoutMs\": 600, \"cacheSeconds\": 300}; empty = \
+                every seed portal simulated in local and test, no live summaries elsewhere",
+    },
+    Setting {
+        name: "PORTAL_TILES_CERT",
+        example: "",
+        about: "tiles: the portal's client certificate for the summary sources (PEM), in Azure a Key Vault reference",
+    },
+    Setting {
+        name: "PORTAL_TILES_KEY",
+        example: "",
+        about: "tiles: its private key (PEM), in Azure a Key Vault reference (secret)",
+    },
+    Setting {
+        name: "PORTAL_TILES_CA",
+        example: "",
+        about: "tiles: PEM of a private CA the sources' certificates chain to, if any",
+    },
+    Setting {
+        name: "PORTAL_TILES_BUDGET_MS",
+        example: "800",
+        about: "tiles: the dashboard answers within this many milliseconds whatever the sources do (100-10000)",
+    },
+    Setting {
+        name: "PORTAL_TILES_OFFICIALS",
+        example: "",
+        about: "tiles: comma-separated subject ids of the officials who use the tile modeller (at LoA high)",
+    },
+    Setting {
         name: "PORTAL_SMS",
         example: "simulator",
         about: "simulator (local and test only) | not-connected (no SMS gateway contract yet: the SMS channel is off)",
@@ -457,6 +489,87 @@ pub struct PetitionSettings {
     pub senate_box_id: Option<String>,
 }
 
+/// How the tiles reach one summary source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TileSourceKind {
+    /// SIMULATOR; local and test environments only.
+    Simulator(SimulatorMode),
+    Https { url: String, timeout_ms: u64, cache_seconds: u64 },
+}
+
+/// How a simulated source behaves (to see what a failing portal does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulatorMode {
+    Normal,
+    /// Answers 503.
+    Down,
+    /// Never answers.
+    Hang,
+}
+
+/// The tiles (dashboard of other portals).
+#[derive(Debug, Clone)]
+pub struct TileSettings {
+    /// Sources named in `PORTAL_TILE_SOURCES`, by id.
+    pub sources: Vec<(String, TileSourceKind)>,
+    /// Whether every seed portal not named is simulated (local and test).
+    pub simulate_unnamed: bool,
+    pub client_cert_pem: Option<String>,
+    pub client_key_pem: Option<SecretString>,
+    pub ca_pem: Option<String>,
+    pub budget_ms: u64,
+    pub officials: Vec<String>,
+}
+
+/// `PORTAL_TILE_SOURCES`, read.
+fn tile_sources(text: &str, simulators_allowed: bool) -> Result<Vec<(String, TileSourceKind)>, ConfigError> {
+    const NAME: &str = "PORTAL_TILE_SOURCES";
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| invalid(NAME, "not JSON (an object of sources)".into()))?;
+    let object = value.as_object().ok_or_else(|| invalid(NAME, "a JSON object of sources".into()))?;
+    let mut sources = Vec::new();
+    for (id, source) in object {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(invalid(NAME, format!("'{id}' is not a source id (lowercase letters, digits, dashes)")));
+        }
+        let kind = match source {
+            serde_json::Value::String(mode) => {
+                let mode = match mode.as_str() {
+                    "simulator" => SimulatorMode::Normal,
+                    "simulator-down" => SimulatorMode::Down,
+                    "simulator-hang" => SimulatorMode::Hang,
+                    other => return Err(invalid(NAME, format!("{id}: '{other}' is not a simulator mode"))),
+                };
+                if !simulators_allowed {
+                    return Err(invalid(NAME, format!("{id}: simulators run only in the local and test environments")));
+                }
+                TileSourceKind::Simulator(mode)
+            }
+            serde_json::Value::Object(fields) => {
+                let url = fields.get("url").and_then(|v| v.as_str()).unwrap_or_default();
+                if !url.starts_with("https://") {
+                    return Err(invalid(NAME, format!("{id}: url must be an https:// URL")));
+                }
+                let number = |field: &str, default: u64, range: std::ops::RangeInclusive<u64>| match fields.get(field) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .as_u64()
+                        .filter(|n| range.contains(n))
+                        .ok_or_else(|| invalid(NAME, format!("{id}: {field} must be a whole number in {range:?}"))),
+                };
+                TileSourceKind::Https {
+                    url: url.to_owned(),
+                    timeout_ms: number("timeoutMs", 700, 50..=60_000)?,
+                    cache_seconds: number("cacheSeconds", 300, 0..=86_400)?,
+                }
+            }
+            _ => return Err(invalid(NAME, format!("{id}: a simulator mode or an object with url"))),
+        };
+        sources.push((id.clone(), kind));
+    }
+    Ok(sources)
+}
+
 /// The documents capability's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentLimits {
@@ -517,6 +630,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub registers: RegistersGateway,
     pub petitions: PetitionSettings,
+    pub tiles: TileSettings,
     pub pension: PensionSettings,
     pub notice_boards: NoticeBoardsSettings,
     pub fees: FeesSettings,
@@ -908,6 +1022,31 @@ impl Settings {
                 NoticeBoardsSettings::Feeds(urls)
             }
         };
+        let tile_sources = match get("PORTAL_TILE_SOURCES") {
+            Some(text) => tile_sources(&text, simulators_allowed)?,
+            None => Vec::new(),
+        };
+        let https_sources = tile_sources.iter().any(|(_, kind)| matches!(kind, TileSourceKind::Https { .. }));
+        let tiles = TileSettings {
+            sources: tile_sources,
+            simulate_unnamed: simulators_allowed,
+            client_cert_pem: if https_sources { Some(required("PORTAL_TILES_CERT")?) } else { get("PORTAL_TILES_CERT") },
+            client_key_pem: if https_sources {
+                Some(SecretString::from(required("PORTAL_TILES_KEY")?))
+            } else {
+                get("PORTAL_TILES_KEY").map(SecretString::from)
+            },
+            ca_pem: get("PORTAL_TILES_CA"),
+            budget_ms: match get("PORTAL_TILES_BUDGET_MS") {
+                None => 800,
+                Some(text) => text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| (100..=10_000).contains(ms))
+                    .ok_or_else(|| invalid("PORTAL_TILES_BUDGET_MS", "milliseconds in 100-10000".into()))?,
+            },
+            officials: get("PORTAL_TILES_OFFICIALS").map(|list| parse_list(&list)).unwrap_or_default(),
+        };
         let petitions = PetitionSettings {
             signer_key: signer_key.map(SecretString::from),
             officials: get("PORTAL_OFFICIALS").map(|list| parse_list(&list)).unwrap_or_default(),
@@ -915,6 +1054,7 @@ impl Settings {
         };
         Ok(Self {
             petitions,
+            tiles,
             pension,
             notice_boards,
             fees,
