@@ -272,6 +272,11 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         call(&router, "PUT", "/api/me/contacts/email", &owner, Some(json!({"address": "jana@example.cz"}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{contact}");
 
+    let dog_fee = "p10-pes-2027-0042";
+    let (status, fee_payment) = call(&router, "POST", &format!("/api/fees/{dog_fee}/payments"), &owner, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{fee_payment}");
+    let fee_payment = fee_payment["id"].as_str().expect("fee payment id").to_owned();
+
     // Route → how the intruder asks for the owner's resource.
     let probes: Vec<(&str, &str, String, Option<Value>)> = vec![
         ("databox/messages/{folder}/{id}", "GET", format!("/api/databox/messages/received/{message}"), None),
@@ -350,6 +355,18 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
             Some(json!({"title": "cizí", "date": "2026-12-02"})),
         ),
         ("calendar/events/{id}", "DELETE", format!("/api/calendar/events/{event}"), None),
+        // The owner's fee (of her municipality) and her payment of it.
+        ("fees/{fee}/payments", "POST", format!("/api/fees/{dog_fee}/payments"), None),
+        ("fees/{fee}/qr", "GET", format!("/api/fees/{dog_fee}/qr"), None),
+        ("fees/{fee}/qr/png", "GET", format!("/api/fees/{dog_fee}/qr/png"), None),
+        ("fees/{fee}/qr/svg", "GET", format!("/api/fees/{dog_fee}/qr/svg"), None),
+        ("fees/payments/{payment}", "GET", format!("/api/fees/payments/{fee_payment}"), None),
+        (
+            "fees/payments/{payment}/simulated-checkout",
+            "POST",
+            format!("/api/fees/payments/{fee_payment}/simulated-checkout"),
+            Some(json!({"card": "4242424242424242"})),
+        ),
     ]);
     // The tile modeller: officials only (a real tile id), so a citizen gets 403.
     let version = Some(json!({"version": 1}));
