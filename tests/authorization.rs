@@ -1,17 +1,25 @@
-//! Authorization walks over every declared route, so new routes join
-//! automatically: anonymous requests to anything not explicitly public get
-//! 401, and every route that takes a resource id must prove that one citizen's
-//! session on another citizen's resource gets 404 (broken object level
-//! authorization) before the walk passes.
+//! Authorization walks over every operation of the API document
+//! (`/api/openapi.json`, which must name every HTTP function the runtime
+//! serves), so new routes join automatically: anonymous requests to anything
+//! not explicitly public get 401, and every method of every route that takes
+//! a resource id must prove, with a real id of the owner's resource, that
+//! another citizen's session gets the status the document promises (404, or
+//! 403 on officials' routes) before the walk passes. The walk also watches
+//! the store: where storage is partitioned by owner the intruder's requests
+//! never touch the owner's partition (nothing reached, nothing to log), and
+//! where a resource is addressed by id alone (petitions) the refused attempt
+//! is in the owner's access log, without the intruder's name.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use portal::app::{self, Services, Stores};
 use portal_host::Trigger;
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{NewDocument, SystemClock};
+use portal_store::{
+    BatchOp, BatchResult, Document, DocumentStore, ETag, NewDocument, Page, Query, StoreResult, SystemClock,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -37,6 +45,14 @@ const PUBLIC: &[(&str, &str, &str)] = &[
         "a share link: the secret token is the credential; unknown, expired and revoked answer 404",
     ),
     ("GET", "petitions", "ePetice: published petitions are public (§6a: the petition and its count are public)"),
+    (
+        "POST",
+        "fees/payment-notifications",
+        "the payment gateway's notification: its HMAC signature over the raw body is the credential",
+    ),
+    ("GET", "notice-boards", "official notice boards are public by law; which boards the portal follows"),
+    ("GET", "notice-boards/items", "official notice boards are public by law; search over their items"),
+    ("POST", "pension/estimate", "an estimate from what the caller types in; nothing stored, nobody's data"),
     ("GET", "petitions/{id}", "ePetice: a published petition and its exact count; never who signed"),
     (
         "GET",
@@ -49,31 +65,149 @@ fn is_public(method: &str, route: &str) -> bool {
     PUBLIC.iter().any(|(m, r, _)| *m == method && *r == route)
 }
 
+/// The document store, recording the (collection, partition) of every
+/// operation while `on`.
+#[derive(Debug)]
+struct Watched {
+    inner: Arc<dyn DocumentStore>,
+    on: std::sync::atomic::AtomicBool,
+    seen: Mutex<Vec<(String, String, &'static str)>>,
+}
+
+impl Watched {
+    fn note(&self, collection: &str, partition: &str, op: &'static str) {
+        if self.on.load(std::sync::atomic::Ordering::SeqCst) {
+            self.seen.lock().expect("lock").push((collection.to_owned(), partition.to_owned(), op));
+        }
+    }
+
+    /// Starts recording afresh.
+    fn watch(&self) {
+        self.seen.lock().expect("lock").clear();
+        self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn seen(&self) -> Vec<(String, String, &'static str)> {
+        std::mem::take(&mut *self.seen.lock().expect("lock"))
+    }
+}
+
+#[async_trait::async_trait]
+impl DocumentStore for Watched {
+    async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
+        self.note(collection, partition, "get");
+        self.inner.get(collection, partition, id).await
+    }
+    async fn create(&self, collection: &str, doc: NewDocument) -> StoreResult<ETag> {
+        self.note(collection, &doc.partition, "create");
+        self.inner.create(collection, doc).await
+    }
+    async fn replace(&self, collection: &str, doc: NewDocument, if_match: &ETag) -> StoreResult<ETag> {
+        self.note(collection, &doc.partition, "replace");
+        self.inner.replace(collection, doc, if_match).await
+    }
+    async fn upsert(&self, collection: &str, doc: NewDocument, if_match: Option<&ETag>) -> StoreResult<ETag> {
+        self.note(collection, &doc.partition, "upsert");
+        self.inner.upsert(collection, doc, if_match).await
+    }
+    async fn delete(&self, collection: &str, partition: &str, id: &str, if_match: Option<&ETag>) -> StoreResult<()> {
+        self.note(collection, partition, "delete");
+        self.inner.delete(collection, partition, id, if_match).await
+    }
+    async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
+        self.note(collection, partition, "query");
+        self.inner.query(collection, partition, query).await
+    }
+    async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
+        self.note(collection, partition, "batch");
+        self.inner.batch(collection, partition, ops).await
+    }
+    async fn purge_expired(&self) -> StoreResult<u64> {
+        self.inner.purge_expired().await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}
+
 async fn app() -> (app::App, Services) {
+    let (app, services, _) = watched_app().await;
+    (app, services)
+}
+
+async fn watched_app() -> (app::App, Services, Arc<Watched>) {
     let clock = Arc::new(SystemClock);
-    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock);
+    let mut stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock);
+    let watched = Arc::new(Watched {
+        inner: stores.documents.clone(),
+        on: std::sync::atomic::AtomicBool::new(false),
+        seen: Mutex::new(Vec::new()),
+    });
+    stores.documents = watched.clone();
     let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
     settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
     let services = Services::with_stores(stores, &settings).await.expect("services");
-    (app::app(&services, &settings, None).expect("app"), services)
+    (app::app(&services, &settings, None).expect("app"), services, watched)
+}
+
+/// Every operation of the API document as (METHOD, route without `/api/`).
+async fn documented_operations(router: &axum::Router) -> (Value, Vec<(String, String)>) {
+    let request = Request::get("/api/openapi.json").body(Body::empty()).expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let document: Value = serde_json::from_slice(&bytes).expect("the API document is JSON");
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let route = path.strip_prefix("/api/").unwrap_or_else(|| panic!("{path} is under /api/"));
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if item.get(method).is_some() {
+                operations.push((method.to_uppercase(), route.to_owned()));
+            }
+        }
+    }
+    assert!(operations.len() >= 60, "the document lists the API ({} operations)", operations.len());
+    (document, operations)
+}
+
+/// Whether the document promises `status` for `method route`.
+fn documented_status(document: &Value, method: &str, route: &str, status: StatusCode) -> bool {
+    document["paths"][format!("/api/{route}")][method.to_lowercase()]["responses"].get(status.as_str()).is_some()
+}
+
+/// The API document and the runtime serve the same HTTP operations, so a
+/// walk over the document misses no route.
+#[tokio::test]
+async fn the_api_document_names_every_http_function_the_runtime_serves() {
+    let (app, _) = app().await;
+    let (_, documented) = documented_operations(&app.router()).await;
+    for function in app.runtime.functions() {
+        let Trigger::Http { methods, route, .. } = &function.trigger else { continue };
+        for method in methods {
+            assert!(
+                documented.iter().any(|(m, r)| m == method.as_str() && r == route),
+                "{method} {route} ({}) is served but not in the API document, so the walks would miss it",
+                function.name
+            );
+        }
+    }
 }
 
 #[tokio::test]
 async fn every_non_public_route_refuses_anonymous_requests() {
     let (app, _) = app().await;
     let router = app.router();
+    let (document, operations) = documented_operations(&router).await;
     let mut checked = 0;
-    for function in app.runtime.functions() {
-        let Trigger::Http { methods, route, .. } = &function.trigger else { continue };
-        for method in methods.iter().filter(|method| !is_public(method.as_str(), route)) {
-            let path = format!("/api/{}", route.replace("{folder}", "received").replace('{', "x").replace('}', ""));
-            let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
-            let status = router.clone().oneshot(request).await.expect("infallible").status();
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} ({}) answered anonymously", function.name);
-            checked += 1;
-        }
+    for (method, route) in operations.iter().filter(|(method, route)| !is_public(method, route)) {
+        let path = format!("/api/{}", route.replace("{folder}", "received").replace('{', "x").replace('}', ""));
+        let request = Request::builder().method(method.as_str()).uri(&path).body(Body::empty()).expect("request");
+        let status = router.clone().oneshot(request).await.expect("infallible").status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} answered anonymously");
+        assert!(documented_status(&document, method, route, status), "{method} {route} does not document its 401");
+        checked += 1;
     }
-    assert!(checked >= 20, "the walk covered the citizen routes ({checked})");
+    assert!(checked >= 50, "the walk covered the citizen routes ({checked})");
 }
 
 struct Session {
@@ -145,6 +279,30 @@ async fn deliver(router: &axum::Router, secret: Option<&str>, function: &str, te
     assert_eq!(status, StatusCode::OK, "{function} accepted the message");
 }
 
+/// A minimal but valid one-page PDF (uploads are checked by their structure).
+fn pdf() -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ];
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
 /// Uploads a file as `who` (multipart, as a browser sends it); returns the document id.
 async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &str, content: &[u8]) -> String {
     let json = upload_to(router, who, "/api/documents", name, media_type, content).await;
@@ -184,8 +342,9 @@ async fn upload_to(
 
 #[tokio::test]
 async fn one_citizen_never_reaches_another_citizens_resources() {
-    let (app, services) = app().await;
+    let (app, services, watched) = watched_app().await;
     let router = app.router();
+    let (api_document, operations) = documented_operations(&router).await;
     let (owner, intruder) = (login(&router, "jana").await, login(&router, "jiri").await);
 
     // The owner's resources, created through the API (or the store, where the
@@ -210,7 +369,7 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         )
         .await
         .expect("a box request of the owner");
-    let document = upload(&router, &owner, "smlouva.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n").await;
+    let document = upload(&router, &owner, "smlouva.pdf", "application/pdf", &pdf()).await;
     let (status, share) =
         call(&router, "POST", &format!("/api/documents/{document}/shares"), &owner, Some(json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{share}");
@@ -251,7 +410,7 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         &format!("/api/petitions/{petition}/attachments"),
         "příloha.pdf",
         "application/pdf",
-        b"%PDF-1.4\n%%EOF\n",
+        &pdf(),
     )
     .await;
     let attachment = attachment["index"].as_u64().expect("attachment index");
@@ -271,6 +430,9 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     let (status, contact) =
         call(&router, "PUT", "/api/me/contacts/email", &owner, Some(json!({"address": "jana@example.cz"}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{contact}");
+    let (status, export) = call(&router, "POST", "/api/me/exports", &owner, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{export}");
+    let export = export["id"].as_str().expect("export id").to_owned();
 
     let dog_fee = "p10-pes-2027-0042";
     let (status, fee_payment) = call(&router, "POST", &format!("/api/fees/{dog_fee}/payments"), &owner, None).await;
@@ -344,6 +506,8 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
             Some(json!({"code": "000000"})),
         ),
         ("documents/{id}/content", "GET", format!("/api/documents/{document}/content"), None),
+        ("me/exports/{export}", "GET", format!("/api/me/exports/{export}"), None),
+        ("me/exports/{export}/download", "GET", format!("/api/me/exports/{export}/download"), None),
         ("documents/{id}/shares", "GET", format!("/api/documents/{document}/shares"), None),
         ("documents/{id}/shares/{shareId}", "DELETE", format!("/api/documents/{document}/shares/{share}"), None),
     ];
@@ -379,7 +543,12 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         ("admin/tiles/{id}", "GET", "/api/admin/tiles/cssz".to_owned(), None),
         ("admin/tiles/{id}", "PUT", "/api/admin/tiles/cssz".to_owned(), Some(json!({"id": "cssz"}))),
         ("admin/tiles/{id}/validate", "POST", "/api/admin/tiles/cssz/validate".to_owned(), None),
-        ("admin/tiles/{id}/preview", "POST", "/api/admin/tiles/cssz/preview".to_owned(), Some(json!({"citizen": "jana"}))),
+        (
+            "admin/tiles/{id}/preview",
+            "POST",
+            "/api/admin/tiles/cssz/preview".to_owned(),
+            Some(json!({"citizen": "jana"})),
+        ),
         ("admin/tiles/{id}/publication", "POST", "/api/admin/tiles/cssz/publication".to_owned(), version.clone()),
         ("admin/tiles/{id}/approval", "POST", "/api/admin/tiles/cssz/approval".to_owned(), version.clone()),
         ("admin/tiles/{id}/unpublish", "POST", "/api/admin/tiles/cssz/unpublish".to_owned(), None),
@@ -392,22 +561,58 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
         "PUT",
         "sets the caller's own contact: {contact} is a kind (email, phone), never another citizen's",
     )];
-    for function in app.runtime.functions() {
-        let Trigger::Http { route, methods, .. } = &function.trigger else { continue };
-        if !route.contains('{') {
-            continue;
-        }
-        for method in methods.iter().map(|m| m.as_str()).filter(|m| !is_public(m, route)) {
-            assert!(
-                probes.iter().any(|(probed, probed_method, ..)| probed == route && *probed_method == method)
-                    || OWN_ONLY.iter().any(|(own, own_method, _)| own == route && *own_method == method),
-                "{method} {route} ({}) takes a resource id but has no BOLA probe in tests/authorization.rs",
-                function.name
-            );
-        }
-    }
+    let unprobed: Vec<String> = operations
+        .iter()
+        .filter(|(method, route)| route.contains('{') && !is_public(method, route))
+        .filter(|(method, route)| {
+            !probes.iter().any(|(probed, probed_method, ..)| probed == route && probed_method == method)
+                && !OWN_ONLY.iter().any(|(own, own_method, _)| own == route && own_method == method)
+        })
+        .map(|(method, route)| format!("{method} {route}"))
+        .collect();
+    assert!(unprobed.is_empty(), "these take a resource id but have no BOLA probe here: {unprobed:#?}");
+    let owner_subject = "DEMO%2Fjana-novakova";
+    let refused_entries = || async {
+        let log = portal_security::AccessLog::new(services.stores.documents.clone(), services.stores.clock.clone());
+        let owner = portal_security::SubjectId::parse(owner_subject).expect("subject");
+        let page = log.list(&owner, &portal_security::AccessFilter::default(), 1000, None).await.expect("log");
+        page.items.into_iter().filter(|entry| entry.actor == portal_security::Actor::OtherCitizen).collect::<Vec<_>>()
+    };
     for (route, method, path, body) in &probes {
+        let refused_before = refused_entries().await.len();
+        watched.watch();
         let (status, problem) = call(&router, method, path, &intruder, body.clone()).await;
+        let touched = watched.seen();
+        watched.on.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            documented_status(&api_document, method, route, status),
+            "{method} {route}: {status} is not what the API document promises: {problem}"
+        );
+        // Storage partitioned by owner: the intruder's request reads only the
+        // intruder's partitions, so it never reaches the owner's data (and
+        // there is nothing to log). The only write to the owner's partition
+        // allowed is the refused attempt in the owner's access log.
+        let reached: Vec<_> = touched
+            .iter()
+            .filter(|(collection, partition, _)| partition == owner_subject && collection != "access-log")
+            .collect();
+        assert!(reached.is_empty(), "{method} {route}: the intruder's request touched the owner's data: {reached:?}");
+        let refused = refused_entries().await;
+        let new_refusals = refused.len() - refused_before;
+        // Petitions are addressed by id alone (one collection, partitioned by
+        // petition): the intruder's request finds the owner's petition, and
+        // the refusal is recorded for the owner. Officials' routes refuse the
+        // caller (403) before any petition is read.
+        let addressed_by_id =
+            (route.starts_with("petitions/") || route.starts_with("me/petitions/")) && !route.starts_with("officials/");
+        let expected = usize::from(addressed_by_id);
+        assert_eq!(new_refusals, expected, "{method} {route}: refused attempts recorded in the owner's log");
+        if let Some(entry) = refused.last().filter(|_| addressed_by_id) {
+            assert_eq!(entry.outcome, portal_security::AccessOutcome::Denied);
+            assert_eq!(entry.resource_id, petition, "{method} {route}: the refused entry names the petition");
+            let text = serde_json::to_string(entry).expect("json");
+            assert!(!text.contains("jiri") && !text.contains("DEMO"), "the intruder is not named: {text}");
+        }
         if route.starts_with("officials/") || route.starts_with("admin/") {
             assert_eq!(status, StatusCode::FORBIDDEN, "{route}: only officials: {problem}");
         } else if route.starts_with("me/contacts/") {
@@ -431,9 +636,13 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     let (status, _) = call(&router, "GET", &format!("/api/petitions/{petition}"), &intruder, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a draft is private to its creator, even on the public route");
     // The owner still reaches each (the probes name real resources).
-    // (An open draft has no extract yet: those probes name a real petition, but the owner gets 409 there.)
+    // (An open draft has no extract yet, and the export is not built here:
+    // those probes name real resources, but the owner gets 409 there.)
     for (route, method, path, body) in probes.iter().filter(|(route, method, ..)| {
-        *method == "GET" && !route.contains("extract.") && !route.ends_with("signatures/mine")
+        *method == "GET"
+            && !route.contains("extract.")
+            && !route.ends_with("signatures/mine")
+            && !route.ends_with("/download")
     }) {
         let (status, _) = call(&router, method, path, &owner, body.clone()).await;
         assert_eq!(status, StatusCode::OK, "{route}: the owner reaches it");
