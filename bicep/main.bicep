@@ -153,6 +153,9 @@ param registersGatewayUrl string
 @description('PEM of the CA the registers gateway\'s server certificate chains to. Empty = a public CA.')
 param registersGatewayCa string = ''
 
+@description('PEM bundle of the qualified CAs (the EU trusted list\'s Czech providers) a citizen\'s qualified certificate must chain to. Empty = qualified-certificate entries are refused.')
+param qualifiedTrustAnchors string = ''
+
 @description('ePetice: subject ids (NIA pseudonyms, percent-encoded) of the Ministry of the Interior\'s officials, comma-separated. The signer key is the Key Vault secret petitions-signer-key.')
 param petitionOfficials string = ''
 
@@ -979,6 +982,7 @@ var portalSettings = {
   PORTAL_REGISTERS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-cert)'
   PORTAL_REGISTERS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-key)'
   PORTAL_REGISTERS_CA: registersGatewayCa
+  PORTAL_QUALIFIED_TRUST_ANCHORS: qualifiedTrustAnchors
   PORTAL_PETITIONS_SIGNER_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=petitions-signer-key)'
   PORTAL_OFFICIALS: petitionOfficials
   PORTAL_SENATE_BOX_ID: senateBoxId

@@ -817,7 +817,21 @@ fn registers(services: &Services, settings: &Settings) -> Result<portal_register
         sealer: services.sealer.clone(),
         access_log: services.access_log.clone(),
         clock: stores.clock.clone(),
-        settings: portal_registers::RegistersSettings { simulated, ..portal_registers::RegistersSettings::default() },
+        settings: portal_registers::RegistersSettings {
+            simulated,
+            // The committed test CA only with the simulator; elsewhere the configured qualified CAs or none.
+            qualified_trust_anchors: match &settings.qualified_trust_anchors {
+                Some(pem) => portal_registers::filings::certificate::TrustAnchors::from_pem(pem).map_err(|error| {
+                    AppError::Io {
+                        context: format!("PORTAL_QUALIFIED_TRUST_ANCHORS: {error}"),
+                        source: std::io::Error::other("qualified trust anchors"),
+                    }
+                })?,
+                None if simulated => portal_registers::RegistersSettings::default().qualified_trust_anchors,
+                None => portal_registers::filings::certificate::TrustAnchors::default(),
+            },
+            ..portal_registers::RegistersSettings::default()
+        },
     })
 }
 

@@ -87,6 +87,10 @@ pub struct RegistersSettings {
     pub licence_fees: filings::licence::LicenceFees,
     /// The licence photo's limits (35 × 45 mm at 300 dpi; 20 kB – 5 MB).
     pub photo_rules: filings::jpeg::PhotoRules,
+    /// The qualified CAs a qualified certificate must chain to
+    /// (`PORTAL_QUALIFIED_TRUST_ANCHORS`); by default, as with the simulator,
+    /// the committed test CA ([`filings::certificate::LOCAL_TEST_CA_PEM`]).
+    pub qualified_trust_anchors: filings::certificate::TrustAnchors,
 }
 
 impl Default for RegistersSettings {
@@ -100,6 +104,10 @@ impl Default for RegistersSettings {
             deadline_lookback_days: 60,
             licence_fees: filings::licence::LicenceFees::default(),
             photo_rules: filings::jpeg::PhotoRules::default(),
+            qualified_trust_anchors: filings::certificate::TrustAnchors::from_pem(
+                filings::certificate::LOCAL_TEST_CA_PEM,
+            )
+            .unwrap_or_default(),
         }
     }
 }

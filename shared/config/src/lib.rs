@@ -199,6 +199,12 @@ pub const SETTINGS: &[Setting] = &[
         about: "gateway: PEM of the CA its server certificate chains to, if not a public one",
     },
     Setting {
+        name: "PORTAL_QUALIFIED_TRUST_ANCHORS",
+        example: "",
+        about: "PEM bundle of the qualified CAs (the EU trusted list's Czech providers) a citizen's qualified \
+                certificate must chain to; empty = the committed test CA in local and test, none elsewhere",
+    },
+    Setting {
         name: "PORTAL_PETITIONS_SIGNER_KEY",
         example: "",
         about: "ePetice: base64 of 32+ random bytes keying the unlinkable signer ids (secret; empty = a public \
@@ -629,6 +635,8 @@ pub struct Settings {
     pub mail_per_minute: u32,
     pub sms: SmsSettings,
     pub registers: RegistersGateway,
+    /// `PORTAL_QUALIFIED_TRUST_ANCHORS`: PEM of the qualified CAs.
+    pub qualified_trust_anchors: Option<String>,
     pub petitions: PetitionSettings,
     pub tiles: TileSettings,
     pub pension: PensionSettings,
@@ -1053,6 +1061,7 @@ impl Settings {
             senate_box_id,
         };
         Ok(Self {
+            qualified_trust_anchors: get("PORTAL_QUALIFIED_TRUST_ANCHORS"),
             petitions,
             tiles,
             pension,

@@ -3,14 +3,24 @@
 //! name, parsed with the maintained `x509-cert` crate (strict DER: definite
 //! lengths, no trailing bytes, the whole structure well formed).
 //!
-//! The portal checks that a certificate is one (structure, dates) before it
-//! files it; the agency verifies the signature and the qualified status
-//! against the EU trusted lists.
+//! Before it files a qualified certificate the portal verifies it
+//! ([`verify`]): the chain from the certificate through the intermediates the
+//! citizen gave to one of the configured trust anchors (the qualified CAs of
+//! the EU trusted list's Czech entries, `PORTAL_QUALIFIED_TRUST_ANCHORS`;
+//! locally a committed test CA), every signature on the way (ECDSA P-256 and
+//! P-384, RSA PKCS#1 v1.5 with SHA-256/384/512, verified with aws-lc-rs), the
+//! intermediates' CA flag, key usage and validity, the certificate's own key
+//! usage (digital signature or non-repudiation, and no CA), and that its
+//! subject names the citizen (the common name, or given name and surname, as
+//! the population register has them; case and spacing aside). The agency
+//! still checks the qualified status itself.
 
 use time::OffsetDateTime;
 use x509_cert::Certificate;
-use x509_cert::der::Decode as _;
-use x509_cert::der::oid::db::rfc4519::COMMON_NAME;
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::der::oid::db::rfc4519::{COMMON_NAME, GIVEN_NAME, SURNAME};
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::time::Time;
 
 /// What the portal reads from a certificate.
@@ -50,6 +60,210 @@ pub fn read_certificate(der: &[u8]) -> Option<CertificateInfo> {
         not_after: instant(validity.not_after)?,
         subject_name,
     })
+}
+
+/// The certificates of a PEM text (one or more `CERTIFICATE` blocks), or of
+/// one base64 DER certificate; `None` when it is neither.
+pub fn certificates(input: &str) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine as _;
+    let input = input.trim();
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let decode = |body: &str| {
+        let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD.decode(compact).ok()
+    };
+    if !input.contains(BEGIN) {
+        return decode(input).map(|der| vec![der]);
+    }
+    let mut out = Vec::new();
+    let mut rest = input;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let end = after.find(END)?;
+        out.push(decode(&after[..end])?);
+        rest = &after[end + END.len()..];
+    }
+    (!out.is_empty() && rest.trim().is_empty()).then_some(out)
+}
+
+/// The qualified CAs a certificate must chain to.
+#[derive(Debug, Clone, Default)]
+pub struct TrustAnchors(Vec<Certificate>);
+
+impl TrustAnchors {
+    /// The anchors of a PEM bundle; `Err` names what is wrong with it.
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        let ders = certificates(pem).ok_or("not a PEM bundle of certificates")?;
+        Self::from_der(&ders)
+    }
+
+    pub fn from_der(ders: &[Vec<u8>]) -> Result<Self, String> {
+        let parsed: Result<Vec<_>, _> = ders.iter().map(|der| Certificate::from_der(der)).collect();
+        parsed.map(Self).map_err(|e| format!("a trust anchor is not an X.509 certificate: {e}"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// SIMULATOR: the test CA committed for local mode (`testdata/`), whose key is
+/// public: a certificate it issued proves nothing outside a laptop.
+pub const LOCAL_TEST_CA_PEM: &str = include_str!("../../testdata/qualified-test-ca.pem");
+
+/// Why a certificate is not accepted; each says the rule for the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotACertificate,
+    /// No trust anchors are configured: nothing can be verified.
+    NoAnchors,
+    /// No chain of valid signatures leads to a trust anchor.
+    Untrusted,
+    /// An intermediate is not a CA, cannot sign certificates or is not valid now.
+    BadIntermediate,
+    /// The certificate is a CA's, or its key may not sign.
+    KeyUsage,
+    /// The subject is somebody else (the name it carries).
+    NotTheCitizen(Option<String>),
+}
+
+impl Refusal {
+    pub fn rule(&self) -> String {
+        match self {
+            Self::NotACertificate => "not an X.509 certificate".into(),
+            Self::NoAnchors => "qualified certificates cannot be verified here: no qualified CA is configured".into(),
+            Self::Untrusted => "a certificate issued by a qualified CA (the EU trusted list's Czech providers): \
+                                its chain does not lead to one with valid signatures; give the intermediate \
+                                certificates after yours in the PEM"
+                .into(),
+            Self::BadIntermediate => "a chain of CA certificates valid today".into(),
+            Self::KeyUsage => {
+                "a personal signing certificate (key usage digital signature or non-repudiation, not a CA)".into()
+            }
+            Self::NotTheCitizen(name) => format!(
+                "your own certificate: it is issued to {}, not to you as the population register names you",
+                name.as_deref().unwrap_or("someone else")
+            ),
+        }
+    }
+}
+
+fn attribute(certificate: &Certificate, oid: ObjectIdentifier) -> Option<String> {
+    certificate
+        .tbs_certificate()
+        .subject()
+        .iter()
+        .find(|attribute| attribute.oid == oid)
+        .and_then(|attribute| String::from_utf8(attribute.value.value().to_vec()).ok())
+}
+
+fn normalized(name: &str) -> String {
+    name.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+}
+
+fn valid_at(certificate: &Certificate, now: OffsetDateTime) -> bool {
+    let validity = certificate.tbs_certificate().validity();
+    match (instant(validity.not_before), instant(validity.not_after)) {
+        (Some(from), Some(to)) => from <= now && now <= to,
+        _ => false,
+    }
+}
+
+/// Whether `issuer`'s key made `certificate`'s signature.
+fn signed_by(certificate: &Certificate, issuer: &Certificate) -> bool {
+    use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+    let Ok(tbs) = certificate.tbs_certificate().to_der() else { return false };
+    let Some(signature) = certificate.signature().as_bytes() else { return false };
+    let spki = issuer.tbs_certificate().subject_public_key_info();
+    let Some(key) = spki.subject_public_key.as_bytes() else { return false };
+    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let curve = curve.map(|oid| oid.to_string());
+    let algorithm: &'static dyn VerificationAlgorithm =
+        match (certificate.signature_algorithm().oid.to_string().as_str(), curve.as_deref()) {
+            // ecdsa-with-SHA256 / SHA384 on prime256v1 / secp384r1
+            ("1.2.840.10045.4.3.2", Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA256_ASN1,
+            ("1.2.840.10045.4.3.2", Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA256_ASN1,
+            ("1.2.840.10045.4.3.3", Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA384_ASN1,
+            ("1.2.840.10045.4.3.3", Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA384_ASN1,
+            // sha256/384/512WithRSAEncryption
+            ("1.2.840.113549.1.1.11", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            ("1.2.840.113549.1.1.12", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+            ("1.2.840.113549.1.1.13", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+            _ => return false,
+        };
+    UnparsedPublicKey::new(algorithm, key).verify(&tbs, signature).is_ok()
+}
+
+fn is_ca(certificate: &Certificate) -> bool {
+    let tbs = certificate.tbs_certificate();
+    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, constraints))) if constraints.ca);
+    let signs = match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, usage))) => usage.key_cert_sign(),
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    ca && signs
+}
+
+/// Verifies a citizen's certificate (DER) with the `intermediates` they gave
+/// against `anchors` at `now`, and that it names the citizen (`given_name`,
+/// `family_name` as the population register has them).
+pub fn verify(
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    anchors: &TrustAnchors,
+    now: OffsetDateTime,
+    given_name: &str,
+    family_name: &str,
+) -> Result<(), Refusal> {
+    if anchors.is_empty() {
+        return Err(Refusal::NoAnchors);
+    }
+    let certificate = Certificate::from_der(leaf).map_err(|_| Refusal::NotACertificate)?;
+    let tbs = certificate.tbs_certificate();
+    let signs =
+        matches!(tbs.get_extension::<KeyUsage>(), Ok(Some((_, u))) if u.digital_signature() || u.non_repudiation());
+    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, c))) if c.ca);
+    if !signs || ca {
+        return Err(Refusal::KeyUsage);
+    }
+    let intermediates: Vec<Certificate> =
+        intermediates.iter().filter_map(|der| Certificate::from_der(der).ok()).collect();
+    let mut current = &certificate;
+    let mut trusted = false;
+    for _ in 0..=intermediates.len() {
+        let issuer = current.tbs_certificate().issuer();
+        if anchors
+            .0
+            .iter()
+            .any(|a| a.tbs_certificate().subject() == issuer && signed_by(current, a) && valid_at(a, now))
+        {
+            trusted = true;
+            break;
+        }
+        let Some(next) =
+            intermediates.iter().find(|c| c.tbs_certificate().subject() == issuer && signed_by(current, c))
+        else {
+            break;
+        };
+        if !is_ca(next) || !valid_at(next, now) {
+            return Err(Refusal::BadIntermediate);
+        }
+        current = next;
+    }
+    if !trusted {
+        return Err(Refusal::Untrusted);
+    }
+    let common = attribute(&certificate, COMMON_NAME);
+    let citizen = normalized(&format!("{given_name} {family_name}"));
+    let by_common_name = common.as_deref().is_some_and(|cn| normalized(cn) == citizen);
+    let by_parts = attribute(&certificate, GIVEN_NAME).is_some_and(|g| normalized(&g) == normalized(given_name))
+        && attribute(&certificate, SURNAME).is_some_and(|s| normalized(&s) == normalized(family_name));
+    if !(by_common_name || by_parts) {
+        return Err(Refusal::NotTheCitizen(common));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

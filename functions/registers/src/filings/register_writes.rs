@@ -29,13 +29,16 @@ use super::certificate;
 use crate::gateway::{CertificateData, ContactData, DeliveryAddressData, FilingSubmission};
 
 pub const KIND_RULE: &str = "one of delivery-address, contact, qualified-certificate";
-pub const CERTIFICATE_RULE: &str = "a PEM (-----BEGIN CERTIFICATE-----) or base64 DER X.509 certificate, at most 16 kB";
+pub const CERTIFICATE_RULE: &str = "a PEM (-----BEGIN CERTIFICATE-----, your certificate first, then its \
+                                    intermediate CAs) or base64 DER X.509 certificate, at most 16 kB";
 
 /// A validated request, ready to be filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterWrite {
     pub submission: FilingSubmission,
     pub title: String,
+    /// A qualified certificate's intermediate CAs as given (DER), for [`certificate::verify`].
+    pub intermediates: Vec<Vec<u8>>,
 }
 
 fn text<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, FieldViolation> {
@@ -144,6 +147,7 @@ fn delivery_address(body: &Value) -> Result<RegisterWrite, Vec<FieldViolation>> 
         po_box: po_box.map(str::to_owned),
     };
     Ok(RegisterWrite {
+        intermediates: Vec::new(),
         title: format!("Adresa pro doručování do registru obyvatel: {}", data.formatted()),
         submission: FilingSubmission::DeliveryAddress(data),
     })
@@ -179,20 +183,10 @@ fn contact(body: &Value) -> Result<RegisterWrite, Vec<FieldViolation>> {
         _ => "telefon",
     };
     Ok(RegisterWrite {
+        intermediates: Vec::new(),
         title: format!("Kontaktní údaje do registru obyvatel: {what}"),
         submission: FilingSubmission::Contact(ContactData { email, phone }),
     })
-}
-
-/// The DER bytes of a PEM or base64 certificate.
-fn certificate_der(input: &str) -> Option<Vec<u8>> {
-    let input = input.trim();
-    let body = match input.strip_prefix("-----BEGIN CERTIFICATE-----") {
-        Some(rest) => rest.trim_end().strip_suffix("-----END CERTIFICATE-----")?,
-        None => input,
-    };
-    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }
 
 fn certificate(body: &Value, now: OffsetDateTime) -> Result<RegisterWrite, Vec<FieldViolation>> {
@@ -202,7 +196,8 @@ fn certificate(body: &Value, now: OffsetDateTime) -> Result<RegisterWrite, Vec<F
         Ok(None) => return Err(bad(format!("required: {CERTIFICATE_RULE}"))),
         _ => return Err(bad(CERTIFICATE_RULE.to_owned())),
     };
-    let Some(der) = certificate_der(input) else { return Err(bad(CERTIFICATE_RULE.to_owned())) };
+    let Some(mut chain) = certificate::certificates(input) else { return Err(bad(CERTIFICATE_RULE.to_owned())) };
+    let der = chain.remove(0);
     let Some(info) = certificate::read_certificate(&der) else {
         return Err(bad(
             "not an X.509 certificate: the DER structure (certificate, validity) could not be read".to_owned()
@@ -217,6 +212,7 @@ fn certificate(body: &Value, now: OffsetDateTime) -> Result<RegisterWrite, Vec<F
     }
     let who = info.subject_name.clone().map_or_else(String::new, |name| format!(" ({name})"));
     Ok(RegisterWrite {
+        intermediates: chain,
         title: format!("Zápis kvalifikovaného certifikátu č. {}{who}", info.serial_number),
         submission: FilingSubmission::QualifiedCertificate(CertificateData {
             certificate: base64::engine::general_purpose::STANDARD.encode(&der),

@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use portal_host::{Body, Problem};
+use base64::Engine as _;
+use portal_host::{Body, FieldViolation, Problem};
 use portal_security::{Action, Citizen};
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,8 +15,9 @@ use utoipa::ToSchema;
 use super::{FilingSummary, Shared, bad_input};
 use crate::filings::deadline_entries::announce_and_mark;
 use crate::filings::submission::{self, SOURCE};
-use crate::filings::{self, Filing, FilingError, FilingStatus, new_id, register_writes, seal_data};
+use crate::filings::{self, Filing, FilingError, FilingStatus, certificate, new_id, register_writes, seal_data};
 use crate::gateway::FilingSubmission;
+use crate::my_data::{Reader, my_registers};
 
 /// What to write; the fields depend on `kind`. Every broken rule comes back
 /// at once, field by field.
@@ -84,6 +86,16 @@ pub async fn handler(
     // certificate): step-up to a login within 10 minutes. Contacts are not.
     if matches!(write.submission, FilingSubmission::DeliveryAddress(_) | FilingSubmission::QualifiedCertificate(_)) {
         citizen.require_recent_login(now)?;
+    }
+    if let FilingSubmission::QualifiedCertificate(data) = &write.submission {
+        // The chain to a qualified CA, the key usage, and that it is the citizen's own.
+        let (mine, _) = my_registers(&registers, &citizen.subject, Reader::Citizen).await?;
+        let leaf = base64::engine::general_purpose::STANDARD.decode(&data.certificate).unwrap_or_default();
+        let anchors = &registers.settings.qualified_trust_anchors;
+        let (given, family) = (&mine.person.given_name, &mine.person.family_name);
+        if let Err(refusal) = certificate::verify(&leaf, &write.intermediates, anchors, now, given, family) {
+            return Err(bad_input(vec![FieldViolation::new("certificate", refusal.rule())]));
+        }
     }
     let id = new_id();
     let kind = write.submission.kind();

@@ -3,6 +3,8 @@
 //! payments, the events it publishes, and the documents it files, opened.
 #![allow(dead_code)]
 
+pub mod certs;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
