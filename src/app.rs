@@ -250,7 +250,7 @@ pub fn exports(services: &Services, settings: &Settings) -> Result<portal_identi
         services.access_log.clone(),
     );
     let databox = databox(services, settings)?;
-    let isds = databox.isds.clone();
+    let isds = databox.clone();
     let others: Vec<Arc<dyn ExportSource>> = vec![
         Arc::new(portal_documents::Documents {
             documents: stores.documents.clone(),
@@ -319,7 +319,7 @@ pub fn functions(
     }
     // One ISDS port: the data box's, and the petitions' look-up of addressees.
     let databox = databox(services, settings)?;
-    let isds = databox.isds.clone();
+    let isds = databox.clone();
     if wanted("databox") {
         functions.extend(portal_databox::functions(databox));
     }
@@ -546,20 +546,37 @@ impl portal_petitions::SignerDetails for ProfileSignerDetails {
 
 /// The petitions' ISDS port over the data box's ISDS client: `FindDataBox` by
 /// id (the simulator's directory in local mode) says whether an addressee is
-/// an accessible box of a public authority.
+/// an accessible box of a public authority. Every ISDS call runs in a box's
+/// context: the operator's own box where one is configured (the simulator's
+/// system box locally), else the creator's own box, from which the petition
+/// is handed over too (a creator without a box is told so, 422).
 #[derive(Debug)]
-struct IsdsAddresseeDirectory(Arc<dyn portal_databox::isds::Isds>);
+struct IsdsAddresseeDirectory {
+    isds: Arc<dyn portal_databox::isds::Isds>,
+    search_in: Option<portal_databox::isds::BoxContext>,
+    databox: portal_databox::Databox,
+}
 
 #[async_trait]
 impl portal_petitions::directory::AddresseeDirectory for IsdsAddresseeDirectory {
     async fn lookup(
         &self,
+        creator: &portal_security::SubjectId,
         box_id: &str,
     ) -> Result<portal_petitions::directory::BoxLookup, portal_petitions::directory::DirectoryError> {
+        use portal_databox::LinkError;
         use portal_databox::isds::{BoxId, BoxSearch, BoxState, IsdsError};
         use portal_petitions::directory::{BoxLookup, DirectoryError};
         let Ok(id) = BoxId::parse(box_id) else { return Ok(BoxLookup::Unknown) };
-        match self.0.find_boxes(&BoxSearch::Id(id)).await {
+        let ctx = match &self.search_in {
+            Some(ctx) => ctx.clone(),
+            None => match self.databox.job_context(creator, "PetitionAddresseeLookup").await {
+                Ok(ctx) => ctx,
+                Err(LinkError::NoBox) => return Ok(BoxLookup::CreatorHasNoBox),
+                Err(LinkError::Store(error)) => return Err(DirectoryError(Box::new(error))),
+            },
+        };
+        match self.isds.find_boxes(&ctx, &BoxSearch::Id(id)).await {
             Ok(found) => Ok(found.first().map_or(BoxLookup::Unknown, |b| {
                 BoxLookup::of(b.box_type, b.state == BoxState::Accessible, &b.owner_name)
             })),
@@ -572,7 +589,7 @@ impl portal_petitions::directory::AddresseeDirectory for IsdsAddresseeDirectory 
 fn petitions(
     services: &Services,
     settings: &Settings,
-    isds: Arc<dyn portal_databox::isds::Isds>,
+    databox: portal_databox::Databox,
 ) -> Result<portal_petitions::Petitions, AppError> {
     use secrecy::ExposeSecret as _;
     let stores = &services.stores;
@@ -600,7 +617,19 @@ fn petitions(
             documents: stores.documents.clone(),
             sealer: services.sealer.clone(),
         }),
-        directory: Arc::new(IsdsAddresseeDirectory(isds)),
+        directory: Arc::new(IsdsAddresseeDirectory {
+            isds: databox.isds.clone(),
+            // SIMULATOR: the simulated ISDS's system box; production: the creator's own box.
+            search_in: matches!(settings.isds, portal_config::IsdsSettings::Simulator).then(|| {
+                portal_databox::isds::BoxContext::for_job(
+                    portal_databox::isds::BoxId::parse(portal_databox::isds::simulator::SYSTEM_BOX)
+                        .expect("a valid box id"),
+                    portal_databox::isds::Access::Simulated,
+                    "petitions addressee lookup",
+                )
+            }),
+            databox,
+        }),
         settings: portal_petitions::PetitionsSettings {
             signer_key,
             officials: settings.petitions.officials.clone(),
