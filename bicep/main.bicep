@@ -188,10 +188,17 @@ param logFilter string = 'info'
 @maxValue(89)
 param archiveAfterDays int = 80
 
-@description('Largest data message ISDS accepts, in MB.')
+@description('Largest data message the portal sends, in MB: ISDS\'s standard message is at most 20 MB (bigger ones need its VoDZ services, not built).')
 @minValue(1)
-@maxValue(1000)
-param maxMessageMb int = 100
+@maxValue(20)
+param maxMessageMb int = 20
+
+@description('Data box credit: the amounts (CZK) a citizen may top up with, comma-separated.')
+param databoxCreditAmountsCzk string = '100,200,500,1000'
+
+@description('Data box credit: below this credit (CZK) after sending a commercial message, the citizen is told.')
+@minValue(0)
+param databoxCreditLowCzk int = 20
 
 @description('WAF: requests per minute one client address may send to /api/.')
 param wafApiRequestsPerMinute int = 1000
@@ -956,6 +963,8 @@ var portalSettings = {
   PORTAL_ISDS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-key)'
   PORTAL_ARCHIVE_AFTER_DAYS: string(archiveAfterDays)
   PORTAL_MAX_MESSAGE_MB: string(maxMessageMb)
+  PORTAL_DATABOX_CREDIT_AMOUNTS_CZK: databoxCreditAmountsCzk
+  PORTAL_DATABOX_CREDIT_LOW_CZK: string(databoxCreditLowCzk)
   PORTAL_PUBLIC_URL: 'https://${publicHost}'
   PORTAL_DOCUMENTS_MAX_UPLOAD_MB: string(documentsMaxUploadMb)
   PORTAL_DOCUMENTS_QUOTA_MB: string(documentsQuotaMb)

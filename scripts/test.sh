@@ -36,6 +36,12 @@ if ! command -v pdffonts >/dev/null; then
   apt-get install -y --no-install-recommends poppler-utils >/dev/null
 fi
 
+# zip (Debian, Info-ZIP) makes an encrypted archive for the data box's container checks (functions/databox/tests/containers.rs).
+if ! command -v zip >/dev/null; then
+  echo "test: installing zip for the data box's container tests" >&2
+  apt-get install -y --no-install-recommends zip >/dev/null
+fi
+
 # chromium (Debian) runs the web client's browser tests (web/tests, Playwright with the system browser).
 if ! command -v chromium >/dev/null; then
   echo "test: installing chromium for the web client's browser tests" >&2

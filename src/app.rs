@@ -434,6 +434,8 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
     let databox_settings = DataboxSettings {
         archive_after_days: settings.archive_after_days,
         max_message_bytes: settings.max_message_bytes,
+        credit_amounts_czk: settings.credit_amounts_czk.clone(),
+        credit_low_hellers: settings.credit_low_hellers,
         simulated: matches!(settings.isds, portal_config::IsdsSettings::Simulator),
         ..DataboxSettings::default()
     };

@@ -32,11 +32,11 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("PORTAL_ISDS_KEY_FILE", "certificate login, see PORTAL_ISDS_CERT_FILE"),
     (
-        "PORTAL_ISDS_CERT",
-        "certificate login as PEM text; Azure uses password login today. To switch, set it and PORTAL_ISDS_KEY as \
-         Key Vault references (docs/operations.md)",
+        "PORTAL_ISDS_USER",
+        "a password logs in to one data box; Azure uses the hosted records-system certificate (PORTAL_ISDS_CERT and \
+         PORTAL_ISDS_KEY from Key Vault) and the app refuses to start with a password",
     ),
-    ("PORTAL_ISDS_KEY", "certificate login, see PORTAL_ISDS_CERT"),
+    ("PORTAL_ISDS_PASSWORD", "see PORTAL_ISDS_USER"),
     (
         "PORTAL_OIDC_ISSUER",
         "NIA's issuer is not yet confirmed in writing for each environment: until it is, the issuer of the first \
@@ -247,7 +247,7 @@ fn azure_gets_the_production_adapters_and_secrets_from_key_vault() {
     }
     assert_eq!(host.get("FUNCTIONS_WORKER_RUNTIME").map(String::as_str), Some("'custom'"));
     assert_eq!(host.get("AzureWebJobsStorage__credential").map(String::as_str), Some("'managedidentity'"));
-    for secret in ["PORTAL_OIDC_CLIENT_SECRET", "PORTAL_ISDS_PASSWORD", "PORTAL_OIDC_DECRYPTION_KEY"] {
+    for secret in ["PORTAL_OIDC_CLIENT_SECRET", "PORTAL_ISDS_CERT", "PORTAL_ISDS_KEY", "PORTAL_OIDC_DECRYPTION_KEY"] {
         let value = portal.get(secret).unwrap_or_else(|| panic!("{secret} in portalSettings"));
         assert!(value.starts_with("'@Microsoft.KeyVault("), "{secret} must be a Key Vault reference, not {value}");
     }

@@ -12,10 +12,10 @@
 
 pub mod archive;
 pub mod box_requests;
+pub mod containers;
 pub mod credit;
 pub mod delivery;
 pub mod events;
-pub mod export;
 pub mod export;
 pub mod http;
 pub mod index;
@@ -39,28 +39,46 @@ use crate::payments::{CreditSystem, PaymentGateway};
 
 pub use index::COLLECTION;
 
+/// ISDS's standard message (`CreateMessage`): at most 20 MB of files
+/// (`czech-egov-domain.md` §1.7; counted as 20 000 000 bytes, the lower
+/// reading of "20 MB").
+pub const STANDARD_MESSAGE_BYTES: u64 = 20_000_000;
+
 /// Settings of the capability.
 #[derive(Debug, Clone)]
 pub struct DataboxSettings {
     /// Archive messages delivered at least this many days ago (1–89; ISDS
     /// deletes content 90 days after delivery).
     pub archive_after_days: u32,
-    /// The largest message ISDS accepts (100 MB since 2024).
+    /// The largest message the portal sends (`PORTAL_MAX_MESSAGE_MB`): at
+    /// most [`STANDARD_MESSAGE_BYTES`], ISDS's standard message. Since 2024
+    /// ISDS takes up to 100 MB, but a message over 20 MB is a VoDZ
+    /// (velkoobjemová datová zpráva) and only its own services
+    /// (`UploadAttachment`, `CreateBigMessage`) take it; they are not built
+    /// (`czech-egov-domain.md` §1.7).
     pub max_message_bytes: u64,
-    /// The amounts (CZK) a citizen may top up.
+    /// The amounts (CZK) a citizen may top up (`PORTAL_DATABOX_CREDIT_AMOUNTS_CZK`).
     pub credit_amounts_czk: Vec<u32>,
-    /// Below this credit (hellers) after a change, the citizen is told.
+    /// Below this credit (hellers) after a change, the citizen is told
+    /// (`PORTAL_DATABOX_CREDIT_LOW_CZK`).
     pub credit_low_hellers: i64,
     /// True when ISDS, payments and the credit system are simulators: shown in
     /// every answer that carries their data.
     pub simulated: bool,
 }
 
+impl DataboxSettings {
+    /// The largest message sent: the setting, never above ISDS's standard message.
+    pub fn message_limit(&self) -> u64 {
+        self.max_message_bytes.min(STANDARD_MESSAGE_BYTES)
+    }
+}
+
 impl Default for DataboxSettings {
     fn default() -> Self {
         Self {
             archive_after_days: 80,
-            max_message_bytes: 100_000_000,
+            max_message_bytes: STANDARD_MESSAGE_BYTES,
             credit_amounts_czk: vec![100, 200, 500, 1000],
             credit_low_hellers: 2_000,
             simulated: true,
@@ -203,7 +221,7 @@ impl Databox {
 pub fn functions(databox: Databox) -> Vec<Function> {
     let s = Arc::new(databox);
     // A message may carry up to the ISDS limit in attachments, plus the form.
-    let upload_limit = usize::try_from(s.settings.max_message_bytes).unwrap_or(usize::MAX).saturating_add(1_000_000);
+    let upload_limit = usize::try_from(s.settings.message_limit()).unwrap_or(usize::MAX).saturating_add(1_000_000);
     vec![
         Function::api(op!(http::list_messages)).with_state(s.clone()).build(),
         Function::api(op!(http::send_message)).with_state(s.clone()).with_body_limit(upload_limit).build(),

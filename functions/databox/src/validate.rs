@@ -124,6 +124,10 @@ pub fn check(request: SendRequest, max_total_bytes: u64) -> Result<OutgoingMessa
         }
         if content.is_empty() {
             errors.push(FieldViolation::new(format!("{field}.content"), "an attachment cannot be empty"));
+        } else if crate::containers::is_container(&name) {
+            for rule in crate::containers::check(&content) {
+                errors.push(FieldViolation::new(format!("{field}.content"), rule));
+            }
         }
         let meta_type = if i == 0 { FileMetaType::Main } else { FileMetaType::Enclosure };
         attachments.push(Attachment { name, mime_type: mime, meta_type, content });

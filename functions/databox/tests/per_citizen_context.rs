@@ -149,11 +149,16 @@ async fn every_request_runs_in_the_right_citizens_box() {
     };
     let router = harness.router(functions(databox));
 
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut logins = Vec::new();
     for (subject, box_id) in CITIZENS {
-        let login = harness.login(subject).await;
-        for round in 0..ROUNDS {
-            let (router, login) = (router.clone(), login.clone());
+        logins.push((subject, box_id, harness.login(subject).await));
+    }
+    // Round by round, one call of each citizen after the other: the calls of
+    // different citizens are in flight together.
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..ROUNDS {
+        for (subject, box_id, login) in &logins {
+            let (router, login, subject, box_id) = (router.clone(), login.clone(), *subject, *box_id);
             tasks.spawn(async move {
                 let path = if round % 2 == 0 { "/api/databox/box" } else { "/api/databox/messages?folder=received" };
                 let (status, _, body) = call(&router, get(path, &login)).await;

@@ -136,7 +136,22 @@ pub const SETTINGS: &[Setting] = &[
         example: "80",
         about: "archive data messages delivered this many days ago (1-89; ISDS deletes at 90)",
     },
-    Setting { name: "PORTAL_MAX_MESSAGE_MB", example: "100", about: "largest data message ISDS accepts, in MB" },
+    Setting {
+        name: "PORTAL_MAX_MESSAGE_MB",
+        example: "20",
+        about: "largest data message the portal sends, in MB: 1-20 (ISDS's standard message; 20-100 MB needs its \
+                VoDZ services, not built)",
+    },
+    Setting {
+        name: "PORTAL_DATABOX_CREDIT_AMOUNTS_CZK",
+        example: "100,200,500,1000",
+        about: "the amounts (CZK) a citizen may top up the data box credit with, comma-separated",
+    },
+    Setting {
+        name: "PORTAL_DATABOX_CREDIT_LOW_CZK",
+        example: "20",
+        about: "below this credit (CZK) after sending a commercial message, the citizen is told",
+    },
     Setting {
         name: "PORTAL_PUBLIC_URL",
         example: "http://localhost:7071",
@@ -627,6 +642,10 @@ pub struct Settings {
     pub isds: IsdsSettings,
     pub archive_after_days: u32,
     pub max_message_bytes: u64,
+    /// The amounts (CZK) a citizen may top up with.
+    pub credit_amounts_czk: Vec<u32>,
+    /// Below this credit (hellers), the citizen is told.
+    pub credit_low_hellers: i64,
     /// The portal's public address without a trailing slash.
     pub public_url: String,
     pub documents: DocumentLimits,
@@ -835,11 +854,48 @@ impl Settings {
                 }
             },
         };
+        // ISDS's standard message is at most 20 MB (czech-egov-domain.md §1.7);
+        // above that only its VoDZ services take a message, and they are not built.
         let max_message_bytes = match get("PORTAL_MAX_MESSAGE_MB") {
-            None => 100_000_000,
+            None => 20_000_000,
             Some(text) => match text.parse::<u64>() {
-                Ok(mb) if (1..=1000).contains(&mb) => mb * 1_000_000,
-                _ => return Err(invalid("PORTAL_MAX_MESSAGE_MB", format!("'{text}' is not a size from 1 to 1000 MB"))),
+                Ok(mb) if (1..=20).contains(&mb) => mb * 1_000_000,
+                _ => {
+                    return Err(invalid(
+                        "PORTAL_MAX_MESSAGE_MB",
+                        format!("'{text}' is not a size from 1 to 20 MB (a standard ISDS message)"),
+                    ));
+                }
+            },
+        };
+        let credit_amounts_czk = match get("PORTAL_DATABOX_CREDIT_AMOUNTS_CZK") {
+            None => vec![100, 200, 500, 1000],
+            Some(text) => {
+                let amounts: Option<Vec<u32>> = text
+                    .split(',')
+                    .map(|a| a.trim().parse::<u32>().ok().filter(|czk| (1..=100_000).contains(czk)))
+                    .collect();
+                match amounts {
+                    Some(amounts) if !amounts.is_empty() => amounts,
+                    _ => {
+                        return Err(invalid(
+                            "PORTAL_DATABOX_CREDIT_AMOUNTS_CZK",
+                            format!("'{text}' is not a comma-separated list of amounts from 1 to 100000 CZK"),
+                        ));
+                    }
+                }
+            }
+        };
+        let credit_low_hellers = match get("PORTAL_DATABOX_CREDIT_LOW_CZK") {
+            None => 2_000,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(czk) if (0..=100_000).contains(&czk) => czk * 100,
+                _ => {
+                    return Err(invalid(
+                        "PORTAL_DATABOX_CREDIT_LOW_CZK",
+                        format!("'{text}' is not an amount from 0 to 100000 CZK"),
+                    ));
+                }
             },
         };
         let public_url = match get("PORTAL_PUBLIC_URL") {
@@ -1079,6 +1135,8 @@ impl Settings {
             isds,
             archive_after_days,
             max_message_bytes,
+            credit_amounts_czk,
+            credit_low_hellers,
             store,
             capabilities,
             timers_enabled,

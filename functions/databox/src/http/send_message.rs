@@ -98,8 +98,8 @@ pub async fn handler(
     let Ok(multipart) = multipart else {
         return Err(upload::multipart_required("message"));
     };
-    let request = read_form(multipart, databox.settings.max_message_bytes).await?;
-    let message = validate::check(request, databox.settings.max_message_bytes).map_err(Problem::validation)?;
+    let request = read_form(multipart, databox.settings.message_limit()).await?;
+    let message = validate::check(request, databox.settings.message_limit()).map_err(Problem::validation)?;
     let session = databox.session_context(&citizen).await?;
     let owner = citizen.subject.as_str();
     let result = sending::send_once(&databox, owner, session.as_box(), &key, &message).await;

@@ -137,7 +137,8 @@ mod code {
 /// Limits and prices of the simulated ISDS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatorSettings {
-    /// Largest total size of a message's files, in bytes (100 MB since 2024).
+    /// Largest total size of a standard message's files (`CreateMessage`), in
+    /// bytes: 20 MB; bigger ones are VoDZ, which the simulator does not offer.
     pub max_message_bytes: u64,
     /// Price of one commercial message (poštovní datová zpráva), in hellers.
     pub commercial_price_hellers: i64,
@@ -145,7 +146,7 @@ pub struct SimulatorSettings {
 
 impl Default for SimulatorSettings {
     fn default() -> Self {
-        Self { max_message_bytes: 100 * 1024 * 1024, commercial_price_hellers: 1000 }
+        Self { max_message_bytes: crate::STANDARD_MESSAGE_BYTES, commercial_price_hellers: 1000 }
     }
 }
 

@@ -174,7 +174,7 @@ async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError>
         files,
         ..SendRequest::default()
     };
-    let message = match validate::check(send_request, databox.settings.max_message_bytes) {
+    let message = match validate::check(send_request, databox.settings.message_limit()) {
         Ok(message) => message,
         Err(errors) => {
             let errors = serde_json::to_value(&errors).unwrap_or_default();
