@@ -17,6 +17,9 @@ USAGE:
     portal package --out DIR [--capabilities a,b]
         Write a deployable function app folder: host.json, one folder per
         function with its function.json, and this executable.
+    portal replay-poison <queue>
+        Put every message of <queue>-poison back on <queue> (after the cause
+        of the failures is fixed), with the settings of the environment.
     portal --help | --version
 ";
 
@@ -25,6 +28,7 @@ pub enum Command {
     Local { port: u16, data_dir: Option<PathBuf>, in_memory: bool },
     Serve { capabilities: Option<Vec<String>> },
     Package { out: PathBuf, capabilities: Option<Vec<String>> },
+    ReplayPoison { queue: String },
     Help,
     Version,
 }
@@ -39,10 +43,20 @@ pub enum CliError {
     BadPort(String),
     #[error("package needs --out DIR")]
     MissingOut,
+    #[error("replay-poison needs the queue whose poison messages go back, e.g. replay-poison send-notification")]
+    MissingQueue,
 }
 
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let mut args = args.into_iter().peekable();
+    if args.peek().map(String::as_str) == Some("replay-poison") {
+        args.next();
+        let queue = args.next().filter(|q| !q.starts_with('-')).ok_or(CliError::MissingQueue)?;
+        return match args.next() {
+            Some(extra) => Err(CliError::Unknown(extra)),
+            None => Ok(Command::ReplayPoison { queue }),
+        };
+    }
     let command = match args.peek().map(String::as_str) {
         Some("local") | Some("serve") | Some("package") => args.next(),
         Some("--help") | Some("-h") | Some("help") => return Ok(Command::Help),
@@ -116,5 +130,15 @@ mod tests {
         assert_eq!(parse_str("--port"), Err(CliError::MissingValue("--port")));
         assert_eq!(parse_str("serve --in-memory"), Err(CliError::Unknown("a local-only flag".into())));
         assert_eq!(parse_str("frobnicate"), Err(CliError::Unknown("frobnicate".into())));
+    }
+
+    #[test]
+    fn replay_poison_takes_one_queue() {
+        assert_eq!(
+            parse_str("replay-poison send-notification"),
+            Ok(Command::ReplayPoison { queue: "send-notification".into() })
+        );
+        assert_eq!(parse_str("replay-poison"), Err(CliError::MissingQueue));
+        assert_eq!(parse_str("replay-poison a b"), Err(CliError::Unknown("b".into())));
     }
 }

@@ -6,5 +6,6 @@ pub mod app;
 pub mod cli;
 pub mod local_host;
 pub mod package;
+pub mod replay;
 pub mod server;
 pub mod web;

@@ -217,8 +217,18 @@ impl LocalHost {
                     return Ok(Settled::Retry);
                 };
                 // Copy first, then delete: a crash in between leaves a duplicate
-                // in the poison queue, never a lost message.
-                self.queues.send(&poison, &message.text, None).await?;
+                // in the poison queue, never a lost message. The copy is the one
+                // poison-record shape: the message whole, with why.
+                let mut record = portal_host::PoisonRecord::new(
+                    function.queue.as_str(),
+                    &function.name,
+                    reason.clone(),
+                    message.dequeue_count,
+                    self.clock.now(),
+                    message.text.clone(),
+                );
+                record.message_id = Some(message.id.clone());
+                self.queues.send(&poison, &record.to_text(), None).await?;
                 match self.queues.delete(&function.queue, &message.id, &message.pop_receipt).await {
                     Ok(()) | Err(StoreError::NotFound) => {}
                     Err(error) => return Err(error),

@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
         }
     };
     let format = match (&command, settings.log_format) {
-        (Command::Local { .. }, None) => telemetry::LogFormat::Text,
+        (Command::Local { .. } | Command::ReplayPoison { .. }, None) => telemetry::LogFormat::Text,
         (_, Some(LogFormat::Text)) => telemetry::LogFormat::Text,
         _ => telemetry::LogFormat::Json,
     };
@@ -100,6 +100,7 @@ async fn main() -> ExitCode {
         }
         Command::Serve { capabilities } => run_serve(&settings, capabilities).await,
         Command::Package { out, capabilities } => run_package(&settings, &out, capabilities).await,
+        Command::ReplayPoison { queue } => run_replay_poison(&settings, &queue).await,
         Command::Help | Command::Version => Ok(()),
     };
     let code = match result {
@@ -122,15 +123,20 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AppErr
 }
 
 async fn run_local(settings: &Settings, port: u16) -> Result<(), AppError> {
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
+    let address = listener.local_addr().map_err(io_error("no local address"))?;
+    let base = format!("http://{address}");
+    // Share links, calendar feeds and e-mail links point where this portal
+    // listens (unless PORTAL_PUBLIC_URL says otherwise).
+    let mut settings = settings.clone();
+    settings.listening_on(&base);
+    let settings = &settings;
     let clock = Arc::new(SystemClock);
     let services = Services::open(settings, clock.clone()).await?;
     let stores = services.stores.clone();
     let app = app::app(&services, settings, settings.capabilities.as_deref())?;
     let runtime = &app.runtime;
-    let listener =
-        TcpListener::bind(("127.0.0.1", port)).await.map_err(io_error(format!("cannot listen on 127.0.0.1:{port}")))?;
-    let address = listener.local_addr().map_err(io_error("no local address"))?;
-    let base = format!("http://{address}");
     let host =
         Arc::new(LocalHost::new(&base, runtime, stores.queues.clone(), stores.documents.clone(), clock).map_err(
             |error| AppError::Io { context: error.to_string(), source: std::io::Error::other("local host") },
@@ -181,6 +187,18 @@ async fn run_serve(settings: &Settings, capabilities: Option<Vec<String>>) -> Re
         "custom handler ready"
     );
     server::serve(listener, app.router(), server::shutdown_signal()).await.map_err(io_error("the server failed"))
+}
+
+async fn run_replay_poison(settings: &Settings, queue: &str) -> Result<(), AppError> {
+    let services = Services::open(settings, Arc::new(SystemClock)).await?;
+    let done = portal::replay::replay_poison(services.stores.queues.as_ref(), queue).await.map_err(|error| {
+        AppError::Io { context: error.to_string(), source: std::io::Error::other("replay-poison") }
+    })?;
+    println!("put {} message(s) from {queue}-poison back on {queue}", done.replayed);
+    if done.left > 0 {
+        println!("left {} record(s) that belong to another queue in {queue}-poison", done.left);
+    }
+    Ok(())
 }
 
 async fn run_package(

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use portal::local_host::{Delivery, LocalHost};
-use portal_host::runtime::LogFailures;
+use portal_host::PoisonRecord;
 use portal_host::{Function, InvocationError, Outcome, QueueInvocation, Runtime};
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{ManualClock, QueueName, QueueStore};
+use portal_store::{Clock, ManualClock, QueueName, QueueStore};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -58,12 +58,13 @@ async fn harness() -> Harness {
             }),
         ]
     };
-    let runtime = Runtime::new(functions, Arc::new(LogFailures)).expect("runtime");
+    let shared = Arc::new(store.clone());
+    let failures = Arc::new(portal::app::StoredFailures { documents: shared.clone(), queues: shared.clone() });
+    let runtime = Runtime::new(functions, failures).expect("runtime");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let router = runtime.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let shared = Arc::new(store.clone());
     let host = LocalHost::new(&base, &runtime, shared.clone(), shared, clock.clone()).expect("local host");
     host.prepare().await.expect("queues");
     Harness { host, store, clock, calls, ticks, past_due }
@@ -107,16 +108,56 @@ async fn a_message_that_keeps_failing_goes_to_the_poison_queue_after_five_tries(
     h.store.send(&jobs(), &text, None).await.expect("send");
     let function = h.host.queue_functions()[0].clone();
     let mut poisoned = 0;
+    let mut retried = 0;
     for _ in 0..5 {
-        poisoned += h.host.deliver(&function).await.expect("deliver").poisoned;
+        let delivery = h.host.deliver(&function).await.expect("deliver");
+        (poisoned, retried) = (poisoned + delivery.poisoned, retried + delivery.retried);
         h.clock.advance(Duration::from_secs(10));
     }
-    assert_eq!((h.calls.load(Ordering::SeqCst), poisoned), (5, 1), "five tries, then poison");
+    assert_eq!((h.calls.load(Ordering::SeqCst), retried), (5, 4), "five tries, four of them retried");
+    assert_eq!(poisoned, 0, "the handler itself keeps the last failure; the host has nothing to move");
     assert_eq!(h.host.deliver(&function).await.expect("deliver").received, 0, "gone from the queue");
     let poison = QueueName::parse("jobs-poison").expect("name");
     let moved = h.store.receive(&poison, 32, Duration::from_secs(30)).await.expect("receive poison");
     assert_eq!(moved.len(), 1);
-    assert_eq!(moved[0].text, text, "the poison queue keeps the original text");
+    let record = PoisonRecord::parse(&moved[0].text).expect("the one poison-record shape");
+    assert_eq!(record.message, text, "the poison record keeps the original text whole");
+    assert_eq!((record.queue.as_str(), record.function.as_str(), record.dequeue_count), ("jobs", "DoJob", 5));
+    assert!(record.reason.contains("last try") && record.reason.contains("failing on purpose"), "{}", record.reason);
+}
+
+#[tokio::test]
+async fn replay_poison_puts_each_message_back_on_its_queue_unchanged() {
+    let h = harness().await;
+    let text = json!({"fail_times": 5}).to_string();
+    h.store.send(&jobs(), &text, None).await.expect("send");
+    let function = h.host.queue_functions()[0].clone();
+    for _ in 0..5 {
+        h.host.deliver(&function).await.expect("deliver");
+        h.clock.advance(Duration::from_secs(10));
+    }
+    // The host's raw copy (the handler never answered) is replayed as well.
+    let poison = QueueName::parse("jobs-poison").expect("name");
+    let raw = json!({"fail_times": 0, "raw": true}).to_string();
+    h.store.send(&poison, &raw, None).await.expect("raw copy");
+    // A record of another queue stays where it is.
+    let stray = PoisonRecord::new("other", "Other", "x", 1, h.clock.now(), "{}");
+    h.store.send(&poison, &stray.to_text(), None).await.expect("stray");
+
+    let done = portal::replay::replay_poison(&h.store, "jobs").await.expect("replay");
+    assert_eq!((done.replayed, done.left), (2, 1));
+    assert!(portal::replay::replay_poison(&h.store, "jobs-poison").await.is_err(), "name the target queue");
+    let back = h.store.receive(&jobs(), 32, Duration::from_secs(30)).await.expect("receive");
+    let mut texts: Vec<&str> = back.iter().map(|m| m.text.as_str()).collect();
+    texts.sort_unstable();
+    let mut expected = vec![text.as_str(), raw.as_str()];
+    expected.sort_unstable();
+    assert_eq!(texts, expected, "the originals, whole");
+    for message in &back {
+        h.store.release(&jobs(), &message.id, &message.pop_receipt, Duration::ZERO).await.expect("release");
+    }
+    let delivery = h.host.deliver(&function).await.expect("deliver");
+    assert_eq!((delivery.succeeded, delivery.retried), (1, 1), "both run again, each from its first try");
 }
 
 #[tokio::test]

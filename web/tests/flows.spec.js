@@ -104,6 +104,32 @@ test('Jana views the access log', async () => {
   await expect(page.locator('table')).toContainText('vy');
 });
 
+test('Jana sees her tiles and a fee\'s QR Platba code', async () => {
+  await navigate(page, 'Přehled');
+  await expect(page.locator('.tile').first()).toBeVisible();
+  await navigate(page, 'Služby');
+  await pressOn(page, page.locator('a', { hasText: 'Místní poplatky' }));
+  await waitForScreen(page);
+  await pressOn(page, page.getByRole('button', { name: /^QR Platba:/ }).first());
+  const qr = page.locator('#qr-platba img');
+  await expect(qr).toBeVisible();
+  await expect.poll(() => qr.evaluate((img) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  await expect(page.locator('#qr-platba')).toContainText('Variabilní symbol');
+});
+
+test('Jana estimates her pension', async () => {
+  await navigate(page, 'Služby');
+  await pressOn(page, page.locator('a', { hasText: 'Důchodová kalkulačka' }));
+  await waitForScreen(page);
+  await tabTo(page, page.locator('input[name=birthDate]'));
+  await page.keyboard.type('01051970');
+  await typeInto(page, page.locator('input[name=insuranceYears]'), '35');
+  await typeInto(page, page.locator('input[name=averageMonthlyEarnings]'), '40000');
+  await pressOn(page, page.getByRole('button', { name: 'Spočítat odhad' }));
+  await expect(page.locator('#obsah')).toContainText('Důchod celkem');
+  await checkAccessibility(page, 'duchod-vysledek');
+});
+
 test('Jana signs out', async () => {
   await signOut(page);
   await open(page, '/dokumenty');

@@ -9,6 +9,10 @@ const PUBLIC_SCREENS = [
   ['petice', '/petice'],
   ['odhlaseno', '/odhlaseni'],
   ['relace-vyprsela', '/relace-vyprsela'],
+  ['sluzby', '/sluzby'],
+  ['dlazdice-verejne', '/dlazdice'],
+  ['duchod', '/duchod'],
+  ['uredni-desky', '/uredni-desky'],
 ];
 const PERSONAL_SCREENS = [
   ['prehled', '/prehled'],
@@ -28,6 +32,9 @@ const PERSONAL_SCREENS = [
   ['petice-moje', '/petice/moje'],
   ['pristupy', '/pristupy'],
   ['soukromi', '/soukromi'],
+  ['dlazdice', '/dlazdice'],
+  ['poplatky', '/poplatky'],
+  ['uredni-desky-hlidani', '/uredni-desky'],
 ];
 
 for (const width of [360, 1280]) {

@@ -30,11 +30,22 @@
 //! visibility delay `retry_delays[n - 1]` (1 min, 5 min, 30 min, 2 h), then
 //! notes that the retry is scheduled; the original message is acknowledged. A
 //! crash before the note makes the redelivered message schedule it again (a
-//! duplicate retry message is a no-op: only one can claim the attempt). After
-//! the last attempt, or on a permanent failure, the message goes to
-//! [`POISON_QUEUE`] as `{event, channel, reason, attempts}` and then the
-//! channel is marked `failed` (in that order: a crash between gives a
-//! duplicate poison entry, never a lost one).
+//! duplicate retry message is a no-op: only one can claim the attempt). The
+//! delays carry up to a quarter more of jitter, fixed per notification and
+//! attempt. After the last attempt, or on a permanent failure, a
+//! [`portal_host::PoisonRecord`] goes to [`POISON_QUEUE`] (its message is a
+//! [`RetryMessage`] with `restart`, so replaying it tries the channel afresh)
+//! and then the channel is marked `failed` (in that order: a crash between
+//! gives a duplicate poison entry, never a lost one).
+//!
+//! **Passing faults** of the portal's own services (Cosmos DB throttled, Key
+//! Vault unreachable) are retried by the host, never acknowledged: see
+//! [`DispatchError`]'s `is_retryable`. One that hits after a channel was
+//! claimed leaves it `sending` with a lease check scheduled, so the channel is
+//! recovered even if the message itself is lost; a permanent one marks it
+//! `failed`. **Outgoing mail** is limited per instance
+//! ([`NotificationSettings::mail_per_minute`](crate::NotificationSettings)):
+//! over the limit an e-mail waits on the retry queue without using an attempt.
 //!
 //! A message that is not a valid event (bad subject, empty id or kind) is a
 //! permanent failure with the reason; an unknown kind, or a known kind whose

@@ -646,8 +646,12 @@ pub struct Settings {
     pub credit_amounts_czk: Vec<u32>,
     /// Below this credit (hellers), the citizen is told.
     pub credit_low_hellers: i64,
-    /// The portal's public address without a trailing slash.
+    /// The portal's public address without a trailing slash. In local mode
+    /// without `PORTAL_PUBLIC_URL`, the address the portal listens on
+    /// ([`Settings::listening_on`]); elsewhere the setting is required.
     pub public_url: String,
+    /// True when `public_url` came from `PORTAL_PUBLIC_URL`.
+    pub public_url_configured: bool,
     pub documents: DocumentLimits,
     pub mail: MailSettings,
     /// E-mails one instance sends per minute (`PORTAL_MAIL_PER_MINUTE`).
@@ -664,6 +668,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The portal now listens on `base` (`http://127.0.0.1:8080`): without
+    /// `PORTAL_PUBLIC_URL`, links it hands out (share links, calendar feeds,
+    /// e-mails) point there, not at a port it does not use.
+    pub fn listening_on(&mut self, base: &str) {
+        if !self.public_url_configured {
+            self.public_url = base.trim_end_matches('/').to_owned();
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = std::env::vars().collect();
@@ -898,8 +911,10 @@ impl Settings {
                 }
             },
         };
+        let public_url_configured = get("PORTAL_PUBLIC_URL").is_some();
         let public_url = match get("PORTAL_PUBLIC_URL") {
             Some(value) => url("PORTAL_PUBLIC_URL", value.trim_end_matches('/').to_owned())?,
+            // Until the local command knows its port (`listening_on`): the Functions host's default.
             None if environment.is_local() => "http://localhost:7071".to_owned(),
             None => return Err(ConfigError::Missing("PORTAL_PUBLIC_URL")),
         };
@@ -1125,6 +1140,7 @@ impl Settings {
             fees,
             registers,
             public_url,
+            public_url_configured,
             documents,
             mail,
             mail_per_minute,
@@ -1277,6 +1293,28 @@ mod tests {
             s.key_encryption,
             KeyEncryption::KeyVault { vault_url: "https://kv.vault.azure.net/".into(), key_name: "citizen-kek".into() }
         );
+    }
+
+    #[test]
+    fn links_point_where_the_local_portal_listens_and_elsewhere_the_public_url_is_required() {
+        let mut local = settings(&[]).expect("local");
+        local.listening_on("http://127.0.0.1:18080/");
+        assert_eq!(local.public_url, "http://127.0.0.1:18080", "the port it listens on, not 7071");
+        let mut configured = settings(&[("PORTAL_PUBLIC_URL", "https://obcan.example/")]).expect("local");
+        configured.listening_on("http://127.0.0.1:18080");
+        assert_eq!(configured.public_url, "https://obcan.example", "a configured address wins");
+        // Outside local mode there is no port to fall back on: start-up fails naming the setting.
+        let error = settings(&[
+            ("PORTAL_ENVIRONMENT", "test"),
+            ("PORTAL_OIDC_DISCOVERY_URL", "https://tnia.identita.gov.cz/fpsts/oidc/openid-configuration"),
+            ("PORTAL_OIDC_CLIENT_ID", "portal"),
+            ("PORTAL_OIDC_CLIENT_SECRET", "s3cret"),
+            ("PORTAL_OIDC_REDIRECT_URL", "https://obcan.example/api/auth/callback"),
+            ("PORTAL_OIDC_DECRYPTION_KEY", "-----BEGIN PRIVATE KEY-----"),
+        ])
+        .expect_err("no public URL");
+        assert!(matches!(error, ConfigError::Missing("PORTAL_PUBLIC_URL")), "{error}");
+        assert!(error.to_string().contains("PORTAL_PUBLIC_URL"), "the message names it: {error}");
     }
 
     #[test]

@@ -16,6 +16,13 @@ export function h(tag, attrs = {}, ...children) {
   return element;
 }
 
+/** Replaces an element's children (null, undefined and false are left out; arrays are flattened). */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
 function append(element, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;

@@ -1,6 +1,6 @@
 // The client's shell: navigation, routes in the URL fragment (#/dokumenty), the session and its expiry.
 import { loadSession, loginUrl, session } from './api.js';
-import { failure, h } from './dom.js';
+import { failure, fill, h } from './dom.js';
 import * as auth from './screens/auth.js';
 import * as calendar from './screens/calendar.js';
 import * as dashboard from './screens/dashboard.js';
@@ -11,6 +11,7 @@ import * as notifications from './screens/notifications.js';
 import * as petitions from './screens/petitions.js';
 import * as privacy from './screens/privacy.js';
 import * as registers from './screens/registers.js';
+import * as services from './screens/services.js';
 
 /** Routes: pattern → [screen, needs a session]. Parameters are `:name`. */
 const ROUTES = [
@@ -36,6 +37,11 @@ const ROUTES = [
   ['/petice/:id', petitions.detail, false],
   ['/pristupy', privacy.accessLog, true],
   ['/soukromi', privacy.myData, true],
+  ['/sluzby', services.hub, false],
+  ['/dlazdice', services.tiles, false],
+  ['/duchod', services.pension, false],
+  ['/poplatky', services.fees, true],
+  ['/uredni-desky', services.noticeBoards, false],
 ];
 
 /** Navigation: [route, label, needs a session]. */
@@ -50,6 +56,7 @@ const NAV = [
   ['/oznameni', 'Oznámení', true],
   ['/kontakty', 'Kontakty', true],
   ['/petice', 'ePetice', false],
+  ['/sluzby', 'Služby', false],
   ['/pristupy', 'Kdo viděl moje data', true],
   ['/soukromi', 'Export a výmaz', true],
 ];
@@ -79,7 +86,7 @@ function renderNav() {
   const nav = document.getElementById('hlavni-navigace');
   const { path } = currentPath();
   const signedIn = Boolean(session.current);
-  nav.replaceChildren(h('ul', { class: 'site-nav__list' },
+  fill(nav, h('ul', { class: 'site-nav__list' },
     NAV.filter(([, , personal]) => signedIn || !personal).map(([route, label]) => h('li', {},
       h('a', { href: `#${route}`, 'aria-current': path === route || path.startsWith(`${route}/`) ? 'page' : undefined }, label))),
     h('li', { class: 'site-nav__session' }, signedIn
@@ -117,13 +124,13 @@ export async function render() {
   document.getElementById('hlavni-navigace').classList.remove('site-nav--open');
   document.getElementById('menu-toggle').setAttribute('aria-expanded', 'false');
   if (!found) {
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Stránka nenalezena'), h('p', {}, h('a', { href: '#/' }, 'Zpět na úvod')));
+    fill(main, h('h1', { tabindex: '-1' }, 'Stránka nenalezena'), h('p', {}, h('a', { href: '#/' }, 'Zpět na úvod')));
     focusHeading(main);
     return;
   }
   if (found.personal && !session.current) {
     sessionStorage.setItem('portal.after-login', path + (query.toString() ? `?${query}` : ''));
-    main.replaceChildren(...auth.signInContent('Pro tuto stránku se musíte přihlásit.'));
+    fill(main, ...auth.signInContent('Pro tuto stránku se musíte přihlásit.'));
     document.title = 'Přihlášení – Portál občana';
     focusHeading(main);
     return;
@@ -137,7 +144,7 @@ export async function render() {
   }
   if (turn !== rendering) return;
   main.removeAttribute('aria-busy');
-  main.replaceChildren(...[content].flat());
+  fill(main, ...[content].flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));
   const title = main.querySelector('h1')?.textContent;
   document.title = title ? `${title} – Portál občana` : 'Portál občana';
   focusHeading(main);
@@ -163,7 +170,7 @@ async function start() {
   try {
     await loadSession();
   } catch (error) {
-    document.getElementById('obsah').replaceChildren(h('h1', {}, 'Portál je nedostupný'), failure(error));
+    fill(document.getElementById('obsah'), h('h1', {}, 'Portál je nedostupný'), failure(error));
     return;
   }
   // Back from the identity provider: continue where the citizen wanted to go.

@@ -1,6 +1,6 @@
 // Kalendář: the month view, own events (add, delete), the iCal feed address.
 import { call } from '../api.js';
-import { announce, button, checkbox, empty, field, form, formatDate, h, section } from '../dom.js';
+import { announce, button, checkbox, empty, field, fill, form, formatDate, h, section } from '../dom.js';
 
 const MONTHS = ['leden', 'únor', 'březen', 'duben', 'květen', 'červen', 'červenec', 'srpen', 'září', 'říjen', 'listopad', 'prosinec'];
 const DAYS = ['Po', 'Út', 'St', 'Čt', 'Pá', 'So', 'Ne'];
@@ -80,7 +80,7 @@ export async function month({ query, render }) {
     h('p', { class: 'actions' },
       button(feed.exists ? 'Vytvořit novou adresu' : 'Zapnout odběr', { type: 'button', onclick: async () => {
         const created = await call('CreateCalendarFeed');
-        document.getElementById('ical-adresa').replaceChildren(h('p', {}, 'Adresa odběru: ', h('code', { class: 'feed-url' }, created.url)));
+        fill(document.getElementById('ical-adresa'), h('p', {}, 'Adresa odběru: ', h('code', { class: 'feed-url' }, created.url)));
       } }),
       feed.exists ? button('Zrušit odběr', { type: 'button', variant: 'outlined', color: 'error', onclick: async () => {
         await call('DeleteCalendarFeed');

@@ -3,6 +3,7 @@ import { call, session } from '../api.js';
 import { empty, failure, formatTime, h, section, simulatedNotice } from '../dom.js';
 import { monthGrid, monthRange } from './calendar.js';
 import { signInContent } from './auth.js';
+import { tile } from './services.js';
 
 export async function home(context) {
   if (session.current) return show(context);
@@ -16,15 +17,21 @@ export async function home(context) {
 export async function show() {
   const today = new Date();
   const { from, to } = monthRange(today.getFullYear(), today.getMonth());
-  const [me, events, messages, notices] = await Promise.allSettled([
+  const [me, events, messages, notices, tiles] = await Promise.allSettled([
     call('Me'),
     call('ListCalendarEvents', { query: { from, to } }),
     call('ListDataMessages', { query: { folder: 'received', pageSize: 5 } }),
     call('ListNotifications', { query: { unread: true, pageSize: 5 } }),
+    call('GetDashboard'),
   ]);
   const name = me.status === 'fulfilled' ? [me.value.profile?.givenName, me.value.profile?.familyName].filter(Boolean).join(' ') : '';
   return [
     h('h1', {}, name ? `Dobrý den, ${name}` : 'Přehled'),
+    section('Moje dlaždice',
+      tiles.status === 'fulfilled'
+        ? (tiles.value.tiles.length ? h('ul', { class: 'card-list tiles' }, tiles.value.tiles.map(tile)) : empty('Nemáte vybrané žádné dlaždice.'))
+        : failure(tiles.reason),
+      h('p', {}, h('a', { href: '#/dlazdice' }, 'Vybrat dlaždice'))),
     section('Nejnovější zprávy v datové schránce',
       messages.status === 'fulfilled'
         ? [simulatedNotice(messages.value), messages.value.items.length

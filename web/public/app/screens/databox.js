@@ -1,7 +1,7 @@
 // Datová schránka: received / sent / archive, a message with its attachments and ZFO, a new message with
 // attachments, the credit for commercial messages.
 import { call, href } from '../api.js';
-import { announce, button, empty, field, form, formatCzk, formatSize, formatTime, h, linkButton, section, simulatedNotice, table } from '../dom.js';
+import { announce, button, empty, field, fill, form, formatCzk, formatSize, formatTime, h, linkButton, section, simulatedNotice, table } from '../dom.js';
 
 const FOLDERS = [['received', 'Přijaté'], ['sent', 'Odeslané'], ['archived', 'Archiv']];
 
@@ -75,7 +75,7 @@ export function compose({ go }) {
     directoryResult,
   ], async (element) => {
     const found = await call('FindDataBoxes', { query: { q: element.elements.q.value } });
-    directoryResult.replaceChildren(found.items.length
+    fill(directoryResult, found.items.length
       ? h('ul', { class: 'item-list' }, found.items.slice(0, 10).map((b) => h('li', {},
         h('button', { type: 'button', class: 'gov-button', 'data-type': 'link', 'data-color': 'primary', onclick: () => {
           compose.elements.recipient.value = b.id;

@@ -1,6 +1,6 @@
 // Dokumenty: upload, list, download, share links (create, list, revoke), delete.
 import { call, href } from '../api.js';
-import { announce, button, empty, field, form, formatDate, formatSize, formatTime, h, section, table } from '../dom.js';
+import { announce, button, empty, field, fill, form, formatDate, formatSize, formatTime, h, section, table } from '../dom.js';
 
 const KINDS = { upload: 'nahraný', extract: 'výpis', receipt: 'potvrzení', 'archived-message': 'archivovaná zpráva' };
 
@@ -68,7 +68,7 @@ async function shares(opener, documentView) {
         'Odkaz (platný do ', formatTime(created.expiresAt), '): ', h('a', { href: created.url }, created.url));
       target.querySelector('section').append(link);
     });
-    target.replaceChildren(section(`Sdílení: ${documentView.title}`,
+    fill(target, section(`Sdílení: ${documentView.title}`,
       existing.items.length
         ? table('Odkazy ke sdílení', ['Vytvořen', 'Platí do', 'Staženo', 'Stav', ''], existing.items.map((s) => [
           formatTime(s.createdAt), formatTime(s.expiresAt), String(s.downloads), s.active ? 'aktivní' : 'zrušený',

@@ -1,6 +1,6 @@
 // Oznámení a předvolby; kontakty (e-mail, telefon) s ověřením kódem.
 import { call } from '../api.js';
-import { announce, button, empty, field, form, formatTime, h, message, section, table } from '../dom.js';
+import { announce, button, empty, field, fill, form, formatTime, h, message, section, table } from '../dom.js';
 
 const CATEGORIES = {
   databox: 'Datová schránka', calendar: 'Kalendář', documents: 'Dokumenty', registers: 'Údaje a výpisy',
@@ -72,7 +72,7 @@ export async function contacts({ render }) {
       button('Poslat ověřovací kód'),
     ], async (element) => {
       const sent = await call('NotificationContact', { params: { contact: kind }, body: { [input]: element.elements[input].value.trim() } });
-      verifyArea.replaceChildren(
+      fill(verifyArea,
         message(sent.detail, 'success', 'status'),
         sent.simulated && sent.simulatedCode ? h('p', { class: 'simulated' }, h('strong', {}, 'SIMULÁTOR: '), `kód by přišel ${kind === 'email' ? 'e-mailem' : 'SMS'}; je `, h('code', { class: 'simulated-code' }, sent.simulatedCode)) : null,
         verifyForm());

@@ -1,6 +1,6 @@
 // Údaje: my data from the base registers, the odometer check; výpisy: request an extract, watch it arrive, download.
 import { call, href } from '../api.js';
-import { announce, button, empty, field, form, formatDate, formatTime, h, message, section, simulatedNotice, table } from '../dom.js';
+import { announce, button, empty, field, fill, form, formatDate, formatTime, h, message, section, simulatedNotice, table } from '../dom.js';
 
 const KINDS = [
   ['criminal-record', 'Výpis z rejstříku trestů'],
@@ -22,7 +22,7 @@ export async function myData() {
     button('Zkontrolovat'),
   ], async (element) => {
     const check = await call('CheckOdometer', { query: { vin: element.elements.vin.value.trim(), protocol: element.elements.protocol.value.trim() } });
-    odometerResult.replaceChildren(
+    fill(odometerResult,
       simulatedNotice(check),
       check.wentBackwards ? message('Pozor: některý stav tachometru je nižší než předchozí.', 'warning', 'status') : message('Stav tachometru nikdy neklesl.', 'success', 'status'),
       table('Záznamy tachometru', ['Datum', 'Kilometry', 'Zdroj', ''], check.readings.map((r) => [formatDate(r.date), r.kilometres.toLocaleString('cs-CZ'), r.source === 'stk' ? 'STK' : 'emise', r.wentBackwards ? 'pokles' : ''])),
