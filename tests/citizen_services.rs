@@ -606,8 +606,7 @@ async fn jana_pays_her_dog_fee_and_finds_the_receipt_in_documents_and_the_qr_cod
     let (status, payment) = portal.json_call("POST", &format!("/api/fees/{fee}/payments"), &jana, None).await;
     assert_eq!(status, StatusCode::CREATED, "{payment}");
     let redirect = payment["redirectUrl"].as_str().expect("where to pay").to_owned();
-    let (status, paid) =
-        portal.json_call("POST", &redirect, &jana, Some(json!({"card": "4242424242424242"}))).await;
+    let (status, paid) = portal.json_call("POST", &redirect, &jana, Some(json!({"card": "4242424242424242"}))).await;
     assert_eq!((status, paid["status"].as_str()), (StatusCode::OK, Some("paid")), "{paid}");
     portal.settle().await;
     let back = format!("/api/fees/payments/{}", payment["id"].as_str().expect("id"));
@@ -628,7 +627,8 @@ async fn jana_pays_her_dog_fee_and_finds_the_receipt_in_documents_and_the_qr_cod
     }
     let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
     let told = inbox["items"].as_array().expect("items").iter().filter(|n| {
-        n["title"].as_str().is_some_and(|t| t.contains("Potvrzení o zaplacení")) || n["body"].as_str().is_some_and(|b| b.contains("Potvrzení o zaplacení"))
+        n["title"].as_str().is_some_and(|t| t.contains("Potvrzení o zaplacení"))
+            || n["body"].as_str().is_some_and(|b| b.contains("Potvrzení o zaplacení"))
     });
     assert_eq!(told.count(), 1, "one notification about the receipt: {inbox}");
     let (status, _) = portal.json_call("POST", &format!("/api/fees/{fee}/payments"), &jana, None).await;
