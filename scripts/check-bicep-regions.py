@@ -46,6 +46,8 @@ SHARED_ALLOWED = {
     "route": "global (Front Door)",
     "sharedAlerts": "global (action group, metric alerts, budget)",
     "citizensReplication": "the replication between the two regions' accounts",
+    "web": "the web client's static files: a Static Web App is served from the platform's global edge (its "
+    "resource lives in one region, its content does not), behind the global Front Door; it holds no data",
 }
 # Modules every region must have its own of (looped over `regions`, in the region's location).
 PER_REGION = [
