@@ -1,7 +1,8 @@
 //! Registers' part of the citizen's export (`portal_security::export`):
 //! `cache.json` (the register data the portal keeps for a day, opened, or
-//! `null`), `extracts.json` (every extract request; the extracts' PDFs are
-//! filed in Documents and exported there) and `filings.json` (every filing
+//! `null`), `extracts.json` (every extract request, without the sealed copy
+//! of the PDF it sent on: the extracts' PDFs are filed in Documents and
+//! exported there, opened) and `filings.json` (every filing
 //! with its status history and its kind-specific data, opened).
 
 use base64::Engine as _;
@@ -42,7 +43,20 @@ async fn export_parts(registers: &Registers, subject: &SubjectId) -> Result<Vec<
         }
         None => None,
     };
-    let jobs = extracts::list(registers, subject).await.map_err(|error| ExportError::of(&error))?;
+    // The job keeps the event it sent to Documents, with the PDF sealed in
+    // it: the PDF is in the documents' part, opened; here only the job.
+    let jobs: Vec<Value> = extracts::list(registers, subject)
+        .await
+        .map_err(|error| ExportError::of(&error))?
+        .iter()
+        .map(|job| {
+            let mut value = serde_json::to_value(job).unwrap_or(Value::Null);
+            if let Some(object) = value.as_object_mut() {
+                object.remove("filed");
+            }
+            value
+        })
+        .collect();
     let mut all = Vec::new();
     let mut continuation = None;
     loop {
