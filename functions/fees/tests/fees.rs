@@ -306,3 +306,15 @@ async fn a_payment_the_gateway_does_not_know_expires_and_the_fee_can_be_paid_aga
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_ne!(again["id"].as_str(), Some(id.as_str()));
 }
+
+#[tokio::test]
+async fn two_concurrent_starts_never_make_two_payments() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let ((a, first), (b, second)) = tokio::join!(pay(&portal, &jana, DOG), pay(&portal, &jana, DOG));
+    let created = [a, b].iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "one payment is created: {a} {first} / {b} {second}");
+    assert!([a, b].iter().all(|s| [StatusCode::CREATED, StatusCode::OK, StatusCode::CONFLICT].contains(s)));
+    let records = payment::list(&portal.fees, JANA).await.expect("records");
+    assert_eq!(records.len(), 1, "one record");
+}
