@@ -2,12 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_host::{Params, Problem};
+use portal_host::{FieldViolation, Params, Problem};
 use portal_security::Citizen;
+use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Shared, official};
+use crate::TilesError;
 use crate::modeller::{self, AuditEntry};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,7 +36,6 @@ pub struct AuditPage {
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Záznamy o činnosti v modeleru dlaždic.", body = AuditPage),
-        (status = 400, description = "Neplatné pokračování.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Jen pro úředníky portálů přihlášené s vysokou úrovní záruky.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -44,6 +45,11 @@ pub async fn handler(
     Params(query): Params<AuditQuery>,
 ) -> Result<Json<AuditPage>, Problem> {
     official(&tiles, &citizen)?;
-    let (items, continuation) = modeller::audit_page(&tiles, 100, query.continuation).await?;
-    Ok(Json(AuditPage { items, continuation }))
+    match modeller::audit_page(&tiles, 100, query.continuation).await {
+        Ok((items, continuation)) => Ok(Json(AuditPage { items, continuation })),
+        Err(TilesError::Store(StoreError::Invalid(_))) => {
+            Err(Problem::validation(vec![FieldViolation::new("continuation", "is not a token this API issued")]))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -47,6 +47,9 @@ pub(crate) fn official(tiles: &Tiles, citizen: &Citizen) -> Result<(), Problem> 
 
 /// A tile's record, or 404.
 pub(crate) async fn record(tiles: &Tiles, id: &str) -> Result<(TileRecord, Option<ETag>), Problem> {
+    if !admin_create::is_tile_id(id) {
+        return Err(Problem::not_found("no such tile"));
+    }
     modeller::load(tiles, id).await?.ok_or_else(|| Problem::not_found("no such tile"))
 }
 
