@@ -191,9 +191,9 @@ async fn run_serve(settings: &Settings, capabilities: Option<Vec<String>>) -> Re
 
 async fn run_replay_poison(settings: &Settings, queue: &str) -> Result<(), AppError> {
     let services = Services::open(settings, Arc::new(SystemClock)).await?;
-    let done = portal::replay::replay_poison(services.stores.queues.as_ref(), queue).await.map_err(|error| {
-        AppError::Io { context: error.to_string(), source: std::io::Error::other("replay-poison") }
-    })?;
+    let done = portal::replay::replay_poison(services.stores.queues.as_ref(), queue)
+        .await
+        .map_err(|error| AppError::Io { context: error.to_string(), source: std::io::Error::other("replay-poison") })?;
     println!("put {} message(s) from {queue}-poison back on {queue}", done.replayed);
     if done.left > 0 {
         println!("left {} record(s) that belong to another queue in {queue}-poison", done.left);

@@ -510,7 +510,8 @@ async fn invoke_queue(
     let started = Instant::now();
     let dequeue_count = meta.dequeue_count;
     let delivery = QueueDelivery { queue, message: text.clone(), message_id, dequeue_count };
-    let mut result = handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).await;
+    let mut result =
+        handler(QueueInvocation { message: text, meta, invocation_id: invocation_id.clone(), retry }).await;
     // The last try of a passing fault: recorded whole with its reason (the
     // poison record) instead of left to the host's reasonless poison copy.
     if dequeue_count >= crate::manifest::QUEUE_SETTINGS.max_dequeue_count

@@ -79,6 +79,12 @@ impl From<DocumentsError> for Refused {
     }
 }
 
+impl From<Box<Problem>> for Refused {
+    fn from(problem: Box<Problem>) -> Self {
+        (*problem).into()
+    }
+}
+
 impl From<StoreError> for Refused {
     fn from(error: StoreError) -> Self {
         Problem::from(error).into()
@@ -129,7 +135,7 @@ pub async fn handler(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
-    let idempotency_key = idempotency_key(&headers)?;
+    let idempotency_key = idempotency_key(&headers).map_err(Refused::from)?;
     let multipart = multipart.map_err(|_| upload::multipart_required("document"))?;
     let form = read_form(&documents, multipart).await?;
     let Some((raw_name, declared, content)) = form.file else {
@@ -173,10 +179,11 @@ pub async fn handler(
         // Never a stored file the citizen's log does not show, nor one a
         // retry duplicates: a keyed upload stays for the retry with the same
         // key (which logs it then); an unkeyed one is taken back.
-        if !keyed && matches!(uploaded, Uploaded::Created(_)) {
-            if let Err(undo) = documents.delete(owner, &view.id, None).await {
-                tracing::error!(error = %undo, "an upload whose access-log entry failed could not be taken back");
-            }
+        if !keyed
+            && matches!(uploaded, Uploaded::Created(_))
+            && let Err(undo) = documents.delete(owner, &view.id, None).await
+        {
+            tracing::error!(error = %undo, "an upload whose access-log entry failed could not be taken back");
         }
         return Err(Problem::from(error).into());
     }
@@ -185,11 +192,11 @@ pub async fn handler(
 }
 
 /// The `Idempotency-Key` header, if sent: 1-255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refused> {
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Box<Problem>> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let text = value.to_str().unwrap_or_default().trim();
     if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid_field("Idempotency-Key", "1-255 visible ASCII characters (a UUID, for example)").into());
+        return Err(Box::new(invalid_field("Idempotency-Key", "1-255 visible ASCII characters (a UUID, for example)")));
     }
     Ok(Some(text.to_owned()))
 }

@@ -192,12 +192,7 @@ impl BlobStore for AzureBlobStore {
     async fn tags(&self, path: &BlobPath) -> StoreResult<BTreeMap<String, String>> {
         let response = self.container.blob_client(path.as_str()).get_tags(None).await.map_err(storage_error)?;
         let tags = response.into_model().map_err(StoreError::backend)?;
-        Ok(tags
-            .blob_tag_set
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|tag| Some((tag.key?, tag.value?)))
-            .collect())
+        Ok(tags.blob_tag_set.unwrap_or_default().into_iter().filter_map(|tag| Some((tag.key?, tag.value?))).collect())
     }
 
     #[tracing::instrument(
