@@ -4,7 +4,10 @@
 //! - **Uploads** (`POST /api/documents`): PDF, JPEG, PNG or plain text, checked
 //!   by size, declared type and content (the whole structure, by maintained
 //!   parsers; UTF-8 for text), a name whose extension fits the type and never
-//!   names a program, counted against a per-citizen quota.
+//!   names a program, counted against a per-citizen quota; an
+//!   `Idempotency-Key` makes a repeat answer with the same document. Uploads
+//!   are sealed in 64 KiB chunks (streaming sealing, so downloads stream) and
+//!   stay quarantined until the malware scan ([`scan`]) clears them.
 //! - **Filed documents** (queue `document-filed`, function `FileDocument`):
 //!   what other capabilities hand over (archived data messages, receipts,
 //!   register extracts), already sealed by the producer. They never count
