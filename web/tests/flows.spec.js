@@ -98,10 +98,15 @@ test('Jana creates and publishes a petition', async () => {
   await expect(page.locator('table tr', { hasText: petitionTitle })).toContainText('zveřejněná');
 });
 
-test('Jana views the access log', async () => {
+test('Jana views the access log and downloads her data', async () => {
   await navigate(page, 'Kdo viděl moje data');
   await expect(page.locator('table tbody tr').first()).toBeVisible();
   await expect(page.locator('table')).toContainText('vy');
+  await navigate(page, 'Export a výmaz');
+  const downloading = page.waitForEvent('download');
+  await pressOn(page, page.locator('a', { hasText: 'Stáhnout moje data' }));
+  const exported = JSON.parse((await import('node:fs')).readFileSync(await (await downloading).path(), 'utf8'));
+  expect(exported.accessLog.length).toBeGreaterThan(0);
 });
 
 test('Jana sees her tiles and a fee\'s QR Platba code', async () => {
@@ -163,4 +168,15 @@ test('an expired session sends the citizen to sign in again', async () => {
   await navigate(page, 'Dokumenty').catch(() => {});
   await expect(page.locator('#obsah h1')).toHaveText('Přihlášení vypršelo');
   await expect(page.locator('#hlavni-navigace')).toContainText('Přihlásit se');
+});
+
+test('Ludmila erases her account', async () => {
+  await signIn(page, 'Ludmila');
+  await navigate(page, 'Export a výmaz');
+  await typeInto(page, page.locator('input[name=confirm]'), 'DELETE MY DATA');
+  await pressOn(page, page.getByRole('button', { name: 'Smazat můj účet a data' }));
+  await expect(page.locator('#obsah h1')).toHaveText('Účet byl smazán');
+  await expect(page.locator('#odhlasit')).toHaveCount(0);
+  await open(page, '/prehled');
+  await expect(page.locator('#obsah h1')).toHaveText('Přihlášení');
 });

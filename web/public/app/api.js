@@ -90,6 +90,12 @@ export function loginUrl(returnTo = '/', maxAge) {
   return href('Login', {}, { returnTo, maxAge });
 }
 
+/** Forgets the session on this side (after erasure, which ended it on the portal's side). */
+export function endSession(reason = 'logout') {
+  session.current = null;
+  for (const listener of session.listeners) listener(reason);
+}
+
 export async function logout() {
   const answer = await call('Logout');
   session.current = null;

@@ -1,5 +1,5 @@
 // "Kdo viděl moje data" (the access log), the export of my data, and erasure of the account.
-import { call, href, loginUrl, session } from '../api.js';
+import { call, endSession, href, loginUrl } from '../api.js';
 import { button, empty, field, fill, form, formatTime, h, linkButton, message, section, table } from '../dom.js';
 
 const ACTIONS = { read: 'čtení', create: 'vytvoření', update: 'změna', delete: 'smazání', export: 'export', login: 'přihlášení', logout: 'odhlášení' };
@@ -44,7 +44,7 @@ export function myData() {
       }
       throw error;
     }
-    session.current = null;
+    endSession();
     fill(document.getElementById('obsah'), h('h1', { tabindex: '-1' }, 'Účet byl smazán'),
       h('p', {}, 'Vaše data jsme smazali a všechna přihlášení ukončili.'));
     document.querySelector('#obsah h1').focus();
