@@ -32,7 +32,8 @@ cargo build --locked --quiet --bin portal
 BIN="${CARGO_TARGET_DIR:-target}/debug/portal"
 # The fuzzer writes far faster than a person: the per-session write limit (PORTAL_WRITES_PER_MINUTE, 120 in
 # production) is raised for this run, or most writes would only ever see the documented 429.
-PORTAL_WRITES_PER_MINUTE=1000000 "$BIN" --port 0 --in-memory >"$WORK/stdout" 2>"$WORK/stderr" &
+# Jana is also named a tile official, for the third pass (the modeller at LoA high).
+PORTAL_TILES_OFFICIALS='DEMO%2Fjana-novakova' PORTAL_WRITES_PER_MINUTE=1000000 "$BIN" --port 0 --in-memory >"$WORK/stdout" 2>"$WORK/stderr" &
 PID=$!
 for _ in $(seq 1 200); do
   BASE="$(head -n1 "$WORK/stdout" 2>/dev/null | awk '{print $NF}')"
@@ -74,9 +75,9 @@ if ((${#ENDING[@]})); then run anonymous-session-end "${ENDING[@]}"; fi
 
 # 2. As a demo citizen with a browser session.
 login() {
-  local jar="$WORK/cookies"
+  local jar="$WORK/cookies" loa="${1:-substantial}"
   curl -fsS -o /dev/null -c "$jar" -X POST "$BASE/api/auth/dev/login" \
-    -H "Origin: $BASE" --data-urlencode citizen=jana --data-urlencode loa=substantial --data-urlencode returnTo=/
+    -H "Origin: $BASE" --data-urlencode citizen=jana --data-urlencode "loa=$loa" --data-urlencode returnTo=/
   SESSION="$(awk '$6 == "__Host-portal_session" {print $7}' "$jar")"
   [[ -n "$SESSION" ]] || { echo "api-contract: the development login gave no session cookie" >&2; exit 1; }
   CSRF="$(curl -fsS -H "Cookie: __Host-portal_session=$SESSION" "$BASE/api/auth/session" |
@@ -89,6 +90,10 @@ if ((${#ENDING[@]})); then
   login
   run citizen-session-end -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" "${ENDING[@]}"
 fi
+
+# 3. As a tile official at LoA high: the tile modeller's operations, which answer a citizen only 403.
+login high
+run official -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" --include-operation-id-regex '^Admin'
 
 # What ran, per pass: operations, cases and the statuses answered.
 "$PYTHON" - "$WORK" <<'PY'

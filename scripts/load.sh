@@ -7,6 +7,8 @@
 #   health  GET /api/health of the same binary
 #   hello   GET /api/health of a bare axum hello built with the same axum and tokio (examples/axum_hello.rs)
 # alternating for PORTAL_LOAD_ROUNDS rounds, and prints requests a second, p99 and the ratios of each round.
+# PORTAL_LOAD_PAGE names another page (default /api/calendar/events), e.g. /api/dashboard: the citizen's tiles,
+# requested once before the runs so that every summary is cached (the case "all sources cached").
 # The machine is shared by wrk and the server: read the ratios, not the absolute figures.
 #
 #   scripts/load.sh
@@ -18,6 +20,7 @@ cd "$ROOT"
 SECONDS_PER_RUN="${PORTAL_LOAD_SECONDS:-10}"
 CONNECTIONS="${PORTAL_LOAD_CONNECTIONS:-64}"
 ROUNDS="${PORTAL_LOAD_ROUNDS:-3}"
+PAGE="${PORTAL_LOAD_PAGE:-/api/calendar/events}"
 
 if ! command -v wrk >/dev/null; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
@@ -80,6 +83,8 @@ for i in $(seq 1 20); do
 done
 EVENTS="$(curl -fsS -H "$COOKIE" "$PORTAL/api/calendar/events" | grep -o '"id"' | wc -l)"
 echo "load: seeded; the page lists $EVENTS items" >&2
+curl -fsS -o /dev/null -H "$COOKIE" "$PORTAL$PAGE"
+echo "load: the page is $PAGE" >&2
 
 # One wrk run; prints "requests/s p99-ms errors".
 measure() {
@@ -98,7 +103,7 @@ measure() {
 printf '| round | page req/s | page p99 | health req/s | health p99 | hello req/s | hello p99 | page / health | health / hello | errors |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for round in $(seq 1 "$ROUNDS"); do
-  read -r page_rps page_p99 page_err < <(measure "$PORTAL/api/calendar/events")
+  read -r page_rps page_p99 page_err < <(measure "$PORTAL$PAGE")
   read -r health_rps health_p99 health_err < <(measure "$PORTAL/api/health")
   read -r hello_rps hello_p99 hello_err < <(measure "$HELLO/api/health")
   awk -v r="$round" -v a="$page_rps" -v ap="$page_p99" -v b="$health_rps" -v bp="$health_p99" \
