@@ -148,6 +148,16 @@ pub trait RegistersGateway: Send + Sync + fmt::Debug {
         protocol: &ProtocolNumber,
     ) -> GatewayResult<OdometerHistory>;
     async fn properties(&self, request: &RequestId, subject: &SubjectId) -> GatewayResult<Properties>;
+    /// The extract of `kind` (`person`, `criminal-record`, `trade-register`,
+    /// `driver-points`, `vehicles`, `properties`) as the register issued it:
+    /// its own PDF with the issuing authority's electronic seal, which the
+    /// portal stores as received.
+    async fn sealed_extract(
+        &self,
+        request: &RequestId,
+        subject: &SubjectId,
+        kind: &str,
+    ) -> GatewayResult<SealedExtract>;
     /// Files a request with the agency behind the register (a write: new
     /// delivery address, contacts, a qualified certificate; a driving licence
     /// application). `idempotency_key` names the filing: the gateway answers

@@ -44,6 +44,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine as _;
 use portal_host::{FieldViolation, Problem};
 use portal_store::Clock;
 use serde::Deserialize;
@@ -51,13 +52,15 @@ use serde_json::Value;
 use time::macros::{date, datetime};
 use time::{Date, Duration};
 
+use crate::extracts::ExtractKind;
 use crate::gateway::http::{IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SUBJECT_HEADER};
 use crate::gateway::{
     Address, Conviction, CriminalRecordExtract, DriverPoints, EntrepreneurRecord, FilingProgress, FilingReceipt,
     FilingStep, FilingSubmission, GatewayAgency, IdentityDocument, IdentityDocumentKind, OdometerHistory,
     OdometerReading, Offence, PersonRecord, PointsReduction, Properties, Property, ProtocolNumber, RecordChange,
-    RequestId, TradeLicence, TradeRegisterExtract, Vehicle, VehicleRelation, Vehicles, Vin,
+    RequestId, SealedExtract, TradeLicence, TradeRegisterExtract, Vehicle, VehicleRelation, Vehicles, Vin,
 };
+use crate::render::ExtractData;
 
 /// The subject ids of the demo citizens the simulator knows.
 pub const JANA: &str = "DEMO%2Fjana-novakova";
@@ -85,6 +88,7 @@ pub fn router(clock: Arc<dyn Clock>) -> Router {
         .route("/v1/vehicles", get(vehicles))
         .route("/v1/odometer", get(odometer))
         .route("/v1/properties", get(properties))
+        .route("/v1/extracts/{kind}", get(sealed_extract))
         .route("/v1/filings", post(submit_filing))
         .route("/v1/filings/{reference}", get(filing_status))
         .fallback(|| async { Problem::not_found("no such operation").into_response() })
@@ -588,6 +592,80 @@ async fn properties(State(sim): State<Simulator>, headers: HeaderMap) -> Respons
 
 /// The SIMULATOR's agency for every filing: the ISDS simulator's municipal
 /// office, so that a reminder from the citizen's box reaches a known box.
+/// The issuing authority of each extract (whose seal a real one carries).
+fn issuer(kind: ExtractKind) -> &'static str {
+    match kind {
+        ExtractKind::Person => "Správa základních registrů (simulace)",
+        ExtractKind::CriminalRecord => "Rejstřík trestů (simulace)",
+        ExtractKind::TradeRegister => "Živnostenský úřad (simulace)",
+        ExtractKind::DriverPoints => "Ministerstvo dopravy – centrální registr řidičů (simulace)",
+        ExtractKind::Vehicles => "Ministerstvo dopravy – registr silničních vozidel (simulace)",
+        ExtractKind::Properties => "Český úřad zeměměřický a katastrální (simulace)",
+    }
+}
+
+/// `GET /v1/extracts/{kind}`: the SIMULATOR has no seal, so it typesets its
+/// own data with the portal's renderer (the simulator banner on every page)
+/// and answers it in the contract's form; a real register answers its own
+/// sealed PDF.
+async fn sealed_extract(State(sim): State<Simulator>, headers: HeaderMap, Path(kind): Path<String>) -> Response {
+    let Some(kind) = ExtractKind::parse(&kind) else { return Problem::not_found("no such extract").into_response() };
+    let request = match who(&headers) {
+        Ok((request, _)) => request,
+        Err(response) => return response,
+    };
+    let inner = match kind {
+        ExtractKind::Person => person(State(sim.clone()), headers.clone()).await,
+        ExtractKind::CriminalRecord => criminal_record(State(sim.clone()), headers.clone()).await,
+        ExtractKind::TradeRegister => trade_register(State(sim.clone()), headers.clone()).await,
+        ExtractKind::DriverPoints => driver_points(State(sim.clone()), headers.clone()).await,
+        ExtractKind::Vehicles => vehicles(headers.clone()).await,
+        ExtractKind::Properties => properties(State(sim.clone()), headers.clone()).await,
+    };
+    let status = inner.status();
+    let Ok(body) = axum::body::to_bytes(inner.into_body(), 1 << 20).await else {
+        return Problem::internal().into_response();
+    };
+    fn parsed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+        serde_json::from_slice(body).ok()
+    }
+    let data = match (kind, status.is_success()) {
+        // Not in the trade register: the register issues a "no record" extract.
+        (ExtractKind::TradeRegister, false) if status == StatusCode::NOT_FOUND => {
+            Some(ExtractData::TradeRegister(None))
+        }
+        (_, false) => {
+            let mut response = body.into_response();
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/problem+json"),
+            );
+            return response;
+        }
+        (ExtractKind::Person, true) => parsed(&body).map(ExtractData::Person),
+        (ExtractKind::CriminalRecord, true) => parsed(&body).map(ExtractData::CriminalRecord),
+        (ExtractKind::TradeRegister, true) => parsed(&body).map(|t| ExtractData::TradeRegister(Some(t))),
+        (ExtractKind::DriverPoints, true) => parsed(&body).map(ExtractData::DriverPoints),
+        (ExtractKind::Vehicles, true) => parsed(&body).map(ExtractData::Vehicles),
+        (ExtractKind::Properties, true) => parsed(&body).map(ExtractData::Properties),
+    };
+    let now = sim.clock.now();
+    let Some(data) = data else { return Problem::internal().into_response() };
+    let Ok(pdf) = crate::render::extract_pdf(kind, &data, request.as_str(), now, true) else {
+        return Problem::internal().into_response();
+    };
+    answer(&SealedExtract {
+        kind: kind.as_str().to_owned(),
+        issuer: issuer(kind).to_owned(),
+        issued_at: now,
+        media_type: "application/pdf".to_owned(),
+        file_name: format!("vypis-{}.pdf", kind.as_str()),
+        content: base64::engine::general_purpose::STANDARD.encode(pdf),
+        simulated: true,
+    })
+}
+
 fn simulated_agency(submission: &FilingSubmission) -> GatewayAgency {
     let name = match submission {
         FilingSubmission::DrivingLicence(data) => {

@@ -629,6 +629,14 @@ impl portal_registers::RegistersGateway for WritesDown {
     async fn properties(&self, r: &RequestId, s: &SubjectId) -> GatewayResult<Properties> {
         self.0.properties(r, s).await
     }
+    async fn sealed_extract(
+        &self,
+        r: &RequestId,
+        s: &SubjectId,
+        kind: &str,
+    ) -> GatewayResult<portal_registers::gateway::SealedExtract> {
+        self.0.sealed_extract(r, s, kind).await
+    }
     async fn submit_filing(
         &self,
         _: &RequestId,

@@ -131,7 +131,11 @@ async fn the_document_validates_and_the_simulator_answers_every_operation() {
     ]
     .iter()
     .map(|p| format!("GET {p}"))
-    .chain(["POST /v1/filings".to_owned(), "GET /v1/filings/{reference}".to_owned()])
+    .chain([
+        "GET /v1/extracts/{kind}".to_owned(),
+        "POST /v1/filings".to_owned(),
+        "GET /v1/filings/{reference}".to_owned(),
+    ])
     .collect();
     assert_eq!(walked, port, "the document has exactly the port's operations");
 }

@@ -229,6 +229,9 @@ struct Flaky {
     failures: u32,
     calls: AtomicU32,
     inner: Arc<dyn RegistersGateway>,
+    /// A register's own document to answer for every extract instead of
+    /// the simulator's (not simulated).
+    document: Option<Vec<u8>>,
 }
 
 impl Flaky {
@@ -275,6 +278,25 @@ impl RegistersGateway for Flaky {
         self.down()?;
         self.inner.properties(r, s).await
     }
+    async fn sealed_extract(
+        &self,
+        r: &RequestId,
+        s: &SubjectId,
+        kind: &str,
+    ) -> GatewayResult<portal_registers::gateway::SealedExtract> {
+        self.down()?;
+        let Some(document) = &self.document else { return self.inner.sealed_extract(r, s, kind).await };
+        use base64::Engine as _;
+        Ok(portal_registers::gateway::SealedExtract {
+            kind: kind.to_owned(),
+            issuer: "Rejstřík trestů".into(),
+            issued_at: time::macros::datetime!(2026-11-23 08:00 UTC),
+            media_type: "application/pdf".into(),
+            file_name: "vypis.pdf".into(),
+            content: base64::engine::general_purpose::STANDARD.encode(document),
+            simulated: false,
+        })
+    }
     async fn submit_filing(
         &self,
         r: &RequestId,
@@ -293,8 +315,49 @@ impl RegistersGateway for Flaky {
 
 fn flaky_portal(failures: u32) -> Portal {
     let clock = Arc::new(portal_store::ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC)));
-    let gateway = Arc::new(Flaky { failures, calls: AtomicU32::new(0), inner: simulated_gateway(clock) });
+    let gateway =
+        Arc::new(Flaky { failures, calls: AtomicU32::new(0), inner: simulated_gateway(clock), document: None });
     portal_with(RegistersSettings::default(), Some(gateway))
+}
+
+/// The portal against a register that answers `document` as its sealed extract.
+fn register_answering(document: &[u8]) -> Portal {
+    let clock = Arc::new(portal_store::ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC)));
+    let inner = simulated_gateway(clock);
+    let gateway = Arc::new(Flaky { failures: 0, calls: AtomicU32::new(0), inner, document: Some(document.to_vec()) });
+    portal_with(RegistersSettings { simulated: false, ..RegistersSettings::default() }, Some(gateway))
+}
+
+#[tokio::test]
+async fn the_registers_sealed_document_is_filed_byte_for_byte_and_nothing_else_is() {
+    // Whatever the register sealed, the portal files exactly those bytes: it typesets nothing.
+    let sealed = b"%PDF-1.7\n% the register's own extract, with the authority's electronic seal\n%%EOF\n";
+    let portal = register_answering(sealed);
+    let jana = portal.login(JANA).await;
+    let (status, _, body) = call(
+        &portal.router,
+        write(Method::POST, "/api/registers/extracts", &jana, Some(json!({"kind": "criminal-record"}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    fetch_extract(&portal.registers, &FetchMessage { job_id: id, subject: JANA.into() }).await.expect("filed");
+    let filed = drain_events(&portal, portal_events::DOCUMENTS_QUEUE).await;
+    let document: FiledDocument = filed[0].data_as().expect("filed");
+    assert!(!document.simulated);
+    assert_eq!(open_filed(&portal, JANA, &document).await, sealed.to_vec(), "stored as received");
+
+    // A document that is no PDF fails the job at once.
+    let portal = register_answering(b"<html>not a PDF</html>");
+    let jana = portal.login(JANA).await;
+    let (_, _, body) =
+        call(&portal.router, write(Method::POST, "/api/registers/extracts", &jana, Some(json!({"kind": "person"}))))
+            .await;
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    fetch_extract(&portal.registers, &FetchMessage { job_id: id.clone(), subject: JANA.into() }).await.expect("done");
+    let (_, _, job) = call(&portal.router, get(&format!("/api/registers/extracts/{id}"), &jana)).await;
+    assert_eq!(json_of(&job)["status"], "failed", "{}", json_of(&job));
+    assert!(portal.drain(portal_events::DOCUMENTS_QUEUE).await.is_empty());
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ use url::Url;
 use super::{
     CriminalRecordExtract, DriverPoints, EntrepreneurRecord, FilingProgress, FilingReceipt, FilingSubmission,
     GatewayError, GatewayResult, OdometerHistory, PersonRecord, Properties, ProtocolNumber, RegistersGateway,
-    RequestId, TradeRegisterExtract, Vehicles, Vin,
+    RequestId, SealedExtract, TradeRegisterExtract, Vehicles, Vin,
 };
 
 /// At most this many tries of one call (the first and two retries).
@@ -369,6 +369,19 @@ impl RegistersGateway for HttpGateway {
     #[tracing::instrument(skip_all, fields(request = %request))]
     async fn properties(&self, request: &RequestId, subject: &SubjectId) -> GatewayResult<Properties> {
         self.get("properties", "v1/properties", request, Some(subject), &[]).await
+    }
+
+    #[tracing::instrument(skip_all, fields(request = %request, kind))]
+    async fn sealed_extract(
+        &self,
+        request: &RequestId,
+        subject: &SubjectId,
+        kind: &str,
+    ) -> GatewayResult<SealedExtract> {
+        if !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            return Err(GatewayError::Invalid(format!("not an extract kind: {kind}")));
+        }
+        self.get("sealed-extract", &format!("v1/extracts/{kind}"), request, Some(subject), &[]).await
     }
 
     #[tracing::instrument(skip_all, fields(request = %request, kind = submission.kind()))]

@@ -419,3 +419,33 @@ mod tests {
         }
     }
 }
+
+/// An extract as the register issued it: a PDF with the issuing authority's
+/// electronic seal (the SIMULATOR's is unsealed and says so on every page),
+/// which the portal files byte for byte as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedExtract {
+    /// The extract's kind, as in the path.
+    pub kind: String,
+    /// The authority whose seal the document carries.
+    pub issuer: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// `application/pdf`.
+    pub media_type: String,
+    pub file_name: String,
+    /// Base64 of the document's bytes.
+    pub content: String,
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+impl SealedExtract {
+    /// The document's bytes, when they are a PDF.
+    pub fn pdf(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&self.content).ok()?;
+        (self.media_type == "application/pdf" && bytes.starts_with(b"%PDF-")).then_some(bytes)
+    }
+}

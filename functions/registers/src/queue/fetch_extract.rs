@@ -8,9 +8,12 @@
 //!    events again (a replay or a redelivery after a crash) and returns;
 //! 2. counts the attempt on the job (ETag-conditional, so two deliveries
 //!    never work on one job at once) and marks it `running`;
-//! 3. asks the gateway, with the job id as `X-Request-Id` (the gateway
-//!    answers a repeated request alike);
-//! 4. renders the PDF and seals it with the citizen's key for Documents
+//! 3. asks the gateway for the register's own extract, with the job id as
+//!    `X-Request-Id` (the gateway answers a repeated request alike): a PDF
+//!    with the issuing authority's electronic seal, which is filed byte for
+//!    byte as received (the portal typesets nothing here: only the SIMULATOR
+//!    behind the gateway contract typesets its data, marked as simulated);
+//! 4. seals the PDF with the citizen's key for Documents
 //!    (document id `extract-<jobId>`, field `content`); a sealed PDF larger
 //!    than the inline limit is written create-only to
 //!    `registers/<citizen folder>/<jobId>.pdf` (an earlier attempt's blob is
@@ -27,10 +30,11 @@
 //! the message again after its visibility timeout (its backoff). After
 //! `max_attempts` attempts the job is marked `failed` with a reason the
 //! citizen can read and a notification, before the host would poison the
-//! message. "Not found", a refusal and an answer outside the contract fail
-//! the job at once (asking again cannot help). A person who is not in the
-//! trade register gets a PDF saying so rather than a failure: the answer
-//! itself is the information.
+//! message. "Not found", a refusal and an answer outside the contract (a
+//! document that is no PDF included) fail the job at once (asking again
+//! cannot help). A person who is not in the trade register gets the
+//! register's extract saying so rather than a failure: the answer itself is
+//! the information.
 
 use std::sync::Arc;
 
@@ -43,11 +47,10 @@ use portal_store::{BlobPath, PutMode, StoreError};
 
 use crate::Registers;
 use crate::extracts::{
-    EXTRACT_FILED, ExtractError, ExtractJob, ExtractKind, FetchMessage, JobStatus, QUEUE, blob_path, document_id, load,
+    EXTRACT_FILED, ExtractError, ExtractJob, FetchMessage, JobStatus, QUEUE, blob_path, document_id, load,
     parse_job_id, save,
 };
-use crate::gateway::{GatewayError, RequestId};
-use crate::render::{self, ExtractData};
+use crate::gateway::{GatewayError, RequestId, SealedExtract};
 
 /// The function's name.
 pub const FUNCTION: &str = "FetchExtract";
@@ -119,8 +122,8 @@ async fn run(registers: &Registers, message: &FetchMessage) -> Result<Outcome, E
         }
     };
 
-    let simulated = registers.settings.simulated || data.simulated();
-    let pdf = render::extract_pdf(job.kind, &data, &job.id, job.created_at, simulated)?;
+    let simulated = registers.settings.simulated || data.simulated;
+    let pdf = data.pdf().ok_or_else(|| ExtractError::Corrupt("checked as a PDF on arrival".into()))?;
     let filed = file(registers, &subject, &job, &pdf, simulated).await?;
     job.status = JobStatus::Done;
     job.document_id = Some(filed.document_id.clone());
@@ -132,22 +135,14 @@ async fn run(registers: &Registers, message: &FetchMessage) -> Result<Outcome, E
     Ok(Outcome::done().log(format!("extract {} filed", job.kind.as_str())))
 }
 
-/// Asks the gateway for the job's data.
-async fn fetch(registers: &Registers, subject: &SubjectId, job: &ExtractJob) -> Result<ExtractData, GatewayError> {
+/// Asks the gateway for the register's own document of the job's kind.
+async fn fetch(registers: &Registers, subject: &SubjectId, job: &ExtractJob) -> Result<SealedExtract, GatewayError> {
     let request = RequestId::parse(&job.id)?;
-    let gateway = registers.gateway.as_ref();
-    Ok(match job.kind {
-        ExtractKind::Person => ExtractData::Person(gateway.person(&request, subject).await?),
-        ExtractKind::CriminalRecord => ExtractData::CriminalRecord(gateway.criminal_record(&request, subject).await?),
-        ExtractKind::TradeRegister => match gateway.trade_register(&request, subject).await {
-            Ok(extract) => ExtractData::TradeRegister(Some(extract)),
-            Err(GatewayError::NotFound) => ExtractData::TradeRegister(None),
-            Err(error) => return Err(error),
-        },
-        ExtractKind::DriverPoints => ExtractData::DriverPoints(gateway.driver_points(&request, subject).await?),
-        ExtractKind::Vehicles => ExtractData::Vehicles(gateway.vehicles(&request, subject).await?),
-        ExtractKind::Properties => ExtractData::Properties(gateway.properties(&request, subject).await?),
-    })
+    let extract = registers.gateway.sealed_extract(&request, subject, job.kind.as_str()).await?;
+    if extract.pdf().is_none() {
+        return Err(GatewayError::Invalid("the register's document is not a PDF".into()));
+    }
+    Ok(extract)
 }
 
 fn failure_reason(error: &GatewayError) -> &'static str {
