@@ -563,8 +563,8 @@ var queueNames = [
 var timers = [
   {
     name: 'AdvanceDataBoxRequests'
-    schedule: '0 */15 * * * *'
-    staleAfterMinutes: 75
+    schedule: '0 40 * * * *'
+    staleAfterMinutes: 120
   }
   {
     name: 'ArchiveExpiringMessages'
@@ -590,6 +590,11 @@ var timers = [
     name: 'Housekeeping'
     schedule: '0 0 * * * *'
     staleAfterMinutes: 120
+  }
+  {
+    name: 'ReconcileDataboxCredit'
+    schedule: '0 30 4 * * *'
+    staleAfterMinutes: 1500
   }
   {
     name: 'RewrapDataKeys'
@@ -1048,6 +1053,7 @@ var timersOn = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'false'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'false'
   'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'false'
+  'AzureWebJobs.ReconcileDataboxCredit.Disabled': 'false'
   'AzureWebJobs.SendReminders.Disabled': 'false'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'false'
   'AzureWebJobs.ClosePetitions.Disabled': 'false'
@@ -1084,6 +1090,7 @@ var timersOff = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
   'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'true'
+  'AzureWebJobs.ReconcileDataboxCredit.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
@@ -1120,6 +1127,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.ArchiveExpiringMessages.Disabled': 'true'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled': 'true'
   'AzureWebJobs.AdvanceDataBoxRequests.Disabled': 'true'
+  'AzureWebJobs.ReconcileDataboxCredit.Disabled': 'true'
   'AzureWebJobs.SendReminders.Disabled': 'true'
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
@@ -1158,6 +1166,7 @@ var stickySettingNames = [
   'AzureWebJobs.ArchiveExpiringMessages.Disabled'
   'AzureWebJobs.WarnBeforeDeemedDelivery.Disabled'
   'AzureWebJobs.AdvanceDataBoxRequests.Disabled'
+  'AzureWebJobs.ReconcileDataboxCredit.Disabled'
   'AzureWebJobs.SendReminders.Disabled'
   'AzureWebJobs.CheckFilingDeadlines.Disabled'
   'AzureWebJobs.ClosePetitions.Disabled'

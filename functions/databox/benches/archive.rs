@@ -72,6 +72,9 @@ impl Isds for FixedIsds {
     async fn credit_info(&self, _: &BoxContext) -> IsdsResult<CreditInfo> {
         Ok(CreditInfo { current_hellers: 0 })
     }
+    async fn credit_history(&self, _: &BoxContext, _: time::Date, _: time::Date) -> IsdsResult<Vec<CreditEvent>> {
+        Ok(Vec::new())
+    }
     async fn vault_info(&self, _: &BoxContext) -> IsdsResult<VaultInfo> {
         Err(IsdsError::NotFound)
     }

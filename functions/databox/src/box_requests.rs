@@ -31,8 +31,8 @@ use crate::{COLLECTION, Databox};
 
 /// The timer's name.
 pub const JOB: &str = "AdvanceDataBoxRequests";
-/// Every 15 minutes.
-pub const SCHEDULE: &str = "0 */15 * * * *";
+/// Hourly, at minute 40 (creating a box takes days).
+pub const SCHEDULE: &str = "0 40 * * * *";
 /// Where the requests still waiting for ISDS are listed.
 const PENDING_PARTITION: &str = "pending-box-requests";
 /// A new box becomes accessible at its first login, or by itself this many

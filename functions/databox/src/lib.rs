@@ -22,6 +22,7 @@ pub mod index;
 pub mod isds;
 pub mod payments;
 pub mod queue;
+pub mod reconcile;
 pub mod sending;
 pub mod timer;
 pub mod validate;
@@ -216,8 +217,8 @@ impl Databox {
 
 /// Every function of the capability: the HTTP routes, the queue functions
 /// `PurchaseCredit`, `SendDataMessageOnBehalf` and `EraseDataboxData`, and the
-/// timers `ArchiveExpiringMessages`, `WarnBeforeDeemedDelivery` and
-/// `AdvanceDataBoxRequests`.
+/// timers `ArchiveExpiringMessages`, `WarnBeforeDeemedDelivery`,
+/// `AdvanceDataBoxRequests` and `ReconcileDataboxCredit`.
 pub fn functions(databox: Databox) -> Vec<Function> {
     let s = Arc::new(databox);
     // A message may carry up to the ISDS limit in attachments, plus the form.
@@ -242,6 +243,7 @@ pub fn functions(databox: Databox) -> Vec<Function> {
         timer::archive_expiring_messages::function(s.clone()),
         timer::warn_before_deemed_delivery::function(s.clone()),
         timer::advance_data_box_requests::function(s.clone()),
+        reconcile::function(s.clone()),
         queue::purchase_credit::function(s.clone()),
         queue::send_data_message_on_behalf::function(s.clone()),
         queue::erase_databox_data::function(s),

@@ -60,7 +60,9 @@ impl CreditSystem for SimulatedCreditSystem {
         if done.contains(transaction_id) {
             return Ok(());
         }
-        self.isds.top_up_credit(box_id, hellers).map_err(|e| CreditError::Refused(e.to_string()))?;
+        self.isds
+            .top_up_credit_with(box_id, hellers, Some(transaction_id))
+            .map_err(|e| CreditError::Refused(e.to_string()))?;
         done.insert(transaction_id.to_owned());
         Ok(())
     }

@@ -739,6 +739,14 @@ impl Isds for FaultyIsds {
     ) -> portal_databox::isds::IsdsResult<portal_databox::isds::CreditInfo> {
         self.inner.credit_info(ctx).await
     }
+    async fn credit_history(
+        &self,
+        ctx: &BoxContext,
+        from: time::Date,
+        to: time::Date,
+    ) -> portal_databox::isds::IsdsResult<Vec<portal_databox::isds::CreditEvent>> {
+        self.inner.credit_history(ctx, from, to).await
+    }
     async fn vault_info(&self, ctx: &BoxContext) -> portal_databox::isds::IsdsResult<portal_databox::isds::VaultInfo> {
         self.inner.vault_info(ctx).await
     }
@@ -907,4 +915,35 @@ async fn a_citizen_without_a_box_requests_one_and_sees_it_created() {
     assert_eq!(advance(&portal.databox).await.expect("run").pending, 0);
     let (status, _, _) = call(&portal.router, write(Method::POST, "/api/databox/box-requests", &petr, None)).await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn the_credit_ledger_is_reconciled_with_isds_and_a_difference_is_reported() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    // A purchase through the whole flow: gateway, PurchaseCredit, the credit system.
+    let request = write(Method::POST, "/api/databox/credit/purchases", &jana, Some(json!({"amountCzk": 200})));
+    let (status, _, body) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let payment_id = json_of(&body)["paymentId"].as_str().expect("payment id").to_owned();
+    portal.gateway.settle(&payment_id, true).expect("settled");
+    let message = credit::PurchaseMessage { payment_id: payment_id.clone(), subject: JANA.into() };
+    purchase_credit(&portal.databox, &message).await.expect("credited");
+
+    let clean = portal_databox::reconcile::run(&portal.databox).await.expect("run");
+    assert_eq!((clean.entries_checked, clean.differences), (1, 0), "{clean:?}");
+
+    // A ledger entry the credit system never carried out (as when a top-up
+    // was recorded before it succeeded): the next run reports it.
+    let lost = portal_store::NewDocument::new(
+        JANA,
+        "ledger-lost",
+        json!({"type": "credit-ledger", "paymentId": "lost", "boxId": "sim4jan", "amountHellers": 50_000,
+               "at": portal.clock.now().unix_timestamp()}),
+    );
+    portal.documents.create("databox", lost).await.expect("ledger entry");
+    let report = portal_databox::reconcile::run(&portal.databox).await.expect("run");
+    assert_eq!((report.entries_checked, report.differences), (2, 1), "{report:?}");
+    assert!(report.details[0].contains("payment lost") && report.details[0].contains("no top-up in ISDS"));
+    assert!(!report.details[0].contains("jana"), "no names in the report");
 }

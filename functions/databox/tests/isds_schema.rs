@@ -238,6 +238,8 @@ async fn every_request() -> Vec<Recorded> {
     recorder.keep("state_changes", isds.state_changes(&own, from, to).await);
     recorder.keep("owner_info", isds.box_info(&own).await);
     recorder.keep("credit_info", isds.credit_info(&own).await);
+    let (first, last) = (time::macros::date!(2025 - 03 - 01), time::macros::date!(2025 - 03 - 31));
+    recorder.keep("credit_history", isds.credit_history(&own, first, last).await);
     recorder.keep("dt_info", isds.vault_info(&own).await);
     recorder.keep("find_box.by_id", isds.find_boxes(&own, &BoxSearch::Id(own_box())).await);
     recorder.keep("find_box.by_name", isds.find_boxes(&own, &BoxSearch::Name("Úřad <&> \"města\"".into())).await);
@@ -261,7 +263,7 @@ async fn every_request_is_valid_against_the_official_schema() {
 
 /// The hand-written request fixtures `tests/isds_soap.rs` compares the
 /// adapter's requests with, and the endpoint each is posted to.
-const REQUEST_FIXTURES: [(&str, &str); 12] = [
+const REQUEST_FIXTURES: [(&str, &str); 13] = [
     ("create_message", "/DS/dz"),
     ("signed_message_download", "/DS/dz"),
     ("signed_sent_message_download", "/DS/dz"),
@@ -270,6 +272,7 @@ const REQUEST_FIXTURES: [(&str, &str); 12] = [
     ("mark_downloaded", "/DS/dx"),
     ("state_changes", "/DS/dx"),
     ("credit_info", "/DS/df"),
+    ("credit_history", "/DS/df"),
     ("dt_info", "/DS/df"),
     ("find_box_by_id", "/DS/df"),
     ("find_box_by_name", "/DS/df"),

@@ -17,9 +17,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
-    Access, Attachment, BoxContext, BoxId, BoxInfo, BoxSearch, BoxState, CreditInfo, Direction, FileMetaType, Isds,
-    IsdsError, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, StateChange,
-    VaultInfo,
+    Access, Attachment, BoxContext, BoxId, BoxInfo, BoxSearch, BoxState, CreditEvent, CreditInfo, Direction,
+    FileMetaType, Isds, IsdsError, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage,
+    SessionContext, StateChange, VaultInfo,
 };
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -688,6 +688,36 @@ async fn reads_the_credit() {
 
     assert_request(&isds.only_request(), "/DS/df", "credit_info.request.xml");
     assert_eq!(credit, CreditInfo { current_hellers: 15050 });
+}
+
+#[tokio::test]
+async fn reads_the_credit_history() {
+    let isds = FakeIsds::start().await;
+    isds.reply_fixture("credit_history.response.xml");
+
+    let (from, to) = (time::macros::date!(2025 - 03 - 01), time::macros::date!(2025 - 03 - 31));
+    let history = isds.adapter().credit_history(&job(), from, to).await.expect("history");
+
+    assert_request(&isds.only_request(), "/DS/df", "credit_history.request.xml");
+    assert_eq!(
+        history,
+        vec![
+            CreditEvent {
+                at: datetime!(2025-03-10 08:15 UTC),
+                kind: 1,
+                change_hellers: 20_000,
+                after_hellers: 25_050,
+                transaction_id: Some("3f9a0c1e2b7d4e5f8a6b9c0d1e2f3a4b".into()),
+            },
+            CreditEvent {
+                at: datetime!(2025-03-12 13:02:11 UTC),
+                kind: 3,
+                change_hellers: -1_000,
+                after_hellers: 24_050,
+                transaction_id: None,
+            },
+        ]
+    );
 }
 
 #[tokio::test]

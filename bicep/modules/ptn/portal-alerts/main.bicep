@@ -276,6 +276,41 @@ resource archiveAtRisk 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
+// The data box credit ledger differs from the credit ISDS reports (ReconcileDataboxCredit logs each difference,
+// functions/databox/src/reconcile.rs MISMATCH_LOG): a top-up recorded but not carried out, or with another amount.
+resource creditMismatch 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-${namePrefix}-credit-mismatch'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Portal: data box credit differs from the ledger'
+    description: 'ReconcileDataboxCredit found a top-up in the portal\'s ledger that ISDS does not show, or shows with another amount. The run\'s result lists the payment ids; settle them with the credit system.'
+    severity: 2
+    enabled: true
+    scopes: [
+      workspaceResourceId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'AppTraces | where AppRoleName == "portal" and Message == "data box credit differs from the ledger" | summarize differences = count()'
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'differences'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: oneWindow
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+}
+
 // A timer that has not run within its period (plus an hour) in the active region: disabled by a setting (a failover
 // that switched only some timers), its host stopped, or its run never reaching telemetry. Every timer is listed, so a
 // timer that never ran at all is caught too.
@@ -438,6 +473,7 @@ output alertRuleIds array = [
   staleTimers.id
   poisonMoves.id
   archiveAtRisk.id
+  creditMismatch.id
   availabilityTest.id
   availability.id
 ]

@@ -12,7 +12,7 @@ mod types;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use portal_host::{Failure, FieldViolation, Problem};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 pub use types::*;
 
@@ -127,6 +127,10 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
 
     /// `DataBoxCreditInfo`: the credit for commercial messages, in hellers (haléře).
     async fn credit_info(&self, ctx: &BoxContext) -> IsdsResult<CreditInfo>;
+
+    /// `DataBoxCreditInfo` with a date range (`ciFromDate`, `ciTodate`,
+    /// inclusive): the credit's changes on those days, oldest first.
+    async fn credit_history(&self, ctx: &BoxContext, from: Date, to: Date) -> IsdsResult<Vec<CreditEvent>>;
 
     /// `DTInfo`: the data vault (Datový trezor).
     async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo>;

@@ -67,8 +67,9 @@ use time::{Duration, OffsetDateTime};
 use tracing::instrument;
 
 use super::{
-    Attachment, BoxId, BoxInfo, BoxSearch, BoxState, CreditInfo, Direction, FileMetaType, Isds, IsdsError, IsdsResult,
-    ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange, VaultInfo,
+    Attachment, BoxId, BoxInfo, BoxSearch, BoxState, CreditEvent, CreditInfo, Direction, FileMetaType, Isds, IsdsError,
+    IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange,
+    VaultInfo,
 };
 use super::{BoxContext, Caller, DeliveredMessage, SessionContext};
 use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
@@ -203,6 +204,8 @@ struct SimBox {
     /// The dev identity provider's `PersonIdentifier` of the owner.
     person: Option<String>,
     credit_hellers: i64,
+    /// Every change of the credit, oldest first.
+    credit_history: Vec<CreditEvent>,
     vault: Option<Vault>,
     /// Whether messages this box sends allow substitute (deemed) delivery.
     allows_subst_delivery: bool,
@@ -328,12 +331,26 @@ impl IsdsSimulator {
 
     /// Adds credit to a box ("Nabít kredit"), in hellers.
     pub fn top_up_credit(&self, box_id: &BoxId, hellers: i64) -> IsdsResult<()> {
+        self.top_up_credit_with(box_id, hellers, None)
+    }
+
+    /// Adds credit to a box as the credit system's transaction
+    /// `transaction_id`, recorded in the credit history (type 1, charged).
+    pub fn top_up_credit_with(&self, box_id: &BoxId, hellers: i64, transaction_id: Option<&str>) -> IsdsResult<()> {
         if hellers <= 0 {
             return Err(IsdsError::Invalid(format!("a top-up must be positive, got {hellers} hellers")));
         }
+        let now = self.clock.now();
         let mut state = self.lock();
         let sim_box = state.boxes.get_mut(box_id).ok_or(IsdsError::NotFound)?;
         sim_box.credit_hellers = sim_box.credit_hellers.saturating_add(hellers);
+        sim_box.credit_history.push(CreditEvent {
+            at: now,
+            kind: CreditEvent::CHARGED,
+            change_hellers: hellers,
+            after_hellers: sim_box.credit_hellers,
+            transaction_id: transaction_id.map(str::to_owned),
+        });
         Ok(())
     }
 
@@ -425,8 +442,18 @@ impl IsdsSimulator {
             acceptance_time: None,
             attachment_size_kb: size_bytes.div_ceil(1024),
         };
-        if let Some(sender_box) = state.boxes.get_mut(sender) {
+        if let Some(sender_box) = state.boxes.get_mut(sender)
+            && price > 0
+        {
             sender_box.credit_hellers -= price;
+            let after_hellers = sender_box.credit_hellers;
+            sender_box.credit_history.push(CreditEvent {
+                at: now,
+                kind: CreditEvent::MESSAGE_SENT,
+                change_hellers: -price,
+                after_hellers,
+                transaction_id: None,
+            });
         }
         let mut stored =
             SimMessage { envelope, submitted_at: now, attachments: message.attachments.clone(), history: vec![] };
@@ -547,6 +574,15 @@ impl Isds for IsdsSimulator {
     }
 
     #[instrument(skip_all)]
+    async fn credit_history(&self, ctx: &BoxContext, from: time::Date, to: time::Date) -> IsdsResult<Vec<CreditEvent>> {
+        let mut state = self.lock();
+        state.record_call("DataBoxCreditInfo", ctx, Vec::new());
+        let history = &state.existing_box(ctx.box_id())?.credit_history;
+        let day = |at: OffsetDateTime| portal_host::prague::date(at);
+        Ok(history.iter().filter(|e| day(e.at) >= from && day(e.at) <= to).cloned().collect())
+    }
+
+    #[instrument(skip_all)]
     async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo> {
         let box_id = ctx.box_id();
         let mut state = self.refreshed(self.clock.now());
@@ -644,6 +680,7 @@ impl BoxManagement for IsdsSimulator {
                 info,
                 person: Some(request.person.clone()),
                 credit_hellers: 0,
+                credit_history: Vec::new(),
                 vault: None,
                 allows_subst_delivery: true,
             };
@@ -1048,6 +1085,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
                 info,
                 person: spec.person.map(str::to_owned),
                 credit_hellers: spec.credit_hellers,
+                credit_history: Vec::new(),
                 vault,
                 allows_subst_delivery: spec.allows_subst_delivery,
             };

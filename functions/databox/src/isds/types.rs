@@ -322,6 +322,29 @@ pub struct CreditInfo {
     pub current_hellers: i64,
 }
 
+/// One change of a box's credit (`tCiRecord`, `DataBoxCreditInfo` with a
+/// date range).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `ciEventType`: 1 charged (a top-up), 2 discharged, 3 message sent,
+    /// 4 vault bought, 5 expired, 7 deleted message recovered.
+    pub kind: u8,
+    /// `ciCreditChange`, hellers (negative when spent).
+    pub change_hellers: i64,
+    /// `ciCreditAfter`, hellers.
+    pub after_hellers: i64,
+    /// `ciTransID`, for types 1 and 2: the top-up's transaction.
+    pub transaction_id: Option<String>,
+}
+
+impl CreditEvent {
+    pub const CHARGED: u8 = 1;
+    pub const MESSAGE_SENT: u8 = 3;
+}
+
 /// The data vault (Datový trezor) of a box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -1,4 +1,4 @@
-//! Timer `AdvanceDataBoxRequests` (every 15 minutes): takes every pending
+//! Timer `AdvanceDataBoxRequests` (hourly): takes every pending
 //! request to create a data box one step further through ISDS's box
 //! management ([`crate::box_requests::advance_all`]).
 

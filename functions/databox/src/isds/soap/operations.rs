@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::records::{
     decode_base64, envelope, message_id, message_status, number, optional_value, owner_info, required, required_value,
@@ -15,8 +15,9 @@ use super::times::{datetime, day_start, format_time};
 use super::xml::Request;
 use super::{Service, SoapIsds, der};
 use crate::isds::{
-    BoxContext, BoxInfo, BoxSearch, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError, IsdsResult, ListQuery,
-    MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, SignedMessage, StateChange, VaultInfo,
+    BoxContext, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError, IsdsResult,
+    ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, SignedMessage, StateChange,
+    VaultInfo,
 };
 
 #[async_trait]
@@ -134,6 +135,33 @@ impl Isds for SoapIsds {
         let body = self.call(Service::Search, "DataBoxCreditInfo", ctx, request, self.timeouts.request).await?.ok()?;
         // currentCredit is in hundredths of CZK (libdatovka isds.h).
         Ok(CreditInfo { current_hellers: number("currentCredit", required_value(&body, "currentCredit")?)? })
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "credit_history", box_id = %ctx.box_id()))]
+    async fn credit_history(&self, ctx: &BoxContext, from: Date, to: Date) -> IsdsResult<Vec<CreditEvent>> {
+        // tDBCreditInfoInput: dbID, ciFromDate, ciTodate (xs:date).
+        let day = |date: Date| format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+        let mut request = Request::new("DataBoxCreditInfo");
+        request
+            .leaf("dbID", Some(ctx.box_id().as_str()))?
+            .leaf("ciFromDate", Some(&day(from)))?
+            .leaf("ciTodate", Some(&day(to)))?;
+        let body = self.call(Service::Search, "DataBoxCreditInfo", ctx, request, self.timeouts.request).await?.ok()?;
+        let Some(records) = body.child("ciRecords") else { return Ok(Vec::new()) };
+        // tCiRecord: ciEventTime, ciEventType, ciCreditChange, ciCreditAfter,
+        // then ciTransID (types 1, 2) or the message's recipient and id (3).
+        records
+            .children_named("ciRecord")
+            .map(|record| {
+                Ok(CreditEvent {
+                    at: datetime("ciEventTime", required_value(record, "ciEventTime")?)?,
+                    kind: number("ciEventType", required_value(record, "ciEventType")?)?,
+                    change_hellers: number("ciCreditChange", required_value(record, "ciCreditChange")?)?,
+                    after_hellers: number("ciCreditAfter", required_value(record, "ciCreditAfter")?)?,
+                    transaction_id: optional_value(record, "ciTransID").map(str::to_owned),
+                })
+            })
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(operation = "vault_info", box_id = %ctx.box_id()))]
