@@ -101,11 +101,17 @@ pub struct NewShare {
 }
 
 /// What a valid link hands out.
-#[derive(Debug)]
 pub(crate) struct SharedDownload {
     pub stored: StoredDocument,
     pub meta: Meta,
-    pub content: Vec<u8>,
+    /// The plain content, streamed as it is opened ([`Documents::content_stream`]).
+    pub content: futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>,
+}
+
+impl std::fmt::Debug for SharedDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedDownload").field("document", &self.stored.id).finish_non_exhaustive()
+    }
 }
 
 fn share_store_id(share_id: &str) -> String {
@@ -295,7 +301,7 @@ impl Documents {
             return Ok(None);
         }
         let Some((stored, _)) = self.load(owner.as_str(), &record.document_id).await? else { return Ok(None) };
-        let content = match self.content(owner.as_str(), &stored).await {
+        let content = match self.content_stream(owner.as_str(), &stored).await {
             Ok(content) => content,
             Err(DocumentsError::NotFound) => return Ok(None),
             Err(error) => return Err(error),

@@ -67,14 +67,8 @@ pub(crate) fn json_object(body: &[u8], rule: &str) -> Result<Map<String, Value>,
     }
 }
 
-/// A download: the plain content, never sniffed, never cached.
-pub(crate) fn file_response(content: Vec<u8>, media_type: &str, file_name: &str) -> Response {
-    let length = content.len() as u64;
-    stream_response(Body::from(content), length, media_type, file_name)
-}
-
-/// A download streamed as it is opened ([`Documents::content_stream`]), with
-/// the plain size as its `Content-Length`.
+/// A download, streamed as it is opened ([`Documents::content_stream`]), with
+/// the plain size as its `Content-Length`: never sniffed, never cached.
 pub(crate) fn stream_response(body: Body, length: u64, media_type: &str, file_name: &str) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

@@ -1,12 +1,13 @@
 //! `GET /api/shared/{token}`: PUBLIC, no session; the secret token in the
 //! path is the credential.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use portal_host::Problem;
 
-use super::{Shared, file_response};
+use super::{Shared, stream_response};
 
 /// The shared document, or one 404 for every kind of invalid link (unknown,
 /// expired, revoked, document deleted), so tokens cannot be probed.
@@ -33,7 +34,12 @@ pub async fn handler(State(documents): State<Shared>, Path(token): Path<String>)
         .open_share(&token)
         .await?
         .ok_or_else(|| Problem::not_found("this link does not exist, has expired or was revoked"))?;
-    let mut response = file_response(shared.content, &shared.stored.media_type, &shared.meta.file_name);
+    let mut response = stream_response(
+        Body::from_stream(shared.content),
+        shared.stored.size,
+        &shared.stored.media_type,
+        &shared.meta.file_name,
+    );
     // The token is in the URL: never pass it on to another site.
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     Ok(response)
