@@ -515,7 +515,11 @@ pub struct PetitionSettings {
 pub enum TileSourceKind {
     /// SIMULATOR; local and test environments only.
     Simulator(SimulatorMode),
-    Https { url: String, timeout_ms: u64, cache_seconds: u64 },
+    Https {
+        url: String,
+        timeout_ms: u64,
+        cache_seconds: u64,
+    },
 }
 
 /// How a simulated source behaves (to see what a failing portal does).
@@ -1109,7 +1113,11 @@ impl Settings {
         let tiles = TileSettings {
             sources: tile_sources,
             simulate_unnamed: simulators_allowed,
-            client_cert_pem: if https_sources { Some(required("PORTAL_TILES_CERT")?) } else { get("PORTAL_TILES_CERT") },
+            client_cert_pem: if https_sources {
+                Some(required("PORTAL_TILES_CERT")?)
+            } else {
+                get("PORTAL_TILES_CERT")
+            },
             client_key_pem: if https_sources {
                 Some(SecretString::from(required("PORTAL_TILES_KEY")?))
             } else {
@@ -1214,6 +1222,48 @@ mod tests {
         let urls = vec!["https://a.example/deska.jsonld".to_owned(), "https://b.example/d".to_owned()];
         assert_eq!(feeds.notice_boards, NoticeBoardsSettings::Feeds(urls));
         assert!(settings(&[("PORTAL_NOTICE_BOARDS", "http://a.example/d")]).is_err());
+    }
+
+    #[test]
+    fn tile_sources_are_read_and_checked_by_name() {
+        let local = settings(&[]).expect("defaults");
+        assert!(local.tiles.sources.is_empty() && local.tiles.simulate_unnamed);
+        assert_eq!(local.tiles.budget_ms, 800);
+        let named = settings(&[
+            (
+                "PORTAL_TILE_SOURCES",
+                r#"{"erecept": "simulator-down", "cssz": {"url": "https://cssz.example/", "timeoutMs": 500}}"#,
+            ),
+            ("PORTAL_TILES_CERT", "cert"),
+            ("PORTAL_TILES_KEY", "key"),
+            ("PORTAL_TILES_BUDGET_MS", "600"),
+        ])
+        .expect("named");
+        assert_eq!(named.tiles.budget_ms, 600);
+        assert_eq!(
+            named.tiles.sources,
+            vec![
+                (
+                    "cssz".to_owned(),
+                    TileSourceKind::Https { url: "https://cssz.example/".into(), timeout_ms: 500, cache_seconds: 300 }
+                ),
+                ("erecept".to_owned(), TileSourceKind::Simulator(SimulatorMode::Down)),
+            ]
+        );
+        let https_without_cert = settings(&[("PORTAL_TILE_SOURCES", r#"{"cssz": {"url": "https://cssz.example/"}}"#)]);
+        assert_eq!(https_without_cert.expect_err("no certificate"), ConfigError::Missing("PORTAL_TILES_CERT"));
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"cssz": {"url": "http://cssz.example/"}}"#,
+            r#"{"cssz": "simulator-slow"}"#,
+            r#"{"Cssz": "simulator"}"#,
+            r#"{"cssz": {"url": "https://cssz.example/", "timeoutMs": 0}}"#,
+        ] {
+            let error = settings(&[("PORTAL_TILE_SOURCES", bad)]).expect_err(bad);
+            assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_TILE_SOURCES", .. }), "{bad}: {error}");
+        }
+        assert!(settings(&[("PORTAL_TILES_BUDGET_MS", "50")]).is_err());
     }
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
