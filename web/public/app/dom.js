@@ -89,7 +89,10 @@ export function message(text, color = 'primary', role) {
 /** The simulator's label, wherever simulated data is shown. */
 export function simulatedNotice(answer) {
   if (!answer || !answer.simulated) return null;
-  return h('p', { class: 'simulated' }, h('strong', {}, 'SIMULÁTOR: '), answer.notice || 'data pocházejí ze simulátoru, ne ze skutečného systému.');
+  // Some capabilities word their notice in Czech, others in English (for developers): the citizen reads Czech.
+  const czech = /^(SIMULÁTOR|SIMULACE)/.test(answer.notice || '');
+  return h('p', { class: 'simulated' }, czech ? answer.notice
+    : [h('strong', {}, 'SIMULÁTOR: '), 'tato data pocházejí ze simulátoru, ne ze skutečného systému.']);
 }
 
 const RULES = [
@@ -179,7 +182,7 @@ export function problemTitle(error) {
 /** Shows a screen-level failure instead of content. */
 export function failure(error) {
   return h('div', { class: 'gov-message notice', 'data-color': 'error', 'data-type': 'subtle', role: 'alert' },
-    h('strong', {}, problemTitle(error)), error?.problem?.detail ? h('p', {}, error.problem.detail) : null);
+    h('strong', {}, problemTitle(error)), error?.problem?.detail ? h('p', { class: 'meta' }, `Podrobnosti: ${error.problem.detail}`) : null);
 }
 
 const dateFormat = new Intl.DateTimeFormat('cs-CZ', { day: 'numeric', month: 'numeric', year: 'numeric' });

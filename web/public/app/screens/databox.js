@@ -95,7 +95,17 @@ export function compose({ go }) {
     data.set('subject', element.elements.subject.value);
     if (element.elements.senderRefNumber.value) data.set('senderRefNumber', element.elements.senderRefNumber.value);
     for (const file of element.elements.attachment.files) data.append('attachment', file, file.name);
-    const sent = await call('SendDataMessage', { body: data });
+    // One key per message: resending after a lost answer (no answer, 5xx) or
+    // while it is still being sent (409) never sends it twice.
+    element.dataset.idempotencyKey ||= crypto.randomUUID();
+    let sent;
+    try {
+      sent = await call('SendDataMessage', { body: data, headers: { 'Idempotency-Key': element.dataset.idempotencyKey } });
+    } catch (error) {
+      if (error.status !== 0 && error.status < 500 && error.status !== 409) delete element.dataset.idempotencyKey;
+      throw error;
+    }
+    delete element.dataset.idempotencyKey;
     announce('Zpráva byla odeslána.');
     go(`/datova-schranka/${sent.folder || 'sent'}/${encodeURIComponent(sent.id)}`);
   });

@@ -31,7 +31,6 @@ export async function myData() {
   return [
     h('h1', {}, 'Moje údaje'),
     simulatedNotice(data),
-    data.notice ? h('p', {}, data.notice) : null,
     section('Registr obyvatel',
       h('dl', { class: 'facts' },
         [['Jméno', `${p.givenName} ${p.familyName}`], ['Datum narození', formatDate(p.dateOfBirth)], ['Místo narození', p.placeOfBirth],
