@@ -28,6 +28,7 @@ pub const CAPABILITIES: &[&str] = &[
     "registers",
     "petitions",
     "fees",
+    "delegation",
     "pension",
     "noticeboards",
     "tiles",
@@ -69,6 +70,10 @@ pub struct Services {
     pub sessions: Sessions,
     pub access_log: AccessLog,
     pub authenticator: Arc<Authenticator>,
+    /// Who may act for whom: the delegation capability, asked by every
+    /// capability's `ActingFor` extractor (so it exists even on an instance
+    /// that does not serve the delegation routes).
+    pub delegations: Arc<portal_delegation::Delegations>,
     /// Keeps the temporary key folder of an in-memory run alive.
     _temp_keys: Option<Arc<tempfile::TempDir>>,
 }
@@ -116,7 +121,58 @@ impl Services {
             sessions: sessions.clone(),
             writes: Arc::new(RateLimiter::new(settings.writes_per_minute, settings.writes_per_minute, clock)),
         });
-        Ok(Self { stores, sealer, sessions, access_log, authenticator, _temp_keys: temp_keys })
+        let delegations = delegations(&stores, &sealer, &access_log, settings);
+        Ok(Self { stores, sealer, sessions, access_log, authenticator, delegations, _temp_keys: temp_keys })
+    }
+}
+
+/// The delegation capability over the stores. Representation by law comes from
+/// the simulated registers wherever the registers are simulated; against the
+/// real registers gateway the relationship queries (ROB parents and children,
+/// ROS statutory bodies) are not built yet, so no representation is offered
+/// there rather than a simulated one (`RegistersNotConnected`).
+fn delegations(
+    stores: &Stores,
+    sealer: &Sealer,
+    access_log: &AccessLog,
+    settings: &Settings,
+) -> Arc<portal_delegation::Delegations> {
+    use portal_delegation::register::{NotConnected, Representations, SimulatedRegister};
+    let register: Arc<dyn Representations> = match settings.registers {
+        portal_config::RegistersGateway::Simulator => Arc::new(SimulatedRegister::default()),
+        _ => Arc::new(NotConnected),
+    };
+    Arc::new(portal_delegation::Delegations {
+        documents: stores.documents.clone(),
+        queues: stores.queues.clone(),
+        sealer: sealer.clone(),
+        access_log: access_log.clone(),
+        clock: stores.clock.clone(),
+        names: Arc::new(ProfileNames { documents: stores.documents.clone(), sealer: sealer.clone() }),
+        register,
+    })
+}
+
+/// A citizen's name from their identity profile (NIA's attributes), for the
+/// other side of a delegation.
+#[derive(Debug)]
+struct ProfileNames {
+    documents: Arc<dyn DocumentStore>,
+    sealer: Sealer,
+}
+
+#[async_trait]
+impl portal_delegation::Names for ProfileNames {
+    async fn name(
+        &self,
+        subject: &portal_security::SubjectId,
+    ) -> Result<Option<String>, portal_delegation::NamesUnavailable> {
+        let profile = portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject)
+            .await
+            .map_err(|error| portal_delegation::NamesUnavailable(error.to_string()))?;
+        Ok(profile.map(|p| {
+            [p.given_name, p.family_name].into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+        }))
     }
 }
 
@@ -301,6 +357,9 @@ pub fn functions(
             version: env!("CARGO_PKG_VERSION"),
             environment: settings.environment.as_str(),
         }));
+    }
+    if wanted("delegation") {
+        functions.extend(portal_delegation::functions(services.delegations.clone()));
     }
     if wanted("identity") {
         let clock = stores.clock.clone();
@@ -959,6 +1018,7 @@ fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginPro
 pub struct App {
     pub runtime: Runtime,
     authenticator: Arc<Authenticator>,
+    mandates: portal_security::MandateCheck,
     /// State-changing requests per client address (besides per session).
     address_writes: Arc<RateLimiter>,
     client_addresses: portal_security::ClientAddressRule,
@@ -977,6 +1037,7 @@ impl App {
             .router()
             .layer(axum::middleware::from_fn_with_state(limit, tag_client_address))
             .layer(axum::Extension(self.authenticator.clone()))
+            .layer(axum::Extension(self.mandates.clone()))
             // The reference web client (`GET /` and its files), in front of the functions.
             .layer(axum::middleware::from_fn(crate::web::serve_client))
     }
@@ -1008,6 +1069,7 @@ pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>
     Ok(App {
         runtime: runtime(services, settings, selected)?,
         authenticator: services.authenticator.clone(),
+        mandates: portal_security::MandateCheck(services.delegations.clone()),
         address_writes: Arc::new(RateLimiter::new(per_address, per_address, services.stores.clock.clone())),
         client_addresses: client_addresses(settings),
     })

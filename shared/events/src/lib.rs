@@ -35,9 +35,10 @@ use time::{Date, OffsetDateTime};
 pub mod notice;
 pub use notice::{
     ArchiveFinished, ContactVerified, CreditLow, CreditPurchaseConfirmed, CreditPurchaseDeclined, DataMessageNotSent,
-    DataMessageSent, DeclineReason, DeemedDeliveryWarning, DocumentFiled, ExtractFailed, ExtractReady,
-    FilingDeadlinePassed, NewMessage, Notice, NoticeBoardItem, NoticeError, PetitionBlocked, PetitionClosed,
-    PetitionHandedOver, PetitionRef, PetitionUnblocked, Reminder, SenateThresholdReached, TileAlert, publish_notice,
+    DataMessageSent, DeclineReason, DeemedDeliveryWarning, DelegationEnded, DelegationFirstUse, DelegationGranted,
+    DocumentFiled, ExtractFailed, ExtractReady, FilingDeadlinePassed, NewMessage, Notice, NoticeBoardItem, NoticeError,
+    PetitionBlocked, PetitionClosed, PetitionHandedOver, PetitionRef, PetitionUnblocked, Reminder,
+    SenateThresholdReached, TileAlert, publish_notice,
 };
 
 /// Notifications consume these (e-mail, SMS, in-portal inbox).
@@ -96,6 +97,13 @@ pub mod kinds {
     /// a prescription is about to expire): [`super::TileAlert`]. Id
     /// `tiles.alert:<subject>:<source>:<alert key>`, so it is told once.
     pub const TILE_ALERT: &str = "tiles.alert";
+    /// A citizen accepted an authorisation the principal gave:
+    /// [`super::DelegationGranted`], to the principal. Id `delegation.granted:<grant>`.
+    pub const DELEGATION_GRANTED: &str = "delegation.granted";
+    /// An authorisation was used for the first time: [`super::DelegationFirstUse`].
+    pub const DELEGATION_FIRST_USE: &str = "delegation.first-use";
+    /// An authorisation ended (revoked or expired): [`super::DelegationEnded`].
+    pub const DELEGATION_ENDED: &str = "delegation.ended";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -375,8 +383,8 @@ pub struct FilingRecord {
 /// publishes the same [`kinds::ERASED`] event to each of them (a queue has only
 /// one consumer function, so one queue cannot fan out by itself). Consumed by
 /// `EraseDocumentsData`, `EraseCalendarData`, `EraseNotificationsData`,
-/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData`, `EraseTilesData`,
-/// `EraseFeesData` and `EraseNoticeBoardsData`.
+/// `EraseRegistersData`, `EraseDataboxData`, `ErasePetitionsData`,
+/// `EraseFeesData`, `EraseNoticeBoardsData` and `EraseDelegationsData`.
 pub const ERASURE_QUEUES: &[&str] = &[
     "erase-documents",
     "erase-calendar",
@@ -387,18 +395,20 @@ pub const ERASURE_QUEUES: &[&str] = &[
     "erase-tiles",
     "erase-fees",
     "erase-noticeboards",
+    "erase-delegations",
 ];
 
 /// The erasure queue of documents (the first of [`ERASURE_QUEUES`] and so on).
 pub const ERASE_DOCUMENTS_QUEUE: &str = "erase-documents";
 pub const ERASE_CALENDAR_QUEUE: &str = "erase-calendar";
+pub const ERASE_DELEGATIONS_QUEUE: &str = "erase-delegations";
 pub const ERASE_NOTIFICATIONS_QUEUE: &str = "erase-notifications";
 pub const ERASE_REGISTERS_QUEUE: &str = "erase-registers";
 pub const ERASE_DATABOX_QUEUE: &str = "erase-databox";
 pub const ERASE_PETITIONS_QUEUE: &str = "erase-petitions";
 pub const ERASE_NOTICEBOARDS_QUEUE: &str = "erase-noticeboards";
-pub const ERASE_FEES_QUEUE: &str = "erase-fees";
 pub const ERASE_TILES_QUEUE: &str = "erase-tiles";
+pub const ERASE_FEES_QUEUE: &str = "erase-fees";
 
 /// Shared steps of the erasure consumers. Every step is idempotent: deleting
 /// what is already gone succeeds, so a replayed or resumed erasure finishes

@@ -370,6 +370,45 @@ pub struct NoticeBoardItem {
     pub simulated: bool,
 }
 
+/// `delegation.granted`: the delegate accepted the principal's authorisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DelegationGranted {
+    #[serde(default)]
+    pub grant: String,
+    /// The delegate's name.
+    pub delegate: String,
+    /// The scopes, in Czech.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The last day, YYYY-MM-DD.
+    pub ends_on: String,
+}
+
+/// `delegation.first-use`: the delegate acted under the grant for the first time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DelegationFirstUse {
+    #[serde(default)]
+    pub grant: String,
+    pub delegate: String,
+    /// What they did, in Czech (the access log's purpose).
+    #[serde(default)]
+    pub purpose: String,
+}
+
+/// `delegation.ended`: an authorisation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DelegationEnded {
+    #[serde(default)]
+    pub grant: String,
+    #[serde(default)]
+    pub delegate: String,
+    /// `revoked-by-principal`, `revoked-by-delegate` or `expired`.
+    pub reason: String,
+}
+
 /// Declares [`Notice`] from one line per kind, so the variant, its payload
 /// and its kind are named once.
 macro_rules! notices {
@@ -430,6 +469,9 @@ notices! {
     ContactVerified(ContactVerified) = kinds::CONTACT_VERIFICATION,
     NoticeBoardItem(NoticeBoardItem) = kinds::NOTICE_BOARD_ITEM,
     TileAlert(TileAlert) = kinds::TILE_ALERT,
+    DelegationGranted(DelegationGranted) = kinds::DELEGATION_GRANTED,
+    DelegationFirstUse(DelegationFirstUse) = kinds::DELEGATION_FIRST_USE,
+    DelegationEnded(DelegationEnded) = kinds::DELEGATION_ENDED,
 }
 
 /// Why an event is not a [`Notice`]. The texts name kinds and field paths
@@ -508,6 +550,32 @@ mod tests {
     /// shape of the messages already queued).
     fn samples() -> Vec<(Notice, Value)> {
         vec![
+            (
+                Notice::DelegationGranted(DelegationGranted {
+                    grant: "g-1".into(),
+                    delegate: "Jana Nováková".into(),
+                    scopes: vec!["čtení zpráv datové schránky".into()],
+                    ends_on: "2027-01-06".into(),
+                }),
+                json!({"grant": "g-1", "delegate": "Jana Nováková", "scopes": ["čtení zpráv datové schránky"],
+                       "endsOn": "2027-01-06"}),
+            ),
+            (
+                Notice::DelegationFirstUse(DelegationFirstUse {
+                    grant: "g-1".into(),
+                    delegate: "Jana Nováková".into(),
+                    purpose: "zobrazení zprávy".into(),
+                }),
+                json!({"grant": "g-1", "delegate": "Jana Nováková", "purpose": "zobrazení zprávy"}),
+            ),
+            (
+                Notice::DelegationEnded(DelegationEnded {
+                    grant: "g-1".into(),
+                    delegate: "Jana Nováková".into(),
+                    reason: "revoked-by-principal".into(),
+                }),
+                json!({"grant": "g-1", "delegate": "Jana Nováková", "reason": "revoked-by-principal"}),
+            ),
             (
                 Notice::NewMessage(NewMessage {
                     message_id: "4711".into(),

@@ -26,6 +26,12 @@ pub enum Actor {
     /// Somebody else logged in, who asked for this citizen's resource and was
     /// refused; never named (their identity is not this citizen's data).
     OtherCitizen,
+    /// A person this citizen authorised, or who represents them by law,
+    /// acting under grant `grant` ("Jana Nováková jednala za vás").
+    Delegate { grant: String, name: String },
+    /// The citizen themselves, acting for `principal` under grant `grant`
+    /// (the entry in the delegate's own log).
+    OnBehalfOf { grant: String, principal: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

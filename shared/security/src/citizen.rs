@@ -118,7 +118,7 @@ fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen, Response> {
+pub(crate) async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen, Response> {
     let Some(auth) = parts.extensions.get::<Arc<Authenticator>>() else {
         tracing::error!("the Authenticator extension is missing: the app was wired without it");
         return Err(Problem::internal().into_response());
@@ -170,7 +170,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Citizen {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, Loa::Substantial).await
+        let citizen = authenticate(parts, Loa::Substantial).await?;
+        // A route that acts for another person takes `ActingFor` instead.
+        match crate::delegation::refuse_acting_for(parts) {
+            Some(refusal) => Err(refusal),
+            None => Ok(citizen),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod access_log;
 mod citizen;
 mod client_address;
 pub mod contact;
+pub mod delegation;
 pub mod export;
 mod rate_limit;
 mod sessions;
@@ -25,6 +26,7 @@ pub use citizen::{
     reauthentication_required,
 };
 pub use client_address::{ClientAddressRule, UNKNOWN_CLIENT};
+pub use delegation::{ACTING_FOR_HEADER, ActingFor, GrantKind, Mandate, MandateCheck, MandateRefusal, Mandates, Scope};
 pub use rate_limit::RateLimiter;
 pub use sessions::{BearerToken, NewSession, Session, SessionError, SessionTimes, Sessions};
 pub use subject::{Loa, SubjectId, SubjectIdError};

@@ -87,9 +87,24 @@ impl From<AccessEntry> for AccessLogEntry {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum AccessLogActor {
     Citizen,
-    Official { id: String },
-    System { job: String },
+    Official {
+        id: String,
+    },
+    System {
+        job: String,
+    },
     OtherCitizen,
+    /// Somebody acting for the citizen under grant `grant` (an authorisation,
+    /// or a parent or statutory body by law), by name.
+    Delegate {
+        grant: String,
+        name: String,
+    },
+    /// The citizen, acting for `principal` under grant `grant`.
+    OnBehalfOf {
+        grant: String,
+        principal: String,
+    },
 }
 
 impl From<Actor> for AccessLogActor {
@@ -99,6 +114,8 @@ impl From<Actor> for AccessLogActor {
             Actor::Official { id } => Self::Official { id },
             Actor::System { job } => Self::System { job },
             Actor::OtherCitizen => Self::OtherCitizen,
+            Actor::Delegate { grant, name } => Self::Delegate { grant, name },
+            Actor::OnBehalfOf { grant, principal } => Self::OnBehalfOf { grant, principal },
         }
     }
 }

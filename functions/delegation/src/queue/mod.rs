@@ -1,0 +1,3 @@
+//! The delegation capability's queue functions, one file each.
+
+pub mod erase_delegations_data;
