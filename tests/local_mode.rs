@@ -176,3 +176,58 @@ fn serve_without_a_port_names_the_missing_setting() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn links_it_hands_out_point_at_the_port_it_listens_on() {
+    // Any free port (not 7071), and no PORTAL_PUBLIC_URL: the feed and share
+    // links must name the address this portal listens on.
+    let portal = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
+        command
+            .args(["--port", "0", "--in-memory"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .env_remove("PORTAL_STORE")
+            .env_remove("PORTAL_PUBLIC_URL");
+        let mut child = command.spawn().expect("start portal");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("read");
+        let base = first.split_whitespace().last().expect("address").to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Portal { child, base, banner: vec![first] }
+    };
+    assert!(!portal.base.ends_with(":7071"), "a random port: {}", portal.base);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let login = http
+        .post(format!("{}/api/auth/dev/login", portal.base))
+        .form(&[("citizen", "jana"), ("loa", "substantial")])
+        .send()
+        .await
+        .expect("log in");
+    let cookie = login.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let session: serde_json::Value = http
+        .get(format!("{}/api/auth/session", portal.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("JSON");
+    let csrf = session["csrfToken"].as_str().expect("csrf").to_owned();
+    let feed = http
+        .post(format!("{}/api/calendar/feed", portal.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("origin", &portal.base)
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(feed.status(), 201);
+    let feed: serde_json::Value = feed.json().await.expect("JSON");
+    let url = feed["url"].as_str().expect("url");
+    assert!(url.starts_with(&format!("{}/api/calendar/feed/", portal.base)), "{url} names {}", portal.base);
+    let ics = http.get(url).send().await.expect("the feed answers at that address");
+    assert_eq!(ics.status(), 200);
+    assert!(portal.terminate().success());
+}
