@@ -174,6 +174,8 @@ pub mod test_cards {
 
 impl SimulatedPaymentGateway {
     pub const EXPIRY: time::Duration = time::Duration::minutes(30);
+    /// Notifications kept for a caller that does not take them.
+    pub const OUTBOX_LIMIT: usize = 1000;
 
     /// `pay_path` names the capability's local settle route for a payment id.
     pub fn new(clock: Arc<dyn Clock>, pay_path: fn(&str) -> String) -> Self {
@@ -225,7 +227,7 @@ impl SimulatedPaymentGateway {
         if payment.status == PaymentStatus::Pending {
             payment.status = if now - payment.created > Self::EXPIRY { PaymentStatus::Expired } else { status };
             let signed = self.key.notify(id, payment.status, now);
-            self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push(signed);
+            self.send(signed);
         }
         Ok(CheckoutOutcome { status: payment.status, return_url: payment.return_url.clone() })
     }
@@ -239,9 +241,20 @@ impl SimulatedPaymentGateway {
             if payment.status == PaymentStatus::Pending && now - payment.created > Self::EXPIRY {
                 payment.status = PaymentStatus::Expired;
                 let signed = self.key.notify(id, payment.status, now);
-                self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push(signed);
+                self.send(signed);
             }
         }
+    }
+
+    /// Keeps a sent notification until it is taken; a capability that never
+    /// takes them (credit, filings settle by hand) keeps the newest
+    /// [`Self::OUTBOX_LIMIT`].
+    fn send(&self, signed: SignedNotification) {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if outbox.len() >= Self::OUTBOX_LIMIT {
+            outbox.remove(0);
+        }
+        outbox.push(signed);
     }
 
     /// The notifications sent since the last call, oldest first. Delivering
@@ -320,7 +333,7 @@ impl PaymentGateway for SimulatedPaymentGateway {
         if payment.status == PaymentStatus::Pending && now - payment.created > Self::EXPIRY {
             payment.status = PaymentStatus::Expired;
             let signed = self.key.notify(id, payment.status, now);
-            self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push(signed);
+            self.send(signed);
         }
         Ok(payment.status)
     }
