@@ -555,6 +555,8 @@ var queueNames = [
   'settle-fee-payment-poison'
   'erase-noticeboards'
   'erase-noticeboards-poison'
+  'erase-delegations'
+  'erase-delegations-poison'
 ]
 
 // Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
@@ -590,6 +592,11 @@ var timers = [
     name: 'Housekeeping'
     schedule: '0 0 * * * *'
     staleAfterMinutes: 120
+  }
+  {
+    name: 'NotifyEndedDelegations'
+    schedule: '0 0 5 * * *'
+    staleAfterMinutes: 1500
   }
   {
     name: 'ReconcileDataboxCredit'
@@ -1058,6 +1065,7 @@ var timersOn = {
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'false'
   'AzureWebJobs.ClosePetitions.Disabled': 'false'
   'AzureWebJobs.HarvestNoticeBoards.Disabled': 'false'
+  'AzureWebJobs.NotifyEndedDelegations.Disabled': 'false'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
@@ -1069,6 +1077,7 @@ var timersOn = {
   'AzureWebJobs.SettleFeePayment.Disabled': 'false'
   'AzureWebJobs.EraseFeesData.Disabled': 'false'
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
+  'AzureWebJobs.EraseDelegationsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
   'AzureWebJobs.BuildExport.Disabled': 'false'
@@ -1095,6 +1104,7 @@ var timersOff = {
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
   'AzureWebJobs.HarvestNoticeBoards.Disabled': 'true'
+  'AzureWebJobs.NotifyEndedDelegations.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'false'
   'AzureWebJobs.FileDocument.Disabled': 'false'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'false'
@@ -1106,6 +1116,7 @@ var timersOff = {
   'AzureWebJobs.SettleFeePayment.Disabled': 'false'
   'AzureWebJobs.EraseFeesData.Disabled': 'false'
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'false'
+  'AzureWebJobs.EraseDelegationsData.Disabled': 'false'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'false'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'false'
   'AzureWebJobs.BuildExport.Disabled': 'false'
@@ -1132,6 +1143,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.CheckFilingDeadlines.Disabled': 'true'
   'AzureWebJobs.ClosePetitions.Disabled': 'true'
   'AzureWebJobs.HarvestNoticeBoards.Disabled': 'true'
+  'AzureWebJobs.NotifyEndedDelegations.Disabled': 'true'
   'AzureWebJobs.PurchaseCredit.Disabled': 'true'
   'AzureWebJobs.FileDocument.Disabled': 'true'
   'AzureWebJobs.FileCalendarEntry.Disabled': 'true'
@@ -1143,6 +1155,7 @@ var stagingSlotSettings = {
   'AzureWebJobs.SettleFeePayment.Disabled': 'true'
   'AzureWebJobs.EraseFeesData.Disabled': 'true'
   'AzureWebJobs.EraseNoticeBoardsData.Disabled': 'true'
+  'AzureWebJobs.EraseDelegationsData.Disabled': 'true'
   'AzureWebJobs.RefreshOnSignIn.Disabled': 'true'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled': 'true'
   'AzureWebJobs.BuildExport.Disabled': 'true'
@@ -1171,6 +1184,7 @@ var stickySettingNames = [
   'AzureWebJobs.CheckFilingDeadlines.Disabled'
   'AzureWebJobs.ClosePetitions.Disabled'
   'AzureWebJobs.HarvestNoticeBoards.Disabled'
+  'AzureWebJobs.NotifyEndedDelegations.Disabled'
   'AzureWebJobs.PurchaseCredit.Disabled'
   'AzureWebJobs.FileDocument.Disabled'
   'AzureWebJobs.FileCalendarEntry.Disabled'
@@ -1182,6 +1196,7 @@ var stickySettingNames = [
   'AzureWebJobs.SettleFeePayment.Disabled'
   'AzureWebJobs.EraseFeesData.Disabled'
   'AzureWebJobs.EraseNoticeBoardsData.Disabled'
+  'AzureWebJobs.EraseDelegationsData.Disabled'
   'AzureWebJobs.RefreshOnSignIn.Disabled'
   'AzureWebJobs.SendDataMessageOnBehalf.Disabled'
   'AzureWebJobs.BuildExport.Disabled'
