@@ -1,7 +1,7 @@
 // Every screen at 360 px and 1280 px: axe-core finds no serious or critical WCAG 2.1 AA violation, and a
 // screenshot of each is written to web/test-results/screens (the test artefacts).
 import { expect, test } from '@playwright/test';
-import { checkAccessibility, open, screenshot, signIn } from './helpers.js';
+import { checkAccessibility, open, pressOn, screenshot, signIn } from './helpers.js';
 
 const PUBLIC_SCREENS = [
   ['uvod', '/'],
@@ -64,10 +64,14 @@ for (const width of [360, 1280]) {
       await checkAccessibility(page, `zprava at ${width}`);
       await screenshot(page, `${width}-zprava`);
       if (width < 1024) {
-        await page.locator('#menu-toggle').click();
+        await pressOn(page, page.locator('#menu-toggle'));
         await expect(page.locator('#menu-toggle')).toHaveAttribute('aria-expanded', 'true');
+        await expect(page.locator('#hlavni-navigace a', { hasText: 'Dokumenty' })).toBeVisible();
         await checkAccessibility(page, `menu at ${width}`);
         await screenshot(page, `${width}-menu`);
+        await page.keyboard.press('Escape');
+        await expect(page.locator('#menu-toggle')).toHaveAttribute('aria-expanded', 'false');
+        await expect(page.locator('#menu-toggle')).toBeFocused();
       }
     });
   });

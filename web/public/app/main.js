@@ -162,6 +162,15 @@ function focusHeading(main) {
 }
 
 async function start() {
+  // Escape closes the open menu and gives the focus back to its button.
+  document.addEventListener('keydown', (event) => {
+    const nav = document.getElementById('hlavni-navigace');
+    if (event.key !== 'Escape' || !nav.classList.contains('site-nav--open')) return;
+    nav.classList.remove('site-nav--open');
+    const toggle = document.getElementById('menu-toggle');
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.focus();
+  });
   document.getElementById('menu-toggle').addEventListener('click', (event) => {
     const nav = document.getElementById('hlavni-navigace');
     const open = nav.classList.toggle('site-nav--open');
