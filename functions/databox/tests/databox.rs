@@ -947,3 +947,55 @@ async fn the_credit_ledger_is_reconciled_with_isds_and_a_difference_is_reported(
     assert!(report.details[0].contains("payment lost") && report.details[0].contains("no top-up in ISDS"));
     assert!(!report.details[0].contains("jana"), "no names in the report");
 }
+
+/// Follows `nextCursor` from `first` to the end: the ids in order, and how many pages.
+async fn all_pages(portal: &Portal, login: &Login, first: &str) -> (Vec<String>, usize) {
+    let (mut ids, mut pages, mut path) = (Vec::new(), 0, first.to_owned());
+    loop {
+        let (status, _, body) = call(&portal.router, get(&path, login)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+        let page = json_of(&body);
+        pages += 1;
+        ids.extend(page["items"].as_array().expect("items").iter().map(|m| m["id"].as_str().expect("id").to_owned()));
+        let Some(next) = page["nextCursor"].as_str() else { return (ids, pages) };
+        path = format!("{first}&cursor={next}");
+        assert!(pages < 100, "the cursor moves on");
+    }
+}
+
+#[tokio::test]
+async fn folders_page_through_isds_and_the_archive_with_cursors() {
+    let portal = portal_with(DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
+    let (whole, _) = all_pages(&portal, &jana, "/api/databox/messages?folder=received&pageSize=100").await;
+    assert!(whole.len() >= 10, "{whole:?}");
+
+    // Page by page: the same messages in the same order, each once, one ISDS
+    // list call a page, each asking for one more than a page.
+    let before = portal.isds.calls().len();
+    let (paged, pages) = all_pages(&portal, &jana, "/api/databox/messages?folder=received&pageSize=3").await;
+    assert_eq!(paged, whole);
+    assert_eq!(pages, whole.len().div_ceil(3));
+    let lists = portal.isds.calls()[before..].iter().filter(|c| c.operation == "GetListOfReceivedMessages").count();
+    assert_eq!(lists, pages);
+
+    // A filter ISDS cannot apply (text) is the portal's, still a page at a time.
+    let (found, _) = all_pages(&portal, &jana, "/api/databox/messages?folder=received&pageSize=1&q=v%C3%BDzva").await;
+    assert!(!found.is_empty() && found.len() < whole.len(), "{found:?}");
+    // Unread is ISDS's status filter (4-6).
+    let (unread, _) = all_pages(&portal, &jana, "/api/databox/messages?folder=received&pageSize=2&unread=true").await;
+    assert!(!unread.is_empty() && unread.len() < whole.len());
+
+    // The archive pages through the store the same way.
+    archive::run(&portal.databox).await.expect("archive");
+    let (archived_all, _) = all_pages(&portal, &jana, "/api/databox/messages?folder=archived&pageSize=100").await;
+    assert!(archived_all.len() >= 3, "{archived_all:?}");
+    let (archived_paged, pages) = all_pages(&portal, &jana, "/api/databox/messages?folder=archived&pageSize=2").await;
+    assert_eq!(archived_paged, archived_all);
+    assert!(pages >= 2);
+
+    let (status, _, body) =
+        call(&portal.router, get("/api/databox/messages?folder=received&cursor=not-a-cursor", &jana)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(&body)["errors"][0]["field"], "cursor");
+}

@@ -1,7 +1,12 @@
-//! `GET /api/databox/messages`: a page of one folder of the mailbox.
+//! `GET /api/databox/messages`: a page of one folder of the mailbox, read a
+//! page at a time from ISDS (its `dmOffset`/`dmLimit`) or from the archive
+//! (the store's continuation), never the whole folder; `nextCursor` leads to
+//! the next page.
 
 use axum::Json;
 use axum::extract::State;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portal_host::{FieldViolation, Params, Problem};
 use portal_security::{Action, Citizen};
 use portal_store::{FilterOp, Order};
@@ -10,7 +15,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Folder, MessageItem, Shared, Simulation};
-use crate::isds::ListQuery;
+use crate::isds::{ListQuery, MessageStatus};
 use crate::{COLLECTION, archive};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,8 +37,8 @@ pub struct ListParams {
     /// Delivered before this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     to: Option<OffsetDateTime>,
-    /// The page, from 1.
-    page: Option<u32>,
+    /// Where the page starts: the `nextCursor` of the page before (none: the first page).
+    cursor: Option<String>,
     /// 1–100 messages a page (default 20).
     page_size: Option<u32>,
 }
@@ -44,16 +49,52 @@ pub struct ListParams {
 #[schema(as = DataMessagePage)]
 pub struct MessagePage {
     pub folder: Folder,
-    pub page: u32,
     pub page_size: u32,
-    /// How many messages match, on all pages.
-    pub total: usize,
     pub items: Vec<MessageItem>,
+    /// The next page's `cursor`; absent on the last page. A page may hold
+    /// fewer than `pageSize` items when a filter matched few of the messages
+    /// one request looks through; follow the cursor for more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     #[serde(flatten)]
     pub simulation: Simulation,
 }
 
-/// The citizen's data messages in one folder, filtered and paged.
+/// Where a page starts: ISDS's record number (ISDS pages by `dmOffset`), or
+/// the archive store's page and how many of its items were already shown.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    o: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    s: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Cursor {
+    fn parse(text: &str) -> Result<Self, Problem> {
+        let invalid = || Problem::validation(vec![FieldViolation::new("cursor", "the nextCursor of an earlier page")]);
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid())
+    }
+
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+/// At most this many records are looked through for one page when a filter
+/// ISDS cannot apply is set (then the page may come back short, with a cursor).
+const SCAN_PAGES: usize = 10;
+/// Records asked of ISDS at a time while scanning.
+const SCAN_CHUNK: u32 = 100;
+
+/// The citizen's data messages in one folder, filtered, a page at a time.
 #[utoipa::path(
     get,
     path = "/api/databox/messages",
@@ -64,7 +105,7 @@ pub struct MessagePage {
     responses(
         (status = 200, description = "Zprávy ve složce, nejnovější první.", body = MessagePage),
         (status = 404, description = "K vašemu účtu není připojena žádná datová schránka.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neplatný parametr (složka, čas, stránka) nebo ISDS požadavek odmítl.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neplatný parametr (složka, čas, kurzor, velikost stránky) nebo ISDS požadavek odmítl.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn handler(
@@ -72,59 +113,158 @@ pub async fn handler(
     citizen: Citizen,
     Params(params): Params<ListParams>,
 ) -> Result<Json<MessagePage>, Problem> {
-    let page = params.page.unwrap_or(1).max(1);
     let page_size = params.page_size.unwrap_or(20);
     if !(1..=100).contains(&page_size) {
         return Err(Problem::validation(vec![FieldViolation::new("pageSize", "must be 1-100")]));
     }
+    let cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?.unwrap_or_default();
     let folder = params.folder.unwrap_or(Folder::Received);
-    let items: Vec<MessageItem> = if folder == Folder::Archived {
-        let query = portal_store::Query::default()
-            .filter("type", FilterOp::Eq, "archived-message")
-            .order_by("archivedAtNanos", Order::Descending)
-            .page_size(1000);
-        let docs = databox.documents.query(COLLECTION, citizen.subject.as_str(), query).await?.items;
-        let mut items = Vec::new();
-        for doc in docs {
-            let id = doc.body["messageId"].as_str().unwrap_or_default();
-            if let Some((envelope, _, _)) = archive::load(&databox, &citizen.subject, id).await? {
-                items.push(MessageItem::from(envelope));
-            }
-        }
-        items
-    } else {
-        let session = databox.session_context(&citizen).await?;
-        let query = ListQuery { from: params.from, to: params.to, statuses: Vec::new(), offset: 1, limit: 1000 };
-        databox
-            .isds
-            .list_messages(session.as_box(), folder.direction(), &query)
-            .await?
-            .into_iter()
-            .map(MessageItem::from)
-            .collect()
+    let filter = Filter {
+        sender: params.sender.as_ref().map(|s| s.to_lowercase()),
+        text: params.q.as_ref().map(|s| s.to_lowercase()),
+        unread: params.unread,
+        from: params.from,
+        to: params.to,
     };
-    let sender = params.sender.map(|s| s.to_lowercase());
-    let text = params.q.map(|s| s.to_lowercase());
-    let mut filtered: Vec<MessageItem> = items
-        .into_iter()
-        .filter(|m| !params.unread || m.unread)
-        .filter(|m| {
-            sender.as_ref().is_none_or(|s| {
-                m.envelope.sender_name.to_lowercase().contains(s) || m.envelope.sender_box.as_str() == s.as_str()
-            })
-        })
-        .filter(|m| text.as_ref().is_none_or(|t| m.envelope.subject.to_lowercase().contains(t)))
-        .filter(|m| folder != Folder::Archived || in_range(m.envelope.delivery_time, params.from, params.to))
-        .collect();
-    filtered.sort_by_key(|m| std::cmp::Reverse(m.envelope.delivery_time));
-    let total = filtered.len();
-    let start = ((page - 1) as usize).saturating_mul(page_size as usize);
-    let items: Vec<MessageItem> = filtered.into_iter().skip(start).take(page_size as usize).collect();
+    let (items, next) = if folder == Folder::Archived {
+        archived_page(&databox, &citizen, &filter, cursor, page_size).await?
+    } else {
+        isds_page(&databox, &citizen, folder, &filter, cursor, page_size).await?
+    };
     databox
         .access_log
         .record_own(&citizen, Action::Read, "data-message-list", folder.as_str(), "list my data messages")
         .await?;
-    Ok(Json(MessagePage { folder, page, page_size, total, items, simulation: Simulation::of(&databox) }))
+    let next_cursor = next.map(|c| c.encode());
+    Ok(Json(MessagePage { folder, page_size, items, next_cursor, simulation: Simulation::of(&databox) }))
+}
+
+/// The filters the portal applies itself (ISDS has no text search).
+struct Filter {
+    sender: Option<String>,
+    text: Option<String>,
+    unread: bool,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+}
+
+impl Filter {
+    /// Whether ISDS returns exactly what matches (times and statuses only).
+    fn isds_exact(&self) -> bool {
+        self.sender.is_none() && self.text.is_none()
+    }
+
+    fn matches(&self, m: &MessageItem) -> bool {
+        (!self.unread || m.unread)
+            && self.sender.as_ref().is_none_or(|s| {
+                m.envelope.sender_name.to_lowercase().contains(s) || m.envelope.sender_box.as_str() == s.as_str()
+            })
+            && self.text.as_ref().is_none_or(|t| m.envelope.subject.to_lowercase().contains(t))
+    }
+}
+
+/// A page of a folder in ISDS, read with ISDS's own paging (`dmOffset`,
+/// `dmLimit`): times and "unread" (statuses 4-6) are ISDS's filters; sender
+/// and text are the portal's, over at most [`SCAN_PAGES`] chunks.
+async fn isds_page(
+    databox: &crate::Databox,
+    citizen: &Citizen,
+    folder: Folder,
+    filter: &Filter,
+    cursor: Cursor,
+    page_size: u32,
+) -> Result<(Vec<MessageItem>, Option<Cursor>), Problem> {
+    let session = databox.session_context(citizen).await?;
+    let statuses = if filter.unread {
+        vec![MessageStatus::Delivered, MessageStatus::DeemedDelivered, MessageStatus::AcceptedByLogin]
+    } else {
+        Vec::new()
+    };
+    let mut offset = cursor.o.unwrap_or(1).max(1);
+    let query = |offset: u32, limit: u32| ListQuery {
+        from: filter.from,
+        to: filter.to,
+        statuses: statuses.clone(),
+        offset,
+        limit,
+    };
+    if filter.isds_exact() {
+        // One more than a page tells whether another page follows.
+        let mut batch =
+            databox.isds.list_messages(session.as_box(), folder.direction(), &query(offset, page_size + 1)).await?;
+        let more = batch.len() > page_size as usize;
+        batch.truncate(page_size as usize);
+        let next = more.then(|| Cursor { o: Some(offset + page_size), ..Cursor::default() });
+        return Ok((batch.into_iter().map(MessageItem::from).collect(), next));
+    }
+    let mut items = Vec::new();
+    for _ in 0..SCAN_PAGES {
+        let batch =
+            databox.isds.list_messages(session.as_box(), folder.direction(), &query(offset, SCAN_CHUNK)).await?;
+        let count = batch.len() as u32;
+        for (k, envelope) in batch.into_iter().enumerate() {
+            let item = MessageItem::from(envelope);
+            if filter.matches(&item) {
+                items.push(item);
+                if items.len() == page_size as usize {
+                    let next = offset + k as u32 + 1;
+                    // Whether anything follows is known only by asking; a last empty page is possible.
+                    let last = k as u32 + 1 == count && count < SCAN_CHUNK;
+                    return Ok((items, (!last).then(|| Cursor { o: Some(next), ..Cursor::default() })));
+                }
+            }
+        }
+        if count < SCAN_CHUNK {
+            return Ok((items, None));
+        }
+        offset += count;
+    }
+    Ok((items, Some(Cursor { o: Some(offset), ..Cursor::default() })))
+}
+
+/// A page of the portal's archive, newest archived first, through the
+/// store's own paging (a continuation token and how many of that store
+/// page's items were shown).
+async fn archived_page(
+    databox: &crate::Databox,
+    citizen: &Citizen,
+    filter: &Filter,
+    cursor: Cursor,
+    page_size: u32,
+) -> Result<(Vec<MessageItem>, Option<Cursor>), Problem> {
+    let (mut continuation, mut skip) = (cursor.c, cursor.s);
+    let mut items = Vec::new();
+    for _ in 0..SCAN_PAGES {
+        let query = portal_store::Query::default()
+            .filter("type", FilterOp::Eq, "archived-message")
+            .order_by("archivedAtNanos", Order::Descending)
+            .page_size(page_size)
+            .after(continuation.clone());
+        let page = databox.documents.query(COLLECTION, citizen.subject.as_str(), query).await?;
+        let count = page.items.len();
+        for (k, doc) in page.items.iter().enumerate().skip(skip) {
+            let id = doc.body["messageId"].as_str().unwrap_or_default();
+            let Some((envelope, _, _)) = archive::load(databox, &citizen.subject, id).await? else { continue };
+            let item = MessageItem::from(envelope);
+            if filter.matches(&item) && in_range(item.envelope.delivery_time, filter.from, filter.to) {
+                items.push(item);
+                if items.len() == page_size as usize {
+                    let next = if k + 1 < count {
+                        Some(Cursor { c: continuation, s: k + 1, ..Cursor::default() })
+                    } else {
+                        page.continuation.map(|c| Cursor { c: Some(c), ..Cursor::default() })
+                    };
+                    return Ok((items, next));
+                }
+            }
+        }
+        skip = 0;
+        match page.continuation {
+            Some(next) => continuation = Some(next),
+            None => return Ok((items, None)),
+        }
+    }
+    Ok((items, Some(Cursor { c: continuation, ..Cursor::default() })))
 }
 
 /// Whether an archived message was delivered in `[from, to)`; one without a

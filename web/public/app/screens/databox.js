@@ -15,7 +15,7 @@ export async function list({ query }) {
   const folder = FOLDERS.some(([f]) => f === query.get('slozka')) ? query.get('slozka') : 'received';
   const [box, page] = await Promise.all([
     call('DataBoxInfo').catch(() => null),
-    call('ListDataMessages', { query: { folder, pageSize: 20 } }),
+    call('ListDataMessages', { query: { folder, pageSize: 20, ...(query.get('kurzor') ? { cursor: query.get('kurzor') } : {}) } }),
   ]);
   const label = FOLDERS.find(([f]) => f === folder)[1];
   return [
@@ -29,7 +29,7 @@ export async function list({ query }) {
       linkButton('Kredit', '#/datova-schranka/kredit')),
     tabs(folder),
     page.items.length
-      ? table(`${label} zprávy (${page.total})`, ['Předmět', folder === 'sent' ? 'Příjemce' : 'Odesílatel', 'Dodáno', 'Velikost'],
+      ? table(`${label} zprávy`, ['Předmět', folder === 'sent' ? 'Příjemce' : 'Odesílatel', 'Dodáno', 'Velikost'],
         page.items.map((m) => [
           h('a', { href: `#/datova-schranka/${folder}/${encodeURIComponent(m.id)}` }, m.subject || '(bez předmětu)',
             m.unread ? h('span', { class: 'gov-tag badge', 'data-type': 'bold', 'data-color': 'primary' }, 'nepřečteno') : null),
@@ -38,6 +38,9 @@ export async function list({ query }) {
           `${m.attachmentSizeKb} kB`,
         ]))
       : empty('Ve složce nejsou žádné zprávy.'),
+    page.nextCursor
+      ? h('p', {}, h('a', { href: `#/datova-schranka?slozka=${folder}&kurzor=${encodeURIComponent(page.nextCursor)}` }, 'Starší zprávy →'))
+      : null,
   ];
 }
 
