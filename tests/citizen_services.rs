@@ -521,6 +521,20 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{petition}");
     let id = petition["id"].as_str().expect("id").to_owned();
+    // A box ISDS does not know, or a citizen's box, is no addressee: asked of the simulated ISDS.
+    for box_id in ["zz9zz9z", "sim4jir"] {
+        let (status, refused) = portal
+            .json_call(
+                "POST",
+                "/api/petitions",
+                &jana,
+                Some(json!({"title": "Jinam", "summary": "S.", "text": "T.",
+                            "addressee": {"name": "Někdo", "boxId": box_id}, "endsOn": "2026-12-31"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{box_id}: {refused}");
+        assert_eq!(refused["errors"][0]["field"], "addressee.boxId", "{refused}");
+    }
     let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/publish"), &jana, None).await;
     assert!(status.is_success(), "published: {body}");
     assert_eq!(public_count(id.clone()).await, 0);
@@ -547,15 +561,21 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
     assert!(csv.contains("Jiří") && csv.contains("Dvořák") && csv.contains("602 00 Brno"), "{csv}");
     assert!(!csv.contains("Nováková;") && !csv.contains("Vinohradská"), "the withdrawn signer is gone: {csv}");
 
-    // Hand-over: from Jana's data box to the addressee's, then in her filings with the 30-day deadline.
+    // Hand-over: from Jana's data box to the addressee's, recorded once ISDS accepted it, then in her
+    // filings with the answer deadline: 30 days from the latest day of receipt, the 10th after delivery.
     let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/hand-over"), &jana, None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["state"], "closed", "not before ISDS accepted it: {body}");
+    assert_eq!(body["handOver"]["status"], "pending", "{body}");
     portal.settle().await;
+    let (_, mine) = portal.json_call("GET", &format!("/api/me/petitions/{id}"), &jana, None).await;
+    assert_eq!(mine["state"], "handed-over", "{mine}");
+    assert_eq!(mine["handOver"]["answerDue"], "2027-01-02", "{mine}");
     let (_, filings) = portal.json_call("GET", "/api/filings", &jana, None).await;
     let handed: Vec<&Value> =
         filings["items"].as_array().expect("items").iter().filter(|f| f["kind"] == "petition-hand-over").collect();
     assert_eq!(handed.len(), 1, "the hand-over is a filing: {filings}");
-    assert_eq!(handed[0]["legalDeadline"], "2026-12-23", "{filings}");
+    assert_eq!(handed[0]["legalDeadline"], "2027-01-02", "{filings}");
     let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &jana, None).await;
     let titles: Vec<&str> =
         inbox["items"].as_array().expect("items").iter().filter_map(|n| n["title"].as_str()).collect();
@@ -563,7 +583,7 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
     assert!(titles.contains(&"Petice předána"), "{titles:?}");
     let (_, events) = portal.json_call("GET", "/api/calendar/events?from=2026-11-23&to=2027-01-31", &jana, None).await;
     assert!(
-        events["items"].as_array().expect("items").iter().any(|e| e["date"] == "2026-12-23"),
+        events["items"].as_array().expect("items").iter().any(|e| e["date"] == "2027-01-02"),
         "the answer deadline is in the calendar: {events}"
     );
 }
