@@ -10,17 +10,21 @@
 //! `YYYYMMDD`), `MSG` (message for the payee, at most 60 characters) and
 //! `X-VS` (variable symbol, at most 10 digits).
 //!
-//! Escaping: a value never contains the separator; a `*` in a value is
-//! written `%2A` (the specification's percent-encoding of the asterisk; other
-//! characters, `%` included, stay as they are, since banking apps show them
-//! literally), and line breaks and other control characters become spaces. Text values are cut to their limit
-//! counted after escaping, never in the middle of an escape.
+//! Escaping, as the reference implementation of the format's author does it
+//! (spayd.org's `escapeDisallowedCharacters`, in Java, PHP and C#): a value
+//! never contains the separator, so `*` is written `%2A`; `+` and `%` are
+//! written `%2B` and `%25`, since readers percent-decode values; every
+//! non-ASCII character is written as its UTF-8 bytes percent-encoded
+//! (`ů` → `%C5%AF`), so the code carries ASCII only. Control characters
+//! become spaces. Text values are cut to their limit counted after escaping,
+//! never inside an escape.
 //!
 //! Sources: the reference's field list (`SPD*1.0*ACC:<IBAN>*AM:<amount
 //! .2f>*CC:CZK*X-VS:…*MSG:…*RN:…*DT:YYYYMMDD`, from public invoice
-//! generators and a SPAYD validator); the field limits as the public SPAYD
-//! implementations enforce them (go-spayd, @spayd/core); the IBAN check
-//! digits by ISO 13616 (mod 97 = 1).
+//! generators and a SPAYD validator); the escaping of the reference
+//! implementation (spayd.org, by the format's author; @spayd/core does the
+//! same); the field limits as the public SPAYD implementations enforce them
+//! (go-spayd, @spayd/core); the IBAN check digits by ISO 13616 (mod 97 = 1).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -130,30 +134,49 @@ pub fn encode(payment: &Payment) -> Result<String, SpaydError> {
     Ok(text)
 }
 
-/// A value with `*` percent-encoded and control characters as
-/// spaces, trimmed, at most `max` characters after escaping.
+/// A value escaped (see the module docs), trimmed, at most `max`
+/// characters after escaping.
 pub fn escape(value: &str, max: usize) -> String {
     let mut out = String::new();
-    let mut length = 0;
     for c in value.trim().chars() {
         let piece = match c {
             '*' => "%2A".to_owned(),
+            '+' => "%2B".to_owned(),
+            '%' => "%25".to_owned(),
             c if c.is_control() => " ".to_owned(),
-            c => c.to_string(),
+            c if c.is_ascii() => c.to_string(),
+            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
         };
-        let width = piece.chars().count();
-        if length + width > max {
+        if out.len() + piece.len() > max {
             break;
         }
-        length += width;
         out.push_str(&piece);
     }
     out.trim_end().to_owned()
 }
 
-/// Reads a SPAYD 1.0 text into its fields (values unescaped). Refuses
-/// another header or version, a pair without `:`, a lower-case or repeated
-/// key, or a text without `ACC`.
+/// A value with its percent-escapes decoded (UTF-8); `None` for a broken
+/// escape or bytes that are not UTF-8.
+pub fn unescape(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Reads a SPAYD 1.0 text into its fields (values percent-decoded).
+/// Refuses another header or version, a pair without `:`, a lower-case or
+/// repeated key, a broken escape, or a text without `ACC`.
 pub fn parse(text: &str) -> Result<BTreeMap<String, String>, SpaydError> {
     let rest = text.strip_prefix("SPD*1.0*").ok_or_else(|| SpaydError::Syntax("header".into()))?;
     let mut fields = BTreeMap::new();
@@ -162,7 +185,7 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, SpaydError> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-') {
             return Err(SpaydError::Syntax(format!("key {key}")));
         }
-        let value = value.replace("%2A", "*");
+        let value = unescape(value).ok_or_else(|| SpaydError::Syntax(format!("escape in {key}")))?;
         if fields.insert(key.to_owned(), value).is_some() {
             return Err(SpaydError::Syntax(format!("repeated {key}")));
         }
@@ -206,8 +229,9 @@ mod tests {
         assert_eq!(
             text,
             "SPD*1.0*ACC:CZ5608000000000111122223*AM:1500.50*CC:CZK*RN:MC PRAHA 10*DT:20270331\
-             *MSG:Poplatek ze psů 2027*X-VS:1341202742"
+             *MSG:Poplatek ze ps%C5%AF 2027*X-VS:1341202742"
         );
+        assert!(text.is_ascii(), "the code carries ASCII only");
         let fields = parse(&text).expect("parses");
         assert_eq!(fields["AM"], "1500.50");
         assert_eq!(fields["MSG"], "Poplatek ze psů 2027");
@@ -216,13 +240,17 @@ mod tests {
     #[test]
     fn separators_are_escaped_and_long_values_cut_after_escaping() {
         let mut p = payment();
-        p.message = "Pes *Alík* 100 % \n zaplaceno".into();
+        p.message = "Pes *Alík* 100 % + 1\n zaplaceno".into();
         let text = encode(&p).expect("encodes");
-        assert!(text.contains("*MSG:Pes %2AAlík%2A 100 %   zaplaceno*"), "{text}");
-        assert_eq!(parse(&text).expect("parses")["MSG"], "Pes *Alík* 100 %   zaplaceno");
+        assert!(text.contains("*MSG:Pes %2AAl%C3%ADk%2A 100 %25 %2B 1  zaplaceno*"), "{text}");
+        assert_eq!(parse(&text).expect("parses")["MSG"], "Pes *Alík* 100 % + 1  zaplaceno");
         assert_eq!(escape(&"*".repeat(30), 60).len(), 60, "twenty escapes fill 60");
         assert_eq!(escape(&format!("{}*", "a".repeat(58)), 60), "a".repeat(58), "an escape is never split");
-        assert_eq!(escape(&"ž".repeat(70), 35).chars().count(), 35);
+        assert_eq!(escape(&"ž".repeat(70), 35), "%C5%BE".repeat(5), "35 characters hold five escaped ž");
+        assert_eq!(unescape("%C5%BE%2A"), Some("ž*".to_owned()));
+        assert_eq!(unescape("%C5"), None, "not UTF-8");
+        assert_eq!(unescape("%Z1"), None);
+        assert_eq!(unescape("%2"), None);
     }
 
     #[test]
@@ -233,7 +261,15 @@ mod tests {
         let mut p = payment();
         p.variable_symbol = "12345678901".into();
         assert_eq!(encode(&p), Err(SpaydError::VariableSymbol));
-        for bad in ["SPD*2.0*ACC:X", "ACC:X", "SPD*1.0*ACC", "SPD*1.0*am:1", "SPD*1.0*AM:1", "SPD*1.0*ACC:A*ACC:B"] {
+        for bad in [
+            "SPD*2.0*ACC:X",
+            "ACC:X",
+            "SPD*1.0*ACC",
+            "SPD*1.0*am:1",
+            "SPD*1.0*AM:1",
+            "SPD*1.0*ACC:A*ACC:B",
+            "SPD*1.0*ACC:%4",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
