@@ -16,7 +16,7 @@ use super::{Shared, amount, iso_date, notice, spayd_of, unpaid_obligation};
 pub struct QrPayment {
     /// The SPAYD 1.0 text the QR code carries.
     #[schema(
-        example = "SPD*1.0*ACC:CZ5608000000000111122223*AM:1500.00*CC:CZK*RN:MC PRAHA 10*DT:20270331*MSG:Poplatek ze psů 2027*X-VS:1341202742"
+        example = "SPD*1.0*ACC:CZ5608000000000111122223*AM:1500.00*CC:CZK*RN:MC PRAHA 10*DT:20270331*MSG:Poplatek ze ps%C5%AF 2027*X-VS:1341202742"
     )]
     pub spayd: String,
     pub iban: String,
