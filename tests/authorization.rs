@@ -443,8 +443,27 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
     assert_eq!(status, StatusCode::CREATED, "{watch}");
     let watch = watch["id"].as_str().expect("watch id").to_owned();
 
+    let (status, invitation) = call(
+        &router,
+        "POST",
+        "/api/delegations",
+        &owner,
+        Some(json!({"scopes": ["documents-read"], "endsOn": ends_on})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    let delegation = invitation["delegation"]["id"].as_str().expect("delegation id").to_owned();
+
     // Route → how the intruder asks for the owner's resource.
     let probes: Vec<(&str, &str, String, Option<Value>)> = vec![
+        // The owner's invitation: the intruder has no code (a guessed one is 404) and cannot revoke it.
+        (
+            "delegations/{id}/accept",
+            "POST",
+            format!("/api/delegations/{delegation}/accept"),
+            Some(json!({"code": "guessed-code"})),
+        ),
+        ("delegations/{id}", "DELETE", format!("/api/delegations/{delegation}"), None),
         ("databox/messages/{folder}/{id}", "GET", format!("/api/databox/messages/received/{message}"), None),
         (
             "databox/messages/{folder}/{id}/attachments/{index}",

@@ -4,9 +4,10 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsRead;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
-use super::{Shared, owned, stream_response};
+use super::{Shared, not_found, stream_response};
 
 /// Downloads the document, byte for byte as it was uploaded or filed.
 #[utoipa::path(
@@ -14,7 +15,7 @@ use super::{Shared, owned, stream_response};
     path = "/api/documents/{id}/content",
     operation_id = "DownloadDocument",
     tag = "documents",
-    params(("id" = String, Path, description = "The document's id.")),
+    params(("id" = String, Path, description = "The document's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Obsah dokumentu v jeho typu (Content-Type), ke stažení (Content-Disposition).", content(
@@ -30,13 +31,14 @@ use super::{Shared, owned, stream_response};
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsRead>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let owner = citizen.subject.as_str();
-    let stored = owned(&documents, &citizen, &id).await?;
+    let owner = acting.owner().as_str();
+    let (stored, _) = documents.load(owner, &id).await?.ok_or_else(not_found)?;
     let content = documents.content_stream(owner, &stored).await?;
     let meta = documents.open_meta(owner, &stored).await?;
-    documents.access_log.record_own(&citizen, Action::Read, "document", &stored.id, "stažení dokumentu").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "document", &stored.id, "stažení dokumentu");
+    acting.record(&documents.access_log, entry).await?;
     Ok(stream_response(Body::from_stream(content), stored.size, &stored.media_type, &meta.file_name))
 }

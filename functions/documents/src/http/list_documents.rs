@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use portal_host::{FieldViolation, Params, Problem};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsRead;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +48,7 @@ pub struct DocumentPage {
     path = "/api/documents",
     operation_id = "ListDocuments",
     tag = "documents",
-    params(ListParams),
+    params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Stránka mých dokumentů, od nejnovějšího.", body = DocumentPage),
@@ -56,7 +57,7 @@ pub struct DocumentPage {
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsRead>,
     params: Result<Params<ListParams>, Problem>,
 ) -> Result<Json<DocumentPage>, Problem> {
     let Ok(Params(params)) = params else {
@@ -80,7 +81,7 @@ pub async fn handler(
     if !errors.is_empty() {
         return Err(invalid(errors));
     }
-    let owner = citizen.subject.as_str();
+    let owner = acting.owner().as_str();
     let listed =
         documents.list(owner, params.kind.as_deref(), params.tag.as_deref(), page_size, params.continuation).await;
     let (items, continuation) = match listed {
@@ -89,6 +90,7 @@ pub async fn handler(
         }
         listed => listed?,
     };
-    documents.access_log.record_own(&citizen, Action::Read, "document-list", "*", "výpis mých dokumentů").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "document-list", "*", "výpis dokumentů");
+    acting.record(&documents.access_log, entry).await?;
     Ok(Json(DocumentPage { items, continuation }))
 }

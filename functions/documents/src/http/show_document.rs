@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::{ETAG, HeaderName};
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsRead;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
 use super::{Shared, not_found};
 use crate::document::{DocumentView, etag_header};
@@ -15,7 +16,7 @@ use crate::document::{DocumentView, etag_header};
     path = "/api/documents/{id}",
     operation_id = "ShowDocument",
     tag = "documents",
-    params(("id" = String, Path, description = "The document's id.")),
+    params(("id" = String, Path, description = "The document's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Údaje o dokumentu.", body = DocumentView,
@@ -25,12 +26,13 @@ use crate::document::{DocumentView, etag_header};
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsRead>,
     Path(id): Path<String>,
 ) -> Result<([(HeaderName, String); 1], Json<DocumentView>), Problem> {
-    let owner = citizen.subject.as_str();
+    let owner = acting.owner().as_str();
     let (stored, etag) = documents.load(owner, &id).await?.ok_or_else(not_found)?;
     let view = documents.view(owner, &stored).await?;
-    documents.access_log.record_own(&citizen, Action::Read, "document", &stored.id, "zobrazení dokumentu").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "document", &stored.id, "zobrazení dokumentu");
+    acting.record(&documents.access_log, entry).await?;
     Ok(([(ETAG, etag_header(&etag))], Json(view)))
 }
