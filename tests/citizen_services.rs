@@ -589,6 +589,60 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
 }
 
 #[tokio::test]
+async fn a_hand_over_isds_does_not_take_leaves_the_petition_closed_with_one_notice_and_a_retry() {
+    let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
+    // Petr has no data box (the simulated ISDS knows none of his): nothing can be sent from it.
+    let petr = portal.login("petr").await;
+    let jana = portal.login("jana").await;
+    let (status, petition) = portal
+        .json_call(
+            "POST",
+            "/api/petitions",
+            &petr,
+            Some(json!({"title": "Za osvětlení podchodu", "summary": "Žádáme světla.", "text": "Vážení, …",
+                        "addressee": {"name": "Městský úřad Horní Lhota (simulace)", "boxId": "simmuhl"},
+                        "endsOn": "2026-12-31"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{petition}");
+    let id = petition["id"].as_str().expect("id").to_owned();
+    for (path, who) in [("publish", &petr), ("signatures", &jana), ("close", &petr)] {
+        let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/{path}"), who, None).await;
+        assert!(status.is_success(), "{path}: {body}");
+    }
+    portal.settle().await;
+    let notices = |inbox: &Value| -> Vec<(String, String)> {
+        let items = inbox["items"].as_array().expect("items").iter();
+        items.map(|n| (n["id"].to_string(), n["title"].as_str().unwrap_or_default().to_owned())).collect()
+    };
+    let (_, before) = portal.json_call("GET", "/api/notifications?pageSize=100", &petr, None).await;
+    let before = notices(&before);
+
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/hand-over"), &petr, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    portal.settle().await;
+    let (_, mine) = portal.json_call("GET", &format!("/api/me/petitions/{id}"), &petr, None).await;
+    assert_eq!(mine["state"], "closed", "not handed over: {mine}");
+    assert_eq!(mine["handOver"]["status"], "failed", "{mine}");
+    assert_eq!(mine["handOver"]["canRetry"], true, "{mine}");
+    assert!(mine["handOver"]["reason"].as_str().is_some_and(|r| r.contains("no data box")), "{mine}");
+    let (_, inbox) = portal.json_call("GET", "/api/notifications?pageSize=100", &petr, None).await;
+    let new: Vec<String> =
+        notices(&inbox).into_iter().filter(|n| !before.contains(n)).map(|(_, title)| title).collect();
+    assert_eq!(new, ["Datovou zprávu se nepodařilo odeslat"], "one notice, that it was not sent");
+    assert!(!new.iter().any(|t| t == "Petice předána"), "{new:?}");
+    let (_, filings) = portal.json_call("GET", "/api/filings", &petr, None).await;
+    assert!(
+        filings["items"].as_array().expect("items").iter().all(|f| f["kind"] != "petition-hand-over"),
+        "no filing: {filings}"
+    );
+    // The retry is a new attempt (and fails the same way while he has no box).
+    let (status, body) = portal.json_call("POST", &format!("/api/petitions/{id}/hand-over"), &petr, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["requestId"], format!("petition-{id}-2").as_str(), "{body}");
+}
+
+#[tokio::test]
 async fn jana_pays_her_dog_fee_and_finds_the_receipt_in_documents_and_the_qr_code_decodes() {
     let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
     let jana = portal.login("jana").await;
