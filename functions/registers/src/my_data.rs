@@ -194,14 +194,16 @@ async fn store_cache(registers: &Registers, subject: &SubjectId, data: &MyRegist
     Ok(())
 }
 
-/// The calendar entries of a person's identity documents.
-pub fn expiry_entries(person: &PersonRecord) -> Vec<CalendarEntry> {
+/// The calendar entries of a person's identity documents. The calendar
+/// keeps the entry id and source reference in clear, so they name the
+/// document by `reference` (a keyed hash of its number), never the number.
+pub fn expiry_entries(person: &PersonRecord, reference: impl Fn(&str) -> String) -> Vec<CalendarEntry> {
     person
         .identity_documents
         .iter()
         .filter_map(|document| {
             let date = document.expires_on?;
-            let number: String = document.number.chars().filter(char::is_ascii_alphanumeric).collect();
+            let number = reference(&document.number);
             Some(CalendarEntry {
                 entry_id: format!("document-expiry-{}-{number}", document.kind.as_str()),
                 kind: "document-expiry".into(),
@@ -210,16 +212,29 @@ pub fn expiry_entries(person: &PersonRecord) -> Vec<CalendarEntry> {
                 date,
                 document: Some(document.kind.as_str().to_owned()),
                 source: "registers".into(),
-                source_ref: document.number.clone(),
+                source_ref: number,
                 cancelled: false,
             })
         })
         .collect()
 }
 
-async fn publish_expiries(registers: &Registers, subject: &SubjectId, person: &PersonRecord) -> Result<(), StoreError> {
+async fn publish_expiries(
+    registers: &Registers,
+    subject: &SubjectId,
+    person: &PersonRecord,
+) -> Result<(), MyDataError> {
     let now = registers.clock.now();
-    for entry in expiry_entries(person) {
+    let mut references = std::collections::BTreeMap::new();
+    for document in &person.identity_documents {
+        let keyed = registers
+            .sealer
+            .blind_index(subject.as_str(), "identity-document-number", document.number.as_bytes())
+            .await?;
+        references.insert(document.number.clone(), keyed);
+    }
+    let reference = |number: &str| references.get(number).cloned().unwrap_or_default();
+    for entry in expiry_entries(person, reference) {
         let key = format!("{}:{}", entry.entry_id, entry.date);
         let data = serde_json::to_value(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let event = Event::new(DOCUMENT_EXPIRY, &key, subject.as_str(), now, data);
