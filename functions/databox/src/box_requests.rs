@@ -12,7 +12,8 @@
 //! idempotent: the request id is the key ISDS is asked with, the document
 //! moves on by ETag, the events have fixed ids, and a pending marker
 //! (`pending-box-requests` partition) is deleted only at the end, so a crash
-//! anywhere is picked up by the next run. Production has no adapter yet
+//! anywhere is picked up by the next run. Looking at the request
+//! (`GET /api/databox/box-requests/{id}`) takes the same step at once. Production has no adapter yet
 //! ([`NotConnected`]: whether and how a portal may call `CreateDataBox` for a
 //! citizen is the ISDS administrator's to allow); local mode uses the
 //! simulator, which creates the box after [`crate::isds::simulator::BOX_CREATION_TAKES`]
@@ -224,6 +225,20 @@ enum AdvanceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Isds(#[from] IsdsError),
+}
+
+/// Takes the citizen's request `id` as far as ISDS allows now (when they
+/// look at it, so they need not wait for the timer). A failure is logged and
+/// left to the timer; whether it moved on.
+pub async fn advance_one(databox: &Databox, subject: &str, id: &str) -> bool {
+    let mut report = AdvanceReport::default();
+    match advance(databox, subject, id, &mut report).await {
+        Ok(()) => report.submitted + report.created + report.refused > 0,
+        Err(error) => {
+            tracing::warn!(error = %error, "a data box request could not be advanced now; the timer retries");
+            false
+        }
+    }
 }
 
 /// Takes one request one step further, as far as ISDS allows now.

@@ -34,11 +34,15 @@ pub async fn handler(
     if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(not_found());
     }
-    let doc = databox
-        .documents
-        .get(COLLECTION, citizen.subject.as_str(), &box_requests::document_id(&id))
-        .await?
-        .ok_or_else(not_found)?;
+    let document = box_requests::document_id(&id);
+    let load = || databox.documents.get(COLLECTION, citizen.subject.as_str(), &document);
+    let mut doc = load().await?.ok_or_else(not_found)?;
+    // Still with ISDS: ask it now, in the citizen's session, not only hourly.
+    if matches!(doc.body["state"].as_str(), Some("submitted" | "in-progress"))
+        && box_requests::advance_one(&databox, citizen.subject.as_str(), &id).await
+    {
+        doc = load().await?.ok_or_else(not_found)?;
+    }
     let request: BoxRequest = serde_json::from_value(doc.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let submitted_at = request
         .submitted_at

@@ -74,8 +74,9 @@ use super::{
 use super::{BoxContext, Caller, DeliveredMessage, SessionContext};
 use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
 
-/// How long the simulated ISDS takes to create a requested box.
-pub const BOX_CREATION_TAKES: Duration = Duration::days(2);
+/// How long the simulated ISDS takes to create a requested box (short, so
+/// that in local mode a demo citizen sees it created while trying it).
+pub const BOX_CREATION_TAKES: Duration = Duration::minutes(5);
 use crate::delivery::deemed_delivery_at;
 
 /// The demo citizens' boxes: (`PersonIdentifier` given by the dev identity
