@@ -86,14 +86,14 @@ login() {
 login
 run citizen -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" \
   --exclude-operation-id Logout --exclude-operation-id EraseMe
+# 3. As a tile official at LoA high (before the session-ending pass, which erases Jana): the tile modeller's
+# operations, which answer a citizen only 403.
+login high
+run official -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" --include-operation-id-regex '^Admin'
 if ((${#ENDING[@]})); then
   login
   run citizen-session-end -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" "${ENDING[@]}"
 fi
-
-# 3. As a tile official at LoA high: the tile modeller's operations, which answer a citizen only 403.
-login high
-run official -H "Cookie: __Host-portal_session=$SESSION" -H "X-CSRF-Token: $CSRF" --include-operation-id-regex '^Admin'
 
 # What ran, per pass: operations, cases and the statuses answered.
 "$PYTHON" - "$WORK" <<'PY'
