@@ -18,7 +18,11 @@ use tower::ServiceExt as _;
 
 /// The operations that act for another person, by scope. Everything else
 /// (petitions above all) must refuse `X-Acting-For`.
-const OPTED_IN: &[(&str, &[&str])] = &[("documents-read", &["ListDocuments", "ShowDocument", "DownloadDocument"])];
+const OPTED_IN: &[(&str, &[&str])] = &[
+    ("documents-read", &["ListDocuments", "ShowDocument", "DownloadDocument"]),
+    ("extracts", &["ListExtracts", "ShowExtract"]),
+    ("filings", &["ListFilings", "ShowFiling"]),
+];
 
 fn scope_of(operation: &str) -> Option<&'static str> {
     OPTED_IN.iter().find(|(_, ops)| ops.contains(&operation)).map(|(scope, _)| *scope)

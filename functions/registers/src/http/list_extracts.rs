@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::Extracts;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,16 +23,19 @@ pub struct ExtractJobList {
     path = "/api/registers/extracts",
     operation_id = "ListExtracts",
     tag = "registers",
+    params(("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `extracts`): their extract requests."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Vaše žádosti o výpisy, nejnovější první.", body = ExtractJobList),
     )
 )]
-pub async fn handler(State(registers): State<Shared>, citizen: Citizen) -> Result<Json<ExtractJobList>, Problem> {
-    let jobs = extracts::list(&registers, &citizen.subject).await?;
-    registers
-        .access_log
-        .record_own(&citizen, Action::Read, "register-extract-job", "list", "přehled mých žádostí o výpisy")
-        .await?;
+pub async fn handler(
+    State(registers): State<Shared>,
+    acting: ActingFor<Extracts>,
+) -> Result<Json<ExtractJobList>, Problem> {
+    let jobs = extracts::list(&registers, acting.owner()).await?;
+    let entry =
+        AccessEntry::new(Actor::Citizen, Action::Read, "register-extract-job", "list", "přehled žádostí o výpisy");
+    acting.record(&registers.access_log, entry).await?;
     Ok(Json(ExtractJobList { items: jobs.iter().map(ExtractJobView::from).collect() }))
 }

@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use portal_host::{Params, Problem};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::Filings;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -37,7 +38,7 @@ pub struct FilingPage {
     path = "/api/filings",
     operation_id = "ListFilings",
     tag = "filings",
-    params(ListParams),
+    params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `filings`): their filings."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Vaše podání, nejnovější první.", body = FilingPage),
@@ -46,7 +47,7 @@ pub struct FilingPage {
 )]
 pub async fn handler(
     State(registers): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<Filings>,
     params: Result<Params<ListParams>, Problem>,
 ) -> Result<Json<FilingPage>, Problem> {
     let Ok(Params(params)) = params else { return Err(invalid("query", "pageSize and continuation only")) };
@@ -55,7 +56,7 @@ pub async fn handler(
         Some(Ok(size @ 1..=100)) => size,
         Some(_) => return Err(invalid("pageSize", "a whole number from 1 to 100")),
     };
-    let page = filings::list(&registers, citizen.subject.as_str(), page_size, params.continuation).await;
+    let page = filings::list(&registers, acting.owner().as_str(), page_size, params.continuation).await;
     let (items, continuation) = match page {
         Ok(page) => page,
         Err(FilingError::Store(StoreError::Invalid(_))) => {
@@ -63,7 +64,8 @@ pub async fn handler(
         }
         Err(error) => return Err(error.into()),
     };
-    registers.access_log.record_own(&citizen, Action::Read, "filing", "list", "přehled mých podání").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "filing", "list", "přehled podání");
+    acting.record(&registers.access_log, entry).await?;
     let now = registers.clock.now();
     Ok(Json(FilingPage { items: items.iter().map(|f| FilingSummary::new(f, now)).collect(), continuation }))
 }

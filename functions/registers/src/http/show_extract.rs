@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::Extracts;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
 use super::{ExtractJobView, Shared};
 use crate::extracts;
@@ -14,7 +15,7 @@ use crate::extracts;
     path = "/api/registers/extracts/{id}",
     operation_id = "ShowExtract",
     tag = "registers",
-    params(("id" = String, Path, description = "The job's id (a UUID).")),
+    params(("id" = String, Path, description = "The job's id (a UUID)."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `extracts`): the request of theirs."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Stav žádosti o výpis.", body = ExtractJobView),
@@ -23,15 +24,13 @@ use crate::extracts;
 )]
 pub async fn handler(
     State(registers): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<Extracts>,
     Path(id): Path<String>,
 ) -> Result<Json<ExtractJobView>, Problem> {
     let not_found = || Problem::not_found("no such extract request");
     let id = extracts::parse_job_id(&id).ok_or_else(not_found)?;
-    let job = extracts::show(&registers, &citizen.subject, &id).await?.ok_or_else(not_found)?;
-    registers
-        .access_log
-        .record_own(&citizen, Action::Read, "register-extract-job", &id, "stav žádosti o výpis")
-        .await?;
+    let job = extracts::show(&registers, acting.owner(), &id).await?.ok_or_else(not_found)?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "register-extract-job", &id, "stav žádosti o výpis");
+    acting.record(&registers.access_log, entry).await?;
     Ok(Json(ExtractJobView::from(&job)))
 }

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::Filings;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -45,7 +46,7 @@ pub struct FilingDetail {
     path = "/api/filings/{id}",
     operation_id = "ShowFiling",
     tag = "filings",
-    params(("id" = String, Path, description = "The filing's id.")),
+    params(("id" = String, Path, description = "The filing's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `filings`): a filing of theirs."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Podání s historií stavů.", body = FilingDetail),
@@ -54,17 +55,18 @@ pub struct FilingDetail {
 )]
 pub async fn handler(
     State(registers): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<Filings>,
     Path(id): Path<String>,
 ) -> Result<Json<FilingDetail>, Problem> {
     let id = parse_filing_id(&id).ok_or_else(no_such_filing)?;
-    let filing = submission::refresh(&registers, &citizen.subject, &id).await?.ok_or_else(no_such_filing)?;
-    let data = match open_data::<FilingSubmission>(&registers, citizen.subject.as_str(), &filing).await {
+    let filing = submission::refresh(&registers, acting.owner(), &id).await?.ok_or_else(no_such_filing)?;
+    let data = match open_data::<FilingSubmission>(&registers, acting.owner().as_str(), &filing).await {
         Ok(data) => data.as_ref().map(data_view),
         Err(FilingError::Corrupt(_)) => None,
         Err(error) => return Err(error.into()),
     };
-    registers.access_log.record_own(&citizen, Action::Read, "filing", &id, "detail podání").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Read, "filing", &id, "detail podání");
+    acting.record(&registers.access_log, entry).await?;
     let attachments = filing
         .attachments
         .iter()
