@@ -483,11 +483,33 @@ fn notice_boards(services: &Services, settings: &Settings) -> portal_noticeboard
     }
 }
 
+/// The citizen's name and date of birth from the identity profile (NIA's
+/// attributes), for finding their data box in ISDS: like the signer's details,
+/// read in the composition, not by either capability.
+#[derive(Debug)]
+struct ProfileIdentities {
+    documents: Arc<dyn DocumentStore>,
+    sealer: Sealer,
+}
+
+#[async_trait]
+impl portal_databox::CitizenIdentities for ProfileIdentities {
+    async fn person(&self, subject: &portal_security::SubjectId) -> Option<portal_databox::isds::PersonQuery> {
+        let profile = portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject).await.ok()??;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Some(portal_databox::isds::PersonQuery {
+            first_name: profile.given_name.filter(|s| !s.trim().is_empty())?,
+            last_name: profile.family_name.filter(|s| !s.trim().is_empty())?,
+            birth_date: time::Date::parse(profile.date_of_birth?.get(..10)?, &format).ok()?,
+        })
+    }
+}
+
 fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::Databox, AppError> {
     use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
     use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
     use portal_databox::payments::{NotConnected, PaymentsNotConnected, SimulatedCreditSystem};
-    use portal_databox::{Databox, DataboxSettings, NoDirectory, SimulatedBoxDirectory};
+    use portal_databox::{Databox, DataboxSettings, IsdsPersonDirectory, NoDirectory};
     let stores = &services.stores;
     let clock = stores.clock.clone();
     let databox_settings = DataboxSettings {
@@ -528,7 +550,21 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
             base(
                 simulator.clone(),
                 simulator.clone(),
-                Arc::new(SimulatedBoxDirectory(simulator.clone())),
+                // The link comes from ISDS's own search by the citizen's
+                // identity (FindPersonalDataBox), in the simulator's system box.
+                Arc::new(IsdsPersonDirectory {
+                    isds: simulator.clone(),
+                    identities: Arc::new(ProfileIdentities {
+                        documents: stores.documents.clone(),
+                        sealer: services.sealer.clone(),
+                    }),
+                    search_in: Some(portal_databox::isds::BoxContext::for_job(
+                        portal_databox::isds::BoxId::parse(portal_databox::isds::simulator::SYSTEM_BOX)
+                            .expect("a valid box id"),
+                        portal_databox::isds::Access::Simulated,
+                        "box link lookup",
+                    )),
+                }),
                 gateway.clone(),
                 Arc::new(SimulatedCreditSystem::new(simulator)),
                 Some(gateway),

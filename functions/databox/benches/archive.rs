@@ -75,6 +75,9 @@ impl Isds for FixedIsds {
     async fn credit_history(&self, _: &BoxContext, _: time::Date, _: time::Date) -> IsdsResult<Vec<CreditEvent>> {
         Ok(Vec::new())
     }
+    async fn find_personal_boxes(&self, _: &BoxContext, _: &PersonQuery) -> IsdsResult<Vec<BoxId>> {
+        Ok(Vec::new())
+    }
     async fn vault_info(&self, _: &BoxContext) -> IsdsResult<VaultInfo> {
         Err(IsdsError::NotFound)
     }

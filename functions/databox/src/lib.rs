@@ -87,15 +87,17 @@ impl Default for DataboxSettings {
     }
 }
 
-/// Which data box belongs to which citizen. In production the link comes
-/// from the population register (the registers issue); the simulator knows
-/// the demo citizens' boxes.
+/// Which data box belongs to which citizen: a port onto an authoritative
+/// source ([`IsdsPersonDirectory`]: ISDS's `FindPersonalDataBox` by the
+/// citizen's identity; the population register's box id would be another).
 #[async_trait::async_trait]
 pub trait BoxDirectory: Send + Sync + std::fmt::Debug {
     async fn box_of(&self, subject: &SubjectId) -> Option<BoxId>;
 }
 
-/// SIMULATOR: the demo citizens' boxes, as the ISDS simulator knows them.
+/// SIMULATOR, for tests: the demo citizens' boxes straight from the ISDS
+/// simulator's table. The app links through [`IsdsPersonDirectory`] instead
+/// (ISDS's own search by the citizen's identity), in local mode too.
 #[derive(Debug)]
 pub struct SimulatedBoxDirectory(pub Arc<isds::simulator::IsdsSimulator>);
 
@@ -104,6 +106,45 @@ impl BoxDirectory for SimulatedBoxDirectory {
     async fn box_of(&self, subject: &SubjectId) -> Option<BoxId> {
         // Subject ids percent-encode the pseudonym's slashes.
         self.0.box_of_person(&subject.as_str().replace("%2F", "/").replace("%25", "%"))
+    }
+}
+
+/// The citizen's name and date of birth, as the identity provider gave them
+/// (in the app: the identity profile, composed in `src/app.rs`).
+#[async_trait::async_trait]
+pub trait CitizenIdentities: Send + Sync + std::fmt::Debug {
+    async fn person(&self, subject: &SubjectId) -> Option<isds::PersonQuery>;
+}
+
+/// Links a citizen to their box from ISDS itself, the authoritative source:
+/// `FindPersonalDataBox` by the citizen's name and date of birth, searched in
+/// `search_in` (the operator's own box; ISDS lets only some boxes search
+/// personal ones). Exactly one personal box links; none or several link
+/// nothing (the citizen is told no box is linked). Without a search context
+/// (production until the operator's box is configured) nothing links.
+#[derive(Debug)]
+pub struct IsdsPersonDirectory {
+    pub isds: Arc<dyn Isds>,
+    pub identities: Arc<dyn CitizenIdentities>,
+    pub search_in: Option<isds::BoxContext>,
+}
+
+#[async_trait::async_trait]
+impl BoxDirectory for IsdsPersonDirectory {
+    async fn box_of(&self, subject: &SubjectId) -> Option<BoxId> {
+        let ctx = self.search_in.as_ref()?;
+        let person = self.identities.person(subject).await?;
+        match self.isds.find_personal_boxes(ctx, &person).await {
+            Ok(found) if found.len() == 1 => found.into_iter().next(),
+            Ok(found) => {
+                tracing::info!(matches = found.len(), "no single personal data box for this citizen");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "ISDS could not be searched for the citizen's data box");
+                None
+            }
+        }
     }
 }
 

@@ -750,6 +750,13 @@ impl Isds for FaultyIsds {
     ) -> portal_databox::isds::IsdsResult<Vec<portal_databox::isds::CreditEvent>> {
         self.inner.credit_history(ctx, from, to).await
     }
+    async fn find_personal_boxes(
+        &self,
+        ctx: &BoxContext,
+        person: &portal_databox::isds::PersonQuery,
+    ) -> portal_databox::isds::IsdsResult<Vec<BoxId>> {
+        self.inner.find_personal_boxes(ctx, person).await
+    }
     async fn vault_info(&self, ctx: &BoxContext) -> portal_databox::isds::IsdsResult<portal_databox::isds::VaultInfo> {
         self.inner.vault_info(ctx).await
     }
@@ -1002,4 +1009,53 @@ async fn folders_page_through_isds_and_the_archive_with_cursors() {
         call(&portal.router, get("/api/databox/messages?folder=received&cursor=not-a-cursor", &jana)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json_of(&body)["errors"][0]["field"], "cursor");
+}
+
+/// The identity provider's data of the demo citizens, for the directory.
+#[derive(Debug)]
+struct Identities;
+
+#[async_trait::async_trait]
+impl portal_databox::CitizenIdentities for Identities {
+    async fn person(&self, subject: &portal_security::SubjectId) -> Option<portal_databox::isds::PersonQuery> {
+        let (first, last, born) = match subject.as_str() {
+            JANA => ("Jana", "Nováková", time::macros::date!(1985 - 03 - 14)),
+            // The identity provider spells her name with more diacritics than the box does.
+            "DEMO%2Fludmila-stastna-zdarska" => ("Ludmila", "Šťastná Žďárská", time::macros::date!(1949 - 06 - 30)),
+            // Someone with Jana's name, born another day.
+            "DEMO%2Fjina-jana" => ("Jana", "Nováková", time::macros::date!(1990 - 01 - 01)),
+            _ => return None,
+        };
+        Some(portal_databox::isds::PersonQuery { first_name: first.into(), last_name: last.into(), birth_date: born })
+    }
+}
+
+#[tokio::test]
+async fn a_citizen_is_linked_to_the_box_isds_finds_for_their_identity() {
+    let portal = portal();
+    let search_in = BoxContext::for_job(
+        BoxId::parse(portal_databox::isds::simulator::SYSTEM_BOX).expect("box"),
+        Access::Simulated,
+        "box link lookup",
+    );
+    let directory = portal_databox::IsdsPersonDirectory {
+        isds: portal.isds.clone(),
+        identities: Arc::new(Identities),
+        search_in: Some(search_in),
+    };
+    let subject = |s: &str| portal_security::SubjectId::parse(s).expect("subject");
+    use portal_databox::BoxDirectory as _;
+    assert_eq!(directory.box_of(&subject(JANA)).await.map(String::from), Some("sim4jan".into()));
+    assert_eq!(
+        directory.box_of(&subject("DEMO%2Fludmila-stastna-zdarska")).await.map(String::from),
+        Some("sim4lud".into())
+    );
+    assert_eq!(directory.box_of(&subject("DEMO%2Fjina-jana")).await, None, "same name, another birth date");
+    assert_eq!(directory.box_of(&subject(PETR)).await, None, "no identity data, no link");
+    let calls = portal.isds.calls();
+    assert_eq!(calls.iter().filter(|c| c.operation == "FindPersonalDataBox").count(), 3);
+    assert!(calls.iter().all(|c| c.box_id.as_str() == portal_databox::isds::simulator::SYSTEM_BOX));
+    // Without the operator's box to search in, nothing links.
+    let none = portal_databox::IsdsPersonDirectory { search_in: None, ..directory };
+    assert_eq!(none.box_of(&subject(JANA)).await, None);
 }

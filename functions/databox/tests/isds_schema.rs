@@ -19,17 +19,18 @@ use axum::http::{StatusCode, Uri};
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
     Access, Attachment, BoxContext, BoxId, BoxSearch, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery,
-    MessageId, MessageStatus, OutgoingMessage, SessionContext,
+    MessageId, MessageStatus, OutgoingMessage, PersonQuery, SessionContext,
 };
 use secrecy::SecretString;
 use time::macros::datetime;
 
 /// The request kinds the adapter builds (the table in `isds/soap.rs`).
-const OPERATIONS: [&str; 11] = [
+const OPERATIONS: [&str; 12] = [
     "CreateMessage",
     "DTInfo",
     "DataBoxCreditInfo",
     "FindDataBox",
+    "FindPersonalDataBox",
     "GetListOfReceivedMessages",
     "GetListOfSentMessages",
     "GetMessageStateChanges",
@@ -241,6 +242,12 @@ async fn every_request() -> Vec<Recorded> {
     let (first, last) = (time::macros::date!(2025 - 03 - 01), time::macros::date!(2025 - 03 - 31));
     recorder.keep("credit_history", isds.credit_history(&own, first, last).await);
     recorder.keep("dt_info", isds.vault_info(&own).await);
+    let person = PersonQuery {
+        first_name: "Jan <&>".into(),
+        last_name: "Novák".into(),
+        birth_date: time::macros::date!(1980 - 01 - 01),
+    };
+    recorder.keep("find_personal_box", isds.find_personal_boxes(&own, &person).await);
     recorder.keep("find_box.by_id", isds.find_boxes(&own, &BoxSearch::Id(own_box())).await);
     recorder.keep("find_box.by_name", isds.find_boxes(&own, &BoxSearch::Name("Úřad <&> \"města\"".into())).await);
     recorder.kept
@@ -263,7 +270,7 @@ async fn every_request_is_valid_against_the_official_schema() {
 
 /// The hand-written request fixtures `tests/isds_soap.rs` compares the
 /// adapter's requests with, and the endpoint each is posted to.
-const REQUEST_FIXTURES: [(&str, &str); 13] = [
+const REQUEST_FIXTURES: [(&str, &str); 14] = [
     ("create_message", "/DS/dz"),
     ("signed_message_download", "/DS/dz"),
     ("signed_sent_message_download", "/DS/dz"),
@@ -276,6 +283,7 @@ const REQUEST_FIXTURES: [(&str, &str); 13] = [
     ("dt_info", "/DS/df"),
     ("find_box_by_id", "/DS/df"),
     ("find_box_by_name", "/DS/df"),
+    ("find_personal_box", "/DS/df"),
     ("owner_info", "/DS/DsManage"),
 ];
 

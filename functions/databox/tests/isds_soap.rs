@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
     Access, Attachment, BoxContext, BoxId, BoxInfo, BoxSearch, BoxState, CreditEvent, CreditInfo, Direction,
-    FileMetaType, Isds, IsdsError, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage,
+    FileMetaType, Isds, IsdsError, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, PersonQuery,
     SessionContext, StateChange, VaultInfo,
 };
 use quick_xml::events::Event;
@@ -718,6 +718,22 @@ async fn reads_the_credit_history() {
             },
         ]
     );
+}
+
+#[tokio::test]
+async fn finds_a_personal_box_by_name_and_birth_date() {
+    let isds = FakeIsds::start().await;
+    isds.reply_fixture("find_personal_box.response.xml");
+
+    let person = PersonQuery {
+        first_name: " Jan ".into(),
+        last_name: "Novák".into(),
+        birth_date: time::macros::date!(1980 - 01 - 01),
+    };
+    let found = isds.adapter().find_personal_boxes(&job(), &person).await.expect("search");
+
+    assert_request(&isds.only_request(), "/DS/df", "find_personal_box.request.xml");
+    assert_eq!(found, vec![own_box()]);
 }
 
 #[tokio::test]

@@ -135,6 +135,11 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
     /// `DTInfo`: the data vault (Datový trezor).
     async fn vault_info(&self, ctx: &BoxContext) -> IsdsResult<VaultInfo>;
 
+    /// `FindPersonalDataBox`: the personal boxes (FO, PFO) of a person by
+    /// name and date of birth, searched in `ctx` (a box allowed to search
+    /// personal boxes: the operator's own). Their ids.
+    async fn find_personal_boxes(&self, ctx: &BoxContext, person: &PersonQuery) -> IsdsResult<Vec<BoxId>>;
+
     /// `FindDataBox` by id or (part of) a name, for choosing a recipient,
     /// searched in the citizen's box context.
     async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>>;

@@ -71,7 +71,7 @@ use super::{
     IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange,
     VaultInfo,
 };
-use super::{BoxContext, Caller, DeliveredMessage, SessionContext};
+use super::{BoxContext, Caller, DeliveredMessage, PersonQuery, SessionContext};
 use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
 
 /// How long the simulated ISDS takes to create a requested box (short, so
@@ -204,6 +204,8 @@ struct SimBox {
     info: BoxInfo,
     /// The dev identity provider's `PersonIdentifier` of the owner.
     person: Option<String>,
+    /// A personal box's owner's date of birth (FindPersonalDataBox).
+    birth_date: Option<time::Date>,
     credit_hellers: i64,
     /// Every change of the credit, oldest first.
     credit_history: Vec<CreditEvent>,
@@ -605,6 +607,22 @@ impl Isds for IsdsSimulator {
         })
     }
 
+    /// The personal boxes (FO 40, PFO 30) whose owner has this name
+    /// (diacritics and case aside) and date of birth.
+    #[instrument(skip_all)]
+    async fn find_personal_boxes(&self, ctx: &BoxContext, person: &PersonQuery) -> IsdsResult<Vec<BoxId>> {
+        let mut state = self.lock();
+        state.record_call("FindPersonalDataBox", ctx, Vec::new());
+        let name = fold(&format!("{} {}", person.first_name.trim(), person.last_name.trim()));
+        Ok(state
+            .boxes
+            .values()
+            .filter(|b| matches!(b.info.box_type, 30 | 40))
+            .filter(|b| b.birth_date == Some(person.birth_date) && fold(&b.info.owner_name) == name)
+            .map(|b| b.info.id.clone())
+            .collect())
+    }
+
     /// By id: that box, whatever its type or state (empty if none). By name:
     /// a case- and diacritics-insensitive substring of the owner's name, over
     /// the boxes ISDS lets anyone find that way (not natural persons', not the
@@ -680,6 +698,7 @@ impl BoxManagement for IsdsSimulator {
             let created = SimBox {
                 info,
                 person: Some(request.person.clone()),
+                birth_date: None,
                 credit_hellers: 0,
                 credit_history: Vec::new(),
                 vault: None,
@@ -956,6 +975,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
     struct Spec {
         id: &'static str,
         person: Option<&'static str>,
+        birth_date: Option<time::Date>,
         box_type: u8,
         state: BoxState,
         owner: &'static str,
@@ -968,6 +988,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: JANA_BOX,
             person: Some("DEMO/jana-novakova"),
+            birth_date: Some(time::macros::date!(1985 - 03 - 14)),
             box_type: 40,
             state: BoxState::Accessible,
             owner: "Jana Nováková",
@@ -979,6 +1000,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: JIRI_BOX,
             person: Some("DEMO/jiri-dvorak"),
+            birth_date: Some(time::macros::date!(1972 - 11 - 02)),
             box_type: 30,
             state: BoxState::Accessible,
             owner: "Jiří Dvořák",
@@ -990,6 +1012,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: LUDMILA_BOX,
             person: Some("DEMO/ludmila-stastna-zdarska"),
+            birth_date: Some(time::macros::date!(1949 - 06 - 30)),
             box_type: 40,
             state: BoxState::NotYetActive,
             owner: "Ludmila Šťastná Zdarská",
@@ -1001,6 +1024,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: MUNICIPAL_OFFICE_BOX,
             person: None,
+            birth_date: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Městský úřad Horní Lhota (simulace)",
@@ -1012,6 +1036,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: TAX_OFFICE_BOX,
             person: None,
+            birth_date: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Finanční úřad pro Simulovaný kraj (simulace)",
@@ -1023,6 +1048,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: CSSZ_BOX,
             person: None,
+            birth_date: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Česká správa sociálního zabezpečení (simulace)",
@@ -1034,6 +1060,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: COURT_BOX,
             person: None,
+            birth_date: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Okresní soud v Horní Lhotě (simulace)",
@@ -1045,6 +1072,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: COMPANY_BOX,
             person: None,
+            birth_date: None,
             box_type: 20,
             state: BoxState::Accessible,
             owner: "Energie Horní Lhota s.r.o. (simulace)",
@@ -1056,6 +1084,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         Spec {
             id: SYSTEM_BOX,
             person: None,
+            birth_date: None,
             box_type: 0,
             state: BoxState::Accessible,
             owner: "Informační systém datových schránek (simulace)",
@@ -1085,6 +1114,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             let sim_box = SimBox {
                 info,
                 person: spec.person.map(str::to_owned),
+                birth_date: spec.birth_date,
                 credit_hellers: spec.credit_hellers,
                 credit_history: Vec::new(),
                 vault,

@@ -360,6 +360,15 @@ pub struct VaultInfo {
     pub valid_to: Option<OffsetDateTime>,
 }
 
+/// Who a personal box is looked for (`FindPersonalDataBox`): the citizen's
+/// name and date of birth as the identity provider gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonQuery {
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: time::Date,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoxSearch {
     Id(BoxId),

@@ -15,9 +15,9 @@ use super::times::{datetime, day_start, format_time};
 use super::xml::Request;
 use super::{Service, SoapIsds, der};
 use crate::isds::{
-    BoxContext, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError, IsdsResult,
-    ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SessionContext, SignedMessage, StateChange,
-    VaultInfo,
+    BoxContext, BoxId, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError,
+    IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, PersonQuery, SessionContext,
+    SignedMessage, StateChange, VaultInfo,
 };
 
 #[async_trait]
@@ -161,6 +161,47 @@ impl Isds for SoapIsds {
                     transaction_id: optional_value(record, "ciTransID").map(str::to_owned),
                 })
             })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "find_personal_boxes", box_id = %ctx.box_id()))]
+    async fn find_personal_boxes(&self, ctx: &BoxContext, person: &PersonQuery) -> IsdsResult<Vec<BoxId>> {
+        let date = person.birth_date;
+        let birth = format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+        let mut request = Request::new("FindPersonalDataBox");
+        request.open("dbOwnerInfo", &[])?;
+        // tdbPersonalOwnerInfo, every element in schema order, unset ones nil.
+        request
+            .leaf("dbID", None)?
+            .leaf("aifoIsds", None)?
+            .leaf("pnFirstName", Some(person.first_name.trim()))?
+            .leaf("pnMiddleName", None)?
+            .leaf("pnLastName", Some(person.last_name.trim()))?
+            .leaf("biDate", Some(&birth))?
+            .leaf("biCity", None)?
+            .leaf("biCounty", None)?
+            .leaf("biState", None)?
+            .leaf("adCode", None)?
+            .leaf("adCity", None)?
+            .leaf("adDistrict", None)?
+            .leaf("adStreet", None)?
+            .leaf("adNumberInStreet", None)?
+            .leaf("adNumberInMunicipality", None)?
+            .leaf("adZipCode", None)?
+            .leaf("adState", None)?
+            .leaf("nationality", None)?;
+        request.close("dbOwnerInfo");
+        let reply = self.call(Service::Search, "FindPersonalDataBox", ctx, request, self.timeouts.request).await?;
+        match reply.status.code.as_str() {
+            OK => {}
+            // 0002: nothing matches the criteria.
+            "0002" => return Ok(Vec::new()),
+            _ => return Err(reply.status.into_error()),
+        }
+        let Some(results) = reply.body.child("dbResults") else { return Ok(Vec::new()) };
+        results
+            .children_named("dbOwnerInfo")
+            .map(|info| super::records::box_id("dbID", required_value(info, "dbID")?))
             .collect()
     }
 
