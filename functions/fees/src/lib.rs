@@ -25,6 +25,7 @@
 //! Layout: [`http`] has one file per HTTP action, [`queue`] one file per
 //! function; [`functions`] below is the list the app serves.
 
+pub mod export;
 pub mod http;
 pub mod municipal;
 pub mod payment;
