@@ -20,6 +20,7 @@
 //! and [`queue`] one file per function; the harvest is [`harvest`], the OFN
 //! format [`ofn`], the feeds [`feeds`] and the local [`simulator`].
 
+pub mod export;
 pub mod feeds;
 pub mod harvest;
 pub mod http;
