@@ -23,6 +23,7 @@
 //! its first use (`delegation.first-use`) and its end (`delegation.ended`:
 //! revoked by either side, or expired).
 
+pub mod export;
 pub mod grant;
 pub mod http;
 pub mod queue;
