@@ -329,6 +329,9 @@ pub fn exports(services: &Services, settings: &Settings) -> Result<portal_identi
         Arc::new(databox),
         Arc::new(registers(services, settings)?),
         Arc::new(portal_petitions::service::PetitionService::new(petitions(services, settings, isds)?)),
+        Arc::new(fees(services, settings)),
+        Arc::new(notice_boards(services, settings)),
+        services.delegations.clone(),
     ];
     exports.sources.extend(others);
     Ok(exports)

@@ -23,6 +23,8 @@ use tower::ServiceExt as _;
 
 struct Portal {
     router: axum::Router,
+    /// What the host sends to invoke a timer (`HarvestNoticeBoards`).
+    secret: String,
     host: LocalHost,
     clock: Arc<ManualClock>,
     services: Services,
@@ -49,7 +51,8 @@ async fn portal() -> Portal {
     let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
         .expect("local host");
     host.prepare().await.expect("queues");
-    Portal { router, host, clock, services, settings }
+    let secret = app.runtime.invocation_secret().unwrap_or_default().to_owned();
+    Portal { router, secret, host, clock, services, settings }
 }
 
 fn json_of(bytes: &[u8]) -> Value {
@@ -72,6 +75,20 @@ impl Portal {
             self.clock.advance(Duration::from_secs(11));
         }
         panic!("the queues did not settle");
+    }
+
+    /// Invokes a timer function as the host does.
+    async fn run_timer(&self, name: &str) {
+        use portal_host::envelope::host_side;
+        let info = portal_host::envelope::TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
+        let envelope = host_side::timer_invocation(name, "timer", &info, portal_store::Clock::now(self.clock.as_ref()));
+        let request = Request::post(format!("/{name}"))
+            .header(portal_host::runtime::INVOCATION_SECRET_HEADER, &self.secret)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
+            .expect("request");
+        let (status, _, body) = self.call(request).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {}", String::from_utf8_lossy(&body));
     }
 
     async fn call(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -235,6 +252,37 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     assert!(status.is_success(), "{body}");
     let (status, body) = portal.json_call("POST", &format!("/api/petitions/{other}/signatures"), &jana, None).await;
     assert!(status.is_success(), "Jana signs Jiří's petition: {body}");
+    // A fee paid through the simulated gateway (its receipt goes to Documents).
+    let (status, fees) = portal.json_call("GET", "/api/fees", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{fees}");
+    let dog = fees["obligations"].as_array().expect("obligations").iter().find(|o| o["kind"] == "dog");
+    let fee = dog.expect("her dog fee")["id"].as_str().expect("fee id").to_owned();
+    let (status, payment) = portal.json_call("POST", &format!("/api/fees/{fee}/payments"), &jana, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let payment = payment["id"].as_str().expect("payment id").to_owned();
+    let checkout = format!("/api/fees/payments/{payment}/simulated-checkout");
+    let (status, paid) = portal.json_call("POST", &checkout, &jana, Some(json!({"card": "4242424242424242"}))).await;
+    assert_eq!((status, &paid["status"]), (StatusCode::OK, &json!("paid")), "{paid}");
+    // A notice-board watch, and the harvest that finds the simulated closure.
+    let watch = json!({"keywords": ["uzavírka"], "place": "Dolní"});
+    let (status, watch) = portal.json_call("POST", "/api/me/notice-board-watches", &jana, Some(watch)).await;
+    assert_eq!(status, StatusCode::CREATED, "{watch}");
+    let watch = watch["id"].as_str().expect("watch id").to_owned();
+    portal.run_timer("HarvestNoticeBoards").await;
+    // An authorisation Jana gives Jiří, which he accepts.
+    let (status, invitation) = portal
+        .json_call(
+            "POST",
+            "/api/delegations",
+            &jana,
+            Some(json!({"scopes": ["documents-read"], "endsOn": "2027-01-06"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    let grant = invitation["delegation"]["id"].as_str().expect("grant id").to_owned();
+    let code = json!({"code": invitation["code"]});
+    let (status, body) = portal.json_call("POST", &format!("/api/delegations/{grant}/accept"), &jiri, Some(code)).await;
+    assert!(status.is_success(), "Jiří accepts: {body}");
     portal.settle().await;
 
     // The export: 202 and a status URL; BuildExport runs on the queue.
@@ -250,7 +298,7 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     let status_url = headers[header::LOCATION].to_str().expect("location").to_owned();
     assert_eq!(status_url, format!("/api/me/exports/{export}"));
     assert_eq!(queued["state"], "queued");
-    assert!(queued["progress"].as_array().is_some_and(|p| p.len() == 7), "a line per capability: {queued}");
+    assert!(queued["progress"].as_array().is_some_and(|p| p.len() == 10), "a line per capability: {queued}");
     portal.settle().await;
     let (status, ready) = portal.json_call("GET", &status_url, &jana, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -306,6 +354,9 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
         "registers/filings.json",
         "petitions/created.json",
         "petitions/signed.json",
+        "fees/payments.json",
+        "noticeboards/watches.json",
+        "delegation/delegations.json",
     ] {
         assert!(names.contains(&part), "{part} is in the export: {names:?}");
     }
@@ -326,6 +377,44 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     assert_eq!(parsed["petitions/signed.json"]["petitions"][0]["id"], json!(other), "the petition Jana signed");
     assert!(!text("petitions/signed.json").contains(&own), "only what she signed");
     assert!(text("databox/archive.json").contains("messageId"));
+    let payments = &parsed["fees/payments.json"];
+    assert_eq!(payments.as_array().map(Vec::len), Some(1), "the one payment: {payments}");
+    assert_eq!((&payments[0]["id"], &payments[0]["state"]), (&json!(payment), &json!("paid")), "{payments}");
+    assert_eq!(
+        (&payments[0]["kind"], &payments[0]["amount"]),
+        (&json!("dog"), &json!("1500.00")),
+        "opened: {payments}"
+    );
+    assert_eq!(payments[0]["feeId"], json!(fee), "what it paid for, opened: {payments}");
+    let receipt = format!("fee-receipt-{payment}");
+    assert_eq!(payments[0]["receiptDocumentId"], json!(receipt), "{payments}");
+    assert_eq!(files(&format!("documents/files/{receipt}-")), 1, "the receipt itself, in Documents: {names:?}");
+    let watches = &parsed["noticeboards/watches.json"];
+    assert_eq!(watches.as_array().map(Vec::len), Some(1), "the one watch: {watches}");
+    assert_eq!(watches[0]["id"], json!(watch));
+    assert_eq!(watches[0]["keywords"], json!(["uzavírka"]), "opened: {watches}");
+    assert_eq!(watches[0]["place"], json!("Dolní"), "opened: {watches}");
+    assert!(
+        parsed["notifications/notifications.json"]
+            .as_array()
+            .expect("inbox")
+            .iter()
+            .any(|n| { n["title"].as_str().is_some_and(|t| t.starts_with("Nové na úřední desce")) }),
+        "what the watch found is in the inbox's part: {}",
+        text("notifications/notifications.json")
+    );
+    let delegations = &parsed["delegation/delegations.json"];
+    let given = &delegations["given"];
+    assert_eq!(given.as_array().map(Vec::len), Some(1), "the one authorisation Jana gave: {delegations}");
+    assert_eq!((&given[0]["id"], &given[0]["state"]), (&json!(grant), &json!("active")), "{delegations}");
+    assert_eq!(given[0]["scopes"], json!(["documents-read"]), "{delegations}");
+    assert_eq!(given[0]["endsOn"], json!("2027-01-06"), "{delegations}");
+    assert!(given[0]["counterpart"].as_str().is_some_and(|n| n.contains("Dvořák")), "Jiří's name: {delegations}");
+    assert!(given[0]["acceptedAt"].is_string(), "{delegations}");
+    assert_eq!(delegations["received"], json!([]), "{delegations}");
+    assert_eq!(delegations["representationsKnown"], json!(true), "{delegations}");
+    assert_eq!(delegations["representations"][0]["principalName"], json!("Tomáš Novák"), "her son: {delegations}");
+    assert_eq!(delegations["representations"][0]["state"], json!("active"), "{delegations}");
     let zfo = names.iter().find(|name| name.ends_with("message.zfo")).expect("a ZFO");
     assert!(opened["sizes"][*zfo].as_u64().is_some_and(|size| size > 0));
 
