@@ -12,9 +12,15 @@
 //! | GetListOfReceivedMessages, GetListOfSentMessages | `dm_info.wsdl` (`dx`) | `tListOfFReceivedInput`, `tListOfSentInput` / `tListOfMessOutput` (`dmRecord` = `tRecord`) |
 //! | GetMessageStateChanges | `dm_info.wsdl` (`dx`) | `tGetStateChangesInput` / `tGetStateChangesOutput` |
 //! | FindDataBox | `db_search.wsdl` (`df`) | `dbTypes.xsd` `tFindDBInput` (`tDbOwnerInfo`) / `tFindDBOuput` (`tDbOwnerInfoExt`) |
-//! | DataBoxCreditInfo | `db_search.wsdl` (`df`) | `tDBCreditInfoInput` / `tDBCreditInfoOutput` |
+//! | FindPersonalDataBox | `db_search.wsdl` (`df`) | `tFindPersonalDBInput` (`tdbPersonalOwnerInfo`) / `tFindPersonalDBOutput` |
+//! | DataBoxCreditInfo (now, and with dates: the history) | `db_search.wsdl` (`df`) | `tDBCreditInfoInput` / `tDBCreditInfoOutput` (`tCiRecord`) |
 //! | DTInfo | `db_search.wsdl` (`df`) | `tDTInfoInput` / `tDTInfoOutput` |
 //! | GetOwnerInfoFromLogin | `db_access.wsdl` (`DsManage`) | `tDummyInput` / `tGetOwnInfoOutput` (`tDbOwnerInfo`) |
+//!
+//! Every call runs in a [`BoxContext`]: with the hosted records-system login
+//! (production) the context's box id is the HTTP Basic user of that very
+//! call, so each citizen's calls act in their own box
+//! (`docs/architecture.md`, "Data box: access to each citizen's box").
 //!
 //! Every binding is document/literal with `soapAction=""`. Message services
 //! answer with `dmStatus` (`tStatus`), box services with `dbStatus`
