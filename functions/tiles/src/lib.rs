@@ -26,6 +26,7 @@
 pub mod breaker;
 pub mod dashboard;
 pub mod definition;
+pub mod export;
 pub mod http;
 pub mod layout;
 pub mod modeller;
