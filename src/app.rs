@@ -332,6 +332,20 @@ pub fn exports(services: &Services, settings: &Settings) -> Result<portal_identi
         Arc::new(fees(services, settings)),
         Arc::new(notice_boards(services, settings)),
         services.delegations.clone(),
+        // Tiles' part reads only the citizen's stored layout and cached
+        // summaries: no summary source, facts or breaker is asked.
+        Arc::new(portal_tiles::Tiles {
+            documents: stores.documents.clone(),
+            queues: stores.queues.clone(),
+            sealer: services.sealer.clone(),
+            access_log: services.access_log.clone(),
+            clock: stores.clock.clone(),
+            facts: Arc::new(portal_tiles::NoFacts),
+            sources: Arc::new(std::collections::BTreeMap::new()),
+            breakers: portal_tiles::Breakers::new(portal_tiles::BreakerSettings::default(), stores.clock.clone()),
+            settings: portal_tiles::TilesSettings::default(),
+            background: portal_tiles::Background::default(),
+        }),
     ];
     exports.sources.extend(others);
     Ok(exports)

@@ -148,6 +148,23 @@ impl Portal {
         json_of(&body)
     }
 
+    /// Waits (by yielding to them, never by the clock) until the dashboard's
+    /// background calls have cached the summaries of `sources` for Jana.
+    async fn summaries_cached(&self, sources: &[&str]) {
+        for _ in 0..100_000 {
+            let mut missing = 0;
+            for source in sources {
+                let doc = self.services.stores.documents.get("tiles", JANA, &format!("summary-{source}")).await;
+                missing += usize::from(doc.expect("read").is_none());
+            }
+            if missing == 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the dashboard did not cache the summaries of {sources:?}");
+    }
+
     fn exports(&self) -> portal_identity::exports::Exports {
         app::exports(&self.services, &self.settings).expect("exports")
     }
@@ -283,6 +300,15 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     let code = json!({"code": invitation["code"]});
     let (status, body) = portal.json_call("POST", &format!("/api/delegations/{grant}/accept"), &jiri, Some(code)).await;
     assert!(status.is_success(), "Jiří accepts: {body}");
+    // Her choice of dashboard tiles (not the catalogue's order), and the
+    // summaries the dashboard caches for her, sealed.
+    let (status, body) = portal
+        .json_call("PUT", "/api/me/dashboard", &jana, Some(json!({"tiles": ["erecept", "financni-sprava"]})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = portal.json_call("GET", "/api/dashboard", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    portal.summaries_cached(&["erecept", "financni-sprava"]).await;
     portal.settle().await;
 
     // The export: 202 and a status URL; BuildExport runs on the queue.
@@ -298,7 +324,7 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     let status_url = headers[header::LOCATION].to_str().expect("location").to_owned();
     assert_eq!(status_url, format!("/api/me/exports/{export}"));
     assert_eq!(queued["state"], "queued");
-    assert!(queued["progress"].as_array().is_some_and(|p| p.len() == 10), "a line per capability: {queued}");
+    assert!(queued["progress"].as_array().is_some_and(|p| p.len() == 11), "a line per capability: {queued}");
     portal.settle().await;
     let (status, ready) = portal.json_call("GET", &status_url, &jana, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -357,6 +383,8 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
         "fees/payments.json",
         "noticeboards/watches.json",
         "delegation/delegations.json",
+        "tiles/dashboard.json",
+        "tiles/summaries.json",
     ] {
         assert!(names.contains(&part), "{part} is in the export: {names:?}");
     }
@@ -415,6 +443,16 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     assert_eq!(delegations["representationsKnown"], json!(true), "{delegations}");
     assert_eq!(delegations["representations"][0]["principalName"], json!("Tomáš Novák"), "her son: {delegations}");
     assert_eq!(delegations["representations"][0]["state"], json!("active"), "{delegations}");
+    let dashboard = &parsed["tiles/dashboard.json"];
+    assert_eq!(dashboard["chosen"], json!(true), "{dashboard}");
+    assert_eq!(dashboard["tiles"], json!(["erecept", "financni-sprava"]), "her choice, in her order: {dashboard}");
+    let summaries = &parsed["tiles/summaries.json"];
+    let sources: Vec<&str> =
+        summaries.as_array().expect("summaries").iter().filter_map(|s| s["source"].as_str()).collect();
+    assert_eq!(sources, ["erecept", "financni-sprava"], "{summaries}");
+    let tax = &summaries[1]["summary"];
+    assert!(tax["headline"].as_str().is_some_and(|h| h.contains("Přeplatek")), "opened: {summaries}");
+    assert_eq!(tax["simulated"], json!(true), "labelled simulated: {summaries}");
     let zfo = names.iter().find(|name| name.ends_with("message.zfo")).expect("a ZFO");
     assert!(opened["sizes"][*zfo].as_u64().is_some_and(|size| size > 0));
 
