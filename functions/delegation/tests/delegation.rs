@@ -319,3 +319,53 @@ async fn erasure_ends_every_grant_of_the_citizen_on_both_sides() {
         .expect("get");
     assert!(left.is_none(), "the grant with both subject ids is gone");
 }
+
+/// The parts of `subject`'s export, parsed (`delegations.json`).
+async fn exported(w: &World, subject: &str) -> Value {
+    use portal_security::export::ExportSource;
+    let parts = w.d.export(&SubjectId::parse(subject).expect("subject")).await.expect("export");
+    let paths: Vec<&str> = parts.iter().map(|part| part.path.as_str()).collect();
+    assert_eq!(paths, ["delegations.json"]);
+    serde_json::from_slice(&parts[0].content).expect("JSON")
+}
+
+#[tokio::test]
+async fn the_export_holds_both_sides_of_a_grant_and_the_other_sides_name_only_while_readable() {
+    let w = world();
+    let (grant, ludmila, _) = ludmila_authorises_jana(&w, json!(["databox-read", "filings"]), "2026-12-23").await;
+    let given = exported(&w, LUDMILA).await;
+    assert_eq!(given["given"][0]["id"], json!(grant), "{given}");
+    assert_eq!(given["given"][0]["role"], "principal");
+    assert_eq!(given["given"][0]["counterpart"], "Jana Nováková", "the delegate's name, opened: {given}");
+    assert_eq!(given["given"][0]["scopes"], json!(["databox-read", "filings"]));
+    assert_eq!(given["given"][0]["state"], "active");
+    assert!(given["given"][0]["acceptedAt"].is_string() && given["given"][0]["revokedAt"].is_null(), "{given}");
+    assert!(given["given"][0].get("invitation").is_none(), "never the invitation's hash: {given}");
+    assert_eq!((given["received"].clone(), given["representations"].clone()), (json!([]), json!([])));
+    assert_eq!(given["representationsKnown"], true);
+
+    let received = exported(&w, JANA).await;
+    assert_eq!(received["received"][0]["id"], json!(grant), "{received}");
+    assert_eq!(received["received"][0]["counterpart"], "Ludmila Šťastná Žďárská", "{received}");
+    assert_eq!(received["given"], json!([]));
+    let son = &received["representations"][0];
+    assert_eq!((&son["principalName"], &son["state"]), (&json!("Tomáš Novák"), &json!("active")), "{received}");
+    assert_eq!((&son["born"], &son["simulated"]), (&json!("2016-05-10"), &json!(true)), "{received}");
+
+    // Revoked by Ludmila, the state and who ended it are in the export.
+    let path = format!("/api/delegations/{grant}");
+    let (status, _, body) = call_json(&w.router, write(Method::DELETE, &path, &ludmila, None)).await;
+    assert!(status.is_success(), "{body}");
+    let given = exported(&w, LUDMILA).await;
+    assert_eq!(
+        (&given["given"][0]["state"], &given["given"][0]["revokedBy"]),
+        (&json!("revoked"), &json!("principal"))
+    );
+
+    // Ludmila's key is shredded (her erasure not yet run): Jana's export
+    // still builds, without the name it can no longer read.
+    w.h.keys.shred(LUDMILA).await.expect("shred");
+    let received = exported(&w, JANA).await;
+    assert_eq!(received["received"][0]["id"], json!(grant), "{received}");
+    assert_eq!(received["received"][0]["counterpart"], "", "{received}");
+}
