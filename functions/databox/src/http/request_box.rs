@@ -57,5 +57,14 @@ pub async fn handler(
         // The request stands; showing it publishes the filing again (the event id is fixed).
         tracing::warn!(error = %error, "the data box request could not be recorded as a filing");
     }
+    // Hand it to ISDS now, in the citizen's session; if that fails, the
+    // timer does it (the request is submitted either way).
+    let mut request = request;
+    if box_requests::advance_one(&databox, citizen.subject.as_str(), &id).await
+        && let Some(doc) =
+            databox.documents.get(COLLECTION, citizen.subject.as_str(), &box_requests::document_id(&id)).await?
+    {
+        request = serde_json::from_value(doc.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
     Ok((StatusCode::ACCEPTED, Json(request)))
 }
