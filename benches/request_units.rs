@@ -271,7 +271,9 @@ async fn main() {
     report.print();
     let mix = 0.8 * (page_ru + log_ru) + 0.15 * databox_ru + 0.05 * create_ru;
     println!();
-    println!("model: a single-partition query = {QUERY_BASE_RU} RU + 1 RU per KB returned; delete = write (our assumptions)");
+    println!(
+        "model: a single-partition query = {QUERY_BASE_RU} RU + 1 RU per KB returned; delete = write (our assumptions)"
+    );
     println!(
         "peak mix (80 % page reads with their log entry, 15 % data-box listings, 5 % event writes): {mix:.1} RU a request, \
          {:.0} RU/s at 800 requests a second",
