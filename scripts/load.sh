@@ -39,8 +39,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo build --locked --release --quiet --bin portal --example axum_hello
-TARGET="${CARGO_TARGET_DIR:-target}/release"
+# PORTAL_LOAD_BIN_DIR: binaries built earlier (portal and examples/axum_hello under it), e.g. to compare commits.
+if [[ -n "${PORTAL_LOAD_BIN_DIR:-}" ]]; then
+  TARGET="$PORTAL_LOAD_BIN_DIR"
+else
+  cargo build --locked --release --quiet --bin portal --example axum_hello
+  TARGET="${CARGO_TARGET_DIR:-target}/release"
+fi
 
 # Starts a server whose first line of output ends with its address; sets BASE.
 start() {

@@ -19,8 +19,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-/// Open connections served at once.
-pub const MAX_CONNECTIONS: usize = 1024;
+/// Open connections served at once: the 8,000 citizens the portal is sized
+/// for, each with a kept-alive connection, and room beside them. An idle
+/// connection costs about 17 KB, mostly hyper's 8 KB read and write buffers
+/// (`scripts/idle-connections.sh`); the process needs an open-files limit
+/// above this (more wait in the kernel's backlog until one closes).
+pub const MAX_CONNECTIONS: usize = 10_000;
 /// From a request's first byte to the end of its headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A kept-alive connection without a request.
@@ -82,7 +86,13 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let listener =
         LimitedListener { inner: listener, permits: Arc::new(Semaphore::new(limits.max_connections)), limits };
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    // `into_make_service` turns every route into a boxed service once; serving
+    // the router itself does that again for every connection (axum's
+    // `Service<IncomingStream>` for `Router` calls `with_state` per
+    // connection), about 100 KB a connection kept while it is open for the
+    // portal's hundred-odd routes (issue 18: a heap profile of 1,024 idle
+    // connections). Each connection now holds a clone of one `Arc`.
+    axum::serve(listener, router.into_make_service()).with_graceful_shutdown(shutdown).await
 }
 
 /// Accepts a connection only while fewer than the limit are open.
@@ -160,16 +170,30 @@ impl GuardedStream {
             self.enter(Phase::Headers);
             self.tail = [0; 3];
         }
-        if self.phase == Phase::Headers {
-            let mut window = self.tail.to_vec();
-            window.extend_from_slice(bytes);
-            if window.windows(4).any(|w| w == b"\r\n\r\n") {
-                self.enter(Phase::Handling);
-            }
-            let keep = window.len().saturating_sub(3);
-            self.tail.copy_from_slice(&window[keep..]);
+        if self.phase == Phase::Headers && ends_headers(&mut self.tail, bytes) {
+            self.enter(Phase::Handling);
         }
     }
+}
+
+/// Whether `bytes`, read after the three bytes in `tail`, hold the blank line
+/// (`\r\n\r\n`) that ends a request's headers; `tail` then keeps the last
+/// three bytes seen. No allocation on a connection's reads.
+fn ends_headers(tail: &mut [u8; 3], bytes: &[u8]) -> bool {
+    let end = |window: &[u8]| window == b"\r\n\r\n";
+    // Straddling two reads: the kept bytes and the first three of these.
+    let mut joint = [0; 6];
+    let head = bytes.len().min(3);
+    joint[..3].copy_from_slice(tail);
+    joint[3..3 + head].copy_from_slice(&bytes[..head]);
+    let ended = joint[..3 + head].windows(4).any(end) || bytes.windows(4).any(end);
+    if bytes.len() >= 3 {
+        tail.copy_from_slice(&bytes[bytes.len() - 3..]);
+    } else {
+        tail.rotate_left(bytes.len());
+        tail[3 - bytes.len()..].copy_from_slice(bytes);
+    }
+    ended
 }
 
 impl AsyncRead for GuardedStream {
@@ -177,8 +201,7 @@ impl AsyncRead for GuardedStream {
         let before = buf.filled().len();
         match Pin::new(&mut self.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                let read = buf.filled()[before..].to_vec();
-                self.saw(&read);
+                self.saw(&buf.filled()[before..]);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
@@ -236,7 +259,7 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::{TcpListener, TcpStream};
 
-    use super::{Limits, serve_with};
+    use super::{Limits, ends_headers, serve_with};
 
     async fn server(limits: Limits) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -268,6 +291,20 @@ mod tests {
         let mut quick = TcpStream::connect(address).await.expect("connect");
         quick.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
         assert!(until_closed(&mut quick).await.ends_with("ready"));
+    }
+
+    #[test]
+    fn the_blank_line_is_found_across_reads_of_any_size() {
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for size in 1..=request.len() {
+            let mut tail = [0; 3];
+            let ends: Vec<bool> = request.chunks(size).map(|chunk| ends_headers(&mut tail, chunk)).collect();
+            assert_eq!(ends.iter().filter(|ended| **ended).count(), 1, "reads of {size} bytes");
+            assert!(ends.last().copied().unwrap_or(false), "found before the last byte, reads of {size}");
+        }
+        let mut tail = [0; 3];
+        assert!(!ends_headers(&mut tail, b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        assert!(!ends_headers(&mut tail, b"X-A: \r\n"), "two line ends apart are no blank line");
     }
 
     #[tokio::test(start_paused = true)]
