@@ -1085,27 +1085,72 @@ impl App {
     /// The router: every function, with the `Citizen` extractor wired in, and
     /// the web client's files in front.
     pub fn router(&self) -> axum::Router {
-        let limit = (self.client_addresses.clone(), self.address_writes.clone());
-        self.runtime
-            .router()
-            .layer(axum::middleware::from_fn_with_state(limit, tag_client_address))
-            .layer(axum::Extension(self.authenticator.clone()))
-            .layer(axum::Extension(self.mandates.clone()))
-            // The reference web client (`GET /` and its files), in front of the functions.
-            .layer(axum::middleware::from_fn(crate::web::serve_client))
+        let edge = Edge(Arc::new(EdgeState {
+            authenticator: self.authenticator.clone(),
+            mandates: self.mandates.clone(),
+            address_writes: self.address_writes.clone(),
+            client_addresses: self.client_addresses.clone(),
+        }));
+        self.runtime.router().layer(edge)
     }
 }
 
-/// Puts the client's address and the per-address write limiter in the
-/// request's extensions, where the `Citizen` extractor counts writes.
-async fn tag_client_address(
-    axum::extract::State((rule, limiter)): axum::extract::State<(portal_security::ClientAddressRule, Arc<RateLimiter>)>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let address = rule.client_address(request.headers());
-    request.extensions_mut().insert(portal_security::AddressWriteLimit { address, limiter });
-    next.run(request).await
+/// What the app puts in front of the functions, as one tower layer: every
+/// layer on an axum `Router` wraps each route in a boxed service that is
+/// cloned (one allocation) and whose future is boxed on every request, so
+/// this replaces the four `from_fn`/`Extension` layers it had (issue 18).
+/// It answers `GET`/`HEAD` of the reference web client's files (`GET /` and
+/// its modules); every other request gets in its extensions the client's
+/// address with the per-address write limiter (where the `Citizen` extractor
+/// counts writes), the authenticator and the mandate check.
+#[derive(Clone)]
+struct Edge(Arc<EdgeState>);
+
+struct EdgeState {
+    authenticator: Arc<Authenticator>,
+    mandates: portal_security::MandateCheck,
+    address_writes: Arc<RateLimiter>,
+    client_addresses: portal_security::ClientAddressRule,
+}
+
+impl<S> tower::Layer<S> for Edge {
+    type Service = EdgeService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EdgeService { edge: self.0.clone(), inner }
+    }
+}
+
+#[derive(Clone)]
+struct EdgeService<S> {
+    edge: Arc<EdgeState>,
+    inner: S,
+}
+
+impl<S> tower::Service<axum::extract::Request> for EdgeService<S>
+where
+    S: tower::Service<axum::extract::Request, Response = axum::response::Response>,
+{
+    type Response = axum::response::Response;
+    type Error = S::Error;
+    type Future = futures::future::Either<futures::future::Ready<Result<Self::Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: axum::extract::Request) -> Self::Future {
+        if let Some(file) = crate::web::answer(&request) {
+            return futures::future::Either::Left(futures::future::ready(Ok(file)));
+        }
+        let edge = &self.edge;
+        let address = edge.client_addresses.client_address(request.headers());
+        let extensions = request.extensions_mut();
+        extensions.insert(portal_security::AddressWriteLimit { address, limiter: edge.address_writes.clone() });
+        extensions.insert(edge.authenticator.clone());
+        extensions.insert(edge.mandates.clone());
+        futures::future::Either::Right(self.inner.call(request))
+    }
 }
 
 /// Where the client's address comes from (the trusted edge's header or hops).

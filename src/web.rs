@@ -12,9 +12,7 @@
 //! `style` attribute.)
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 
 mod files {
@@ -37,14 +35,15 @@ pub fn file_count() -> usize {
     files::FILES.len()
 }
 
-/// A layer in front of the functions: answers `GET`/`HEAD` of the client's
-/// files, passes every other request on.
-pub async fn serve_client(request: Request, next: Next) -> Response {
+/// The answer to a `GET`/`HEAD` of one of the client's files; `None` for
+/// every other request, which goes on to the functions (the app's edge layer
+/// in front of them asks this first).
+pub fn answer<B>(request: &Request<B>) -> Option<Response> {
     let method = request.method();
     if (method != Method::GET && method != Method::HEAD) || request.uri().path().starts_with("/api/") {
-        return next.run(request).await;
+        return None;
     }
-    let Some((bytes, etag)) = file(request.uri().path()) else { return next.run(request).await };
+    let (bytes, etag) = file(request.uri().path())?;
     let content_type = media_type(request.uri().path());
     let fresh = if_none_match(request.headers(), etag);
     let head = method == Method::HEAD;
@@ -69,7 +68,7 @@ pub async fn serve_client(request: Request, next: Next) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
-    response
+    Some(response)
 }
 
 fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {

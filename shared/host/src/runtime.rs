@@ -306,41 +306,54 @@ impl Runtime {
         for (path, method_router) in http {
             router = router.route(
                 &path,
+                // One layer of three (outermost first): each layer on a
+                // router is a boxed service cloned and a boxed future on
+                // every request, a stack is one (issue 18).
                 method_router
                     .fallback(|| async { Problem::method_not_allowed() })
-                    .layer::<_, std::convert::Infallible>(axum::middleware::map_response(no_store_unless_set))
-                    .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
-                    .layer::<_, std::convert::Infallible>(tower_http::timeout::TimeoutLayer::with_status_code(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        HTTP_TIMEOUT,
-                    )),
+                    .layer::<_, std::convert::Infallible>(
+                        tower::ServiceBuilder::new()
+                            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                HTTP_TIMEOUT,
+                            ))
+                            .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
+                            .layer(tower::util::MapResponseLayer::new(no_store_unless_set)),
+                    ),
             );
+        }
+        for route in function_names.values_mut() {
+            route.function = route.names.join("|");
         }
         let function_names = Arc::new(function_names);
         let span_parent = self.span_parent;
-        router
-            .fallback(|| async { Problem::not_found("no function answers this path") })
-            .layer(axum::middleware::map_response(errors_as_problems))
-            .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a handler panicked");
-                Problem::internal().into_response()
-            }))
-            .layer(TraceLayer::new_for_http().make_span_with(move |request: &Request| {
+        let trace = TraceLayer::new_for_http()
+            .make_span_with(move |request: &Request| {
                 let span = request_span(request, &function_names);
                 if let Some(join) = span_parent {
                     join(request.headers(), &span);
                 }
                 span
-            }).on_response(
-                |response: &Response, latency: std::time::Duration, span: &tracing::Span| {
-                    let status = response.status().as_u16();
-                    span.record("http.response.status_code", status);
-                    if response.status().is_server_error() {
-                        span.record("otel.status_code", "ERROR");
-                    }
-                    tracing::info!(parent: span, status, duration_ms = latency.as_millis() as u64, "request finished");
-                },
-            ))
+            })
+            .on_response(|response: &axum::http::Response<_>, latency: std::time::Duration, span: &tracing::Span| {
+                let status = response.status().as_u16();
+                span.record("http.response.status_code", status);
+                if response.status().is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                tracing::info!(parent: span, status, duration_ms = latency.as_millis() as u64, "request finished");
+            });
+        // As one layer, outermost first: the span, a panic caught as a
+        // problem, any other error response made a problem.
+        router.fallback(|| async { Problem::not_found("no function answers this path") }).layer(
+            tower::ServiceBuilder::new()
+                .layer(trace)
+                .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+                    tracing::error!("a handler panicked");
+                    Problem::internal().into_response()
+                }))
+                .layer(tower::util::MapResponseLayer::new(errors_as_problems)),
+        )
     }
 }
 
@@ -370,7 +383,7 @@ mod openapi_document {
 /// handler chose its own caching: most carry a citizen's data, and no browser
 /// cache, shared proxy or CDN may keep them. One layer here, so no handler can
 /// forget it; a public answer that may be cached says so itself.
-async fn no_store_unless_set(mut response: Response) -> Response {
+fn no_store_unless_set(mut response: Response) -> Response {
     response
         .headers_mut()
         .entry(axum::http::header::CACHE_CONTROL)
@@ -381,7 +394,7 @@ async fn no_store_unless_set(mut response: Response) -> Response {
 /// Error responses that did not come from a handler's problem (axum's own
 /// rejections of a path it cannot decode, a body over the limit, a timeout)
 /// become problems too, so every error a client sees has the one shape.
-async fn errors_as_problems(response: Response) -> Response {
+fn errors_as_problems(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -414,6 +427,8 @@ async fn errors_as_problems(response: Response) -> Response {
 #[derive(Debug, Default)]
 struct RouteFunctions {
     names: Vec<String>,
+    /// The names joined with `|`, the span's `function`.
+    function: String,
     trigger: Option<&'static str>,
 }
 
@@ -440,10 +455,10 @@ async fn require_invocation_secret(
 /// dependencies. An invocation is one span, not a request span around an
 /// invocation span, so that each run counts once.
 fn request_span(request: &Request, function_names: &HashMap<String, RouteFunctions>) -> tracing::Span {
-    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let route = matched.as_ref().and_then(|path| function_names.get(path));
-    let function = route.map(|route| route.names.join("|")).unwrap_or_default();
-    let name = if function.is_empty() { "unmatched" } else { function.as_str() };
+    let matched = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = matched.and_then(|path| function_names.get(path));
+    let function = route.map_or("", |route| route.function.as_str());
+    let name = if function.is_empty() { "unmatched" } else { function };
     let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let empty = tracing::field::Empty;
     match route.and_then(|route| route.trigger) {
@@ -463,7 +478,7 @@ fn request_span(request: &Request, function_names: &HashMap<String, RouteFunctio
         None => tracing::info_span!(
             "request",
             method = %request.method(),
-            route = matched.as_deref().unwrap_or("unmatched"),
+            route = matched.unwrap_or("unmatched"),
             function = %function,
             invocation_id = %invocation_id,
             otel.name = %name,
