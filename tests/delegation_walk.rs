@@ -19,6 +19,7 @@ use tower::ServiceExt as _;
 /// The operations that act for another person, by scope. Everything else
 /// (petitions above all) must refuse `X-Acting-For`.
 const OPTED_IN: &[(&str, &[&str])] = &[
+    ("databox-read", &["ListDataMessages", "ShowDataMessage", "DownloadAttachment", "DownloadZfo"]),
     ("documents-read", &["ListDocuments", "ShowDocument", "DownloadDocument"]),
     ("extracts", &["ListExtracts", "ShowExtract"]),
     ("filings", &["ListFilings", "ShowFiling"]),
@@ -176,6 +177,16 @@ async fn only_opted_in_routes_act_for_another_person_and_only_within_a_grant_in_
     assert_eq!((status, shown["id"].as_str()), (StatusCode::OK, Some(note.as_str())), "{shown}");
     let (status, _) = send(&router, jana.request("GET", &format!("/api/documents/{note}"), None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "without the header Jana asks for her own document: none such");
+    // The data box under a `databox-read` grant: Ludmila's box, not Jana's.
+    let (status, ludmilas_box) = send(&router, ludmila.request("GET", "/api/databox/messages", None)).await;
+    assert!(status.is_success(), "{ludmilas_box}");
+    let (status, under_grant) = send(&router, jana.request("GET", "/api/databox/messages", Some(&databox_only))).await;
+    assert_eq!(status, StatusCode::OK, "{under_grant}");
+    assert_eq!(under_grant["items"], ludmilas_box["items"], "Jana lists Ludmila's messages under the grant");
+    let (_, janas_box) = send(&router, jana.request("GET", "/api/databox/messages", None)).await;
+    assert_ne!(janas_box["items"], ludmilas_box["items"]);
+    let (status, _) = send(&router, jana.request("GET", "/api/databox/messages", Some(&read))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a documents grant does not open the data box");
     let mut ids = BTreeMap::new();
     ids.insert("/api/documents/", ("id", note.clone()));
 
@@ -184,6 +195,12 @@ async fn only_opted_in_routes_act_for_another_person_and_only_within_a_grant_in_
     let mut refused = 0;
     for (operation, method, path, optional) in &operations {
         for (grant, scope) in [(&read, "documents-read"), (&databox_only, "databox-read")] {
+            if scope_of(operation).is_some_and(|needed| needed != "documents-read" && needed != "databox-read") {
+                // Extracts and filings: no grant here covers them; both must refuse.
+                let (status, body) = send(&router, jana.request(method, path, Some(grant))).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{operation} outside the grant's scopes: {body}");
+                continue;
+            }
             let (status, body) = send(&router, jana.request(method, path, Some(grant))).await;
             match scope_of(operation) {
                 Some(needed) if needed == scope => assert!(

@@ -239,7 +239,18 @@ impl Databox {
     /// The citizen's box, in their own session: the context the delivering
     /// operations need.
     pub async fn session_context(&self, citizen: &portal_security::Citizen) -> Result<SessionContext, LinkError> {
-        let box_id = self.box_of(&citizen.subject).await?;
+        self.session_context_of(&citizen.subject, citizen).await
+    }
+
+    /// The box of `owner` in `citizen`'s session: the citizen's own, or the
+    /// box of a person they act for under a grant (`ActingFor`), which the
+    /// grant's scope already allowed.
+    pub async fn session_context_of(
+        &self,
+        owner: &SubjectId,
+        citizen: &portal_security::Citizen,
+    ) -> Result<SessionContext, LinkError> {
+        let box_id = self.box_of(owner).await?;
         Ok(SessionContext::new(box_id, self.access(), citizen))
     }
 

@@ -4,9 +4,10 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DataboxRead;
+use portal_security::{ActingFor, Action};
 
-use super::{FileBytes, Folder, Shared, download, open, parse_path, record_attempt};
+use super::{FileBytes, Folder, Shared, download, open, parse_path, record_acting};
 
 /// Downloads one attachment of one of the citizen's messages.
 #[utoipa::path(
@@ -18,6 +19,7 @@ use super::{FileBytes, Folder, Shared, download, open, parse_path, record_attemp
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),
         ("id" = String, Path, description = "The message id (dmID)."),
         ("index" = u32, Path, description = "The attachment's number, from 0."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the data box of the person who authorised you, or whom you represent (scope `databox-read`)."),
     ),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -28,13 +30,13 @@ use super::{FileBytes, Folder, Shared, download, open, parse_path, record_attemp
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DataboxRead>,
     Path((folder, id, index)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     let (folder, id) = parse_path(&folder, &id)?;
-    let opened = open(&databox, &citizen, folder, &id).await;
+    let opened = open(&databox, acting.owner(), &acting.citizen, folder, &id).await;
     let (kind, purpose) = ("data-message-attachment", "download an attachment");
-    record_attempt(&databox, &citizen, Action::Read, kind, id.as_str(), purpose, opened.is_ok()).await?;
+    record_acting(&databox, &acting, Action::Read, kind, id.as_str(), purpose, opened.is_ok()).await?;
     let opened = opened?;
     let (name, mime, content) = index
         .parse::<usize>()

@@ -4,9 +4,10 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DataboxRead;
+use portal_security::{ActingFor, Action};
 
-use super::{FileBytes, Folder, Shared, download, open, parse_path, record_attempt};
+use super::{FileBytes, Folder, Shared, download, open, parse_path, record_acting};
 
 /// The ZFO's media type.
 pub const ZFO_MEDIA_TYPE: &str = "application/vnd.software602.filler.form-xml-zip";
@@ -20,6 +21,7 @@ pub const ZFO_MEDIA_TYPE: &str = "application/vnd.software602.filler.form-xml-zi
     params(
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),
         ("id" = String, Path, description = "The message id (dmID)."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the data box of the person who authorised you, or whom you represent (scope `databox-read`)."),
     ),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -30,12 +32,12 @@ pub const ZFO_MEDIA_TYPE: &str = "application/vnd.software602.filler.form-xml-zi
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DataboxRead>,
     Path((folder, id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let (folder, id) = parse_path(&folder, &id)?;
-    let opened = open(&databox, &citizen, folder, &id).await;
+    let opened = open(&databox, acting.owner(), &acting.citizen, folder, &id).await;
     let (kind, purpose) = ("data-message-zfo", "download the signed message (ZFO)");
-    record_attempt(&databox, &citizen, Action::Read, kind, id.as_str(), purpose, opened.is_ok()).await?;
+    record_acting(&databox, &acting, Action::Read, kind, id.as_str(), purpose, opened.is_ok()).await?;
     Ok(download(opened?.zfo, ZFO_MEDIA_TYPE, &format!("{id}.zfo")))
 }

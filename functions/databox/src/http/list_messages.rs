@@ -8,7 +8,8 @@ use axum::extract::State;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portal_host::{FieldViolation, Params, Problem};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DataboxRead;
+use portal_security::{AccessEntry, ActingFor, Action, Actor, Citizen, SubjectId};
 use portal_store::{FilterOp, Order};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -100,7 +101,7 @@ const SCAN_CHUNK: u32 = 100;
     path = "/api/databox/messages",
     operation_id = "ListDataMessages",
     tag = "databox",
-    params(ListParams),
+    params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the data box of the person who authorised you, or whom you represent (scope `databox-read`)."),),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Zprávy ve složce, nejnovější první.", body = MessagePage),
@@ -110,7 +111,7 @@ const SCAN_CHUNK: u32 = 100;
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DataboxRead>,
     Params(params): Params<ListParams>,
 ) -> Result<Json<MessagePage>, Problem> {
     let page_size = params.page_size.unwrap_or(20);
@@ -127,14 +128,13 @@ pub async fn handler(
         to: params.to,
     };
     let (items, next) = if folder == Folder::Archived {
-        archived_page(&databox, &citizen, &filter, cursor, page_size).await?
+        archived_page(&databox, acting.owner(), &filter, cursor, page_size).await?
     } else {
-        isds_page(&databox, &citizen, folder, &filter, cursor, page_size).await?
+        isds_page(&databox, acting.owner(), &acting.citizen, folder, &filter, cursor, page_size).await?
     };
-    databox
-        .access_log
-        .record_own(&citizen, Action::Read, "data-message-list", folder.as_str(), "list my data messages")
-        .await?;
+    let entry =
+        AccessEntry::new(Actor::Citizen, Action::Read, "data-message-list", folder.as_str(), "list data messages");
+    acting.record(&databox.access_log, entry).await?;
     let next_cursor = next.map(|c| c.encode());
     Ok(Json(MessagePage { folder, page_size, items, next_cursor, simulation: Simulation::of(&databox) }))
 }
@@ -168,13 +168,14 @@ impl Filter {
 /// and text are the portal's, over at most [`SCAN_PAGES`] chunks.
 async fn isds_page(
     databox: &crate::Databox,
+    owner: &SubjectId,
     citizen: &Citizen,
     folder: Folder,
     filter: &Filter,
     cursor: Cursor,
     page_size: u32,
 ) -> Result<(Vec<MessageItem>, Option<Cursor>), Problem> {
-    let session = databox.session_context(citizen).await?;
+    let session = databox.session_context_of(owner, citizen).await?;
     let statuses = if filter.unread {
         vec![MessageStatus::Delivered, MessageStatus::DeemedDelivered, MessageStatus::AcceptedByLogin]
     } else {
@@ -227,7 +228,7 @@ async fn isds_page(
 /// page's items were shown).
 async fn archived_page(
     databox: &crate::Databox,
-    citizen: &Citizen,
+    owner: &SubjectId,
     filter: &Filter,
     cursor: Cursor,
     page_size: u32,
@@ -240,11 +241,11 @@ async fn archived_page(
             .order_by("archivedAtNanos", Order::Descending)
             .page_size(page_size)
             .after(continuation.clone());
-        let page = databox.documents.query(COLLECTION, citizen.subject.as_str(), query).await?;
+        let page = databox.documents.query(COLLECTION, owner.as_str(), query).await?;
         let count = page.items.len();
         for (k, doc) in page.items.iter().enumerate().skip(skip) {
             let id = doc.body["messageId"].as_str().unwrap_or_default();
-            let Some((envelope, _, _)) = archive::load(databox, &citizen.subject, id).await? else { continue };
+            let Some((envelope, _, _)) = archive::load(databox, owner, id).await? else { continue };
             let item = MessageItem::from(envelope);
             if filter.matches(&item) && in_range(item.envelope.delivery_time, filter.from, filter.to) {
                 items.push(item);

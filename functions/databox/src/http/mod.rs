@@ -25,7 +25,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use portal_host::Problem;
-use portal_security::{AccessEntry, AccessOutcome, Action, Actor, Citizen};
+use portal_security::delegation::ScopeMarker;
+use portal_security::{AccessEntry, AccessOutcome, ActingFor, Action, Actor, Citizen, SubjectId};
 use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,26 +135,29 @@ pub(crate) struct Opened {
 /// Opens the citizen's message `id` in `folder`.
 pub(crate) async fn open(
     databox: &Databox,
+    owner: &SubjectId,
     citizen: &Citizen,
     folder: Folder,
     id: &MessageId,
 ) -> Result<Opened, Problem> {
     if folder == Folder::Archived {
-        let (envelope, files, zfo_path) = archive::load(databox, &citizen.subject, id.as_str())
+        let (envelope, files, zfo_path) = archive::load(databox, owner, id.as_str())
             .await?
             .ok_or_else(|| Problem::not_found("no such data message in your archive"))?;
         let mut opened = Vec::new();
         for (i, file) in files.iter().enumerate() {
             let field = format!("attachment-{i}");
-            let content = archive::open_blob(databox, &citizen.subject, id.as_str(), &field, &file.blob).await?;
+            let content = archive::open_blob(databox, owner, id.as_str(), &field, &file.blob).await?;
             opened.push((file.name.clone(), file.mime_type.clone(), Bytes::from(content)));
         }
-        let zfo = archive::open_blob(databox, &citizen.subject, id.as_str(), archive::ZFO_FIELD, &zfo_path).await?;
+        let zfo = archive::open_blob(databox, owner, id.as_str(), archive::ZFO_FIELD, &zfo_path).await?;
         return Ok(Opened { envelope, files: opened, zfo: Bytes::from(zfo) });
     }
-    // The citizen opens it in their own session: this is the download that
-    // delivers a message still in status 4, as their login to ISDS would.
-    let session = databox.session_context(citizen).await?;
+    // The citizen opens it in their own session (for themselves, or for the
+    // owner under a grant of `databox-read`): this is the download that
+    // delivers a message still in status 4, as a login of a person the
+    // owner authorised to read the box would.
+    let session = databox.session_context_of(owner, citizen).await?;
     let message = databox.isds.download_message(&session, folder.direction(), id).await?;
     Ok(Opened {
         envelope: message.envelope,
@@ -178,6 +182,22 @@ pub(crate) async fn record_attempt(
     }
     let entry = AccessEntry::new(Actor::Citizen, action, kind, id, purpose).with_outcome(AccessOutcome::Failed);
     databox.access_log.record(&citizen.subject, entry).await
+}
+
+/// [`record_attempt`] for a request that may act for another person: in the
+/// owner's log (naming the delegate) and, under a grant, in the delegate's own.
+pub(crate) async fn record_acting<S: ScopeMarker>(
+    databox: &Databox,
+    acting: &ActingFor<S>,
+    action: Action,
+    kind: &str,
+    id: &str,
+    purpose: &str,
+    succeeded: bool,
+) -> Result<(), StoreError> {
+    let outcome = if succeeded { AccessOutcome::Success } else { AccessOutcome::Failed };
+    let entry = AccessEntry::new(Actor::Citizen, action, kind, id, purpose).with_outcome(outcome);
+    acting.record(&databox.access_log, entry).await
 }
 
 /// A file to download: its type, a safe ASCII file name and the UTF-8 one

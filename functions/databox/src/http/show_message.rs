@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DataboxRead;
+use portal_security::{ActingFor, Action};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Folder, MessageItem, Shared, Simulation, open, parse_path, record_attempt};
+use super::{Folder, MessageItem, Shared, Simulation, open, parse_path, record_acting};
 
 /// One attachment of a message (its content is downloaded separately).
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,6 +45,7 @@ pub struct MessageDetail {
     params(
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),
         ("id" = String, Path, description = "The message id (dmID)."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the data box of the person who authorised you, or whom you represent (scope `databox-read`)."),
     ),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -54,13 +56,13 @@ pub struct MessageDetail {
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DataboxRead>,
     Path((folder, id)): Path<(String, String)>,
 ) -> Result<Json<MessageDetail>, Problem> {
     let (folder, id) = parse_path(&folder, &id)?;
-    let opened = open(&databox, &citizen, folder, &id).await;
+    let opened = open(&databox, acting.owner(), &acting.citizen, folder, &id).await;
     let purpose = "open a data message";
-    record_attempt(&databox, &citizen, Action::Read, "data-message", id.as_str(), purpose, opened.is_ok()).await?;
+    record_acting(&databox, &acting, Action::Read, "data-message", id.as_str(), purpose, opened.is_ok()).await?;
     let opened = opened?;
     let attachments = opened
         .files
