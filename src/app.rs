@@ -535,7 +535,6 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
         credit_amounts_czk: settings.credit_amounts_czk.clone(),
         credit_low_hellers: settings.credit_low_hellers,
         simulated: matches!(settings.isds, portal_config::IsdsSettings::Simulator),
-        ..DataboxSettings::default()
     };
     let base = |isds: Arc<dyn portal_databox::isds::Isds>,
                 management: Arc<dyn portal_databox::box_requests::BoxManagement>,
