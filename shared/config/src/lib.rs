@@ -946,7 +946,9 @@ impl Settings {
                 ));
             }
             Some("defender") => true,
-            Some(other) => return Err(invalid("PORTAL_MALWARE_SCAN", format!("'{other}' is not simulator or defender"))),
+            Some(other) => {
+                return Err(invalid("PORTAL_MALWARE_SCAN", format!("'{other}' is not simulator or defender")));
+            }
         };
         let documents = DocumentLimits {
             max_upload_bytes: megabytes("PORTAL_DOCUMENTS_MAX_UPLOAD_MB", 20, 500)?,
