@@ -527,10 +527,10 @@ var queueNames = [
   'citizen-signed-in-poison'
   'send-data-message'
   'send-data-message-poison'
-  'build-export'
-  'build-export-poison'
   'petition-hand-overs'
   'petition-hand-overs-poison'
+  'build-export'
+  'build-export-poison'
   'erase-documents'
   'erase-documents-poison'
   'erase-calendar'
@@ -547,16 +547,12 @@ var queueNames = [
   'erase-tiles-poison'
   'erase-fees'
   'erase-fees-poison'
-  'settle-fee-payment'
-  'settle-fee-payment-poison'
-  'erase-fees'
-  'erase-fees-poison'
-  'settle-fee-payment'
-  'settle-fee-payment-poison'
   'erase-noticeboards'
   'erase-noticeboards-poison'
   'erase-delegations'
   'erase-delegations-poison'
+  'settle-fee-payment'
+  'settle-fee-payment-poison'
 ]
 
 // Every timer of the app (its function manifests: tests/snapshots/manifests__function_manifests.snap) with its
@@ -996,9 +992,6 @@ var portalSettings = {
   // No municipality's fee system or payment gateway is contracted yet (docs/architecture.md, fees): fees say so.
   PORTAL_MUNICIPAL_FEES: 'not-connected'
   PORTAL_PAYMENTS_NOTIFICATION_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=payments-notification-secret)'
-  // No municipality's fee system or payment gateway is contracted yet (docs/architecture.md, fees): fees say so.
-  PORTAL_MUNICIPAL_FEES: 'not-connected'
-  PORTAL_PAYMENTS_NOTIFICATION_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=payments-notification-secret)'
   PORTAL_REGISTERS_GATEWAY: registersGatewayUrl
   PORTAL_REGISTERS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-cert)'
   PORTAL_REGISTERS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=registers-client-key)'
@@ -1087,8 +1080,8 @@ var timersOn = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
-  'AzureWebJobs.EraseTilesData.Disabled': 'false'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
+  'AzureWebJobs.EraseTilesData.Disabled': 'false'
 }
 
 // The standby region serves HTTP and consumes queues (handlers are idempotent), but runs no timer.
@@ -1126,8 +1119,8 @@ var timersOff = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'false'
   'AzureWebJobs.EraseDataboxData.Disabled': 'false'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'false'
-  'AzureWebJobs.EraseTilesData.Disabled': 'false'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'false'
+  'AzureWebJobs.EraseTilesData.Disabled': 'false'
 }
 
 // A staging slot only waits for a release and its smoke test: no timers, no queue consumption.
@@ -1165,8 +1158,8 @@ var stagingSlotSettings = {
   'AzureWebJobs.EraseRegistersData.Disabled': 'true'
   'AzureWebJobs.EraseDataboxData.Disabled': 'true'
   'AzureWebJobs.ErasePetitionsData.Disabled': 'true'
-  'AzureWebJobs.EraseTilesData.Disabled': 'true'
   'AzureWebJobs.RecordPetitionHandOver.Disabled': 'true'
+  'AzureWebJobs.EraseTilesData.Disabled': 'true'
 }
 
 // Slot settings stay with their slot on a swap; everything else (including WEBSITE_RUN_FROM_PACKAGE) travels with it.
@@ -1206,8 +1199,8 @@ var stickySettingNames = [
   'AzureWebJobs.EraseRegistersData.Disabled'
   'AzureWebJobs.EraseDataboxData.Disabled'
   'AzureWebJobs.ErasePetitionsData.Disabled'
-  'AzureWebJobs.EraseTilesData.Disabled'
   'AzureWebJobs.RecordPetitionHandOver.Disabled'
+  'AzureWebJobs.EraseTilesData.Disabled'
   'AzureFunctionsWebHost__hostid'
 ]
 
