@@ -20,7 +20,9 @@ mod rate_limit;
 mod sessions;
 mod subject;
 
-pub use access_log::{AccessEntry, AccessFilter, AccessLog, AccessPage, Action, Actor, Outcome as AccessOutcome};
+pub use access_log::{
+    AccessEntry, AccessFilter, AccessLog, AccessPage, AccessedItem, Action, Actor, Outcome as AccessOutcome,
+};
 pub use citizen::{
     AddressWriteLimit, Authenticator, CSRF_HEADER, Citizen, Credential, SESSION_COOKIE, STEP_UP_MAX_AGE, cookie,
     reauthentication_required,
