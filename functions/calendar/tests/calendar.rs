@@ -665,7 +665,12 @@ async fn the_feed_works_without_a_session_and_stops_after_rotation() {
     let (status, headers, _) = feed_text(&portal, &url).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-    assert_eq!(feed_text(&portal, &rotated).await.0, StatusCode::OK);
+    let (status, _, rotated_text) = feed_text(&portal, &rotated).await;
+    assert_eq!(status, StatusCode::OK);
+    // UIDs are keyed per feed: the new feed's events cannot be linked to the old one's.
+    let (before, after) = (uids(&text), uids(&rotated_text));
+    assert_eq!(after.len(), before.len(), "the same events");
+    assert!(after.iter().all(|uid| !before.contains(uid)), "no UID survives a rotation: {before:?} {after:?}");
     // Switched off: nothing works.
     assert_eq!(
         call(&portal.router, write(Method::DELETE, "/api/calendar/feed", &jana, None)).await.0,

@@ -1,6 +1,8 @@
 //! `GET /api/calendar/feed/{token}`: PUBLIC, no session; the secret token in
 //! the path is the credential. The citizen's calendar as iCalendar (RFC 5545).
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,9 @@ use time::{Date, Duration};
 use super::Shared;
 use crate::ical;
 use crate::item::Item;
+
+/// The blind-index purpose of the feed's event UIDs.
+const UID_PURPOSE: &str = "calendar feed uid";
 
 /// The feed carries items from this many days back.
 const FEED_PAST_DAYS: i64 = 365;
@@ -42,10 +47,23 @@ pub async fn handler(State(calendar): State<Shared>, Path(token): Path<String>) 
         "odběr kalendáře aplikací (iCalendar)",
     );
     calendar.access_log.record(&owner, entry).await?;
-    let uid_of = |item: &Item| {
-        let digest = crate::feed::sha256_hex(&format!("{}|{}", owner.as_str(), item.id));
-        format!("{}@portal-obcana", &digest[..32])
-    };
+    // Each UID is a keyed HMAC (a blind index under a key derived from the
+    // citizen's data key) of this feed and the item: stable between fetches of
+    // one feed, unrelated between two feeds of the same citizen (a rotated
+    // token starts afresh), and nobody can compute or link them without the
+    // citizen's key, so never after erasure.
+    let feed = crate::feed::sha256_hex(token);
+    let mut uids = HashMap::with_capacity(items.len());
+    for item in &items {
+        let input = format!("{feed}\0{}", item.id);
+        let index = calendar
+            .sealer
+            .blind_index(owner.as_str(), UID_PURPOSE, input.as_bytes())
+            .await
+            .map_err(crate::CalendarError::from)?;
+        uids.insert(item.id.clone(), format!("{index}@portal-obcana"));
+    }
+    let uid_of = |item: &Item| uids.get(&item.id).cloned().unwrap_or_default();
     let text = ical::calendar(&items, calendar.clock.now(), &calendar.settings, uid_of);
     let mut response = text.into_response();
     let headers = response.headers_mut();
