@@ -339,3 +339,54 @@ fn group_commits_survive_kill_9_under_load() {
         assert_eq!(acknowledged.len() as u64, LOAD_WRITERS, "every writer committed something before the kill");
     });
 }
+
+/// A data folder written by the first release (schema version 1: every blob a
+/// file, no `content` column) opens with its blobs intact and then keeps new
+/// small blobs inline, and the file an inline overwrite replaces is removed.
+#[tokio::test]
+async fn a_version_1_database_is_migrated_in_place() {
+    use bytes::Bytes;
+    use futures::TryStreamExt as _;
+    use portal_store::{BlobPath, BlobStore, PutMode};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("blobs/data")).expect("blob folder");
+    std::fs::create_dir_all(dir.path().join("blobs/tmp")).expect("blob folder");
+    std::fs::write(dir.path().join("blobs/data/f1"), b"from version 1").expect("blob file");
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
+        conn.execute_batch(
+            "CREATE TABLE documents (collection TEXT NOT NULL, pk TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+                 etag TEXT NOT NULL, ttl_ms INTEGER, expires_at_ms INTEGER, PRIMARY KEY (collection, pk, id)) WITHOUT ROWID;
+             CREATE TABLE blobs (path TEXT PRIMARY KEY, file TEXT NOT NULL, content_type TEXT NOT NULL,
+                 size INTEGER NOT NULL, etag TEXT NOT NULL, metadata TEXT NOT NULL) WITHOUT ROWID;
+             CREATE TABLE queues (name TEXT PRIMARY KEY) WITHOUT ROWID;
+             CREATE TABLE messages (queue TEXT NOT NULL REFERENCES queues (name), id TEXT NOT NULL,
+                 seq INTEGER NOT NULL, text TEXT NOT NULL, pop_receipt TEXT,
+                 dequeue_count INTEGER NOT NULL DEFAULT 0, inserted_at_ms INTEGER NOT NULL,
+                 expires_at_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL, PRIMARY KEY (queue, id)) WITHOUT ROWID;
+             INSERT INTO blobs VALUES ('old/one.txt', 'f1', 'text/plain', 14, 'e1', '{}');
+             PRAGMA user_version = 1;",
+        )
+        .expect("a version 1 database");
+    }
+    let store = EmbeddedStore::open(dir.path(), clock()).expect("open migrates");
+    let path = BlobPath::parse("old/one.txt").expect("path");
+    let read = |store: EmbeddedStore, path: BlobPath| async move {
+        let (_, stream) = BlobStore::get(&store, &path).await.expect("get");
+        stream.try_collect::<Vec<Bytes>>().await.expect("read").concat()
+    };
+    assert_eq!(read(store.clone(), path.clone()).await, b"from version 1", "an old file blob still reads");
+    store
+        .put(&path, Bytes::from_static(b"now inline"), "text/plain", Default::default(), PutMode::Overwrite)
+        .await
+        .expect("overwrite");
+    assert_eq!(read(store.clone(), path.clone()).await, b"now inline");
+    assert!(!dir.path().join("blobs/data/f1").exists(), "the replaced file is removed");
+    drop(store);
+    let version: i64 = rusqlite::Connection::open(dir.path().join("portal.db"))
+        .expect("sqlite")
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("version");
+    assert_eq!(version, 2, "the schema version is raised");
+}

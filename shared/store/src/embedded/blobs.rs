@@ -14,6 +14,14 @@ use crate::error::{StoreError, StoreResult};
 
 const CHUNK: usize = 64 * 1024;
 
+/// Blobs up to this size live in their row (`blobs.content`, `file` empty):
+/// one write in the writer's group commit instead of a file, its fsync and its
+/// folder's fsync. SQLite reads and writes blobs of this size faster than the
+/// file system does (sqlite.org, "35% Faster Than The Filesystem" and "Internal
+/// Versus External BLOBs"), and an archive of 100,000 small messages becomes a
+/// stream of group-committed rows. Larger blobs stay files, streamed.
+pub(super) const INLINE_MAX: usize = 64 * 1024;
+
 /// Files younger than this are never treated as orphans: a put may be between
 /// its rename and its commit.
 const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
@@ -39,11 +47,75 @@ impl EmbeddedStore {
         self.inner.blob_dir.join("data").join(file)
     }
 
+    /// Writes the row that makes a blob visible: either its durable `file` or
+    /// its `content` inline. A file the row replaces is removed after the commit.
+    #[allow(clippy::too_many_arguments)]
+    async fn put_row(
+        &self,
+        path: &BlobPath,
+        file: Option<String>,
+        content: Option<Bytes>,
+        size: usize,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        let etag = new_etag();
+        let info = BlobInfo {
+            path: path.clone(),
+            content_type: content_type.to_owned(),
+            size: size as u64,
+            etag: ETag::new(etag.clone()),
+            metadata: metadata.clone(),
+        };
+        let (key, content_type, metadata_json) = (
+            path.as_str().to_owned(),
+            content_type.to_owned(),
+            serde_json::to_string(&metadata).map_err(StoreError::backend)?,
+        );
+        let previous = self
+            .write(move |conn| {
+                let previous: Option<String> = conn
+                    .prepare_cached("SELECT file FROM blobs WHERE path = ?1")
+                    .and_then(|mut statement| statement.query_row(params![key], |row| row.get(0)))
+                    .optional()
+                    .map_err(sql_error)?;
+                if previous.is_some() && mode == PutMode::CreateOnly {
+                    return Err(StoreError::Conflict);
+                }
+                conn.prepare_cached(
+                    "INSERT INTO blobs (path, file, content_type, size, etag, metadata, content)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (path) DO UPDATE SET file = excluded.file, content_type = excluded.content_type,
+                       size = excluded.size, etag = excluded.etag, metadata = excluded.metadata,
+                       content = excluded.content",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        key,
+                        file.unwrap_or_default(),
+                        content_type,
+                        i64::try_from(size).unwrap_or(i64::MAX),
+                        etag,
+                        metadata_json,
+                        content.as_deref(),
+                    ])
+                })
+                .map_err(sql_error)?;
+                Ok(previous)
+            })
+            .await?;
+        if let Some(previous) = previous.filter(|file| !file.is_empty()) {
+            let _ = tokio::fs::remove_file(self.data_file(&previous)).await;
+        }
+        Ok(info)
+    }
+
     /// Deletes blob files that no row references (left by a crash mid-put).
     pub(super) async fn purge_orphan_blob_files(&self) -> StoreResult<usize> {
         let referenced: std::collections::HashSet<String> = self
             .read(|conn| {
-                let mut statement = conn.prepare("SELECT file FROM blobs").map_err(sql_error)?;
+                let mut statement = conn.prepare("SELECT file FROM blobs WHERE file != ''").map_err(sql_error)?;
                 let files = statement.query_map([], |row| row.get(0)).map_err(sql_error)?;
                 files.collect::<Result<_, _>>().map_err(sql_error)
             })
@@ -99,9 +171,12 @@ impl BlobStore for EmbeddedStore {
         mode: PutMode,
     ) -> StoreResult<BlobInfo> {
         check_metadata(&metadata)?;
+        let size = content.len();
+        if size <= INLINE_MAX {
+            return self.put_row(path, None, Some(content), size, content_type, metadata, mode).await;
+        }
         let file = new_etag();
         let (tmp, data) = (self.inner.blob_dir.join("tmp").join(&file), self.data_file(&file));
-        let size = content.len();
         // Durable file first, then the row that makes it visible.
         tokio::task::spawn_blocking({
             let (tmp, data) = (tmp.clone(), data.clone());
@@ -120,61 +195,11 @@ impl BlobStore for EmbeddedStore {
         .map_err(StoreError::backend)?
         .map_err(StoreError::backend)?;
 
-        let etag = new_etag();
-        let info = BlobInfo {
-            path: path.clone(),
-            content_type: content_type.to_owned(),
-            size: size as u64,
-            etag: ETag::new(etag.clone()),
-            metadata: metadata.clone(),
-        };
-        let (key, content_type, metadata_json) = (
-            path.as_str().to_owned(),
-            content_type.to_owned(),
-            serde_json::to_string(&metadata).map_err(StoreError::backend)?,
-        );
-        let new_file = file.clone();
-        let committed = self
-            .write(move |conn| {
-                let previous: Option<String> = conn
-                    .prepare_cached("SELECT file FROM blobs WHERE path = ?1")
-                    .and_then(|mut statement| statement.query_row(params![key], |row| row.get(0)))
-                    .optional()
-                    .map_err(sql_error)?;
-                if previous.is_some() && mode == PutMode::CreateOnly {
-                    return Err(StoreError::Conflict);
-                }
-                conn.prepare_cached(
-                    "INSERT INTO blobs (path, file, content_type, size, etag, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (path) DO UPDATE SET file = excluded.file, content_type = excluded.content_type,
-                       size = excluded.size, etag = excluded.etag, metadata = excluded.metadata",
-                )
-                .and_then(|mut statement| {
-                    statement.execute(params![
-                        key,
-                        new_file,
-                        content_type,
-                        i64::try_from(size).unwrap_or(i64::MAX),
-                        etag,
-                        metadata_json
-                    ])
-                })
-                .map_err(sql_error)?;
-                Ok(previous)
-            })
-            .await;
-        match committed {
-            Ok(previous) => {
-                if let Some(previous) = previous {
-                    let _ = tokio::fs::remove_file(self.data_file(&previous)).await;
-                }
-                Ok(info)
-            }
-            Err(error) => {
-                let _ = tokio::fs::remove_file(&data).await;
-                Err(error)
-            }
+        let put = self.put_row(path, Some(file), None, size, content_type, metadata, mode).await;
+        if put.is_err() {
+            let _ = tokio::fs::remove_file(&data).await;
         }
+        put
     }
 
     #[tracing::instrument(
@@ -191,15 +216,27 @@ impl BlobStore for EmbeddedStore {
     )]
     async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)> {
         let key = path.as_str();
-        let row = self
+        let (row, inline) = self
             .read(|conn| {
-                conn.prepare_cached("SELECT path, file, content_type, size, etag, metadata FROM blobs WHERE path = ?1")
-                    .and_then(|mut statement| statement.query_row(params![key], row_to_blob))
-                    .optional()
-                    .map_err(sql_error)
+                conn.prepare_cached(
+                    "SELECT path, file, content_type, size, etag, metadata, content FROM blobs WHERE path = ?1",
+                )
+                .and_then(|mut statement| {
+                    statement.query_row(params![key], |row| Ok((row_to_blob(row)?, row.get::<_, Option<Vec<u8>>>(6)?)))
+                })
+                .optional()
+                .map_err(sql_error)
             })
             .await?
             .ok_or(StoreError::NotFound)?;
+        if row.1.is_empty() {
+            // Inline: the row's content is the whole blob, read in the same
+            // snapshot as the row itself.
+            let content = Bytes::from(inline.unwrap_or_default());
+            let info = into_info(row)?;
+            let chunks = (!content.is_empty()).then_some(Ok(content));
+            return Ok((info, Box::pin(futures::stream::iter(chunks))));
+        }
         // Open before answering: once open, a concurrent overwrite or delete
         // cannot take the content away from this reader.
         let file = tokio::fs::File::open(self.data_file(&row.1)).await.map_err(|error| match error.kind() {
@@ -246,7 +283,9 @@ impl BlobStore for EmbeddedStore {
                 file.ok_or(StoreError::NotFound)
             })
             .await?;
-        let _ = tokio::fs::remove_file(self.data_file(&file)).await;
+        if !file.is_empty() {
+            let _ = tokio::fs::remove_file(self.data_file(&file)).await;
+        }
         Ok(())
     }
 

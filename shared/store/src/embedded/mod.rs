@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS blobs (
     content_type TEXT NOT NULL,
     size INTEGER NOT NULL,
     etag TEXT NOT NULL,
-    metadata TEXT NOT NULL
+    metadata TEXT NOT NULL,
+    content BLOB
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
@@ -65,8 +66,38 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (queue, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at_ms, seq);
-PRAGMA user_version = 1;
 ";
+
+/// Schema changes for a database an earlier version created, in order; the
+/// database's `user_version` says how many it has. Each runs in the
+/// transaction that raises the version, so it is applied whole or not at all.
+const MIGRATIONS: &[&str] = &[
+    // 1: the schema above as first released.
+    "",
+    // 2: small blobs inline (`blobs.content`), see `blobs.rs`.
+    "ALTER TABLE blobs ADD COLUMN content BLOB",
+];
+
+/// Creates the schema in a new database or brings an older one up to date.
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sql_error)?;
+    let created = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'documents'", [], |row| row.get::<_, i64>(0))
+        .map_err(sql_error)?
+        > 0;
+    let mut batch = String::from("BEGIN IMMEDIATE;");
+    if created {
+        // A database from before `user_version` was kept counts as version 1.
+        for migration in MIGRATIONS.iter().skip(version.max(1)) {
+            batch.push_str(migration);
+            batch.push(';');
+        }
+    } else {
+        batch.push_str(SCHEMA);
+    }
+    batch.push_str(&format!("PRAGMA user_version = {};COMMIT;", MIGRATIONS.len()));
+    conn.execute_batch(&batch).map_err(sql_error)
+}
 
 /// Documents, blobs and queues in one SQLite database and one folder.
 #[derive(Debug, Clone)]
@@ -137,7 +168,7 @@ impl EmbeddedStore {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_error)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_error)?;
         conn.set_prepared_statement_cache_capacity(readers::STATEMENT_CACHE);
-        conn.execute_batch(SCHEMA).map_err(sql_error)?;
+        migrate(&conn)?;
         for sub in ["tmp", "data"] {
             std::fs::create_dir_all(blob_dir.join(sub)).map_err(StoreError::backend)?;
         }
