@@ -6,6 +6,11 @@ use crate::key::DataKey;
 use crate::keyring::CitizenKeys;
 use crate::stream::{StreamHeader, StreamOpener, StreamSealer};
 
+/// How a sealed reference ([`Sealer::seal_reference`]) starts.
+pub const SEALED_REFERENCE_PREFIX: &str = "sealed:";
+/// The document id sealed references are bound to (the field is the resource type).
+const REFERENCE_DOCUMENT: &str = "access-log";
+
 /// The HKDF salt of every blind-index key (public, fixed: the input keying
 /// material, a random data key, is already uniform).
 pub const BLIND_INDEX_SALT: &[u8] = b"portal/blind-index";
@@ -109,6 +114,38 @@ impl Sealer {
         Ok(tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect())
     }
 
+    /// A reference to `id` that only `owner` can read, as a resource id for
+    /// the owner's own access log: [`SEALED_REFERENCE_PREFIX`] and base64url
+    /// of `id` sealed under the owner's key, bound to the document
+    /// `access-log` and the field `resource_type`. A fresh nonce each time, so
+    /// two lines about one thing do not even match each other; gone with the
+    /// key. [`open_reference`](Self::open_reference) reads it back.
+    pub async fn seal_reference(&self, owner: &str, resource_type: &str, id: &str) -> Result<String, CryptoError> {
+        use base64::Engine as _;
+        let sealed = self.encrypt(owner, REFERENCE_DOCUMENT, resource_type, id.as_bytes()).await?;
+        Ok(format!("{SEALED_REFERENCE_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)))
+    }
+
+    /// The id a [`seal_reference`](Self::seal_reference) names, opened with
+    /// `owner`'s key; `Ok(None)` when `text` is not a sealed reference of this
+    /// owner and resource type (or the key is gone: erased). Only passing
+    /// faults (Key Vault, store) are errors.
+    pub async fn open_reference(
+        &self,
+        owner: &str,
+        resource_type: &str,
+        text: &str,
+    ) -> Result<Option<String>, CryptoError> {
+        use base64::Engine as _;
+        let Some(encoded) = text.strip_prefix(SEALED_REFERENCE_PREFIX) else { return Ok(None) };
+        let Ok(sealed) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else { return Ok(None) };
+        match self.decrypt(owner, REFERENCE_DOCUMENT, resource_type, &sealed).await {
+            Ok(plain) => Ok(String::from_utf8(plain).ok()),
+            Err(error) if error.is_retryable() => Err(error),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Opens a ciphertext made by [`encrypt`](Self::encrypt) with the same
     /// owner, document id and field. [`CryptoError::Shredded`] once the
     /// owner's key was destroyed; [`CryptoError::Tampered`] if anything was
@@ -186,5 +223,29 @@ mod tests {
         sealer.keys().shred("jana").await.expect("shred");
         let after = sealer.blind_index("jana", "tags", b"zdravi").await;
         assert!(matches!(after, Err(CryptoError::Erased)), "after shredding, the old tokens cannot be recomputed");
+    }
+
+    #[tokio::test]
+    async fn sealed_references_open_only_for_their_owner_and_type_and_die_with_the_key() {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
+        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let reference = sealer.seal_reference("jana", "petition-signature", "pet-123").await.expect("seal");
+        assert!(reference.starts_with(SEALED_REFERENCE_PREFIX) && !reference.contains("pet-123"), "{reference}");
+        let again = sealer.seal_reference("jana", "petition-signature", "pet-123").await.expect("seal");
+        assert_ne!(reference, again, "two references to one thing do not match");
+        let open = |owner: &'static str, kind: &'static str, text: String| {
+            let sealer = sealer.clone();
+            async move { sealer.open_reference(owner, kind, &text).await.expect("no passing fault") }
+        };
+        assert_eq!(open("jana", "petition-signature", reference.clone()).await.as_deref(), Some("pet-123"));
+        assert_eq!(open("jiri", "petition-signature", reference.clone()).await, None, "another owner");
+        assert_eq!(open("jana", "document", reference.clone()).await, None, "another resource type");
+        assert_eq!(open("jana", "petition-signature", "pet-123".into()).await, None, "not a sealed reference");
+        assert_eq!(open("jana", "petition-signature", "sealed:!!".into()).await, None, "garbage");
+        sealer.keys().shred("jana").await.expect("shred");
+        assert_eq!(open("jana", "petition-signature", reference).await, None, "gone with the key");
     }
 }
