@@ -40,6 +40,9 @@ impl ExportSource for IdentityExport {
                     None => break,
                 }
             }
+            crate::http::my_access_log::open_references(&self.sealer, subject, &mut log)
+                .await
+                .map_err(|error| ExportError::of(&crate::IdentityError::from(error)))?;
             Ok(vec![ExportPart::json("profile.json", &profile)?, ExportPart::json("access-log.json", &log)?])
         })
     }

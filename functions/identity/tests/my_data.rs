@@ -139,6 +139,30 @@ async fn the_access_log_lists_every_touch_in_order() {
 }
 
 #[tokio::test]
+async fn a_reference_sealed_for_the_citizen_shows_opened_in_their_log_and_export() {
+    let portal = portal();
+    let (_, login) = dev_login(&portal.router, "jana", "substantial").await;
+    let login = login.expect("session");
+    let (_, _, me) = call(&portal.router, get("/api/me", &login)).await;
+    let subject = portal_security::SubjectId::parse(me["subject"].as_str().expect("subject")).expect("subject id");
+    // What petitions write when Jana signs: the petition's id sealed under her key.
+    let sealed = portal.sealer.seal_reference(subject.as_str(), "petition-signature", "pet-42").await.expect("seal");
+    let entry = portal_security::AccessEntry::new(
+        portal_security::Actor::Citizen,
+        portal_security::Action::Create,
+        "petition-signature",
+        &sealed,
+        "podpis petice",
+    );
+    portal.access_log.record(&subject, entry).await.expect("log");
+    let (_, _, log) = call(&portal.router, get("/api/me/access-log?resourceType=petition-signature", &login)).await;
+    assert_eq!(log["items"][0]["resourceId"], "pet-42", "{log}");
+    let (_, _, export) = call(&portal.router, get("/api/me/export", &login)).await;
+    let text = export.to_string();
+    assert!(text.contains("pet-42") && !text.contains("sealed:"), "{text}");
+}
+
+#[tokio::test]
 async fn export_holds_everything_and_is_logged() {
     let portal = portal();
     let (_, login) = dev_login(&portal.router, "ludmila", "high").await;

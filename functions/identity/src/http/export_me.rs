@@ -57,6 +57,7 @@ pub async fn handler(
             None => break,
         }
     }
+    super::my_access_log::open_references(&id.sealer, &citizen.subject, &mut log).await?;
     id.access_log
         .record_own(&citizen, Action::Export, "profile", "export", "export of everything held about me")
         .await?;

@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use portal_crypto::{CryptoError, SEALED_REFERENCE_PREFIX, Sealer};
 use portal_host::{FieldViolation, Params, Problem};
-use portal_security::{AccessEntry, AccessFilter, AccessOutcome, AccessPage, Action, Actor, Citizen};
+use portal_security::{AccessEntry, AccessFilter, AccessOutcome, AccessPage, Action, Actor, Citizen, SubjectId};
 use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -79,6 +80,28 @@ impl From<AccessEntry> for AccessLogEntry {
             outcome: entry.outcome.into(),
         }
     }
+}
+
+/// What a sealed reference no longer opens to shows as (it cannot happen
+/// while the citizen's key exists; a damaged line says so).
+const UNREADABLE_REFERENCE: &str = "(zapečetěný odkaz, nelze otevřít)";
+
+/// Opens, with the citizen's own key, the resource ids that other capabilities
+/// sealed so that no store links the citizen to them in clear (a signed
+/// petition, [`portal_crypto::Sealer::seal_reference`]): the citizen sees
+/// the petition's id, never `sealed:…`.
+pub(crate) async fn open_references(
+    sealer: &Sealer,
+    subject: &SubjectId,
+    items: &mut [AccessLogEntry],
+) -> Result<(), CryptoError> {
+    for item in items.iter_mut().filter(|item| item.resource_id.starts_with(SEALED_REFERENCE_PREFIX)) {
+        item.resource_id = sealer
+            .open_reference(subject.as_str(), &item.resource_type, &item.resource_id)
+            .await?
+            .unwrap_or_else(|| UNREADABLE_REFERENCE.to_owned());
+    }
+    Ok(())
 }
 
 /// Who acted: the citizen, an official (by id), a named system job, or
@@ -193,7 +216,11 @@ pub async fn handler(
         newest_first: query.newest_first,
     };
     match id.access_log.list(&citizen.subject, &filter, page_size, query.continuation).await {
-        Ok(page) => Ok(Json(page.into())),
+        Ok(page) => {
+            let mut page = AccessLogPage::from(page);
+            open_references(&id.sealer, &citizen.subject, &mut page.items).await?;
+            Ok(Json(page))
+        }
         Err(StoreError::Invalid(_)) => {
             Err(Problem::validation(vec![FieldViolation::new("continuation", "is not a token this API issued")]).into())
         }
