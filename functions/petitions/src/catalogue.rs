@@ -142,6 +142,57 @@ pub async fn refresh_count(petitions: &Petitions, id: &PetitionId, shards: u32) 
     Ok(count)
 }
 
+/// Coalesces the snapshot refreshes of this instance, per petition: a
+/// signer whose signature is already covered by a refresh that began after it
+/// committed takes that refresh's count instead of refreshing again.
+///
+/// Each request takes a ticket after its own write committed; a refresh
+/// records the highest ticket issued before it read the counters, so every
+/// ticket up to that one is covered (its write was committed before the
+/// counters were read). Requests queue on the petition's lock and most of
+/// them find their ticket covered, so a burst of 64 concurrent signers costs
+/// a handful of refreshes instead of 64 that fight over the entry's ETag.
+/// Across instances the entry's ETag still orders the writes, and the last
+/// refresh on any instance leaves the snapshot exact.
+#[derive(Debug, Default)]
+pub struct Refreshes {
+    petitions: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Refresh>>>,
+}
+
+#[derive(Debug, Default)]
+struct Refresh {
+    issued: std::sync::atomic::AtomicU64,
+    /// The highest ticket covered and the count that refresh read.
+    covered: tokio::sync::Mutex<(u64, u64)>,
+}
+
+/// Petitions whose refresh state is kept; beyond this the idle ones are dropped.
+const REFRESHES_KEPT: usize = 1024;
+
+impl Refreshes {
+    /// Refreshes petition `id`'s snapshot (or finds it refreshed since the
+    /// caller's write) and answers the exact count as of after that write.
+    pub async fn refresh(&self, petitions: &Petitions, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
+        use std::sync::atomic::Ordering;
+        let refresh = {
+            let mut all = self.petitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if all.len() >= REFRESHES_KEPT {
+                all.retain(|_, refresh| std::sync::Arc::strong_count(refresh) > 1);
+            }
+            std::sync::Arc::clone(all.entry(id.as_str().to_owned()).or_default())
+        };
+        let ticket = refresh.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut covered = refresh.covered.lock().await;
+        if covered.0 >= ticket {
+            return Ok(covered.1);
+        }
+        let upto = refresh.issued.load(Ordering::SeqCst);
+        let count = refresh_count(petitions, id, shards).await?;
+        *covered = (upto, count);
+        Ok(count)
+    }
+}
+
 /// How a list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {

@@ -18,6 +18,8 @@ pub struct PetitionService {
     /// Signatures per citizen (in memory, per instance).
     pub(crate) sign_limiter: RateLimiter,
     pub(crate) burst: BurstDetector,
+    /// Coalesced refreshes of the catalogue's signature snapshots.
+    pub(crate) refreshes: catalogue::Refreshes,
 }
 
 impl PetitionService {
@@ -26,7 +28,7 @@ impl PetitionService {
         let sign_limiter =
             RateLimiter::new(settings.sign_burst, settings.sign_refill_per_minute, petitions.clock.clone());
         let burst = BurstDetector::new(settings.burst_per_minute);
-        Self { petitions, sign_limiter, burst }
+        Self { petitions, sign_limiter, burst, refreshes: catalogue::Refreshes::default() }
     }
 
     /// Today in Prague: the day end dates and statistics are counted in.

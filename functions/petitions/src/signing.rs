@@ -28,7 +28,7 @@ use serde_json::json;
 use crate::counter::{Counter, counter_id};
 use crate::model::{COLLECTION, PetitionId, State, format_date};
 use crate::service::PetitionService;
-use crate::{MAX_ATTEMPTS, ServiceError, catalogue, corrupt, events};
+use crate::{MAX_ATTEMPTS, ServiceError, corrupt, events};
 
 /// Why a signature (or its withdrawal) is refused; the routes answer each
 /// with its problem.
@@ -61,24 +61,20 @@ pub const SIGNER_FIELD: &str = "signer";
 
 /// The access-log resource type of a signature and of its withdrawal.
 pub const SIGNATURE_RESOURCE: &str = "petition-signature";
-/// The document and field the citizen's own reference to a signed petition is
-/// sealed under (owner = the citizen).
-pub const OWN_RECORD_DOCUMENT: &str = "petition-signatures";
-pub const OWN_RECORD_FIELD: &str = "petition";
 /// How a sealed resource id starts in the access log.
-pub const SEALED_PREFIX: &str = "sealed:";
+pub const SEALED_PREFIX: &str = portal_crypto::SEALED_REFERENCE_PREFIX;
 
 /// The petition id sealed under `subject`'s own key, as an access-log
-/// resource id: `sealed:` and base64url of the sealed bytes. A fresh nonce
-/// each time, so two lines about one petition do not even match each other.
+/// resource id ([`portal_crypto::Sealer::seal_reference`]: `sealed:` and
+/// base64url of the sealed bytes, a fresh nonce each time, so two lines about
+/// one petition do not even match each other). The citizen's own access log
+/// shows it opened.
 pub async fn own_record(
     sealer: &portal_crypto::Sealer,
     subject: &SubjectId,
     id: &PetitionId,
 ) -> Result<String, ServiceError> {
-    let sealed =
-        sealer.encrypt(subject.as_str(), OWN_RECORD_DOCUMENT, OWN_RECORD_FIELD, id.as_str().as_bytes()).await?;
-    Ok(format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)))
+    Ok(sealer.seal_reference(subject.as_str(), SIGNATURE_RESOURCE, id.as_str()).await?)
 }
 
 /// The petition an [`own_record`] names, opened with `subject`'s key; `None`
@@ -88,13 +84,8 @@ pub async fn open_own_record(
     subject: &SubjectId,
     resource_id: &str,
 ) -> Result<Option<PetitionId>, ServiceError> {
-    let Some(encoded) = resource_id.strip_prefix(SEALED_PREFIX) else { return Ok(None) };
-    let Ok(sealed) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else { return Ok(None) };
-    match sealer.decrypt(subject.as_str(), OWN_RECORD_DOCUMENT, OWN_RECORD_FIELD, &sealed).await {
-        Ok(plain) => Ok(std::str::from_utf8(&plain).ok().and_then(PetitionId::parse)),
-        Err(error) if error.is_retryable() => Err(error.into()),
-        Err(_) => Ok(None),
-    }
+    let opened = sealer.open_reference(subject.as_str(), SIGNATURE_RESOURCE, resource_id).await?;
+    Ok(opened.as_deref().and_then(PetitionId::parse))
 }
 
 impl PetitionService {
@@ -185,7 +176,7 @@ impl PetitionService {
             .await?
             .ok();
         }
-        let count = catalogue::refresh_count(&self.petitions, id, petition.shards).await?;
+        let count = self.refreshes.refresh(&self.petitions, id, petition.shards).await?;
         if petition.senate
             && petition.senate_threshold_reached_at.is_none()
             && count > p.settings.senate_threshold
@@ -260,7 +251,7 @@ impl PetitionService {
             "odvolání podpisu petice: zapečetěné jméno a bydliště byly smazány",
         );
         p.access_log.record(subject, entry).await?;
-        Ok(Ok(catalogue::refresh_count(&self.petitions, id, petition.shards).await?))
+        Ok(Ok(self.refreshes.refresh(&self.petitions, id, petition.shards).await?))
     }
 
     /// Whether `subject` has signed petition `id`.

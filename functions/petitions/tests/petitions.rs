@@ -306,6 +306,38 @@ async fn one_of_a_hundred(harness: Harness) {
     assert_eq!(signatures.items.len(), 1, "one signature document");
 }
 
+/// 200 different citizens sign at once: every signature stands, the last
+/// count any signer is told is the exact total, and the catalogue's snapshot
+/// (refreshed by coalesced refreshes, not one per signature) settles on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_signers_leave_an_exact_count_and_snapshot() {
+    let harness = Harness::new();
+    let petitions = petitions_on(&harness, settings());
+    let service = Arc::new(PetitionService::new(petitions));
+    let id = seed_published(&service, JANA).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (service, id) = (service.clone(), id.clone());
+            let subject = SubjectId::parse(format!("citizen-{i:03}")).expect("subject");
+            tokio::spawn(async move { service.sign(&id, &subject).await })
+        })
+        .collect();
+    let mut told = Vec::new();
+    for task in tasks {
+        told.push(task.await.expect("task").expect("no store failure").expect("signed"));
+    }
+    assert_eq!(service.count(&id, 16).await.expect("count"), 200, "every signature counts");
+    assert_eq!(told.iter().max(), Some(&200), "the last signer is told the exact total");
+    assert!(told.iter().all(|&count| (1..=200).contains(&count)), "every count is within the total: {told:?}");
+    let entry = harness
+        .documents
+        .get(COLLECTION, portal_petitions::catalogue::PARTITION, id.as_str())
+        .await
+        .expect("read")
+        .expect("the catalogue entry");
+    assert_eq!(entry.body["signatures"], 200, "the snapshot settles on the exact count");
+}
+
 /// A published petition written directly through the service.
 async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId {
     let id = PetitionId::new();
