@@ -60,6 +60,10 @@ pub struct BlobInfo {
 /// A blob's content, chunk by chunk.
 pub type BlobStream = Pin<Box<dyn Stream<Item = StoreResult<Bytes>> + Send>>;
 
+/// Content a caller produces chunk by chunk for [`BlobStore::put_stream`]
+/// (an upload sealed as it arrives); it may borrow from the caller.
+pub type BlobChunks<'a> = Pin<Box<dyn Stream<Item = StoreResult<Bytes>> + Send + 'a>>;
+
 /// Opaque content (documents, attachments, ZFO files), already encrypted by the
 /// caller where it is personal.
 #[async_trait]
@@ -73,6 +77,26 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
         metadata: BTreeMap<String, String>,
         mode: PutMode,
     ) -> StoreResult<BlobInfo>;
+
+    /// Stores content that arrives chunk by chunk without ever holding it
+    /// whole: the embedded store appends to a file, Azure stages blocks and
+    /// commits their list. Like [`put`](Self::put), the blob appears whole or
+    /// not at all: if the stream yields an `Err` (the caller gives up, such as
+    /// an upload found too large or malformed) or the store fails, nothing is
+    /// stored and an earlier blob at `path` stays as it was. The default
+    /// collects the stream and calls `put`.
+    async fn put_stream(
+        &self,
+        path: &BlobPath,
+        content: BlobChunks<'_>,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        use futures::TryStreamExt as _;
+        let chunks: Vec<Bytes> = content.try_collect().await?;
+        self.put(path, Bytes::from(chunks.concat()), content_type, metadata, mode).await
+    }
 
     /// The blob's properties and a stream of its content.
     async fn get(&self, path: &BlobPath) -> StoreResult<(BlobInfo, BlobStream)>;

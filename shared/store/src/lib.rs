@@ -23,7 +23,7 @@ mod telemetry;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use blob::{BlobInfo, BlobPath, BlobStore, BlobStream, PutMode};
+pub use blob::{BlobChunks, BlobInfo, BlobPath, BlobStore, BlobStream, PutMode};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use document::{
     BatchOp, BatchResult, Document, DocumentStore, ETag, Filter, FilterOp, NewDocument, Order, Page, Query,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use futures::TryStreamExt as _;
 
 use super::unique;
-use crate::{BlobPath, BlobStore, PutMode, StoreError};
+use crate::{BlobChunks, BlobPath, BlobStore, PutMode, StoreError};
 
 /// Runs every blob case.
 pub async fn run_all(store: Arc<dyn BlobStore>) {
@@ -17,6 +17,9 @@ pub async fn run_all(store: Arc<dyn BlobStore>) {
     delete_removes(store).await;
     list_by_prefix(store).await;
     invalid_input_is_refused(store).await;
+    streamed_put_round_trips_at_every_size(store).await;
+    a_failed_stream_stores_nothing(store).await;
+    streamed_create_only_refuses_to_overwrite(store).await;
 }
 
 fn path(value: String) -> BlobPath {
@@ -134,4 +137,103 @@ pub async fn invalid_input_is_refused(store: &dyn BlobStore) {
     let result = store.put(&path, Bytes::from_static(b"x"), "text/plain", bad, PutMode::Overwrite).await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "metadata names are identifiers, got {result:?}");
     assert!(matches!(store.get(&path).await, Err(StoreError::NotFound)), "a refused put writes nothing");
+}
+
+/// `content` as a stream of uneven chunks (1 byte, then growing), as an
+/// upload arrives.
+fn chunked(content: &[u8]) -> BlobChunks<'static> {
+    let mut pieces = Vec::new();
+    let (mut at, mut step) = (0, 1);
+    while at < content.len() {
+        let end = (at + step).min(content.len());
+        pieces.push(Ok(Bytes::copy_from_slice(&content[at..end])));
+        at = end;
+        step = step * 3 + 7;
+    }
+    Box::pin(futures::stream::iter(pieces))
+}
+
+/// A streamed put reads back byte for byte with its size, type, metadata and
+/// ETag, whatever its size: empty, small, and larger than a block or a file
+/// threshold (2.5 MiB and a few bytes).
+pub async fn streamed_put_round_trips_at_every_size(store: &dyn BlobStore) {
+    let large: Vec<u8> = (0..(5 * 512 * 1024 + 13)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    for content in [&b""[..], b"small", &large[..70_000], &large] {
+        let path = path(format!("{}/streamed.bin", unique("s")));
+        let metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
+        let put = store
+            .put_stream(&path, chunked(content), "application/octet-stream", metadata.clone(), PutMode::CreateOnly)
+            .await
+            .expect("streamed put");
+        assert_eq!(put.size, content.len() as u64, "the size of what was streamed");
+        let (info, _) = store.get(&path).await.expect("get");
+        assert_eq!(
+            (info.size, info.content_type.as_str(), &info.metadata, &info.etag),
+            (content.len() as u64, "application/octet-stream", &metadata, &put.etag),
+            "size, type, metadata and ETag of a streamed put ({} bytes)",
+            content.len()
+        );
+        assert!(read_all(store, &path).await == content, "the streamed content comes back ({} bytes)", content.len());
+    }
+}
+
+/// A stream that fails part-way (the caller gave up) stores nothing: no new
+/// blob, and an existing one keeps its content.
+pub async fn a_failed_stream_stores_nothing(store: &dyn BlobStore) {
+    let big = vec![7u8; 1_500_000];
+    for before in [None, Some(&b"the earlier version"[..])] {
+        let path = path(format!("{}/failed.bin", unique("s")));
+        if let Some(before) = before {
+            store
+                .put(&path, Bytes::copy_from_slice(before), "text/plain", BTreeMap::new(), PutMode::Overwrite)
+                .await
+                .expect("put");
+        }
+        for sent in [10, big.len()] {
+            let pieces = vec![
+                Ok(Bytes::copy_from_slice(&big[..sent])),
+                Err(StoreError::Invalid("the upload is not what it said it was".into())),
+            ];
+            let result = store
+                .put_stream(
+                    &path,
+                    Box::pin(futures::stream::iter(pieces)),
+                    "text/plain",
+                    BTreeMap::new(),
+                    PutMode::Overwrite,
+                )
+                .await;
+            assert!(matches!(result, Err(StoreError::Invalid(_))), "the stream's error comes back, got {result:?}");
+            match before {
+                None => assert!(
+                    matches!(store.get(&path).await, Err(StoreError::NotFound)),
+                    "a failed stream of {sent} bytes leaves no blob"
+                ),
+                Some(before) => {
+                    assert_eq!(read_all(store, &path).await, before, "a failed stream leaves the earlier blob")
+                }
+            }
+        }
+    }
+}
+
+pub async fn streamed_create_only_refuses_to_overwrite(store: &dyn BlobStore) {
+    let path = path(format!("{}/once.bin", unique("s")));
+    store
+        .put(&path, Bytes::from_static(b"first"), "text/plain", BTreeMap::new(), PutMode::CreateOnly)
+        .await
+        .expect("first put");
+    let big = vec![1u8; 1_200_000];
+    for content in [&b"second"[..], &big] {
+        let second =
+            store.put_stream(&path, chunked(content), "text/plain", BTreeMap::new(), PutMode::CreateOnly).await;
+        assert!(matches!(second, Err(StoreError::Conflict)), "create-only streamed over a blob conflicts: {second:?}");
+    }
+    assert_eq!(read_all(store, &path).await, b"first", "a refused streamed put changes nothing");
+    let third = store
+        .put_stream(&path, chunked(&big), "text/plain", BTreeMap::new(), PutMode::Overwrite)
+        .await
+        .expect("overwrite");
+    assert_eq!(third.size, big.len() as u64);
+    assert!(read_all(store, &path).await == big, "a streamed overwrite replaces the content");
 }

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use tokio::io::AsyncReadExt as _;
 
 use super::{EmbeddedStore, new_etag, sql_error};
-use crate::blob::{BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, check_metadata};
+use crate::blob::{BlobChunks, BlobInfo, BlobPath, BlobStore, BlobStream, PutMode, check_metadata};
 use crate::document::ETag;
 use crate::error::{StoreError, StoreResult};
 
@@ -202,6 +202,17 @@ impl BlobStore for EmbeddedStore {
         put
     }
 
+    async fn put_stream(
+        &self,
+        path: &BlobPath,
+        content: BlobChunks<'_>,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        self.put_streamed(path, content, content_type, metadata, mode).await
+    }
+
     #[tracing::instrument(
         name = "blob.get",
         skip_all,
@@ -319,5 +330,80 @@ impl BlobStore for EmbeddedStore {
 
     async fn ping(&self) -> StoreResult<()> {
         tokio::fs::metadata(self.inner.blob_dir.join("data")).await.map(drop).map_err(StoreError::unavailable)
+    }
+}
+
+impl EmbeddedStore {
+    /// [`BlobStore::put_stream`]: the first [`INLINE_MAX`] bytes are held; a
+    /// blob that ends within them goes inline like a small `put`, a larger one
+    /// is appended chunk by chunk to a temporary file, made durable and renamed
+    /// as `put` does. A failed stream removes the temporary file; no row changes.
+    #[tracing::instrument(
+        name = "blob.put_stream",
+        skip_all,
+        fields(
+            backend = "embedded", size = tracing::field::Empty,
+            otel.kind = "client",
+            dependency.type = "File system",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
+    async fn put_streamed(
+        &self,
+        path: &BlobPath,
+        mut content: BlobChunks<'_>,
+        content_type: &str,
+        metadata: BTreeMap<String, String>,
+        mode: PutMode,
+    ) -> StoreResult<BlobInfo> {
+        use futures::TryStreamExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        check_metadata(&metadata)?;
+        let mut head = bytes::BytesMut::new();
+        while head.len() <= INLINE_MAX {
+            let Some(chunk) = content.try_next().await? else {
+                let size = head.len();
+                tracing::Span::current().record("size", size);
+                return self.put_row(path, None, Some(head.freeze()), size, content_type, metadata, mode).await;
+            };
+            head.extend_from_slice(&chunk);
+        }
+        let file = new_etag();
+        let (tmp, data) = (self.inner.blob_dir.join("tmp").join(&file), self.data_file(&file));
+        let written = async {
+            let mut out = tokio::fs::File::create(&tmp).await.map_err(StoreError::backend)?;
+            out.write_all(&head).await.map_err(StoreError::backend)?;
+            let mut size = head.len();
+            drop(head);
+            while let Some(chunk) = content.try_next().await? {
+                out.write_all(&chunk).await.map_err(StoreError::backend)?;
+                size += chunk.len();
+            }
+            out.sync_all().await.map_err(StoreError::backend)?;
+            tokio::fs::rename(&tmp, &data).await.map_err(StoreError::backend)?;
+            let dir = data.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+                .await
+                .map_err(StoreError::backend)?
+                .map_err(StoreError::backend)?;
+            Ok::<_, StoreError>(size)
+        }
+        .await;
+        let size = match written {
+            Ok(size) => size,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                let _ = tokio::fs::remove_file(&data).await;
+                return Err(error);
+            }
+        };
+        tracing::Span::current().record("size", size);
+        let put = self.put_row(path, Some(file), None, size, content_type, metadata, mode).await;
+        if put.is_err() {
+            let _ = tokio::fs::remove_file(&data).await;
+        }
+        put
     }
 }
