@@ -345,6 +345,7 @@ pub fn exports(services: &Services, settings: &Settings) -> Result<portal_identi
             breakers: portal_tiles::Breakers::new(portal_tiles::BreakerSettings::default(), stores.clock.clone()),
             settings: portal_tiles::TilesSettings::default(),
             background: portal_tiles::Background::default(),
+            memory: portal_tiles::InstanceMemory::default(),
         }),
     ];
     exports.sources.extend(others);
@@ -820,9 +821,10 @@ fn fees(services: &Services, settings: &Settings) -> portal_fees::Fees {
 /// The facts the tiles' visibility rules ask about, from identity's profile
 /// (NIA's attributes): the age from the date of birth, the municipality from
 /// the address of residence. Whether the citizen is an entrepreneur or has a
-/// data box is not in the profile: those facts stay unknown, and a tile with
-/// such a rule stays hidden. Like `ProfileSignerDetails`, the one place that
-/// reads identity's data for another capability.
+/// data box is not in the profile: registers and the data box tell the tiles
+/// by events (`portal_events::CITIZEN_FACTS_QUEUE`), which the tiles keep
+/// sealed. Like `ProfileSignerDetails`, the one place that reads identity's
+/// data for another capability.
 #[derive(Debug)]
 struct ProfileTileFacts {
     documents: Arc<dyn DocumentStore>,
@@ -923,6 +925,7 @@ fn tiles(services: &Services, settings: &Settings) -> Result<portal_tiles::Tiles
         breakers: portal_tiles::Breakers::new(tiles_settings.breaker, clock),
         settings: tiles_settings,
         background: portal_tiles::Background::default(),
+        memory: portal_tiles::InstanceMemory::default(),
     })
 }
 

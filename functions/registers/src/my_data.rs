@@ -13,6 +13,11 @@
 //! entry id is fixed by document type and number, so a new fetch replaces
 //! the entry rather than adding one; [`refresh_calendar`] does the same at
 //! login.
+//!
+//! **Facts.** Each fresh fetch also tells, on `portal_events::CITIZEN_FACTS_QUEUE`,
+//! whether the citizen is an entrepreneur (ROS) and whether the population
+//! register records a data box of theirs (ROB), for the tiles' visibility
+//! rules; nothing else of the record travels.
 
 use base64::Engine as _;
 use portal_events::{CalendarEntry, Event};
@@ -143,6 +148,7 @@ async fn fetch_fresh(registers: &Registers, subject: &SubjectId, reader: &Reader
     log(registers, subject, reader, "zobrazení mých údajů z registru obyvatel a registru osob", ok).await?;
     let data = MyRegisters { person: person?, entrepreneur: entrepreneur?, fetched_at: registers.clock.now() };
     publish_expiries(registers, subject, &data.person).await?;
+    publish_facts(registers, subject, &data).await?;
     if let Err(error) = store_cache(registers, subject, &data).await {
         // The data is served anyway; the next request asks the registers again.
         tracing::warn!(error = %error, "the register data could not be cached");
@@ -166,6 +172,19 @@ async fn log(
         entry = entry.with_outcome(AccessOutcome::Failed);
     }
     registers.access_log.record(subject, entry).await
+}
+
+/// What other capabilities' rules ask about the citizen (the tiles'
+/// "entrepreneur" and "has a data box"), as the registers just answered.
+async fn publish_facts(registers: &Registers, subject: &SubjectId, data: &MyRegisters) -> Result<(), StoreError> {
+    use portal_events::{CITIZEN_FACTS_QUEUE, CitizenFact, kinds};
+    let facts =
+        [(kinds::ENTREPRENEUR, data.entrepreneur.is_some()), (kinds::DATA_BOX, data.person.data_box_id.is_some())];
+    for (kind, holds) in facts {
+        let event = CitizenFact { holds }.event(kind, subject.as_str(), data.fetched_at);
+        portal_events::publish(registers.queues.as_ref(), CITIZEN_FACTS_QUEUE, &event).await?;
+    }
+    Ok(())
 }
 
 /// The cached data, if there is a readable, unexpired copy.

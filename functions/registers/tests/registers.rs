@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::*;
-use portal_events::{CalendarEntry, FiledDocument, SealedContent};
+use portal_events::{CalendarEntry, FiledDocument, SealedContent, kinds};
 use portal_registers::extracts::{self, FetchMessage};
 use portal_registers::gateway::*;
 use portal_registers::queue::fetch_extract::fetch_extract;
@@ -528,6 +528,20 @@ async fn my_data_is_cached_briefly_logged_every_time_and_feeds_the_calendar() {
     let jiri = portal.login(JIRI).await;
     let (_, _, body) = call(&portal.router, get("/api/me/registers", &jiri)).await;
     assert_eq!(json_of(&body)["entrepreneur"]["ico"], "27145638", "ROS for the entrepreneur");
+    // Each fresh fetch tells the tiles' rules whether the citizen is an
+    // entrepreneur and has a data box, nothing more.
+    let facts: Vec<(String, String, bool)> = drain_events(&portal, portal_events::CITIZEN_FACTS_QUEUE)
+        .await
+        .iter()
+        .map(|e| (e.subject.clone(), e.kind.clone(), e.data_as::<portal_events::CitizenFact>().expect("fact").holds))
+        .collect();
+    let told = |subject: &str, kind: &str| {
+        facts.iter().filter(|(s, k, _)| s == subject && k == kind).map(|(_, _, holds)| *holds).collect::<Vec<_>>()
+    };
+    assert_eq!(told(JANA, kinds::ENTREPRENEUR), [false, false], "two fresh fetches of Jana's: {facts:?}");
+    assert_eq!(told(JANA, kinds::DATA_BOX), [true, true], "{facts:?}");
+    assert_eq!(told(JIRI, kinds::ENTREPRENEUR), [true], "{facts:?}");
+    assert_eq!(facts.len(), 6, "two facts a fetch, none on a cache hit: {facts:?}");
 
     let count = portal_registers::refresh_calendar(&portal.registers, &SubjectId::parse(LUDMILA).expect("id"))
         .await

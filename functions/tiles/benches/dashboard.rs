@@ -105,6 +105,7 @@ async fn main() {
         breakers: Breakers::new(settings.breaker, harness.clock.clone()),
         settings,
         background: Background::default(),
+        memory: portal_tiles::InstanceMemory::default(),
     });
     // The 14th tile, published as the modeller publishes.
     let extra = TileDefinition {

@@ -22,10 +22,8 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use portal_events::{Notice, TileAlert, publish_notice};
-use portal_security::{AccessEntry, Action, Actor, SubjectId};
-use portal_store::NewDocument;
+use portal_security::{AccessedItem, Actor, SubjectId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
@@ -33,8 +31,9 @@ use utoipa::ToSchema;
 
 use crate::breaker::Permit;
 use crate::definition::{Texts, TileDefinition};
+use crate::personal::{CachedSummary, Personal};
 use crate::source::{ConfiguredSource, SourceError, Summary};
-use crate::{COLLECTION, Tiles, TilesError, layout, modeller};
+use crate::{Tiles, TilesError, layout, modeller};
 
 /// What the citizen sees on a tile that simulated data fills.
 pub const SIMULATED_NOTICE: &str = "SIMULACE: ukázková data, nejde o skutečné údaje.";
@@ -94,66 +93,9 @@ pub struct Dashboard {
     pub customised: bool,
 }
 
-/// A summary as cached, sealed.
-#[derive(Debug, Clone)]
-struct Cached {
-    summary: Summary,
-    fetched_at: OffsetDateTime,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CachedDoc {
-    #[serde(rename = "type")]
-    doc_type: String,
-    source: String,
-    #[serde(with = "time::serde::rfc3339")]
-    fetched_at: OffsetDateTime,
-    /// Base64 of the sealed summary JSON.
-    sealed: String,
-}
-
-const CACHED_TYPE: &str = "tile-summary";
-const SEALED_FIELD: &str = "summary";
-
-/// The document id of a cached summary.
-pub fn cache_id(source: &str) -> String {
-    format!("summary-{source}")
-}
-
-impl Tiles {
-    async fn load_cached(&self, owner: &str, source: &str) -> Result<Option<Cached>, TilesError> {
-        let id = cache_id(source);
-        let Some(doc) = self.documents.get(COLLECTION, owner, &id).await? else { return Ok(None) };
-        let stored: CachedDoc =
-            serde_json::from_value(doc.body).map_err(|e| TilesError::Corrupt(format!("{id}: {e}")))?;
-        let sealed = base64::engine::general_purpose::STANDARD
-            .decode(stored.sealed)
-            .map_err(|_| TilesError::Corrupt(format!("{id}: sealed")))?;
-        let plain = self.sealer.decrypt(owner, &id, SEALED_FIELD, &sealed).await?;
-        let summary = serde_json::from_slice(&plain).map_err(|e| TilesError::Corrupt(format!("{id}: {e}")))?;
-        Ok(Some(Cached { summary, fetched_at: stored.fetched_at }))
-    }
-
-    async fn store_cached(&self, owner: &str, source: &str, summary: &Summary) -> Result<(), TilesError> {
-        let id = cache_id(source);
-        let plain = serde_json::to_vec(summary).map_err(|e| TilesError::Corrupt(e.to_string()))?;
-        let sealed = self.sealer.encrypt(owner, &id, SEALED_FIELD, &plain).await?;
-        let body = CachedDoc {
-            doc_type: CACHED_TYPE.into(),
-            source: source.into(),
-            fetched_at: self.clock.now(),
-            sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
-        };
-        let body = serde_json::to_value(body).map_err(|e| TilesError::Corrupt(e.to_string()))?;
-        self.documents.upsert(COLLECTION, NewDocument::new(owner, id, body), None).await?;
-        Ok(())
-    }
-}
-
 /// What one tile's fetch came to.
 enum Outcome {
-    Fresh(Cached),
+    Fresh(CachedSummary),
     /// Nothing for this citizen at that portal.
     NoRecord,
     Failed(&'static str),
@@ -165,32 +107,61 @@ const MESSAGE_OPEN: &str = "Služba je dočasně mimo provoz, znovu ji zkusíme 
 const MESSAGE_NO_RECORD: &str = "Tato služba o vás nic neeviduje.";
 
 /// Builds the citizen's dashboard. Fails only when the citizen's own data
-/// (facts, layout) cannot be read; a source never fails it.
+/// (facts, layout, the access log) cannot be read or written; a source never
+/// fails it.
 pub async fn build(tiles: &Arc<Tiles>, subject: &SubjectId) -> Result<Dashboard, TilesError> {
     let deadline = tokio::time::Instant::now() + tiles.settings.budget;
-    let facts = tiles.facts.facts(subject).await?;
+    // The citizen's own data at once: the profile's facts, the one sealed
+    // document (summaries and the facts told), the layout, the catalogue.
+    let (facts, personal, chosen, catalogue) = tokio::join!(
+        tiles.facts.facts(subject),
+        personal_or_nothing(tiles, subject),
+        layout::load(tiles, subject),
+        modeller::catalogue(tiles),
+    );
+    let mut facts = facts?;
+    personal.facts.complete(&mut facts);
     let today = tiles.today();
     let visible: Vec<TileDefinition> =
-        modeller::catalogue(tiles).await?.into_iter().filter(|t| t.visibility.admits(&facts, today)).collect();
-    let chosen = layout::load(tiles, subject).await?;
+        catalogue?.iter().filter(|t| t.visibility.admits(&facts, today)).cloned().collect();
+    let chosen = chosen?;
     let customised = chosen.is_some();
     let shown = layout::arrange(chosen.as_deref(), visible);
-    // Each tile records its read as soon as its summary is known, so the
-    // access log is written while slower tiles are still being waited for.
-    let views = shown.iter().map(|tile| async move {
-        let view = tile_view(tiles, subject, tile, deadline).await;
-        if let (Some(source), Some(_)) = (&tile.source, &view.summary) {
-            let entry = AccessEntry::new(Actor::Citizen, Action::Read, "tile-summary", &source.id, &source.purpose);
-            tiles.access_log.record(subject, entry).await?;
-        }
-        Ok::<_, TilesError>(view)
+    let views = shown.iter().map(|tile| {
+        let cached = tile.source.as_ref().and_then(|source| personal.summaries.get(&source.id)).cloned();
+        tile_view(tiles, subject, tile, cached, deadline)
     });
-    let states = futures::future::join_all(views).await.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let states = futures::future::join_all(views).await;
+    // Every summary shown is read: one entry names them all.
+    let read: Vec<AccessedItem<'_>> = shown
+        .iter()
+        .zip(&states)
+        .filter(|(_, view)| view.summary.is_some())
+        .filter_map(|(tile, _)| tile.source.as_ref())
+        .map(|source| AccessedItem { resource_id: &source.id, purpose: &source.purpose })
+        .collect();
+    tiles.access_log.record_reads(subject, Actor::Citizen, READ_RESOURCE, &read).await?;
     Ok(Dashboard {
         tiles: states,
         budget_ms: u64::try_from(tiles.settings.budget.as_millis()).unwrap_or(u64::MAX),
         customised,
     })
+}
+
+/// The access log's resource type of a summary read.
+pub const READ_RESOURCE: &str = "tile-summary";
+
+/// The citizen's sealed document, or nothing when it cannot be opened (the
+/// summaries are fetched again; a fact told is missed until it is).
+async fn personal_or_nothing(tiles: &Tiles, subject: &SubjectId) -> Personal {
+    match tiles.load_personal(subject.as_str()).await {
+        Ok((personal, _)) => personal,
+        Err(error) => {
+            tracing::warn!(error = %portal_host::runtime::error_chain(&error),
+                "the citizen's cached summaries could not be read; fetching again");
+            Personal::default()
+        }
+    }
 }
 
 fn base_view(tile: &TileDefinition, state: TileState) -> DashboardTile {
@@ -215,7 +186,7 @@ fn rfc3339(at: OffsetDateTime) -> Option<String> {
     at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
-fn with_summary(mut view: DashboardTile, cached: Cached, now: OffsetDateTime) -> DashboardTile {
+fn with_summary(mut view: DashboardTile, cached: CachedSummary, now: OffsetDateTime) -> DashboardTile {
     if view.state == TileState::Cached {
         view.age_seconds = Some(u64::try_from((now - cached.fetched_at).whole_seconds()).unwrap_or(0));
     }
@@ -231,19 +202,11 @@ async fn tile_view(
     tiles: &Arc<Tiles>,
     subject: &SubjectId,
     tile: &TileDefinition,
+    cached: Option<CachedSummary>,
     deadline: tokio::time::Instant,
 ) -> DashboardTile {
     let Some(source) = tile.source.as_ref().and_then(|s| tiles.sources.get(&s.id)) else {
         return base_view(tile, TileState::Link);
-    };
-    let owner = subject.as_str();
-    let cached = match tiles.load_cached(owner, &source.id).await {
-        Ok(cached) => cached,
-        Err(error) => {
-            tracing::warn!(source = %source.id, error = %portal_host::runtime::error_chain(&error),
-                "a cached summary could not be read; fetching again");
-            None
-        }
     };
     let now = tiles.clock.now();
     if let Some(c) = &cached
@@ -322,7 +285,7 @@ async fn fetch(
         }
     };
     tiles.breakers.success(&source.id);
-    let _ = answer.send(Outcome::Fresh(Cached { summary: summary.clone(), fetched_at: tiles.clock.now() }));
+    let _ = answer.send(Outcome::Fresh(CachedSummary { summary: summary.clone(), fetched_at: tiles.clock.now() }));
     // Tell first, then cache: a crash in between tells again with the same
     // event id, which notifications drop.
     let new_alerts = summary.alerts.iter().filter(|a| previous_alerts.as_ref().is_none_or(|p| !p.contains(&a.key)));
@@ -332,7 +295,7 @@ async fn fetch(
             return;
         }
     }
-    if let Err(error) = tiles.store_cached(subject.as_str(), &source.id, &summary).await {
+    if let Err(error) = tiles.store_summary(subject.as_str(), &source.id, &summary).await {
         tracing::warn!(source = %source.id, error = %portal_host::runtime::error_chain(&error),
             "a summary was not cached");
     }
@@ -387,7 +350,7 @@ pub async fn preview_tile(tiles: &Tiles, subject: &SubjectId, tile: &TileDefinit
     match tokio::time::timeout(budget, source.adapter.summary(subject, &request_id)).await {
         Ok(Ok(summary)) => with_summary(
             base_view(tile, TileState::Fresh),
-            Cached { summary, fetched_at: tiles.clock.now() },
+            CachedSummary { summary, fetched_at: tiles.clock.now() },
             tiles.clock.now(),
         ),
         Ok(Err(SourceError::NoRecord)) => DashboardTile {

@@ -3,10 +3,15 @@
 //!   (`chosen: false` and no list when they never chose: the dashboard then
 //!   shows every tile they may see) and when they last changed it;
 //! - `summaries.json`: every summary the portal keeps cached for them, by
-//!   source, opened from its seal, with when it was fetched.
+//!   source, opened from its seal, with when it was fetched;
+//! - `facts.json`: what other capabilities told the tiles about them for the
+//!   visibility rules (entrepreneur, has a data box), with when it was
+//!   observed.
 //!
 //! Those are the only documents in the citizen's partition (see the crate's
-//! documentation). The alerts a summary raised are notices in the inbox,
+//! documentation): the sealed `personal` document, `layout`, and summaries
+//! cached one document each (`summary-<source>`) before `personal` held
+//! them, which stay (and are exported) until erasure deletes the partition. The alerts a summary raised are notices in the inbox,
 //! exported in the notifications' part; the tile catalogue and the
 //! modeller's records are not about the citizen.
 //!
@@ -22,13 +27,15 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::personal::KnownFacts;
 use crate::source::Summary;
 use crate::{COLLECTION, Tiles, TilesError, layout};
 
-/// The document type and sealed field of a cached summary, as
-/// [`crate::dashboard`] writes them (`summary-<source>`, field `summary`).
-const CACHED_TYPE: &str = "tile-summary";
-const SEALED_FIELD: &str = "summary";
+/// The document type and sealed field of a summary cached in a document of
+/// its own (`summary-<source>`, field `summary`), as the dashboard wrote
+/// them before [`crate::personal`].
+const LEGACY_TYPE: &str = "tile-summary";
+const LEGACY_FIELD: &str = "summary";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,14 +64,22 @@ impl ExportSource for Tiles {
 
     fn export<'a>(&'a self, subject: &'a SubjectId) -> ExportFuture<'a> {
         Box::pin(async move {
-            let (dashboard, summaries) = self.export_parts(subject).await.map_err(|error| ExportError::of(&error))?;
-            Ok(vec![ExportPart::json("dashboard.json", &dashboard)?, ExportPart::json("summaries.json", &summaries)?])
+            let (dashboard, summaries, facts) =
+                self.export_parts(subject).await.map_err(|error| ExportError::of(&error))?;
+            Ok(vec![
+                ExportPart::json("dashboard.json", &dashboard)?,
+                ExportPart::json("summaries.json", &summaries)?,
+                ExportPart::json("facts.json", &facts)?,
+            ])
         })
     }
 }
 
 impl Tiles {
-    async fn export_parts(&self, subject: &SubjectId) -> Result<(ExportedDashboard, Vec<ExportedSummary>), TilesError> {
+    async fn export_parts(
+        &self,
+        subject: &SubjectId,
+    ) -> Result<(ExportedDashboard, Vec<ExportedSummary>, KnownFacts), TilesError> {
         let owner = subject.as_str();
         let chosen = layout::load(self, subject).await?;
         let updated_at = match &chosen {
@@ -75,19 +90,31 @@ impl Tiles {
             None => None,
         };
         let dashboard = ExportedDashboard { chosen: chosen.is_some(), tiles: chosen, updated_at };
-        let mut summaries = Vec::new();
+        let (personal, _) = self.load_personal(owner).await?;
+        let mut summaries: Vec<ExportedSummary> = personal
+            .summaries
+            .into_iter()
+            .map(|(source, cached)| ExportedSummary {
+                source,
+                fetched_at: cached.fetched_at.format(&Rfc3339).unwrap_or_default(),
+                summary: cached.summary,
+            })
+            .collect();
         let mut continuation = None;
         loop {
             let query =
-                Query::default().filter("type", FilterOp::Eq, CACHED_TYPE).page_size(100).after(continuation.take());
+                Query::default().filter("type", FilterOp::Eq, LEGACY_TYPE).page_size(100).after(continuation.take());
             let page = self.documents.query(COLLECTION, owner, query).await?;
             for doc in page.items {
                 let source = doc.body["source"].as_str().unwrap_or_default().to_owned();
+                if summaries.iter().any(|held| held.source == source) {
+                    continue;
+                }
                 let fetched_at = doc.body["fetchedAt"].as_str().unwrap_or_default().to_owned();
                 let sealed = base64::engine::general_purpose::STANDARD
                     .decode(doc.body["sealed"].as_str().unwrap_or_default())
                     .map_err(|error| corrupt(&doc.id, error))?;
-                let plain = self.sealer.decrypt(owner, &doc.id, SEALED_FIELD, &sealed).await?;
+                let plain = self.sealer.decrypt(owner, &doc.id, LEGACY_FIELD, &sealed).await?;
                 let summary = serde_json::from_slice(&plain).map_err(|error| corrupt(&doc.id, error))?;
                 summaries.push(ExportedSummary { source, fetched_at, summary });
             }
@@ -97,6 +124,6 @@ impl Tiles {
             }
         }
         summaries.sort_by(|a, b| a.source.cmp(&b.source));
-        Ok((dashboard, summaries))
+        Ok((dashboard, summaries, personal.facts))
     }
 }

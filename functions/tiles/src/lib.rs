@@ -13,15 +13,18 @@
 //! - [`modeller`]: drafts, versions with diffs, checks, preview, four-eyes
 //!   publishing, unpublishing, rollback, an audit trail.
 //!
-//! Collection [`COLLECTION`]: in the citizen's partition `summary-<source>`
-//! (sealed summaries) and `layout` (their choice and order of tiles); in
+//! Collection [`COLLECTION`]: in the citizen's partition `personal` (the
+//! cached summaries and the facts other capabilities told, sealed together,
+//! [`personal`]) and `layout` (their choice and order of tiles); in
 //! partition [`modeller::RECORDS`] one record per tile the modeller changed,
 //! in [`modeller::AUDIT`] the officials' actions. `EraseTilesData` (queue
 //! `erase-tiles`) deletes the citizen's partition.
 //!
 //! Facts about the citizen (age, municipality…) come through the
 //! [`FactsSource`] port, which the composition implements from identity's
-//! profile: this crate imports no other capability.
+//! profile; whether they are an entrepreneur or have a data box arrives as
+//! events from registers and the data box (`RecordCitizenFact`, queue
+//! `citizen-facts`): this crate imports no other capability.
 
 pub mod breaker;
 pub mod dashboard;
@@ -29,7 +32,9 @@ pub mod definition;
 pub mod export;
 pub mod http;
 pub mod layout;
+pub mod memory;
 pub mod modeller;
+pub mod personal;
 pub mod queue;
 pub mod source;
 
@@ -46,6 +51,7 @@ use portal_store::{Clock, DocumentStore, QueueStore, StoreError};
 
 pub use breaker::{BreakerSettings, Breakers};
 pub use definition::{CitizenFacts, TileDefinition};
+pub use memory::InstanceMemory;
 pub use source::http::{HttpSourceConfig, HttpTileSource};
 pub use source::{ConfiguredSource, SourceError, Summary, TileSource};
 
@@ -85,6 +91,9 @@ pub struct TilesSettings {
     /// Domains a tile may lead to.
     pub allowed_domains: Vec<String>,
     pub breaker: BreakerSettings,
+    /// How long an instance keeps the published catalogue in memory (a
+    /// change through another instance shows here within this).
+    pub catalogue_for: Duration,
 }
 
 impl Default for TilesSettings {
@@ -94,6 +103,7 @@ impl Default for TilesSettings {
             officials: Vec::new(),
             allowed_domains: definition::DEFAULT_ALLOWED_DOMAINS.iter().map(|d| (*d).to_owned()).collect(),
             breaker: BreakerSettings::default(),
+            catalogue_for: Duration::from_secs(5),
         }
     }
 }
@@ -114,6 +124,8 @@ pub struct Tiles {
     pub settings: TilesSettings,
     /// The summary calls still running after their dashboard answered.
     pub background: Background,
+    /// The catalogue for a few seconds, the turns of the citizens' writers.
+    pub memory: InstanceMemory,
 }
 
 /// Counts the summary calls left running past a dashboard's budget, so a
@@ -223,7 +235,8 @@ impl Failure for TilesError {
 }
 
 /// Every function of the capability: the dashboard, the catalogue, the
-/// citizen's choice, the modeller's routes, and `EraseTilesData`.
+/// citizen's choice, the modeller's routes, `RecordCitizenFact` and
+/// `EraseTilesData`.
 pub fn functions(tiles: Tiles) -> Vec<Function> {
     let s = Arc::new(tiles);
     vec![
@@ -241,6 +254,7 @@ pub fn functions(tiles: Tiles) -> Vec<Function> {
         Function::api(op!(http::admin_unpublish)).with_state(s.clone()).build(),
         Function::api(op!(http::admin_rollback)).with_state(s.clone()).build(),
         Function::api(op!(http::admin_audit)).with_state(s.clone()).build(),
+        queue::record_citizen_fact::function(s.clone()),
         queue::erase_tiles_data::function(s),
     ]
 }

@@ -20,6 +20,7 @@
 //! version, built-in tiles included.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use portal_host::FieldViolation;
 use portal_security::SubjectId;
@@ -223,9 +224,18 @@ pub async fn all_records(tiles: &Tiles) -> Result<Vec<TileRecord>, TilesError> {
     Ok(all)
 }
 
-/// What citizens may choose from: every published definition.
-pub async fn catalogue(tiles: &Tiles) -> Result<Vec<TileDefinition>, TilesError> {
-    Ok(all_records(tiles).await?.iter().filter_map(TileRecord::published_definition).collect())
+/// What citizens may choose from: every published definition, kept in
+/// this instance's memory for [`crate::TilesSettings::catalogue_for`] (see
+/// [`crate::memory`]).
+pub async fn catalogue(tiles: &Tiles) -> Result<Arc<Vec<TileDefinition>>, TilesError> {
+    let ticket = match tiles.memory.catalogue(tiles.settings.catalogue_for) {
+        Ok(kept) => return Ok(kept),
+        Err(ticket) => ticket,
+    };
+    let read: Arc<Vec<TileDefinition>> =
+        Arc::new(all_records(tiles).await?.iter().filter_map(TileRecord::published_definition).collect());
+    tiles.memory.keep_catalogue(ticket, read.clone());
+    Ok(read)
 }
 
 /// A tile's record and its ETag (`None` when it is built in and never changed).
@@ -247,6 +257,8 @@ pub async fn save(tiles: &Tiles, record: &TileRecord, etag: Option<&ETag>) -> Re
         Some(etag) => tiles.documents.replace(COLLECTION, doc, etag).await,
         None => tiles.documents.create(COLLECTION, doc).await,
     };
+    // Whatever came of the write, this instance reads the catalogue again.
+    tiles.memory.forget_catalogue();
     match written {
         Ok(_) => Ok(()),
         Err(StoreError::PreconditionFailed | StoreError::Conflict) => Err(TilesError::Contended),

@@ -16,7 +16,9 @@ use axum::http::{Method, StatusCode};
 use portal_events::{Event, kinds};
 use portal_security::{Loa, SubjectId};
 use portal_store::Query;
-use portal_testkit::{Harness, Login, call_json, get, problem_fields, write};
+use portal_testkit::{Harness, Login, PETR, call_json, get, problem_fields, write};
+use portal_tiles::definition::{Texts, TileDefinition, Visibility};
+use portal_tiles::modeller;
 use portal_tiles::source::simulator::{JANA, JIRI, LUDMILA, Mode, Switch};
 use portal_tiles::{
     BreakerSettings, Breakers, CitizenFacts, ConfiguredSource, FactsError, FactsSource, SourceError, Summary,
@@ -28,7 +30,8 @@ use time::macros::date;
 const OFFICIAL_A: &str = "DEMO%2Fofficial-a";
 const OFFICIAL_B: &str = "DEMO%2Fofficial-b";
 
-/// The demo citizens' facts, as the composition reads them from the profile.
+/// The demo citizens' facts, as the composition reads them from the profile
+/// (which knows neither entrepreneurs nor data boxes: those come as events).
 #[derive(Debug)]
 struct DemoFacts;
 
@@ -44,7 +47,6 @@ impl FactsSource for DemoFacts {
             JIRI => CitizenFacts {
                 date_of_birth: Some(date!(1972 - 11 - 02)),
                 municipality: Some("582786".into()),
-                entrepreneur: Some(true),
                 ..CitizenFacts::default()
             },
             LUDMILA => CitizenFacts {
@@ -113,6 +115,7 @@ fn portal_with(configure: impl Fn(ConfiguredSource) -> ConfiguredSource) -> Port
         breakers: Breakers::new(settings.breaker, harness.clock.clone()),
         settings,
         background: portal_tiles::Background::default(),
+        memory: portal_tiles::InstanceMemory::default(),
     };
     let router = harness.router(portal_tiles::functions(tiles.clone()));
     Portal { harness, tiles, router, switches, calls }
@@ -182,17 +185,27 @@ async fn janas_dashboard_shows_the_seeds_tiles_with_simulated_summaries() {
     );
     assert_eq!(tile(&dashboard, "ozp")["state"], "link", "Jana is not insured at OZP: {dashboard}");
 
-    // Every summary shown is a read in her access log, with its purpose.
+    // Every summary shown is a read in her access log, with its purpose: one
+    // entry for the view, naming each portal read.
     let entries = portal.harness.access_entries(JANA).await;
-    assert!(
-        entries.iter().any(|e| e.resource_type == "tile-summary" && e.purpose == "Finanční správa: stav daňového účtu"),
-        "{entries:?}"
-    );
-    // Cached sealed: nothing of the summary is in clear in the store.
+    let reads: Vec<_> = entries.iter().filter(|e| e.resource_type == "tile-summary").collect();
+    assert_eq!(reads.len(), 1, "one entry for the view: {entries:?}");
+    assert!(reads[0].purpose.contains("Finanční správa: stav daňového účtu"), "{entries:?}");
+    let shown_with_summary = dashboard["tiles"].as_array().expect("tiles").iter().filter(|t| t["summary"].is_object());
+    let read_ids: Vec<&str> = reads[0].resource_id.split(',').collect();
+    assert_eq!(read_ids.len(), shown_with_summary.count(), "each summary shown is named: {read_ids:?}");
+    assert!(read_ids.contains(&"financni-sprava") && read_ids.contains(&"erecept"), "{read_ids:?}");
+    // A second (cached) view is one more entry, not one per tile.
+    portal.dashboard(&jana).await;
+    let entries = portal.harness.access_entries(JANA).await;
+    assert_eq!(entries.iter().filter(|e| e.resource_type == "tile-summary").count(), 2, "{entries:?}");
+    // Cached sealed in one document: nothing of the summaries is in clear in the store.
+    let held = portal.harness.documents.query(portal_tiles::COLLECTION, JANA, Query::default()).await.expect("query");
+    assert_eq!(held.items.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["personal"], "one document");
     let cached = portal
         .harness
         .documents
-        .get(portal_tiles::COLLECTION, JANA, "summary-financni-sprava")
+        .get(portal_tiles::COLLECTION, JANA, portal_tiles::personal::PERSONAL_ID)
         .await
         .expect("read")
         .expect("cached");
@@ -354,7 +367,7 @@ async fn erasure_removes_the_cached_summaries_and_the_choice() {
     let choice = json!({"tiles": ["erecept"]});
     call_json(&portal.router, write(Method::PUT, "/api/me/dashboard", &jana, Some(choice))).await;
     let held = portal.harness.documents.query(portal_tiles::COLLECTION, JANA, Query::default()).await.expect("query");
-    assert!(held.items.len() > 5, "summaries and the layout are held");
+    assert_eq!(held.items.len(), 2, "the sealed summaries and the layout are held");
 
     let event = Event::new(kinds::ERASED, &format!("{JANA}:1795420800"), JANA, portal_testkit::START, json!({}));
     // A forged erasure (no shredded key) deletes nothing.
@@ -365,6 +378,80 @@ async fn erasure_removes_the_cached_summaries_and_the_choice() {
     }
     let left = portal.harness.documents.query(portal_tiles::COLLECTION, JANA, Query::default()).await.expect("query");
     assert!(left.items.is_empty(), "{:?}", left.items);
+}
+
+/// A published tile seen only by citizens with `visibility`.
+async fn publish_tile_for(portal: &Portal, id: &str, visibility: Visibility) {
+    let definition = TileDefinition {
+        id: id.into(),
+        title: Texts { cs: format!("Dlaždice {id}"), en: format!("Tile {id}") },
+        description: Texts { cs: "Jen pro některé.".into(), en: "For some only.".into() },
+        category: "ostatni".into(),
+        icon: "other".into(),
+        url: "https://www.mojedatovaschranka.cz/".into(),
+        visibility,
+        source: None,
+    };
+    let mut record =
+        modeller::new_record(serde_json::to_value(&definition).expect("json"), "test", portal_testkit::START)
+            .expect("a record");
+    record.published = Some(1);
+    modeller::save(&portal.tiles, &record, None).await.expect("saved");
+}
+
+/// What registers would publish after reading the registers.
+async fn tell(portal: &Portal, subject: &str, kind: &str, holds: bool, minutes: i64) {
+    let at = portal_testkit::START + time::Duration::minutes(minutes);
+    let event = portal_events::CitizenFact { holds }.event(kind, subject, at);
+    portal_tiles::queue::record_citizen_fact::record(&portal.tiles, &event).await.expect("recorded");
+}
+
+#[tokio::test]
+async fn the_data_box_and_entrepreneur_rules_follow_the_facts_other_capabilities_tell() {
+    let portal = portal();
+    publish_tile_for(&portal, "se-schrankou", Visibility { has_data_box: Some(true), ..Visibility::default() }).await;
+    publish_tile_for(&portal, "pro-podnikatele", Visibility { entrepreneur: Some(true), ..Visibility::default() })
+        .await;
+    let jana = portal.harness.login(JANA).await;
+    let jiri = portal.harness.login(JIRI).await;
+    let petr = portal.harness.login(PETR).await;
+    let shows = |dashboard: &Value, id: &str| ids(dashboard).contains(&id.to_owned());
+
+    // Nobody told anything yet: a rule on an unknown fact does not hold.
+    let dashboard = portal.dashboard(&jana).await;
+    assert!(!shows(&dashboard, "se-schrankou") && !shows(&dashboard, "pro-podnikatele"), "{:?}", ids(&dashboard));
+
+    // As registers tell it from the population register and ROS.
+    tell(&portal, JANA, kinds::DATA_BOX, true, 1).await;
+    tell(&portal, JANA, kinds::ENTREPRENEUR, false, 1).await;
+    tell(&portal, JIRI, kinds::ENTREPRENEUR, true, 1).await;
+    tell(&portal, PETR, kinds::DATA_BOX, false, 1).await;
+
+    let dashboard = portal.dashboard(&jana).await;
+    assert!(shows(&dashboard, "se-schrankou"), "Jana has a data box: {:?}", ids(&dashboard));
+    assert!(!shows(&dashboard, "pro-podnikatele"), "Jana is no entrepreneur");
+    let dashboard = portal.dashboard(&petr).await;
+    assert!(!shows(&dashboard, "se-schrankou"), "Petr has no data box: {:?}", ids(&dashboard));
+    let dashboard = portal.dashboard(&jiri).await;
+    assert!(shows(&dashboard, "pro-podnikatele"), "Jiří is an entrepreneur: {:?}", ids(&dashboard));
+    assert!(!shows(&dashboard, "se-schrankou"), "nothing told of Jiří's box");
+    let (_, _, catalogue) = call_json(&portal.router, get("/api/tiles", &jiri)).await;
+    assert!(catalogue.to_string().contains("pro-podnikatele"), "the catalogue follows the same facts");
+
+    // An older observation arriving late changes nothing; a newer one does.
+    tell(&portal, JANA, kinds::DATA_BOX, false, 0).await;
+    assert!(shows(&portal.dashboard(&jana).await, "se-schrankou"), "the late older event is ignored");
+    tell(&portal, JANA, kinds::DATA_BOX, false, 2).await;
+    assert!(!shows(&portal.dashboard(&jana).await, "se-schrankou"), "the box is gone");
+
+    // The facts are kept sealed with the summaries, not in clear.
+    let held =
+        portal.harness.documents.get(portal_tiles::COLLECTION, JIRI, "personal").await.expect("get").expect("held");
+    assert!(!held.body.to_string().contains("entrepreneur"), "sealed: {}", held.body);
+    // A fact for an erased citizen is dropped, not kept.
+    portal.tiles.sealer.keys().shred(PETR).await.expect("shred");
+    let event = portal_events::CitizenFact { holds: true }.event(kinds::DATA_BOX, PETR, portal_testkit::START);
+    assert!(portal_tiles::queue::record_citizen_fact::record(&portal.tiles, &event).await.is_err());
 }
 
 // ---------------------------------------------------------------- the modeller

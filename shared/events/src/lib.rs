@@ -53,6 +53,10 @@ pub const SIGNED_IN_QUEUE: &str = "citizen-signed-in";
 /// The data box sends data messages on a citizen's behalf from here (a
 /// petition handed over to its addressee).
 pub const DATA_MESSAGES_QUEUE: &str = "send-data-message";
+/// Facts about a citizen that one capability knows and another's rules use
+/// (the tiles' visibility rules "entrepreneur" and "has a data box"):
+/// [`CitizenFact`] events, consumed by tiles `RecordCitizenFact`.
+pub const CITIZEN_FACTS_QUEUE: &str = "citizen-facts";
 
 /// The event kinds, `<capability>.<fact>`. The part before the dot is the
 /// notification category citizens set preferences for.
@@ -104,6 +108,34 @@ pub mod kinds {
     pub const DELEGATION_FIRST_USE: &str = "delegation.first-use";
     /// An authorisation ended (revoked or expired): [`super::DelegationEnded`].
     pub const DELEGATION_ENDED: &str = "delegation.ended";
+    /// Whether the register of persons (ROS) holds the citizen as an
+    /// entrepreneur (podnikající fyzická osoba): [`super::CitizenFact`] on
+    /// [`super::CITIZEN_FACTS_QUEUE`], published by registers on every fresh
+    /// read of the registers (at sign-in, and when the citizen looks).
+    pub const ENTREPRENEUR: &str = "registers.entrepreneur";
+    /// Whether the population register (ROB) records a data box of the
+    /// citizen: [`super::CitizenFact`] on [`super::CITIZEN_FACTS_QUEUE`],
+    /// published by registers with [`ENTREPRENEUR`].
+    pub const DATA_BOX: &str = "registers.data-box";
+}
+
+/// A fact about the citizen (the event's subject) as the publishing
+/// capability observed it at the event's `occurredAt`; the kind names the
+/// fact ([`kinds::ENTREPRENEUR`], [`kinds::DATA_BOX`]). Observations
+/// may arrive out of order: a consumer keeps the newest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CitizenFact {
+    pub holds: bool,
+}
+
+impl CitizenFact {
+    /// The event of this observation. Its id is fixed by subject, value and
+    /// time, so publishing the same observation again is the same event.
+    pub fn event(self, kind: &str, subject: &str, observed_at: OffsetDateTime) -> Event {
+        let key = format!("{subject}:{}:{}", self.holds, observed_at.unix_timestamp_nanos());
+        Event::new(kind, &key, subject, observed_at, serde_json::json!({"holds": self.holds}))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

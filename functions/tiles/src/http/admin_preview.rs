@@ -75,7 +75,7 @@ pub async fn handler(
     let (domains, sources) = rules(&tiles);
     let tile = definition::check(&version.definition, &check_rules(&domains, &sources)).map_err(Problem::validation)?;
     let subject = SubjectId::parse(demo).map_err(|_| Problem::internal())?;
-    let facts = tiles.facts.facts(&subject).await.map_err(crate::TilesError::from)?;
+    let facts = tiles.citizen_facts(&subject).await?;
     let visible = tile.visibility.admits(&facts, tiles.today());
     let view = preview_tile(&tiles, &subject, &tile).await;
     modeller::audit(&tiles, &citizen.subject, "preview", &id, Some(version.version), Some(request.citizen.clone()))

@@ -44,10 +44,10 @@ pub struct Catalogue {
     )
 )]
 pub async fn handler(State(tiles): State<Shared>, citizen: Citizen) -> Result<Json<Catalogue>, Problem> {
-    let facts = tiles.facts.facts(&citizen.subject).await.map_err(crate::TilesError::from)?;
+    let facts = tiles.citizen_facts(&citizen.subject).await?;
     let today = tiles.today();
     let visible: Vec<TileDefinition> =
-        modeller::catalogue(&tiles).await?.into_iter().filter(|t| t.visibility.admits(&facts, today)).collect();
+        modeller::catalogue(&tiles).await?.iter().filter(|t| t.visibility.admits(&facts, today)).cloned().collect();
     let chosen = layout::load(&tiles, &citizen.subject).await?;
     let items = visible
         .into_iter()

@@ -38,13 +38,13 @@ pub async fn handler(
     citizen: Citizen,
     Body(choice): Body<DashboardChoice>,
 ) -> Result<Json<DashboardChoice>, Problem> {
-    let facts = tiles.facts.facts(&citizen.subject).await.map_err(crate::TilesError::from)?;
+    let facts = tiles.citizen_facts(&citizen.subject).await?;
     let today = tiles.today();
     let visible: Vec<String> = modeller::catalogue(&tiles)
         .await?
-        .into_iter()
+        .iter()
         .filter(|t| t.visibility.admits(&facts, today))
-        .map(|t| t.id)
+        .map(|t| t.id.clone())
         .collect();
     let mut errors = Vec::new();
     if choice.tiles.len() > layout::MAX_TILES {
