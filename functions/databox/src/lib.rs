@@ -93,6 +93,58 @@ impl Default for DataboxSettings {
 #[async_trait::async_trait]
 pub trait BoxDirectory: Send + Sync + std::fmt::Debug {
     async fn box_of(&self, subject: &SubjectId) -> Option<BoxId>;
+
+    /// The box of a legal person (a company its statutory body acts for):
+    /// looked up on every use and never stored as a link, since a company is
+    /// not a portal user whose box the jobs walk. Default: none.
+    async fn company_box_of(&self, _subject: &SubjectId) -> Option<BoxId> {
+        None
+    }
+}
+
+/// Which subjects are legal persons, and their IČO: a port onto the register
+/// of persons (ROS), composed in the app from the delegation capability's
+/// registers.
+#[async_trait::async_trait]
+pub trait LegalPersons: Send + Sync + std::fmt::Debug {
+    /// The IČO of `subject` when it is a legal person; `None` for a citizen,
+    /// and when the register cannot say.
+    async fn ico(&self, subject: &SubjectId) -> Option<isds::Ico>;
+}
+
+/// Adds companies to a citizens' directory: a legal person's box is the one
+/// ISDS's `FindDataBox` finds by its IČO (type PO), searched in `search_in`.
+/// Exactly one box links; none or several link nothing. Citizens go to
+/// `citizens`.
+#[derive(Debug)]
+pub struct IsdsCompanyDirectory {
+    pub isds: Arc<dyn Isds>,
+    pub companies: Arc<dyn LegalPersons>,
+    pub search_in: Option<isds::BoxContext>,
+    pub citizens: Arc<dyn BoxDirectory>,
+}
+
+#[async_trait::async_trait]
+impl BoxDirectory for IsdsCompanyDirectory {
+    async fn box_of(&self, subject: &SubjectId) -> Option<BoxId> {
+        self.citizens.box_of(subject).await
+    }
+
+    async fn company_box_of(&self, subject: &SubjectId) -> Option<BoxId> {
+        let ctx = self.search_in.as_ref()?;
+        let ico = self.companies.ico(subject).await?;
+        match self.isds.find_boxes(ctx, &isds::BoxSearch::Ico(ico)).await {
+            Ok(found) if found.len() == 1 => found.into_iter().next().map(|info| info.id),
+            Ok(found) => {
+                tracing::info!(matches = found.len(), "no single data box for this company's IČO");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "ISDS could not be searched for the company's data box");
+                None
+            }
+        }
+    }
 }
 
 /// SIMULATOR, for tests: the demo citizens' boxes straight from the ISDS
@@ -207,11 +259,15 @@ impl Failure for LinkError {
 
 impl Databox {
     /// The citizen's box: the stored link, or the directory's answer (stored
-    /// and indexed for the jobs on first use).
+    /// and indexed for the jobs on first use). A company's box (its
+    /// statutory body acting for it) is the directory's answer each time.
     pub async fn box_of(&self, subject: &SubjectId) -> Result<BoxId, LinkError> {
         if let Some(doc) = self.documents.get(COLLECTION, subject.as_str(), "link").await?
             && let Some(id) = doc.body["boxId"].as_str().and_then(|id| BoxId::parse(id).ok())
         {
+            return Ok(id);
+        }
+        if let Some(id) = self.directory.company_box_of(subject).await {
             return Ok(id);
         }
         let id = self.directory.box_of(subject).await.ok_or(LinkError::NoBox)?;

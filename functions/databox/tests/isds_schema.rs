@@ -250,6 +250,8 @@ async fn every_request() -> Vec<Recorded> {
     recorder.keep("find_personal_box", isds.find_personal_boxes(&own, &person).await);
     recorder.keep("find_box.by_id", isds.find_boxes(&own, &BoxSearch::Id(own_box())).await);
     recorder.keep("find_box.by_name", isds.find_boxes(&own, &BoxSearch::Name("Úřad <&> \"města\"".into())).await);
+    let ico = portal_databox::isds::Ico::parse("27074358").expect("a valid IČO");
+    recorder.keep("find_box.by_ico", isds.find_boxes(&own, &BoxSearch::Ico(ico)).await);
     recorder.kept
 }
 

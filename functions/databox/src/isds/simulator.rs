@@ -98,6 +98,12 @@ pub const CSSZ_BOX: &str = "simcssz";
 pub const COURT_BOX: &str = "simoshl";
 /// Energie Horní Lhota s.r.o. (simulace): PO, type 20, accepts commercial messages.
 pub const COMPANY_BOX: &str = "simenhl";
+/// Dvořák stavby s.r.o. (simulace): PO, type 20, the company whose managing
+/// director (jednatel) Jiří Dvořák is in the simulated register of persons;
+/// found by its IČO ([`DVORAK_COMPANY_ICO`]).
+pub const DVORAK_COMPANY_BOX: &str = "simdvst";
+/// The IČO of Dvořák stavby s.r.o. in the simulated registers.
+pub const DVORAK_COMPANY_ICO: &str = "27074358";
 /// The ISDS system box: notices from the operator come from it.
 pub const SYSTEM_BOX: &str = "zzzzzzq";
 
@@ -206,6 +212,8 @@ struct SimBox {
     person: Option<String>,
     /// A personal box's owner's date of birth (FindPersonalDataBox).
     birth_date: Option<time::Date>,
+    /// A legal person's IČO (FindDataBox by IČO).
+    ico: Option<&'static str>,
     credit_hellers: i64,
     /// Every change of the credit, oldest first.
     credit_history: Vec<CreditEvent>,
@@ -248,7 +256,8 @@ impl IsdsSimulator {
     /// Jana Nováková has received messages in every status 1–10 (among them
     /// two undelivered ones 7 and 8 days old, one read 85 days ago, a
     /// commercial one and a court summons without substitute delivery) and
-    /// sent messages; Jiří Dvořák has two.
+    /// sent messages; Jiří Dvořák has two, and so has his company Dvořák
+    /// stavby s.r.o.
     pub fn seeded(clock: Arc<dyn Clock>, settings: SimulatorSettings) -> Self {
         let simulator = Self::new(clock, settings);
         let base = simulator.clock.now();
@@ -626,13 +635,19 @@ impl Isds for IsdsSimulator {
     /// By id: that box, whatever its type or state (empty if none). By name:
     /// a case- and diacritics-insensitive substring of the owner's name, over
     /// the boxes ISDS lets anyone find that way (not natural persons', not the
-    /// system box).
+    /// system box). By IČO: the legal persons' boxes (type 20) with that IČO.
     #[instrument(skip_all)]
     async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>> {
         let mut state = self.lock();
         state.record_call("FindDataBox", ctx, Vec::new());
         match query {
             BoxSearch::Id(id) => Ok(state.boxes.get(id).map(|b| b.info.clone()).into_iter().collect()),
+            BoxSearch::Ico(ico) => Ok(state
+                .boxes
+                .values()
+                .filter(|b| b.info.box_type == 20 && b.ico == Some(ico.as_str()))
+                .map(|b| b.info.clone())
+                .collect()),
             BoxSearch::Name(name) => {
                 let name = name.trim();
                 if name.chars().count() < MIN_SEARCH_CHARS {
@@ -699,6 +714,7 @@ impl BoxManagement for IsdsSimulator {
                 info,
                 person: Some(request.person.clone()),
                 birth_date: None,
+                ico: None,
                 credit_hellers: 0,
                 credit_history: Vec::new(),
                 vault: None,
@@ -976,6 +992,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
         id: &'static str,
         person: Option<&'static str>,
         birth_date: Option<time::Date>,
+        ico: Option<&'static str>,
         box_type: u8,
         state: BoxState,
         owner: &'static str,
@@ -989,6 +1006,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: JANA_BOX,
             person: Some("DEMO/jana-novakova"),
             birth_date: Some(time::macros::date!(1985 - 03 - 14)),
+            ico: None,
             box_type: 40,
             state: BoxState::Accessible,
             owner: "Jana Nováková",
@@ -1001,6 +1019,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: JIRI_BOX,
             person: Some("DEMO/jiri-dvorak"),
             birth_date: Some(time::macros::date!(1972 - 11 - 02)),
+            ico: None,
             box_type: 30,
             state: BoxState::Accessible,
             owner: "Jiří Dvořák",
@@ -1013,6 +1032,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: LUDMILA_BOX,
             person: Some("DEMO/ludmila-stastna-zdarska"),
             birth_date: Some(time::macros::date!(1949 - 06 - 30)),
+            ico: None,
             box_type: 40,
             state: BoxState::NotYetActive,
             owner: "Ludmila Šťastná Zdarská",
@@ -1025,6 +1045,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: MUNICIPAL_OFFICE_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Městský úřad Horní Lhota (simulace)",
@@ -1037,6 +1058,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: TAX_OFFICE_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Finanční úřad pro Simulovaný kraj (simulace)",
@@ -1049,6 +1071,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: CSSZ_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Česká správa sociálního zabezpečení (simulace)",
@@ -1061,6 +1084,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: COURT_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 10,
             state: BoxState::Accessible,
             owner: "Okresní soud v Horní Lhotě (simulace)",
@@ -1073,6 +1097,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             id: COMPANY_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 20,
             state: BoxState::Accessible,
             owner: "Energie Horní Lhota s.r.o. (simulace)",
@@ -1082,9 +1107,23 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
             allows_subst_delivery: true,
         },
         Spec {
+            id: DVORAK_COMPANY_BOX,
+            person: None,
+            birth_date: None,
+            ico: Some(DVORAK_COMPANY_ICO),
+            box_type: 20,
+            state: BoxState::Accessible,
+            owner: "Dvořák stavby s.r.o. (simulace)",
+            address: "Zednická 4, 999 01 Horní Lhota",
+            open_addressing: false,
+            credit_hellers: 0,
+            allows_subst_delivery: true,
+        },
+        Spec {
             id: SYSTEM_BOX,
             person: None,
             birth_date: None,
+            ico: None,
             box_type: 0,
             state: BoxState::Accessible,
             owner: "Informační systém datových schránek (simulace)",
@@ -1115,6 +1154,7 @@ fn simulated_boxes(now: OffsetDateTime) -> BTreeMap<BoxId, SimBox> {
                 info,
                 person: spec.person.map(str::to_owned),
                 birth_date: spec.birth_date,
+                ico: spec.ico,
                 credit_hellers: spec.credit_hellers,
                 credit_history: Vec::new(),
                 vault,
@@ -1289,6 +1329,23 @@ const SEED_MESSAGES: &[SeedMessage] = {
             15,
             Read,
             &[Xml("potvrzeni.xml")],
+        ),
+        // Received by Dvořák stavby s.r.o., whose director Jiří Dvořák is.
+        seed(
+            TAX_OFFICE_BOX,
+            DVORAK_COMPANY_BOX,
+            "Výzva k podání přiznání k dani z příjmů právnických osob",
+            2,
+            Delivered,
+            &[Pdf("vyzva-dppo.pdf")],
+        ),
+        seed(
+            MUNICIPAL_OFFICE_BOX,
+            DVORAK_COMPANY_BOX,
+            "Rozhodnutí o povolení zvláštního užívání komunikace",
+            20,
+            Read,
+            &[Pdf("rozhodnuti.pdf")],
         ),
     ]
 };
@@ -1955,6 +2012,10 @@ mod tests {
         let by_id = sim.find_boxes(&job(&jana()), &BoxSearch::Id(id(LUDMILA_BOX))).await.expect("by id");
         assert_eq!(by_id[0].state, BoxState::NotYetActive);
         assert!(sim.find_boxes(&job(&jana()), &BoxSearch::Id(id("nobox00"))).await.expect("by id").is_empty());
+        let ico = |text: &str| BoxSearch::Ico(super::super::Ico::parse(text).expect("a valid IČO"));
+        let company = sim.find_boxes(&job(&jana()), &ico(DVORAK_COMPANY_ICO)).await.expect("by IČO");
+        assert_eq!(company.iter().map(|b| (b.id.as_str(), b.box_type)).collect::<Vec<_>>(), [(DVORAK_COMPANY_BOX, 20)]);
+        assert!(sim.find_boxes(&job(&jana()), &ico("25596641")).await.expect("by IČO").is_empty());
     }
 
     #[tokio::test]

@@ -374,6 +374,36 @@ pub enum BoxSearch {
     Id(BoxId),
     /// Part of the owner's name; ISDS wants at least 3 characters.
     Name(String),
+    /// A legal person's box (type PO) by its IČO: how the portal finds the
+    /// box of a company its statutory body acts for.
+    Ico(Ico),
+}
+
+/// IČO (identifikační číslo osoby): a legal person's 8 digits, the last a
+/// check digit (weights 8 to 2, modulo 11).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ico(String);
+
+impl Ico {
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let digits: Vec<u32> = value.chars().filter_map(|c| c.to_digit(10)).collect();
+        if value.len() != 8 || digits.len() != 8 {
+            return Err("an IČO is exactly 8 digits");
+        }
+        let sum: u32 = digits[..7].iter().zip((2..=8).rev()).map(|(d, w)| d * w).sum();
+        let check = (11 - sum % 11) % 10;
+        if digits[7] == check { Ok(Self(value.to_owned())) } else { Err("the IČO's check digit does not match") }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Ico {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Who acts when the portal calls ISDS.
@@ -470,5 +500,21 @@ impl DeliveredMessage {
 
     pub fn id(&self) -> &MessageId {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ico;
+
+    #[test]
+    fn an_ico_is_eight_digits_with_its_check_digit() {
+        // Check digits 8 (sum 135), 1 (sum divisible by 11), 7 and 0 (remainder 1).
+        for valid in ["27074358", "00000001", "25596641", "00006947", "00000230"] {
+            assert_eq!(Ico::parse(valid).map(|i| i.as_str().to_owned()), Ok(valid.to_owned()), "{valid}");
+        }
+        for invalid in ["27074359", "2707435", "270743588", "2707435a", " 7074358", "+7074358"] {
+            assert!(Ico::parse(invalid).is_err(), "{invalid}");
+        }
     }
 }

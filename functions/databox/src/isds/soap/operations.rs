@@ -226,9 +226,11 @@ impl Isds for SoapIsds {
         // By id, only dbID counts; by name, ISDS requires the box type
         // (code 1101) and matches firmName as a substring of at least 3
         // characters (`doc/user_web_services`, FindDataBox). Citizens look
-        // for authorities, so the type is OVM.
-        let (id, db_type, firm_name) = match query {
-            BoxSearch::Id(id) => (Some(id.as_str()), None, None),
+        // for authorities, so the type is OVM. By IČO, the type is PO too:
+        // the box of a company its statutory body acts for.
+        let (id, db_type, ic, firm_name) = match query {
+            BoxSearch::Id(id) => (Some(id.as_str()), None, None, None),
+            BoxSearch::Ico(ico) => (None, Some("PO"), Some(ico.as_str()), None),
             BoxSearch::Name(name) => {
                 let name = name.trim();
                 if name.chars().count() < 3 {
@@ -236,7 +238,7 @@ impl Isds for SoapIsds {
                         "search for a data box by at least 3 characters of its name".into(),
                     ));
                 }
-                (None, Some("OVM"), Some(name))
+                (None, Some("OVM"), None, Some(name))
             }
         };
         let mut request = Request::new("FindDataBox");
@@ -246,7 +248,7 @@ impl Isds for SoapIsds {
         request
             .leaf("dbID", id)?
             .leaf("dbType", db_type)?
-            .leaf("ic", None)?
+            .leaf("ic", ic)?
             .leaf("pnFirstName", None)?
             .leaf("pnMiddleName", None)?
             .leaf("pnLastName", None)?
