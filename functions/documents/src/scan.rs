@@ -13,8 +13,11 @@
 //! - **Defender for Storage** (Azure): on-upload malware scanning of the
 //!   data storage account scans every new blob and writes its result as the
 //!   blob index tag `Malware Scanning scan result` (`No threats found`, or
-//!   `Malicious`; scanning errors say otherwise and stay pending). The portal
-//!   reads that tag (Get Blob Tags) when the document is next asked for; it
+//!   `Malicious`; `Not scanned` and scanning errors say otherwise and stay
+//!   pending; Microsoft Learn, "Understand malware scanning results"). The
+//!   portal reads that tag through the Azure SDK (Get Blob Tags) when the
+//!   document is next asked for; tested against Azurite, which keeps index
+//!   tags like Blob Storage (`tests/documents.rs`, the Azurite case). It
 //!   does not subscribe to the Event Grid result events, which carry the same
 //!   verdict, so no extra endpoint has to be exposed.
 //! - **Simulator** (local and tests): flags content that holds the EICAR
@@ -75,6 +78,24 @@ impl Verdict {
     }
 }
 
+/// The verdict in Defender for Storage's blob index tags. Microsoft's pages
+/// spell the key both `Malware Scanning scan result` and `Malware scanning
+/// scan result`, so it is matched without regard to case; the value is
+/// exact. Anything else (no tag yet, `Not scanned`, an `SAM…` error message)
+/// keeps the upload quarantined.
+pub fn defender_verdict(tags: &BTreeMap<String, String>) -> Verdict {
+    let result = tags.iter().find(|(key, _)| key.eq_ignore_ascii_case(DEFENDER_RESULT_TAG)).map(|(_, v)| v.as_str());
+    match result {
+        Some(DEFENDER_CLEAN) => Verdict::Clean,
+        Some(DEFENDER_MALICIOUS) => Verdict::Infected,
+        Some(other) => {
+            tracing::warn!(result = other, "Defender for Storage did not clear the upload; it stays quarantined");
+            Verdict::Pending
+        }
+        None => Verdict::Pending,
+    }
+}
+
 /// The scanner of one deployment, over the blob store that holds the
 /// quarantine blobs.
 #[derive(Debug, Clone)]
@@ -116,11 +137,7 @@ impl Scanner {
                     Err(StoreError::NotFound) => return Ok(Verdict::Infected),
                     Err(error) => return Err(error),
                 };
-                Ok(match tags.get(DEFENDER_RESULT_TAG).map(String::as_str) {
-                    Some(DEFENDER_CLEAN) => Verdict::Clean,
-                    Some(DEFENDER_MALICIOUS) => Verdict::Infected,
-                    _ => Verdict::Pending,
-                })
+                Ok(defender_verdict(&tags))
             }
             ScanMode::Simulator => {
                 let (_, stream) = match self.blobs.get(&path).await {

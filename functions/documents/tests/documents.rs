@@ -606,6 +606,111 @@ async fn defender_for_storage_clears_an_upload_by_its_blob_index_tag() {
     assert_eq!(json_of(&body)["type"], "/problems/document-infected");
 }
 
+/// The variable's value; `None` (the Azurite case skipped) if unset, unless
+/// `PORTAL_REQUIRE_EMULATORS=1` (scripts/test.sh), which makes it a failure.
+fn emulator_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ if std::env::var("PORTAL_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("PORTAL_REQUIRE_EMULATORS=1 but {name} is not set (scripts/emulators.sh start DIR; source DIR/env)")
+        }
+        _ => None,
+    }
+}
+
+/// The Defender for Storage adapter against Azurite through the Azure SDK:
+/// the uploads' sealed blobs and quarantine copies go to Azurite, the result
+/// tag is written there as Defender writes it (Set Blob Tags), and the
+/// adapter reads it back with Get Blob Tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defender_for_storage_verdicts_are_read_from_azurite_blob_index_tags() {
+    use portal_store::azure::{AzureBlobStore, AzureCredential, AzureSettings};
+    let (Some(account), Some(ca)) =
+        (emulator_var("PORTAL_TEST_BLOB_CONTAINER_URL"), emulator_var("PORTAL_TEST_CA_CERT"))
+    else {
+        println!("emulator not configured: skipping (PORTAL_TEST_BLOB_CONTAINER_URL is not set)");
+        return;
+    };
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let settings = AzureSettings {
+        cosmos_endpoint: String::new(),
+        cosmos_database: String::new(),
+        cosmos_key: None,
+        cosmos_region: None,
+        blob_container_url: format!("{}/defender-{run}", account.trim_end_matches('/')),
+        queue_service_url: String::new(),
+        credential: AzureCredential::EmulatorToken,
+        extra_ca_certificate: Some(ca.into()),
+        emulator: true,
+    };
+    let azure = Arc::new(AzureBlobStore::connect(&settings).await.expect("connect to Azurite"));
+    azure.ensure_container().await.expect("container");
+    let mut portal =
+        portal_with(DocumentsSettings { malware_scan: ScanMode::Defender, ..DocumentsSettings::default() });
+    portal.documents.blobs = azure.clone();
+    portal.router = portal.harness.router(functions(portal.documents.clone()));
+    let jana = portal.login(JANA).await;
+    let tag =
+        |value: &str| std::collections::BTreeMap::from([(scan::DEFENDER_RESULT_TAG.to_owned(), value.to_owned())]);
+
+    let mut cases = Vec::new();
+    for (name, content) in [("ok.txt", "čistý"), ("bad.txt", "zlý"), ("error.txt", "chyba"), ("lower.txt", "malá")]
+    {
+        let file = FilePart { name, mime: "text/plain", content: content.as_bytes().to_vec() };
+        let view = upload(&portal, &jana, &file, &[]).await;
+        let id = view["id"].as_str().expect("id").to_owned();
+        let listed = BlobStore::list(azure.as_ref(), "documents/").await.expect("list");
+        let blob = listed
+            .iter()
+            .map(|b| b.path.as_str().to_owned())
+            .find(|p| p.contains(&id) && !p.ends_with(".quarantine"))
+            .expect("the upload's sealed blob is in Azurite");
+        let quarantine = scan::Scanner::quarantine_path(&BlobPath::parse(blob).expect("path")).expect("quarantine");
+        let (_, plain) = BlobStore::get(azure.as_ref(), &quarantine).await.expect("the plain copy is in Azurite");
+        let plain: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(plain).await.expect("read");
+        assert_eq!(plain.concat(), content.as_bytes(), "Defender scans the plain copy");
+        let path = format!("/api/documents/{id}/content");
+        let (status, _, body) = call(&portal.router, get(&path, &jana)).await;
+        assert_eq!(
+            (status, json_of(&body)["type"].clone()),
+            (StatusCode::CONFLICT, json!("/problems/document-scan-pending"))
+        );
+        cases.push((path, quarantine, content));
+    }
+    // What Defender for Storage writes when its scans finish.
+    let results = [
+        tag(scan::DEFENDER_CLEAN),
+        tag(scan::DEFENDER_MALICIOUS),
+        tag("SAM259201: Scan failed - internal service error."),
+        std::collections::BTreeMap::from([(
+            "Malware scanning scan result".to_owned(),
+            scan::DEFENDER_CLEAN.to_owned(),
+        )]),
+    ];
+    for ((_, quarantine, _), result) in cases.iter().zip(&results) {
+        azure.set_tags(quarantine, result).await.expect("Azurite keeps blob index tags");
+        assert_eq!(&BlobStore::tags(azure.as_ref(), quarantine).await.expect("Get Blob Tags"), result);
+    }
+    let expected = [
+        (StatusCode::OK, None),
+        (StatusCode::CONFLICT, Some("/problems/document-infected")),
+        (StatusCode::CONFLICT, Some("/problems/document-scan-pending")),
+        (StatusCode::OK, None),
+    ];
+    for ((path, quarantine, content), (status, problem)) in cases.iter().zip(expected) {
+        let (got, _, body) = call(&portal.router, get(path, &jana)).await;
+        assert_eq!(got, status, "{path}: {}", text(&body));
+        match problem {
+            None => {
+                assert_eq!(body.as_slice(), content.as_bytes(), "a clean upload is served");
+                let gone = BlobStore::get(azure.as_ref(), quarantine).await;
+                assert!(matches!(gone, Err(StoreError::NotFound)), "the plain copy leaves Azurite once cleared");
+            }
+            Some(kind) => assert_eq!(json_of(&body)["type"], kind),
+        }
+    }
+}
+
 /// The only sealed blob of the test, as stored.
 async fn the_sealed_blob(portal: &Portal) -> (BlobPath, Vec<u8>) {
     let all = BlobStore::list(portal.store.as_ref(), "documents/").await.expect("list");

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use azure_core::http::headers::Headers;
 use azure_core::http::{Etag, Url};
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, BlockBlobClientCommitBlockListOptions,
-    BlockBlobClientCommitBlockListResultHeaders as _, BlockBlobClientUploadOptions, BlockLookupList,
-    ListBlobsIncludeItem,
+    BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, BlobTag, BlobTags,
+    BlockBlobClientCommitBlockListOptions, BlockBlobClientCommitBlockListResultHeaders as _,
+    BlockBlobClientUploadOptions, BlockLookupList, ListBlobsIncludeItem,
 };
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use bytes::{Bytes, BytesMut};
@@ -90,6 +90,21 @@ impl AzureBlobStore {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(error) => Err(error),
         }
+    }
+
+    /// Sets the blob's index tags (Set Blob Tags), replacing any it had. The
+    /// portal never writes tags; this is for emulators and tests, to do what
+    /// a service such as Defender for Storage's malware scanning does.
+    pub async fn set_tags(&self, path: &BlobPath, tags: &BTreeMap<String, String>) -> StoreResult<()> {
+        let set = BlobTags {
+            blob_tag_set: Some(
+                tags.iter()
+                    .map(|(key, value)| BlobTag { key: Some(key.clone()), value: Some(value.clone()) })
+                    .collect(),
+            ),
+        };
+        let body = set.try_into().map_err(StoreError::backend)?;
+        self.container.blob_client(path.as_str()).set_tags(body, None).await.map(drop).map_err(storage_error)
     }
 }
 
