@@ -8,6 +8,8 @@
 pub mod simulator;
 pub mod soap;
 mod types;
+pub mod zfo_sign;
+pub mod zfo_verify;
 
 use async_trait::async_trait;
 use axum::http::StatusCode;

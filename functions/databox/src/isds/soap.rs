@@ -47,7 +47,7 @@
 //! ISDS records into the port's types; `times` reads and writes ISDS times;
 //! `xml` and `der` are the readers underneath.
 
-mod der;
+pub(crate) mod der;
 mod operations;
 mod records;
 mod reply;
