@@ -117,6 +117,12 @@ async fn a_citizen_reads_and_downloads_messages() {
     assert_eq!(status, StatusCode::OK);
     let detail = json_of(&detail);
     assert!(detail["attachments"].as_array().is_some_and(|a| !a.is_empty()), "{detail}");
+    // The simulator's ZFO verifies against the simulator's CA, and says it is simulated.
+    let signature = &detail["signature"];
+    assert_eq!(signature["verified"], true, "{detail}");
+    assert!(signature["signedBy"].as_str().is_some_and(|s| s.contains("SIMULATED")), "{signature}");
+    assert_eq!(signature["timeStamp"]["verified"], true, "{signature}");
+    assert!(signature.get("reason").is_none(), "{signature}");
     let (status, headers, content) =
         call(&portal.router, get(&format!("/api/databox/messages/received/{id}/attachments/0"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
@@ -126,7 +132,8 @@ async fn a_citizen_reads_and_downloads_messages() {
         call(&portal.router, get(&format!("/api/databox/messages/received/{id}/zfo"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/vnd.software602.filler.form-xml-zip");
-    assert!(zfo.starts_with(b"SIMULATED-ZFO"), "the simulator's ZFO says what it is");
+    let content = portal_databox::isds::zfo_verify::signed_content(&zfo).expect("a CMS SignedData");
+    assert!(content.starts_with(b"SIMULATED-ZFO"), "the simulator's ZFO says what it is");
 
     let (status, _, _) =
         call(&portal.router, get("/api/databox/messages/received/99999999999/attachments/0", &jana)).await;
@@ -251,7 +258,10 @@ async fn the_archive_takes_each_due_message_exactly_once() {
     let id = &expected[0];
     let (status, _, zfo) = call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/zfo"), &jana)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(zfo.starts_with(b"SIMULATED-ZFO"), "the archived ZFO opens with the citizen's key");
+    let content = portal_databox::isds::zfo_verify::signed_content(&zfo).expect("a CMS SignedData");
+    assert!(content.starts_with(b"SIMULATED-ZFO"), "the archived ZFO opens with the citizen's key");
+    let (_, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/archived/{id}"), &jana)).await;
+    assert_eq!(json_of(&detail)["signature"]["verified"], true, "the archived ZFO still verifies");
     let (status, _, _) =
         call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
     assert_eq!(status, StatusCode::OK);

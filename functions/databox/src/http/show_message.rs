@@ -1,5 +1,5 @@
 //! `GET /api/databox/messages/{folder}/{id}`: one message, with the list of
-//! its attachments.
+//! its attachments and whether its ZFO's signature verified.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Folder, MessageItem, Shared, Simulation, open, parse_path, record_acting};
+use crate::isds::zfo_verify::{self, SignatureCheck};
 
 /// One attachment of a message (its content is downloaded separately).
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,6 +33,10 @@ pub struct MessageDetail {
     pub message: MessageItem,
     pub attachments: Vec<AttachmentInfo>,
     pub folder: Folder,
+    /// Whether the message's ZFO is genuinely ISDS's: its CMS signature,
+    /// time stamp and certificates, checked each time the message is opened
+    /// (against the simulator's own CA in local mode).
+    pub signature: SignatureCheck,
     #[serde(flatten)]
     pub simulation: Simulation,
 }
@@ -75,10 +80,12 @@ pub async fn handler(
             size: content.len(),
         })
         .collect();
+    let signature = zfo_verify::verify(&opened.zfo, &databox.isds.zfo_trust(), databox.clock.now());
     Ok(Json(MessageDetail {
         message: MessageItem::from(opened.envelope),
         attachments,
         folder,
+        signature,
         simulation: Simulation::of(&databox),
     }))
 }

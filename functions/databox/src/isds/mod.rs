@@ -145,4 +145,11 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
     /// `FindDataBox` by id or (part of) a name, for choosing a recipient,
     /// searched in the citizen's box context.
     async fn find_boxes(&self, ctx: &BoxContext, query: &BoxSearch) -> IsdsResult<Vec<BoxInfo>>;
+
+    /// The certification authorities this adapter's ZFOs must chain to
+    /// ([`zfo_verify`]): PostSignum's, configured, for ISDS; the simulator's
+    /// own CA for the simulator. Default: none, so nothing verifies.
+    fn zfo_trust(&self) -> zfo_verify::TrustAnchors {
+        zfo_verify::TrustAnchors::none()
+    }
 }

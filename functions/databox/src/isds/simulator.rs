@@ -7,8 +7,10 @@
 //!   offices and the company sit in the made-up town of Horní Lhota and carry
 //!   "(simulace)" in their names; the demo citizens are the dev identity
 //!   provider's made-up people);
-//! - the "ZFO" it returns is not signed: it is the ASCII marker
-//!   [`SIMULATED_ZFO_MARKER`] followed by a JSON rendering of the message.
+//! - the ZFO it returns is signed by the simulator's own CA, not by ISDS
+//!   ([`super::zfo_sign`], every name labelled SIMULATED): a CMS signature
+//!   with a time stamp over the ASCII marker [`SIMULATED_ZFO_MARKER`]
+//!   followed by a JSON rendering of the message.
 //!
 //! It behaves as ISDS does as far as the portal can see it
 //! (`czech-egov-domain.md` §1), with time taken from the injected [`Clock`]:
@@ -481,6 +483,11 @@ impl IsdsSimulator {
 
 #[async_trait]
 impl Isds for IsdsSimulator {
+    /// The simulated CA that signs the simulator's ZFOs (SIMULATED).
+    fn zfo_trust(&self) -> super::zfo_verify::TrustAnchors {
+        super::zfo_sign::simulated_signer().anchors()
+    }
+
     #[instrument(skip_all)]
     async fn list_messages(
         &self,
@@ -924,7 +931,9 @@ fn check_attachments(attachments: &[Attachment], max_bytes: u64) -> IsdsResult<u
     Ok(total)
 }
 
-/// `SIMULATED-ZFO` then the message as JSON: not signed, no legal effect.
+/// A CMS signature, as ISDS makes one, by the simulated CA
+/// ([`super::zfo_sign`], labelled SIMULATED) over `SIMULATED-ZFO` then the
+/// message as JSON: no legal effect.
 fn simulated_zfo(message: &SimMessage, direction: Direction) -> Bytes {
     let attachments: Vec<serde_json::Value> = message
         .attachments
@@ -941,15 +950,15 @@ fn simulated_zfo(message: &SimMessage, direction: Direction) -> Bytes {
         .collect();
     let rendering = serde_json::json!({
         "simulated": true,
-        "notice": "Simulated ISDS message: not signed by ISDS, not a ZFO, no legal effect.",
+        "notice": "Simulated ISDS message: signed by the simulator's own CA, not by ISDS; no legal effect.",
         "direction": direction,
         "envelope": message.envelope,
         "attachments": attachments,
     });
-    let mut zfo = SIMULATED_ZFO_MARKER.to_vec();
-    zfo.push(b'\n');
-    zfo.extend_from_slice(rendering.to_string().as_bytes());
-    Bytes::from(zfo)
+    let mut content = SIMULATED_ZFO_MARKER.to_vec();
+    content.push(b'\n');
+    content.extend_from_slice(rendering.to_string().as_bytes());
+    Bytes::from(super::zfo_sign::simulated_signer().sign(&content, message.submitted_at))
 }
 
 /// Lowercase, without Czech diacritics, for name search.
@@ -1624,7 +1633,8 @@ mod tests {
         // Every seeded message that still has content downloads, with real-looking files.
         for e in list.iter().filter(|e| e.status != MessageStatus::ContentDeleted) {
             let message = sim.download_message(&session(&jana()), Direction::Received, &e.id).await.expect("download");
-            assert!(message.zfo.starts_with(SIMULATED_ZFO_MARKER));
+            let content = super::super::zfo_verify::signed_content(&message.zfo).expect("a CMS SignedData");
+            assert!(content.starts_with(SIMULATED_ZFO_MARKER));
             assert!((1..=3).contains(&message.attachments.len()));
             assert_eq!(message.attachments[0].meta_type, FileMetaType::Main);
             for a in message.attachments.iter().filter(|a| a.name.ends_with(".pdf")) {

@@ -169,6 +169,8 @@ pub struct SoapIsds {
     base: reqwest::Url,
     login: Login,
     timeouts: SoapTimeouts,
+    /// The authorities ISDS's ZFOs must chain to (`with_zfo_trust`).
+    zfo_trust: super::zfo_verify::TrustAnchors,
 }
 
 impl SoapIsds {
@@ -196,7 +198,14 @@ impl SoapIsds {
             }
         };
         let http = builder.build().map_err(|e| IsdsError::Invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, base, login, timeouts: config.timeouts })
+        Ok(Self { http, base, login, timeouts: config.timeouts, zfo_trust: Default::default() })
+    }
+
+    /// Trusts `anchors` (the PostSignum qualified CAs) for ISDS's ZFOs;
+    /// without it no ZFO verifies.
+    pub fn with_zfo_trust(mut self, anchors: super::zfo_verify::TrustAnchors) -> Self {
+        self.zfo_trust = anchors;
+        self
     }
 
     /// One SOAP exchange; logs the operation, the ISDS status code and the

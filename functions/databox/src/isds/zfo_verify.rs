@@ -120,7 +120,7 @@ pub struct TimeStampCheck {
 /// chain may end at an intermediate CA given here).
 #[derive(Clone, Default)]
 pub struct TrustAnchors {
-    anchors: Vec<Certificate>,
+    anchors: std::sync::Arc<[Certificate]>,
 }
 
 impl fmt::Debug for TrustAnchors {
@@ -162,7 +162,7 @@ impl TrustAnchors {
         if anchors.is_empty() {
             return Err(TrustAnchorError("no certificate".into()));
         }
-        Ok(Self { anchors })
+        Ok(Self { anchors: anchors.into() })
     }
 
     /// DER certificates, each an anchor.
@@ -171,12 +171,18 @@ impl TrustAnchors {
             .iter()
             .map(|der| Certificate::from_der(der).map_err(|e| TrustAnchorError(format!("certificate: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { anchors })
+        Ok(Self { anchors: anchors.into() })
     }
 
     pub fn is_empty(&self) -> bool {
         self.anchors.is_empty()
     }
+}
+
+/// The signed content of a ZFO (the message XML; the simulator's rendering),
+/// or `None` when it is not a CMS `SignedData` with embedded content.
+pub fn signed_content(zfo: &[u8]) -> Option<Vec<u8>> {
+    super::soap::der::signed_content(zfo).ok()
 }
 
 /// Why a ZFO did not verify: the text the citizen reads as `reason`.

@@ -22,6 +22,10 @@ use crate::isds::{
 
 #[async_trait]
 impl Isds for SoapIsds {
+    fn zfo_trust(&self) -> crate::isds::zfo_verify::TrustAnchors {
+        self.zfo_trust.clone()
+    }
+
     #[tracing::instrument(skip_all, fields(operation = "list_messages", box_id = %ctx.box_id()))]
     async fn list_messages(
         &self,
