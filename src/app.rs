@@ -523,11 +523,38 @@ impl portal_databox::CitizenIdentities for ProfileIdentities {
     }
 }
 
+/// Which subjects are companies, and their IČO: the register of persons the
+/// delegation capability reads representations from.
+#[derive(Debug)]
+struct RegisterLegalPersons(Arc<dyn portal_delegation::register::Representations>);
+
+#[async_trait]
+impl portal_databox::LegalPersons for RegisterLegalPersons {
+    async fn ico(&self, subject: &portal_security::SubjectId) -> Option<portal_databox::isds::Ico> {
+        match self.0.ico_of(subject).await {
+            Ok(ico) => portal_databox::isds::Ico::parse(&ico?).ok(),
+            Err(error) => {
+                tracing::warn!(error = %error, "the register of persons could not say whether this is a company");
+                None
+            }
+        }
+    }
+}
+
+/// The simulated ISDS's system box, where the portal's own searches run locally.
+fn system_box_search(job: &'static str) -> portal_databox::isds::BoxContext {
+    portal_databox::isds::BoxContext::for_job(
+        portal_databox::isds::BoxId::parse(portal_databox::isds::simulator::SYSTEM_BOX).expect("a valid box id"),
+        portal_databox::isds::Access::Simulated,
+        job,
+    )
+}
+
 fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::Databox, AppError> {
     use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
     use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
     use portal_databox::payments::{NotConnected, PaymentsNotConnected, SimulatedCreditSystem};
-    use portal_databox::{Databox, DataboxSettings, IsdsPersonDirectory, NoDirectory};
+    use portal_databox::{Databox, DataboxSettings, IsdsCompanyDirectory, IsdsPersonDirectory, NoDirectory};
     let stores = &services.stores;
     let clock = stores.clock.clone();
     let databox_settings = DataboxSettings {
@@ -568,19 +595,21 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 simulator.clone(),
                 simulator.clone(),
                 // The link comes from ISDS's own search by the citizen's
-                // identity (FindPersonalDataBox), in the simulator's system box.
-                Arc::new(IsdsPersonDirectory {
+                // identity (FindPersonalDataBox), in the simulator's system box;
+                // a company's box (for its statutory body) from FindDataBox by
+                // the IČO the register of persons gives.
+                Arc::new(IsdsCompanyDirectory {
                     isds: simulator.clone(),
-                    identities: Arc::new(ProfileIdentities {
-                        documents: stores.documents.clone(),
-                        sealer: services.sealer.clone(),
+                    companies: Arc::new(RegisterLegalPersons(services.delegations.register.clone())),
+                    search_in: Some(system_box_search("company box lookup")),
+                    citizens: Arc::new(IsdsPersonDirectory {
+                        isds: simulator.clone(),
+                        identities: Arc::new(ProfileIdentities {
+                            documents: stores.documents.clone(),
+                            sealer: services.sealer.clone(),
+                        }),
+                        search_in: Some(system_box_search("box link lookup")),
                     }),
-                    search_in: Some(portal_databox::isds::BoxContext::for_job(
-                        portal_databox::isds::BoxId::parse(portal_databox::isds::simulator::SYSTEM_BOX)
-                            .expect("a valid box id"),
-                        portal_databox::isds::Access::Simulated,
-                        "box link lookup",
-                    )),
                 }),
                 gateway.clone(),
                 Arc::new(SimulatedCreditSystem::new(simulator)),

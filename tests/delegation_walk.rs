@@ -241,3 +241,91 @@ async fn only_opted_in_routes_act_for_another_person_and_only_within_a_grant_in_
         }
     }
 }
+
+/// An app over in-memory stores with the simulated registers and ISDS.
+async fn local_app() -> (Services, axum::Router, Value) {
+    let clock = std::sync::Arc::new(SystemClock);
+    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock);
+    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
+    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
+    // The walk writes far faster than a person; the per-session limit would answer 429 first.
+    settings.writes_per_minute = 1_000_000;
+    let services = Services::with_stores(stores, &settings).await.expect("services");
+    let router = app::app(&services, &settings, None).expect("app").router();
+    let (_, document) = send(&router, Request::get("/api/openapi.json").body(Body::empty()).expect("req")).await;
+    (services, router, document)
+}
+
+/// The issue's acceptance: "Jiří reads his company's data box; after the
+/// company's simulated register changes him out of office, he cannot."
+#[tokio::test]
+async fn a_director_reads_the_company_box_until_the_register_changes_him_out_of_office() {
+    let (services, router, _) = local_app().await;
+    let jiri = log_in(&router, "jiri").await;
+    let (status, lists) = send(&router, jiri.request("GET", "/api/delegations", None)).await;
+    assert_eq!(status, StatusCode::OK, "{lists}");
+    let company = lists["representations"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["kind"] == "statutory-body"))
+        .unwrap_or_else(|| panic!("Jiří represents his company: {lists}"));
+    assert_eq!((company["state"].as_str(), company["simulated"].as_bool()), (Some("active"), Some(true)));
+    let grant = company["id"].as_str().expect("id").to_owned();
+
+    // The company's own box (FindDataBox by its IČO), not Jiří's.
+    let (status, own) = send(&router, jiri.request("GET", "/api/databox/messages", None)).await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let (status, theirs) = send(&router, jiri.request("GET", "/api/databox/messages", Some(&grant))).await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    let subjects = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["subject"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(subjects(&theirs).iter().any(|s| s.contains("právnických osob")), "the company's messages: {theirs}");
+    assert!(subjects(&theirs).iter().all(|s| !subjects(&own).contains(s)), "none of Jiří's own: {theirs}");
+    let message = theirs["items"][0]["id"].as_str().expect("a message id").to_owned();
+    let (status, shown) =
+        send(&router, jiri.request("GET", &format!("/api/databox/messages/received/{message}"), Some(&grant))).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    for download in ["zfo", "attachments/0"] {
+        let path = format!("/api/databox/messages/received/{message}/{download}");
+        let response = router.clone().oneshot(jiri.request("GET", &path, Some(&grant))).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    // Both logs: the company's names Jiří, Jiří's says he acted for the company.
+    let company_subject = portal_security::SubjectId::parse("DEMO%2Fico-27074358").expect("subject");
+    let filter = portal_security::AccessFilter::default();
+    let company_log = services.access_log.list(&company_subject, &filter, 100, None).await.expect("log");
+    assert!(
+        company_log.items.iter().any(|e| matches!(&e.actor,
+            portal_security::Actor::Delegate { grant: g, name } if *g == grant && name.contains("Dvořák"))),
+        "{:?}",
+        company_log.items
+    );
+    let (_, jiris_log) = send(&router, jiri.request("GET", "/api/me/access-log", None)).await;
+    assert!(
+        jiris_log["items"].as_array().into_iter().flatten().any(|e| e["actor"]["kind"] == "onBehalfOf"
+            && e["actor"]["grant"] == grant.as_str()
+            && e["actor"]["principal"].as_str().is_some_and(|p| p.contains("Dvořák stavby"))),
+        "{jiris_log}"
+    );
+
+    // The simulated commercial register records that he left office.
+    let path = format!("/api/delegations/{grant}/simulated-leaving-office");
+    let (status, change) = send(&router, jiri.request("POST", &path, None)).await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    for path in ["/api/databox/messages".to_owned(), format!("/api/databox/messages/received/{message}")] {
+        let (status, problem) = send(&router, jiri.request("GET", &path, Some(&grant))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} out of office: {problem}");
+        assert_eq!(problem["type"], "/problems/delegation-refused", "{problem}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| d.contains(&grant)),
+            "the problem names the grant: {problem}"
+        );
+    }
+    let (status, still_own) = send(&router, jiri.request("GET", "/api/databox/messages", None)).await;
+    assert_eq!((status, subjects(&still_own)), (StatusCode::OK, subjects(&own)), "his own box stays his");
+}

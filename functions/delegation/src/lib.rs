@@ -240,6 +240,7 @@ pub fn functions(delegations: Arc<Delegations>) -> Vec<Function> {
         Function::api(op!(http::list_delegations)).with_state(s.clone()).build(),
         Function::api(op!(http::accept_delegation)).with_state(s.clone()).build(),
         Function::api(op!(http::revoke_delegation)).with_state(s.clone()).build(),
+        Function::api(op!(http::simulate_leaving_office)).with_state(s.clone()).build(),
         queue::erase_delegations_data::function(s.clone()),
         timer::notify_ended_delegations::function(s),
     ]

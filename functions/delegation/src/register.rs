@@ -43,6 +43,15 @@ pub struct RegisterUnavailable(pub String);
 #[async_trait]
 pub trait Representations: Send + Sync + std::fmt::Debug {
     async fn of(&self, subject: &SubjectId) -> Result<Vec<Representation>, RegisterUnavailable>;
+
+    /// The IČO of `principal` when the register of persons knows it as a
+    /// legal person (a company somebody represents); `None` for a person.
+    async fn ico_of(&self, principal: &SubjectId) -> Result<Option<String>, RegisterUnavailable>;
+
+    /// SIMULATOR: the simulated register, for its controls; `None` for a real one.
+    fn simulated(&self) -> Option<&SimulatedRegister> {
+        None
+    }
 }
 
 /// The demo family and company, labelled simulated.
@@ -69,6 +78,12 @@ impl SimulatedRegister {
     }
 }
 
+/// Jiří Dvořák, the demo company's managing director.
+pub const DEMO_DIRECTOR: &str = "DEMO%2Fjiri-dvorak";
+/// The demo company's IČO (Dvořák stavby s.r.o.; the ISDS simulator's box
+/// of the same IČO is the company's).
+pub const DEMO_COMPANY_ICO: &str = "27074358";
+
 fn subject(id: &str) -> SubjectId {
     SubjectId::parse(id).unwrap_or_else(|_| unreachable!("the demo subject ids are valid"))
 }
@@ -85,7 +100,7 @@ impl Representations for SimulatedRegister {
                 in_office_until: None,
                 simulated: true,
             }],
-            "DEMO%2Fjiri-dvorak" => vec![Representation {
+            DEMO_DIRECTOR => vec![Representation {
                 kind: GrantKind::StatutoryBody,
                 principal: subject(DEMO_COMPANY),
                 principal_name: "Dvořák stavby s.r.o.".into(),
@@ -95,6 +110,14 @@ impl Representations for SimulatedRegister {
             }],
             _ => Vec::new(),
         })
+    }
+
+    async fn ico_of(&self, principal: &SubjectId) -> Result<Option<String>, RegisterUnavailable> {
+        Ok((principal.as_str() == DEMO_COMPANY).then(|| DEMO_COMPANY_ICO.to_owned()))
+    }
+
+    fn simulated(&self) -> Option<&SimulatedRegister> {
+        Some(self)
     }
 }
 
@@ -109,5 +132,9 @@ pub struct NotConnected;
 impl Representations for NotConnected {
     async fn of(&self, _: &SubjectId) -> Result<Vec<Representation>, RegisterUnavailable> {
         Err(RegisterUnavailable("the registers' relationship queries are not connected".into()))
+    }
+
+    async fn ico_of(&self, _: &SubjectId) -> Result<Option<String>, RegisterUnavailable> {
+        Err(RegisterUnavailable("the register of persons is not connected".into()))
     }
 }

@@ -288,9 +288,26 @@ async fn a_parent_acts_for_a_child_until_eighteen_and_a_director_while_in_office
     let for_company = representation_id(&SubjectId::parse(JIRI).expect("subject"), &company);
     assert_eq!(call_json(&w.router, acting("/probe/databox", &jiri, &for_company)).await.0, StatusCode::OK);
     assert_eq!(call_json(&w.router, acting("/probe/databox", &jana, &for_company)).await.0, StatusCode::FORBIDDEN);
-    w.register.end_directorship(date!(2026 - 11 - 22));
+    // The simulated register's control: only the representative may use it, only on a company's.
+    let leave = |id: &str| format!("/api/delegations/{id}/simulated-leaving-office");
+    let (status, _, _) = call_json(&w.router, write(Method::POST, &leave(&for_company), &jana, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Jana is not the company's director");
+    let (status, _, _) = call_json(&w.router, write(Method::POST, &leave(&for_child), &jana, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a child's representation does not end in office");
+    assert_eq!(call_json(&w.router, acting("/probe/databox", &jiri, &for_company)).await.0, StatusCode::OK);
+    let (status, _, change) = call_json(&w.router, write(Method::POST, &leave(&for_company), &jiri, None)).await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    assert_eq!((change["inOfficeUntil"].as_str(), change["simulated"].as_bool()), (Some("2026-11-22"), Some(true)));
     let (status, _, problem) = call_json(&w.router, acting("/probe/databox", &jiri, &for_company)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "out of office: {problem}");
+    assert_eq!(problem["type"], "/problems/delegation-refused", "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains(&for_company) && d.contains("ended")), "{problem}");
+    let (_, _, lists) = call_json(&w.router, get("/api/delegations", &jiri)).await;
+    let listed = lists["representations"].as_array().and_then(|all| all.iter().find(|r| r["id"] == *for_company));
+    assert_eq!(listed.map(|r| r["state"].clone()), Some(json!("ended")), "{lists}");
+    // Restored by the register (the simulator's own method): he acts again.
+    w.register.end_directorship(date!(2099 - 12 - 31));
+    assert_eq!(call_json(&w.router, acting("/probe/databox", &jiri, &for_company)).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod accept_delegation;
 pub mod create_delegation;
 pub mod list_delegations;
 pub mod revoke_delegation;
+pub mod simulate_leaving_office;
 
 use std::sync::Arc;
 
