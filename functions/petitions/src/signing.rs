@@ -113,6 +113,9 @@ impl PetitionService {
         let Some(signer) = p.signer_details.details(subject).await? else { return Ok(Err(SignRefusal::NoDetails)) };
         let plain = serde_json::to_vec(&signer).map_err(corrupt)?;
         let sealed = p.sealer.encrypt(&partition, &signer_id, SIGNER_FIELD, &plain).await?;
+        // Sealed before the signature is written: a first signature of a new
+        // citizen creates their data key here, not after the batch.
+        let own_reference = own_record(&p.sealer, subject, id).await?;
         let shard = shard_of(&signer_id, petition.shards);
         let signature = NewDocument::new(
             &partition,
@@ -151,15 +154,22 @@ impl PetitionService {
         if !signed {
             return Err(ServiceError::Contended);
         }
+        // The signer's own line and the catalogue's snapshot are independent
+        // writes: both wait for their commit, side by side.
         let entry = AccessEntry::new(
             Actor::Citizen,
             Action::Create,
             SIGNATURE_RESOURCE,
-            &own_record(&p.sealer, subject, id).await?,
+            &own_reference,
             "podpis petice: jméno, příjmení a bydliště jsou uloženy zapečetěné pro výpis podpisů petice; \
              kterou petici jste podepsali, je zde zapečetěno vaším klíčem",
         );
-        p.access_log.record(subject, entry).await?;
+        let (logged, count) = tokio::join!(
+            p.access_log.record(subject, entry),
+            self.refreshes.refresh(&self.petitions, id, petition.shards)
+        );
+        logged?;
+        let count = count?;
         let now = p.clock.now();
         if let Some(in_window) = self.burst.record(id.as_str(), now) {
             tracing::warn!(
@@ -176,7 +186,6 @@ impl PetitionService {
             .await?
             .ok();
         }
-        let count = self.refreshes.refresh(&self.petitions, id, petition.shards).await?;
         if petition.senate
             && petition.senate_threshold_reached_at.is_none()
             && count > p.settings.senate_threshold
