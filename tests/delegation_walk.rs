@@ -1,10 +1,11 @@
 //! The delegation walk: every secured operation of the API document, sent by
-//! Jana under a grant of Ludmila's (`X-Acting-For`), in three situations: a
-//! grant covering the route's scope, a grant not covering it, and a revoked
-//! grant. Only the routes that opted in to a scope may answer with success,
-//! only for a grant with that scope, and then with Ludmila's data; every
-//! other route refuses anything sent for another person (403). The document
-//! is the list, so a new route joins the walk by itself.
+//! Jana in three situations against Ludmila's data: as herself (own data,
+//! Ludmila's ids in the path), under a grant of Ludmila's covering the route's
+//! scope, and under grants covering other scopes; then under a revoked grant.
+//! Only the routes that opted in to a scope may act for Ludmila, only under a
+//! grant with that scope; as herself Jana never reaches Ludmila's data; every
+//! route that has not opted in refuses anything sent for another person (403).
+//! The document is the list, so a new route joins the walk by itself.
 
 use std::collections::BTreeMap;
 
@@ -20,10 +21,21 @@ use tower::ServiceExt as _;
 /// (petitions above all) must refuse `X-Acting-For`.
 const OPTED_IN: &[(&str, &[&str])] = &[
     ("databox-read", &["ListDataMessages", "ShowDataMessage", "DownloadAttachment", "DownloadZfo"]),
+    ("databox-send", &["SendDataMessage"]),
     ("documents-read", &["ListDocuments", "ShowDocument", "DownloadDocument"]),
+    ("documents-write", &["ChangeDocument", "DeleteDocument"]),
     ("extracts", &["ListExtracts", "ShowExtract"]),
     ("filings", &["ListFilings", "ShowFiling"]),
 ];
+
+/// Left out of the own-data situation: they end the walker's own session or
+/// account (the identity tests cover them), and nothing of Ludmila's is in reach.
+const ENDS_THE_WALKER: &[&str] = &["Logout", "EraseMe"];
+
+/// The walker's own access log (and the export that holds it) names what she
+/// did for Ludmila under a grant, by design ("jednala za …"): the only own
+/// answers that may name Ludmila's documents.
+const OWN_RECORDS_OF_ACTING: &[&str] = &["MyAccessLog", "ExportMe"];
 
 fn scope_of(operation: &str) -> Option<&'static str> {
     OPTED_IN.iter().find(|(_, ops)| ops.contains(&operation)).map(|(scope, _)| *scope)
@@ -148,68 +160,121 @@ fn secured_operations(document: &Value, ids: &BTreeMap<&str, (&str, String)>) ->
 }
 
 #[tokio::test]
-async fn only_opted_in_routes_act_for_another_person_and_only_within_a_grant_in_force() {
-    let clock = std::sync::Arc::new(SystemClock);
-    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock);
-    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
-    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
-    // The walk writes far faster than a person; the per-session limit would answer 429 first.
-    settings.writes_per_minute = 1_000_000;
-    let services = Services::with_stores(stores, &settings).await.expect("services");
-    let router = app::app(&services, &settings, None).expect("app").router();
-    let (_, document) = send(&router, Request::get("/api/openapi.json").body(Body::empty()).expect("req")).await;
-
+async fn every_personal_route_as_oneself_inside_a_grants_scopes_and_outside_them() {
+    let (_services, router, document) = local_app().await;
     let ludmila = log_in(&router, "ludmila").await;
     let jana = log_in(&router, "jana").await;
     let note = upload(&router, &ludmila, "poznamka.txt", b"Ludmilina poznamka").await;
+    let walked_away = upload(&router, &ludmila, "kosik.txt", b"Ludmilin kosik").await;
+    let doomed = upload(&router, &ludmila, "smazat.txt", b"Ludmilino smazat").await;
     let (status, own) = send(&router, ludmila.request("GET", "/api/documents", None)).await;
     assert!(status.is_success(), "{own}");
-    let read = grant(&router, &ludmila, &jana, &["documents-read"]).await;
-    let databox_only = grant(&router, &ludmila, &jana, &["databox-read"]).await;
+    // One grant per scope, each with that scope alone.
+    let mut grants = BTreeMap::new();
+    for (scope, _) in OPTED_IN {
+        grants.insert(*scope, grant(&router, &ludmila, &jana, &[scope]).await);
+    }
+    let (read, write, databox_only) = (&grants["documents-read"], &grants["documents-write"], &grants["databox-read"]);
 
     // Inside the grant: Ludmila's documents, not Jana's.
-    let (status, theirs) = send(&router, jana.request("GET", "/api/documents", Some(&read))).await;
+    let (status, theirs) = send(&router, jana.request("GET", "/api/documents", Some(read))).await;
     assert_eq!(status, StatusCode::OK, "{theirs}");
     assert_eq!(theirs["items"], own["items"], "Jana sees exactly Ludmila's documents under the grant");
     let (_, janas) = send(&router, jana.request("GET", "/api/documents", None)).await;
     assert_ne!(janas["items"], own["items"], "and her own without it");
-    let (status, shown) = send(&router, jana.request("GET", &format!("/api/documents/{note}"), Some(&read))).await;
+    let (status, shown) = send(&router, jana.request("GET", &format!("/api/documents/{note}"), Some(read))).await;
     assert_eq!((status, shown["id"].as_str()), (StatusCode::OK, Some(note.as_str())), "{shown}");
     let (status, _) = send(&router, jana.request("GET", &format!("/api/documents/{note}"), None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "without the header Jana asks for her own document: none such");
+    // Writing under `documents-write`: Ludmila's document renamed, another deleted; a read grant does neither.
+    let rename = |grant: &str| {
+        let mut request = jana.request("PATCH", &format!("/api/documents/{note}"), Some(grant));
+        *request.body_mut() = Body::from(json!({"title": "Přejmenovala Jana"}).to_string());
+        request
+    };
+    let (status, refused) = send(&router, rename(read)).await;
+    assert_eq!((status, refused["type"].as_str()), (StatusCode::FORBIDDEN, Some("/problems/delegation-refused")));
+    let (status, renamed) = send(&router, rename(write)).await;
+    assert_eq!((status, renamed["title"].as_str()), (StatusCode::OK, Some("Přejmenovala Jana")), "{renamed}");
+    let delete = |grant: &str| jana.request("DELETE", &format!("/api/documents/{doomed}"), Some(grant));
+    assert_eq!(send(&router, delete(read)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&router, jana.request("DELETE", &format!("/api/documents/{doomed}"), None)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(send(&router, delete(write)).await.0, StatusCode::NO_CONTENT);
+    let (_, after) = send(&router, ludmila.request("GET", "/api/documents", None)).await;
+    let titles: Vec<&str> =
+        after["items"].as_array().into_iter().flatten().filter_map(|d| d["title"].as_str()).collect();
+    assert!(titles.contains(&"Přejmenovala Jana") && after.to_string().find(&doomed).is_none(), "{after}");
+    // Both logs: Ludmila's names Jana under the grant, Jana's says she acted for Ludmila.
+    let (_, ludmilas_log) = send(&router, ludmila.request("GET", "/api/me/access-log", None)).await;
+    let (_, janas_log) = send(&router, jana.request("GET", "/api/me/access-log", None)).await;
+    for (action, id) in [("update", &note), ("delete", &doomed)] {
+        let logged = |log: &Value, kind: &str| {
+            log["items"].as_array().into_iter().flatten().any(|e| {
+                e["actor"]["kind"] == kind
+                    && e["actor"]["grant"] == write.as_str()
+                    && e["action"] == action
+                    && e["resourceId"] == id.as_str()
+            })
+        };
+        assert!(logged(&ludmilas_log, "delegate"), "{action} in Ludmila's log: {ludmilas_log}");
+        assert!(logged(&janas_log, "onBehalfOf"), "{action} in Jana's log: {janas_log}");
+    }
     // The data box under a `databox-read` grant: Ludmila's box, not Jana's.
     let (status, ludmilas_box) = send(&router, ludmila.request("GET", "/api/databox/messages", None)).await;
     assert!(status.is_success(), "{ludmilas_box}");
-    let (status, under_grant) = send(&router, jana.request("GET", "/api/databox/messages", Some(&databox_only))).await;
+    let (status, under_grant) = send(&router, jana.request("GET", "/api/databox/messages", Some(databox_only))).await;
     assert_eq!(status, StatusCode::OK, "{under_grant}");
     assert_eq!(under_grant["items"], ludmilas_box["items"], "Jana lists Ludmila's messages under the grant");
     let (_, janas_box) = send(&router, jana.request("GET", "/api/databox/messages", None)).await;
     assert_ne!(janas_box["items"], ludmilas_box["items"]);
-    let (status, _) = send(&router, jana.request("GET", "/api/databox/messages", Some(&read))).await;
+    let (status, _) = send(&router, jana.request("GET", "/api/databox/messages", Some(read))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a documents grant does not open the data box");
+
     let mut ids = BTreeMap::new();
     ids.insert("/api/documents/", ("id", note.clone()));
-
     let operations = secured_operations(&document, &ids);
     assert!(operations.len() >= 40, "the walk covers the secured API ({} operations)", operations.len());
-    let mut refused = 0;
+    let (mut own_walked, mut inside, mut outside, mut refused) = (0, 0, 0, 0);
     for (operation, method, path, optional) in &operations {
-        for (grant, scope) in [(&read, "documents-read"), (&databox_only, "databox-read")] {
-            if scope_of(operation).is_some_and(|needed| needed != "documents-read" && needed != "databox-read") {
-                // Extracts and filings: no grant here covers them; both must refuse.
-                let (status, body) = send(&router, jana.request(method, path, Some(grant))).await;
-                assert_eq!(status, StatusCode::FORBIDDEN, "{operation} outside the grant's scopes: {body}");
-                continue;
-            }
-            let (status, body) = send(&router, jana.request(method, path, Some(grant))).await;
+        // What a successful delete under its grant removes is one of Ludmila's, walked for this alone.
+        let path = if operation == "DeleteDocument" { path.replace(&note, &walked_away) } else { path.clone() };
+        // 1. Own data: Jana as herself, with Ludmila's ids; nothing of Ludmila's comes back.
+        if !ENDS_THE_WALKER.contains(&operation.as_str()) {
+            let (status, body) = send(&router, jana.request(method, &path, None)).await;
+            assert!(!status.is_server_error(), "{operation} {method} {path} as herself: {status} {body}");
+            let touches_ludmilas = path.contains(&note) || path.contains(&walked_away);
+            assert!(
+                !(touches_ludmilas && status.is_success()),
+                "{operation} {method} {path}: Jana reached Ludmila's data as herself: {body}"
+            );
+            let text =
+                if OWN_RECORDS_OF_ACTING.contains(&operation.as_str()) { String::new() } else { body.to_string() };
+            assert!(
+                !text.contains(&note) && !text.contains(&walked_away) && !text.contains("Přejmenovala"),
+                "{operation} {method} {path}: Ludmila's data in Jana's own answer: {body}"
+            );
+            own_walked += 1;
+        }
+        for (scope, grant) in &grants {
+            let (status, body) = send(&router, jana.request(method, &path, Some(grant))).await;
             match scope_of(operation) {
-                Some(needed) if needed == scope => assert!(
-                    !status.is_server_error(),
-                    "{operation} {method} {path} under a grant with its scope: {status} {body}"
-                ),
+                // 2. Inside the grant's scopes: acts for Ludmila (or says what is wrong with the request).
+                Some(needed) if needed == *scope => {
+                    assert!(
+                        !status.is_server_error() && status != StatusCode::FORBIDDEN,
+                        "{operation} {method} {path} under a grant with its scope: {status} {body}"
+                    );
+                    inside += 1;
+                }
+                // 3. Outside them: refused, naming the grant.
                 Some(_) => {
                     assert_eq!(status, StatusCode::FORBIDDEN, "{operation} outside the grant's scopes: {body}");
                     assert_eq!(body["type"], "/problems/delegation-refused", "{operation}: {body}");
+                    assert!(body["detail"].as_str().is_some_and(|d| d.contains(grant.as_str())), "{body}");
+                    outside += 1;
                 }
                 // A route anonymous callers may use too never acts for anybody;
                 // every other one refuses the header outright.
@@ -227,17 +292,26 @@ async fn only_opted_in_routes_act_for_another_person_and_only_within_a_grant_in_
             }
         }
     }
-    assert!(refused > 0);
+    let opted_in: usize = OPTED_IN.iter().map(|(_, ops)| ops.len()).sum();
+    assert_eq!(inside, opted_in, "every opted-in route was walked inside its grant");
+    assert_eq!(outside, opted_in * (OPTED_IN.len() - 1), "and outside every other grant");
+    assert!(refused > 0 && own_walked + ENDS_THE_WALKER.len() == operations.len());
+    let (_, left) = send(&router, ludmila.request("GET", "/api/documents", None)).await;
+    assert!(left.to_string().find(&walked_away).is_none(), "the walk's delete under its grant removed Ludmila's");
 
     // Revoked: nothing at all, on the very next request.
-    let (status, _) = send(&router, ludmila.request("DELETE", &format!("/api/delegations/{read}"), None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    for grant in grants.values() {
+        let (status, _) = send(&router, ludmila.request("DELETE", &format!("/api/delegations/{grant}"), None)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
     for (operation, method, path, optional) in &operations {
-        let (status, body) = send(&router, jana.request(method, path, Some(&read))).await;
-        if *optional {
-            assert!(!status.is_success(), "{operation} {method} {path} under a revoked grant: {body}");
-        } else {
-            assert_eq!(status, StatusCode::FORBIDDEN, "{operation} {method} {path} under a revoked grant: {body}");
+        for grant in grants.values() {
+            let (status, body) = send(&router, jana.request(method, path, Some(grant))).await;
+            if *optional {
+                assert!(!status.is_success(), "{operation} {method} {path} under a revoked grant: {body}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{operation} {method} {path} under a revoked grant: {body}");
+            }
         }
     }
 }
@@ -313,6 +387,26 @@ async fn a_director_reads_the_company_box_until_the_register_changes_him_out_of_
         "{jiris_log}"
     );
 
+    // Sending from the company's box (every scope of a statutory body): once per key, and his keys
+    // under the representation are apart from his own.
+    let sent_under_grant = send_message(&router, &jiri, Some(&grant), "walk-key-1").await;
+    assert_eq!(send_message(&router, &jiri, Some(&grant), "walk-key-1").await, sent_under_grant, "the same key");
+    let sent_own = send_message(&router, &jiri, None, "walk-key-1").await;
+    assert_ne!(sent_own, sent_under_grant, "his own box, his own key space");
+    let (_, company_sent) = send(&router, jiri.request("GET", "/api/databox/messages?folder=sent", Some(&grant))).await;
+    let (_, own_sent) = send(&router, jiri.request("GET", "/api/databox/messages?folder=sent", None)).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect()
+    };
+    assert!(ids(&company_sent).contains(&sent_under_grant) && !ids(&company_sent).contains(&sent_own));
+    assert!(ids(&own_sent).contains(&sent_own) && !ids(&own_sent).contains(&sent_under_grant));
+    let company_log = services.access_log.list(&company_subject, &filter, 100, None).await.expect("log");
+    assert!(
+        company_log.items.iter().any(|e| e.resource_id == sent_under_grant
+            && matches!(&e.actor, portal_security::Actor::Delegate { grant: g, .. } if *g == grant)),
+        "the send in the company's log"
+    );
+
     // The simulated commercial register records that he left office.
     let path = format!("/api/delegations/{grant}/simulated-leaving-office");
     let (status, change) = send(&router, jiri.request("POST", &path, None)).await;
@@ -326,6 +420,46 @@ async fn a_director_reads_the_company_box_until_the_register_changes_him_out_of_
             "the problem names the grant: {problem}"
         );
     }
+    let boundary = "walk-boundary";
+    let request = Request::post("/api/databox/messages")
+        .header(header::COOKIE, &jiri.cookie)
+        .header("x-csrf-token", &jiri.csrf)
+        .header("idempotency-key", "walk-key-2")
+        .header("x-acting-for", &grant)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(message_form(boundary)))
+        .expect("request");
+    let (status, problem) = send(&router, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no sending for the company either: {problem}");
     let (status, still_own) = send(&router, jiri.request("GET", "/api/databox/messages", None)).await;
     assert_eq!((status, subjects(&still_own)), (StatusCode::OK, subjects(&own)), "his own box stays his");
+}
+
+/// A small data message to the simulated municipal office, as multipart/form-data.
+fn message_form(boundary: &str) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, value) in [("recipient", "simmuhl"), ("subject", "Žádost o vyjádření (procházka)")] {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"zadost.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nDobrý den, žádáme o vyjádření.\r\n--{boundary}--\r\n"
+    ));
+    body.into_bytes()
+}
+
+/// Sends [`message_form`] as `who`, for themselves or under `grant`, with `key`: the message id.
+async fn send_message(router: &axum::Router, who: &Browser, grant: Option<&str>, key: &str) -> String {
+    let boundary = "walk-boundary";
+    let mut request = Request::post("/api/databox/messages")
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .header("idempotency-key", key)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+    if let Some(grant) = grant {
+        request = request.header("x-acting-for", grant);
+    }
+    let (status, sent) = send(router, request.body(Body::from(message_form(boundary))).expect("request")).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    sent["id"].as_str().expect("message id").to_owned()
 }

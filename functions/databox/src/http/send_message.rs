@@ -1,17 +1,20 @@
 //! `POST /api/databox/messages`: sends a data message from the citizen's box
 //! (multipart/form-data), checked by ISDS's rules first ([`crate::validate`]),
-//! once per `Idempotency-Key` ([`crate::sending`]).
+//! once per `Idempotency-Key` ([`crate::sending`]). A delegate with a grant's
+//! `databox-send` scope sends from the principal's box (`X-Acting-For`); their
+//! keys are their own, apart from the principal's.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use portal_host::{FieldViolation, Problem, upload};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DataboxSend;
+use portal_security::{ActingFor, Action, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Folder, Shared, Simulation, record_attempt};
+use super::{Folder, Shared, Simulation, record_acting};
 use crate::isds::BoxContext;
 use crate::validate::{self, SendRequest};
 use crate::{Databox, sending};
@@ -67,7 +70,8 @@ pub struct SentMessage {
     pub simulation: Simulation,
 }
 
-/// Sends a data message from the citizen's box.
+/// Sends a data message from the citizen's box, or from the box of the person
+/// they act for.
 #[utoipa::path(
     post,
     path = "/api/databox/messages",
@@ -76,6 +80,7 @@ pub struct SentMessage {
     request_body(content = MessageForm, content_type = "multipart/form-data"),
     params(
         ("Idempotency-Key" = String, Header, description = "Required: 1-100 printable ASCII characters, new for each message. A retry with the same key returns the first result and never sends twice."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to send from the data box of the person who authorised you, or whom you represent (scope `databox-send`)."),
     ),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -90,7 +95,7 @@ pub struct SentMessage {
 )]
 pub async fn handler(
     State(databox): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DataboxSend>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<SentMessage>), Problem> {
@@ -100,15 +105,20 @@ pub async fn handler(
     };
     let request = read_form(multipart, databox.settings.message_limit()).await?;
     let message = validate::check(request, databox.settings.message_limit()).map_err(Problem::validation)?;
-    let session = databox.session_context(&citizen).await?;
-    let owner = citizen.subject.as_str();
+    let session = databox.session_context_of(acting.owner(), &acting.citizen).await?;
+    // A delegate's keys never meet the principal's own (nor another delegate's).
+    let key = match &acting.mandate {
+        None => key,
+        Some(mandate) => format!("{}\u{0}{key}", mandate.grant),
+    };
+    let owner = acting.owner().as_str();
     let result = sending::send_once(&databox, owner, session.as_box(), &key, &message).await;
     let id = result.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_else(|_| "not-sent".into());
     let purpose = "send a data message";
-    record_attempt(&databox, &citizen, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
+    record_acting(&databox, &acting, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
     let id = result?;
     if message.commercial {
-        warn_if_credit_low(&databox, &citizen, session.as_box()).await;
+        warn_if_credit_low(&databox, acting.owner(), session.as_box()).await;
     }
     let sent = SentMessage { id: id.as_str().to_owned(), folder: Folder::Sent, simulation: Simulation::of(&databox) };
     Ok((StatusCode::CREATED, Json(sent)))
@@ -156,7 +166,7 @@ async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<S
 
 /// After credit was spent: a `credit-low` event when the balance falls under
 /// the threshold (once a day per box; the event id says so).
-async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, ctx: &BoxContext) {
+async fn warn_if_credit_low(databox: &Databox, owner: &SubjectId, ctx: &BoxContext) {
     let box_id = ctx.box_id();
     let Ok(credit) = databox.isds.credit_info(ctx).await else { return };
     if credit.current_hellers >= databox.settings.credit_low_hellers {
@@ -168,7 +178,7 @@ async fn warn_if_credit_low(databox: &Databox, citizen: &Citizen, ctx: &BoxConte
         threshold_hellers: databox.settings.credit_low_hellers,
     });
     let key = format!("{box_id}:{}", now.date());
-    let subject = citizen.subject.as_str();
+    let subject = owner.as_str();
     if let Err(error) = portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, now).await {
         tracing::warn!(error = %error, "the credit-low event could not be published");
     }

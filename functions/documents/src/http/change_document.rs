@@ -7,7 +7,8 @@ use axum::http::HeaderMap;
 use axum::http::header::{ETAG, HeaderName};
 use bytes::Bytes;
 use portal_host::{FieldViolation, Problem};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsWrite;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -30,7 +31,8 @@ pub struct DocumentChange {
     tags: Option<Vec<String>>,
 }
 
-/// Renames or retags a document, under the version it names in `If-Match` (optional).
+/// Renames or retags a document, under the version it names in `If-Match`
+/// (optional). Under a grant with `documents-write`, one of the principal's.
 #[utoipa::path(
     patch,
     path = "/api/documents/{id}",
@@ -39,6 +41,7 @@ pub struct DocumentChange {
     params(
         ("id" = String, Path, description = "The document's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag read; the change is refused (412) if the document has changed since."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to manage the documents of the person who authorised you, or whom you represent (scope `documents-write`)."),
     ),
     request_body = DocumentChange,
     security(("session" = []), ("bearer" = [])),
@@ -52,7 +55,7 @@ pub struct DocumentChange {
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsWrite>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -60,9 +63,10 @@ pub async fn handler(
     let body = json_object(&body, "a JSON object with title, tags or both")?;
     let requested = change(&body).map_err(invalid)?;
     let if_match = if_match(&headers);
-    let owner = citizen.subject.as_str();
+    let owner = acting.owner().as_str();
     let (view, etag) = documents.change(owner, &id, if_match.as_deref(), requested).await?;
-    documents.access_log.record_own(&citizen, Action::Update, "document", &view.id, "úprava dokumentu").await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Update, "document", &view.id, "úprava dokumentu");
+    acting.record(&documents.access_log, entry).await?;
     Ok(([(ETAG, etag_header(&etag))], Json(view)))
 }
 

@@ -3,11 +3,13 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsWrite;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
 use super::{Shared, if_match};
 
 /// Deletes a document with its share links; an upload gives its space back.
+/// Under a grant with `documents-write`, one of the principal's documents.
 #[utoipa::path(
     delete,
     path = "/api/documents/{id}",
@@ -16,6 +18,7 @@ use super::{Shared, if_match};
     params(
         ("id" = String, Path, description = "The document's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag read; the deletion is refused (412) if the document has changed since."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to manage the documents of the person who authorised you, or whom you represent (scope `documents-write`)."),
     ),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -26,12 +29,13 @@ use super::{Shared, if_match};
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsWrite>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
     let if_match = if_match(&headers);
-    documents.delete(citizen.subject.as_str(), &id, if_match.as_deref()).await?;
-    documents.access_log.record_own(&citizen, Action::Delete, "document", &id, "smazání dokumentu").await?;
+    documents.delete(acting.owner().as_str(), &id, if_match.as_deref()).await?;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Delete, "document", &id, "smazání dokumentu");
+    acting.record(&documents.access_log, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }
