@@ -1,6 +1,8 @@
 //! How much a 20 MB download raises the process's memory: a file sealed in
 //! chunks (format 2, streamed as it is opened) against the same file sealed
-//! whole (format 1, opened in one piece).
+//! whole (format 1, opened in one piece); and how much a 20 MB upload raises
+//! it: plain text (checked, sealed and stored as it arrives) and a PDF (held
+//! whole for its structure check).
 //!
 //! ```sh
 //! cargo bench -p portal-documents --bench download_memory
@@ -13,7 +15,9 @@
 //! process logs in, downloads a small file first (lazy set-up), resets its
 //! peak resident set (`/proc/self/clear_refs` 5), downloads the 20 MB file
 //! reading the body frame by frame, and reports `VmHWM - VmRSS` (the rise of
-//! the peak over the resident set just before). Figures go to
+//! the peak over the resident set just before). Each upload process does the
+//! same around one upload, whose multipart body is built before the reset and
+//! sent in 64 KiB frames, each after a yield, as a socket delivers them. Figures go to
 //! docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
@@ -121,12 +125,76 @@ async fn measure(dir: &Path, which: &str) {
     println!("{which} {before} {peak}");
 }
 
+/// A real PDF of about `size` bytes: one empty page and one large stream object.
+fn big_pdf(size: usize) -> Vec<u8> {
+    let data = vec![b'a'; size.saturating_sub(400)];
+    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    let heads = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_owned(),
+    ];
+    for (i, object) in heads.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    offsets.push(pdf.len());
+    pdf.extend(format!("4 0 obj\n<< /Length {} >>\nstream\n", data.len()).as_bytes());
+    pdf.extend(&data);
+    pdf.extend(b"\nendstream\nendobj\n");
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    pdf
+}
+
+/// One upload of `SIZE` bytes (`text` or `pdf`) in a fresh process.
+async fn measure_upload(dir: &Path, which: &str) {
+    let ids = std::fs::read_to_string(dir.join("ids")).expect("ids");
+    let lines: Vec<&str> = ids.lines().collect();
+    let login = Login { cookie: lines[3].to_owned(), csrf: lines[4].to_owned() };
+    let harness = harness(dir);
+    let router = router(&harness);
+    upload(&router, &login, "zahrivani.txt", b"warm-up").await;
+    let (name, mime, content) = if which == "pdf" {
+        ("velky.pdf", "application/pdf", big_pdf(SIZE))
+    } else {
+        ("velky-2.txt", "text/plain", (0..SIZE).map(|i| b'a' + (i % 26) as u8).collect())
+    };
+    let request = multipart("/api/documents", &login, &[Part::file("file", name, mime, &content)]);
+    drop(content);
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    let frames: Vec<Result<bytes::Bytes, std::io::Error>> =
+        (0..body.len()).step_by(64 * 1024).map(|at| Ok(body.slice(at..(at + 64 * 1024).min(body.len())))).collect();
+    // Each frame after a yield, as a socket delivers them: hyper's body is
+    // Pending until the next read. (A body whose frames are all ready at once
+    // is read ahead whole by multer, axum's multipart parser.)
+    let frames = futures::StreamExt::then(futures::stream::iter(frames), |frame| async move {
+        tokio::task::yield_now().await;
+        frame
+    });
+    let request = axum::http::Request::from_parts(parts, axum::body::Body::from_stream(frames));
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak resident set");
+    let before = kib("VmRSS:");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let peak = kib("VmHWM:");
+    assert_eq!(status, StatusCode::CREATED);
+    println!("{which} {before} {peak}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     match args.get(1).map(String::as_str) {
         Some("seed") => return runtime.block_on(seed(Path::new(&args[2]))),
         Some("measure") => return runtime.block_on(measure(Path::new(&args[2]), &args[3])),
+        Some("measure-upload") => return runtime.block_on(measure_upload(Path::new(&args[2]), &args[3])),
         _ => {}
     }
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -147,6 +215,19 @@ fn main() {
         let label = if which == "streamed" { "in chunks" } else { "whole" };
         println!(
             "{label:<10} {:>9.1} MB {:>9.1} MB {:>7.1} MB",
+            before as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / 1024.0
+        );
+    }
+    println!("upload of a {SIZE}-byte document through the router, in a fresh process each:");
+    println!("{:<10} {:>12} {:>12} {:>10}", "type", "RSS before", "peak", "rise");
+    for which in ["text", "pdf"] {
+        let line = run(&["measure-upload", path, which]);
+        let mut parts = line.split_whitespace().skip(1).map(|n| n.parse::<u64>().expect("kB"));
+        let (before, peak) = (parts.next().expect("before"), parts.next().expect("peak"));
+        println!(
+            "{which:<10} {:>9.1} MB {:>9.1} MB {:>7.1} MB",
             before as f64 / 1024.0,
             peak as f64 / 1024.0,
             peak.saturating_sub(before) as f64 / 1024.0

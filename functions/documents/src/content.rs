@@ -51,6 +51,88 @@ pub fn check_content(media_type: &str, bytes: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The bytes of a JPEG's start an upload keeps for its header check: the
+/// markers, frame and tables before the scan (EXIF, ICC and XMP segments
+/// included) fit far inside.
+const JPEG_HEAD: usize = 1024 * 1024;
+
+/// [`check_content`] as an upload arrives, holding only what a type's check
+/// needs: plain text is checked piece by piece (UTF-8 across piece
+/// boundaries, no NUL) and a JPEG keeps its first [`JPEG_HEAD`] bytes and its
+/// last two non-zero bytes, so neither holds the file. A PDF (`lopdf` needs
+/// random access: the cross-reference table is at the end and objects point
+/// anywhere) and a PNG (the `png` reader needs `Seek`) are held whole, up to
+/// the upload limit, until [`finish`](Self::finish) checks their structure.
+#[derive(Debug)]
+pub(crate) struct StreamCheck {
+    media_type: String,
+    /// PDF and PNG: everything; JPEG: the head; text: an incomplete UTF-8 sequence.
+    held: Vec<u8>,
+    /// JPEG: the byte before the last non-zero byte, and that byte.
+    jpeg_tail: (Option<u8>, Option<u8>),
+    /// JPEG: the last byte seen.
+    last: Option<u8>,
+    seen: u64,
+}
+
+impl StreamCheck {
+    pub(crate) fn new(media_type: &str) -> Self {
+        Self { media_type: media_type.to_owned(), held: Vec::new(), jpeg_tail: (None, None), last: None, seen: 0 }
+    }
+
+    /// Takes the next piece; an error (the rule broken) as soon as it shows.
+    pub(crate) fn push(&mut self, piece: &[u8]) -> Result<(), String> {
+        self.seen += piece.len() as u64;
+        match self.media_type.as_str() {
+            "text/plain" => {
+                if piece.contains(&0) {
+                    return Err(format!("content is not {}", self.media_type));
+                }
+                self.held.extend_from_slice(piece);
+                match std::str::from_utf8(&self.held) {
+                    Ok(_) => self.held.clear(),
+                    // A sequence cut by the piece boundary: wait for the rest.
+                    Err(error) if error.error_len().is_none() && self.held.len() - error.valid_up_to() < 4 => {
+                        self.held.drain(..error.valid_up_to());
+                    }
+                    Err(_) => return Err(format!("content is not {}", self.media_type)),
+                }
+            }
+            "image/jpeg" => {
+                let room = JPEG_HEAD.saturating_sub(self.held.len()).min(piece.len());
+                self.held.extend_from_slice(&piece[..room]);
+                if let Some(at) = piece.iter().rposition(|b| *b != 0) {
+                    let before = if at > 0 { Some(piece[at - 1]) } else { self.last };
+                    self.jpeg_tail = (before, Some(piece[at]));
+                }
+                if let Some(last) = piece.last() {
+                    self.last = Some(*last);
+                }
+            }
+            _ => self.held.extend_from_slice(piece),
+        }
+        Ok(())
+    }
+
+    /// The end of the upload: the structure checks that need it all.
+    pub(crate) fn finish(self) -> Result<(), String> {
+        match self.media_type.as_str() {
+            "text/plain" if self.held.is_empty() => Ok(()),
+            "text/plain" => Err(format!("content is not {}", self.media_type)),
+            "image/jpeg" => {
+                let ends = self.jpeg_tail == (Some(0xFF), Some(0xD9));
+                let mut decoder = zune_jpeg::JpegDecoder::new(Cursor::new(&self.held));
+                if self.held.starts_with(&[0xFF, 0xD8, 0xFF]) && decoder.decode_headers().is_ok() && ends {
+                    Ok(())
+                } else {
+                    check_content(&self.media_type, b"")
+                }
+            }
+            _ => check_content(&self.media_type, &self.held),
+        }
+    }
+}
+
 fn pdf_structure(bytes: &[u8]) -> bool {
     // A complete file ends with `%%EOF` (readers look for it in the last
     // 1024 bytes); then lenient loading, as readers open PDFs, with lopdf's
@@ -290,6 +372,47 @@ mod tests {
         let mut padded = JPEG.to_vec();
         padded.extend_from_slice(&[0, 0, 0]);
         assert!(content_matches("image/jpeg", &padded), "zero padding after the end marker is allowed");
+    }
+
+    /// The streamed check says what the whole check says, whatever the pieces.
+    fn streamed(media_type: &str, bytes: &[u8], step: usize) -> bool {
+        let mut check = StreamCheck::new(media_type);
+        bytes.chunks(step).all(|piece| check.push(piece).is_ok()) && check.finish().is_ok()
+    }
+
+    #[test]
+    fn the_streamed_check_agrees_with_the_whole_one() {
+        let mut padded = JPEG.to_vec();
+        padded.extend_from_slice(&[0, 0, 0]);
+        let mut cut_jpeg = JPEG.to_vec();
+        cut_jpeg.truncate(JPEG.len() - 2);
+        let czech = "Příliš žluťoučký kůň úpěl ďábelské ódy 🐎\n".repeat(50);
+        let samples: [(&str, &[u8]); 11] = [
+            ("application/pdf", PDF),
+            ("application/pdf", &PDF[..PDF.len() / 2]),
+            ("image/jpeg", JPEG),
+            ("image/jpeg", &padded),
+            ("image/jpeg", &cut_jpeg),
+            ("image/png", PNG),
+            ("image/png", &PNG[..PNG.len() - 20]),
+            ("text/plain", czech.as_bytes()),
+            ("text/plain", b"text\0with a NUL"),
+            ("text/plain", b"ends inside a character \xC5"),
+            ("text/plain", b"Latin-2 \xE8esky"),
+        ];
+        for (media_type, bytes) in samples {
+            for step in [1, 2, 3, 7, 4096, bytes.len().max(1)] {
+                assert_eq!(
+                    streamed(media_type, bytes, step),
+                    content_matches(media_type, bytes),
+                    "{media_type}, {} bytes in pieces of {step}",
+                    bytes.len()
+                );
+            }
+        }
+        for (declared, bytes) in [("image/jpeg", PNG), ("text/plain", JPEG), ("image/png", JPEG)] {
+            assert!(!streamed(declared, bytes, 1000), "{declared}");
+        }
     }
 
     #[test]

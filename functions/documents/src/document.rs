@@ -361,11 +361,23 @@ impl Documents {
         owner: &str,
         stored: &StoredDocument,
     ) -> Result<futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>, DocumentsError> {
-        use futures::StreamExt as _;
-        use portal_crypto::stream::{MAX_HEADER_LEN, StreamHeader, is_streamed};
         self.cleared(owner, stored).await?;
         let path = BlobPath::parse(stored.blob.clone())?;
-        let (_, mut blob) = match self.blobs.get(&path).await {
+        self.opened_stream(owner, &stored.id, &path).await
+    }
+
+    /// The plain content of the sealed blob `path` of document `id`, opened
+    /// as it streams in ([`content_stream`](Self::content_stream) without the
+    /// scan check; also what an upload's quarantine copy is made from).
+    pub(crate) async fn opened_stream(
+        &self,
+        owner: &str,
+        id: &str,
+        path: &BlobPath,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>, DocumentsError> {
+        use futures::StreamExt as _;
+        use portal_crypto::stream::{MAX_HEADER_LEN, StreamHeader, is_streamed};
+        let (info, mut blob) = match self.blobs.get(path).await {
             Ok(found) => found,
             Err(StoreError::NotFound) => return Err(DocumentsError::NotFound),
             Err(error) => return Err(error.into()),
@@ -373,10 +385,15 @@ impl Documents {
         let mut head = Vec::new();
         let header_len = loop {
             if head.len() > 4 && !is_streamed(&head) {
-                // Sealed whole: read the rest and open it in one piece.
-                let rest: Vec<Bytes> = blob.try_collect().await?;
-                head.extend_from_slice(&rest.concat());
-                let plain = self.sealer.decrypt(owner, &stored.id, "content", &head).await?;
+                // Sealed whole (format 1, as other capabilities file their
+                // documents): AES-GCM authenticates only at the end, so no
+                // byte may go out before the whole file is read; it is read
+                // into one buffer and opened inside it (its size once).
+                head.reserve(usize::try_from(info.size).unwrap_or(0).saturating_sub(head.len()));
+                while let Some(chunk) = blob.try_next().await? {
+                    head.extend_from_slice(&chunk);
+                }
+                let plain = self.sealer.decrypt_owned(owner, id, "content", head).await?;
                 return Ok(futures::stream::once(async move { Ok(Bytes::from(plain)) }).boxed());
             }
             if head.len() > 4
@@ -392,7 +409,7 @@ impl Documents {
                 None => return Err(corrupt("a sealed file ends inside its header")),
             }
         };
-        let mut opener = self.sealer.stream_opener(owner, &stored.id, "content", &head[..header_len]).await?;
+        let mut opener = self.sealer.stream_opener(owner, id, "content", &head[..header_len]).await?;
         let first = opener.push(&head[header_len..])?;
         drop(head);
         let broken = |error: portal_crypto::CryptoError| {

@@ -6,8 +6,10 @@
 //!   parsers; UTF-8 for text), a name whose extension fits the type and never
 //!   names a program, counted against a per-citizen quota; an
 //!   `Idempotency-Key` makes a repeat answer with the same document. Uploads
-//!   are sealed in 64 KiB chunks (streaming sealing, so downloads stream) and
-//!   stay quarantined until the malware scan ([`scan`]) clears them.
+//!   are checked, sealed in 64 KiB chunks and stored as they arrive (streaming
+//!   sealing and a streamed blob put, so neither an upload nor a download holds
+//!   the file; a PDF or PNG is held only for its structure check) and stay
+//!   quarantined until the malware scan ([`scan`]) clears them.
 //! - **Filed documents** (queue `document-filed`, function `FileDocument`):
 //!   what other capabilities hand over (archived data messages, receipts,
 //!   register extracts), already sealed by the producer. They never count

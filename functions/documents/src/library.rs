@@ -25,16 +25,162 @@ pub(crate) struct Usage {
     pub count: u64,
 }
 
-/// A checked upload.
-#[derive(Debug)]
-pub(crate) struct Upload {
-    pub title: Title,
+/// A file part whose name and type were checked, and its content as it arrives.
+pub(crate) struct Incoming<S> {
     pub file_name: String,
     pub media_type: String,
-    pub tags: Tags,
-    pub content: Bytes,
+    pub content: S,
     /// The client's `Idempotency-Key`, checked (1-255 visible ASCII characters).
     pub idempotency_key: Option<String>,
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+/// Why an upload stopped while its content arrived.
+#[derive(Debug)]
+pub(crate) enum UploadFailure<E> {
+    /// The incoming body failed (a broken or oversized form).
+    Incoming(E),
+    TooLarge,
+    Empty,
+    /// The content is not what its type says: the rule broken.
+    Content(String),
+    Documents(DocumentsError),
+}
+
+impl<E> From<DocumentsError> for UploadFailure<E> {
+    fn from(error: DocumentsError) -> Self {
+        Self::Documents(error)
+    }
+}
+
+impl<E> From<StoreError> for UploadFailure<E> {
+    fn from(error: StoreError) -> Self {
+        Self::Documents(error.into())
+    }
+}
+
+impl<E> From<portal_crypto::CryptoError> for UploadFailure<E> {
+    fn from(error: portal_crypto::CryptoError) -> Self {
+        Self::Documents(error.into())
+    }
+}
+
+/// An upload's content, sealed and stored (with its quarantine copy), not
+/// yet a document; or the document an earlier try under the same key stored.
+#[derive(Debug)]
+pub(crate) enum Staged {
+    Stored(StagedFile),
+    Repeated(DocumentView),
+}
+
+#[derive(Debug)]
+pub(crate) struct StagedFile {
+    id: DocumentId,
+    path: BlobPath,
+    size: u64,
+    media_type: String,
+    file_name: String,
+    fingerprint: Option<String>,
+}
+
+impl StagedFile {
+    pub(crate) fn file_name(&self) -> &str {
+        &self.file_name
+    }
+}
+
+/// The upload as it streams through: checked, counted, fingerprinted (a
+/// keyed upload) and sealed chunk by chunk.
+struct Sealing<S, E> {
+    input: S,
+    check: crate::content::StreamCheck,
+    digest: Option<aws_lc_rs::digest::Context>,
+    sealer: Option<portal_crypto::stream::StreamSealer>,
+    pending: bytes::BytesMut,
+    size: u64,
+    max: u64,
+    used: u64,
+    limit: u64,
+    header_sent: bool,
+    done: bool,
+    failure: Option<UploadFailure<E>>,
+}
+
+impl<S, E> Sealing<S, E>
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    fn fail(&mut self, failure: UploadFailure<E>) -> Option<Result<Bytes, StoreError>> {
+        self.failure = Some(failure);
+        self.done = true;
+        Some(Err(StoreError::Invalid("the upload was refused while it arrived".into())))
+    }
+
+    fn seal(&mut self, last: bool) -> Option<Result<Bytes, StoreError>> {
+        use portal_crypto::stream::CHUNK_SIZE;
+        let take = if last { self.pending.len() } else { CHUNK_SIZE };
+        let plain = self.pending.split_to(take);
+        let sealer = self.sealer.as_mut()?;
+        match sealer.seal_chunk(&plain, last) {
+            Ok(sealed) => Some(Ok(Bytes::from(sealed))),
+            Err(error) => self.fail(UploadFailure::Documents(error.into())),
+        }
+    }
+
+    /// The next piece of sealed content (none at all without a sealer, when
+    /// the upload is only checked and fingerprinted).
+    async fn next(&mut self) -> Option<Result<Bytes, StoreError>> {
+        use futures::StreamExt as _;
+        use portal_crypto::stream::CHUNK_SIZE;
+        if self.done {
+            return None;
+        }
+        if !self.header_sent
+            && let Some(sealer) = &self.sealer
+        {
+            self.header_sent = true;
+            return Some(Ok(Bytes::copy_from_slice(sealer.header())));
+        }
+        loop {
+            if self.sealer.is_some() && self.pending.len() > CHUNK_SIZE {
+                return self.seal(false);
+            }
+            match self.input.next().await {
+                Some(Ok(piece)) => {
+                    self.size += piece.len() as u64;
+                    if self.size > self.max {
+                        return self.fail(UploadFailure::TooLarge);
+                    }
+                    if self.used.saturating_add(self.size) > self.limit {
+                        let (used, limit, size) = (self.used, self.limit, self.size);
+                        return self.fail(DocumentsError::QuotaExceeded { used, limit, size }.into());
+                    }
+                    if let Err(rule) = self.check.push(&piece) {
+                        return self.fail(UploadFailure::Content(rule));
+                    }
+                    if let Some(digest) = &mut self.digest {
+                        digest.update(&piece);
+                    }
+                    if self.sealer.is_some() {
+                        self.pending.extend_from_slice(&piece);
+                    }
+                }
+                Some(Err(error)) => return self.fail(UploadFailure::Incoming(error)),
+                None => {
+                    self.done = true;
+                    if self.size == 0 {
+                        return self.fail(UploadFailure::Empty);
+                    }
+                    let check = std::mem::replace(&mut self.check, crate::content::StreamCheck::new(""));
+                    if let Err(rule) = check.finish() {
+                        return self.fail(UploadFailure::Content(rule));
+                    }
+                    return if self.sealer.is_some() { self.seal(true) } else { None };
+                }
+            }
+        }
+    }
 }
 
 /// What [`Documents::upload`] did.
@@ -86,57 +232,149 @@ impl Documents {
         }
     }
 
-    /// Stores an upload: content sealed into its blob first, then the
-    /// metadata created in one batch with the usage it adds to (under the
-    /// usage's ETag, re-read and re-checked after a lost race). A crash
-    /// between the two leaves an unreferenced sealed blob: it is never listed,
-    /// never counted, and unreadable once the citizen's key is shredded.
+    /// Stores an upload's content as it arrives, never holding it whole
+    /// (but for the structure check of a PDF or PNG,
+    /// [`crate::content::StreamCheck`]): checked against its type, the size
+    /// limit and the quota piece by piece, sealed in 64 KiB chunks (format 2)
+    /// and streamed into its blob ([`portal_store::BlobStore::put_stream`]:
+    /// a refused upload stores nothing). The quarantine copy for the malware
+    /// scanner is then streamed from the stored blob, opened chunk by chunk.
+    /// [`finish_upload`](Self::finish_upload) makes it a document.
     ///
     /// With an `Idempotency-Key` the id follows from the key, so a repeat
     /// (the answer was lost, or the access log could not be written) finds the
-    /// document the first try stored and answers with it: one document, one
-    /// blob (a blob an interrupted try left under that id is overwritten, never
-    /// a second copy). The same key with other content is refused.
-    pub(crate) async fn upload(&self, owner: &str, upload: Upload) -> Result<Uploaded, DocumentsError> {
-        let size = upload.content.len() as u64;
-        let limit = self.settings.quota_bytes;
-        let (id, fingerprint) = match &upload.idempotency_key {
+    /// document the first try stored: its content is only fingerprinted, never
+    /// stored again, and the earlier document is the answer (one document, one
+    /// blob; a blob an interrupted try left under that id is overwritten). The
+    /// same key with other content is refused.
+    pub(crate) async fn stage_upload<S, E>(
+        &self,
+        owner: &str,
+        incoming: Incoming<S>,
+    ) -> Result<Staged, UploadFailure<E>>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: Send,
+    {
+        let Incoming { file_name, media_type, content, idempotency_key, max_bytes } = incoming;
+        let (id, existing) = match &idempotency_key {
             Some(key) => {
                 let index = self.sealer.blind_index(owner, "upload idempotency key", key.as_bytes()).await?;
                 let id = DocumentId::keyed_upload(&index);
-                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &upload.content);
-                let mut described = digest.as_ref().to_vec();
-                for part in [upload.media_type.as_str(), upload.file_name.as_str()] {
+                let existing = self.load(owner, id.as_str()).await?;
+                (id, existing.is_some())
+            }
+            None => (DocumentId::new_upload(), false),
+        };
+        let (usage, _) = self.usage(owner).await?;
+        let path = Self::blob_path(owner, &id)?;
+        let mut sealing = Sealing {
+            input: content,
+            check: crate::content::StreamCheck::new(&media_type),
+            digest: idempotency_key.is_some().then(|| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256)),
+            sealer: if existing { None } else { Some(self.sealer.stream_sealer(owner, id.as_str(), "content").await?) },
+            pending: bytes::BytesMut::new(),
+            size: 0,
+            max: max_bytes,
+            // A repeat adds nothing to the usage.
+            used: if existing { 0 } else { usage.used_bytes },
+            limit: if existing { u64::MAX } else { self.settings.quota_bytes },
+            header_sent: false,
+            done: false,
+            failure: None,
+        };
+        if existing {
+            while let Some(piece) = sealing.next().await {
+                if piece.is_err() {
+                    break;
+                }
+            }
+        } else {
+            let sealed = futures::stream::unfold(&mut sealing, |sealing| async move {
+                let next = sealing.next().await?;
+                Some((next, sealing))
+            });
+            let blob_metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
+            // A keyed id may hold the blob of an interrupted try of the same
+            // upload (no document refers to it yet): overwrite it.
+            let mode = if idempotency_key.is_some() { PutMode::Overwrite } else { PutMode::CreateOnly };
+            let stored =
+                self.blobs.put_stream(&path, Box::pin(sealed), "application/octet-stream", blob_metadata, mode).await;
+            if let Some(failure) = sealing.failure.take() {
+                return Err(failure);
+            }
+            stored?;
+        }
+        if let Some(failure) = sealing.failure.take() {
+            return Err(failure);
+        }
+        let fingerprint = match sealing.digest.take() {
+            Some(digest) => {
+                let mut described = digest.finish().as_ref().to_vec();
+                for part in [media_type.as_str(), file_name.as_str()] {
                     described.push(0);
                     described.extend_from_slice(part.as_bytes());
                 }
-                let fingerprint = self.sealer.blind_index(owner, "upload fingerprint", &described).await?;
-                if let Some(repeat) = self.repeated(owner, &id, &fingerprint).await? {
-                    return Ok(repeat);
-                }
-                (id, Some(fingerprint))
+                Some(self.sealer.blind_index(owner, "upload fingerprint", &described).await?)
             }
-            None => (DocumentId::new_upload(), None),
+            None => None,
         };
-        let (usage, _) = self.usage(owner).await?;
-        if usage.used_bytes.saturating_add(size) > limit {
-            return Err(DocumentsError::QuotaExceeded { used: usage.used_bytes, limit, size });
+        if existing {
+            let fingerprint = fingerprint.unwrap_or_default();
+            return match self.repeated(owner, &id, &fingerprint).await? {
+                Some(repeat) => Ok(Staged::Repeated(repeat.view().clone())),
+                // Deleted since: nothing to repeat, and nothing was stored.
+                None => Err(DocumentsError::NotFound.into()),
+            };
         }
-        let path = Self::blob_path(owner, &id)?;
-        // Sealed in 64 KiB chunks (format 2), so a download never needs it whole.
-        let sealed = self.sealer.stream_sealer(owner, id.as_str(), "content").await?.seal_all(&upload.content)?;
-        let tag_index = upload.tags.index(&self.sealer, owner).await?;
-        let meta = Meta { title: upload.title.0, file_name: upload.file_name, tags: upload.tags.0 };
-        let sealed_meta = self.seal_meta(owner, &id, &meta).await?;
-        let blob_metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
-        // A keyed id may hold the blob of an interrupted try of the same
-        // upload (no document refers to it yet): overwrite it.
-        let mode = if fingerprint.is_some() { PutMode::Overwrite } else { PutMode::CreateOnly };
-        self.blobs.put(&path, Bytes::from(sealed), "application/octet-stream", blob_metadata, mode).await?;
-        // Quarantined until scanned: the plain copy goes to the scanner.
-        let scanner = self.scanner();
-        scanner.submit(&path, &upload.content).await?;
+        let staged = StagedFile { id, path, size: sealing.size, media_type, file_name, fingerprint };
+        // Quarantined until scanned: the plain copy goes to the scanner,
+        // opened from the stored blob as it streams.
+        let quarantined = async {
+            use futures::TryStreamExt as _;
+            let plain = self.opened_stream(owner, staged.id.as_str(), &staged.path).await?;
+            self.scanner()
+                .submit_stream(&staged.path, Box::pin(plain.map_err(|error| StoreError::Backend(Box::new(error)))))
+                .await?;
+            Ok::<_, DocumentsError>(())
+        }
+        .await;
+        if let Err(error) = quarantined {
+            self.discard_staged(&staged).await;
+            return Err(error.into());
+        }
+        Ok(Staged::Stored(staged))
+    }
 
+    /// Takes back a staged upload that will not become a document (a failure
+    /// here leaves a harmless orphan, as a crash would).
+    pub(crate) async fn discard_staged(&self, staged: &StagedFile) {
+        if let Err(error) = self.blobs.delete(&staged.path).await
+            && !matches!(error, StoreError::NotFound)
+        {
+            tracing::warn!(error = %error, "an unused upload blob could not be deleted");
+        }
+        if let Err(error) = self.scanner().discard(&staged.path).await {
+            tracing::warn!(error = %error, "an unused quarantine copy could not be deleted");
+        }
+    }
+
+    /// Makes a staged upload a document: the metadata created in one batch
+    /// with the usage it adds to (under the usage's ETag, re-read and
+    /// re-checked after a lost race). A crash between staging and this leaves
+    /// an unreferenced sealed blob: it is never listed, never counted, and
+    /// unreadable once the citizen's key is shredded.
+    pub(crate) async fn finish_upload(
+        &self,
+        owner: &str,
+        staged: StagedFile,
+        title: Title,
+        tags: Tags,
+    ) -> Result<Uploaded, DocumentsError> {
+        let StagedFile { id, path, size, media_type, file_name, fingerprint } = staged;
+        let tag_index = tags.index(&self.sealer, owner).await?;
+        let meta = Meta { title: title.0, file_name: file_name.clone(), tags: tags.0 };
+        let sealed_meta = self.seal_meta(owner, &id, &meta).await?;
         let now = self.clock.now();
         let stored = StoredDocument {
             record: DOCUMENT_RECORD.into(),
@@ -144,7 +382,7 @@ impl Documents {
             kind: "upload".into(),
             source: "citizen".into(),
             source_ref: None,
-            media_type: upload.media_type,
+            media_type: media_type.clone(),
             size,
             quota_bytes: size,
             tag_index,
@@ -169,14 +407,8 @@ impl Documents {
             return Ok(repeat);
         }
         if result.is_err() {
-            // Nothing refers to the blob: take it back (a failure here leaves a
-            // harmless orphan, as a crash would).
-            if let Err(error) = self.blobs.delete(&path).await {
-                tracing::warn!(error = %error, "an unused upload blob could not be deleted");
-            }
-            if let Err(error) = scanner.discard(&path).await {
-                tracing::warn!(error = %error, "an unused quarantine copy could not be deleted");
-            }
+            let staged = StagedFile { id: id.clone(), path, size, media_type, file_name, fingerprint };
+            self.discard_staged(&staged).await;
         }
         result?;
         Ok(Uploaded::Created(self.view(owner, &stored).await?))

@@ -366,7 +366,20 @@ async fn uploads_are_checked_by_size_type_content_title_and_tags() {
         assert_eq!(problem["errors"][0]["field"], *field, "{}: {problem}", file.name);
         let actual_rule = problem["errors"][0]["rule"].as_str().unwrap_or_default();
         assert!(actual_rule.contains(rule), "{}: {actual_rule}", file.name);
+        // Stored as it arrived, so a refusal takes back whatever got stored.
+        let left = (blobs(&portal, "documents/").await, quarantined(&portal, "documents/").await);
+        assert_eq!(left, (0, 0), "{}: a refused upload leaves no blob and no quarantine copy", file.name);
     }
+    // A title that breaks its rule after the file arrived and was stored.
+    let request = multipart(
+        "/api/documents",
+        &jana,
+        &[Part::file("file", "a.txt", "text/plain", b"ahoj"), Part::field("title", &long_title)],
+    );
+    let (status, _, body) = call(&portal.router, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
+    let left = (blobs(&portal, "documents/").await, quarantined(&portal, "documents/").await);
+    assert_eq!(left, (0, 0), "a file stored before its form failed is taken back");
     let many_tags: Vec<String> = (0..21).map(|i| format!("stitek{i}")).collect();
     let (status, _, body) = call(
         &portal.router,

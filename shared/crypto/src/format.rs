@@ -163,6 +163,27 @@ pub(crate) fn open(
     Ok(buffer)
 }
 
+/// [`open`] in the ciphertext's own buffer: the plaintext is moved to its
+/// front, so a large file costs its size once, not twice.
+pub(crate) fn open_owned(
+    key: &DataKey,
+    mut ciphertext: Vec<u8>,
+    header: &Header,
+    header_len: usize,
+    binding: &Binding<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    if ciphertext.len() < header_len + TAG_LEN {
+        return Err(CryptoError::Malformed("truncated"));
+    }
+    let aad = associated_data(&ciphertext[..header_len], binding);
+    let plaintext_len = aead_key(key)?
+        .open_within(Nonce::assume_unique_for_key(header.nonce), Aad::from(&aad), &mut ciphertext, header_len..)
+        .map_err(|_| CryptoError::Tampered)?
+        .len();
+    ciphertext.truncate(plaintext_len);
+    Ok(ciphertext)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

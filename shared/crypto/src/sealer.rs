@@ -114,6 +114,28 @@ impl Sealer {
         Ok(tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect())
     }
 
+    /// [`decrypt`](Self::decrypt) that takes the ciphertext's buffer and
+    /// opens a single-shot ciphertext (format 1) inside it, so a large file
+    /// sealed whole costs its size once while it is opened; a streamed one
+    /// opens as in `decrypt`.
+    pub async fn decrypt_owned(
+        &self,
+        owner: &str,
+        document_id: &str,
+        field: &str,
+        ciphertext: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        if crate::stream::is_streamed(&ciphertext) {
+            return self.decrypt(owner, document_id, field, &ciphertext).await;
+        }
+        let (header, header_len) = Header::parse(&ciphertext)?;
+        if ciphertext.len() < header_len + TAG_LEN {
+            return Err(CryptoError::Malformed("truncated"));
+        }
+        let key = self.keys.data_key_version(owner, header.data_key_version).await?;
+        format::open_owned(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
+    }
+
     /// A reference to `id` that only `owner` can read, as a resource id for
     /// the owner's own access log: [`SEALED_REFERENCE_PREFIX`] and base64url
     /// of `id` sealed under the owner's key, bound to the document
@@ -203,6 +225,14 @@ mod tests {
         assert_eq!(streamed[3], 2, "format version 2");
         assert_eq!(sealer.decrypt("jana", "doc-2", "content", &streamed).await.expect("v2 opens"), big);
         assert!(sealer.decrypt("jana", "doc-1", "content", &streamed).await.is_err(), "bound to its document");
+        let whole = sealer.encrypt("jana", "doc-3", "content", &big).await.expect("v1");
+        assert_eq!(sealer.decrypt_owned("jana", "doc-3", "content", whole.clone()).await.expect("in place"), big);
+        assert_eq!(sealer.decrypt_owned("jana", "doc-2", "content", streamed.clone()).await.expect("v2"), big);
+        let mut flipped = whole.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(matches!(sealer.decrypt_owned("jana", "doc-3", "content", flipped).await, Err(CryptoError::Tampered)));
+        assert!(sealer.decrypt_owned("jana", "doc-1", "content", whole).await.is_err(), "bound to its document");
         sealer.keys().shred("jana").await.expect("shred");
         assert!(sealer.decrypt("jana", "doc-2", "content", &streamed).await.is_err(), "gone with the key");
     }

@@ -7,7 +7,7 @@ use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use portal_host::{FieldViolation, Problem, upload};
 use portal_security::{Action, Citizen};
 use portal_store::StoreError;
@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{Shared, invalid, invalid_field};
-use crate::content::{check_content, clean_file_name, essence, name_for_type};
+use crate::content::{clean_file_name, essence, name_for_type};
 use crate::document::{DocumentView, Tags, Title};
-use crate::library::{Upload, Uploaded};
+use crate::library::{Incoming, Staged, UploadFailure, Uploaded};
 use crate::{Documents, DocumentsError, DocumentsSettings};
 
 /// What a multipart upload may carry beyond the file itself (boundaries,
@@ -137,22 +137,16 @@ pub async fn handler(
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
     let idempotency_key = idempotency_key(&headers).map_err(Refused::from)?;
     let multipart = multipart.map_err(|_| upload::multipart_required("document"))?;
-    let form = read_form(&documents, multipart).await?;
-    let Some((raw_name, declared, content)) = form.file else {
+    let keyed = idempotency_key.is_some();
+    let owner = citizen.subject.as_str();
+    let form = read_form(&documents, owner, idempotency_key, multipart).await?;
+    let Some(staged) = form.file else {
         return Err(invalid_field("file", "required: the document as a file part").into());
     };
-    let allowed = &documents.settings.allowed_types;
-    if !allowed.contains(&declared) {
-        return Err(upload::unsupported_type(&allowed.join(", ")).into());
-    }
-    if content.is_empty() {
-        return Err(invalid_field("file", "must not be empty").into());
-    }
-    if let Err(rule) = check_content(&declared, &content) {
-        return Err(Problem::validation(vec![FieldViolation::new("file", rule)]).into());
-    }
-    let file_name = name_for_type(&clean_file_name(&raw_name, &declared), &declared)
-        .map_err(|rule| Refused::from(Problem::validation(vec![FieldViolation::new("file", rule)])))?;
+    let file_name = match &staged {
+        Staged::Stored(file) => file.file_name().to_owned(),
+        Staged::Repeated(view) => view.file_name.clone(),
+    };
     let mut errors = Vec::new();
     let title = match form.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Title::from_file_name(&file_name),
@@ -166,12 +160,15 @@ pub async fn handler(
         Tags::default()
     });
     if !errors.is_empty() {
+        if let Staged::Stored(file) = &staged {
+            documents.discard_staged(file).await;
+        }
         return Err(invalid(errors).into());
     }
-    let keyed = idempotency_key.is_some();
-    let upload = Upload { title, file_name, media_type: declared, tags, content, idempotency_key };
-    let owner = citizen.subject.as_str();
-    let uploaded = documents.upload(owner, upload).await?;
+    let uploaded = match staged {
+        Staged::Stored(file) => documents.finish_upload(owner, file, title, tags).await?,
+        Staged::Repeated(view) => Uploaded::Repeated(view),
+    };
     let view = uploaded.view().clone();
     let logged =
         documents.access_log.record_own(&citizen, Action::Create, "document", &view.id, "nahrání dokumentu").await;
@@ -210,47 +207,94 @@ fn multipart_problem(documents: &Documents, error: &MultipartError) -> Refused {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large(documents) } else { upload::malformed().into() }
 }
 
-/// Reads the file part chunk by chunk, stopping as soon as it passes the limit.
-async fn read_file(documents: &Documents, field: &mut Field<'_>) -> Result<Bytes, Refused> {
-    let max = usize::try_from(documents.settings.max_upload_bytes).unwrap_or(usize::MAX);
-    let mut content = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(|error| multipart_problem(documents, &error))? {
-        if content.len().saturating_add(chunk.len()) > max {
-            return Err(too_large(documents));
+/// The file part's content as it arrives.
+fn file_stream<'a>(
+    field: Field<'a>,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, MultipartError>> + Send + 'a>> {
+    Box::pin(futures::stream::unfold(Some(field), |field| async move {
+        let mut field = field?;
+        match field.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(field))),
+            Ok(None) => None,
+            Err(error) => Some((Err(error), None)),
         }
-        content.extend_from_slice(&chunk);
-    }
-    Ok(content.freeze())
+    }))
 }
 
-/// The parts of an upload as they arrived: the file (name, declared type,
-/// content), the title and the tags.
+/// Checks the file part's name and type, then stores its content as it
+/// arrives ([`Documents::stage_upload`]): the size limit, the quota and the
+/// type's structure are checked on the way, and a refusal stores nothing.
+async fn stage_file(
+    documents: &Documents,
+    owner: &str,
+    idempotency_key: Option<String>,
+    field: Field<'_>,
+) -> Result<Staged, Refused> {
+    let raw_name = field.file_name().unwrap_or_default().to_owned();
+    let declared = field.content_type().map(essence).unwrap_or_default();
+    let allowed = &documents.settings.allowed_types;
+    if !allowed.contains(&declared) {
+        return Err(upload::unsupported_type(&allowed.join(", ")).into());
+    }
+    let file_name = name_for_type(&clean_file_name(&raw_name, &declared), &declared)
+        .map_err(|rule| Refused::from(Problem::validation(vec![FieldViolation::new("file", rule)])))?;
+    let incoming = Incoming {
+        file_name,
+        media_type: declared,
+        content: file_stream(field),
+        idempotency_key,
+        max_bytes: documents.settings.max_upload_bytes,
+    };
+    documents.stage_upload(owner, incoming).await.map_err(|failure| match failure {
+        UploadFailure::Incoming(error) => multipart_problem(documents, &error),
+        UploadFailure::TooLarge => too_large(documents),
+        UploadFailure::Empty => invalid_field("file", "must not be empty").into(),
+        UploadFailure::Content(rule) => Problem::validation(vec![FieldViolation::new("file", rule)]).into(),
+        UploadFailure::Documents(error) => error.into(),
+    })
+}
+
+/// The parts of an upload as they arrived: the file (stored as it arrived),
+/// the title and the tags.
 struct Parts {
-    file: Option<(String, String, Bytes)>,
+    file: Option<Staged>,
     title: Option<String>,
     tags: Option<String>,
 }
 
-async fn read_form(documents: &Documents, mut multipart: Multipart) -> Result<Parts, Refused> {
+async fn read_form(
+    documents: &Documents,
+    owner: &str,
+    mut idempotency_key: Option<String>,
+    mut multipart: Multipart,
+) -> Result<Parts, Refused> {
     let mut form = Parts { file: None, title: None, tags: None };
-    while let Some(mut field) = multipart.next_field().await.map_err(|error| multipart_problem(documents, &error))? {
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" => {
-                if form.file.is_some() {
-                    return Err(invalid_field("file", "exactly one file per upload").into());
+    let read = async {
+        while let Some(field) = multipart.next_field().await.map_err(|error| multipart_problem(documents, &error))? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match name.as_str() {
+                "file" => {
+                    if form.file.is_some() {
+                        return Err(invalid_field("file", "exactly one file per upload").into());
+                    }
+                    form.file = Some(stage_file(documents, owner, idempotency_key.take(), field).await?);
                 }
-                let file_name = field.file_name().unwrap_or_default().to_owned();
-                let declared = field.content_type().map(essence).unwrap_or_default();
-                let content = read_file(documents, &mut field).await?;
-                form.file = Some((file_name, declared, content));
+                "title" | "tags" => {
+                    let text = field.text().await.map_err(|error| multipart_problem(documents, &error))?;
+                    if name == "title" { form.title = Some(text) } else { form.tags = Some(text) }
+                }
+                other => return Err(invalid_field(other, "unknown field; send file, title and tags").into()),
             }
-            "title" | "tags" => {
-                let text = field.text().await.map_err(|error| multipart_problem(documents, &error))?;
-                if name == "title" { form.title = Some(text) } else { form.tags = Some(text) }
-            }
-            other => return Err(invalid_field(other, "unknown field; send file, title and tags").into()),
         }
+        Ok(())
+    }
+    .await;
+    if let Err(refused) = read {
+        // A file stored before a later part broke the form is taken back.
+        if let Some(Staged::Stored(file)) = &form.file {
+            documents.discard_staged(file).await;
+        }
+        return Err(refused);
     }
     Ok(form)
 }
