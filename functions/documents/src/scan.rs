@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt as _;
-use portal_store::{BlobPath, BlobStore, PutMode, StoreError};
+use portal_store::{BlobChunks, BlobPath, BlobStore, PutMode, StoreError};
 
 /// The blob index tag Defender for Storage writes its verdict into.
 pub const DEFENDER_RESULT_TAG: &str = "Malware Scanning scan result";
@@ -123,6 +123,15 @@ impl Scanner {
         let path = Self::quarantine_path(sealed)?;
         let metadata = BTreeMap::from([("quarantine".to_owned(), "true".to_owned())]);
         self.blobs.put(&path, content.clone(), "application/octet-stream", metadata, PutMode::Overwrite).await?;
+        Ok(())
+    }
+
+    /// Hands the plain content over for scanning as it streams (a repeat
+    /// overwrites), never holding it whole.
+    pub async fn submit_stream(&self, sealed: &BlobPath, content: BlobChunks<'_>) -> Result<(), StoreError> {
+        let path = Self::quarantine_path(sealed)?;
+        let metadata = BTreeMap::from([("quarantine".to_owned(), "true".to_owned())]);
+        self.blobs.put_stream(&path, content, "application/octet-stream", metadata, PutMode::Overwrite).await?;
         Ok(())
     }
 
