@@ -340,13 +340,17 @@ impl Documents {
     pub(crate) async fn content(&self, owner: &str, stored: &StoredDocument) -> Result<Vec<u8>, DocumentsError> {
         self.cleared(owner, stored).await?;
         let path = BlobPath::parse(stored.blob.clone())?;
-        let (_, stream) = match self.blobs.get(&path).await {
+        let (info, mut stream) = match self.blobs.get(&path).await {
             Ok(found) => found,
             Err(StoreError::NotFound) => return Err(DocumentsError::NotFound),
             Err(error) => return Err(error.into()),
         };
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(self.sealer.decrypt(owner, &stored.id, "content", &chunks.concat()).await?)
+        // One buffer, opened inside it: the file's size once.
+        let mut sealed = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
+        while let Some(chunk) = stream.try_next().await? {
+            sealed.extend_from_slice(&chunk);
+        }
+        Ok(self.sealer.decrypt_owned(owner, &stored.id, "content", sealed).await?)
     }
 
     /// The plain content as a stream, once its malware scan (if it has one)
