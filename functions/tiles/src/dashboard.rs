@@ -2,7 +2,7 @@
 //!
 //! For each tile on the citizen's dashboard with a summary source:
 //! 1. a cached summary younger than the source's cache time is shown as it
-//!    is (`fresh`, no call);
+//!    is (`fresh`, no call); so is a cached "nothing for this citizen" (`link`);
 //! 2. otherwise, unless the source's [`crate::breaker`] is open, a task calls
 //!    the source with the source's own timeout; the dashboard waits for it
 //!    until one common deadline (the budget, 800 ms by default);
@@ -14,9 +14,10 @@
 //!
 //! Tiles without a source, and sources that hold nothing for the citizen,
 //! are `link`s. A summary is personal data: it is cached sealed under the
-//! citizen's key (`summary-<source>` in the citizen's partition) and every
-//! summary shown is a read in the citizen's access log with the tile's
-//! purpose. An alert the previous summary did not have (arrears appeared, a
+//! citizen's key, all of one citizen's in one document
+//! ([`crate::personal`]), and the summaries shown are one read in the
+//! citizen's access log naming every source and its tile's purpose
+//! (`AccessLog::record_reads`). An alert the previous summary did not have (arrears appeared, a
 //! prescription is about to expire) is published once as a notice
 //! (`tiles.alert`, id fixed by citizen, source and alert key).
 
@@ -31,7 +32,7 @@ use utoipa::ToSchema;
 
 use crate::breaker::Permit;
 use crate::definition::{Texts, TileDefinition};
-use crate::personal::{CachedSummary, Personal};
+use crate::personal::{CachedSummary, NoRecord, Personal};
 use crate::source::{ConfiguredSource, SourceError, Summary};
 use crate::{Tiles, TilesError, layout, modeller};
 
@@ -128,8 +129,10 @@ pub async fn build(tiles: &Arc<Tiles>, subject: &SubjectId) -> Result<Dashboard,
     let customised = chosen.is_some();
     let shown = layout::arrange(chosen.as_deref(), visible);
     let views = shown.iter().map(|tile| {
-        let cached = tile.source.as_ref().and_then(|source| personal.summaries.get(&source.id)).cloned();
-        tile_view(tiles, subject, tile, cached, deadline)
+        let id = tile.source.as_ref().map(|source| source.id.as_str()).unwrap_or_default();
+        let held =
+            Held { summary: personal.summaries.get(id).cloned(), no_record: personal.no_record.get(id).copied() };
+        tile_view(tiles, subject, tile, held, deadline)
     });
     let states = futures::future::join_all(views).await;
     // Every summary shown is read: one entry names them all.
@@ -197,22 +200,42 @@ fn with_summary(mut view: DashboardTile, cached: CachedSummary, now: OffsetDateT
     view
 }
 
+/// What the citizen's sealed document holds for one tile's source.
+struct Held {
+    summary: Option<CachedSummary>,
+    no_record: Option<NoRecord>,
+}
+
+/// A source that holds nothing for the citizen: a link, saying so.
+fn no_record_view(tile: &TileDefinition, source: &ConfiguredSource) -> DashboardTile {
+    DashboardTile {
+        message: Some(MESSAGE_NO_RECORD.into()),
+        simulated: source.simulated,
+        simulated_notice: source.simulated.then(|| SIMULATED_NOTICE.to_owned()),
+        ..base_view(tile, TileState::Link)
+    }
+}
+
 /// One tile's view, by the deadline.
 async fn tile_view(
     tiles: &Arc<Tiles>,
     subject: &SubjectId,
     tile: &TileDefinition,
-    cached: Option<CachedSummary>,
+    held: Held,
     deadline: tokio::time::Instant,
 ) -> DashboardTile {
     let Some(source) = tile.source.as_ref().and_then(|s| tiles.sources.get(&s.id)) else {
         return base_view(tile, TileState::Link);
     };
     let now = tiles.clock.now();
+    let Held { summary: cached, no_record } = held;
     if let Some(c) = &cached
         && now - c.fetched_at < source.cache_for
     {
         return with_summary(base_view(tile, TileState::Fresh), c.clone(), now);
+    }
+    if no_record.is_some_and(|none| now - none.asked_at < source.cache_for) {
+        return no_record_view(tile, source);
     }
     let outcome = if tiles.breakers.permit(&source.id) == Permit::Refused {
         Outcome::Failed(MESSAGE_OPEN)
@@ -237,12 +260,7 @@ async fn tile_view(
     };
     match (outcome, cached) {
         (Outcome::Fresh(fresh), _) => with_summary(base_view(tile, TileState::Fresh), fresh, now),
-        (Outcome::NoRecord, _) => DashboardTile {
-            message: Some(MESSAGE_NO_RECORD.into()),
-            simulated: source.simulated,
-            simulated_notice: source.simulated.then(|| SIMULATED_NOTICE.to_owned()),
-            ..base_view(tile, TileState::Link)
-        },
+        (Outcome::NoRecord, _) => no_record_view(tile, source),
         (Outcome::Failed(message), Some(stale)) => DashboardTile {
             message: Some(message.into()),
             ..with_summary(base_view(tile, TileState::Cached), stale, now)
@@ -275,6 +293,10 @@ async fn fetch(
         Err(SourceError::NoRecord) => {
             tiles.breakers.success(&source.id);
             let _ = answer.send(Outcome::NoRecord);
+            if let Err(error) = tiles.store_no_record(subject.as_str(), &source.id).await {
+                tracing::warn!(source = %source.id, error = %portal_host::runtime::error_chain(&error),
+                    "a source's \"no record\" was not cached");
+            }
             return;
         }
         Err(error) => {

@@ -6,7 +6,9 @@
 //!   source, opened from its seal, with when it was fetched;
 //! - `facts.json`: what other capabilities told the tiles about them for the
 //!   visibility rules (entrepreneur, has a data box), with when it was
-//!   observed.
+//!   observed;
+//! - `no-record.json`: the portals that said they hold nothing for them,
+//!   with when they were asked.
 //!
 //! Those are the only documents in the citizen's partition (see the crate's
 //! documentation): the sealed `personal` document, `layout`, and summaries
@@ -53,6 +55,13 @@ struct ExportedSummary {
     summary: Summary,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportedNoRecord {
+    source: String,
+    asked_at: String,
+}
+
 fn corrupt(what: &str, error: impl std::fmt::Display) -> TilesError {
     TilesError::Corrupt(format!("{what}: {error}"))
 }
@@ -64,12 +73,13 @@ impl ExportSource for Tiles {
 
     fn export<'a>(&'a self, subject: &'a SubjectId) -> ExportFuture<'a> {
         Box::pin(async move {
-            let (dashboard, summaries, facts) =
+            let (dashboard, summaries, facts, no_record) =
                 self.export_parts(subject).await.map_err(|error| ExportError::of(&error))?;
             Ok(vec![
                 ExportPart::json("dashboard.json", &dashboard)?,
                 ExportPart::json("summaries.json", &summaries)?,
                 ExportPart::json("facts.json", &facts)?,
+                ExportPart::json("no-record.json", &no_record)?,
             ])
         })
     }
@@ -79,7 +89,7 @@ impl Tiles {
     async fn export_parts(
         &self,
         subject: &SubjectId,
-    ) -> Result<(ExportedDashboard, Vec<ExportedSummary>, KnownFacts), TilesError> {
+    ) -> Result<(ExportedDashboard, Vec<ExportedSummary>, KnownFacts, Vec<ExportedNoRecord>), TilesError> {
         let owner = subject.as_str();
         let chosen = layout::load(self, subject).await?;
         let updated_at = match &chosen {
@@ -91,6 +101,14 @@ impl Tiles {
         };
         let dashboard = ExportedDashboard { chosen: chosen.is_some(), tiles: chosen, updated_at };
         let (personal, _) = self.load_personal(owner).await?;
+        let no_record = personal
+            .no_record
+            .iter()
+            .map(|(source, none)| ExportedNoRecord {
+                source: source.clone(),
+                asked_at: none.asked_at.format(&Rfc3339).unwrap_or_default(),
+            })
+            .collect();
         let mut summaries: Vec<ExportedSummary> = personal
             .summaries
             .into_iter()
@@ -124,6 +142,6 @@ impl Tiles {
             }
         }
         summaries.sort_by(|a, b| a.source.cmp(&b.source));
-        Ok((dashboard, summaries, personal.facts))
+        Ok((dashboard, summaries, personal.facts, no_record))
     }
 }

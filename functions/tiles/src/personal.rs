@@ -1,6 +1,7 @@
 //! What the tiles keep about one citizen, in ONE document sealed under the
 //! citizen's key (`personal` in the citizen's partition of
-//! [`crate::COLLECTION`]): the cached summaries by source, and the facts
+//! [`crate::COLLECTION`]): the cached summaries by source, the sources that
+//! hold nothing for the citizen (also cached), and the facts
 //! other capabilities told about the citizen (entrepreneur, has a data box)
 //! for the visibility rules. A cached view of the dashboard so opens one
 //! document and makes one decryption, whatever the number of tiles.
@@ -39,6 +40,14 @@ pub struct CachedSummary {
     pub summary: Summary,
     #[serde(with = "time::serde::rfc3339")]
     pub fetched_at: OffsetDateTime,
+}
+
+/// When a source answered that it holds nothing for the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoRecord {
+    #[serde(with = "time::serde::rfc3339")]
+    pub asked_at: OffsetDateTime,
 }
 
 /// One fact as last observed by the capability that knows it.
@@ -105,6 +114,10 @@ pub struct Personal {
     /// By source id.
     #[serde(default)]
     pub summaries: BTreeMap<String, CachedSummary>,
+    /// By source id: the sources that hold nothing for the citizen, cached
+    /// like a summary (the tile is a link without asking again).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub no_record: BTreeMap<String, NoRecord>,
     #[serde(default)]
     pub facts: KnownFacts,
 }
@@ -182,7 +195,20 @@ impl Tiles {
     pub async fn store_summary(&self, owner: &str, source: &str, summary: &Summary) -> Result<(), TilesError> {
         let cached = CachedSummary { summary: summary.clone(), fetched_at: self.clock.now() };
         self.update_personal(owner, |personal| {
+            personal.no_record.remove(source);
             personal.summaries.insert(source.to_owned(), cached.clone());
+            true
+        })
+        .await
+    }
+
+    /// Caches that `source` holds nothing for the citizen (asked now); a
+    /// summary it gave before is dropped, it no longer holds it.
+    pub async fn store_no_record(&self, owner: &str, source: &str) -> Result<(), TilesError> {
+        let asked = NoRecord { asked_at: self.clock.now() };
+        self.update_personal(owner, |personal| {
+            personal.summaries.remove(source);
+            personal.no_record.insert(source.to_owned(), asked);
             true
         })
         .await

@@ -195,8 +195,13 @@ async fn janas_dashboard_shows_the_seeds_tiles_with_simulated_summaries() {
     let read_ids: Vec<&str> = reads[0].resource_id.split(',').collect();
     assert_eq!(read_ids.len(), shown_with_summary.count(), "each summary shown is named: {read_ids:?}");
     assert!(read_ids.contains(&"financni-sprava") && read_ids.contains(&"erecept"), "{read_ids:?}");
-    // A second (cached) view is one more entry, not one per tile.
-    portal.dashboard(&jana).await;
+    // A second (cached) view is one more entry, not one per tile, and asks
+    // no portal: not even OZP, which said it holds nothing for her.
+    let asked = portal.calls("ozp") + portal.calls("erecept");
+    let again = portal.dashboard(&jana).await;
+    assert_eq!(portal.calls("ozp") + portal.calls("erecept"), asked, "all from the cache");
+    assert_eq!(tile(&again, "ozp")["state"], "link");
+    assert!(tile(&again, "ozp")["message"].as_str().is_some_and(|m| m.contains("nic neeviduje")), "{again}");
     let entries = portal.harness.access_entries(JANA).await;
     assert_eq!(entries.iter().filter(|e| e.resource_type == "tile-summary").count(), 2, "{entries:?}");
     // Cached sealed in one document: nothing of the summaries is in clear in the store.
