@@ -62,6 +62,9 @@ const PAGE: u32 = 100;
 /// citizen's context) and the most writes one run offers the store at once,
 /// where the embedded store's group commit turns them into shared fsyncs.
 pub const CITIZENS_AT_ONCE: usize = 32;
+/// One citizen's messages archived at the same time (so at most
+/// `CITIZENS_AT_ONCE × MESSAGES_AT_ONCE` messages are in flight).
+pub const MESSAGES_AT_ONCE: usize = 4;
 const STATUS_PARTITION: &str = "archive";
 
 /// What an archived message's metadata document holds (the envelope sealed).
@@ -255,23 +258,25 @@ async fn archive_box(
         let query = ListQuery { from: None, to: Some(due_before), statuses: statuses.clone(), offset, limit: PAGE };
         let page = databox.isds.list_messages(ctx, Direction::Received, &query).await?;
         let count = page.len() as u32;
-        for envelope in page {
-            let Some(delivered) = DeliveredMessage::of(&envelope) else { continue };
-            if envelope.acceptance_time.is_none_or(|accepted| accepted > due_before) {
-                continue;
-            }
-            if databox.documents.get(COLLECTION, subject, &archived_id(envelope.id.as_str())).await?.is_some() {
-                report.messages_already_archived += 1;
-                continue;
-            }
-            let result = match databox.isds.download_delivered(ctx, &delivered).await {
-                Ok(message) => archive_message(databox, subject_id, &message).await,
-                // Deleted by ISDS meanwhile: nothing left to archive.
-                Err(IsdsError::NotFound) => continue,
-                Err(error) => Err(error.into()),
-            };
-            match result {
-                Ok(bytes) => {
+        let due = page.into_iter().filter_map(|envelope| {
+            let delivered = DeliveredMessage::of(&envelope)?;
+            envelope.acceptance_time.is_some_and(|accepted| accepted <= due_before).then_some((envelope, delivered))
+        });
+        // A few of the citizen's messages at a time: each waits for its own
+        // writes, and the waits overlap.
+        let outcomes: Vec<_> = futures::stream::iter(due)
+            .map(|(envelope, delivered)| async move {
+                let outcome = archive_due(databox, subject_id, ctx, &delivered).await;
+                (envelope, outcome)
+            })
+            .buffer_unordered(MESSAGES_AT_ONCE)
+            .collect()
+            .await;
+        for (envelope, outcome) in outcomes {
+            match outcome {
+                Ok(Due::AlreadyArchived) => report.messages_already_archived += 1,
+                Ok(Due::Gone) => {}
+                Ok(Due::Archived(bytes)) => {
                     report.bytes += bytes;
                     report.messages_archived += 1;
                     archived_now += 1;
@@ -298,6 +303,31 @@ async fn archive_box(
         portal_events::publish_notice(databox.queues.as_ref(), &notice, &key, subject, now).await?;
     }
     Ok(())
+}
+
+/// What became of one due message.
+enum Due {
+    AlreadyArchived,
+    /// Deleted by ISDS meanwhile: nothing left to archive.
+    Gone,
+    /// Archived now; the sealed bytes stored.
+    Archived(u64),
+}
+
+async fn archive_due(
+    databox: &Databox,
+    subject: &SubjectId,
+    ctx: &BoxContext,
+    delivered: &DeliveredMessage,
+) -> Result<Due, ArchiveError> {
+    if databox.documents.get(COLLECTION, subject.as_str(), &archived_id(delivered.id().as_str())).await?.is_some() {
+        return Ok(Due::AlreadyArchived);
+    }
+    match databox.isds.download_delivered(ctx, delivered).await {
+        Ok(message) => Ok(Due::Archived(archive_message(databox, subject, &message).await?)),
+        Err(IsdsError::NotFound) => Ok(Due::Gone),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn failure_id(message: &str) -> String {
@@ -368,38 +398,42 @@ pub async fn archive_message(
     let id = message.envelope.id.as_str();
     let folder = format!("databox/{}/{id}", citizen_folder(owner));
     let document = archived_id(id);
-    let mut bytes = 0;
-    let mut files = Vec::new();
     let zfo_path = format!("{folder}/message.zfo");
-    bytes += put_sealed(
+    // The ZFO and every attachment are independent writes: sealed and stored
+    // side by side, each waiting for its own commit.
+    let zfo = put_sealed(
         databox,
         owner,
         &document,
-        ZFO_FIELD,
-        &zfo_path,
+        ZFO_FIELD.to_owned(),
+        zfo_path.clone(),
         &message.zfo,
         "application/vnd.software602.filler.form-xml-zip",
-    )
-    .await?;
-    for (i, attachment) in message.attachments.iter().enumerate() {
-        let path = format!("{folder}/attachment-{i}");
-        bytes += put_sealed(
+    );
+    let attachments = message.attachments.iter().enumerate().map(|(i, attachment)| {
+        put_sealed(
             databox,
             owner,
             &document,
-            &format!("attachment-{i}"),
-            &path,
+            format!("attachment-{i}"),
+            format!("{folder}/attachment-{i}"),
             &attachment.content,
             &attachment.mime_type,
         )
-        .await?;
-        files.push(ArchivedFile {
+    });
+    let (zfo, attachments) = futures::future::try_join(zfo, futures::future::try_join_all(attachments)).await?;
+    let bytes = zfo + attachments.iter().sum::<u64>();
+    let files: Vec<ArchivedFile> = message
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(i, attachment)| ArchivedFile {
             name: attachment.name.clone(),
             mime_type: attachment.mime_type.clone(),
             size: attachment.content.len() as u64,
-            blob: path,
-        });
-    }
+            blob: format!("{folder}/attachment-{i}"),
+        })
+        .collect();
     let envelope = serde_json::to_vec(&message.envelope).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let sealed_envelope = databox.sealer.encrypt(owner, &document, "envelope", &envelope).await?;
     let sealed_files = databox
@@ -431,7 +465,24 @@ pub async fn archive_message(
         now,
         serde_json::to_value(&filed).map_err(|e| StoreError::Invalid(e.to_string()))?,
     );
-    events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event).await?;
+    // The event and the access-log line before the document that marks the
+    // message archived: a run killed in between repeats them (the event's id
+    // is fixed, so Documents drops the repeat) rather than leave a message
+    // archived without its line.
+    let entry = AccessEntry::new(
+        Actor::System { job: JOB.into() },
+        Action::Create,
+        "data-message",
+        id,
+        "archived before ISDS deletes it",
+    );
+    let (published, logged) = futures::future::join(
+        events::publish(databox.queues.as_ref(), events::DOCUMENTS_QUEUE, &event),
+        databox.access_log.record(subject, entry),
+    )
+    .await;
+    published?;
+    logged?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let body = json!({
         "type": "archived-message",
@@ -447,14 +498,6 @@ pub async fn archive_message(
         Ok(_) | Err(StoreError::Conflict) => {}
         Err(error) => return Err(error.into()),
     }
-    let entry = AccessEntry::new(
-        Actor::System { job: JOB.into() },
-        Action::Create,
-        "data-message",
-        id,
-        "archived before ISDS deletes it",
-    );
-    databox.access_log.record(subject, entry).await?;
     Ok(bytes)
 }
 
@@ -462,12 +505,12 @@ async fn put_sealed(
     databox: &Databox,
     owner: &str,
     document: &str,
-    field: &str,
-    path: &str,
+    field: String,
+    path: String,
     content: &Bytes,
     content_type: &str,
 ) -> Result<u64, ArchiveError> {
-    let sealed = databox.sealer.encrypt(owner, document, field, content).await?;
+    let sealed = databox.sealer.encrypt(owner, document, &field, content).await?;
     let size = sealed.len() as u64;
     let path = BlobPath::parse(path)?;
     let metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
