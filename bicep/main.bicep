@@ -116,7 +116,7 @@ param oidcClientId string
 @description('NIA: where the provider sends the citizen after logout. Empty = the provider\'s default.')
 param oidcPostLogoutRedirectUrl string = ''
 
-@description('ISDS: base URL of the hosted records-system web services (…/hspis/DS/). The portal acts in each citizen\'s own box with its hosted records-system certificate (Key Vault secrets isds-hosted-cert and isds-hosted-key), each call naming the box; never a shared login (docs/architecture.md, "Data box: access to each citizen\'s box").')
+@description('ISDS: base URL of the hosted records-system web services (…/hspis/DS/). The portal acts in each citizen\'s own box with its hosted records-system certificate (Key Vault secrets isds-hosted-cert and isds-hosted-key), each call naming the box; never a shared login (docs/architecture.md, "Data box: access to each citizen\'s box"). The ZFOs\' signatures are verified against the PEM bundle of PostSignum\'s qualified CAs in the Key Vault secret isds-zfo-trust (docs/operations.md).')
 param isdsUrl string
 
 @description('SMTP relay for e-mail notifications (implicit TLS on smtpPort, or STARTTLS; the password is the Key Vault secret smtp-password).')
@@ -971,6 +971,7 @@ var portalSettings = {
   PORTAL_ISDS_URL: isdsUrl
   PORTAL_ISDS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-cert)'
   PORTAL_ISDS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-key)'
+  PORTAL_ISDS_ZFO_TRUST: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-zfo-trust)'
   PORTAL_ARCHIVE_AFTER_DAYS: string(archiveAfterDays)
   PORTAL_MAX_MESSAGE_MB: string(maxMessageMb)
   PORTAL_DATABOX_CREDIT_AMOUNTS_CZK: databoxCreditAmountsCzk

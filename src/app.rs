@@ -616,7 +616,7 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 Some(gateway),
             )
         }
-        portal_config::IsdsSettings::Soap { url, login } => {
+        portal_config::IsdsSettings::Soap { url, login, zfo_trust } => {
             use secrecy::ExposeSecret as _;
             let read = |pem: &portal_config::Pem| match pem {
                 portal_config::Pem::Text(text) => Ok(text.expose_secret().to_owned()),
@@ -643,10 +643,21 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 },
             };
             let config = SoapConfig { base_url: url.clone(), login, timeouts: SoapTimeouts::default() };
-            let isds = SoapIsds::new(config).map_err(|error| AppError::Io {
-                context: format!("the ISDS client cannot be built: {error}"),
-                source: std::io::Error::other("isds"),
+            // The authorities ISDS's ZFOs chain to (PostSignum's qualified
+            // CAs): without them no ZFO shows verified.
+            let certificates: Vec<&[u8]> = zfo_trust.iter().map(Vec::as_slice).collect();
+            let anchors = portal_databox::isds::zfo_verify::TrustAnchors::from_der(&certificates).map_err(|error| {
+                AppError::Io {
+                    context: format!("PORTAL_ISDS_ZFO_TRUST: {error}"),
+                    source: std::io::Error::other("isds"),
+                }
             })?;
+            let isds = SoapIsds::new(config)
+                .map_err(|error| AppError::Io {
+                    context: format!("the ISDS client cannot be built: {error}"),
+                    source: std::io::Error::other("isds"),
+                })?
+                .with_zfo_trust(anchors);
             base(
                 Arc::new(isds),
                 Arc::new(portal_databox::box_requests::NotConnected),

@@ -247,7 +247,14 @@ fn azure_gets_the_production_adapters_and_secrets_from_key_vault() {
     }
     assert_eq!(host.get("FUNCTIONS_WORKER_RUNTIME").map(String::as_str), Some("'custom'"));
     assert_eq!(host.get("AzureWebJobsStorage__credential").map(String::as_str), Some("'managedidentity'"));
-    for secret in ["PORTAL_OIDC_CLIENT_SECRET", "PORTAL_ISDS_CERT", "PORTAL_ISDS_KEY", "PORTAL_OIDC_DECRYPTION_KEY"] {
+    for secret in [
+        "PORTAL_OIDC_CLIENT_SECRET",
+        "PORTAL_ISDS_CERT",
+        "PORTAL_ISDS_KEY",
+        "PORTAL_OIDC_DECRYPTION_KEY",
+        // Not secret, but kept with the ISDS certificate it goes with, and changed without a deployment.
+        "PORTAL_ISDS_ZFO_TRUST",
+    ] {
         let value = portal.get(secret).unwrap_or_else(|| panic!("{secret} in portalSettings"));
         assert!(value.starts_with("'@Microsoft.KeyVault("), "{secret} must be a Key Vault reference, not {value}");
     }

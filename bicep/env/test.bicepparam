@@ -1,5 +1,5 @@
 // The test environment: smallest sizes, both regions (failover and the release procedure are rehearsed here),
-// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-hosted-cert, isds-hosted-key, smtp-password, registers-client-cert, registers-client-key, petitions-signer-key) live in the Key Vault only.
+// NIA's and ISDS's test environments. Secrets (oidc-client-secret, isds-hosted-cert, isds-hosted-key, isds-zfo-trust, smtp-password, registers-client-cert, registers-client-key, petitions-signer-key) live in the Key Vault only.
 using '../main.bicep'
 
 param environmentName = 'test'

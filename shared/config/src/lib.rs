@@ -132,6 +132,12 @@ pub const SETTINGS: &[Setting] = &[
         about: "soap: its private key as PEM text, in Azure a Key Vault reference (secret; wins over the file)",
     },
     Setting {
+        name: "PORTAL_ISDS_ZFO_TRUST",
+        example: "",
+        about: "soap: PEM bundle of the certification authorities ISDS's ZFOs chain to (PostSignum Root QCA 4 and \
+                Qualified CA 4, from postsignum.cz), in Azure a Key Vault reference; required, checked at start-up",
+    },
+    Setting {
         name: "PORTAL_ARCHIVE_AFTER_DAYS",
         example: "80",
         about: "archive data messages delivered this many days ago (1-89; ISDS deletes at 90)",
@@ -439,6 +445,9 @@ pub enum IsdsSettings {
     Soap {
         url: String,
         login: IsdsLogin,
+        /// The trust anchors for ZFO signatures (`PORTAL_ISDS_ZFO_TRUST`):
+        /// each a DER certificate of a certification authority, checked here.
+        zfo_trust: Vec<Vec<u8>>,
     },
 }
 
@@ -856,6 +865,9 @@ impl Settings {
                         password: SecretString::from(required("PORTAL_ISDS_PASSWORD")?),
                     },
                 },
+                // Without anchors no ZFO verifies: a portal that would show
+                // every genuine message as unverified does not start.
+                zfo_trust: ca_bundle("PORTAL_ISDS_ZFO_TRUST", &required("PORTAL_ISDS_ZFO_TRUST")?)?,
             },
             Some(other) => return Err(invalid("PORTAL_ISDS", format!("'{other}' is not simulator or soap"))),
         };
@@ -1186,6 +1198,58 @@ fn pem(text: Option<String>, file: Option<String>) -> Option<Pem> {
     }
 }
 
+/// The certificates of a PEM bundle of certification authorities, as DER:
+/// only `CERTIFICATE` blocks (text between them, as `openssl` writes, is
+/// ignored), at least one, each an X.509 certificate of a CA (basic
+/// constraints `cA`, or a version 1 root without extensions). Anything else
+/// stops start-up naming the setting and the block.
+fn ca_bundle(name: &'static str, text: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+    use base64::Engine as _;
+    use x509_cert::der::Decode as _;
+    use x509_cert::ext::pkix::BasicConstraints;
+    const BEGIN: &str = "-----BEGIN ";
+    const END: &str = "-----END ";
+    if text.trim_start().starts_with("@Microsoft.KeyVault(") {
+        return Err(invalid(
+            name,
+            "the Key Vault reference was not resolved (does the app's identity read it?)".into(),
+        ));
+    }
+    let mut certificates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let number = certificates.len() + 1;
+        let after = &rest[start + BEGIN.len()..];
+        let (label, body) = after.split_once("-----").unwrap_or((after, ""));
+        if label != "CERTIFICATE" {
+            let label: String = label.chars().take(40).collect();
+            return Err(invalid(name, format!("block {number} is '{label}', not a CERTIFICATE: only certificates")));
+        }
+        let end_marker = format!("{END}CERTIFICATE-----");
+        let end = body.find(&end_marker).ok_or_else(|| invalid(name, format!("block {number} has no {end_marker}")))?;
+        let base64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(base64)
+            .map_err(|_| invalid(name, format!("block {number} is not base64")))?;
+        let certificate = x509_cert::Certificate::from_der(&der)
+            .map_err(|error| invalid(name, format!("block {number} is not an X.509 certificate ({error})")))?;
+        let tbs = certificate.tbs_certificate();
+        let is_ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, constraints))) if constraints.ca);
+        if !is_ca && tbs.extensions().is_some() {
+            return Err(invalid(
+                name,
+                format!("block {number} ({}) is not a certification authority's certificate", tbs.subject()),
+            ));
+        }
+        certificates.push(der);
+        rest = &body[end + end_marker.len()..];
+    }
+    if certificates.is_empty() {
+        return Err(invalid(name, "no -----BEGIN CERTIFICATE----- block".into()));
+    }
+    Ok(certificates)
+}
+
 /// `a, b,,c` → `[a, b, c]`.
 pub fn parse_list(list: &str) -> Vec<String> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -1268,6 +1332,14 @@ mod tests {
         assert!(settings(&[("PORTAL_TILES_BUDGET_MS", "50")]).is_err());
     }
 
+    /// PostSignum's qualified CAs as Datovka ships them (Root QCA, Qualified
+    /// CA, Root QCA 2, Qualified CA 2, Qualified CA 3), kept with the ZFOs
+    /// they verify.
+    const POSTSIGNUM: &str = include_str!("../../../functions/databox/tests/fixtures/zfo/postsignum.pem");
+    /// The ISDS test environment's seal certificate, taken from one of those
+    /// ZFOs (`testdata/README.md`): a certificate, but no authority's.
+    const ISDS_SEAL: &str = include_str!("../testdata/isds-test-seal.pem");
+
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Settings::from_lookup(|name| map.get(name).cloned())
@@ -1315,6 +1387,7 @@ mod tests {
             ("PORTAL_ISDS_URL", "https://ws1.mojedatovaschranka.cz/DS/"),
             ("PORTAL_ISDS_USER", "portal"),
             ("PORTAL_ISDS_PASSWORD", "s3cret"),
+            ("PORTAL_ISDS_ZFO_TRUST", POSTSIGNUM),
             ("PORTAL_PUBLIC_URL", "https://obcan.example/"),
             ("PORTAL_SMTP_HOST", "smtp.example"),
             ("PORTAL_MALWARE_SCAN", "defender"),
@@ -1408,14 +1481,62 @@ mod tests {
             pairs.extend_from_slice(extra);
             settings(&pairs)
         };
-        let s = with(&[("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----"), ("PORTAL_ISDS_KEY_FILE", "/k.pem")])
-            .expect("certificate login");
+        let s = with(&[
+            ("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----"),
+            ("PORTAL_ISDS_KEY_FILE", "/k.pem"),
+            ("PORTAL_ISDS_ZFO_TRUST", POSTSIGNUM),
+        ])
+        .expect("certificate login");
         let IsdsSettings::Soap { login: IsdsLogin::Certificate { cert, key }, .. } = s.isds else { panic!("cert") };
         assert!(matches!(cert, Pem::Text(_)) && matches!(key, Pem::File(_)));
         let error = with(&[("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----")]).expect_err("no key");
         assert_eq!(error, ConfigError::Missing("PORTAL_ISDS_KEY"));
         let error = with(&[]).expect_err("neither a certificate nor a password");
         assert_eq!(error, ConfigError::Missing("PORTAL_ISDS_USER"));
+    }
+
+    #[test]
+    fn the_isds_adapter_needs_a_bundle_of_authorities_for_zfo_signatures() {
+        let soap = |trust: Option<&str>| {
+            let mut pairs = vec![
+                ("PORTAL_ISDS", "soap"),
+                ("PORTAL_ISDS_URL", "https://ws1.czebox.cz/hspis/DS/"),
+                ("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----"),
+                ("PORTAL_ISDS_KEY", "-----BEGIN PRIVATE KEY-----"),
+            ];
+            pairs.extend(trust.map(|text| ("PORTAL_ISDS_ZFO_TRUST", text)));
+            settings(&pairs)
+        };
+        // The bundle as OpenSSL prints it, text between the blocks included.
+        let s = soap(Some(&format!("subject=PostSignum\n{POSTSIGNUM}\n# end\n"))).expect("PostSignum's CAs");
+        let IsdsSettings::Soap { zfo_trust, .. } = &s.isds else { panic!("soap") };
+        assert_eq!(zfo_trust.len(), 5, "every certificate of the bundle");
+        assert!(zfo_trust.iter().all(|der| der.first() == Some(&0x30)), "DER certificates");
+        // The registers' simulated CA is an authority too (a bundle is not
+        // checked to be PostSignum's: the operator chooses).
+        let simulated = include_str!("../../../functions/registers/testdata/qualified-test-ca.pem");
+        assert!(soap(Some(simulated)).is_ok());
+
+        assert_eq!(soap(None).expect_err("none"), ConfigError::Missing("PORTAL_ISDS_ZFO_TRUST"));
+        assert_eq!(soap(Some("")).expect_err("empty"), ConfigError::Missing("PORTAL_ISDS_ZFO_TRUST"));
+        let bad = [
+            ("PostSignum Root QCA 4", "no -----BEGIN CERTIFICATE----- block"),
+            ("@Microsoft.KeyVault(VaultName=kv;SecretName=isds-zfo-trust)", "Key Vault reference was not resolved"),
+            (ISDS_SEAL, "Informační systém datových schránek - zkušební prostředí,O=Ministerstvo vnitra"),
+            ("-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----", "'PRIVATE KEY', not a CERTIFICATE"),
+            ("-----BEGIN CERTIFICATE-----\nMIIB", "has no -----END CERTIFICATE-----"),
+            ("-----BEGIN CERTIFICATE-----\n*not base64*\n-----END CERTIFICATE-----", "is not base64"),
+            ("-----BEGIN CERTIFICATE-----\nMC4CAQA=\n-----END CERTIFICATE-----", "not an X.509 certificate"),
+        ];
+        for (text, expected) in bad {
+            let error = soap(Some(text)).expect_err(expected);
+            let ConfigError::Invalid { name: "PORTAL_ISDS_ZFO_TRUST", reason } = &error else { panic!("{error}") };
+            assert!(reason.contains(expected), "{text:?}: {reason}");
+        }
+        // One bad certificate spoils the bundle, and is named by its place.
+        let error = soap(Some(&format!("{POSTSIGNUM}{ISDS_SEAL}"))).expect_err("a seal among the CAs");
+        assert!(error.to_string().contains("block 6 (") && error.to_string().contains("not a certification authority"));
+        assert!(error.to_string().starts_with("setting PORTAL_ISDS_ZFO_TRUST is invalid"), "{error}");
     }
 
     #[test]

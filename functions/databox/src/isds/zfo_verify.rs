@@ -115,7 +115,7 @@ pub struct TimeStampCheck {
 
 /// The certification authorities whose certificates a ZFO's signer and time
 /// stamp must chain to: in production the PostSignum qualified CAs ISDS's
-/// certificates come from (`PORTAL_ISDS_ZFO_TRUST_FILE`), in local mode the
+/// certificates come from (`PORTAL_ISDS_ZFO_TRUST`), in local mode the
 /// simulator's own CA. Every certificate given is trusted as an anchor (a
 /// chain may end at an intermediate CA given here).
 #[derive(Clone, Default)]
