@@ -150,14 +150,18 @@ impl Portal {
 
     /// Waits (by yielding to them, never by the clock) until the dashboard's
     /// background calls have cached the summaries of `sources` for Jana.
+    /// (The summaries are sealed together in one document, so the tiles'
+    /// own part of the export is what says which are cached.)
     async fn summaries_cached(&self, sources: &[&str]) {
+        let exports = self.exports();
+        let tiles = exports.sources.iter().find(|part| part.name() == "tiles").expect("the tiles' part");
+        let jana = SubjectId::parse(JANA).expect("subject");
         for _ in 0..100_000 {
-            let mut missing = 0;
-            for source in sources {
-                let doc = self.services.stores.documents.get("tiles", JANA, &format!("summary-{source}")).await;
-                missing += usize::from(doc.expect("read").is_none());
-            }
-            if missing == 0 {
+            let parts = tiles.export(&jana).await.expect("the tiles' part");
+            let summaries = parts.iter().find(|part| part.path == "summaries.json").expect("summaries.json");
+            let held: Value = serde_json::from_slice(&summaries.content).expect("json");
+            let cached = |source: &&str| held.as_array().into_iter().flatten().any(|s| s["source"] == **source);
+            if sources.iter().all(cached) {
                 return;
             }
             tokio::task::yield_now().await;
