@@ -23,7 +23,7 @@ const OPTED_IN: &[(&str, &[&str])] = &[
     ("databox-read", &["ListDataMessages", "ShowDataMessage", "DownloadAttachment", "DownloadZfo"]),
     ("databox-send", &["SendDataMessage"]),
     ("documents-read", &["ListDocuments", "ShowDocument", "DownloadDocument"]),
-    ("documents-write", &["ChangeDocument", "DeleteDocument"]),
+    ("documents-write", &["UploadDocument", "ChangeDocument", "DeleteDocument"]),
     ("extracts", &["ListExtracts", "ShowExtract"]),
     ("filings", &["ListFilings", "ShowFiling"]),
 ];
@@ -92,6 +92,21 @@ impl Browser {
 
 /// Uploads a small text file as `who`; the document's id.
 async fn upload(router: &axum::Router, who: &Browser, name: &str, content: &[u8]) -> String {
+    let (status, created) = upload_as(router, who, None, None, name, content).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().expect("document id").to_owned()
+}
+
+/// Uploads a small text file as `who`, under `grant` and with an
+/// `Idempotency-Key` when given; the answer.
+async fn upload_as(
+    router: &axum::Router,
+    who: &Browser,
+    grant: Option<&str>,
+    key: Option<&str>,
+    name: &str,
+    content: &[u8],
+) -> (StatusCode, Value) {
     let boundary = "walk-boundary";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
@@ -100,15 +115,17 @@ async fn upload(router: &axum::Router, who: &Browser, name: &str, content: &[u8]
     .into_bytes();
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = Request::post("/api/documents")
+    let mut request = Request::post("/api/documents")
         .header(header::COOKIE, &who.cookie)
         .header("x-csrf-token", &who.csrf)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .expect("request");
-    let (status, created) = send(router, request).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_str().expect("document id").to_owned()
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+    if let Some(grant) = grant {
+        request = request.header("x-acting-for", grant);
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    send(router, request.body(Body::from(body)).expect("request")).await
 }
 
 /// Ludmila invites Jana with `scopes`; Jana accepts. The grant's id.
@@ -186,7 +203,21 @@ async fn every_personal_route_as_oneself_inside_a_grants_scopes_and_outside_them
     assert_eq!((status, shown["id"].as_str()), (StatusCode::OK, Some(note.as_str())), "{shown}");
     let (status, _) = send(&router, jana.request("GET", &format!("/api/documents/{note}"), None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "without the header Jana asks for her own document: none such");
-    // Writing under `documents-write`: Ludmila's document renamed, another deleted; a read grant does neither.
+    // Writing under `documents-write`: a document uploaded into Ludmila's storage, one of hers renamed, another
+    // deleted; a read grant does none of it.
+    let (status, refused) = upload_as(&router, &jana, Some(read), None, "od-jany.txt", b"Od Jany").await;
+    assert_eq!((status, refused["type"].as_str()), (StatusCode::FORBIDDEN, Some("/problems/delegation-refused")));
+    let (status, brought) = upload_as(&router, &jana, Some(write), Some("walk-key-1"), "od-jany.txt", b"Od Jany").await;
+    assert_eq!(status, StatusCode::CREATED, "{brought}");
+    let brought = brought["id"].as_str().expect("document id").to_owned();
+    let (status, again) = upload_as(&router, &jana, Some(write), Some("walk-key-1"), "od-jany.txt", b"Od Jany").await;
+    assert_eq!((status, again["id"].as_str()), (StatusCode::CREATED, Some(brought.as_str())), "the key repeats it");
+    // Jana's keys are apart from Ludmila's: the same key from Ludmila is a new upload of her own.
+    let (status, hers) = upload_as(&router, &ludmila, None, Some("walk-key-1"), "vlastni.txt", b"Vlastni").await;
+    assert_eq!(status, StatusCode::CREATED, "{hers}");
+    assert_ne!(hers["id"].as_str(), Some(brought.as_str()), "{hers}");
+    let (_, janas) = send(&router, jana.request("GET", "/api/documents", None)).await;
+    assert!(!janas.to_string().contains(&brought), "the upload went to Ludmila's storage, not Jana's: {janas}");
     let rename = |grant: &str| {
         let mut request = jana.request("PATCH", &format!("/api/documents/{note}"), Some(grant));
         *request.body_mut() = Body::from(json!({"title": "Přejmenovala Jana"}).to_string());
@@ -207,10 +238,11 @@ async fn every_personal_route_as_oneself_inside_a_grants_scopes_and_outside_them
     let titles: Vec<&str> =
         after["items"].as_array().into_iter().flatten().filter_map(|d| d["title"].as_str()).collect();
     assert!(titles.contains(&"Přejmenovala Jana") && after.to_string().find(&doomed).is_none(), "{after}");
+    assert!(titles.contains(&"od-jany.txt") && after.to_string().contains(&brought), "{after}");
     // Both logs: Ludmila's names Jana under the grant, Jana's says she acted for Ludmila.
     let (_, ludmilas_log) = send(&router, ludmila.request("GET", "/api/me/access-log", None)).await;
     let (_, janas_log) = send(&router, jana.request("GET", "/api/me/access-log", None)).await;
-    for (action, id) in [("update", &note), ("delete", &doomed)] {
+    for (action, id) in [("create", &brought), ("update", &note), ("delete", &doomed)] {
         let logged = |log: &Value, kind: &str| {
             log["items"].as_array().into_iter().flatten().any(|e| {
                 e["actor"]["kind"] == kind

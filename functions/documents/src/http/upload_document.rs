@@ -1,6 +1,9 @@
 //! `POST /api/documents`: an upload, as multipart with `file` (its part's
 //! Content-Type is the declared type), optional `title` and `tags`
-//! (comma-separated).
+//! (comma-separated). A delegate with a grant's `documents-write` scope
+//! uploads into the principal's storage (`X-Acting-For`), under the
+//! principal's quota; their idempotency keys are their own, apart from the
+//! principal's.
 
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
@@ -9,7 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use portal_host::{FieldViolation, Problem, upload};
-use portal_security::{Action, Citizen};
+use portal_security::delegation::scope::DocumentsWrite;
+use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use portal_store::StoreError;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -110,13 +114,18 @@ impl IntoResponse for Refused {
 }
 
 /// Uploads a document (PDF, JPEG, PNG or plain text) into the citizen's storage.
+///
+/// Under a grant with `documents-write` (`X-Acting-For`), into the principal's storage and quota.
 #[utoipa::path(
     post,
     path = "/api/documents",
     operation_id = "UploadDocument",
     tag = "documents",
-    params(("Idempotency-Key" = Option<String>, Header,
-        description = "1–255 viditelných znaků ASCII (např. UUID), jeden na nahrání: opakování se stejným klíčem (ztracená odpověď, chyba 503) vrátí tentýž dokument a nevytvoří druhý.")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "1–255 viditelných znaků ASCII (např. UUID), jeden na nahrání: opakování se stejným klíčem (ztracená odpověď, chyba 503) vrátí tentýž dokument a nevytvoří druhý."),
+        ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to upload into the storage of the person who authorised you, or whom you represent (scope `documents-write`)."),
+    ),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     security(("session" = []), ("bearer" = [])),
     responses(
@@ -131,14 +140,19 @@ impl IntoResponse for Refused {
 )]
 pub async fn handler(
     State(documents): State<Shared>,
-    citizen: Citizen,
+    acting: ActingFor<DocumentsWrite>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<DocumentView>), Refused> {
     let idempotency_key = idempotency_key(&headers).map_err(Refused::from)?;
     let multipart = multipart.map_err(|_| upload::multipart_required("document"))?;
     let keyed = idempotency_key.is_some();
-    let owner = citizen.subject.as_str();
+    // A delegate's keys never meet the principal's own (nor another delegate's).
+    let idempotency_key = match &acting.mandate {
+        None => idempotency_key,
+        Some(mandate) => idempotency_key.map(|key| format!("{}\u{0}{key}", mandate.grant)),
+    };
+    let owner = acting.owner().as_str();
     let form = read_form(&documents, owner, idempotency_key, multipart).await?;
     let Some(staged) = form.file else {
         return Err(invalid_field("file", "required: the document as a file part").into());
@@ -170,8 +184,8 @@ pub async fn handler(
         Staged::Repeated(view) => Uploaded::Repeated(view),
     };
     let view = uploaded.view().clone();
-    let logged =
-        documents.access_log.record_own(&citizen, Action::Create, "document", &view.id, "nahrání dokumentu").await;
+    let entry = AccessEntry::new(Actor::Citizen, Action::Create, "document", &view.id, "nahrání dokumentu");
+    let logged = acting.record(&documents.access_log, entry).await;
     if let Err(error) = logged {
         // Never a stored file the citizen's log does not show, nor one a
         // retry duplicates: a keyed upload stays for the retry with the same
