@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { OPERATIONS } from '../public/app/operations.js';
+import { DELEGABLE, OPERATIONS } from '../public/app/operations.js';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 const sources = (dir = join(PUBLIC, 'app')) => readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -23,6 +23,29 @@ test('every operation the client uses is in /api/openapi.json with that method, 
     .filter(([id, entry]) => JSON.stringify(documented.get(id)) !== JSON.stringify(entry))
     .map(([id, entry]) => `${id}: the client has ${entry.join(' ')}, the document ${documented.get(id)?.join(' ') ?? 'nothing'}`);
   expect(wrong).toEqual([]);
+});
+
+test('the client acts for another person on exactly the operations the document lets it', async ({ request }) => {
+  const document = await (await request.get('/api/openapi.json')).json();
+  const delegable = new Set();
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      if (operation?.parameters?.some((p) => p.in === 'header' && p.name === 'X-Acting-For')) delegable.add(operation.operationId);
+    }
+  }
+  const used = Object.keys(OPERATIONS);
+  // Every operation the client uses that the document lets act for somebody else is in DELEGABLE, and nothing more.
+  expect(Object.keys(DELEGABLE).sort()).toEqual(used.filter((id) => delegable.has(id)).sort());
+  // Each with the scope the document names for it.
+  const scopes = {};
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      const header = operation?.parameters?.find((p) => p.in === 'header' && p.name === 'X-Acting-For');
+      const scope = header && /scope `([a-z-]+)`/.exec(header.description || '');
+      if (scope) scopes[operation.operationId] = scope[1];
+    }
+  }
+  for (const [id, scope] of Object.entries(DELEGABLE)) expect(scopes[id], id).toBe(scope);
 });
 
 test('the client reaches the API only through the operations table', () => {

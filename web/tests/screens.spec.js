@@ -30,6 +30,7 @@ const PERSONAL_SCREENS = [
   ['podani', '/podani'],
   ['petice-nova', '/petice/nova'],
   ['petice-moje', '/petice/moje'],
+  ['zmocneni', '/zmocneni'],
   ['pristupy', '/pristupy'],
   ['soukromi', '/soukromi'],
   ['dlazdice', '/dlazdice'],

@@ -1,6 +1,6 @@
 // The one way to the API: operations by operationId (operations.js), the session's CSRF token on every write,
 // problems (application/problem+json) as ApiError with the fields they name.
-import { OPERATIONS } from './operations.js';
+import { DELEGABLE, OPERATIONS } from './operations.js';
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -20,9 +20,37 @@ export class ApiError extends Error {
 /** The signed-in session ({csrfToken, expiresAt, loa, provider}) or null. */
 export const session = { current: null, listeners: new Set() };
 
+/**
+ * Whom the citizen acts for ({grant, name, kind, scopes}), chosen on the delegations screen; null = for themselves.
+ * Kept for this tab only (sessionStorage) and forgotten when the session ends.
+ */
+export const acting = { current: readActing(), listeners: new Set() };
+
+function readActing() {
+  try {
+    return JSON.parse(sessionStorage.getItem('portal.acting-for') || 'null');
+  } catch {
+    return null;
+  }
+}
+
+/** Acts for the person of a grant from now on (null: for oneself again). */
+export function actFor(grant) {
+  acting.current = grant ? { grant: grant.grant, name: grant.name, kind: grant.kind, scopes: grant.scopes } : null;
+  if (acting.current) sessionStorage.setItem('portal.acting-for', JSON.stringify(acting.current));
+  else sessionStorage.removeItem('portal.acting-for');
+  for (const listener of acting.listeners) listener(acting.current);
+}
+
+/** Whether `operationId` would be sent for another person now. */
+export function actsFor(operationId) {
+  return Boolean(acting.current && DELEGABLE[operationId]);
+}
+
 function onExpired() {
   const was = session.current;
   session.current = null;
+  actFor(null);
   if (was) for (const listener of session.listeners) listener('expired');
 }
 
@@ -44,12 +72,14 @@ export function href(operationId, params = {}, query = {}) {
 
 /**
  * Calls an operation. `body`: a plain object (sent as JSON) or FormData (multipart). Answers the parsed JSON
- * (or null for 204); throws ApiError for any non-2xx.
+ * (or null for 204); throws ApiError for any non-2xx. While the citizen acts for another person, an operation that
+ * opted in is sent for that person (`X-Acting-For`) unless `self` is true.
  */
-export async function call(operationId, { params = {}, query = {}, body, headers = {} } = {}) {
+export async function call(operationId, { params = {}, query = {}, body, headers = {}, self = false } = {}) {
   const [method] = OPERATIONS[operationId];
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (method !== 'GET' && session.current) init.headers['X-CSRF-Token'] = session.current.csrfToken;
+  if (!self && actsFor(operationId)) init.headers['X-Acting-For'] = acting.current.grant;
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -74,6 +104,34 @@ export async function call(operationId, { params = {}, query = {}, body, headers
   return data;
 }
 
+/**
+ * Downloads what an operation answers as a file (a link cannot carry `X-Acting-For`): saves it under `fileName`.
+ * Throws ApiError as `call` does.
+ */
+export async function download(operationId, { params = {}, query = {} } = {}, fileName = 'soubor') {
+  const init = { credentials: 'same-origin', headers: {} };
+  if (actsFor(operationId)) init.headers['X-Acting-For'] = acting.current.grant;
+  let response;
+  try {
+    response = await fetch(href(operationId, params, query), init);
+  } catch {
+    throw new ApiError(0, { title: 'Portál je nedostupný. Zkontrolujte připojení a zkuste to znovu.' });
+  }
+  if (!response.ok) {
+    const problem = await response.json().catch(() => null);
+    throw new ApiError(response.status, problem);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** Asks the portal whether this browser has a session (and takes its CSRF token). */
 export async function loadSession() {
   try {
@@ -82,6 +140,7 @@ export async function loadSession() {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     session.current = null;
   }
+  if (!session.current) actFor(null);
   return session.current;
 }
 
@@ -93,12 +152,14 @@ export function loginUrl(returnTo = '/', maxAge) {
 /** Forgets the session on this side (after erasure, which ended it on the portal's side). */
 export function endSession(reason = 'logout') {
   session.current = null;
+  actFor(null);
   for (const listener of session.listeners) listener(reason);
 }
 
 export async function logout() {
   const answer = await call('Logout');
   session.current = null;
+  actFor(null);
   for (const listener of session.listeners) listener('logout');
   return answer;
 }

@@ -1,6 +1,6 @@
 // Small DOM helpers: elements built from data (never innerHTML with data), form fields in the Gov Design System's
 // HTML classes, problems shown next to the fields they name, Czech formats.
-import { ApiError } from './api.js';
+import { acting, actsFor, ApiError, download, href } from './api.js';
 
 /** h('p', {class: 'x'}, 'text', child, [more]) */
 export function h(tag, attrs = {}, ...children) {
@@ -54,10 +54,10 @@ export function field({ label, name, type = 'text', required = false, value, hin
     h('div', { class: wrapperClass, 'data-size': 'm' }, h('div', { class: 'element' }, control)));
 }
 
-export function checkbox({ label, name, checked = false }) {
+export function checkbox({ label, name, checked = false, value }) {
   const id = uid(`f-${String(name).replace(/[^\w-]/g, "-")}`);
   return h('div', { class: 'gov-form-control form-field form-field--checkbox', dataset: { field: name } },
-    h('input', { type: 'checkbox', id, name, checked }),
+    h('input', { type: 'checkbox', id, name, checked, value }),
     h('label', { for: id }, label));
 }
 
@@ -75,6 +75,31 @@ export function button(text, { type = 'submit', variant = 'solid', color = 'prim
     }
   });
   return h('button', { type, class: 'gov-button', 'data-type': variant, 'data-color': color, onclick: guarded, ...rest }, text);
+}
+
+/**
+ * A link that downloads what an operation answers. While the citizen acts for another person it downloads through
+ * api.js `download` instead, since a link cannot carry `X-Acting-For`.
+ */
+export function downloadLink(text, operationId, params, fileName, { button: styled = false } = {}) {
+  const attrs = styled ? { class: 'gov-button', 'data-type': 'outlined', 'data-color': 'primary' } : {};
+  const link = h('a', { ...attrs, href: href(operationId, params), download: fileName }, text);
+  link.addEventListener('click', async (event) => {
+    if (!actsFor(operationId)) return;
+    event.preventDefault();
+    link.parentElement?.querySelector(':scope > .action-problem')?.remove();
+    try {
+      await download(operationId, { params }, fileName);
+    } catch (error) {
+      link.after(h('p', { class: 'gov-form-message action-problem', 'data-color': 'error', role: 'alert' }, problemTitle(error)));
+    }
+  });
+  return link;
+}
+
+/** In place of an action that is only for the citizen's own data, while they act for another person. */
+export function onlyForOneself(action) {
+  return message(`${action} můžete jen sami za sebe, ne za osobu ${acting.current?.name}. Jednat za sebe přepnete v liště nahoře.`, 'warning');
 }
 
 /** A link styled as a button (downloads, navigation). */
@@ -168,7 +193,12 @@ export function problemTitle(error) {
   switch (error.status) {
     case 0: return error.problem.title;
     case 401: return 'Nejste přihlášeni nebo vaše přihlášení vypršelo.';
-    case 403: return 'K této akci nemáte oprávnění.';
+    case 403:
+      if (error.type.endsWith('/delegation-refused')) {
+        return `Za osobu ${acting.current?.name || ''} teď jednat nemůžete: zmocnění bylo zrušeno nebo skončilo, nebo tuto akci nepokrývá.`.replace('  ', ' ');
+      }
+      if (error.type.endsWith('/not-delegable')) return 'Tuto akci můžete udělat jen sami za sebe.';
+      return 'K této akci nemáte oprávnění.';
     case 404: return 'Nenalezeno.';
     case 409: return 'Záznam se mezitím změnil nebo už existuje.';
     case 413: return 'Soubor je příliš velký.';

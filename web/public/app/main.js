@@ -1,9 +1,10 @@
 // The client's shell: navigation, routes in the URL fragment (#/dokumenty), the session and its expiry.
-import { loadSession, loginUrl, session } from './api.js';
-import { failure, fill, h } from './dom.js';
+import { acting, actFor, loadSession, loginUrl, session } from './api.js';
+import { announce, failure, fill, h } from './dom.js';
 import * as auth from './screens/auth.js';
 import * as calendar from './screens/calendar.js';
 import * as dashboard from './screens/dashboard.js';
+import * as delegations from './screens/delegations.js';
 import * as databox from './screens/databox.js';
 import * as documents from './screens/documents.js';
 import * as filings from './screens/filings.js';
@@ -35,6 +36,7 @@ const ROUTES = [
   ['/petice/nova', petitions.create, true],
   ['/petice/moje', petitions.mine, true],
   ['/petice/:id', petitions.detail, false],
+  ['/zmocneni', delegations.list, true],
   ['/pristupy', privacy.accessLog, true],
   ['/soukromi', privacy.myData, true],
   ['/sluzby', services.hub, false],
@@ -57,6 +59,7 @@ const NAV = [
   ['/kontakty', 'Kontakty', true],
   ['/petice', 'ePetice', false],
   ['/sluzby', 'Služby', false],
+  ['/zmocneni', 'Zmocnění', true],
   ['/pristupy', 'Kdo viděl moje data', true],
   ['/soukromi', 'Export a výmaz', true],
 ];
@@ -94,6 +97,31 @@ function renderNav() {
       : h('a', { class: 'gov-button', 'data-type': 'solid', 'data-color': 'primary', href: '#/prihlaseni' }, 'Přihlásit se'))));
 }
 
+/** The banner that says for whom the citizen acts, with the way back to acting for oneself. */
+function renderActing() {
+  const banner = document.getElementById('jednani');
+  const who = session.current && acting.current;
+  banner.hidden = !who;
+  if (!who) {
+    banner.replaceChildren();
+    return;
+  }
+  const { name, kind, scopes } = acting.current;
+  const why = kind === 'legal-representative' ? 'jako zákonný zástupce' : kind === 'statutory-body' ? 'jako statutární orgán' : 'na základě zmocnění';
+  fill(banner,
+    h('p', {}, h('strong', {}, `Jednáte za: ${name}`), ` (${why}: ${delegations.scopeNames(scopes)}). `,
+      'Datová schránka, dokumenty, výpisy a podání teď ukazují a mění údaje této osoby; ostatní stránky jsou vaše vlastní. ',
+      'Každý krok se zapíše do přehledu přístupů vám i jí.'),
+    h('p', { class: 'actions' },
+      h('button', { type: 'button', class: 'gov-button', 'data-type': 'outlined', 'data-color': 'primary', id: 'jednat-za-sebe', onclick: () => {
+        actFor(null);
+        announce('Jednáte opět sami za sebe.');
+        render();
+      } }, 'Jednat za sebe'),
+      h('a', { href: '#/zmocneni' }, 'Zmocnění a zastoupení')));
+}
+acting.listeners.add(renderActing);
+
 let expiryTimer = null;
 function watchExpiry() {
   clearTimeout(expiryTimer);
@@ -110,6 +138,7 @@ function watchExpiry() {
 
 function sessionEnded(reason) {
   renderNav();
+  renderActing();
   if (reason === 'expired') go('/relace-vyprsela');
 }
 session.listeners.add(sessionEnded);
@@ -121,6 +150,7 @@ export async function render() {
   const { path, query } = currentPath();
   const found = match(path);
   renderNav();
+  renderActing();
   document.getElementById('hlavni-navigace').classList.remove('site-nav--open');
   document.getElementById('menu-toggle').setAttribute('aria-expanded', 'false');
   if (!found) {

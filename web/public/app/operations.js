@@ -82,4 +82,26 @@ export const OPERATIONS = {
   ListNoticeBoardWatches: ['GET', '/api/me/notice-board-watches'],
   CreateNoticeBoardWatch: ['POST', '/api/me/notice-board-watches'],
   DeleteNoticeBoardWatch: ['DELETE', '/api/me/notice-board-watches/{id}'],
+  // delegation (zmocnění a zastoupení)
+  ListDelegations: ['GET', '/api/delegations'],
+  CreateDelegation: ['POST', '/api/delegations'],
+  AcceptDelegation: ['POST', '/api/delegations/{id}/accept'],
+  RevokeDelegation: ['DELETE', '/api/delegations/{id}'],
+};
+
+// The operations that act for another person when the citizen has chosen to (the delegations screen), with the
+// scope a grant needs for each: api.js sends `X-Acting-For` on these and on nothing else. A test checks the list
+// against the operations the document gives the X-Acting-For header (tests/contract.spec.js).
+export const DELEGABLE = {
+  ListDataMessages: 'databox-read',
+  ShowDataMessage: 'databox-read',
+  DownloadAttachment: 'databox-read',
+  DownloadZfo: 'databox-read',
+  SendDataMessage: 'databox-send',
+  ListDocuments: 'documents-read',
+  DownloadDocument: 'documents-read',
+  UploadDocument: 'documents-write',
+  DeleteDocument: 'documents-write',
+  ListExtracts: 'extracts',
+  ListFilings: 'filings',
 };

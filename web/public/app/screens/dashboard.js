@@ -20,7 +20,8 @@ export async function show() {
   const [me, events, messages, notices, tiles] = await Promise.allSettled([
     call('Me'),
     call('ListCalendarEvents', { query: { from, to } }),
-    call('ListDataMessages', { query: { folder: 'received', pageSize: 5 } }),
+    // The overview is the citizen's own, even while they act for somebody else.
+    call('ListDataMessages', { query: { folder: 'received', pageSize: 5 }, self: true }),
     call('ListNotifications', { query: { unread: true, pageSize: 5 } }),
     call('GetDashboard'),
   ]);

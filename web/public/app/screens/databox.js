@@ -1,7 +1,7 @@
 // Datová schránka: received / sent / archive, a message with its attachments and ZFO, a new message with
 // attachments, the credit for commercial messages.
-import { call, href } from '../api.js';
-import { announce, button, empty, field, fill, form, formatCzk, formatSize, formatTime, h, linkButton, section, simulatedNotice, table } from '../dom.js';
+import { acting, call } from '../api.js';
+import { announce, button, downloadLink, empty, field, fill, form, formatCzk, formatSize, formatTime, h, linkButton, section, simulatedNotice, table } from '../dom.js';
 
 const FOLDERS = [['received', 'Přijaté'], ['sent', 'Odeslané'], ['archived', 'Archiv']];
 
@@ -14,7 +14,8 @@ function tabs(current) {
 export async function list({ query }) {
   const folder = FOLDERS.some(([f]) => f === query.get('slozka')) ? query.get('slozka') : 'received';
   const [box, page] = await Promise.all([
-    call('DataBoxInfo').catch(() => null),
+    // The box's own facts (id, credit) are the citizen's own: not shown while acting for somebody else.
+    acting.current ? null : call('DataBoxInfo').catch(() => null),
     call('ListDataMessages', { query: { folder, pageSize: 20, ...(query.get('kurzor') ? { cursor: query.get('kurzor') } : {}) } }),
   ]);
   const label = FOLDERS.find(([f]) => f === folder)[1];
@@ -26,7 +27,7 @@ export async function list({ query }) {
       box.autoArchive ? ` · zprávy se archivují po ${box.archiveAfterDays} dnech` : '') : null,
     h('p', { class: 'actions' },
       linkButton('Napsat zprávu', '#/datova-schranka/nova-zprava', { variant: 'solid' }),
-      linkButton('Kredit', '#/datova-schranka/kredit')),
+      acting.current ? null : linkButton('Kredit', '#/datova-schranka/kredit')),
     tabs(folder),
     page.items.length
       ? table(`${label} zprávy`, ['Předmět', folder === 'sent' ? 'Příjemce' : 'Odesílatel', 'Dodáno', 'Velikost'],
@@ -47,7 +48,7 @@ export async function list({ query }) {
 export async function message({ params }) {
   const { folder, id } = params;
   const detail = await call('ShowDataMessage', { params: { folder, id } });
-  if (folder === 'received' && detail.unread) await call('MarkDataMessageRead', { params: { id } }).catch(() => null);
+  if (folder === 'received' && detail.unread && !acting.current) await call('MarkDataMessageRead', { params: { id } }).catch(() => null);
   const rows = [
     ['Odesílatel', `${detail.senderName} (${detail.senderBox})`],
     ['Příjemce', `${detail.recipientName} (${detail.recipientBox})`],
@@ -63,10 +64,10 @@ export async function message({ params }) {
     h('dl', { class: 'facts' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
     section('Přílohy', detail.attachments.length
       ? h('ul', { class: 'item-list attachments' }, detail.attachments.map((a) => h('li', {},
-        h('a', { href: href('DownloadAttachment', { folder, id, index: a.index }), download: a.name }, `Stáhnout ${a.name}`),
+        downloadLink(`Stáhnout ${a.name}`, 'DownloadAttachment', { folder, id, index: a.index }, a.name),
         h('span', { class: 'meta' }, ` ${a.mimeType}, ${formatSize(a.size)}`))))
       : empty('Zpráva nemá přílohy.')),
-    h('p', {}, linkButton('Stáhnout zprávu jako ZFO', href('DownloadZfo', { folder, id }), { download: `${id}.zfo` })),
+    h('p', {}, downloadLink('Stáhnout zprávu jako ZFO', 'DownloadZfo', { folder, id }, `${id}.zfo`, { button: true })),
   ];
 }
 

@@ -1,6 +1,6 @@
 // Dokumenty: upload, list, download, share links (create, list, revoke), delete.
-import { call, href } from '../api.js';
-import { announce, button, empty, field, fill, form, formatDate, formatSize, formatTime, h, section, table } from '../dom.js';
+import { acting, call } from '../api.js';
+import { announce, button, downloadLink, empty, field, fill, form, formatDate, formatSize, formatTime, h, section, table } from '../dom.js';
 
 const KINDS = { upload: 'nahraný', extract: 'výpis', receipt: 'potvrzení', 'archived-message': 'archivovaná zpráva' };
 
@@ -40,8 +40,9 @@ export async function list({ render }) {
         formatSize(d.size),
         formatDate(d.createdAt),
         h('div', { class: 'row-actions' },
-          h('a', { href: href('DownloadDocument', { id: d.id }), download: d.fileName }, `Stáhnout ${d.title}`),
-          button(`Sdílet ${d.title}`, { type: 'button', variant: 'link', onclick: (event) => shares(event.currentTarget, d) }),
+          downloadLink(`Stáhnout ${d.title}`, 'DownloadDocument', { id: d.id }, d.fileName),
+          // Share links are the owner's own act: not offered while acting for somebody else.
+          acting.current ? null : button(`Sdílet ${d.title}`, { type: 'button', variant: 'link', onclick: (event) => shares(event.currentTarget, d) }),
           button(`Smazat ${d.title}`, { type: 'button', variant: 'link', color: 'error', onclick: async () => {
             if (!window.confirm(`Opravdu smazat dokument ${d.title}?`)) return;
             await call('DeleteDocument', { params: { id: d.id } });

@@ -1,6 +1,6 @@
 // Podání: the citizen's filings (status, urging, payment) and the driving-licence application.
-import { call } from '../api.js';
-import { announce, button, empty, field, form, formatDate, h, section, table } from '../dom.js';
+import { acting, call } from '../api.js';
+import { announce, button, empty, field, form, formatDate, h, onlyForOneself, section, table } from '../dom.js';
 
 const REASONS = [['expired', 'Skončila platnost'], ['data-change', 'Změna údajů'], ['lost', 'Ztráta'], ['stolen', 'Odcizení'], ['damaged', 'Poškození']];
 
@@ -30,18 +30,18 @@ export async function list({ render }) {
         formatDate(f.submittedAt || f.createdAt),
         h('span', {}, f.statusName, f.overdue ? ' – po lhůtě' : ''),
         h('div', { class: 'row-actions' },
-          f.status === 'awaiting-payment' && f.payment && f.simulated ? button(`Zaplatit ${f.payment.amountCzk} Kč (simulátor)`, { type: 'button', variant: 'link', onclick: async () => {
+          !acting.current && f.status === 'awaiting-payment' && f.payment && f.simulated ? button(`Zaplatit ${f.payment.amountCzk} Kč (simulátor)`, { type: 'button', variant: 'link', onclick: async () => {
             await call('SettleSimulatedFilingPayment', { params: { id: f.id }, body: { paid: true } });
             announce('Platba byla přijata.');
             await render();
           } }) : null,
-          f.canUrge ? button(`Urgovat ${f.title}`, { type: 'button', variant: 'link', onclick: async () => {
+          !acting.current && f.canUrge ? button(`Urgovat ${f.title}`, { type: 'button', variant: 'link', onclick: async () => {
             await call('UrgeFiling', { params: { id: f.id } });
             announce('Urgence byla odeslána.');
             await render();
           } }) : null),
       ]))
       : empty('Zatím jste nic nepodali.')),
-    section('Žádost o řidičský průkaz', licence),
+    section('Žádost o řidičský průkaz', acting.current ? onlyForOneself('O řidičský průkaz požádat') : licence),
   ];
 }

@@ -8,6 +8,9 @@ const OUTCOMES = { success: 'provedeno', denied: 'odmítnuto', failed: 'selhalo'
 function actor(a) {
   if (a.kind === 'citizen') return 'vy';
   if (a.kind === 'official') return `úředník ${a.id}`;
+  // Under a grant: in the principal's log the delegate by name, in the delegate's own log for whom they acted.
+  if (a.kind === 'delegate') return `${a.name} (zmocnění)`;
+  if (a.kind === 'onBehalfOf') return `vy za ${a.principal}`;
   return `systém (${a.job})`;
 }
 

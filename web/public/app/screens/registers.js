@@ -1,6 +1,6 @@
 // Údaje: my data from the base registers, the odometer check; výpisy: request an extract, watch it arrive, download.
-import { call, href } from '../api.js';
-import { announce, button, empty, field, fill, form, formatDate, formatTime, h, message, section, simulatedNotice, table } from '../dom.js';
+import { acting, call } from '../api.js';
+import { announce, button, downloadLink, empty, field, fill, form, formatDate, formatTime, h, message, onlyForOneself, section, simulatedNotice, table } from '../dom.js';
 
 const KINDS = [
   ['criminal-record', 'Výpis z rejstříku trestů'],
@@ -72,13 +72,13 @@ export async function extracts({ render }) {
   return [
     h('h1', {}, 'Výpisy z registrů'),
     h('p', {}, 'Hotový výpis najdete také v ', h('a', { href: '#/dokumenty' }, 'Dokumentech'), '.'),
-    section('Požádat o výpis', request),
+    section('Požádat o výpis', acting.current ? onlyForOneself('O výpis požádat') : request),
     section('Moje žádosti', jobs.items.length
       ? table('Žádosti o výpis', ['Výpis', 'Požádáno', 'Stav', ''], jobs.items.map((job) => [
         h('span', {}, job.title, job.simulated ? h('span', { class: 'gov-tag badge', 'data-type': 'subtle', 'data-color': 'warning' }, 'SIMULÁTOR') : null),
         formatTime(job.createdAt),
         h('span', { class: `status status--${job.status}` }, STATUS[job.status] || job.status, job.reason ? ` (${job.reason})` : ''),
-        job.documentId ? h('a', { href: href('DownloadDocument', { id: job.documentId }), download: `${job.kind}.pdf` }, `Stáhnout ${job.title}`) : '',
+        job.documentId ? downloadLink(`Stáhnout ${job.title}`, 'DownloadDocument', { id: job.documentId }, `${job.kind}.pdf`) : '',
       ]))
       : empty('Zatím jste o žádný výpis nežádali.')),
   ];
