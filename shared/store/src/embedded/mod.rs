@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (queue, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at_ms, seq);
+CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq);
 ";
 
 /// Schema changes for a database an earlier version created, in order; the
@@ -76,6 +77,9 @@ const MIGRATIONS: &[&str] = &[
     "",
     // 2: small blobs inline (`blobs.content`), see `blobs.rs`.
     "ALTER TABLE blobs ADD COLUMN content BLOB",
+    // 3: a send numbers its message after the highest `seq` in one index step,
+    // not by scanning every waiting message (a backlog made sends O(n)).
+    "CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq)",
 ];
 
 /// Creates the schema in a new database or brings an older one up to date.

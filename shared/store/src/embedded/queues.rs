@@ -123,7 +123,7 @@ impl QueueStore for EmbeddedStore {
             let visible = now.saturating_add(delay.map_or(0, millis));
             conn.prepare_cached(
                 "INSERT INTO messages (queue, id, seq, text, dequeue_count, inserted_at_ms, expires_at_ms, visible_at_ms)
-                 VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages), ?3, 0, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, coalesce((SELECT max(seq) FROM messages), 0) + 1, ?3, 0, ?4, ?5, ?6)",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
