@@ -464,6 +464,14 @@ async fn one_citizen_never_reaches_another_citizens_resources() {
             Some(json!({"code": "guessed-code"})),
         ),
         ("delegations/{id}", "DELETE", format!("/api/delegations/{delegation}"), None),
+        // The simulator's "out of office" switch acts only on the caller's own
+        // representation of a company: another citizen's grant is not found.
+        (
+            "delegations/{id}/simulated-leaving-office",
+            "POST",
+            format!("/api/delegations/{delegation}/simulated-leaving-office"),
+            None,
+        ),
         ("databox/messages/{folder}/{id}", "GET", format!("/api/databox/messages/received/{message}"), None),
         (
             "databox/messages/{folder}/{id}/attachments/{index}",

@@ -130,7 +130,9 @@ async fn upload_as(
 
 /// Ludmila invites Jana with `scopes`; Jana accepts. The grant's id.
 async fn grant(router: &axum::Router, ludmila: &Browser, jana: &Browser, scopes: &[&str]) -> String {
-    let body = json!({"scopes": scopes, "endsOn": "2026-12-31"}).to_string();
+    // A month from today (at most a year is allowed): the walk never ages out.
+    let ends_on = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
+    let body = json!({"scopes": scopes, "endsOn": ends_on}).to_string();
     let mut request = ludmila.request("POST", "/api/delegations", None);
     *request.body_mut() = Body::from(body);
     let (status, invitation) = send(router, request).await;
