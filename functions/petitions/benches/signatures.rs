@@ -43,7 +43,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let signers = env_number("PETITION_BENCH_SIGNERS", 100_000);
-    let concurrency = env_number("PETITION_BENCH_CONCURRENCY", 8).max(1);
+    let concurrency = env_number("PETITION_BENCH_CONCURRENCY", 64).max(1);
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(SystemClock);
     let store = Arc::new(EmbeddedStore::open(&dir.path().join("store"), clock.clone()).expect("store"));
