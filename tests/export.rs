@@ -314,6 +314,20 @@ async fn an_export_holds_every_capabilitys_data_in_one_zip_for_its_citizen_only_
     assert_eq!(status, StatusCode::OK, "{body}");
     portal.summaries_cached(&["erecept", "financni-sprava"]).await;
     portal.settle().await;
+    // An archived data message filed in Documents downloads there byte for
+    // byte as the data box serves its ZFO (sealed in chunks by the archive,
+    // streamed by Documents).
+    let (status, documents) = portal.json_call("GET", "/api/documents", &jana, None).await;
+    assert_eq!(status, StatusCode::OK, "{documents}");
+    let filed = documents["items"].as_array().expect("items").iter().find(|d| d["kind"] == "data-message");
+    let filed = filed.expect("the archived data message is filed in Documents");
+    let (id, message) = (filed["id"].as_str().expect("id"), filed["sourceRef"].as_str().expect("message id"));
+    let (status, from_documents) = portal.raw("GET", &format!("/api/documents/{id}/content"), &jana, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let zfo = format!("/api/databox/messages/archived/{message}/zfo");
+    let (status, from_databox) = portal.raw("GET", &zfo, &jana, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!from_documents.is_empty() && from_documents == from_databox, "the same ZFO from both");
 
     // The export: 202 and a status URL; BuildExport runs on the queue.
     let request = Request::post("/api/me/exports")

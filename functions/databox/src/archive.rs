@@ -510,7 +510,10 @@ async fn put_sealed(
     content: &Bytes,
     content_type: &str,
 ) -> Result<u64, ArchiveError> {
-    let sealed = databox.sealer.encrypt(owner, document, &field, content).await?;
+    // Sealed in chunks (format 2): Documents, which files the ZFO as the
+    // citizen's document, then streams its download chunk by chunk instead of
+    // reading a file of up to 20 MB whole before its first byte goes out.
+    let sealed = databox.sealer.stream_sealer(owner, document, &field).await?.seal_all(content)?;
     let size = sealed.len() as u64;
     let path = BlobPath::parse(path)?;
     let metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);

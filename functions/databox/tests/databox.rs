@@ -270,9 +270,17 @@ async fn the_archive_takes_each_due_message_exactly_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json_of(&report)["citizensDone"], 1);
 
-    // Blobs hold only ciphertext.
+    // Blobs hold only ciphertext, sealed in chunks (format 2), so Documents
+    // streams their downloads.
     let blobs = portal_store::BlobStore::list(portal.store.as_ref(), "databox/").await.expect("list");
     assert!(!blobs.is_empty());
+    for blob in &blobs {
+        let (_, stream) = portal_store::BlobStore::get(portal.store.as_ref(), &blob.path).await.expect("blob");
+        let sealed: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(stream).await.expect("read");
+        let sealed = sealed.concat();
+        assert!(portal_crypto::stream::is_streamed(&sealed), "{} is sealed in chunks", blob.path.as_str());
+        assert!(!sealed.windows(13).any(|w| w == b"SIMULATED-ZFO"), "{} holds no plaintext", blob.path.as_str());
+    }
     let events = portal.drain("document-filed").await;
     assert!(
         events.iter().filter(|e| e["type"] == "document.archived-data-message").count() >= expected.len(),
