@@ -32,7 +32,7 @@ const subjects = (page) => page.locator('#obsah table a[href^="#/datova-schranka
 test('Ludmila invites Jana to read her data-box messages for a month', async () => {
   await signIn(ludmila, 'Ludmila');
   await navigate(ludmila, 'Datová schránka');
-  // Ludmila's simulated box is not yet active (ISDS state 3 until her first login to it), so it holds no message.
+  // Opening it is the box's first login (it becomes accessible), but nobody has sent Ludmila a message yet.
   await expect(ludmila.locator('#obsah')).toContainText('Schránka sim4lud');
   ludmilasSubjects = await subjects(ludmila);
 

@@ -767,6 +767,15 @@ impl IsdsSimulator {
 
 impl State {
     fn record_call(&mut self, operation: &'static str, ctx: &BoxContext, delivered: Vec<MessageId>) {
+        // The portal reaches a box in a citizen's session by logging in to it
+        // for them: a box not yet active becomes accessible at its first login
+        // (as at a web login, `simulate_login`). A job never logs in.
+        if ctx.caller() == Caller::Citizen
+            && let Some(sim_box) = self.boxes.get_mut(ctx.box_id())
+            && sim_box.info.state == BoxState::NotYetActive
+        {
+            sim_box.info.state = BoxState::Accessible;
+        }
         self.calls.push(IsdsCall { operation, box_id: ctx.box_id().clone(), caller: ctx.caller(), delivered });
     }
 
