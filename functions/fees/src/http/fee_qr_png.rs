@@ -2,19 +2,17 @@
 //! PNG (see [`crate::qr`]).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::Citizen;
 
-use super::{Shared, spayd_of, unpaid_obligation};
+use super::Shared;
 
 /// The bytes of a PNG image.
 #[derive(Debug, utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary, content_media_type = "image/png")]
 #[allow(dead_code)] // documents the body of the image
 pub struct Png(Vec<u8>);
-use crate::FeesError;
 
 /// The QR Platba code as PNG.
 #[utoipa::path(
@@ -35,14 +33,5 @@ pub async fn handler(
     citizen: Citizen,
     Path(fee): Path<String>,
 ) -> Result<Response, Problem> {
-    let (municipality, obligation) = unpaid_obligation(&fees, &citizen.subject, &fee).await?;
-    let spayd = spayd_of(&fees, &municipality, &obligation)?;
-    let image = crate::qr::png(&spayd).map_err(|e| FeesError::Corrupt(e.to_string()))?;
-    fees.access_log.record_own(&citizen, Action::Read, "municipal-fee", &obligation.id, "QR platba poplatku").await?;
-    let mut response = image.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    Ok(response)
+    super::qr_image(&fees, &citizen, &fee, crate::qr::png, "image/png").await
 }

@@ -2,13 +2,11 @@
 //! SVG (see [`crate::qr`]).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use portal_host::Problem;
-use portal_security::{Action, Citizen};
+use portal_security::Citizen;
 
-use super::{Shared, spayd_of, unpaid_obligation};
-use crate::FeesError;
+use super::Shared;
 
 /// The QR Platba code as SVG.
 #[utoipa::path(
@@ -29,14 +27,5 @@ pub async fn handler(
     citizen: Citizen,
     Path(fee): Path<String>,
 ) -> Result<Response, Problem> {
-    let (municipality, obligation) = unpaid_obligation(&fees, &citizen.subject, &fee).await?;
-    let spayd = spayd_of(&fees, &municipality, &obligation)?;
-    let image = crate::qr::svg(&spayd).map_err(|e| FeesError::Corrupt(e.to_string()))?;
-    fees.access_log.record_own(&citizen, Action::Read, "municipal-fee", &obligation.id, "QR platba poplatku").await?;
-    let mut response = image.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    Ok(response)
+    super::qr_image(&fees, &citizen, &fee, crate::qr::svg, "image/svg+xml").await
 }

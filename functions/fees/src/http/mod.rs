@@ -236,6 +236,30 @@ pub(crate) async fn unpaid_obligation(
     Ok((municipality, obligation))
 }
 
+/// The QR Platba image of the citizen's unpaid obligation `fee`, drawn by
+/// `render` and answered as `content_type`, never cached; the read is logged.
+pub(crate) async fn qr_image<B: axum::response::IntoResponse>(
+    fees: &Fees,
+    citizen: &portal_security::Citizen,
+    fee: &str,
+    render: impl FnOnce(&str) -> Result<B, crate::qr::QrError>,
+    content_type: &'static str,
+) -> Result<axum::response::Response, Problem> {
+    use axum::http::{HeaderValue, header};
+    let (municipality, obligation) = unpaid_obligation(fees, &citizen.subject, fee).await?;
+    let spayd = spayd_of(fees, &municipality, &obligation)?;
+    let image = render(&spayd).map_err(|e| FeesError::Corrupt(e.to_string()))?;
+    fees.access_log
+        .record_own(citizen, portal_security::Action::Read, "municipal-fee", &obligation.id, "QR platba poplatku")
+        .await?;
+    let mut response = image.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
+
 /// The SPAYD text of an obligation.
 pub(crate) fn spayd_of(fees: &Fees, municipality: &Municipality, o: &Obligation) -> Result<String, Problem> {
     let iban =
