@@ -390,25 +390,3 @@ async fn a_version_1_database_is_migrated_in_place() {
         .expect("version");
     assert_eq!(version, 3, "the schema version is raised");
 }
-
-/// A send numbers its message after the highest `seq` through the `seq`
-/// index (one B-tree step), not by scanning every waiting message: with a
-/// backlog of 100,000 undelivered events the scan made archiving quadratic.
-#[test]
-fn a_send_finds_the_next_sequence_number_through_an_index() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    drop(EmbeddedStore::open(dir.path(), clock()).expect("open"));
-    let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
-    let plan: Vec<String> = conn
-        .prepare("EXPLAIN QUERY PLAN SELECT coalesce((SELECT max(seq) FROM messages), 0) + 1")
-        .expect("prepare")
-        .query_map([], |row| row.get::<_, String>(3))
-        .expect("plan")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    assert!(
-        plan.iter().any(|step| step.contains("USING COVERING INDEX messages_seq")),
-        "the plan searches the seq index: {plan:?}"
-    );
-    assert!(!plan.iter().any(|step| step.starts_with("SCAN messages")), "no message is scanned: {plan:?}");
-}
