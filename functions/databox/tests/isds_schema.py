@@ -4,8 +4,8 @@ Usage: python isds_schema.py SCHEMA_DIR ENDPOINT REQUEST_FILE [ENDPOINT REQUEST_
 
 SCHEMA_DIR holds the operator's WSDL and XSD files (tests/fixtures/isds/xsd/). ENDPOINT is the URL path
 the request was posted to (`/DS/dx`). For each request this checks that it is a SOAP 1.1 envelope whose
-body holds one element; that the WSDL served at that endpoint (its `soap:address`) has a document/literal
-operation whose input is that element, with `soapAction=""`; and that the element is valid against the
+body holds one element; that exactly one operation of the WSDLs served at that endpoint (their `soap:address`)
+takes that element as its input, bound document/literal, with `soapAction=""`; and that the element is valid against the
 schema the WSDL includes. Prints one line per request (`ok OPERATION FILE` or the validator's messages)
 and exits 1 if any request is invalid.
 """
@@ -81,14 +81,18 @@ def check(services, endpoint, request_path):
         return None, [f"the SOAP Body holds {len(payloads)} elements, not one"]
     payload = payloads[0]
 
+    # Several WSDLs may be served at one path (db_access and db_manipulations both at /DS/DsManage):
+    # exactly one operation among them must take this element.
     serving = [s for s in services if endpoint in s.endpoints]
-    if len(serving) != 1:
-        return None, [f"{len(serving)} WSDLs are served at {endpoint}"]
-    service = serving[0]
-    matching = [(name, op) for name, op in service.operations.items() if op[0] == [payload.tag]]
+    if not serving:
+        return None, [f"no WSDL is served at {endpoint}"]
+    matching = [
+        (service, name, op) for service in serving for name, op in service.operations.items() if op[0] == [payload.tag]
+    ]
     if len(matching) != 1:
-        return None, [f"{service.path.name} has no operation at {endpoint} whose input is {payload.tag}"]
-    operation, (_, action, style, use) = matching[0]
+        names = ", ".join(s.path.name for s in serving)
+        return None, [f"{len(matching)} operations at {endpoint} ({names}) take {payload.tag}, not one"]
+    service, operation, (_, action, style, use) = matching[0]
     problems = []
     if (style, use) != ("document", "literal"):
         problems.append(f"{operation} is bound {style}/{use}, not document/literal")
