@@ -121,6 +121,7 @@ fn message(box_id: &BoxId, n: u64, delivered: OffsetDateTime) -> SignedMessage {
         delivery_time: Some(delivered),
         acceptance_time: Some(delivered),
         attachment_size_kb: 2,
+        big: false,
     };
     let attachment = Attachment {
         name: "rozhodnuti.pdf".into(),

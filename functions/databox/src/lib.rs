@@ -45,18 +45,25 @@ pub use index::COLLECTION;
 /// reading of "20 MB").
 pub const STANDARD_MESSAGE_BYTES: u64 = 20_000_000;
 
+/// ISDS's limit for a message since 1 January 2024: 100 MB of files (counted
+/// as 100 000 000 bytes). A message over [`STANDARD_MESSAGE_BYTES`] is a VoDZ
+/// (velkoobjemová datová zpráva), sent through its own services
+/// (`czech-egov-domain.md` §1.7). The default of
+/// [`DataboxSettings::max_message_bytes`]; the operator plans more, so it is
+/// a setting.
+pub const ISDS_MESSAGE_LIMIT_BYTES: u64 = 100_000_000;
+
 /// Settings of the capability.
 #[derive(Debug, Clone)]
 pub struct DataboxSettings {
     /// Archive messages delivered at least this many days ago (1–89; ISDS
     /// deletes content 90 days after delivery).
     pub archive_after_days: u32,
-    /// The largest message the portal sends (`PORTAL_MAX_MESSAGE_MB`): at
-    /// most [`STANDARD_MESSAGE_BYTES`], ISDS's standard message. Since 2024
-    /// ISDS takes up to 100 MB, but a message over 20 MB is a VoDZ
-    /// (velkoobjemová datová zpráva) and only its own services
-    /// (`UploadAttachment`, `CreateBigMessage`) take it; they are not built
-    /// (`czech-egov-domain.md` §1.7).
+    /// The largest message the portal sends, all files together
+    /// (`PORTAL_MAX_MESSAGE_MB`; default [`ISDS_MESSAGE_LIMIT_BYTES`]). Up to
+    /// [`STANDARD_MESSAGE_BYTES`] a message goes by `CreateMessage`; above, it
+    /// is a VoDZ and goes by `UploadAttachment` and `CreateBigMessage`
+    /// ([`sending::deliver`]).
     pub max_message_bytes: u64,
     /// The amounts (CZK) a citizen may top up (`PORTAL_DATABOX_CREDIT_AMOUNTS_CZK`).
     pub credit_amounts_czk: Vec<u32>,
@@ -69,9 +76,9 @@ pub struct DataboxSettings {
 }
 
 impl DataboxSettings {
-    /// The largest message sent: the setting, never above ISDS's standard message.
+    /// The largest message sent: the setting.
     pub fn message_limit(&self) -> u64 {
-        self.max_message_bytes.min(STANDARD_MESSAGE_BYTES)
+        self.max_message_bytes
     }
 }
 
@@ -79,7 +86,7 @@ impl Default for DataboxSettings {
     fn default() -> Self {
         Self {
             archive_after_days: 80,
-            max_message_bytes: STANDARD_MESSAGE_BYTES,
+            max_message_bytes: ISDS_MESSAGE_LIMIT_BYTES,
             credit_amounts_czk: vec![100, 200, 500, 1000],
             credit_low_hellers: 2_000,
             simulated: true,

@@ -11,6 +11,13 @@
 //! and only if it is not there sends again. A definite refusal deletes the
 //! record, so nothing was sent and the key may be used again.
 //!
+//! A message over [`STANDARD_MESSAGE_BYTES`] is a big message (VoDZ): its
+//! files are uploaded one by one and then the message is created
+//! ([`deliver`]). The whole sequence runs within [`BIG_SEND_TAKES`], and its
+//! record is in flight for [`IN_FLIGHT_BIG`], so a retry never overlaps a send
+//! still uploading. Files uploaded by an attempt that did not create the
+//! message are never referred to; ISDS discards them.
+//!
 //! The records (`send-<SHA-256 of the key>`) sit in the citizen's partition,
 //! hold no content (a fingerprint, the time, the message id) and expire after
 //! 30 days; erasure deletes them with the partition.
@@ -21,8 +28,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::isds::{BoxContext, Direction, IsdsError, ListQuery, MessageId, OutgoingMessage};
-use crate::{COLLECTION, Databox};
+use crate::isds::{
+    AttachmentUpload, BigFile, BoxContext, Direction, Isds, IsdsError, IsdsResult, ListQuery, MessageId,
+    OutgoingMessage,
+};
+use crate::{COLLECTION, Databox, STANDARD_MESSAGE_BYTES};
 
 /// The header's name.
 pub const HEADER: &str = "Idempotency-Key";
@@ -32,6 +42,13 @@ pub const MAX_KEY_CHARS: usize = 100;
 /// the key looks into ISDS itself: longer than the longest ISDS call (the
 /// adapter's transfer timeout, 5 minutes).
 pub const IN_FLIGHT: time::Duration = time::Duration::minutes(6);
+/// The longest a big message's sending (every upload and the creation) may
+/// take before it is abandoned as unavailable.
+pub const BIG_SEND_TAKES: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// [`IN_FLIGHT`] for a big message: longer than [`BIG_SEND_TAKES`].
+pub const IN_FLIGHT_BIG: time::Duration = time::Duration::minutes(31);
+/// The slices a big message's file is streamed in.
+const UPLOAD_CHUNK: usize = 64 * 1024;
 /// How long a key is remembered.
 const KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 /// ISDS's and our clocks may differ; the search starts this much earlier.
@@ -141,7 +158,8 @@ pub async fn send_once(
             return Ok(sent);
         }
         let started = doc.body["at"].as_str().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok()).unwrap_or(now);
-        if now - started < IN_FLIGHT {
+        let in_flight = if is_big(message) { IN_FLIGHT_BIG } else { IN_FLIGHT };
+        if now - started < in_flight {
             return Err(SendError::InFlight);
         }
         // An earlier attempt got as far as ISDS: did ISDS take the message?
@@ -160,7 +178,7 @@ pub async fn send_once(
             Err(error) => return Err(error.into()),
         }
     }
-    match databox.isds.send_message(ctx, message).await {
+    match deliver(databox.isds.as_ref(), ctx, message).await {
         Ok(sent) => {
             record_sent(databox, owner, &id, &print, now, &sent).await?;
             Ok(sent)
@@ -175,6 +193,36 @@ pub async fn send_once(
             }
             Err(error.into())
         }
+    }
+}
+
+/// Whether `message` is a big message (VoDZ): its files together over
+/// ISDS's standard message.
+pub fn is_big(message: &OutgoingMessage) -> bool {
+    message.attachments.iter().map(|a| a.content.len() as u64).sum::<u64>() > STANDARD_MESSAGE_BYTES
+}
+
+/// Sends `message` from the box of `ctx`: by `CreateMessage` up to
+/// [`STANDARD_MESSAGE_BYTES`]; above, as a big message (VoDZ), each file by
+/// `UploadAttachment` (streamed from the message's buffer in 64 KiB slices,
+/// not copied), then `CreateBigMessage` naming them. The VoDZ sequence is
+/// abandoned after [`BIG_SEND_TAKES`] ([`IsdsError::Unavailable`]: the
+/// message may or may not have been created).
+pub async fn deliver(isds: &dyn Isds, ctx: &BoxContext, message: &OutgoingMessage) -> IsdsResult<MessageId> {
+    if !is_big(message) {
+        return isds.send_message(ctx, message).await;
+    }
+    let send = async {
+        let mut files = Vec::with_capacity(message.attachments.len());
+        for attachment in &message.attachments {
+            let uploaded = isds.upload_attachment(ctx, AttachmentUpload::of(attachment, UPLOAD_CHUNK)).await?;
+            files.push(BigFile { meta_type: attachment.meta_type, uploaded });
+        }
+        isds.create_big_message(ctx, message, &files).await
+    };
+    match tokio::time::timeout(BIG_SEND_TAKES, send).await {
+        Ok(result) => result,
+        Err(elapsed) => Err(IsdsError::Unavailable(Box::new(elapsed))),
     }
 }
 

@@ -336,6 +336,7 @@ fn received_envelope() -> MessageEnvelope {
         delivery_time: Some(datetime!(2025-03-03 09:15:27.123 +01:00)),
         acceptance_time: Some(datetime!(2025-03-04 18:02:11.5 +01:00)),
         attachment_size_kb: 124,
+        big: false,
     }
 }
 
@@ -361,6 +362,7 @@ fn sent_envelope() -> MessageEnvelope {
         delivery_time: Some(datetime!(2025-02-01 10:00:00 +01:00)),
         acceptance_time: Some(datetime!(2025-02-11 10:00:00 +01:00)),
         attachment_size_kb: 40,
+        big: false,
     }
 }
 
@@ -442,6 +444,7 @@ async fn lists_received_messages() {
         delivery_time: Some(datetime!(2025-03-10 07:00 UTC)),
         acceptance_time: None,
         attachment_size_kb: 1,
+        big: false,
     };
     assert_eq!(envelopes, vec![received_envelope(), system_notice]);
 }

@@ -31,7 +31,7 @@ use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::isds::{Direction, MessageEnvelope, MessageId, MessageStatus};
+use crate::isds::{Direction, IsdsError, MessageEnvelope, MessageId, MessageStatus};
 use crate::{Databox, archive};
 
 pub(crate) type Shared = Arc<Databox>;
@@ -158,7 +158,18 @@ pub(crate) async fn open(
     // delivers a message still in status 4, as a login of a person the
     // owner authorised to read the box would.
     let session = databox.session_context_of(owner, citizen).await?;
-    let message = databox.isds.download_message(&session, folder.direction(), id).await?;
+    let message = match databox.isds.download_message(&session, folder.direction(), id).await {
+        Ok(message) => message,
+        // ISDS refuses a big message (VoDZ) on the standard download, and
+        // the id alone does not say which it is: then the big download.
+        Err(refused @ IsdsError::Refused { .. }) => {
+            match databox.isds.download_big_message(&session, folder.direction(), id).await {
+                Ok(message) => message,
+                Err(_) => return Err(refused.into()),
+            }
+        }
+        Err(error) => return Err(error.into()),
+    };
     Ok(Opened {
         envelope: message.envelope,
         files: message.attachments.into_iter().map(|a| (a.name, a.mime_type, a.content)).collect(),

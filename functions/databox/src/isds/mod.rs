@@ -1,8 +1,9 @@
 //! The ISDS port: what the portal needs from the data box information system
 //! (Informační systém datových schránek), in the system's own terms
 //! (`czech-egov-domain.md` §1). Two adapters: [`soap`] speaks the published
-//! SOAP 1.1 web services (schema v3.09, namespace `http://isds.czechpoint.cz/v20`)
-//! and is the production adapter; [`simulator`] is deterministic and
+//! web services (SOAP 1.1; SOAP 1.2 with MTOM/XOP for big messages, VoDZ;
+//! schema v3.09, namespace `http://isds.czechpoint.cz/v20`) and is the
+//! production adapter; [`simulator`] is deterministic and
 //! clock-driven, for local mode and tests, and says so wherever a person can see it.
 
 pub mod simulator;
@@ -68,17 +69,22 @@ impl Failure for IsdsError {
 
 pub type IsdsResult<T> = Result<T, IsdsError>;
 
+/// What an adapter without the VoDZ services answers.
+fn no_big_messages() -> IsdsError {
+    IsdsError::Invalid("this ISDS adapter does not offer big messages (VoDZ)".into())
+}
+
 /// The operations the portal uses. Each takes the context of the box it acts
 /// on ([`BoxContext`]: the citizen's box id, the access the owner granted, and
 /// who acts), so no call can be made without naming the citizen's own box.
 ///
 /// Which operations deliver (doručení, which starts the citizen's legal
 /// deadlines; `docs/architecture.md`, "Data box: delivery and background
-/// jobs"): downloading a received message that is still in status 4, and
-/// marking it downloaded. They take a [`SessionContext`], which exists only in
-/// the citizen's own session; a timer or queue function holds a plain
-/// [`BoxContext`] and cannot call them. Listing envelopes, state changes, box,
-/// credit and vault information and sending do not deliver. The archive
+/// jobs"): downloading a received message that is still in status 4 (a
+/// standard or a big one), and marking it downloaded. They take a
+/// [`SessionContext`], which exists only in the citizen's own session; a timer
+/// or queue function holds a plain [`BoxContext`] and cannot call them. Listing envelopes, state changes, box,
+/// credit and vault information, uploading and sending do not deliver. The archive
 /// downloads only messages ISDS has already delivered
 /// ([`Isds::download_delivered`]).
 #[async_trait]
@@ -96,7 +102,8 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
     /// `SignedMessageDownload` (received) or `SignedSentMessageDownload` (sent):
     /// the ZFO, parsed into envelope and attachments. [`IsdsError::NotFound`]
     /// once ISDS has deleted the content (status 9). Downloading a received
-    /// message in status 4 delivers it: only in the citizen's session.
+    /// message in status 4 delivers it: only in the citizen's session. A big
+    /// message (VoDZ) is refused here: [`Isds::download_big_message`].
     async fn download_message(
         &self,
         ctx: &SessionContext,
@@ -106,11 +113,49 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
 
     /// `SignedMessageDownload` of a received message ISDS has already
     /// delivered (status 5, 6, 7 or 10): what the archive uses.
+    /// `SignedBigMessageDownload` when the envelope said it is a big message
+    /// ([`DeliveredMessage::is_big`]).
     async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage>;
 
     /// `CreateMessage`: sends; ISDS assigns the id. Does not deliver anything
     /// to the sender's box.
     async fn send_message(&self, ctx: &BoxContext, message: &OutgoingMessage) -> IsdsResult<MessageId>;
+
+    /// `UploadAttachment` (VoDZ, `/DS/vodz`): ISDS keeps one file of a big
+    /// message and answers its id and hashes. The content is streamed to ISDS
+    /// as it comes; nothing is sent to anyone yet.
+    async fn upload_attachment(&self, ctx: &BoxContext, upload: AttachmentUpload) -> IsdsResult<UploadedAttachment> {
+        let _ = (ctx, upload);
+        Err(no_big_messages())
+    }
+
+    /// `CreateBigMessage` (VoDZ): sends a big message made of `message`'s
+    /// envelope and the files uploaded before, in order (the first is the only
+    /// `main`); `message.attachments` are not sent again. ISDS assigns the id.
+    /// Does not deliver anything to the sender's box.
+    async fn create_big_message(
+        &self,
+        ctx: &BoxContext,
+        message: &OutgoingMessage,
+        files: &[BigFile],
+    ) -> IsdsResult<MessageId> {
+        let _ = (ctx, message, files);
+        Err(no_big_messages())
+    }
+
+    /// `SignedBigMessageDownload` (received) or `SignedSentBigMessageDownload`
+    /// (sent): [`Isds::download_message`] for a big message (VoDZ, the
+    /// envelope's `big`), with the same delivering rule: a received message in
+    /// status 4 is delivered by it, so only in the citizen's session.
+    async fn download_big_message(
+        &self,
+        ctx: &SessionContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        let _ = (ctx, direction, id);
+        Err(no_big_messages())
+    }
 
     /// `MarkMessageAsDownloaded`: delivers and marks read; only in the
     /// citizen's session.

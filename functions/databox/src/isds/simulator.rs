@@ -34,6 +34,15 @@
 //!   (status 9): the envelope stays listed, downloading answers
 //!   [`IsdsError::NotFound`]. Infected (3) and undeliverable (8) messages are
 //!   deleted 90 days after submission. Messages in the data vault (10) stay.
+//! - **big messages (VoDZ)**: `UploadAttachment` keeps a file for its box
+//!   under an id (`sim-att-N`) with two hashes (SHA-256 and SHA-512, chosen
+//!   here: ISDS does not say which it uses) for [`UPLOAD_KEPT_FOR`];
+//!   `CreateBigMessage` takes the files by id and hashes, once, and files the
+//!   message as `CreateMessage` does, marked `big` (`dmVODZ`). Each file and
+//!   the message together may have [`SimulatorSettings::max_message_bytes`]
+//!   (100 MB, `czech-egov-domain.md` §1.7); `CreateMessage` at most 20 MB of
+//!   it. The standard downloads refuse a big message and the big ones a
+//!   standard message.
 //! - These transitions are computed lazily from the clock on every call and
 //!   recorded with the moment they happened, so [`Isds::state_changes`] reports
 //!   them deterministically. Statuses 1 and 2 are not advanced: the seeded
@@ -56,6 +65,7 @@
 //! | `2032` | no file | libdatovka |
 //! | `5001` | the recipient box does not exist | libdatovka (`FindDataBox`) |
 //! | `9005` | more than 50 files, too large, or an envelope field too long or empty | libdatovka ("Message not valid") |
+//! | `9005` | VoDZ: an unknown, expired or used attachment id, hashes that do not match, a file of the wrong size; a standard download of a big message or the other way round | simulated (ISDS's codes for these are not published where we looked) |
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,9 +79,9 @@ use time::{Duration, OffsetDateTime};
 use tracing::instrument;
 
 use super::{
-    Attachment, BoxId, BoxInfo, BoxSearch, BoxState, CreditEvent, CreditInfo, Direction, FileMetaType, Isds, IsdsError,
-    IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, SignedMessage, StateChange,
-    VaultInfo,
+    Attachment, AttachmentHash, AttachmentUpload, BigFile, BoxId, BoxInfo, BoxSearch, BoxState, CreditEvent,
+    CreditInfo, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope, MessageId,
+    MessageStatus, OutgoingMessage, SignedMessage, StateChange, UploadedAttachment, VaultInfo,
 };
 use super::{BoxContext, Caller, DeliveredMessage, PersonQuery, SessionContext};
 use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
@@ -128,6 +138,10 @@ const MIN_SEARCH_CHARS: usize = 3;
 /// ISDS's default page size for message lists.
 const DEFAULT_LIST_LIMIT: usize = 1000;
 const FIRST_MESSAGE_NUMBER: u64 = 1_000_000_001;
+/// SIMULATED: how long an uploaded VoDZ file waits for its `CreateBigMessage`
+/// (ISDS keeps them for a limited time; its length is not published where we
+/// looked).
+pub const UPLOAD_KEPT_FOR: Duration = Duration::hours(24);
 
 // The formats and MIME blacklist are the validator's: one list of ISDS's rules.
 use crate::validate::{ALLOWED_EXTENSIONS, BLOCKED_MIME_TYPES as BLACKLISTED_MIME_TYPES};
@@ -147,8 +161,10 @@ mod code {
 /// Limits and prices of the simulated ISDS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatorSettings {
-    /// Largest total size of a standard message's files (`CreateMessage`), in
-    /// bytes: 20 MB; bigger ones are VoDZ, which the simulator does not offer.
+    /// Largest total size of a message's files, in bytes: 100 MB since 2024
+    /// (`czech-egov-domain.md` §1.7), a big message's (VoDZ) and each of its
+    /// files. `CreateMessage` takes at most 20 MB of it
+    /// ([`crate::STANDARD_MESSAGE_BYTES`]).
     pub max_message_bytes: u64,
     /// Price of one commercial message (poštovní datová zpráva), in hellers.
     pub commercial_price_hellers: i64,
@@ -156,7 +172,7 @@ pub struct SimulatorSettings {
 
 impl Default for SimulatorSettings {
     fn default() -> Self {
-        Self { max_message_bytes: crate::STANDARD_MESSAGE_BYTES, commercial_price_hellers: 1000 }
+        Self { max_message_bytes: crate::ISDS_MESSAGE_LIMIT_BYTES, commercial_price_hellers: 1000 }
     }
 }
 
@@ -184,6 +200,9 @@ struct State {
     boxes: BTreeMap<BoxId, SimBox>,
     messages: Vec<SimMessage>,
     next_message_number: u64,
+    /// VoDZ files uploaded and not yet used, by `dmAttID`.
+    uploads: BTreeMap<String, SimUpload>,
+    next_upload_number: u64,
     calls: Vec<IsdsCall>,
     /// Requests to create a box, by the portal's request id.
     box_requests: BTreeMap<String, SimBoxRequest>,
@@ -231,6 +250,17 @@ struct Vault {
     valid_to: OffsetDateTime,
 }
 
+/// A file `UploadAttachment` took, waiting for its `CreateBigMessage`.
+#[derive(Debug)]
+struct SimUpload {
+    box_id: BoxId,
+    name: String,
+    mime_type: String,
+    content: Bytes,
+    hashes: (AttachmentHash, AttachmentHash),
+    uploaded_at: OffsetDateTime,
+}
+
 #[derive(Debug)]
 struct SimMessage {
     envelope: MessageEnvelope,
@@ -248,6 +278,8 @@ impl IsdsSimulator {
             boxes: simulated_boxes(now),
             messages: Vec::new(),
             next_message_number: FIRST_MESSAGE_NUMBER,
+            uploads: BTreeMap::new(),
+            next_upload_number: 1,
             calls: Vec::new(),
             box_requests: BTreeMap::new(),
         };
@@ -335,7 +367,7 @@ impl IsdsSimulator {
         if message.commercial {
             return Err(IsdsError::Invalid("a public authority does not send commercial messages".into()));
         }
-        self.submit(&mut state, sender, message, now)
+        self.submit(&mut state, sender, message, false, now)
     }
 
     /// A box's credit, in hellers, without recording a call (for tests).
@@ -383,11 +415,14 @@ impl IsdsSimulator {
 
     /// Checks `message` as ISDS does and, if it passes, puts it into the
     /// recipient's box now (status 4), charging credit for a commercial one.
+    /// `big`: a VoDZ (`CreateBigMessage`), up to the whole limit; otherwise a
+    /// standard message, up to 20 MB of it.
     fn submit(
         &self,
         state: &mut State,
         sender: &BoxId,
         message: &OutgoingMessage,
+        big: bool,
         now: OffsetDateTime,
     ) -> IsdsResult<MessageId> {
         let sender_box = state.boxes.get(sender).ok_or(IsdsError::NotFound)?;
@@ -395,7 +430,12 @@ impl IsdsSimulator {
             return Err(refused(code::NOT_PERMITTED, "Schránka odesílatele není zpřístupněna, zprávu nelze odeslat."));
         }
         check_envelope(message)?;
-        let size_bytes = check_attachments(&message.attachments, self.settings.max_message_bytes)?;
+        let limit = if big {
+            self.settings.max_message_bytes
+        } else {
+            self.settings.max_message_bytes.min(crate::STANDARD_MESSAGE_BYTES)
+        };
+        let size_bytes = check_attachments(&message.attachments, limit)?;
         let recipient_box = state.boxes.get(&message.recipient).ok_or_else(|| {
             refused(code::NO_SUCH_BOX, format!("Schránka adresáta {} neexistuje.", message.recipient))
         })?;
@@ -455,6 +495,7 @@ impl IsdsSimulator {
             delivery_time: None,
             acceptance_time: None,
             attachment_size_kb: size_bytes.div_ceil(1024),
+            big,
         };
         if let Some(sender_box) = state.boxes.get_mut(sender)
             && price > 0
@@ -525,7 +566,7 @@ impl Isds for IsdsSimulator {
         direction: Direction,
         id: &MessageId,
     ) -> IsdsResult<SignedMessage> {
-        self.signed_download(ctx.as_box(), direction, id)
+        self.signed_download(ctx.as_box(), direction, id, false)
     }
 
     /// ISDS does not know what the portal believes: downloading a message
@@ -533,7 +574,7 @@ impl Isds for IsdsSimulator {
     /// as delivering.
     #[instrument(skip_all)]
     async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
-        self.signed_download(ctx, Direction::Received, message.id())
+        self.signed_download(ctx, Direction::Received, message.id(), message.is_big())
     }
 
     #[instrument(skip_all)]
@@ -541,7 +582,105 @@ impl Isds for IsdsSimulator {
         let now = self.clock.now();
         let mut state = self.refreshed(now);
         state.record_call("CreateMessage", ctx, Vec::new());
-        self.submit(&mut state, ctx.box_id(), message, now)
+        self.submit(&mut state, ctx.box_id(), message, false, now)
+    }
+
+    /// Reads the whole stream (the simulator keeps files in memory), checks
+    /// the declared size and the limit, and keeps the file for the box.
+    #[instrument(skip_all)]
+    async fn upload_attachment(&self, ctx: &BoxContext, upload: AttachmentUpload) -> IsdsResult<UploadedAttachment> {
+        use futures::TryStreamExt as _;
+        let AttachmentUpload { name, mime_type, size, content } = upload;
+        let limit = self.settings.max_message_bytes;
+        let mut buffer = Vec::new();
+        let mut stream = content;
+        while let Some(chunk) = stream.try_next().await.map_err(|error| IsdsError::Unavailable(Box::new(error)))? {
+            if (buffer.len() + chunk.len()) as u64 > limit {
+                self.lock().record_call("UploadAttachment", ctx, Vec::new());
+                return Err(refused(code::NOT_VALID, format!("Příloha má více než {limit} bajtů (simulace).")));
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        let now = self.clock.now();
+        let mut state = self.lock();
+        state.record_call("UploadAttachment", ctx, Vec::new());
+        let sender = state.existing_box(ctx.box_id())?;
+        if sender.info.state != BoxState::Accessible {
+            return Err(refused(code::NOT_PERMITTED, "Schránka není zpřístupněna, přílohu nelze nahrát."));
+        }
+        if buffer.len() as u64 != size || buffer.is_empty() {
+            return Err(refused(code::NOT_VALID, "Příloha je prázdná nebo nemá ohlášenou velikost (simulace)."));
+        }
+        state.uploads.retain(|_, upload| now - upload.uploaded_at < UPLOAD_KEPT_FOR);
+        let id = format!("sim-att-{}", state.next_upload_number);
+        state.next_upload_number += 1;
+        let hashes = upload_hashes(&buffer);
+        let uploaded = UploadedAttachment { id: id.clone(), hash1: hashes.0.clone(), hash2: hashes.1.clone() };
+        let kept = SimUpload {
+            box_id: ctx.box_id().clone(),
+            name,
+            mime_type,
+            content: Bytes::from(buffer),
+            hashes,
+            uploaded_at: now,
+        };
+        state.uploads.insert(id, kept);
+        Ok(uploaded)
+    }
+
+    /// The files must be this box's, uploaded within [`UPLOAD_KEPT_FOR`] and
+    /// named with the hashes the upload answered; each is used once, and only
+    /// when the message is accepted.
+    #[instrument(skip_all)]
+    async fn create_big_message(
+        &self,
+        ctx: &BoxContext,
+        message: &OutgoingMessage,
+        files: &[BigFile],
+    ) -> IsdsResult<MessageId> {
+        let now = self.clock.now();
+        let mut state = self.refreshed(now);
+        state.record_call("CreateBigMessage", ctx, Vec::new());
+        let mut attachments = Vec::with_capacity(files.len());
+        for file in files {
+            let found = state.uploads.get(&file.uploaded.id).filter(|upload| {
+                &upload.box_id == ctx.box_id()
+                    && now - upload.uploaded_at < UPLOAD_KEPT_FOR
+                    && upload.hashes == (file.uploaded.hash1.clone(), file.uploaded.hash2.clone())
+            });
+            let Some(upload) = found else {
+                return Err(refused(
+                    code::NOT_VALID,
+                    format!(
+                        "Příloha {} není v této schránce nahrána, vypršela, byla použita nebo nesouhlasí její \
+                         otisk (simulace).",
+                        file.uploaded.id
+                    ),
+                ));
+            };
+            attachments.push(Attachment {
+                name: upload.name.clone(),
+                mime_type: upload.mime_type.clone(),
+                meta_type: file.meta_type,
+                content: upload.content.clone(),
+            });
+        }
+        let big = OutgoingMessage { attachments, ..message.clone() };
+        let id = self.submit(&mut state, ctx.box_id(), &big, true, now)?;
+        for file in files {
+            state.uploads.remove(&file.uploaded.id);
+        }
+        Ok(id)
+    }
+
+    #[instrument(skip_all)]
+    async fn download_big_message(
+        &self,
+        ctx: &SessionContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        self.signed_download(ctx.as_box(), direction, id, true)
     }
 
     #[instrument(skip_all)]
@@ -738,18 +877,34 @@ impl BoxManagement for IsdsSimulator {
 }
 
 impl IsdsSimulator {
-    /// `SignedMessageDownload` / `SignedSentMessageDownload`: a received
-    /// message still in status 4 is delivered by it (and read).
-    fn signed_download(&self, ctx: &BoxContext, direction: Direction, id: &MessageId) -> IsdsResult<SignedMessage> {
+    /// `SignedMessageDownload` / `SignedSentMessageDownload`, or with `big`
+    /// their VoDZ twins: a received message still in status 4 is delivered
+    /// by it (and read). Each refuses the other kind of message.
+    fn signed_download(
+        &self,
+        ctx: &BoxContext,
+        direction: Direction,
+        id: &MessageId,
+        big: bool,
+    ) -> IsdsResult<SignedMessage> {
         let now = self.clock.now();
         let mut state = self.refreshed(now);
-        let operation = match direction {
-            Direction::Received => "SignedMessageDownload",
-            Direction::Sent => "SignedSentMessageDownload",
+        let operation = match (direction, big) {
+            (Direction::Received, false) => "SignedMessageDownload",
+            (Direction::Sent, false) => "SignedSentMessageDownload",
+            (Direction::Received, true) => "SignedBigMessageDownload",
+            (Direction::Sent, true) => "SignedSentBigMessageDownload",
         };
         let result = state.message_mut(ctx.box_id(), direction, id).and_then(|message| {
             if message.envelope.status == MessageStatus::ContentDeleted {
                 return Err(IsdsError::NotFound);
+            }
+            if message.envelope.big != big {
+                let service = if big { "SignedMessageDownload" } else { "SignedBigMessageDownload" };
+                return Err(refused(
+                    code::NOT_VALID,
+                    format!("Zpráva {id} se touto službou nestahuje, použijte {service} (simulace)."),
+                ));
             }
             let delivered = direction == Direction::Received && message.open(now);
             let signed = SignedMessage {
@@ -862,6 +1017,17 @@ impl SimMessage {
         }
         delivered
     }
+}
+
+/// SIMULATED hashes of an uploaded file: SHA-256 and SHA-512, hex.
+fn upload_hashes(content: &[u8]) -> (AttachmentHash, AttachmentHash) {
+    let hex = |algorithm: &'static aws_lc_rs::digest::Algorithm| -> String {
+        aws_lc_rs::digest::digest(algorithm, content).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    };
+    (
+        AttachmentHash { value: hex(&aws_lc_rs::digest::SHA256), algorithm: "SHA-256".into() },
+        AttachmentHash { value: hex(&aws_lc_rs::digest::SHA512), algorithm: "SHA-512".into() },
+    )
 }
 
 fn refused(code: &str, message: impl Into<String>) -> IsdsError {
@@ -1407,6 +1573,7 @@ fn seed_message(state: &mut State, base: OffsetDateTime, index: usize, spec: &Se
         delivery_time: None,
         acceptance_time: None,
         attachment_size_kb: size_bytes.div_ceil(1024),
+        big: false,
     };
     let mut message = SimMessage { envelope, submitted_at: submitted, attachments, history: vec![] };
 

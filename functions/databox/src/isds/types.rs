@@ -182,6 +182,11 @@ pub struct MessageEnvelope {
     pub acceptance_time: Option<OffsetDateTime>,
     /// `dmAttachmentSize`, in kB.
     pub attachment_size_kb: u64,
+    /// `dmVODZ`: a big message (velkoobjemová datová zpráva, over 20 MB):
+    /// ISDS serves it only through its VoDZ services
+    /// ([`super::Isds::download_big_message`]).
+    #[serde(default)]
+    pub big: bool,
 }
 
 /// `dmFileMetaType`.
@@ -484,7 +489,7 @@ impl SessionContext {
 /// an acceptance time): downloading it changes no legal deadline, so a job
 /// may. Made only from an envelope that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveredMessage(MessageId);
+pub struct DeliveredMessage(MessageId, bool);
 
 impl DeliveredMessage {
     pub fn of(envelope: &MessageEnvelope) -> Option<Self> {
@@ -495,12 +500,85 @@ impl DeliveredMessage {
                 | MessageStatus::Read
                 | MessageStatus::InVault
         );
-        (delivered && envelope.acceptance_time.is_some()).then(|| Self(envelope.id.clone()))
+        (delivered && envelope.acceptance_time.is_some()).then(|| Self(envelope.id.clone(), envelope.big))
     }
 
     pub fn id(&self) -> &MessageId {
         &self.0
     }
+
+    /// The envelope said `dmVODZ`: a big message, downloaded through the
+    /// VoDZ services.
+    pub fn is_big(&self) -> bool {
+        self.1
+    }
+}
+
+/// A file's content as a stream of chunks, for an upload that must not be
+/// held whole in memory by the adapter ([`super::Isds::upload_attachment`]).
+pub type ByteStream = futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// One file of a big message, to upload (`UploadAttachment`): `dmFileDescr`,
+/// `dmMimeType`, the exact size in bytes and the content.
+pub struct AttachmentUpload {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub content: ByteStream,
+}
+
+impl std::fmt::Debug for AttachmentUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentUpload")
+            .field("name", &self.name)
+            .field("mime_type", &self.mime_type)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttachmentUpload {
+    /// `attachment`'s bytes as a stream of `chunk`-byte slices of the same
+    /// buffer (no copy).
+    pub fn of(attachment: &Attachment, chunk: usize) -> Self {
+        let content = attachment.content.clone();
+        let chunk = chunk.max(1);
+        let chunks = (0..content.len()).step_by(chunk).map(move |start| {
+            let end = (start + chunk).min(content.len());
+            Ok(content.slice(start..end))
+        });
+        Self {
+            name: attachment.name.clone(),
+            mime_type: attachment.mime_type.clone(),
+            size: attachment.content.len() as u64,
+            content: Box::pin(futures::stream::iter(chunks.collect::<Vec<_>>())),
+        }
+    }
+}
+
+/// A hash ISDS computed over an uploaded file (`dmAttHash1`/`dmAttHash2`
+/// with `AttHashAlg`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentHash {
+    pub value: String,
+    pub algorithm: String,
+}
+
+/// A file ISDS keeps after `UploadAttachment`: its id (`dmAttID`) and the two
+/// hashes, which `CreateBigMessage` repeats in its `dmExtFile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedAttachment {
+    pub id: String,
+    pub hash1: AttachmentHash,
+    pub hash2: AttachmentHash,
+}
+
+/// One file of a big message for `CreateBigMessage`: an uploaded file and its
+/// role (`dmFileMetaType`; the first is the only `main`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BigFile {
+    pub meta_type: FileMetaType,
+    pub uploaded: UploadedAttachment,
 }
 
 #[cfg(test)]

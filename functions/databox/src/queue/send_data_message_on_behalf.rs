@@ -214,7 +214,7 @@ async fn run(databox: &Databox, event: &Event) -> Result<Outcome, OnBehalfError>
                "at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
     );
     databox.documents.upsert(COLLECTION, marker, None).await?;
-    match databox.isds.send_message(&ctx, &message).await {
+    match crate::sending::deliver(databox.isds.as_ref(), &ctx, &message).await {
         Ok(id) => {
             record_sent(databox, &subject, &request, &id).await?;
             Ok(Outcome::done().log("sent"))

@@ -102,6 +102,7 @@ pub(super) fn envelope(dm: &Element, delivery: &Element) -> IsdsResult<MessageEn
             .map(|v| number("dmAttachmentSize", v))
             .transpose()?
             .unwrap_or(0),
+        big: delivery.attr("dmVODZ").map(|v| boolean("dmVODZ", v)).transpose()?.unwrap_or(false),
     })
 }
 
