@@ -182,9 +182,8 @@ pub struct MessageEnvelope {
     pub acceptance_time: Option<OffsetDateTime>,
     /// `dmAttachmentSize`, in kB.
     pub attachment_size_kb: u64,
-    /// `dmVODZ`: a big message (velkoobjemová datová zpráva, over 20 MB):
-    /// ISDS serves it only through its VoDZ services
-    /// ([`super::Isds::download_big_message`]).
+    /// `dmVODZ`: a big message (velkoobjemová datová zpráva, over 20 MB),
+    /// which ISDS serves only through its VoDZ services.
     #[serde(default)]
     pub big: bool,
 }
