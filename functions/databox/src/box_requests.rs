@@ -6,18 +6,20 @@
 //!
 //! The timer `AdvanceDataBoxRequests` ([`advance_all`]) takes it through ISDS's
 //! box management ([`BoxManagement`], the `db_manipulations` part of the
-//! interface: `CreateDataBox`): `submitted` → `in-progress` → `created` (the
+//! interface: `CreateDataBox2`): `submitted` → `in-progress` → `created` (the
 //! box id shown, the box linked to the citizen, a notification and a calendar
 //! entry for the first login) or `refused` with ISDS's reason. Each step is
 //! idempotent: the request id is the key ISDS is asked with, the document
 //! moves on by ETag, the events have fixed ids, and a pending marker
 //! (`pending-box-requests` partition) is deleted only at the end, so a crash
-//! anywhere is picked up by the next run. Looking at the request
-//! (`GET /api/databox/box-requests/{id}`) takes the same step at once. Production has no adapter yet
-//! ([`NotConnected`]: whether and how a portal may call `CreateDataBox` for a
-//! citizen is the ISDS administrator's to allow); local mode uses the
-//! simulator, which creates the box after [`crate::isds::simulator::BOX_CREATION_TAKES`]
-//! of the clock's time.
+//! anywhere is picked up by the next run. `in-progress` is saved before ISDS
+//! is asked to create anything, so a box found for the person later is known
+//! to be the one this request may have created. Looking at the request
+//! (`GET /api/databox/box-requests/{id}`) takes the same step at once.
+//! Production uses the SOAP adapter ([`crate::isds::soap::manage`]) when the
+//! operator's privileged box-management login is configured, else
+//! [`NotConnected`]; local mode uses the simulator, which creates the box after
+//! [`crate::isds::simulator::BOX_CREATION_TAKES`] of the clock's time.
 
 use async_trait::async_trait;
 use portal_store::{NewDocument, StoreError};
@@ -26,6 +28,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
+
+use portal_security::SubjectId;
 
 use crate::isds::{BoxId, IsdsError, IsdsResult};
 use crate::{COLLECTION, Databox};
@@ -45,7 +49,61 @@ pub const FIRST_LOGIN_DAYS: i64 = 15;
 pub struct BoxOwner {
     /// The citizen's `PersonIdentifier` (the pseudonym the identity provider gave).
     pub person: String,
+    /// The citizen as the portal knows them (whose identity data an adapter
+    /// reads through [`OwnerIdentities`]).
+    pub subject: SubjectId,
     pub name: String,
+}
+
+/// What ISDS is told of the person whose box it creates (`CreateDataBox2`'s
+/// `dbOwnerInfo`, `tDbOwnerInfoExt2` in `dbTypes.xsd`), as the identity
+/// provider gave it. What is not known is sent as `xsi:nil`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerIdentity {
+    /// All given names in one (`pnGivenNames`).
+    pub given_names: String,
+    pub last_name: String,
+    pub birth_date: time::Date,
+    /// `biCity`, `biCounty` (okres), `biState`.
+    pub birth_city: Option<String>,
+    pub birth_county: Option<String>,
+    pub birth_state: Option<String>,
+    /// The address of residence (`gAddressExt2`).
+    pub address: Option<OwnerAddress>,
+    pub nationality: Option<String>,
+    /// `pnLastNameAtBirth` (optional since `CreateDataBox2`).
+    pub last_name_at_birth: Option<String>,
+    /// `notifEmail`: where ISDS sends the box's notifications.
+    pub email: Option<String>,
+}
+
+/// `gAddressExt2` (`dbTypes.xsd`): every part nillable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerAddress {
+    /// The RÚIAN code of the address point (`adCode`).
+    pub code: Option<String>,
+    pub city: Option<String>,
+    /// Part of the municipality (`adDistrict`).
+    pub district: Option<String>,
+    pub street: Option<String>,
+    /// Číslo orientační (`adNumberInStreet`).
+    pub number_in_street: Option<String>,
+    /// Číslo popisné (`adNumberInMunicipality`).
+    pub number_in_municipality: Option<String>,
+    pub zip_code: Option<String>,
+    pub state: Option<String>,
+}
+
+/// Where an adapter that needs the person's data reads it: the identity
+/// profile, in the composition (`src/app.rs`), as for `FindPersonalDataBox`.
+#[async_trait]
+pub trait OwnerIdentities: Send + Sync + std::fmt::Debug {
+    /// `Ok(None)` when the portal does not know the person well enough;
+    /// `Err` when the profile cannot be read now (retried).
+    async fn identity(
+        &self,
+        subject: &SubjectId,
+    ) -> Result<Option<OwnerIdentity>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// Where ISDS is with a request.
@@ -57,11 +115,36 @@ pub enum CreationStatus {
 }
 
 /// ISDS's box management, as far as a request to create a natural person's
-/// box goes. Idempotent by the request id.
+/// box goes. Every call is idempotent by the request id and may be repeated
+/// after a crash at any point.
+///
+/// The flow calls [`Self::hand_over`] for a `submitted` request and
+/// [`Self::follow`] for an `in-progress` one. By default they are
+/// [`Self::submit`] and [`Self::status`], the calls of a manager that works
+/// on a request by itself (the simulator). `CreateDataBox2` answers at once
+/// and needs the person's data each time, so the SOAP adapter overrides both
+/// ([`crate::isds::soap::manage`]).
 #[async_trait]
 pub trait BoxManagement: Send + Sync + std::fmt::Debug {
+    /// Hands the request over; repeating a request id changes nothing.
     async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()>;
+    /// Where a submitted request stands now.
     async fn status(&self, request_id: &str) -> IsdsResult<CreationStatus>;
+
+    /// The step for a `submitted` request: `InProgress` when it goes on,
+    /// `Refused` when it is ruled out at once (the person already has a box).
+    async fn hand_over(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
+        self.submit(request_id, owner).await?;
+        Ok(CreationStatus::InProgress)
+    }
+
+    /// The step for an `in-progress` request: where it stands now. The flow
+    /// saved `in-progress` before this is called, so a box found for the
+    /// person here may be one an earlier, interrupted call created.
+    async fn follow(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
+        let _ = owner;
+        self.status(request_id).await
+    }
 }
 
 /// Production until an adapter exists: every call is unavailable, so the
@@ -251,16 +334,27 @@ async fn advance(databox: &Databox, subject: &str, id: &str, report: &mut Advanc
         serde_json::from_value(doc.body.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let now = databox.clock.now();
     let mut etag = doc.etag.clone();
+    let owner = BoxOwner {
+        person: subject.replace("%2F", "/").replace("%25", "%"),
+        subject: SubjectId::parse(subject).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        name: String::new(),
+    };
+    let mut outcome = None;
     if request.state.as_deref() == Some("submitted") {
-        let owner = BoxOwner { person: subject.replace("%2F", "/").replace("%25", "%"), name: String::new() };
-        databox.management.submit(id, &owner).await?;
-        request.state = Some("in-progress".into());
-        etag = save(databox, subject, &request, &etag).await?;
-        record_filing_state(databox, subject, id, now, "in-progress", None).await?;
+        match databox.management.hand_over(id, &owner).await? {
+            // Saved before ISDS is asked to create anything (`follow`).
+            CreationStatus::InProgress => {
+                request.state = Some("in-progress".into());
+                etag = save(databox, subject, &request, &etag).await?;
+                record_filing_state(databox, subject, id, now, "in-progress", None).await?;
+            }
+            decided => outcome = Some(decided),
+        }
         report.submitted += 1;
     }
     match request.state.as_deref() {
         Some("in-progress") => {}
+        Some("submitted") if outcome.is_some() => {}
         // Final: the events are sent again (fixed ids), then the marker goes.
         Some("created" | "refused") => {
             announce(databox, subject, &request, now).await?;
@@ -268,7 +362,11 @@ async fn advance(databox: &Databox, subject: &str, id: &str, report: &mut Advanc
         }
         _ => return Ok(()),
     }
-    match databox.management.status(id).await? {
+    let outcome = match outcome {
+        Some(decided) => decided,
+        None => databox.management.follow(id, &owner).await?,
+    };
+    match outcome {
         CreationStatus::InProgress => return Ok(()),
         CreationStatus::Created { box_id, at } => {
             databox.link_box(subject, &box_id).await?;
