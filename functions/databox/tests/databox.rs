@@ -736,6 +736,34 @@ impl Isds for FaultyIsds {
         }
         Err(portal_databox::isds::IsdsError::Unavailable("the answer timed out after ISDS accepted the message".into()))
     }
+    async fn upload_attachment(
+        &self,
+        ctx: &BoxContext,
+        upload: portal_databox::isds::AttachmentUpload,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::UploadedAttachment> {
+        self.inner.upload_attachment(ctx, upload).await
+    }
+    async fn create_big_message(
+        &self,
+        ctx: &BoxContext,
+        message: &portal_databox::isds::OutgoingMessage,
+        files: &[portal_databox::isds::BigFile],
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::MessageId> {
+        self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sent = self.inner.create_big_message(ctx, message, files).await?;
+        if !self.timeout_after_send {
+            return Ok(sent);
+        }
+        Err(portal_databox::isds::IsdsError::Unavailable("the answer timed out after ISDS accepted the message".into()))
+    }
+    async fn download_big_message(
+        &self,
+        ctx: &portal_databox::isds::SessionContext,
+        direction: Direction,
+        id: &portal_databox::isds::MessageId,
+    ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
+        self.inner.download_big_message(ctx, direction, id).await
+    }
     async fn mark_downloaded(
         &self,
         ctx: &portal_databox::isds::SessionContext,
@@ -1080,4 +1108,225 @@ async fn a_citizen_is_linked_to_the_box_isds_finds_for_their_identity() {
     // Without the operator's box to search in, nothing links.
     let none = portal_databox::IsdsPersonDirectory { search_in: None, ..directory };
     assert_eq!(none.box_of(&subject(JANA)).await, None);
+}
+
+// ---------------------------------------------------------------------------
+// Big messages (VoDZ, over 20 MB; issue 14 §4)
+
+/// How many calls of `operation` the simulator answered.
+fn count(portal: &Portal, operation: &str) -> usize {
+    portal.isds.calls().iter().filter(|c| c.operation == operation).count()
+}
+
+/// A made-up PDF of `size` bytes (ISDS checks the extension, not the content).
+fn pdf_of(size: usize, fill: u8) -> Vec<u8> {
+    let mut content = b"%PDF-1.7\n".to_vec();
+    content.resize(size, fill);
+    content
+}
+
+#[tokio::test]
+async fn a_message_over_20_mb_goes_by_the_vodz_services_and_arrives_once_per_key() {
+    let portal = portal();
+    let jana = portal.login(JANA).await;
+    let (main, enclosure) = (pdf_of(14_000_000, b'a'), pdf_of(7_000_000, b'b'));
+    let files =
+        [("zadost.pdf", "application/pdf", main.clone()), ("priloha.pdf", "application/pdf", enclosure.clone())];
+    let fields = [("recipient", "simmuhl"), ("subject", "Velká žádost se dvěma přílohami")];
+
+    let (status, _, body) = call(&portal.router, send_request_keyed(&jana, Some("big-1"), &fields, &files)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    assert_eq!(json_of(&body)["simulated"], true);
+    // 21 MB together: each file uploaded, then the message created; no CreateMessage.
+    assert_eq!((count(&portal, "UploadAttachment"), count(&portal, "CreateBigMessage")), (2, 1));
+    assert_eq!(count(&portal, "CreateMessage"), 0);
+
+    // The office has it: a big message of 21 MB.
+    let office = BoxContext::for_job(BoxId::parse("simmuhl").expect("box"), Access::Simulated, "test");
+    let received = portal.isds.list_messages(&office, Direction::Received, &ListQuery::default()).await.expect("list");
+    let arrived = received.iter().find(|m| m.id.as_str() == id).expect("the message arrived");
+    assert!(arrived.big, "{arrived:?}");
+    assert_eq!(arrived.status, MessageStatus::Delivered);
+    assert_eq!(arrived.attachment_size_kb, 21_000_000_u64.div_ceil(1024));
+
+    // Jana opens it in her sent folder: the standard download refuses a big
+    // message, the big one serves it, with both files byte for byte.
+    let (status, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/sent/{id}"), &jana)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&detail));
+    assert_eq!(json_of(&detail)["big"], true, "{}", json_of(&detail));
+    let (status, _, content) =
+        call(&portal.router, get(&format!("/api/databox/messages/sent/{id}/attachments/1"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content[..] == enclosure[..], "the enclosure arrives as sent");
+    assert!(count(&portal, "SignedSentBigMessageDownload") >= 2);
+
+    // The same key answers the first result: nothing uploaded or sent again.
+    let (status, _, body) = call(&portal.router, send_request_keyed(&jana, Some("big-1"), &fields, &files)).await;
+    assert_eq!((status, json_of(&body)["id"].as_str()), (StatusCode::CREATED, Some(id.as_str())));
+    assert_eq!((count(&portal, "UploadAttachment"), count(&portal, "CreateBigMessage")), (2, 1));
+    assert_eq!(sent_with_subject(&portal, "Velká žádost se dvěma přílohami").await, [id]);
+}
+
+#[tokio::test]
+async fn a_message_over_the_configured_limit_is_refused_naming_the_attachments() {
+    let portal = portal_with(DataboxSettings { max_message_bytes: 25_000_000, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
+    let fields = [("recipient", "simmuhl"), ("subject", "Příliš velká žádost")];
+    // Over the limit but within the form's slack (limit + 1 MB), and far over it.
+    for size in [25_000_001, 27_000_000] {
+        let files = [("zadost.pdf", "application/pdf", pdf_of(size, b'x'))];
+        let (status, headers, body) = call(&portal.router, send_request(&jana, &fields, &files)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{size}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let problem = json_of(&body);
+        let error = &problem["errors"][0];
+        assert_eq!(error["field"], "attachments", "{problem}");
+        assert!(error["rule"].as_str().is_some_and(|r| r.contains("at most 25 MB")), "{problem}");
+    }
+    assert_eq!(count(&portal, "UploadAttachment") + count(&portal, "CreateBigMessage"), 0, "nothing reached ISDS");
+    // Just under the limit it goes, as a big message.
+    let files = [("zadost.pdf", "application/pdf", pdf_of(25_000_000, b'x'))];
+    let (status, _, body) = call(&portal.router, send_request(&jana, &fields, &files)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(count(&portal, "CreateBigMessage"), 1);
+}
+
+#[tokio::test]
+async fn a_big_message_isds_took_before_its_answer_timed_out_is_found_not_sent_again() {
+    let portal = portal();
+    let isds = Arc::new(FaultyIsds::new(portal.isds.clone(), true));
+    let mut databox = portal.databox.clone();
+    databox.isds = isds.clone();
+    let router = portal.harness.router(functions(databox));
+    let jana = portal.login(JANA).await;
+    let files = [("plany.pdf", "application/pdf", pdf_of(20_000_001, b'p'))];
+    let fields = [("recipient", "simfuhl"), ("subject", "Velká žádost, jejíž odpověď se ztratila")];
+    let send = |login: &Login| call(&router, send_request_keyed(login, Some("big-lost"), &fields, &files));
+
+    assert_eq!(send(&jana).await.0, StatusCode::SERVICE_UNAVAILABLE, "the answer timed out");
+    let taken = sent_with_subject(&portal, "Velká žádost, jejíž odpověď se ztratila").await;
+    assert_eq!(taken.len(), 1, "but ISDS took it");
+    // A big message's send may take 30 minutes: after 7 it is still in flight.
+    portal.clock.advance(Duration::from_secs(7 * 60));
+    assert_eq!(send(&jana).await.0, StatusCode::CONFLICT);
+    portal.clock.advance(Duration::from_secs(25 * 60));
+    // (Her session has lapsed meanwhile: she logs in again.)
+    let jana = portal.login(JANA).await;
+    let (status, _, body) = send(&jana).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["id"], taken[0].as_str(), "found in ISDS");
+    assert_eq!(isds.sends.load(std::sync::atomic::Ordering::SeqCst), 1, "ISDS was asked to create it once");
+    assert_eq!(count(&portal, "UploadAttachment"), 1, "and its file uploaded once");
+}
+
+/// A big message from the municipal office to Jana, sent through the VoDZ
+/// services as any sender would.
+async fn big_message_to_jana(portal: &Portal, size: usize) -> portal_databox::isds::MessageId {
+    use portal_databox::isds::{Attachment, AttachmentUpload, BigFile, FileMetaType, OutgoingMessage};
+    let office = BoxContext::for_job(BoxId::parse("simmuhl").expect("box"), Access::Simulated, "office");
+    let attachment = Attachment {
+        name: "územní plán.pdf".into(),
+        mime_type: "application/pdf".into(),
+        meta_type: FileMetaType::Main,
+        content: bytes::Bytes::from(pdf_of(size, b'u')),
+    };
+    let uploaded = portal.isds.upload_attachment(&office, AttachmentUpload::of(&attachment, 1 << 20)).await;
+    let files = [BigFile { meta_type: FileMetaType::Main, uploaded: uploaded.expect("uploaded") }];
+    let message = OutgoingMessage {
+        recipient: jana_ctx(portal).box_id().clone(),
+        subject: "Územní plán (velká zpráva)".into(),
+        sender_ref_number: None,
+        sender_ident: None,
+        recipient_ref_number: None,
+        recipient_ident: None,
+        to_hands: None,
+        personal_delivery: false,
+        commercial: false,
+        attachments: Vec::new(),
+    };
+    portal.isds.create_big_message(&office, &message, &files).await.expect("sent")
+}
+
+#[tokio::test]
+async fn a_big_received_message_is_delivered_only_when_the_citizen_opens_it_and_is_archived() {
+    let portal = portal_with(DataboxSettings { archive_after_days: 1, ..DataboxSettings::default() });
+    let jana = portal.login(JANA).await;
+    assert_eq!(call(&portal.router, get("/api/databox/box", &jana)).await.0, StatusCode::OK);
+    let id = big_message_to_jana(&portal, 22_000_000).await;
+    // A job never delivers it: the archive takes only delivered messages.
+    archive::run(&portal.databox).await.expect("archive");
+    assert!(portal.isds.deliveries_by_jobs().is_empty());
+
+    let (status, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/received/{id}"), &jana)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&detail));
+    let detail = json_of(&detail);
+    assert_eq!(detail["big"], true, "{detail}");
+    assert_eq!(detail["signature"]["verified"], true, "the simulator's ZFO of a big message verifies");
+    let delivering: Vec<_> = portal.isds.calls().into_iter().filter(|c| !c.delivered.is_empty()).collect();
+    assert_eq!(delivering.len(), 1, "{delivering:?}");
+    assert_eq!(delivering[0].operation, "SignedBigMessageDownload");
+    assert_eq!(delivering[0].caller, portal_databox::isds::Caller::Citizen);
+    let (status, _, content) =
+        call(&portal.router, get(&format!("/api/databox/messages/received/{id}/attachments/0"), &jana)).await;
+    assert_eq!((status, content.len()), (StatusCode::OK, 22_000_000));
+
+    // Delivered now, so the archive takes it through the big download, as a job.
+    portal.clock.advance(Duration::from_secs(2 * 24 * 3600));
+    archive::run(&portal.databox).await.expect("archive");
+    assert!(archived(portal.store.as_ref()).await.contains(&id.as_str().to_owned()), "archived");
+    let by_job = portal.isds.calls().into_iter().filter(|c| c.caller != portal_databox::isds::Caller::Citizen);
+    assert!(by_job.clone().any(|c| c.operation == "SignedBigMessageDownload"), "the archive used the big download");
+    assert!(portal.isds.deliveries_by_jobs().is_empty(), "and delivered nothing");
+}
+
+#[tokio::test]
+async fn the_simulator_takes_an_upload_once_in_its_own_box_within_a_day() {
+    use portal_databox::isds::{Attachment, AttachmentUpload, BigFile, FileMetaType, IsdsError};
+    let portal = portal();
+    let office = BoxContext::for_job(BoxId::parse("simmuhl").expect("box"), Access::Simulated, "office");
+    let court = BoxContext::for_job(BoxId::parse("simoshl").expect("box"), Access::Simulated, "court");
+    let file = |content: &[u8]| Attachment {
+        name: "a.pdf".into(),
+        mime_type: "application/pdf".into(),
+        meta_type: FileMetaType::Main,
+        content: bytes::Bytes::copy_from_slice(content),
+    };
+    let upload = |content: &[u8]| AttachmentUpload::of(&file(content), 3);
+    let message = portal_databox::isds::OutgoingMessage {
+        recipient: jana_ctx(&portal).box_id().clone(),
+        subject: "Zkouška".into(),
+        sender_ref_number: None,
+        sender_ident: None,
+        recipient_ref_number: None,
+        recipient_ident: None,
+        to_hands: None,
+        personal_delivery: false,
+        commercial: false,
+        attachments: Vec::new(),
+    };
+    let main = |uploaded| [BigFile { meta_type: FileMetaType::Main, uploaded }];
+    let refused = |result: portal_databox::isds::IsdsResult<portal_databox::isds::MessageId>| match result {
+        Err(IsdsError::Refused { code, .. }) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    let uploaded = portal.isds.upload_attachment(&office, upload(b"%PDF-1.7 one")).await.expect("upload");
+    assert_eq!((uploaded.hash1.algorithm.as_str(), uploaded.hash2.algorithm.as_str()), ("SHA-256", "SHA-512"));
+    // Another box cannot use it; wrong hashes do not match it.
+    assert_eq!(refused(portal.isds.create_big_message(&court, &message, &main(uploaded.clone())).await), "9005");
+    let mut forged = uploaded.clone();
+    forged.hash1.value = "00".repeat(32);
+    assert_eq!(refused(portal.isds.create_big_message(&office, &message, &main(forged)).await), "9005");
+    // Its own box uses it, once.
+    portal.isds.create_big_message(&office, &message, &main(uploaded.clone())).await.expect("sent");
+    assert_eq!(refused(portal.isds.create_big_message(&office, &message, &main(uploaded)).await), "9005");
+    // An upload older than a day is gone.
+    let late = portal.isds.upload_attachment(&office, upload(b"%PDF-1.7 two")).await.expect("upload");
+    portal.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(refused(portal.isds.create_big_message(&office, &message, &main(late)).await), "9005");
+    // A file that is not the declared size is refused.
+    let mut short = upload(b"%PDF-1.7 three");
+    short.size += 1;
+    assert!(matches!(portal.isds.upload_attachment(&office, short).await, Err(IsdsError::Refused { .. })));
 }

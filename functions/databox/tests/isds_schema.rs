@@ -4,7 +4,9 @@
 //! (`tests/isds_schema.py`, run by `PORTAL_TEST_PYTHON`). Each request is
 //! built with every optional value the port can carry set, and with every one
 //! unset; the validator also checks that the endpoint the adapter posted to
-//! serves an operation whose input is the request's element.
+//! serves an operation whose input is the request's element, in the binding's
+//! SOAP version, and unpacks the VoDZ upload's MTOM/XOP package (its
+//! `xop:Include` replaced by the file part) before validating it.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -15,17 +17,19 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{
-    Access, Attachment, BoxContext, BoxId, BoxSearch, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery,
-    MessageId, MessageStatus, OutgoingMessage, PersonQuery, SessionContext,
+    Access, Attachment, AttachmentHash, AttachmentUpload, BigFile, BoxContext, BoxId, BoxSearch, Direction,
+    FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageId, MessageStatus, OutgoingMessage, PersonQuery,
+    SessionContext, UploadedAttachment,
 };
 use secrecy::SecretString;
 use time::macros::datetime;
 
 /// The request kinds the adapter builds (the table in `isds/soap.rs`).
-const OPERATIONS: [&str; 12] = [
+const OPERATIONS: [&str; 16] = [
+    "CreateBigMessage",
     "CreateMessage",
     "DTInfo",
     "DataBoxCreditInfo",
@@ -36,8 +40,11 @@ const OPERATIONS: [&str; 12] = [
     "GetMessageStateChanges",
     "GetOwnerInfoFromLogin",
     "MarkMessageAsDownloaded",
+    "SignedBigMessageDownload",
     "SignedMessageDownload",
+    "SignedSentBigMessageDownload",
     "SignedSentMessageDownload",
+    "UploadAttachment",
 ];
 
 /// One request as it left the adapter.
@@ -45,11 +52,12 @@ const OPERATIONS: [&str; 12] = [
 struct Recorded {
     label: &'static str,
     path: String,
-    body: String,
+    content_type: String,
+    body: Vec<u8>,
 }
 
-/// (URL path, body) of each request the recorder saw.
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
+/// (URL path, Content-Type, body) of each request the recorder saw.
+type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
 
 /// A local server that keeps every request and answers none of them (503),
 /// so each call fails after its request was sent: only the request matters.
@@ -89,14 +97,14 @@ impl Recorder {
         assert!(matches!(result, Err(IsdsError::Unavailable(_))), "{label}: the recorder answers 503: {result:?}");
         let mut seen = self.seen.lock().expect("lock");
         assert_eq!(seen.len(), 1, "{label}: expected one request");
-        let (path, body) = seen.remove(0);
-        self.kept.push(Recorded { label, path, body });
+        let (path, content_type, body) = seen.remove(0);
+        self.kept.push(Recorded { label, path, content_type, body });
     }
 }
 
-async fn record(State(seen): State<Seen>, uri: Uri, body: Bytes) -> StatusCode {
-    let body = String::from_utf8(body.to_vec()).expect("the adapter sends UTF-8");
-    seen.lock().expect("lock").push((uri.path().to_owned(), body));
+async fn record(State(seen): State<Seen>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    seen.lock().expect("lock").push((uri.path().to_owned(), content_type, body.to_vec()));
     StatusCode::SERVICE_UNAVAILABLE
 }
 
@@ -113,8 +121,18 @@ fn validate(python: &str, dir: &Path, requests: &[Recorded]) -> (bool, String) {
     let mut command = Command::new(python);
     command.arg(validator()).arg(schema_dir());
     for request in requests {
-        let file = dir.join(format!("{}.xml", request.label));
-        std::fs::write(&file, &request.body).expect("write the request");
+        // A text/xml body as it is; any other with its Content-Type first.
+        let file = if request.content_type.starts_with("text/xml") {
+            let file = dir.join(format!("{}.xml", request.label));
+            std::fs::write(&file, &request.body).expect("write the request");
+            file
+        } else {
+            let file = dir.join(format!("{}.mime", request.label));
+            let mut mime = format!("Content-Type: {}\r\n\r\n", request.content_type).into_bytes();
+            mime.extend_from_slice(&request.body);
+            std::fs::write(&file, mime).expect("write the request");
+            file
+        };
         command.arg(&request.path).arg(file);
     }
     let output = command.output().expect("the test Python runs");
@@ -216,6 +234,22 @@ fn bare_message() -> OutgoingMessage {
     }
 }
 
+/// A file of a big message, streamed in slices of 7 bytes.
+fn upload(name: &str) -> AttachmentUpload {
+    AttachmentUpload::of(&attachment(name, FileMetaType::Main), 7)
+}
+
+/// An uploaded file as ISDS answers it (the algorithms' names as libdatovka
+/// and ISDS's clients show them).
+fn uploaded(id: &str) -> UploadedAttachment {
+    let hash = |value: &str, algorithm: &str| AttachmentHash { value: value.into(), algorithm: algorithm.into() };
+    UploadedAttachment {
+        id: id.into(),
+        hash1: hash("3q2+7w==", "SHA-256"),
+        hash2: hash("9e107d9d372bb6826bd81d3542a419d6", "SHA-512"),
+    }
+}
+
 /// Every request kind, with its optional values set and unset.
 async fn every_request() -> Vec<Recorded> {
     let mut recorder = Recorder::start().await;
@@ -252,6 +286,20 @@ async fn every_request() -> Vec<Recorded> {
     recorder.keep("find_box.by_name", isds.find_boxes(&own, &BoxSearch::Name("Úřad <&> \"města\"".into())).await);
     let ico = portal_databox::isds::Ico::parse("27074358").expect("a valid IČO");
     recorder.keep("find_box.by_ico", isds.find_boxes(&own, &BoxSearch::Ico(ico)).await);
+
+    // Big messages (VoDZ): SOAP 1.2 at /DS/vodz, the upload as MTOM/XOP.
+    recorder.keep("upload_attachment", isds.upload_attachment(&own, upload("příloha <1> & \"2\".pdf")).await);
+    let files: Vec<BigFile> =
+        [FileMetaType::Main, FileMetaType::Enclosure, FileMetaType::Signature, FileMetaType::Meta]
+            .into_iter()
+            .enumerate()
+            .map(|(i, meta_type)| BigFile { meta_type, uploaded: uploaded(&format!("att-{i}")) })
+            .collect();
+    recorder.keep("create_big_message.set", isds.create_big_message(&own, &full_message(), &files).await);
+    recorder.keep("create_big_message.unset", isds.create_big_message(&own, &bare_message(), &files[..1]).await);
+    recorder
+        .keep("download_big_received", isds.download_big_message(&session, Direction::Received, &message_id()).await);
+    recorder.keep("download_big_sent", isds.download_big_message(&session, Direction::Sent, &message_id()).await);
     recorder.kept
 }
 
@@ -327,7 +375,12 @@ async fn the_validator_rejects_empty_typed_elements_and_wrong_endpoints() {
         ))
     };
     let nil_dates = "<ciFromDate xsi:nil=\"true\"/><ciTodate xsi:nil=\"true\"/>";
-    let case = |label: &'static str, path: &str, body: String| Recorded { label, path: path.into(), body };
+    let case = |label: &'static str, path: &str, body: String| Recorded {
+        label,
+        path: path.into(),
+        content_type: "text/xml; charset=utf-8".into(),
+        body: body.into_bytes(),
+    };
 
     let (valid, report) = validate(&python, dir.path(), &[case("nil", "/DS/df", credit(nil_dates))]);
     assert!(valid, "{report}");
@@ -337,6 +390,54 @@ async fn the_validator_rejects_empty_typed_elements_and_wrong_endpoints() {
         case("missing_date", "/DS/df", credit("<ciTodate xsi:nil=\"true\"/>")),
         case("wrong_endpoint", "/DS/dx", credit(nil_dates)),
         case("not_soap", "/DS/df", "<DataBoxCreditInfo xmlns=\"http://isds.czechpoint.cz/v20\"/>".into()),
+    ] {
+        let label = bad.label;
+        let (valid, report) = validate(&python, dir.path(), &[bad]);
+        assert!(!valid && report.starts_with("INVALID"), "{label} passed the validator:\n{report}");
+    }
+}
+
+/// The VoDZ requests as the adapter sends them pass; each way of breaking
+/// their packaging or SOAP version does not.
+#[tokio::test]
+async fn the_validator_rejects_a_broken_xop_package_and_the_wrong_soap_version() {
+    let Some(python) = portal_testkit::test_python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut recorder = Recorder::start().await;
+    let isds = recorder.adapter();
+    let own = BoxContext::for_job(own_box(), Access::HostedRecordsSystem, "test");
+    recorder.keep("upload", isds.upload_attachment(&own, upload("a.pdf")).await);
+    let files = [BigFile { meta_type: FileMetaType::Main, uploaded: uploaded("att-0") }];
+    recorder.keep("create", isds.create_big_message(&own, &bare_message(), &files).await);
+    let (upload, create) = (recorder.kept[0].clone(), recorder.kept[1].clone());
+    assert!(upload.content_type.starts_with("multipart/related;"), "{}", upload.content_type);
+    assert!(create.content_type.starts_with("application/soap+xml"), "{}", create.content_type);
+    let (valid, report) = validate(&python, dir.path(), &[upload.clone(), create.clone()]);
+    assert!(valid, "{report}");
+
+    let replace = |request: &Recorded, label: &'static str, from: &str, to: &str| {
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(body.contains(from), "{label}: {from} is in the request");
+        Recorded { label, body: body.replace(from, to).into_bytes(), ..request.clone() }
+    };
+    let retyped = |request: &Recorded, label: &'static str, from: &str, to: &str| {
+        assert!(request.content_type.contains(from), "{label}");
+        Recorded { label, content_type: request.content_type.replace(from, to), ..request.clone() }
+    };
+    for bad in [
+        replace(&upload, "include_names_no_part", "href=\"cid:file.0@portal.gov.cz\"", "href=\"cid:other@x\""),
+        replace(&upload, "part_named_by_nothing", "<xop:Include", "<xop:Included"),
+        retyped(&upload, "not_xop", "type=\"application/xop+xml\"", "type=\"text/xml\""),
+        retyped(&upload, "not_soap12_root", "start-info=\"application/soap+xml\"", "start-info=\"text/xml\""),
+        retyped(&upload, "another_root", "start=\"<root.message@portal.gov.cz>\"", "start=\"<file.0@portal.gov.cz>\""),
+        replace(
+            &create,
+            "soap11_envelope",
+            "http://www.w3.org/2003/05/soap-envelope",
+            "http://schemas.xmlsoap.org/soap/envelope/",
+        ),
+        Recorded { label: "soap12_as_text_xml", content_type: "text/xml; charset=utf-8".into(), ..create.clone() },
+        Recorded { label: "vodz_elsewhere", path: "/DS/dz".into(), ..create.clone() },
     ] {
         let label = bad.label;
         let (valid, report) = validate(&python, dir.path(), &[bad]);

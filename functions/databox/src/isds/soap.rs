@@ -1,4 +1,5 @@
-//! Production adapter: a SOAP 1.1 client of the ISDS web services.
+//! Production adapter: a SOAP client of the ISDS web services (SOAP 1.1; SOAP
+//! 1.2 with MTOM/XOP for big messages).
 //!
 //! Sources (the published ISDS interface, schema v3.09, as bundled in
 //! `lofcz/DatovkaSharp` `DatovkaSharp/Resources/`; and the CZ.NIC libdatovka
@@ -16,13 +17,18 @@
 //! | DataBoxCreditInfo (now, and with dates: the history) | `db_search.wsdl` (`df`) | `tDBCreditInfoInput` / `tDBCreditInfoOutput` (`tCiRecord`) |
 //! | DTInfo | `db_search.wsdl` (`df`) | `tDTInfoInput` / `tDTInfoOutput` |
 //! | GetOwnerInfoFromLogin | `db_access.wsdl` (`DsManage`) | `tDummyInput` / `tGetOwnInfoOutput` (`tDbOwnerInfo`) |
+//! | UploadAttachment (SOAP 1.2, MTOM/XOP request) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `UploadAttachment` (`dmFile`/`dmEncodedContent` as `xop:Include`) / `UploadAttachmentResponse` (`dmAttID`, `dmAttHash1`, `dmAttHash2`) |
+//! | CreateBigMessage (SOAP 1.2) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `tBigMessageInput` (`tBigMessEnvelope`, `dmExtFile`) / `tBigMessageOutput` |
+//! | SignedBigMessageDownload, SignedSentBigMessageDownload (SOAP 1.2, MTOM/XOP answer) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `dmID` / `dmSignature` (an XOP part or base64) |
 //!
 //! Every call runs in a [`BoxContext`]: with the hosted records-system login
 //! (production) the context's box id is the HTTP Basic user of that very
 //! call, so each citizen's calls act in their own box
 //! (`docs/architecture.md`, "Data box: access to each citizen's box").
 //!
-//! Every binding is document/literal with `soapAction=""`. Message services
+//! Every binding is document/literal with `soapAction=""`. The VoDZ services
+//! (big messages, over 20 MB) are SOAP 1.2 on the `ws2` hosts and carry file
+//! contents as MTOM/XOP parts (`vodz`: what is streamed, what is held). Message services
 //! answer with `dmStatus` (`tStatus`), box services with `dbStatus`
 //! (`tDbReqStatus`); `0000` is success.
 //!
@@ -31,7 +37,10 @@
 //! above, with its optional values set and unset, using libxml2 (Python lxml).
 //! Unset values are `xsi:nil`, never empty elements (see `xml::Request`).
 //!
-//! Not built, because the portal does not need them: `MessageDownload` (the
+//! Not built, because the portal does not need them: `BigMessageDownload` and
+//! `DownloadAttachment` (the unsigned big message and one of its files; the
+//! portal keeps the signed ZFO, as for standard messages),
+//! `AuthenticateBigMessage`, `MessageDownload` (the
 //! unsigned copy of a received message; the portal keeps the signed ZFO as the
 //! record and reads the same envelope and files out of it) and
 //! `DummyOperation` (`dm_operations.wsdl`: "pro navazování a udržování
@@ -43,15 +52,18 @@
 //!
 //! Layout: this file holds the configuration and the client (login, one SOAP
 //! exchange); `operations` the port's operations and the requests they
-//! send; `reply` reads an answer's envelope and status; `records` turns
+//! send; `vodz` the VoDZ exchange (SOAP 1.2, MTOM/XOP) and its requests;
+//! `reply` reads an answer's envelope and status; `records` turns
 //! ISDS records into the port's types; `times` reads and writes ISDS times;
 //! `xml` and `der` are the readers underneath.
 
 pub(crate) mod der;
+pub mod manage;
 mod operations;
 mod records;
 mod reply;
 mod times;
+mod vodz;
 mod xml;
 
 use std::net::IpAddr;
@@ -256,33 +268,18 @@ impl SoapIsds {
         request: Request,
         timeout: Duration,
     ) -> IsdsResult<Reply> {
-        if ctx.access() == Access::Simulated {
-            return Err(IsdsError::Invalid("a simulated box context cannot be used with ISDS".into()));
-        }
         let url = self
             .base
             .join(service.path())
             .map_err(|_| IsdsError::Invalid("the ISDS base URL cannot be joined with a service path".into()))?;
-        let mut builder = self
+        let builder = self
             .http
             .post(url)
             .timeout(timeout)
             .header(CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", "\"\"")
             .header(ACCEPT, "text/xml");
-        builder = match &self.login {
-            Login::Password { own_box, .. } | Login::Certificate { own_box } if own_box != ctx.box_id() => {
-                return Err(IsdsError::Invalid(format!(
-                    "this ISDS login acts only in box {own_box}, not in {}: serving citizens needs the hosted \
-                     records-system certificate",
-                    ctx.box_id()
-                )));
-            }
-            Login::Password { user, password, .. } => builder.basic_auth(user, Some(password.expose_secret())),
-            Login::Certificate { .. } => builder,
-            // The box each call acts for is the HTTP Basic user.
-            Login::Hosted => builder.basic_auth(ctx.box_id().as_str(), Some("")),
-        };
+        let builder = self.authorized(builder, ctx)?;
         let response = builder.body(request.finish()).send().await.map_err(transport)?;
         let status = response.status();
         let body = read_body(response).await?;
@@ -300,6 +297,29 @@ impl SoapIsds {
             other => return Err(IsdsError::Protocol(format!("{operation}: unexpected HTTP status {other}"))),
         }
         unwrap_envelope(&body, operation)
+    }
+}
+
+impl SoapIsds {
+    /// `builder` with the login for a call in `ctx`; refused before anything
+    /// is sent when the login cannot act in that box.
+    fn authorized(&self, builder: reqwest::RequestBuilder, ctx: &BoxContext) -> IsdsResult<reqwest::RequestBuilder> {
+        if ctx.access() == Access::Simulated {
+            return Err(IsdsError::Invalid("a simulated box context cannot be used with ISDS".into()));
+        }
+        Ok(match &self.login {
+            Login::Password { own_box, .. } | Login::Certificate { own_box } if own_box != ctx.box_id() => {
+                return Err(IsdsError::Invalid(format!(
+                    "this ISDS login acts only in box {own_box}, not in {}: serving citizens needs the hosted \
+                     records-system certificate",
+                    ctx.box_id()
+                )));
+            }
+            Login::Password { user, password, .. } => builder.basic_auth(user, Some(password.expose_secret())),
+            Login::Certificate { .. } => builder,
+            // The box each call acts for is the HTTP Basic user.
+            Login::Hosted => builder.basic_auth(ctx.box_id().as_str(), Some("")),
+        })
     }
 }
 

@@ -12,12 +12,13 @@ use super::records::{
 };
 use super::reply::{OK, SIGNED_WITHOUT_TIMESTAMP};
 use super::times::{datetime, day_start, format_time};
+use super::vodz::{BIG_TRANSFER, BigRequest, upload_request, uploaded};
 use super::xml::Request;
 use super::{Service, SoapIsds, der};
 use crate::isds::{
-    BoxContext, BoxId, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage, Direction, Isds, IsdsError,
-    IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus, OutgoingMessage, PersonQuery, SessionContext,
-    SignedMessage, StateChange, VaultInfo,
+    AttachmentUpload, BigFile, BoxContext, BoxId, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage,
+    Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus,
+    OutgoingMessage, PersonQuery, SessionContext, SignedMessage, StateChange, UploadedAttachment, VaultInfo,
 };
 
 #[async_trait]
@@ -70,7 +71,44 @@ impl Isds for SoapIsds {
 
     #[tracing::instrument(skip_all, fields(operation = "download_delivered", box_id = %ctx.box_id()))]
     async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
+        if message.is_big() {
+            return self.signed_big_download(ctx, Direction::Received, message.id()).await;
+        }
         self.signed_download(ctx, Direction::Received, message.id()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "upload_attachment", box_id = %ctx.box_id()))]
+    async fn upload_attachment(&self, ctx: &BoxContext, upload: AttachmentUpload) -> IsdsResult<UploadedAttachment> {
+        if upload.size == 0 {
+            return Err(IsdsError::Invalid("an attachment cannot be empty".into()));
+        }
+        let request = upload_request(&upload)?;
+        let answer =
+            self.call_big("UploadAttachment", ctx, BigRequest::WithFile(request, upload), BIG_TRANSFER).await?;
+        uploaded(&answer.reply.ok()?)
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "create_big_message", box_id = %ctx.box_id()))]
+    async fn create_big_message(
+        &self,
+        ctx: &BoxContext,
+        message: &OutgoingMessage,
+        files: &[BigFile],
+    ) -> IsdsResult<MessageId> {
+        let request = create_big_message(message, files)?;
+        let answer = self.call_big("CreateBigMessage", ctx, BigRequest::Plain(request), self.timeouts.transfer).await?;
+        // tBigMessageOutput: dmID is present on success.
+        message_id(required_value(&answer.reply.ok()?, "dmID")?)
+    }
+
+    #[tracing::instrument(skip_all, fields(operation = "download_big_message", box_id = %ctx.box_id()))]
+    async fn download_big_message(
+        &self,
+        ctx: &SessionContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        self.signed_big_download(ctx.as_box(), direction, id).await
     }
 
     #[tracing::instrument(skip_all, fields(operation = "send_message", box_id = %ctx.box_id()))]
@@ -293,6 +331,66 @@ impl Isds for SoapIsds {
 /// required and nillable, so unset ones are `xsi:nil`; the optional `dmOVM`
 /// and `dmPublishOwnID` of `tMessageEnvelopeSub` are left out.
 fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
+    if message.attachments.is_empty() {
+        return Err(IsdsError::Invalid("a message needs at least one attachment".into()));
+    }
+    let mut request = Request::new("CreateMessage");
+    write_envelope(&mut request, message)?;
+    request.open("dmFiles", &[])?;
+    for attachment in &message.attachments {
+        // tFilesArray/dmFile: dmMimeType, dmFileMetaType, dmFileDescr; content in dmEncodedContent.
+        request.open(
+            "dmFile",
+            &[
+                ("dmMimeType", attachment.mime_type.as_str()),
+                ("dmFileMetaType", attachment.meta_type.as_str()),
+                ("dmFileDescr", attachment.name.as_str()),
+            ],
+        )?;
+        request.leaf_plain("dmEncodedContent", &BASE64.encode(&attachment.content)).close("dmFile");
+    }
+    request.close("dmFiles");
+    Ok(request)
+}
+
+/// `CreateBigMessage` (`tBigMessageInput`): `dmEnvelope` (`tBigMessEnvelope`,
+/// the elements of `CreateMessage`'s envelope in the same order, all nillable)
+/// then `dmFiles` with one `dmExtFile` per uploaded file: its role, `dmAttID`
+/// and the two hashes with their algorithms, as `UploadAttachment` answered.
+fn create_big_message(message: &OutgoingMessage, files: &[BigFile]) -> IsdsResult<Request> {
+    match files.first() {
+        None => return Err(IsdsError::Invalid("a message needs at least one attachment".into())),
+        Some(first) if first.meta_type != FileMetaType::Main => {
+            return Err(IsdsError::Invalid("the first file of a message is its main one".into()));
+        }
+        Some(_) => {}
+    }
+    let mut request = Request::new_soap12("CreateBigMessage");
+    write_envelope(&mut request, message)?;
+    request.open("dmFiles", &[])?;
+    for file in files {
+        let uploaded = &file.uploaded;
+        request
+            .open(
+                "dmExtFile",
+                &[
+                    ("dmFileMetaType", file.meta_type.as_str()),
+                    ("dmAttID", uploaded.id.as_str()),
+                    ("dmAttHash1", uploaded.hash1.value.as_str()),
+                    ("dmAttHash1Alg", uploaded.hash1.algorithm.as_str()),
+                    ("dmAttHash2", uploaded.hash2.value.as_str()),
+                    ("dmAttHash2Alg", uploaded.hash2.algorithm.as_str()),
+                ],
+            )?
+            .close("dmExtFile");
+    }
+    request.close("dmFiles");
+    Ok(request)
+}
+
+/// `dmEnvelope` of `CreateMessage` and `CreateBigMessage`, checked for the
+/// schema's lengths.
+fn write_envelope(request: &mut Request, message: &OutgoingMessage) -> IsdsResult<()> {
     let limit = |name: &str, value: Option<&str>, max: usize| match value {
         Some(value) if value.chars().count() > max => {
             Err(IsdsError::Invalid(format!("{name} is longer than {max} characters")))
@@ -304,11 +402,7 @@ fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
     limit("dmSenderIdent", message.sender_ident.as_deref(), 50)?;
     limit("dmRecipientRefNumber", message.recipient_ref_number.as_deref(), 50)?;
     limit("dmRecipientIdent", message.recipient_ident.as_deref(), 50)?;
-    if message.attachments.is_empty() {
-        return Err(IsdsError::Invalid("a message needs at least one attachment".into()));
-    }
 
-    let mut request = Request::new("CreateMessage");
     // dmType="K": commercial (PDZ); absent: public (`tDmType`, `doc/message`).
     let envelope_attrs: &[(&str, &str)] = if message.commercial { &[("dmType", "K")] } else { &[] };
     request
@@ -333,21 +427,7 @@ fn create_message(message: &OutgoingMessage) -> IsdsResult<Request> {
         // Nil: ISDS's default (substitute delivery allowed).
         .leaf("dmAllowSubstDelivery", None)?
         .close("dmEnvelope");
-    request.open("dmFiles", &[])?;
-    for attachment in &message.attachments {
-        // tFilesArray/dmFile: dmMimeType, dmFileMetaType, dmFileDescr; content in dmEncodedContent.
-        request.open(
-            "dmFile",
-            &[
-                ("dmMimeType", attachment.mime_type.as_str()),
-                ("dmFileMetaType", attachment.meta_type.as_str()),
-                ("dmFileDescr", attachment.name.as_str()),
-            ],
-        )?;
-        request.leaf_plain("dmEncodedContent", &BASE64.encode(&attachment.content)).close("dmFile");
-    }
-    request.close("dmFiles");
-    Ok(request)
+    Ok(())
 }
 
 /// `dmStatusFilter`: the sum of 2^status over the wanted statuses; `-1` for
@@ -382,8 +462,38 @@ impl SoapIsds {
         };
         // tSignedMessDownOutput: dmSignature = the ZFO (CMS), base64.
         let zfo = decode_base64("dmSignature", required_value(&body, "dmSignature")?)?;
-        let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
-        let (envelope, attachments) = signed_message(&content, id)?;
-        Ok(SignedMessage { envelope, attachments, zfo: Bytes::from(zfo) })
+        opened(Bytes::from(zfo), id)
     }
+
+    /// `SignedBigMessageDownload` or `SignedSentBigMessageDownload` in `ctx`
+    /// (the VoDZ service; `dmSignature` usually an XOP part).
+    async fn signed_big_download(
+        &self,
+        ctx: &BoxContext,
+        direction: Direction,
+        id: &MessageId,
+    ) -> IsdsResult<SignedMessage> {
+        let operation = match direction {
+            Direction::Received => "SignedBigMessageDownload",
+            Direction::Sent => "SignedSentBigMessageDownload",
+        };
+        let mut request = Request::new_soap12(operation);
+        request.leaf("dmID", Some(id.as_str()))?;
+        let answer = self.call_big(operation, ctx, BigRequest::Plain(request), BIG_TRANSFER).await?;
+        let signed =
+            answer.reply.status.code == SIGNED_WITHOUT_TIMESTAMP && answer.reply.body.child("dmSignature").is_some();
+        if !signed && answer.reply.status.code != OK {
+            return Err(answer.reply.status.into_error());
+        }
+        let zfo = answer.binary(required(&answer.reply.body, "dmSignature")?)?;
+        opened(zfo, id)
+    }
+}
+
+/// A signed download's ZFO opened: the envelope and files out of its signed
+/// content (the ZFO itself kept as it came).
+fn opened(zfo: Bytes, id: &MessageId) -> IsdsResult<SignedMessage> {
+    let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
+    let (envelope, attachments) = signed_message(&content, id)?;
+    Ok(SignedMessage { envelope, attachments, zfo })
 }

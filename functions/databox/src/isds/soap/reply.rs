@@ -89,14 +89,21 @@ pub(super) fn transport(error: reqwest::Error) -> IsdsError {
     }
 }
 
-pub(super) async fn read_body(mut response: reqwest::Response) -> IsdsResult<Vec<u8>> {
-    let too_large = || IsdsError::Protocol(format!("the answer exceeds {} MiB", MAX_RESPONSE_BYTES / (1024 * 1024)));
-    if response.content_length().is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {
+pub(super) async fn read_body(response: reqwest::Response) -> IsdsResult<Vec<u8>> {
+    read_body_up_to(response, MAX_RESPONSE_BYTES).await
+}
+
+/// The body, at most `max` bytes, in one buffer (sized from Content-Length
+/// when ISDS sends one, so it is not copied as it grows).
+pub(super) async fn read_body_up_to(mut response: reqwest::Response, max: usize) -> IsdsResult<Vec<u8>> {
+    let too_large = || IsdsError::Protocol(format!("the answer exceeds {} MiB", max / (1024 * 1024)));
+    if response.content_length().is_some_and(|length| length > max as u64) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    let expected = response.content_length().and_then(|length| usize::try_from(length).ok()).unwrap_or(0);
+    let mut body = Vec::with_capacity(expected);
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+        if body.len() + chunk.len() > max {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
@@ -125,22 +132,27 @@ pub(super) fn server_error(status: u16, body: &[u8]) -> IsdsError {
 
 /// `soap:Envelope/soap:Body/{operation}Response` and its status.
 pub(super) fn unwrap_envelope(body: &[u8], operation: &str) -> IsdsResult<Reply> {
+    unwrap_envelope_in(body, operation, SOAP_ENV_NS)
+}
+
+/// [`unwrap_envelope`] for the SOAP version whose envelope namespace is `soap_ns`.
+pub(super) fn unwrap_envelope_in(body: &[u8], operation: &str, soap_ns: &str) -> IsdsResult<Reply> {
     let protocol = |what: String| IsdsError::Protocol(format!("{operation}: {what}"));
     let root = xml::parse(body).map_err(protocol)?;
-    if !root.is(SOAP_ENV_NS, "Envelope") {
-        return Err(protocol("the answer is not a SOAP 1.1 envelope".into()));
+    if !root.is(soap_ns, "Envelope") {
+        return Err(protocol(format!("the answer is not a SOAP envelope in {soap_ns}")));
     }
     let soap_body = root
         .children
         .into_iter()
-        .find(|c| c.is(SOAP_ENV_NS, "Body"))
+        .find(|c| c.is(soap_ns, "Body"))
         .ok_or_else(|| protocol("the envelope has no Body".into()))?;
     let mut parts = soap_body.children;
     let response = match parts.pop() {
         Some(part) if parts.is_empty() => part,
         _ => return Err(protocol("the SOAP Body does not hold exactly one element".into())),
     };
-    if response.is(SOAP_ENV_NS, "Fault") {
+    if response.is(soap_ns, "Fault") {
         return Err(protocol("ISDS answered a SOAP fault".into()));
     }
     let expected = format!("{operation}Response");

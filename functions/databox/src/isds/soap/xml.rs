@@ -14,6 +14,10 @@ use crate::isds::IsdsError;
 
 /// SOAP 1.1 envelope namespace (the WSDLs bind with `soap:binding`, SOAP 1.1).
 pub(crate) const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// SOAP 1.2 envelope namespace (`dm_VoDZ.wsdl` binds with `soap12:binding`).
+pub(crate) const SOAP12_ENV_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+/// XOP (`xop:Include`, MTOM's reference to a binary part).
+pub(crate) const XOP_NS: &str = "http://www.w3.org/2004/08/xop/include";
 /// The ISDS namespace of schema v3.09 (`dmBaseTypes.xsd`, `dbTypes.xsd`).
 pub(crate) const ISDS_NS: &str = "http://isds.czechpoint.cz/v20";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -207,13 +211,30 @@ pub(crate) struct Request {
 
 impl Request {
     pub fn new(operation: &'static str) -> Self {
+        Self::in_envelope(operation, SOAP_ENV_NS)
+    }
+
+    /// The same in a SOAP 1.2 envelope (the VoDZ services).
+    pub fn new_soap12(operation: &'static str) -> Self {
+        Self::in_envelope(operation, SOAP12_ENV_NS)
+    }
+
+    fn in_envelope(operation: &'static str, envelope_ns: &str) -> Self {
         let mut out = String::with_capacity(1024);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
         let _ = write!(
             out,
-            "<soap:Envelope xmlns:soap=\"{SOAP_ENV_NS}\"><soap:Body><{operation} xmlns=\"{ISDS_NS}\" xmlns:xsi=\"{XSI_NS}\">"
+            "<soap:Envelope xmlns:soap=\"{envelope_ns}\"><soap:Body><{operation} xmlns=\"{ISDS_NS}\" xmlns:xsi=\"{XSI_NS}\">"
         );
         Self { out, operation }
+    }
+
+    /// `<xop:Include href="cid:…"/>`: the content is the MIME part with
+    /// Content-ID `content_id` (plain ASCII, no `<>`).
+    pub fn xop_include(&mut self, content_id: &str) -> &mut Self {
+        debug_assert!(content_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"@.-_".contains(&b)));
+        let _ = write!(self.out, "<xop:Include xmlns:xop=\"{XOP_NS}\" href=\"cid:{content_id}\"/>");
+        self
     }
 
     pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) -> Result<&mut Self, IsdsError> {
