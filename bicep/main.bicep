@@ -119,6 +119,12 @@ param oidcPostLogoutRedirectUrl string = ''
 @description('ISDS: base URL of the hosted records-system web services (…/hspis/DS/). The portal acts in each citizen\'s own box with its hosted records-system certificate (Key Vault secrets isds-hosted-cert and isds-hosted-key), each call naming the box; never a shared login (docs/architecture.md, "Data box: access to each citizen\'s box"). The ZFOs\' signatures are verified against the PEM bundle of PostSignum\'s qualified CAs in the Key Vault secret isds-zfo-trust (docs/operations.md).')
 param isdsUrl string
 
+@description('ISDS box management (CreateDataBox2, issue 14 §6): base URL for the operator\'s own system certificate (…/cert/DS/), registered to the operator\'s box isdsManageBox, to which the ISDS administrator granted the privilege to create boxes of natural persons (docs/operations.md). Its certificate and key are the Key Vault secrets isds-manage-cert and isds-manage-key. Empty = not connected: citizens\' requests for a data box wait, retried hourly.')
+param isdsManageUrl string = ''
+
+@description('ISDS box management: the operator\'s own data box id (7 characters) its system certificate is registered to; with isdsManageUrl.')
+param isdsManageBox string = ''
+
 @description('SMTP relay for e-mail notifications (implicit TLS on smtpPort, or STARTTLS; the password is the Key Vault secret smtp-password).')
 param smtpHost string
 
@@ -972,6 +978,10 @@ var portalSettings = {
   PORTAL_ISDS_CERT: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-cert)'
   PORTAL_ISDS_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-hosted-key)'
   PORTAL_ISDS_ZFO_TRUST: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-zfo-trust)'
+  PORTAL_ISDS_MANAGE_URL: isdsManageUrl
+  PORTAL_ISDS_MANAGE_BOX: isdsManageBox
+  PORTAL_ISDS_MANAGE_CERT: empty(isdsManageUrl) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-manage-cert)'
+  PORTAL_ISDS_MANAGE_KEY: empty(isdsManageUrl) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=isds-manage-key)'
   PORTAL_ARCHIVE_AFTER_DAYS: string(archiveAfterDays)
   PORTAL_MAX_MESSAGE_MB: string(maxMessageMb)
   PORTAL_DATABOX_CREDIT_AMOUNTS_CZK: databoxCreditAmountsCzk

@@ -523,6 +523,48 @@ impl portal_databox::CitizenIdentities for ProfileIdentities {
     }
 }
 
+/// The person's data for creating their data box (`CreateDataBox2`), from
+/// the same identity profile: names, date of birth and e-mail. NIA's
+/// address arrives as one line and its place of birth is not kept, so those
+/// go as nil; ISDS identifies the person in the register of inhabitants.
+#[async_trait]
+impl portal_databox::box_requests::OwnerIdentities for ProfileIdentities {
+    async fn identity(
+        &self,
+        subject: &portal_security::SubjectId,
+    ) -> Result<Option<portal_databox::box_requests::OwnerIdentity>, Box<dyn std::error::Error + Send + Sync>> {
+        let profile = match portal_identity::profile::load(self.documents.as_ref(), &self.sealer, subject).await {
+            Ok(Some(profile)) => profile,
+            Ok(None) => return Ok(None),
+            // Erased: nobody to create a box for.
+            Err(error) if error.is_shredded() => return Ok(None),
+            Err(error) => return Err(Box::new(error)),
+        };
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let known = |value: Option<String>| value.filter(|s| !s.trim().is_empty());
+        let (Some(given_names), Some(last_name), Some(birth)) =
+            (known(profile.given_name), known(profile.family_name), profile.date_of_birth)
+        else {
+            return Ok(None);
+        };
+        let Some(birth_date) = birth.get(..10).and_then(|day| time::Date::parse(day, &format).ok()) else {
+            return Ok(None);
+        };
+        Ok(Some(portal_databox::box_requests::OwnerIdentity {
+            given_names,
+            last_name,
+            birth_date,
+            birth_city: None,
+            birth_county: None,
+            birth_state: None,
+            address: None,
+            nationality: None,
+            last_name_at_birth: None,
+            email: known(profile.email),
+        }))
+    }
+}
+
 /// Which subjects are companies, and their IČO: the register of persons the
 /// delegation capability reads representations from.
 #[derive(Debug)]
@@ -616,7 +658,7 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                 Some(gateway),
             )
         }
-        portal_config::IsdsSettings::Soap { url, login, zfo_trust } => {
+        portal_config::IsdsSettings::Soap { url, login, zfo_trust, manage } => {
             use secrecy::ExposeSecret as _;
             let read = |pem: &portal_config::Pem| match pem {
                 portal_config::Pem::Text(text) => Ok(text.expose_secret().to_owned()),
@@ -658,9 +700,41 @@ fn databox(services: &Services, settings: &Settings) -> Result<portal_databox::D
                     source: std::io::Error::other("isds"),
                 })?
                 .with_zfo_trust(anchors);
+            // Box management (CreateDataBox2) runs with the operator's own
+            // privileged system certificate, a login apart from the hosted
+            // one; without it a request for a box waits (docs/architecture.md,
+            // "Creating a data box").
+            let management: Arc<dyn portal_databox::box_requests::BoxManagement> = match manage {
+                None => Arc::new(portal_databox::box_requests::NotConnected),
+                Some(manage) => {
+                    let failed = |error: String| AppError::Io {
+                        context: format!("ISDS box management (PORTAL_ISDS_MANAGE_*): {error}"),
+                        source: std::io::Error::other("isds"),
+                    };
+                    let own_box = portal_databox::isds::BoxId::parse(&manage.own_box).map_err(|e| failed(e.into()))?;
+                    let config = SoapConfig {
+                        base_url: manage.url.clone(),
+                        login: SoapLogin::Certificate {
+                            cert_pem: read(&manage.cert)?,
+                            key_pem: secrecy::SecretString::from(read(&manage.key)?),
+                            own_box,
+                        },
+                        timeouts: SoapTimeouts::default(),
+                    };
+                    let identities =
+                        ProfileIdentities { documents: stores.documents.clone(), sealer: services.sealer.clone() };
+                    let management = portal_databox::isds::soap::manage::SoapBoxManagement::new(
+                        config,
+                        Arc::new(identities),
+                        clock.clone(),
+                    )
+                    .map_err(|error| failed(error.to_string()))?;
+                    Arc::new(management)
+                }
+            };
             base(
                 Arc::new(isds),
-                Arc::new(portal_databox::box_requests::NotConnected),
+                management,
                 Arc::new(NoDirectory),
                 Arc::new(PaymentsNotConnected),
                 Arc::new(NotConnected),

@@ -38,6 +38,11 @@ const NOT_SET_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("PORTAL_ISDS_PASSWORD", "see PORTAL_ISDS_USER"),
     (
+        "PORTAL_ISDS_MANAGE_CERT_FILE",
+        "box management from files, for laptops; Azure uses the PEM text settings (PORTAL_ISDS_MANAGE_CERT)",
+    ),
+    ("PORTAL_ISDS_MANAGE_KEY_FILE", "box management, see PORTAL_ISDS_MANAGE_CERT_FILE"),
+    (
         "PORTAL_OIDC_ISSUER",
         "NIA's issuer is not yet confirmed in writing for each environment: until it is, the issuer of the first \
          discovery document an instance reads is pinned and a changed one is refused",
@@ -258,14 +263,20 @@ fn azure_gets_the_production_adapters_and_secrets_from_key_vault() {
         let value = portal.get(secret).unwrap_or_else(|| panic!("{secret} in portalSettings"));
         assert!(value.starts_with("'@Microsoft.KeyVault("), "{secret} must be a Key Vault reference, not {value}");
     }
+    // A Key Vault reference, or one only when an optional adapter is
+    // configured (`empty(param) ? '' : '@Microsoft.KeyVault(…)'`).
+    let key_vault = |v: &str| {
+        v.starts_with("'@Microsoft.KeyVault(")
+            || v.split_once(" ? '' : ").is_some_and(|(condition, reference)| {
+                condition.starts_with("empty(") && reference.starts_with("'@Microsoft.KeyVault(")
+            })
+    };
     for name in objects.values().flat_map(|object| object.keys()) {
         assert!(
             !name.contains("KEY")
                 || name == "PORTAL_KEY_NAME"
                 || name == "PORTAL_KEY_VAULT_URL"
-                || objects
-                    .values()
-                    .any(|o| o.get(name.as_str()).is_some_and(|v| v.starts_with("'@Microsoft.KeyVault("))),
+                || objects.values().any(|o| o.get(name.as_str()).is_some_and(|v| key_vault(v))),
             "{name}: no keys in app settings, only Key Vault references"
         );
     }

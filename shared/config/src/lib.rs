@@ -138,6 +138,33 @@ pub const SETTINGS: &[Setting] = &[
                 Qualified CA 4, from postsignum.cz), in Azure a Key Vault reference; required, checked at start-up",
     },
     Setting {
+        name: "PORTAL_ISDS_MANAGE_URL",
+        example: "",
+        about: "soap: base URL of ISDS box management (CreateDataBox2) with the operator's privileged system \
+                certificate (…/cert/DS/); empty = requests for a data box wait, not connected",
+    },
+    Setting {
+        name: "PORTAL_ISDS_MANAGE_BOX",
+        example: "",
+        about: "soap: the operator's own data box, the one its box-management certificate is registered to",
+    },
+    Setting {
+        name: "PORTAL_ISDS_MANAGE_CERT",
+        example: "",
+        about: "soap: the box-management certificate as PEM text, in Azure a Key Vault reference (wins over the file)",
+    },
+    Setting {
+        name: "PORTAL_ISDS_MANAGE_KEY",
+        example: "",
+        about: "soap: its private key as PEM text, in Azure a Key Vault reference (secret; wins over the file)",
+    },
+    Setting {
+        name: "PORTAL_ISDS_MANAGE_CERT_FILE",
+        example: "",
+        about: "soap: PEM file of the box-management certificate",
+    },
+    Setting { name: "PORTAL_ISDS_MANAGE_KEY_FILE", example: "", about: "soap: PEM file of its private key (secret)" },
+    Setting {
         name: "PORTAL_ARCHIVE_AFTER_DAYS",
         example: "80",
         about: "archive data messages delivered this many days ago (1-89; ISDS deletes at 90)",
@@ -448,7 +475,23 @@ pub enum IsdsSettings {
         /// The trust anchors for ZFO signatures (`PORTAL_ISDS_ZFO_TRUST`):
         /// each a DER certificate of a certification authority, checked here.
         zfo_trust: Vec<Vec<u8>>,
+        /// Box management (`CreateDataBox2`) with the operator's privileged
+        /// login; `None`: not connected, requests for a box wait.
+        manage: Option<IsdsManage>,
     },
+}
+
+/// ISDS box management (`PORTAL_ISDS_MANAGE_*`): a system certificate
+/// registered to the operator's own box, to which the ISDS administrator
+/// granted the privilege to create boxes of natural persons.
+#[derive(Debug, Clone)]
+pub struct IsdsManage {
+    /// Base URL (`…/cert/DS/`).
+    pub url: String,
+    /// The operator's box id (7 lowercase letters and digits).
+    pub own_box: String,
+    pub cert: Pem,
+    pub key: Pem,
 }
 
 /// How e-mail leaves the portal.
@@ -868,6 +911,7 @@ impl Settings {
                 // Without anchors no ZFO verifies: a portal that would show
                 // every genuine message as unverified does not start.
                 zfo_trust: ca_bundle("PORTAL_ISDS_ZFO_TRUST", &required("PORTAL_ISDS_ZFO_TRUST")?)?,
+                manage: isds_manage(&get)?,
             },
             Some(other) => return Err(invalid("PORTAL_ISDS", format!("'{other}' is not simulator or soap"))),
         };
@@ -1190,6 +1234,29 @@ impl Settings {
 }
 
 /// PEM text wins over a file.
+/// `PORTAL_ISDS_MANAGE_*`: all of them, or none (not connected).
+fn isds_manage(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Option<IsdsManage>, ConfigError> {
+    let cert = pem(get("PORTAL_ISDS_MANAGE_CERT"), get("PORTAL_ISDS_MANAGE_CERT_FILE"));
+    let key = pem(get("PORTAL_ISDS_MANAGE_KEY"), get("PORTAL_ISDS_MANAGE_KEY_FILE"));
+    let own_box = get("PORTAL_ISDS_MANAGE_BOX");
+    let Some(base) = get("PORTAL_ISDS_MANAGE_URL") else {
+        if cert.is_some() || key.is_some() || own_box.is_some() {
+            return Err(ConfigError::Missing("PORTAL_ISDS_MANAGE_URL"));
+        }
+        return Ok(None);
+    };
+    let own_box = own_box.ok_or(ConfigError::Missing("PORTAL_ISDS_MANAGE_BOX"))?;
+    if own_box.len() != 7 || !own_box.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Err(invalid("PORTAL_ISDS_MANAGE_BOX", "a data box id is 7 lowercase letters and digits".into()));
+    }
+    Ok(Some(IsdsManage {
+        url: url("PORTAL_ISDS_MANAGE_URL", base)?,
+        own_box,
+        cert: cert.ok_or(ConfigError::Missing("PORTAL_ISDS_MANAGE_CERT"))?,
+        key: key.ok_or(ConfigError::Missing("PORTAL_ISDS_MANAGE_KEY"))?,
+    }))
+}
+
 fn pem(text: Option<String>, file: Option<String>) -> Option<Pem> {
     match (text, file) {
         (Some(text), _) => Some(Pem::Text(SecretString::from(text))),
@@ -1593,6 +1660,51 @@ mod tests {
         let error =
             settings(&[("PORTAL_STORE", "azure"), ("PORTAL_COSMOS_ENDPOINT", "ftp://nope")]).expect_err("bad url");
         assert!(matches!(error, ConfigError::Invalid { name: "PORTAL_COSMOS_ENDPOINT", .. }));
+    }
+
+    #[test]
+    fn isds_box_management_is_connected_only_with_all_its_settings() {
+        let soap = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![
+                ("PORTAL_ISDS", "soap"),
+                ("PORTAL_ISDS_URL", "https://ws1c.czebox.cz/hspis/DS/"),
+                ("PORTAL_ISDS_CERT", "-----BEGIN CERTIFICATE-----"),
+                ("PORTAL_ISDS_KEY", "-----BEGIN PRIVATE KEY-----"),
+                ("PORTAL_ISDS_ZFO_TRUST", POSTSIGNUM),
+            ];
+            pairs.extend_from_slice(extra);
+            settings(&pairs)
+        };
+        let IsdsSettings::Soap { manage, .. } = soap(&[]).expect("without").isds else { panic!("soap") };
+        assert!(manage.is_none(), "not configured: not connected");
+        let all = [
+            ("PORTAL_ISDS_MANAGE_URL", "https://ws1c.czebox.cz/cert/DS/"),
+            ("PORTAL_ISDS_MANAGE_BOX", "ovm4spr"),
+            ("PORTAL_ISDS_MANAGE_CERT", "-----BEGIN CERTIFICATE-----"),
+            ("PORTAL_ISDS_MANAGE_KEY_FILE", "/manage.key"),
+        ];
+        let IsdsSettings::Soap { manage: Some(manage), .. } = soap(&all).expect("all").isds else { panic!("manage") };
+        assert_eq!((manage.url.as_str(), manage.own_box.as_str()), ("https://ws1c.czebox.cz/cert/DS/", "ovm4spr"));
+        assert!(matches!((&manage.cert, &manage.key), (Pem::Text(_), Pem::File(_))));
+        // Part of it is a mistake that stops start-up, naming what is missing.
+        for (left_out, missing) in [
+            ("PORTAL_ISDS_MANAGE_URL", "PORTAL_ISDS_MANAGE_URL"),
+            ("PORTAL_ISDS_MANAGE_BOX", "PORTAL_ISDS_MANAGE_BOX"),
+            ("PORTAL_ISDS_MANAGE_CERT", "PORTAL_ISDS_MANAGE_CERT"),
+            ("PORTAL_ISDS_MANAGE_KEY_FILE", "PORTAL_ISDS_MANAGE_KEY"),
+        ] {
+            let some: Vec<_> = all.iter().copied().filter(|(name, _)| *name != left_out).collect();
+            assert_eq!(soap(&some).expect_err(left_out), ConfigError::Missing(missing));
+        }
+        let mut bad = all;
+        bad[1] = ("PORTAL_ISDS_MANAGE_BOX", "OVM-4");
+        assert!(matches!(
+            soap(&bad).expect_err("bad box"),
+            ConfigError::Invalid { name: "PORTAL_ISDS_MANAGE_BOX", .. }
+        ));
+        bad = all;
+        bad[0] = ("PORTAL_ISDS_MANAGE_URL", "http://ws1c.czebox.cz/cert/DS/");
+        assert!(matches!(soap(&bad).expect_err("http"), ConfigError::Invalid { name: "PORTAL_ISDS_MANAGE_URL", .. }));
     }
 
     #[test]
