@@ -115,36 +115,20 @@ pub enum CreationStatus {
 }
 
 /// ISDS's box management, as far as a request to create a natural person's
-/// box goes. Every call is idempotent by the request id and may be repeated
-/// after a crash at any point.
-///
-/// The flow calls [`Self::hand_over`] for a `submitted` request and
-/// [`Self::follow`] for an `in-progress` one. By default they are
-/// [`Self::submit`] and [`Self::status`], the calls of a manager that works
-/// on a request by itself (the simulator). `CreateDataBox2` answers at once
-/// and needs the person's data each time, so the SOAP adapter overrides both
-/// ([`crate::isds::soap::manage`]).
+/// box goes. Both calls are idempotent by the request id and may be repeated
+/// after a crash at any point; both take the person, since `CreateDataBox2`
+/// answers at once and needs the person's data whenever it is called.
 #[async_trait]
 pub trait BoxManagement: Send + Sync + std::fmt::Debug {
-    /// Hands the request over; repeating a request id changes nothing.
-    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()>;
-    /// Where a submitted request stands now.
-    async fn status(&self, request_id: &str) -> IsdsResult<CreationStatus>;
-
-    /// The step for a `submitted` request: `InProgress` when it goes on,
-    /// `Refused` when it is ruled out at once (the person already has a box).
-    async fn hand_over(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
-        self.submit(request_id, owner).await?;
-        Ok(CreationStatus::InProgress)
-    }
-
-    /// The step for an `in-progress` request: where it stands now. The flow
-    /// saved `in-progress` before this is called, so a box found for the
-    /// person here may be one an earlier, interrupted call created.
-    async fn follow(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
-        let _ = owner;
-        self.status(request_id).await
-    }
+    /// The step for a `submitted` request: `InProgress` when it goes on
+    /// (the flow saves that before calling [`Self::status`]), `Refused` when
+    /// it is ruled out at once (the person already has a box).
+    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus>;
+    /// The step for an `in-progress` request: where it stands now. The SOAP
+    /// adapter creates the box here, or finds the one an earlier, interrupted
+    /// call of this request created ([`crate::isds::soap::manage`]); the
+    /// simulator answers `InProgress` until its delay has passed.
+    async fn status(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus>;
 }
 
 /// Production until an adapter exists: every call is unavailable, so the
@@ -158,10 +142,10 @@ struct NotConnectedError;
 
 #[async_trait]
 impl BoxManagement for NotConnected {
-    async fn submit(&self, _: &str, _: &BoxOwner) -> IsdsResult<()> {
+    async fn submit(&self, _: &str, _: &BoxOwner) -> IsdsResult<CreationStatus> {
         Err(IsdsError::Unavailable(Box::new(NotConnectedError)))
     }
-    async fn status(&self, _: &str) -> IsdsResult<CreationStatus> {
+    async fn status(&self, _: &str, _: &BoxOwner) -> IsdsResult<CreationStatus> {
         Err(IsdsError::Unavailable(Box::new(NotConnectedError)))
     }
 }
@@ -341,8 +325,8 @@ async fn advance(databox: &Databox, subject: &str, id: &str, report: &mut Advanc
     };
     let mut outcome = None;
     if request.state.as_deref() == Some("submitted") {
-        match databox.management.hand_over(id, &owner).await? {
-            // Saved before ISDS is asked to create anything (`follow`).
+        match databox.management.submit(id, &owner).await? {
+            // Saved before ISDS is asked to create anything (`status`).
             CreationStatus::InProgress => {
                 request.state = Some("in-progress".into());
                 etag = save(databox, subject, &request, &etag).await?;
@@ -364,7 +348,7 @@ async fn advance(databox: &Databox, subject: &str, id: &str, report: &mut Advanc
     }
     let outcome = match outcome {
         Some(decided) => decided,
-        None => databox.management.follow(id, &owner).await?,
+        None => databox.management.status(id, &owner).await?,
     };
     match outcome {
         CreationStatus::InProgress => return Ok(()),

@@ -821,19 +821,19 @@ impl Isds for IsdsSimulator {
 /// request id changes nothing.
 #[async_trait]
 impl BoxManagement for IsdsSimulator {
-    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()> {
+    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
         let now = self.clock.now();
         let mut state = self.lock();
-        state.box_requests.entry(request_id.to_owned()).or_insert_with(|| SimBoxRequest {
+        let request = state.box_requests.entry(request_id.to_owned()).or_insert_with(|| SimBoxRequest {
             person: owner.person.clone(),
             owner_name: owner.name.clone(),
             submitted_at: now,
             outcome: None,
         });
-        Ok(())
+        Ok(request.outcome.clone().unwrap_or(CreationStatus::InProgress))
     }
 
-    async fn status(&self, request_id: &str) -> IsdsResult<CreationStatus> {
+    async fn status(&self, request_id: &str, _: &BoxOwner) -> IsdsResult<CreationStatus> {
         let now = self.clock.now();
         let mut state = self.lock();
         let request = state.box_requests.get(request_id).cloned().ok_or(IsdsError::NotFound)?;

@@ -18,11 +18,11 @@
 //!
 //! `CreateDataBox2` answers at once, so a request goes:
 //!
-//! - [`BoxManagement::hand_over`] (`submitted`): `FindDataBox2` by type FO,
+//! - [`BoxManagement::submit`] (`submitted`): `FindDataBox2` by type FO,
 //!   given names, last name and birth date. A box found means the person has
 //!   one already: `Refused`, naming it. Nothing found: `InProgress`, which the
 //!   flow saves before anything is created.
-//! - [`BoxManagement::follow`] (`in-progress`): `FindDataBox2` again. A box
+//! - [`BoxManagement::status`] (`in-progress`): `FindDataBox2` again. A box
 //!   found now is the one an earlier call of this request created (its
 //!   answer lost to a timeout or the portal crashing before it saved it):
 //!   `Created`, and no second box. Nothing found: `CreateDataBox2`, with the
@@ -181,17 +181,7 @@ const SEVERAL: &str = "Vašemu jménu a datu narození odpovídá v informační
 
 #[async_trait]
 impl BoxManagement for SoapBoxManagement {
-    /// The flow calls [`Self::hand_over`]; this is it without its answer.
-    async fn submit(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<()> {
-        self.hand_over(request_id, owner).await.map(drop)
-    }
-
-    /// Not answerable without the person: the flow calls [`Self::follow`].
-    async fn status(&self, _: &str) -> IsdsResult<CreationStatus> {
-        Err(IsdsError::Invalid("CreateDataBox2 needs the person's data: a request is followed with its owner".into()))
-    }
-
-    async fn hand_over(&self, _request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
+    async fn submit(&self, _request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
         let Some(identity) = self.identity(owner).await? else {
             return Ok(CreationStatus::Refused { reason: NO_IDENTITY.into() });
         };
@@ -204,7 +194,7 @@ impl BoxManagement for SoapBoxManagement {
         })
     }
 
-    async fn follow(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
+    async fn status(&self, request_id: &str, owner: &BoxOwner) -> IsdsResult<CreationStatus> {
         let Some(identity) = self.identity(owner).await? else {
             return Ok(CreationStatus::Refused { reason: NO_IDENTITY.into() });
         };
