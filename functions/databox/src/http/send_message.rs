@@ -3,6 +3,13 @@
 //! once per `Idempotency-Key` ([`crate::sending`]). A delegate with a grant's
 //! `databox-send` scope sends from the principal's box (`X-Acting-For`); their
 //! keys are their own, apart from the principal's.
+//!
+//! Up to the setting's limit (`PORTAL_MAX_MESSAGE_MB`, ISDS's 100 MB by
+//! default); a message over 20 MB goes as a big message (VoDZ). The form is
+//! read into memory, each file once (the body may be the limit plus 1 MB), as
+//! the message must be whole to be checked and fingerprinted before anything
+//! is sent; the SOAP adapter then streams each file of a big message to ISDS
+//! from that buffer without copying it.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -53,7 +60,9 @@ pub struct MessageForm {
     /// A commercial message, paid from the box's credit (`true`/`false`).
     #[serde(default)]
     commercial: bool,
-    /// The files: 1–50, in formats ISDS accepts, together within the ISDS limit.
+    /// The files: 1–50, in formats ISDS accepts, together within the portal's
+    /// limit (ISDS's 100 MB unless configured lower). Over 20 MB together the
+    /// message goes as a big message (VoDZ).
     #[schema(value_type = Vec<String>, format = Binary)]
     attachment: Vec<Vec<u8>>,
 }
