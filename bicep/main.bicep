@@ -194,10 +194,10 @@ param logFilter string = 'info'
 @maxValue(89)
 param archiveAfterDays int = 80
 
-@description('Largest data message the portal sends, in MB: ISDS\'s standard message is at most 20 MB (bigger ones need its VoDZ services, not built).')
+@description('Largest data message the portal sends, all files together, in MB: ISDS\'s limit is 100 MB since 2024 (over 20 MB the portal uses its VoDZ services).')
 @minValue(1)
-@maxValue(20)
-param maxMessageMb int = 20
+@maxValue(100)
+param maxMessageMb int = 100
 
 @description('Data box credit: the amounts (CZK) a citizen may top up with, comma-separated.')
 param databoxCreditAmountsCzk string = '100,200,500,1000'

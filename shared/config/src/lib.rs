@@ -171,9 +171,9 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "PORTAL_MAX_MESSAGE_MB",
-        example: "20",
-        about: "largest data message the portal sends, in MB: 1-20 (ISDS's standard message; 20-100 MB needs its \
-                VoDZ services, not built)",
+        example: "100",
+        about: "largest data message the portal sends, all files together, in MB: 1-100 (ISDS's limit since 2024; \
+                over 20 MB a message goes by ISDS's VoDZ services)",
     },
     Setting {
         name: "PORTAL_DATABOX_CREDIT_AMOUNTS_CZK",
@@ -927,16 +927,17 @@ impl Settings {
                 }
             },
         };
-        // ISDS's standard message is at most 20 MB (czech-egov-domain.md §1.7);
-        // above that only its VoDZ services take a message, and they are not built.
+        // ISDS takes up to 100 MB since 1 January 2024 (czech-egov-domain.md
+        // §1.7); over 20 MB the data box sends through ISDS's VoDZ services.
+        // The operator plans more: raise the bound when ISDS does.
         let max_message_bytes = match get("PORTAL_MAX_MESSAGE_MB") {
-            None => 20_000_000,
+            None => 100_000_000,
             Some(text) => match text.parse::<u64>() {
-                Ok(mb) if (1..=20).contains(&mb) => mb * 1_000_000,
+                Ok(mb) if (1..=100).contains(&mb) => mb * 1_000_000,
                 _ => {
                     return Err(invalid(
                         "PORTAL_MAX_MESSAGE_MB",
-                        format!("'{text}' is not a size from 1 to 20 MB (a standard ISDS message)"),
+                        format!("'{text}' is not a size from 1 to 100 MB (ISDS's limit for a data message)"),
                     ));
                 }
             },
