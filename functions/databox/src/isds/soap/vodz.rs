@@ -165,6 +165,11 @@ impl SoapIsds {
                     message: "ISDS did not accept the login for its VoDZ service (ws2)".into(),
                 });
             }
+            500..=599 if sender_fault(&body) => {
+                return Err(protocol(format!(
+                    "{operation}: ISDS rejected the request as malformed (HTTP {status}, SOAP 1.2 Sender fault)"
+                )));
+            }
             500..=599 => return Err(server_error(status.as_u16(), &body)),
             other => return Err(protocol(format!("{operation}: unexpected HTTP status {other}"))),
         }
@@ -177,6 +182,21 @@ impl SoapIsds {
         let reply = unwrap_envelope_in(&root, operation, SOAP12_ENV_NS)?;
         Ok(BigReply { reply, parts })
     }
+}
+
+/// A SOAP 1.2 fault blaming the sender (`env:Code/env:Value` `env:Sender`):
+/// our request is malformed and retrying cannot help.
+fn sender_fault(body: &[u8]) -> bool {
+    fn child<'a>(parent: &'a Element, name: &str) -> Option<&'a Element> {
+        parent.children.iter().find(|c| c.is(SOAP12_ENV_NS, name))
+    }
+    let Ok(root) = super::xml::parse(body) else { return false };
+    let value = child(&root, "Body")
+        .and_then(|b| child(b, "Fault"))
+        .and_then(|f| child(f, "Code"))
+        .and_then(|c| child(c, "Value"))
+        .and_then(Element::value);
+    value.is_some_and(|v| v.rsplit(':').next() == Some("Sender"))
 }
 
 /// The VoDZ endpoint for `base` (one of [`super::endpoints`]).
@@ -417,6 +437,19 @@ mod tests {
         assert_eq!(url(super::super::endpoints::PRODUCTION_HOSTED), "https://ws2c.mojedatovaschranka.cz/hspis/DS/vodz");
         assert_eq!(url(super::super::endpoints::TEST_CERTIFICATE), "https://ws2c.czebox.cz/cert/DS/vodz");
         assert_eq!(url("http://127.0.0.1:8080/DS/"), "http://127.0.0.1:8080/DS/vodz");
+    }
+
+    #[test]
+    fn a_sender_fault_is_ours_and_any_other_is_isds_being_unwell() {
+        let fault = |code: &str| {
+            format!(
+                "<e:Envelope xmlns:e=\"{SOAP12_ENV_NS}\"><e:Body><e:Fault><e:Code><e:Value>{code}</e:Value></e:Code>\
+                 <e:Reason><e:Text xml:lang=\"cs\">x</e:Text></e:Reason></e:Fault></e:Body></e:Envelope>"
+            )
+        };
+        assert!(sender_fault(fault("e:Sender").as_bytes()));
+        assert!(!sender_fault(fault("e:Receiver").as_bytes()));
+        assert!(!sender_fault(b"<html>503</html>"));
     }
 
     #[test]
