@@ -127,7 +127,8 @@ impl SoapBoxManagement {
             if optional_value(info, "dbType") == Some("FO")
                 && same("pnLastName", &identity.last_name)
                 && same("pnGivenNames", &identity.given_names)
-                && same("biDate", &birth)
+                // xs:date may carry a zone ("1985-04-12+02:00").
+                && optional_value(info, "biDate").is_none_or(|v| v.get(..10) == Some(birth.as_str()))
                 && !closed
             {
                 let id = box_id("dbID", required_value(info, "dbID")?)?;
