@@ -149,6 +149,7 @@ impl SoapBoxManagement {
     async fn create(&self, request_id: &str, identity: &OwnerIdentity) -> IsdsResult<CreationStatus> {
         let request = create_request(request_id, identity)?;
         let timeout = self.client.timeouts.request;
+        // db_manipulations.wsdl is served where db_access.wsdl is: /DS/DsManage.
         let reply = self.client.call(Service::Access, "CreateDataBox2", &self.context, request, timeout).await?;
         if reply.status.code == OK {
             let id = box_id("dbID", required_value(&reply.body, "dbID")?)?;
