@@ -20,6 +20,8 @@
 //! | UploadAttachment (SOAP 1.2, MTOM/XOP request) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `UploadAttachment` (`dmFile`/`dmEncodedContent` as `xop:Include`) / `UploadAttachmentResponse` (`dmAttID`, `dmAttHash1`, `dmAttHash2`) |
 //! | CreateBigMessage (SOAP 1.2) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `tBigMessageInput` (`tBigMessEnvelope`, `dmExtFile`) / `tBigMessageOutput` |
 //! | SignedBigMessageDownload, SignedSentBigMessageDownload (SOAP 1.2, MTOM/XOP answer) | `dm_VoDZ.wsdl` (`vodz`, ws2 host) | `dmID` / `dmSignature` (an XOP part or base64) |
+//! | CreateDataBox2 (`manage`: box management, the operator's own login) | `db_manipulations.wsdl` 2.35 (`DsManage`) | `tCreateDBInput2` (`tDbOwnerInfoExt2`) / `tCreateDBOutput2` (`dbID`) |
+//! | FindDataBox2 (`manage`: the person's box before and after creating) | `db_search.wsdl` (`df`) | `tFindDBInput2` / `tFindDBOuput2` (`tDbOwnerInfoExt2`) |
 //!
 //! Every call runs in a [`BoxContext`]: with the hosted records-system login
 //! (production) the context's box id is the HTTP Basic user of that very
