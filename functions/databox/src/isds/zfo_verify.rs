@@ -182,7 +182,7 @@ impl TrustAnchors {
 /// The signed content of a ZFO (the message XML; the simulator's rendering),
 /// or `None` when it is not a CMS `SignedData` with embedded content.
 pub fn signed_content(zfo: &[u8]) -> Option<Vec<u8>> {
-    super::soap::der::signed_content(zfo).ok()
+    super::soap::der::signed_content(zfo).ok().map(std::borrow::Cow::into_owned)
 }
 
 /// Why a ZFO did not verify: the text the citizen reads as `reason`.
@@ -310,7 +310,7 @@ impl Signed {
         // `der`'s `Any` keeps a constructed (segmented) OCTET STRING's
         // segments as they are, so the content is taken by the reader that
         // also gives the SOAP adapter the message XML.
-        let content = super::soap::der::signed_content(bytes).map_err(|e| Failed(e.to_string()))?;
+        let content = super::soap::der::signed_content(bytes).map_err(|e| Failed(e.to_string()))?.into_owned();
         // X.509 certificates only; the obsolete and attribute certificates
         // some time-stamping authorities add are skipped.
         let certificates: Vec<Certificate> = signed_data

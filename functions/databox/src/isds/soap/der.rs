@@ -43,8 +43,10 @@ struct Tlv<'a> {
     content: &'a [u8],
 }
 
-/// The `eContent` octets of the `SignedData` in `zfo`.
-pub(crate) fn signed_content(zfo: &[u8]) -> Result<Vec<u8>, ZfoError> {
+/// The `eContent` octets of the `SignedData` in `zfo`: a slice of it when
+/// the OCTET STRING is primitive (DER, and BER that does not segment it), a
+/// copy joined from the segments otherwise.
+pub(crate) fn signed_content(zfo: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ZfoError> {
     let (content_info, rest) = read(zfo, 0)?;
     if !rest.is_empty() {
         return Err(ZfoError("bytes trail the ContentInfo"));
@@ -85,12 +87,18 @@ pub(crate) fn signed_content(zfo: &[u8]) -> Result<Vec<u8>, ZfoError> {
         _ => return Err(ZfoError("encapContentInfo has unexpected fields")),
     };
     let [octets] = exactly::<1>(expect(*e_content, CONTEXT_0, "eContent")?, 5)?;
+    if octets.id == OCTET_STRING {
+        if octets.content.is_empty() {
+            return Err(ZfoError("the eContent is empty"));
+        }
+        return Ok(std::borrow::Cow::Borrowed(octets.content));
+    }
     let mut out = Vec::with_capacity(octets.content.len());
     octet_string(octets, &mut out, 6)?;
     if out.is_empty() {
         return Err(ZfoError("the eContent is empty"));
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// Appends the value of an OCTET STRING, primitive or (BER) segmented.

@@ -232,7 +232,39 @@ pub(super) fn message_status(value: &str) -> IsdsResult<MessageStatus> {
     MessageStatus::try_from(number::<u8>("dmMessageStatus", value)?).map_err(IsdsError::Protocol)
 }
 
+/// Base64 folded or not (whitespace skipped), decoded 4 KiB of text at a
+/// time: besides the text, only the decoded bytes are held, never a second
+/// copy of the text without its whitespace.
 pub(super) fn decode_base64(name: &str, text: &str) -> IsdsResult<Vec<u8>> {
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    BASE64.decode(compact).map_err(|_| IsdsError::Protocol(format!("{name} is not base64")))
+    const CHUNK: usize = 4096; // a multiple of 4: padding can only be in the last chunk
+    let invalid = |_| IsdsError::Protocol(format!("{name} is not base64"));
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        chunk.push(byte);
+        if chunk.len() == CHUNK {
+            BASE64.decode_vec(&chunk, &mut out).map_err(invalid)?;
+            chunk.clear();
+        }
+    }
+    BASE64.decode_vec(&chunk, &mut out).map_err(invalid)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_folded_and_across_chunks_and_refuses_padding_inside() {
+        let content: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let encoded = BASE64.encode(&content);
+        let folded: Vec<&str> = encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+        assert_eq!(decode_base64("x", &folded.join("\r\n")).expect("folded"), content);
+        assert_eq!(decode_base64("x", &encoded).expect("plain"), content);
+        assert_eq!(decode_base64("x", "").expect("empty"), Vec::<u8>::new());
+        let padded_inside = format!("{}{}", "QQ==", "A".repeat(4096));
+        assert!(decode_base64("x", &padded_inside).is_err());
+        assert!(decode_base64("x", "QQ=").is_err());
+    }
 }
