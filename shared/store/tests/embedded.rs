@@ -340,9 +340,26 @@ fn group_commits_survive_kill_9_under_load() {
     });
 }
 
+/// A new database has 8 KiB pages (a sealed document of up to about 2 KB fits
+/// its leaf; `PAGE_SIZE` in `embedded/mod.rs`), a rowid blob table and the
+/// latest schema version.
+#[test]
+fn a_new_database_has_8_kib_pages_and_a_rowid_blob_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(EmbeddedStore::open(dir.path(), clock()).expect("open"));
+    let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0)).expect("page size");
+    assert_eq!(page_size, 8192);
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
+    assert_eq!(version, 4);
+    conn.query_row("SELECT count(rowid) FROM blobs", [], |row| row.get::<_, i64>(0))
+        .expect("a rowid table (a table without rowid has no rowid column)");
+}
+
 /// A data folder written by the first release (schema version 1: every blob a
-/// file, no `content` column) opens with its blobs intact and then keeps new
-/// small blobs inline, and the file an inline overwrite replaces is removed.
+/// file, no `content` column, the blob table without rowid) opens with its
+/// blobs intact and then keeps new small blobs inline, the file an inline
+/// overwrite replaces is removed, and the blob table has become a rowid table.
 #[tokio::test]
 async fn a_version_1_database_is_migrated_in_place() {
     use bytes::Bytes;
@@ -384,9 +401,11 @@ async fn a_version_1_database_is_migrated_in_place() {
     assert_eq!(read(store.clone(), path.clone()).await, b"now inline");
     assert!(!dir.path().join("blobs/data/f1").exists(), "the replaced file is removed");
     drop(store);
-    let version: i64 = rusqlite::Connection::open(dir.path().join("portal.db"))
-        .expect("sqlite")
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .expect("version");
-    assert_eq!(version, 3, "the schema version is raised");
+    let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
+    assert_eq!(version, 4, "the schema version is raised");
+    let rows: i64 = conn
+        .query_row("SELECT count(rowid) FROM blobs WHERE path = 'old/one.txt'", [], |row| row.get(0))
+        .expect("a rowid table (a table without rowid has no rowid column)");
+    assert_eq!(rows, 1, "the blob's row was copied once");
 }
