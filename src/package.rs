@@ -47,7 +47,7 @@ pub fn write(
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("host.json"), host_json_text(capabilities))?;
     // The API contract beside host.json, for the front end and API management.
-    std::fs::write(out.join("openapi.json"), pretty(runtime.openapi()))?;
+    std::fs::write(out.join("openapi.json"), pretty(&runtime.openapi()))?;
     let mut names = Vec::new();
     for function in runtime.functions() {
         let folder = out.join(&function.name);

@@ -117,8 +117,11 @@ pub enum DeclarationError {
 #[derive(Debug, Clone)]
 pub struct Runtime {
     functions: Vec<Function>,
-    /// The OpenAPI document of the HTTP functions, served at `/api/openapi.json`.
-    document: Arc<Value>,
+    /// The OpenAPI document of the HTTP functions as served at
+    /// `/api/openapi.json` (pretty JSON). Kept as text only: as a tree it and
+    /// the operations' descriptions held about 15 MB for the life of the
+    /// process.
+    document: Bytes,
     failures: Arc<dyn FailureSink>,
     timers_enabled: bool,
     /// Joins a request's span to the caller's trace (W3C `traceparent`), when
@@ -173,15 +176,14 @@ impl Runtime {
         }
         let document =
             crate::api::document(&functions, env!("CARGO_PKG_VERSION")).map_err(DeclarationError::SchemaConflict)?;
-        let _ = served.set(Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default()));
-        Ok(Self {
-            functions,
-            document: Arc::new(document),
-            failures,
-            timers_enabled: true,
-            span_parent: None,
-            invocation_secret: None,
-        })
+        let document = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
+        let _ = served.set(document.clone());
+        // Every operation's description is in the document now; serving needs
+        // only the routes.
+        for function in &mut functions {
+            function.docs = Vec::new();
+        }
+        Ok(Self { functions, document, failures, timers_enabled: true, span_parent: None, invocation_secret: None })
     }
 
     /// In a secondary region timers must not run (their lock is per storage
@@ -221,8 +223,8 @@ impl Runtime {
     }
 
     /// The OpenAPI 3.1 document of every HTTP function.
-    pub fn openapi(&self) -> &Value {
-        &self.document
+    pub fn openapi(&self) -> Value {
+        serde_json::from_slice(&self.document).unwrap_or(Value::Null)
     }
 
     /// The router serving every declared function.
