@@ -13,8 +13,12 @@ struct Portal {
 
 impl Portal {
     fn start(args: &[&str], data_dir: Option<&std::path::Path>) -> Self {
+        Self::start_logging_to(args, data_dir, Stdio::null())
+    }
+
+    fn start_logging_to(args: &[&str], data_dir: Option<&std::path::Path>, stderr: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
-        command.args(args).stdout(Stdio::piped()).stderr(Stdio::null()).env_remove("PORTAL_STORE");
+        command.args(args).stdout(Stdio::piped()).stderr(stderr).env_remove("PORTAL_STORE");
         if let Some(dir) = data_dir {
             command.current_dir(dir);
         }
@@ -79,6 +83,25 @@ async fn local_mode_answers_and_keeps_serving() {
 
     let status = portal.terminate();
     assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+}
+
+/// Every request leaves its line in the log on stderr (`portal-telemetry`),
+/// all of them there once the process has stopped on SIGTERM.
+#[tokio::test]
+async fn every_request_is_in_the_log_after_sigterm() {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let stderr = Stdio::from(log.reopen().expect("log file"));
+    let portal = Portal::start_logging_to(&["--port", "0", "--in-memory"], None, stderr);
+    let http = client();
+    for _ in 0..50 {
+        let health = http.get(format!("{}/api/health", portal.base)).send().await.expect("health");
+        assert_eq!(health.status(), 200);
+    }
+    let status = portal.terminate();
+    assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+    let text = std::fs::read_to_string(log.path()).expect("read the log");
+    let logged = text.lines().filter(|line| line.contains("/api/health") && line.contains("request finished")).count();
+    assert_eq!(logged, 50, "one line per request:\n{text}");
 }
 
 #[tokio::test]
