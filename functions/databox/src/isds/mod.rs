@@ -6,6 +6,7 @@
 //! production adapter; [`simulator`] is deterministic and
 //! clock-driven, for local mode and tests, and says so wherever a person can see it.
 
+mod box_types;
 pub mod simulator;
 pub mod soap;
 mod types;
@@ -17,6 +18,7 @@ use axum::http::StatusCode;
 use portal_host::{Failure, FieldViolation, Problem};
 use time::{Date, OffsetDateTime};
 
+pub use box_types::*;
 pub use types::*;
 
 /// Why an ISDS call failed.
