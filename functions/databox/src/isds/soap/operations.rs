@@ -10,7 +10,7 @@ use super::records::{
     decode_base64, envelope, message_id, message_status, number, optional_value, owner_info, required, required_value,
     signed_message,
 };
-use super::reply::{OK, SIGNED_WITHOUT_TIMESTAMP};
+use super::reply::OK;
 use super::times::{datetime, day_start, format_time};
 use super::vodz::{BIG_TRANSFER, BigRequest, upload_request, uploaded};
 use super::xml::Request;
@@ -454,14 +454,9 @@ impl SoapIsds {
         let mut request = Request::new(operation);
         request.leaf("dmID", Some(id.as_str()))?;
         let reply = self.call(Service::Operations, operation, ctx, request, self.timeouts.transfer).await?;
-        let body = if reply.status.code == SIGNED_WITHOUT_TIMESTAMP && reply.body.child("dmSignature").is_some() {
-            tracing::warn!(status_code = SIGNED_WITHOUT_TIMESTAMP, "ISDS signed the message without a time stamp");
-            reply.body
-        } else {
-            reply.ok()?
-        };
+        reply.check_signed()?;
         // tSignedMessDownOutput: dmSignature = the ZFO (CMS), base64.
-        let zfo = decode_base64("dmSignature", required_value(&body, "dmSignature")?)?;
+        let zfo = decode_base64("dmSignature", required_value(&reply.body, "dmSignature")?)?;
         opened(Bytes::from(zfo), id)
     }
 
@@ -480,11 +475,7 @@ impl SoapIsds {
         let mut request = Request::new_soap12(operation);
         request.leaf("dmID", Some(id.as_str()))?;
         let answer = self.call_big(operation, ctx, BigRequest::Plain(request), BIG_TRANSFER).await?;
-        let signed =
-            answer.reply.status.code == SIGNED_WITHOUT_TIMESTAMP && answer.reply.body.child("dmSignature").is_some();
-        if !signed && answer.reply.status.code != OK {
-            return Err(answer.reply.status.into_error());
-        }
+        answer.reply.check_signed()?;
         let zfo = answer.binary(required(&answer.reply.body, "dmSignature")?)?;
         opened(zfo, id)
     }

@@ -39,9 +39,22 @@ impl Reply {
     pub(super) fn ok(self) -> IsdsResult<Element> {
         if self.status.code == OK { Ok(self.body) } else { Err(self.status.into_error()) }
     }
+
+    /// Whether a signed download's answer can be used: ISDS said `0000`, or
+    /// `0005` (signed, without a time stamp) and the signature is there.
+    pub(super) fn check_signed(&self) -> IsdsResult<()> {
+        if self.status.code == OK {
+            return Ok(());
+        }
+        if self.status.code == SIGNED_WITHOUT_TIMESTAMP && self.body.child("dmSignature").is_some() {
+            tracing::warn!(status_code = SIGNED_WITHOUT_TIMESTAMP, "ISDS signed the message without a time stamp");
+            return Ok(());
+        }
+        Err(self.status.clone().into_error())
+    }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Status {
     pub(super) code: String,
     message: String,
