@@ -500,6 +500,28 @@ async fn downloads_a_received_message_from_a_der_zfo() {
     assert_eq!(message.zfo.as_ref(), zfo.as_slice(), "the ZFO is kept as received");
 }
 
+/// `0005`: ISDS signed the message but could not time-stamp it. The signed
+/// message is still the message; the same code
+/// without a signature is a refusal like any other.
+#[tokio::test]
+async fn a_message_signed_without_a_time_stamp_is_downloaded_and_one_without_a_signature_refused() {
+    let isds = FakeIsds::start().await;
+    let zfo = zfo_der(fixture("signed_message.inner.xml").as_bytes());
+    let unstamped = signed_response("signed_message_download.response.xml", &zfo)
+        .replace("<q:dmStatusCode>0000</q:dmStatusCode>", "<q:dmStatusCode>0005</q:dmStatusCode>");
+    isds.reply(StatusCode::OK, unstamped.clone());
+    let message =
+        isds.adapter().download_message(&session(), Direction::Received, &id("1234567")).await.expect("download");
+    assert_eq!(message.zfo.as_ref(), zfo.as_slice());
+
+    let encoded_start = unstamped.find("<q:dmSignature>").expect("signature");
+    let encoded_end = unstamped.find("</q:dmSignature>").expect("signature") + "</q:dmSignature>".len();
+    let unsigned = format!("{}{}", &unstamped[..encoded_start], &unstamped[encoded_end..]);
+    isds.reply(StatusCode::OK, unsigned);
+    let error = isds.adapter().download_message(&session(), Direction::Received, &id("1234567")).await;
+    assert!(matches!(&error, Err(IsdsError::Refused { code, .. }) if code == "0005"), "{error:?}");
+}
+
 #[tokio::test]
 async fn downloads_a_sent_message_from_a_ber_zfo() {
     let isds = FakeIsds::start().await;
