@@ -31,6 +31,11 @@ use portal_databox::isds::{
 };
 use secrecy::SecretString;
 
+#[path = "../tests/support/zfo.rs"]
+mod zfo;
+
+use zfo::zfo_der;
+
 const SIZE: usize = 100_000_000;
 const BOX: &str = "fo4ab2c";
 const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -107,34 +112,6 @@ fn download_answer(id: &str, content: &[u8]) -> Bytes {
     out.extend_from_slice(&zfo);
     out.extend_from_slice(b"\r\n--b--\r\n");
     Bytes::from(out)
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// A CMS SignedData around `inner` with placeholders for the certificate
-/// and the signature (the adapter reads the content, it does not verify).
-fn zfo_der(inner: &[u8]) -> Vec<u8> {
-    const SIGNED_DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
-    const DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
-    const SHA256: [u8; 9] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-    let encap = tlv(0x30, &[tlv(0x06, &DATA), tlv(0xA0, &tlv(0x04, inner))].concat());
-    let digest_algorithm = tlv(0x30, &[tlv(0x06, &SHA256), vec![0x05, 0x00]].concat());
-    let certificates = tlv(0xA0, &tlv(0x30, b"placeholder, not a certificate"));
-    let signer_info = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x04, b"placeholder signature")].concat());
-    let fields = [tlv(0x02, &[1]), tlv(0x31, &digest_algorithm), encap, certificates, tlv(0x31, &signer_info)];
-    tlv(0x30, &[tlv(0x06, &SIGNED_DATA), tlv(0xA0, &tlv(0x30, &fields.concat()))].concat())
 }
 
 fn citizen() -> portal_security::Citizen {

@@ -21,14 +21,17 @@ use portal_databox::box_requests::{OwnerAddress, OwnerIdentities, OwnerIdentity,
 use portal_databox::isds::BoxId;
 use portal_databox::isds::soap::manage::SoapBoxManagement;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
-use portal_databox::payments::{NotConnected, PaymentsNotConnected};
-use portal_databox::{Databox, DataboxSettings, NoDirectory, functions};
+use portal_databox::{Databox, NoDirectory, functions};
 use portal_security::SubjectId;
 use portal_testkit::faults::{FaultyDocuments, Op};
 use portal_testkit::{Harness, Login, PETR, call, get, json_of, write};
 use secrecy::SecretString;
 use serde_json::Value;
 use time::macros::date;
+
+mod support;
+
+use support::databox_on;
 
 const ISDS_NS: &str = "http://isds.czechpoint.cz/v20";
 
@@ -261,21 +264,12 @@ async fn setup(identity: OwnerIdentity) -> Setup {
     };
     let management = SoapBoxManagement::new(config(), Arc::new(Identities(identity)), harness.clock.clone())
         .expect("box management");
-    let databox = Databox {
-        isds: Arc::new(SoapIsds::new(config()).expect("adapter")),
-        management: Arc::new(management),
-        directory: Arc::new(NoDirectory),
-        payments: Arc::new(PaymentsNotConnected),
-        credit: Arc::new(NotConnected),
-        documents: harness.documents.clone(),
-        blobs: harness.store.clone(),
-        queues: harness.store.clone(),
-        sealer: harness.sealer.clone(),
-        access_log: harness.access_log.clone(),
-        clock: harness.clock.clone(),
-        settings: DataboxSettings { simulated: false, ..DataboxSettings::default() },
-        simulated_payments: None,
-    };
+    let databox = databox_on(
+        &harness,
+        Arc::new(SoapIsds::new(config()).expect("adapter")),
+        Arc::new(management),
+        Arc::new(NoDirectory),
+    );
     let router = harness.router(functions(databox.clone()));
     let petr = harness.login(PETR).await;
     Setup { fake, harness, router, databox, petr, faults }

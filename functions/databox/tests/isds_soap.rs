@@ -27,6 +27,10 @@ use quick_xml::reader::NsReader;
 use secrecy::SecretString;
 use time::macros::datetime;
 
+mod support;
+
+use support::zfo::{OID_SIGNED_DATA, zfo_ber, zfo_der};
+
 const USER: &str = "portal-test";
 const PASSWORD: &str = "tajne-heslo";
 
@@ -250,58 +254,8 @@ fn flush(out: &mut String, line: &mut Option<String>, text: &mut String) {
 }
 
 // ---------------------------------------------------------------------------
-// A hand-built CMS SignedData around the inner message (RFC 5652 §5.1). The
-// certificate and signer info are opaque placeholders: the adapter does not
-// verify the signature.
-
-const OID_SIGNED_DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
-const OID_DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
-const OID_SHA256: [u8; 9] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// The same TLV with an indefinite length (BER).
-fn tlv_indefinite(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag, 0x80];
-    out.extend_from_slice(content);
-    out.extend([0x00, 0x00]);
-    out
-}
-
-fn signed_data_fields(encap: Vec<u8>) -> Vec<u8> {
-    let digest_algorithm = tlv(0x30, &[tlv(0x06, &OID_SHA256), vec![0x05, 0x00]].concat());
-    let certificates = tlv(0xA0, &tlv(0x30, b"placeholder, not a certificate"));
-    let signer_info = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x04, b"placeholder signature")].concat());
-    [tlv(0x02, &[1]), tlv(0x31, &digest_algorithm), encap, certificates, tlv(0x31, &signer_info)].concat()
-}
-
-/// DER: definite lengths, one OCTET STRING.
-fn zfo_der(inner: &[u8]) -> Vec<u8> {
-    let encap = tlv(0x30, &[tlv(0x06, &OID_DATA), tlv(0xA0, &tlv(0x04, inner))].concat());
-    let signed_data = tlv(0x30, &signed_data_fields(encap));
-    tlv(0x30, &[tlv(0x06, &OID_SIGNED_DATA), tlv(0xA0, &signed_data)].concat())
-}
-
-/// BER: indefinite lengths and the content as a segmented OCTET STRING.
-fn zfo_ber(inner: &[u8]) -> Vec<u8> {
-    let (first, second) = inner.split_at(inner.len() / 3);
-    let segments = tlv_indefinite(0x24, &[tlv(0x04, first), tlv(0x04, second)].concat());
-    let encap = tlv_indefinite(0x30, &[tlv(0x06, &OID_DATA), tlv_indefinite(0xA0, &segments)].concat());
-    let signed_data = tlv_indefinite(0x30, &signed_data_fields(encap));
-    tlv_indefinite(0x30, &[tlv(0x06, &OID_SIGNED_DATA), tlv_indefinite(0xA0, &signed_data)].concat())
-}
+// The answer of a signed download around a ZFO built by `support::zfo`
+// (RFC 5652 §5.1, placeholders for the certificate and signer info).
 
 fn signed_response(template: &str, zfo: &[u8]) -> String {
     // Folded at 76 columns, as base64 in XML often is.

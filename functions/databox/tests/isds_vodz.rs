@@ -18,13 +18,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
 use portal_databox::isds::{Access, BoxContext, BoxId, DeliveredMessage, Direction, Isds, MessageId, SessionContext};
-use portal_databox::payments::{NotConnected, PaymentsNotConnected};
-use portal_databox::{BoxDirectory, Databox, DataboxSettings, functions};
+use portal_databox::{BoxDirectory, functions};
 use portal_security::SubjectId;
 use portal_testkit::{Harness, JANA, Part, call, get, json_of, multipart};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 use secrecy::SecretString;
+
+mod support;
+
+use portal_databox::box_requests::NotConnected as NotConnectedBoxes;
+use support::databox_on;
+use support::zfo::zfo_der;
 
 const JANA_BOX: &str = "fo4ab2c";
 const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -281,34 +286,6 @@ fn inner_message(id: &str, sender: &str, recipient: &str, subject: &str, files: 
     )
 }
 
-// A CMS SignedData around the document, as `tests/isds_soap.rs` builds one
-// (placeholders for the certificate and signature: nothing here verifies it).
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn zfo_der(inner: &[u8]) -> Vec<u8> {
-    const SIGNED_DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
-    const DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
-    const SHA256: [u8; 9] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-    let encap = tlv(0x30, &[tlv(0x06, &DATA), tlv(0xA0, &tlv(0x04, inner))].concat());
-    let digest_algorithm = tlv(0x30, &[tlv(0x06, &SHA256), vec![0x05, 0x00]].concat());
-    let certificates = tlv(0xA0, &tlv(0x30, b"placeholder, not a certificate"));
-    let signer_info = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x04, b"placeholder signature")].concat());
-    let fields = [tlv(0x02, &[1]), tlv(0x31, &digest_algorithm), encap, certificates, tlv(0x31, &signer_info)];
-    tlv(0x30, &[tlv(0x06, &SIGNED_DATA), tlv(0xA0, &tlv(0x30, &fields.concat()))].concat())
-}
-
 #[derive(Debug)]
 struct Directory;
 
@@ -345,21 +322,7 @@ fn pdf_of(size: usize, fill: u8) -> Vec<u8> {
 async fn a_21_mb_message_is_uploaded_as_xop_parts_created_and_opened_through_the_big_download() {
     let (fake, isds) = start().await;
     let harness = Harness::new();
-    let databox = Databox {
-        isds: Arc::new(isds),
-        management: Arc::new(portal_databox::box_requests::NotConnected),
-        directory: Arc::new(Directory),
-        payments: Arc::new(PaymentsNotConnected),
-        credit: Arc::new(NotConnected),
-        documents: harness.documents.clone(),
-        blobs: harness.store.clone(),
-        queues: harness.store.clone(),
-        sealer: harness.sealer.clone(),
-        access_log: harness.access_log.clone(),
-        clock: harness.clock.clone(),
-        settings: DataboxSettings { simulated: false, ..DataboxSettings::default() },
-        simulated_payments: None,
-    };
+    let databox = databox_on(&harness, Arc::new(isds), Arc::new(NotConnectedBoxes), Arc::new(Directory));
     let router = harness.router(functions(databox));
     let jana = harness.login(JANA).await;
     let (main, plans) = (pdf_of(15_000_000, b'm'), pdf_of(6_000_000, b'p'));

@@ -19,11 +19,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::BoxId;
 use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
-use portal_databox::payments::{NotConnected, PaymentsNotConnected};
-use portal_databox::{BoxDirectory, Databox, DataboxSettings, functions};
+use portal_databox::{BoxDirectory, functions};
 use portal_security::SubjectId;
 use portal_testkit::{Harness, JANA, JIRI, PETR, call, get, json_of};
 use secrecy::SecretString;
+
+mod support;
+
+use portal_databox::box_requests::NotConnected as NotConnectedBoxes;
+use support::databox_on;
 
 /// The citizens and their (made-up) boxes.
 const CITIZENS: [(&str, &str); 3] = [(JANA, "fo4ab2c"), (JIRI, "fo7jd2k"), (PETR, "fo9pt3x")];
@@ -132,21 +136,7 @@ async fn every_request_runs_in_the_right_citizens_box() {
     })
     .expect("adapter");
     let harness = Harness::new();
-    let databox = Databox {
-        isds: Arc::new(isds),
-        management: Arc::new(portal_databox::box_requests::NotConnected),
-        directory: Arc::new(Directory),
-        payments: Arc::new(PaymentsNotConnected),
-        credit: Arc::new(NotConnected),
-        documents: harness.documents.clone(),
-        blobs: harness.store.clone(),
-        queues: harness.store.clone(),
-        sealer: harness.sealer.clone(),
-        access_log: harness.access_log.clone(),
-        clock: harness.clock.clone(),
-        settings: DataboxSettings { simulated: false, ..DataboxSettings::default() },
-        simulated_payments: None,
-    };
+    let databox = databox_on(&harness, Arc::new(isds), Arc::new(NotConnectedBoxes), Arc::new(Directory));
     let router = harness.router(functions(databox));
 
     let mut logins = Vec::new();
