@@ -20,8 +20,14 @@ pub fn is_container(name: &str) -> bool {
 
 /// Every rule the container `content` breaks (empty when it passes).
 pub fn check(content: &[u8]) -> Vec<String> {
+    check_reader(Cursor::new(content))
+}
+
+/// [`check`] of a container read through `reader` (a file put aside as it
+/// arrived reads only what the check asks for: [`crate::spool`]).
+pub fn check_reader<R: std::io::Read + std::io::Seek>(reader: R) -> Vec<String> {
     let mut broken = Vec::new();
-    let mut archive = match zip::ZipArchive::new(Cursor::new(content)) {
+    let mut archive = match zip::ZipArchive::new(reader) {
         Ok(archive) => archive,
         Err(_) => return vec!["not a readable ZIP container".to_owned()],
     };

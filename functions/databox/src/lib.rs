@@ -24,6 +24,7 @@ pub mod payments;
 pub mod queue;
 pub mod reconcile;
 pub mod sending;
+pub mod spool;
 pub mod timer;
 pub mod validate;
 

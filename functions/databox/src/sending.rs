@@ -16,7 +16,11 @@
 //! ([`deliver`]). The whole sequence runs within [`BIG_SEND_TAKES`], and its
 //! record is in flight for [`IN_FLIGHT_BIG`], so a retry never overlaps a send
 //! still uploading. Files uploaded by an attempt that did not create the
-//! message are never referred to; ISDS discards them.
+//! message are never referred to; ISDS discards them. A message from the
+//! form is sent from its spool ([`crate::spool`], [`deliver_spooled`]): the
+//! fingerprint is taken from each file's name, size and SHA-256, computed as
+//! the file arrived, and a retry after a crash brings its form again (a spool
+//! of its own; the crashed one's is collected later).
 //!
 //! The records (`send-<SHA-256 of the key>`) sit in the citizen's partition,
 //! hold no content (a fingerprint, the time, the message id) and expire after
@@ -32,6 +36,8 @@ use crate::isds::{
     AttachmentUpload, BigFile, BoxContext, Direction, Isds, IsdsError, IsdsResult, ListQuery, MessageId,
     OutgoingMessage,
 };
+use crate::spool::{Spool, SpoolError, SpooledFile};
+use crate::validate::CheckedFile;
 use crate::{COLLECTION, Databox, STANDARD_MESSAGE_BYTES};
 
 /// The header's name.
@@ -75,8 +81,26 @@ fn record_id(key: &str) -> String {
     format!("send-{hex}")
 }
 
-/// What makes two requests the same message.
-fn fingerprint(message: &OutgoingMessage) -> String {
+/// A message from the form, to send: the envelope (its `attachments`
+/// empty) and its files, put aside as they arrived ([`crate::spool`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub message: &'a OutgoingMessage,
+    pub files: &'a [CheckedFile<SpooledFile>],
+    pub spool: &'a Spool,
+}
+
+impl Outgoing<'_> {
+    /// The files' sizes together.
+    fn size(&self) -> u64 {
+        self.files.iter().map(|file| file.content.size).sum()
+    }
+}
+
+/// What makes two requests the same message: the envelope's fields and each
+/// file's name, size and SHA-256.
+fn fingerprint(outgoing: &Outgoing<'_>) -> String {
+    let message = outgoing.message;
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     let fields = json!([
         message.recipient.as_str(),
@@ -90,11 +114,11 @@ fn fingerprint(message: &OutgoingMessage) -> String {
         message.commercial,
     ]);
     context.update(fields.to_string().as_bytes());
-    for attachment in &message.attachments {
-        context.update(attachment.name.as_bytes());
+    for file in outgoing.files {
+        context.update(file.name.as_bytes());
         context.update(&[0]);
-        context.update(&(attachment.content.len() as u64).to_be_bytes());
-        context.update(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &attachment.content).as_ref());
+        context.update(&file.content.size.to_be_bytes());
+        context.update(&file.content.sha256);
     }
     context.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -110,6 +134,8 @@ pub enum SendError {
     KeyReused,
     #[error("a request with this Idempotency-Key is still being sent")]
     InFlight,
+    #[error("a file put aside for sending could not be read back")]
+    Spool(#[from] SpoolError),
 }
 
 impl Failure for SendError {
@@ -119,6 +145,7 @@ impl Failure for SendError {
             Self::Store(error) => error.is_retryable(),
             Self::KeyReused => false,
             Self::InFlight => true,
+            Self::Spool(_) => true,
         }
     }
 
@@ -134,20 +161,22 @@ impl Failure for SendError {
                 Problem::new(axum::http::StatusCode::CONFLICT, "in-progress", "This message is still being sent")
                     .with_detail(format!("a request with this {HEADER} is in progress; retry in a few minutes"))
             }
+            Self::Spool(_) => Problem::unavailable("the portal's storage"),
         }
     }
 }
 
-/// Sends `message` from the box of `ctx` once per `key`: the id ISDS gave it.
+/// Sends `outgoing` from the box of `ctx` once per `key`: the id ISDS gave it.
 pub async fn send_once(
     databox: &Databox,
     owner: &str,
     ctx: &BoxContext,
     key: &str,
-    message: &OutgoingMessage,
+    outgoing: Outgoing<'_>,
 ) -> Result<MessageId, SendError> {
     let id = record_id(key);
-    let print = fingerprint(message);
+    let print = fingerprint(&outgoing);
+    let size = outgoing.size();
     let now = databox.clock.now();
     let existing = databox.documents.get(COLLECTION, owner, &id).await?;
     if let Some(doc) = &existing {
@@ -158,12 +187,12 @@ pub async fn send_once(
             return Ok(sent);
         }
         let started = doc.body["at"].as_str().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok()).unwrap_or(now);
-        let in_flight = if is_big(message) { IN_FLIGHT_BIG } else { IN_FLIGHT };
+        let in_flight = if size > STANDARD_MESSAGE_BYTES { IN_FLIGHT_BIG } else { IN_FLIGHT };
         if now - started < in_flight {
             return Err(SendError::InFlight);
         }
         // An earlier attempt got as far as ISDS: did ISDS take the message?
-        if let Some(found) = find_sent(databox, owner, ctx, message, started).await? {
+        if let Some(found) = find_sent(databox, owner, ctx, outgoing.message, size, started).await? {
             record_sent(databox, owner, &id, &print, started, &found).await?;
             tracing::info!("a message ISDS took before its answer was lost is recorded, not sent again");
             return Ok(found);
@@ -178,21 +207,67 @@ pub async fn send_once(
             Err(error) => return Err(error.into()),
         }
     }
-    match deliver(databox.isds.as_ref(), ctx, message).await {
+    match deliver_spooled(databox, ctx, outgoing).await {
         Ok(sent) => {
             record_sent(databox, owner, &id, &print, now, &sent).await?;
             Ok(sent)
         }
         // Possibly taken by ISDS: the record stays `sending`; a retry looks first.
-        Err(error) if error.is_retryable() => Err(error.into()),
+        // (A file that could not be read back: nothing was created.)
+        Err(error) if error.is_retryable() && !matches!(error, SendError::Spool(_)) => Err(error),
         // A definite answer: nothing was sent, the key is free again.
         Err(error) => {
             match databox.documents.delete(COLLECTION, owner, &id, None).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(store) => tracing::warn!(error = %store, "a refused send's record could not be deleted"),
             }
-            Err(error.into())
+            Err(error)
         }
+    }
+}
+
+/// [`deliver`] of a message from the form: its files read back from the
+/// spool, a big message's streamed to ISDS chunk by chunk as they are opened
+/// (never whole), a standard message's (at most 20 MB) read whole for
+/// `CreateMessage`. A spooled file that cannot be read back is
+/// [`SendError::Spool`], before anything is created.
+pub async fn deliver_spooled(
+    databox: &Databox,
+    ctx: &BoxContext,
+    outgoing: Outgoing<'_>,
+) -> Result<MessageId, SendError> {
+    let isds = databox.isds.as_ref();
+    if outgoing.size() <= STANDARD_MESSAGE_BYTES {
+        let mut message = outgoing.message.clone();
+        for file in outgoing.files {
+            let content = outgoing.spool.read(databox, &file.content).await?;
+            message.attachments.push(crate::isds::Attachment {
+                name: file.name.clone(),
+                mime_type: file.mime_type.clone(),
+                meta_type: file.meta_type,
+                content,
+            });
+        }
+        return Ok(isds.send_message(ctx, &message).await?);
+    }
+    let send = async {
+        let mut uploaded_files = Vec::with_capacity(outgoing.files.len());
+        for file in outgoing.files {
+            let content = outgoing.spool.open(databox, &file.content).await?;
+            let upload = AttachmentUpload {
+                name: file.name.clone(),
+                mime_type: file.mime_type.clone(),
+                size: file.content.size,
+                content,
+            };
+            let uploaded = isds.upload_attachment(ctx, upload).await?;
+            uploaded_files.push(BigFile { meta_type: file.meta_type, uploaded });
+        }
+        Ok::<_, SendError>(isds.create_big_message(ctx, outgoing.message, &uploaded_files).await?)
+    };
+    match tokio::time::timeout(BIG_SEND_TAKES, send).await {
+        Ok(result) => result,
+        Err(elapsed) => Err(IsdsError::Unavailable(Box::new(elapsed)).into()),
     }
 }
 
@@ -253,9 +328,10 @@ async fn find_sent(
     owner: &str,
     ctx: &BoxContext,
     message: &OutgoingMessage,
+    size: u64,
     since: OffsetDateTime,
 ) -> Result<Option<MessageId>, SendError> {
-    let size_kb = message.attachments.iter().map(|a| a.content.len() as u64).sum::<u64>().div_ceil(1024);
+    let size_kb = size.div_ceil(1024);
     let claimed = claimed_ids(databox, owner).await?;
     let mut offset = 1;
     loop {

@@ -58,6 +58,61 @@ fn optional_text(errors: &mut Vec<FieldViolation>, field: &str, value: &Option<S
 /// Checks everything ISDS would, and builds the message; otherwise every
 /// violation, field by field.
 pub fn check(request: SendRequest, max_total_bytes: u64) -> Result<OutgoingMessage, Vec<FieldViolation>> {
+    let mut request = request;
+    let files = std::mem::take(&mut request.files)
+        .into_iter()
+        .map(|(name, mime, content)| {
+            let content_rules = if !content.is_empty() && crate::containers::is_container(name.trim()) {
+                crate::containers::check(&content)
+            } else {
+                Vec::new()
+            };
+            ReceivedFile { name, mime, size: content.len() as u64, content_rules, content }
+        })
+        .collect();
+    let (mut message, files) = check_received(request, files, max_total_bytes)?;
+    message.attachments = files
+        .into_iter()
+        .map(|file| Attachment {
+            name: file.name,
+            mime_type: file.mime_type,
+            meta_type: file.meta_type,
+            content: file.content,
+        })
+        .collect();
+    Ok(message)
+}
+
+/// A file of a form as it arrived: what the client named it, the size, the
+/// rules its content broke (a container's, [`crate::containers`]), and its
+/// content, held or where it was put aside (`C`).
+#[derive(Debug, Clone)]
+pub struct ReceivedFile<C> {
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub content_rules: Vec<String>,
+    pub content: C,
+}
+
+/// A file that passed: its name and type as ISDS gets them, and its role.
+#[derive(Debug, Clone)]
+pub struct CheckedFile<C> {
+    pub name: String,
+    pub mime_type: String,
+    pub meta_type: FileMetaType,
+    pub content: C,
+}
+
+/// [`check`] of a form whose files were checked as they arrived (size and
+/// content rules known, the content somewhere else): the message (its
+/// `attachments` empty) and its files in order; otherwise every violation,
+/// field by field. `request.files` is ignored.
+pub fn check_received<C>(
+    request: SendRequest,
+    files: Vec<ReceivedFile<C>>,
+    max_total_bytes: u64,
+) -> Result<(OutgoingMessage, Vec<CheckedFile<C>>), Vec<FieldViolation>> {
     let mut errors = Vec::new();
     let recipient = match request.recipient.as_deref().map(str::trim) {
         None | Some("") => {
@@ -83,13 +138,13 @@ pub fn check(request: SendRequest, max_total_bytes: u64) -> Result<OutgoingMessa
     let recipient_ident = optional_text(&mut errors, "recipientIdent", &request.recipient_ident, MAX_REFERENCE);
     let to_hands = optional_text(&mut errors, "toHands", &request.to_hands, 50);
 
-    if request.files.is_empty() {
+    if files.is_empty() {
         errors.push(FieldViolation::new("attachments", "at least one attachment is required"));
     }
-    if request.files.len() > MAX_ATTACHMENTS {
+    if files.len() > MAX_ATTACHMENTS {
         errors.push(FieldViolation::new("attachments", format!("at most {MAX_ATTACHMENTS} attachments")));
     }
-    let total: u64 = request.files.iter().map(|(_, _, content)| content.len() as u64).sum();
+    let total: u64 = files.iter().map(|file| file.size).sum();
     if total > max_total_bytes {
         errors.push(FieldViolation::new(
             "attachments",
@@ -100,10 +155,10 @@ pub fn check(request: SendRequest, max_total_bytes: u64) -> Result<OutgoingMessa
             ),
         ));
     }
-    let mut attachments = Vec::with_capacity(request.files.len());
-    for (i, (name, mime, content)) in request.files.into_iter().enumerate() {
+    let mut checked = Vec::with_capacity(files.len());
+    for (i, file) in files.into_iter().enumerate() {
         let field = format!("attachments[{i}]");
-        let name = name.trim().to_owned();
+        let name = file.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_FILE_NAME || name.contains(['/', '\\']) {
             errors.push(FieldViolation::new(
                 format!("{field}.name"),
@@ -118,33 +173,36 @@ pub fn check(request: SendRequest, max_total_bytes: u64) -> Result<OutgoingMessa
             )),
             None => errors.push(FieldViolation::new(format!("{field}.name"), "the file name needs an extension")),
         }
-        let mime = if mime.is_empty() { "application/octet-stream".to_owned() } else { mime.to_ascii_lowercase() };
+        let mime =
+            if file.mime.is_empty() { "application/octet-stream".to_owned() } else { file.mime.to_ascii_lowercase() };
         if BLOCKED_MIME_TYPES.contains(&mime.as_str()) {
             errors.push(FieldViolation::new(format!("{field}.type"), format!("ISDS refuses '{mime}'")));
         }
-        if content.is_empty() {
+        if file.size == 0 {
             errors.push(FieldViolation::new(format!("{field}.content"), "an attachment cannot be empty"));
-        } else if crate::containers::is_container(&name) {
-            for rule in crate::containers::check(&content) {
-                errors.push(FieldViolation::new(format!("{field}.content"), rule));
-            }
+        }
+        for rule in file.content_rules {
+            errors.push(FieldViolation::new(format!("{field}.content"), rule));
         }
         let meta_type = if i == 0 { FileMetaType::Main } else { FileMetaType::Enclosure };
-        attachments.push(Attachment { name, mime_type: mime, meta_type, content });
+        checked.push(CheckedFile { name, mime_type: mime, meta_type, content: file.content });
     }
     match (errors.is_empty(), recipient, subject) {
-        (true, Some(recipient), Some(subject)) => Ok(OutgoingMessage {
-            recipient,
-            subject,
-            sender_ref_number,
-            sender_ident,
-            recipient_ref_number,
-            recipient_ident,
-            to_hands,
-            personal_delivery: request.personal_delivery,
-            commercial: request.commercial,
-            attachments,
-        }),
+        (true, Some(recipient), Some(subject)) => Ok((
+            OutgoingMessage {
+                recipient,
+                subject,
+                sender_ref_number,
+                sender_ident,
+                recipient_ref_number,
+                recipient_ident,
+                to_hands,
+                personal_delivery: request.personal_delivery,
+                commercial: request.commercial,
+                attachments: Vec::new(),
+            },
+            checked,
+        )),
         _ => Err(errors),
     }
 }

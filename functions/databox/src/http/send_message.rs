@@ -6,10 +6,11 @@
 //!
 //! Up to the setting's limit (`PORTAL_MAX_MESSAGE_MB`, ISDS's 100 MB by
 //! default); a message over 20 MB goes as a big message (VoDZ). The form is
-//! read into memory, each file once (the body may be the limit plus 1 MB), as
-//! the message must be whole to be checked and fingerprinted before anything
-//! is sent; the SOAP adapter then streams each file of a big message to ISDS
-//! from that buffer without copying it.
+//! never held whole: each file part is sealed into the spool as it arrives,
+//! counted against the limit, hashed for the key's fingerprint and (a
+//! container) checked ([`crate::spool`]); a big message's files then stream
+//! from the spool to ISDS. The spool is deleted when the request answers,
+//! whatever the answer; a refused form leaves nothing.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -23,7 +24,8 @@ use utoipa::ToSchema;
 
 use super::{Folder, Shared, Simulation, record_acting};
 use crate::isds::BoxContext;
-use crate::validate::{self, SendRequest};
+use crate::spool::{Spool, SpoolError, SpooledFile};
+use crate::validate::{self, ReceivedFile, SendRequest};
 use crate::{Databox, sending};
 
 /// A data message to send, as multipart/form-data: text fields and one
@@ -112,8 +114,24 @@ pub async fn handler(
     let Ok(multipart) = multipart else {
         return Err(upload::multipart_required("message"));
     };
-    let request = read_form(multipart, databox.settings.message_limit()).await?;
-    let message = validate::check(request, databox.settings.message_limit()).map_err(Problem::validation)?;
+    let mut spool = Spool::new(&databox, acting.owner().as_str());
+    let sent = send(&databox, &acting, key, multipart, &mut spool).await;
+    spool.discard(&databox).await;
+    sent
+}
+
+/// The request once its spool exists: whatever this answers, the handler
+/// deletes the spool after.
+async fn send(
+    databox: &Databox,
+    acting: &ActingFor<DataboxSend>,
+    key: String,
+    multipart: Multipart,
+    spool: &mut Spool,
+) -> Result<(StatusCode, Json<SentMessage>), Problem> {
+    let limit = databox.settings.message_limit();
+    let (request, files) = read_form(databox, multipart, limit, spool).await?;
+    let (message, files) = validate::check_received(request, files, limit).map_err(Problem::validation)?;
     let session = databox.session_context_of(acting.owner(), &acting.citizen).await?;
     // A delegate's keys never meet the principal's own (nor another delegate's).
     let key = match &acting.mandate {
@@ -121,20 +139,28 @@ pub async fn handler(
         Some(mandate) => format!("{}\u{0}{key}", mandate.grant),
     };
     let owner = acting.owner().as_str();
-    let result = sending::send_once(&databox, owner, session.as_box(), &key, &message).await;
+    let outgoing = sending::Outgoing { message: &message, files: &files, spool };
+    let result = sending::send_once(databox, owner, session.as_box(), &key, outgoing).await;
     let id = result.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_else(|_| "not-sent".into());
     let purpose = "send a data message";
-    record_acting(&databox, &acting, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
+    record_acting(databox, acting, Action::Create, "data-message", &id, purpose, result.is_ok()).await?;
     let id = result?;
     if message.commercial {
-        warn_if_credit_low(&databox, acting.owner(), session.as_box()).await;
+        warn_if_credit_low(databox, acting.owner(), session.as_box()).await;
     }
-    let sent = SentMessage { id: id.as_str().to_owned(), folder: Folder::Sent, simulation: Simulation::of(&databox) };
+    let sent = SentMessage { id: id.as_str().to_owned(), folder: Folder::Sent, simulation: Simulation::of(databox) };
     Ok((StatusCode::CREATED, Json(sent)))
 }
 
-/// The form's fields and files, as the client sent them.
-async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<SendRequest, Problem> {
+/// The form's fields as the client sent them, and its files as they were
+/// put into `spool` (sealed as they arrived, at most `max_message_bytes`
+/// together: over it, the form is refused at once).
+async fn read_form(
+    databox: &Databox,
+    mut multipart: Multipart,
+    max_message_bytes: u64,
+    spool: &mut Spool,
+) -> Result<(SendRequest, Vec<ReceivedFile<SpooledFile>>), Problem> {
     let too_large = || {
         Problem::validation(vec![FieldViolation::new(
             "attachments",
@@ -142,19 +168,37 @@ async fn read_form(mut multipart: Multipart, max_message_bytes: u64) -> Result<S
         )])
     };
     let mut request = SendRequest::default();
+    let mut files = Vec::new();
+    let mut used = 0_u64;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => return Ok(request),
+            Ok(None) => return Ok((request, files)),
             Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
             Err(_) => return Err(upload::malformed()),
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "attachment" || name == "attachments" {
+            if files.len() >= validate::MAX_ATTACHMENTS {
+                let rule = format!("at most {} attachments", validate::MAX_ATTACHMENTS);
+                return Err(Problem::validation(vec![FieldViolation::new("attachments", rule)]));
+            }
             let file_name = field.file_name().unwrap_or_default().to_owned();
             let mime = field.content_type().unwrap_or_default().to_owned();
-            let content = field.bytes().await.map_err(|_| too_large())?;
-            request.files.push((file_name, mime, content));
+            let container = crate::containers::is_container(file_name.trim());
+            let budget = max_message_bytes.saturating_sub(used);
+            let (content, content_rules) = match spool.add(databox, field, budget, container).await {
+                Ok(added) => added,
+                Err(SpoolError::TooLarge) => return Err(too_large()),
+                // As the body limit (the limit and 1 MB) ends a part: too large.
+                Err(SpoolError::Incoming) => return Err(too_large()),
+                Err(error) => {
+                    tracing::error!(error = %error, "a file could not be put aside for sending");
+                    return Err(Problem::unavailable("the portal's storage"));
+                }
+            };
+            used += content.size;
+            files.push(ReceivedFile { name: file_name, mime, size: content.size, content_rules, content });
             continue;
         }
         let text = field.text().await.map_err(|_| Problem::bad_request("a form field is not text"))?;

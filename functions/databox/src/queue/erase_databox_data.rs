@@ -8,7 +8,8 @@
 //! plain rest, in this order:
 //! 1. the citizen's entry in the box index (`box-index-NN`), so the archive
 //!    and warning timers stop visiting them at once;
-//! 2. the archive blobs under `databox/<citizen folder>/`;
+//! 2. the archive blobs under `databox/<citizen folder>/`, and any files a
+//!    send put aside under `databox-spool/<citizen folder>/` ([`crate::spool`]);
 //! 3. every document of the citizen's partition of [`COLLECTION`] (the box
 //!    link, settings, warning and announcement markers, purchases, ledger
 //!    entries and receipts, archive metadata, box requests, sending markers).
@@ -51,7 +52,9 @@ pub async fn erase(databox: &Databox, event: &Event) -> Result<Outcome, Invocati
     databox.sealer.keys().require_erased(subject.as_str()).await?;
     let owner = subject.as_str();
     index::unregister(databox.documents.as_ref(), owner).await?;
-    let blobs = erasure::delete_blobs(databox.blobs.as_ref(), &format!("databox/{}/", citizen_folder(owner))).await?;
+    let folder = citizen_folder(owner);
+    let blobs = erasure::delete_blobs(databox.blobs.as_ref(), &format!("databox/{folder}/")).await?
+        + erasure::delete_blobs(databox.blobs.as_ref(), &format!("{}{folder}/", crate::spool::PREFIX)).await?;
     let deleted = erasure::delete_partition(
         databox.documents.as_ref(),
         COLLECTION,
