@@ -488,3 +488,87 @@ fn opened(zfo: Bytes, id: &MessageId) -> IsdsResult<SignedMessage> {
     let (envelope, attachments) = signed_message(&content, id)?;
     Ok(SignedMessage { envelope, attachments, zfo })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isds::zfo_sign::simulated_signer;
+    use crate::isds::zfo_verify::verify;
+
+    /// A signed message's document with one file per way a sender may
+    /// write base64: plain, folded with CRLF, with character references for
+    /// the line ends, in CDATA, around a comment; and one `dmXMLContent`.
+    fn document(files: &[Vec<u8>]) -> String {
+        let b64: Vec<String> = files.iter().map(|f| BASE64.encode(f)).collect();
+        let folded = |text: &str, sep: &str| {
+            text.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(sep)
+        };
+        let (half, rest) = b64[4].split_at(b64[4].len() / 2);
+        let contents = [
+            b64[0].clone(),
+            folded(&b64[1], "\r\n"),
+            folded(&b64[2], "&#13;&#10;"),
+            format!("<![CDATA[{}]]>", b64[3]),
+            format!("{half}<!-- folded here -->{rest}"),
+        ];
+        let encoded: String = contents
+            .iter()
+            .enumerate()
+            .map(|(n, content)| {
+                format!(
+                    "<p:dmFile dmMimeType=\"application/pdf\" dmFileMetaType=\"{}\" dmFileDescr=\"f{n}.pdf\">\
+                     <p:dmEncodedContent>{content}</p:dmEncodedContent></p:dmFile>",
+                    if n == 0 { "main" } else { "enclosure" }
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><q:MessageDownloadResponse \
+             xmlns:q=\"http://isds.czechpoint.cz/v20/message\" xmlns:p=\"http://isds.czechpoint.cz/v20\">\
+             <q:dmReturnedMessage dmVODZ=\"true\"><p:dmDm><p:dmID>900000001</p:dmID>\
+             <p:dbIDSender>ovm7x9k</p:dbIDSender><p:dmSender>Úřad</p:dmSender><p:dmRecipient>Jana</p:dmRecipient>\
+             <p:dbIDRecipient>fo4ab2c</p:dbIDRecipient><p:dmAnnotation>Velká zpráva</p:dmAnnotation>\
+             <p:dmFiles>{encoded}<p:dmFile dmMimeType=\"text/xml\" dmFileMetaType=\"enclosure\" \
+             dmFileDescr=\"f5.xml\"><p:dmXMLContent><a b=\"1\">x</a></p:dmXMLContent></p:dmFile></p:dmFiles>\
+             </p:dmDm><q:dmMessageStatus>6</q:dmMessageStatus></q:dmReturnedMessage></q:MessageDownloadResponse>"
+        )
+    }
+
+    #[test]
+    fn a_big_zfo_opens_into_the_same_bytes_and_a_changed_byte_still_fails_its_signature() {
+        let files: Vec<Vec<u8>> =
+            (0..5_u32).map(|n| (0..(300_000 + n * 7)).map(|i| (i * 31 + n) as u8).collect()).collect();
+        let document = document(&files);
+        let at = time::macros::datetime!(2026-03-02 08:00 UTC);
+        let zfo = simulated_signer().sign(document.as_bytes(), at);
+        let id = MessageId::parse("900000001").expect("id");
+
+        let message = opened(Bytes::from(zfo.clone()), &id).expect("opened");
+        assert_eq!(message.attachments.len(), 6);
+        for (n, file) in files.iter().enumerate() {
+            assert!(message.attachments[n].content[..] == file[..], "file {n} byte for byte");
+        }
+        assert_eq!(&message.attachments[5].content[..], b"<a b=\"1\">x</a>");
+        // The same files as the tree that copies every text gives.
+        let copied = crate::isds::soap::xml::parse(document.as_bytes()).expect("parse");
+        let dm = copied.children[0].child("dmDm").expect("dmDm");
+        for (n, file) in dm.child("dmFiles").expect("files").children_named("dmFile").take(5).enumerate() {
+            let text = file.child("dmEncodedContent").and_then(crate::isds::soap::xml::Element::value).expect("text");
+            assert_eq!(crate::isds::soap::records::decode_base64("x", text).expect("base64"), files[n], "file {n}");
+        }
+        let anchors = simulated_signer().anchors();
+        assert!(verify(&zfo, &anchors, at).verified, "{:?}", verify(&zfo, &anchors, at));
+
+        // One base64 character of the first file changed: it opens, but the
+        // signature no longer covers it.
+        let b64 = BASE64.encode(&files[0]);
+        let position = zfo.windows(64).position(|w| w == &b64.as_bytes()[1000..1064]).expect("the file in the ZFO");
+        let mut tampered = zfo.clone();
+        tampered[position] = if tampered[position] == b'A' { b'B' } else { b'A' };
+        let message = opened(Bytes::from(tampered.clone()), &id).expect("still readable");
+        assert!(message.attachments[0].content[..] != files[0][..]);
+        let check = verify(&tampered, &anchors, at);
+        assert!(!check.verified);
+        assert!(check.reason.as_deref().is_some_and(|r| r.contains("message digest differs")), "{check:?}");
+    }
+}

@@ -46,7 +46,10 @@ const BOX_TYPES: [(&str, u8); 22] = [
 /// (`tReturnedMessage`) / `dmDm` (envelope and `dmFiles`), per libdatovka
 /// `doc/user_web_services` (SignedMessageDownload).
 pub(super) fn signed_message(document: &[u8], id: &MessageId) -> IsdsResult<(MessageEnvelope, Vec<Attachment>)> {
-    let root = xml::parse(document).map_err(|e| IsdsError::Protocol(format!("the signed message: {e}")))?;
+    // The files' base64 is read where it is in the document, never copied
+    // into the tree: a big message's text is held once.
+    let root = xml::parse_leaving_text(document, &["dmEncodedContent"])
+        .map_err(|e| IsdsError::Protocol(format!("the signed message: {e}")))?;
     if !(root.is_isds() && root.name == "MessageDownloadResponse") {
         return Err(IsdsError::Protocol(format!("the signed message has root {}", root.name)));
     }
@@ -123,7 +126,7 @@ fn attachments(dm: &Element, document: &[u8]) -> IsdsResult<Vec<Attachment>> {
             other => return Err(IsdsError::Protocol(format!("unknown dmFileMetaType {other}"))),
         };
         let content = if let Some(encoded) = file.child("dmEncodedContent") {
-            Bytes::from(decode_base64("dmEncodedContent", encoded.value().unwrap_or_default())?)
+            Bytes::from(decode_base64("dmEncodedContent", encoded.value_in(document).unwrap_or_default())?)
         } else if let Some(xml) = file.child("dmXMLContent") {
             let raw = document
                 .get(xml.inner.clone())

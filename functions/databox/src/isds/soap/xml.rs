@@ -34,6 +34,9 @@ pub(crate) struct Element {
     attrs: Vec<(String, String, String)>,
     pub children: Vec<Element>,
     text: String,
+    /// The text was left in the document (`inner`), not copied
+    /// ([`parse_leaving_text`]).
+    text_in_document: bool,
     /// Where the element's content lies in the source document (for
     /// `dmXMLContent`, which is kept byte for byte).
     pub inner: Range<usize>,
@@ -78,10 +81,34 @@ impl Element {
         let text = self.text.trim();
         (!text.is_empty()).then_some(text)
     }
+
+    /// [`value`](Self::value) of an element parsed from `document`, also
+    /// when its text was left there ([`parse_leaving_text`]): then a slice
+    /// of the document, plain text without references, line ends as written.
+    pub fn value_in<'a>(&'a self, document: &'a [u8]) -> Option<&'a str> {
+        if !self.text_in_document {
+            return self.value();
+        }
+        if self.is_nil() {
+            return None;
+        }
+        let text = std::str::from_utf8(document.get(self.inner.clone())?).ok()?.trim();
+        (!text.is_empty()).then_some(text)
+    }
 }
 
 /// Parses a whole document into its root element.
 pub(crate) fn parse(document: &[u8]) -> Result<Element, String> {
+    parse_leaving_text(document, &[])
+}
+
+/// [`parse`], but the text of ISDS elements called one of `names` is not
+/// copied into the tree: it stays in `document`, read with
+/// [`Element::value_in`] (a big message's `dmEncodedContent`, so its base64
+/// is held once, in the document). Only plain text is left there: an element
+/// whose content turns out to hold a reference, CDATA, a comment or an
+/// element gets its text copied as [`parse`] does.
+pub(crate) fn parse_leaving_text(document: &[u8], names: &[&str]) -> Result<Element, String> {
     let source = std::str::from_utf8(document).map_err(|_| "the document is not UTF-8".to_owned())?;
     let mut reader = NsReader::from_str(source);
     reader.config_mut().check_end_names = true;
@@ -99,12 +126,15 @@ pub(crate) fn parse(document: &[u8]) -> Result<Element, String> {
                 if stack.len() >= MAX_DEPTH {
                     return Err("elements are nested too deeply".to_owned());
                 }
+                copy_left_text(&mut stack, source, before);
                 let mut element = element(&reader, ns, &start)?;
                 let after = position(&reader);
                 element.inner = after..after;
+                element.text_in_document = element.is_isds() && names.contains(&element.name.as_str());
                 stack.push(element);
             }
             Event::Empty(start) => {
+                copy_left_text(&mut stack, source, before);
                 let mut element = element(&reader, ns, &start)?;
                 let after = position(&reader);
                 element.inner = after..after;
@@ -115,15 +145,18 @@ pub(crate) fn parse(document: &[u8]) -> Result<Element, String> {
                 element.inner.end = before;
                 attach(&mut stack, &mut root, element);
             }
+            Event::Text(_) if stack.last().is_some_and(|top| top.text_in_document) => {}
             Event::Text(text) => {
                 let text = text.xml10_content().map_err(|e| format!("bad text: {e}"))?;
                 push_text(&mut stack, &text)?;
             }
             Event::CData(data) => {
+                copy_left_text(&mut stack, source, before);
                 let data = data.xml10_content().map_err(|e| format!("bad CDATA: {e}"))?;
                 push_text(&mut stack, &data)?;
             }
             Event::GeneralRef(reference) => {
+                copy_left_text(&mut stack, source, before);
                 let resolved = match reference.resolve_char_ref().map_err(|e| format!("bad reference: {e}"))? {
                     Some(ch) => ch.to_string(),
                     None => {
@@ -134,7 +167,8 @@ pub(crate) fn parse(document: &[u8]) -> Result<Element, String> {
                 push_text(&mut stack, &resolved)?;
             }
             Event::DocType(_) => return Err("a DOCTYPE is not allowed".to_owned()),
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Comment(_) | Event::PI(_) => copy_left_text(&mut stack, source, before),
+            Event::Decl(_) => {}
             Event::Eof => break,
         }
     }
@@ -174,6 +208,17 @@ fn element(reader: &NsReader<&[u8]>, ns: String, start: &BytesStart<'_>) -> Resu
         attrs.push((attr_ns, local, value.into_owned()));
     }
     Ok(Element { ns, name, attrs, ..Element::default() })
+}
+
+/// When the innermost element left its text in the document and something
+/// other than plain text comes (at `at`): its text so far is copied, as
+/// [`parse`] would have (line ends normalised), and from here on it is kept
+/// in the tree.
+fn copy_left_text(stack: &mut [Element], source: &str, at: usize) {
+    let Some(top) = stack.last_mut().filter(|top| top.text_in_document) else { return };
+    top.text_in_document = false;
+    let so_far = source.get(top.inner.start..at).unwrap_or_default();
+    top.text = so_far.replace("\r\n", "\n").replace('\r', "\n");
 }
 
 fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
