@@ -292,3 +292,29 @@ async fn a_large_container_is_checked_from_the_spool_as_it_is_checked_whole() {
     assert!(containers::check(&std::fs::read(dir.path().join("big-ok.zip")).expect("zip")).is_empty());
     assert_eq!(spooled(&portal).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn erasure_deletes_what_a_crashed_send_left_in_the_spool() {
+    let portal = portal();
+    let jana = portal.harness.login(JANA).await;
+    let big = pdf_of(20_000_001, b'e');
+    portal.isds.stall.store(true, Ordering::SeqCst);
+    let router = portal.router.clone();
+    let request = send(
+        &jana,
+        "crash-2",
+        &[("recipient", "simmuhl"), ("subject", "Žádost")],
+        &[("a.pdf", "application/pdf", &big[..])],
+    );
+    let stuck = tokio::spawn(async move { call(&router, request).await });
+    portal.isds.stalled.notified().await;
+    stuck.abort();
+    let _ = stuck.await;
+    assert_eq!(spooled(&portal).await.len(), 1);
+
+    portal.databox.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");
+    let at = portal_store::Clock::now(portal.harness.clock.as_ref());
+    let event = portal_events::Event::new("account.erased", &format!("{JANA}:1"), JANA, at, serde_json::json!({}));
+    portal_databox::queue::erase_databox_data::erase(&portal.databox, &event).await.expect("erased");
+    assert_eq!(spooled(&portal).await, Vec::<String>::new(), "nothing of hers is left in the spool");
+}
