@@ -69,7 +69,7 @@ pub struct SpooledFile {
 }
 
 /// One request's spool folder.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Spool {
     owner: String,
     id: String,
@@ -257,6 +257,47 @@ impl Spool {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(error) => tracing::warn!(error = %error, "a spooled file is left to the daily collection"),
             }
+        }
+    }
+}
+
+/// A request's spool that is deleted however the request ends: by
+/// [`discard`](Self::discard) when it answers, or, when the request is
+/// dropped before (the client went away), by a task its drop starts. Only a
+/// process that dies leaves the folder, to [`collect`].
+#[derive(Debug)]
+pub struct Discarding {
+    databox: std::sync::Arc<Databox>,
+    spool: Spool,
+}
+
+impl Discarding {
+    pub fn new(databox: std::sync::Arc<Databox>, spool: Spool) -> Self {
+        Self { databox, spool }
+    }
+
+    /// The spool, while the request uses it.
+    pub fn spool(&mut self) -> &mut Spool {
+        &mut self.spool
+    }
+
+    /// Deletes the spool now.
+    pub async fn discard(mut self) {
+        let spool = std::mem::take(&mut self.spool);
+        spool.discard(&self.databox).await;
+    }
+}
+
+impl Drop for Discarding {
+    fn drop(&mut self) {
+        if self.spool.files.is_empty() {
+            return;
+        }
+        let spool = std::mem::take(&mut self.spool);
+        let databox = self.databox.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { spool.discard(&databox).await })),
+            Err(_) => tracing::warn!("a dropped request's spool is left to the daily collection"),
         }
     }
 }

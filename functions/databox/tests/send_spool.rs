@@ -1,7 +1,8 @@
 //! Sending puts a message's files aside as they arrive (the spool,
-//! `portal_databox::spool`): whatever the answer, the request leaves no file
-//! there; what a crashed request left is sent once on a retry with its key and
-//! collected later; a ZIP larger than the kept tail is checked from the spool
+//! `portal_databox::spool`): whatever the answer, and when it is dropped, the
+//! request leaves no file there; a send cut off while uploading is sent once on
+//! a retry with its key, and what a dead process left is collected later or
+//! erased; a ZIP larger than the kept tail is checked from the spool
 //! as it is checked whole, against archives Python's `zipfile` made.
 
 use std::process::Command;
@@ -209,6 +210,26 @@ async fn a_refused_failed_or_sent_message_leaves_nothing_in_the_spool() {
     assert!(content == big, "the big file arrived byte for byte from the spool");
 }
 
+/// What a process that died while sending leaves: the form's file in a spool
+/// folder of its own, never deleted.
+async fn left_by_a_dead_process(portal: &Portal, content: &[u8]) {
+    let mut spool = spool::Spool::new(&portal.databox, JANA);
+    let pieces: Vec<Result<bytes::Bytes, std::io::Error>> =
+        content.chunks(64 * 1024).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+    spool.add(&portal.databox, futures::stream::iter(pieces), u64::MAX, false).await.expect("spooled");
+}
+
+/// Lets the tasks a dropped request started run until the spool is empty.
+async fn spool_emptied(portal: &Portal) -> bool {
+    for _ in 0..1000 {
+        if spooled(portal).await.is_empty() {
+            return true;
+        }
+        tokio::task::yield_now().await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn a_send_that_crashed_between_spool_and_isds_is_sent_once_on_a_retry_and_its_spool_collected() {
     let portal = portal();
@@ -218,18 +239,22 @@ async fn a_send_that_crashed_between_spool_and_isds_is_sent_once_on_a_retry_and_
     let big = pdf_of(20_000_001, b'p');
     let files = [("plany.pdf", "application/pdf", &big[..])];
 
-    // The process "dies" while the file is being uploaded: the request is
-    // dropped, its files stay in the spool, its key in flight.
+    // The request is dropped while the file is being uploaded (the client
+    // went away): its key stays in flight, its spool is deleted.
     portal.isds.stall.store(true, Ordering::SeqCst);
     let router = portal.router.clone();
     let request = send(&jana, "crash-1", &fields, &files);
     let stuck = tokio::spawn(async move { call(&router, request).await });
     portal.isds.stalled.notified().await;
+    assert_eq!(spooled(&portal).await.len(), 1, "the file is in the spool while it is uploaded");
     stuck.abort();
     assert!(stuck.await.is_err_and(|e| e.is_cancelled()));
-    let left = spooled(&portal).await;
-    assert_eq!(left.len(), 1, "the crashed request's file: {left:?}");
+    assert!(spool_emptied(&portal).await, "a dropped request deletes its spool");
     assert_eq!(sent_with_subject(&portal, subject).await, 0);
+    // And a process that died at the same point left its files behind.
+    left_by_a_dead_process(&portal, &big).await;
+    let left = spooled(&portal).await;
+    assert_eq!(left.len(), 1);
 
     // Retried with the same key once the send can no longer be in flight.
     portal.harness.clock.advance(Duration::from_secs(32 * 60));
@@ -240,7 +265,7 @@ async fn a_send_that_crashed_between_spool_and_isds_is_sent_once_on_a_retry_and_
     assert_eq!((status, json_of(&again)["id"].clone()), (StatusCode::CREATED, json_of(&body)["id"].clone()));
     assert_eq!(sent_with_subject(&portal, subject).await, 1, "one message in ISDS");
     assert_eq!(portal.isds.creations.load(Ordering::SeqCst), 1, "created once");
-    // Only the crashed request's file is left, until it is old enough.
+    // Only the dead process's file is left, until it is old enough.
     assert_eq!(spooled(&portal).await, left);
     assert_eq!(spool::collect(&portal.databox).await.expect("collect"), 0);
     assert_eq!(spooled(&portal).await, left);
@@ -296,20 +321,7 @@ async fn a_large_container_is_checked_from_the_spool_as_it_is_checked_whole() {
 #[tokio::test]
 async fn erasure_deletes_what_a_crashed_send_left_in_the_spool() {
     let portal = portal();
-    let jana = portal.harness.login(JANA).await;
-    let big = pdf_of(20_000_001, b'e');
-    portal.isds.stall.store(true, Ordering::SeqCst);
-    let router = portal.router.clone();
-    let request = send(
-        &jana,
-        "crash-2",
-        &[("recipient", "simmuhl"), ("subject", "Žádost")],
-        &[("a.pdf", "application/pdf", &big[..])],
-    );
-    let stuck = tokio::spawn(async move { call(&router, request).await });
-    portal.isds.stalled.notified().await;
-    stuck.abort();
-    let _ = stuck.await;
+    left_by_a_dead_process(&portal, &pdf_of(100_000, b'e')).await;
     assert_eq!(spooled(&portal).await.len(), 1);
 
     portal.databox.sealer.keys().shred(JANA).await.expect("the erasure shreds her key first");

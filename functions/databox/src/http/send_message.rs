@@ -10,7 +10,8 @@
 //! counted against the limit, hashed for the key's fingerprint and (a
 //! container) checked ([`crate::spool`]); a big message's files then stream
 //! from the spool to ISDS. The spool is deleted when the request answers,
-//! whatever the answer; a refused form leaves nothing.
+//! whatever the answer, or when it is dropped (the client went away); a
+//! refused form leaves nothing.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -24,7 +25,7 @@ use utoipa::ToSchema;
 
 use super::{Folder, Shared, Simulation, record_acting};
 use crate::isds::BoxContext;
-use crate::spool::{Spool, SpoolError, SpooledFile};
+use crate::spool::{Discarding, Spool, SpoolError, SpooledFile};
 use crate::validate::{self, ReceivedFile, SendRequest};
 use crate::{Databox, sending};
 
@@ -114,14 +115,15 @@ pub async fn handler(
     let Ok(multipart) = multipart else {
         return Err(upload::multipart_required("message"));
     };
-    let mut spool = Spool::new(&databox, acting.owner().as_str());
-    let sent = send(&databox, &acting, key, multipart, &mut spool).await;
-    spool.discard(&databox).await;
+    let spool = Spool::new(&databox, acting.owner().as_str());
+    let mut spool = Discarding::new(databox.clone(), spool);
+    let sent = send(&databox, &acting, key, multipart, spool.spool()).await;
+    spool.discard().await;
     sent
 }
 
 /// The request once its spool exists: whatever this answers, the handler
-/// deletes the spool after.
+/// deletes the spool after (and if the request is dropped, the spool's drop).
 async fn send(
     databox: &Databox,
     acting: &ActingFor<DataboxSend>,
