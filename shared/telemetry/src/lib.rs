@@ -23,6 +23,8 @@
 
 pub mod conventions;
 mod http_client;
+pub mod log_writer;
+mod text_fields;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,8 +122,10 @@ impl Telemetry {
         }
     }
 
-    /// Sends every finished span and stops the export thread (the SIGTERM path).
+    /// Sends every finished span and stops the export thread (the SIGTERM
+    /// path), and writes out the log lines still buffered.
     pub async fn shutdown(self) {
+        let _flushed = FlushLogs;
         if let Some(provider) = self.provider {
             let stopped = tokio::task::spawn_blocking(move || provider.shutdown()).await;
             match stopped {
@@ -133,7 +137,17 @@ impl Telemetry {
     }
 }
 
-/// The subscriber for this process: logs to stderr in `format`, filtered by
+/// Writes out the buffered log lines when dropped, after whatever the
+/// shutdown itself logged.
+struct FlushLogs;
+
+impl Drop for FlushLogs {
+    fn drop(&mut self) {
+        log_writer::flush();
+    }
+}
+
+/// The subscriber for this process: logs to stderr (buffered, see [`log_writer`]) in `format`, filtered by
 /// `filter` (an `EnvFilter` directive such as `info,portal=debug`), and, with
 /// `export`, spans to Application Insights. Must be called inside a Tokio
 /// runtime when exporting (uploads run on it).
@@ -148,7 +162,7 @@ pub fn subscriber(
 ) -> Result<(Box<dyn Subscriber + Send + Sync>, Telemetry), TelemetryError> {
     let env_filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    let logs = tracing_subscriber::fmt::layer().with_writer(log_writer::stderr()).with_ansi(ansi);
     let logs = match format {
         LogFormat::Json => logs
             .json()
@@ -160,7 +174,7 @@ pub fn subscriber(
             .with_span_events(FmtSpan::CLOSE)
             .with_filter(env_filter())
             .boxed(),
-        LogFormat::Text => logs.compact().with_filter(env_filter()).boxed(),
+        LogFormat::Text => logs.compact().fmt_fields(text_fields::TextFields).with_filter(env_filter()).boxed(),
     };
     let Some(export) = export else {
         return Ok((Box::new(tracing_subscriber::registry().with(logs)), Telemetry::default()));
