@@ -1,6 +1,6 @@
 //! The ciphertext format (version 1) and the associated data; see the crate docs.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 
 use crate::error::CryptoError;
 use crate::key::DataKey;
@@ -116,10 +116,8 @@ pub(crate) fn associated_data(header: &[u8], binding: &Binding<'_>) -> Vec<u8> {
     aad
 }
 
-fn aead_key(key: &DataKey) -> Result<LessSafeKey, CryptoError> {
-    let unbound = UnboundKey::new(&AES_256_GCM, key.expose_secret())
-        .map_err(|_| CryptoError::Internal("AES-256-GCM rejected the key"))?;
-    Ok(LessSafeKey::new(unbound))
+fn aead_key(key: &DataKey) -> Result<&LessSafeKey, CryptoError> {
+    key.aead()
 }
 
 /// `header ‖ AES-256-GCM(plaintext) ‖ tag`.

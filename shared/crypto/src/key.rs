@@ -7,14 +7,18 @@ use crate::error::{CryptoError, WrapError};
 
 /// A citizen's 256-bit AES-GCM data key. Zeroized when dropped; its `Debug`
 /// shows nothing; equality is constant-time.
-pub struct DataKey(Box<[u8; DataKey::LEN]>);
+///
+/// Its AES-GCM context (the expanded key schedule and the GHASH table) is made
+/// on first use and kept with it: a page of 20 sealed items opens them with one
+/// cached key, not 20 key setups (issue 18).
+pub struct DataKey(Box<[u8; DataKey::LEN]>, std::sync::OnceLock<aws_lc_rs::aead::LessSafeKey>);
 
 impl DataKey {
     pub const LEN: usize = 32;
 
     /// A fresh key from the operating system's CSPRNG (through aws-lc).
     pub fn generate() -> Result<Self, CryptoError> {
-        let mut key = Self(Box::new([0; Self::LEN]));
+        let mut key = Self(Box::new([0; Self::LEN]), std::sync::OnceLock::new());
         aws_lc_rs::rand::fill(&mut key.0[..])
             .map_err(|_| CryptoError::Internal("the random number generator failed"))?;
         Ok(key)
@@ -26,7 +30,7 @@ impl DataKey {
         if bytes.len() != Self::LEN {
             return None;
         }
-        let mut key = Self(Box::new([0; Self::LEN]));
+        let mut key = Self(Box::new([0; Self::LEN]), std::sync::OnceLock::new());
         key.0.copy_from_slice(bytes);
         Some(key)
     }
@@ -34,6 +38,16 @@ impl DataKey {
     /// The key material, for wrapping and for AES-GCM. Never log or store it.
     pub fn expose_secret(&self) -> &[u8; Self::LEN] {
         &self.0
+    }
+
+    /// The AES-256-GCM context of this key, made once.
+    pub(crate) fn aead(&self) -> Result<&aws_lc_rs::aead::LessSafeKey, CryptoError> {
+        if let Some(aead) = self.1.get() {
+            return Ok(aead);
+        }
+        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, self.expose_secret())
+            .map_err(|_| CryptoError::Internal("AES-256-GCM rejected the key"))?;
+        Ok(self.1.get_or_init(|| aws_lc_rs::aead::LessSafeKey::new(unbound)))
     }
 }
 
