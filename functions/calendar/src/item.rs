@@ -6,7 +6,7 @@
 //! document id and the field `content`.
 
 use base64::Engine as _;
-use portal_store::{Document, FilterOp, Order, Query};
+use portal_store::{Document, FilterOp, Query};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -141,7 +141,7 @@ pub fn new_event_id() -> String {
 
 impl StoredItem {
     pub fn from_document(doc: &Document) -> Result<Self, CalendarError> {
-        serde_json::from_value(doc.body.clone()).map_err(|e| CalendarError::Corrupt(e.to_string()))
+        <Self as serde::Deserialize>::deserialize(&doc.body).map_err(|e| CalendarError::Corrupt(e.to_string()))
     }
 
     pub fn to_body(&self) -> Result<serde_json::Value, CalendarError> {
@@ -187,7 +187,8 @@ impl Calendar {
                 .filter("type", FilterOp::Eq, ITEM_TYPE)
                 .filter("endDate", FilterOp::Ge, format_date(from))
                 .filter("date", FilterOp::Le, format_date(to))
-                .order_by("date", Order::Ascending)
+                // No order asked of the store: every page is read and the
+                // items sorted below, so the store need not sort them too.
                 .page_size(500)
                 .after(continuation.take());
             let page = self.documents.query(COLLECTION, owner, query).await?;
