@@ -1,8 +1,9 @@
 //! How much a big message (VoDZ) raises the process's memory in the SOAP
 //! adapter: uploading a 100 MB file (`UploadAttachment`, MTOM/XOP, the file
 //! part streamed from the message's buffer), downloading a 100 MB message's
-//! signed ZFO (`SignedBigMessageDownload`, the ZFO an XOP part, then opened
-//! into envelope and file), and sending a 100 MB form end to end
+//! signed ZFO (`SignedBigMessageDownload`, the ZFO an XOP part; the answer
+//! streams into a temporary file in the system's temporary folder and the
+//! ZFO is read back from it, then opened into envelope and file), and sending a 100 MB form end to end
 //! (`POST /api/databox/messages` through the capability's router, on a store
 //! on disk, the form streamed in 64 KiB pieces as a network delivers them, the
 //! message sent by the SOAP adapter to the same local VoDZ server).

@@ -59,6 +59,7 @@
 //! ISDS records into the port's types; `times` reads and writes ISDS times;
 //! `xml` and `der` are the readers underneath.
 
+mod answer_file;
 pub(crate) mod der;
 pub mod manage;
 mod operations;
@@ -185,6 +186,8 @@ pub struct SoapIsds {
     timeouts: SoapTimeouts,
     /// The authorities ISDS's ZFOs must chain to (`with_zfo_trust`).
     zfo_trust: super::zfo_verify::TrustAnchors,
+    /// Where a big download's answer is received (`with_answer_dir`).
+    answer_dir: std::path::PathBuf,
 }
 
 impl SoapIsds {
@@ -212,13 +215,27 @@ impl SoapIsds {
             }
         };
         let http = builder.build().map_err(|e| IsdsError::Invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, base, login, timeouts: config.timeouts, zfo_trust: Default::default() })
+        Ok(Self {
+            http,
+            base,
+            login,
+            timeouts: config.timeouts,
+            zfo_trust: Default::default(),
+            answer_dir: std::env::temp_dir(),
+        })
     }
 
     /// Trusts `anchors` (the PostSignum qualified CAs) for ISDS's ZFOs;
     /// without it no ZFO verifies.
     pub fn with_zfo_trust(mut self, anchors: super::zfo_verify::TrustAnchors) -> Self {
         self.zfo_trust = anchors;
+        self
+    }
+
+    /// Receives big (VoDZ) answers into anonymous files in `dir` (by
+    /// default the system's temporary folder; `answer_file`).
+    pub fn with_answer_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.answer_dir = dir.into();
         self
     }
 

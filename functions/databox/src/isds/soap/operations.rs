@@ -476,7 +476,9 @@ impl SoapIsds {
         request.leaf("dmID", Some(id.as_str()))?;
         let answer = self.call_big(operation, ctx, BigRequest::Plain(request), BIG_TRANSFER).await?;
         answer.reply.check_signed()?;
-        let zfo = answer.binary(required(&answer.reply.body, "dmSignature")?)?;
+        let zfo = answer.binary(required(&answer.reply.body, "dmSignature")?).await?;
+        // The envelope and the answer's file go before the files are decoded.
+        drop(answer);
         opened(zfo, id)
     }
 }

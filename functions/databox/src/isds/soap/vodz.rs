@@ -8,16 +8,19 @@
 //! - `CreateBigMessage` is a plain SOAP 1.2 request: the envelope and one
 //!   `dmExtFile` per uploaded file (its id and the two hashes ISDS answered).
 //! - `SignedBigMessageDownload` and `SignedSentBigMessageDownload` ask with
-//!   `Accept: multipart/related`. The answer is read into one buffer of at
-//!   most [`MAX_BIG_RESPONSE_BYTES`] (sized from Content-Length); when ISDS
-//!   sends the ZFO as an XOP part it is a slice of that buffer, not a copy.
-//!   An answer with the ZFO inline in base64 is read as the standard
-//!   downloads are (the text, then the decoded bytes). Then, as for a standard
-//!   message, the signed content is taken out of the ZFO (a slice of it, unless
-//!   BER segments it) and the files decoded from it: at the peak a big
-//!   download holds the answer (the ZFO), the base64 text the XML reader copies
-//!   out of the signed content, and the decoded files; for a 100 MB message the
-//!   peak rises by 351 MB (`benches/vodz_memory.rs`).
+//!   `Accept: multipart/related`. A `multipart/related` answer (at most
+//!   [`MAX_BIG_RESPONSE_BYTES`]) streams into an anonymous temporary file,
+//!   sealed under a key of its own ([`super::answer_file`]), its delimiters
+//!   found as it comes; then the root part (the envelope) is read back, and
+//!   the part its `xop:Include` names, the ZFO, read back once into a buffer
+//!   of its size. The file is freed when the answer is dropped, whatever
+//!   ended the download (a fault, a cut body, a dropped request, a panic).
+//!   Any other answer (the ZFO inline in base64, a fault) is read whole into
+//!   memory as the standard downloads are. Then, as for a standard message,
+//!   the signed content is taken out of the ZFO (a slice of it, unless BER
+//!   segments it) and the files decoded from it, the base64 left in the ZFO:
+//!   at the peak a big download holds the ZFO and the decoded files
+//!   (`benches/vodz_memory.rs`).
 //!
 //! Where: ISDS serves VoDZ on `ws2` (`ws2c` for certificate logins) with the
 //! same path as the other services (libdatovka `src/isds.c`,
@@ -26,13 +29,15 @@
 //! `ws2…` and `vodz` is appended; any other host (a test server) is kept.
 
 use std::ops::Range;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::StreamExt as _;
+use futures::{Stream, StreamExt as _};
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::SoapIsds;
+use super::answer_file::{AnswerFile, Delimiters};
 use super::records::{decode_base64, required, required_value};
 use super::reply::{LoggedError, Reply, read_body_up_to, server_error, transport, unwrap_envelope_in};
 use super::xml::{Element, Request, SOAP12_ENV_NS, XOP_NS};
@@ -67,8 +72,9 @@ pub(super) struct BigReply {
 
 impl BigReply {
     /// The binary content of `element` (`xs:base64Binary`): the XOP part its
-    /// `xop:Include` names (a slice of the answer), or its base64 text.
-    pub(super) fn binary(&self, element: &Element) -> IsdsResult<Bytes> {
+    /// `xop:Include` names (read back from the answer's file), or its base64
+    /// text.
+    pub(super) async fn binary(&self, element: &Element) -> IsdsResult<Bytes> {
         let Some(include) = element.children.iter().find(|c| c.is(XOP_NS, "Include")) else {
             return decode_base64(&element.name, element.value().unwrap_or_default()).map(Bytes::from);
         };
@@ -76,12 +82,17 @@ impl BigReply {
         let id = href.strip_prefix("cid:").ok_or_else(|| protocol(format!("xop:Include href {href:?}")))?;
         let id = percent_decode(id);
         let parts = self.parts.as_ref().ok_or_else(|| protocol("an xop:Include in an answer without parts".into()))?;
-        parts.content(&id).ok_or_else(|| protocol(format!("no part with Content-ID {id}")))
+        parts.content(&id).await?.ok_or_else(|| protocol(format!("no part with Content-ID {id}")))
     }
 }
 
 fn protocol(what: String) -> IsdsError {
     IsdsError::Protocol(format!("VoDZ: {what}"))
+}
+
+/// The answer's file could not be written or read (the local disk).
+fn local(error: std::io::Error) -> IsdsError {
+    IsdsError::Unavailable(Box::new(error))
 }
 
 impl SoapIsds {
@@ -158,6 +169,13 @@ impl SoapIsds {
         let status = response.status();
         let content_type =
             response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        if status.is_success() && media_type(&content_type) == "multipart/related" {
+            let body = response.bytes_stream().map(|piece| piece.map_err(transport));
+            let parts = Parts::receive(operation, &content_type, body, &self.answer_dir).await?;
+            let root = parts.root().await?;
+            let reply = unwrap_envelope_in(&root, operation, SOAP12_ENV_NS)?;
+            return Ok(BigReply { reply, parts: Some(parts) });
+        }
         let body = Bytes::from(read_body_up_to(response, MAX_BIG_RESPONSE_BYTES).await?);
         match status.as_u16() {
             200..=299 => {}
@@ -175,14 +193,8 @@ impl SoapIsds {
             500..=599 => return Err(server_error(status.as_u16(), &body)),
             other => return Err(protocol(format!("{operation}: unexpected HTTP status {other}"))),
         }
-        let (root, parts) = if media_type(&content_type) == "multipart/related" {
-            let parts = Parts::parse(&content_type, body).map_err(|e| protocol(format!("{operation}: {e}")))?;
-            (parts.root().map_err(|e| protocol(format!("{operation}: {e}")))?, Some(parts))
-        } else {
-            (body, None)
-        };
-        let reply = unwrap_envelope_in(&root, operation, SOAP12_ENV_NS)?;
-        Ok(BigReply { reply, parts })
+        let reply = unwrap_envelope_in(&body, operation, SOAP12_ENV_NS)?;
+        Ok(BigReply { reply, parts: None })
     }
 }
 
@@ -325,64 +337,102 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The parts of a `multipart/related` body, as ranges of the one buffer.
+/// The most read back after a delimiter to find its line's end.
+const LINE_MAX: u64 = 1024;
+/// The most read back from a part's start to find its headers' end.
+const HEAD_MAX: u64 = 64 * 1024;
+/// The most parts an answer may have (a download has two: the envelope and
+/// the ZFO), so a broken answer is not read back part by part at length.
+const MAX_PARTS: usize = 64;
+
+/// The parts of a `multipart/related` answer, as ranges of its file.
 struct Parts {
-    body: Bytes,
+    file: AnswerFile,
     /// (Content-ID without `<>`, Content-Type, content range)
-    parts: Vec<(Option<String>, String, Range<usize>)>,
+    parts: Vec<(Option<String>, String, Range<u64>)>,
     start: Option<String>,
+    operation: &'static str,
 }
 
 impl Parts {
-    fn parse(content_type: &str, body: Bytes) -> Result<Self, String> {
-        let boundary = parameter(content_type, "boundary").ok_or("multipart/related without a boundary")?;
+    /// Receives `body` into a file in `dir` as it streams (at most
+    /// [`MAX_BIG_RESPONSE_BYTES`]), finding its delimiters on the way, then
+    /// reads back each part's headers.
+    async fn receive<S>(operation: &'static str, content_type: &str, mut body: S, dir: &Path) -> IsdsResult<Self>
+    where
+        S: Stream<Item = IsdsResult<Bytes>> + Unpin,
+    {
+        let bad = |what: &str| protocol(format!("{operation}: {what}"));
+        let boundary =
+            parameter(content_type, "boundary").ok_or_else(|| bad("multipart/related without a boundary"))?;
         let start = parameter(content_type, "start").map(|s| s.trim_matches(['<', '>']).to_owned());
-        let delimiter = format!("--{boundary}").into_bytes();
+        let mut file = AnswerFile::new(dir).map_err(local)?;
+        let mut delimiters = Delimiters::new(&boundary);
+        while let Some(piece) = body.next().await {
+            let piece = piece?;
+            if file.len() + piece.len() as u64 > MAX_BIG_RESPONSE_BYTES as u64 {
+                return Err(protocol(format!(
+                    "{operation}: the answer exceeds {} MiB",
+                    MAX_BIG_RESPONSE_BYTES / (1024 * 1024)
+                )));
+            }
+            delimiters.push(&piece);
+            file.push(&piece).map_err(local)?;
+        }
+        file.finish().map_err(local)?;
+        let found = delimiters.found;
+        let delimiter_len = boundary.len() as u64 + 2;
         let mut parts = Vec::new();
-        // The first delimiter starts the body or a line.
-        let mut at = if body.starts_with(&delimiter) {
-            0
-        } else {
-            find(&body, &[b"\r\n", delimiter.as_slice()].concat(), 0).ok_or("no multipart delimiter")? + 2
-        };
+        let mut index = 0;
         loop {
-            let after = at + delimiter.len();
-            if body.get(after..after + 2) == Some(b"--") {
+            let at = *found.get(index).ok_or_else(|| bad("no multipart delimiter"))?;
+            let after = at + delimiter_len;
+            let line = file.read_up_to(after, LINE_MAX).await.map_err(local)?;
+            if line.starts_with(b"--") {
                 break;
             }
-            let line_end = find(&body, b"\r\n", after).ok_or("a delimiter line without its end")?;
-            let part_start = line_end + 2;
-            let next = find(&body, &[b"\r\n", delimiter.as_slice()].concat(), part_start)
-                .ok_or("a part without a closing delimiter")?;
-            let (id, content_type, content) = part(&body, part_start..next)?;
-            parts.push((id, content_type, content));
-            at = next + 2;
+            if parts.len() == MAX_PARTS {
+                return Err(bad("an answer of more parts than a download has"));
+            }
+            let line_end = find(&line, b"\r\n", 0).ok_or_else(|| bad("a delimiter line without its end"))?;
+            let part_start = after + line_end as u64 + 2;
+            // The next delimiter whose CRLF is in this part.
+            index += 1 + found[index + 1..]
+                .iter()
+                .position(|&next| next >= part_start + 2)
+                .ok_or_else(|| bad("a part without a closing delimiter"))?;
+            let part_end = found[index] - 2;
+            let head = file.read(part_start..part_end.min(part_start + HEAD_MAX)).await.map_err(local)?;
+            let (id, content_type, content) = part(&head, 0..head.len()).map_err(|e| bad(&e))?;
+            parts.push((id, content_type, part_start + content.start as u64..part_end));
         }
         if parts.is_empty() {
-            return Err("multipart/related without parts".into());
+            return Err(bad("multipart/related without parts"));
         }
-        Ok(Self { body, parts, start })
+        Ok(Self { file, parts, start, operation })
     }
 
     /// The root part (the one `start` names, else the first): the SOAP envelope.
-    fn root(&self) -> Result<Bytes, String> {
+    async fn root(&self) -> IsdsResult<Bytes> {
+        let bad = |what: String| protocol(format!("{}: {what}", self.operation));
         let root = match &self.start {
             Some(start) => self.parts.iter().find(|(id, _, _)| id.as_deref() == Some(start.as_str())),
             None => self.parts.first(),
         }
-        .ok_or("no root part")?;
+        .ok_or_else(|| bad("no root part".into()))?;
         let media = media_type(&root.1);
         if media != "application/xop+xml" && media != "application/soap+xml" {
-            return Err(format!("the root part is {media}"));
+            return Err(bad(format!("the root part is {media}")));
         }
-        Ok(self.body.slice(root.2.clone()))
+        Ok(Bytes::from(self.file.read(root.2.clone()).await.map_err(local)?))
     }
 
-    fn content(&self, id: &str) -> Option<Bytes> {
-        self.parts
-            .iter()
-            .find(|(part_id, _, _)| part_id.as_deref() == Some(id))
-            .map(|(_, _, r)| self.body.slice(r.clone()))
+    /// The content of the part `id`, read back into a buffer of its size.
+    async fn content(&self, id: &str) -> IsdsResult<Option<Bytes>> {
+        let Some((_, _, range)) = self.parts.iter().find(|(part_id, _, _)| part_id.as_deref() == Some(id)) else {
+            return Ok(None);
+        };
+        Ok(Some(Bytes::from(self.file.read(range.clone()).await.map_err(local)?)))
     }
 }
 
@@ -414,7 +464,7 @@ fn part(body: &[u8], range: Range<usize>) -> Result<(Option<String>, String, Ran
 }
 
 /// Where `needle` first occurs in `haystack` from `from`.
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+pub(super) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let first = *needle.first()?;
     let mut at = from;
     while at + needle.len() <= haystack.len() {
@@ -454,16 +504,27 @@ mod tests {
         assert!(!sender_fault(b"<html>503</html>"));
     }
 
-    #[test]
-    fn parts_are_found_by_content_id_and_the_root_by_start() {
+    #[tokio::test]
+    async fn parts_are_found_by_content_id_and_the_root_by_start_however_the_answer_arrives() {
         let body: &[u8] = b"preamble\r\n--b1\r\nContent-Type: application/xop+xml; type=\"application/soap+xml\"\r\n\
                     Content-ID: <root@x>\r\n\r\n<e/>\r\n--b1\r\nContent-ID: <z@y>\r\n\
                     Content-Transfer-Encoding: binary\r\n\r\n\r\n--b\x00\xff\r\n--b1--\r\n";
         let content_type = "multipart/related; type=\"application/xop+xml\"; boundary=b1; start=\"<root@x>\"";
-        let parts = Parts::parse(content_type, Bytes::from(body.to_vec())).expect("parts");
-        assert_eq!(&parts.root().expect("root")[..], b"<e/>");
-        assert_eq!(&parts.content(&percent_decode("z%40y")).expect("binary")[..], b"\r\n--b\x00\xff");
-        assert!(Parts::parse("multipart/related; boundary=b1", Bytes::from_static(b"--b1\r\n\r\nx")).is_err());
+        let dir = tempfile::tempdir().expect("dir");
+        let receive = |body: &'static [u8], size: usize, content_type: &'static str| {
+            let pieces: Vec<IsdsResult<Bytes>> = body.chunks(size).map(|c| Ok(Bytes::from_static(c))).collect();
+            Parts::receive("Op", content_type, futures::stream::iter(pieces), dir.path())
+        };
+        for size in 1..=body.len() {
+            let parts = receive(body, size, content_type).await.expect("parts");
+            assert_eq!(&parts.root().await.expect("root")[..], b"<e/>", "pieces of {size}");
+            let binary = parts.content(&percent_decode("z%40y")).await.expect("read").expect("binary");
+            assert_eq!(&binary[..], b"\r\n--b\x00\xff", "pieces of {size}");
+            assert!(parts.content("none").await.expect("read").is_none());
+        }
+        assert!(receive(b"--b1\r\n\r\nx", 3, "multipart/related; boundary=b1").await.is_err());
+        assert!(receive(b"--b1--\r\n", 3, "multipart/related; boundary=b1").await.is_err());
+        assert!(receive(body, 5, "multipart/related").await.is_err());
         assert_eq!(parameter("a/b; action=\"\"; boundary=\"q;r\"", "boundary").as_deref(), Some("q;r"));
     }
 }

@@ -1,0 +1,285 @@
+//! A big download (VoDZ `SignedBigMessageDownload`) received as a stream
+//! into a temporary file: against a local server that answers it as an
+//! MTOM/XOP package sent in odd pieces without a Content-Length (as a
+//! network and a chunked answer deliver it), the same message opens into the
+//! same bytes as from the in-memory answer (the ZFO inline in base64), a
+//! tampered ZFO still fails its signature, and no temporary file is open
+//! after a success, a refusal, a body cut off, or a dropped request.
+//!
+//! The answer's file is anonymous (it has no name in its folder), so what is
+//! checked is the process's open files (`/proc/self/fd`) that point into the
+//! test's own answer folder; the dropped-request test first sees the file
+//! open, so the check can fail.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures::StreamExt as _;
+use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
+use portal_databox::isds::zfo_sign::simulated_signer;
+use portal_databox::isds::zfo_verify::verify;
+use portal_databox::isds::{Access, BoxId, Direction, Isds, IsdsError, MessageId, SessionContext, SignedMessage};
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+const BOX: &str = "fo4ab2c";
+const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+const AT: time::OffsetDateTime = time::macros::datetime!(2026-03-02 08:00 UTC);
+
+/// How the fake answers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// The ZFO as an XOP part, in pieces, no Content-Length.
+    Xop,
+    /// The ZFO inline in base64, one buffer (the in-memory path).
+    Inline,
+    /// As `Xop`, its root saying 1219 (the message is not there).
+    Refused,
+    /// As `Xop`, broken off halfway through the ZFO.
+    CutOff,
+    /// As `Xop`, stalled halfway through the ZFO until the test ends.
+    Stalled,
+}
+
+#[derive(Clone)]
+struct Fake {
+    mode: Mode,
+    zfo: Bytes,
+    /// Told when a stalled answer has sent its first half.
+    halfway: Arc<Notify>,
+}
+
+fn files() -> Vec<Vec<u8>> {
+    [700_001_u32, 250_000, 3]
+        .iter()
+        .enumerate()
+        .map(|(n, &len)| (0..len).map(|i| (i * 7 + n as u32) as u8).collect())
+        .collect()
+}
+
+/// The signed document of message 900000001 with `files`.
+fn document(files: &[Vec<u8>]) -> String {
+    let encoded: String = files
+        .iter()
+        .enumerate()
+        .map(|(n, file)| {
+            format!(
+                "<p:dmFile dmMimeType=\"application/pdf\" dmFileMetaType=\"{}\" dmFileDescr=\"f{n}.pdf\">\
+                 <p:dmEncodedContent>{}</p:dmEncodedContent></p:dmFile>",
+                if n == 0 { "main" } else { "enclosure" },
+                BASE64.encode(file)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><q:MessageDownloadResponse \
+         xmlns:q=\"http://isds.czechpoint.cz/v20/message\" xmlns:p=\"http://isds.czechpoint.cz/v20\">\
+         <q:dmReturnedMessage dmVODZ=\"true\"><p:dmDm><p:dmID>900000001</p:dmID>\
+         <p:dbIDSender>ovm7x9k</p:dbIDSender><p:dmSender>Úřad</p:dmSender><p:dmRecipient>Jana</p:dmRecipient>\
+         <p:dbIDRecipient>{BOX}</p:dbIDRecipient><p:dmAnnotation>Velká zpráva</p:dmAnnotation>\
+         <p:dmFiles>{encoded}</p:dmFiles></p:dmDm><q:dmMessageStatus>6</q:dmMessageStatus></q:dmReturnedMessage>\
+         </q:MessageDownloadResponse>"
+    )
+}
+
+fn envelope(code: &str, signature: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope xmlns:s=\"{SOAP12}\"><s:Body>\
+         <p:SignedBigMessageDownloadResponse xmlns:p=\"http://isds.czechpoint.cz/v20\">{signature}\
+         <p:dmStatus><p:dmStatusCode>{code}</p:dmStatusCode><p:dmStatusMessage>…</p:dmStatusMessage></p:dmStatus>\
+         </p:SignedBigMessageDownloadResponse></s:Body></s:Envelope>"
+    )
+}
+
+async fn answer(State(fake): State<Fake>) -> Response {
+    if fake.mode == Mode::Inline {
+        let body = envelope("0000", &format!("<p:dmSignature>{}</p:dmSignature>", BASE64.encode(&fake.zfo)));
+        return ([("content-type", "application/soap+xml; charset=utf-8")], body).into_response();
+    }
+    let (code, include) = match fake.mode {
+        Mode::Refused => ("1219", ""),
+        _ => (
+            "0000",
+            "<p:dmSignature><xop:Include xmlns:xop=\"http://www.w3.org/2004/08/xop/include\" \
+             href=\"cid:zfo%40isds\"/></p:dmSignature>",
+        ),
+    };
+    let mut body = format!(
+        "--MIMEBoundary_x\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n\
+         Content-Transfer-Encoding: binary\r\nContent-ID: <root@isds>\r\n\r\n{}\r\n--MIMEBoundary_x\r\n\
+         Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <zfo@isds>\r\n\r\n",
+        envelope(code, include)
+    )
+    .into_bytes();
+    body.extend_from_slice(&fake.zfo);
+    body.extend_from_slice(b"\r\n--MIMEBoundary_x--\r\n");
+    let body = Bytes::from(body);
+    let half = body.len() - fake.zfo.len() / 2;
+    // Pieces of 8191 bytes: a delimiter falls across pieces somewhere.
+    let pieces: Vec<Bytes> =
+        (0..body.len()).step_by(8191).map(|at| body.slice(at..(at + 8191).min(body.len()))).collect();
+    let mode = fake.mode;
+    let stream = futures::stream::iter(pieces.into_iter().scan(0, move |sent, piece| {
+        let start = *sent;
+        *sent += piece.len();
+        Some((start, piece))
+    }))
+    .then(move |(start, piece)| {
+        let halfway = fake.halfway.clone();
+        async move {
+            if start >= half {
+                match mode {
+                    Mode::CutOff => return Err(std::io::Error::other("the connection broke")),
+                    Mode::Stalled => {
+                        halfway.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                    _ => {}
+                }
+            }
+            Ok(piece)
+        }
+    });
+    let content_type = "multipart/related; type=\"application/xop+xml\"; boundary=\"MIMEBoundary_x\"; \
+                        start=\"<root@isds>\"; start-info=\"application/soap+xml\"";
+    ([("content-type", content_type)], Body::from_stream(stream)).into_response()
+}
+
+struct Setup {
+    isds: SoapIsds,
+    dir: tempfile::TempDir,
+    halfway: Arc<Notify>,
+}
+
+async fn start(mode: Mode, zfo: Vec<u8>) -> Setup {
+    let halfway = Arc::new(Notify::new());
+    let fake = Fake { mode, zfo: Bytes::from(zfo), halfway: halfway.clone() };
+    let app = Router::new().fallback(answer).with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let login = SoapLogin::Password {
+        user: "portal-test".into(),
+        password: SecretString::from("tajne-heslo"),
+        own_box: BoxId::parse(BOX).expect("box"),
+    };
+    let config = SoapConfig { base_url: format!("http://{addr}/DS/"), login, timeouts: SoapTimeouts::default() };
+    let dir = tempfile::tempdir().expect("answer folder");
+    let isds = SoapIsds::new(config).expect("adapter").with_answer_dir(dir.path());
+    Setup { isds, dir, halfway }
+}
+
+fn session() -> SessionContext {
+    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
+        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
+    }))
+    .expect("a stored session");
+    let citizen = portal_security::Citizen {
+        subject: session.subject.clone(),
+        loa: session.loa,
+        credential: portal_security::Credential::Cookie,
+        session,
+    };
+    SessionContext::new(BoxId::parse(BOX).expect("box"), Access::HostedRecordsSystem, &citizen)
+}
+
+impl Setup {
+    async fn download(&self) -> Result<SignedMessage, IsdsError> {
+        let id = MessageId::parse("900000001").expect("id");
+        self.isds.download_big_message(&session(), Direction::Received, &id).await
+    }
+
+    /// The process's open files in this test's answer folder.
+    fn open_files(&self) -> usize {
+        let dir = self.dir.path().canonicalize().expect("folder");
+        std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.starts_with(&dir))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn the_streamed_download_opens_into_the_same_bytes_as_the_in_memory_answer_and_leaves_no_file() {
+    let files = files();
+    let zfo = simulated_signer().sign(document(&files).as_bytes(), AT);
+    let streamed = start(Mode::Xop, zfo.clone()).await;
+    let message = streamed.download().await.expect("streamed download");
+    assert_eq!(streamed.open_files(), 0, "the answer's file is closed");
+    assert_eq!(std::fs::read_dir(streamed.dir.path()).expect("list").count(), 0, "and has no name");
+    let inline = start(Mode::Inline, zfo.clone()).await;
+    let in_memory = inline.download().await.expect("in-memory download");
+
+    assert!(message.zfo[..] == zfo[..], "the ZFO byte for byte");
+    assert!(message.zfo[..] == in_memory.zfo[..]);
+    assert_eq!(message.envelope, in_memory.envelope);
+    assert_eq!(message.envelope.subject, "Velká zpráva");
+    assert_eq!(message.attachments.len(), files.len());
+    for (n, file) in files.iter().enumerate() {
+        assert!(message.attachments[n].content[..] == file[..], "file {n} byte for byte");
+        assert!(message.attachments[n].content[..] == in_memory.attachments[n].content[..], "file {n} as in memory");
+        assert_eq!(message.attachments[n].name, in_memory.attachments[n].name);
+    }
+    let check = verify(&message.zfo, &simulated_signer().anchors(), AT);
+    assert!(check.verified, "{check:?}");
+}
+
+#[tokio::test]
+async fn a_tampered_zfo_streamed_still_opens_but_fails_its_signature() {
+    let files = files();
+    let mut zfo = simulated_signer().sign(document(&files).as_bytes(), AT);
+    let b64 = BASE64.encode(&files[0]);
+    let at = zfo.windows(64).position(|w| w == &b64.as_bytes()[5000..5064]).expect("the file in the ZFO");
+    zfo[at] = if zfo[at] == b'A' { b'B' } else { b'A' };
+    let setup = start(Mode::Xop, zfo).await;
+    let message = setup.download().await.expect("it opens");
+    assert!(message.attachments[0].content[..] != files[0][..]);
+    let check = verify(&message.zfo, &simulated_signer().anchors(), AT);
+    assert!(!check.verified);
+    assert!(check.reason.as_deref().is_some_and(|r| r.contains("message digest differs")), "{check:?}");
+    assert_eq!(setup.open_files(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_or_cut_off_download_leaves_no_file() {
+    let zfo = simulated_signer().sign(document(&files()).as_bytes(), AT);
+    let refused = start(Mode::Refused, zfo.clone()).await;
+    let error = refused.download().await.expect_err("refused");
+    assert!(matches!(error, IsdsError::NotFound | IsdsError::Refused { .. }), "{error:?}");
+    assert_eq!(refused.open_files(), 0);
+
+    let cut = start(Mode::CutOff, zfo).await;
+    let error = cut.download().await.expect_err("cut off");
+    assert!(error.is_retryable(), "a broken answer can be asked again: {error:?}");
+    assert_eq!(cut.open_files(), 0);
+}
+
+#[tokio::test]
+async fn a_download_dropped_mid_answer_closes_its_file() {
+    let zfo = simulated_signer().sign(document(&files()).as_bytes(), AT);
+    let setup = Arc::new(start(Mode::Stalled, zfo).await);
+    let halfway = setup.halfway.notified();
+    let downloading = tokio::spawn({
+        let setup = setup.clone();
+        async move { setup.download().await.map(|_| ()) }
+    });
+    halfway.await;
+    // The half sent is on its way to the file; it is open once read.
+    let seen_open = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while setup.open_files() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(seen_open.is_ok(), "the answer's file was open while it arrived");
+    downloading.abort();
+    assert!(downloading.await.expect_err("dropped").is_cancelled());
+    assert_eq!(setup.open_files(), 0, "dropping the request closed its file");
+}
