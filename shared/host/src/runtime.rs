@@ -477,17 +477,25 @@ fn request_span(request: &Request, function_names: &HashMap<String, RouteFunctio
             otel.status_code = empty,
             http.response.status_code = empty,
         ),
-        None => tracing::info_span!(
-            "request",
-            method = %request.method(),
-            route = matched.unwrap_or("unmatched"),
-            function = %function,
-            invocation_id = %invocation_id,
-            otel.name = %name,
-            otel.kind = "server",
-            otel.status_code = empty,
-            http.response.status_code = empty,
-        ),
+        None => {
+            let span = tracing::info_span!(
+                "request",
+                method = %request.method(),
+                route = %matched.unwrap_or("unmatched"),
+                function = %function,
+                invocation_id = empty,
+                otel.name = %name,
+                otel.kind = "server",
+                otel.status_code = empty,
+                http.response.status_code = empty,
+            );
+            // Only the host's requests carry one; an empty field is not
+            // formatted into every other request's line.
+            if !invocation_id.is_empty() {
+                span.record("invocation_id", invocation_id);
+            }
+            span
+        }
     }
 }
 

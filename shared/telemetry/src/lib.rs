@@ -174,7 +174,11 @@ pub fn subscriber(
             .with_span_events(FmtSpan::CLOSE)
             .with_filter(env_filter())
             .boxed(),
-        LogFormat::Text => logs.compact().fmt_fields(text_fields::TextFields).with_filter(env_filter()).boxed(),
+        LogFormat::Text => logs
+            .event_format(text_fields::TextLine)
+            .fmt_fields(text_fields::TextFields)
+            .with_filter(env_filter())
+            .boxed(),
     };
     let Some(export) = export else {
         return Ok((Box::new(tracing_subscriber::registry().with(logs)), Telemetry::default()));
