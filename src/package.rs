@@ -47,7 +47,9 @@ pub fn write(
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("host.json"), host_json_text(capabilities))?;
     // The API contract beside host.json, for the front end and API management.
-    std::fs::write(out.join("openapi.json"), pretty(&runtime.openapi()))?;
+    // A schema conflict in the document is a declaration error: no package.
+    let document = runtime.openapi().map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error.to_string()))?;
+    std::fs::write(out.join("openapi.json"), pretty(&document))?;
     let mut names = Vec::new();
     for function in runtime.functions() {
         let folder = out.join(&function.name);

@@ -30,22 +30,33 @@ use crate::problem::{CONTENT_TYPE as PROBLEM_CONTENT_TYPE, FieldViolation, Probl
 pub const SESSION_COOKIE: &str = "__Host-portal_session";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
+/// The operation and the schemas its types refer to.
+pub type Description = (Operation, Vec<(String, RefOr<Schema>)>);
+
 /// What the document says of one operation: taken from the handler's
-/// `#[utoipa::path]` attribute.
+/// `#[utoipa::path]` attribute. Only the method, path and name are kept; the
+/// description itself is built when the document is (on its first request),
+/// not held for the life of the process (issue 18: the descriptions were half
+/// of the start-up heap).
 #[derive(Clone)]
 pub struct OperationDoc {
     pub method: Method,
     /// The path under which clients call it, `/api/...`.
     pub path: String,
-    pub operation: Operation,
-    /// The schemas the operation's types refer to.
-    pub schemas: Vec<(String, RefOr<Schema>)>,
+    name: String,
+    describe: fn() -> Description,
 }
 
 impl std::fmt::Debug for OperationDoc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OperationDoc").field("method", &self.method).field("path", &self.path).finish_non_exhaustive()
     }
+}
+
+fn describe<P: utoipa::Path + utoipa::__dev::SchemaReferences>() -> Description {
+    let mut schemas = Vec::new();
+    P::schemas(&mut schemas);
+    (P::operation(), schemas)
 }
 
 impl OperationDoc {
@@ -60,14 +71,18 @@ impl OperationDoc {
         let [method] = methods.as_slice() else {
             panic!("operation at {} must declare exactly one method", P::path());
         };
-        let mut schemas = Vec::new();
-        P::schemas(&mut schemas);
-        Self { method: http_method(method), path: P::path(), operation: P::operation(), schemas }
+        let name = P::operation().operation_id.unwrap_or_default();
+        Self { method: http_method(method), path: P::path(), name, describe: describe::<P> }
     }
 
     /// The function's name: the operation id.
     pub fn name(&self) -> String {
-        self.operation.operation_id.clone().unwrap_or_default()
+        self.name.clone()
+    }
+
+    /// The operation's description and its schemas, built now.
+    pub fn describe(&self) -> Description {
+        (self.describe)()
     }
 
     /// The route relative to `/api`, as the Functions host and axum spell it.
@@ -218,10 +233,26 @@ fn common_responses(
     responses
 }
 
-/// The OpenAPI 3.1 document of every HTTP function in `functions`, or the
-/// name of a schema that two types define differently (two crates' `Item`s
-/// would otherwise overwrite each other in `components`).
-pub fn document(functions: &[Function], version: &str) -> Result<Value, String> {
+/// The documented operations of the HTTP functions in `functions`.
+pub fn http_operations(functions: &[Function]) -> Vec<OperationDoc> {
+    functions
+        .iter()
+        .filter(|function| matches!(function.trigger, Trigger::Http { .. }))
+        .flat_map(|function| function.docs.iter().cloned())
+        .collect()
+}
+
+/// The schemas every document has, whatever its operations.
+fn base_schemas() -> Vec<(String, RefOr<Schema>)> {
+    vec![
+        ("Problem".to_owned(), <Problem as utoipa::PartialSchema>::schema()),
+        ("FieldViolation".to_owned(), <FieldViolation as utoipa::PartialSchema>::schema()),
+    ]
+}
+
+/// The OpenAPI 3.1 document of `operations` (see [`http_operations`]), or the
+/// name of a schema that two types define differently.
+pub fn document(operations: &[OperationDoc], version: &str) -> Result<Value, String> {
     let mut api: OpenApi = utoipa::openapi::OpenApiBuilder::new()
         .info(
             utoipa::openapi::InfoBuilder::new()
@@ -236,26 +267,22 @@ pub fn document(functions: &[Function], version: &str) -> Result<Value, String> 
                 .build(),
         )
         .build();
-    let mut schemas: Vec<(String, RefOr<Schema>)> =
-        vec![("Problem".to_owned(), <Problem as utoipa::PartialSchema>::schema())];
-    schemas.push(("FieldViolation".to_owned(), <FieldViolation as utoipa::PartialSchema>::schema()));
+    let mut schemas = base_schemas();
     let mut paths = utoipa::openapi::path::Paths::new();
-    for function in functions {
-        let Trigger::Http { .. } = &function.trigger else { continue };
-        for doc in &function.docs {
-            let method = match doc.method {
-                Method::GET => HttpMethod::Get,
-                Method::POST => HttpMethod::Post,
-                Method::PUT => HttpMethod::Put,
-                Method::DELETE => HttpMethod::Delete,
-                Method::PATCH => HttpMethod::Patch,
-                Method::HEAD => HttpMethod::Head,
-                Method::OPTIONS => HttpMethod::Options,
-                _ => HttpMethod::Trace,
-            };
-            paths.add_path_operation(&doc.path, vec![method], doc.operation.clone());
-            schemas.extend(doc.schemas.iter().cloned());
-        }
+    for doc in operations {
+        let method = match doc.method {
+            Method::GET => HttpMethod::Get,
+            Method::POST => HttpMethod::Post,
+            Method::PUT => HttpMethod::Put,
+            Method::DELETE => HttpMethod::Delete,
+            Method::PATCH => HttpMethod::Patch,
+            Method::HEAD => HttpMethod::Head,
+            Method::OPTIONS => HttpMethod::Options,
+            _ => HttpMethod::Trace,
+        };
+        let (operation, operation_schemas) = doc.describe();
+        paths.add_path_operation(&doc.path, vec![method], operation);
+        schemas.extend(operation_schemas);
     }
     api.paths = paths;
     let mut components = utoipa::openapi::Components::new();
@@ -269,13 +296,13 @@ pub fn document(functions: &[Function], version: &str) -> Result<Value, String> 
     }
     api.components = Some(components);
     let mut value = serde_json::to_value(&api).unwrap_or(Value::Null);
-    finish_document(&mut value, functions);
+    finish_document(&mut value, operations);
     Ok(value)
 }
 
 /// What the generator does not write itself: the security schemes, CSRF on
 /// cookie-authenticated writes, and the responses every operation can give.
-fn finish_document(document: &mut Value, functions: &[Function]) {
+fn finish_document(document: &mut Value, operations: &[OperationDoc]) {
     document["openapi"] = json!("3.1.0");
     document["components"]["securitySchemes"] = json!({
         "session": {
@@ -292,7 +319,7 @@ fn finish_document(document: &mut Value, functions: &[Function]) {
         }
     });
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else { return };
-    for doc in functions.iter().flat_map(|function| &function.docs) {
+    for doc in operations {
         let method = doc.method.as_str().to_ascii_lowercase();
         let Some(operation) = paths.get_mut(&doc.path).and_then(|item| item.get_mut(&method)) else { continue };
         let writes = !matches!(doc.method, Method::GET | Method::HEAD);
@@ -391,8 +418,18 @@ mod tests {
     #[test]
     fn two_types_of_one_name_are_a_declaration_error_not_a_silent_overwrite() {
         let functions = vec![Function::api(crate::op!(first)).build(), Function::api(crate::op!(second)).build()];
-        let error = Runtime::new(functions, std::sync::Arc::new(LogFailures)).expect_err("a conflict");
+        let runtime = Runtime::new(functions, std::sync::Arc::new(LogFailures)).expect("declarations");
+        let error = runtime.openapi().expect_err("a conflict");
         assert_eq!(error, DeclarationError::SchemaConflict("Item".into()));
+    }
+
+    #[tokio::test]
+    async fn a_document_with_a_conflict_is_not_served() {
+        let functions = vec![Function::api(crate::op!(first)).build(), Function::api(crate::op!(second)).build()];
+        let router = Runtime::new(functions, std::sync::Arc::new(LogFailures)).expect("declarations").router();
+        let request = Request::get("/api/openapi.json").body(HttpBody::empty()).expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     async fn post(body: &str, content_type: &str) -> (u16, Value) {
