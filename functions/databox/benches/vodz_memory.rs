@@ -35,10 +35,10 @@ use portal_databox::isds::{
 };
 use secrecy::SecretString;
 
-#[path = "../tests/support/zfo.rs"]
-mod zfo;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use zfo::zfo_der;
+use support::zfo::zfo_der;
 
 const SIZE: usize = 100_000_000;
 const BOX: &str = "fo4ab2c";
@@ -258,21 +258,12 @@ fn main() {
             timeouts: SoapTimeouts::default(),
         })
         .expect("adapter");
-        let databox = portal_databox::Databox {
-            isds: Arc::new(sender),
-            management: Arc::new(portal_databox::box_requests::NotConnected),
-            directory: Arc::new(Directory),
-            payments: Arc::new(portal_databox::payments::PaymentsNotConnected),
-            credit: Arc::new(portal_databox::payments::NotConnected),
-            documents: harness.documents.clone(),
-            blobs: harness.store.clone(),
-            queues: harness.store.clone(),
-            sealer: harness.sealer.clone(),
-            access_log: harness.access_log.clone(),
-            clock: harness.clock.clone(),
-            settings: portal_databox::DataboxSettings { simulated: false, ..Default::default() },
-            simulated_payments: None,
-        };
+        let databox = support::databox_on(
+            &harness,
+            Arc::new(sender),
+            Arc::new(portal_databox::box_requests::NotConnected),
+            Arc::new(Directory),
+        );
         let router = harness.router(portal_databox::functions(databox));
         let jana = harness.login(portal_testkit::JANA).await;
         let warm = portal_testkit::call(&router, send_form(&jana, 20_000_001)).await;

@@ -399,19 +399,7 @@ async fn a_big_received_message_comes_from_the_xop_part_for_the_citizen_and_the_
         .messages
         .insert("900000777".into(), ("ovm7x9k".into(), JANA_BOX.into(), "Rozhodnutí".into(), vec![received.clone()]));
     let id = MessageId::parse("900000777").expect("id");
-    let citizen = {
-        let session: portal_security::Session = serde_json::from_value(serde_json::json!({
-            "subject": JANA, "loa": "substantial", "provider": "development", "csrfToken": "t",
-            "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
-        }))
-        .expect("a stored session");
-        portal_security::Citizen {
-            subject: session.subject.clone(),
-            loa: session.loa,
-            credential: portal_security::Credential::Cookie,
-            session,
-        }
-    };
+    let citizen = support::citizen(JANA);
     let jana_box = BoxId::parse(JANA_BOX).expect("box");
     let session = SessionContext::new(jana_box.clone(), Access::HostedRecordsSystem, &citizen);
 

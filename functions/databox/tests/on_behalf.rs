@@ -2,6 +2,8 @@
 //! one message; a delivery that finds the sending marker looks into the sent
 //! folder before sending; refusals are told to the citizen, not retried.
 
+mod support;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -85,17 +87,7 @@ fn jana_box(setup: &Setup) -> BoxId {
 
 /// Jana's box in her own session.
 fn jana_session(setup: &Setup) -> SessionContext {
-    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
-        "subject": JANA, "loa": "substantial", "provider": "development", "csrfToken": "t",
-        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
-    }))
-    .expect("a stored session");
-    let citizen = portal_security::Citizen {
-        subject: session.subject.clone(),
-        loa: session.loa,
-        credential: portal_security::Credential::Cookie,
-        session,
-    };
+    let citizen = support::citizen(JANA);
     SessionContext::new(jana_box(setup), Access::Simulated, &citizen)
 }
 

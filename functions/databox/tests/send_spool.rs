@@ -5,6 +5,8 @@
 //! erased; a ZIP larger than the kept tail is checked from the spool
 //! as it is checked whole, against archives Python's `zipfile` made.
 
+mod support;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -119,19 +121,13 @@ fn portal() -> Portal {
         creations: AtomicUsize::new(0),
     });
     let databox = Databox {
-        isds: isds.clone(),
-        management: simulator.clone(),
-        directory: Arc::new(SimulatedBoxDirectory(simulator.clone())),
-        payments: Arc::new(portal_databox::payments::PaymentsNotConnected),
-        credit: Arc::new(portal_databox::payments::NotConnected),
-        documents: harness.documents.clone(),
-        blobs: harness.store.clone(),
-        queues: harness.store.clone(),
-        sealer: harness.sealer.clone(),
-        access_log: harness.access_log.clone(),
-        clock: harness.clock.clone(),
         settings,
-        simulated_payments: None,
+        ..support::databox_on(
+            &harness,
+            isds.clone(),
+            simulator.clone(),
+            Arc::new(SimulatedBoxDirectory(simulator.clone())),
+        )
     };
     let router = harness.router(functions(databox.clone()));
     Portal { router, databox, isds, simulator, harness }

@@ -11,6 +11,8 @@
 //! test's own answer folder; the dropped-request test first sees the file
 //! open, so the check can fail.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -175,17 +177,7 @@ async fn start(mode: Mode, zfo: Vec<u8>) -> Setup {
 }
 
 fn session() -> SessionContext {
-    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
-        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
-        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
-    }))
-    .expect("a stored session");
-    let citizen = portal_security::Citizen {
-        subject: session.subject.clone(),
-        loa: session.loa,
-        credential: portal_security::Credential::Cookie,
-        session,
-    };
+    let citizen = support::citizen("DEMO%2Fjana-novakova");
     SessionContext::new(BoxId::parse(BOX).expect("box"), Access::HostedRecordsSystem, &citizen)
 }
 

@@ -37,3 +37,19 @@ pub fn databox_on(
         simulated_payments: None,
     }
 }
+
+/// `subject` logged in with a browser session (as the portal stores one), for
+/// calls made in a citizen's own session.
+pub fn citizen(subject: &str) -> portal_security::Citizen {
+    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
+        "subject": subject, "loa": "substantial", "provider": "development", "csrfToken": "t",
+        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
+    }))
+    .expect("a stored session");
+    portal_security::Citizen {
+        subject: session.subject.clone(),
+        loa: session.loa,
+        credential: portal_security::Credential::Cookie,
+        session,
+    }
+}
