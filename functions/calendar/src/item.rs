@@ -191,9 +191,11 @@ impl Calendar {
                 // items sorted below, so the store need not sort them too.
                 .page_size(500)
                 .after(continuation.take());
-            let page = self.documents.query(COLLECTION, owner, query).await?;
+            // As text: each body is decoded straight into the stored item.
+            let page = self.documents.query_text(COLLECTION, owner, query).await?;
             for doc in &page.items {
-                let stored = StoredItem::from_document(doc)?;
+                let stored: StoredItem =
+                    serde_json::from_str(&doc.body).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
                 let content = self.open(owner, &doc.id, &stored.sealed).await?;
                 items.push(Item { id: doc.id.clone(), stored, content });
             }

@@ -234,6 +234,19 @@ impl Cursor {
     pub fn after(doc: &Document, order_by: Option<&str>) -> Self {
         Self { sort_value: order_by.map(|field| lookup(&doc.body, field).clone()), id: doc.id.clone() }
     }
+
+    /// [`after`](Self::after) for a document read as text: its body is
+    /// parsed only when the query is ordered by one of its fields.
+    pub fn after_text(doc: &TextDocument, order_by: Option<&str>) -> StoreResult<Self> {
+        let sort_value = match order_by {
+            Some(field) => {
+                let body: Value = serde_json::from_str(&doc.body).map_err(StoreError::backend)?;
+                Some(lookup(&body, field).clone())
+            }
+            None => None,
+        };
+        Ok(Self { sort_value, id: doc.id.clone() })
+    }
 }
 
 /// The value at a dotted path, or `null`.
@@ -244,6 +257,41 @@ pub(crate) fn lookup<'v>(body: &'v Value, path: &str) -> &'v Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub items: Vec<Document>,
+    /// Present when more items may follow.
+    pub continuation: Option<String>,
+}
+
+/// A document whose body is the JSON text the store holds, for a caller that
+/// decodes it into its own type: a hot read then builds no
+/// `serde_json::Value` tree only to convert it again (issue 18).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextDocument {
+    pub partition: String,
+    pub id: String,
+    /// A JSON object.
+    pub body: String,
+    pub etag: ETag,
+    pub ttl: Option<Duration>,
+}
+
+impl TextDocument {
+    /// The body decoded into `T`; a body that does not fit is
+    /// [`StoreError::Invalid`] naming the document.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> StoreResult<T> {
+        serde_json::from_str(&self.body).map_err(|e| StoreError::Invalid(format!("document {}: {e}", self.id)))
+    }
+}
+
+impl From<Document> for TextDocument {
+    fn from(doc: Document) -> Self {
+        Self { partition: doc.partition, id: doc.id, body: doc.body.to_string(), etag: doc.etag, ttl: doc.ttl }
+    }
+}
+
+/// A [`Page`] of [`TextDocument`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextPage {
+    pub items: Vec<TextDocument>,
     /// Present when more items may follow.
     pub continuation: Option<String>,
 }
@@ -301,6 +349,18 @@ pub trait DocumentStore: Send + Sync + fmt::Debug {
 
     /// One page of the documents of a partition that pass every filter.
     async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page>;
+
+    /// [`query`](Self::query) with each body left as its JSON text, for a
+    /// caller that decodes it into its own type ([`TextDocument::decode`]).
+    /// The same documents, order and continuation; a backend that reads
+    /// text overrides it to skip the `Value` tree.
+    async fn query_text(&self, collection: &str, partition: &str, query: Query) -> StoreResult<TextPage> {
+        let page = self.query(collection, partition, query).await?;
+        Ok(TextPage {
+            items: page.items.into_iter().map(TextDocument::from).collect(),
+            continuation: page.continuation,
+        })
+    }
 
     /// Runs every operation or none, within one partition.
     async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult>;

@@ -27,6 +27,7 @@ pub use blob::{BlobChunks, BlobInfo, BlobPath, BlobStore, BlobStream, PutMode};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use document::{
     BatchOp, BatchResult, Document, DocumentStore, ETag, Filter, FilterOp, NewDocument, Order, Page, Query,
+    TextDocument, TextPage,
 };
 pub use error::{StoreError, StoreResult};
 pub use queue::{QueueName, QueueStore, ReceivedMessage};

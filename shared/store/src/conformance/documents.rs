@@ -17,6 +17,7 @@ pub async fn run_all(store: Arc<dyn DocumentStore>, clock: Arc<ManualClock>, col
     concurrent_writers_with_one_etag_exactly_one_wins(store, collection).await;
     partitions_are_isolated(store, collection).await;
     query_filters_orders_and_pages(store, collection).await;
+    query_text_gives_what_query_gives(store, collection).await;
     ttl_hides_and_purges_expired_documents(store, &clock, collection).await;
     batch_is_all_or_nothing(store, collection).await;
     invalid_input_is_refused(store, collection).await;
@@ -170,6 +171,50 @@ pub async fn query_filters_orders_and_pages(store: &dyn DocumentStore, collectio
         }
         assert_eq!(pages, 4, "10 ranked items in pages of 3 ({order:?})");
         assert_eq!(seen, expected, "every ranked item exactly once, ordered by rank then id ({order:?})");
+    }
+}
+
+/// `query_text` gives the documents, order, ETags and continuation `query`
+/// gives, each body the same JSON as text, page after page.
+pub async fn query_text_gives_what_query_gives(store: &dyn DocumentStore, collection: &str) {
+    let partition = unique("p");
+    for i in 0..7_i64 {
+        let body = json!({"kind": if i % 3 == 0 { "a" } else { "b" }, "rank": i / 2, "text": format!("č{i} \"ř\"")});
+        store.create(collection, doc(&partition, &format!("d{i:02}"), body)).await.expect("create");
+    }
+    for order in [None, Some(Order::Ascending), Some(Order::Descending)] {
+        let query = |after: Option<String>| {
+            let query = Query::default().filter("kind", FilterOp::Eq, "b").page_size(2).after(after);
+            match order {
+                Some(order) => query.order_by("rank", order),
+                None => query,
+            }
+        };
+        let (mut values, mut texts) = (None, None);
+        let mut pages = 0;
+        loop {
+            let page = store.query(collection, &partition, query(values.take())).await.expect("query");
+            let text = store.query_text(collection, &partition, query(texts.take())).await.expect("query_text");
+            let ids = |ids: Vec<&str>| ids.join(",");
+            assert_eq!(
+                ids(text.items.iter().map(|d| d.id.as_str()).collect()),
+                ids(page.items.iter().map(|d| d.id.as_str()).collect()),
+                "the same documents in the same order ({order:?}, page {pages})"
+            );
+            for (text, value) in text.items.iter().zip(&page.items) {
+                let parsed: Value = text.decode().expect("a body that parses");
+                assert_eq!(parsed, value.body, "the same body, {}", value.id);
+                assert_eq!((&text.etag, &text.partition), (&value.etag, &value.partition), "{}", value.id);
+            }
+            assert_eq!(text.continuation.is_some(), page.continuation.is_some(), "more follow in both ({order:?})");
+            pages += 1;
+            match (page.continuation, text.continuation) {
+                (Some(value), Some(text)) => (values, texts) = (Some(value), Some(text)),
+                _ => break,
+            }
+            assert!(pages < 10, "paging must end");
+        }
+        assert_eq!(pages, 2, "four documents of kind b in pages of two ({order:?})");
     }
 }
 
