@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,99 +22,9 @@ use portal_registers::simulator::{self, JANA, JIRI, LUDMILA};
 use portal_registers::{HttpGateway, HttpGatewayConfig};
 use portal_security::SubjectId;
 use portal_store::ManualClock;
+use portal_testkit::tls::{Pki, serve_mutual_tls};
 use secrecy::SecretString;
 use time::macros::datetime;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is installed (the test command needs it)");
-    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-    stranger_cert: String,
-    stranger_key: String,
-}
-
-/// A CA, a server certificate for localhost/127.0.0.1 and a client
-/// certificate signed by it, and a self-signed stranger.
-fn make_pki() -> Pki {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let mut ca = vec!["req", "-x509", "-days", "1", "-subj", "/CN=Registers gateway test CA"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    openssl(d, &ca);
-    std::fs::write(
-        d.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("write");
-    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n").expect("write");
-    for (name, subject) in [("server", "/CN=localhost"), ("client", "/CN=portal-registers test client")] {
-        let (key, csr, crt, ext) =
-            (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"), format!("{name}.ext"));
-        let mut req = vec!["req", "-subj", subject];
-        req.extend(ec);
-        req.extend(["-keyout", &key, "-out", &csr]);
-        openssl(d, &req);
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                &ext,
-                "-out",
-                &crt,
-            ],
-        );
-    }
-    let mut stranger = vec!["req", "-x509", "-days", "1", "-subj", "/CN=stranger"];
-    stranger.extend(ec);
-    stranger.extend(["-keyout", "stranger.key", "-out", "stranger.crt"]);
-    openssl(d, &stranger);
-    let read = |name: &str| std::fs::read_to_string(d.join(name)).expect("readable");
-    Pki {
-        ca: read("ca.crt"),
-        server_cert: read("server.crt"),
-        server_key: read("server.key"),
-        client_cert: read("client.crt"),
-        client_key: read("client.key"),
-        stranger_cert: read("stranger.crt"),
-        stranger_key: read("stranger.key"),
-    }
-}
 
 /// What the fake network in front of the simulator did.
 #[derive(Debug, Default)]
@@ -124,32 +33,6 @@ struct Wire {
     faults: VecDeque<u16>,
     /// The X-Request-Id of every request that reached the gateway.
     requests: Vec<String>,
-}
-
-/// A TLS listener that requires a client certificate from the test CA.
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((stream, addr)) = self.tcp.accept().await else { continue };
-            // A refused handshake (no or a foreign client certificate) ends
-            // that connection only.
-            if let Ok(tls) = self.acceptor.accept(stream).await {
-                return (tls, addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
 }
 
 struct Gateway {
@@ -185,35 +68,16 @@ impl Gateway {
     }
 }
 
-async fn start() -> Gateway {
-    let pki = make_pki();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pki.ca.as_bytes()) {
-        roots.add(cert.expect("CA PEM")).expect("CA");
-    }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .expect("verifier");
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(pki.server_cert.as_bytes()).map(|c| c.expect("PEM")).collect();
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("key");
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .expect("server config");
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = tcp.local_addr().expect("address");
-    let listener = TlsListener { tcp, acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) };
+fn pki() -> Pki {
+    Pki::make("Registers gateway test CA", "portal-registers test client")
+}
 
+async fn start() -> Gateway {
+    let pki = pki();
     let wire = Arc::new(Mutex::new(Wire::default()));
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
     let router = simulator::router(clock).layer(middleware::from_fn_with_state(wire.clone(), fake_network));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let addr = serve_mutual_tls(&pki, router).await;
     Gateway { addr, wire, pki }
 }
 
@@ -346,7 +210,7 @@ async fn busy_answers_are_retried_with_the_same_request_id_and_4xx_never() {
 
 #[tokio::test]
 async fn a_gateway_that_drops_connections_is_tried_three_times_then_unavailable() {
-    let pki = make_pki();
+    let pki = pki();
     // Accepts TCP connections and closes them at once: the TLS connection
     // can never be made.
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -372,7 +236,7 @@ async fn a_gateway_that_drops_connections_is_tried_three_times_then_unavailable(
 
 #[test]
 fn the_configuration_is_checked() {
-    let pki = make_pki();
+    let pki = pki();
     let config = |url: &str, cert: &str, key: &str| {
         HttpGatewayConfig::new(url, cert.to_owned(), SecretString::from(key.to_owned()))
     };

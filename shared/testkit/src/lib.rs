@@ -5,13 +5,18 @@
 //! Functions host sends it), the queues, blobs and access log a capability
 //! writes ([`drain`], [`Harness::blob`], [`Harness::access_entries`]), and the
 //! outside services and checkers ([`outside_setting`], [`test_python`],
-//! [`pdf_text`], [`cosmos_emulator`]).
+//! [`pdf_text`], [`cosmos_emulator`]), passing faults ([`faults`]), crash
+//! tests that kill a child process at a chosen point ([`crash`]), and, with
+//! the feature `tls`, a router served over mutual TLS (`tls`).
 //!
 //! A test builds its capability from the harness's parts and serves it with
 //! [`Harness::router`], so it meets the same runtime, extractors and problem
 //! layer as in production.
 
+pub mod crash;
 pub mod faults;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
