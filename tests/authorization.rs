@@ -10,6 +10,8 @@
 //! where a resource is addressed by id alone (petitions) the refused attempt
 //! is in the owner's access log, without the intruder's name.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -21,6 +23,7 @@ use portal_store::{
     BatchOp, BatchResult, Document, DocumentStore, ETag, NewDocument, Page, Query, StoreResult, SystemClock,
 };
 use serde_json::{Value, json};
+use support::{Session, json_of, pdf, upload_request};
 use tower::ServiceExt as _;
 
 /// Routes anyone may call (method, route), with why.
@@ -210,26 +213,8 @@ async fn every_non_public_route_refuses_anonymous_requests() {
     assert!(checked >= 50, "the walk covered the citizen routes ({checked})");
 }
 
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 async fn login(router: &axum::Router, citizen: &str) -> Session {
-    let request = Request::post("/api/auth/dev/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("citizen={citizen}&loa=high")))
-        .expect("request");
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let cookie =
-        response.headers()[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
-    let session =
-        Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
-    let body = axum::body::to_bytes(router.clone().oneshot(session).await.expect("infallible").into_body(), usize::MAX)
-        .await
-        .expect("body");
-    let csrf = serde_json::from_slice::<Value>(&body).expect("json")["csrfToken"].as_str().expect("csrf").to_owned();
-    Session { cookie, csrf }
+    support::login(router, citizen, "high").await
 }
 
 async fn call(
@@ -251,10 +236,8 @@ async fn call(
         }
         None => Body::empty(),
     };
-    let response = router.clone().oneshot(request.body(body).expect("request")).await.expect("infallible");
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let (status, _, bytes) = support::call(router, request.body(body).expect("request")).await;
+    (status, json_of(&bytes))
 }
 
 /// Delivers a queue message the way the Functions host does: the envelope, POSTed to `/{function}`.
@@ -279,30 +262,6 @@ async fn deliver(router: &axum::Router, secret: Option<&str>, function: &str, te
     assert_eq!(status, StatusCode::OK, "{function} accepted the message");
 }
 
-/// A minimal but valid one-page PDF (uploads are checked by their structure).
-fn pdf() -> Vec<u8> {
-    let mut pdf = b"%PDF-1.4\n".to_vec();
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ];
-    let mut offsets = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    pdf
-}
-
 /// Uploads a file as `who` (multipart, as a browser sends it); returns the document id.
 async fn upload(router: &axum::Router, who: &Session, name: &str, media_type: &str, content: &[u8]) -> String {
     let json = upload_to(router, who, "/api/documents", name, media_type, content).await;
@@ -318,24 +277,9 @@ async fn upload_to(
     media_type: &str,
     content: &[u8],
 ) -> Value {
-    let boundary = "portal-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: {media_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = Request::post(path)
-        .header(header::COOKIE, &who.cookie)
-        .header("x-csrf-token", &who.csrf)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .expect("request");
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-    let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let request = upload_request(who, path, name, media_type, content);
+    let (status, _, bytes) = support::call(router, request).await;
+    let json = json_of(&bytes);
     assert_eq!(status, StatusCode::CREATED, "upload to {path}: {json}");
     json
 }

@@ -7,19 +7,14 @@
 //! Without those variables the e-mail tests skip with a note, unless
 //! `PORTAL_REQUIRE_EMULATORS=1`, which turns a missing variable into a failure.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use portal::app::{self, Services, Stores};
-use portal::local_host::LocalHost;
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{Clock, ManualClock};
 use serde_json::{Value, json};
+use support::{Portal, Session, json_of, pdf, upload_request};
 use time::OffsetDateTime;
 use time::macros::datetime;
-use tower::ServiceExt as _;
 
 fn test_var(name: &str) -> Option<String> {
     match std::env::var(name) {
@@ -59,106 +54,20 @@ fn maildev() -> Option<Maildev> {
     })
 }
 
-struct Portal {
-    router: axum::Router,
-    /// The invocation secret the runtime's queue and timer routes require.
-    secret: String,
-    host: LocalHost,
-    clock: Arc<ManualClock>,
-}
-
 async fn portal(start: OffsetDateTime, mail: Option<&Maildev>) -> Portal {
-    let clock = Arc::new(ManualClock::new(start));
-    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock.clone());
-    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
-    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
-    settings.documents.max_upload_bytes = 1_048_576;
-    if let Some(mail) = mail {
-        settings.mail = portal_config::MailSettings::Smtp(mail.smtp.clone());
-    }
-    let services = Services::with_stores(stores.clone(), &settings).await.expect("services");
-    let app = app::app(&services, &settings, None).expect("app");
-    let router = app.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let served = router.clone();
-    tokio::spawn(async move { axum::serve(listener, served).await });
-    let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
-        .expect("local host");
-    host.prepare().await.expect("queues");
+    let portal = Portal::start(start, |settings| {
+        settings.documents.max_upload_bytes = 1_048_576;
+        if let Some(mail) = mail {
+            settings.mail = portal_config::MailSettings::Smtp(mail.smtp.clone());
+        }
+    })
+    .await;
     // The first round only records when each timer is next due.
-    host.fire_due_timers().await.expect("timers");
-    let secret = app.runtime.invocation_secret().unwrap_or_default().to_owned();
-    Portal { router, secret, host, clock }
+    portal.host.fire_due_timers().await.expect("timers");
+    portal
 }
 
 impl Portal {
-    /// Delivers queue messages until every queue is empty (a consumer may
-    /// publish to another queue), retrying what is retried after its visibility
-    /// timeout.
-    async fn settle(&self) {
-        for _ in 0..20 {
-            let mut received = 0;
-            for function in self.host.queue_functions().to_vec() {
-                let delivery = self.host.deliver(&function).await.expect("deliver");
-                assert_eq!(delivery.poisoned, 0, "{}: nothing goes to poison", function.name);
-                received += delivery.received;
-            }
-            if received == 0 {
-                return;
-            }
-            self.clock.advance(Duration::from_secs(11));
-        }
-        panic!("the queues did not settle");
-    }
-
-    async fn call(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
-        let (parts, body) = response.into_parts();
-        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec())
-    }
-
-    async fn login(&self, citizen: &str) -> Session {
-        let request = Request::post("/api/auth/dev/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("citizen={citizen}&loa=substantial")))
-            .expect("request");
-        let (_, headers, _) = self.call(request).await;
-        let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
-        let request = Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty());
-        let (_, _, body) = self.call(request.expect("request")).await;
-        let csrf = json(&body)["csrfToken"].as_str().expect("csrf").to_owned();
-        Session { cookie, csrf }
-    }
-
-    async fn json_call(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::COOKIE, &who.cookie)
-            .header("x-csrf-token", &who.csrf)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .expect("request");
-        let (status, _, body) = self.call(request).await;
-        (status, json(&body))
-    }
-
-    /// Runs a timer function now, as the host does when its schedule comes.
-    async fn run_timer(&self, name: &str) -> Value {
-        use portal_host::envelope::host_side;
-        let info = portal_host::envelope::TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
-        let envelope = host_side::timer_invocation(name, "timer", &info, self.clock.now());
-        let request = Request::post(format!("/{name}"))
-            .header(portal_host::runtime::INVOCATION_SECRET_HEADER, &self.secret)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
-            .expect("request");
-        let (status, _, body) = self.call(request).await;
-        assert_eq!(status, StatusCode::OK, "{name}: {}", String::from_utf8_lossy(&body));
-        json(&body)
-    }
-
     /// Registers and verifies `address` as the citizen's e-mail, reading the
     /// code from the mailbox.
     async fn verify_email(&self, who: &Session, address: &str, maildev: &Maildev) {
@@ -179,15 +88,6 @@ impl Portal {
     }
 }
 
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn json(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
 /// The e-mails maildev received for `address`.
 async fn mails_to(maildev: &Maildev, address: &str) -> Vec<Value> {
     let all: Vec<Value> =
@@ -203,60 +103,18 @@ fn unique_address(who: &str) -> String {
     format!("{who}.{}@example.cz", uuid::Uuid::new_v4().simple())
 }
 
-fn multipart(name: &str, media_type: &str, content: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "citizen-services-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: {media_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-/// A minimal but valid one-page PDF.
-fn pdf() -> Vec<u8> {
-    let mut pdf = b"%PDF-1.4\n".to_vec();
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ];
-    let mut offsets = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    pdf
-}
-
 #[tokio::test]
 async fn a_citizen_uploads_downloads_and_shares_a_pdf_and_is_refused_clearly() {
     let portal = portal(datetime!(2026-11-23 08:00 UTC), None).await;
     let jana = portal.login("jana").await;
     let upload = |name: &str, media_type: &str, content: &[u8]| {
-        let (content_type, body) = multipart(name, media_type, content);
-        Request::post("/api/documents")
-            .header(header::COOKIE, &jana.cookie)
-            .header("x-csrf-token", &jana.csrf)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .expect("request")
+        upload_request(&jana, "/api/documents", name, media_type, content)
     };
 
     let original = pdf();
     let (status, _, body) = portal.call(upload("smlouva o nájmu.pdf", "application/pdf", &original)).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
-    let id = json(&body)["id"].as_str().expect("id").to_owned();
+    let id = json_of(&body)["id"].as_str().expect("id").to_owned();
 
     let (status, list) = portal.json_call("GET", "/api/documents", &jana, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -281,12 +139,12 @@ async fn a_citizen_uploads_downloads_and_shares_a_pdf_and_is_refused_clearly() {
     let (status, headers, body) = portal.call(upload("velky.pdf", "application/pdf", &vec![b'%'; 1_100_000])).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&body));
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-    assert_eq!(json(&body)["errors"][0]["field"], "file", "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["errors"][0]["field"], "file", "{}", String::from_utf8_lossy(&body));
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
     let (status, headers, body) = portal.call(upload("faktura.pdf", "application/pdf", png)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-    let problem = json(&body);
+    let problem = json_of(&body);
     assert_eq!(problem["errors"][0]["field"], "file");
     assert!(problem["errors"][0]["rule"].as_str().expect("rule").contains("application/pdf"), "{problem}");
     let (_, list) = portal.json_call("GET", "/api/documents", &jana, None).await;
@@ -502,7 +360,7 @@ async fn a_petition_is_signed_withdrawn_closed_listed_and_handed_over() {
             let request = Request::get(format!("/api/petitions/{id}")).body(Body::empty()).expect("request");
             let (status, _, body) = portal.call(request).await;
             assert_eq!(status, StatusCode::OK, "public without a session");
-            let petition = json(&body);
+            let petition = json_of(&body);
             assert!(!petition.to_string().contains("Dvořák"), "never who signed: {petition}");
             petition["signatures"].as_u64().unwrap_or_else(|| panic!("a count: {petition}"))
         }

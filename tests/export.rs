@@ -7,143 +7,26 @@
 //! another citizen cannot reach it, the link expires and the archive goes,
 //! and erasure removes it.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use portal::app::{self, Services, Stores};
-use portal::local_host::LocalHost;
+use portal::app;
 use portal_security::SubjectId;
-use portal_store::embedded::EmbeddedStore;
-use portal_store::{ManualClock, NewDocument};
+use portal_store::NewDocument;
 use serde_json::{Value, json};
+use support::{Portal, Session, json_of, pdf, upload_request};
 use time::macros::datetime;
-use tower::ServiceExt as _;
-
-struct Portal {
-    router: axum::Router,
-    /// What the host sends to invoke a timer (`HarvestNoticeBoards`).
-    secret: String,
-    host: LocalHost,
-    clock: Arc<ManualClock>,
-    services: Services,
-    settings: portal_config::Settings,
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
 
 async fn portal() -> Portal {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 08:00 UTC)));
-    let stores = Stores::embedded(EmbeddedStore::in_memory(clock.clone()).expect("store"), clock.clone());
-    let mut settings = portal_config::Settings::from_lookup(|_| None).expect("defaults");
-    settings.store = portal_config::StoreSettings::Embedded { data_dir: ".portal".into(), in_memory: true };
-    let services = Services::with_stores(stores.clone(), &settings).await.expect("services");
-    let app = app::app(&services, &settings, None).expect("app");
-    let router = app.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let served = router.clone();
-    tokio::spawn(async move { axum::serve(listener, served).await });
-    let host = LocalHost::new(&base, &app.runtime, stores.queues.clone(), stores.documents.clone(), clock.clone())
-        .expect("local host");
-    host.prepare().await.expect("queues");
-    let secret = app.runtime.invocation_secret().unwrap_or_default().to_owned();
-    Portal { router, secret, host, clock, services, settings }
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+    Portal::start(datetime!(2026-11-23 08:00 UTC), |_| {}).await
 }
 
 impl Portal {
-    /// Delivers queue messages until every queue is empty.
-    async fn settle(&self) {
-        for _ in 0..20 {
-            let mut received = 0;
-            for function in self.host.queue_functions().to_vec() {
-                let delivery = self.host.deliver(&function).await.expect("deliver");
-                assert_eq!(delivery.poisoned, 0, "{}: nothing goes to poison", function.name);
-                received += delivery.received;
-            }
-            if received == 0 {
-                return;
-            }
-            self.clock.advance(Duration::from_secs(11));
-        }
-        panic!("the queues did not settle");
-    }
-
-    /// Invokes a timer function as the host does.
-    async fn run_timer(&self, name: &str) {
-        use portal_host::envelope::host_side;
-        let info = portal_host::envelope::TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
-        let envelope = host_side::timer_invocation(name, "timer", &info, portal_store::Clock::now(self.clock.as_ref()));
-        let request = Request::post(format!("/{name}"))
-            .header(portal_host::runtime::INVOCATION_SECRET_HEADER, &self.secret)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::to_vec(&envelope).expect("envelope")))
-            .expect("request");
-        let (status, _, body) = self.call(request).await;
-        assert_eq!(status, StatusCode::OK, "{name}: {}", String::from_utf8_lossy(&body));
-    }
-
-    async fn call(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
-        let (parts, body) = response.into_parts();
-        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec())
-    }
-
-    async fn login(&self, citizen: &str) -> Session {
-        let request = Request::post("/api/auth/dev/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("citizen={citizen}&loa=substantial")))
-            .expect("request");
-        let (_, headers, _) = self.call(request).await;
-        let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
-        let request = Request::get("/api/auth/session").header(header::COOKIE, &cookie).body(Body::empty());
-        let (_, _, body) = self.call(request.expect("request")).await;
-        let csrf = json_of(&body)["csrfToken"].as_str().expect("csrf").to_owned();
-        Session { cookie, csrf }
-    }
-
-    async fn raw(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Vec<u8>) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::COOKIE, &who.cookie)
-            .header("x-csrf-token", &who.csrf)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .expect("request");
-        let (status, _, body) = self.call(request).await;
-        (status, body)
-    }
-
-    async fn json_call(&self, method: &str, path: &str, who: &Session, body: Option<Value>) -> (StatusCode, Value) {
-        let (status, body) = self.raw(method, path, who, body).await;
-        (status, json_of(&body))
-    }
-
     async fn upload(&self, who: &Session, path: &str, name: &str, content: &[u8]) -> Value {
-        let boundary = "export-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = Request::post(path)
-            .header(header::COOKIE, &who.cookie)
-            .header("x-csrf-token", &who.csrf)
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(Body::from(body))
-            .expect("request");
-        let (status, _, body) = self.call(request).await;
+        let (status, _, body) = self.call(upload_request(who, path, name, "application/pdf", content)).await;
         assert_eq!(status, StatusCode::CREATED, "upload to {path}: {}", String::from_utf8_lossy(&body));
         json_of(&body)
     }
@@ -172,30 +55,6 @@ impl Portal {
     fn exports(&self) -> portal_identity::exports::Exports {
         app::exports(&self.services, &self.settings).expect("exports")
     }
-}
-
-/// A minimal but valid one-page PDF.
-fn pdf() -> Vec<u8> {
-    let mut pdf = b"%PDF-1.4\n".to_vec();
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ];
-    let mut offsets = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    pdf
 }
 
 /// What Python's `zipfile` finds in `archive`: `{"names": [...], "bad":
