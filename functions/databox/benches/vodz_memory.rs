@@ -123,17 +123,7 @@ fn download_answer(id: &str, content: &[u8]) -> Bytes {
 }
 
 fn citizen() -> portal_security::Citizen {
-    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
-        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
-        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
-    }))
-    .expect("a stored session");
-    portal_security::Citizen {
-        subject: session.subject.clone(),
-        loa: session.loa,
-        credential: portal_security::Credential::Cookie,
-        session,
-    }
+    support::citizen("DEMO%2Fjana-novakova")
 }
 
 fn file(content: Vec<u8>) -> Attachment {

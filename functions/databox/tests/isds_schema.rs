@@ -8,6 +8,8 @@
 //! SOAP version, and unpacks the VoDZ upload's MTOM/XOP package (its
 //! `xop:Include` replaced by the file part) before validating it.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -141,17 +143,7 @@ fn validate(python: &str, dir: &Path, requests: &[Recorded]) -> (bool, String) {
 }
 
 fn citizen() -> portal_security::Citizen {
-    let session: portal_security::Session = serde_json::from_value(serde_json::json!({
-        "subject": "DEMO%2Fjana-novakova", "loa": "substantial", "provider": "development", "csrfToken": "t",
-        "createdAt": "2026-03-02T08:00:00Z", "lastSeen": "2026-03-02T08:00:00Z", "expiresAt": "2026-03-02T16:00:00Z",
-    }))
-    .expect("a stored session");
-    portal_security::Citizen {
-        subject: session.subject.clone(),
-        loa: session.loa,
-        credential: portal_security::Credential::Cookie,
-        session,
-    }
+    support::citizen("DEMO%2Fjana-novakova")
 }
 
 fn own_box() -> BoxId {

@@ -16,14 +16,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
+use portal_databox::isds::soap::SoapIsds;
 use portal_databox::isds::{Access, BoxContext, BoxId, DeliveredMessage, Direction, Isds, MessageId, SessionContext};
 use portal_databox::{BoxDirectory, functions};
 use portal_security::SubjectId;
 use portal_testkit::{Harness, JANA, Part, call, get, json_of, multipart};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
-use secrecy::SecretString;
 
 mod support;
 
@@ -303,12 +302,7 @@ async fn start() -> (Fake, SoapIsds) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    let login = SoapLogin::Password {
-        user: "portal-test".into(),
-        password: SecretString::from("tajne-heslo"),
-        own_box: BoxId::parse(JANA_BOX).expect("box"),
-    };
-    let config = SoapConfig { base_url: format!("http://{addr}/DS/"), login, timeouts: SoapTimeouts::default() };
+    let config = support::soap_config(addr, JANA_BOX);
     (fake, SoapIsds::new(config).expect("adapter"))
 }
 

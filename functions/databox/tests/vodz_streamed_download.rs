@@ -22,11 +22,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt as _;
-use portal_databox::isds::soap::{SoapConfig, SoapIsds, SoapLogin, SoapTimeouts};
+use portal_databox::isds::soap::SoapIsds;
 use portal_databox::isds::zfo_sign::simulated_signer;
 use portal_databox::isds::zfo_verify::verify;
 use portal_databox::isds::{Access, BoxId, Direction, Isds, IsdsError, MessageId, SessionContext, SignedMessage};
-use secrecy::SecretString;
 use tokio::sync::Notify;
 
 const BOX: &str = "fo4ab2c";
@@ -165,12 +164,7 @@ async fn start(mode: Mode, zfo: Vec<u8>) -> Setup {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    let login = SoapLogin::Password {
-        user: "portal-test".into(),
-        password: SecretString::from("tajne-heslo"),
-        own_box: BoxId::parse(BOX).expect("box"),
-    };
-    let config = SoapConfig { base_url: format!("http://{addr}/DS/"), login, timeouts: SoapTimeouts::default() };
+    let config = support::soap_config(addr, BOX);
     let dir = tempfile::tempdir().expect("answer folder");
     let isds = SoapIsds::new(config).expect("adapter").with_answer_dir(dir.path());
     Setup { isds, dir, halfway }

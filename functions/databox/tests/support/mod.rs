@@ -53,3 +53,15 @@ pub fn citizen(subject: &str) -> portal_security::Citizen {
         session,
     }
 }
+
+/// The SOAP adapter's configuration for a fake ISDS listening at `addr`,
+/// logged in with a test password to `own_box`.
+pub fn soap_config(addr: std::net::SocketAddr, own_box: &str) -> portal_databox::isds::soap::SoapConfig {
+    use portal_databox::isds::soap::{SoapConfig, SoapLogin, SoapTimeouts};
+    let login = SoapLogin::Password {
+        user: "portal-test".into(),
+        password: secrecy::SecretString::from("tajne-heslo"),
+        own_box: portal_databox::isds::BoxId::parse(own_box).expect("box"),
+    };
+    SoapConfig { base_url: format!("http://{addr}/DS/"), login, timeouts: SoapTimeouts::default() }
+}

@@ -190,7 +190,20 @@ impl EmbeddedStore {
     }
 
     /// The rows of one page of a query, and whether more follow: the page
-    /// size plus one are read, the extra one only says so.
+    /// size plus one are read, the extra one only says so. The one span of
+    /// both `query` and `query_text`.
+    #[tracing::instrument(
+        name = "store.query",
+        skip_all,
+        fields(
+            backend = "embedded", collection = %collection,
+            otel.kind = "client",
+            dependency.type = "SQLite",
+            server.address = "embedded",
+            dependency.result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn query_rows(
         &self,
         collection: &str,
@@ -369,18 +382,6 @@ impl DocumentStore for EmbeddedStore {
         self.transact(collection, partition, vec![op]).await.map(drop)
     }
 
-    #[tracing::instrument(
-        name = "store.query",
-        skip_all,
-        fields(
-            backend = "embedded", collection = %collection,
-            otel.kind = "client",
-            dependency.type = "SQLite",
-            server.address = "embedded",
-            dependency.result = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        )
-    )]
     async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
         let (rows, more) = self.query_rows(collection, partition, &query).await?;
         let items = rows.into_iter().map(into_document).collect::<StoreResult<Vec<_>>>()?;
@@ -389,18 +390,6 @@ impl DocumentStore for EmbeddedStore {
         Ok(Page { items, continuation })
     }
 
-    #[tracing::instrument(
-        name = "store.query",
-        skip_all,
-        fields(
-            backend = "embedded", collection = %collection,
-            otel.kind = "client",
-            dependency.type = "SQLite",
-            server.address = "embedded",
-            dependency.result = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        )
-    )]
     async fn query_text(&self, collection: &str, partition: &str, query: Query) -> StoreResult<TextPage> {
         let (rows, more) = self.query_rows(collection, partition, &query).await?;
         let items: Vec<TextDocument> = rows.into_iter().map(into_text_document).collect();
