@@ -212,31 +212,7 @@ impl Spool {
         let mut opener =
             databox.sealer.stream_opener(&self.owner, &self.document(), &file.field, &head[..header_len]).await?;
         let first = opener.push(&head[header_len..])?;
-        let state = Some((opener, blob, first));
-        let body = futures::stream::unfold(state, |state| async move {
-            let (mut opener, mut blob, pending) = state?;
-            if !pending.is_empty() {
-                return Some((Ok(Bytes::from(pending)), Some((opener, blob, Vec::new()))));
-            }
-            loop {
-                match blob.try_next().await {
-                    Ok(Some(chunk)) => match opener.push(&chunk) {
-                        Ok(plain) if plain.is_empty() => {}
-                        Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((opener, blob, Vec::new())))),
-                        Err(error) => return Some((Err(std::io::Error::other(error)), None)),
-                    },
-                    Ok(None) => {
-                        return match opener.finish() {
-                            Ok(plain) if plain.is_empty() => None,
-                            Ok(plain) => Some((Ok(Bytes::from(plain)), None)),
-                            Err(error) => Some((Err(std::io::Error::other(error)), None)),
-                        };
-                    }
-                    Err(error) => return Some((Err(std::io::Error::other(error)), None)),
-                }
-            }
-        });
-        Ok(body.boxed())
+        Ok(opener.into_plaintext(first, blob))
     }
 
     /// The file's content whole (a standard message's file: at most 20 MB).

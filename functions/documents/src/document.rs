@@ -416,34 +416,7 @@ impl Documents {
         let mut opener = self.sealer.stream_opener(owner, id, "content", &head[..header_len]).await?;
         let first = opener.push(&head[header_len..])?;
         drop(head);
-        let broken = |error: portal_crypto::CryptoError| {
-            tracing::error!(error = %error, "a sealed file failed authentication while it was streamed");
-            std::io::Error::other(error)
-        };
-        let state = Some((opener, blob, first));
-        let body = futures::stream::unfold(state, move |state| async move {
-            let (mut opener, mut blob, pending) = state?;
-            if !pending.is_empty() {
-                return Some((Ok(Bytes::from(pending)), Some((opener, blob, Vec::new()))));
-            }
-            loop {
-                match blob.try_next().await {
-                    Ok(Some(chunk)) => match opener.push(&chunk) {
-                        Ok(plain) if plain.is_empty() => {}
-                        Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((opener, blob, Vec::new())))),
-                        Err(error) => return Some((Err(broken(error)), None)),
-                    },
-                    Ok(None) => {
-                        return match opener.finish() {
-                            Ok(plain) => Some((Ok(Bytes::from(plain)), None)),
-                            Err(error) => Some((Err(broken(error)), None)),
-                        };
-                    }
-                    Err(error) => return Some((Err(std::io::Error::other(error)), None)),
-                }
-            }
-        });
-        Ok(body.boxed())
+        Ok(opener.into_plaintext(first, blob))
     }
 
     /// Whether the document may leave: no scan, or a clean one. A pending

@@ -296,6 +296,49 @@ impl StreamOpener {
         let last = std::mem::take(&mut self.buffer);
         self.open_one(last, true)
     }
+
+    /// The plaintext as the rest of a stored ciphertext arrives: `first` is
+    /// what pushing the bytes already read gave, `rest` the blob's remaining
+    /// chunks. A chunk that fails authentication, or a cut-short end, ends the
+    /// stream with an error (and is logged: a sealed file was altered); a
+    /// read error of the blob ends it too. Nothing unauthenticated goes out.
+    pub fn into_plaintext(
+        self,
+        first: Vec<u8>,
+        rest: portal_store::BlobStream,
+    ) -> futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> {
+        use bytes::Bytes;
+        use futures::{StreamExt as _, TryStreamExt as _};
+        fn broken(error: CryptoError) -> std::io::Error {
+            tracing::error!(error = %error, "a sealed file failed authentication while it was streamed");
+            std::io::Error::other(error)
+        }
+        let state = Some((self, rest, first));
+        futures::stream::unfold(state, |state| async move {
+            let (mut opener, mut blob, pending) = state?;
+            if !pending.is_empty() {
+                return Some((Ok(Bytes::from(pending)), Some((opener, blob, Vec::new()))));
+            }
+            loop {
+                match blob.try_next().await {
+                    Ok(Some(chunk)) => match opener.push(&chunk) {
+                        Ok(plain) if plain.is_empty() => {}
+                        Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((opener, blob, Vec::new())))),
+                        Err(error) => return Some((Err(broken(error)), None)),
+                    },
+                    Ok(None) => {
+                        return match opener.finish() {
+                            Ok(plain) if plain.is_empty() => None,
+                            Ok(plain) => Some((Ok(Bytes::from(plain)), None)),
+                            Err(error) => Some((Err(broken(error)), None)),
+                        };
+                    }
+                    Err(error) => return Some((Err(std::io::Error::other(error)), None)),
+                }
+            }
+        })
+        .boxed()
+    }
 }
 
 #[cfg(test)]

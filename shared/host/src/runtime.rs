@@ -400,12 +400,12 @@ mod openapi_document {
         responses((status = 200, description = "Dokument OpenAPI 3.1 se všemi operacemi portálu.", content_type = "application/json", body = Object))
     )]
     pub async fn handler(State(document): State<Arc<ApiDocument>>) -> impl IntoResponse {
-        // Built once, off the async workers (tens of milliseconds).
-        let served = tokio::task::spawn_blocking({
-            let document = Arc::clone(&document);
-            move || document.served()
-        })
-        .await;
+        // Built once, off the async workers (tens of milliseconds); served
+        // from memory afterwards.
+        let served = match document.served.get() {
+            Some(built) => Ok(built.clone()),
+            None => tokio::task::spawn_blocking(move || document.served()).await,
+        };
         match served {
             Ok(Ok(served)) => ([(header::CONTENT_TYPE, "application/json")], served).into_response(),
             Ok(Err(schema)) => {
