@@ -45,7 +45,12 @@ impl Isds for FixedIsds {
     async fn download_message(&self, _: &SessionContext, _: Direction, _: &MessageId) -> IsdsResult<SignedMessage> {
         Err(IsdsError::Invalid("not in this benchmark".into()))
     }
-    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
+    async fn download_delivered(
+        &self,
+        ctx: &BoxContext,
+        message: &DeliveredMessage,
+        _: &Stash,
+    ) -> IsdsResult<SignedMessage> {
         self.messages
             .get(ctx.box_id())
             .and_then(|list| list.iter().find(|m| &m.envelope.id == message.id()))
@@ -123,13 +128,13 @@ fn message(box_id: &BoxId, n: u64, delivered: OffsetDateTime) -> SignedMessage {
         attachment_size_kb: 2,
         big: false,
     };
-    let attachment = Attachment {
+    let attachment = ReceivedFile {
         name: "rozhodnuti.pdf".into(),
         mime_type: "application/pdf".into(),
         meta_type: FileMetaType::Main,
-        content: Bytes::from(vec![b'x'; 2048]),
+        content: Content::from(Bytes::from(vec![b'x'; 2048])),
     };
-    SignedMessage { envelope, attachments: vec![attachment], zfo: Bytes::from(vec![b'z'; 3072]) }
+    SignedMessage { envelope, attachments: vec![attachment], zfo: Content::from(Bytes::from(vec![b'z'; 3072])) }
 }
 
 fn peak_rss_mib() -> f64 {

@@ -24,11 +24,9 @@
 //! id is fixed, so consumers drop a repeat). A run killed anywhere leaves at
 //! most orphaned blobs that the next run overwrites: no duplicate, no gap.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use bytes::Bytes;
-use futures::StreamExt as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 use portal_events::{ArchiveFinished, Notice};
 use portal_host::{Failure, Problem};
 use portal_security::{AccessEntry, Action, Actor, SubjectId};
@@ -40,7 +38,8 @@ use utoipa::ToSchema;
 
 use crate::events::{self, Event};
 use crate::isds::{
-    BoxContext, DeliveredMessage, Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus, SignedMessage,
+    BoxContext, Content, DeliveredMessage, Direction, IsdsError, ListQuery, MessageEnvelope, MessageStatus,
+    SignedMessage,
 };
 use crate::{COLLECTION, Databox, index};
 
@@ -323,7 +322,11 @@ async fn archive_due(
     if databox.documents.get(COLLECTION, subject.as_str(), &archived_id(delivered.id().as_str())).await?.is_some() {
         return Ok(Due::AlreadyArchived);
     }
-    match databox.isds.download_delivered(ctx, delivered).await {
+    // A big message's ZFO and files come as blobs of a stash, deleted once
+    // the message is dropped below (a run killed first leaves them to
+    // `spool::collect`, which this job runs).
+    let stash = databox.stash(subject.as_str());
+    match databox.isds.download_delivered(ctx, delivered, &stash).await {
         Ok(message) => Ok(Due::Archived(archive_message(databox, subject, &message).await?)),
         Err(IsdsError::NotFound) => Ok(Due::Gone),
         Err(error) => Err(error.into()),
@@ -430,7 +433,7 @@ pub async fn archive_message(
         .map(|(i, attachment)| ArchivedFile {
             name: attachment.name.clone(),
             mime_type: attachment.mime_type.clone(),
-            size: attachment.content.len() as u64,
+            size: attachment.content.len(),
             blob: format!("{folder}/attachment-{i}"),
         })
         .collect();
@@ -454,7 +457,7 @@ pub async fn archive_message(
         source_ref: id.to_owned(),
         media_type: "application/vnd.software602.filler.form-xml-zip".into(),
         file_name: format!("datova-zprava-{id}.zfo"),
-        size: message.zfo.len() as u64,
+        size: message.zfo.len(),
         content: portal_events::SealedContent::Blob { path: zfo_path.clone() },
         simulated: databox.settings.simulated,
     };
@@ -491,6 +494,7 @@ pub async fn archive_message(
         "archivedAtNanos": i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX),
         "deliveredAt": message.envelope.delivery_time.map(|t| t.unix_timestamp()),
         "zfo": zfo_path,
+        "zfoSize": message.zfo.len(),
         "envelope": b64.encode(sealed_envelope),
         "files": b64.encode(sealed_files),
     });
@@ -507,18 +511,50 @@ async fn put_sealed(
     document: &str,
     field: String,
     path: String,
-    content: &Bytes,
+    content: &Content,
     content_type: &str,
 ) -> Result<u64, ArchiveError> {
-    // Sealed in chunks (format 2): Documents, which files the ZFO as the
-    // citizen's document, then streams its download chunk by chunk instead of
-    // reading a file of up to 20 MB whole before its first byte goes out.
-    let sealed = databox.sealer.stream_sealer(owner, document, &field).await?.seal_all(content)?;
-    let size = sealed.len() as u64;
+    // Sealed in chunks (format 2) as the content streams (a big message's
+    // file from its stash's blob, opened chunk by chunk), never whole:
+    // Documents, which files the ZFO as the citizen's document, then streams
+    // its download chunk by chunk too. Overwritten by a retry.
+    let sealer = databox.sealer.stream_sealer(owner, document, &field).await?;
     let path = BlobPath::parse(path)?;
-    let metadata = BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
-    databox.blobs.put(&path, Bytes::from(sealed), content_type, metadata, PutMode::Overwrite).await?;
+    let plain = content.stream().await?.map_err(|e| IsdsError::Unavailable(Box::new(e))).boxed();
+    let (_, size) =
+        crate::isds::seal_into(databox.blobs.as_ref(), sealer, &path, content_type, PutMode::Overwrite, plain).await?;
     Ok(size)
+}
+
+/// An archived message's envelope, files (name, MIME type, content) and ZFO,
+/// each content a blob of the archive read as a stream.
+pub type ArchivedContents = (MessageEnvelope, Vec<(String, String, Content)>, Content);
+
+/// [`load`] with each file and the ZFO as a [`Content`] that opens its blob
+/// as a stream (a ZFO archived before its size was kept is read whole).
+pub async fn load_contents(
+    databox: &Databox,
+    subject: &SubjectId,
+    id: &str,
+) -> Result<Option<ArchivedContents>, ArchiveError> {
+    let Some((envelope, files, zfo_path)) = load(databox, subject, id).await? else { return Ok(None) };
+    let owner = subject.as_str();
+    let document = archived_id(id);
+    let blob = |field: &str, path: &str, size: u64| -> Result<Content, ArchiveError> {
+        let path = BlobPath::parse(path.to_owned())?;
+        Ok(Content::sealed_blob(databox.blobs.clone(), databox.sealer.clone(), owner, &document, field, path, size))
+    };
+    let mut contents = Vec::with_capacity(files.len());
+    for (i, file) in files.into_iter().enumerate() {
+        let content = blob(&format!("attachment-{i}"), &file.blob, file.size)?;
+        contents.push((file.name, file.mime_type, content));
+    }
+    let doc = databox.documents.get(COLLECTION, owner, &document).await?;
+    let zfo = match doc.and_then(|doc| doc.body["zfoSize"].as_u64()) {
+        Some(size) => blob(ZFO_FIELD, &zfo_path, size)?,
+        None => Content::from(open_blob(databox, subject, id, ZFO_FIELD, &zfo_path).await?),
+    };
+    Ok(Some((envelope, contents, zfo)))
 }
 
 /// An archived message: envelope and file list, opened with the owner's key.

@@ -318,6 +318,13 @@ impl Databox {
         Ok(SessionContext::new(box_id, self.access(), citizen))
     }
 
+    /// Where a big message's ZFO and files go while `owner`'s request or job
+    /// uses them: blobs sealed under the owner's key, deleted when the
+    /// message is dropped ([`isds::Stash`]).
+    pub fn stash(&self, owner: &str) -> isds::Stash {
+        isds::Stash::sealed(self.blobs.clone(), self.sealer.clone(), owner, self.clock.now())
+    }
+
     /// The citizen's box for a timer or queue function `job`: cannot deliver.
     pub async fn job_context(&self, subject: &SubjectId, job: &'static str) -> Result<BoxContext, LinkError> {
         let box_id = self.box_of(subject).await?;

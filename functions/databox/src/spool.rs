@@ -19,12 +19,16 @@
 //! the daily `ArchiveExpiringMessages` run calls it. Erasure deletes the
 //! citizen's folder with the rest (`EraseDataboxData`), and the content was
 //! already unreadable once the citizen's key was shredded.
+//!
+//! A big message opened from ISDS puts its ZFO and files in a folder of the
+//! same form ([`crate::isds::Stash`]), so the same collection and erasure
+//! cover it.
 
 use std::io::{Read, Seek, SeekFrom};
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
-use portal_crypto::stream::{CHUNK_SIZE, MAX_HEADER_LEN, StreamHeader, StreamSealer};
+use portal_crypto::stream::{CHUNK_SIZE, StreamSealer};
 use portal_store::{BlobPath, PutMode, StoreError};
 
 use crate::Databox;
@@ -193,26 +197,19 @@ impl Spool {
 
     /// The file's content, opened chunk by chunk as it is read from its blob.
     pub async fn open(&self, databox: &Databox, file: &SpooledFile) -> Result<ByteStream, SpoolError> {
-        let (_, mut blob) = databox.blobs.get(&file.path).await?;
-        let mut head = Vec::new();
-        let header_len = loop {
-            if head.len() > 4
-                && let Some((_, len)) = StreamHeader::parse(&head)?
-            {
-                break len;
-            }
-            if head.len() > MAX_HEADER_LEN + 4 {
-                return Err(portal_crypto::CryptoError::Malformed("a spooled file's header is too long").into());
-            }
-            match blob.try_next().await? {
-                Some(chunk) => head.extend_from_slice(&chunk),
-                None => return Err(portal_crypto::CryptoError::Malformed("a spooled file ends in its header").into()),
-            }
-        };
-        let mut opener =
-            databox.sealer.stream_opener(&self.owner, &self.document(), &file.field, &head[..header_len]).await?;
-        let first = opener.push(&head[header_len..])?;
-        Ok(opener.into_plaintext(first, blob))
+        let opened = crate::isds::open_sealed(
+            databox.blobs.as_ref(),
+            &databox.sealer,
+            &self.owner,
+            &self.document(),
+            &file.field,
+            &file.path,
+        )
+        .await;
+        opened.map_err(|error| match error {
+            crate::isds::OpenError::Store(error) => error.into(),
+            crate::isds::OpenError::Crypto(error) => error.into(),
+        })
     }
 
     /// The file's content whole (a standard message's file: at most 20 MB).

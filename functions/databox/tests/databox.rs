@@ -718,11 +718,12 @@ impl Isds for FaultyIsds {
         &self,
         ctx: &BoxContext,
         message: &portal_databox::isds::DeliveredMessage,
+        stash: &portal_databox::isds::Stash,
     ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
         if self.fail_download_of.lock().expect("lock").as_deref() == Some(message.id().as_str()) {
             return Err(portal_databox::isds::IsdsError::Unavailable("the download failed".into()));
         }
-        self.inner.download_delivered(ctx, message).await
+        self.inner.download_delivered(ctx, message, stash).await
     }
     async fn send_message(
         &self,
@@ -761,8 +762,9 @@ impl Isds for FaultyIsds {
         ctx: &portal_databox::isds::SessionContext,
         direction: Direction,
         id: &portal_databox::isds::MessageId,
+        stash: &portal_databox::isds::Stash,
     ) -> portal_databox::isds::IsdsResult<portal_databox::isds::SignedMessage> {
-        self.inner.download_big_message(ctx, direction, id).await
+        self.inner.download_big_message(ctx, direction, id, stash).await
     }
     async fn mark_downloaded(
         &self,

@@ -289,9 +289,21 @@ async fn every_request() -> Vec<Recorded> {
             .collect();
     recorder.keep("create_big_message.set", isds.create_big_message(&own, &full_message(), &files).await);
     recorder.keep("create_big_message.unset", isds.create_big_message(&own, &bare_message(), &files[..1]).await);
-    recorder
-        .keep("download_big_received", isds.download_big_message(&session, Direction::Received, &message_id()).await);
-    recorder.keep("download_big_sent", isds.download_big_message(&session, Direction::Sent, &message_id()).await);
+    recorder.keep(
+        "download_big_received",
+        isds.download_big_message(
+            &session,
+            Direction::Received,
+            &message_id(),
+            &portal_databox::isds::Stash::in_memory(),
+        )
+        .await,
+    );
+    recorder.keep(
+        "download_big_sent",
+        isds.download_big_message(&session, Direction::Sent, &message_id(), &portal_databox::isds::Stash::in_memory())
+            .await,
+    );
     recorder.kept
 }
 

@@ -17,9 +17,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use portal_databox::isds::soap::SoapIsds;
-use portal_databox::isds::{Access, BoxContext, BoxId, DeliveredMessage, Direction, Isds, MessageId, SessionContext};
+use portal_databox::isds::{
+    Access, BoxContext, BoxId, DeliveredMessage, Direction, Isds, MessageId, SessionContext, Stash,
+};
 use portal_databox::{BoxDirectory, functions};
 use portal_security::SubjectId;
+use portal_store::BlobStore as _;
 use portal_testkit::{Harness, JANA, Part, call, get, json_of, multipart};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -397,12 +400,40 @@ async fn a_big_received_message_comes_from_the_xop_part_for_the_citizen_and_the_
     let jana_box = BoxId::parse(JANA_BOX).expect("box");
     let session = SessionContext::new(jana_box.clone(), Access::HostedRecordsSystem, &citizen);
 
-    let message = isds.download_big_message(&session, Direction::Received, &id).await.expect("downloaded");
+    // The ZFO and the file into sealed blobs of the citizen's stash.
+    let harness = Harness::new();
+    let stash = Stash::sealed(harness.store.clone(), harness.sealer.clone(), JANA, portal_testkit::START);
+    let message = isds.download_big_message(&session, Direction::Received, &id, &stash).await.expect("downloaded");
     assert!(message.envelope.big);
     assert_eq!(message.envelope.subject, "Rozhodnutí");
     assert_eq!(message.attachments.len(), 1);
-    assert!(message.attachments[0].content[..] == received.content[..], "the file byte for byte");
-    assert!(message.zfo[..] == fake.0.lock().expect("lock").zfos["900000777"][..]);
+    assert!(!message.attachments[0].content.is_in_memory() && !message.zfo.is_in_memory(), "sealed blobs");
+    let file = message.attachments[0].content.bytes().await.expect("the file");
+    assert!(file[..] == received.content[..], "the file byte for byte");
+    let zfo = fake.0.lock().expect("lock").zfos["900000777"].clone();
+    assert!(message.zfo.bytes().await.expect("the ZFO")[..] == zfo[..]);
+    // Stored sealed: two blobs in the spool's folder, no run of the file or
+    // the ZFO in clear.
+    let stashed = harness.store.list("databox-spool/").await.expect("list");
+    assert_eq!(stashed.len(), 2, "{stashed:?}");
+    for info in &stashed {
+        let (_, raw) = harness.blob(info.path.as_str()).await;
+        assert!(!raw.windows(64).any(|w| w == &received.content[1_000_000..1_000_064]), "clear text of the file");
+        assert!(!raw.windows(64).any(|w| w == &zfo[2_000_000..2_000_064]), "clear text of the ZFO");
+    }
+    // Deleted once the message and its stash are dropped (by a task).
+    drop((message, stash, file));
+    let gone = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while !harness.store.list("databox-spool/").await.expect("list").is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "the stash is gone");
+    let message = isds
+        .download_big_message(&session, Direction::Received, &id, &Stash::in_memory())
+        .await
+        .expect("downloaded again");
     assert_eq!(fake.seen().last().map(|s| s.operation.clone()).as_deref(), Some("SignedBigMessageDownload"));
 
     // The archive's download of a delivered big message takes the same service.
@@ -412,9 +443,9 @@ async fn a_big_received_message_comes_from_the_xop_part_for_the_citizen_and_the_
     let delivered = DeliveredMessage::of(&envelope).expect("delivered");
     assert!(delivered.is_big());
     let job = BoxContext::for_job(jana_box, Access::HostedRecordsSystem, "archive");
-    let archived = isds.download_delivered(&job, &delivered).await.expect("downloaded");
+    let archived = isds.download_delivered(&job, &delivered, &Stash::in_memory()).await.expect("downloaded");
     assert_eq!(archived.attachments[0].content.len(), 21_000_000);
     let last = fake.seen().last().cloned().expect("a request");
     assert_eq!((last.path.as_str(), last.operation.as_str()), ("/DS/vodz", "SignedBigMessageDownload"));
-    assert_eq!(fake.seen().len(), 2, "no standard download was tried");
+    assert_eq!(fake.seen().len(), 3, "no standard download was tried");
 }

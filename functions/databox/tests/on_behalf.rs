@@ -259,5 +259,6 @@ async fn a_request_whose_attachment_is_a_blob_is_sent_once() {
     assert_eq!(sent.len(), 1);
     let downloaded =
         setup.isds.download_message(&jana_session(&setup), Direction::Sent, &sent[0].id).await.expect("download");
-    assert_eq!(downloaded.attachments[0].content.as_ref(), PDF, "the opened content went to ISDS");
+    let content = downloaded.attachments[0].content.bytes().await.expect("in memory");
+    assert_eq!(content.as_ref(), PDF, "the opened content went to ISDS");
 }

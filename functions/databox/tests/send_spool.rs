@@ -19,7 +19,7 @@ use portal_databox::isds::simulator::{IsdsSimulator, SimulatorSettings};
 use portal_databox::isds::{
     AttachmentUpload, BigFile, BoxContext, BoxId, BoxInfo, BoxSearch, CreditEvent, CreditInfo, DeliveredMessage,
     Direction, Isds, IsdsResult, ListQuery, MessageEnvelope, MessageId, OutgoingMessage, PersonQuery, SessionContext,
-    SignedMessage, StateChange, UploadedAttachment, VaultInfo,
+    SignedMessage, Stash, StateChange, UploadedAttachment, VaultInfo,
 };
 use portal_databox::{Databox, DataboxSettings, SimulatedBoxDirectory, containers, functions, spool};
 use portal_store::BlobStore;
@@ -43,8 +43,8 @@ impl Isds for Stalling {
     async fn download_message(&self, ctx: &SessionContext, d: Direction, id: &MessageId) -> IsdsResult<SignedMessage> {
         self.inner.download_message(ctx, d, id).await
     }
-    async fn download_delivered(&self, ctx: &BoxContext, m: &DeliveredMessage) -> IsdsResult<SignedMessage> {
-        self.inner.download_delivered(ctx, m).await
+    async fn download_delivered(&self, ctx: &BoxContext, m: &DeliveredMessage, s: &Stash) -> IsdsResult<SignedMessage> {
+        self.inner.download_delivered(ctx, m, s).await
     }
     async fn send_message(&self, ctx: &BoxContext, m: &OutgoingMessage) -> IsdsResult<MessageId> {
         self.inner.send_message(ctx, m).await
@@ -65,8 +65,9 @@ impl Isds for Stalling {
         ctx: &SessionContext,
         d: Direction,
         id: &MessageId,
+        s: &Stash,
     ) -> IsdsResult<SignedMessage> {
-        self.inner.download_big_message(ctx, d, id).await
+        self.inner.download_big_message(ctx, d, id, s).await
     }
     async fn mark_downloaded(&self, ctx: &SessionContext, id: &MessageId) -> IsdsResult<()> {
         self.inner.mark_downloaded(ctx, id).await

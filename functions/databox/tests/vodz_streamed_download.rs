@@ -1,10 +1,14 @@
 //! A big download (VoDZ `SignedBigMessageDownload`) received as a stream
-//! into a temporary file: against a local server that answers it as an
-//! MTOM/XOP package sent in odd pieces without a Content-Length (as a
-//! network and a chunked answer deliver it), the same message opens into the
-//! same bytes as from the in-memory answer (the ZFO inline in base64), a
-//! tampered ZFO still fails its signature, and no temporary file is open
-//! after a success, a refusal, a body cut off, or a dropped request.
+//! into a temporary file, then opened as a stream into sealed blobs of the
+//! citizen's stash: against a local server that answers it as an MTOM/XOP
+//! package sent in odd pieces without a Content-Length (as a network and a
+//! chunked answer deliver it), the same message opens into the same bytes as
+//! from the in-memory answer (the ZFO inline in base64, opened into memory),
+//! its ZFO read back from its blob verifies as the ZFO in memory does, a
+//! tampered ZFO still fails its digest, and no temporary file is open and no
+//! stashed blob is left after a success (once the message is dropped), a
+//! refusal, a body cut off, a ZFO that fails after its files were stored, or
+//! a dropped request.
 //!
 //! The answer's file is anonymous (it has no name in its folder), so what is
 //! checked is the process's open files (`/proc/self/fd`) that point into the
@@ -24,8 +28,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt as _;
 use portal_databox::isds::soap::SoapIsds;
 use portal_databox::isds::zfo_sign::simulated_signer;
-use portal_databox::isds::zfo_verify::verify;
-use portal_databox::isds::{Access, BoxId, Direction, Isds, IsdsError, MessageId, SessionContext, SignedMessage};
+use portal_databox::isds::zfo_verify::{verify, verify_content};
+use portal_databox::isds::{
+    Access, BoxId, Content, Direction, Isds, IsdsError, MessageId, SessionContext, SignedMessage, Stash,
+};
+use portal_store::BlobStore as _;
+use portal_testkit::{Harness, JANA};
 use tokio::sync::Notify;
 
 const BOX: &str = "fo4ab2c";
@@ -155,6 +163,8 @@ struct Setup {
     isds: SoapIsds,
     dir: tempfile::TempDir,
     halfway: Arc<Notify>,
+    /// The store and keys the stash seals into.
+    harness: Harness,
 }
 
 async fn start(mode: Mode, zfo: Vec<u8>) -> Setup {
@@ -167,18 +177,27 @@ async fn start(mode: Mode, zfo: Vec<u8>) -> Setup {
     let config = support::soap_config(addr, BOX);
     let dir = tempfile::tempdir().expect("answer folder");
     let isds = SoapIsds::new(config).expect("adapter").with_answer_dir(dir.path());
-    Setup { isds, dir, halfway }
+    Setup { isds, dir, halfway, harness: Harness::new() }
 }
 
 fn session() -> SessionContext {
-    let citizen = support::citizen("DEMO%2Fjana-novakova");
+    let citizen = support::citizen(JANA);
     SessionContext::new(BoxId::parse(BOX).expect("box"), Access::HostedRecordsSystem, &citizen)
 }
 
 impl Setup {
-    async fn download(&self) -> Result<SignedMessage, IsdsError> {
+    /// The citizen's stash, as the capability makes it (`Databox::stash`).
+    fn stash(&self) -> Stash {
+        Stash::sealed(self.harness.store.clone(), self.harness.sealer.clone(), JANA, portal_testkit::START)
+    }
+
+    async fn download_into(&self, stash: &Stash) -> Result<SignedMessage, IsdsError> {
         let id = MessageId::parse("900000001").expect("id");
-        self.isds.download_big_message(&session(), Direction::Received, &id).await
+        self.isds.download_big_message(&session(), Direction::Received, &id, stash).await
+    }
+
+    async fn download(&self) -> Result<SignedMessage, IsdsError> {
+        self.download_into(&self.stash()).await
     }
 
     /// The process's open files in this test's answer folder.
@@ -190,31 +209,59 @@ impl Setup {
             .filter(|target| target.starts_with(&dir))
             .count()
     }
+
+    /// The stashed blobs in the store now.
+    async fn stashed(&self) -> usize {
+        self.harness.store.list("databox-spool/").await.expect("list").len()
+    }
+
+    /// The stashed blobs once the deleting tasks are done (or a minute passed).
+    async fn stashed_after_drop(&self) -> usize {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while self.stashed().await > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        self.stashed().await
+    }
+}
+
+async fn bytes(content: &Content) -> Bytes {
+    content.bytes().await.expect("the content reads back")
 }
 
 #[tokio::test]
-async fn the_streamed_download_opens_into_the_same_bytes_as_the_in_memory_answer_and_leaves_no_file() {
+async fn the_streamed_download_opens_into_the_same_bytes_as_the_in_memory_answer_and_leaves_nothing() {
     let files = files();
     let zfo = simulated_signer().sign(document(&files).as_bytes(), AT);
     let streamed = start(Mode::Xop, zfo.clone()).await;
     let message = streamed.download().await.expect("streamed download");
     assert_eq!(streamed.open_files(), 0, "the answer's file is closed");
     assert_eq!(std::fs::read_dir(streamed.dir.path()).expect("list").count(), 0, "and has no name");
+    assert_eq!(streamed.stashed().await, 1 + files.len(), "the ZFO and each file in a blob of its own");
+    assert!(!message.zfo.is_in_memory() && message.attachments.iter().all(|a| !a.content.is_in_memory()));
     let inline = start(Mode::Inline, zfo.clone()).await;
-    let in_memory = inline.download().await.expect("in-memory download");
+    let in_memory = inline.download_into(&Stash::in_memory()).await.expect("in-memory download");
+    assert!(in_memory.zfo.is_in_memory());
 
-    assert!(message.zfo[..] == zfo[..], "the ZFO byte for byte");
-    assert!(message.zfo[..] == in_memory.zfo[..]);
+    assert!(bytes(&message.zfo).await[..] == zfo[..], "the ZFO byte for byte");
+    assert!(bytes(&message.zfo).await[..] == bytes(&in_memory.zfo).await[..]);
     assert_eq!(message.envelope, in_memory.envelope);
     assert_eq!(message.envelope.subject, "Velká zpráva");
     assert_eq!(message.attachments.len(), files.len());
     for (n, file) in files.iter().enumerate() {
-        assert!(message.attachments[n].content[..] == file[..], "file {n} byte for byte");
-        assert!(message.attachments[n].content[..] == in_memory.attachments[n].content[..], "file {n} as in memory");
+        let content = bytes(&message.attachments[n].content).await;
+        assert!(content[..] == file[..], "file {n} byte for byte");
+        assert_eq!(message.attachments[n].content.len(), file.len() as u64);
+        assert!(content[..] == bytes(&in_memory.attachments[n].content).await[..], "file {n} as in memory");
         assert_eq!(message.attachments[n].name, in_memory.attachments[n].name);
     }
-    let check = verify(&message.zfo, &simulated_signer().anchors(), AT);
+    let check = verify_content(&message.zfo, &simulated_signer().anchors(), AT).await;
     assert!(check.verified, "{check:?}");
+    assert_eq!(check, verify(&zfo, &simulated_signer().anchors(), AT), "as the ZFO in memory verifies");
+    drop(message);
+    assert_eq!(streamed.stashed_after_drop().await, 0, "the stash is deleted with the message");
 }
 
 #[tokio::test]
@@ -224,13 +271,16 @@ async fn a_tampered_zfo_streamed_still_opens_but_fails_its_signature() {
     let b64 = BASE64.encode(&files[0]);
     let at = zfo.windows(64).position(|w| w == &b64.as_bytes()[5000..5064]).expect("the file in the ZFO");
     zfo[at] = if zfo[at] == b'A' { b'B' } else { b'A' };
-    let setup = start(Mode::Xop, zfo).await;
+    let setup = start(Mode::Xop, zfo.clone()).await;
     let message = setup.download().await.expect("it opens");
-    assert!(message.attachments[0].content[..] != files[0][..]);
-    let check = verify(&message.zfo, &simulated_signer().anchors(), AT);
+    assert!(bytes(&message.attachments[0].content).await[..] != files[0][..]);
+    let check = verify_content(&message.zfo, &simulated_signer().anchors(), AT).await;
     assert!(!check.verified);
     assert!(check.reason.as_deref().is_some_and(|r| r.contains("message digest differs")), "{check:?}");
+    assert_eq!(check, verify(&zfo, &simulated_signer().anchors(), AT));
     assert_eq!(setup.open_files(), 0);
+    drop(message);
+    assert_eq!(setup.stashed_after_drop().await, 0);
 }
 
 #[tokio::test]
@@ -240,11 +290,39 @@ async fn a_refused_or_cut_off_download_leaves_no_file() {
     let error = refused.download().await.expect_err("refused");
     assert!(matches!(error, IsdsError::NotFound | IsdsError::Refused { .. }), "{error:?}");
     assert_eq!(refused.open_files(), 0);
+    assert_eq!(refused.stashed_after_drop().await, 0);
 
     let cut = start(Mode::CutOff, zfo).await;
     let error = cut.download().await.expect_err("cut off");
     assert!(error.is_retryable(), "a broken answer can be asked again: {error:?}");
     assert_eq!(cut.open_files(), 0);
+    assert_eq!(cut.stashed_after_drop().await, 0);
+}
+
+#[tokio::test]
+async fn a_zfo_that_fails_to_open_after_its_files_were_stored_leaves_no_blob() {
+    // The ZFO holds another message than the one asked for: found only when
+    // the envelope is read, after every file went into the stash.
+    let files = files();
+    let other = document(&files).replace("<p:dmID>900000001</p:dmID>", "<p:dmID>900000002</p:dmID>");
+    let setup = start(Mode::Xop, simulated_signer().sign(other.as_bytes(), AT)).await;
+    let stash = setup.stash();
+    let error = setup.download_into(&stash).await.expect_err("another message");
+    assert!(error.to_string().contains("900000002"), "{error}");
+    assert_eq!(setup.stashed().await, 1 + files.len(), "the files were stored before the envelope was read");
+    drop(stash);
+    assert_eq!(setup.stashed_after_drop().await, 0, "and deleted when the request let go");
+
+    // The last file's base64 broken: the first files were stored.
+    let broken = document(&files).replacen(
+        "</p:dmEncodedContent></p:dmFile></p:dmFiles>",
+        "*</p:dmEncodedContent></p:dmFile></p:dmFiles>",
+        1,
+    );
+    let setup = start(Mode::Xop, simulated_signer().sign(broken.as_bytes(), AT)).await;
+    let error = setup.download().await.expect_err("not base64");
+    assert!(matches!(error, IsdsError::Protocol(_)), "{error:?}");
+    assert_eq!(setup.stashed_after_drop().await, 0);
 }
 
 #[tokio::test]
@@ -268,4 +346,5 @@ async fn a_download_dropped_mid_answer_closes_its_file() {
     downloading.abort();
     assert!(downloading.await.expect_err("dropped").is_cancelled());
     assert_eq!(setup.open_files(), 0, "dropping the request closed its file");
+    assert_eq!(setup.stashed_after_drop().await, 0);
 }

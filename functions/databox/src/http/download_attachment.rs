@@ -43,5 +43,5 @@ pub async fn handler(
         .ok()
         .and_then(|i| opened.files.get(i))
         .ok_or_else(|| Problem::not_found("no attachment with this index"))?;
-    Ok(download(content.clone(), mime, name))
+    download(content, mime, name).await
 }

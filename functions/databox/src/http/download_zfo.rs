@@ -39,5 +39,5 @@ pub async fn handler(
     let opened = open(&databox, acting.owner(), &acting.citizen, folder, &id).await;
     let (kind, purpose) = ("data-message-zfo", "download the signed message (ZFO)");
     record_acting(&databox, &acting, Action::Read, kind, id.as_str(), purpose, opened.is_ok()).await?;
-    Ok(download(opened?.zfo, ZFO_MEDIA_TYPE, &format!("{id}.zfo")))
+    download(&opened?.zfo, ZFO_MEDIA_TYPE, &format!("{id}.zfo")).await
 }

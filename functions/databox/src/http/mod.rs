@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use portal_host::Problem;
 use portal_security::delegation::ScopeMarker;
 use portal_security::{AccessEntry, AccessOutcome, ActingFor, Action, Actor, Citizen, SubjectId};
@@ -31,7 +30,7 @@ use portal_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::isds::{Direction, IsdsError, MessageEnvelope, MessageId, MessageStatus};
+use crate::isds::{Content, Direction, IsdsError, MessageEnvelope, MessageId, MessageStatus};
 use crate::{Databox, archive};
 
 pub(crate) type Shared = Arc<Databox>;
@@ -124,12 +123,15 @@ pub(crate) fn parse_path(folder: &str, id: &str) -> Result<(Folder, MessageId), 
 }
 
 /// A message as the folder holds it: from ISDS (received, sent) or from the
-/// archive. Attachments come back with their content.
+/// archive. Attachments and the ZFO come back as [`Content`]: in memory (a
+/// standard message), or sealed blobs read as streams (a big message's, in
+/// the download's stash, deleted once the answer is done with them; an
+/// archived message's, in the archive).
 pub(crate) struct Opened {
     pub envelope: MessageEnvelope,
     /// (file name, MIME type, content)
-    pub files: Vec<(String, String, Bytes)>,
-    pub zfo: Bytes,
+    pub files: Vec<(String, String, Content)>,
+    pub zfo: Content,
 }
 
 /// Opens the citizen's message `id` in `folder`.
@@ -141,17 +143,10 @@ pub(crate) async fn open(
     id: &MessageId,
 ) -> Result<Opened, Problem> {
     if folder == Folder::Archived {
-        let (envelope, files, zfo_path) = archive::load(databox, owner, id.as_str())
+        let (envelope, files, zfo) = archive::load_contents(databox, owner, id.as_str())
             .await?
             .ok_or_else(|| Problem::not_found("no such data message in your archive"))?;
-        let mut opened = Vec::new();
-        for (i, file) in files.iter().enumerate() {
-            let field = format!("attachment-{i}");
-            let content = archive::open_blob(databox, owner, id.as_str(), &field, &file.blob).await?;
-            opened.push((file.name.clone(), file.mime_type.clone(), Bytes::from(content)));
-        }
-        let zfo = archive::open_blob(databox, owner, id.as_str(), archive::ZFO_FIELD, &zfo_path).await?;
-        return Ok(Opened { envelope, files: opened, zfo: Bytes::from(zfo) });
+        return Ok(Opened { envelope, files, zfo });
     }
     // The citizen opens it in their own session (for themselves, or for the
     // owner under a grant of `databox-read`): this is the download that
@@ -161,9 +156,11 @@ pub(crate) async fn open(
     let message = match databox.isds.download_message(&session, folder.direction(), id).await {
         Ok(message) => message,
         // ISDS refuses a big message (VoDZ) on the standard download, and
-        // the id alone does not say which it is: then the big download.
+        // the id alone does not say which it is: then the big download,
+        // its ZFO and files sealed into a stash of the owner's.
         Err(refused @ IsdsError::Refused { .. }) => {
-            match databox.isds.download_big_message(&session, folder.direction(), id).await {
+            let stash = databox.stash(owner.as_str());
+            match databox.isds.download_big_message(&session, folder.direction(), id, &stash).await {
                 Ok(message) => message,
                 Err(_) => return Err(refused.into()),
             }
@@ -212,10 +209,14 @@ pub(crate) async fn record_acting<S: ScopeMarker>(
 }
 
 /// A file to download: its type, a safe ASCII file name and the UTF-8 one
-/// (RFC 6266), never sniffed.
-pub(crate) fn download(content: Bytes, mime: &str, name: &str) -> Response {
-    let mut response = (StatusCode::OK, content).into_response();
+/// (RFC 6266), never sniffed. The body streams from the content (a sealed
+/// blob chunk by chunk, opened as it goes): a chunk that fails to open cuts
+/// the answer short of its Content-Length, so the client sees it broken.
+pub(crate) async fn download(content: &Content, mime: &str, name: &str) -> Result<Response, Problem> {
+    let body = axum::body::Body::from_stream(content.stream().await?);
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(content.len()));
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
@@ -229,7 +230,7 @@ pub(crate) fn download(content: Bytes, mime: &str, name: &str) -> Response {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
+    Ok(response)
 }
 
 fn url_encode(text: &str) -> String {

@@ -77,10 +77,12 @@ pub async fn handler(
             index,
             name: name.clone(),
             mime_type: mime.clone(),
-            size: content.len(),
+            size: usize::try_from(content.len()).unwrap_or(usize::MAX),
         })
         .collect();
-    let signature = zfo_verify::verify(&opened.zfo, &databox.isds.zfo_trust(), databox.clock.now());
+    // Read as a stream: a big message's ZFO (over 100 MB) is hashed as it
+    // passes, never held.
+    let signature = zfo_verify::verify_content(&opened.zfo, &databox.isds.zfo_trust(), databox.clock.now()).await;
     Ok(Json(MessageDetail {
         message: MessageItem::from(opened.envelope),
         attachments,

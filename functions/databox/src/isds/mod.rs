@@ -7,6 +7,7 @@
 //! clock-driven, for local mode and tests, and says so wherever a person can see it.
 
 mod box_types;
+mod content;
 pub mod simulator;
 pub mod soap;
 mod types;
@@ -19,6 +20,8 @@ use portal_host::{Failure, FieldViolation, Problem};
 use time::{Date, OffsetDateTime};
 
 pub use box_types::*;
+pub use content::{Content, Stash};
+pub(crate) use content::{OpenError, open_sealed, seal_into};
 pub use types::*;
 
 /// Why an ISDS call failed.
@@ -117,7 +120,13 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
     /// delivered (status 5, 6, 7 or 10): what the archive uses.
     /// `SignedBigMessageDownload` when the envelope said it is a big message
     /// ([`DeliveredMessage::is_big`]).
-    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage>;
+    /// A big message's ZFO and files go into `stash`.
+    async fn download_delivered(
+        &self,
+        ctx: &BoxContext,
+        message: &DeliveredMessage,
+        stash: &Stash,
+    ) -> IsdsResult<SignedMessage>;
 
     /// `CreateMessage`: sends; ISDS assigns the id. Does not deliver anything
     /// to the sender's box.
@@ -148,14 +157,17 @@ pub trait Isds: Send + Sync + std::fmt::Debug {
     /// `SignedBigMessageDownload` (received) or `SignedSentBigMessageDownload`
     /// (sent): [`Isds::download_message`] for a big message (VoDZ, the
     /// envelope's `big`), with the same delivering rule: a received message in
-    /// status 4 is delivered by it, so only in the citizen's session.
+    /// status 4 is delivered by it, so only in the citizen's session. The
+    /// ZFO and the files go into `stash` as they are opened (sealed blobs
+    /// under the citizen's key), so a message of 100 MB is never held whole.
     async fn download_big_message(
         &self,
         ctx: &SessionContext,
         direction: Direction,
         id: &MessageId,
+        stash: &Stash,
     ) -> IsdsResult<SignedMessage> {
-        let _ = (ctx, direction, id);
+        let _ = (ctx, direction, id, stash);
         Err(no_big_messages())
     }
 

@@ -83,7 +83,7 @@ use super::{
     CreditInfo, Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope, MessageId,
     MessageStatus, OutgoingMessage, SignedMessage, StateChange, UploadedAttachment, VaultInfo,
 };
-use super::{BoxContext, Caller, DeliveredMessage, PersonQuery, SessionContext};
+use super::{BoxContext, Caller, Content, DeliveredMessage, PersonQuery, ReceivedFile, SessionContext, Stash};
 use crate::box_requests::{BoxManagement, BoxOwner, CreationStatus};
 
 /// How long the simulated ISDS takes to create a requested box (short, so
@@ -573,8 +573,14 @@ impl Isds for IsdsSimulator {
     /// still in status 4 delivers it whoever calls, and the call is recorded
     /// as delivering.
     #[instrument(skip_all)]
-    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
-        self.signed_download(ctx, Direction::Received, message.id(), message.is_big())
+    async fn download_delivered(
+        &self,
+        ctx: &BoxContext,
+        message: &DeliveredMessage,
+        stash: &Stash,
+    ) -> IsdsResult<SignedMessage> {
+        let signed = self.signed_download(ctx, Direction::Received, message.id(), message.is_big())?;
+        if message.is_big() { stashed(signed, stash).await } else { Ok(signed) }
     }
 
     #[instrument(skip_all)]
@@ -679,8 +685,10 @@ impl Isds for IsdsSimulator {
         ctx: &SessionContext,
         direction: Direction,
         id: &MessageId,
+        stash: &Stash,
     ) -> IsdsResult<SignedMessage> {
-        self.signed_download(ctx.as_box(), direction, id, true)
+        let signed = self.signed_download(ctx.as_box(), direction, id, true)?;
+        stashed(signed, stash).await
     }
 
     #[instrument(skip_all)]
@@ -907,10 +915,20 @@ impl IsdsSimulator {
                 ));
             }
             let delivered = direction == Direction::Received && message.open(now);
+            let attachments = message
+                .attachments
+                .iter()
+                .map(|a| ReceivedFile {
+                    name: a.name.clone(),
+                    mime_type: a.mime_type.clone(),
+                    meta_type: a.meta_type,
+                    content: Content::from(a.content.clone()),
+                })
+                .collect();
             let signed = SignedMessage {
                 envelope: message.envelope.clone(),
-                attachments: message.attachments.clone(),
-                zfo: simulated_zfo(message, direction),
+                attachments,
+                zfo: Content::from(simulated_zfo(message, direction)),
             };
             Ok((signed, delivered))
         });
@@ -918,6 +936,21 @@ impl IsdsSimulator {
         state.record_call(operation, ctx, delivered);
         result.map(|(signed, _)| signed)
     }
+}
+
+/// A big message's ZFO and files put into `stash`, as the SOAP adapter
+/// puts what it opens (the simulator holds them in memory anyway).
+async fn stashed(mut signed: SignedMessage, stash: &Stash) -> IsdsResult<SignedMessage> {
+    use futures::StreamExt as _;
+    let whole = |content: &Content| {
+        let content = content.clone();
+        futures::stream::once(async move { content.bytes().await }).boxed()
+    };
+    signed.zfo = stash.put("zfo", whole(&signed.zfo)).await?;
+    for (n, file) in signed.attachments.iter_mut().enumerate() {
+        file.content = stash.put(&format!("file-{n}"), whole(&file.content)).await?;
+    }
+    Ok(signed)
 }
 
 impl State {
@@ -1809,12 +1842,14 @@ mod tests {
         // Every seeded message that still has content downloads, with real-looking files.
         for e in list.iter().filter(|e| e.status != MessageStatus::ContentDeleted) {
             let message = sim.download_message(&session(&jana()), Direction::Received, &e.id).await.expect("download");
-            let content = super::super::zfo_verify::signed_content(&message.zfo).expect("a CMS SignedData");
+            let zfo = message.zfo.bytes().await.expect("in memory");
+            let content = super::super::zfo_verify::signed_content(&zfo).expect("a CMS SignedData");
             assert!(content.starts_with(SIMULATED_ZFO_MARKER));
             assert!((1..=3).contains(&message.attachments.len()));
             assert_eq!(message.attachments[0].meta_type, FileMetaType::Main);
             for a in message.attachments.iter().filter(|a| a.name.ends_with(".pdf")) {
-                assert!(a.content.starts_with(b"%PDF-1.4\n") && a.content.ends_with(b"%%EOF\n"));
+                let content = a.content.bytes().await.expect("in memory");
+                assert!(content.starts_with(b"%PDF-1.4\n") && content.ends_with(b"%%EOF\n"));
             }
         }
         let deleted = list.iter().find(|e| e.status == MessageStatus::ContentDeleted).expect("status 9");
@@ -1923,7 +1958,7 @@ mod tests {
         stale.status = MessageStatus::AcceptedByLogin;
         stale.acceptance_time = Some(START);
         let delivered = DeliveredMessage::of(&stale).expect("it says delivered");
-        sim.download_delivered(&job, &delivered).await.expect("download");
+        sim.download_delivered(&job, &delivered, &Stash::in_memory()).await.expect("download");
         let by_jobs = sim.deliveries_by_jobs();
         assert_eq!(by_jobs.len(), 1);
         assert_eq!((by_jobs[0].operation, &by_jobs[0].delivered), ("SignedMessageDownload", &vec![message.clone()]));

@@ -49,15 +49,17 @@
 //! spojení", a keep-alive for session logins, since 3.06 an "unused service";
 //! every call here logs in on its own, by HTTP Basic or a client certificate).
 //!
-//! The downloaded ZFO is kept byte for byte in [`super::SignedMessage::zfo`]; its
-//! CMS signature is not verified here (see `der`).
+//! The downloaded ZFO is kept byte for byte in [`super::SignedMessage::zfo`]
+//! (a big message's as a sealed blob, [`super::Content`]); its CMS signature
+//! is not verified here (`super::zfo_verify`, when a message is shown).
 //!
 //! Layout: this file holds the configuration and the client (login, one SOAP
 //! exchange); `operations` the port's operations and the requests they
 //! send; `vodz` the VoDZ exchange (SOAP 1.2, MTOM/XOP) and its requests;
 //! `reply` reads an answer's envelope and status; `records` turns
 //! ISDS records into the port's types; `times` reads and writes ISDS times;
-//! `xml` and `der` are the readers underneath.
+//! `xml` and `der` are the readers underneath, `split` cuts a big message's
+//! XML into its files and the rest as it streams.
 
 mod answer_file;
 pub(crate) mod der;
@@ -65,6 +67,7 @@ pub mod manage;
 mod operations;
 mod records;
 mod reply;
+mod split;
 mod times;
 mod vodz;
 mod xml;

@@ -222,13 +222,25 @@ pub struct Attachment {
     pub content: Bytes,
 }
 
+/// One `dmFile` of a downloaded message, its content in memory or in a
+/// sealed blob ([`super::Content`]).
+#[derive(Debug, Clone)]
+pub struct ReceivedFile {
+    /// `dmFileDescr`: the file name.
+    pub name: String,
+    pub mime_type: String,
+    pub meta_type: FileMetaType,
+    pub content: super::Content,
+}
+
 /// A downloaded message: envelope, attachments and the signed ZFO as ISDS
-/// returned it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// returned it (byte for byte). A big message's ZFO and files are sealed
+/// blobs of a [`super::Stash`]; a standard one's are in memory.
+#[derive(Debug, Clone)]
 pub struct SignedMessage {
     pub envelope: MessageEnvelope,
-    pub attachments: Vec<Attachment>,
-    pub zfo: Bytes,
+    pub attachments: Vec<ReceivedFile>,
+    pub zfo: super::Content,
 }
 
 /// A message to send, already validated by [`crate::validate`].

@@ -44,6 +44,8 @@ use utoipa::ToSchema;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 
+use super::soap::der::{ContentWalker, Walked, ZfoError};
+
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
@@ -202,11 +204,46 @@ impl From<der::Error> for Failed {
 }
 
 /// Verifies `zfo` against `anchors`; `now` is the time certificates must be
-/// valid at when there is no time stamp.
+/// valid at when there is no time stamp. The ZFO is walked as
+/// [`verify_content`] walks a stream, in one piece.
 pub fn verify(zfo: &[u8], anchors: &TrustAnchors, now: OffsetDateTime) -> SignatureCheck {
+    let mut walker = ContentWalker::new();
+    let walked = walker.push(zfo, None).and_then(|()| walker.finish());
+    finish(walked, anchors, now)
+}
+
+/// [`verify`] for a ZFO in memory or in a sealed blob, read as a stream: the
+/// signed content (the message's XML, a big message's 100 MB of files in
+/// base64) is hashed as it passes, in each algorithm `digestAlgorithms`
+/// names, and never held; what is verified is the rest of the ZFO (the
+/// certificates, the signer info and its time stamp: a few kB) with those
+/// digests standing for the content.
+pub async fn verify_content(zfo: &super::Content, anchors: &TrustAnchors, now: OffsetDateTime) -> SignatureCheck {
+    use futures::TryStreamExt as _;
+    let mut walker = ContentWalker::new();
+    let read = async {
+        let mut stream = zfo.stream().await.map_err(|e| Failed(format!("the ZFO could not be read ({e})")))?;
+        while let Some(piece) =
+            stream.try_next().await.map_err(|e| Failed(format!("the ZFO could not be read ({e})")))?
+        {
+            walker.push(&piece, None).map_err(|e| Failed(e.to_string()))?;
+        }
+        Ok::<_, Failed>(())
+    };
+    match read.await {
+        Ok(()) => finish(walker.finish(), anchors, now),
+        Err(Failed(reason)) => {
+            SignatureCheck { verified: false, signed_by: None, signed_at: None, time_stamp: None, reason: Some(reason) }
+        }
+    }
+}
+
+fn finish(walked: Result<Walked, ZfoError>, anchors: &TrustAnchors, now: OffsetDateTime) -> SignatureCheck {
     let mut check =
         SignatureCheck { verified: false, signed_by: None, signed_at: None, time_stamp: None, reason: None };
-    if let Err(Failed(reason)) = verify_into(zfo, anchors, now, &mut check) {
+    let verified =
+        walked.map_err(|e| Failed(e.to_string())).and_then(|walked| verify_into(&walked, anchors, now, &mut check));
+    if let Err(Failed(reason)) = verified {
         check.reason = Some(reason);
         check.verified = false;
     }
@@ -214,12 +251,12 @@ pub fn verify(zfo: &[u8], anchors: &TrustAnchors, now: OffsetDateTime) -> Signat
 }
 
 fn verify_into(
-    zfo: &[u8],
+    walked: &Walked,
     anchors: &TrustAnchors,
     now: OffsetDateTime,
     check: &mut SignatureCheck,
 ) -> Result<(), Failed> {
-    let signed = Signed::read(zfo)?;
+    let signed = Signed::read_walked(walked)?;
     check.signed_by = Some(describe(signed.signer.tbs_certificate().subject()));
     check.signed_at = signed.signing_time();
     signed.verify_signature()?;
@@ -252,7 +289,10 @@ fn verify_time_stamp(token: &Signed, signature: &[u8]) -> Result<(OffsetDateTime
         return Err(Failed::new("the time stamp is invalid: its content is not a TSTInfo"));
     }
     token.verify_signature().map_err(invalid)?;
-    let info = TstInfo::read(&token.content).map_err(invalid)?;
+    let SignedContent::Bytes(content) = &token.content else {
+        return Err(Failed::new("the time stamp is invalid: its content is missing"));
+    };
+    let info = TstInfo::read(content).map_err(invalid)?;
     let expected = hash(&info.hash_algorithm, signature).map_err(invalid)?;
     if info.hashed_message != expected {
         return Err(Failed::new("the time stamp is for another signature (its message imprint differs)"));
@@ -287,30 +327,54 @@ struct LooseSignedData {
     signer_infos: SignerInfos,
 }
 
+/// What a signature's message digest is compared with.
+enum SignedContent {
+    /// The content itself (a time-stamp token's `TSTInfo`).
+    Bytes(Vec<u8>),
+    /// The content's digests, by algorithm OID (content octets): a ZFO
+    /// walked as a stream ([`ContentWalker`]).
+    Digests(Vec<(Vec<u8>, Vec<u8>)>),
+}
+
 /// One `SignedData` read from a `ContentInfo`, with its single signer.
 struct Signed {
     content_type: ObjectIdentifier,
-    content: Vec<u8>,
+    content: SignedContent,
     certificates: Vec<Certificate>,
     info: SignerInfo,
     signer: Certificate,
 }
 
 impl Signed {
+    /// A ZFO walked as a stream: its `ContentInfo` without the content, and
+    /// the content's digests.
+    fn read_walked(walked: &Walked) -> Result<Self, Failed> {
+        Self::read_with(&walked.without_content, Some(&walked.digests))
+    }
+
     fn read(bytes: &[u8]) -> Result<Self, Failed> {
+        Self::read_with(bytes, None)
+    }
+
+    fn read_with(bytes: &[u8], digests: Option<&[(Vec<u8>, Vec<u8>)]>) -> Result<Self, Failed> {
         let content_info = ContentInfo::from_ber(bytes)?;
         if content_info.content_type != ID_SIGNED_DATA {
             return Err(Failed::new("the ZFO is not a CMS SignedData"));
         }
         let signed_data: LooseSignedData = content_info.content.decode_as_encoding(EncodingRules::Ber)?;
         let encap = &signed_data.encap_content_info;
-        if encap.econtent.is_none() {
-            return Err(Failed::new("the signature is detached: the ZFO holds no content"));
-        }
-        // `der`'s `Any` keeps a constructed (segmented) OCTET STRING's
-        // segments as they are, so the content is taken by the reader that
-        // also gives the SOAP adapter the message XML.
-        let content = super::soap::der::signed_content(bytes).map_err(|e| Failed(e.to_string()))?.into_owned();
+        let content = match digests {
+            Some(digests) => SignedContent::Digests(digests.to_vec()),
+            None if encap.econtent.is_none() => {
+                return Err(Failed::new("the signature is detached: the ZFO holds no content"));
+            }
+            // `der`'s `Any` keeps a constructed (segmented) OCTET STRING's
+            // segments as they are, so the content is taken by the reader
+            // that also gives the SOAP adapter the message XML.
+            None => SignedContent::Bytes(
+                super::soap::der::signed_content(bytes).map_err(|e| Failed(e.to_string()))?.into_owned(),
+            ),
+        };
         // X.509 certificates only; the obsolete and attribute certificates
         // some time-stamping authorities add are skipped.
         let certificates: Vec<Certificate> = signed_data
@@ -334,7 +398,19 @@ impl Signed {
 
     /// The signed attributes' digest and content type, then the signature.
     fn verify_signature(&self) -> Result<(), Failed> {
-        let digest = hash(&self.info.digest_alg.oid, &self.content)?;
+        let digest = match &self.content {
+            SignedContent::Bytes(content) => hash(&self.info.digest_alg.oid, content)?,
+            SignedContent::Digests(digests) => digests
+                .iter()
+                .find(|(oid, _)| oid.as_slice() == self.info.digest_alg.oid.as_bytes())
+                .map(|(_, digest)| digest.clone())
+                .ok_or_else(|| {
+                    Failed(format!(
+                        "the signer's digest algorithm {} is not one digestAlgorithms names",
+                        self.info.digest_alg.oid
+                    ))
+                })?,
+        };
         let message = match &self.info.signed_attrs {
             Some(attrs) => {
                 let content_type = attribute(attrs, ID_CONTENT_TYPE)
@@ -350,7 +426,12 @@ impl Signed {
                 // RFC 5652 §5.4: the signature is over the DER of the SET OF.
                 attrs.to_der()?
             }
-            None => self.content.clone(),
+            None => match &self.content {
+                SignedContent::Bytes(content) => content.clone(),
+                SignedContent::Digests(_) => {
+                    return Err(Failed::new("a signature without signed attributes is over the content itself"));
+                }
+            },
         };
         verify_with(
             &self.signer,

@@ -1,6 +1,6 @@
 //! A VoDZ answer received into a temporary file as it streams, so a big
 //! download never holds the XOP answer in memory: only what is read back
-//! from it (the SOAP envelope, then the ZFO's part) is.
+//! from it (the SOAP envelope, then the ZFO's part, 64 KiB at a time) is.
 //!
 //! The file is anonymous (`tempfile::tempfile_in`: `O_TMPFILE` on Linux, no
 //! name in any folder), so the system frees it when its handle closes: when

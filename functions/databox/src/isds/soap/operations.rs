@@ -11,6 +11,7 @@ use super::records::{
     signed_message,
 };
 use super::reply::OK;
+use super::split::{Piece, Splitter};
 use super::times::{datetime, day_start, format_time};
 use super::vodz::{BIG_TRANSFER, BigRequest, upload_request, uploaded};
 use super::xml::Request;
@@ -20,6 +21,9 @@ use crate::isds::{
     Direction, FileMetaType, Isds, IsdsError, IsdsResult, ListQuery, MessageEnvelope, MessageId, MessageStatus,
     OutgoingMessage, PersonQuery, SessionContext, SignedMessage, StateChange, UploadedAttachment, VaultInfo,
 };
+use crate::isds::{Content, Stash};
+use futures::StreamExt as _;
+use std::collections::VecDeque;
 
 #[async_trait]
 impl Isds for SoapIsds {
@@ -70,9 +74,14 @@ impl Isds for SoapIsds {
     }
 
     #[tracing::instrument(skip_all, fields(operation = "download_delivered", box_id = %ctx.box_id()))]
-    async fn download_delivered(&self, ctx: &BoxContext, message: &DeliveredMessage) -> IsdsResult<SignedMessage> {
+    async fn download_delivered(
+        &self,
+        ctx: &BoxContext,
+        message: &DeliveredMessage,
+        stash: &Stash,
+    ) -> IsdsResult<SignedMessage> {
         if message.is_big() {
-            return self.signed_big_download(ctx, Direction::Received, message.id()).await;
+            return self.signed_big_download(ctx, Direction::Received, message.id(), stash).await;
         }
         self.signed_download(ctx, Direction::Received, message.id()).await
     }
@@ -107,8 +116,9 @@ impl Isds for SoapIsds {
         ctx: &SessionContext,
         direction: Direction,
         id: &MessageId,
+        stash: &Stash,
     ) -> IsdsResult<SignedMessage> {
-        self.signed_big_download(ctx.as_box(), direction, id).await
+        self.signed_big_download(ctx.as_box(), direction, id, stash).await
     }
 
     #[tracing::instrument(skip_all, fields(operation = "send_message", box_id = %ctx.box_id()))]
@@ -461,12 +471,15 @@ impl SoapIsds {
     }
 
     /// `SignedBigMessageDownload` or `SignedSentBigMessageDownload` in `ctx`
-    /// (the VoDZ service; `dmSignature` usually an XOP part).
+    /// (the VoDZ service; `dmSignature` usually an XOP part): the ZFO
+    /// streamed from the answer's file into `stash`, then opened from there
+    /// as it streams ([`opened_streamed`]).
     async fn signed_big_download(
         &self,
         ctx: &BoxContext,
         direction: Direction,
         id: &MessageId,
+        stash: &Stash,
     ) -> IsdsResult<SignedMessage> {
         let operation = match direction {
             Direction::Received => "SignedBigMessageDownload",
@@ -476,19 +489,96 @@ impl SoapIsds {
         request.leaf("dmID", Some(id.as_str()))?;
         let answer = self.call_big(operation, ctx, BigRequest::Plain(request), BIG_TRANSFER).await?;
         answer.reply.check_signed()?;
-        let zfo = answer.binary(required(&answer.reply.body, "dmSignature")?).await?;
-        // The envelope and the answer's file go before the files are decoded.
+        let zfo = stash.put("zfo", answer.binary_stream(required(&answer.reply.body, "dmSignature")?).await?).await?;
+        // The answer's file goes before the ZFO is opened.
         drop(answer);
-        opened(zfo, id)
+        opened_streamed(zfo, id, stash).await
     }
 }
 
 /// A signed download's ZFO opened: the envelope and files out of its signed
-/// content (the ZFO itself kept as it came).
+/// content (the ZFO itself kept as it came), all in memory.
 fn opened(zfo: Bytes, id: &MessageId) -> IsdsResult<SignedMessage> {
     let content = der::signed_content(&zfo).map_err(|e| IsdsError::Protocol(e.to_string()))?;
-    let (envelope, attachments) = signed_message(&content, id)?;
+    let mut decode = |text: &str| decode_base64("dmEncodedContent", text).map(Content::from);
+    let (envelope, attachments) = signed_message(&content, id, &mut decode)?;
+    Ok(SignedMessage { envelope, attachments, zfo: Content::from(zfo) })
+}
+
+/// [`opened`] for a big message: the ZFO read as a stream, its signed
+/// content walked as it passes ([`der::ContentWalker`]), the XML split
+/// ([`Splitter`]) so each file is decoded from its base64 straight into its
+/// own blob of `stash`, and the rest (the envelope and the file list, a few
+/// kB) parsed as the whole document would be. At no point is more than a
+/// piece of the ZFO, of its base64 or of a file in memory.
+async fn opened_streamed(zfo: Content, id: &MessageId, stash: &Stash) -> IsdsResult<SignedMessage> {
+    let mut reading = Reading {
+        input: zfo.stream().await?,
+        walker: Some(der::ContentWalker::new()),
+        splitter: Splitter::new(),
+        content: Vec::new(),
+        pieces: VecDeque::new(),
+    };
+    let mut files = Vec::new();
+    while let Some(piece) = reading.next().await? {
+        let Piece::Start(n) = piece else {
+            return Err(IsdsError::Protocol("the signed message: a file's bytes outside a file".into()));
+        };
+        let file = futures::stream::unfold(&mut reading, |reading| async move {
+            match reading.next().await {
+                Ok(Some(Piece::Bytes(bytes))) => Some((Ok(Bytes::from(bytes)), reading)),
+                Ok(Some(Piece::End)) => None,
+                Ok(Some(Piece::Start(_)) | None) => {
+                    Some((Err(IsdsError::Protocol("the signed message: a file without its end".into())), reading))
+                }
+                Err(error) => Some((Err(error), reading)),
+            }
+        });
+        files.push(stash.put(&format!("file-{n}"), Box::pin(file)).await?);
+    }
+    let skeleton = reading.splitter.finish()?;
+    let mut numbered = |text: &str| {
+        text.parse::<usize>()
+            .ok()
+            .and_then(|n| files.get(n).cloned())
+            .ok_or_else(|| IsdsError::Protocol("the signed message: a dmEncodedContent out of place".into()))
+    };
+    let (envelope, attachments) = signed_message(&skeleton, id, &mut numbered)?;
     Ok(SignedMessage { envelope, attachments, zfo })
+}
+
+/// The ZFO as it is read for [`opened_streamed`].
+struct Reading {
+    input: crate::isds::ByteStream,
+    /// Until the ZFO has ended (then its structure is checked).
+    walker: Option<der::ContentWalker>,
+    splitter: Splitter,
+    /// The signed content of the last piece read.
+    content: Vec<u8>,
+    pieces: VecDeque<Piece>,
+}
+
+impl Reading {
+    async fn next(&mut self) -> IsdsResult<Option<Piece>> {
+        let zfo_error = |e: der::ZfoError| IsdsError::Protocol(e.to_string());
+        loop {
+            if let Some(piece) = self.pieces.pop_front() {
+                return Ok(Some(piece));
+            }
+            let Some(walker) = self.walker.as_mut() else { return Ok(None) };
+            match self.input.next().await {
+                Some(piece) => {
+                    let piece = piece.map_err(|e| IsdsError::Unavailable(Box::new(e)))?;
+                    self.content.clear();
+                    walker.push(&piece, Some(&mut self.content)).map_err(zfo_error)?;
+                    self.splitter.push(&self.content, &mut self.pieces)?;
+                }
+                None => {
+                    self.walker.take().map(der::ContentWalker::finish).transpose().map_err(zfo_error)?;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -536,8 +626,8 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_big_zfo_opens_into_the_same_bytes_and_a_changed_byte_still_fails_its_signature() {
+    #[tokio::test]
+    async fn a_big_zfo_opens_into_the_same_bytes_and_a_changed_byte_still_fails_its_signature() {
         let files: Vec<Vec<u8>> =
             (0..5_u32).map(|n| (0..(300_000 + n * 7)).map(|i| (i * 31 + n) as u8).collect()).collect();
         let document = document(&files);
@@ -546,11 +636,23 @@ mod tests {
         let id = MessageId::parse("900000001").expect("id");
 
         let message = opened(Bytes::from(zfo.clone()), &id).expect("opened");
+        let streamed = opened_streamed(Content::from(zfo.clone()), &id, &Stash::in_memory()).await.expect("streamed");
         assert_eq!(message.attachments.len(), 6);
+        assert_eq!(streamed.attachments.len(), 6);
+        assert_eq!(streamed.envelope, message.envelope);
         for (n, file) in files.iter().enumerate() {
-            assert!(message.attachments[n].content[..] == file[..], "file {n} byte for byte");
+            let content = message.attachments[n].content.bytes().await.expect("in memory");
+            assert!(content[..] == file[..], "file {n} byte for byte");
+            let from_stream = streamed.attachments[n].content.bytes().await.expect("in memory");
+            assert!(from_stream[..] == file[..], "file {n} byte for byte, streamed");
         }
-        assert_eq!(&message.attachments[5].content[..], b"<a b=\"1\">x</a>");
+        for opened in [&message, &streamed] {
+            assert_eq!(&opened.attachments[5].content.bytes().await.expect("xml")[..], b"<a b=\"1\">x</a>");
+            assert_eq!(
+                (opened.attachments[5].name.as_str(), opened.attachments[5].meta_type),
+                ("f5.xml", FileMetaType::Enclosure)
+            );
+        }
         // The same files as the tree that copies every text gives.
         let copied = crate::isds::soap::xml::parse(document.as_bytes()).expect("parse");
         let dm = copied.children[0].child("dmDm").expect("dmDm");
@@ -568,7 +670,10 @@ mod tests {
         let mut tampered = zfo.clone();
         tampered[position] = if tampered[position] == b'A' { b'B' } else { b'A' };
         let message = opened(Bytes::from(tampered.clone()), &id).expect("still readable");
-        assert!(message.attachments[0].content[..] != files[0][..]);
+        assert!(message.attachments[0].content.bytes().await.expect("in memory")[..] != files[0][..]);
+        let streamed =
+            opened_streamed(Content::from(tampered.clone()), &id, &Stash::in_memory()).await.expect("still readable");
+        assert!(streamed.attachments[0].content.bytes().await.expect("in memory")[..] != files[0][..]);
         let check = verify(&tampered, &anchors, at);
         assert!(!check.verified);
         assert!(check.reason.as_deref().is_some_and(|r| r.contains("message digest differs")), "{check:?}");

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use super::times::datetime;
 use super::xml::{self, Element};
 use crate::isds::{
-    Attachment, BoxId, BoxInfo, BoxState, FileMetaType, IsdsError, IsdsResult, MessageEnvelope, MessageId,
-    MessageStatus,
+    BoxId, BoxInfo, BoxState, Content, FileMetaType, IsdsError, IsdsResult, MessageEnvelope, MessageId, MessageStatus,
+    ReceivedFile,
 };
 
 /// `dbType` names (`dbTypes.xsd` `tDbType`) and their numeric codes
@@ -45,7 +45,15 @@ const BOX_TYPES: [(&str, u8); 22] = [
 /// `…/v20/message` or `…/v20/SentMessage`) / `dmReturnedMessage`
 /// (`tReturnedMessage`) / `dmDm` (envelope and `dmFiles`), per libdatovka
 /// `doc/user_web_services` (SignedMessageDownload).
-pub(super) fn signed_message(document: &[u8], id: &MessageId) -> IsdsResult<(MessageEnvelope, Vec<Attachment>)> {
+///
+/// `encoded` gives a `dmEncodedContent`'s content from its text: the base64
+/// decoded (the whole document in memory), or the file the text numbers (a
+/// skeleton from [`super::split`]).
+pub(super) fn signed_message(
+    document: &[u8],
+    id: &MessageId,
+    encoded: &mut dyn FnMut(&str) -> IsdsResult<Content>,
+) -> IsdsResult<(MessageEnvelope, Vec<ReceivedFile>)> {
     // The files' base64 is read where it is in the document, never copied
     // into the tree: a big message's text is held once.
     let root = xml::parse_leaving_text(document, &["dmEncodedContent"])
@@ -59,7 +67,7 @@ pub(super) fn signed_message(document: &[u8], id: &MessageId) -> IsdsResult<(Mes
     if envelope.id != *id {
         return Err(IsdsError::Protocol(format!("asked for message {id}, the ZFO holds {}", envelope.id)));
     }
-    let attachments = attachments(dm, document)?;
+    let attachments = attachments(dm, document, encoded)?;
     Ok((envelope, attachments))
 }
 
@@ -111,7 +119,11 @@ pub(super) fn envelope(dm: &Element, delivery: &Element) -> IsdsResult<MessageEn
 
 /// `dmFiles/dmFile` (`tFilesArray`): at least one; the content is
 /// `dmEncodedContent` (base64) or `dmXMLContent` (kept byte for byte).
-fn attachments(dm: &Element, document: &[u8]) -> IsdsResult<Vec<Attachment>> {
+fn attachments(
+    dm: &Element,
+    document: &[u8],
+    encoded_content: &mut dyn FnMut(&str) -> IsdsResult<Content>,
+) -> IsdsResult<Vec<ReceivedFile>> {
     let files = required(dm, "dmFiles")?;
     let mut attachments = Vec::new();
     for file in files.children_named("dmFile") {
@@ -126,16 +138,16 @@ fn attachments(dm: &Element, document: &[u8]) -> IsdsResult<Vec<Attachment>> {
             other => return Err(IsdsError::Protocol(format!("unknown dmFileMetaType {other}"))),
         };
         let content = if let Some(encoded) = file.child("dmEncodedContent") {
-            Bytes::from(decode_base64("dmEncodedContent", encoded.value_in(document).unwrap_or_default())?)
+            encoded_content(encoded.value_in(document).unwrap_or_default())?
         } else if let Some(xml) = file.child("dmXMLContent") {
             let raw = document
                 .get(xml.inner.clone())
                 .ok_or_else(|| IsdsError::Protocol("dmXMLContent lies outside the document".into()))?;
-            Bytes::copy_from_slice(raw)
+            Content::from(Bytes::copy_from_slice(raw))
         } else {
             return Err(IsdsError::Protocol("a dmFile has neither dmEncodedContent nor dmXMLContent".into()));
         };
-        attachments.push(Attachment {
+        attachments.push(ReceivedFile {
             name: attr("dmFileDescr")?.to_owned(),
             mime_type: attr("dmMimeType")?.to_owned(),
             meta_type,

@@ -12,15 +12,16 @@
 //!   [`MAX_BIG_RESPONSE_BYTES`]) streams into an anonymous temporary file,
 //!   sealed under a key of its own ([`super::answer_file`]), its delimiters
 //!   found as it comes; then the root part (the envelope) is read back, and
-//!   the part its `xop:Include` names, the ZFO, read back once into a buffer
-//!   of its size. The file is freed when the answer is dropped, whatever
-//!   ended the download (a fault, a cut body, a dropped request, a panic).
-//!   Any other answer (the ZFO inline in base64, a fault) is read whole into
-//!   memory as the standard downloads are. Then, as for a standard message,
-//!   the signed content is taken out of the ZFO (a slice of it, unless BER
-//!   segments it) and the files decoded from it, the base64 left in the ZFO:
-//!   at the peak a big download holds the ZFO and the decoded files
-//!   (`benches/vodz_memory.rs`).
+//!   the part its `xop:Include` names, the ZFO, streamed from it 64 KiB at a
+//!   time into a sealed blob of the download's [`crate::isds::Stash`]. The
+//!   file is freed when the answer is dropped, whatever ended the download
+//!   (a fault, a cut body, a dropped request, a panic). Any other answer (the
+//!   ZFO inline in base64, a fault) is read whole into memory as the standard
+//!   downloads are. Then the ZFO is opened as it streams back from its blob
+//!   (`operations::opened_streamed`): its signed content walked
+//!   (`der::ContentWalker`), the XML split (`split`) and each file decoded
+//!   from its base64 straight into a blob of its own, so a big download
+//!   holds a few pieces of 64 KiB at any time (`benches/vodz_memory.rs`).
 //!
 //! Where: ISDS serves VoDZ on `ws2` (`ws2c` for certificate logins) with the
 //! same path as the other services (libdatovka `src/isds.c`,
@@ -71,20 +72,37 @@ pub(super) struct BigReply {
 }
 
 impl BigReply {
-    /// The binary content of `element` (`xs:base64Binary`): the XOP part its
-    /// `xop:Include` names (read back from the answer's file), or its base64
-    /// text.
-    pub(super) async fn binary(&self, element: &Element) -> IsdsResult<Bytes> {
+    /// The binary content of `element` (`xs:base64Binary`) as a stream: the
+    /// XOP part its `xop:Include` names, read back from the answer's file
+    /// 64 KiB at a time, never whole; or its base64 text decoded (an answer
+    /// that was not `multipart/related` is in memory anyway).
+    pub(super) async fn binary_stream(
+        &self,
+        element: &Element,
+    ) -> IsdsResult<futures::stream::BoxStream<'_, IsdsResult<Bytes>>> {
         let Some(include) = element.children.iter().find(|c| c.is(XOP_NS, "Include")) else {
-            return decode_base64(&element.name, element.value().unwrap_or_default()).map(Bytes::from);
+            let bytes = decode_base64(&element.name, element.value().unwrap_or_default()).map(Bytes::from)?;
+            return Ok(futures::stream::iter([Ok(bytes)]).boxed());
         };
         let href = include.attr("href").unwrap_or_default();
         let id = href.strip_prefix("cid:").ok_or_else(|| protocol(format!("xop:Include href {href:?}")))?;
         let id = percent_decode(id);
         let parts = self.parts.as_ref().ok_or_else(|| protocol("an xop:Include in an answer without parts".into()))?;
-        parts.content(&id).await?.ok_or_else(|| protocol(format!("no part with Content-ID {id}")))
+        let range = parts.range(&id).ok_or_else(|| protocol(format!("no part with Content-ID {id}")))?;
+        let file = &parts.file;
+        Ok(futures::stream::unfold(range.start, move |at| async move {
+            if at >= range.end {
+                return None;
+            }
+            let end = (at + STREAM_PIECE).min(range.end);
+            Some((file.read(at..end).await.map(Bytes::from).map_err(local), end))
+        })
+        .boxed())
     }
 }
+
+/// What [`BigReply::binary_stream`] reads back at a time.
+const STREAM_PIECE: u64 = 64 * 1024;
 
 fn protocol(what: String) -> IsdsError {
     IsdsError::Protocol(format!("VoDZ: {what}"))
@@ -427,12 +445,9 @@ impl Parts {
         Ok(Bytes::from(self.file.read(root.2.clone()).await.map_err(local)?))
     }
 
-    /// The content of the part `id`, read back into a buffer of its size.
-    async fn content(&self, id: &str) -> IsdsResult<Option<Bytes>> {
-        let Some((_, _, range)) = self.parts.iter().find(|(part_id, _, _)| part_id.as_deref() == Some(id)) else {
-            return Ok(None);
-        };
-        Ok(Some(Bytes::from(self.file.read(range.clone()).await.map_err(local)?)))
+    /// Where the content of the part `id` lies in the answer's file.
+    fn range(&self, id: &str) -> Option<Range<u64>> {
+        self.parts.iter().find(|(part_id, _, _)| part_id.as_deref() == Some(id)).map(|(_, _, range)| range.clone())
     }
 }
 
@@ -518,9 +533,10 @@ mod tests {
         for size in 1..=body.len() {
             let parts = receive(body, size, content_type).await.expect("parts");
             assert_eq!(&parts.root().await.expect("root")[..], b"<e/>", "pieces of {size}");
-            let binary = parts.content(&percent_decode("z%40y")).await.expect("read").expect("binary");
+            let range = parts.range(&percent_decode("z%40y")).expect("binary");
+            let binary = parts.file.read(range).await.expect("read");
             assert_eq!(&binary[..], b"\r\n--b\x00\xff", "pieces of {size}");
-            assert!(parts.content("none").await.expect("read").is_none());
+            assert!(parts.range("none").is_none());
         }
         assert!(receive(b"--b1\r\n\r\nx", 3, "multipart/related; boundary=b1").await.is_err());
         assert!(receive(b"--b1--\r\n", 3, "multipart/related; boundary=b1").await.is_err());
