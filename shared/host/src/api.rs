@@ -24,6 +24,7 @@ use utoipa::openapi::{OpenApi, RefOr};
 
 use crate::function::{Function, Trigger};
 use crate::problem::{CONTENT_TYPE as PROBLEM_CONTENT_TYPE, FieldViolation, Problem};
+use crate::runtime::DeclarationError;
 
 /// The cookie a browser session travels in, and the header that must
 /// accompany it on every state-changing request.
@@ -34,10 +35,13 @@ pub const CSRF_HEADER: &str = "X-CSRF-Token";
 pub type Description = (Operation, Vec<(String, RefOr<Schema>)>);
 
 /// What the document says of one operation: taken from the handler's
-/// `#[utoipa::path]` attribute. Only the method, path and name are kept; the
-/// description itself is built when the document is (on its first request),
-/// not held for the life of the process (issue 18: the descriptions were half
-/// of the start-up heap).
+/// `#[utoipa::path]` attribute and its module's `OPERATION` (the operation id,
+/// which the attribute names too). Only the method, path and name are kept;
+/// the description itself is built when the document is (on its first
+/// request), not held for the life of the process nor even built at start
+/// (issue 18: the descriptions were half of the start-up heap, and building
+/// each one only to read its id paged in the code of every builder, a tenth
+/// of the binary). The document refuses a name its operation does not carry.
 #[derive(Clone)]
 pub struct OperationDoc {
     pub method: Method,
@@ -66,13 +70,12 @@ impl OperationDoc {
     /// If the attribute names no method or more than one: one function
     /// answers one method (a declaration error, caught by the declaration
     /// tests).
-    pub fn of<P: utoipa::Path + utoipa::__dev::SchemaReferences>() -> Self {
+    pub fn of<P: utoipa::Path + utoipa::__dev::SchemaReferences>(name: &str) -> Self {
         let methods = P::methods();
         let [method] = methods.as_slice() else {
             panic!("operation at {} must declare exactly one method", P::path());
         };
-        let name = P::operation().operation_id.unwrap_or_default();
-        Self { method: http_method(method), path: P::path(), name, describe: describe::<P> }
+        Self { method: http_method(method), path: P::path(), name: name.to_owned(), describe: describe::<P> }
     }
 
     /// The function's name: the operation id.
@@ -112,14 +115,15 @@ pub struct Endpoint<H> {
 }
 
 /// The handler of an action module together with its operation: `op!(http::list_events)`
-/// takes `http::list_events::handler` and the description its `#[utoipa::path]`
-/// attribute generated.
+/// takes `http::list_events::handler`, the description its `#[utoipa::path]`
+/// attribute generated and its `OPERATION`, the operation id the attribute
+/// names (`operation_id = OPERATION`).
 #[macro_export]
 macro_rules! op {
     ($($action:ident)::+) => {
         $crate::api::Endpoint {
             handler: $($action)::+::handler,
-            doc: $crate::api::OperationDoc::of::<$($action)::+::__path_handler>(),
+            doc: $crate::api::OperationDoc::of::<$($action)::+::__path_handler>($($action)::+::OPERATION),
         }
     };
 }
@@ -252,7 +256,7 @@ fn base_schemas() -> Vec<(String, RefOr<Schema>)> {
 
 /// The OpenAPI 3.1 document of `operations` (see [`http_operations`]), or the
 /// name of a schema that two types define differently.
-pub fn document(operations: &[OperationDoc], version: &str) -> Result<Value, String> {
+pub fn document(operations: &[OperationDoc], version: &str) -> Result<Value, DeclarationError> {
     let mut api: OpenApi = utoipa::openapi::OpenApiBuilder::new()
         .info(
             utoipa::openapi::InfoBuilder::new()
@@ -281,6 +285,10 @@ pub fn document(operations: &[OperationDoc], version: &str) -> Result<Value, Str
             _ => HttpMethod::Trace,
         };
         let (operation, operation_schemas) = doc.describe();
+        let documented = operation.operation_id.as_deref().unwrap_or_default();
+        if documented != doc.name {
+            return Err(DeclarationError::OperationIdMismatch(doc.name.clone(), documented.to_owned()));
+        }
         paths.add_path_operation(&doc.path, vec![method], operation);
         schemas.extend(operation_schemas);
     }
@@ -290,7 +298,7 @@ pub fn document(operations: &[OperationDoc], version: &str) -> Result<Value, Str
         if let Some(existing) = components.schemas.get(&name)
             && serde_json::to_value(existing).ok() != serde_json::to_value(&schema).ok()
         {
-            return Err(name);
+            return Err(DeclarationError::SchemaConflict(name));
         }
         components.schemas.insert(name, schema);
     }
@@ -375,7 +383,10 @@ mod tests {
             pub name: String,
         }
 
-        #[utoipa::path(get, path = "/api/first", operation_id = "First", responses((status = 200, description = "x", body = Item)))]
+        /// The operation id: this function's name and its `operationId`.
+        pub const OPERATION: &str = "First";
+
+        #[utoipa::path(get, path = "/api/first", operation_id = OPERATION, responses((status = 200, description = "x", body = Item)))]
         pub async fn handler() -> axum::Json<Item> {
             axum::Json(Item { name: "a".into() })
         }
@@ -387,7 +398,10 @@ mod tests {
             pub count: u32,
         }
 
-        #[utoipa::path(get, path = "/api/second", operation_id = "Second", responses((status = 200, description = "x", body = Item)))]
+        /// The operation id: this function's name and its `operationId`.
+        pub const OPERATION: &str = "Second";
+
+        #[utoipa::path(get, path = "/api/second", operation_id = OPERATION, responses((status = 200, description = "x", body = Item)))]
         pub async fn handler() -> axum::Json<Item> {
             axum::Json(Item { count: 1 })
         }
@@ -408,11 +422,32 @@ mod tests {
             pub name: String,
         }
 
-        #[utoipa::path(post, path = "/api/things", operation_id = "CreateThing", request_body = Input,
+        /// The operation id: this function's name and its `operationId`.
+        pub const OPERATION: &str = "CreateThing";
+
+        #[utoipa::path(post, path = "/api/things", operation_id = OPERATION, request_body = Input,
             responses((status = 200, description = "x", body = Input)))]
         pub async fn handler(Body(input): Body<Input>) -> axum::Json<Input> {
             axum::Json(input)
         }
+    }
+
+    mod misnamed {
+        /// Not the id the attribute below documents.
+        pub const OPERATION: &str = "Misnamed";
+
+        #[utoipa::path(get, path = "/api/misnamed", operation_id = "Other", responses((status = 200, description = "x")))]
+        pub async fn handler() -> &'static str {
+            "x"
+        }
+    }
+
+    #[test]
+    fn a_function_named_otherwise_than_its_operation_is_a_declaration_error() {
+        let functions = vec![Function::api(crate::op!(misnamed)).build()];
+        let runtime = Runtime::new(functions, std::sync::Arc::new(LogFailures)).expect("declarations");
+        let error = runtime.openapi().expect_err("a mismatch");
+        assert_eq!(error, DeclarationError::OperationIdMismatch("Misnamed".into(), "Other".into()));
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl FailureSink for LogFailures {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DeclarationError {
     #[error("function name '{0}' must be 1-127 letters, digits, '-' or '_', starting with a letter")]
     BadName(String),
@@ -107,10 +107,10 @@ pub enum DeclarationError {
     DuplicateName(String),
     #[error("functions '{0}' and '{1}' both answer {2} {3}")]
     DuplicateRoute(String, String, String, String),
-    #[error("an HTTP operation at {0} has no operation_id (the function's name)")]
-    NoOperationId(String),
     #[error("two types are both named '{0}' in the API document: rename one (#[schema(as = ...)] or the type)")]
     SchemaConflict(String),
+    #[error("function '{0}' is documented with operationId '{1}': use its OPERATION in the attribute")]
+    OperationIdMismatch(String, String),
 }
 
 /// The declared functions of the capabilities this process serves.
@@ -154,11 +154,6 @@ impl Runtime {
                 return Err(DeclarationError::DuplicateName(function.name.clone()));
             }
             if let Trigger::Http { methods, route, .. } = &function.trigger {
-                if let Some(doc) =
-                    function.docs.first().filter(|_| function.name.is_empty() || function.name == "handler")
-                {
-                    return Err(DeclarationError::NoOperationId(doc.path.clone()));
-                }
                 for method in methods {
                     let key = (method.to_string(), route.clone());
                     if let Some(other) = routes.insert(key, function.name.clone()) {
@@ -217,7 +212,7 @@ impl Runtime {
     /// different schemas. `portal package` writes it, so a build with a
     /// conflict cannot be packaged; the API contract tests read it too.
     pub fn openapi(&self) -> Result<Value, DeclarationError> {
-        let served = self.document.served().map_err(DeclarationError::SchemaConflict)?;
+        let served = self.document.served()?;
         Ok(serde_json::from_slice(&served).unwrap_or(Value::Null))
     }
 
@@ -364,13 +359,13 @@ impl Runtime {
 #[derive(Debug, Default)]
 pub struct ApiDocument {
     operations: std::sync::OnceLock<Vec<crate::api::OperationDoc>>,
-    served: std::sync::OnceLock<Result<Bytes, String>>,
+    served: std::sync::OnceLock<Result<Bytes, DeclarationError>>,
 }
 
 impl ApiDocument {
     /// The document as served (pretty JSON), built on the first call, or the
-    /// name of the schema in conflict.
-    fn served(&self) -> Result<Bytes, String> {
+    /// declaration error only the document shows.
+    fn served(&self) -> Result<Bytes, DeclarationError> {
         self.served
             .get_or_init(|| {
                 let operations = self.operations.get().map_or(&[][..], Vec::as_slice);
@@ -391,11 +386,14 @@ mod openapi_document {
 
     use super::ApiDocument;
 
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "OpenApiDocument";
+
     /// The OpenAPI 3.1 document of every HTTP function of this app.
     #[utoipa::path(
         get,
         path = "/api/openapi.json",
-        operation_id = "OpenApiDocument",
+        operation_id = OPERATION,
         tag = "ops",
         responses((status = 200, description = "Dokument OpenAPI 3.1 se všemi operacemi portálu.", content_type = "application/json", body = Object))
     )]
@@ -408,8 +406,8 @@ mod openapi_document {
         };
         match served {
             Ok(Ok(served)) => ([(header::CONTENT_TYPE, "application/json")], served).into_response(),
-            Ok(Err(schema)) => {
-                tracing::error!(schema = %schema, "two types give this schema name different schemas; no API document");
+            Ok(Err(error)) => {
+                tracing::error!(%error, "no API document");
                 crate::problem::Problem::internal().into_response()
             }
             Err(_) => crate::problem::Problem::internal().into_response(),
@@ -694,7 +692,10 @@ mod cache_control_tests {
     use crate::{Function, op};
 
     mod personal {
-        #[utoipa::path(get, path = "/api/me/thing", operation_id = "Personal",
+        /// The operation id: this function's name and its `operationId`.
+        pub const OPERATION: &str = "Personal";
+
+        #[utoipa::path(get, path = "/api/me/thing", operation_id = OPERATION,
             responses((status = 200, description = "A citizen's data.", body = Object)))]
         pub async fn handler() -> axum::Json<serde_json::Value> {
             axum::Json(serde_json::json!({"name": "Jana"}))
@@ -702,7 +703,10 @@ mod cache_control_tests {
     }
 
     mod public {
-        #[utoipa::path(get, path = "/api/public", operation_id = "Public",
+        /// The operation id: this function's name and its `operationId`.
+        pub const OPERATION: &str = "Public";
+
+        #[utoipa::path(get, path = "/api/public", operation_id = OPERATION,
             responses((status = 200, description = "Cacheable.", body = String)))]
         pub async fn handler() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
             ([(axum::http::header::CACHE_CONTROL, "public, max-age=60")], "hi")

@@ -99,10 +99,13 @@ mod read_note {
     use portal_store::DocumentStore as _;
     use portal_store::embedded::EmbeddedStore;
 
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "ReadNote";
+
     #[utoipa::path(
         get,
         path = "/api/notes/{id}",
-        operation_id = "ReadNote",
+        operation_id = OPERATION,
         params(("id" = String, Path, description = "The note.")),
         responses((status = 200, description = "The note exists."), (status = 404, description = "It does not."))
     )]
@@ -120,7 +123,10 @@ mod read_note {
 mod broken {
     use axum::http::StatusCode;
 
-    #[utoipa::path(get, path = "/api/broken", operation_id = "Broken", responses((status = 500, description = "Always.")))]
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "Broken";
+
+    #[utoipa::path(get, path = "/api/broken", operation_id = OPERATION, responses((status = 500, description = "Always.")))]
     pub async fn handler() -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR
     }

@@ -12,11 +12,14 @@ use super::{CalendarItem, EventInput, Shared, settle_quietly};
 use crate::item::{self, Item};
 use crate::{COLLECTION, COUNTER_ID, CalendarError, reminders, validate};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CreateCalendarEvent";
+
 /// Adds an own event; the calendar keeps at most a set number of them.
 #[utoipa::path(
     post,
     path = "/api/calendar/events",
-    operation_id = "CreateCalendarEvent",
+    operation_id = OPERATION,
     tag = "calendar",
     request_body = EventInput,
     security(("session" = []), ("bearer" = [])),

@@ -19,11 +19,14 @@ pub struct FeedAddress {
     pub url: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CreateCalendarFeed";
+
 /// Makes (or replaces) the secret feed address for a calendar app.
 #[utoipa::path(
     post,
     path = "/api/calendar/feed",
-    operation_id = "CreateCalendarFeed",
+    operation_id = OPERATION,
     tag = "calendar",
     security(("session" = []), ("bearer" = [])),
     responses((status = 201, description = "Nová adresa odběru; předchozí přestala platit.", body = FeedAddress))

@@ -10,11 +10,14 @@ use serde_json::json;
 use super::{Shared, load, own_only};
 use crate::{COLLECTION, COUNTER_ID, CalendarError, reminders};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeleteCalendarEvent";
+
 /// Deletes an own event and its reminders.
 #[utoipa::path(
     delete,
     path = "/api/calendar/events/{id}",
-    operation_id = "DeleteCalendarEvent",
+    operation_id = OPERATION,
     tag = "calendar",
     params(("id" = String, Path, description = "The event's id.")),
     security(("session" = []), ("bearer" = [])),

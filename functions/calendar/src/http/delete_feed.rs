@@ -7,11 +7,14 @@ use portal_security::{Action, Citizen};
 
 use super::Shared;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeleteCalendarFeed";
+
 /// Ends the feed: its address answers 404 from now on.
 #[utoipa::path(
     delete,
     path = "/api/calendar/feed",
-    operation_id = "DeleteCalendarFeed",
+    operation_id = OPERATION,
     tag = "calendar",
     security(("session" = []), ("bearer" = [])),
     responses((status = 204, description = "Odběr je zrušen (nebo žádný nebyl)."))

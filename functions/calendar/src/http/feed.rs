@@ -20,11 +20,14 @@ const UID_PURPOSE: &str = "calendar feed uid";
 /// The feed carries items from this many days back.
 const FEED_PAST_DAYS: i64 = 365;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CalendarFeed";
+
 /// The calendar for a calendar app subscribed to the secret address.
 #[utoipa::path(
     get,
     path = "/api/calendar/feed/{token}",
-    operation_id = "CalendarFeed",
+    operation_id = OPERATION,
     tag = "calendar",
     params(("token" = String, Path, description = "The feed's secret token, optionally followed by `.ics`.")),
     responses(

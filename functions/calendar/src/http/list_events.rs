@@ -30,11 +30,14 @@ pub struct CalendarPage {
     pub items: Vec<CalendarItem>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListCalendarEvents";
+
 /// The citizen's own events and the entries of other services, by day.
 #[utoipa::path(
     get,
     path = "/api/calendar/events",
-    operation_id = "ListCalendarEvents",
+    operation_id = OPERATION,
     tag = "calendar",
     params(Range),
     security(("session" = []), ("bearer" = [])),

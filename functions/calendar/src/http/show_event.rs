@@ -7,11 +7,14 @@ use portal_security::{Action, Citizen};
 
 use super::{CalendarItem, Shared, load};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowCalendarEvent";
+
 /// One own event or entry.
 #[utoipa::path(
     get,
     path = "/api/calendar/events/{id}",
-    operation_id = "ShowCalendarEvent",
+    operation_id = OPERATION,
     tag = "calendar",
     params(("id" = String, Path, description = "The item's id.")),
     security(("session" = []), ("bearer" = [])),

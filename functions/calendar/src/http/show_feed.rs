@@ -20,10 +20,13 @@ pub struct FeedStatus {
     pub created_at: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowCalendarFeed";
+
 #[utoipa::path(
     get,
     path = "/api/calendar/feed",
-    operation_id = "ShowCalendarFeed",
+    operation_id = OPERATION,
     tag = "calendar",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "Stav odběru kalendáře.", body = FeedStatus))

@@ -11,11 +11,14 @@ use super::{CalendarItem, EventInput, Shared, load, own_only, settle_quietly};
 use crate::item::Item;
 use crate::{COLLECTION, CalendarError, reminders, validate};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "UpdateCalendarEvent";
+
 /// Replaces an own event; entries of other services cannot be changed (409).
 #[utoipa::path(
     put,
     path = "/api/calendar/events/{id}",
-    operation_id = "UpdateCalendarEvent",
+    operation_id = OPERATION,
     tag = "calendar",
     params(("id" = String, Path, description = "The event's id.")),
     request_body = EventInput,

@@ -9,11 +9,14 @@ use portal_security::Citizen;
 use super::Shared;
 use crate::archive::{self, ArchiveReport};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ArchiveMyMessages";
+
 /// Archives the citizen's messages that ISDS will soon delete, now.
 #[utoipa::path(
     post,
     path = "/api/databox/archive",
-    operation_id = "ArchiveMyMessages",
+    operation_id = OPERATION,
     tag = "databox",
     security(("session" = []), ("bearer" = [])),
     responses(

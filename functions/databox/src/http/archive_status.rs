@@ -8,11 +8,14 @@ use portal_host::Problem;
 use super::Shared;
 use crate::archive::{self, ArchiveReport};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ArchiveJobStatus";
+
 /// The latest run of `ArchiveExpiringMessages`, for operators.
 #[utoipa::path(
     get,
     path = "/api/databox/jobs/archive",
-    operation_id = "ArchiveJobStatus",
+    operation_id = OPERATION,
     tag = "databox",
     responses(
         (status = 200, description = "Průběh posledního archivačního běhu.", body = ArchiveReport),

@@ -30,11 +30,14 @@ pub struct BoxOverview {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DataBoxInfo";
+
 /// The citizen's data box (linked on first use).
 #[utoipa::path(
     get,
     path = "/api/databox/box",
-    operation_id = "DataBoxInfo",
+    operation_id = OPERATION,
     tag = "databox",
     security(("session" = []), ("bearer" = [])),
     responses(

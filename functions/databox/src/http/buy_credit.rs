@@ -39,11 +39,14 @@ pub struct PaymentStarted {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "BuyCredit";
+
 /// Starts a purchase of credit for the citizen's box.
 #[utoipa::path(
     post,
     path = "/api/databox/credit/purchases",
-    operation_id = "BuyCredit",
+    operation_id = OPERATION,
     tag = "databox",
     request_body = Order,
     security(("session" = []), ("bearer" = [])),

@@ -21,11 +21,14 @@ pub struct ArchiveSetting {
     pub auto_archive: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DataBoxSettings";
+
 /// Turns automatic archiving of the citizen's messages on or off.
 #[utoipa::path(
     put,
     path = "/api/databox/settings",
-    operation_id = "DataBoxSettings",
+    operation_id = OPERATION,
     tag = "databox",
     request_body = ArchiveSetting,
     security(("session" = []), ("bearer" = [])),

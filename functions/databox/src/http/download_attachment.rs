@@ -9,11 +9,14 @@ use portal_security::{ActingFor, Action};
 
 use super::{FileBytes, Folder, Shared, download, open, parse_path, record_acting};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DownloadAttachment";
+
 /// Downloads one attachment of one of the citizen's messages.
 #[utoipa::path(
     get,
     path = "/api/databox/messages/{folder}/{id}/attachments/{index}",
-    operation_id = "DownloadAttachment",
+    operation_id = OPERATION,
     tag = "databox",
     params(
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),

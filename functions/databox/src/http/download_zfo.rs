@@ -12,11 +12,14 @@ use super::{FileBytes, Folder, Shared, download, open, parse_path, record_acting
 /// The ZFO's media type.
 pub const ZFO_MEDIA_TYPE: &str = "application/vnd.software602.filler.form-xml-zip";
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DownloadZfo";
+
 /// Downloads the signed message (ZFO) of one of the citizen's messages.
 #[utoipa::path(
     get,
     path = "/api/databox/messages/{folder}/{id}/zfo",
-    operation_id = "DownloadZfo",
+    operation_id = OPERATION,
     tag = "databox",
     params(
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),

@@ -26,11 +26,14 @@ pub struct FoundBoxes {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "FindDataBoxes";
+
 /// Searches the ISDS directory by box id or by name, for choosing a recipient.
 #[utoipa::path(
     get,
     path = "/api/databox/directory",
-    operation_id = "FindDataBoxes",
+    operation_id = OPERATION,
     tag = "databox",
     params(FindParams),
     security(("session" = []), ("bearer" = [])),

@@ -95,11 +95,14 @@ const SCAN_PAGES: usize = 10;
 /// Records asked of ISDS at a time while scanning.
 const SCAN_CHUNK: u32 = 100;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListDataMessages";
+
 /// The citizen's data messages in one folder, filtered, a page at a time.
 #[utoipa::path(
     get,
     path = "/api/databox/messages",
-    operation_id = "ListDataMessages",
+    operation_id = OPERATION,
     tag = "databox",
     params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the data box of the person who authorised you, or whom you represent (scope `databox-read`)."),),
     security(("session" = []), ("bearer" = [])),

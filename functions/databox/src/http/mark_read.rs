@@ -9,11 +9,14 @@ use portal_security::{Action, Citizen};
 use super::{Shared, record_attempt};
 use crate::isds::MessageId;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MarkDataMessageRead";
+
 /// Marks one of the citizen's received messages as read.
 #[utoipa::path(
     post,
     path = "/api/databox/messages/received/{id}/read",
-    operation_id = "MarkDataMessageRead",
+    operation_id = OPERATION,
     tag = "databox",
     params(("id" = String, Path, description = "The message id (dmID).")),
     security(("session" = []), ("bearer" = [])),

@@ -13,11 +13,14 @@ use super::Shared;
 use crate::COLLECTION;
 use crate::box_requests::{self, BoxRequest};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RequestDataBox";
+
 /// Asks for a data box for the citizen (only one without a box can).
 #[utoipa::path(
     post,
     path = "/api/databox/box-requests",
-    operation_id = "RequestDataBox",
+    operation_id = OPERATION,
     tag = "databox",
     security(("session" = []), ("bearer" = [])),
     responses(

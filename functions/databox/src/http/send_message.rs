@@ -82,12 +82,15 @@ pub struct SentMessage {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SendDataMessage";
+
 /// Sends a data message from the citizen's box, or from the box of the person
 /// they act for.
 #[utoipa::path(
     post,
     path = "/api/databox/messages",
-    operation_id = "SendDataMessage",
+    operation_id = OPERATION,
     tag = "databox",
     request_body(content = MessageForm, content_type = "multipart/form-data"),
     params(

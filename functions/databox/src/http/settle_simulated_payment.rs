@@ -32,11 +32,14 @@ pub struct Settlement {
     pub simulated: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SettleSimulatedPayment";
+
 /// SIMULATOR: pays (or declines) a pending purchase, as the bank would.
 #[utoipa::path(
     post,
     path = "/api/databox/credit/purchases/{id}/simulated-payment",
-    operation_id = "SettleSimulatedPayment",
+    operation_id = OPERATION,
     tag = "databox",
     params(("id" = String, Path, description = "The payment id.")),
     request_body = Payment,

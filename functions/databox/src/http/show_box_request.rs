@@ -12,11 +12,14 @@ use super::Shared;
 use crate::COLLECTION;
 use crate::box_requests::{self, BoxRequest};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowDataBoxRequest";
+
 /// Shows a request for a data box, and makes sure it is in the citizen's filings.
 #[utoipa::path(
     get,
     path = "/api/databox/box-requests/{id}",
-    operation_id = "ShowDataBoxRequest",
+    operation_id = OPERATION,
     tag = "databox",
     params(("id" = String, Path, description = "The request's id.")),
     security(("session" = []), ("bearer" = [])),

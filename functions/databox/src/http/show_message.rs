@@ -41,11 +41,14 @@ pub struct MessageDetail {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowDataMessage";
+
 /// Opens one of the citizen's messages: envelope and attachment list.
 #[utoipa::path(
     get,
     path = "/api/databox/messages/{folder}/{id}",
-    operation_id = "ShowDataMessage",
+    operation_id = OPERATION,
     tag = "databox",
     params(
         ("folder" = Folder, Path, description = "The folder: received, sent or archived."),

@@ -23,11 +23,14 @@ pub struct PurchaseView {
     pub simulation: Simulation,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowCreditPurchase";
+
 /// Shows a purchase of credit: pending, credited, declined or expired.
 #[utoipa::path(
     get,
     path = "/api/databox/credit/purchases/{id}",
-    operation_id = "ShowCreditPurchase",
+    operation_id = OPERATION,
     tag = "databox",
     params(("id" = String, Path, description = "The payment id.")),
     security(("session" = []), ("bearer" = [])),

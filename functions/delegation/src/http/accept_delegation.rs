@@ -18,12 +18,15 @@ pub struct Acceptance {
     pub code: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AcceptDelegation";
+
 /// Accepts the invitation: from now on the citizen may act for the principal
 /// in its scopes, sending `X-Acting-For: <id>`.
 #[utoipa::path(
     post,
     path = "/api/delegations/{id}/accept",
-    operation_id = "AcceptDelegation",
+    operation_id = OPERATION,
     tag = "delegation",
     params(("id" = String, Path, description = "The delegation's id.")),
     request_body = Acceptance,

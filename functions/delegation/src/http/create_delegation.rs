@@ -35,11 +35,14 @@ pub struct Invitation {
     pub code: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CreateDelegation";
+
 /// Invites somebody to act for the citizen in the chosen scopes until the chosen day.
 #[utoipa::path(
     post,
     path = "/api/delegations",
-    operation_id = "CreateDelegation",
+    operation_id = OPERATION,
     tag = "delegation",
     request_body = NewDelegation,
     security(("session" = []), ("bearer" = [])),

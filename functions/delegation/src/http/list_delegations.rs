@@ -27,11 +27,14 @@ pub struct Delegations {
     pub representations_known: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListDelegations";
+
 /// Lists the citizen's delegations.
 #[utoipa::path(
     get,
     path = "/api/delegations",
-    operation_id = "ListDelegations",
+    operation_id = OPERATION,
     tag = "delegation",
     security(("session" = []), ("bearer" = [])),
     responses(

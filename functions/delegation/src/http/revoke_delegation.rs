@@ -8,13 +8,16 @@ use portal_security::{AccessEntry, Action, Actor, Citizen};
 use super::{Shared, no_such_grant};
 use crate::grant::{self, Side};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RevokeDelegation";
+
 /// Ends the authorisation at once, for the principal or the delegate; the
 /// delegate's next request under it gets 403. Representation by law ends only
 /// in the register.
 #[utoipa::path(
     delete,
     path = "/api/delegations/{id}",
-    operation_id = "RevokeDelegation",
+    operation_id = OPERATION,
     tag = "delegation",
     params(("id" = String, Path, description = "The delegation's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -27,12 +27,15 @@ pub struct RegisterChange {
     pub simulated: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SimulateLeavingOffice";
+
 /// SIMULATOR: the company's simulated register records that you left its
 /// statutory body (your last day in office was yesterday).
 #[utoipa::path(
     post,
     path = "/api/delegations/{id}/simulated-leaving-office",
-    operation_id = "SimulateLeavingOffice",
+    operation_id = OPERATION,
     tag = "delegation",
     params(("id" = String, Path, description = "The representation's id (`r-…`, a statutory body's, from `GET /api/delegations`).")),
     security(("session" = []), ("bearer" = [])),

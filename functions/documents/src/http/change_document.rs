@@ -31,12 +31,15 @@ pub struct DocumentChange {
     tags: Option<Vec<String>>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ChangeDocument";
+
 /// Renames or retags a document, under the version it names in `If-Match`
 /// (optional). Under a grant with `documents-write`, one of the principal's.
 #[utoipa::path(
     patch,
     path = "/api/documents/{id}",
-    operation_id = "ChangeDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(
         ("id" = String, Path, description = "The document's id."),

@@ -8,12 +8,15 @@ use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
 use super::{Shared, if_match};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeleteDocument";
+
 /// Deletes a document with its share links; an upload gives its space back.
 /// Under a grant with `documents-write`, one of the principal's documents.
 #[utoipa::path(
     delete,
     path = "/api/documents/{id}",
-    operation_id = "DeleteDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(
         ("id" = String, Path, description = "The document's id."),

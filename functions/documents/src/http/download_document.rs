@@ -9,11 +9,14 @@ use portal_security::{AccessEntry, ActingFor, Action, Actor};
 
 use super::{Shared, not_found, stream_response};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DownloadDocument";
+
 /// Downloads the document, byte for byte as it was uploaded or filed.
 #[utoipa::path(
     get,
     path = "/api/documents/{id}/content",
-    operation_id = "DownloadDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(("id" = String, Path, description = "The document's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),

@@ -16,11 +16,14 @@ pub struct ShareList {
     pub items: Vec<ShareView>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListDocumentShares";
+
 /// The document's share links, active or not, with their download counts.
 #[utoipa::path(
     get,
     path = "/api/documents/{id}/shares",
-    operation_id = "ListDocumentShares",
+    operation_id = OPERATION,
     tag = "documents",
     params(("id" = String, Path, description = "The document's id.")),
     security(("session" = []), ("bearer" = [])),

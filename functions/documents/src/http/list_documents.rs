@@ -42,11 +42,14 @@ pub struct DocumentPage {
     pub continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListDocuments";
+
 /// The citizen's documents, newest first, by kind or tag.
 #[utoipa::path(
     get,
     path = "/api/documents",
-    operation_id = "ListDocuments",
+    operation_id = OPERATION,
     tag = "documents",
     params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),

@@ -9,12 +9,15 @@ use portal_host::Problem;
 
 use super::{Shared, stream_response};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "OpenSharedDocument";
+
 /// The shared document, or one 404 for every kind of invalid link (unknown,
 /// expired, revoked, document deleted), so tokens cannot be probed.
 #[utoipa::path(
     get,
     path = "/api/shared/{token}",
-    operation_id = "OpenSharedDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(("token" = String, Path, description = "The link's secret token.")),
     responses(

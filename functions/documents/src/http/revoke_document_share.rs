@@ -8,11 +8,14 @@ use portal_security::{Action, Citizen};
 use super::{Shared, owned};
 use crate::DocumentsError;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RevokeDocumentShare";
+
 /// Revokes a share link; revoking it again is fine.
 #[utoipa::path(
     delete,
     path = "/api/documents/{id}/shares/{shareId}",
-    operation_id = "RevokeDocumentShare",
+    operation_id = OPERATION,
     tag = "documents",
     params(
         ("id" = String, Path, description = "The document's id."),

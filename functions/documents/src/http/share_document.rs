@@ -26,11 +26,14 @@ pub struct ShareRequest {
     expires_in_hours: Option<u32>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShareDocument";
+
 /// Makes a secret link through which anyone holding it can download the document until it expires.
 #[utoipa::path(
     post,
     path = "/api/documents/{id}/shares",
-    operation_id = "ShareDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(("id" = String, Path, description = "The document's id.")),
     request_body(content = ShareRequest, description = "May be left out: without a body the link lives 24 hours."),

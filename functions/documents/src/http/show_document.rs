@@ -10,11 +10,14 @@ use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use super::{Shared, not_found};
 use crate::document::{DocumentView, etag_header};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowDocument";
+
 /// One of the citizen's documents; its `ETag` guards a later change.
 #[utoipa::path(
     get,
     path = "/api/documents/{id}",
-    operation_id = "ShowDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(("id" = String, Path, description = "The document's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to read the documents of the person who authorised you, or whom you represent (scope `documents-read`)."),),
     security(("session" = []), ("bearer" = [])),

@@ -113,13 +113,16 @@ impl IntoResponse for Refused {
     }
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "UploadDocument";
+
 /// Uploads a document (PDF, JPEG, PNG or plain text) into the citizen's storage.
 ///
 /// Under a grant with `documents-write` (`X-Acting-For`), into the principal's storage and quota.
 #[utoipa::path(
     post,
     path = "/api/documents",
-    operation_id = "UploadDocument",
+    operation_id = OPERATION,
     tag = "documents",
     params(
         ("Idempotency-Key" = Option<String>, Header,

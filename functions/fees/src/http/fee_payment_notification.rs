@@ -112,11 +112,14 @@ pub async fn receive(fees: &Fees, signature: &str, body: &[u8]) -> Result<Notifi
     Ok(NotificationReceipt { accepted: true, duplicate: false })
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "FeePaymentNotification";
+
 /// The payment gateway's notification.
 #[utoipa::path(
     post,
     path = "/api/fees/payment-notifications",
-    operation_id = "FeePaymentNotification",
+    operation_id = OPERATION,
     tag = "fees",
     params(("Gateway-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the shared secret>`")),
     request_body = NotificationBody,

@@ -35,11 +35,14 @@ pub struct QrPayment {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "FeeQrPayment";
+
 /// QR Platba of one of the citizen's fees.
 #[utoipa::path(
     get,
     path = "/api/fees/{fee}/qr",
-    operation_id = "FeeQrPayment",
+    operation_id = OPERATION,
     tag = "fees",
     params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),

@@ -14,11 +14,14 @@ use super::Shared;
 #[allow(dead_code)] // documents the body of the image
 pub struct Png(Vec<u8>);
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "FeeQrPng";
+
 /// The QR Platba code as PNG.
 #[utoipa::path(
     get,
     path = "/api/fees/{fee}/qr/png",
-    operation_id = "FeeQrPng",
+    operation_id = OPERATION,
     tag = "fees",
     params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),

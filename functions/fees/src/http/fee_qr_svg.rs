@@ -8,11 +8,14 @@ use portal_security::Citizen;
 
 use super::Shared;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "FeeQrSvg";
+
 /// The QR Platba code as SVG.
 #[utoipa::path(
     get,
     path = "/api/fees/{fee}/qr/svg",
-    operation_id = "FeeQrSvg",
+    operation_id = OPERATION,
     tag = "fees",
     params(("fee" = String, Path, description = "The obligation's id.", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),

@@ -41,11 +41,14 @@ pub struct FeesOverview {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListFees";
+
 /// The municipality's fees and the citizen's obligations.
 #[utoipa::path(
     get,
     path = "/api/fees",
-    operation_id = "ListFees",
+    operation_id = OPERATION,
     tag = "fees",
     security(("session" = []), ("bearer" = [])),
     responses(

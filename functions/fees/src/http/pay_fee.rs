@@ -13,11 +13,14 @@ use super::{PaymentView, Shared, no_such_fee};
 use crate::municipal::parse_fee_id;
 use crate::payment;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "PayFee";
+
 /// Starts a payment of one of the citizen's fees.
 #[utoipa::path(
     post,
     path = "/api/fees/{fee}/payments",
-    operation_id = "PayFee",
+    operation_id = OPERATION,
     tag = "fees",
     params(("fee" = String, Path, description = "The obligation's id (from `GET /api/fees`).", example = "p10-pes-2027-0042")),
     security(("session" = []), ("bearer" = [])),

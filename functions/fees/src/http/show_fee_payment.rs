@@ -12,11 +12,14 @@ use portal_security::{Action, Citizen};
 use super::{PaymentView, Shared, no_such_payment};
 use crate::payment;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowFeePayment";
+
 /// One payment of the citizen.
 #[utoipa::path(
     get,
     path = "/api/fees/payments/{payment}",
-    operation_id = "ShowFeePayment",
+    operation_id = OPERATION,
     tag = "fees",
     params(("payment" = String, Path, description = "The payment's id.")),
     security(("session" = []), ("bearer" = [])),

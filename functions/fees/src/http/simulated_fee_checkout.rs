@@ -40,11 +40,14 @@ pub struct CheckoutResult {
     pub simulated: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SimulatedFeeCheckout";
+
 /// SIMULATOR: pays a fee payment with a test card (local mode only).
 #[utoipa::path(
     post,
     path = "/api/fees/payments/{payment}/simulated-checkout",
-    operation_id = "SimulatedFeeCheckout",
+    operation_id = OPERATION,
     tag = "fees",
     params(("payment" = String, Path, description = "The payment's id.")),
     request_body = CheckoutRequest,

@@ -21,11 +21,14 @@ pub struct IssuedBearerToken {
     pub expires_at: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "BearerToken";
+
 /// Issues a bearer token bound to the current session.
 #[utoipa::path(
     post,
     path = "/api/auth/token",
-    operation_id = "BearerToken",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -22,11 +22,14 @@ pub struct SessionInfo {
     pub expires_at: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CurrentSession";
+
 /// The level of assurance, provider, CSRF token and end of the session.
 #[utoipa::path(
     get,
     path = "/api/auth/session",
-    operation_id = "CurrentSession",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

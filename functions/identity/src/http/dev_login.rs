@@ -26,11 +26,14 @@ pub struct DevLoginForm {
     return_to: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DevLogin";
+
 /// Starts a session for a demo citizen at the chosen level of assurance.
 #[utoipa::path(
     post,
     path = "/api/auth/dev/login",
-    operation_id = "DevLogin",
+    operation_id = OPERATION,
     tag = "identity",
     request_body(content = DevLoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(

@@ -9,11 +9,14 @@ use portal_security::Loa;
 use super::{LoginQuery, Shared};
 use crate::{LoginProvider, demo};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DevLoginPage";
+
 /// The page of the development identity provider, a SIMULATOR of NIA.
 #[utoipa::path(
     get,
     path = "/api/auth/dev",
-    operation_id = "DevLoginPage",
+    operation_id = OPERATION,
     tag = "identity",
     params(LoginQuery),
     responses(

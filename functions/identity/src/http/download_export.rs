@@ -20,12 +20,15 @@ use crate::exports::{ExportState, parse_export_id};
 #[allow(dead_code)] // documents the body of the download
 pub struct ZipFile(Vec<u8>);
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DownloadExport";
+
 /// Downloads a ready export; the link works for the citizen's own session
 /// only, until the export expires (24 hours after it was built).
 #[utoipa::path(
     get,
     path = "/api/me/exports/{export}/download",
-    operation_id = "DownloadExport",
+    operation_id = OPERATION,
     tag = "identity",
     params(("export" = String, Path, description = "The export's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -40,12 +40,15 @@ pub struct Erased {
     pub erased: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "EraseMe";
+
 /// Erases everything the portal holds about the citizen and ends the session.
 /// Needs a login no older than 10 minutes (step-up).
 #[utoipa::path(
     delete,
     path = "/api/me",
-    operation_id = "EraseMe",
+    operation_id = OPERATION,
     tag = "identity",
     request_body = EraseRequest,
     security(("session" = []), ("bearer" = [])),

@@ -30,11 +30,14 @@ pub struct MyDataExport {
     pub access_log: Vec<AccessLogEntry>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ExportMe";
+
 /// Exports the profile and the complete access log; the export itself is logged.
 #[utoipa::path(
     get,
     path = "/api/me/export",
-    operation_id = "ExportMe",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -13,13 +13,16 @@ use super::{
 };
 use crate::{IdentityError, LoginProvider};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Login";
+
 /// Sends the browser to the identity provider; the login comes back to
 /// `LoginCallback`. A pending login lives 10 minutes and is bound to this
 /// browser by the `__Host-portal_login` cookie.
 #[utoipa::path(
     get,
     path = "/api/auth/login",
-    operation_id = "Login",
+    operation_id = OPERATION,
     tag = "identity",
     params(LoginQuery),
     responses(

@@ -29,13 +29,16 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "LoginCallback";
+
 /// Completes a login: one use per started login, only in the browser that
 /// started it (the `__Host-portal_login` cookie), the ID token checked
 /// (signature, issuer, audience, nonce, expiry, level of assurance).
 #[utoipa::path(
     get,
     path = "/api/auth/callback",
-    operation_id = "LoginCallback",
+    operation_id = OPERATION,
     tag = "identity",
     params(CallbackQuery),
     responses(

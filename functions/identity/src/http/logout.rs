@@ -20,12 +20,15 @@ pub struct LoggedOut {
     pub end_session_url: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Logout";
+
 /// Ends the session and clears its cookie; for a NIA login, also says where
 /// to end the login at NIA.
 #[utoipa::path(
     post,
     path = "/api/auth/logout",
-    operation_id = "Logout",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

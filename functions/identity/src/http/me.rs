@@ -22,11 +22,14 @@ pub struct MyData {
     pub profile: Profile,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Me";
+
 /// The citizen's profile; every look is in the access log, a failed one too.
 #[utoipa::path(
     get,
     path = "/api/me",
-    operation_id = "Me",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -187,11 +187,14 @@ impl From<AccessOutcome> for AccessLogOutcome {
     }
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyAccessLog";
+
 /// The citizen's access log, filtered and paged.
 #[utoipa::path(
     get,
     path = "/api/me/access-log",
-    operation_id = "MyAccessLog",
+    operation_id = OPERATION,
     tag = "identity",
     params(AccessLogQuery),
     security(("session" = []), ("bearer" = [])),

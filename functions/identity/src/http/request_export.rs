@@ -11,11 +11,14 @@ use super::Shared;
 use super::show_export::ExportStatus;
 use crate::IdentityError;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RequestExport";
+
 /// Queues an export; answers at once with its status and where to follow it.
 #[utoipa::path(
     post,
     path = "/api/me/exports",
-    operation_id = "RequestExport",
+    operation_id = OPERATION,
     tag = "identity",
     security(("session" = []), ("bearer" = [])),
     responses(

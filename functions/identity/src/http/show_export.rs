@@ -65,11 +65,14 @@ pub(crate) fn no_such_export() -> Problem {
     Problem::not_found("no such export")
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowExport";
+
 /// The state of one of the citizen's exports.
 #[utoipa::path(
     get,
     path = "/api/me/exports/{export}",
-    operation_id = "ShowExport",
+    operation_id = OPERATION,
     tag = "identity",
     params(("export" = String, Path, description = "The export's id.")),
     security(("session" = []), ("bearer" = [])),

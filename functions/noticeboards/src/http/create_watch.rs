@@ -85,12 +85,15 @@ fn checked(input: WatchInput) -> Result<Watch, Problem> {
     Ok(Watch { keywords: clean, case_number, place, boards })
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CreateNoticeBoardWatch";
+
 /// Watches the notice boards for new items; each new matching item is
 /// notified once.
 #[utoipa::path(
     post,
     path = "/api/me/notice-board-watches",
-    operation_id = "CreateNoticeBoardWatch",
+    operation_id = OPERATION,
     tag = "notice-boards",
     request_body = WatchInput,
     security(("session" = []), ("bearer" = [])),

@@ -9,11 +9,14 @@ use super::{Shared, is_watch_id};
 use crate::watches::WATCH_TYPE;
 use crate::{COLLECTION, NoticeBoardError, WATCH_INDEX_PARTITION};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeleteNoticeBoardWatch";
+
 /// Deletes one of the citizen's watches.
 #[utoipa::path(
     delete,
     path = "/api/me/notice-board-watches/{id}",
-    operation_id = "DeleteNoticeBoardWatch",
+    operation_id = OPERATION,
     tag = "notice-boards",
     params(("id" = String, Path, description = "The watch's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -42,11 +42,14 @@ pub struct BoardList {
     pub items: Vec<BoardView>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListNoticeBoards";
+
 /// The followed notice boards.
 #[utoipa::path(
     get,
     path = "/api/notice-boards",
-    operation_id = "ListNoticeBoards",
+    operation_id = OPERATION,
     tag = "notice-boards",
     responses(
         (status = 200, description = "Sledované úřední desky a stav jejich posledního stažení.", body = BoardList),

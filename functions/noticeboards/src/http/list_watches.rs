@@ -15,11 +15,14 @@ pub struct WatchList {
     pub items: Vec<WatchView>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListNoticeBoardWatches";
+
 /// The citizen's watches of the notice boards, oldest first.
 #[utoipa::path(
     get,
     path = "/api/me/notice-board-watches",
-    operation_id = "ListNoticeBoardWatches",
+    operation_id = OPERATION,
     tag = "notice-boards",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "Vaše hlídání úředních desek.", body = WatchList))

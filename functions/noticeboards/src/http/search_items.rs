@@ -47,11 +47,14 @@ pub struct ItemPage {
     pub complete: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SearchNoticeBoardItems";
+
 /// Searches the items of the followed notice boards.
 #[utoipa::path(
     get,
     path = "/api/notice-boards/items",
-    operation_id = "SearchNoticeBoardItems",
+    operation_id = OPERATION,
     tag = "notice-boards",
     params(SearchQuery),
     responses(

@@ -38,11 +38,14 @@ pub struct ChannelChange {
     sms: Option<bool>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ChangeNotificationPreferences";
+
 /// Changes the notification preferences; the in-portal inbox cannot be switched off.
 #[utoipa::path(
     put,
     path = "/api/me/notification-preferences",
-    operation_id = "ChangeNotificationPreferences",
+    operation_id = OPERATION,
     tag = "notifications",
     request_body = PreferencesChange,
     security(("session" = []), ("bearer" = [])),

@@ -10,11 +10,14 @@ use portal_security::{Action, Citizen};
 use super::{Shared, channel_of, record_contact_change};
 use crate::contacts;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeleteNotificationContact";
+
 /// Removes the e-mail address or phone number; notices stop going there at once.
 #[utoipa::path(
     delete,
     path = "/api/me/contacts/{contact}",
-    operation_id = "DeleteNotificationContact",
+    operation_id = OPERATION,
     tag = "notifications",
     params(("contact" = String, Path, description = "`email` or `phone`.")),
     security(("session" = []), ("bearer" = [])),

@@ -41,11 +41,14 @@ pub struct PhoneContact {
     pub pending: Option<PendingPhone>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListContacts";
+
 /// The citizen's contacts for notices.
 #[utoipa::path(
     get,
     path = "/api/me/contacts",
-    operation_id = "ListContacts",
+    operation_id = OPERATION,
     tag = "notifications",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "Kontakty pro oznámení.", body = Contacts))

@@ -34,11 +34,14 @@ pub struct NotificationPage {
     pub continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListNotifications";
+
 /// The citizen's notifications, newest first.
 #[utoipa::path(
     get,
     path = "/api/notifications",
-    operation_id = "ListNotifications",
+    operation_id = OPERATION,
     tag = "notifications",
     params(ListParams),
     security(("session" = []), ("bearer" = [])),

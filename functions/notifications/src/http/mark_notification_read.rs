@@ -23,11 +23,14 @@ pub struct ReadState {
     pub read_at: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MarkNotificationRead";
+
 /// Marks a notification as read; marking it again keeps the first time.
 #[utoipa::path(
     post,
     path = "/api/notifications/{id}/read",
-    operation_id = "MarkNotificationRead",
+    operation_id = OPERATION,
     tag = "notifications",
     params(("id" = String, Path, description = "The notification's id (64 hexadecimal digits).")),
     security(("session" = []), ("bearer" = [])),

@@ -58,11 +58,14 @@ pub enum PendingContact {
     Phone(PendingPhone),
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "NotificationContact";
+
 /// Sets the e-mail address or phone number for notices and sends it a 6-digit code; the contact is used once verified.
 #[utoipa::path(
     put,
     path = "/api/me/contacts/{contact}",
-    operation_id = "NotificationContact",
+    operation_id = OPERATION,
     tag = "notifications",
     params(("contact" = String, Path, description = "`email` or `phone`.")),
     request_body = ContactInput,

@@ -7,11 +7,14 @@ use portal_security::{Action, Citizen};
 
 use super::{NotificationItem, Shared, item, load};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowNotification";
+
 /// One notification, with how each channel fared.
 #[utoipa::path(
     get,
     path = "/api/notifications/{id}",
-    operation_id = "ShowNotification",
+    operation_id = OPERATION,
     tag = "notifications",
     params(("id" = String, Path, description = "The notification's id (64 hexadecimal digits).")),
     security(("session" = []), ("bearer" = [])),

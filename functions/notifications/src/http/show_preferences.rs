@@ -8,11 +8,14 @@ use portal_security::{Action, Citizen};
 
 use super::{PreferencesView, Shared, preferences_view, stored_preferences};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "NotificationPreferences";
+
 /// The citizen's notification preferences (the defaults until changed).
 #[utoipa::path(
     get,
     path = "/api/me/notification-preferences",
-    operation_id = "NotificationPreferences",
+    operation_id = OPERATION,
     tag = "notifications",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "Nastavení oznámení.", body = PreferencesView))

@@ -27,11 +27,14 @@ pub struct ContactVerified {
     pub verified: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "VerifyContact";
+
 /// Verifies the pending contact with its code; a code works once, for a limited time and a limited number of tries.
 #[utoipa::path(
     post,
     path = "/api/me/contacts/{contact}/verify",
-    operation_id = "VerifyContact",
+    operation_id = OPERATION,
     tag = "notifications",
     params(("contact" = String, Path, description = "`email` or `phone`.")),
     request_body = VerifyInput,

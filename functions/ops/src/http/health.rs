@@ -13,11 +13,14 @@ pub struct Health {
     pub status: &'static str,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Health";
+
 /// Liveness: answers while the process serves requests.
 #[utoipa::path(
     get,
     path = "/api/health",
-    operation_id = "Health",
+    operation_id = OPERATION,
     tag = "ops",
     responses(
         (status = 200, description = "Portál běží.", body = Health),

@@ -28,11 +28,14 @@ pub struct Readiness {
     pub checks: BTreeMap<&'static str, &'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Ready";
+
 /// Readiness: whether every store the portal depends on answers.
 #[utoipa::path(
     get,
     path = "/api/ready",
-    operation_id = "Ready",
+    operation_id = OPERATION,
     tag = "ops",
     responses(
         (status = 200, description = "Všechna úložiště odpovídají.", body = Readiness),

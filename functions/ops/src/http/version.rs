@@ -20,11 +20,14 @@ pub struct VersionInfo {
     pub store: &'static str,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "Version";
+
 /// The version, environment and store backend of the running app.
 #[utoipa::path(
     get,
     path = "/api/version",
-    operation_id = "Version",
+    operation_id = OPERATION,
     tag = "ops",
     responses(
         (status = 200, description = "Verze a prostředí běžící aplikace.", body = VersionInfo),

@@ -60,11 +60,14 @@ pub struct EstimateRequest {
     pub parameters_year: Option<i32>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "EstimatePension";
+
 /// An estimate of the old-age pension from stated figures.
 #[utoipa::path(
     post,
     path = "/api/pension/estimate",
-    operation_id = "EstimatePension",
+    operation_id = OPERATION,
     tag = "pension",
     request_body = EstimateRequest,
     responses(

@@ -25,12 +25,15 @@ pub struct MyEstimateQuery {
     parameters_year: Option<i32>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "EstimateMyPension";
+
 /// The citizen's estimate from the ČSSZ record (birth date, sex, children,
 /// insurance and substitute periods, earnings by year).
 #[utoipa::path(
     get,
     path = "/api/me/pension/estimate",
-    operation_id = "EstimateMyPension",
+    operation_id = OPERATION,
     tag = "pension",
     params(MyEstimateQuery),
     security(("session" = []), ("bearer" = [])),

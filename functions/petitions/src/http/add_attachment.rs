@@ -98,11 +98,14 @@ async fn read_form(mut multipart: Multipart) -> Result<(String, String, Bytes), 
     file.ok_or_else(|| invalid_field("file", "required: the attachment as a file part"))
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AddPetitionAttachment";
+
 /// Adds a PDF attachment to the creator's draft (at most five).
 #[utoipa::path(
     post,
     path = "/api/petitions/{id}/attachments",
-    operation_id = "AddPetitionAttachment",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     request_body(content = AttachmentUpload, content_type = "multipart/form-data"),

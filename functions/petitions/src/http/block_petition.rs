@@ -34,11 +34,14 @@ pub struct Blocked {
     pub reason: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "BlockPetition";
+
 /// Blocks signing of a published petition (officials only).
 #[utoipa::path(
     post,
     path = "/api/officials/petitions/{id}/block",
-    operation_id = "BlockPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     request_body = BlockInput,

@@ -9,11 +9,14 @@ use portal_security::{Action, Citizen};
 use super::{MyPetition, Shared, my_view, parse_id};
 use crate::closing::ClosedBy;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ClosePetition";
+
 /// Closes the creator's published petition: signing stops at once.
 #[utoipa::path(
     post,
     path = "/api/petitions/{id}/close",
-    operation_id = "ClosePetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -100,11 +100,14 @@ async fn take_creation(
     Err(StoreError::Throttled { retry_after: None })
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CreatePetition";
+
 /// Creates a draft petition, the creator's alone until published.
 #[utoipa::path(
     post,
     path = "/api/petitions",
-    operation_id = "CreatePetition",
+    operation_id = OPERATION,
     tag = "petitions",
     request_body = PetitionInput,
     security(("session" = []), ("bearer" = [])),

@@ -10,11 +10,14 @@ use portal_security::{Action, Citizen};
 use super::{Shared, no_such_attachment, own, parse_id};
 use crate::attachments::parse_index;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "DeletePetitionAttachment";
+
 /// Removes an attachment from the creator's draft.
 #[utoipa::path(
     delete,
     path = "/api/petitions/{id}/attachments/{n}",
-    operation_id = "DeletePetitionAttachment",
+    operation_id = OPERATION,
     tag = "petitions",
     params(
         ("id" = String, Path, description = "The petition's id."),

@@ -12,11 +12,14 @@ use portal_security::{Action, Citizen};
 use super::{Pdf, Shared, no_such_attachment, not_found, parse_id};
 use crate::attachments::{PDF, parse_index};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "PetitionAttachment";
+
 /// Downloads an attachment of a public petition, or of the creator's draft.
 #[utoipa::path(
     get,
     path = "/api/petitions/{id}/attachments/{n}",
-    operation_id = "PetitionAttachment",
+    operation_id = OPERATION,
     tag = "petitions",
     params(
         ("id" = String, Path, description = "The petition's id."),

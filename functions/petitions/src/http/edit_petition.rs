@@ -11,11 +11,14 @@ use super::create_petition::PetitionInput;
 use super::{MyPetition, Shared, my_view, not_found, own, parse_id, published_cannot_be_edited};
 use crate::model::{Draft, State as PetitionState};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "EditPetition";
+
 /// Replaces the draft's title, texts, addressee, committee and end date.
 #[utoipa::path(
     put,
     path = "/api/petitions/{id}",
-    operation_id = "EditPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     request_body = PetitionInput,

@@ -27,11 +27,14 @@ pub(crate) async fn extract_for(s: &PetitionService, citizen: &Citizen, id: &str
     Ok(extract)
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "PetitionExtractCsv";
+
 /// The extract of signatures as CSV (`;`, UTF-8 with BOM, for Excel in a Czech locale).
 #[utoipa::path(
     get,
     path = "/api/petitions/{id}/extract.csv",
-    operation_id = "PetitionExtractCsv",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -10,11 +10,14 @@ use super::extract_csv::extract_for;
 use super::{Pdf, Shared, download};
 use crate::extract;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "PetitionExtractPdf";
+
 /// The petition and the numbered list of its signers as a PDF.
 #[utoipa::path(
     get,
     path = "/api/petitions/{id}/extract.pdf",
-    operation_id = "PetitionExtractPdf",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -33,11 +33,14 @@ pub struct HandOver {
     pub hand_over: Option<HandOverView>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "HandOverPetition";
+
 /// Sends the petition and its extract from the creator's data box to the addressee's.
 #[utoipa::path(
     post,
     path = "/api/petitions/{id}/hand-over",
-    operation_id = "HandOverPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

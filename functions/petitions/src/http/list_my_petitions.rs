@@ -18,11 +18,14 @@ pub struct MyPetitions {
     pub items: Vec<MyPetition>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListMyPetitions";
+
 /// The petitions the citizen created.
 #[utoipa::path(
     get,
     path = "/api/me/petitions",
-    operation_id = "ListMyPetitions",
+    operation_id = OPERATION,
     tag = "petitions",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "Vaše petice, nejnovější první.", body = MyPetitions))

@@ -34,11 +34,14 @@ pub struct ListQuery {
     continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListPetitions";
+
 /// The public list of petitions, with exact counts of signatures.
 #[utoipa::path(
     get,
     path = "/api/petitions",
-    operation_id = "ListPetitions",
+    operation_id = OPERATION,
     tag = "petitions",
     params(ListQuery),
     responses(

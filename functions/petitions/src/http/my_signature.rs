@@ -16,11 +16,14 @@ pub struct MySignature {
     pub signed: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyPetitionSignature";
+
 /// Whether the citizen has signed the petition.
 #[utoipa::path(
     get,
     path = "/api/petitions/{id}/signatures/mine",
-    operation_id = "MyPetitionSignature",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -41,11 +41,14 @@ pub struct OfficialQuery {
     continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "OfficialListPetitions";
+
 /// Every petition ever published, newest first, for officials.
 #[utoipa::path(
     get,
     path = "/api/officials/petitions",
-    operation_id = "OfficialListPetitions",
+    operation_id = OPERATION,
     tag = "petitions",
     params(OfficialQuery),
     security(("session" = []), ("bearer" = [])),

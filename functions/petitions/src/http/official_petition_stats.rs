@@ -29,11 +29,14 @@ pub struct StatsQuery {
     format: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "OfficialPetitionStats";
+
 /// Petitions by state, flagged ones, signatures in total and per day (30 days).
 #[utoipa::path(
     get,
     path = "/api/officials/petitions/stats",
-    operation_id = "OfficialPetitionStats",
+    operation_id = OPERATION,
     tag = "petitions",
     params(StatsQuery),
     security(("session" = []), ("bearer" = [])),

@@ -11,11 +11,14 @@ use super::{MyPetition, Shared, my_view, not_found, own, parse_id, state_conflic
 use crate::events;
 use crate::model::State as PetitionState;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "PublishPetition";
+
 /// Publishes the draft: signing opens until its end date.
 #[utoipa::path(
     post,
     path = "/api/petitions/{id}/publish",
-    operation_id = "PublishPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

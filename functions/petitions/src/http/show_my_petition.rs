@@ -8,11 +8,14 @@ use portal_security::{Action, Citizen};
 
 use super::{MyPetition, Shared, my_view, own, parse_id};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowMyPetition";
+
 /// The creator's petition with its committee and, when blocked, the reason.
 #[utoipa::path(
     get,
     path = "/api/me/petitions/{id}",
-    operation_id = "ShowMyPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

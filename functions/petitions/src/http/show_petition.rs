@@ -7,11 +7,14 @@ use portal_host::Problem;
 
 use super::{PublicPetition, Shared, not_found, parse_id};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowPetition";
+
 /// A public petition with its exact count of signatures.
 #[utoipa::path(
     get,
     path = "/api/petitions/{id}",
-    operation_id = "ShowPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id (32 hexadecimal characters).")),
     responses(

@@ -19,11 +19,14 @@ pub struct SignatureCount {
     pub signatures: u64,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SignPetition";
+
 /// Signs the petition with the name and residence the identity carries.
 #[utoipa::path(
     post,
     path = "/api/petitions/{id}/signatures",
-    operation_id = "SignPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -19,11 +19,14 @@ pub struct Unblocked {
     pub state: PetitionState,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "UnblockPetition";
+
 /// Lifts the block of a petition (officials only).
 #[utoipa::path(
     post,
     path = "/api/officials/petitions/{id}/unblock",
-    operation_id = "UnblockPetition",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

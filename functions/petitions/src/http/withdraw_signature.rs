@@ -10,11 +10,14 @@ use portal_security::Citizen;
 use super::sign_petition::SignatureCount;
 use super::{Shared, parse_id};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "WithdrawPetitionSignature";
+
 /// Withdraws the citizen's signature; their sealed name and residence are deleted.
 #[utoipa::path(
     delete,
     path = "/api/petitions/{id}/signatures/mine",
-    operation_id = "WithdrawPetitionSignature",
+    operation_id = OPERATION,
     tag = "petitions",
     params(("id" = String, Path, description = "The petition's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -43,12 +43,15 @@ pub struct LicenceApplication {
     pub pay_url: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ApplyForDrivingLicence";
+
 /// Applies for a new driving licence; a fee is paid first, through the
 /// payment gateway.
 #[utoipa::path(
     post,
     path = "/api/filings/driving-licence",
-    operation_id = "ApplyForDrivingLicence",
+    operation_id = OPERATION,
     tag = "filings",
     request_body(content = LicenceApplicationForm, content_type = "multipart/form-data"),
     security(("session" = []), ("bearer" = [])),

@@ -57,12 +57,15 @@ pub struct OdometerCheck {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "CheckOdometer";
+
 /// The odometer readings of a vehicle, for anyone who has its last
 /// inspection protocol number.
 #[utoipa::path(
     get,
     path = "/api/registers/odometer",
-    operation_id = "CheckOdometer",
+    operation_id = OPERATION,
     tag = "registers",
     params(OdometerParams),
     security(("session" = []), ("bearer" = [])),

@@ -17,11 +17,14 @@ pub struct ExtractJobList {
     pub items: Vec<ExtractJobView>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListExtracts";
+
 /// The citizen's extract requests and how each stands.
 #[utoipa::path(
     get,
     path = "/api/registers/extracts",
-    operation_id = "ListExtracts",
+    operation_id = OPERATION,
     tag = "registers",
     params(("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `extracts`): their extract requests."),),
     security(("session" = []), ("bearer" = [])),

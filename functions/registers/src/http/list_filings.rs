@@ -32,11 +32,14 @@ pub struct FilingPage {
     pub continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListFilings";
+
 /// The citizen's filings with their status and the agency's deadline.
 #[utoipa::path(
     get,
     path = "/api/filings",
-    operation_id = "ListFilings",
+    operation_id = OPERATION,
     tag = "filings",
     params(ListParams, ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `filings`): their filings."),),
     security(("session" = []), ("bearer" = [])),

@@ -27,11 +27,14 @@ pub struct DriverPointsView {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyDriverPoints";
+
 /// The citizen's points from the register of drivers; the look is logged.
 #[utoipa::path(
     get,
     path = "/api/registers/driver-points",
-    operation_id = "MyDriverPoints",
+    operation_id = OPERATION,
     tag = "registers",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -20,11 +20,14 @@ pub struct PropertiesView {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyProperties";
+
 /// The citizen's properties from the land register; the look is logged.
 #[utoipa::path(
     get,
     path = "/api/registers/properties",
-    operation_id = "MyProperties",
+    operation_id = OPERATION,
     tag = "registers",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -25,11 +25,14 @@ pub struct MyRegisterDataView {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyRegisterData";
+
 /// The citizen's data from the base registers; every look is logged, cache hits too.
 #[utoipa::path(
     get,
     path = "/api/me/registers",
-    operation_id = "MyRegisterData",
+    operation_id = OPERATION,
     tag = "registers",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -19,11 +19,14 @@ pub struct VehiclesView {
     pub notice: Option<&'static str>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "MyVehicles";
+
 /// The citizen's vehicles from the register of road vehicles; the look is logged.
 #[utoipa::path(
     get,
     path = "/api/registers/vehicles",
-    operation_id = "MyVehicles",
+    operation_id = OPERATION,
     tag = "registers",
     security(("session" = []), ("bearer" = [])),
     responses(

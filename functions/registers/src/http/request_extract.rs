@@ -20,11 +20,14 @@ pub struct ExtractRequest {
     kind: ExtractKind,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RequestExtract";
+
 /// Records an extract request and queues it; answers at once with the job.
 #[utoipa::path(
     post,
     path = "/api/registers/extracts",
-    operation_id = "RequestExtract",
+    operation_id = OPERATION,
     tag = "registers",
     request_body = ExtractRequest,
     security(("session" = []), ("bearer" = [])),

@@ -57,13 +57,16 @@ fn provisional_agency(kind: &str) -> portal_events::FilingAgency {
     portal_events::FilingAgency { name: name.to_owned(), box_id: None }
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "RequestRegisterWrite";
+
 /// Files a new delivery address, contacts or a qualified certificate with the
 /// population register. A delivery address or a qualified certificate needs a
 /// login no older than 10 minutes (step-up).
 #[utoipa::path(
     post,
     path = "/api/filings/register-writes",
-    operation_id = "RequestRegisterWrite",
+    operation_id = OPERATION,
     tag = "filings",
     request_body = RegisterWriteInput,
     security(("session" = []), ("bearer" = [])),

@@ -28,11 +28,14 @@ pub struct SettledPayment {
     pub simulated: bool,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SettleSimulatedFilingPayment";
+
 /// SIMULATOR: settles a filing's simulated fee payment (local mode only).
 #[utoipa::path(
     post,
     path = "/api/filings/{id}/simulated-payment",
-    operation_id = "SettleSimulatedFilingPayment",
+    operation_id = OPERATION,
     tag = "filings",
     params(("id" = String, Path, description = "The filing's id.")),
     request_body = SettleRequest,

@@ -9,11 +9,14 @@ use portal_security::{AccessEntry, ActingFor, Action, Actor};
 use super::{ExtractJobView, Shared};
 use crate::extracts;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowExtract";
+
 /// How an extract request stands; a job left waiting too long is queued again.
 #[utoipa::path(
     get,
     path = "/api/registers/extracts/{id}",
-    operation_id = "ShowExtract",
+    operation_id = OPERATION,
     tag = "registers",
     params(("id" = String, Path, description = "The job's id (a UUID)."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `extracts`): the request of theirs."),),
     security(("session" = []), ("bearer" = [])),

@@ -40,11 +40,14 @@ pub struct FilingDetail {
     pub data: Option<Value>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ShowFiling";
+
 /// One filing; its progress is read from the agency first.
 #[utoipa::path(
     get,
     path = "/api/filings/{id}",
-    operation_id = "ShowFiling",
+    operation_id = OPERATION,
     tag = "filings",
     params(("id" = String, Path, description = "The filing's id."), ("X-Acting-For" = Option<String>, Header, description = "A grant id (`GET /api/delegations`) to act for the person who authorised you, or whom you represent (scope `filings`): a filing of theirs."),),
     security(("session" = []), ("bearer" = [])),

@@ -24,12 +24,15 @@ pub struct UrgedFiling {
     pub urge_request_id: String,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "UrgeFiling";
+
 /// Sends the agency a reminder once the deadline passed; a repeated request
 /// sends nothing more.
 #[utoipa::path(
     post,
     path = "/api/filings/{id}/urge",
-    operation_id = "UrgeFiling",
+    operation_id = OPERATION,
     tag = "filings",
     params(("id" = String, Path, description = "The filing's id.")),
     security(("session" = []), ("bearer" = [])),

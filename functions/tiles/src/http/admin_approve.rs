@@ -8,12 +8,15 @@ use portal_security::Citizen;
 use super::{AdminTile, Shared, VersionChoice, official, record, rule_problem};
 use crate::modeller::{self, RuleBroken};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminApproveTilePublication";
+
 /// Approves the waiting publication of a version, which publishes it. The
 /// official who asked cannot approve (403 `four-eyes`).
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/approval",
-    operation_id = "AdminApproveTilePublication",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     request_body = VersionChoice,

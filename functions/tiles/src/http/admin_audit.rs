@@ -26,11 +26,14 @@ pub struct AuditPage {
     pub continuation: Option<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminTileAudit";
+
 /// Every modeller action, newest first, 100 a page.
 #[utoipa::path(
     get,
     path = "/api/admin/tile-audit",
-    operation_id = "AdminTileAudit",
+    operation_id = OPERATION,
     tag = "tiles",
     params(AuditQuery),
     security(("session" = []), ("bearer" = [])),

@@ -11,12 +11,15 @@ use super::{AdminTile, Shared, official};
 use crate::definition::TileDefinition;
 use crate::modeller;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminCreateTile";
+
 /// Creates a draft. The draft may be incomplete (`validate` says what is
 /// missing); it needs an `id` not used by any tile.
 #[utoipa::path(
     post,
     path = "/api/admin/tiles",
-    operation_id = "AdminCreateTile",
+    operation_id = OPERATION,
     tag = "tiles",
     request_body = TileDefinition,
     security(("session" = []), ("bearer" = [])),

@@ -11,12 +11,15 @@ use super::{AdminTile, Shared, official, record};
 use crate::definition::TileDefinition;
 use crate::modeller;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminEditTile";
+
 /// Saves an edit as a new version with its diff (a draft until published).
 /// An edit that changes nothing makes no version.
 #[utoipa::path(
     put,
     path = "/api/admin/tiles/{id}",
-    operation_id = "AdminEditTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     request_body = TileDefinition,

@@ -15,12 +15,15 @@ pub struct AdminTiles {
     pub items: Vec<AdminTile>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminListTiles";
+
 /// Every tile: built-in ones (the seed's and the 36 cities, those still `to
 /// confirm` as unpublished drafts) and the officials' own.
 #[utoipa::path(
     get,
     path = "/api/admin/tiles",
-    operation_id = "AdminListTiles",
+    operation_id = OPERATION,
     tag = "tiles",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -36,12 +36,15 @@ pub struct Preview {
     pub tile: DashboardTile,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminPreviewTile";
+
 /// Shows a version of the tile as a demo citizen: whether they see it, and
 /// with which summary. Needs a version that passes the checks.
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/preview",
-    operation_id = "AdminPreviewTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     request_body = PreviewRequest,

@@ -8,12 +8,15 @@ use portal_security::Citizen;
 use super::{AdminTile, Shared, VersionChoice, check_rules, official, record, rule_problem, rules};
 use crate::modeller;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminRequestTilePublication";
+
 /// Asks for a version to be published; a second official approves it (four
 /// eyes). The version must pass the checks (422 naming what is wrong).
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/publication",
-    operation_id = "AdminRequestTilePublication",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     request_body = VersionChoice,

@@ -8,13 +8,16 @@ use portal_security::Citizen;
 use super::{AdminTile, Shared, VersionChoice, official, record, rule_problem};
 use crate::modeller;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminRollbackTile";
+
 /// Makes a new version equal to an earlier published one and publishes it
 /// (two officials approved it before). A version never published cannot be
 /// rolled back to (409).
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/rollback",
-    operation_id = "AdminRollbackTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     request_body = VersionChoice,

@@ -7,11 +7,14 @@ use portal_security::Citizen;
 
 use super::{AdminTile, Shared, official, record};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminShowTile";
+
 /// One tile's record.
 #[utoipa::path(
     get,
     path = "/api/admin/tiles/{id}",
-    operation_id = "AdminShowTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -8,12 +8,15 @@ use portal_security::Citizen;
 use super::{AdminTile, Shared, official, record};
 use crate::modeller;
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminUnpublishTile";
+
 /// Takes the tile off every dashboard and the catalogue at once (its
 /// versions stay; a rollback can publish an earlier one again).
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/unpublish",
-    operation_id = "AdminUnpublishTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     security(("session" = []), ("bearer" = [])),

@@ -25,13 +25,16 @@ pub struct ValidationReport {
     pub problems: Vec<Violation>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "AdminValidateTile";
+
 /// Checks the latest version: the JSON Schema of a definition, https URLs
 /// on the allow-list of portal domains, the icon's format and size, the
 /// summary source.
 #[utoipa::path(
     post,
     path = "/api/admin/tiles/{id}/validate",
-    operation_id = "AdminValidateTile",
+    operation_id = OPERATION,
     tag = "tiles",
     params(("id" = String, Path, description = "The tile's id.")),
     security(("session" = []), ("bearer" = [])),

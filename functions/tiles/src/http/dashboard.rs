@@ -8,6 +8,9 @@ use portal_security::Citizen;
 use super::Shared;
 use crate::dashboard::{self, Dashboard};
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "GetDashboard";
+
 /// The citizen's tiles in their order, each `fresh`, `cached` (with its
 /// age), `unavailable` (with a Czech message) or a `link`. Every summary
 /// source is called in parallel within one budget; a source that is slow or
@@ -15,7 +18,7 @@ use crate::dashboard::{self, Dashboard};
 #[utoipa::path(
     get,
     path = "/api/dashboard",
-    operation_id = "GetDashboard",
+    operation_id = OPERATION,
     tag = "tiles",
     security(("session" = []), ("bearer" = [])),
     responses(

@@ -32,11 +32,14 @@ pub struct Catalogue {
     pub items: Vec<CatalogueTile>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "ListTiles";
+
 /// Every published tile the citizen may see, whether on their dashboard or not.
 #[utoipa::path(
     get,
     path = "/api/tiles",
-    operation_id = "ListTiles",
+    operation_id = OPERATION,
     tag = "tiles",
     security(("session" = []), ("bearer" = [])),
     responses(

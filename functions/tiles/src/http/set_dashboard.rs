@@ -20,12 +20,15 @@ pub struct DashboardChoice {
     pub tiles: Vec<String>,
 }
 
+/// The operation id: this function's name and its `operationId`.
+pub const OPERATION: &str = "SetDashboard";
+
 /// Stores which tiles the dashboard shows and in which order. Every id must
 /// be a tile the citizen may see, each once.
 #[utoipa::path(
     put,
     path = "/api/me/dashboard",
-    operation_id = "SetDashboard",
+    operation_id = OPERATION,
     tag = "tiles",
     request_body = DashboardChoice,
     security(("session" = []), ("bearer" = [])),
