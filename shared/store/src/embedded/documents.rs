@@ -122,6 +122,30 @@ fn write(conn: &Connection, collection: &str, row: &Row, now: i64) -> StoreResul
     Ok(ETag::new(etag))
 }
 
+/// Inserts a new row in one statement: a live row with the same key makes it a
+/// conflict, an expired one (not yet purged) is replaced. One statement, not a
+/// look-up and a write: every access-log entry is a create.
+fn create(conn: &Connection, collection: &str, row: &Row, now: i64) -> StoreResult<ETag> {
+    let etag = new_etag();
+    let expires = row.ttl_ms.map(|ttl| now.saturating_add(ttl));
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO documents (collection, pk, id, body, etag, ttl_ms, expires_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (collection, pk, id) DO UPDATE SET
+               body = excluded.body, etag = excluded.etag, ttl_ms = excluded.ttl_ms, expires_at_ms = excluded.expires_at_ms
+             WHERE documents.expires_at_ms IS NOT NULL AND documents.expires_at_ms <= ?8",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![collection, row.partition, row.id, row.body, etag, row.ttl_ms, expires, now])
+        })
+        .map_err(sql_error)?;
+    if changed == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(ETag::new(etag))
+}
+
 /// A batch operation with its body already serialised.
 enum RowOp {
     Create(Row),
@@ -144,12 +168,7 @@ impl RowOp {
 /// One operation inside the writer's savepoint; the writer keeps or undoes it.
 fn apply(conn: &Connection, collection: &str, partition: &str, op: &RowOp, now: i64) -> StoreResult<Option<ETag>> {
     match op {
-        RowOp::Create(row) => {
-            if current_etag(conn, collection, &row.partition, &row.id, now)?.is_some() {
-                return Err(StoreError::Conflict);
-            }
-            write(conn, collection, row, now).map(Some)
-        }
+        RowOp::Create(row) => create(conn, collection, row, now).map(Some),
         RowOp::Replace { row, if_match } => match current_etag(conn, collection, &row.partition, &row.id, now)? {
             None => Err(StoreError::NotFound),
             Some(etag) if etag != if_match.as_str() => Err(StoreError::PreconditionFailed),
