@@ -230,9 +230,12 @@ fn main() {
         let stash = || {
             Stash::sealed(harness.store.clone(), harness.sealer.clone(), "DEMO%2Fjana-novakova", portal_testkit::START)
         };
-        // A first open: the citizen's key made and the store warm.
-        let warm = isds.download_big_message(&session, Direction::Received, &message_id, &stash()).await;
-        drop(warm.expect("warm-up download"));
+        // The citizen's key made and the store written once, by a small put
+        // (not a whole download: its freed pages would hide the one measured).
+        let warm = stash();
+        let piece = futures::stream::iter([Ok(Bytes::from_static(b"warm-up"))]).boxed();
+        drop(warm.put("warm-up", piece).await.expect("warm-up put"));
+        drop(warm);
         std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak resident set");
         let before = kib("VmRSS:");
         let message =

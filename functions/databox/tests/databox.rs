@@ -1269,17 +1269,46 @@ async fn a_big_received_message_is_delivered_only_when_the_citizen_opens_it_and_
     assert_eq!(delivering.len(), 1, "{delivering:?}");
     assert_eq!(delivering[0].operation, "SignedBigMessageDownload");
     assert_eq!(delivering[0].caller, portal_databox::isds::Caller::Citizen);
-    let (status, _, content) =
+    let (status, headers, content) =
         call(&portal.router, get(&format!("/api/databox/messages/received/{id}/attachments/0"), &jana)).await;
     assert_eq!((status, content.len()), (StatusCode::OK, 22_000_000));
+    assert_eq!(headers[header::CONTENT_LENGTH], "22000000", "streamed with its length");
+    // Each opening's ZFO and files were sealed blobs of a stash, deleted once
+    // its answer was done.
+    assert_eq!(stash_left(&portal).await, 0, "no stash is left after the answers");
 
     // Delivered now, so the archive takes it through the big download, as a job.
     portal.clock.advance(Duration::from_secs(2 * 24 * 3600));
     archive::run(&portal.databox).await.expect("archive");
     assert!(archived(portal.store.as_ref()).await.contains(&id.as_str().to_owned()), "archived");
+    assert_eq!(stash_left(&portal).await, 0, "nor after the archive's download");
+    // The archive's copy, re-sealed from the stash as it streamed, opens into
+    // the same bytes, streamed from the archive (in a new session: two days
+    // passed).
+    let jana = portal.login(JANA).await;
+    let (status, _, from_archive) =
+        call(&portal.router, get(&format!("/api/databox/messages/archived/{id}/attachments/0"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(from_archive == content, "the archived file byte for byte");
+    let (status, _, detail) = call(&portal.router, get(&format!("/api/databox/messages/archived/{id}"), &jana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json_of(&detail)["signature"]["verified"], true, "the archived ZFO verifies as it streams");
     let by_job = portal.isds.calls().into_iter().filter(|c| c.caller != portal_databox::isds::Caller::Citizen);
     assert!(by_job.clone().any(|c| c.operation == "SignedBigMessageDownload"), "the archive used the big download");
     assert!(portal.isds.deliveries_by_jobs().is_empty(), "and delivered nothing");
+}
+
+/// The blobs left under the spool's prefix (where a download's stash is)
+/// once the deleting tasks are done (or a minute passed).
+async fn stash_left(portal: &Portal) -> usize {
+    let left = || async { portal.store.list("databox-spool/").await.expect("list").len() };
+    let _ = tokio::time::timeout(Duration::from_secs(60), async {
+        while left().await > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    left().await
 }
 
 #[tokio::test]
