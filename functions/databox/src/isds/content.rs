@@ -400,3 +400,100 @@ impl Sealing<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portal_testkit::{Harness, START};
+
+    const OWNER: &str = "DEMO%2Fjana-novakova";
+
+    async fn stashed(harness: &Harness) -> Vec<String> {
+        let list = harness.store.list(crate::spool::PREFIX).await.expect("list");
+        list.into_iter().map(|info| info.path.as_str().to_owned()).collect()
+    }
+
+    /// Waits (at most a minute) for the deleting task.
+    async fn stashed_after_drop(harness: &Harness) -> Vec<String> {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while !stashed(harness).await.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        stashed(harness).await
+    }
+
+    fn pieces(content: &[u8], size: usize) -> BoxStream<'static, IsdsResult<Bytes>> {
+        let pieces: Vec<IsdsResult<Bytes>> = content.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        futures::stream::iter(pieces).boxed()
+    }
+
+    #[tokio::test]
+    async fn a_stashed_content_reads_back_sealed_and_goes_with_its_last_clone() {
+        let harness = Harness::new();
+        let stash = Stash::sealed(harness.store.clone(), harness.sealer.clone(), OWNER, START);
+        let content: Vec<u8> = (0..(3 * CHUNK_SIZE + 17)).map(|i| (i * 7 % 251) as u8).collect();
+        let stored = stash.put("file-0", pieces(&content, 10_000)).await.expect("put");
+        assert!(!stored.is_in_memory());
+        assert_eq!(stored.len(), content.len() as u64);
+        assert!(stored.bytes().await.expect("read")[..] == content[..]);
+        let paths = stashed(&harness).await;
+        assert_eq!(paths.len(), 1);
+        assert!(paths[0].starts_with(&format!(
+            "{}{}/{}-",
+            crate::spool::PREFIX,
+            crate::archive::citizen_folder(OWNER),
+            START.unix_timestamp()
+        )));
+        let (_, raw) = harness.blob(&paths[0]).await;
+        assert!(!raw.windows(32).any(|w| w == &content[CHUNK_SIZE..CHUNK_SIZE + 32]), "sealed");
+        // The stash dropped, a clone (a download streaming) keeps it; the last one deletes it.
+        let streaming = stored.clone();
+        drop((stash, stored));
+        assert_eq!(stashed(&harness).await.len(), 1, "kept while a clone lives");
+        let mut stream = streaming.stream().await.expect("stream");
+        drop(streaming);
+        let mut read = 0;
+        while let Some(piece) = stream.try_next().await.expect("piece") {
+            read += piece.len();
+        }
+        assert_eq!(read, content.len(), "a stream keeps its blob alive to its end");
+        drop(stream);
+        assert!(stashed_after_drop(&harness).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_put_given_up_or_dropped_midway_leaves_nothing() {
+        let harness = Harness::new();
+        // A stream that breaks: the put fails with its error.
+        let stash = Stash::sealed(harness.store.clone(), harness.sealer.clone(), OWNER, START);
+        let broken =
+            futures::stream::iter([Ok(Bytes::from(vec![1; CHUNK_SIZE * 2])), Err(IsdsError::Protocol("cut".into()))]);
+        let error = stash.put("file-0", broken.boxed()).await.expect_err("broken");
+        assert!(matches!(error, IsdsError::Protocol(_)), "{error:?}");
+        drop(stash);
+        assert!(stashed_after_drop(&harness).await.is_empty());
+
+        // A request dropped while its second file streams in: the first,
+        // stored, goes too.
+        let stash = Stash::sealed(harness.store.clone(), harness.sealer.clone(), OWNER, START);
+        let first = stash.put("zfo", pieces(b"the ZFO", 3)).await.expect("put");
+        assert_eq!(stashed(&harness).await.len(), 1);
+        let (started, mut halfway) = futures::channel::mpsc::unbounded::<()>();
+        let stalled = futures::stream::iter([Ok(Bytes::from(vec![2; CHUNK_SIZE * 3]))])
+            .chain(futures::stream::once(async move {
+                let _ = started.unbounded_send(());
+                futures::future::pending::<IsdsResult<Bytes>>().await
+            }))
+            .boxed();
+        let request = tokio::spawn(async move {
+            let second = stash.put("file-0", stalled).await;
+            (first, second.map(drop))
+        });
+        halfway.next().await.expect("the second file half sent");
+        request.abort();
+        assert!(request.await.expect_err("dropped").is_cancelled());
+        assert!(stashed_after_drop(&harness).await.is_empty(), "{:?}", stashed(&harness).await);
+    }
+}
