@@ -27,6 +27,9 @@ test('Jana opens a message and downloads its attachment', async () => {
   await navigate(page, 'Datová schránka');
   await pressOn(page, page.locator('table a[href^="#/datova-schranka/received/"]'));
   await waitForScreen(page);
+  // The ZFO's signature as the API checked it (the simulator's own CA signs in local mode).
+  const signature = page.locator('dl.facts dt:has-text("Podpis zprávy (ZFO)") + dd');
+  await expect(signature).toContainText(/^ověřen, podepsal /);
   const attachment = page.locator('.attachments a[download]').first();
   const name = await attachment.getAttribute('download');
   const downloading = page.waitForEvent('download');

@@ -80,7 +80,9 @@ const MAX_CHAIN: usize = 6;
 #[schema(as = DataMessageSignature)]
 pub struct SignatureCheck {
     /// True when the signature, the time stamp (when there is one) and both
-    /// certificates' chains to a trusted authority all verified.
+    /// certificates' chains to a trusted authority all verified. Whether a
+    /// certificate was revoked is not part of it: revocation lists are not
+    /// consulted.
     pub verified: bool,
     /// The signer certificate's subject (common name, organisation), as the
     /// ZFO names it; present whenever the ZFO could be read this far.

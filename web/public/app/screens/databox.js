@@ -45,6 +45,16 @@ export async function list({ query }) {
   ];
 }
 
+// What the portal checked of the ZFO's signature, in words: the signature, the time stamp and the chains to
+// the trusted authorities, but not revocation (the API says the same of `verified`).
+function signatureText(signature) {
+  if (!signature) return '—';
+  if (!signature.verified) return `neověřen: ${signature.reason || 'podpis nelze ověřit'}`;
+  const by = signature.signedBy ? `, podepsal ${signature.signedBy}` : '';
+  const stamp = signature.timeStamp ? `, časové razítko ${formatTime(signature.timeStamp.time)}` : '';
+  return `ověřen${by}${stamp} (odvolání certifikátu se nekontroluje)`;
+}
+
 export async function message({ params }) {
   const { folder, id } = params;
   const detail = await call('ShowDataMessage', { params: { folder, id } });
@@ -56,6 +66,7 @@ export async function message({ params }) {
     ['Doručeno', formatTime(detail.acceptanceTime)],
     detail.senderRefNumber ? ['Č. j. odesílatele', detail.senderRefNumber] : null,
     detail.personalDelivery ? ['Do vlastních rukou', 'ano'] : null,
+    ['Podpis zprávy (ZFO)', signatureText(detail.signature)],
   ].filter(Boolean);
   return [
     h('p', {}, h('a', { href: `#/datova-schranka?slozka=${folder}` }, '← Zpět do složky')),
