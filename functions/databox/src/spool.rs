@@ -28,12 +28,11 @@ use std::io::{Read, Seek, SeekFrom};
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
-use portal_crypto::stream::{CHUNK_SIZE, StreamSealer};
 use portal_store::{BlobPath, PutMode, StoreError};
 
 use crate::Databox;
 use crate::archive::citizen_folder;
-use crate::isds::ByteStream;
+use crate::isds::{ByteStream, IsdsError, seal_into};
 
 /// Where every spool folder lives.
 pub const PREFIX: &str = "databox-spool/";
@@ -61,6 +60,9 @@ pub enum SpoolError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] portal_crypto::CryptoError),
+    /// The sealed file could not be stored (the local store or the key).
+    #[error(transparent)]
+    Sealed(#[from] IsdsError),
 }
 
 /// One file in the spool: its size and SHA-256, and where it is.
@@ -119,37 +121,43 @@ impl Spool {
         let path = BlobPath::parse(format!("{}{n}", self.folder()))?;
         let field = format!("attachment-{n}");
         let sealer = databox.sealer.stream_sealer(&self.owner, &self.document(), &field).await?;
-        let mut sealing = Sealing {
-            input: content,
-            sealer,
-            pending: BytesMut::new(),
-            digest: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
+        let mut intake = Intake {
             size: 0,
             budget,
+            digest: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
             tail: container.then(Vec::new),
-            header_sent: false,
-            done: false,
             failure: None,
         };
-        let sealed = futures::stream::unfold(&mut sealing, |sealing| async move {
-            let next = sealing.next().await?;
-            Some((next, sealing))
-        });
-        let metadata = std::collections::BTreeMap::from([("sealed".to_owned(), "true".to_owned())]);
-        let stored = databox
-            .blobs
-            .put_stream(&path, Box::pin(sealed), "application/octet-stream", metadata, PutMode::CreateOnly)
-            .await;
-        if let Some(failure) = sealing.failure.take() {
+        let input = {
+            let intake = &mut intake;
+            content
+                .map(move |piece| {
+                    let failure = match piece {
+                        Ok(piece) => match intake.take(&piece) {
+                            Ok(()) => return Ok(piece),
+                            Err(failure) => failure,
+                        },
+                        Err(_) => SpoolError::Incoming,
+                    };
+                    let given_up = IsdsError::Invalid(failure.to_string());
+                    intake.failure = Some(failure);
+                    Err(given_up)
+                })
+                .boxed()
+        };
+        let sealed =
+            seal_into(databox.blobs.as_ref(), sealer, &path, "application/octet-stream", PutMode::CreateOnly, input)
+                .await;
+        if let Some(failure) = intake.failure.take() {
             return Err(failure);
         }
-        stored?;
+        sealed?;
         let mut sha256 = [0; 32];
-        sha256.copy_from_slice(sealing.digest.finish().as_ref());
-        let file = SpooledFile { size: sealing.size, sha256, path, field };
+        sha256.copy_from_slice(intake.digest.finish().as_ref());
+        let file = SpooledFile { size: intake.size, sha256, path, field };
         // Known from here, so a failure below still discards it.
         self.files.push(file.clone());
-        let rules = match sealing.tail.take() {
+        let rules = match intake.tail.take() {
             Some(tail) if file.size > 0 => self.container_rules(databox, &file, tail).await?,
             _ => Vec::new(),
         };
@@ -295,74 +303,33 @@ pub async fn collect(databox: &Databox) -> Result<u64, StoreError> {
     Ok(deleted)
 }
 
-/// A file as it streams into the spool: counted, hashed, sealed, and (a
-/// container) its end kept.
-struct Sealing<S> {
-    input: S,
-    sealer: StreamSealer,
-    pending: BytesMut,
-    digest: aws_lc_rs::digest::Context,
+/// What the spool learns of a file as it streams in to be sealed
+/// ([`seal_into`]): its size against the budget, its SHA-256, and (a
+/// container) its end.
+struct Intake {
     size: u64,
     budget: u64,
+    digest: aws_lc_rs::digest::Context,
     tail: Option<Vec<u8>>,
-    header_sent: bool,
-    done: bool,
+    /// Why the file was given up, which [`seal_into`] reports only as a
+    /// failed input.
     failure: Option<SpoolError>,
 }
 
-impl<S, E> Sealing<S>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    fn fail(&mut self, failure: SpoolError) -> Option<Result<Bytes, StoreError>> {
-        self.failure = Some(failure);
-        self.done = true;
-        Some(Err(StoreError::Invalid("the file was given up while it arrived".into())))
-    }
-
-    fn seal(&mut self, last: bool) -> Option<Result<Bytes, StoreError>> {
-        let take = if last { self.pending.len() } else { CHUNK_SIZE };
-        let plain = self.pending.split_to(take);
-        match self.sealer.seal_chunk(&plain, last) {
-            Ok(sealed) => Some(Ok(Bytes::from(sealed))),
-            Err(error) => self.fail(error.into()),
+impl Intake {
+    fn take(&mut self, piece: &[u8]) -> Result<(), SpoolError> {
+        self.size += piece.len() as u64;
+        if self.size > self.budget {
+            return Err(SpoolError::TooLarge);
         }
-    }
-
-    async fn next(&mut self) -> Option<Result<Bytes, StoreError>> {
-        if self.done {
-            return None;
-        }
-        if !self.header_sent {
-            self.header_sent = true;
-            return Some(Ok(Bytes::copy_from_slice(self.sealer.header())));
-        }
-        loop {
-            if self.pending.len() > CHUNK_SIZE {
-                return self.seal(false);
-            }
-            match self.input.next().await {
-                Some(Ok(piece)) => {
-                    self.size += piece.len() as u64;
-                    if self.size > self.budget {
-                        return self.fail(SpoolError::TooLarge);
-                    }
-                    self.digest.update(&piece);
-                    if let Some(tail) = &mut self.tail {
-                        tail.extend_from_slice(&piece);
-                        if tail.len() > 2 * TAIL {
-                            tail.drain(..tail.len() - TAIL);
-                        }
-                    }
-                    self.pending.extend_from_slice(&piece);
-                }
-                Some(Err(_)) => return self.fail(SpoolError::Incoming),
-                None => {
-                    self.done = true;
-                    return self.seal(true);
-                }
+        self.digest.update(piece);
+        if let Some(tail) = &mut self.tail {
+            tail.extend_from_slice(piece);
+            if tail.len() > 2 * TAIL {
+                tail.drain(..tail.len() - TAIL);
             }
         }
+        Ok(())
     }
 }
 

@@ -568,27 +568,15 @@ fn read_indefinite(id: u8, body: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8])
     }
 }
 
+/// The tests' ZFO builder, shared with the integration tests and the bench.
+#[cfg(test)]
+#[path = "../../../tests/support/zfo.rs"]
+mod test_zfo;
+
 #[cfg(test)]
 mod tests {
+    use super::test_zfo::{tlv, tlv_indefinite as indefinite};
     use super::*;
-
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
-            out.push(0x80 | bytes.len() as u8);
-            out.extend(bytes);
-        }
-        out.extend_from_slice(content);
-        out
-    }
-
-    fn indefinite(tag: u8, content: &[u8]) -> Vec<u8> {
-        [&[tag, 0x80][..], content, &[0, 0]].concat()
-    }
 
     const SHA256_OID: [u8; 9] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 
