@@ -6,6 +6,7 @@
 //! document id and the field `content`.
 
 use base64::Engine as _;
+use portal_crypto::Opener;
 use portal_store::{Document, FilterOp, Query};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -159,11 +160,7 @@ impl Calendar {
 
     /// Opens what [`seal`](Self::seal) made.
     pub async fn open(&self, owner: &str, doc_id: &str, sealed: &str) -> Result<Content, CalendarError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(sealed)
-            .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))?;
-        let plain = self.sealer.decrypt(owner, doc_id, "content", &bytes).await?;
-        serde_json::from_slice(&plain).map_err(|e| CalendarError::Corrupt(e.to_string()))
+        open_with(&mut self.sealer.opener(owner), doc_id, sealed).await
     }
 
     /// One item of the owner, opened; `None` if there is none (or the id
@@ -182,6 +179,7 @@ impl Calendar {
     pub async fn items_between(&self, owner: &str, from: Date, to: Date) -> Result<Vec<Item>, CalendarError> {
         let mut items = Vec::new();
         let mut continuation = None;
+        let mut opener = self.sealer.opener(owner);
         loop {
             let query = Query::default()
                 .filter("type", FilterOp::Eq, ITEM_TYPE)
@@ -196,7 +194,7 @@ impl Calendar {
             for doc in &page.items {
                 let stored: StoredItem =
                     serde_json::from_str(&doc.body).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
-                let content = self.open(owner, &doc.id, &stored.sealed).await?;
+                let content = open_with(&mut opener, &doc.id, &stored.sealed).await?;
                 items.push(Item { id: doc.id.clone(), stored, content });
             }
             match page.continuation {
@@ -207,6 +205,15 @@ impl Calendar {
         items.sort_by(|a, b| (a.stored.date, a.stored.start, &a.id).cmp(&(b.stored.date, b.stored.start, &b.id)));
         Ok(items)
     }
+}
+
+/// Opens an item's sealed content with the owner's opener.
+async fn open_with(opener: &mut Opener<'_>, doc_id: &str, sealed: &str) -> Result<Content, CalendarError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))?;
+    let plain = opener.decrypt(doc_id, "content", &bytes).await?;
+    serde_json::from_slice(&plain).map_err(|e| CalendarError::Corrupt(e.to_string()))
 }
 
 /// The item as the API shows it.

@@ -90,4 +90,4 @@ pub use keyring::{
 };
 pub use keyvault::KeyVaultWrapper;
 pub use local::LocalKeyFile;
-pub use sealer::{BLIND_INDEX_LABEL, BLIND_INDEX_SALT, SEALED_REFERENCE_PREFIX, Sealer};
+pub use sealer::{BLIND_INDEX_LABEL, BLIND_INDEX_SALT, Opener, SEALED_REFERENCE_PREFIX, Sealer};

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::error::CryptoError;
 use crate::format::{self, Binding, Header, TAG_LEN};
 use crate::key::DataKey;
-use crate::keyring::CitizenKeys;
+use crate::keyring::{CitizenKey, CitizenKeys};
 use crate::stream::{StreamHeader, StreamOpener, StreamSealer};
 
 /// How a sealed reference ([`Sealer::seal_reference`]) starts.
@@ -126,7 +126,7 @@ impl Sealer {
         ciphertext: Vec<u8>,
     ) -> Result<Vec<u8>, CryptoError> {
         if crate::stream::is_streamed(&ciphertext) {
-            return self.decrypt(owner, document_id, field, &ciphertext).await;
+            return self.decrypt_streamed(owner, document_id, field, &ciphertext).await;
         }
         let (header, header_len) = Header::parse(&ciphertext)?;
         if ciphertext.len() < header_len + TAG_LEN {
@@ -179,19 +179,59 @@ impl Sealer {
         field: &str,
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        self.opener(owner).decrypt(document_id, field, ciphertext).await
+    }
+
+    /// [`decrypt`](Self::decrypt) of a streamed ciphertext (format 2), whole.
+    async fn decrypt_streamed(
+        &self,
+        owner: &str,
+        document_id: &str,
+        field: &str,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let (_, len) = StreamHeader::parse(ciphertext)?.ok_or(CryptoError::Malformed("truncated header"))?;
+        let mut opener = self.stream_opener(owner, document_id, field, &ciphertext[..len]).await?;
+        let mut plain = opener.push(&ciphertext[len..])?;
+        plain.extend(opener.finish()?);
+        Ok(plain)
+    }
+
+    /// Opens many ciphertexts of one owner, such as a page of records: the
+    /// owner's key is looked up once per data-key version the page holds, not
+    /// once per record. Hold it for one request: a key it has looked up stays
+    /// usable through it even if the owner is erased meanwhile.
+    pub fn opener<'a>(&'a self, owner: &'a str) -> Opener<'a> {
+        Opener { sealer: self, owner, key: None }
+    }
+}
+
+/// What [`Sealer::opener`] gives: [`Sealer::decrypt`] for one owner, with the
+/// last key it used kept.
+#[derive(Debug)]
+pub struct Opener<'a> {
+    sealer: &'a Sealer,
+    owner: &'a str,
+    key: Option<CitizenKey>,
+}
+
+impl Opener<'_> {
+    /// [`Sealer::decrypt`] of `ciphertext`, bound to this owner, `document_id` and `field`.
+    pub async fn decrypt(&mut self, document_id: &str, field: &str, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let owner = self.owner;
         if crate::stream::is_streamed(ciphertext) {
-            let (_, len) = StreamHeader::parse(ciphertext)?.ok_or(CryptoError::Malformed("truncated header"))?;
-            let mut opener = self.stream_opener(owner, document_id, field, &ciphertext[..len]).await?;
-            let mut plain = opener.push(&ciphertext[len..])?;
-            plain.extend(opener.finish()?);
-            return Ok(plain);
+            return self.sealer.decrypt_streamed(owner, document_id, field, ciphertext).await;
         }
         let (header, header_len) = Header::parse(ciphertext)?;
         // Garbage never costs a key lookup.
         if ciphertext.len() < header_len + TAG_LEN {
             return Err(CryptoError::Malformed("truncated"));
         }
-        let key = self.keys.data_key_version(owner, header.data_key_version).await?;
+        let key = match self.key.take() {
+            Some(key) if key.version() == header.data_key_version => key,
+            _ => self.sealer.keys.data_key_version(owner, header.data_key_version).await?,
+        };
+        let key = self.key.insert(key);
         format::open(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
     }
 }
@@ -277,5 +317,36 @@ mod tests {
         assert_eq!(open("jana", "petition-signature", "sealed:!!".into()).await, None, "garbage");
         sealer.keys().shred("jana").await.expect("shred");
         assert_eq!(open("jana", "petition-signature", reference).await, None, "gone with the key");
+    }
+
+    #[tokio::test]
+    async fn an_opener_opens_its_owners_ciphertexts_with_every_binding_kept_and_not_after_erasure() {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
+        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let one = sealer.encrypt("jana", "doc-1", "content", b"first").await.expect("seal");
+        let two = sealer.encrypt("jana", "doc-2", "content", b"second").await.expect("seal");
+        let streamed = sealer
+            .stream_sealer("jana", "doc-3", "content")
+            .await
+            .expect("sealer")
+            .seal_all(b"streamed")
+            .expect("seal");
+        let theirs = sealer.encrypt("jiri", "doc-2", "content", b"another owner").await.expect("jiri");
+
+        let mut opener = sealer.opener("jana");
+        assert_eq!(opener.decrypt("doc-1", "content", &one).await.expect("opens"), b"first");
+        assert_eq!(opener.decrypt("doc-2", "content", &two).await.expect("opens"), b"second");
+        assert_eq!(opener.decrypt("doc-3", "content", &streamed).await.expect("streamed"), b"streamed");
+        assert!(matches!(opener.decrypt("doc-9", "content", &two).await, Err(CryptoError::Tampered)), "document");
+        assert!(matches!(opener.decrypt("doc-2", "title", &two).await, Err(CryptoError::Tampered)), "field");
+        assert!(opener.decrypt("doc-2", "content", &theirs).await.is_err(), "another owner's");
+        assert!(matches!(opener.decrypt("doc-2", "content", b"junk").await, Err(CryptoError::Malformed(_))));
+
+        sealer.keys().shred("jana").await.expect("shred");
+        let mut after = sealer.opener("jana");
+        assert!(matches!(after.decrypt("doc-1", "content", &one).await, Err(CryptoError::Shredded)));
     }
 }
