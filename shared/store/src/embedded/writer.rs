@@ -5,19 +5,13 @@
 //! acknowledged can be lost; a write that fails rolls back to its savepoint and
 //! leaves the others of its group untouched.
 //!
-//! A lone write never waits for a group to fill: the writer starts as soon as
-//! it is queued, so one writer alone commits exactly as without groups. Once
-//! writes arrive together (the group just committed, or the one being formed,
-//! holds more than one), the writer gathers for up to [`GATHER`] before it
-//! commits: under load each fsync and each wake-up of the writer then serves
-//! many requests instead of two or three, which costs each of them at most
-//! that long and the whole process much less CPU (measured in
-//! `docs/benchmarks.md`, session 9).
+//! No write waits for a group to fill: the writer starts as soon as one write is
+//! queued, and the writes that arrive while it commits form the next group. One
+//! writer alone therefore commits exactly as before; many writers share fsyncs.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -26,9 +20,6 @@ use crate::error::{StoreError, StoreResult};
 
 /// The most writes one transaction gathers; more wait for the next commit.
 const MAX_GROUP: usize = 512;
-
-/// How long the writer keeps gathering a group once writes come together.
-const GATHER: Duration = Duration::from_micros(500);
 
 /// Why a write that ran without error was still not kept: its group's
 /// transaction could not begin or commit.
@@ -139,7 +130,6 @@ impl Drop for Writer {
 
 fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
     let mut group: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_GROUP);
-    let mut together = false;
     while let Ok(first) = writes.recv() {
         group.push(first);
         while group.len() < MAX_GROUP {
@@ -148,28 +138,9 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
                 Err(_) => break,
             }
         }
-        if together || group.len() > 1 {
-            gather_until(writes, &mut group, Instant::now() + GATHER);
-        }
-        together = group.len() > 1;
         let failure = commit(conn, &mut group).err();
         for write in group.drain(..) {
             write.finish(failure.as_ref());
-        }
-    }
-}
-
-/// Adds the writes that arrive before `end` to the group, up to [`MAX_GROUP`].
-/// A closed queue ends the gathering; the writes already taken still commit.
-fn gather_until<W>(writes: &mpsc::Receiver<W>, group: &mut Vec<W>, end: Instant) {
-    while group.len() < MAX_GROUP {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match writes.recv_timeout(left) {
-            Ok(next) => group.push(next),
-            Err(_) => break,
         }
     }
 }
@@ -201,34 +172,4 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<(
         let _ = conn.execute_batch("ROLLBACK");
     }
     outcome
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gathering_takes_what_is_queued_up_to_a_full_group_and_stops_when_the_queue_closes() {
-        let (queue, writes) = mpsc::channel();
-        for i in 0..MAX_GROUP + 10 {
-            queue.send(i).expect("queued");
-        }
-        let mut group = vec![];
-        gather_until(&writes, &mut group, Instant::now() + Duration::from_secs(60));
-        assert_eq!(group, (0..MAX_GROUP).collect::<Vec<_>>(), "a full group, in order");
-
-        let mut group = vec![];
-        drop(queue);
-        gather_until(&writes, &mut group, Instant::now() + Duration::from_secs(60));
-        assert_eq!(group, (MAX_GROUP..MAX_GROUP + 10).collect::<Vec<_>>(), "the rest, then the closed queue ends it");
-    }
-
-    #[test]
-    fn gathering_past_its_end_takes_nothing_more() {
-        let (queue, writes) = mpsc::channel();
-        queue.send(1).expect("queued");
-        let mut group = vec![0];
-        gather_until(&writes, &mut group, Instant::now());
-        assert_eq!(group, vec![0]);
-    }
 }
