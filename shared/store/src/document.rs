@@ -362,6 +362,17 @@ pub trait DocumentStore: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Declares that queries of `collection` without an order filter on these
+    /// field paths (as [`Query::filter`] names them). A hint for speed, never
+    /// needed for the right answer: the embedded store keeps the fields in an
+    /// index of the collection, so such a query reads them from there instead
+    /// of parsing every document it passes; Cosmos DB indexes every path
+    /// already (its indexing policy in `bicep/`), so there it does nothing.
+    async fn index_filters(&self, collection: &str, fields: &[&str]) -> StoreResult<()> {
+        let _ = (collection, fields);
+        Ok(())
+    }
+
     /// Runs every operation or none, within one partition.
     async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult>;
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{Clock, DocumentStore, ManualClock, NewDocument, Query, QueueName, QueueStore, conformance};
+use portal_store::{
+    Clock, DocumentStore, FilterOp, ManualClock, NewDocument, Query, QueueName, QueueStore, conformance,
+};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -26,6 +28,107 @@ async fn documents_conform_on_disk() {
     let clock = clock();
     let store = EmbeddedStore::open(dir.path(), clock.clone()).expect("open");
     conformance::documents::run_all(Arc::new(store), clock, "conformance").await;
+}
+
+#[tokio::test]
+async fn documents_conform_with_filter_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = clock();
+    let store = EmbeddedStore::open(dir.path(), clock.clone()).expect("open");
+    store.index_filters("conformance", &["kind", "meta.n", "at"]).await.expect("index");
+    conformance::documents::run_all(Arc::new(store), clock, "conformance").await;
+}
+
+/// Bodies whose fields differ in kind (text, whole and decimal numbers,
+/// booleans, null, objects, arrays, absent), for comparing answers.
+fn assorted(i: usize) -> serde_json::Value {
+    let kind = match i % 9 {
+        0 => json!("a"),
+        1 => json!("b"),
+        2 => json!(1),
+        3 => json!(2.5),
+        4 => json!(true),
+        5 => json!(null),
+        6 => json!({"x": 1}),
+        7 => json!(["a"]),
+        _ => serde_json::Value::Null,
+    };
+    let mut body = json!({"kind": kind, "day": format!("2026-12-{:02}", 1 + i % 28), "meta": {"n": i % 7}});
+    if i % 9 == 8 {
+        body.as_object_mut().expect("object").remove("kind");
+    }
+    body
+}
+
+#[tokio::test]
+async fn filtered_queries_answer_alike_with_a_filter_index_declared_before_or_after_the_data() {
+    let clock = clock();
+    let plain = EmbeddedStore::in_memory(clock.clone()).expect("open");
+    let before = EmbeddedStore::in_memory(clock.clone()).expect("open");
+    let after = EmbeddedStore::in_memory(clock.clone()).expect("open");
+    before.index_filters("things", &["kind", "day", "meta.n"]).await.expect("index");
+    for store in [&plain, &before, &after] {
+        for i in 0..120 {
+            store.create("things", NewDocument::new("p", format!("t{i:03}"), assorted(i))).await.expect("create");
+            store.create("others", NewDocument::new("p", format!("o{i:03}"), assorted(i))).await.expect("create");
+        }
+    }
+    after.index_filters("things", &["kind", "day", "meta.n"]).await.expect("index");
+
+    async fn ids(store: &EmbeddedStore, filters: &[(&str, FilterOp, serde_json::Value)]) -> Vec<String> {
+        let (mut ids, mut continuation) = (vec![], None);
+        loop {
+            let mut query = Query::default().page_size(7).after(continuation.take());
+            for (field, op, value) in filters {
+                query = query.filter(*field, *op, value.clone());
+            }
+            let page = store.query("things", "p", query).await.expect("query");
+            ids.extend(page.items.into_iter().map(|doc| doc.id));
+            match page.continuation {
+                Some(next) => continuation = Some(next),
+                None => return ids,
+            }
+        }
+    }
+    let values =
+        [json!("a"), json!("b"), json!(1), json!(2), json!(2.5), json!(true), json!(false), json!("2026-12-10")];
+    let ops = [FilterOp::Eq, FilterOp::Lt, FilterOp::Le, FilterOp::Gt, FilterOp::Ge];
+    let mut compared = 0;
+    for field in ["kind", "day", "meta.n"] {
+        for op in ops {
+            for value in &values {
+                let filters = [(field, op, value.clone()), ("day", FilterOp::Ge, json!("2026-12-05"))];
+                let expected = ids(&plain, &filters).await;
+                assert_eq!(ids(&before, &filters).await, expected, "{field} {op:?} {value}, index first");
+                assert_eq!(ids(&after, &filters).await, expected, "{field} {op:?} {value}, index after the data");
+                compared += usize::from(!expected.is_empty());
+            }
+        }
+    }
+    assert!(compared > 60, "most comparisons select something: {compared}");
+}
+
+#[tokio::test]
+async fn declaring_other_fields_replaces_the_collections_filter_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path(), clock()).expect("open");
+    store.index_filters("things", &["kind"]).await.expect("index");
+    store.index_filters("others", &["kind"]).await.expect("index");
+    store.index_filters("things", &["kind", "day"]).await.expect("index");
+    store.index_filters("things", &["kind", "day"]).await.expect("the same again");
+    let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("database");
+    let mut names = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'filters:%'")
+        .expect("statement")
+        .query_map([], |row| row.get::<_, String>(0))
+        .expect("names")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("names");
+    names.sort();
+    assert_eq!(names, ["filters:others:kind", "filters:things:kind,day"]);
+    assert!(store.index_filters("things", &[]).await.is_err(), "no field");
+    assert!(store.index_filters("things", &["a;b"]).await.is_err(), "not a field path");
+    assert!(store.index_filters("a/b", &["kind"]).await.is_err(), "not a collection");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@
 
 mod blobs;
 mod documents;
+mod filter_index;
 mod queues;
 mod readers;
 mod writer;
@@ -165,6 +166,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Woken whenever a message is sent, so the local host need not poll hard.
     queue_activity: Arc<Notify>,
+    /// The filter indexes declared in this process.
+    filter_indexes: filter_index::FilterIndexes,
     /// Keeps the temporary folder of a throwaway store alive.
     _temp: Option<tempfile::TempDir>,
 }
@@ -232,6 +235,7 @@ impl EmbeddedStore {
                 blob_dir,
                 clock,
                 queue_activity: Arc::new(Notify::new()),
+                filter_indexes: filter_index::FilterIndexes::default(),
                 _temp: temp,
             }),
         })
