@@ -114,6 +114,8 @@ impl Services {
                 wrapper
             }
         };
+        // The calendar page's filters compare indexed values, not parsed bodies (issue 18).
+        stores.documents.index_filters(portal_calendar::COLLECTION, portal_calendar::item::FILTERED_FIELDS).await?;
         let sealer = Sealer::new(Arc::new(CitizenKeys::new(stores.documents.clone(), wrapper, clock.clone())));
         let sessions = Sessions::new(stores.documents.clone(), clock.clone(), SessionTimes::default());
         let access_log = AccessLog::new(stores.documents.clone(), clock.clone());

@@ -13,6 +13,10 @@ use time::{Date, OffsetDateTime};
 
 use crate::{COLLECTION, Calendar, CalendarError};
 
+/// The fields the calendar's page filters on, for the store's filter index
+/// ([`portal_store::DocumentStore::index_filters`]).
+pub const FILTERED_FIELDS: &[&str] = &["type", "date", "endDate"];
+
 /// `type` of an item document.
 pub const ITEM_TYPE: &str = "calendar-item";
 /// `type` of what remains of a cancelled system entry for a while, so an older
