@@ -75,6 +75,5 @@ pub async fn handler(
     }
     calendar.access_log.record_own(&citizen, Action::Create, "calendar-event", &id, "nová událost v kalendáři").await?;
     settle_quietly(&calendar, &stored, &[]).await;
-    let item = Item { id, stored, content: event.content };
-    Ok((StatusCode::CREATED, Json(CalendarItem::from(&item))))
+    Ok((StatusCode::CREATED, Json(CalendarItem::from(Item { id, stored, content: event.content }))))
 }

@@ -78,5 +78,5 @@ pub async fn handler(
     let (from, to) = (format_date(from), format_date(to));
     let range = format!("{from}..{to}");
     calendar.access_log.record_own(&citizen, Action::Read, "calendar-events", &range, "zobrazení kalendáře").await?;
-    Ok(Json(CalendarPage { from, to, items: items.iter().map(CalendarItem::from).collect() }))
+    Ok(Json(CalendarPage { from, to, items: items.into_iter().map(CalendarItem::from).collect() }))
 }

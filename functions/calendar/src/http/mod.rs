@@ -67,26 +67,27 @@ pub struct CalendarItem {
     pub remind_days_before: Option<u32>,
 }
 
-impl From<&Item> for CalendarItem {
-    fn from(item: &Item) -> Self {
-        let s = &item.stored;
+/// Takes the item apart: its strings move into the answer, none is copied.
+impl From<Item> for CalendarItem {
+    fn from(item: Item) -> Self {
+        let Item { id, stored: s, content } = item;
         let rfc3339 = &time::format_description::well_known::Rfc3339;
         Self {
-            id: item.id.clone(),
+            id,
             origin: s.origin,
-            kind: s.kind.clone(),
-            title: item.content.title.clone(),
+            kind: s.kind,
+            title: content.title,
             date: format_date(s.date),
             end_date: format_date(s.end_date),
             all_day: s.all_day,
             editable: s.origin == Origin::Own,
             start: s.start.and_then(|t| t.format(rfc3339).ok()),
             end: s.end.and_then(|t| t.format(rfc3339).ok()),
-            description: item.content.description.clone(),
-            location: item.content.location.clone(),
-            document: s.document.clone(),
-            source: s.source.clone(),
-            entry_id: s.entry_id.clone(),
+            description: content.description,
+            location: content.location,
+            document: s.document,
+            source: s.source,
+            entry_id: s.entry_id,
             remind_days_before: s.remind_days_before,
         }
     }

@@ -30,5 +30,5 @@ pub async fn handler(
 ) -> Result<Json<CalendarItem>, Problem> {
     let (item, _) = load(&calendar, &citizen, &id).await?;
     calendar.access_log.record_own(&citizen, Action::Read, "calendar-event", &id, "zobrazení události").await?;
-    Ok(Json(CalendarItem::from(&item)))
+    Ok(Json(CalendarItem::from(item)))
 }

@@ -49,5 +49,5 @@ pub async fn handler(
     }
     calendar.access_log.record_own(&citizen, Action::Update, "calendar-event", &id, "úprava události").await?;
     settle_quietly(&calendar, &stored, &old.stored.reminders).await;
-    Ok(Json(CalendarItem::from(&Item { id, stored, content: event.content })))
+    Ok(Json(CalendarItem::from(Item { id, stored, content: event.content })))
 }
