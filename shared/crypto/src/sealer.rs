@@ -246,13 +246,18 @@ mod tests {
     use super::*;
     use crate::LocalKeyFile;
 
-    #[tokio::test]
-    async fn single_shot_and_streamed_ciphertexts_both_open_and_streamed_ones_die_with_the_key() {
+    /// A sealer over a throwaway store, with its key folder (kept while the test runs).
+    fn sealer() -> (Sealer, tempfile::TempDir) {
         let clock = Arc::new(SystemClock);
         let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
         let dir = tempfile::tempdir().expect("tempdir");
         let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
-        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        (Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock))), dir)
+    }
+
+    #[tokio::test]
+    async fn single_shot_and_streamed_ciphertexts_both_open_and_streamed_ones_die_with_the_key() {
+        let (sealer, _keys) = sealer();
         let old = sealer.encrypt("jana", "doc-1", "content", b"sealed before streaming").await.expect("v1");
         assert_eq!(old[3], 1, "format version 1");
         assert_eq!(
@@ -279,11 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn blind_indexes_match_per_owner_and_purpose_and_die_with_the_key() {
-        let clock = Arc::new(SystemClock);
-        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-        let dir = tempfile::tempdir().expect("tempdir");
-        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
-        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let (sealer, _keys) = sealer();
         let a = sealer.blind_index("jana", "tags", b"zdravi").await.expect("index");
         assert_eq!(a.len(), 32);
         assert_eq!(a, sealer.blind_index("jana", "tags", b"zdravi").await.expect("index"), "deterministic");
@@ -297,11 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn sealed_references_open_only_for_their_owner_and_type_and_die_with_the_key() {
-        let clock = Arc::new(SystemClock);
-        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-        let dir = tempfile::tempdir().expect("tempdir");
-        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
-        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let (sealer, _keys) = sealer();
         let reference = sealer.seal_reference("jana", "petition-signature", "pet-123").await.expect("seal");
         assert!(reference.starts_with(SEALED_REFERENCE_PREFIX) && !reference.contains("pet-123"), "{reference}");
         let again = sealer.seal_reference("jana", "petition-signature", "pet-123").await.expect("seal");
@@ -321,11 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_opener_opens_its_owners_ciphertexts_with_every_binding_kept_and_not_after_erasure() {
-        let clock = Arc::new(SystemClock);
-        let store = Arc::new(EmbeddedStore::in_memory(clock.clone()).expect("store"));
-        let dir = tempfile::tempdir().expect("tempdir");
-        let keys = Arc::new(LocalKeyFile::open(dir.path()).expect("keys"));
-        let sealer = Sealer::new(Arc::new(CitizenKeys::new(store, keys, clock)));
+        let (sealer, _keys) = sealer();
         let one = sealer.encrypt("jana", "doc-1", "content", b"first").await.expect("seal");
         let two = sealer.encrypt("jana", "doc-2", "content", b"second").await.expect("seal");
         let streamed = sealer
