@@ -12,6 +12,15 @@ use portal_store::SystemClock;
 use portal_telemetry as telemetry;
 use tokio::net::TcpListener;
 
+/// mimalloc, not glibc's malloc: a request's memory is often freed on another
+/// thread than the one that allocated it (tokio moves tasks between workers,
+/// the store's writer drops what a worker built), and glibc then takes the
+/// allocating arena's lock. Under load on the calendar page the workers spent
+/// their waits on those locks; with mimalloc the page took about a fifth less
+/// CPU (`docs/benchmarks.md`, session 10; `docs/architecture.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// sysexits: bad usage, bad configuration, failure.
 const EXIT_USAGE: u8 = 64;
 const EXIT_CONFIG: u8 = 78;
