@@ -6,12 +6,16 @@
 //! leaves the others of its group untouched.
 //!
 //! No write waits for a group to fill: the writer starts as soon as one write is
-//! queued, and the writes that arrive while it commits form the next group. One
-//! writer alone therefore commits exactly as before; many writers share fsyncs.
+//! queued, and the writes that arrive while it commits form the next group. It
+//! only keeps its distance: a commit starts at least [`COMMIT_PERIOD`] after
+//! the one before (unless that one had a failed write, whose caller is likely
+//! retrying), sleeping meanwhile so that arriving writes do not wake it. One
+//! writer alone therefore commits as before; many writers share fsyncs.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -20,6 +24,13 @@ use crate::error::{StoreError, StoreResult};
 
 /// The most writes one transaction gathers; more wait for the next commit.
 const MAX_GROUP: usize = 512;
+
+/// The shortest time between the starts of two commits in a row whose writes
+/// all succeeded. Under load on the calendar page a commit (and its fsync)
+/// otherwise served about two requests; paced, it serves dozens, and the page
+/// took about a tenth less CPU (`docs/benchmarks.md`, session 10). A write
+/// that comes after a quiet spell still commits at once.
+const COMMIT_PERIOD: Duration = Duration::from_micros(500);
 
 /// Why a write that ran without error was still not kept: its group's
 /// transaction could not begin or commit.
@@ -130,26 +141,50 @@ impl Drop for Writer {
 
 fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
     let mut group: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_GROUP);
+    // When the last commit started, if the next one should keep its distance.
+    let mut pace_from: Option<Instant> = None;
     while let Ok(first) = writes.recv() {
         group.push(first);
+        if let Some(start) = pace_from {
+            sleep_until(start + COMMIT_PERIOD);
+        }
         while group.len() < MAX_GROUP {
             match writes.try_recv() {
                 Ok(next) => group.push(next),
                 Err(_) => break,
             }
         }
-        let failure = commit(conn, &mut group).err();
+        let start = Instant::now();
+        let outcome = commit(conn, &mut group);
+        // A write that failed its own check (most often an `If-Match` that
+        // lost to another write of the group) is usually retried at once by
+        // its caller; the next commit then starts without waiting, or
+        // writers racing for one document would win one per period.
+        pace_from = matches!(outcome, Ok(0)).then_some(start);
+        let failure = outcome.err();
         for write in group.drain(..) {
             write.finish(failure.as_ref());
         }
     }
 }
 
+/// Waits until `end` asleep, so the writes that arrive meanwhile join the
+/// group without waking the writer one by one (a wait on the queue did: one
+/// wake-up of the writer per request, and a futex call in each sender).
+fn sleep_until(end: Instant) {
+    let left = end.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        std::thread::sleep(left);
+    }
+}
+
 /// Runs a group in one transaction, each write in its own savepoint, and
-/// commits it. An error means nothing of the group was kept.
-fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<()> {
+/// commits it; the number of writes that failed (and were undone alone). An
+/// error means nothing of the group was kept.
+fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<usize> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let outcome = (|| {
+        let mut failed = 0;
         for write in group.iter_mut() {
             conn.prepare_cached("SAVEPOINT write")?.execute([])?;
             if !write.run(conn) {
@@ -162,11 +197,12 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<(
                     ));
                 }
                 conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+                failed += 1;
             }
             conn.prepare_cached("RELEASE write")?.execute([])?;
         }
         conn.prepare_cached("COMMIT")?.execute([])?;
-        Ok(())
+        Ok(failed)
     })();
     if outcome.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
