@@ -27,9 +27,9 @@ const MAX_GROUP: usize = 512;
 
 /// The shortest time between the starts of two commits in a row whose writes
 /// all succeeded. Under load on the calendar page a commit (and its fsync)
-/// otherwise served about two requests; paced, it serves dozens, and the page
-/// took about a tenth less CPU (`docs/benchmarks.md`, session 10). A write
-/// that comes after a quiet spell still commits at once.
+/// otherwise served about two requests; paced, it serves several times as
+/// many, and the page took about 8% less CPU (`docs/benchmarks.md`, session
+/// 10). A write that comes after a quiet spell still commits at once.
 const COMMIT_PERIOD: Duration = Duration::from_micros(500);
 
 /// Why a write that ran without error was still not kept: its group's
