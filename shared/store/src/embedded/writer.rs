@@ -145,8 +145,12 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
     let mut pace_from: Option<Instant> = None;
     while let Ok(first) = writes.recv() {
         group.push(first);
-        if let Some(start) = pace_from {
-            sleep_until(start + COMMIT_PERIOD);
+        let pause = pause_before_commit(pace_from, Instant::now());
+        if !pause.is_zero() {
+            // Asleep, the writer is not woken by each write that arrives (a
+            // wait on the queue was: one wake-up per request, and a futex call
+            // in each sender); they join the group below.
+            std::thread::sleep(pause);
         }
         while group.len() < MAX_GROUP {
             match writes.try_recv() {
@@ -156,11 +160,7 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
         }
         let start = Instant::now();
         let outcome = commit(conn, &mut group);
-        // A write that failed its own check (most often an `If-Match` that
-        // lost to another write of the group) is usually retried at once by
-        // its caller; the next commit then starts without waiting, or
-        // writers racing for one document would win one per period.
-        pace_from = matches!(outcome, Ok(0)).then_some(start);
+        pace_from = pace_after(&outcome, start);
         let failure = outcome.err();
         for write in group.drain(..) {
             write.finish(failure.as_ref());
@@ -168,14 +168,21 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
     }
 }
 
-/// Waits until `end` asleep, so the writes that arrive meanwhile join the
-/// group without waking the writer one by one (a wait on the queue did: one
-/// wake-up of the writer per request, and a futex call in each sender).
-fn sleep_until(end: Instant) {
-    let left = end.saturating_duration_since(Instant::now());
-    if !left.is_zero() {
-        std::thread::sleep(left);
-    }
+/// How long the writer sleeps before its next commit, given when the last
+/// commit that keeps the next at a distance started ([`pace_after`]): what
+/// is left of [`COMMIT_PERIOD`] since then, nothing after a quiet spell.
+fn pause_before_commit(pace_from: Option<Instant>, now: Instant) -> Duration {
+    pace_from.map_or(Duration::ZERO, |start| (start + COMMIT_PERIOD).saturating_duration_since(now))
+}
+
+/// When a commit that started at `start` and ended in `outcome` (the number
+/// of its writes that failed) keeps the next one at a distance: only if every
+/// write succeeded. A write that failed its own check (most often an
+/// `If-Match` that lost to another write of the group) is usually retried at
+/// once by its caller, and writers racing for one document would otherwise win
+/// one per period; a failed group is retried by its callers too.
+fn pace_after(outcome: &rusqlite::Result<usize>, start: Instant) -> Option<Instant> {
+    matches!(outcome, Ok(0)).then_some(start)
 }
 
 /// Runs a group in one transaction, each write in its own savepoint, and
@@ -208,4 +215,23 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<u
         let _ = conn.execute_batch("ROLLBACK");
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_keeps_its_distance_only_after_a_group_that_all_succeeded() {
+        let start = Instant::now();
+        let soon = start + COMMIT_PERIOD / 5;
+        assert_eq!(pause_before_commit(None, soon), Duration::ZERO, "the first commit, or one after a failure");
+        assert_eq!(pause_before_commit(Some(start), soon), COMMIT_PERIOD - COMMIT_PERIOD / 5, "the rest of the period");
+        assert_eq!(pause_before_commit(Some(start), start + COMMIT_PERIOD * 3), Duration::ZERO, "after a quiet spell");
+
+        assert_eq!(pace_after(&Ok(0), start), Some(start), "every write succeeded");
+        assert_eq!(pace_after(&Ok(1), start), None, "a write lost its If-Match: its caller retries at once");
+        let aborted = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT), None);
+        assert_eq!(pace_after(&Err(aborted), start), None, "the group failed: its callers retry");
+    }
 }
