@@ -25,6 +25,12 @@ use portal_store::{DocumentStore, NewDocument, SystemClock};
 use serde_json::json;
 use time::OffsetDateTime;
 
+/// The portal binary's allocator (`src/main.rs`), so the figure is the
+/// shipped store path's: with glibc's malloc the bench's own heap (the
+/// fixture's half a gigabyte) made frees dearer as the run grew.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug)]
 struct FixedIsds {
     messages: HashMap<BoxId, Vec<SignedMessage>>,

@@ -22,6 +22,11 @@ use portal_security::{AccessLog, SubjectId};
 use portal_store::embedded::EmbeddedStore;
 use portal_store::{DocumentStore, NewDocument, SystemClock};
 
+/// The portal binary's allocator (`src/main.rs`), so the figure is the
+/// shipped signing path's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug)]
 struct GeneratedProfiles;
 
