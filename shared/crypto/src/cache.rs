@@ -50,6 +50,17 @@ impl<K: Clone> KeyCache<K> {
         }
     }
 
+    /// Takes back a [`confirm`](Self::confirm) made at `at` whose check did not
+    /// happen: the entry is confirmed as of `before` again (unless confirmed
+    /// since, or replaced).
+    pub fn unconfirm(&mut self, owner: &str, at: OffsetDateTime, before: OffsetDateTime) {
+        if let Some(entry) = self.entries.get_mut(owner)
+            && entry.checked == at
+        {
+            entry.checked = before;
+        }
+    }
+
     pub fn insert(&mut self, owner: &str, key: K, now: OffsetDateTime) {
         if self.capacity == 0 || self.ttl.is_zero() {
             return;
