@@ -611,7 +611,8 @@ impl CitizenKeys {
         let now = self.clock.now();
         let (key, due) = {
             let mut cache = self.lock_cache();
-            let Some((key, checked)) = cache.get(owner, now).filter(|(key, _)| version.is_none_or(|v| key.version == v))
+            let Some((key, checked)) =
+                cache.get(owner, now).filter(|(key, _)| version.is_none_or(|v| key.version == v))
             else {
                 drop(cache);
                 self.cache_misses.fetch_add(1, Ordering::Relaxed);
