@@ -17,6 +17,7 @@
 //! [`DocumentStore::purge_expired`]: crate::DocumentStore::purge_expired
 
 mod blobs;
+mod checkpoints;
 mod documents;
 mod filter_index;
 mod queues;
@@ -100,14 +101,6 @@ CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq);
 /// size when it creates the database; an older database keeps its own.
 const PAGE_SIZE: i64 = 8 * 1024;
 
-/// The writer copies the WAL back into the database after this many pages
-/// (32 MiB at [`PAGE_SIZE`]; SQLite's default is 1,000 pages). A page that
-/// many commits change in a row (a B-tree's inner pages, the access log's last
-/// leaf) is copied once per
-/// checkpoint, so fewer checkpoints write and fsync far less under a steady
-/// stream of group commits; readers find recent pages in the WAL's index.
-const WAL_CHECKPOINT_PAGES: i64 = 32 * 1024 * 1024 / PAGE_SIZE;
-
 /// Schema changes for a database an earlier version created, in order; the
 /// database's `user_version` says how many it has. Each runs in the
 /// transaction that raises the version, so it is applied whole or not at all.
@@ -168,6 +161,9 @@ struct Inner {
     queue_activity: Arc<Notify>,
     /// The filter indexes declared in this process.
     filter_indexes: filter_index::FilterIndexes,
+    /// Checkpoints run so far (beside the writer or, failing that, by it).
+    #[cfg(test)]
+    checkpoints: Arc<checkpoints::Counts>,
     /// Keeps the temporary folder of a throwaway store alive.
     _temp: Option<tempfile::TempDir>,
 }
@@ -219,7 +215,6 @@ impl EmbeddedStore {
             Durability::Off => "OFF",
         };
         conn.pragma_update(None, "synchronous", synchronous).map_err(sql_error)?;
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(sql_error)?;
         // Each write of a group runs in a savepoint, whose statement journal
         // keeps the pages it changes until it is released. SQLite spills that
         // journal into a temporary file once it passes 64 KiB, so a group of a
@@ -235,9 +230,16 @@ impl EmbeddedStore {
             std::fs::create_dir_all(blob_dir.join(sub)).map_err(StoreError::backend)?;
         }
         let readers = readers::Readers::open(&database, reader_count())?;
+        let checkpoints = Arc::new(checkpoints::Counts::default());
+        let checkpointer = checkpoints::Checkpointer::start(
+            checkpoints::connection(&database, synchronous)?,
+            Arc::clone(&checkpoints),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: writer::Writer::start(conn)?,
+                writer: writer::Writer::start(conn, checkpointer)?,
+                #[cfg(test)]
+                checkpoints,
                 readers,
                 blob_dir,
                 clock,
@@ -326,5 +328,44 @@ mod tests {
             .await
             .expect("pragma");
         assert_eq!(temp_store, 2);
+    }
+
+    /// Past the WAL's limit the checkpointer's thread copies it back, not the
+    /// writer's, and everything written is still there after a reopen.
+    #[tokio::test]
+    async fn the_wal_is_copied_back_beside_the_writer() {
+        use crate::document::{BatchOp, DocumentStore, NewDocument};
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(dir.path(), Arc::new(crate::SystemClock)).expect("store");
+        let text = "x".repeat(1500);
+        let limit =
+            u64::try_from(checkpoints::WAL_CHECKPOINT_PAGES).expect("pages") * u64::try_from(PAGE_SIZE).expect("size");
+        let mut written = 0;
+        let mut batch = 0;
+        // Three times the limit, 100 documents to a commit.
+        while written < 3 * limit {
+            let ops = (0..100)
+                .map(|i| {
+                    BatchOp::Create(NewDocument::new("p", format!("d{batch}-{i}"), serde_json::json!({"text": text})))
+                })
+                .collect();
+            store.batch("c", "p", ops).await.expect("batch");
+            written += 100 * 1500;
+            batch += 1;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while store.inner.checkpoints.beside.load(Ordering::Relaxed) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint ran beside the writer");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.inner.checkpoints.by_writer.load(Ordering::Relaxed), 0, "the writer never checkpointed");
+        drop(store);
+        let store = EmbeddedStore::open(dir.path(), Arc::new(crate::SystemClock)).expect("reopened");
+        let stored: u64 = store
+            .read(|conn| conn.query_row("SELECT count(*) FROM documents", [], |row| row.get(0)).map_err(sql_error))
+            .await
+            .expect("count");
+        assert_eq!(stored, written / 1500, "every document is there");
     }
 }

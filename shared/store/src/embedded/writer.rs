@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::checkpoints::{self, Checkpointer};
 use crate::error::{StoreError, StoreResult};
 
 /// The most writes one transaction gathers; more wait for the next commit.
@@ -103,12 +104,16 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on an open, configured connection.
-    pub(super) fn start(conn: Connection) -> StoreResult<Self> {
+    /// Starts the writer thread on an open, configured connection; it asks
+    /// `checkpointer` to copy the WAL back (and drops it when it stops).
+    pub(super) fn start(conn: Connection, checkpointer: Checkpointer) -> StoreResult<Self> {
         let (queue, writes) = mpsc::channel::<Box<dyn Write>>();
         let thread = std::thread::Builder::new()
             .name("portal-store-writer".into())
-            .spawn(move || run(&conn, &writes))
+            .spawn(move || {
+                checkpoints::watch_wal(&conn);
+                run(&conn, &writes, &checkpointer);
+            })
             .map_err(StoreError::backend)?;
         Ok(Self { queue: Some(queue), thread: Some(thread) })
     }
@@ -139,7 +144,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
+fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>, checkpointer: &Checkpointer) {
     let mut group: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_GROUP);
     // When the last commit started, if the next one should keep its distance.
     let mut pace_from: Option<Instant> = None;
@@ -165,6 +170,7 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
         for write in group.drain(..) {
             write.finish(failure.as_ref());
         }
+        checkpointer.after_commit(conn);
     }
 }
 
