@@ -48,9 +48,13 @@ else
 fi
 
 # Starts a server whose first line of output ends with its address; sets BASE.
+# Its log (a line per request, some 4 MB a second under load) goes through a pipe, as the Functions host reads
+# a worker's output, and only its last megabyte is kept. Written to a file on the database's disk instead, the
+# kernel began writing that file back 30 s in (dirty_expire_centisecs), and ext4 made the store's next fsync
+# wait for it: every page in flight stalled for about 50 ms (docs/benchmarks.md, session 11).
 start() {
   local name="$1"; shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  "$@" >"$WORK/$name.out" 2> >(tail -c 1000000 >"$WORK/$name.err") &
   PIDS+=($!)
   BASE=""
   for _ in $(seq 1 300); do
@@ -59,6 +63,8 @@ start() {
     sleep 0.1
   done
   echo "load: $name did not start" >&2
+  kill "${PIDS[-1]}" 2>/dev/null || true
+  sleep 0.5 # the pipe's tail writes the log once the server has gone
   cat "$WORK/$name.err" >&2
   exit 1
 }
