@@ -5,7 +5,11 @@
 //! it is written create-only, in one batch with the increment of its counter
 //! shard under that shard's ETag. Of any number of concurrent requests by one
 //! citizen exactly one batch succeeds; the others find the id taken (409). A
-//! batch that lost the counter race to another signer is prepared again.
+//! batch that lost the counter race to another signer is prepared again, after
+//! a random pause that doubles with each loss ([`after_lost_race`]) and on a
+//! shard drawn afresh: signers who lost together do not all come back
+//! together to the same shard (an immediate retry let a storm of 128 signers
+//! on 16 shards starve some of them through all their attempts).
 //!
 //! A burst ([`crate::burst`]) is logged as a warning with the figures and
 //! flags the petition for officials.
@@ -53,6 +57,18 @@ pub fn signature_id(signer_id: &str) -> String {
 pub fn shard_of(signer_id: &str, shards: u32) -> u32 {
     let hash = signer_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     hash % shards.max(1)
+}
+
+/// The pause after a counter shard's `If-Match` was lost `losses` times in a
+/// row: a random share of 1 ms doubled per loss, at most 64 ms.
+pub fn after_lost_race(losses: u32) -> std::time::Duration {
+    let ceiling_us = 1000u64 << losses.min(6);
+    std::time::Duration::from_micros(random() % ceiling_us.max(1))
+}
+
+/// A random number (from the operating system, through a version-4 UUID).
+fn random() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
 }
 
 /// The field the signer's details are sealed under (owner `petition-<id>`,
@@ -116,19 +132,26 @@ impl PetitionService {
         // Sealed before the signature is written: a first signature of a new
         // citizen creates their data key here, not after the batch.
         let own_reference = own_record(&p.sealer, subject, id).await?;
-        let shard = shard_of(&signer_id, petition.shards);
-        let signature = NewDocument::new(
-            &partition,
-            &doc_id,
-            json!({
-                "type": "signature",
-                "shard": shard,
-                "signedOn": format_date(today),
-                "signer": base64::engine::general_purpose::STANDARD.encode(sealed),
-            }),
-        );
+        let sealed = base64::engine::general_purpose::STANDARD.encode(sealed);
+        let mut shard = shard_of(&signer_id, petition.shards);
         let mut signed = false;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                let losses = u32::try_from(attempt).unwrap_or(u32::MAX);
+                tokio::time::sleep(after_lost_race(losses)).await;
+                shard = u32::try_from(random() % u64::from(petition.shards.max(1))).unwrap_or(0);
+            }
+            // The shard is the signature's own: its withdrawal decrements it.
+            let signature = NewDocument::new(
+                &partition,
+                &doc_id,
+                json!({
+                    "type": "signature",
+                    "shard": shard,
+                    "signedOn": format_date(today),
+                    "signer": sealed,
+                }),
+            );
             let Some(doc) = p.documents.get(COLLECTION, &partition, &counter_id(shard)).await? else {
                 return Err(corrupt("a published petition without its counter shard"));
             };
@@ -138,7 +161,7 @@ impl PetitionService {
                 return Ok(Err(self.not_open(state)));
             }
             let ops = vec![
-                BatchOp::Create(signature.clone()),
+                BatchOp::Create(signature),
                 BatchOp::Replace { doc: counter.signed(today).document(&partition)?, if_match: doc.etag },
             ];
             match p.documents.batch(COLLECTION, &partition, ops).await {
@@ -223,7 +246,10 @@ impl PetitionService {
         let partition = id.partition();
         let doc_id = signature_id(&p.settings.signer_key.signer_id(id, subject));
         let mut withdrawn = false;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(after_lost_race(u32::try_from(attempt).unwrap_or(u32::MAX))).await;
+            }
             let Some(signature) = p.documents.get(COLLECTION, &partition, &doc_id).await? else {
                 return Ok(Err(SignRefusal::NotSigned));
             };
@@ -282,5 +308,15 @@ mod tests {
         }
         assert!(seen.iter().all(|&n| n > 20), "{seen:?}");
         assert_eq!(shard_of("x", 0), 0);
+    }
+
+    #[test]
+    fn the_pause_after_a_lost_race_is_random_and_doubles_up_to_64_ms() {
+        for (losses, ceiling_ms) in [(0, 1), (1, 2), (3, 8), (6, 64), (40, 64)] {
+            let pauses: std::collections::HashSet<_> = (0..200).map(|_| after_lost_race(losses)).collect();
+            let ceiling = std::time::Duration::from_millis(ceiling_ms);
+            assert!(pauses.iter().all(|pause| *pause < ceiling), "after {losses}: {pauses:?}");
+            assert!(pauses.len() > 50, "after {losses} losses the pauses differ: {}", pauses.len());
+        }
     }
 }

@@ -338,8 +338,36 @@ async fn two_hundred_concurrent_signers_leave_an_exact_count_and_snapshot() {
     assert_eq!(entry.body["signatures"], 200, "the snapshot settles on the exact count");
 }
 
+/// A storm of signers on a petition of two counter shards: each lost race
+/// costs a signer a retry, and with immediate retries the same crowd met again
+/// at the same shards until some ran out of attempts (`Contended`). Every
+/// signature stands and the count is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storm_of_signers_on_two_counter_shards_all_sign() {
+    let harness = Harness::new();
+    let petitions = petitions_on(&harness, settings());
+    let service = Arc::new(PetitionService::new(petitions));
+    let id = seed_published_with(&service, JANA, 2).await;
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let (service, id) = (service.clone(), id.clone());
+            let subject = SubjectId::parse(format!("citizen-{i:03}")).expect("subject");
+            tokio::spawn(async move { service.sign(&id, &subject).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("not contended").expect("signed");
+    }
+    assert_eq!(service.count(&id, 2).await.expect("count"), 300, "every signature counts");
+}
+
 /// A published petition written directly through the service.
 async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId {
+    seed_published_with(service, creator, 16).await
+}
+
+/// A published petition of `shards` counter shards.
+async fn seed_published_with(service: &PetitionService, creator: &str, shards: u32) -> PetitionId {
     let id = PetitionId::new();
     let now = service.petitions.clock.now();
     let draft = Draft {
@@ -357,7 +385,7 @@ async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId 
         .update(&id, |p| {
             p.state = State::Published;
             p.published_at = Some(now);
-            p.shards = 16;
+            p.shards = shards;
             Ok::<(), ()>(())
         })
         .await
