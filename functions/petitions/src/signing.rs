@@ -66,9 +66,11 @@ pub fn after_lost_race(losses: u32) -> std::time::Duration {
     std::time::Duration::from_micros(random() % ceiling_us.max(1))
 }
 
-/// A random number (from the operating system, through a version-4 UUID).
+/// A random number (from the operating system, through a version-4 UUID: its
+/// low half, whose fixed variant bits are the top two, not the version's four
+/// in the middle of the high half).
 fn random() -> u64 {
-    uuid::Uuid::new_v4().as_u64_pair().0
+    uuid::Uuid::new_v4().as_u64_pair().1
 }
 
 /// The field the signer's details are sealed under (owner `petition-<id>`,
