@@ -13,6 +13,7 @@
 #
 #   scripts/load.sh
 #   PORTAL_LOAD_SECONDS=10 PORTAL_LOAD_CONNECTIONS=64 PORTAL_LOAD_ROUNDS=3 scripts/load.sh
+#   PORTAL_LOAD_TIMELINE=40 scripts/load.sh      # the page second by second (see below)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -110,6 +111,20 @@ measure() {
     /Socket errors:/ { for (i = 3; i <= NF; i += 2) errors += $(i + 1) }
     END { printf "%.0f %.2f %d\n", rps, ms, errors }' <<<"$out"
 }
+
+# PORTAL_LOAD_TIMELINE=N: instead of the rounds, N one-second runs of the page in a row, each printed with its
+# time since the first: a stall shows as one bad second (how the write-back stall above was found).
+if [[ -n "${PORTAL_LOAD_TIMELINE:-}" ]]; then
+  printf '| second | page req/s | page p99 | errors |\n|---|---|---|---|\n'
+  SECONDS_PER_RUN=1
+  started="$(date +%s.%N)"
+  for _ in $(seq 1 "$PORTAL_LOAD_TIMELINE"); do
+    read -r page_rps page_p99 page_err < <(measure "$PORTAL$PAGE")
+    awk -v t="$(date +%s.%N)" -v s="$started" -v a="$page_rps" -v ap="$page_p99" -v e="$page_err" \
+      'BEGIN { printf "| %.1f | %d | %.1f ms | %d |\n", t - s, a, ap, e }'
+  done
+  exit 0
+fi
 
 printf '| round | page req/s | page p99 | health req/s | health p99 | hello req/s | hello p99 | page / health | health / hello | errors |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
