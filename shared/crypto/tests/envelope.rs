@@ -12,9 +12,8 @@ use portal_crypto::{
     RewrapReport, Sealer, TOMBSTONE_ID, WrapError, WrappedKey,
 };
 use portal_store::embedded::EmbeddedStore;
-use portal_store::{
-    BatchOp, BatchResult, Document, DocumentStore, ETag, ManualClock, NewDocument, Page, Query, StoreError, StoreResult,
-};
+use portal_store::{DocumentStore, ManualClock, NewDocument, StoreError};
+use portal_testkit::faults::{FaultyDocuments, Op};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use time::macros::datetime;
@@ -498,64 +497,21 @@ async fn a_live_cached_key_is_confirmed_by_a_point_read_not_unwrapped_again() {
     assert_eq!((stats.unwraps, stats.tombstone_checks, stats.cache_hits), (1, 1, 2));
 }
 
-/// A store whose point reads take a turn (yield once) before answering, as a
-/// network store's do, and fail while `failing` is set.
-#[derive(Debug)]
-struct SlowReads {
-    inner: Arc<dyn DocumentStore>,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl DocumentStore for SlowReads {
-    async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
-        tokio::task::yield_now().await;
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("the store is away".into()));
-        }
-        self.inner.get(collection, partition, id).await
-    }
-    async fn create(&self, collection: &str, doc: NewDocument) -> StoreResult<ETag> {
-        self.inner.create(collection, doc).await
-    }
-    async fn replace(&self, collection: &str, doc: NewDocument, if_match: &ETag) -> StoreResult<ETag> {
-        self.inner.replace(collection, doc, if_match).await
-    }
-    async fn upsert(&self, collection: &str, doc: NewDocument, if_match: Option<&ETag>) -> StoreResult<ETag> {
-        self.inner.upsert(collection, doc, if_match).await
-    }
-    async fn delete(&self, collection: &str, partition: &str, id: &str, if_match: Option<&ETag>) -> StoreResult<()> {
-        self.inner.delete(collection, partition, id, if_match).await
-    }
-    async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
-        self.inner.query(collection, partition, query).await
-    }
-    async fn batch(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
-        self.inner.batch(collection, partition, ops).await
-    }
-    async fn purge_expired(&self) -> StoreResult<u64> {
-        self.inner.purge_expired().await
-    }
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-}
-
 #[tokio::test]
 async fn requests_that_find_a_key_due_for_its_check_together_make_one_read() {
     let f = Fixture::new();
     let sealed = f.sealer.encrypt("c1", "doc", "body", b"a page of records").await.expect("encrypt");
-    let slow = Arc::new(SlowReads { inner: f.store.clone(), failing: false.into() });
-    let here = Sealer::new(Arc::new(CitizenKeys::new(slow.clone(), f.kek.clone(), f.clock.clone())));
+    let store = Arc::new(FaultyDocuments::new(f.store.clone()));
+    store.reads_take_a_turn();
+    let here = Sealer::new(Arc::new(CitizenKeys::new(store.clone(), f.kek.clone(), f.clock.clone())));
     here.decrypt("c1", "doc", "body", &sealed).await.expect("cached");
     f.clock.advance(KeyringOptions::default().tombstone_check);
 
     // The store is away for the first check: that request fails, and the
     // next one checks again rather than trusting a check that never happened.
-    slow.failing.store(true, Ordering::SeqCst);
+    store.fail(0, 1, |call| call.op == Op::Get && call.id == Some(DATA_KEY_ID));
     let failed = here.decrypt("c1", "doc", "body", &sealed).await;
     assert!(matches!(failed, Err(CryptoError::Store(StoreError::Unavailable(_)))), "{failed:?}");
-    slow.failing.store(false, Ordering::SeqCst);
 
     let (a, b, c) = tokio::join!(
         here.decrypt("c1", "doc", "body", &sealed),

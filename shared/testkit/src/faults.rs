@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use portal_crypto::{DataKey, KeyWrapper, WrapError, WrappedKey};
@@ -45,11 +45,13 @@ struct Rule {
     times: usize,
 }
 
-/// A document store that fails chosen calls with `StoreError::Unavailable`.
+/// A document store that fails chosen calls with `StoreError::Unavailable`,
+/// and whose point reads can be made to take a turn.
 pub struct FaultyDocuments {
     inner: Arc<dyn DocumentStore>,
     rules: Mutex<Vec<Rule>>,
     failed: AtomicUsize,
+    reads_take_a_turn: AtomicBool,
 }
 
 impl std::fmt::Debug for FaultyDocuments {
@@ -60,7 +62,20 @@ impl std::fmt::Debug for FaultyDocuments {
 
 impl FaultyDocuments {
     pub fn new(inner: Arc<dyn DocumentStore>) -> Self {
-        Self { inner, rules: Mutex::new(Vec::new()), failed: AtomicUsize::new(0) }
+        Self {
+            inner,
+            rules: Mutex::new(Vec::new()),
+            failed: AtomicUsize::new(0),
+            reads_take_a_turn: AtomicBool::new(false),
+        }
+    }
+
+    /// From now on each `get` yields once to the scheduler before it answers,
+    /// as a network store's reads do, so requests joined in one task
+    /// interleave around their reads (the embedded store answers a read
+    /// without ever yielding).
+    pub fn reads_take_a_turn(&self) {
+        self.reads_take_a_turn.store(true, Ordering::SeqCst);
     }
 
     /// After `skip` matching calls pass, the next `times` matching calls fail.
@@ -96,6 +111,9 @@ impl FaultyDocuments {
 #[async_trait]
 impl DocumentStore for FaultyDocuments {
     async fn get(&self, collection: &str, partition: &str, id: &str) -> StoreResult<Option<Document>> {
+        if self.reads_take_a_turn.load(Ordering::SeqCst) {
+            take_a_turn().await;
+        }
         self.check(Call { op: Op::Get, collection, id: Some(id) })?;
         self.inner.get(collection, partition, id).await
     }
@@ -129,6 +147,20 @@ impl DocumentStore for FaultyDocuments {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+}
+
+/// Pending once (waking itself), then done: a turn for the other tasks.
+async fn take_a_turn() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 /// A key wrapper (the local key file, or Key Vault) whose next wraps and

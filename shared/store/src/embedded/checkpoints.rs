@@ -65,10 +65,8 @@ pub(super) fn watch_wal(conn: &Connection) {
 /// Checkpoints run so far, by where they ran.
 #[derive(Debug, Default)]
 pub(super) struct Counts {
-    /// On the checkpointer's thread (the bulk).
+    /// On the checkpointer's thread (the bulk; the writer copies each tail).
     pub(super) beside: AtomicU64,
-    /// On the writer's: the tail after the bulk.
-    pub(super) tails: AtomicU64,
     /// On the writer's, whole, because the checkpointer was gone.
     pub(super) by_writer: AtomicU64,
 }
@@ -117,7 +115,6 @@ impl Checkpointer {
             if let Err(error) = checkpoint(conn) {
                 tracing::warn!(error = %error, "a checkpoint of the embedded store failed");
             }
-            self.counts.tails.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if WAL_PAGES.with(Cell::get) < WAL_CHECKPOINT_PAGES {
