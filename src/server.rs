@@ -142,13 +142,19 @@ struct GuardedStream {
     phase: Phase,
     /// The last three bytes read, to find `\r\n\r\n` across reads.
     tail: [u8; 3],
+    /// When the current phase times out (not while handling).
+    due: Instant,
+    /// The timer, set no later than `due` only when a read waits. Moving it
+    /// on every phase change took the timer wheel's lock three times a
+    /// request (issue 18); a timer that fires early is set again to `due`.
     deadline: Pin<Box<Sleep>>,
 }
 
 impl GuardedStream {
     fn new(stream: TcpStream, permit: OwnedSemaphorePermit, limits: Limits) -> Self {
-        let deadline = Box::pin(tokio::time::sleep(limits.idle_timeout));
-        Self { stream, _permit: permit, limits, phase: Phase::Idle, tail: [0; 3], deadline }
+        let due = Instant::now() + limits.idle_timeout;
+        let deadline = Box::pin(tokio::time::sleep_until(due));
+        Self { stream, _permit: permit, limits, phase: Phase::Idle, tail: [0; 3], due, deadline }
     }
 
     fn enter(&mut self, phase: Phase) {
@@ -158,7 +164,24 @@ impl GuardedStream {
             Phase::Headers => self.limits.header_read_timeout,
             Phase::Handling => return,
         };
-        self.deadline.as_mut().reset(Instant::now() + after);
+        self.due = Instant::now() + after;
+    }
+
+    /// Whether the phase's time is up; if not, the timer wakes the read
+    /// no later than `due`.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.deadline.deadline() > self.due {
+            let due = self.due;
+            self.deadline.as_mut().reset(due);
+        }
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            if self.deadline.deadline() >= self.due {
+                return true;
+            }
+            let due = self.due;
+            self.deadline.as_mut().reset(due);
+        }
+        false
     }
 
     /// Follows the bytes just read: a request starts, its headers end.
@@ -206,7 +229,7 @@ impl AsyncRead for GuardedStream {
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending => {
-                if self.phase != Phase::Handling && self.deadline.as_mut().poll(cx).is_ready() {
+                if self.phase != Phase::Handling && self.timed_out(cx) {
                     let what = if self.phase == Phase::Idle { "idle connection" } else { "request headers" };
                     tracing::debug!(what, "connection timed out");
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)));
@@ -291,6 +314,25 @@ mod tests {
         let mut quick = TcpStream::connect(address).await.expect("connect");
         quick.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
         assert!(until_closed(&mut quick).await.ends_with("ready"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_alive_connection_closes_the_idle_timeout_after_its_last_answer_not_before() {
+        let limits = Limits { idle_timeout: Duration::from_secs(30), ..Limits::default() };
+        let address = server(limits).await;
+        let mut client = TcpStream::connect(address).await.expect("connect");
+        // Answered 20 s into the first idle period: the connection's first
+        // timer (due at 30 s) fires early and must wait for the new one.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        let mut answer = [0; 512];
+        let read = client.read(&mut answer).await.expect("an answer");
+        assert!(String::from_utf8_lossy(&answer[..read]).ends_with("ready"));
+        let answered = tokio::time::Instant::now();
+        let closed = tokio::time::timeout(Duration::from_secs(60), until_closed(&mut client)).await;
+        assert!(closed.is_ok(), "an idle connection was held open for a minute");
+        let idle = answered.elapsed();
+        assert!(idle >= Duration::from_secs(30), "closed {idle:?} after its answer, before the idle timeout");
     }
 
     #[test]
