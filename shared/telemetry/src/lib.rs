@@ -160,7 +160,6 @@ pub fn subscriber(
     filter: &str,
     export: Option<&Export>,
 ) -> Result<(Box<dyn Subscriber + Send + Sync>, Telemetry), TelemetryError> {
-    let env_filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logs = tracing_subscriber::fmt::layer().with_writer(log_writer::stderr()).with_ansi(ansi);
     let logs = match format {
@@ -172,12 +171,12 @@ pub fn subscriber(
             // Each span's close carries its busy and idle time: the duration of
             // every request, invocation and store call.
             .with_span_events(FmtSpan::CLOSE)
-            .with_filter(env_filter())
+            .with_filter(log_filter(filter))
             .boxed(),
         LogFormat::Text => logs
             .event_format(text_fields::TextLine)
             .fmt_fields(text_fields::TextFields)
-            .with_filter(env_filter())
+            .with_filter(log_filter(filter))
             .boxed(),
     };
     let Some(export) = export else {
@@ -197,9 +196,27 @@ pub fn subscriber(
         // Status comes from `otel.status_code` and ERROR-level events only: a
         // warning that mentions an error (a 404 from the store) is no failure.
         .with_error_events_to_status(false)
-        .with_filter(spans.or(env_filter()).and(not_exporter));
+        .with_filter(spans.or(log_filter(filter)).and(not_exporter));
     let subscriber = tracing_subscriber::registry().with(logs).with(otel);
     Ok((Box::new(subscriber), Telemetry { provider: Some(provider) }))
+}
+
+/// The log filter of directive `filter`. A directive of targets and levels
+/// only (`info,portal=debug`, what the portal is run with) is a
+/// [`Targets`](tracing_subscriber::filter::Targets) filter, which decides by
+/// callsite and keeps nothing per span. One that also names spans or fields
+/// (`portal[request]=debug`) needs an `EnvFilter`, which takes a shared lock
+/// on every span's creation, entry, exit and close to look the span up (issue
+/// 18: eight of them a health request, on two threads). A directive neither
+/// reads is `info`.
+fn log_filter<S>(filter: &str) -> Box<dyn tracing_subscriber::layer::Filter<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    match filter.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(targets) => Box::new(targets),
+        Err(_) => Box::new(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"))),
+    }
 }
 
 /// Nests a request's span under the caller's trace: the W3C `traceparent`

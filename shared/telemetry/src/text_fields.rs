@@ -11,14 +11,16 @@
 //!   writes (no colour codes: a log file is not a terminal);
 //! - [`TextFields`] formats fields as tracing's default does, without the ones
 //!   that only instruct the exporter (`otel.name`, `otel.kind`,
-//!   `otel.status_code`): they repeat what the line already says.
+//!   `otel.status_code`, and `http.response.status_code`, which the request's
+//!   line has as `status`), and with control characters escaped in every value,
+//!   so one record is one line whatever a value holds.
 
 use std::fmt;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::field::{RecordFields, VisitOutput as _};
-use tracing_subscriber::fmt::format::{DefaultVisitor, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -70,15 +72,18 @@ where
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TextFields;
 
+/// Fields that only instruct the exporter, or repeat what the request's line
+/// says (`status`).
 fn for_exporter(field: &Field) -> bool {
-    field.name().starts_with("otel.")
+    let name = field.name();
+    name.starts_with("otel.") || name == "http.response.status_code"
 }
 
 impl<'writer> FormatFields<'writer> for TextFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
-        let mut visitor = Skip(DefaultVisitor::new(writer, true));
+        let mut visitor = Plain { writer, empty: true, result: Ok(()) };
         fields.record(&mut visitor);
-        visitor.0.finish()
+        visitor.result
     }
 
     fn add_fields(
@@ -99,43 +104,110 @@ impl<'writer> FormatFields<'writer> for TextFields {
     }
 }
 
-struct Skip<V>(V);
+/// Writes `name=value` pairs as tracing's default visitor does (the message
+/// bare, strings quoted), in plain writes: the default one paints every name
+/// and `=` for a terminal even when colour is off. Control characters are
+/// escaped in every value, line breaks included, so that no value a caller
+/// sent can start a line of its own or drive a terminal.
+struct Plain<'writer> {
+    writer: Writer<'writer>,
+    empty: bool,
+    result: fmt::Result,
+}
 
-impl<V: Visit> Visit for Skip<V> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if !for_exporter(field) {
-            self.0.record_f64(field, value);
+impl Plain<'_> {
+    /// Starts the field `name=` (just a space before the message); false when
+    /// the field is not written.
+    fn start(&mut self, field: &Field) -> bool {
+        if self.result.is_err() || for_exporter(field) {
+            return false;
         }
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if !for_exporter(field) {
-            self.0.record_i64(field, value);
+        if !std::mem::take(&mut self.empty) {
+            self.result = self.writer.write_char(' ');
         }
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if !for_exporter(field) {
-            self.0.record_u64(field, value);
+        let name = field.name();
+        if name != "message" {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            self.result =
+                self.result.and_then(|()| self.writer.write_str(name)).and_then(|()| self.writer.write_char('='));
         }
+        self.result.is_ok()
     }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if !for_exporter(field) {
-            self.0.record_bool(field, value);
-        }
+
+    fn value(&mut self, value: fmt::Arguments<'_>) {
+        self.result = fmt::write(&mut Escaped(&mut self.writer), value);
     }
+}
+
+impl Visit for Plain<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if !for_exporter(field) {
-            self.0.record_str(field, value);
+        if self.start(field) {
+            if field.name() == "message" {
+                self.value(format_args!("{value}"))
+            } else {
+                self.value(format_args!("{value:?}"))
+            }
         }
     }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.start(field) {
+            self.value(format_args!("{value}"));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.start(field) {
+            self.value(format_args!("{value}"));
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.start(field) {
+            self.value(format_args!("{value}"));
+        }
+    }
+
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if !for_exporter(field) {
-            self.0.record_error(field, value);
+        if self.start(field) {
+            self.value(format_args!("{value}"));
+            let mut source = value.source();
+            while let Some(error) = source {
+                self.value(format_args!(": {error}"));
+                source = error.source();
+            }
         }
     }
+
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !for_exporter(field) {
-            self.0.record_debug(field, value);
+        if self.start(field) {
+            self.value(format_args!("{value:?}"));
         }
+    }
+}
+
+/// Control characters written as `\x..` or `\u{..}` (tab excepted); a piece
+/// without one, nearly every piece, in one write.
+struct Escaped<'a, 'writer>(&'a mut Writer<'writer>);
+
+fn is_control(c: char) -> bool {
+    c != '\t' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c))
+}
+
+impl fmt::Write for Escaped<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some(at) = rest.find(is_control) {
+            self.0.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            if c.is_ascii() {
+                write!(self.0, "\\x{:02x}", u32::from(c))?;
+            } else {
+                write!(self.0, "\\u{{{:x}}}", u32::from(c))?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
     }
 }
 
@@ -190,7 +262,36 @@ mod tests {
         assert_eq!(
             rest,
             " INFO request: portal_telemetry::text_fields::tests: request finished status=503 \
-             method=\"GET\" route=\"/api/health\" http.response.status_code=503\n",
+             method=\"GET\" route=\"/api/health\"\n",
+        );
+    }
+
+    #[test]
+    fn no_value_breaks_the_line_or_reaches_the_terminal() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer\nfailure")]
+        struct Outer(#[source] std::io::Error);
+
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .event_format(TextLine)
+            .fmt_fields(TextFields);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let error = Outer(std::io::Error::other("inner\u{1b}[31m"));
+        tracing::subscriber::with_default(subscriber, || {
+            let path = "/a\r\nb\u{85}";
+            tracing::warn!(path = %path, quoted = path, error = &error as &(dyn std::error::Error + 'static), "forged\nline\tkept");
+        });
+        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(text.lines().count(), 1, "one line: {text:?}");
+        let (_, rest) = text.split_once("  WARN ").expect("the level");
+        assert_eq!(
+            rest,
+            "portal_telemetry::text_fields::tests: forged\\x0aline\tkept path=/a\\x0d\\x0ab\\u{85} \
+             quoted=\"/a\\r\\nb\\u{85}\" error=outer\\x0afailure: inner\\x1b[31m\n",
         );
     }
 }
