@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use portal_config::{IdentityProvider, KeyEncryption, Settings, StoreSettings};
 use portal_crypto::{CitizenKeys, KeyVaultWrapper, KeyWrapper, LocalKeyFile, Sealer};
-use portal_host::runtime::DeclarationError;
+use portal_host::runtime::{DeclarationError, Prelude};
 use portal_host::{FailureSink, Function, InvocationFailure, Runtime};
 use portal_identity::LoginProvider;
 use portal_identity::jose::DecryptionKey;
@@ -1188,11 +1188,9 @@ fn login_provider(settings: &Settings, clock: Arc<dyn Clock>) -> Result<LoginPro
 #[derive(Debug, Clone)]
 pub struct App {
     pub runtime: Runtime,
-    authenticator: Arc<Authenticator>,
-    mandates: portal_security::MandateCheck,
-    /// State-changing requests per client address (besides per session).
-    address_writes: Arc<RateLimiter>,
-    client_addresses: portal_security::ClientAddressRule,
+    /// The authenticator, the mandate check and the per-address write limit
+    /// (state-changing requests per client address, besides per session).
+    wiring: portal_security::RequestWiring,
 }
 
 /// A client address may make this many times the writes of one session (an
@@ -1202,72 +1200,24 @@ const WRITES_PER_ADDRESS_FACTOR: u32 = 10;
 impl App {
     /// The router: every function, with the `Citizen` extractor wired in, and
     /// the web client's files in front.
+    ///
+    /// Both in the runtime's one layer on each route (its prelude, before the
+    /// request's span): every layer on an axum `Router` wraps each route in a
+    /// boxed service that is cloned and whose future is boxed on every
+    /// request (issue 18). The prelude answers `GET`/`HEAD` of the reference
+    /// web client's files (`GET /` and its modules); every other request gets
+    /// the app's [`RequestWiring`](portal_security::RequestWiring) in its
+    /// extensions, where the `Citizen` extractor finds the authenticator and
+    /// the per-address write limiter, and `ActingFor` the mandate check.
     pub fn router(&self) -> axum::Router {
-        let edge = Edge(Arc::new(EdgeState {
-            authenticator: self.authenticator.clone(),
-            mandates: self.mandates.clone(),
-            address_writes: self.address_writes.clone(),
-            client_addresses: self.client_addresses.clone(),
-        }));
-        self.runtime.router().layer(edge)
-    }
-}
-
-/// What the app puts in front of the functions, as one tower layer: every
-/// layer on an axum `Router` wraps each route in a boxed service that is
-/// cloned (one allocation) and whose future is boxed on every request, so
-/// this replaces the four `from_fn`/`Extension` layers it had (issue 18).
-/// It answers `GET`/`HEAD` of the reference web client's files (`GET /` and
-/// its modules); every other request gets in its extensions the client's
-/// address with the per-address write limiter (where the `Citizen` extractor
-/// counts writes), the authenticator and the mandate check.
-#[derive(Clone)]
-struct Edge(Arc<EdgeState>);
-
-struct EdgeState {
-    authenticator: Arc<Authenticator>,
-    mandates: portal_security::MandateCheck,
-    address_writes: Arc<RateLimiter>,
-    client_addresses: portal_security::ClientAddressRule,
-}
-
-impl<S> tower::Layer<S> for Edge {
-    type Service = EdgeService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        EdgeService { edge: self.0.clone(), inner }
-    }
-}
-
-#[derive(Clone)]
-struct EdgeService<S> {
-    edge: Arc<EdgeState>,
-    inner: S,
-}
-
-impl<S> tower::Service<axum::extract::Request> for EdgeService<S>
-where
-    S: tower::Service<axum::extract::Request, Response = axum::response::Response>,
-{
-    type Response = axum::response::Response;
-    type Error = S::Error;
-    type Future = futures::future::Either<futures::future::Ready<Result<Self::Response, S::Error>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: axum::extract::Request) -> Self::Future {
-        if let Some(file) = crate::web::answer(&request) {
-            return futures::future::Either::Left(futures::future::ready(Ok(file)));
-        }
-        let edge = &self.edge;
-        let address = edge.client_addresses.client_address(request.headers());
-        let extensions = request.extensions_mut();
-        extensions.insert(portal_security::AddressWriteLimit { address, limiter: edge.address_writes.clone() });
-        extensions.insert(edge.authenticator.clone());
-        extensions.insert(edge.mandates.clone());
-        futures::future::Either::Right(self.inner.call(request))
+        let wiring = self.wiring.clone();
+        self.runtime.router_with(Some(Prelude::new(move |request: &mut axum::extract::Request| {
+            if let Some(file) = crate::web::answer(request) {
+                return Some(file);
+            }
+            request.extensions_mut().insert(wiring.clone());
+            None
+        })))
     }
 }
 
@@ -1282,13 +1232,13 @@ fn client_addresses(settings: &Settings) -> portal_security::ClientAddressRule {
 /// The app serving the chosen capabilities.
 pub fn app(services: &Services, settings: &Settings, selected: Option<&[String]>) -> Result<App, AppError> {
     let per_address = settings.writes_per_minute.saturating_mul(WRITES_PER_ADDRESS_FACTOR);
-    Ok(App {
-        runtime: runtime(services, settings, selected)?,
-        authenticator: services.authenticator.clone(),
-        mandates: portal_security::MandateCheck(services.delegations.clone()),
-        address_writes: Arc::new(RateLimiter::new(per_address, per_address, services.stores.clock.clone())),
-        client_addresses: client_addresses(settings),
-    })
+    let wiring = portal_security::RequestWiring::new(services.authenticator.clone())
+        .with_mandates(portal_security::MandateCheck(services.delegations.clone()))
+        .with_address_writes(portal_security::AddressWriteLimit {
+            rule: client_addresses(settings),
+            limiter: Arc::new(RateLimiter::new(per_address, per_address, services.stores.clock.clone())),
+        });
+    Ok(App { runtime: runtime(services, settings, selected)?, wiring })
 }
 
 /// The runtime serving the chosen capabilities.

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use portal_delegation::register::{DEMO_CHILD, DEMO_COMPANY, SimulatedRegister};
 use portal_delegation::{Delegations, Names, NamesUnavailable, representation_id};
 use portal_security::delegation::scope;
-use portal_security::{AccessEntry, ActingFor, Action, Actor, Citizen, MandateCheck, SubjectId};
+use portal_security::{AccessEntry, ActingFor, Action, Actor, Citizen, MandateCheck, RequestWiring, SubjectId};
 use portal_testkit::{Harness, JANA, JIRI, Login, call_json, get, write};
 use serde_json::{Value, json};
 use time::macros::date;
@@ -76,10 +76,9 @@ fn world() -> World {
     let router = Router::new()
         .route("/probe/databox", get_route(read_messages))
         .route("/probe/petition", get_route(own_only))
-        .merge(h.router(portal_delegation::functions(d.clone())))
+        .merge(h.unwired_router(portal_delegation::functions(d.clone())))
         .layer(Extension(d.clone()))
-        .layer(Extension(MandateCheck(d.clone())))
-        .layer(Extension(h.authenticator.clone()));
+        .layer(Extension(RequestWiring::new(h.authenticator.clone()).with_mandates(MandateCheck(d.clone()))));
     World { h, d, register, router }
 }
 

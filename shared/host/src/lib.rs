@@ -8,7 +8,8 @@
 //!   reads them, with its encoding traps decoded at the edge;
 //! - [`function`]: functions declared once, in Rust (name, trigger, handler);
 //! - [`manifest`]: `function.json` and `host.json` generated from them;
-//! - [`runtime`]: the router serving them, with a span per request and invocation;
+//! - [`runtime`]: the router serving them, with a span per request and invocation
+//!   (made, with the request's log line, by the one layer in `edge`);
 //! - [`ncrontab`]: timer schedules; [`problem`]: RFC 9457 errors;
 //!   [`output`]: output values the host's base64 decoding cannot corrupt;
 //! - [`download`]: the `Content-Disposition` of file downloads;
@@ -18,6 +19,7 @@
 
 pub mod api;
 pub mod download;
+mod edge;
 pub mod envelope;
 pub mod failure;
 pub mod function;

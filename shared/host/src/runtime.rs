@@ -4,21 +4,21 @@
 //! invocation envelope at `POST /{FunctionName}`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
+use crate::edge::{EdgeLayer, RouteEdge, RouteKind};
 use crate::envelope::{EnvelopeError, InvocationRequest, InvocationResponse};
 use crate::function::{
     Function, FunctionHandler, InvocationError, Outcome, QUEUE_BINDING, QueueHandlerFn, QueueInvocation, TIMER_BINDING,
@@ -134,6 +134,32 @@ pub struct Runtime {
 /// Gives a request's span the parent the caller's headers name.
 pub type SpanParent = fn(&HeaderMap, &tracing::Span);
 
+/// Runs first on every request to an HTTP route (and to no route), before
+/// its span: puts what the app's extractors read into the request's
+/// extensions, or answers the request itself (`Some`), unlogged, as the
+/// app's static files are. In the one layer each route has, so the app adds
+/// no layer of its own (each is a boxed service a request, issue 18).
+#[derive(Clone)]
+pub struct Prelude(Arc<PreludeFn>);
+
+type PreludeFn = dyn Fn(&mut Request) -> Option<Response> + Send + Sync;
+
+impl Prelude {
+    pub fn new(prelude: impl Fn(&mut Request) -> Option<Response> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(prelude))
+    }
+
+    pub(crate) fn run(&self, request: &mut Request) -> Option<Response> {
+        (self.0)(request)
+    }
+}
+
+impl std::fmt::Debug for Prelude {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prelude")
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     (1..=127).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -216,12 +242,18 @@ impl Runtime {
         Ok(serde_json::from_slice(&served).unwrap_or(Value::Null))
     }
 
-    /// The router serving every declared function.
+    /// The router serving every declared function, each route behind the one
+    /// layer of `edge` (its span, log line, panics and problems).
     pub fn router(&self) -> Router {
-        let mut router = Router::new().route("/", get(|| async { "ready" }));
+        self.router_with(None)
+    }
+
+    /// [`Runtime::router`] with `prelude` run first on every HTTP request.
+    pub fn router_with(&self, prelude: Option<Prelude>) -> Router {
         // Routes that share a path (different methods, different functions)
         // are merged into one method router.
         let mut http: Vec<(String, axum::routing::MethodRouter)> = Vec::new();
+        let mut invocations: Vec<(String, axum::routing::MethodRouter)> = Vec::new();
         let mut function_names: HashMap<String, RouteFunctions> = HashMap::new();
         for function in &self.functions {
             let path = function.path();
@@ -231,6 +263,12 @@ impl Runtime {
                 Trigger::Http { .. } => None,
                 Trigger::Queue { .. } => Some("queue"),
                 Trigger::Timer { .. } => Some("timer"),
+            };
+            let secret = || {
+                tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(
+                    self.invocation_secret.clone(),
+                    require_invocation_secret,
+                ))
             };
             match &function.handler {
                 FunctionHandler::Http(method_router) => match http.iter_mut().find(|(p, _)| *p == path) {
@@ -244,107 +282,67 @@ impl Runtime {
                         Trigger::Queue { queue, .. } => queue.clone(),
                         _ => String::new(),
                     };
-                    router = router.route(
-                        &path,
-                        post(move |headers: HeaderMap, body: Bytes| {
-                            invoke_queue(name, queue, handler, failures, headers, body)
-                        })
-                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))
-                        .layer(axum::middleware::from_fn_with_state(
-                            self.invocation_secret.clone(),
-                            require_invocation_secret,
-                        )),
-                    );
+                    let invoke = post(move |headers: HeaderMap, body: Bytes| {
+                        invoke_queue(name, queue, handler, failures, headers, body)
+                    });
+                    invocations.push((
+                        path,
+                        invoke.layer::<_, Infallible>(secret().layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))),
+                    ));
                 }
                 FunctionHandler::Timer(handler) if !self.timers_enabled => {
                     let _ = handler;
                     let name = function.name.clone();
-                    router = router.route(
-                        &path,
-                        post(move || async move {
-                            tracing::info!(function = %name, "timers are disabled in this region; invocation skipped");
-                            let response = InvocationResponse {
-                                logs: vec![
-                                    "skipped: timers are disabled in this region (PORTAL_TIMERS_ENABLED=false)".into(),
-                                ],
-                                ..InvocationResponse::default()
-                            };
-                            axum::Json(response)
-                        })
-                        .layer(axum::middleware::from_fn_with_state(
-                            self.invocation_secret.clone(),
-                            require_invocation_secret,
-                        )),
-                    );
+                    let skip = post(move || async move {
+                        tracing::info!(function = %name, "timers are disabled in this region; invocation skipped");
+                        let response = InvocationResponse {
+                            logs: vec![
+                                "skipped: timers are disabled in this region (PORTAL_TIMERS_ENABLED=false)".into(),
+                            ],
+                            ..InvocationResponse::default()
+                        };
+                        axum::Json(response)
+                    });
+                    invocations.push((path, skip.layer::<_, Infallible>(secret())));
                 }
                 FunctionHandler::Timer(handler) => {
                     let (name, handler, failures) =
                         (function.name.clone(), Arc::clone(handler), Arc::clone(&self.failures));
-                    router = router.route(
-                        &path,
-                        post(move |headers: HeaderMap, body: Bytes| {
-                            invoke_timer(name, handler, failures, headers, body)
-                        })
-                        .layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))
-                        .layer(axum::middleware::from_fn_with_state(
-                            self.invocation_secret.clone(),
-                            require_invocation_secret,
-                        )),
-                    );
+                    let invoke = post(move |headers: HeaderMap, body: Bytes| {
+                        invoke_timer(name, handler, failures, headers, body)
+                    });
+                    invocations.push((
+                        path,
+                        invoke.layer::<_, Infallible>(secret().layer(DefaultBodyLimit::max(INVOKE_BODY_LIMIT))),
+                    ));
                 }
             }
         }
-        for (path, method_router) in http {
-            router = router.route(
-                &path,
-                // One layer of three (outermost first): each layer on a
-                // router is a boxed service cloned and a boxed future on
-                // every request, a stack is one (issue 18).
-                method_router
-                    .fallback(|| async { Problem::method_not_allowed() })
-                    .layer::<_, std::convert::Infallible>(
-                        tower::ServiceBuilder::new()
-                            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                                StatusCode::SERVICE_UNAVAILABLE,
-                                HTTP_TIMEOUT,
-                            ))
-                            .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
-                            .layer(tower::util::MapResponseLayer::new(no_store_unless_set)),
-                    ),
-            );
-        }
-        for route in function_names.values_mut() {
-            route.function = route.names.join("|");
-        }
-        let function_names = Arc::new(function_names);
         let span_parent = self.span_parent;
-        let trace = TraceLayer::new_for_http()
-            .make_span_with(move |request: &Request| {
-                let span = request_span(request, &function_names);
-                if let Some(join) = span_parent {
-                    join(request.headers(), &span);
-                }
-                span
-            })
-            .on_response(|response: &axum::http::Response<_>, latency: std::time::Duration, span: &tracing::Span| {
-                let status = response.status().as_u16();
-                span.record("http.response.status_code", status);
-                if response.status().is_server_error() {
-                    span.record("otel.status_code", "ERROR");
-                }
-                tracing::info!(parent: span, status, duration_ms = latency.as_millis() as u64, "request finished");
-            });
-        // As one layer, outermost first: the span, a panic caught as a
-        // problem, any other error response made a problem.
-        router.fallback(|| async { Problem::not_found("no function answers this path") }).layer(
-            tower::ServiceBuilder::new()
-                .layer(trace)
-                .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-                    tracing::error!("a handler panicked");
-                    Problem::internal().into_response()
-                }))
-                .layer(tower::util::MapResponseLayer::new(errors_as_problems)),
-        )
+        let edge = |path: &str, functions: Option<&RouteFunctions>| {
+            let kind = match functions.and_then(|f| f.trigger) {
+                Some(trigger) => RouteKind::Invocation { trigger },
+                None => RouteKind::Http { timeout: HTTP_TIMEOUT, prelude: prelude.clone() },
+            };
+            let function = functions.map(|f| f.names.join("|")).unwrap_or_default();
+            EdgeLayer::new(RouteEdge::new(path, &function, kind, span_parent))
+        };
+        let mut router = Router::new().route("/", get(|| async { "ready" }).layer(edge("/", None))).fallback_service(
+            any(|| async { Problem::not_found("no function answers this path") }).layer(edge("unmatched", None)),
+        );
+        for (path, method_router) in http {
+            // One layer, its parts stacked inside it: each layer on a route is
+            // a boxed service cloned and a boxed future on every request.
+            let layer = tower::ServiceBuilder::new()
+                .layer(edge(&path, function_names.get(&path)))
+                .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT));
+            let method_router = method_router.fallback(|| async { Problem::method_not_allowed() });
+            router = router.route(&path, method_router.layer::<_, Infallible>(layer));
+        }
+        for (path, method_router) in invocations {
+            router = router.route(&path, method_router.layer(edge(&path, function_names.get(&path))));
+        }
+        router
     }
 }
 
@@ -415,56 +413,11 @@ mod openapi_document {
     }
 }
 
-/// Every answer of an HTTP function is `Cache-Control: no-store` unless the
-/// handler chose its own caching: most carry a citizen's data, and no browser
-/// cache, shared proxy or CDN may keep them. One layer here, so no handler can
-/// forget it; a public answer that may be cached says so itself.
-fn no_store_unless_set(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .entry(axum::http::header::CACHE_CONTROL)
-        .or_insert(axum::http::HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Error responses that did not come from a handler's problem (axum's own
-/// rejections of a path it cannot decode, a body over the limit, a timeout)
-/// become problems too, so every error a client sees has the one shape.
-fn errors_as_problems(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if content_type.is_some_and(|ct| ct.starts_with(crate::problem::CONTENT_TYPE)) {
-        return response;
-    }
-    let problem = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(status, "payload-too-large", "The request body is too large"),
-        StatusCode::SERVICE_UNAVAILABLE => Problem::unavailable("the request took too long"),
-        StatusCode::METHOD_NOT_ALLOWED => Problem::method_not_allowed(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            Problem::new(status, "unsupported-media-type", "The request body has a type this operation does not take")
-        }
-        status if status.is_server_error() => Problem::internal(),
-        status => Problem::new(status, "bad-request", status.canonical_reason().unwrap_or("The request is malformed")),
-    };
-    let mut converted = problem.into_response();
-    for (name, value) in response.headers() {
-        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
-            converted.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    converted
-}
-
 /// The functions answering one path, and the trigger when the path is a
 /// queue or timer function's invoke path.
 #[derive(Debug, Default)]
 struct RouteFunctions {
     names: Vec<String>,
-    /// The names joined with `|`, the span's `function`.
-    function: String,
     trigger: Option<&'static str>,
 }
 
@@ -482,55 +435,6 @@ async fn require_invocation_secret(
         }
     }
     next.run(request).await
-}
-
-/// The span of one HTTP request or one queue/timer invocation, whatever the
-/// handler does inside it. Telemetry export makes it an Application Insights
-/// request (`otel.kind = "server"`) named by the function, with the status
-/// answered; the store and outside-system calls made inside are its
-/// dependencies. An invocation is one span, not a request span around an
-/// invocation span, so that each run counts once.
-fn request_span(request: &Request, function_names: &HashMap<String, RouteFunctions>) -> tracing::Span {
-    let matched = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-    let route = matched.and_then(|path| function_names.get(path));
-    let function = route.map_or("", |route| route.function.as_str());
-    let name = if function.is_empty() { "unmatched" } else { function };
-    let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let empty = tracing::field::Empty;
-    match route.and_then(|route| route.trigger) {
-        Some(trigger) => tracing::info_span!(
-            "invocation",
-            function = %function,
-            invocation_id = %invocation_id,
-            trigger,
-            message_id = empty,
-            dequeue_count = empty,
-            past_due = empty,
-            otel.name = %name,
-            otel.kind = "server",
-            otel.status_code = empty,
-            http.response.status_code = empty,
-        ),
-        None => {
-            let span = tracing::info_span!(
-                "request",
-                method = %request.method(),
-                route = %matched.unwrap_or("unmatched"),
-                function = %function,
-                invocation_id = empty,
-                otel.name = %name,
-                otel.kind = "server",
-                otel.status_code = empty,
-                http.response.status_code = empty,
-            );
-            // Only the host's requests carry one; an empty field is not
-            // formatted into every other request's line.
-            if !invocation_id.is_empty() {
-                span.record("invocation_id", invocation_id);
-            }
-            span
-        }
-    }
 }
 
 fn invocation_id(headers: &HeaderMap) -> String {

@@ -359,8 +359,72 @@ async fn timers_can_be_switched_off_for_a_secondary_region() {
 async fn slow_http_handlers_are_cut_off() {
     let functions = vec![Function::api(op!(slow)).build()];
     let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
-    let (status, _, _) = send(&router, Request::get("/api/slow").body(Body::empty()).expect("request")).await;
+    let started = tokio::time::Instant::now();
+    let (status, content_type, _) =
+        send(&router, Request::get("/api/slow").body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the request timeout answers for the handler");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(started.elapsed(), portal_host::runtime::HTTP_TIMEOUT, "at the timeout, not before");
+}
+
+mod streamed {
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "Streamed";
+
+    #[utoipa::path(get, path = "/api/streamed", operation_id = OPERATION, responses((status = 200, description = "Two pieces.")))]
+    pub async fn handler() -> axum::body::Body {
+        use futures::StreamExt as _;
+        axum::body::Body::from_stream(futures::stream::iter(["one ", "two"]).map(|piece| {
+            tracing::info!(piece, "piece read");
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece))
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_it() {
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let functions = vec![Function::api(op!(streamed)).build(), Function::api(op!(echo)).build()];
+    let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
+    let (status, _, body) = send(&router, Request::get("/api/streamed").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"one two".as_slice()));
+    let (status, _, _) = send(&router, Request::get("/api/echo/x").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |what: &str| lines.iter().position(|line| line.contains(what)).unwrap_or_else(|| panic!("{what}: {text}"));
+    for piece in ["piece=\"one \"", "piece=\"two\""] {
+        assert!(
+            lines[at(piece)].contains("request{method=GET route=/api/streamed"),
+            "{piece} outside the span: {text}"
+        );
+    }
+    // The streamed request's span closes after its last piece; the whole
+    // answer's right after its line.
+    assert!(at("piece=\"two\"") < at("close"), "{text}");
+    let echo_closed = lines.iter().rposition(|line| line.contains("route=/api/echo/{name}") && line.contains("close"));
+    let echo_line =
+        lines.iter().position(|line| line.contains("route=/api/echo/{name}") && line.contains("request finished"));
+    assert!(echo_line.is_some() && echo_closed > echo_line, "{text}");
 }
 
 #[tokio::test]
@@ -370,4 +434,43 @@ async fn oversized_http_bodies_are_refused() {
     let big = vec![b'x'; portal_host::runtime::HTTP_BODY_LIMIT + 1];
     let (status, _, _) = send(&router, Request::post("/api/echo").body(Body::from(big)).expect("request")).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+mod wired {
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "Wired";
+
+    #[utoipa::path(get, path = "/api/wired", operation_id = OPERATION, responses((status = 200, description = "What the prelude put.")))]
+    pub async fn handler(axum::Extension(put): axum::Extension<&'static str>) -> &'static str {
+        put
+    }
+}
+
+#[tokio::test]
+async fn the_prelude_runs_before_every_http_request_and_may_answer_it() {
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let prelude = portal_host::runtime::Prelude::new(move |request: &mut Request<Body>| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if request.uri().path() == "/app.js" {
+            return Some(axum::response::IntoResponse::into_response("the prelude's file"));
+        }
+        request.extensions_mut().insert("put by the prelude");
+        None
+    });
+    let mut functions = functions();
+    functions.push(Function::api(op!(wired)).build());
+    let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router_with(Some(prelude));
+
+    let (status, _, body) = send(&router, Request::get("/api/wired").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"put by the prelude".as_slice()));
+    let (status, _, body) = send(&router, Request::get("/app.js").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"the prelude's file".as_slice()), "no route, answered");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    let info = TimerInfo { schedule: None, schedule_status: None, is_past_due: false };
+    let timer = timer_invocation("Tick", "timer", &info, datetime!(2026-11-23 08:00 UTC));
+    let (status, _, _) = send(&router, post("/Tick", serde_json::to_vec(&timer).expect("json"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2, "not before the host's invocations");
 }

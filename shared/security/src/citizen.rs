@@ -31,15 +31,58 @@ pub struct Authenticator {
     pub writes: Arc<RateLimiter>,
 }
 
-/// The client's address (by the configured [`ClientAddressRule`](crate::ClientAddressRule))
-/// and the limiter of state-changing requests per address, put in a request's
-/// extensions by the app. State-changing requests count per session and, with
+/// How to tell the client's address, and the limiter of state-changing
+/// requests per address. State-changing requests count per session and, with
 /// this, per client address too, so one address cannot spread its writes over
-/// many sessions.
+/// many sessions. The address is read only for a state-changing request.
 #[derive(Debug, Clone)]
 pub struct AddressWriteLimit {
-    pub address: String,
+    pub rule: crate::ClientAddressRule,
     pub limiter: Arc<RateLimiter>,
+}
+
+/// What the app gives every request for the extractors ([`Citizen`],
+/// [`ActingFor`](crate::ActingFor)): the authenticator and, when the app has
+/// them, the mandate check and the per-address write limit. One extension,
+/// cloned as one `Arc`: each extension is an allocation and an insert into
+/// the request's map (issue 18: three of them were a twentieth of a health
+/// request's CPU, with the client's address read on every request).
+#[derive(Debug, Clone)]
+pub struct RequestWiring(Arc<Wiring>);
+
+#[derive(Debug, Clone)]
+struct Wiring {
+    authenticator: Arc<Authenticator>,
+    mandates: Option<crate::MandateCheck>,
+    address_writes: Option<AddressWriteLimit>,
+}
+
+impl RequestWiring {
+    pub fn new(authenticator: Arc<Authenticator>) -> Self {
+        Self(Arc::new(Wiring { authenticator, mandates: None, address_writes: None }))
+    }
+
+    /// With the check of mandates (requests made on another's behalf).
+    #[must_use]
+    pub fn with_mandates(self, mandates: crate::MandateCheck) -> Self {
+        let Wiring { authenticator, address_writes, .. } = Arc::unwrap_or_clone(self.0);
+        Self(Arc::new(Wiring { authenticator, mandates: Some(mandates), address_writes }))
+    }
+
+    /// With the limit of state-changing requests per client address.
+    #[must_use]
+    pub fn with_address_writes(self, limit: AddressWriteLimit) -> Self {
+        let Wiring { authenticator, mandates, .. } = Arc::unwrap_or_clone(self.0);
+        Self(Arc::new(Wiring { authenticator, mandates, address_writes: Some(limit) }))
+    }
+
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.0.authenticator
+    }
+
+    pub(crate) fn mandates(&self) -> Option<&crate::MandateCheck> {
+        self.0.mandates.as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +162,11 @@ fn state_changing(method: &Method) -> bool {
 }
 
 pub(crate) async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen, Response> {
-    let Some(auth) = parts.extensions.get::<Arc<Authenticator>>() else {
-        tracing::error!("the Authenticator extension is missing: the app was wired without it");
+    let Some(wiring) = parts.extensions.get::<RequestWiring>() else {
+        tracing::error!("the RequestWiring extension is missing: the app was wired without it");
         return Err(Problem::internal().into_response());
     };
+    let auth = wiring.authenticator();
     let (credential, session) = if let Some(token) = bearer(&parts.headers) {
         (Credential::Bearer, auth.sessions.resolve_bearer(token).await)
     } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
@@ -151,8 +195,8 @@ pub(crate) async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen,
         if let Err(retry_after) = auth.writes.check(&session.key) {
             return Err(RateLimiter::too_many(retry_after));
         }
-        if let Some(limit) = parts.extensions.get::<AddressWriteLimit>()
-            && let Err(retry_after) = limit.limiter.check(&limit.address)
+        if let Some(limit) = &wiring.0.address_writes
+            && let Err(retry_after) = limit.limiter.check(&limit.rule.client_address(&parts.headers))
         {
             return Err(RateLimiter::too_many(retry_after));
         }

@@ -167,7 +167,7 @@ pub trait Mandates: Send + Sync + fmt::Debug {
     async fn used(&self, mandate: &Mandate, purpose: &str);
 }
 
-/// What the app puts in every request's extensions.
+/// The mandate check the app gives every request ([`RequestWiring::with_mandates`](crate::RequestWiring::with_mandates)).
 #[derive(Debug, Clone)]
 pub struct MandateCheck(pub Arc<dyn Mandates>);
 
@@ -264,8 +264,8 @@ impl<St: Send + Sync, S: ScopeMarker> FromRequestParts<St> for ActingFor<S> {
         let Some(grant) = acting_for(parts).map(str::to_owned) else {
             return Ok(Self { citizen, mandate: None, check: None, scope: PhantomData });
         };
-        let Some(check) = parts.extensions.get::<MandateCheck>().cloned() else {
-            tracing::error!("the MandateCheck extension is missing: the app was wired without delegations");
+        let Some(check) = parts.extensions.get::<crate::RequestWiring>().and_then(|w| w.mandates()).cloned() else {
+            tracing::error!("the request's wiring has no mandate check: the app was wired without delegations");
             return Err(MandateRefusal::Unavailable.problem().into_response());
         };
         match check.0.mandate(&citizen.subject, &grant, S::SCOPE).await {

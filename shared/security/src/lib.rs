@@ -24,8 +24,8 @@ pub use access_log::{
     AccessEntry, AccessFilter, AccessLog, AccessPage, AccessedItem, Action, Actor, Outcome as AccessOutcome,
 };
 pub use citizen::{
-    AddressWriteLimit, Authenticator, CSRF_HEADER, Citizen, Credential, SESSION_COOKIE, STEP_UP_MAX_AGE, cookie,
-    reauthentication_required,
+    AddressWriteLimit, Authenticator, CSRF_HEADER, Citizen, Credential, RequestWiring, SESSION_COOKIE, STEP_UP_MAX_AGE,
+    cookie, reauthentication_required,
 };
 pub use client_address::{ClientAddressRule, UNKNOWN_CLIENT};
 pub use delegation::{ACTING_FOR_HEADER, ActingFor, GrantKind, Mandate, MandateCheck, MandateRefusal, Mandates, Scope};

@@ -150,10 +150,13 @@ impl Harness {
     /// The runtime's router over `functions`, with the authenticator the app
     /// puts in every request.
     pub fn router(&self, functions: Vec<Function>) -> Router {
-        portal_host::Runtime::new(functions, Arc::new(LogFailures))
-            .expect("declarations")
-            .router()
-            .layer(Extension(self.authenticator.clone()))
+        self.unwired_router(functions).layer(Extension(portal_security::RequestWiring::new(self.authenticator.clone())))
+    }
+
+    /// The runtime's router over `functions`, for a test that gives requests
+    /// a [`RequestWiring`](portal_security::RequestWiring) of its own.
+    pub fn unwired_router(&self, functions: Vec<Function>) -> Router {
+        portal_host::Runtime::new(functions, Arc::new(LogFailures)).expect("declarations").router()
     }
 
     /// A browser session of `subject` at a substantial level of assurance.
