@@ -27,7 +27,7 @@ const OWNER_DOC: &str = "feed";
 /// SHA-256, hex.
 pub fn sha256_hex(text: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }
 
 /// Whether `token` has the shape of a token this module hands out (43

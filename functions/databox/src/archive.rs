@@ -147,7 +147,7 @@ impl Failure for ArchiveError {
 /// A folder per citizen that names no one: the SHA-256 of the subject.
 pub fn citizen_folder(subject: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(&digest.as_ref()[..16])
 }
 
 /// The field the ZFO is sealed under. It is `content` because Documents opens

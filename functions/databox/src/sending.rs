@@ -77,7 +77,7 @@ pub fn key(headers: &axum::http::HeaderMap) -> Result<String, Problem> {
 
 fn record_id(key: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = portal_store::lower_hex(digest.as_ref());
     format!("send-{hex}")
 }
 
@@ -120,7 +120,7 @@ fn fingerprint(outgoing: &Outgoing<'_>) -> String {
         context.update(&file.content.size.to_be_bytes());
         context.update(&file.content.sha256);
     }
-    context.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(context.finish().as_ref())
 }
 
 /// Why a send could not be answered.

@@ -125,7 +125,7 @@ pub fn representation_id(delegate: &SubjectId, principal: &SubjectId) -> String 
         &aws_lc_rs::digest::SHA256,
         format!("representation\0{}\0{}", delegate.as_str(), principal.as_str()).as_bytes(),
     );
-    let hex: String = digest.as_ref().iter().take(12).map(|b| format!("{b:02x}")).collect();
+    let hex: String = portal_store::lower_hex(&digest.as_ref()[..12]);
     format!("r-{hex}")
 }
 

@@ -243,5 +243,5 @@ impl Documents {
 /// pseudonym and fit blob-path rules.
 pub fn owner_folder(subject: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(&digest.as_ref()[..16])
 }

@@ -120,7 +120,7 @@ fn share_store_id(share_id: &str) -> String {
 
 fn digest_hex(token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }
 
 /// A token as issued: 43 characters of base64url (32 bytes, no padding).

@@ -190,5 +190,5 @@ pub fn citizen_folder(subject: &str) -> String {
 
 pub(crate) fn sha256_hex(text: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }

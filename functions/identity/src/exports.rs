@@ -171,7 +171,7 @@ pub fn parse_export_id(value: &str) -> Option<&str> {
 /// The blob of a job's sealed archive.
 fn blob_path(subject: &SubjectId, export: &str) -> Result<BlobPath, StoreError> {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_str().as_bytes());
-    let folder: String = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let folder: String = portal_store::lower_hex(&digest.as_ref()[..16]);
     BlobPath::parse(format!("exports/{folder}/{export}.zip.sealed"))
 }
 

@@ -257,7 +257,7 @@ pub fn functions(notifications: Notifications) -> Vec<Function> {
 /// SHA-256 of `text`, lowercase hex.
 pub(crate) fn sha256_hex(text: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }
 
 pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {

@@ -174,5 +174,5 @@ pub fn functions(registers: Registers) -> Vec<Function> {
 /// same rule as the data box archive).
 pub fn citizen_folder(subject: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(&digest.as_ref()[..16])
 }

@@ -203,7 +203,7 @@ fn write_new_kek(dir: &Path, version: u32) -> Result<Kek, WrapError> {
     let mut suffix = [0u8; 8];
     aws_lc_rs::rand::fill(&mut suffix)
         .map_err(|_| WrapError::backend(io::Error::other("the random number generator failed")))?;
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = portal_store::lower_hex(&suffix);
     let temp = dir.join(format!(".kek-{version}.{suffix}.tmp"));
     let target = dir.join(file_name(version));
     let result = (|| {

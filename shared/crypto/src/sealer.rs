@@ -111,7 +111,7 @@ impl Sealer {
         let key = self.keys.data_key(owner).await?;
         let derived = blind_index_key(key.data_key(), purpose)?;
         let tag = hmac::sign(&derived, value);
-        Ok(tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect())
+        Ok(portal_store::lower_hex(&tag.as_ref()[..16]))
     }
 
     /// [`decrypt`](Self::decrypt) that takes the ciphertext's buffer and

@@ -88,7 +88,7 @@ impl NotificationKey {
     pub fn sign(&self, body: &[u8], at: OffsetDateTime) -> String {
         let t = at.unix_timestamp();
         let tag = hmac::sign(&self.key, &signed_bytes(t, body));
-        format!("t={t},v1={}", hex(tag.as_ref()))
+        format!("t={t},v1={}", portal_store::lower_hex(tag.as_ref()))
     }
 
     /// A notification of `payment`'s `status`, signed at `at`.
@@ -142,10 +142,6 @@ fn signed_bytes(t: i64, body: &[u8]) -> Vec<u8> {
     let mut message = format!("{t}.").into_bytes();
     message.extend_from_slice(body);
     message
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -36,7 +36,7 @@ pub use subject::{Loa, SubjectId, SubjectIdError};
 /// SHA-256 of a secret, hex: how session ids and tokens are stored.
 pub(crate) fn digest_hex(secret: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }
 
 /// A fresh random secret: 32 bytes, base64url without padding.

@@ -17,6 +17,7 @@ mod clock;
 mod document;
 pub mod embedded;
 mod error;
+mod hex;
 mod queue;
 mod telemetry;
 
@@ -30,4 +31,5 @@ pub use document::{
     TextDocument, TextPage,
 };
 pub use error::{StoreError, StoreResult};
+pub use hex::lower_hex;
 pub use queue::{QueueName, QueueStore, ReceivedMessage};

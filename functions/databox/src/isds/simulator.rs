@@ -1055,7 +1055,7 @@ impl SimMessage {
 /// SIMULATED hashes of an uploaded file: SHA-256 and SHA-512, hex.
 fn upload_hashes(content: &[u8]) -> (AttachmentHash, AttachmentHash) {
     let hex = |algorithm: &'static aws_lc_rs::digest::Algorithm| -> String {
-        aws_lc_rs::digest::digest(algorithm, content).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        portal_store::lower_hex(aws_lc_rs::digest::digest(algorithm, content).as_ref())
     };
     (
         AttachmentHash { value: hex(&aws_lc_rs::digest::SHA256), algorithm: "SHA-256".into() },

@@ -82,7 +82,7 @@ impl Failure for OnBehalfError {
 
 fn sha256_hex(text: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(digest.as_ref())
 }
 
 /// The sender reference number (`dmSenderRefNumber`, ≤ 50 characters) that

@@ -20,7 +20,7 @@ pub fn index_partition(day: Date) -> String {
 /// The index entry's id: names the filing without naming the citizen.
 pub fn index_id(subject: &str, filing_id: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{subject}\n{filing_id}").as_bytes());
-    digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    portal_store::lower_hex(&digest.as_ref()[..16])
 }
 
 /// Puts the filing's deadline into the day index and the citizen's calendar
