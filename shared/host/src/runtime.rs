@@ -34,8 +34,10 @@ pub const INVOCATION_SECRET_HEADER: &str = "x-portal-invocation-secret";
 pub const INVOKE_BODY_LIMIT: usize = 100 * 1024 * 1024;
 
 /// HTTP functions: the largest body a handler may read unless it sets its own
-/// limit (uploads do), and how long a request may take before it is answered
-/// 503 (Front Door cuts at 240 s; a citizen should not wait that long).
+/// limit (uploads do): axum's default, which applies without a layer (a test
+/// fails if axum's default ever differs); and how long a request may take
+/// before it is answered 503 (Front Door cuts at 240 s; a citizen should not
+/// wait that long).
 pub const HTTP_BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -331,13 +333,13 @@ impl Runtime {
             any(|| async { Problem::not_found("no function answers this path") }).layer(edge("unmatched", None)),
         );
         for (path, method_router) in http {
-            // One layer, its parts stacked inside it: each layer on a route is
-            // a boxed service cloned and a boxed future on every request.
-            let layer = tower::ServiceBuilder::new()
-                .layer(edge(&path, function_names.get(&path)))
-                .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT));
+            // One layer: each layer on a route is a boxed service cloned and
+            // a boxed future on every request. No body-limit layer:
+            // `HTTP_BODY_LIMIT` is axum's own default, which holds without one
+            // (a layer is an extension inserted into every request), and the
+            // runtime tests check both sides of it.
             let method_router = method_router.fallback(|| async { Problem::method_not_allowed() });
-            router = router.route(&path, method_router.layer::<_, Infallible>(layer));
+            router = router.route(&path, method_router.layer(edge(&path, function_names.get(&path))));
         }
         for (path, method_router) in invocations {
             router = router.route(&path, method_router.layer(edge(&path, function_names.get(&path))));

@@ -428,12 +428,18 @@ async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_i
 }
 
 #[tokio::test]
-async fn oversized_http_bodies_are_refused() {
+async fn http_bodies_up_to_the_limit_are_read_and_larger_ones_refused() {
     let functions = vec![Function::api(op!(echo_body)).build()];
     let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
-    let big = vec![b'x'; portal_host::runtime::HTTP_BODY_LIMIT + 1];
-    let (status, _, _) = send(&router, Request::post("/api/echo").body(Body::from(big)).expect("request")).await;
+    let limit = portal_host::runtime::HTTP_BODY_LIMIT;
+    let (status, _, body) =
+        send(&router, Request::post("/api/echo").body(Body::from(vec![b'x'; limit])).expect("request")).await;
+    assert_eq!((status, body), (StatusCode::OK, limit.to_string().into_bytes()), "the limit itself is read");
+    let big = vec![b'x'; limit + 1];
+    let (status, content_type, _) =
+        send(&router, Request::post("/api/echo").body(Body::from(big)).expect("request")).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
 }
 
 mod wired {
