@@ -1,5 +1,7 @@
-//! The one layer around every route: the request's span, a panicking handler
-//! answered with a problem, any other error response made a problem, and the
+//! The one layer around every route: the app's prelude (HTTP routes), the
+//! request's span, a panicking handler answered with a problem, any other
+//! error response made a problem, `Cache-Control: no-store` unless the
+//! handler chose caching and the request timeout (HTTP routes), and the
 //! request's log line.
 //!
 //! It does in one service what `tower_http`'s `TraceLayer`, `CatchPanicLayer`
