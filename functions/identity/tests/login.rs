@@ -238,7 +238,7 @@ async fn a_citizen_logs_in_through_the_provider_and_nothing_secret_is_logged() {
     let proxy = start_proxy(&env).await;
     let portal = portal(&env, &proxy);
 
-    let logs = LogBuffer::default();
+    let logs = portal_testkit::LogBuffer::default();
     let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::TRACE).finish();
     let guard = tracing::subscriber::set_default(subscriber);
 
@@ -429,30 +429,4 @@ async fn logout_ends_the_session_and_points_to_the_provider() {
 
     let me = Request::get("/api/me").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
     assert_eq!(call(&portal.router, me).await.0, StatusCode::UNAUTHORIZED, "the session is gone");
-}
-
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = Self;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }

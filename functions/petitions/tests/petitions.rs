@@ -315,13 +315,7 @@ async fn two_hundred_concurrent_signers_leave_an_exact_count_and_snapshot() {
     let petitions = petitions_on(&harness, settings());
     let service = Arc::new(PetitionService::new(petitions));
     let id = seed_published(&service, JANA).await;
-    let tasks: Vec<_> = (0..200)
-        .map(|i| {
-            let (service, id) = (service.clone(), id.clone());
-            let subject = SubjectId::parse(format!("citizen-{i:03}")).expect("subject");
-            tokio::spawn(async move { service.sign(&id, &subject).await })
-        })
-        .collect();
+    let tasks = spawn_signers(&service, &id, 0..200);
     let mut told = Vec::new();
     for task in tasks {
         told.push(task.await.expect("task").expect("no store failure").expect("signed"));
@@ -348,14 +342,7 @@ async fn a_storm_of_signers_on_two_counter_shards_all_sign() {
     let petitions = petitions_on(&harness, settings());
     let service = Arc::new(PetitionService::new(petitions));
     let id = seed_published_with(&service, JANA, 2).await;
-    let tasks: Vec<_> = (0..300)
-        .map(|i| {
-            let (service, id) = (service.clone(), id.clone());
-            let subject = SubjectId::parse(format!("citizen-{i:03}")).expect("subject");
-            tokio::spawn(async move { service.sign(&id, &subject).await })
-        })
-        .collect();
-    for task in tasks {
+    for task in spawn_signers(&service, &id, 0..300) {
         task.await.expect("task").expect("not contended").expect("signed");
     }
     assert_eq!(service.count(&id, 2).await.expect("count"), 300, "every signature counts");
@@ -367,6 +354,22 @@ async fn seed_published(service: &PetitionService, creator: &str) -> PetitionId 
 }
 
 /// A published petition of `shards` counter shards.
+/// One signing task for each `citizen-NNNN` of `signers`, all started at once.
+fn spawn_signers(
+    service: &Arc<PetitionService>,
+    id: &PetitionId,
+    signers: impl IntoIterator<Item = usize>,
+) -> Vec<tokio::task::JoinHandle<Result<Result<u64, SignRefusal>, portal_petitions::ServiceError>>> {
+    signers
+        .into_iter()
+        .map(|i| {
+            let (service, id) = (service.clone(), id.clone());
+            let subject = SubjectId::parse(format!("citizen-{i:04}")).expect("subject");
+            tokio::spawn(async move { service.sign(&id, &subject).await })
+        })
+        .collect()
+}
+
 async fn seed_published_with(service: &PetitionService, creator: &str, shards: u32) -> PetitionId {
     let id = PetitionId::new();
     let now = service.petitions.clock.now();
@@ -909,15 +912,7 @@ async fn a_large_extract_travels_to_the_data_box_as_a_sealed_blob() {
     let id = seed_published(&service, JANA).await;
     const SIGNERS: usize = 800;
     for chunk in (0..SIGNERS).collect::<Vec<_>>().chunks(8) {
-        let tasks: Vec<_> = chunk
-            .iter()
-            .map(|i| {
-                let (service, id) = (service.clone(), id.clone());
-                let subject = SubjectId::parse(format!("citizen-{i:04}")).expect("subject");
-                tokio::spawn(async move { service.sign(&id, &subject).await })
-            })
-            .collect();
-        for task in tasks {
+        for task in spawn_signers(&service, &id, chunk.iter().copied()) {
             task.await.expect("task").expect("store").expect("signed");
         }
     }

@@ -383,21 +383,9 @@ mod streamed {
 
 #[tokio::test]
 async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_it() {
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
+    let logs = portal_testkit::LogBuffer::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
+        .with_writer(logs.clone())
         .with_ansi(false)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .finish();
@@ -409,7 +397,7 @@ async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_i
     let (status, _, _) = send(&router, Request::get("/api/echo/x").body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::OK);
 
-    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+    let text = logs.text();
     let lines: Vec<&str> = text.lines().collect();
     let at = |what: &str| lines.iter().position(|line| line.contains(what)).unwrap_or_else(|| panic!("{what}: {text}"));
     for piece in ["piece=\"one \"", "piece=\"two\""] {

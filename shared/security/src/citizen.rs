@@ -83,6 +83,10 @@ impl RequestWiring {
     pub(crate) fn mandates(&self) -> Option<&crate::MandateCheck> {
         self.0.mandates.as_ref()
     }
+
+    fn address_writes(&self) -> Option<&AddressWriteLimit> {
+        self.0.address_writes.as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +199,7 @@ pub(crate) async fn authenticate(parts: &Parts, minimum: Loa) -> Result<Citizen,
         if let Err(retry_after) = auth.writes.check(&session.key) {
             return Err(RateLimiter::too_many(retry_after));
         }
-        if let Some(limit) = &wiring.0.address_writes
+        if let Some(limit) = wiring.address_writes()
             && let Err(retry_after) = limit.limiter.check(&limit.rule.client_address(&parts.headers))
         {
             return Err(RateLimiter::too_many(retry_after));

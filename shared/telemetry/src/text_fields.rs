@@ -258,36 +258,25 @@ impl fmt::Write for Escaped<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use tracing_subscriber::layer::SubscriberExt as _;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+    /// What `emit` logs, as text lines.
+    fn text_of(emit: impl FnOnce()) -> String {
+        let logs = portal_testkit::LogBuffer::default();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .event_format(TextLine)
+            .fmt_fields(TextFields);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), emit);
+        logs.text()
     }
 
     #[test]
     fn a_text_line_has_time_level_span_target_and_fields_but_not_the_exporters() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let layer = tracing_subscriber::fmt::layer()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .event_format(TextLine)
-            .fmt_fields(TextFields);
-        let subscriber = tracing_subscriber::registry().with(layer);
-        tracing::subscriber::with_default(subscriber, || {
+        let text = text_of(|| {
             let span = tracing::info_span!(
                 "request",
                 method = "GET",
@@ -301,7 +290,6 @@ mod tests {
             span.record("http.response.status_code", 503);
             tracing::info!(parent: &span, status = 503, "request finished");
         });
-        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
         let (time, rest) = text.split_once(' ').expect("time first");
         time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).expect("an RFC 3339 time");
         assert_eq!(
@@ -317,20 +305,11 @@ mod tests {
         #[error("outer\nfailure")]
         struct Outer(#[source] std::io::Error);
 
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let layer = tracing_subscriber::fmt::layer()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .event_format(TextLine)
-            .fmt_fields(TextFields);
-        let subscriber = tracing_subscriber::registry().with(layer);
         let error = Outer(std::io::Error::other("inner\u{1b}[31m"));
-        tracing::subscriber::with_default(subscriber, || {
+        let text = text_of(|| {
             let path = "/a\r\nb\u{85}";
             tracing::warn!(path = %path, quoted = path, error = &error as &(dyn std::error::Error + 'static), "forged\nline\tkept");
         });
-        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
         assert_eq!(text.lines().count(), 1, "one line: {text:?}");
         let (_, rest) = text.split_once("  WARN ").expect("the level");
         assert_eq!(

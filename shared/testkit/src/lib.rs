@@ -15,8 +15,11 @@
 
 pub mod crash;
 pub mod faults;
+mod logs;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+pub use logs::LogBuffer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
