@@ -20,6 +20,8 @@ pub struct PetitionService {
     pub(crate) burst: BurstDetector,
     /// Coalesced refreshes of the catalogue's signature snapshots.
     pub(crate) refreshes: catalogue::Refreshes,
+    /// The counter shards this instance's signers hold.
+    pub(crate) shard_leases: counter::ShardLeases,
 }
 
 impl PetitionService {
@@ -28,7 +30,13 @@ impl PetitionService {
         let sign_limiter =
             RateLimiter::new(settings.sign_burst, settings.sign_refill_per_minute, petitions.clock.clone());
         let burst = BurstDetector::new(settings.burst_per_minute);
-        Self { petitions, sign_limiter, burst, refreshes: catalogue::Refreshes::default() }
+        Self {
+            petitions,
+            sign_limiter,
+            burst,
+            refreshes: catalogue::Refreshes::default(),
+            shard_leases: counter::ShardLeases::default(),
+        }
     }
 
     /// Today in Prague: the day end dates and statistics are counted in.

@@ -4,8 +4,10 @@
 //! signature's id is the signer id (a keyed hash of petition and subject) and
 //! it is written create-only, in one batch with the increment of its counter
 //! shard under that shard's ETag. Of any number of concurrent requests by one
-//! citizen exactly one batch succeeds; the others find the id taken (409). A
-//! batch that lost the counter race to another signer is prepared again, after
+//! citizen exactly one batch succeeds; the others find the id taken (409).
+//! Signers of one instance never race for a shard: each leases one that no
+//! other signer here holds ([`crate::counter::ShardLeases`]). A batch that
+//! lost the counter race to a signer of another instance is prepared again, after
 //! a random pause that doubles with each loss ([`after_lost_race`]) and on a
 //! shard drawn afresh: signers who lost together do not all come back
 //! together to the same shard (an immediate retry let a storm of 128 signers
@@ -135,14 +137,18 @@ impl PetitionService {
         // citizen creates their data key here, not after the batch.
         let own_reference = own_record(&p.sealer, subject, id).await?;
         let sealed = base64::engine::general_purpose::STANDARD.encode(sealed);
-        let mut shard = shard_of(&signer_id, petition.shards);
+        let mut preferred = shard_of(&signer_id, petition.shards);
         let mut signed = false;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 let losses = u32::try_from(attempt).unwrap_or(u32::MAX);
                 tokio::time::sleep(after_lost_race(losses)).await;
-                shard = u32::try_from(random() % u64::from(petition.shards.max(1))).unwrap_or(0);
+                preferred = u32::try_from(random() % u64::from(petition.shards.max(1))).unwrap_or(0);
             }
+            // Held until the batch is answered: no other signer here writes
+            // this shard meanwhile.
+            let lease = self.shard_leases.lease(id, petition.shards, preferred).await;
+            let shard = lease.shard();
             // The shard is the signature's own: its withdrawal decrements it.
             let signature = NewDocument::new(
                 &partition,
@@ -159,6 +165,7 @@ impl PetitionService {
             };
             let counter: Counter = serde_json::from_value(doc.body).map_err(corrupt)?;
             if !counter.open {
+                drop(lease);
                 let state = self.load(id).await?.map_or(State::Closed, |(p, _)| p.state);
                 return Ok(Err(self.not_open(state)));
             }
@@ -166,7 +173,9 @@ impl PetitionService {
                 BatchOp::Create(signature),
                 BatchOp::Replace { doc: counter.signed(today).document(&partition)?, if_match: doc.etag },
             ];
-            match p.documents.batch(COLLECTION, &partition, ops).await {
+            let outcome = p.documents.batch(COLLECTION, &partition, ops).await;
+            drop(lease);
+            match outcome {
                 Ok(_) => {
                     signed = true;
                     break;

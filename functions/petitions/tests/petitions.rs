@@ -332,20 +332,27 @@ async fn two_hundred_concurrent_signers_leave_an_exact_count_and_snapshot() {
     assert_eq!(entry.body["signatures"], 200, "the snapshot settles on the exact count");
 }
 
-/// A storm of signers on a petition of two counter shards: each lost race
-/// costs a signer a retry, and with immediate retries the same crowd met again
-/// at the same shards until some ran out of attempts (`Contended`). Every
-/// signature stands and the count is exact.
+/// A storm of signers from three instances on a petition of two counter
+/// shards. An instance's own signers lease distinct shards, so the races are
+/// between instances: each lost race costs a signer a retry, and with
+/// immediate retries the same crowd met again at the same shards until some
+/// ran out of attempts (`Contended`). Every signature stands and the count is
+/// exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_storm_of_signers_on_two_counter_shards_all_sign() {
+async fn a_storm_of_signers_from_three_instances_on_two_counter_shards_all_sign() {
     let harness = Harness::new();
-    let petitions = petitions_on(&harness, settings());
-    let service = Arc::new(PetitionService::new(petitions));
-    let id = seed_published_with(&service, JANA, 2).await;
-    for task in spawn_signers(&service, &id, 0..300) {
+    let instances: Vec<_> =
+        (0..3).map(|_| Arc::new(PetitionService::new(petitions_on(&harness, settings())))).collect();
+    let id = seed_published_with(&instances[0], JANA, 2).await;
+    let tasks: Vec<_> = instances
+        .iter()
+        .enumerate()
+        .flat_map(|(n, service)| spawn_signers(service, &id, (0..300).filter(move |i| i % 3 == n)))
+        .collect();
+    for task in tasks {
         task.await.expect("task").expect("not contended").expect("signed");
     }
-    assert_eq!(service.count(&id, 2).await.expect("count"), 300, "every signature counts");
+    assert_eq!(instances[1].count(&id, 2).await.expect("count"), 300, "every signature counts");
 }
 
 /// A published petition written directly through the service.
