@@ -161,26 +161,19 @@ pub fn subscriber(
     export: Option<&Export>,
 ) -> Result<(Box<dyn Subscriber + Send + Sync>, Telemetry), TelemetryError> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let logs = tracing_subscriber::fmt::layer().with_writer(log_writer::stderr()).with_ansi(ansi);
-    let logs = match format {
-        LogFormat::Json => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            // Each span's close carries its busy and idle time: the duration of
-            // every request, invocation and store call.
-            .with_span_events(FmtSpan::CLOSE)
-            .with_filter(log_filter(filter))
-            .boxed(),
-        LogFormat::Text => logs
-            .event_format(text_fields::TextLine)
-            .fmt_fields(text_fields::TextFields)
-            .with_filter(log_filter(filter))
-            .boxed(),
-    };
     let Some(export) = export else {
-        return Ok((Box::new(tracing_subscriber::registry().with(logs)), Telemetry::default()));
+        // The logs alone: their filter decides for the whole subscriber. As a
+        // filter of the one layer (below, where export has its own) it kept a
+        // per-thread record of what it let through for every span and event.
+        let logs = match format {
+            LogFormat::Json => json_lines(ansi).boxed(),
+            LogFormat::Text => text_lines(ansi).boxed(),
+        };
+        return Ok((Box::new(tracing_subscriber::registry().with(log_layer(filter)).with(logs)), Telemetry::default()));
+    };
+    let logs = match format {
+        LogFormat::Json => json_lines(ansi).with_filter(log_filter(filter)).boxed(),
+        LogFormat::Text => text_lines(ansi).with_filter(log_filter(filter)).boxed(),
     };
     let provider = tracer_provider(export)?;
     let tracer = provider.tracer("portal");
@@ -199,6 +192,52 @@ pub fn subscriber(
         .with_filter(spans.or(log_filter(filter)).and(not_exporter));
     let subscriber = tracing_subscriber::registry().with(logs).with(otel);
     Ok((Box::new(subscriber), Telemetry { provider: Some(provider) }))
+}
+
+type Lines<S, N, E> = tracing_subscriber::fmt::Layer<S, N, E, log_writer::BufferedLines>;
+type JsonLine = tracing_subscriber::fmt::format::Format<
+    tracing_subscriber::fmt::format::Json,
+    tracing_subscriber::fmt::time::SystemTime,
+>;
+
+/// JSON lines to stderr, buffered ([`log_writer`]): one object a line, the
+/// current span's fields in it.
+fn json_lines<S>(ansi: bool) -> Lines<S, tracing_subscriber::fmt::format::JsonFields, JsonLine>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(log_writer::stderr())
+        .with_ansi(ansi)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        // Each span's close carries its busy and idle time: the duration of
+        // every request, invocation and store call.
+        .with_span_events(FmtSpan::CLOSE)
+}
+
+/// Text lines to stderr, buffered ([`log_writer`], [`text_fields`]).
+fn text_lines<S>(ansi: bool) -> Lines<S, text_fields::TextFields, text_fields::TextLine>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(log_writer::stderr())
+        .with_ansi(ansi)
+        .event_format(text_fields::TextLine)
+        .fmt_fields(text_fields::TextFields)
+}
+
+/// [`log_filter`] as a layer of its own, deciding for the whole subscriber.
+fn log_layer(filter: &str) -> Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync> {
+    match filter.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(targets) => tracing_subscriber::Layer::boxed(targets),
+        Err(_) => {
+            tracing_subscriber::Layer::boxed(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        }
+    }
 }
 
 /// The log filter of directive `filter`. A directive of targets and levels
@@ -270,4 +309,33 @@ fn tracer_provider(export: &Export) -> Result<SdkTracerProvider, TelemetryError>
         ])
         .build();
     Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the subscriber for `filter` (logs only) lets each of `asks`
+    /// (target, level) through.
+    fn let_through(format: LogFormat, filter: &str) -> [bool; 4] {
+        let (subscriber, _telemetry) = subscriber(format, filter, None).expect("subscriber");
+        tracing::subscriber::with_default(subscriber, || {
+            [
+                tracing::enabled!(target: "portal_x", tracing::Level::DEBUG),
+                tracing::enabled!(target: "portal_x", tracing::Level::TRACE),
+                tracing::enabled!(target: "other", tracing::Level::INFO),
+                tracing::enabled!(target: "other", tracing::Level::WARN),
+            ]
+        })
+    }
+
+    #[test]
+    fn without_export_the_log_filter_decides_for_the_whole_subscriber() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            assert_eq!(let_through(format, "warn,portal_x=debug"), [true, false, false, true], "targets");
+            // Names a span: an EnvFilter.
+            assert_eq!(let_through(format, "warn,portal_x[request]=trace,portal_x=debug"), [true, false, false, true]);
+            assert_eq!(let_through(format, "portal_x=loud"), [false, false, true, true], "info when unreadable");
+        }
+    }
 }
