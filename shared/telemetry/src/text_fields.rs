@@ -24,7 +24,7 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// The event formatter of text logs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,27 +46,53 @@ where
             tracing::Level::TRACE => " TRACE ",
         };
         writer.write_str(level)?;
+        // The spans are walked once: kept here for their fields after the
+        // event's (a second walk looks each up again), unless there are more.
+        let mut spans: [Option<SpanRef<'_, S>>; KEPT_SPANS] = Default::default();
+        let mut kept = 0;
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 writer.write_str(span.name())?;
                 writer.write_char(':')?;
+                if let Some(slot) = spans.get_mut(kept) {
+                    *slot = Some(span);
+                }
+                kept += 1;
             }
             writer.write_char(' ')?;
         }
         writer.write_str(meta.target())?;
         writer.write_str(": ")?;
         ctx.format_fields(writer.by_ref(), event)?;
-        if let Some(scope) = ctx.event_scope() {
+        if kept <= KEPT_SPANS {
+            for span in spans.iter().flatten() {
+                write_span_fields::<S, N>(&mut writer, span)?;
+            }
+        } else if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
-                let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<N>>().filter(|fields| !fields.is_empty()) {
-                    writer.write_char(' ')?;
-                    writer.write_str(fields)?;
-                }
+                write_span_fields::<S, N>(&mut writer, &span)?;
             }
         }
         writer.write_char('\n')
     }
+}
+
+/// The spans a line keeps from its one walk of the scope (a request's span and
+/// the calls inside it).
+const KEPT_SPANS: usize = 4;
+
+/// ` fields` of `span`, when it has any.
+fn write_span_fields<S, N>(writer: &mut Writer<'_>, span: &SpanRef<'_, S>) -> fmt::Result
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let extensions = span.extensions();
+    if let Some(fields) = extensions.get::<FormattedFields<N>>().filter(|fields| !fields.is_empty()) {
+        writer.write_char(' ')?;
+        writer.write_str(fields)?;
+    }
+    Ok(())
 }
 
 /// The line's time stamp as tracing's `SystemTime` writes it
@@ -224,6 +250,12 @@ impl Plain<'_> {
     fn value(&mut self, value: fmt::Arguments<'_>) {
         self.result = fmt::write(&mut Escaped(&mut self.writer), value);
     }
+
+    /// A value that holds no control character (a number, a bool), written
+    /// as it is.
+    fn plain(&mut self, value: &str) {
+        self.result = self.writer.write_str(value);
+    }
 }
 
 impl Visit for Plain<'_> {
@@ -239,19 +271,19 @@ impl Visit for Plain<'_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.start(field) {
-            self.value(format_args!("{value}"));
+            self.plain(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.start(field) {
-            self.value(format_args!("{value}"));
+            self.plain(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         if self.start(field) {
-            self.value(format_args!("{value}"));
+            self.plain(if value { "true" } else { "false" });
         }
     }
 
@@ -388,6 +420,29 @@ mod tests {
                     "request: portal_telemetry::text_fields::tests: done first={value} pad={pad} value={value} last=7\n"
                 ),
             );
+        }
+    }
+
+    #[test]
+    fn nested_spans_come_from_the_root_with_their_fields_however_deep() {
+        for depth in [1, 2, KEPT_SPANS, KEPT_SPANS + 1, KEPT_SPANS + 3] {
+            let text = text_of(|| {
+                let spans: Vec<_> = (0..depth)
+                    .map(|level| {
+                        let span = tracing::info_span!("s", level, odd = level % 2 == 1, below = -(level as i64));
+                        let entered = span.clone().entered();
+                        (span, entered)
+                    })
+                    .collect();
+                tracing::info!(n = 7_u64, "deep");
+                drop(spans);
+            });
+            let (_, rest) = text.split_once(" INFO ").expect("the level");
+            let names = "s:".repeat(depth);
+            let fields: String = (0..depth)
+                .map(|level| format!(" level={level} odd={} below={}", level % 2 == 1, -(level as i64)))
+                .collect();
+            assert_eq!(rest, format!("{names} portal_telemetry::text_fields::tests: deep n=7{fields}\n"), "{depth}");
         }
     }
 
