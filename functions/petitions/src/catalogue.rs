@@ -156,7 +156,7 @@ pub async fn refresh_count(petitions: &Petitions, id: &PetitionId, shards: u32) 
 /// refresh on any instance leaves the snapshot exact.
 #[derive(Debug, Default)]
 pub struct Refreshes {
-    petitions: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Refresh>>>,
+    petitions: crate::service::PerPetition<Refresh>,
 }
 
 #[derive(Debug, Default)]
@@ -166,21 +166,12 @@ struct Refresh {
     covered: tokio::sync::Mutex<(u64, u64)>,
 }
 
-/// Petitions whose refresh state is kept; beyond this the idle ones are dropped.
-const REFRESHES_KEPT: usize = 1024;
-
 impl Refreshes {
     /// Refreshes petition `id`'s snapshot (or finds it refreshed since the
     /// caller's write) and answers the exact count as of after that write.
     pub async fn refresh(&self, petitions: &Petitions, id: &PetitionId, shards: u32) -> Result<u64, ServiceError> {
         use std::sync::atomic::Ordering;
-        let refresh = {
-            let mut all = self.petitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if all.len() >= REFRESHES_KEPT {
-                all.retain(|_, refresh| std::sync::Arc::strong_count(refresh) > 1);
-            }
-            std::sync::Arc::clone(all.entry(id.as_str().to_owned()).or_default())
-        };
+        let refresh = self.petitions.get(id, |_| true, Refresh::default);
         let ticket = refresh.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let mut covered = refresh.covered.lock().await;
         if covered.0 >= ticket {

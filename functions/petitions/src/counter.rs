@@ -95,31 +95,20 @@ pub async fn count(documents: &dyn DocumentStore, id: &PetitionId, shards: u32) 
 /// ETag settles that, as before.
 #[derive(Debug, Default)]
 pub struct ShardLeases {
-    petitions: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<ShardPool>>>,
+    petitions: crate::service::PerPetition<ShardPool>,
 }
-
-/// Petitions whose shard pools are kept; beyond this the idle ones are dropped.
-const POOLS_KEPT: usize = 1024;
 
 impl ShardLeases {
     /// A shard of petition `id` (which has `shards` of them) that no other
     /// signer of this instance holds: `preferred` when it is free, else the
     /// next free one after it; waits while every shard is held.
     pub async fn lease(&self, id: &PetitionId, shards: u32, preferred: u32) -> ShardLease {
-        let pool = {
-            let mut all = self.petitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if all.len() >= POOLS_KEPT {
-                all.retain(|_, pool| std::sync::Arc::strong_count(pool) > 1);
-            }
-            let pool = all.entry(id.as_str().to_owned()).or_insert_with(|| ShardPool::new(shards));
-            if pool.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() != shards.max(1) as usize {
-                // Shards are fixed when a petition is published; a differing
-                // count is a pool made for a petition read before that.
-                *pool = ShardPool::new(shards);
-            }
-            std::sync::Arc::clone(pool)
+        // Shards are fixed when a petition is published; a pool of another
+        // count was made for the petition read before that.
+        let fits = |pool: &ShardPool| {
+            pool.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() == shards.max(1) as usize
         };
-        pool.lease(preferred).await
+        self.petitions.get(id, fits, || ShardPool::new(shards)).lease(preferred).await
     }
 }
 
@@ -132,12 +121,12 @@ struct ShardPool {
 }
 
 impl ShardPool {
-    fn new(shards: u32) -> std::sync::Arc<Self> {
+    fn new(shards: u32) -> Self {
         let shards = shards.max(1) as usize;
-        std::sync::Arc::new(Self {
+        Self {
             held: std::sync::Mutex::new(vec![false; shards]),
             free: std::sync::Arc::new(tokio::sync::Semaphore::new(shards)),
-        })
+        }
     }
 
     async fn lease(self: std::sync::Arc<Self>, preferred: u32) -> ShardLease {

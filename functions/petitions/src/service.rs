@@ -120,3 +120,65 @@ impl PetitionService {
         Err(ServiceError::Contended)
     }
 }
+
+/// What this instance keeps per petition (a refresh's state, the counter
+/// shards its signers hold), for at most [`PETITIONS_KEPT`] petitions: past
+/// that, the entries no request holds at the moment are dropped.
+#[derive(Debug)]
+pub(crate) struct PerPetition<T> {
+    petitions: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<T>>>,
+}
+
+/// Petitions whose state an instance keeps before it drops the idle ones.
+const PETITIONS_KEPT: usize = 1024;
+
+impl<T> Default for PerPetition<T> {
+    fn default() -> Self {
+        Self { petitions: std::sync::Mutex::default() }
+    }
+}
+
+impl<T> PerPetition<T> {
+    /// Petition `id`'s entry: the kept one when `fits` it, else a new one
+    /// `make` makes.
+    pub(crate) fn get(
+        &self,
+        id: &PetitionId,
+        fits: impl FnOnce(&T) -> bool,
+        make: impl FnOnce() -> T,
+    ) -> std::sync::Arc<T> {
+        let mut all = self.petitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if all.len() >= PETITIONS_KEPT {
+            all.retain(|_, entry| std::sync::Arc::strong_count(entry) > 1);
+        }
+        match all.get(id.as_str()) {
+            Some(entry) if fits(entry) => std::sync::Arc::clone(entry),
+            _ => {
+                let entry = std::sync::Arc::new(make());
+                all.insert(id.as_str().to_owned(), std::sync::Arc::clone(&entry));
+                entry
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod per_petition_tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_kept_while_it_fits_and_idle_ones_go_past_the_limit() {
+        let kept: PerPetition<u32> = PerPetition::default();
+        let id = PetitionId::new();
+        let first = kept.get(&id, |_| true, || 1);
+        assert!(std::sync::Arc::ptr_eq(&first, &kept.get(&id, |_| true, || 2)), "kept while it fits");
+        assert_eq!(*kept.get(&id, |n| *n == 3, || 3), 3, "replaced when it does not");
+        let held = kept.get(&id, |_| true, || 4);
+        for _ in 0..PETITIONS_KEPT {
+            kept.get(&PetitionId::new(), |_| true, || 0);
+        }
+        let size = kept.petitions.lock().expect("lock").len();
+        assert!(size < PETITIONS_KEPT, "the idle entries were dropped: {size} left");
+        assert!(std::sync::Arc::ptr_eq(&held, &kept.get(&id, |_| true, || 5)), "the held one stays");
+    }
+}
