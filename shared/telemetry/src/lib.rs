@@ -232,30 +232,33 @@ where
 
 /// [`log_filter`] as a layer of its own, deciding for the whole subscriber.
 fn log_layer(filter: &str) -> Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync> {
-    match filter.parse::<tracing_subscriber::filter::Targets>() {
+    match parse_filter(filter) {
         Ok(targets) => tracing_subscriber::Layer::boxed(targets),
-        Err(_) => {
-            tracing_subscriber::Layer::boxed(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
-        }
+        Err(env) => tracing_subscriber::Layer::boxed(*env),
     }
 }
 
-/// The log filter of directive `filter`. A directive of targets and levels
-/// only (`info,portal=debug`, what the portal is run with) is a
-/// [`Targets`](tracing_subscriber::filter::Targets) filter, which decides by
-/// callsite and keeps nothing per span. One that also names spans or fields
-/// (`portal[request]=debug`) needs an `EnvFilter`, which takes a shared lock
-/// on every span's creation, entry, exit and close to look the span up (issue
-/// 18: eight of them a health request, on two threads). A directive neither
-/// reads is `info`.
+/// The log filter of directive `filter`, for one layer (see [`parse_filter`]).
 fn log_filter<S>(filter: &str) -> Box<dyn tracing_subscriber::layer::Filter<S> + Send + Sync>
 where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    match filter.parse::<tracing_subscriber::filter::Targets>() {
+    match parse_filter(filter) {
         Ok(targets) => Box::new(targets),
-        Err(_) => Box::new(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"))),
+        Err(env) => env,
     }
+}
+
+/// The filter of directive `filter`. A directive of targets and levels only
+/// (`info,portal=debug`, what the portal is run with) is a
+/// [`Targets`](tracing_subscriber::filter::Targets) filter, which decides by
+/// callsite and keeps nothing per span. One that also names spans or fields
+/// (`portal[request]=debug`) needs an `EnvFilter` (the `Err` side), which takes
+/// a shared lock on every span's creation, entry, exit and close to look the
+/// span up (issue 18: eight of them a health request, on two threads). A
+/// directive neither reads is `info`.
+fn parse_filter(filter: &str) -> Result<tracing_subscriber::filter::Targets, Box<EnvFilter>> {
+    filter.parse().map_err(|_| Box::new(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"))))
 }
 
 /// Nests a request's span under the caller's trace: the W3C `traceparent`
