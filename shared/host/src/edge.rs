@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use tokio::time::{Instant, Sleep};
 use tracing::Span;
@@ -67,18 +67,19 @@ impl RouteEdge {
     /// its dependencies. An invocation is one span, not a request span around
     /// an invocation span, so that each run counts once.
     fn span(&self, request: &Request) -> Span {
-        let invocation_id = request.headers().get(INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        static INVOCATION_ID: HeaderName = HeaderName::from_static(INVOCATION_ID_HEADER);
+        let invocation_id = request.headers().get(&INVOCATION_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         let empty = tracing::field::Empty;
         let span = match self.kind {
             RouteKind::Invocation { trigger } => tracing::info_span!(
                 "invocation",
-                function = %self.function,
-                invocation_id = %invocation_id,
+                function = &*self.function,
+                invocation_id,
                 trigger,
                 message_id = empty,
                 dequeue_count = empty,
                 past_due = empty,
-                otel.name = %self.name,
+                otel.name = &*self.name,
                 otel.kind = "server",
                 otel.status_code = empty,
                 http.response.status_code = empty,
@@ -86,11 +87,11 @@ impl RouteEdge {
             RouteKind::Http { .. } => {
                 let span = tracing::info_span!(
                     "request",
-                    method = %request.method(),
-                    route = %self.route,
-                    function = %self.function,
+                    method = request.method().as_str(),
+                    route = &*self.route,
+                    function = &*self.function,
                     invocation_id = empty,
-                    otel.name = %self.name,
+                    otel.name = &*self.name,
                     otel.kind = "server",
                     otel.status_code = empty,
                     http.response.status_code = empty,
@@ -245,7 +246,8 @@ where
             span.record("otel.status_code", "ERROR");
         }
         let duration_ms = u64::try_from(this.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(parent: &*span, status = status.as_u16(), duration_ms, "request finished");
+        // The message as a `str`, which the text log writes as it is.
+        tracing::info!(parent: &*span, message = "request finished", status = status.as_u16(), duration_ms);
         let span = std::mem::replace(span, Span::none());
         Poll::Ready(Ok(follow_body(response, span)))
     }

@@ -167,13 +167,13 @@ pub fn subscriber(
         // per-thread record of what it let through for every span and event.
         let logs = match format {
             LogFormat::Json => json_lines(ansi).boxed(),
-            LogFormat::Text => text_lines(ansi).boxed(),
+            LogFormat::Text => text_lines().boxed(),
         };
         return Ok((Box::new(tracing_subscriber::registry().with(log_layer(filter)).with(logs)), Telemetry::default()));
     };
     let logs = match format {
         LogFormat::Json => json_lines(ansi).with_filter(log_filter(filter)).boxed(),
-        LogFormat::Text => text_lines(ansi).with_filter(log_filter(filter)).boxed(),
+        LogFormat::Text => text_lines().with_filter(log_filter(filter)).boxed(),
     };
     let provider = tracer_provider(export)?;
     let tracer = provider.tracer("portal");
@@ -219,15 +219,8 @@ where
 }
 
 /// Text lines to stderr, buffered ([`log_writer`], [`text_fields`]).
-fn text_lines<S>(ansi: bool) -> Lines<S, text_fields::TextFields, text_fields::TextLine>
-where
-    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    tracing_subscriber::fmt::layer()
-        .with_writer(log_writer::stderr())
-        .with_ansi(ansi)
-        .event_format(text_fields::TextLine)
-        .fmt_fields(text_fields::TextFields)
+fn text_lines() -> text_fields::TextLayer<log_writer::BufferedLines> {
+    text_fields::TextLayer::new(log_writer::stderr())
 }
 
 /// [`log_filter`] as a layer of its own, deciding for the whole subscriber.
