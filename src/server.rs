@@ -184,32 +184,38 @@ impl GuardedStream {
         false
     }
 
-    /// Follows the bytes just read: a request starts, its headers end.
+    /// Follows the bytes just read: a request starts, its headers end. A
+    /// request whose headers come whole in one read (nearly every one) goes
+    /// straight to handling, without a header deadline worked out for it.
     fn saw(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
-        if self.phase == Phase::Idle {
-            self.enter(Phase::Headers);
-            self.tail = [0; 3];
-        }
-        if self.phase == Phase::Headers && ends_headers(&mut self.tail, bytes) {
-            self.enter(Phase::Handling);
+        match self.phase {
+            Phase::Idle => {
+                self.tail = [0; 3];
+                let next = if ends_headers(&mut self.tail, bytes) { Phase::Handling } else { Phase::Headers };
+                self.enter(next);
+            }
+            Phase::Headers if ends_headers(&mut self.tail, bytes) => self.enter(Phase::Handling),
+            Phase::Headers | Phase::Handling => {}
         }
     }
 }
 
 /// Whether `bytes`, read after the three bytes in `tail`, hold the blank line
 /// (`\r\n\r\n`) that ends a request's headers; `tail` then keeps the last
-/// three bytes seen. No allocation on a connection's reads.
+/// three bytes seen. No allocation on a connection's reads; the line ends are
+/// found by `memchr`, not by comparing every window of four bytes.
 fn ends_headers(tail: &mut [u8; 3], bytes: &[u8]) -> bool {
-    let end = |window: &[u8]| window == b"\r\n\r\n";
+    const BLANK_LINE: &[u8; 4] = b"\r\n\r\n";
     // Straddling two reads: the kept bytes and the first three of these.
     let mut joint = [0; 6];
     let head = bytes.len().min(3);
     joint[..3].copy_from_slice(tail);
     joint[3..3 + head].copy_from_slice(&bytes[..head]);
-    let ended = joint[..3 + head].windows(4).any(end) || bytes.windows(4).any(end);
+    let ended = joint[..3 + head].windows(4).any(|window| window == BLANK_LINE)
+        || memchr::memchr_iter(b'\n', bytes).any(|at| at >= 3 && &bytes[at - 3..=at] == BLANK_LINE);
     if bytes.len() >= 3 {
         tail.copy_from_slice(&bytes[bytes.len() - 3..]);
     } else {
