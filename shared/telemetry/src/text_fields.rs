@@ -487,6 +487,24 @@ mod tests {
     }
 
     #[test]
+    fn with_a_filter_of_its_own_a_line_shows_only_the_spans_it_lets_through() {
+        // As when exporting: the text layer keeps its own filter, and spans it
+        // filters out are neither named nor their fields written.
+        let logs = portal_testkit::LogBuffer::default();
+        let filter: tracing_subscriber::filter::Targets = "info".parse().expect("directive");
+        let layer = tracing_subscriber::Layer::with_filter(TextLayer::new(logs.clone()), filter);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let outer = tracing::info_span!("request", route = "/api/x").entered();
+            let inner = tracing::debug_span!("detail", secret_step = 3).entered();
+            tracing::info!(n = 1, "inside");
+            drop((inner, outer));
+        });
+        let text = logs.text();
+        let (_, rest) = text.split_once(" INFO ").expect("the level");
+        assert_eq!(rest, "request: portal_telemetry::text_fields::tests: inside n=1 route=\"/api/x\"\n");
+    }
+
+    #[test]
     fn a_value_that_logs_while_it_is_formatted_leaves_the_line_whole() {
         /// A value that logs when it is formatted.
         struct Loud;
