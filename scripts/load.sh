@@ -134,7 +134,7 @@ for round in $(seq 1 "$ROUNDS"); do
   read -r hello_rps hello_p99 hello_err < <(measure "$HELLO/api/health")
   awk -v r="$round" -v a="$page_rps" -v ap="$page_p99" -v b="$health_rps" -v bp="$health_p99" \
     -v c="$hello_rps" -v cp="$hello_p99" -v e="$((page_err + health_err + hello_err))" 'BEGIN {
-      printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.2f | %d |\n",
+      printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.3f | %d |\n",
         r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e }'
 done
 echo "load: portal RSS idle (after start) $IDLE_RSS, after the load $(rss "$PORTAL_PID")" >&2
