@@ -240,7 +240,7 @@ async fn a_citizen_logs_in_through_the_provider_and_nothing_secret_is_logged() {
 
     let logs = portal_testkit::LogBuffer::default();
     let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::TRACE).finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+    let guard = portal_testkit::capture(subscriber);
 
     let query = start_login(&portal, "jana", "http://eidas.europa.eu/LoA/high").await;
     let (status, headers, _) = callback(&portal, &query).await;

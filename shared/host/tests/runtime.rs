@@ -367,6 +367,55 @@ async fn slow_http_handlers_are_cut_off() {
     assert_eq!(started.elapsed(), portal_host::runtime::HTTP_TIMEOUT, "at the timeout, not before");
 }
 
+mod streamed {
+    /// The operation id: this function's name and its `operationId`.
+    pub const OPERATION: &str = "Streamed";
+
+    #[utoipa::path(get, path = "/api/streamed", operation_id = OPERATION, responses((status = 200, description = "Two pieces.")))]
+    pub async fn handler() -> axum::body::Body {
+        use futures::StreamExt as _;
+        axum::body::Body::from_stream(futures::stream::iter(["one ", "two"]).map(|piece| {
+            tracing::info!(piece, "piece read");
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece))
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_it() {
+    let logs = portal_testkit::LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish();
+    let _capture = portal_testkit::capture(subscriber);
+    let functions = vec![Function::api(op!(streamed)).build(), Function::api(op!(echo)).build()];
+    let router = Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").router();
+    let (status, _, body) = send(&router, Request::get("/api/streamed").body(Body::empty()).expect("request")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, b"one two".as_slice()));
+    let (status, _, _) = send(&router, Request::get("/api/echo/x").body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |what: &str| lines.iter().position(|line| line.contains(what)).unwrap_or_else(|| panic!("{what}: {text}"));
+    for piece in ["piece=\"one \"", "piece=\"two\""] {
+        assert!(
+            lines[at(piece)].contains("request{method=\"GET\" route=\"/api/streamed\""),
+            "{piece} outside the span: {text}"
+        );
+    }
+    // The streamed request's span closes after its last piece; the whole
+    // answer's right after its line.
+    assert!(at("piece=\"two\"") < at("close"), "{text}");
+    let echo_closed =
+        lines.iter().rposition(|line| line.contains("route=\"/api/echo/{name}\"") && line.contains("close"));
+    let echo_line =
+        lines.iter().position(|line| line.contains("route=\"/api/echo/{name}\"") && line.contains("request finished"));
+    assert!(echo_line.is_some() && echo_closed > echo_line, "{text}");
+}
+
 #[tokio::test]
 async fn http_bodies_up_to_the_limit_are_read_and_larger_ones_refused() {
     let functions = vec![Function::api(op!(echo_body)).build()];

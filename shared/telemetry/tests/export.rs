@@ -3,7 +3,7 @@
 //! each make a store call.
 //!
 //! Each test installs its own subscriber for its own thread only
-//! (`set_default`), and runs on a multi-thread runtime: the exporter's uploads
+//! (`portal_testkit::capture`), and runs on a multi-thread runtime: the exporter's uploads
 //! run on the runtime's workers while the test thread waits for the flush.
 
 use std::io::Read as _;
@@ -222,7 +222,7 @@ async fn an_http_request_is_a_request_with_its_store_call_as_a_child_dependency(
     let (received, export) = ingestion_endpoint().await;
     let (subscriber, telemetry) =
         portal_telemetry::subscriber(LogFormat::Text, "info", Some(&export)).expect("telemetry");
-    let _scope = tracing::subscriber::set_default(subscriber);
+    let _scope = portal_testkit::capture(subscriber);
     let router = Runtime::new(functions(store()), Arc::new(LogFailures)).expect("functions").router();
 
     let get = |path: &str| Request::get(path).body(Body::empty()).expect("request");
@@ -271,7 +271,7 @@ async fn a_queue_invocation_is_a_request_named_by_the_function() {
     let (received, export) = ingestion_endpoint().await;
     let (subscriber, telemetry) =
         portal_telemetry::subscriber(LogFormat::Json, "warn", Some(&export)).expect("telemetry");
-    let _scope = tracing::subscriber::set_default(subscriber);
+    let _scope = portal_testkit::capture(subscriber);
     let router = Runtime::new(functions(store()), Arc::new(LogFailures)).expect("functions").router();
 
     assert_eq!(call(&router, queue_request(r#"{"id":"n-2"}"#)).await, StatusCode::OK);
@@ -305,7 +305,7 @@ async fn an_invocation_nests_under_the_hosts_trace() {
     let (received, export) = ingestion_endpoint().await;
     let (subscriber, telemetry) =
         portal_telemetry::subscriber(LogFormat::Text, "info", Some(&export)).expect("telemetry");
-    let _scope = tracing::subscriber::set_default(subscriber);
+    let _scope = portal_testkit::capture(subscriber);
     let router = Runtime::new(functions(store()), Arc::new(LogFailures))
         .expect("functions")
         .with_span_parent(portal_telemetry::join_traceparent)

@@ -19,7 +19,7 @@ mod logs;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use logs::LogBuffer;
+pub use logs::{Capture, LogBuffer, capture};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
