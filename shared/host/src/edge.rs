@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use tokio::time::{Instant, Sleep};
 use tracing::Span;
@@ -67,8 +67,7 @@ impl RouteEdge {
     /// its dependencies. An invocation is one span, not a request span around
     /// an invocation span, so that each run counts once.
     fn span(&self, request: &Request) -> Span {
-        static INVOCATION_ID: HeaderName = HeaderName::from_static(INVOCATION_ID_HEADER);
-        let invocation_id = request.headers().get(&INVOCATION_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let invocation_id = request.headers().get(&INVOCATION_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let empty = tracing::field::Empty;
         let span = match self.kind {
             RouteKind::Invocation { trigger } => tracing::info_span!(

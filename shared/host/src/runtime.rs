@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::Value;
@@ -26,7 +26,9 @@ use crate::function::{
 };
 use crate::problem::Problem;
 
-pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+/// The header naming the host's invocation, looked up as a `HeaderName`
+/// (a `&str` key is parsed and lower-cased on every look-up).
+pub static INVOCATION_ID_HEADER: HeaderName = HeaderName::from_static("x-azure-functions-invocationid");
 /// The header carrying the per-process invocation secret (local mode).
 pub const INVOCATION_SECRET_HEADER: &str = "x-portal-invocation-secret";
 
@@ -441,7 +443,7 @@ async fn require_invocation_secret(
 
 fn invocation_id(headers: &HeaderMap) -> String {
     headers
-        .get(INVOCATION_ID_HEADER)
+        .get(&INVOCATION_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
