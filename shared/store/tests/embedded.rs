@@ -464,16 +464,18 @@ fn group_commits_survive_kill_9_under_load() {
 /// its leaf; `PAGE_SIZE` in `embedded/mod.rs`), a rowid blob table and the
 /// latest schema version.
 #[test]
-fn a_new_database_has_8_kib_pages_and_a_rowid_blob_table() {
+fn a_new_database_has_8_kib_pages_and_rowid_blob_and_document_tables() {
     let dir = tempfile::tempdir().expect("tempdir");
     drop(EmbeddedStore::open(dir.path(), clock()).expect("open"));
     let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0)).expect("page size");
     assert_eq!(page_size, 8192);
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
-    assert_eq!(version, 4);
-    conn.query_row("SELECT count(rowid) FROM blobs", [], |row| row.get::<_, i64>(0))
-        .expect("a rowid table (a table without rowid has no rowid column)");
+    assert_eq!(version, 5);
+    for table in ["blobs", "documents"] {
+        conn.query_row(&format!("SELECT count(rowid) FROM {table}"), [], |row| row.get::<_, i64>(0))
+            .unwrap_or_else(|e| panic!("{table}: a rowid table (a table without rowid has no rowid column): {e}"));
+    }
 }
 
 /// A data folder written by the first release (schema version 1: every blob a
@@ -503,6 +505,8 @@ async fn a_version_1_database_is_migrated_in_place() {
                  dequeue_count INTEGER NOT NULL DEFAULT 0, inserted_at_ms INTEGER NOT NULL,
                  expires_at_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL, PRIMARY KEY (queue, id)) WITHOUT ROWID;
              INSERT INTO blobs VALUES ('old/one.txt', 'f1', 'text/plain', 14, 'e1', '{}');
+             INSERT INTO documents VALUES ('things', 'p1', 'kept', '{\"kind\":\"a\"}', 'e2', NULL, NULL);
+             INSERT INTO documents VALUES ('things', 'p1', 'expiring', '{\"kind\":\"b\"}', 'e3', 60000, 1);
              PRAGMA user_version = 1;",
         )
         .expect("a version 1 database");
@@ -520,12 +524,23 @@ async fn a_version_1_database_is_migrated_in_place() {
         .expect("overwrite");
     assert_eq!(read(store.clone(), path.clone()).await, b"now inline");
     assert!(!dir.path().join("blobs/data/f1").exists(), "the replaced file is removed");
+    let kept = DocumentStore::get(&store, "things", "p1", "kept").await.expect("get").expect("an old document still reads");
+    assert_eq!((kept.body, kept.etag.as_str()), (json!({"kind": "a"}), "e2"), "copied with its etag");
+    assert_eq!(store.purge_expired().await.expect("purge"), 1, "the expiry index is made again and swept");
+    store.index_filters("things", &["kind"]).await.expect("a filter index on the migrated table");
+    let found = store.query("things", "p1", Query::default().filter("kind", FilterOp::Eq, "a")).await.expect("query");
+    assert_eq!(found.items.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["kept"]);
+    store.create("things", NewDocument::new("p1", "kept", json!({}))).await.expect_err("the key is still unique");
     drop(store);
     let conn = rusqlite::Connection::open(dir.path().join("portal.db")).expect("sqlite");
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
-    assert_eq!(version, 4, "the schema version is raised");
+    assert_eq!(version, 5, "the schema version is raised");
     let rows: i64 = conn
         .query_row("SELECT count(rowid) FROM blobs WHERE path = 'old/one.txt'", [], |row| row.get(0))
         .expect("a rowid table (a table without rowid has no rowid column)");
     assert_eq!(rows, 1, "the blob's row was copied once");
+    let rows: i64 = conn
+        .query_row("SELECT count(rowid) FROM documents WHERE collection = 'things'", [], |row| row.get(0))
+        .expect("a rowid table (a table without rowid has no rowid column)");
+    assert_eq!(rows, 1, "the document kept (the expired one purged) was copied once");
 }

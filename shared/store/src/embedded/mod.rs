@@ -56,9 +56,22 @@ macro_rules! blobs_table {
     };
 }
 
-const SCHEMA: &str = concat!(
-    "
-CREATE TABLE IF NOT EXISTS documents (
+/// The document table, named: a rowid table whose key `(collection, pk, id)`
+/// is a unique index beside it. Documents are JSON of a few hundred bytes to
+/// a few KB, and a `WITHOUT ROWID` table keeps whole rows in its inner pages
+/// too (its key is the row): at 8 KiB pages an inner page held about six
+/// archived messages' documents, so the tree was deep and an insert into one
+/// citizen's partition rewrote inner pages as well as its leaf. As a rowid
+/// table, rows are appended in the order they are written, the key index's
+/// entries are a few dozen bytes, and the archive bench wrote 27 % fewer
+/// bytes (`docs/benchmarks.md`, session 15). SQLite's own advice is the same:
+/// `WITHOUT ROWID` suits rows under about a twentieth of a page.
+macro_rules! documents_table {
+    ($name:literal) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS ",
+            $name,
+            " (
     collection TEXT NOT NULL,
     pk TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -67,7 +80,14 @@ CREATE TABLE IF NOT EXISTS documents (
     ttl_ms INTEGER,
     expires_at_ms INTEGER,
     PRIMARY KEY (collection, pk, id)
-) WITHOUT ROWID;
+);"
+        )
+    };
+}
+
+const SCHEMA: &str = concat!(
+    documents_table!("documents"),
+    "
 CREATE INDEX IF NOT EXISTS documents_expiry ON documents (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
 ",
     blobs_table!("blobs"),
@@ -98,7 +118,10 @@ CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq);
 /// document of up to about 2 KB stays in its leaf, and two 2.7 KB sealed blobs
 /// share a page of the (rowid) blob table. 16 KiB packed tighter but made each
 /// group commit write more to the WAL, and the archive slower. SQLite sets the
-/// size when it creates the database; an older database keeps its own.
+/// size when it creates the database; an older database keeps its own. (Those
+/// measurements were made while documents were a `WITHOUT ROWID` table; as a
+/// rowid table, a row keeps nearly a whole page locally at any page size, and
+/// 4 KiB has not been measured again since.)
 const PAGE_SIZE: i64 = 8 * 1024;
 
 /// Schema changes for a database an earlier version created, in order; the
@@ -119,6 +142,18 @@ const MIGRATIONS: &[&str] = &[
            SELECT path, file, content_type, size, etag, metadata, content FROM blobs;
          DROP TABLE blobs;
          ALTER TABLE blobs_v4 RENAME TO blobs"
+    ),
+    // 5: the document table becomes a rowid table (see `documents_table!`),
+    // rows copied. Dropping the old table drops its indexes: the expiry index
+    // is made again here, and a collection's filter index when the capability
+    // declares it at start (`index_filters`, `CREATE INDEX IF NOT EXISTS`).
+    concat!(
+        documents_table!("documents_v5"),
+        "INSERT INTO documents_v5 (collection, pk, id, body, etag, ttl_ms, expires_at_ms)
+           SELECT collection, pk, id, body, etag, ttl_ms, expires_at_ms FROM documents;
+         DROP TABLE documents;
+         ALTER TABLE documents_v5 RENAME TO documents;
+         CREATE INDEX IF NOT EXISTS documents_expiry ON documents (expires_at_ms) WHERE expires_at_ms IS NOT NULL"
     ),
 ];
 
