@@ -524,7 +524,8 @@ async fn a_version_1_database_is_migrated_in_place() {
         .expect("overwrite");
     assert_eq!(read(store.clone(), path.clone()).await, b"now inline");
     assert!(!dir.path().join("blobs/data/f1").exists(), "the replaced file is removed");
-    let kept = DocumentStore::get(&store, "things", "p1", "kept").await.expect("get").expect("an old document still reads");
+    let kept =
+        DocumentStore::get(&store, "things", "p1", "kept").await.expect("get").expect("an old document still reads");
     assert_eq!((kept.body, kept.etag.as_str()), (json!({"kind": "a"}), "e2"), "copied with its etag");
     assert_eq!(store.purge_expired().await.expect("purge"), 1, "the expiry index is made again and swept");
     store.index_filters("things", &["kind"]).await.expect("a filter index on the migrated table");
