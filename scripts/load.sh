@@ -6,7 +6,8 @@
 #   page    GET /api/calendar/events as that citizen: session, 20 sealed records opened, an access-log entry
 #   health  GET /api/health of the same binary
 #   hello   GET /api/health of a bare axum hello built with the same axum and tokio (examples/axum_hello.rs)
-# alternating for PORTAL_LOAD_ROUNDS rounds, and prints requests a second, p99 and the ratios of each round.
+# alternating for PORTAL_LOAD_ROUNDS rounds, and prints requests a second, p99, the ratios and each server's CPU
+# time a request of each round.
 # PORTAL_LOAD_PAGE names another page (default /api/calendar/events), e.g. /api/dashboard: the citizen's tiles,
 # requested once before the runs so that every summary is cached (the case "all sources cached").
 # The machine is shared by wrk and the server: read the ratios, not the absolute figures.
@@ -73,7 +74,7 @@ start() {
 start portal "$TARGET/portal" local --port 0 --data-dir "$WORK/data"
 PORTAL="$BASE" PORTAL_PID="${PIDS[-1]}"
 start hello "$TARGET/examples/axum_hello"
-HELLO="$BASE"
+HELLO="$BASE" HELLO_PID="${PIDS[-1]}"
 rss() { awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_RSS="$(rss "$PORTAL_PID")"
 echo "load: portal at $PORTAL (data in $WORK/data), axum hello at $HELLO" >&2
@@ -98,18 +99,27 @@ echo "load: seeded; the page lists $EVENTS items" >&2
 curl -fsS -o /dev/null -H "$COOKIE" "$PORTAL$PAGE"
 echo "load: the page is $PAGE" >&2
 
-# One wrk run; prints "requests/s p99-ms errors".
+# CPU time (user and system, in clock ticks) that process $1 has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICKS_PER_SECOND="$(getconf CLK_TCK)"
+
+# One wrk run against the server whose process is $2; prints "requests/s p99-ms errors cpu-us", the last
+# the server's CPU time (user and system) for each request served. Unlike requests a second, it does not
+# depend on how much of the two cores wrk took from the server in that run.
 measure() {
-  local url="$1" out
+  local url="$1" pid="$2" out before after
+  before="$(cpu_ticks "$pid")"
   out="$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "$COOKIE" "$url")"
+  after="$(cpu_ticks "$pid")"
   echo "$out" >>"$WORK/wrk.log"
-  awk '
+  awk -v cpu="$((after - before))" -v hz="$TICKS_PER_SECOND" '
+    / requests in / { served = $1 }
     /Requests\/sec:/ { rps = $2 }
     $1 == "99%" { v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
                   ms = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : v }
     /Non-2xx or 3xx responses:/ { errors += $NF }
     /Socket errors:/ { for (i = 3; i <= NF; i += 2) errors += $(i + 1) }
-    END { printf "%.0f %.2f %d\n", rps, ms, errors }' <<<"$out"
+    END { printf "%.0f %.2f %d %.1f\n", rps, ms, errors, (served ? cpu / hz * 1e6 / served : 0) }' <<<"$out"
 }
 
 # PORTAL_LOAD_TIMELINE=N: instead of the rounds, N one-second runs of the page in a row, each printed with its
@@ -119,23 +129,24 @@ if [[ -n "${PORTAL_LOAD_TIMELINE:-}" ]]; then
   SECONDS_PER_RUN=1
   started="$(date +%s.%N)"
   for _ in $(seq 1 "$PORTAL_LOAD_TIMELINE"); do
-    read -r page_rps page_p99 page_err < <(measure "$PORTAL$PAGE")
+    read -r page_rps page_p99 page_err _ < <(measure "$PORTAL$PAGE" "$PORTAL_PID")
     awk -v t="$(date +%s.%N)" -v s="$started" -v a="$page_rps" -v ap="$page_p99" -v e="$page_err" \
       'BEGIN { printf "| %.1f | %d | %.1f ms | %d |\n", t - s, a, ap, e }'
   done
   exit 0
 fi
 
-printf '| round | page req/s | page p99 | health req/s | health p99 | hello req/s | hello p99 | page / health | health / hello | errors |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| round | page req/s | page p99 | health req/s | health p99 | hello req/s | hello p99 | page / health | health / hello | errors | CPU a request: page, health, hello |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for round in $(seq 1 "$ROUNDS"); do
-  read -r page_rps page_p99 page_err < <(measure "$PORTAL$PAGE")
-  read -r health_rps health_p99 health_err < <(measure "$PORTAL/api/health")
-  read -r hello_rps hello_p99 hello_err < <(measure "$HELLO/api/health")
+  read -r page_rps page_p99 page_err page_cpu < <(measure "$PORTAL$PAGE" "$PORTAL_PID")
+  read -r health_rps health_p99 health_err health_cpu < <(measure "$PORTAL/api/health" "$PORTAL_PID")
+  read -r hello_rps hello_p99 hello_err hello_cpu < <(measure "$HELLO/api/health" "$HELLO_PID")
   awk -v r="$round" -v a="$page_rps" -v ap="$page_p99" -v b="$health_rps" -v bp="$health_p99" \
-    -v c="$hello_rps" -v cp="$hello_p99" -v e="$((page_err + health_err + hello_err))" 'BEGIN {
-      printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.3f | %d |\n",
-        r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e }'
+    -v c="$hello_rps" -v cp="$hello_p99" -v e="$((page_err + health_err + hello_err))" \
+    -v acpu="$page_cpu" -v bcpu="$health_cpu" -v ccpu="$hello_cpu" 'BEGIN {
+      printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.3f | %d | %.1f, %.1f, %.1f µs |\n",
+        r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e, acpu, bcpu, ccpu }'
 done
 echo "load: portal RSS idle (after start) $IDLE_RSS, after the load $(rss "$PORTAL_PID")" >&2
 echo "load: $CONNECTIONS connections, 1 wrk thread, ${SECONDS_PER_RUN}s a run; wrk output in $WORK/wrk.log" \
