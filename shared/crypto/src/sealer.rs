@@ -125,15 +125,7 @@ impl Sealer {
         field: &str,
         ciphertext: Vec<u8>,
     ) -> Result<Vec<u8>, CryptoError> {
-        if crate::stream::is_streamed(&ciphertext) {
-            return self.decrypt_streamed(owner, document_id, field, &ciphertext).await;
-        }
-        let (header, header_len) = Header::parse(&ciphertext)?;
-        if ciphertext.len() < header_len + TAG_LEN {
-            return Err(CryptoError::Malformed("truncated"));
-        }
-        let key = self.keys.data_key_version(owner, header.data_key_version).await?;
-        format::open_owned(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
+        self.opener(owner).decrypt_owned(document_id, field, ciphertext).await
     }
 
     /// A reference to `id` that only `owner` can read, as a resource id for
@@ -223,16 +215,40 @@ impl Opener<'_> {
             return self.sealer.decrypt_streamed(owner, document_id, field, ciphertext).await;
         }
         let (header, header_len) = Header::parse(ciphertext)?;
-        // Garbage never costs a key lookup.
-        if ciphertext.len() < header_len + TAG_LEN {
+        let key = self.key_for(header_len, ciphertext.len(), header.data_key_version).await?;
+        format::open(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
+    }
+
+    /// [`Sealer::decrypt_owned`] with this owner's kept key: a page's records
+    /// each opened in the buffer their base64 was decoded into.
+    pub async fn decrypt_owned(
+        &mut self,
+        document_id: &str,
+        field: &str,
+        ciphertext: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let owner = self.owner;
+        if crate::stream::is_streamed(&ciphertext) {
+            return self.sealer.decrypt_streamed(owner, document_id, field, &ciphertext).await;
+        }
+        let (header, header_len) = Header::parse(&ciphertext)?;
+        let (version, nonce) = (header.data_key_version, header.nonce);
+        let key = self.key_for(header_len, ciphertext.len(), version).await?;
+        format::open_owned(key.data_key(), ciphertext, nonce, header_len, &Binding { owner, document_id, field })
+    }
+
+    /// The data key of `version`: the one kept if it is that version, else
+    /// looked up and kept. Garbage (a ciphertext too short to hold its tag)
+    /// never costs a key lookup.
+    async fn key_for(&mut self, header_len: usize, len: usize, version: u32) -> Result<&CitizenKey, CryptoError> {
+        if len < header_len + TAG_LEN {
             return Err(CryptoError::Malformed("truncated"));
         }
         let key = match self.key.take() {
-            Some(key) if key.version() == header.data_key_version => key,
-            _ => self.sealer.keys.data_key_version(owner, header.data_key_version).await?,
+            Some(key) if key.version() == version => key,
+            _ => self.sealer.keys.data_key_version(self.owner, version).await?,
         };
-        let key = self.key.insert(key);
-        format::open(key.data_key(), ciphertext, &header, header_len, &Binding { owner, document_id, field })
+        Ok(self.key.insert(key))
     }
 }
 
