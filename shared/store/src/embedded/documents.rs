@@ -68,7 +68,16 @@ fn sql_value(value: &Value) -> SqlValue {
 /// `json_extract` of a validated field path (as filters, orders and filter
 /// indexes write it: an index serves a filter only if both spell it alike).
 pub(super) fn extract(field: &str) -> String {
-    format!("json_extract(body, '$.{field}')")
+    let mut sql = String::new();
+    push_extract(&mut sql, field);
+    sql
+}
+
+/// Appends [`extract`] of `field` to `sql`.
+fn push_extract(sql: &mut String, field: &str) {
+    sql.push_str("json_extract(body, '$.");
+    sql.push_str(field);
+    sql.push_str("')");
 }
 
 /// The SELECT of a query page and its arguments: through `index` when one
@@ -81,16 +90,30 @@ fn select(
     index: Option<&FilterIndex>,
     now: i64,
 ) -> StoreResult<(String, Vec<SqlValue>)> {
-    let (mut sql, mut args): (String, Vec<SqlValue>) = match index {
-        Some(index) => (format!("SELECT {COLUMNS} FROM {} AND", index.source_sql()), vec![]),
-        None => {
-            (format!("SELECT {COLUMNS} FROM documents WHERE collection = ? AND"), vec![collection.to_owned().into()])
+    // Built in one buffer: a page's query is made on every request.
+    let mut sql = String::with_capacity(512);
+    let mut args = Vec::with_capacity(3 + query.filters.len());
+    sql.push_str("SELECT ");
+    sql.push_str(COLUMNS);
+    match index {
+        Some(index) => {
+            sql.push_str(" FROM ");
+            index.push_source_sql(&mut sql);
+            sql.push_str(" AND");
         }
-    };
+        None => {
+            sql.push_str(" FROM documents WHERE collection = ? AND");
+            args.push(collection.to_owned().into());
+        }
+    }
     sql.push_str(" pk = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)");
     args.extend([partition.to_owned().into(), now.into()]);
     for filter in &query.filters {
-        sql.push_str(&format!(" AND {} {} ?", extract(&filter.field), filter.op.sql()));
+        sql.push_str(" AND ");
+        push_extract(&mut sql, &filter.field);
+        sql.push(' ');
+        sql.push_str(filter.op.sql());
+        sql.push_str(" ?");
         args.push(sql_value(&filter.value));
     }
     let (sort, direction) = match &query.order_by {
@@ -126,7 +149,8 @@ fn select(
     // A literal, not a parameter: SQLite recompiles an ORDER BY ... LIMIT ?
     // statement on every run (measured: 47 µs against 27 µs for a page),
     // and the page size is a checked number with few distinct values.
-    sql.push_str(&format!(" LIMIT {}", u64::from(query.page_size) + 1));
+    sql.push_str(" LIMIT ");
+    sql.push_str(itoa::Buffer::new().format(u64::from(query.page_size) + 1));
     Ok((sql, args))
 }
 
@@ -157,11 +181,11 @@ struct Row {
 }
 
 impl Row {
-    fn of(doc: &NewDocument) -> Self {
+    fn of(doc: NewDocument) -> Self {
         Self {
-            partition: doc.partition.clone(),
-            id: doc.id.clone(),
             body: doc.body.to_string(),
+            partition: doc.partition,
+            id: doc.id,
             ttl_ms: doc.ttl.map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
         }
     }
@@ -218,9 +242,9 @@ enum RowOp {
 impl RowOp {
     fn of(op: BatchOp) -> Self {
         match op {
-            BatchOp::Create(doc) => Self::Create(Row::of(&doc)),
-            BatchOp::Replace { doc, if_match } => Self::Replace { row: Row::of(&doc), if_match },
-            BatchOp::Upsert { doc, if_match } => Self::Upsert { row: Row::of(&doc), if_match },
+            BatchOp::Create(doc) => Self::Create(Row::of(doc)),
+            BatchOp::Replace { doc, if_match } => Self::Replace { row: Row::of(doc), if_match },
+            BatchOp::Upsert { doc, if_match } => Self::Upsert { row: Row::of(doc), if_match },
             BatchOp::Delete { id, if_match } => Self::Delete { id, if_match },
         }
     }

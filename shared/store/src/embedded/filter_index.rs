@@ -34,13 +34,20 @@ pub(super) struct FilterIndex {
     pub name: String,
     pub collection: String,
     pub fields: Vec<String>,
+    /// `name` and `collection` as SQL writes them, quoted once here rather
+    /// than on every query.
+    quoted_name: String,
+    quoted_collection: String,
 }
 
 impl FilterIndex {
     /// For checked names: a collection key and field paths.
     pub fn new(collection: &str, fields: &[&str]) -> Self {
+        let name = format!("{NAME_PREFIX}{collection}:{}", fields.join(","));
         Self {
-            name: format!("{NAME_PREFIX}{collection}:{}", fields.join(",")),
+            quoted_name: identifier(&name),
+            quoted_collection: literal(collection),
+            name,
             collection: collection.to_owned(),
             fields: fields.iter().map(|field| (*field).to_owned()).collect(),
         }
@@ -62,9 +69,12 @@ impl FilterIndex {
         )
     }
 
-    /// The table as a query that uses this index names it.
-    pub fn source_sql(&self) -> String {
-        format!("documents INDEXED BY {} WHERE collection = {}", identifier(&self.name), literal(&self.collection))
+    /// Appends the table as a query that uses this index names it.
+    pub fn push_source_sql(&self, sql: &mut String) {
+        sql.push_str("documents INDEXED BY ");
+        sql.push_str(&self.quoted_name);
+        sql.push_str(" WHERE collection = ");
+        sql.push_str(&self.quoted_collection);
     }
 
     /// Whether `query` gains from this index: no order of its own (the index
@@ -122,7 +132,9 @@ mod tests {
              json_extract(body, '$.type'), json_extract(body, '$.a.b'), body, etag, ttl_ms, expires_at_ms) \
              WHERE collection = 'it''s'"
         );
-        assert_eq!(index.source_sql(), "documents INDEXED BY \"filters:it's:type,a.b\" WHERE collection = 'it''s'");
+        let mut source = String::new();
+        index.push_source_sql(&mut source);
+        assert_eq!(source, "documents INDEXED BY \"filters:it's:type,a.b\" WHERE collection = 'it''s'");
         assert_eq!(drop_sql("a\"b"), "DROP INDEX \"a\"\"b\"");
     }
 
