@@ -25,7 +25,7 @@
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::CalendarSettings;
-use crate::item::{Item, Origin};
+use crate::item::{Listed, Origin};
 
 /// The time zone every timed item is written in.
 pub const TZID: &str = "Europe/Prague";
@@ -159,7 +159,7 @@ pub fn alarm_trigger(days: u32, all_day: bool) -> String {
 /// The reminder days of an item: its own for an own event, the portal's for
 /// document expiries and deadlines (deemed delivery is warned about by the
 /// data box itself), latest first.
-pub fn reminder_days(item: &Item, settings: &CalendarSettings) -> Vec<u32> {
+pub fn reminder_days(item: &Listed, settings: &CalendarSettings) -> Vec<u32> {
     let mut days = match (item.stored.origin, item.stored.kind.as_str()) {
         (Origin::Own, _) => item.stored.remind_days_before.into_iter().collect(),
         (_, "document-expiry") => settings.reminder_days.clone(),
@@ -173,7 +173,7 @@ pub fn reminder_days(item: &Item, settings: &CalendarSettings) -> Vec<u32> {
 
 /// What a feed shows as an item's title: a document expiry names the kind of
 /// document only.
-pub fn summary(item: &Item) -> String {
+pub fn summary(item: &Listed) -> String {
     match (item.stored.origin, item.stored.kind.as_str(), item.stored.document.as_deref()) {
         (Origin::System, "document-expiry", document) => match document.and_then(document_name) {
             Some(name) => format!("Končí platnost dokladu: {name}"),
@@ -184,7 +184,7 @@ pub fn summary(item: &Item) -> String {
 }
 
 /// The category shown for an item's kind.
-pub fn category(item: &Item) -> &'static str {
+pub fn category(item: &Listed) -> &'static str {
     match (item.stored.origin, item.stored.kind.as_str()) {
         (Origin::Own, _) => "Vlastní událost",
         (_, "document-expiry") => "Konec platnosti dokladu",
@@ -207,10 +207,10 @@ fn document_name(document: &str) -> Option<&'static str> {
 /// The whole feed. `uid_of` gives each item a stable UID that reveals
 /// nothing of the citizen.
 pub fn calendar(
-    items: &[Item],
+    items: &[Listed],
     now: OffsetDateTime,
     settings: &CalendarSettings,
-    uid_of: impl Fn(&Item) -> String,
+    uid_of: impl Fn(&Listed) -> String,
 ) -> String {
     let mut w = Writer::default();
     w.line("BEGIN", "VCALENDAR");

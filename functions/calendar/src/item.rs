@@ -173,6 +173,107 @@ pub struct Item {
     pub content: Content,
 }
 
+/// An item as the lists show it (the page, the feed, the export): the fields
+/// of its document they show, and its content opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub id: String,
+    pub stored: Shown,
+    pub content: Content,
+}
+
+/// The fields of a [`StoredItem`] that lists show. A page decodes each body
+/// into these, not into a whole `StoredItem`: what only a change needs (the
+/// reminder references, the source's event) is skipped without being copied,
+/// and the sealed content is borrowed from the row and decoded from base64
+/// straight into the buffer it is opened in (issue 18).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub origin: Origin,
+    pub kind: String,
+    pub date: Date,
+    pub end_date: Date,
+    pub all_day: bool,
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    pub remind_days_before: Option<u32>,
+    pub entry_id: Option<String>,
+    pub document: Option<String>,
+    pub source: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Item> for Listed {
+    fn from(item: Item) -> Self {
+        let Item { id, stored: s, content } = item;
+        let stored = Shown {
+            origin: s.origin,
+            kind: s.kind,
+            date: s.date,
+            end_date: s.end_date,
+            all_day: s.all_day,
+            start: s.start,
+            end: s.end,
+            remind_days_before: s.remind_days_before,
+            entry_id: s.entry_id,
+            document: s.document,
+            source: s.source,
+            updated_at: s.updated_at,
+        };
+        Self { id, stored, content }
+    }
+}
+
+/// A body as a list reads it: the fields of [`Shown`] (named and decoded as
+/// in [`StoredItem`]) and the sealed content, borrowed from the body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedBody<'a> {
+    origin: Origin,
+    kind: String,
+    #[serde(with = "iso_date")]
+    date: Date,
+    #[serde(with = "iso_date")]
+    end_date: Date,
+    all_day: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    start: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    end: Option<OffsetDateTime>,
+    #[serde(default)]
+    remind_days_before: Option<u32>,
+    #[serde(default)]
+    entry_id: Option<String>,
+    #[serde(default)]
+    document: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+    #[serde(borrow)]
+    sealed: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> ListedBody<'a> {
+    fn split(self) -> (Shown, std::borrow::Cow<'a, str>) {
+        let shown = Shown {
+            origin: self.origin,
+            kind: self.kind,
+            date: self.date,
+            end_date: self.end_date,
+            all_day: self.all_day,
+            start: self.start,
+            end: self.end,
+            remind_days_before: self.remind_days_before,
+            entry_id: self.entry_id,
+            document: self.document,
+            source: self.source,
+            updated_at: self.updated_at,
+        };
+        (shown, self.sealed)
+    }
+}
+
 /// The document id of a system entry. The characters a store id cannot hold
 /// (and `%` and `|`, so the mapping stays one-to-one and reminder ids stay
 /// readable) are percent-encoded.
@@ -236,7 +337,7 @@ impl Calendar {
     }
 
     /// The owner's items that touch the days `from..=to`, opened, in date order.
-    pub async fn items_between(&self, owner: &str, from: Date, to: Date) -> Result<Vec<Item>, CalendarError> {
+    pub async fn items_between(&self, owner: &str, from: Date, to: Date) -> Result<Vec<Listed>, CalendarError> {
         let mut items = Vec::new();
         let mut continuation = None;
         let mut opener = self.sealer.opener(owner);
@@ -252,11 +353,12 @@ impl Calendar {
             // As text: each body is decoded straight into the stored item.
             let page = self.documents.query_text(COLLECTION, owner, query).await?;
             items.reserve(page.items.len());
-            for doc in &page.items {
-                let stored: StoredItem =
+            for doc in page.items {
+                let body: ListedBody<'_> =
                     serde_json::from_str(&doc.body).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
-                let content = open_with(&mut opener, &doc.id, &stored.sealed).await?;
-                items.push(Item { id: doc.id.clone(), stored, content });
+                let (stored, sealed) = body.split();
+                let content = open_with(&mut opener, &doc.id, &sealed).await?;
+                items.push(Listed { id: doc.id, stored, content });
             }
             match page.continuation {
                 Some(next) => continuation = Some(next),
@@ -271,17 +373,18 @@ impl Calendar {
     }
 }
 
-/// Opens an item's sealed content with the owner's opener.
+/// Opens an item's sealed content with the owner's opener, in the buffer its
+/// base64 is decoded into.
 async fn open_with(opener: &mut Opener<'_>, doc_id: &str, sealed: &str) -> Result<Content, CalendarError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(sealed)
         .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))?;
-    let plain = opener.decrypt(doc_id, "content", &bytes).await?;
+    let plain = opener.decrypt_owned(doc_id, "content", bytes).await?;
     serde_json::from_slice(&plain).map_err(|e| CalendarError::Corrupt(e.to_string()))
 }
 
 /// The item as the API shows it.
-pub fn item_json(item: &Item) -> serde_json::Value {
+pub fn item_json(item: &Listed) -> serde_json::Value {
     let s = &item.stored;
     let mut value = serde_json::json!({
         "id": item.id,
@@ -350,6 +453,58 @@ mod tests {
             assert_eq!(parse_date(&by_time), Some(day));
             assert_eq!(parse_date(&by_time), Date::parse(&by_time, DATE_FORMAT).ok());
             day = day.next_day().expect("a next day");
+        }
+    }
+
+    /// A list decodes a body into [`Shown`] and the sealed text; both must
+    /// agree with the whole [`StoredItem`] the body was written from, for an
+    /// own timed event and a system entry with everything a list skips.
+    #[test]
+    fn a_listed_body_shows_what_the_stored_item_holds() {
+        use time::macros::datetime;
+        let own = StoredItem {
+            doc_type: ITEM_TYPE.into(),
+            origin: Origin::Own,
+            kind: "event".into(),
+            date: date!(2026 - 12 - 23),
+            end_date: date!(2026 - 12 - 24),
+            all_day: false,
+            start: Some(datetime!(2026-12-23 17:00 UTC)),
+            end: Some(datetime!(2026-12-24 09:30 UTC)),
+            remind_days_before: Some(2),
+            entry_id: None,
+            document: None,
+            source: None,
+            source_ref: None,
+            event_id: None,
+            occurred_at: None,
+            sealed: "UENFAQ+/AAVsb2NhbA==".into(),
+            reminders: vec![ReminderRef { partition: "reminders-2026-12-21".into(), id: "a|b|2".into() }],
+            updated_at: datetime!(2026-12-07 14:17:40.999931321 UTC),
+        };
+        let entry = StoredItem {
+            origin: Origin::System,
+            kind: "document-expiry".into(),
+            all_day: true,
+            start: None,
+            end: None,
+            remind_days_before: None,
+            entry_id: Some("document-expiry-id-card-1".into()),
+            document: Some("id-card".into()),
+            source: Some("registers".into()),
+            source_ref: Some("e4ab".into()),
+            event_id: Some("registers.document-expiry:1".into()),
+            occurred_at: Some(datetime!(2026-12-07 14:17:40.997669565 UTC)),
+            ..own.clone()
+        };
+        for stored in [own, entry] {
+            let text = serde_json::to_string(&stored.to_body().expect("body")).expect("text");
+            let body: ListedBody<'_> = serde_json::from_str(&text).expect("a list reads it");
+            let (shown, sealed) = body.split();
+            assert_eq!(sealed, stored.sealed);
+            assert!(matches!(sealed, std::borrow::Cow::Borrowed(_)), "the sealed text is borrowed, not copied");
+            let item = Item { id: "event-1".into(), stored, content: Content::default() };
+            assert_eq!(Listed { id: "event-1".into(), stored: shown, content: Content::default() }, Listed::from(item));
         }
     }
 

@@ -12,7 +12,7 @@ use time::{Date, Duration};
 
 use super::Shared;
 use crate::ical;
-use crate::item::Item;
+use crate::item::Listed;
 
 /// The blind-index purpose of the feed's event UIDs.
 const UID_PURPOSE: &str = "calendar feed uid";
@@ -66,7 +66,7 @@ pub async fn handler(State(calendar): State<Shared>, Path(token): Path<String>) 
             .map_err(crate::CalendarError::from)?;
         uids.insert(item.id.clone(), format!("{index}@portal-obcana"));
     }
-    let uid_of = |item: &Item| uids.get(&item.id).cloned().unwrap_or_default();
+    let uid_of = |item: &Listed| uids.get(&item.id).cloned().unwrap_or_default();
     let text = ical::calendar(&items, calendar.clock.now(), &calendar.settings, uid_of);
     let mut response = text.into_response();
     let headers = response.headers_mut();

@@ -20,7 +20,7 @@ use portal_store::ETag;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::item::{self, ITEM_TYPE, Item, Origin, StoredItem, format_date};
+use crate::item::{self, ITEM_TYPE, Item, Listed, Origin, StoredItem, format_date};
 use crate::validate::{OwnEvent, When};
 use crate::{Calendar, CalendarError, reminders};
 
@@ -67,10 +67,16 @@ pub struct CalendarItem {
     pub remind_days_before: Option<u32>,
 }
 
-/// Takes the item apart: its strings move into the answer, none is copied.
 impl From<Item> for CalendarItem {
     fn from(item: Item) -> Self {
-        let Item { id, stored: s, content } = item;
+        Listed::from(item).into()
+    }
+}
+
+/// Takes the item apart: its strings move into the answer, none is copied.
+impl From<Listed> for CalendarItem {
+    fn from(item: Listed) -> Self {
+        let Listed { id, stored: s, content } = item;
         let rfc3339 = &time::format_description::well_known::Rfc3339;
         Self {
             id,
