@@ -33,9 +33,16 @@ const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
 /// of the calendar page's CPU, two dates an item (issue 18). The test below
 /// checks every day of 1900–2100 against `time`.
 pub fn format_date(date: Date) -> String {
+    with_date_text(date, str::to_owned)
+}
+
+/// Runs `use_text` with [`format_date`]'s text, on the stack for the years
+/// 0–9999.
+pub fn with_date_text<T>(date: Date, use_text: impl FnOnce(&str) -> T) -> T {
     match iso_digits(date) {
-        Some(digits) => digits.iter().map(|&b| char::from(b)).collect(),
-        None => date.format(DATE_FORMAT).unwrap_or_default(),
+        // Digits and dashes: ASCII, so always UTF-8.
+        Some(digits) => use_text(std::str::from_utf8(&digits).unwrap_or_default()),
+        None => use_text(&date.format(DATE_FORMAT).unwrap_or_default()),
     }
 }
 

@@ -20,7 +20,7 @@ use portal_store::ETag;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::item::{self, ITEM_TYPE, Item, Listed, Origin, StoredItem, format_date};
+use crate::item::{self, ITEM_TYPE, Item, Listed, Origin, StoredItem};
 use crate::validate::{OwnEvent, When};
 use crate::{Calendar, CalendarError, reminders};
 
@@ -39,10 +39,11 @@ pub struct CalendarItem {
     pub kind: String,
     pub title: String,
     /// The first day, YYYY-MM-DD (Europe/Prague).
-    #[schema(example = "2026-12-23")]
-    pub date: String,
+    #[schema(value_type = String, example = "2026-12-23")]
+    pub date: Day,
     /// The last day, YYYY-MM-DD.
-    pub end_date: String,
+    #[schema(value_type = String)]
+    pub end_date: Day,
     pub all_day: bool,
     /// Whether the citizen may change or delete it.
     pub editable: bool,
@@ -73,6 +74,17 @@ impl From<Item> for CalendarItem {
     }
 }
 
+/// A day in an answer, written `YYYY-MM-DD` as it is serialized: a page's
+/// two days an item take no string each (issue 18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub time::Date);
+
+impl Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        item::with_date_text(self.0, |text| serializer.serialize_str(text))
+    }
+}
+
 /// Takes the item apart: its strings move into the answer, none is copied.
 impl From<Listed> for CalendarItem {
     fn from(item: Listed) -> Self {
@@ -83,8 +95,8 @@ impl From<Listed> for CalendarItem {
             origin: s.origin,
             kind: s.kind,
             title: content.title,
-            date: format_date(s.date),
-            end_date: format_date(s.end_date),
+            date: Day(s.date),
+            end_date: Day(s.end_date),
             all_day: s.all_day,
             editable: s.origin == Origin::Own,
             start: s.start.and_then(|t| t.format(rfc3339).ok()),
