@@ -238,14 +238,19 @@ impl Cursor {
     /// [`after`](Self::after) for a document read as text: its body is
     /// parsed only when the query is ordered by one of its fields.
     pub fn after_text(doc: &TextDocument, order_by: Option<&str>) -> StoreResult<Self> {
+        Self::after_body(&doc.id, &doc.body, order_by)
+    }
+
+    /// [`after_text`](Self::after_text) of a document's id and body text.
+    pub fn after_body(id: &str, body: &str, order_by: Option<&str>) -> StoreResult<Self> {
         let sort_value = match order_by {
             Some(field) => {
-                let body: Value = serde_json::from_str(&doc.body).map_err(StoreError::backend)?;
+                let body: Value = serde_json::from_str(body).map_err(StoreError::backend)?;
                 Some(lookup(&body, field).clone())
             }
             None => None,
         };
-        Ok(Self { sort_value, id: doc.id.clone() })
+        Ok(Self { sort_value, id: id.to_owned() })
     }
 }
 
@@ -360,6 +365,26 @@ pub trait DocumentStore: Send + Sync + fmt::Debug {
             items: page.items.into_iter().map(TextDocument::from).collect(),
             continuation: page.continuation,
         })
+    }
+
+    /// [`query_text`](Self::query_text) without keeping the page: each
+    /// document is handed to `each` as it is read (its id and its body's JSON
+    /// text, borrowed), and the continuation is returned. For a caller that
+    /// decodes every body into its own type at once: the embedded store then
+    /// copies no body, key or ETag out of SQLite's row (issue 18). An error
+    /// from `each` stops the page and is returned as it is.
+    async fn query_each(
+        &self,
+        collection: &str,
+        partition: &str,
+        query: Query,
+        each: &mut (dyn for<'t> FnMut(&'t str, &'t str) -> StoreResult<()> + Send),
+    ) -> StoreResult<Option<String>> {
+        let page = self.query_text(collection, partition, query).await?;
+        for doc in &page.items {
+            each(&doc.id, &doc.body)?;
+        }
+        Ok(page.continuation)
     }
 
     /// Declares that queries of `collection` without an order filter on these

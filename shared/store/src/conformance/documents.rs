@@ -18,6 +18,7 @@ pub async fn run_all(store: Arc<dyn DocumentStore>, clock: Arc<ManualClock>, col
     partitions_are_isolated(store, collection).await;
     query_filters_orders_and_pages(store, collection).await;
     query_text_gives_what_query_gives(store, collection).await;
+    query_each_hands_over_what_query_text_gives(store, collection).await;
     ttl_hides_and_purges_expired_documents(store, &clock, collection).await;
     batch_is_all_or_nothing(store, collection).await;
     invalid_input_is_refused(store, collection).await;
@@ -216,6 +217,55 @@ pub async fn query_text_gives_what_query_gives(store: &dyn DocumentStore, collec
         }
         assert_eq!(pages, 2, "four documents of kind b in pages of two ({order:?})");
     }
+}
+
+/// `query_each` hands over the ids and body texts `query_text` gives, in its
+/// order, with its continuation, page after page; an error from the callback
+/// stops the page and comes back as it is.
+pub async fn query_each_hands_over_what_query_text_gives(store: &dyn DocumentStore, collection: &str) {
+    let partition = unique("p");
+    for i in 0..7_i64 {
+        let body = json!({"kind": if i % 3 == 0 { "a" } else { "b" }, "rank": i / 2, "text": format!("č{i} \"ř\"")});
+        store.create(collection, doc(&partition, &format!("d{i:02}"), body)).await.expect("create");
+    }
+    for order in [None, Some(Order::Ascending), Some(Order::Descending)] {
+        let query = |after: Option<String>| {
+            let query = Query::default().filter("kind", FilterOp::Eq, "b").page_size(2).after(after);
+            match order {
+                Some(order) => query.order_by("rank", order),
+                None => query,
+            }
+        };
+        let (mut texts, mut eaches) = (None, None);
+        let mut pages = 0;
+        loop {
+            let text = store.query_text(collection, &partition, query(texts.take())).await.expect("query_text");
+            let mut handed = Vec::new();
+            let mut each = |id: &str, body: &str| {
+                handed.push((id.to_owned(), body.to_owned()));
+                Ok(())
+            };
+            let next = store.query_each(collection, &partition, query(eaches.take()), &mut each).await.expect("each");
+            let expected: Vec<_> = text.items.iter().map(|d| (d.id.clone(), d.body.clone())).collect();
+            assert_eq!(handed, expected, "the same ids and bodies in the same order ({order:?}, page {pages})");
+            assert_eq!(next.is_some(), text.continuation.is_some(), "more follow in both ({order:?})");
+            pages += 1;
+            match (text.continuation, next) {
+                (Some(text), Some(next)) => (texts, eaches) = (Some(text), Some(next)),
+                _ => break,
+            }
+            assert!(pages < 10, "paging must end");
+        }
+        assert_eq!(pages, 2, "four documents of kind b in pages of two ({order:?})");
+    }
+    let mut calls = 0;
+    let mut refuse = |_: &str, _: &str| {
+        calls += 1;
+        Err(StoreError::Invalid("the caller stops here".into()))
+    };
+    let stopped = store.query_each(collection, &partition, Query::default(), &mut refuse).await;
+    assert!(matches!(stopped, Err(StoreError::Invalid(ref why)) if why == "the caller stops here"), "{stopped:?}");
+    assert_eq!(calls, 1, "nothing after the callback's error");
 }
 
 pub async fn ttl_hides_and_purges_expired_documents(store: &dyn DocumentStore, clock: &ManualClock, collection: &str) {

@@ -293,9 +293,10 @@ impl EmbeddedStore {
         self.write(move |conn| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect()).await
     }
 
-    /// The rows of one page of a query, and whether more follow: the page
-    /// size plus one are read, the extra one only says so. The one span of
-    /// both `query` and `query_text`.
+    /// One page of a query: each of its rows handed to `on_row` as it is
+    /// read, and whether more follow (the page size plus one are read, the
+    /// extra one only says so). The one span of `query`, `query_text` and
+    /// `query_each`.
     #[tracing::instrument(
         name = "store.query",
         skip_all,
@@ -313,25 +314,44 @@ impl EmbeddedStore {
         collection: &str,
         partition: &str,
         query: &Query,
-    ) -> StoreResult<(Vec<StoredRow>, bool)> {
+        mut on_row: impl FnMut(&rusqlite::Row<'_>) -> StoreResult<()> + Send,
+    ) -> StoreResult<bool> {
         check_key("partition", partition)?;
         let cursor = query.check()?;
         let now = self.now_ms();
         let index = self.inner.filter_indexes.serving(collection, query);
         let (sql, args) = select(collection, partition, query, cursor.as_ref(), index.as_deref(), now)?;
-        let mut rows = self
-            .read(|conn| {
-                let mut statement = conn.prepare_cached(&sql).map_err(sql_error)?;
-                let rows = statement
-                    .query_map(params_from_iter(args), row_to_document)
-                    .map_err(sql_error)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(sql_error)?;
-                Ok(rows)
+        let page_size = query.page_size as usize;
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&sql).map_err(sql_error)?;
+            let mut rows = statement.query(params_from_iter(args)).map_err(sql_error)?;
+            let mut read = 0;
+            while let Some(row) = rows.next().map_err(sql_error)? {
+                if read == page_size {
+                    return Ok(true);
+                }
+                on_row(row)?;
+                read += 1;
+            }
+            Ok(false)
+        })
+        .await
+    }
+
+    /// The rows of one page, copied out, and whether more follow.
+    async fn stored_rows(
+        &self,
+        collection: &str,
+        partition: &str,
+        query: &Query,
+    ) -> StoreResult<(Vec<StoredRow>, bool)> {
+        let mut rows = Vec::new();
+        let more = self
+            .query_rows(collection, partition, query, |row| {
+                rows.push(row_to_document(row).map_err(sql_error)?);
+                Ok(())
             })
             .await?;
-        let more = rows.len() > query.page_size as usize;
-        rows.truncate(query.page_size as usize);
         Ok((rows, more))
     }
 
@@ -446,7 +466,7 @@ impl DocumentStore for EmbeddedStore {
     }
 
     async fn query(&self, collection: &str, partition: &str, query: Query) -> StoreResult<Page> {
-        let (rows, more) = self.query_rows(collection, partition, &query).await?;
+        let (rows, more) = self.stored_rows(collection, partition, &query).await?;
         let items = rows.into_iter().map(into_document).collect::<StoreResult<Vec<_>>>()?;
         let order_field = query.order_by.as_ref().map(|(field, _)| field.as_str());
         let continuation = if more { items.last().map(|last| Cursor::after(last, order_field).encode()) } else { None };
@@ -454,7 +474,7 @@ impl DocumentStore for EmbeddedStore {
     }
 
     async fn query_text(&self, collection: &str, partition: &str, query: Query) -> StoreResult<TextPage> {
-        let (rows, more) = self.query_rows(collection, partition, &query).await?;
+        let (rows, more) = self.stored_rows(collection, partition, &query).await?;
         let items: Vec<TextDocument> = rows.into_iter().map(into_text_document).collect();
         let order_field = query.order_by.as_ref().map(|(field, _)| field.as_str());
         let continuation = match items.last() {
@@ -462,6 +482,31 @@ impl DocumentStore for EmbeddedStore {
             _ => None,
         };
         Ok(TextPage { items, continuation })
+    }
+
+    async fn query_each(
+        &self,
+        collection: &str,
+        partition: &str,
+        query: Query,
+        each: &mut (dyn for<'t> FnMut(&'t str, &'t str) -> StoreResult<()> + Send),
+    ) -> StoreResult<Option<String>> {
+        let order_field = query.order_by.as_ref().map(|(field, _)| field.as_str());
+        let page_size = query.page_size as usize;
+        let (mut read, mut last) = (0, None);
+        let more = self
+            .query_rows(collection, partition, &query, |row| {
+                let text = |column| row.get_ref(column).and_then(|value| Ok(value.as_str()?)).map_err(sql_error);
+                let (id, body) = (text(1)?, text(2)?);
+                each(id, body)?;
+                read += 1;
+                if read == page_size {
+                    last = Some(Cursor::after_body(id, body, order_field)?);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(if more { last.map(|cursor| cursor.encode()) } else { None })
     }
 
     async fn index_filters(&self, collection: &str, fields: &[&str]) -> StoreResult<()> {
