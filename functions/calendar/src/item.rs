@@ -7,7 +7,7 @@
 
 use base64::Engine as _;
 use portal_crypto::Opener;
-use portal_store::{Document, FilterOp, Query};
+use portal_store::{Document, FilterOp, Query, StoreError};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -345,9 +345,8 @@ impl Calendar {
 
     /// The owner's items that touch the days `from..=to`, opened, in date order.
     pub async fn items_between(&self, owner: &str, from: Date, to: Date) -> Result<Vec<Listed>, CalendarError> {
-        let mut items = Vec::new();
+        let mut unopened = Vec::new();
         let mut continuation = None;
-        let mut opener = self.sealer.opener(owner);
         loop {
             let query = Query::default()
                 .filter("type", FilterOp::Eq, ITEM_TYPE)
@@ -357,20 +356,33 @@ impl Calendar {
                 // items sorted below, so the store need not sort them too.
                 .page_size(500)
                 .after(continuation.take());
-            // As text: each body is decoded straight into the stored item.
-            let page = self.documents.query_text(COLLECTION, owner, query).await?;
-            items.reserve(page.items.len());
-            for doc in page.items {
-                let body: ListedBody<'_> =
-                    serde_json::from_str(&doc.body).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
-                let (stored, sealed) = body.split();
-                let content = open_with(&mut opener, &doc.id, &sealed).await?;
-                items.push(Listed { id: doc.id, stored, content });
+            // Each body decoded as the store reads it, the sealed content
+            // straight from its base64 into the buffer it is opened in.
+            let mut corrupt = None;
+            let mut each = |id: &str, body: &str| match Unopened::decode(id, body) {
+                Ok(item) => {
+                    unopened.push(item);
+                    Ok(())
+                }
+                Err(error) => {
+                    corrupt = Some(error);
+                    Err(StoreError::Invalid("a calendar item does not decode".into()))
+                }
+            };
+            let next = self.documents.query_each(COLLECTION, owner, query, &mut each).await;
+            if let Some(error) = corrupt {
+                return Err(error);
             }
-            match page.continuation {
+            match next? {
                 Some(next) => continuation = Some(next),
                 None => break,
             }
+        }
+        let mut opener = self.sealer.opener(owner);
+        let mut items = Vec::with_capacity(unopened.len());
+        for Unopened { id, stored, ciphertext } in unopened {
+            let content = open_bytes(&mut opener, &id, ciphertext).await?;
+            items.push(Listed { id, stored, content });
         }
         // Ids are unique, so an unstable sort orders alike, without a buffer.
         items.sort_unstable_by(|a, b| {
@@ -380,13 +392,36 @@ impl Calendar {
     }
 }
 
+/// A listed item as read, its content not yet opened.
+struct Unopened {
+    id: String,
+    stored: Shown,
+    ciphertext: Vec<u8>,
+}
+
+impl Unopened {
+    fn decode(id: &str, body: &str) -> Result<Self, CalendarError> {
+        let body: ListedBody<'_> = serde_json::from_str(body).map_err(|e| CalendarError::Corrupt(e.to_string()))?;
+        let (stored, sealed) = body.split();
+        Ok(Self { id: id.to_owned(), stored, ciphertext: decode_sealed(&sealed)? })
+    }
+}
+
+fn decode_sealed(sealed: &str) -> Result<Vec<u8>, CalendarError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))
+}
+
 /// Opens an item's sealed content with the owner's opener, in the buffer its
 /// base64 is decoded into.
 async fn open_with(opener: &mut Opener<'_>, doc_id: &str, sealed: &str) -> Result<Content, CalendarError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(sealed)
-        .map_err(|_| CalendarError::Corrupt("sealed content is not base64".into()))?;
-    let plain = opener.decrypt_owned(doc_id, "content", bytes).await?;
+    open_bytes(opener, doc_id, decode_sealed(sealed)?).await
+}
+
+/// Opens a sealed content's bytes in place.
+async fn open_bytes(opener: &mut Opener<'_>, doc_id: &str, ciphertext: Vec<u8>) -> Result<Content, CalendarError> {
+    let plain = opener.decrypt_owned(doc_id, "content", ciphertext).await?;
     serde_json::from_slice(&plain).map_err(|e| CalendarError::Corrupt(e.to_string()))
 }
 
@@ -513,6 +548,25 @@ mod tests {
             let item = Item { id: "event-1".into(), stored, content: Content::default() };
             assert_eq!(Listed { id: "event-1".into(), stored: shown, content: Content::default() }, Listed::from(item));
         }
+    }
+
+    /// What a page reads of a body: the shown fields and the ciphertext's
+    /// bytes; a body that is not an item, or whose sealed text is not
+    /// base64, is `Corrupt` (the page answers 500, never half a list).
+    #[test]
+    fn an_unopened_item_decodes_its_sealed_bytes_or_says_what_is_wrong() {
+        let body = r#"{"allDay":true,"date":"2026-12-23","endDate":"2026-12-23","kind":"event","origin":"own",
+            "reminders":[],"sealed":"UENFAQ==","type":"calendar-item","updatedAt":"2026-12-07T14:17:40Z"}"#;
+        let item = Unopened::decode("event-1", body).expect("an item");
+        assert_eq!(
+            (item.id.as_str(), item.stored.kind.as_str(), item.stored.date),
+            ("event-1", "event", date!(2026 - 12 - 23))
+        );
+        assert_eq!(item.ciphertext, b"PCE\x01");
+        let not_base64 = body.replace("UENFAQ==", "not base64!");
+        assert!(matches!(Unopened::decode("event-1", &not_base64), Err(CalendarError::Corrupt(_))));
+        let no_date = body.replace(r#""date":"2026-12-23","#, "");
+        assert!(matches!(Unopened::decode("event-1", &no_date), Err(CalendarError::Corrupt(_))));
     }
 
     #[test]
