@@ -175,22 +175,32 @@ pub async fn query_filters_orders_and_pages(store: &dyn DocumentStore, collectio
     }
 }
 
-/// `query_text` gives the documents, order, ETags and continuation `query`
-/// gives, each body the same JSON as text, page after page.
-pub async fn query_text_gives_what_query_gives(store: &dyn DocumentStore, collection: &str) {
+/// Seven documents in a new partition: `kind` `a` or `b` (four of `b`), a
+/// `rank` two of them share, text that JSON must escape. Returns the partition.
+async fn seven_ranked_documents(store: &dyn DocumentStore, collection: &str) -> String {
     let partition = unique("p");
     for i in 0..7_i64 {
         let body = json!({"kind": if i % 3 == 0 { "a" } else { "b" }, "rank": i / 2, "text": format!("č{i} \"ř\"")});
         store.create(collection, doc(&partition, &format!("d{i:02}"), body)).await.expect("create");
     }
+    partition
+}
+
+/// The documents of kind `b` in pages of two, by `rank` in `order` or unordered.
+fn kind_b_in_pages_of_two(order: Option<Order>, after: Option<String>) -> Query {
+    let query = Query::default().filter("kind", FilterOp::Eq, "b").page_size(2).after(after);
+    match order {
+        Some(order) => query.order_by("rank", order),
+        None => query,
+    }
+}
+
+/// `query_text` gives the documents, order, ETags and continuation `query`
+/// gives, each body the same JSON as text, page after page.
+pub async fn query_text_gives_what_query_gives(store: &dyn DocumentStore, collection: &str) {
+    let partition = seven_ranked_documents(store, collection).await;
     for order in [None, Some(Order::Ascending), Some(Order::Descending)] {
-        let query = |after: Option<String>| {
-            let query = Query::default().filter("kind", FilterOp::Eq, "b").page_size(2).after(after);
-            match order {
-                Some(order) => query.order_by("rank", order),
-                None => query,
-            }
-        };
+        let query = |after| kind_b_in_pages_of_two(order, after);
         let (mut values, mut texts) = (None, None);
         let mut pages = 0;
         loop {
@@ -223,19 +233,9 @@ pub async fn query_text_gives_what_query_gives(store: &dyn DocumentStore, collec
 /// order, with its continuation, page after page; an error from the callback
 /// stops the page and comes back as it is.
 pub async fn query_each_hands_over_what_query_text_gives(store: &dyn DocumentStore, collection: &str) {
-    let partition = unique("p");
-    for i in 0..7_i64 {
-        let body = json!({"kind": if i % 3 == 0 { "a" } else { "b" }, "rank": i / 2, "text": format!("č{i} \"ř\"")});
-        store.create(collection, doc(&partition, &format!("d{i:02}"), body)).await.expect("create");
-    }
+    let partition = seven_ranked_documents(store, collection).await;
     for order in [None, Some(Order::Ascending), Some(Order::Descending)] {
-        let query = |after: Option<String>| {
-            let query = Query::default().filter("kind", FilterOp::Eq, "b").page_size(2).after(after);
-            match order {
-                Some(order) => query.order_by("rank", order),
-                None => query,
-            }
-        };
+        let query = |after| kind_b_in_pages_of_two(order, after);
         let (mut texts, mut eaches) = (None, None);
         let mut pages = 0;
         loop {
