@@ -7,10 +7,11 @@
 //!
 //! No write waits for a group to fill: the writer starts as soon as one write is
 //! queued, and the writes that arrive while it commits form the next group. It
-//! only keeps its distance: a commit starts at least [`COMMIT_PERIOD`] after
-//! the one before (unless that one had a failed write, whose caller is likely
-//! retrying), sleeping meanwhile so that arriving writes do not wake it. One
-//! writer alone therefore commits as before; many writers share fsyncs.
+//! only keeps its distance under load: after a group of several writes that all
+//! succeeded, the next commit starts at least [`COMMIT_PERIOD`] after that one
+//! began, the writer sleeping meanwhile so that arriving writes do not wake it.
+//! A lone writer (groups of one) and the caller of a failed write (likely
+//! retrying) never wait; many writers share fsyncs.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
@@ -26,12 +27,15 @@ use crate::error::{StoreError, StoreResult};
 /// The most writes one transaction gathers; more wait for the next commit.
 const MAX_GROUP: usize = 512;
 
-/// The shortest time between the starts of two commits in a row whose writes
-/// all succeeded. Under load on the calendar page a commit (and its fsync)
-/// otherwise served about two requests; paced, it serves several times as
-/// many, and the page took about 8% less CPU (`docs/benchmarks.md`, session
-/// 10). A write that comes after a quiet spell still commits at once.
-const COMMIT_PERIOD: Duration = Duration::from_micros(500);
+/// The shortest time between the start of a commit of several writes that all
+/// succeeded and the start of the next. Under load on the calendar page a
+/// commit (and its fsync) otherwise served about two requests; paced, it
+/// serves a dozen or more, and the page takes less CPU: about 8% at 500 µs
+/// (session 10), and about a tenth less again at 1 ms than at 500 µs, with
+/// the signature and archive benches unchanged (session 17, both in
+/// `docs/benchmarks.md`). A write that comes after a quiet spell, or after a
+/// group of one, commits at once.
+const COMMIT_PERIOD: Duration = Duration::from_millis(1);
 
 /// Why a write that ran without error was still not kept: its group's
 /// transaction could not begin or commit.
@@ -165,7 +169,7 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>, checkpointer:
         }
         let start = Instant::now();
         let outcome = commit(conn, &mut group);
-        pace_from = pace_after(&outcome, start);
+        pace_from = pace_after(&outcome, group.len(), start);
         let failure = outcome.err();
         for write in group.drain(..) {
             write.finish(failure.as_ref());
@@ -181,14 +185,18 @@ fn pause_before_commit(pace_from: Option<Instant>, now: Instant) -> Duration {
     pace_from.map_or(Duration::ZERO, |start| (start + COMMIT_PERIOD).saturating_duration_since(now))
 }
 
-/// When a commit that started at `start` and ended in `outcome` (the number
-/// of its writes that failed) keeps the next one at a distance: only if every
-/// write succeeded. A write that failed its own check (most often an
-/// `If-Match` that lost to another write of the group) is usually retried at
-/// once by its caller, and writers racing for one document would otherwise win
-/// one per period; a failed group is retried by its callers too.
-fn pace_after(outcome: &rusqlite::Result<usize>, start: Instant) -> Option<Instant> {
-    matches!(outcome, Ok(0)).then_some(start)
+/// When a commit of `writes` that started at `start` and ended in `outcome`
+/// (the number of its writes that failed) keeps the next one at a distance:
+/// only if it held more than one write and every write succeeded.
+///
+/// - A group of one is a lone writer, or one step of a chain of dependent
+///   writes: pausing would only make it wait, with nobody to share the fsync.
+/// - A write that failed its own check (most often an `If-Match` that lost to
+///   another write of the group) is usually retried at once by its caller, and
+///   writers racing for one document would otherwise win one per period; a
+///   failed group is retried by its callers too.
+fn pace_after(outcome: &rusqlite::Result<usize>, writes: usize, start: Instant) -> Option<Instant> {
+    (writes > 1 && matches!(outcome, Ok(0))).then_some(start)
 }
 
 /// Runs a group in one transaction, each write in its own savepoint, and
@@ -228,16 +236,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_commit_keeps_its_distance_only_after_a_group_that_all_succeeded() {
+    fn a_commit_keeps_its_distance_only_after_several_writes_that_all_succeeded() {
         let start = Instant::now();
         let soon = start + COMMIT_PERIOD / 5;
         assert_eq!(pause_before_commit(None, soon), Duration::ZERO, "the first commit, or one after a failure");
         assert_eq!(pause_before_commit(Some(start), soon), COMMIT_PERIOD - COMMIT_PERIOD / 5, "the rest of the period");
         assert_eq!(pause_before_commit(Some(start), start + COMMIT_PERIOD * 3), Duration::ZERO, "after a quiet spell");
 
-        assert_eq!(pace_after(&Ok(0), start), Some(start), "every write succeeded");
-        assert_eq!(pace_after(&Ok(1), start), None, "a write lost its If-Match: its caller retries at once");
+        assert_eq!(pace_after(&Ok(0), 2, start), Some(start), "several writes, every one succeeded");
+        assert_eq!(pace_after(&Ok(0), 1, start), None, "a lone write: nobody to share the next fsync with");
+        assert_eq!(pace_after(&Ok(1), 5, start), None, "a write lost its If-Match: its caller retries at once");
         let aborted = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT), None);
-        assert_eq!(pace_after(&Err(aborted), start), None, "the group failed: its callers retry");
+        assert_eq!(pace_after(&Err(aborted), 5, start), None, "the group failed: its callers retry");
     }
 }
