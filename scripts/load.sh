@@ -146,8 +146,22 @@ for round in $(seq 1 "$ROUNDS"); do
     -v c="$hello_rps" -v cp="$hello_p99" -v e="$((page_err + health_err + hello_err))" \
     -v acpu="$page_cpu" -v bcpu="$health_cpu" -v ccpu="$hello_cpu" 'BEGIN {
       printf "| %d | %d | %.1f ms | %d | %.1f ms | %d | %.1f ms | %.3f | %.3f | %d | %.1f, %.1f, %.1f µs |\n",
-        r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e, acpu, bcpu, ccpu }'
+        r, a, ap, b, bp, c, cp, (b ? a / b : 0), (c ? b / c : 0), e, acpu, bcpu, ccpu }' | tee -a "$WORK/rounds"
 done
+# The rounds against issue 18's targets: the page at least 0.2x health with a p99 of at most 10 ms in the same
+# round, health at least 0.75x the hello, no errors; and the median of each ratio over the rounds.
+awk -F'|' '
+  function median(list, n,    i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) { t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
+    return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
+  }
+  { n++; page[n] = $9 + 0; health[n] = $10 + 0; p99 = $4 + 0
+    if (page[n] >= 0.2 && p99 <= 10) page_met++
+    if (health[n] >= 0.75) health_met++
+    if ($11 + 0 == 0) clean++ }
+  END { if (n) printf "load: %d rounds; page >= 0.2x health with p99 <= 10 ms in %d, health >= 0.75x hello in %d, " \
+          "no errors in %d; medians page / health %.3f, health / hello %.3f\n",
+          n, page_met, health_met, clean, median(page, n), median(health, n) }' "$WORK/rounds" >&2
 echo "load: portal RSS idle (after start) $IDLE_RSS, after the load $(rss "$PORTAL_PID")" >&2
 echo "load: $CONNECTIONS connections, 1 wrk thread, ${SECONDS_PER_RUN}s a run; wrk output in $WORK/wrk.log" \
   "(PORTAL_LOAD_KEEP=1 keeps it)" >&2
