@@ -250,7 +250,10 @@ impl RowOp {
     }
 }
 
-/// One operation inside the writer's savepoint; the writer keeps or undoes it.
+/// One operation; the writer keeps or undoes it. It changes at most one row,
+/// in one statement that is its last step that can fail (a look-up of the
+/// current version may come first), so a lone operation needs no savepoint
+/// ([`EmbeddedStore::write_one_statement`]); a batch of several runs in one.
 fn apply(conn: &Connection, collection: &str, partition: &str, op: &RowOp, now: i64) -> StoreResult<Option<ETag>> {
     match op {
         RowOp::Create(row) => create(conn, collection, row, now).map(Some),
@@ -286,11 +289,16 @@ fn apply(conn: &Connection, collection: &str, partition: &str, op: &RowOp, now: 
 }
 
 impl EmbeddedStore {
-    /// Runs operations as one write of a group commit: all or nothing.
+    /// Runs operations as one write of a group commit: all or nothing. One
+    /// operation changes at most one row in one statement, its last step
+    /// ([`apply`]), so it needs no savepoint of its own.
     async fn transact(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
         let (collection, partition, now) = (collection.to_owned(), partition.to_owned(), self.now_ms());
         let ops: Vec<RowOp> = ops.into_iter().map(RowOp::of).collect();
-        self.write(move |conn| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect()).await
+        let one = ops.len() == 1;
+        let write =
+            move |conn: &Connection| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect();
+        if one { self.write_one_statement(write).await } else { self.write(write).await }
     }
 
     /// One page of a query: each of its rows handed to `on_row` as it is

@@ -314,6 +314,19 @@ impl EmbeddedStore {
         record(&result);
         result
     }
+
+    /// [`EmbeddedStore::write`] for a write that changes the database in at
+    /// most one statement, its last step that can fail: no savepoint
+    /// ([`writer::Writer::write_one_statement`]).
+    async fn write_one_statement<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let result = self.inner.writer.write_one_statement(write).await;
+        record(&result);
+        result
+    }
 }
 
 /// Records a failure on the call's span (we are back on the calling task).

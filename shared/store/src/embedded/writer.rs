@@ -3,7 +3,9 @@
 //! transaction, and commits them with one fsync (`synchronous=FULL`). A caller
 //! hears back only after the commit that holds its write is durable, so nothing
 //! acknowledged can be lost; a write that fails rolls back to its savepoint and
-//! leaves the others of its group untouched.
+//! leaves the others of its group untouched. A write of one statement
+//! ([`Writer::write_one_statement`]) needs no savepoint: SQLite undoes a failed
+//! statement by itself.
 //!
 //! No write waits for a group to fill: the writer starts as soon as one write is
 //! queued, and the writes that arrive while it commits form the next group. It
@@ -30,12 +32,12 @@ const MAX_GROUP: usize = 512;
 /// The shortest time between the start of a commit of several writes that all
 /// succeeded and the start of the next. Under load on the calendar page a
 /// commit (and its fsync) otherwise served about two requests; paced, it
-/// serves a dozen or more, and the page takes less CPU: about 8% at 500 µs
-/// (session 10), and about a tenth less again at 1 ms than at 500 µs, with
-/// the signature and archive benches unchanged (session 17, both in
-/// `docs/benchmarks.md`). A write that comes after a quiet spell, or after a
-/// group of one, commits at once.
-const COMMIT_PERIOD: Duration = Duration::from_millis(1);
+/// serves several times as many, and the page took about 8% less CPU
+/// (`docs/benchmarks.md`, session 10). Longer is worse for chains of dependent
+/// writes under load: at 1 ms, 100,000 petition signatures took 11.8–15.5 s
+/// against 10.4–12.5 s at 500 µs (session 17). A write that comes after a
+/// quiet spell, or after a group of one, commits at once.
+const COMMIT_PERIOD: Duration = Duration::from_micros(500);
 
 /// Why a write that ran without error was still not kept: its group's
 /// transaction could not begin or commit.
@@ -45,7 +47,11 @@ struct GroupFailed(String);
 
 /// A write waiting for the writer thread.
 trait Write: Send {
-    /// Runs the write inside its savepoint; `true` when it succeeded.
+    /// Whether the write changes the database in at most one statement, its
+    /// last step that can fail: it then runs without a savepoint of its own.
+    fn one_statement(&self) -> bool;
+    /// Runs the write (inside its savepoint unless it is one statement);
+    /// `true` when it succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller: its own result, or `failure` when the group that
     /// held a successful write was not committed.
@@ -54,6 +60,7 @@ trait Write: Send {
 
 struct Pending<T, F> {
     work: Option<F>,
+    one_statement: bool,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -63,6 +70,10 @@ where
     T: Send,
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
+    fn one_statement(&self) -> bool {
+        self.one_statement
+    }
+
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
         let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
@@ -122,15 +133,39 @@ impl Writer {
         Ok(Self { queue: Some(queue), thread: Some(thread) })
     }
 
-    /// Runs `work` in the next group commit and waits until that commit is
-    /// durable (or failed).
+    /// Runs `work` in the next group commit, inside a savepoint of its own,
+    /// and waits until that commit is durable (or failed).
     pub(super) async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.submit(work, false).await
+    }
+
+    /// [`Writer::write`] for `work` that changes the database in at most one
+    /// statement, the last of its steps that can fail (reads before it are
+    /// free): it runs without a savepoint. SQLite undoes a statement that
+    /// fails, and a failure before it changed nothing, so the write is still
+    /// undone alone. A savepoint and its release cost a write about a third
+    /// of its time in the writer: each keeps a copy of every page the write
+    /// changes (`docs/architecture.md`). Should such a write still fail after
+    /// changing rows, its whole group is undone and its callers retry.
+    pub(super) async fn write_one_statement<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.submit(work, true).await
+    }
+
+    async fn submit<T, F>(&self, work: F, one_statement: bool) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let pending = Box::new(Pending { work: Some(work), result: None, reply });
+        let pending = Box::new(Pending { work: Some(work), one_statement, result: None, reply });
         let stopped = || StoreError::unavailable(GroupFailed("the writer has stopped".into()));
         self.queue.as_ref().ok_or_else(stopped)?.send(pending).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -207,6 +242,10 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<u
     let outcome = (|| {
         let mut failed = 0;
         for write in group.iter_mut() {
+            if write.one_statement() {
+                failed += usize::from(!run_one_statement(conn, write.as_mut())?);
+                continue;
+            }
             conn.prepare_cached("SAVEPOINT write")?.execute([])?;
             if !write.run(conn) {
                 if conn.is_autocommit() {
@@ -231,9 +270,85 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<u
     outcome
 }
 
+/// Runs a write of one statement without a savepoint; whether it succeeded.
+/// A failure that left rows changed (its statement succeeded and a later step
+/// failed, against the contract of [`Writer::write_one_statement`]) or that
+/// ended the transaction fails the whole group: nothing half done is kept.
+fn run_one_statement(conn: &Connection, write: &mut dyn Write) -> rusqlite::Result<bool> {
+    let before = conn.total_changes();
+    if write.run(conn) {
+        return Ok(true);
+    }
+    if conn.is_autocommit() || conn.total_changes() != before {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("a write of one statement failed after changing rows: its group is undone".into()),
+        ));
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write for [`commit`], its answer dropped.
+    fn pending(
+        one_statement: bool,
+        work: impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static,
+    ) -> Box<dyn Write> {
+        let (reply, _answer) = oneshot::channel();
+        Box::new(Pending { work: Some(work), one_statement, result: None, reply })
+    }
+
+    fn insert(sql: &'static str) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+        move |conn| conn.execute_batch(sql).map_err(crate::embedded::sql_error)
+    }
+
+    fn ids(conn: &Connection) -> Vec<i64> {
+        let mut statement = conn.prepare("SELECT id FROM t ORDER BY id").expect("prepare");
+        statement.query_map([], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+    }
+
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)").expect("table");
+        conn
+    }
+
+    #[test]
+    fn a_failed_write_of_one_statement_is_undone_alone_without_a_savepoint() {
+        let conn = table();
+        let mut group = vec![
+            pending(true, insert("INSERT INTO t VALUES (1)")),
+            // Inserts 2, then fails on 1: SQLite takes the statement back whole.
+            pending(true, insert("INSERT INTO t VALUES (2), (1)")),
+            pending(false, insert("INSERT INTO t VALUES (3); INSERT INTO t VALUES (3)")),
+            pending(true, |conn: &Connection| {
+                conn.execute_batch("SELECT 1").map_err(crate::embedded::sql_error)?;
+                Err(StoreError::Conflict)
+            }),
+            pending(true, insert("INSERT INTO t VALUES (4)")),
+        ];
+        assert_eq!(commit(&conn, &mut group).expect("the group commits"), 3, "three writes failed");
+        assert_eq!(ids(&conn), [1, 4], "the failed writes left nothing, the others were kept");
+    }
+
+    #[test]
+    fn a_write_of_one_statement_that_fails_after_changing_rows_undoes_its_group() {
+        let conn = table();
+        let mut group = vec![
+            pending(true, insert("INSERT INTO t VALUES (1)")),
+            // Against the contract: its statement changed a row, then it failed.
+            pending(true, |conn: &Connection| {
+                conn.execute_batch("INSERT INTO t VALUES (2)").map_err(crate::embedded::sql_error)?;
+                Err(StoreError::Conflict)
+            }),
+        ];
+        assert!(commit(&conn, &mut group).is_err(), "the group fails: its callers retry");
+        assert!(ids(&conn).is_empty(), "nothing of the group was kept");
+        assert!(conn.is_autocommit(), "its transaction was rolled back");
+    }
 
     #[test]
     fn a_commit_keeps_its_distance_only_after_several_writes_that_all_succeeded() {
