@@ -279,13 +279,14 @@ fn run_one_statement(conn: &Connection, write: &mut dyn Write) -> rusqlite::Resu
     if write.run(conn) {
         return Ok(true);
     }
-    if conn.is_autocommit() || conn.total_changes() != before {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-            Some("a write of one statement failed after changing rows: its group is undone".into()),
-        ));
-    }
-    Ok(false)
+    let undone = if conn.is_autocommit() {
+        "a write's failure rolled back its group"
+    } else if conn.total_changes() != before {
+        "a write of one statement failed after changing rows: its group is undone"
+    } else {
+        return Ok(false);
+    };
+    Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT), Some(undone.into())))
 }
 
 #[cfg(test)]
