@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::filter_index::{FilterIndex, drop_sql};
+use super::writer::Undo;
 use super::{EmbeddedStore, new_etag, sql_error};
 use crate::document::{
     BatchOp, BatchResult, Cursor, Document, DocumentStore, ETag, NewDocument, Order, Page, Query, TextDocument,
@@ -253,7 +254,7 @@ impl RowOp {
 /// One operation; the writer keeps or undoes it. It changes at most one row,
 /// in one statement that is its last step that can fail (a look-up of the
 /// current version may come first), so a lone operation needs no savepoint
-/// ([`EmbeddedStore::write_one_statement`]); a batch of several runs in one.
+/// ([`Undo::Statement`]); a batch of several runs in one.
 fn apply(conn: &Connection, collection: &str, partition: &str, op: &RowOp, now: i64) -> StoreResult<Option<ETag>> {
     match op {
         RowOp::Create(row) => create(conn, collection, row, now).map(Some),
@@ -295,10 +296,12 @@ impl EmbeddedStore {
     async fn transact(&self, collection: &str, partition: &str, ops: Vec<BatchOp>) -> StoreResult<BatchResult> {
         let (collection, partition, now) = (collection.to_owned(), partition.to_owned(), self.now_ms());
         let ops: Vec<RowOp> = ops.into_iter().map(RowOp::of).collect();
-        let one = ops.len() == 1;
-        let write =
-            move |conn: &Connection| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect();
-        if one { self.write_one_statement(write).await } else { self.write(write).await }
+        let undo = if ops.len() == 1 { Undo::Statement } else { Undo::Savepoint };
+        self.write_undone(
+            move |conn| ops.iter().map(|op| apply(conn, &collection, &partition, op, now)).collect(),
+            undo,
+        )
+        .await
     }
 
     /// One page of a query: each of its rows handed to `on_row` as it is

@@ -310,20 +310,16 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let result = self.inner.writer.write(write).await;
-        record(&result);
-        result
+        self.write_undone(write, writer::Undo::Savepoint).await
     }
 
-    /// [`EmbeddedStore::write`] for a write that changes the database in at
-    /// most one statement, its last step that can fail: no savepoint
-    /// ([`writer::Writer::write_one_statement`]).
-    async fn write_one_statement<T, F>(&self, write: F) -> StoreResult<T>
+    /// [`EmbeddedStore::write`], undone as `undo` says if it fails.
+    async fn write_undone<T, F>(&self, write: F, undo: writer::Undo) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let result = self.inner.writer.write_one_statement(write).await;
+        let result = self.inner.writer.write(write, undo).await;
         record(&result);
         result
     }

@@ -4,8 +4,8 @@
 //! hears back only after the commit that holds its write is durable, so nothing
 //! acknowledged can be lost; a write that fails rolls back to its savepoint and
 //! leaves the others of its group untouched. A write of one statement
-//! ([`Writer::write_one_statement`]) needs no savepoint: SQLite undoes a failed
-//! statement by itself.
+//! ([`Undo::Statement`]) needs no savepoint: SQLite undoes a failed statement
+//! by itself.
 //!
 //! No write waits for a group to fill: the writer starts as soon as one write is
 //! queued, and the writes that arrive while it commits form the next group. It
@@ -45,13 +45,27 @@ const COMMIT_PERIOD: Duration = Duration::from_micros(500);
 #[error("the group commit holding this write failed: {0}")]
 struct GroupFailed(String);
 
+/// How a write that fails is undone without touching the rest of its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undo {
+    /// By rolling back to a savepoint of its own: any write.
+    Savepoint,
+    /// By SQLite itself, for a write that changes the database in at most one
+    /// statement, the last of its steps that can fail (reads before it are
+    /// free). SQLite undoes a statement that fails, and a failure before it
+    /// changed nothing. A savepoint and its release cost a write about a third
+    /// of its time in the writer: each keeps a copy of every page the write
+    /// changes (`docs/architecture.md`). Should such a write still fail after
+    /// changing rows, its whole group is undone and its callers retry.
+    Statement,
+}
+
 /// A write waiting for the writer thread.
 trait Write: Send {
-    /// Whether the write changes the database in at most one statement, its
-    /// last step that can fail: it then runs without a savepoint of its own.
-    fn one_statement(&self) -> bool;
-    /// Runs the write (inside its savepoint unless it is one statement);
-    /// `true` when it succeeded.
+    /// How the write is undone if it fails.
+    fn undo(&self) -> Undo;
+    /// Runs the write (inside its savepoint for [`Undo::Savepoint`]); `true`
+    /// when it succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller: its own result, or `failure` when the group that
     /// held a successful write was not committed.
@@ -60,7 +74,7 @@ trait Write: Send {
 
 struct Pending<T, F> {
     work: Option<F>,
-    one_statement: bool,
+    undo: Undo,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -70,8 +84,8 @@ where
     T: Send,
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
-    fn one_statement(&self) -> bool {
-        self.one_statement
+    fn undo(&self) -> Undo {
+        self.undo
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
@@ -133,39 +147,15 @@ impl Writer {
         Ok(Self { queue: Some(queue), thread: Some(thread) })
     }
 
-    /// Runs `work` in the next group commit, inside a savepoint of its own,
-    /// and waits until that commit is durable (or failed).
-    pub(super) async fn write<T, F>(&self, work: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    {
-        self.submit(work, false).await
-    }
-
-    /// [`Writer::write`] for `work` that changes the database in at most one
-    /// statement, the last of its steps that can fail (reads before it are
-    /// free): it runs without a savepoint. SQLite undoes a statement that
-    /// fails, and a failure before it changed nothing, so the write is still
-    /// undone alone. A savepoint and its release cost a write about a third
-    /// of its time in the writer: each keeps a copy of every page the write
-    /// changes (`docs/architecture.md`). Should such a write still fail after
-    /// changing rows, its whole group is undone and its callers retry.
-    pub(super) async fn write_one_statement<T, F>(&self, work: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    {
-        self.submit(work, true).await
-    }
-
-    async fn submit<T, F>(&self, work: F, one_statement: bool) -> StoreResult<T>
+    /// Runs `work` in the next group commit, undone alone as `undo` says if it
+    /// fails, and waits until that commit is durable (or failed).
+    pub(super) async fn write<T, F>(&self, work: F, undo: Undo) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let pending = Box::new(Pending { work: Some(work), one_statement, result: None, reply });
+        let pending = Box::new(Pending { work: Some(work), undo, result: None, reply });
         let stopped = || StoreError::unavailable(GroupFailed("the writer has stopped".into()));
         self.queue.as_ref().ok_or_else(stopped)?.send(pending).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -242,7 +232,7 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<u
     let outcome = (|| {
         let mut failed = 0;
         for write in group.iter_mut() {
-            if write.one_statement() {
+            if write.undo() == Undo::Statement {
                 failed += usize::from(!run_one_statement(conn, write.as_mut())?);
                 continue;
             }
@@ -272,7 +262,7 @@ fn commit(conn: &Connection, group: &mut [Box<dyn Write>]) -> rusqlite::Result<u
 
 /// Runs a write of one statement without a savepoint; whether it succeeded.
 /// A failure that left rows changed (its statement succeeded and a later step
-/// failed, against the contract of [`Writer::write_one_statement`]) or that
+/// failed, against the contract of [`Undo::Statement`]) or that
 /// ended the transaction fails the whole group: nothing half done is kept.
 fn run_one_statement(conn: &Connection, write: &mut dyn Write) -> rusqlite::Result<bool> {
     let before = conn.total_changes();
@@ -294,12 +284,9 @@ mod tests {
     use super::*;
 
     /// A write for [`commit`], its answer dropped.
-    fn pending(
-        one_statement: bool,
-        work: impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static,
-    ) -> Box<dyn Write> {
+    fn pending(undo: Undo, work: impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static) -> Box<dyn Write> {
         let (reply, _answer) = oneshot::channel();
-        Box::new(Pending { work: Some(work), one_statement, result: None, reply })
+        Box::new(Pending { work: Some(work), undo, result: None, reply })
     }
 
     fn insert(sql: &'static str) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
@@ -321,15 +308,15 @@ mod tests {
     fn a_failed_write_of_one_statement_is_undone_alone_without_a_savepoint() {
         let conn = table();
         let mut group = vec![
-            pending(true, insert("INSERT INTO t VALUES (1)")),
+            pending(Undo::Statement, insert("INSERT INTO t VALUES (1)")),
             // Inserts 2, then fails on 1: SQLite takes the statement back whole.
-            pending(true, insert("INSERT INTO t VALUES (2), (1)")),
-            pending(false, insert("INSERT INTO t VALUES (3); INSERT INTO t VALUES (3)")),
-            pending(true, |conn: &Connection| {
+            pending(Undo::Statement, insert("INSERT INTO t VALUES (2), (1)")),
+            pending(Undo::Savepoint, insert("INSERT INTO t VALUES (3); INSERT INTO t VALUES (3)")),
+            pending(Undo::Statement, |conn: &Connection| {
                 conn.execute_batch("SELECT 1").map_err(crate::embedded::sql_error)?;
                 Err(StoreError::Conflict)
             }),
-            pending(true, insert("INSERT INTO t VALUES (4)")),
+            pending(Undo::Statement, insert("INSERT INTO t VALUES (4)")),
         ];
         assert_eq!(commit(&conn, &mut group).expect("the group commits"), 3, "three writes failed");
         assert_eq!(ids(&conn), [1, 4], "the failed writes left nothing, the others were kept");
@@ -339,9 +326,9 @@ mod tests {
     fn a_write_of_one_statement_that_fails_after_changing_rows_undoes_its_group() {
         let conn = table();
         let mut group = vec![
-            pending(true, insert("INSERT INTO t VALUES (1)")),
+            pending(Undo::Statement, insert("INSERT INTO t VALUES (1)")),
             // Against the contract: its statement changed a row, then it failed.
-            pending(true, |conn: &Connection| {
+            pending(Undo::Statement, |conn: &Connection| {
                 conn.execute_batch("INSERT INTO t VALUES (2)").map_err(crate::embedded::sql_error)?;
                 Err(StoreError::Conflict)
             }),
