@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory per connection on the real binary (issue 18): builds the release binary and the bare axum hello
-# (examples/axum_hello.rs, same axum and tokio), and for each of them in turn
+# (tools/axum-hello, same axum and tokio), and for each of them in turn
 #   1. starts it (the portal in local mode on a fresh data directory),
 #   2. opens PORTAL_IDLE_CONNECTIONS (8,000) keep-alive connections, one GET /api/health on each, then leaves
 #      them idle (scripts/idle_connections.py, Python asyncio),
@@ -45,11 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# PORTAL_LOAD_BIN_DIR: binaries built earlier (portal and examples/axum_hello under it), e.g. to compare commits.
+# PORTAL_LOAD_BIN_DIR: binaries built earlier (portal and axum_hello in it), e.g. to compare commits.
 if [[ -n "${PORTAL_LOAD_BIN_DIR:-}" ]]; then
   TARGET="$PORTAL_LOAD_BIN_DIR"
 else
-  cargo build --locked --release --quiet --bin portal --example axum_hello
+  cargo build --locked --release --quiet -p portal -p axum-hello --bin portal --bin axum_hello
   TARGET="${CARGO_TARGET_DIR:-target}/release"
 fi
 
@@ -103,7 +103,7 @@ printf '| server | RSS idle | idle connections | RSS with them | per connection 
 printf '|---|---|---|---|---|---|---|---|\n'
 start portal "$TARGET/portal" local --port 0 --data-dir "$WORK/data"
 run portal "$BASE" "$PID"
-start hello "$TARGET/examples/axum_hello"
+start hello "$TARGET/axum_hello"
 run "axum hello" "$BASE" "$PID"
 echo "idle-connections: $IDLE idle keep-alive connections, wrk -t1 -c$CONNECTIONS ${SECONDS_PER_RUN}s on /api/health" \
   "beside them; errors = failed to open + closed while idle + non-2xx + socket errors" >&2

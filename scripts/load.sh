@@ -5,7 +5,7 @@
 # `wrk`) against, in turn:
 #   page    GET /api/calendar/events as that citizen: session, 20 sealed records opened, an access-log entry
 #   health  GET /api/health of the same binary
-#   hello   GET /api/health of a bare axum hello built with the same axum and tokio (examples/axum_hello.rs)
+#   hello   GET /api/health of a bare axum hello built with the same axum and tokio (tools/axum-hello)
 # alternating for PORTAL_LOAD_ROUNDS rounds, and prints requests a second, p99, the ratios and each server's CPU
 # time a request of each round.
 # PORTAL_LOAD_PAGE names another page (default /api/calendar/events), e.g. /api/dashboard: the citizen's tiles,
@@ -41,11 +41,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# PORTAL_LOAD_BIN_DIR: binaries built earlier (portal and examples/axum_hello under it), e.g. to compare commits.
+# PORTAL_LOAD_BIN_DIR: binaries built earlier (portal and axum_hello in it), e.g. to compare commits.
 if [[ -n "${PORTAL_LOAD_BIN_DIR:-}" ]]; then
   TARGET="$PORTAL_LOAD_BIN_DIR"
 else
-  cargo build --locked --release --quiet --bin portal --example axum_hello
+  cargo build --locked --release --quiet -p portal -p axum-hello --bin portal --bin axum_hello
   TARGET="${CARGO_TARGET_DIR:-target}/release"
 fi
 
@@ -73,7 +73,7 @@ start() {
 
 start portal "$TARGET/portal" local --port 0 --data-dir "$WORK/data"
 PORTAL="$BASE" PORTAL_PID="${PIDS[-1]}"
-start hello "$TARGET/examples/axum_hello"
+start hello "$TARGET/axum_hello"
 HELLO="$BASE" HELLO_PID="${PIDS[-1]}"
 rss() { awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_RSS="$(rss "$PORTAL_PID")"

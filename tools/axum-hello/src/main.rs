@@ -3,7 +3,12 @@
 //! the ceiling `scripts/load.sh` compares the portal's own `/api/health` with:
 //! what the framework costs before the portal adds anything.
 //!
-//!     cargo run --release --example axum_hello    # prints the address it listens on
+//!     cargo run --release -p axum-hello    # prints the address it listens on
+//!
+//! A package of its own, not an example of the portal's: building an example
+//! turns on the portal's dev-dependencies' features (tokio's `test-util`)
+//! for the portal binary built beside it, which is then not the binary that
+//! ships (`scripts/load.sh` builds both in one command).
 
 use axum::Router;
 use axum::routing::get;
