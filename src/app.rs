@@ -1249,6 +1249,8 @@ pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[Stri
     });
     let runtime = Runtime::new(functions(services, settings, selected)?, failures)?
         .with_timers_enabled(settings.timers_enabled)
+        // `main` exports spans exactly when a connection string is set.
+        .with_export(settings.app_insights.is_some())
         .with_span_parent(portal_telemetry::join_traceparent);
     // Without the Functions host (no FUNCTIONS_CUSTOMHANDLER_PORT) the
     // handler's listener is the public one, so the queue and timer invocation

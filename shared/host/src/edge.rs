@@ -41,6 +41,8 @@ pub(crate) struct RouteEdge {
     /// The span's and the telemetry request's name.
     name: Box<str>,
     kind: RouteKind,
+    /// Whether an exporter reads the spans (see [`crate::Runtime::with_export`]).
+    exported: bool,
     span_parent: Option<SpanParent>,
 }
 
@@ -55,9 +57,18 @@ pub(crate) enum RouteKind {
 }
 
 impl RouteEdge {
-    pub(crate) fn new(route: &str, function: &str, kind: RouteKind, span_parent: Option<SpanParent>) -> Self {
+    /// `span_parent` joins the caller's trace; it is used only when the spans
+    /// are `exported`.
+    pub(crate) fn new(
+        route: &str,
+        function: &str,
+        kind: RouteKind,
+        exported: bool,
+        span_parent: Option<SpanParent>,
+    ) -> Self {
         let name = if function.is_empty() { "unmatched" } else { function };
-        Self { route: route.into(), function: function.into(), name: name.into(), kind, span_parent }
+        let span_parent = span_parent.filter(|_| exported);
+        Self { route: route.into(), function: function.into(), name: name.into(), kind, exported, span_parent }
     }
 
     /// The span of one HTTP request or one queue/timer invocation, whatever
@@ -84,17 +95,25 @@ impl RouteEdge {
                 http.response.status_code = empty,
             ),
             RouteKind::Http { .. } => {
-                let span = tracing::info_span!(
-                    "request",
-                    method = request.method().as_str(),
-                    route = &*self.route,
-                    function = &*self.function,
-                    invocation_id = empty,
-                    otel.name = &*self.name,
-                    otel.kind = "server",
-                    otel.status_code = empty,
-                    http.response.status_code = empty,
-                );
+                let method = request.method().as_str();
+                let (route, function) = (&*self.route, &*self.function);
+                // Without an exporter, none of its fields: each is a value
+                // recorded on every request that no log line writes.
+                let span = if self.exported {
+                    tracing::info_span!(
+                        "request",
+                        method,
+                        route,
+                        function,
+                        invocation_id = empty,
+                        otel.name = &*self.name,
+                        otel.kind = "server",
+                        otel.status_code = empty,
+                        http.response.status_code = empty,
+                    )
+                } else {
+                    tracing::info_span!("request", method, route, function, invocation_id = empty)
+                };
                 // Only the host's requests carry one; an empty field is not
                 // formatted into every other request's line.
                 if !invocation_id.is_empty() {
@@ -240,9 +259,11 @@ where
         };
         let response = this.route.finish(response);
         let status = response.status();
-        span.record("http.response.status_code", status.as_u16());
-        if status.is_server_error() {
-            span.record("otel.status_code", "ERROR");
+        if this.route.exported {
+            span.record("http.response.status_code", status.as_u16());
+            if status.is_server_error() {
+                span.record("otel.status_code", "ERROR");
+            }
         }
         let duration_ms = u64::try_from(this.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         // The message as a `str`, which the text log writes as it is.

@@ -126,6 +126,8 @@ pub struct Runtime {
     document: Arc<ApiDocument>,
     failures: Arc<dyn FailureSink>,
     timers_enabled: bool,
+    /// Whether a telemetry exporter reads the spans ([`Runtime::with_export`]).
+    exported: bool,
     /// Joins a request's span to the caller's trace (W3C `traceparent`), when
     /// telemetry export is on.
     span_parent: Option<SpanParent>,
@@ -198,7 +200,15 @@ impl Runtime {
             }
         }
         let _ = document.operations.set(crate::api::http_operations(&functions));
-        Ok(Self { functions, document, failures, timers_enabled: true, span_parent: None, invocation_secret: None })
+        Ok(Self {
+            functions,
+            document,
+            failures,
+            timers_enabled: true,
+            exported: true,
+            span_parent: None,
+            invocation_secret: None,
+        })
     }
 
     /// In a secondary region timers must not run (their lock is per storage
@@ -208,6 +218,18 @@ impl Runtime {
     #[must_use]
     pub fn with_timers_enabled(mut self, enabled: bool) -> Self {
         self.timers_enabled = enabled;
+        self
+    }
+
+    /// Whether the spans are exported (Application Insights); on unless
+    /// turned off. Without an exporter, an HTTP request's span leaves out the
+    /// fields only an exporter reads (its name and kind, the status it
+    /// records at the end) and joins no caller's trace: each was work on
+    /// every request that no log line shows (issue 18). Its log line is the
+    /// same either way.
+    #[must_use]
+    pub fn with_export(mut self, exported: bool) -> Self {
+        self.exported = exported;
         self
     }
 
@@ -322,14 +344,14 @@ impl Runtime {
                 }
             }
         }
-        let span_parent = self.span_parent;
+        let (exported, span_parent) = (self.exported, self.span_parent);
         let edge = |path: &str, functions: Option<&RouteFunctions>| {
             let kind = match functions.and_then(|f| f.trigger) {
                 Some(trigger) => RouteKind::Invocation { trigger },
                 None => RouteKind::Http { timeout: HTTP_TIMEOUT, prelude: prelude.clone() },
             };
             let function = functions.map(|f| f.names.join("|")).unwrap_or_default();
-            EdgeLayer::new(RouteEdge::new(path, &function, kind, span_parent))
+            EdgeLayer::new(RouteEdge::new(path, &function, kind, exported, span_parent))
         };
         let mut router = Router::new().route("/", get(|| async { "ready" }).layer(edge("/", None))).fallback_service(
             any(|| async { Problem::not_found("no function answers this path") }).layer(edge("unmatched", None)),

@@ -416,6 +416,31 @@ async fn a_streamed_body_is_read_inside_its_requests_span_and_a_whole_one_ends_i
     assert!(echo_line.is_some() && echo_closed > echo_line, "{text}");
 }
 
+/// The request's line through tracing's own format, which writes every field
+/// of the span: the exporter's fields are there only when spans are exported.
+#[tokio::test]
+async fn a_request_span_carries_the_exporters_fields_only_when_exported() {
+    for exported in [true, false] {
+        let logs = portal_testkit::LogBuffer::default();
+        let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_ansi(false).finish();
+        let _capture = portal_testkit::capture(subscriber);
+        let functions = vec![Function::api(op!(echo)).build()];
+        let router =
+            Runtime::new(functions, Arc::new(Recorded::default())).expect("valid").with_export(exported).router();
+        let (status, _, _) = send(&router, Request::get("/api/echo/x").body(Body::empty()).expect("request")).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let text = logs.text();
+        let line = text.lines().find(|line| line.contains("request finished")).unwrap_or_else(|| panic!("{text}"));
+        for written in ["status=200", "method=\"GET\"", "route=\"/api/echo/{name}\"", "function=\"Echo\""] {
+            assert!(line.contains(written), "{written} in {line}");
+        }
+        for field in ["otel.name=\"Echo\"", "otel.kind=\"server\"", "http.response.status_code=200"] {
+            assert_eq!(line.contains(field), exported, "{field} when exported is {exported}: {line}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn http_bodies_up_to_the_limit_are_read_and_larger_ones_refused() {
     let functions = vec![Function::api(op!(echo_body)).build()];
