@@ -223,10 +223,11 @@ impl Runtime {
 
     /// Whether the spans are exported (Application Insights); on unless
     /// turned off. Without an exporter, an HTTP request's span leaves out the
-    /// fields only an exporter reads (its name and kind, the status it
-    /// records at the end) and joins no caller's trace: each was work on
-    /// every request that no log line shows (issue 18). Its log line is the
-    /// same either way.
+    /// fields only an exporter reads (its name and kind), the edge records no
+    /// status into a request's or invocation's span for the exporter, and no
+    /// span joins a caller's trace: each was work on every request that no
+    /// log line shows (issue 18). The "request finished" line, which has the
+    /// status, is the same either way.
     #[must_use]
     pub fn with_export(mut self, exported: bool) -> Self {
         self.exported = exported;
