@@ -1249,7 +1249,9 @@ pub fn runtime(services: &Services, settings: &Settings, selected: Option<&[Stri
     });
     let runtime = Runtime::new(functions(services, settings, selected)?, failures)?
         .with_timers_enabled(settings.timers_enabled)
-        // `main` exports spans exactly when a connection string is set.
+        // `main` exports spans exactly when a connection string is set (and
+        // it serves: `package` exports nothing, and serves nothing either).
+        // Keep the two in step if either rule changes.
         .with_export(settings.app_insights.is_some())
         .with_span_parent(portal_telemetry::join_traceparent);
     // Without the Functions host (no FUNCTIONS_CUSTOMHANDLER_PORT) the

@@ -235,7 +235,9 @@ impl Runtime {
     }
 
     /// Nests each request's and invocation's span under the caller's (the
-    /// Functions host's) trace, read from the request headers by `join`.
+    /// Functions host's) trace, read from the request headers by `join`;
+    /// only while the spans are exported ([`Runtime::with_export`]), since
+    /// a trace is joined for the exporter alone.
     #[must_use]
     pub fn with_span_parent(mut self, join: SpanParent) -> Self {
         self.span_parent = Some(join);
