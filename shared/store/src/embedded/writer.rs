@@ -33,11 +33,15 @@ const MAX_GROUP: usize = 512;
 /// succeeded and the start of the next. Under load on the calendar page a
 /// commit (and its fsync) otherwise served about two requests; paced, it
 /// serves several times as many, and the page took about 8% less CPU
-/// (`docs/benchmarks.md`, session 10). Longer is worse for chains of dependent
-/// writes under load: at 1 ms, 100,000 petition signatures took 11.8–15.5 s
-/// against 10.4–12.5 s at 500 µs (session 17). A write that comes after a
-/// quiet spell, or after a group of one, commits at once.
-const COMMIT_PERIOD: Duration = Duration::from_micros(500);
+/// (`docs/benchmarks.md`, session 10). On this VM each fsync costs the writer
+/// a virtio kick (a VM exit) and its interrupt: at 1 ms rather than 500 µs
+/// the page served 5–14% more with the same p99, two servers side by side in
+/// alternating one-second runs (session 19). Longer is worse for chains of
+/// dependent writes under load: 100,000 petition signatures took 9.8–11.4 s
+/// against 8.7–9.5 s at 500 µs (session 19; the target is 20 s), and at
+/// 2 ms the page itself served less again. A write that comes after a quiet
+/// spell, or after a group of one, commits at once.
+const COMMIT_PERIOD: Duration = Duration::from_millis(1);
 
 /// Why a write that ran without error was still not kept: its group's
 /// transaction could not begin or commit.
