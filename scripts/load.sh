@@ -15,6 +15,7 @@
 #   scripts/load.sh
 #   PORTAL_LOAD_SECONDS=10 PORTAL_LOAD_CONNECTIONS=64 PORTAL_LOAD_ROUNDS=3 scripts/load.sh
 #   PORTAL_LOAD_TIMELINE=40 scripts/load.sh      # the page second by second (see below)
+#   PORTAL_LOAD_AGAINST=/tmp/before scripts/load.sh   # this build's page against another's, side by side (below)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -79,25 +80,48 @@ rss() { awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$1/status" 2>/dev/n
 IDLE_RSS="$(rss "$PORTAL_PID")"
 echo "load: portal at $PORTAL (data in $WORK/data), axum hello at $HELLO" >&2
 
-# A demo citizen's browser session: the cookie, and the CSRF token for writes.
-JAR="$WORK/cookies"
-curl -fsS -o /dev/null -c "$JAR" -X POST "$PORTAL/api/auth/dev/login" \
-  -H "Origin: $PORTAL" --data-urlencode citizen=jana --data-urlencode loa=substantial --data-urlencode returnTo=/
-SESSION="$(awk '$6 == "__Host-portal_session" {print $7}' "$JAR")"
-[[ -n "$SESSION" ]] || { echo "load: the development login gave no session cookie" >&2; exit 1; }
-COOKIE="Cookie: __Host-portal_session=$SESSION"
-CSRF="$(curl -fsS -H "$COOKIE" "$PORTAL/api/auth/session" | sed -n 's/.*"csrfToken" *: *"\([^"]*\)".*/\1/p')"
-[[ -n "$CSRF" ]] || { echo "load: the session has no CSRF token" >&2; exit 1; }
+# A demo citizen's browser session on the portal at $1 (the cookie, and the CSRF token for writes), with 20
+# calendar events; sets COOKIE and EVENTS.
+sign_in_and_seed() {
+  local portal="$1" jar="$WORK/cookies.$2" session csrf
+  curl -fsS -o /dev/null -c "$jar" -X POST "$portal/api/auth/dev/login" \
+    -H "Origin: $portal" --data-urlencode citizen=jana --data-urlencode loa=substantial --data-urlencode returnTo=/
+  session="$(awk '$6 == "__Host-portal_session" {print $7}' "$jar")"
+  [[ -n "$session" ]] || { echo "load: the development login gave no session cookie" >&2; exit 1; }
+  COOKIE="Cookie: __Host-portal_session=$session"
+  csrf="$(curl -fsS -H "$COOKIE" "$portal/api/auth/session" | sed -n 's/.*"csrfToken" *: *"\([^"]*\)".*/\1/p')"
+  [[ -n "$csrf" ]] || { echo "load: the session has no CSRF token" >&2; exit 1; }
+  for i in $(seq 1 20); do
+    curl -fsS -o /dev/null -X POST "$portal/api/calendar/events" -H "$COOKIE" -H "X-CSRF-Token: $csrf" \
+      -H "Origin: $portal" -H "Content-Type: application/json" \
+      --data "{\"title\":\"Událost $i\",\"date\":\"2026-12-23\"}"
+  done
+  EVENTS="$(curl -fsS -H "$COOKIE" "$portal/api/calendar/events" | grep -o '"id"' | wc -l)"
+  curl -fsS -o /dev/null -H "$COOKIE" "$portal$PAGE"
+}
 
-for i in $(seq 1 20); do
-  curl -fsS -o /dev/null -X POST "$PORTAL/api/calendar/events" -H "$COOKIE" -H "X-CSRF-Token: $CSRF" \
-    -H "Origin: $PORTAL" -H "Content-Type: application/json" \
-    --data "{\"title\":\"Událost $i\",\"date\":\"2026-12-23\"}"
-done
-EVENTS="$(curl -fsS -H "$COOKIE" "$PORTAL/api/calendar/events" | grep -o '"id"' | wc -l)"
+if [[ -n "${PORTAL_LOAD_AGAINST:-}" ]]; then
+  start other "$PORTAL_LOAD_AGAINST/portal" local --port 0 --data-dir "$WORK/other-data"
+  OTHER="$BASE" OTHER_PID="${PIDS[-1]}"
+  sign_in_and_seed "$OTHER" other
+  OTHER_COOKIE="$COOKIE"
+  echo "load: the other build's portal ($PORTAL_LOAD_AGAINST) at $OTHER lists $EVENTS items" >&2
+fi
+sign_in_and_seed "$PORTAL" portal
 echo "load: seeded; the page lists $EVENTS items" >&2
-curl -fsS -o /dev/null -H "$COOKIE" "$PORTAL$PAGE"
 echo "load: the page is $PAGE" >&2
+
+# Stops the servers and fails if one logged a panic. A server's log is written by its pipe's tail only once
+# the server has gone, so it is read after they stop.
+stop_and_check_logs() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+  sleep 0.5
+  if grep -l '"status": *"panic"\|panicked' "$WORK"/*.err >&2; then
+    echo "load: a server logged a panic (the files above)" >&2
+    exit 1
+  fi
+}
 
 # CPU time (user and system, in clock ticks) that process $1 has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -123,16 +147,62 @@ measure() {
 }
 
 # PORTAL_LOAD_TIMELINE=N: instead of the rounds, N one-second runs of the page in a row, each printed with its
-# time since the first: a stall shows as one bad second (how the write-back stall above was found).
+# time since the first and the server's CPU a page: a stall shows as one bad second (how the write-back stall
+# above was found), a slow stretch of the machine as seconds of dearer pages.
 if [[ -n "${PORTAL_LOAD_TIMELINE:-}" ]]; then
-  printf '| second | page req/s | page p99 | errors |\n|---|---|---|---|\n'
+  printf '| second | page req/s | page p99 | errors | CPU a page |\n|---|---|---|---|---|\n'
   SECONDS_PER_RUN=1
   started="$(date +%s.%N)"
   for _ in $(seq 1 "$PORTAL_LOAD_TIMELINE"); do
-    read -r page_rps page_p99 page_err _ < <(measure "$PORTAL$PAGE" "$PORTAL_PID")
-    awk -v t="$(date +%s.%N)" -v s="$started" -v a="$page_rps" -v ap="$page_p99" -v e="$page_err" \
-      'BEGIN { printf "| %.1f | %d | %.1f ms | %d |\n", t - s, a, ap, e }'
+    read -r page_rps page_p99 page_err page_cpu < <(measure "$PORTAL$PAGE" "$PORTAL_PID")
+    awk -v t="$(date +%s.%N)" -v s="$started" -v a="$page_rps" -v ap="$page_p99" -v e="$page_err" -v c="$page_cpu" \
+      'BEGIN { printf "| %.1f | %d | %.1f ms | %d | %.1f µs |\n", t - s, a, ap, e, c }'
   done
+  stop_and_check_logs
+  exit 0
+fi
+
+# PORTAL_LOAD_AGAINST=<dir>: this build's page against another build's (the portal binary in <dir>), both
+# serving at once, in PORTAL_LOAD_PAIRS (default 30) pairs of one-second runs, the order swapped each pair.
+# This machine's slow spells last seconds to minutes and cut the page's rate by up to a third, more than most
+# changes do; rounds minutes apart can each land in a different spell, two runs a second apart share it.
+# Each pair's ratio is printed, and the summary counts the pairs in which this build served more.
+if [[ -n "${PORTAL_LOAD_AGAINST:-}" ]]; then
+  SECONDS_PER_RUN=1
+  THIS_COOKIE="$COOKIE"
+  this() { COOKIE="$THIS_COOKIE" measure "$PORTAL$PAGE" "$PORTAL_PID"; }
+  other() { COOKIE="$OTHER_COOKIE" measure "$OTHER$PAGE" "$OTHER_PID"; }
+  this >/dev/null; other >/dev/null
+  printf '| pair | this req/s | this p99 | other req/s | other p99 | this / other | CPU a page: this, other |\n'
+  printf '|---|---|---|---|---|---|---|\n'
+  for pair in $(seq 1 "${PORTAL_LOAD_PAIRS:-30}"); do
+    if ((pair % 2)); then
+      read -r a_rps a_p99 a_err a_cpu < <(this); read -r b_rps b_p99 b_err b_cpu < <(other)
+    else
+      read -r b_rps b_p99 b_err b_cpu < <(other); read -r a_rps a_p99 a_err a_cpu < <(this)
+    fi
+    awk -v n="$pair" -v a="$a_rps" -v ap="$a_p99" -v b="$b_rps" -v bp="$b_p99" -v e="$((a_err + b_err))" \
+      -v acpu="$a_cpu" -v bcpu="$b_cpu" 'BEGIN {
+        printf "| %d | %d | %.1f ms | %d | %.1f ms | %.3f | %.1f, %.1f µs |%s\n",
+          n, a, ap, b, bp, (b ? a / b : 0), acpu, bcpu, (e ? " errors: " e : "") }' | tee -a "$WORK/pairs"
+  done
+  awk -F'|' '
+    function median(list, n,    i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) { t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
+      return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
+    }
+    { n++; ratio[n] = $7 + 0; if (ratio[n] > 1) more++; this_p99[n] = $4 + 0; other_p99[n] = $6 + 0
+      split($8, cpu, ","); this_cpu[n] = cpu[1] + 0; other_cpu[n] = cpu[2] + 0
+      if ($0 ~ /errors:/) failed++ }
+    END { if (n) printf "load: %d pairs; this build served more in %d; medians: this / other %.3f, CPU a page " \
+            "%.1f against %.1f µs, p99 %.1f against %.1f ms; pairs with errors: %d\n",
+            n, more, median(ratio, n), median(this_cpu, n), median(other_cpu, n), median(this_p99, n),
+            median(other_p99, n), failed }' "$WORK/pairs" >&2
+  stop_and_check_logs
+  if grep -q 'errors:' "$WORK/pairs"; then
+    echo "load: a run had errors" >&2
+    exit 1
+  fi
   exit 0
 fi
 
@@ -165,7 +235,4 @@ awk -F'|' '
 echo "load: portal RSS idle (after start) $IDLE_RSS, after the load $(rss "$PORTAL_PID")" >&2
 echo "load: $CONNECTIONS connections, 1 wrk thread, ${SECONDS_PER_RUN}s a run; wrk output in $WORK/wrk.log" \
   "(PORTAL_LOAD_KEEP=1 keeps it)" >&2
-if grep -q '"status": *"panic"\|panicked' "$WORK/portal.err"; then
-  echo "load: the portal logged a panic" >&2
-  exit 1
-fi
+stop_and_check_logs
