@@ -35,8 +35,8 @@ const MAX_GROUP: usize = 512;
 /// serves several times as many, and the page took about 8% less CPU
 /// (`docs/benchmarks.md`, session 10). On this VM each fsync costs the writer
 /// a virtio kick (a VM exit) and its interrupt: at 1 ms rather than 500 µs
-/// the page served 5–14% more with the same p99, two servers side by side in
-/// alternating one-second runs (session 19). Longer is worse for chains of
+/// the page served 3–18% more with the same p99 in six series of two servers
+/// side by side, alternating one-second runs (session 19). Longer is worse for chains of
 /// dependent writes under load: 100,000 petition signatures took 9.8–11.4 s
 /// against 8.7–9.5 s at 500 µs (session 19; the target is 20 s), and at
 /// 2 ms the page itself served less again. A write that comes after a quiet
