@@ -111,6 +111,13 @@ sign_in_and_seed "$PORTAL" portal
 echo "load: seeded; the page lists $EVENTS items" >&2
 echo "load: the page is $PAGE" >&2
 
+# The median of list[1..n] (sorts it in place), for the summaries' awk programs.
+AWK_MEDIAN='
+  function median(list, n,    i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) { t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
+    return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
+  }'
+
 # Stops the servers and fails if one logged a panic. A server's log is written by its pipe's tail only once
 # the server has gone, so it is read after they stop.
 stop_and_check_logs() {
@@ -186,11 +193,7 @@ if [[ -n "${PORTAL_LOAD_AGAINST:-}" ]]; then
         printf "| %d | %d | %.1f ms | %d | %.1f ms | %.3f | %.1f, %.1f µs |%s\n",
           n, a, ap, b, bp, (b ? a / b : 0), acpu, bcpu, (e ? " errors: " e : "") }' | tee -a "$WORK/pairs"
   done
-  awk -F'|' '
-    function median(list, n,    i, j, t) {
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) { t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
-      return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
-    }
+  awk -F'|' "$AWK_MEDIAN"'
     { n++; ratio[n] = $7 + 0; if (ratio[n] > 1) more++; this_p99[n] = $4 + 0; other_p99[n] = $6 + 0
       split($8, cpu, ","); this_cpu[n] = cpu[1] + 0; other_cpu[n] = cpu[2] + 0
       if ($0 ~ /errors:/) failed++ }
@@ -220,11 +223,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 # The rounds against issue 18's targets: the page at least 0.2x health with a p99 of at most 10 ms in the same
 # round, health at least 0.75x the hello, no errors; and the median of each ratio over the rounds.
-awk -F'|' '
-  function median(list, n,    i, j, t) {
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) { t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
-    return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
-  }
+awk -F'|' "$AWK_MEDIAN"'
   { n++; page[n] = $9 + 0; health[n] = $10 + 0; p99 = $4 + 0
     if (page[n] >= 0.2 && p99 <= 10) page_met++
     if (health[n] >= 0.75) health_met++
